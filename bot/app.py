@@ -1,0 +1,154 @@
+"""The application factory: one place that wires settings, storage,
+services, handlers and jobs together.
+
+`startup` and `shutdown` are what python-telegram-bot's ``post_init`` and
+``post_shutdown`` call — but PTB runs those hooks only under
+``run_polling``/``run_webhook``, so tests and the demo call them directly.
+Both are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.i18n import LANGUAGES, t
+from bot.services import Services
+from handlers import cadre, common, resident
+from handlers.context import BotApplication, BotContext, Runtime
+from handlers.outbox import OutboxSender
+from handlers.render import Renderer
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+OUTBOX_INTERVAL_SECONDS = 30
+OFFLINE_TOKEN = "0:offline"  # lets the demo and tests build an app with no real token
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+) -> BotApplication:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.reveal() or OFFLINE_TOKEN)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .context_types(ContextTypes(context=BotContext))
+        .defaults(Defaults(tzinfo=settings.tz))
+        .post_init(startup)
+        .post_shutdown(shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    app: BotApplication = builder.build()  # type: ignore[assignment]
+    runtime = Runtime(renderer=Renderer(settings.tz))
+    runtime.extras.update(settings=settings, clock=clock or SystemClock())
+    app.bot_data["runtime"] = runtime
+
+    # Order matters: `common` identifies the person first (group -1) and
+    # flushes the outbox last (group 99); the audiences' handlers share
+    # group 0, where the first match wins, so the catch-all fallbacks go last.
+    common.register(app)
+    resident.register(app)
+    cadre.register(app)
+    common.register_fallbacks(app)
+
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(
+        _flush_job, interval=OUTBOX_INTERVAL_SECONDS, first=OUTBOX_INTERVAL_SECONDS, name="outbox"
+    )
+    return app
+
+
+def _runtime(app: BotApplication) -> Runtime:
+    runtime: Runtime = app.bot_data["runtime"]
+    return runtime
+
+
+async def _flush_job(context: BotContext) -> None:
+    sender = context.runtime.sender
+    if sender is not None:
+        await sender.flush()
+
+
+async def startup(app: BotApplication) -> None:
+    """Open the database, load the org chart, set the command menu, and send
+    whatever the outbox still holds from before a restart."""
+    runtime = _runtime(app)
+    if runtime.services is not None:
+        return
+    settings: Settings = runtime.extras["settings"]
+    clock: Clock = runtime.extras["clock"]
+    db = await Database.open(settings.db_path)
+    services = Services(
+        SqliteStore(db),
+        clock,
+        locate_max_km=settings.locate_max_km,
+        default_language=settings.default_language,
+    )
+    await services.load_org()
+    if not services.has_chart:
+        log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
+    runtime.extras["db"] = db
+    runtime.services = services
+    runtime.sender = OutboxSender(services, runtime.renderer, app.bot)
+    await set_commands(app)
+    await runtime.sender.flush()
+
+
+async def shutdown(app: BotApplication) -> None:
+    runtime = _runtime(app)
+    db: Database | None = runtime.extras.pop("db", None)
+    runtime.services = None
+    runtime.sender = None
+    if db is not None:
+        await db.close()
+
+
+async def set_commands(app: BotApplication) -> None:
+    """PTB never sets the command menu itself.  Vietnamese is the default;
+    English for clients set to English."""
+    for language in LANGUAGES:
+        commands = [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS]
+        await app.bot.set_my_commands(
+            commands,
+            scope=BotCommandScopeDefault(),
+            language_code=None if language == "vi" else language,
+        )
+
+
+@asynccontextmanager
+async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """Initialise, start up, and always shut down: for tests and the demo,
+    which drive the app with ``process_update`` instead of polling."""
+    async with app:
+        await startup(app)
+        try:
+            yield app
+        finally:
+            await shutdown(app)
+
+
+def services_of(app: BotApplication) -> Services:
+    services = _runtime(app).services
+    if services is None:
+        raise RuntimeError("start-up has not run")
+    return services
+
+
+def extras(app: BotApplication) -> dict[str, Any]:
+    return _runtime(app).extras

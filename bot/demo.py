@@ -1,0 +1,242 @@
+"""`phananh demo`: a short, complete story played offline.
+
+Three residents file five complaints; cadres acknowledge, one transfers, one
+rejects a duplicate, two resolve; one resident confirms and rates, one
+disputes.  Everything runs through the real Application, handlers and SQLite
+file, over the in-package fake Bot API, with a clock that moves by itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Secret, Settings
+from bot.domain.clock import ManualClock
+from bot.domain.geo import centroid
+from bot.driver import BotDriver, driven
+from bot.i18n import t
+from bot.orgfile import load_org_file
+from bot.sandbox import FakeUser, JSONDict, SentMessage
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
+# Monday 23/11/2026, 08:30 in Hạ Long.
+DEMO_START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
+
+
+class Transcript:
+    """Prints who said what, in the ward's local time, buttons as [label]."""
+
+    def __init__(self, driver: BotDriver, clock: ManualClock, out: TextIO) -> None:
+        self.driver = driver
+        self.clock = clock
+        self.out = out
+        self.names: dict[int, str] = {}
+
+    def _stamp(self) -> str:
+        return (self.clock.now() + timedelta(hours=7)).strftime("%d/%m %H:%M")
+
+    def _print(self, head: str, body: str) -> None:
+        lines = body.splitlines() or [""]
+        self.out.write(f"{head}{lines[0]}\n")
+        pad = " " * len(head)
+        for line in lines[1:]:
+            self.out.write(f"{pad}{line}\n")
+
+    def bot_said(self, messages: list[SentMessage]) -> None:
+        for message in messages:
+            who = self.names.get(message.chat_id, str(message.chat_id))
+            if message.kind == "location" and message.location:
+                body = f"[📍 {message.location[0]:.5f}, {message.location[1]:.5f}]"
+            elif message.kind in ("photo", "media_group_photo"):
+                body = "[ảnh]" + (f" {message.text}" if message.text else "")
+            else:
+                body = message.text or ""
+            buttons = [label for label, _ in self.driver.api.buttons(message)]
+            buttons += self.driver.api.reply_keyboard(message)
+            if buttons:
+                body += "\n" + " ".join(f"[{b}]" for b in buttons)
+            self._print(f"  {self._stamp()} 🤖 → {who}: ", body)
+
+    def person_did(self, user: FakeUser, what: str) -> None:
+        self._print(f"  {self._stamp()} 👤 {self.names[user.user_id]}: ", what)
+
+
+class Story:
+    def __init__(self, driver: BotDriver, clock: ManualClock, out: TextIO) -> None:
+        self.driver = driver
+        self.clock = clock
+        self.log = Transcript(driver, clock, out)
+        self.out = out
+
+    def person(self, user_id: int, name: str) -> FakeUser:
+        self.log.names[user_id] = name
+        return self.driver.user(user_id, name.split()[-1])
+
+    def scene(self, title: str, minutes: int = 5) -> None:
+        self.clock.advance(timedelta(minutes=minutes))
+        self.out.write(f"\n— {title}\n")
+
+    async def _after(self, messages: list[SentMessage]) -> None:
+        self.log.bot_said(messages)
+        self.clock.advance(timedelta(minutes=1))
+
+    async def says(self, user: FakeUser, text: str) -> None:
+        self.log.person_did(user, text)
+        await self._after(await self.driver.send(user.text(text)))
+
+    async def command(self, user: FakeUser, name: str, *args: str) -> None:
+        self.log.person_did(user, " ".join([f"/{name}", *args]))
+        await self._after(await self.driver.send(user.command(name, *args)))
+
+    async def sends(self, user: FakeUser, what: str, build: Callable[[], JSONDict]) -> None:
+        self.log.person_did(user, what)
+        await self._after(await self.driver.send(build()))
+
+    async def presses(self, user: FakeUser, data: str) -> None:
+        message, found = self.driver.find_button(user.user_id, rf"^{data}$")
+        label = next(lbl for lbl, d in self.driver.api.buttons(message) if d == found)
+        self.log.person_did(user, f"[{label}]")
+        await self._after(await self.driver.send(user.press(message, found)))
+
+    async def chooses(self, user: FakeUser, key: str) -> None:
+        await self.presses(user, rf"q:\d+:{key}")
+
+
+async def play(story: Story) -> None:
+    chart = story.driver.services.chart
+    an = story.person(501, "Chị Lan")
+    binh = story.person(502, "Anh Bình")
+    cuong = story.person(503, "Ông Cường")
+    thang = story.person(7013, "CB môi trường Thắng")
+    toan = story.person(7026, "Tổ trưởng Toàn")
+    tuan = story.person(7011, "CB địa chính Tuấn")
+    story.person(7012, "CB địa chính Nhung")
+    ha = story.person(7002, "Bí thư Thu Hà")
+
+    tdp03 = chart.areas["HH-TDP03"]
+    assert tdp03.polygon is not None
+    spot = centroid(tdp03.polygon)
+
+    story.scene("1. Chị Lan báo rác không được thu gom, gửi vị trí và ảnh", 0)
+    await story.command(an, "start")
+    await story.presses(an, "new")
+    await story.chooses(an, "sanitation")
+    await story.chooses(an, "RKTG")
+    await story.sends(an, "[📍 vị trí]", lambda: an.location(spot.lat, spot.lon))
+    await story.says(an, "Rác ở đầu ngõ 12 ba ngày nay không ai thu gom, bốc mùi.")
+    await story.sends(an, "[ảnh]", an.photo)
+    await story.chooses(an, "d")
+    await story.chooses(an, "ok")
+
+    story.scene("2. Anh Bình quét mã QR của tổ 6 và gõ không dấu")
+    await story.command(binh, "start", "a-HH-TDP06")
+    await story.says(binh, "trat tu do thi")
+    await story.says(binh, "lan chiem via he")
+    await story.says(
+        binh, "Quán nước bày bàn ghế kín vỉa hè trước số 25, người đi bộ phải xuống lòng đường."
+    )
+    await story.says(binh, "xong")
+    await story.says(binh, "1")
+
+    story.scene("3. Ông Cường báo xây dựng không phép, chọn tổ bằng cách gõ tên")
+    await story.command(cuong, "new")
+    await story.says(cuong, "1")
+    await story.says(cuong, "xay dung khong phep")
+    await story.says(cuong, "Phường Hồng Hải")
+    await story.says(cuong, "to dan pho 2")
+    await story.says(cuong, "Nhà số 8 đang đổ thêm tầng 4, không thấy biển cấp phép.")
+    await story.chooses(cuong, "d")
+    await story.chooses(cuong, "ok")
+
+    story.scene("4. Anh Bình báo trùng chỗ rác của chị Lan")
+    await story.command(binh, "new")
+    await story.chooses(binh, "sanitation")
+    await story.chooses(binh, "RKTG")
+    await story.sends(binh, "[📍 vị trí]", lambda: binh.location(spot.lat + 0.0002, spot.lon))
+    await story.says(binh, "Rác không được thu gom ở ngõ 12.")
+    await story.chooses(binh, "d")
+    await story.chooses(binh, "ok")
+
+    story.scene("5. Ông Cường phản ánh cán bộ vòi vĩnh")
+    await story.command(cuong, "new")
+    await story.chooses(cuong, "official_conduct")
+    await story.chooses(cuong, "NNCB")
+    await story.chooses(cuong, "n")
+    await story.chooses(cuong, "HONGHAI")
+    await story.chooses(cuong, "HH-TDP05")
+    await story.says(cuong, "Cán bộ địa chính gợi ý “bồi dưỡng” thì mới ký xác nhận hồ sơ.")
+    await story.chooses(cuong, "d")
+    await story.chooses(cuong, "ok")
+
+    story.scene("6. Cán bộ môi trường tiếp nhận, xử lý, và từ chối phản ánh trùng", 20)
+    await story.presses(thang, "a:1")
+    await story.presses(thang, "j:4")
+    await story.chooses(thang, "duplicate")
+    await story.says(thang, "Trùng phản ánh PA-000001, đang được xử lý.")
+    story.clock.advance(timedelta(hours=2))
+    await story.presses(thang, "r:1")
+    await story.says(thang, "Đã thu gom toàn bộ rác, rửa lại đầu ngõ 12.")
+    await story.sends(thang, "[ảnh sau xử lý]", thang.photo)
+
+    story.scene("7. Chị Lan xác nhận và chấm điểm")
+    await story.presses(an, "f:1")
+    await story.chooses(an, "5")
+
+    story.scene("8. Tổ trưởng tổ 6 xử lý; anh Bình báo chưa khắc phục", 30)
+    await story.presses(toan, "a:2")
+    await story.presses(toan, "r:2")
+    await story.says(toan, "Đã nhắc chủ quán thu dọn bàn ghế, trả lại vỉa hè.")
+    await story.chooses(toan, "s")
+    story.clock.advance(timedelta(hours=3))
+    await story.presses(binh, "n:2")
+    await story.says(binh, "Chiều nay quán lại bày ra như cũ.")
+
+    story.scene(
+        "9. Cán bộ địa chính khu 1 chuyển đúng địa bàn; Bí thư tiếp nhận phản ánh về cán bộ"
+    )
+    await story.presses(tuan, "t:3")
+    await story.chooses(tuan, "g")
+    await story.says(tuan, "to dan pho 7")
+    await story.presses(ha, "a:5")
+
+
+async def final_lines(driver: BotDriver) -> list[str]:
+    services = driver.services
+    chart = services.chart
+    lines = []
+    for complaint in await services.store.all_complaints():
+        category = chart.categories[complaint.category].name
+        area = chart.areas[complaint.area].name
+        owner = chart.staff[complaint.owner].name
+        state = t("vi", f"state.{complaint.state.value}")
+        lines.append(f"{complaint.code} | {category} | {area} | {owner} | {state}")
+    return lines
+
+
+def reset_database(db_path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+
+
+async def run_demo(db_path: Path, out: TextIO = sys.stdout) -> int:
+    reset_database(db_path)
+    settings = Settings(telegram_token=Secret("123456:DEMO"), db_path=db_path)
+    clock = ManualClock(DEMO_START)
+    db = await Database.open(db_path)
+    await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
+    await db.close()
+    async with driven(settings, clock) as driver:
+        out.write("Phản Ánh — bản chạy thử ngoại tuyến (offline demo)\n")
+        out.write(f"Cơ sở dữ liệu: {db_path}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
+        story = Story(driver, clock, out)
+        await play(story)
+        out.write("\nKết quả / Final state:\n")
+        for line in await final_lines(driver):
+            out.write(f"  {line}\n")
+    return 0

@@ -1,0 +1,1 @@
+"""Channel-neutral domain: plain values in, plain values out."""

@@ -1,0 +1,64 @@
+"""Who may do what to a complaint.  Every button press and command goes
+through `authorize`; the handlers never decide this themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.complaints import ACTION_PARTY, Action, Complaint, Party, next_state
+from bot.domain.orgchart import Family, Role, StaffMember
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person as the bot knows them: always a person, sometimes staff too."""
+
+    person_id: int
+    language: str = "vi"
+    staff: StaffMember | None = None
+
+    def has_role(self, role: Role) -> bool:
+        return self.staff is not None and self.staff.has_role(role)
+
+
+class Refusal(StrEnum):
+    NOT_FOUND = "not_found"  # also used when the actor may not even know it exists
+    NOT_ALLOWED = "not_allowed"
+    WRONG_STATE = "wrong_state"
+
+
+def can_handle(actor: Actor, complaint: Complaint) -> bool:
+    """The owner, a leader of the complaint's ward, or a city leader.  A ward
+    leader may not handle a complaint about the ward's own leadership."""
+    staff = actor.staff
+    if staff is None:
+        return False
+    if staff.id == complaint.owner:
+        return True
+    if staff.has_role(Role.CITY_LEADER):
+        return True
+    leads_ward = staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards
+    if complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership:
+        return False
+    return leads_ward
+
+
+def can_see_as_staff(actor: Actor, complaint: Complaint) -> bool:
+    return can_handle(actor, complaint)
+
+
+def authorize(
+    actor: Actor, action: Action, complaint: Complaint, reporter_id: int | None
+) -> Refusal | None:
+    """None when allowed; otherwise why not.  Someone with no business with
+    the complaint gets NOT_FOUND, so a guessed code reveals nothing."""
+    party = ACTION_PARTY[action]
+    if party is Party.RESIDENT:
+        if reporter_id is None or reporter_id != actor.person_id:
+            return Refusal.NOT_FOUND
+    elif not can_handle(actor, complaint):
+        return Refusal.NOT_FOUND if actor.staff is None else Refusal.NOT_ALLOWED
+    if next_state(complaint.state, action) is None:
+        return Refusal.WRONG_STATE
+    return None

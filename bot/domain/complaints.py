@@ -1,0 +1,197 @@
+"""Complaints, their states as data, and the transitions allowed between them.
+
+States are grouped the way FixMyStreet groups them: *open* (someone must act),
+*resolved* (the cadre says it is fixed; the resident has not confirmed yet)
+and *closed* (nothing more will happen).  The transition table below is the
+only place that says which action may move a complaint from which state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.orgchart import Family, GeoPoint
+
+
+class StateGroup(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class State(StrEnum):
+    SUBMITTED = "submitted"  # routed; waiting for the owner to acknowledge
+    ACKNOWLEDGED = "acknowledged"  # the owner is on it
+    REOPENED = "reopened"  # the resident said "not fixed"
+    RESOLVED = "resolved"  # the owner reported it fixed; waiting for the resident
+    CONFIRMED = "confirmed"  # the resident confirmed the fix
+    REJECTED = "rejected"  # duplicate, not the ward's remit, or abusive; with a reason
+    WITHDRAWN = "withdrawn"  # the resident took it back
+
+    @property
+    def group(self) -> StateGroup:
+        return STATE_GROUPS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self.group is StateGroup.OPEN
+
+
+STATE_GROUPS: dict[State, StateGroup] = {
+    State.SUBMITTED: StateGroup.OPEN,
+    State.ACKNOWLEDGED: StateGroup.OPEN,
+    State.REOPENED: StateGroup.OPEN,
+    State.RESOLVED: StateGroup.RESOLVED,
+    State.CONFIRMED: StateGroup.CLOSED,
+    State.REJECTED: StateGroup.CLOSED,
+    State.WITHDRAWN: StateGroup.CLOSED,
+}
+
+OPEN_STATES = frozenset(s for s, g in STATE_GROUPS.items() if g is StateGroup.OPEN)
+
+
+class Action(StrEnum):
+    FILE = "file"
+    ACKNOWLEDGE = "acknowledge"
+    TRANSFER = "transfer"
+    REJECT = "reject"
+    RESOLVE = "resolve"
+    CONFIRM = "confirm"
+    DISPUTE = "dispute"
+    WITHDRAW = "withdraw"
+    RATE = "rate"
+
+
+class Party(StrEnum):
+    """Which side of the complaint may take an action."""
+
+    RESIDENT = "resident"  # the reporter
+    HANDLER = "handler"  # the owner, or a leader above them
+
+
+# (from, action) -> to.  ``None`` as "from" is the moment of filing.
+TRANSITIONS: dict[tuple[State | None, Action], State] = {
+    (None, Action.FILE): State.SUBMITTED,
+    (State.SUBMITTED, Action.ACKNOWLEDGE): State.ACKNOWLEDGED,
+    (State.REOPENED, Action.ACKNOWLEDGE): State.ACKNOWLEDGED,
+    **{(s, Action.TRANSFER): State.SUBMITTED for s in OPEN_STATES},
+    **{(s, Action.REJECT): State.REJECTED for s in OPEN_STATES},
+    # A cadre may fix something without pressing "acknowledge" first.
+    **{(s, Action.RESOLVE): State.RESOLVED for s in OPEN_STATES},
+    **{(s, Action.WITHDRAW): State.WITHDRAWN for s in OPEN_STATES},
+    (State.RESOLVED, Action.CONFIRM): State.CONFIRMED,
+    (State.RESOLVED, Action.DISPUTE): State.REOPENED,
+    # Rating does not move the state; it is allowed once the fix is confirmed.
+    (State.CONFIRMED, Action.RATE): State.CONFIRMED,
+}
+
+ACTION_PARTY: dict[Action, Party] = {
+    Action.FILE: Party.RESIDENT,
+    Action.ACKNOWLEDGE: Party.HANDLER,
+    Action.TRANSFER: Party.HANDLER,
+    Action.REJECT: Party.HANDLER,
+    Action.RESOLVE: Party.HANDLER,
+    Action.CONFIRM: Party.RESIDENT,
+    Action.DISPUTE: Party.RESIDENT,
+    Action.WITHDRAW: Party.RESIDENT,
+    Action.RATE: Party.RESIDENT,
+}
+
+
+def next_state(current: State | None, action: Action) -> State | None:
+    """The state after ``action``, or None if the action is not allowed now."""
+    return TRANSITIONS.get((current, action))
+
+
+class RejectReason(StrEnum):
+    DUPLICATE = "duplicate"
+    NOT_REMIT = "not_remit"
+    ABUSIVE = "abusive"
+
+
+CODE_PREFIX = "PA-"
+_CODE_RE = re.compile(r"^\s*PA\s*-?\s*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def format_code(complaint_id: int) -> str:
+    """Tracking code: ``PA-`` and a zero-padded global sequence (at least six digits)."""
+    return f"{CODE_PREFIX}{complaint_id:06d}"
+
+
+def parse_code(text: str) -> int | None:
+    """Accept ``PA-000123``, ``pa000123``, ``PA-123``; anything else is None."""
+    match = _CODE_RE.match(text)
+    if not match:
+        return None
+    value = int(match.group(1))
+    return value if value > 0 else None
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo as the channel knows it: which channel, and its file reference."""
+
+    channel: str
+    file_ref: str
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """A complaint's content and handling, without the reporter's identity
+    (people are attached apart, so anonymity and deletion can come later)."""
+
+    id: int
+    category: str
+    family: Family
+    area: str
+    ward: str
+    state: State
+    owner: str
+    description: str
+    created_at: datetime
+    due_at: datetime
+    landmark: str | None = None
+    location: GeoPoint | None = None
+    concerns_leadership: bool = False
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution_note: str | None = None
+    rating: int | None = None
+    version: int = 0
+    photos: tuple[Photo, ...] = ()
+    resolution_photos: tuple[Photo, ...] = ()
+
+    @property
+    def code(self) -> str:
+        return format_code(self.id)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of a complaint's append-only history."""
+
+    complaint_id: int
+    at: datetime
+    action: Action
+    from_state: State | None
+    to_state: State
+    actor_person_id: int | None = None
+    actor_staff_id: str | None = None
+    note: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def replay(events: Iterable[Event]) -> State | None:
+    """The state the history leads to, checking every step is allowed: the
+    stored state must always equal this."""
+    state: State | None = None
+    for event in events:
+        if event.from_state != state or next_state(state, event.action) != event.to_state:
+            raise ValueError(f"history breaks at {event.action} from {event.from_state}")
+        state = event.to_state
+    return state

@@ -1,0 +1,214 @@
+"""The channel-neutral conversation engine.
+
+A conversation is a short series of questions (a *prompt* each) that one chat
+answers.  Each prompt is a question with numbered choices: Telegram renders
+them as inline buttons, a text-only channel (Zalo) as a numbered list.  Every
+step also accepts a typed answer: a bare number picks that choice, and a name
+matches with or without diacritics.
+
+The engine is pure: it takes the stored state and one answer and returns the
+next state, what to say, and — when the conversation is complete — a result
+for a service to act on.  State is persisted by the caller (one per chat), so
+a half-written report survives a restart.
+
+``seq`` numbers the prompts of a conversation.  A button carries the seq of
+the prompt it belongs to; a press on an older prompt is stale and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.messages import Label, Text, text
+from bot.domain.text import fold
+
+# Choice keys every flow understands.
+CANCEL = "x"
+NEXT_PAGE = ">"
+PREV_PAGE = "<"
+BACK = "^"
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str
+    label: Label
+    # Extra names a typed answer may match (both languages, codes).
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prompt:
+    seq: int
+    question: Text
+    choices: tuple[Choice, ...] = ()
+    wants_location: bool = False
+    columns: int = 1
+
+    def choice(self, key: str) -> Choice | None:
+        return next((c for c in self.choices if c.key == key), None)
+
+
+# ---- answers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    text: str
+    message_id: int | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChoiceAnswer:
+    seq: int
+    key: str
+
+
+@dataclass(frozen=True)
+class LocationAnswer:
+    lat: float
+    lon: float
+    title: str | None = None  # a venue's name and address, kept as a landmark
+
+
+@dataclass(frozen=True)
+class PhotoAnswer:
+    channel: str
+    file_ref: str
+
+
+@dataclass(frozen=True)
+class OtherAnswer:
+    """Media the bot cannot use here: sticker, voice, video note, document…"""
+
+    kind: str
+
+
+Answer = TextAnswer | ChoiceAnswer | LocationAnswer | PhotoAnswer | OtherAnswer
+
+
+# ---- state and turns -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    kind: str
+    step: str
+    data: Mapping[str, Any]
+    seq: int = 1
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one answer leads to.
+
+    ``state`` is None when the conversation is over (finished or cancelled).
+    ``prompt`` is the question to (re)send, or None when only notes go out.
+    ``result`` is set once, when the last answer is in.
+    """
+
+    state: ConversationState | None
+    notes: tuple[Text, ...] = ()
+    prompt: Prompt | None = None
+    result: Mapping[str, Any] | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class Outcome:
+    """A flow's answer to one input; the engine turns it into a Turn."""
+
+    data: dict[str, Any]
+    step: str | None = None  # None: stay on the current step
+    notes: list[Text] = field(default_factory=list)
+    reprompt: bool = True
+    result: dict[str, Any] | None = None
+
+
+class FlowContext(Protocol):
+    """What a flow may consult: the org chart, the chat's language, settings."""
+
+    @property
+    def language(self) -> str: ...
+
+
+class Flow(Protocol):
+    kind: str
+
+    def first_step(self, ctx: Any, data: dict[str, Any]) -> str: ...
+
+    def prompt(self, ctx: Any, step: str, data: Mapping[str, Any], seq: int) -> Prompt: ...
+
+    def answer(
+        self, ctx: Any, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome: ...
+
+
+def pick_by_number(text_value: str, prompt: Prompt) -> str | None:
+    """A bare number picks that numbered choice (1-based)."""
+    stripped = text_value.strip().rstrip(".)")
+    if stripped.isdigit():
+        index = int(stripped)
+        if 1 <= index <= len(prompt.choices):
+            return prompt.choices[index - 1].key
+    return None
+
+
+def _is_typed_cancel(value: str, prompt: Prompt) -> bool:
+    """ "huỷ", "Hủy", "cancel": a typed cancel works at every step that offers one."""
+    cancel = prompt.choice(CANCEL)
+    if cancel is None:
+        return False
+    folded = fold(value)
+    return bool(folded) and folded in {fold(alias) for alias in cancel.aliases}
+
+
+class ConversationEngine:
+    """Runs flows: checks stale presses, turns numbers into choices, handles
+    cancel, and advances the stored state."""
+
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self._flows = {f.kind: f for f in flows}
+
+    def flow(self, kind: str) -> Flow:
+        return self._flows[kind]
+
+    def start(self, ctx: Any, kind: str, data: Mapping[str, Any]) -> Turn:
+        flow = self._flows[kind]
+        mutable = dict(data)
+        step = flow.first_step(ctx, mutable)
+        state = ConversationState(kind=kind, step=step, data=mutable, seq=1)
+        return Turn(state=state, prompt=flow.prompt(ctx, step, mutable, state.seq))
+
+    def current_prompt(self, ctx: Any, state: ConversationState) -> Prompt:
+        return self._flows[state.kind].prompt(ctx, state.step, state.data, state.seq)
+
+    def handle(self, ctx: Any, state: ConversationState, answer: Answer) -> Turn:
+        flow = self._flows[state.kind]
+        prompt = flow.prompt(ctx, state.step, state.data, state.seq)
+        if isinstance(answer, ChoiceAnswer) and (
+            answer.seq != state.seq or prompt.choice(answer.key) is None
+        ):
+            return Turn(state=state, notes=(text("conv.stale_button"),), prompt=prompt)
+        if isinstance(answer, TextAnswer):
+            number = pick_by_number(answer.text, prompt)
+            if number is not None:
+                answer = ChoiceAnswer(seq=state.seq, key=number)
+            elif _is_typed_cancel(answer.text, prompt):
+                answer = ChoiceAnswer(seq=state.seq, key=CANCEL)
+        if isinstance(answer, ChoiceAnswer) and answer.key == CANCEL:
+            return Turn(state=None, notes=(text("conv.cancelled"),), cancelled=True)
+
+        outcome = flow.answer(ctx, state.step, dict(state.data), answer, prompt)
+        if outcome.result is not None:
+            return Turn(state=None, notes=tuple(outcome.notes), result=outcome.result)
+        step = outcome.step or state.step
+        seq = state.seq + 1 if outcome.reprompt else state.seq
+        new_state = replace(state, step=step, data=outcome.data, seq=seq)
+        next_prompt = flow.prompt(ctx, step, outcome.data, seq) if outcome.reprompt else None
+        return Turn(state=new_state, notes=tuple(outcome.notes), prompt=next_prompt)

@@ -1,0 +1,627 @@
+"""The conversations the bot holds, as flows for the engine.
+
+* ``report`` — a resident files a complaint: family, category, (leadership
+  question for official conduct), place, description, photos, review.
+* ``resolve`` — the owner reports the fix: a note, then a photo (skippable).
+* ``transfer`` — the owner hands a task on: another group, another category,
+  or only a reason (the ward leader then reassigns).
+* ``reject`` — the owner closes a task as duplicate / not the ward's remit /
+  abusive, with a reason.
+* ``dispute`` — the resident says "not fixed" and must say why.
+* ``rate`` — the resident rates a confirmed fix, 1 to 5.
+
+Each flow's ``data`` is JSON-serialisable so the caller can store it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot import i18n
+from bot.domain.complaints import RejectReason
+from bot.domain.conversation import (
+    BACK,
+    CANCEL,
+    NEXT_PAGE,
+    PREV_PAGE,
+    Answer,
+    Choice,
+    ChoiceAnswer,
+    LocationAnswer,
+    OtherAnswer,
+    Outcome,
+    PhotoAnswer,
+    Prompt,
+    TextAnswer,
+)
+from bot.domain.geo import locate
+from bot.domain.messages import Text, text
+from bot.domain.orgchart import Area, Family, GeoPoint, OrgChart
+from bot.domain.text import Option, fold, match_typed, normalise_text
+
+TEXT_MAX = 2000  # Zalo's limit, so a report reads the same on both channels
+PHOTO_MAX = 5
+PAGE_SIZE = 8
+# Telegram splits a long paste into several messages sent within a second or
+# two; parts that follow a rejected one are rejected with it.
+SPLIT_WINDOW = timedelta(seconds=3)
+
+YES = "y"
+NO = "n"
+CONFIRM = "ok"
+DONE = "d"
+SKIP = "s"
+
+
+@dataclass(frozen=True)
+class FlowEnv:
+    """What flows consult besides the answer: the chart, the chat's language,
+    and how far a location may be from a group centre."""
+
+    chart: OrgChart
+    language: str
+    locate_max_km: float = 1.0
+
+
+def _cancel() -> Choice:
+    return Choice(CANCEL, text("conv.cancel"), aliases=("huy", "cancel"))
+
+
+def _family_names(family: Family) -> tuple[str, ...]:
+    return tuple(i18n.t(lang, f"family.{family.value}") for lang in i18n.LANGUAGES)
+
+
+def _area_choice(area: Area) -> Choice:
+    return Choice(area.code, area.name, aliases=(area.code,))
+
+
+def _paged(items: list[Choice], page: int) -> tuple[list[Choice], int]:
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    chunk = items[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    nav: list[Choice] = []
+    if page > 0:
+        nav.append(Choice(PREV_PAGE, text("conv.prev_page")))
+    if page < pages - 1:
+        nav.append(Choice(NEXT_PAGE, text("conv.next_page")))
+    return chunk + nav, page
+
+
+def _options(choices: tuple[Choice, ...]) -> list[Option]:
+    out = []
+    for c in choices:
+        names = [c.label] if isinstance(c.label, str) else []
+        out.append(Option(c.key, [*names, *c.aliases]))
+    return out
+
+
+def _check_text(
+    data: dict[str, Any], answer: TextAnswer, *, field_name: str
+) -> tuple[str | None, list[Text]]:
+    """A usable text for ``field_name``, or the notes explaining why not.
+
+    Parts of a split long paste (consecutive message ids, sent within a few
+    seconds of a rejected part) are rejected too, so the tail of a paste is
+    never taken for the whole.
+    """
+    guard = data.get("_split_guard")
+    if guard and answer.message_id is not None and answer.sent_at is not None:
+        last_id, last_at = int(guard[0]), float(guard[1])
+        if answer.message_id == last_id + 1 and answer.sent_at.timestamp() - last_at <= (
+            SPLIT_WINDOW.total_seconds()
+        ):
+            data["_split_guard"] = [answer.message_id, answer.sent_at.timestamp()]
+            return None, [text("conv.split_part_ignored")]
+    data.pop("_split_guard", None)
+    value = normalise_text(answer.text)
+    if not value:
+        return None, [text("conv.empty_text")]
+    if len(value) > TEXT_MAX:
+        if answer.message_id is not None and answer.sent_at is not None:
+            data["_split_guard"] = [answer.message_id, answer.sent_at.timestamp()]
+        return None, [text("conv.too_long", limit=TEXT_MAX, length=len(value))]
+    del field_name
+    return value, []
+
+
+def _unusable(answer: Answer, expected: str) -> list[Text]:
+    """The polite answer to input that does not fit this step."""
+    if isinstance(answer, OtherAnswer):
+        return [text("conv.unsupported_media", kind=text(f"media.{answer.kind}")), text(expected)]
+    return [text(expected)]
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+class ReportFlow:
+    kind = "report"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "family"
+
+    # -- prompts --
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        chart = env.chart
+        if step == "family":
+            choices = [
+                Choice(f.value, text(f"family.{f.value}"), aliases=_family_names(f))
+                for f in chart.families()
+            ]
+            return Prompt(seq, text("report.ask_family"), (*choices, _cancel()))
+        if step == "category":
+            family = Family(data["family"])
+            cats = [
+                Choice(c.code, c.display_name(env.language), aliases=(c.name, c.name_en, c.code))
+                for c in chart.categories_of(family)
+            ]
+            back = Choice(BACK, text("conv.back"))
+            return Prompt(
+                seq,
+                text("report.ask_category", family=text(f"family.{family.value}")),
+                (*cats, back, _cancel()),
+            )
+        if step == "leadership":
+            return Prompt(
+                seq,
+                text("report.ask_leadership"),
+                (
+                    Choice(YES, text("conv.yes"), aliases=("co", "yes")),
+                    Choice(NO, text("conv.no"), aliases=("khong", "no")),
+                    _cancel(),
+                ),
+            )
+        if step == "place":
+            return self._place_prompt(env, data, seq)
+        if step == "description":
+            return Prompt(seq, text("report.ask_description", limit=TEXT_MAX), (_cancel(),))
+        if step == "photos":
+            count = len(data.get("photos", []))
+            done = Choice(DONE, text("report.photos_done"), ("xong", "done", "bo qua", "skip"))
+            return Prompt(
+                seq, text("report.ask_photos", limit=PHOTO_MAX, count=count), (done, _cancel())
+            )
+        if step == "review":
+            return Prompt(
+                seq,
+                text("report.review", **self.summary(env, data)),
+                (
+                    Choice(CONFIRM, text("report.confirm"), aliases=("gui", "send", "ok")),
+                    _cancel(),
+                ),
+            )
+        raise ValueError(f"unknown report step {step!r}")
+
+    def summary(self, env: FlowEnv, data: Mapping[str, Any]) -> dict[str, Any]:
+        chart = env.chart
+        category = chart.categories[data["category"]]
+        area = chart.areas[data["area"]]
+        return {
+            "category": category.display_name(env.language),
+            "area": area.name,
+            "landmark": data.get("landmark") or "—",
+            "description": data.get("description", ""),
+            "photos": len(data.get("photos", [])),
+        }
+
+    def _place_prompt(self, env: FlowEnv, data: Mapping[str, Any], seq: int) -> Prompt:
+        chart = env.chart
+        wards = chart.ward_codes()
+        ward = data.get("ward") or (wards[0] if len(wards) == 1 else None)
+        matches = data.get("matches")
+        if matches:
+            # A typed name matched several groups, maybe in several wards.
+            areas = [chart.areas[code] for code in matches if code in chart.areas]
+            items = [
+                Choice(a.code, self._with_ward(env, a) if ward is None else a.name, (a.code,))
+                for a in areas
+            ]
+            question = text("report.ask_place_matches")
+        elif ward is None:
+            items = [_area_choice(chart.areas[w]) for w in wards]
+            question = text("report.ask_ward")
+        else:
+            items = [_area_choice(g) for g in chart.groups(ward)]
+            question = text("report.ask_place", ward=chart.areas[ward].name)
+        page_items, _ = _paged(items, int(data.get("page", 0)))
+        extra = (
+            [Choice(BACK, text("conv.back"))]
+            if (matches or data.get("ward")) and len(wards) > 1
+            else []
+        )
+        return Prompt(
+            seq, question, (*page_items, *extra, _cancel()), wants_location=True, columns=2
+        )
+
+    @staticmethod
+    def _with_ward(env: FlowEnv, area: Area) -> str:
+        ward = env.chart.ward_of(area.code)
+        return f"{area.name} ({env.chart.areas[ward].name})" if ward else area.name
+
+    # -- answers --
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer) and step != "photos":
+            # A photo sent early is kept, not lost; the flow goes on where it was.
+            return self._add_photo(data, answer, reprompt=False)
+        handler = getattr(self, f"_answer_{step}")
+        result: Outcome = handler(env, data, answer, prompt)
+        return result
+
+    def _typed_choice(self, answer: Answer, prompt: Prompt) -> tuple[str | None, list[Text]]:
+        """Resolve a typed name to one choice key, or explain."""
+        if isinstance(answer, ChoiceAnswer):
+            return answer.key, []
+        if isinstance(answer, TextAnswer):
+            hits = match_typed(answer.text, _options(prompt.choices))
+            hits = [h for h in hits if h != CANCEL]
+            if len(hits) == 1:
+                return hits[0], []
+            if len(hits) > 1:
+                return None, [text("conv.ambiguous")]
+            return None, [text("conv.no_match")]
+        return None, _unusable(answer, "conv.pick_one")
+
+    def _answer_family(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = self._typed_choice(answer, prompt)
+        if key is None and isinstance(answer, TextAnswer):
+            # "rac thai" typed at the first question names a category directly.
+            cats = [
+                Option(c.code, [c.name, c.name_en, c.code]) for c in env.chart.categories.values()
+            ]
+            hits = match_typed(answer.text, cats)
+            if len(hits) == 1:
+                category = env.chart.categories[hits[0]]
+                data["family"] = category.family.value
+                return self._after_category(env, data, category.code)
+        if key is None:
+            return Outcome(data, notes=notes)
+        data["family"] = key
+        return Outcome(data, step="category")
+
+    def _answer_category(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = self._typed_choice(answer, prompt)
+        if key is None:
+            return Outcome(data, notes=notes)
+        if key == BACK:
+            data.pop("family", None)
+            return Outcome(data, step="family")
+        return self._after_category(env, data, key)
+
+    def _after_category(self, env: FlowEnv, data: dict[str, Any], code: str) -> Outcome:
+        data["category"] = code
+        if env.chart.categories[code].family is Family.OFFICIAL_CONDUCT:
+            return Outcome(data, step="leadership")
+        data["leadership"] = False
+        return Outcome(data, step=self._after_place_step(data))
+
+    def _after_place_step(self, data: Mapping[str, Any]) -> str:
+        return "description" if data.get("area") else "place"
+
+    def _answer_leadership(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = self._typed_choice(answer, prompt)
+        if key not in (YES, NO):
+            return Outcome(data, notes=notes)
+        data["leadership"] = key == YES
+        return Outcome(data, step=self._after_place_step(data))
+
+    def _answer_place(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        chart = env.chart
+        if isinstance(answer, LocationAnswer):
+            found = locate(chart, GeoPoint(lon=answer.lon, lat=answer.lat), env.locate_max_km)
+            if found is None:
+                return Outcome(data, notes=[text("report.location_outside")])
+            data.update(area=found.code, lat=answer.lat, lon=answer.lon, page=0)
+            data["ward"] = chart.ward_of(found.code)
+            data.pop("matches", None)
+            if answer.title:
+                data["landmark"] = normalise_text(answer.title)[:200]
+            return Outcome(
+                data, step="description", notes=[text("report.location_found", area=found.name)]
+            )
+        if isinstance(answer, ChoiceAnswer):
+            return self._place_choice(env, data, answer.key)
+        if isinstance(answer, TextAnswer):
+            return self._place_typed(env, data, answer)
+        return Outcome(data, notes=_unusable(answer, "report.place_hint"))
+
+    def _place_choice(self, env: FlowEnv, data: dict[str, Any], key: str) -> Outcome:
+        chart = env.chart
+        page = int(data.get("page", 0))
+        if key == NEXT_PAGE:
+            data["page"] = page + 1
+            return Outcome(data)
+        if key == PREV_PAGE:
+            data["page"] = max(0, page - 1)
+            return Outcome(data)
+        if key == BACK:
+            for k in ("ward", "matches", "page"):
+                data.pop(k, None)
+            return Outcome(data)
+        area = chart.areas.get(key)
+        if area is None:
+            return Outcome(data, notes=[text("conv.pick_one")])
+        data["page"] = 0
+        data.pop("matches", None)
+        if area.code in chart.wards:
+            data["ward"] = area.code
+            return Outcome(data)
+        data["area"] = area.code
+        data["ward"] = chart.ward_of(area.code)
+        return Outcome(data, step="description")
+
+    def _place_typed(self, env: FlowEnv, data: dict[str, Any], answer: TextAnswer) -> Outcome:
+        chart = env.chart
+        wards = chart.ward_codes()
+        ward = data.get("ward") or (wards[0] if len(wards) == 1 else None)
+        candidates = chart.groups(ward)
+        if ward is None:
+            candidates = [chart.areas[w] for w in wards] + candidates
+        hits = match_typed(answer.text, [Option(a.code, [a.name, a.code]) for a in candidates])
+        if len(hits) == 1:
+            return self._place_choice(env, data, hits[0])
+        if len(hits) > 1:
+            data["matches"] = hits
+            data["page"] = 0
+            return Outcome(data, notes=[text("conv.ambiguous")])
+        value = normalise_text(answer.text)
+        if not value:
+            return Outcome(data, notes=[text("report.place_hint")])
+        data["landmark"] = value[:200]
+        return Outcome(data, notes=[text("report.landmark_kept", landmark=data["landmark"])])
+
+    def _answer_description(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if not isinstance(answer, TextAnswer):
+            if isinstance(answer, LocationAnswer):
+                return Outcome(data, notes=[text("report.ask_description_again")])
+            return Outcome(data, notes=_unusable(answer, "report.ask_description_again"))
+        value, notes = _check_text(data, answer, field_name="description")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        data["description"] = value
+        return Outcome(data, step="photos")
+
+    def _add_photo(self, data: dict[str, Any], answer: PhotoAnswer, *, reprompt: bool) -> Outcome:
+        photos = list(data.get("photos", []))
+        if len(photos) >= PHOTO_MAX:
+            return Outcome(
+                data, notes=[text("report.photo_limit", limit=PHOTO_MAX)], reprompt=False
+            )
+        photos.append({"channel": answer.channel, "file_ref": answer.file_ref})
+        data["photos"] = photos
+        return Outcome(
+            data,
+            notes=[text("report.photo_received", count=len(photos), limit=PHOTO_MAX)],
+            reprompt=reprompt,
+        )
+
+    def _answer_photos(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer):
+            # Albums arrive as one update per photo: acknowledge each one
+            # briefly, and keep the earlier "Done" button valid.
+            return self._add_photo(data, answer, reprompt=False)
+        key, _ = self._typed_choice(answer, prompt)
+        if key == DONE:
+            return Outcome(data, step="review")
+        return Outcome(data, notes=_unusable(answer, "report.photos_hint"), reprompt=False)
+
+    def _answer_review(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, _ = self._typed_choice(answer, prompt)
+        if key == CONFIRM:
+            return Outcome(data, result=dict(data))
+        return Outcome(data, notes=_unusable(answer, "report.review_hint"))
+
+
+# ---- staff and resident follow-ups ----------------------------------------------------------
+
+
+class ResolveFlow:
+    """The owner's fix report.  A photo is asked for (residents trust a fix
+    they can see) but can be skipped."""
+
+    kind = "resolve"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "note"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        code = data["code"]
+        if step == "note":
+            return Prompt(seq, text("resolve.ask_note", code=code), (_cancel(),))
+        return Prompt(
+            seq,
+            text("resolve.ask_photo", code=code),
+            (Choice(SKIP, text("resolve.skip_photo"), aliases=("bo qua", "skip")), _cancel()),
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if step == "note":
+            if isinstance(answer, PhotoAnswer):
+                data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
+                return Outcome(data, notes=[text("resolve.photo_kept")], reprompt=False)
+            if not isinstance(answer, TextAnswer):
+                return Outcome(data, notes=_unusable(answer, "resolve.note_hint"), reprompt=False)
+            value, notes = _check_text(data, answer, field_name="note")
+            if value is None:
+                return Outcome(data, notes=notes, reprompt=False)
+            data["note"] = value
+            if data.get("photos"):
+                return Outcome(data, result=dict(data))
+            return Outcome(data, step="photo")
+        if isinstance(answer, PhotoAnswer):
+            data["photos"] = [[answer.channel, answer.file_ref]]
+            return Outcome(data, result=dict(data))
+        if isinstance(answer, ChoiceAnswer) and answer.key == SKIP:
+            return Outcome(data, result=dict(data))
+        if isinstance(answer, TextAnswer) and match_typed(answer.text, _options(prompt.choices)):
+            return Outcome(data, result=dict(data))
+        return Outcome(data, notes=_unusable(answer, "resolve.photo_hint"), reprompt=False)
+
+
+class TransferFlow:
+    kind = "transfer"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "how"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        code = data["code"]
+        if step == "how":
+            return Prompt(
+                seq,
+                text("transfer.ask_how", code=code),
+                (
+                    Choice("g", text("transfer.to_group")),
+                    Choice("c", text("transfer.to_category")),
+                    Choice("r", text("transfer.to_leader")),
+                    _cancel(),
+                ),
+            )
+        if step == "group":
+            groups = [_area_choice(g) for g in env.chart.groups(data["ward"])]
+            page_items, _ = _paged(groups, int(data.get("page", 0)))
+            return Prompt(seq, text("transfer.ask_group"), (*page_items, _cancel()), columns=2)
+        if step == "category":
+            cats = [
+                Choice(c.code, c.display_name(env.language), aliases=(c.name, c.name_en, c.code))
+                for c in env.chart.categories.values()
+                if c.code != data.get("category")
+            ]
+            return Prompt(seq, text("transfer.ask_category"), (*cats, _cancel()))
+        return Prompt(seq, text("transfer.ask_reason"), (_cancel(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if step == "reason":
+            if not isinstance(answer, TextAnswer):
+                return Outcome(data, notes=_unusable(answer, "transfer.ask_reason"), reprompt=False)
+            value, notes = _check_text(data, answer, field_name="reason")
+            if value is None:
+                return Outcome(data, notes=notes, reprompt=False)
+            return Outcome(data, result={**data, "reason": value})
+        key: str | None = None
+        if isinstance(answer, ChoiceAnswer):
+            key = answer.key
+        elif isinstance(answer, TextAnswer):
+            hits = [h for h in match_typed(answer.text, _options(prompt.choices)) if h != CANCEL]
+            key = hits[0] if len(hits) == 1 else None
+            if key is None:
+                note = "conv.ambiguous" if hits else "conv.no_match"
+                return Outcome(data, notes=[text(note)])
+        if key is None:
+            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+        if step == "how":
+            return Outcome(data, step={"g": "group", "c": "category", "r": "reason"}[key])
+        if step == "group":
+            if key in (NEXT_PAGE, PREV_PAGE):
+                page = int(data.get("page", 0))
+                data["page"] = page + 1 if key == NEXT_PAGE else max(0, page - 1)
+                return Outcome(data)
+            return Outcome(data, result={**data, "area": key})
+        return Outcome(data, result={**data, "category": key, "new_category": True})
+
+
+class RejectFlow:
+    kind = "reject"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "kind"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        if step == "kind":
+            reasons = [Choice(r.value, text(f"reject.reason_{r.value}")) for r in RejectReason]
+            return Prompt(seq, text("reject.ask_kind", code=data["code"]), (*reasons, _cancel()))
+        return Prompt(seq, text("reject.ask_reason"), (_cancel(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if step == "kind":
+            if isinstance(answer, ChoiceAnswer):
+                data["reason_kind"] = answer.key
+                return Outcome(data, step="reason")
+            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+        if not isinstance(answer, TextAnswer):
+            return Outcome(data, notes=_unusable(answer, "reject.ask_reason"), reprompt=False)
+        value, notes = _check_text(data, answer, field_name="reason")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        return Outcome(data, result={**data, "reason": value})
+
+
+class DisputeFlow:
+    """FixMyStreet requires a comment to reopen a fixed report; so do we."""
+
+    kind = "dispute"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "comment"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(seq, text("dispute.ask_comment", code=data["code"]), (_cancel(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer):
+            data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
+            return Outcome(data, notes=[text("dispute.photo_kept")], reprompt=False)
+        if not isinstance(answer, TextAnswer):
+            return Outcome(data, notes=_unusable(answer, "dispute.comment_hint"), reprompt=False)
+        value, notes = _check_text(data, answer, field_name="comment")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        return Outcome(data, result={**data, "comment": value})
+
+
+class RateFlow:
+    kind = "rate"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "stars"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        stars = [Choice(str(n), "⭐" * n) for n in range(1, 6)]
+        return Prompt(
+            seq,
+            text("rate.ask", code=data["code"]),
+            (*stars, Choice(SKIP, text("rate.skip"), aliases=("bo qua", "skip"))),
+            columns=5,
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, ChoiceAnswer):
+            if answer.key == SKIP:
+                return Outcome(data, result={**data, "stars": None})
+            return Outcome(data, result={**data, "stars": int(answer.key)})
+        if isinstance(answer, TextAnswer) and fold(answer.text) in ("bo qua", "skip"):
+            return Outcome(data, result={**data, "stars": None})
+        return Outcome(data, notes=_unusable(answer, "rate.hint"))
+
+
+ALL_FLOWS = (ReportFlow(), ResolveFlow(), TransferFlow(), RejectFlow(), DisputeFlow(), RateFlow())

@@ -1,0 +1,892 @@
+"""Read the org chart a ward office writes by hand in YAML.
+
+The file is edited by clerks, not programmers, so a bad file must come back
+with every mistake at once, each pinned to its line and named by a catalogue
+key the CLI can render in the operator's language.  Nothing is half-loaded:
+either the whole chart is valid or the caller gets only the list of issues,
+because a partly loaded chart would leave complaints without an owner.
+
+PyYAML's composer is used instead of ``yaml.load`` so that every value keeps
+the line it came from; nothing is ever constructed from tags in the file.
+Aliases (``*name``) are refused: they would make one node appear at two
+places (and can blow up in size), and an org chart has no need for them.
+
+The schema is documented at the top of ``examples/org.yaml``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.error import MarkedYAMLError
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
+
+from bot.domain.orgchart import (
+    CODE_RE,
+    Area,
+    AreaKind,
+    Category,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+    StaffMember,
+    WardPolicy,
+)
+
+__all__ = ["OrgChartInvalid", "OrgIssue", "load_org_file", "parse_org"]
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+_TOP_KEYS = ("areas", "categories", "staff", "assignments", "family_defaults")
+_AREA_KEYS = ("code", "name", "kind", "children", "leader", "conduct_leader", "polygon", "centre")
+_CATEGORY_KEYS = ("code", "name", "name_en", "family", "resolve_days")
+_STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id")
+_ASSIGNMENT_KEYS = ("area", "category", "categories", "cadre")
+_FAMILY_DEFAULT_KEYS = ("ward", "family", "cadre")
+
+# Roles that only make sense with at least one ward to serve.
+_WARD_BOUND_ROLES = frozenset({Role.CADRE, Role.WARD_LEADER})
+
+_E = TypeVar("_E", AreaKind, Family, Role)
+
+
+@dataclass(frozen=True)
+class OrgIssue:
+    """One mistake in the file; ``line`` is 1-based, 0 when no line applies."""
+
+    line: int
+    key: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+class OrgChartInvalid(Exception):
+    """The file cannot be used; ``issues`` lists every mistake, sorted by line."""
+
+    def __init__(self, issues: list[OrgIssue], *, source: str = "<org>") -> None:
+        self.issues = sorted(issues, key=lambda issue: issue.line)
+        self.source = source
+        super().__init__(self._summary())
+
+    def _summary(self) -> str:
+        # Only for logs and tracebacks; operators get catalogue text from the CLI.
+        lines = [f"{self.source}: {len(self.issues)} problem(s) in the org chart"]
+        for issue in self.issues:
+            params = ", ".join(f"{k}={v!r}" for k, v in issue.params.items())
+            lines.append(f"  line {issue.line}: {issue.key} {params}".rstrip())
+        return "\n".join(lines)
+
+
+def load_org_file(path: Path) -> OrgChart:
+    """Read and parse ``path``; unreadable bytes are issues too, not tracebacks."""
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        issue = OrgIssue(0, "org.file_unreadable", {"path": source, "reason": exc.strerror or ""})
+        raise OrgChartInvalid([issue], source=source) from exc
+    try:
+        # utf-8-sig: Notepad on Windows likes to start the file with a BOM.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        issue = OrgIssue(line, "org.file_not_utf8", {"path": source})
+        raise OrgChartInvalid([issue], source=source) from exc
+    return parse_org(text, source=source)
+
+
+def parse_org(text: str, *, source: str = "<org>") -> OrgChart:
+    """The chart in ``text``, or :class:`OrgChartInvalid` listing every mistake.
+
+    All issues are collected before raising, so a clerk can fix the whole
+    file in one sitting instead of one error per run.
+    """
+    reader = _Reader()
+    root = reader.compose(text)
+    chart = reader.read(root) if root is not None else None
+    if reader.issues or chart is None:
+        raise OrgChartInvalid(reader.issues, source=source)
+    return chart
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _AliasRefused(ComposerError):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that refuses aliases, so every node has exactly one place."""
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(AliasEvent):
+            # check_event has just parsed the alias into current_event.
+            mark = self.current_event.start_mark
+            raise _AliasRefused(None, None, "aliases are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
+def _line(node: Node) -> int:
+    mark = node.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
+
+
+def _suggest(word: str, allowed: Iterable[str]) -> str | None:
+    matches = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+# ------------------------------------------------------------------------ drafts
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A code as written somewhere, with its line, to be resolved later."""
+
+    code: str
+    line: int
+
+
+@dataclass(frozen=True)
+class _AreaDraft:
+    """An area as read, kept even when incomplete so that the rest of the
+    file can still be checked against it."""
+
+    code: str
+    line: int
+    name: str | None
+    kind: AreaKind | None
+    parent: str | None
+    ward: str | None  # the nearest ward at or above this area, if known
+    polygon: tuple[GeoPoint, ...] | None
+    centre: GeoPoint | None
+    leader: _Ref | None
+    conduct_leader: _Ref | None
+
+
+@dataclass(frozen=True)
+class _StaffDraft:
+    id: str
+    line: int
+    name: str | None
+    roles: frozenset[Role]
+    wards: list[_Ref]
+    telegram_id: int | None
+
+
+class _Fields:
+    """The entries of one YAML mapping, checked against the keys it may hold."""
+
+    def __init__(self, node: MappingNode, entries: dict[str, tuple[ScalarNode, Node]]) -> None:
+        self.node = node
+        self.line = _line(node)
+        self._entries = entries
+
+    def get(self, key: str) -> Node | None:
+        """The value node; an empty value (``name:``) counts as absent, since
+        that is how clerks leave a field they have not filled in yet."""
+        entry = self._entries.get(key)
+        if entry is None or _is_null(entry[1]):
+            return None
+        return entry[1]
+
+    def key_line(self, key: str) -> int:
+        entry = self._entries.get(key)
+        return _line(entry[0]) if entry is not None else self.line
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+
+# ------------------------------------------------------------------------ reader
+
+
+class _Reader:
+    """One pass over one file; collects issues instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.issues: list[OrgIssue] = []
+        self._constructor = SafeConstructor()
+        self._areas: dict[str, _AreaDraft] = {}
+        self._categories: dict[str, Category] = {}
+        self._category_lines: dict[str, int] = {}
+        self._staff: dict[str, _StaffDraft] = {}
+        self._telegram_ids: dict[int, str] = {}
+
+    def _issue(self, line: int, key: str, /, **params: str) -> None:
+        self.issues.append(OrgIssue(line, key, dict(params)))
+
+    # ---------------------------------------------------------------- syntax
+
+    def compose(self, text: str) -> Node | None:
+        loader: _Loader | None = None
+        try:
+            # The reader checks for unprintable characters as soon as it is built.
+            loader = _Loader(text)
+            root = loader.get_single_node()
+        except _AliasRefused as exc:
+            self._issue(exc.problem_mark.line + 1 if exc.problem_mark else 0, "org.yaml_alias")
+            return None
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            if exc.context_mark is not None and (mark is None or mark.index >= len(text)):
+                # "Unexpected end of stream": the unclosed quote or bracket is
+                # where the clerk has to look, not the end of the file.
+                mark = exc.context_mark
+            problem = exc.problem or exc.context or ""
+            self._issue(mark.line + 1 if mark else 0, "org.yaml_syntax", problem=problem)
+            return None
+        except ReaderError as exc:
+            position = exc.position if isinstance(exc.position, int) else 0
+            line = text[:position].count("\n") + 1
+            self._issue(line, "org.yaml_syntax", problem=str(exc.reason))
+            return None
+        except RecursionError:
+            self._issue(0, "org.yaml_syntax", problem="nesting too deep")
+            return None
+        finally:
+            if loader is not None:
+                loader.dispose()
+        if root is None:
+            self._issue(1, "org.empty_file")
+        return root
+
+    # -------------------------------------------------------------- plumbing
+
+    def _fields(self, node: Node, where: str, allowed: tuple[str, ...]) -> _Fields | None:
+        if not isinstance(node, MappingNode):
+            self._issue(_line(node), "org.expected_mapping", field=where)
+            return None
+        return self._mapping_fields(node, allowed)
+
+    def _mapping_fields(self, node: MappingNode, allowed: tuple[str, ...]) -> _Fields:
+        entries: dict[str, tuple[ScalarNode, Node]] = {}
+        present = {str(k.value) for k, _ in node.value if isinstance(k, ScalarNode)}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._issue(_line(key_node), "org.bad_key")
+                continue
+            key = str(key_node.value)
+            if key in entries:
+                self._issue(_line(key_node), "org.duplicate_key", key=key)
+                continue
+            if key not in allowed:
+                suggestion = _suggest(key, allowed)
+                # "nmae" next to a real "name" is not a typo of it: list the keys.
+                if suggestion is not None and suggestion not in present:
+                    self._issue(
+                        _line(key_node),
+                        "org.unknown_key_did_you_mean",
+                        key=key,
+                        suggestion=suggestion,
+                    )
+                else:
+                    self._issue(
+                        _line(key_node), "org.unknown_key", key=key, allowed=", ".join(allowed)
+                    )
+                continue
+            entries[key] = (key_node, value_node)
+        return _Fields(node, entries)
+
+    def _sequence(self, node: Node, where: str, *, single_ok: bool = False) -> list[Node] | None:
+        """Items of a list; a lone scalar counts as a one-item list where clerks
+        naturally write ``roles: cadre``."""
+        if isinstance(node, SequenceNode):
+            return list(node.value)
+        if single_ok and isinstance(node, ScalarNode):
+            return [node]
+        self._issue(_line(node), "org.expected_list", field=where)
+        return None
+
+    def _scalar_text(self, node: Node, where: str) -> str | None:
+        if not isinstance(node, ScalarNode):
+            self._issue(_line(node), "org.expected_text", field=where)
+            return None
+        # The raw text, so codes keep leading zeros and "yes"/"1e3" stay as typed.
+        text = str(node.value).strip()
+        if not text:
+            self._issue(_line(node), "org.missing_field", field=where)
+            return None
+        return text
+
+    def _text(self, fields: _Fields, key: str, *, required: bool) -> str | None:
+        node = fields.get(key)
+        if node is None:
+            if required:
+                self._issue(fields.line, "org.missing_field", field=key)
+            return None
+        return self._scalar_text(node, key)
+
+    def _code(self, fields: _Fields, key: str) -> tuple[str, int] | None:
+        """A required own code (area, category, staff id) in the shared format.
+
+        A badly formed code is still returned so references to it do not pile
+        up "unknown" issues on top of the one that matters.
+        """
+        node = fields.get(key)
+        if node is None:
+            self._issue(fields.line, "org.missing_field", field=key)
+            return None
+        text = self._scalar_text(node, key)
+        if text is None:
+            return None
+        if not CODE_RE.match(text):
+            self._issue(_line(node), "org.bad_code", field=key, code=text)
+        return text, _line(node)
+
+    def _ref(self, fields: _Fields, key: str, *, required: bool) -> _Ref | None:
+        node = fields.get(key)
+        if node is None:
+            if required:
+                self._issue(fields.line, "org.missing_field", field=key)
+            return None
+        text = self._scalar_text(node, key)
+        return _Ref(text, _line(node)) if text is not None else None
+
+    def _refs(self, node: Node, where: str) -> list[_Ref]:
+        items = self._sequence(node, where, single_ok=True)
+        if items is None:
+            return []
+        refs: list[_Ref] = []
+        for item in items:
+            text = self._scalar_text(item, where)
+            if text is not None:
+                refs.append(_Ref(text, _line(item)))
+        return refs
+
+    def _positive_int(self, node: Node, key: str) -> int | None:
+        if isinstance(node, ScalarNode) and node.tag == _INT_TAG:
+            value = self._constructor.construct_yaml_int(node)
+            if value > 0:
+                return value
+        raw = str(node.value) if isinstance(node, ScalarNode) else "…"
+        self._issue(_line(node), key, value=raw)
+        return None
+
+    def _number(self, node: Node) -> float | None:
+        if isinstance(node, ScalarNode):
+            if node.tag == _INT_TAG:
+                return float(self._constructor.construct_yaml_int(node))
+            if node.tag == _FLOAT_TAG:
+                return self._constructor.construct_yaml_float(node)
+        return None
+
+    def _point(self, node: Node, where: str) -> GeoPoint | None:
+        # GeoJSON allows a third number (altitude); it is of no use here.
+        if isinstance(node, SequenceNode) and len(node.value) in (2, 3):
+            lon, lat = self._number(node.value[0]), self._number(node.value[1])
+            if lon is not None and lat is not None:
+                if (
+                    math.isfinite(lon)
+                    and math.isfinite(lat)
+                    and -180 <= lon <= 180
+                    and -90 <= lat <= 90
+                ):
+                    return GeoPoint(lon, lat)
+                self._issue(
+                    _line(node),
+                    "org.coordinate_out_of_range",
+                    field=where,
+                    lon=str(node.value[0].value),
+                    lat=str(node.value[1].value),
+                )
+                return None
+        self._issue(_line(node), "org.bad_point", field=where)
+        return None
+
+    def _polygon(self, node: Node, line: int) -> tuple[GeoPoint, ...] | None:
+        """The ring at ``node``; ``line`` is that of the ``polygon:`` key, which
+        is where a clerk looks when the points are written one per line."""
+        items = self._sequence(node, "polygon")
+        if items is None:
+            return None
+        # GeoJSON Polygon coordinates nest rings: take the outer ring, holes are
+        # irrelevant for deciding which group a point falls in.
+        if (
+            items
+            and isinstance(items[0], SequenceNode)
+            and items[0].value
+            and isinstance(items[0].value[0], SequenceNode)
+        ):
+            items = list(items[0].value)
+        points: list[GeoPoint] = []
+        valid = True
+        for item in items:
+            point = self._point(item, "polygon")
+            if point is None:
+                valid = False
+            else:
+                points.append(point)
+        if not valid:
+            return None
+        if len(points) > 1 and points[0] == points[-1]:
+            points.pop()  # the closing point is optional
+        if len(set(points)) < 3:
+            self._issue(line, "org.polygon_too_few_points", count=str(len(set(points))))
+            return None
+        return tuple(points)
+
+    def _enum_value(self, node: Node, enum: type[_E], where: str, key: str) -> _E | None:
+        text = self._scalar_text(node, where)
+        if text is None:
+            return None
+        try:
+            return enum(text.lower())
+        except ValueError:
+            allowed = ", ".join(member.value for member in enum)
+            self._issue(_line(node), key, **{where: text, "allowed": allowed})
+            return None
+
+    # ------------------------------------------------------------- sections
+
+    def read(self, root: Node) -> OrgChart | None:
+        if not isinstance(root, MappingNode):
+            self._issue(_line(root), "org.not_a_mapping")
+            return None
+        top = self._mapping_fields(root, _TOP_KEYS)
+
+        areas_node = top.get("areas")
+        if areas_node is not None:
+            self._read_areas(areas_node, "areas", parent=None, ward=None, placed=True)
+        if areas_node is None or (isinstance(areas_node, SequenceNode) and not areas_node.value):
+            self._issue(top.key_line("areas"), "org.no_areas")
+
+        categories_node = top.get("categories")
+        if categories_node is not None:
+            self._read_categories(categories_node)
+        if categories_node is None or (
+            isinstance(categories_node, SequenceNode) and not categories_node.value
+        ):
+            self._issue(top.key_line("categories"), "org.no_categories")
+
+        staff_node = top.get("staff")
+        if staff_node is not None:
+            self._read_staff(staff_node)
+
+        self._check_staff_wards()
+        wards = self._check_ward_leaders()
+        assignments_node = top.get("assignments")
+        assignments = {}
+        if assignments_node is not None:
+            assignments = self._read_assignments(assignments_node)
+        defaults_node = top.get("family_defaults")
+        defaults = {}
+        if defaults_node is not None:
+            defaults = self._read_family_defaults(defaults_node)
+
+        if self.issues:
+            return None
+        return OrgChart(
+            areas={
+                a.code: Area(
+                    code=a.code,
+                    name=a.name or "",
+                    kind=a.kind or AreaKind.GROUP,
+                    parent=a.parent,
+                    polygon=a.polygon,
+                    centre=a.centre,
+                )
+                for a in self._areas.values()
+            },
+            categories=dict(self._categories),
+            staff={
+                s.id: StaffMember(
+                    id=s.id,
+                    name=s.name or "",
+                    roles=s.roles,
+                    wards=tuple(dict.fromkeys(ref.code for ref in s.wards)),
+                    telegram_id=s.telegram_id,
+                )
+                for s in self._staff.values()
+            },
+            assignments=assignments,
+            family_defaults=defaults,
+            wards=wards,
+        )
+
+    def _read_areas(
+        self, node: Node, where: str, *, parent: _AreaDraft | None, ward: str | None, placed: bool
+    ) -> None:
+        """Walk one level of the tree in file order (so the chart is pre-order).
+
+        ``placed`` is False below an area whose kind is unknown: placement
+        rules cannot be judged there, and one bad ``kind`` should be one issue.
+        """
+        items = self._sequence(node, where)
+        for item in items or ():
+            fields = self._fields(item, where, _AREA_KEYS)
+            if fields is None:
+                continue
+            own = self._code(fields, "code")
+            name = self._text(fields, "name", required=True)
+            kind_node = fields.get("kind")
+            kind = None
+            if kind_node is None:
+                self._issue(fields.line, "org.missing_field", field="kind")
+            else:
+                kind = self._enum_value(kind_node, AreaKind, "kind", "org.unknown_kind")
+            code = own[0] if own else None
+            label = code or "?"
+
+            if placed and kind is not None:
+                self._check_placement(fields.line, label, kind, parent, ward)
+            area_ward = code if kind is AreaKind.WARD else ward
+
+            polygon = centre = None
+            polygon_node, centre_node = fields.get("polygon"), fields.get("centre")
+            if polygon_node is not None:
+                polygon = self._polygon(polygon_node, fields.key_line("polygon"))
+            if centre_node is not None:
+                centre = self._point(centre_node, "centre")
+            if polygon_node is not None and centre_node is not None:
+                self._issue(fields.key_line("centre"), "org.polygon_and_centre", code=label)
+
+            leader = self._ref(fields, "leader", required=False)
+            conduct_leader = self._ref(fields, "conduct_leader", required=False)
+            if kind is not None and kind is not AreaKind.WARD:
+                for key in ("leader", "conduct_leader"):
+                    if key in fields:
+                        self._issue(fields.key_line(key), "org.leader_not_on_ward", field=key)
+            elif kind is AreaKind.WARD and fields.get("leader") is None:
+                self._issue(fields.key_line("leader"), "org.ward_without_leader", ward=label)
+
+            draft: _AreaDraft | None = None
+            if own is not None:
+                first = self._areas.get(own[0])
+                if first is not None:
+                    self._issue(
+                        own[1], "org.duplicate_area", code=own[0], first_line=str(first.line)
+                    )
+                else:
+                    draft = _AreaDraft(
+                        code=own[0],
+                        line=own[1],
+                        name=name,
+                        kind=kind,
+                        parent=parent.code if parent else None,
+                        ward=area_ward,
+                        polygon=polygon,
+                        centre=centre,
+                        leader=leader,
+                        conduct_leader=conduct_leader,
+                    )
+                    self._areas[own[0]] = draft
+
+            children = fields.get("children")
+            if children is None:
+                continue
+            if kind is AreaKind.GROUP and isinstance(children, SequenceNode) and children.value:
+                self._issue(fields.key_line("children"), "org.group_has_children", code=label)
+            self._read_areas(
+                children,
+                "children",
+                parent=draft,
+                ward=area_ward,
+                placed=placed and kind is not None and draft is not None,
+            )
+
+    def _check_placement(
+        self,
+        line: int,
+        code: str,
+        kind: AreaKind,
+        parent: _AreaDraft | None,
+        ward: str | None,
+    ) -> None:
+        parent_kind = parent.kind if parent else None
+        inside_ward = ward is not None or parent_kind in (AreaKind.ZONE, AreaKind.GROUP)
+        if kind is AreaKind.CITY and inside_ward:
+            self._issue(line, "org.city_below_ward", code=code)
+        elif kind is AreaKind.WARD and ward is not None:
+            self._issue(line, "org.ward_in_ward", code=code, parent=ward)
+        elif kind is AreaKind.WARD and parent_kind not in (None, AreaKind.CITY):
+            self._issue(line, "org.ward_not_under_city", code=code)
+        elif kind in (AreaKind.ZONE, AreaKind.GROUP) and ward is None:
+            self._issue(line, "org.not_under_ward", code=code, kind=kind.value)
+
+    def _read_categories(self, node: Node) -> None:
+        for item in self._sequence(node, "categories") or ():
+            fields = self._fields(item, "categories", _CATEGORY_KEYS)
+            if fields is None:
+                continue
+            own = self._code(fields, "code")
+            name = self._text(fields, "name", required=True)
+            name_en = self._text(fields, "name_en", required=False) or ""
+            family_node = fields.get("family")
+            family = None
+            if family_node is None:
+                self._issue(fields.line, "org.missing_field", field="family")
+            else:
+                family = self._enum_value(family_node, Family, "family", "org.unknown_family")
+            days_node = fields.get("resolve_days")
+            days = None
+            if days_node is None:
+                self._issue(fields.line, "org.missing_field", field="resolve_days")
+            else:
+                days = self._positive_int(days_node, "org.bad_resolve_days")
+            if own is None:
+                continue
+            code, line = own
+            if code in self._category_lines:
+                first = str(self._category_lines[code])
+                self._issue(line, "org.duplicate_category", code=code, first_line=first)
+                continue
+            self._category_lines[code] = line
+            self._categories[code] = Category(
+                code=code,
+                name=name or "",
+                name_en=name_en,
+                family=family or Family.OTHER,
+                resolve_days=days or 1,
+            )
+
+    def _read_staff(self, node: Node) -> None:
+        for item in self._sequence(node, "staff") or ():
+            fields = self._fields(item, "staff", _STAFF_KEYS)
+            if fields is None:
+                continue
+            own = self._code(fields, "id")
+            name = self._text(fields, "name", required=True)
+
+            roles: set[Role] = set()
+            roles_node = fields.get("roles")
+            if roles_node is None:
+                self._issue(fields.line, "org.missing_field", field="roles")
+            else:
+                role_items = self._sequence(roles_node, "roles", single_ok=True)
+                if role_items is not None and not role_items:
+                    self._issue(_line(roles_node), "org.empty_list", field="roles")
+                for role_item in role_items or ():
+                    role = self._enum_value(role_item, Role, "role", "org.unknown_role")
+                    if role is not None:
+                        roles.add(role)
+
+            wards_node = fields.get("wards")
+            wards: list[_Ref] = []
+            if wards_node is not None:
+                wards = self._refs(wards_node, "wards")
+            # A ``wards`` of the wrong type is already an issue of its own.
+            wards_typed = wards_node is None or isinstance(wards_node, SequenceNode | ScalarNode)
+            if roles & _WARD_BOUND_ROLES and not wards and wards_typed:
+                self._issue(
+                    fields.key_line("wards"),
+                    "org.staff_without_wards",
+                    staff=own[0] if own else "?",
+                )
+
+            telegram_id = None
+            telegram_node = fields.get("telegram_id")
+            if telegram_node is not None:
+                telegram_id = self._positive_int(telegram_node, "org.bad_telegram_id")
+            if telegram_id is not None and own is not None:
+                holder = self._telegram_ids.get(telegram_id)
+                if holder is not None:
+                    self._issue(
+                        _line(telegram_node) if telegram_node else fields.line,
+                        "org.duplicate_telegram_id",
+                        telegram_id=str(telegram_id),
+                        staff=holder,
+                    )
+                else:
+                    self._telegram_ids[telegram_id] = own[0]
+
+            if own is None:
+                continue
+            first = self._staff.get(own[0])
+            if first is not None:
+                self._issue(own[1], "org.duplicate_staff", id=own[0], first_line=str(first.line))
+                continue
+            self._staff[own[0]] = _StaffDraft(
+                id=own[0],
+                line=own[1],
+                name=name,
+                roles=frozenset(roles),
+                wards=wards,
+                telegram_id=telegram_id,
+            )
+
+    # ---------------------------------------------------------- cross-checks
+
+    def _ward_ref_ok(self, ref: _Ref) -> bool:
+        area = self._areas.get(ref.code)
+        if area is None:
+            self._issue(ref.line, "org.unknown_ward", code=ref.code)
+            return False
+        if area.kind is not AreaKind.WARD:
+            kind = area.kind.value if area.kind else "?"
+            self._issue(ref.line, "org.not_a_ward", code=ref.code, kind=kind)
+            return False
+        return True
+
+    def _check_staff_wards(self) -> None:
+        for member in self._staff.values():
+            for ref in member.wards:
+                self._ward_ref_ok(ref)
+
+    def _serves(self, member: _StaffDraft, role: Role, ward: str) -> bool:
+        return role in member.roles and any(ref.code == ward for ref in member.wards)
+
+    def _check_ward_leaders(self) -> dict[str, WardPolicy]:
+        policies: dict[str, WardPolicy] = {}
+        for area in self._areas.values():
+            if area.kind is not AreaKind.WARD:
+                continue
+            leader = self._check_leader(area, area.leader, conduct=False)
+            conduct = self._check_leader(area, area.conduct_leader, conduct=True)
+            if leader is not None:
+                policies[area.code] = WardPolicy(area.code, leader, conduct or leader)
+        return policies
+
+    def _check_leader(self, area: _AreaDraft, ref: _Ref | None, *, conduct: bool) -> str | None:
+        if ref is None:
+            return None
+        member = self._staff.get(ref.code)
+        if member is None:
+            self._issue(ref.line, "org.unknown_staff", staff=ref.code)
+            return None
+        ok = self._serves(member, Role.WARD_LEADER, area.code)
+        if conduct:
+            # Conduct complaints may name anyone in the ward office, so the
+            # city may choose to hear them itself.
+            ok = ok or Role.CITY_LEADER in member.roles
+        if not ok:
+            key = "org.conduct_leader_not_leader" if conduct else "org.leader_not_ward_leader"
+            self._issue(ref.line, key, staff=ref.code, ward=area.code)
+            return None
+        return member.id
+
+    def _check_cadre(self, ref: _Ref | None, ward: str | None) -> str | None:
+        """The cadre a routing rule names, if they may take work in ``ward``."""
+        if ref is None:
+            return None
+        member = self._staff.get(ref.code)
+        if member is None:
+            self._issue(ref.line, "org.unknown_staff", staff=ref.code)
+            return None
+        if Role.CADRE not in member.roles:
+            self._issue(ref.line, "org.not_a_cadre", staff=ref.code)
+            return None
+        if ward is not None and not self._serves(member, Role.CADRE, ward):
+            self._issue(ref.line, "org.cadre_not_in_ward", staff=ref.code, ward=ward)
+            return None
+        return member.id
+
+    def _read_assignments(self, node: Node) -> dict[tuple[str, str], str]:
+        out: dict[tuple[str, str], str] = {}
+        first_lines: dict[tuple[str, str], int] = {}
+        for item in self._sequence(node, "assignments") or ():
+            fields = self._fields(item, "assignments", _ASSIGNMENT_KEYS)
+            if fields is None:
+                continue
+            area_ref = self._ref(fields, "area", required=True)
+            cadre_ref = self._ref(fields, "cadre", required=True)
+            categories = self._assignment_categories(fields)
+
+            ward: str | None = None
+            area_ok = False
+            if area_ref is not None:
+                area = self._areas.get(area_ref.code)
+                if area is None:
+                    self._issue(area_ref.line, "org.unknown_area", code=area_ref.code)
+                elif area.kind is AreaKind.CITY:
+                    self._issue(area_ref.line, "org.assignment_above_ward", code=area_ref.code)
+                else:
+                    ward, area_ok = area.ward, area.kind is not None
+            cadre = self._check_cadre(cadre_ref, ward)
+
+            for ref in categories:
+                category = self._categories.get(ref.code)
+                if category is None:
+                    self._issue(ref.line, "org.unknown_category", code=ref.code)
+                    continue
+                if category.family is Family.OFFICIAL_CONDUCT:
+                    self._issue(ref.line, "org.conduct_not_assignable", what=ref.code)
+                    continue
+                if area_ref is None or not area_ok:
+                    continue
+                pair = (area_ref.code, ref.code)
+                if pair in first_lines:
+                    self._issue(
+                        ref.line,
+                        "org.duplicate_assignment",
+                        area=pair[0],
+                        category=pair[1],
+                        first_line=str(first_lines[pair]),
+                    )
+                    continue
+                first_lines[pair] = ref.line
+                if cadre is not None:
+                    out[pair] = cadre
+        return out
+
+    def _assignment_categories(self, fields: _Fields) -> list[_Ref]:
+        if "category" in fields and "categories" in fields:
+            self._issue(fields.key_line("categories"), "org.category_and_categories")
+            return []
+        single = fields.get("category")
+        if single is not None:
+            text = self._scalar_text(single, "category")
+            return [_Ref(text, _line(single))] if text is not None else []
+        several = fields.get("categories")
+        if several is None:
+            self._issue(fields.line, "org.missing_field", field="categories")
+            return []
+        refs = self._refs(several, "categories")
+        if isinstance(several, SequenceNode) and not several.value:
+            self._issue(_line(several), "org.empty_list", field="categories")
+        return refs
+
+    def _read_family_defaults(self, node: Node) -> dict[tuple[str, Family], str]:
+        out: dict[tuple[str, Family], str] = {}
+        first_lines: dict[tuple[str, Family], int] = {}
+        for item in self._sequence(node, "family_defaults") or ():
+            fields = self._fields(item, "family_defaults", _FAMILY_DEFAULT_KEYS)
+            if fields is None:
+                continue
+            ward_ref = self._ref(fields, "ward", required=True)
+            family_node = fields.get("family")
+            family = None
+            if family_node is None:
+                self._issue(fields.line, "org.missing_field", field="family")
+            else:
+                family = self._enum_value(family_node, Family, "family", "org.unknown_family")
+            cadre_ref = self._ref(fields, "cadre", required=True)
+
+            ward = ward_ref.code if ward_ref is not None and self._ward_ref_ok(ward_ref) else None
+            cadre = self._check_cadre(cadre_ref, ward)
+            if family is Family.OFFICIAL_CONDUCT and family_node is not None:
+                self._issue(_line(family_node), "org.conduct_not_assignable", what=family.value)
+                continue
+            if ward is None or family is None or ward_ref is None:
+                continue
+            pair = (ward, family)
+            if pair in first_lines:
+                self._issue(
+                    ward_ref.line,
+                    "org.duplicate_family_default",
+                    ward=ward,
+                    family=family.value,
+                    first_line=str(first_lines[pair]),
+                )
+                continue
+            first_lines[pair] = ward_ref.line
+            if cadre is not None:
+                out[pair] = cadre
+        return out

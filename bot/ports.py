@@ -1,0 +1,162 @@
+"""What the services need from the outside world, as Protocols.
+
+Storage implements `Store`; a channel implements nothing here — it calls
+the services and drains the outbox.  Keeping these small lets a second
+channel (Zalo) reuse the services unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.domain.complaints import Complaint, Event, Photo
+from bot.domain.conversation import ConversationState
+from bot.domain.orgchart import GeoPoint, OrgChart
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    channel: str
+    external_id: str
+    display_name: str | None = None
+    language: str = "vi"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message the bot will send on its own initiative (an outbox row).
+    Exactly one of ``person_id`` and ``staff_id`` names the recipient; a staff
+    recipient is resolved to their bound account when sending, so a notice to
+    someone who has not joined yet waits for them."""
+
+    kind: str
+    complaint_id: int | None = None
+    person_id: int | None = None
+    staff_id: str | None = None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    complaint_id: int | None
+    staff_id: str | None
+    recipient: Person | None  # None: a staff member with no bound account yet
+    payload: Mapping[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    category: str
+    family: str
+    area: str
+    ward: str
+    owner: str
+    description: str
+    created_at: datetime
+    due_at: datetime
+    concerns_leadership: bool = False
+    landmark: str | None = None
+    location: GeoPoint | None = None
+    photos: Sequence[Photo] = ()
+
+
+# Complaint attributes a change may set.
+CHANGEABLE = frozenset(
+    {
+        "state",
+        "owner",
+        "area",
+        "ward",
+        "category",
+        "family",
+        "due_at",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "resolution_note",
+        "rating",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One state change, applied atomically with its event and notices —
+    or not at all, if someone else changed the complaint first."""
+
+    complaint_id: int
+    expected_version: int
+    fields: Mapping[str, Any]
+    event: Event
+    notices: Sequence[Notice] = ()
+    photos: Sequence[tuple[str, Photo]] = ()  # (kind, photo): 'resolution' or 'dispute'
+    end_conversation_of: int | None = None
+
+
+@dataclass(frozen=True)
+class ButtonMessage:
+    id: int
+    chat_id: str
+    message_id: str
+
+
+class Store(Protocol):
+    # people and staff
+    async def upsert_person(
+        self, channel: str, external_id: str, display_name: str | None, default_language: str
+    ) -> Person: ...
+    async def get_person(self, person_id: int) -> Person | None: ...
+    async def set_language(self, person_id: int, language: str) -> None: ...
+    async def staff_of_person(self, person_id: int) -> str | None: ...
+    async def person_of_staff(self, staff_id: str) -> Person | None: ...
+    async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
+
+    # org chart
+    async def load_org(self) -> OrgChart | None: ...
+    async def replace_org(self, chart: OrgChart) -> None: ...
+
+    # conversations
+    async def load_conversation(self, person_id: int) -> ConversationState | None: ...
+    async def save_conversation(
+        self, person_id: int, state: ConversationState, at: datetime
+    ) -> None: ...
+    async def delete_conversation(self, person_id: int) -> None: ...
+
+    # complaints
+    async def create_complaint(
+        self,
+        new: NewComplaint,
+        reporter_id: int,
+        event_at: datetime,
+        notices: Sequence[Notice],
+    ) -> Complaint: ...
+    async def get_complaint(self, complaint_id: int) -> Complaint | None: ...
+    async def reporter_of(self, complaint_id: int) -> int | None: ...
+    async def apply_change(self, change: Change) -> bool: ...
+    async def complaints_of_reporter(self, person_id: int) -> list[Complaint]: ...
+    async def open_tasks(
+        self, *, owner: str | None = None, wards: Sequence[str] | None = None
+    ) -> list[Complaint]: ...
+    async def all_complaints(self) -> list[Complaint]: ...
+    async def events_of(self, complaint_id: int) -> list[Event]: ...
+
+    # outbox
+    async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None: ...
+    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]: ...
+    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+    async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None: ...
+    async def outbox_counts(self) -> tuple[int, int]: ...
+    async def remember_buttons(
+        self, complaint_id: int, person_id: int, chat_id: str, message_id: str, at: datetime
+    ) -> None: ...
+    async def open_button_messages(
+        self, complaint_id: int, person_id: int | None = None
+    ) -> list[ButtonMessage]: ...
+    async def clear_button_message(self, button_id: int, at: datetime) -> None: ...

@@ -1,0 +1,663 @@
+"""Use cases: everything a resident, cadre or leader can do, channel-neutral.
+
+Each method takes plain values (an `Actor`, an id, an answer) and returns a
+`Reply` the channel renders.  Decisions come from the domain (routing,
+transitions, authorization); persistence goes through the `Store` port; every
+message sent on the bot's own initiative is a `Notice` written in the same
+transaction as the change that causes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.authz import Actor, Refusal, authorize, can_handle
+from bot.domain.clock import Clock
+from bot.domain.complaints import (
+    Action,
+    Complaint,
+    Event,
+    Photo,
+    RejectReason,
+    next_state,
+    parse_code,
+)
+from bot.domain.conversation import Answer, ConversationEngine, ConversationState, Prompt, Turn
+from bot.domain.deadlines import resolve_due
+from bot.domain.flows import ALL_FLOWS, FlowEnv
+from bot.domain.messages import Text, text
+from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
+from bot.domain.routing import RouteReason, route
+from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, Person, Store
+
+
+class NoOrgChart(Exception):
+    """The database has no org chart yet: run `phananh org import` first."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to tell the person who acted: notes first, then a question."""
+
+    notes: tuple[Text, ...] = ()
+    prompt: Prompt | None = None
+    complaint: Complaint | None = None  # the complaint as it is now, to redraw its buttons
+    refused: Refusal | None = None
+
+    @classmethod
+    def say(cls, key: str, **params: Any) -> Reply:
+        return cls(notes=(text(key, **params),))
+
+
+# Outbox notice kinds.  The channel's sender renders each one.
+TASK_ASSIGNED = "task_assigned"
+TASK_REOPENED = "task_reopened"
+REFRESH_BUTTONS = "refresh_buttons"
+TO_RESIDENT = "resident_update"
+TO_OWNER = "owner_update"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A change being prepared: fields, event note and notices."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    photos: list[tuple[str, Photo]] = field(default_factory=list)
+    note: str | None = None
+    data: dict[str, str] = field(default_factory=dict)
+
+
+class Services:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        locate_max_km: float = 1.0,
+        default_language: str = "vi",
+        channel: str = "telegram",
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.locate_max_km = locate_max_km
+        self.default_language = default_language
+        self.channel = channel
+        self.engine = ConversationEngine(ALL_FLOWS)
+        self._chart: OrgChart | None = None
+
+    # ---- org chart --------------------------------------------------------------------------
+
+    @property
+    def chart(self) -> OrgChart:
+        if self._chart is None:
+            raise NoOrgChart
+        return self._chart
+
+    @property
+    def has_chart(self) -> bool:
+        return self._chart is not None
+
+    async def load_org(self) -> None:
+        self._chart = await self.store.load_org()
+
+    async def import_org(self, chart: OrgChart) -> None:
+        await self.store.replace_org(chart)
+        self._chart = chart
+
+    # ---- who is this ------------------------------------------------------------------------
+
+    async def identify(self, channel: str, external_id: str, display_name: str | None) -> Actor:
+        person = await self.store.upsert_person(
+            channel, external_id, display_name, self.default_language
+        )
+        staff_id = await self.store.staff_of_person(person.id)
+        staff = self._chart.staff.get(staff_id) if (self._chart and staff_id) else None
+        return Actor(person_id=person.id, language=person.language, staff=staff)
+
+    async def set_language(self, actor: Actor, language: str) -> Actor:
+        await self.store.set_language(actor.person_id, language)
+        return Actor(person_id=actor.person_id, language=language, staff=actor.staff)
+
+    def _env(self, actor: Actor) -> FlowEnv:
+        return FlowEnv(self.chart, actor.language, self.locate_max_km)
+
+    # ---- conversations ----------------------------------------------------------------------
+
+    async def _start_flow(self, actor: Actor, kind: str, data: Mapping[str, Any]) -> Reply:
+        """Start a conversation unless a different one is under way: a draft
+        is never thrown away because a button was pressed elsewhere."""
+        current = await self.store.load_conversation(actor.person_id)
+        same = (
+            current is not None
+            and current.kind == kind
+            and current.data.get("complaint_id") == data.get("complaint_id")
+            and kind != "report"
+        )
+        if current is not None and not same:
+            prompt = self.engine.current_prompt(self._env(actor), current)
+            return Reply(
+                notes=(text("conv.busy", kind=text(f"conv.kind_{current.kind}")),), prompt=prompt
+            )
+        turn = self.engine.start(self._env(actor), kind, data)
+        assert turn.state is not None
+        await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
+        return Reply(notes=turn.notes, prompt=turn.prompt)
+
+    async def start_report(self, actor: Actor, area: str | None = None) -> Reply:
+        data: dict[str, Any] = {}
+        notes: list[Text] = []
+        if area is not None:
+            chart = self.chart
+            found = chart.areas.get(area)
+            if found is not None and chart.ward_of(found.code) is not None:
+                data = {"area": found.code, "ward": chart.ward_of(found.code)}
+                notes.append(text("report.area_preselected", area=found.name))
+        current = await self.store.load_conversation(actor.person_id)
+        if current is not None and current.kind == "report":
+            # /new while a draft exists: keep the draft, ask its question again.
+            prompt = self.engine.current_prompt(self._env(actor), current)
+            return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
+        reply = await self._start_flow(actor, "report", data)
+        return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
+
+    async def has_conversation(self, actor: Actor) -> bool:
+        return await self.store.load_conversation(actor.person_id) is not None
+
+    async def current_prompt(self, actor: Actor) -> Prompt | None:
+        state = await self.store.load_conversation(actor.person_id)
+        return self.engine.current_prompt(self._env(actor), state) if state else None
+
+    async def cancel(self, actor: Actor) -> bool:
+        had = await self.store.load_conversation(actor.person_id)
+        if had is None:
+            return False
+        await self.store.delete_conversation(actor.person_id)
+        return True
+
+    async def answer(self, actor: Actor, answer: Answer) -> Reply | None:
+        """Feed one answer to the chat's conversation; None if there is none."""
+        state = await self.store.load_conversation(actor.person_id)
+        if state is None:
+            return None
+        env = self._env(actor)
+        turn = self.engine.handle(env, state, answer)
+        if turn.result is not None:
+            return await self._finish(actor, state, turn)
+        if turn.state is None:
+            await self.store.delete_conversation(actor.person_id)
+        else:
+            await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
+        return Reply(notes=turn.notes, prompt=turn.prompt)
+
+    async def _finish(self, actor: Actor, state: ConversationState, turn: Turn) -> Reply:
+        result = dict(turn.result or {})
+        finishers = {
+            "report": self._file,
+            "resolve": self._resolve,
+            "transfer": self._transfer,
+            "reject": self._reject,
+            "dispute": self._dispute,
+            "rate": self._rate,
+        }
+        reply = await finishers[state.kind](actor, result)
+        if reply.refused is not None or state.kind != "report":
+            # The conversation is over either way; the refusal says why.
+            await self.store.delete_conversation(actor.person_id)
+        return Reply(
+            notes=(*turn.notes, *reply.notes),
+            prompt=reply.prompt,
+            complaint=reply.complaint,
+            refused=reply.refused,
+        )
+
+    # ---- filing -----------------------------------------------------------------------------
+
+    def handler_label(self, complaint: Complaint) -> Text:
+        """Who handles it, as the resident may know: a role and an area,
+        never a cadre's private contact."""
+        chart = self.chart
+        owner = chart.staff.get(complaint.owner)
+        area = chart.areas.get(complaint.area)
+        ward = chart.areas.get(complaint.ward)
+        ward_name = ward.name if ward else complaint.ward
+        if owner is not None and owner.has_role(Role.CITY_LEADER):
+            return text("handler.city_leaders")
+        if owner is not None and owner.has_role(Role.WARD_LEADER):
+            return text("handler.ward_leaders", ward=ward_name)
+        return text("handler.cadre", area=area.name if area else complaint.area, ward=ward_name)
+
+    async def _file(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        chart = self.chart
+        now = self.clock.now()
+        category = chart.categories[data["category"]]
+        leadership = bool(data.get("leadership"))
+        routed = route(chart, data["area"], category.code, concerns_leadership=leadership)
+        location = (
+            GeoPoint(lon=float(data["lon"]), lat=float(data["lat"]))
+            if data.get("lat") is not None
+            else None
+        )
+        new = NewComplaint(
+            category=category.code,
+            family=category.family.value,
+            area=data["area"],
+            ward=routed.ward,
+            owner=routed.owner,
+            description=data["description"],
+            created_at=now,
+            due_at=resolve_due(now, category),
+            concerns_leadership=leadership and category.family is Family.OFFICIAL_CONDUCT,
+            landmark=data.get("landmark"),
+            location=location,
+            photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
+        )
+        notices = [
+            Notice(TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value})
+        ]
+        complaint = await self.store.create_complaint(new, actor.person_id, now, notices)
+        return Reply(
+            notes=(
+                text(
+                    "report.filed",
+                    code=complaint.code,
+                    handler=self.handler_label(complaint),
+                    due=complaint.due_at,
+                ),
+            ),
+            complaint=complaint,
+        )
+
+    # ---- looking things up ------------------------------------------------------------------
+
+    async def my_complaints(self, actor: Actor) -> list[Complaint]:
+        return await self.store.complaints_of_reporter(actor.person_id)
+
+    async def find_own(self, actor: Actor, code_text: str) -> Complaint | None:
+        """A complaint by its typed code, only if this person reported it or
+        may handle it; anything else looks exactly like an unknown code."""
+        complaint_id = parse_code(code_text)
+        if complaint_id is None:
+            return None
+        complaint = await self.store.get_complaint(complaint_id)
+        if complaint is None:
+            return None
+        if await self.store.reporter_of(complaint_id) == actor.person_id:
+            return complaint
+        if self._chart is not None and can_handle(actor, complaint):
+            return complaint
+        return None
+
+    async def tasks(self, actor: Actor) -> list[Complaint]:
+        """Open tasks, oldest deadline first: a cadre's own; a ward leader
+        also sees their wards'."""
+        staff = actor.staff
+        if staff is None:
+            return []
+        wards = list(staff.wards) if staff.has_role(Role.WARD_LEADER) else None
+        tasks = await self.store.open_tasks(owner=staff.id, wards=wards)
+        return [t for t in tasks if can_handle(actor, t)]
+
+    async def complaint(self, complaint_id: int) -> Complaint | None:
+        return await self.store.get_complaint(complaint_id)
+
+    # ---- acting on a complaint --------------------------------------------------------------
+
+    async def _checked(
+        self, actor: Actor, complaint_id: int, action: Action
+    ) -> tuple[Complaint | None, Refusal | None]:
+        complaint = await self.store.get_complaint(complaint_id)
+        if complaint is None:
+            return None, Refusal.NOT_FOUND
+        reporter = await self.store.reporter_of(complaint_id)
+        if self._chart is None:
+            return None, Refusal.NOT_FOUND
+        return complaint, authorize(actor, action, complaint, reporter)
+
+    async def _apply(
+        self,
+        actor: Actor,
+        complaint: Complaint,
+        action: Action,
+        pending: _Pending,
+        *,
+        end_conversation: bool = False,
+    ) -> Reply:
+        target = next_state(complaint.state, action)
+        if target is None:
+            return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
+        now = self.clock.now()
+        fields = {"state": target, **pending.fields}
+        event = Event(
+            complaint_id=complaint.id,
+            at=now,
+            action=action,
+            from_state=complaint.state,
+            to_state=target,
+            actor_person_id=actor.person_id,
+            actor_staff_id=actor.staff.id if actor.staff else None,
+            note=pending.note,
+            data=pending.data,
+        )
+        change = Change(
+            complaint_id=complaint.id,
+            expected_version=complaint.version,
+            fields=fields,
+            event=event,
+            notices=[_with_id(n, complaint.id) for n in pending.notices],
+            photos=pending.photos,
+            end_conversation_of=actor.person_id if end_conversation else None,
+        )
+        if not await self.store.apply_change(change):
+            # Someone else acted first; nothing was changed.
+            current = await self.store.get_complaint(complaint.id)
+            return Reply(refused=Refusal.WRONG_STATE, complaint=current)
+        updated = await self.store.get_complaint(complaint.id)
+        return Reply(complaint=updated)
+
+    async def _reporter_notice(self, complaint: Complaint, event: str, **payload: Any) -> Notice:
+        reporter = await self.store.reporter_of(complaint.id)
+        assert reporter is not None
+        return Notice(TO_RESIDENT, person_id=reporter, payload={"event": event, **payload})
+
+    async def acknowledge(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.ACKNOWLEDGE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        pending = _Pending(
+            fields={"acknowledged_at": complaint.acknowledged_at or now},
+            notices=[
+                await self._reporter_notice(complaint, "acknowledged"),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+        )
+        reply = await self._apply(actor, complaint, Action.ACKNOWLEDGE, pending)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("task.acknowledged", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def begin(self, actor: Actor, complaint_id: int, action: Action) -> Reply:
+        """Start the conversation an action needs (a note, a reason, a choice)."""
+        complaint, refusal = await self._checked(actor, complaint_id, action)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        kind = {
+            Action.RESOLVE: "resolve",
+            Action.TRANSFER: "transfer",
+            Action.REJECT: "reject",
+            Action.DISPUTE: "dispute",
+        }[action]
+        data = {
+            "complaint_id": complaint.id,
+            "code": complaint.code,
+            "ward": complaint.ward,
+            "category": complaint.category,
+        }
+        return await self._start_flow(actor, kind, data)
+
+    async def _resolve(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.RESOLVE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        pending = _Pending(
+            fields={
+                "resolved_at": now,
+                "resolution_note": data["note"],
+                "acknowledged_at": complaint.acknowledged_at or now,
+            },
+            notices=[
+                await self._reporter_notice(complaint, "resolved"),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+            photos=[("resolution", p) for p in photos],
+            note=data["note"],
+        )
+        reply = await self._apply(actor, complaint, Action.RESOLVE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("task.resolved", code=complaint.code),), complaint=reply.complaint)
+
+    async def _transfer(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.TRANSFER)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        chart = self.chart
+        area = data.get("area", complaint.area)
+        category = (
+            data.get("category", complaint.category)
+            if data.get("new_category")
+            else (complaint.category)
+        )
+        reason = data.get("reason")
+        fields: dict[str, Any] = {}
+        if reason is not None:
+            # Only a reason: the ward leader decides where it goes.
+            owner = chart.wards[complaint.ward].leader
+            how = RouteReason.WARD_LEADER
+        else:
+            routed = route(chart, area, category, concerns_leadership=complaint.concerns_leadership)
+            owner, how = routed.owner, routed.reason
+            fields.update(
+                area=area,
+                ward=routed.ward,
+                category=category,
+                family=chart.categories[category].family,
+            )
+        if owner == complaint.owner and area == complaint.area and category == complaint.category:
+            return Reply(notes=(text("transfer.same_owner"),), complaint=complaint)
+        fields["owner"] = owner
+        pending = _Pending(
+            fields=fields,
+            notices=[
+                await self._reporter_notice(complaint, "transferred"),
+                Notice(
+                    TASK_ASSIGNED,
+                    staff_id=owner,
+                    payload={
+                        "reason": how.value,
+                        "transfer_note": reason or "",
+                        "from_staff": actor.staff.id if actor.staff else "",
+                    },
+                ),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+            note=reason,
+            data={"from_owner": complaint.owner, "to_owner": owner},
+        )
+        reply = await self._apply(actor, complaint, Action.TRANSFER, pending, end_conversation=True)
+        if reply.refused or reply.complaint is None:
+            return reply
+        return Reply(
+            notes=(
+                text(
+                    "task.transferred",
+                    code=complaint.code,
+                    handler=self.handler_label(reply.complaint),
+                ),
+            ),
+            complaint=reply.complaint,
+        )
+
+    async def _reject(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REJECT)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        kind = RejectReason(data["reason_kind"])
+        pending = _Pending(
+            fields={"closed_at": self.clock.now()},
+            notices=[
+                await self._reporter_notice(
+                    complaint, "rejected", reason_kind=kind.value, reason=data["reason"]
+                ),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+            note=data["reason"],
+            data={"reason_kind": kind.value},
+        )
+        reply = await self._apply(actor, complaint, Action.REJECT, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("task.rejected", code=complaint.code),), complaint=reply.complaint)
+
+    # ---- the resident's side ----------------------------------------------------------------
+
+    async def confirm_fixed(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = _Pending(
+            fields={"closed_at": self.clock.now()},
+            notices=[Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "confirmed"})],
+        )
+        reply = await self._apply(actor, complaint, Action.CONFIRM, pending)
+        if reply.refused:
+            return reply
+        rate = await self._start_flow(
+            actor, "rate", {"complaint_id": complaint.id, "code": complaint.code}
+        )
+        return Reply(
+            notes=(text("resident.thanks_confirmed", code=complaint.code), *rate.notes),
+            prompt=rate.prompt,
+            complaint=reply.complaint,
+        )
+
+    async def _dispute(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.DISPUTE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        pending = _Pending(
+            fields={"resolved_at": None},
+            notices=[
+                Notice(
+                    TASK_REOPENED, staff_id=complaint.owner, payload={"comment": data["comment"]}
+                )
+            ],
+            photos=[("dispute", p) for p in photos],
+            note=data["comment"],
+        )
+        reply = await self._apply(actor, complaint, Action.DISPUTE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("resident.reopened", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def _rate(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        stars = data.get("stars")
+        if stars is None:
+            return Reply.say("rate.skipped")
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.RATE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = _Pending(
+            fields={"rating": int(stars)},
+            notices=[
+                Notice(
+                    TO_OWNER,
+                    staff_id=complaint.owner,
+                    payload={"event": "rated", "stars": int(stars)},
+                )
+            ],
+            data={"stars": str(stars)},
+        )
+        reply = await self._apply(actor, complaint, Action.RATE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("rate.thanks", stars=int(stars)),), complaint=reply.complaint)
+
+    async def withdraw(self, actor: Actor, code_text: str) -> Reply:
+        complaint_id = parse_code(code_text)
+        if complaint_id is None:
+            return Reply(refused=Refusal.NOT_FOUND)
+        complaint, refusal = await self._checked(actor, complaint_id, Action.WITHDRAW)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = _Pending(
+            fields={"closed_at": self.clock.now()},
+            notices=[
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "withdrawn"}),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+        )
+        reply = await self._apply(actor, complaint, Action.WITHDRAW, pending)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("resident.withdrawn", code=complaint.code),), complaint=reply.complaint
+        )
+
+    # ---- for the channel: buttons and the outbox -------------------------------------------
+
+    def available_actions(
+        self, actor: Actor, complaint: Complaint, reporter_id: int | None
+    ) -> tuple[Action, ...]:
+        """The buttons this person may press on this complaint now, in order."""
+        if self._chart is None:
+            return ()
+        order = (
+            Action.ACKNOWLEDGE,
+            Action.RESOLVE,
+            Action.TRANSFER,
+            Action.REJECT,
+            Action.CONFIRM,
+            Action.DISPUTE,
+        )
+        return tuple(a for a in order if authorize(actor, a, complaint, reporter_id) is None)
+
+    def may_see(self, actor: Actor, complaint: Complaint) -> bool:
+        return self._chart is not None and can_handle(actor, complaint)
+
+    async def reporter_id(self, complaint_id: int) -> int | None:
+        return await self.store.reporter_of(complaint_id)
+
+    async def remember_buttons(
+        self, complaint_id: int, actor: Actor, chat_id: str, message_id: str
+    ) -> None:
+        await self.store.remember_buttons(
+            complaint_id, actor.person_id, chat_id, message_id, self.clock.now()
+        )
+
+    async def open_button_messages(self, complaint_id: int, person_id: int) -> list[ButtonMessage]:
+        return await self.store.open_button_messages(complaint_id, person_id)
+
+    async def button_message_cleared(self, button_id: int) -> None:
+        await self.store.clear_button_message(button_id, self.clock.now())
+
+    async def due_notices(self, limit: int) -> list[OutboxItem]:
+        return await self.store.due_outbox(self.clock.now(), limit)
+
+    async def notice_sent(self, item_id: int) -> None:
+        await self.store.mark_sent(item_id, self.clock.now())
+
+    async def notice_failed(self, item_id: int, error: str, retry_in: timedelta) -> None:
+        await self.store.mark_failed(item_id, error, self.clock.now() + retry_in)
+
+    def actor_for(self, person: Person, staff_id: str | None) -> Actor:
+        staff = self._chart.staff.get(staff_id) if (self._chart and staff_id) else None
+        return Actor(person.id, person.language, staff)
+
+    async def actor_of_person(self, person: Person) -> Actor:
+        staff_id = await self.store.staff_of_person(person.id)
+        return self.actor_for(person, staff_id)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def _with_id(notice: Notice, complaint_id: int) -> Notice:
+    return Notice(
+        kind=notice.kind,
+        complaint_id=notice.complaint_id or complaint_id,
+        person_id=notice.person_id,
+        staff_id=notice.staff_id,
+        payload=notice.payload,
+    )

@@ -1,0 +1,206 @@
+"""Handlers every audience shares: who is this, language, help, cancel, the
+outbox flush after each update, and the error handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from telegram import ReplyKeyboardRemove, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import i18n
+from bot.domain.messages import Text
+from bot.services import Reply
+from handlers.callbacks import LanguagePress, decode, encode_language
+from handlers.context import BotApplication, BotContext
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def identify(update: Update, context: BotContext) -> None:
+    """Group -1: attach the Actor (person, language, staff record) to the
+    context so every handler after it knows who is speaking."""
+    user = update.effective_user
+    if user is None:
+        raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
+    context.actor = await context.services.identify(CHANNEL, str(user.id), name)
+
+
+async def flush_outbox(update: Update, context: BotContext) -> None:
+    """Last group: send what the update's changes put in the outbox."""
+    await context.sender.flush()
+
+
+async def send_reply(
+    context: BotContext,
+    chat_id: int,
+    reply: Reply,
+    *,
+    close_location: bool = False,
+    offer_location: bool = True,
+) -> None:
+    """Send a service's reply: notes in one message, then the prompt with its
+    buttons, then — the first time a prompt wants a place — the location
+    button (a message has one keyboard, so it needs a message of its own)."""
+    actor = context.require_actor()
+    lang = actor.language
+    render = context.renderer
+    notes: list[Text] = list(reply.notes)
+    if reply.refused is not None:
+        notes.append(Text(f"refusal.{reply.refused.value}"))
+    pending_remove = close_location
+    if notes:
+        await context.bot.send_message(
+            chat_id,
+            render.notes(lang, notes),
+            reply_markup=ReplyKeyboardRemove() if pending_remove else None,
+        )
+        pending_remove = False
+    if reply.prompt is not None:
+        if pending_remove:
+            await context.bot.send_message(
+                chat_id,
+                render.t(lang, "report.location_closed"),
+                reply_markup=ReplyKeyboardRemove(),
+            )
+        body, keyboard = render.prompt(lang, reply.prompt)
+        await context.bot.send_message(chat_id, body, reply_markup=keyboard)
+        if reply.prompt.wants_location and offer_location:
+            await context.bot.send_message(
+                chat_id,
+                render.t(lang, "report.location_prompt"),
+                reply_markup=render.location_keyboard(lang),
+            )
+
+
+async def say(context: BotContext, chat_id: int, key: str, **params: object) -> None:
+    actor = context.require_actor()
+    await context.bot.send_message(chat_id, context.renderer.t(actor.language, key, **params))
+
+
+async def drop_keyboard(update: Update) -> None:
+    """Remove the buttons of the message a press came from; a message that
+    is too old or already bare is fine as it is."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        log.debug("keyboard not removed: %s", exc.message)
+
+
+async def cmd_help(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
+    await context.bot.send_message(
+        update.effective_chat.id,
+        "\n\n".join(context.renderer.t(actor.language, k) for k in keys),
+    )
+
+
+async def cmd_cancel(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    had = await context.services.cancel(actor)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.renderer.t(actor.language, "conv.cancelled" if had else "cancel.none"),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def cmd_lang(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None and update.effective_message is not None
+    args = context.args or []
+    if args:
+        choice = args[0].strip().lower()
+        if choice not in i18n.LANGUAGES:
+            await say(context, update.effective_chat.id, "lang.unknown")
+            return
+        context.actor = await context.services.set_language(actor, choice)
+        await say(context, update.effective_chat.id, "lang.set")
+        return
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Tiếng Việt", callback_data=encode_language("vi")),
+                InlineKeyboardButton("English", callback_data=encode_language("en")),
+            ]
+        ]
+    )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.renderer.t(actor.language, "lang.ask"),
+        reply_markup=keyboard,
+    )
+
+
+async def on_language_press(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    if not isinstance(press, LanguagePress):
+        return
+    context.actor = await context.services.set_language(context.require_actor(), press.language)
+    await query.answer()
+    await drop_keyboard(update)
+    await say(context, update.effective_chat.id, "lang.set")
+
+
+async def on_unknown_press(update: Update, context: BotContext) -> None:
+    """Any press no other handler took: malformed or forged data."""
+    query = update.callback_query
+    assert query is not None
+    actor = context.require_actor()
+    await query.answer(context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log with a reference id (no personal data) and apologise politely."""
+    ref = secrets.token_hex(4)
+    log.error("error %s while handling an update", ref, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = context.actor.language if context.actor else i18n.DEFAULT_LANGUAGE
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, context.renderer.t(lang, "fallback.error", ref=ref)
+            )
+        except Exception:  # the apology itself failed; the log has the reference
+            log.exception("could not send the error apology %s", ref)
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(TypeHandler(Update, identify), group=-1)
+    app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
+    app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
+    app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_language_press, pattern=r"^l:"))
+    app.add_handler(TypeHandler(Update, flush_outbox), group=99)
+    app.add_error_handler(on_error)
+
+
+def register_fallbacks(app: BotApplication) -> None:
+    """Registered after every audience's handlers: only what none took."""
+    app.add_handler(CallbackQueryHandler(on_unknown_press))
+
+
+COMMANDS: Sequence[str] = ("start", "new", "mine", "status", "withdraw", "cancel", "lang", "help")
+STAFF_COMMANDS: Sequence[str] = ("tasks",)

@@ -1,0 +1,206 @@
+"""Delivering the outbox over Telegram.
+
+A row is marked sent only after Telegram accepted every message it stands
+for; a failure leaves it pending with a later retry time.  A crash between
+the send and the mark sends it at most once more, never zero times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import Bot, InputMediaPhoto, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.domain.authz import Actor
+from bot.domain.complaints import Complaint, Photo
+from bot.domain.messages import Text, text
+from bot.ports import OutboxItem
+from bot.services import (
+    REFRESH_BUTTONS,
+    TASK_ASSIGNED,
+    TASK_REOPENED,
+    TO_OWNER,
+    TO_RESIDENT,
+    Services,
+)
+from handlers.common import CHANNEL
+from handlers.render import CAPTION_LIMIT, Renderer, clip
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+# Retry delays after a failure: network trouble and 5xx back off quickly; a
+# refusal (blocked bot, bad request) waits long, so it does not loop.
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+REFUSED_RETRY = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    delay: timedelta = BACKOFF_BASE * (2 ** min(attempts, 10))
+    return min(delay, BACKOFF_MAX)
+
+
+class OutboxSender:
+    def __init__(self, services: Services, renderer: Renderer, bot: Bot) -> None:
+        self.services = services
+        self.render = renderer
+        self.bot = bot
+        self._lock = asyncio.Lock()
+
+    async def flush(self) -> int:
+        """Send everything due; returns how many rows were sent.  Concurrent
+        calls wait for each other, so a row is never sent twice at once."""
+        async with self._lock:
+            sent = 0
+            while True:
+                items = await self.services.due_notices(BATCH)
+                if not items:
+                    return sent
+                for item in items:
+                    if await self._attempt(item):
+                        sent += 1
+
+    async def _attempt(self, item: OutboxItem) -> bool:
+        try:
+            await self._deliver(item)
+        except RetryAfter as exc:
+            wait: timedelta | int = exc.retry_after
+            delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+            await self._failed(item, "retry_after", delay)
+            return False
+        except Forbidden:
+            await self._failed(item, "forbidden", REFUSED_RETRY)
+            return False
+        except BadRequest as exc:
+            await self._failed(item, f"bad_request: {exc.message}", REFUSED_RETRY)
+            return False
+        except (NetworkError, TelegramError) as exc:
+            await self._failed(item, type(exc).__name__, backoff(item.attempts))
+            return False
+        await self.services.notice_sent(item.id)
+        return True
+
+    async def _failed(self, item: OutboxItem, error: str, retry_in: timedelta) -> None:
+        log.warning("outbox %s (%s) not sent: %s", item.id, item.kind, error.split(":")[0])
+        await self.services.notice_failed(item.id, error, retry_in)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        person = item.recipient
+        assert person is not None  # the store only returns rows with a recipient
+        if person.channel != CHANNEL:
+            return
+        actor = await self.services.actor_of_person(person)
+        chat_id = int(person.external_id)
+        complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
+        if complaint is None:
+            return
+        if item.kind in (TASK_ASSIGNED, TASK_REOPENED):
+            await self._send_task(item, actor, chat_id, complaint)
+        elif item.kind == REFRESH_BUTTONS:
+            await self._refresh(actor, complaint)
+        elif item.kind == TO_RESIDENT:
+            await self._to_resident(item, actor, chat_id, complaint)
+        elif item.kind == TO_OWNER:
+            event = str(item.payload.get("event"))
+            await self.bot.send_message(
+                chat_id,
+                self.render.t(
+                    actor.language,
+                    f"notify.{event}",
+                    code=complaint.code,
+                    stars=int(item.payload.get("stars", 0)),
+                ),
+            )
+        else:
+            log.error("outbox %s has an unknown kind %s", item.id, item.kind)
+
+    async def _send_photos(self, chat_id: int, photos: Sequence[Photo]) -> None:
+        refs = [p.file_ref for p in photos if p.channel == CHANNEL]
+        if len(refs) > 1:
+            await self.bot.send_media_group(chat_id, [InputMediaPhoto(r) for r in refs[:10]])
+        elif refs:
+            await self.bot.send_photo(chat_id, refs[0])
+
+    async def _send_task(
+        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
+    ) -> None:
+        """The photos (an album when several), the location pin, then one
+        text with the details and the buttons."""
+        lang = actor.language
+        await self._send_photos(chat_id, complaint.photos)
+        if complaint.location is not None:
+            await self.bot.send_location(
+                chat_id, latitude=complaint.location.lat, longitude=complaint.location.lon
+            )
+        header: Text
+        if item.kind == TASK_REOPENED:
+            header = text("task.reopened_header", comment=str(item.payload.get("comment", "")))
+        elif item.payload.get("from_staff"):
+            header = text("task.transferred_header")
+        else:
+            header = text("task.new_header")
+        body = self.render.task_card(lang, self.services.chart, complaint, header)
+        note = str(item.payload.get("transfer_note") or "")
+        if note:
+            body = clip(body + "\n" + self.render.t(lang, "task.transfer_note", note=note), 4096)
+        actions = self.services.available_actions(actor, complaint, None)
+        keyboard = self.render.action_keyboard(lang, complaint.id, actions)
+        sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
+        await self._remember(keyboard is not None, complaint, actor, sent)
+
+    async def _remember(
+        self, has_buttons: bool, complaint: Complaint, actor: Actor, sent: Message
+    ) -> None:
+        if has_buttons:
+            await self.services.remember_buttons(
+                complaint.id, actor, str(sent.chat_id), str(sent.message_id)
+            )
+
+    async def _refresh(self, actor: Actor, complaint: Complaint) -> None:
+        """Redraw (or remove) the buttons this person still has on the
+        complaint's earlier messages, so a stale keyboard cannot mislead."""
+        reporter = await self.services.reporter_id(complaint.id)
+        actions = self.services.available_actions(actor, complaint, reporter)
+        keyboard = self.render.action_keyboard(actor.language, complaint.id, actions)
+        for message in await self.services.open_button_messages(complaint.id, actor.person_id):
+            try:
+                await self.bot.edit_message_reply_markup(
+                    chat_id=int(message.chat_id),
+                    message_id=int(message.message_id),
+                    reply_markup=keyboard,
+                )
+            except BadRequest as exc:
+                # "message is not modified" / "message to edit not found":
+                # either way there is nothing stale left to fix.
+                log.debug("keyboard refresh skipped: %s", exc.message)
+            if keyboard is None:
+                await self.services.button_message_cleared(message.id)
+
+    async def _to_resident(
+        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
+    ) -> None:
+        lang = actor.language
+        event = str(item.payload.get("event"))
+        code = complaint.code
+        if event == "resolved":
+            await self._send_photos(chat_id, complaint.resolution_photos)
+            body = self.render.t(
+                lang, "notify.resolved", code=code, note=clip(complaint.resolution_note or "", 3000)
+            )
+            keyboard = self.render.verdict_keyboard(lang, complaint.id)
+            sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
+            await self._remember(True, complaint, actor, sent)
+            return
+        params: dict[str, object] = {"code": code}
+        if event in ("acknowledged", "transferred"):
+            params["handler"] = self.services.handler_label(complaint)
+            params["due"] = complaint.due_at
+        if event == "rejected":
+            params["reason_kind"] = text(f"reason.{item.payload.get('reason_kind')}")
+            params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
+        await self.bot.send_message(chat_id, self.render.t(lang, f"notify.{event}", **params))

@@ -1,0 +1,290 @@
+"""The resident's side in Telegram: start, report, follow, confirm or dispute.
+
+Each handler turns the update into plain values, calls one service, and
+renders the reply.  Whatever the resident sends — text, a location however it
+arrives, photos, or something the bot cannot use — becomes an `Answer` for
+the conversation under way, so the same flow can later serve Zalo.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+from telegram import Message, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.domain.complaints import Action, parse_code
+from bot.domain.conversation import (
+    Answer,
+    ChoiceAnswer,
+    LocationAnswer,
+    OtherAnswer,
+    PhotoAnswer,
+    Prompt,
+    TextAnswer,
+)
+from bot.services import Reply
+from handlers.callbacks import NewReportPress, PromptPress, TaskPress, decode
+from handlers.common import CHANNEL, PRIVATE, drop_keyboard, say, send_reply
+from handlers.context import BotApplication, BotContext
+
+_AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
+
+_OTHER_KINDS = (
+    ("sticker", "sticker"),
+    ("voice", "voice"),
+    ("video_note", "video_note"),
+    ("video", "video"),
+    ("audio", "audio"),
+    ("animation", "animation"),
+    ("contact", "contact"),
+    ("poll", "poll"),
+    ("dice", "dice"),
+)
+
+
+def to_answer(message: Message) -> Answer:
+    """Whatever arrived, as an answer the conversation engine understands."""
+    if message.location is not None:
+        title = None
+        if message.venue is not None:
+            title = ", ".join(p for p in (message.venue.title, message.venue.address) if p)
+        return LocationAnswer(
+            lat=message.location.latitude, lon=message.location.longitude, title=title
+        )
+    if message.photo:
+        return PhotoAnswer(CHANNEL, message.photo[-1].file_id)
+    document = message.document
+    if document is not None and (document.mime_type or "").startswith("image/"):
+        return PhotoAnswer(CHANNEL, document.file_id)
+    if message.text is not None:
+        sent_at = message.date.astimezone(UTC) if message.date else None
+        return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
+    if message.caption is not None and document is None:
+        return TextAnswer(message.caption, message_id=message.message_id)
+    for attribute, kind in _OTHER_KINDS:
+        if getattr(message, attribute, None):
+            return OtherAnswer(kind)
+    if document is not None:
+        return OtherAnswer("document")
+    return OtherAnswer("other")
+
+
+def location_keyboard(before: Prompt | None, after: Prompt | None) -> dict[str, bool]:
+    """Offer the location button when a place question starts; take it away
+    when the conversation moves past it."""
+    was = bool(before and before.wants_location)
+    now = bool(after and after.wants_location)
+    return {"close_location": was and not now, "offer_location": not was}
+
+
+async def _greet(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None and update.effective_user is not None
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.renderer.t(actor.language, "start.greeting", name=update.effective_user.first_name),
+        reply_markup=context.renderer.new_report_keyboard(actor.language),
+    )
+
+
+async def cmd_start(update: Update, context: BotContext) -> None:
+    """``/start`` greets; ``/start a-<area>`` (a deep link, e.g. from a QR
+    poster) also starts a report with that area chosen."""
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    args = context.args or []
+    if not args:
+        await _greet(update, context)
+        return
+    match = _AREA_LINK.match(args[0])
+    services = context.services
+    if match is None:
+        await say(context, chat_id, "start.unknown_link")
+        await _greet(update, context)
+        return
+    if not services.has_chart or match.group(1) not in services.chart.areas:
+        await say(context, chat_id, "start.unknown_area", code=match.group(1)[:32])
+        await _greet(update, context)
+        return
+    await _greet(update, context)
+    reply = await services.start_report(context.require_actor(), match.group(1))
+    await send_reply(context, chat_id, reply)
+
+
+async def _start_report(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    if not context.services.has_chart:
+        await say(context, update.effective_chat.id, "fallback.not_set_up")
+        return
+    reply = await context.services.start_report(context.require_actor())
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+async def cmd_new(update: Update, context: BotContext) -> None:
+    await _start_report(update, context)
+
+
+async def cmd_mine(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    complaints = await context.services.my_complaints(actor)
+    if not complaints:
+        await say(context, update.effective_chat.id, "mine.empty")
+        return
+    render = context.renderer
+    chart = context.services.chart
+    lines = [render.t(actor.language, "mine.header", count=len(complaints))]
+    lines += [render.mine_line(actor.language, chart, c) for c in complaints[:30]]
+    await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
+
+
+async def cmd_status(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    args = context.args or []
+    if not args:
+        await say(context, update.effective_chat.id, "status.usage")
+        return
+    await show_status(context, update.effective_chat.id, " ".join(args))
+
+
+async def show_status(context: BotContext, chat_id: int, code_text: str) -> None:
+    """One complaint in detail, for its reporter or whoever may handle it.
+    Any other code reads "not found", whether or not it exists."""
+    actor = context.require_actor()
+    services = context.services
+    complaint = await services.find_own(actor, code_text) if services.has_chart else None
+    if complaint is None:
+        await say(context, chat_id, "status.not_found", code=code_text.strip()[:20])
+        return
+    render = context.renderer
+    body = render.status(
+        actor.language, services.chart, complaint, services.handler_label(complaint)
+    )
+    reporter = await services.reporter_id(complaint.id)
+    actions = services.available_actions(actor, complaint, reporter)
+    keyboard = render.action_keyboard(actor.language, complaint.id, actions)
+    sent = await context.bot.send_message(chat_id, body, reply_markup=keyboard)
+    if keyboard is not None:
+        await services.remember_buttons(complaint.id, actor, str(chat_id), str(sent.message_id))
+
+
+async def cmd_withdraw(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    args = context.args or []
+    if not args:
+        await say(context, update.effective_chat.id, "withdraw.usage")
+        return
+    reply = await context.services.withdraw(context.require_actor(), " ".join(args))
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+async def on_message(update: Update, context: BotContext) -> None:
+    """Any non-command message in a private chat: an answer to the
+    conversation under way, a tracking code, or the start of a report."""
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    actor = context.require_actor()
+    services = context.services
+    if not services.has_chart:
+        await say(context, chat_id, "fallback.not_set_up")
+        return
+    answer = to_answer(message)
+    before = await services.current_prompt(actor)
+    if before is None:
+        if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
+            await show_status(context, chat_id, answer.text)
+            return
+        if not isinstance(answer, PhotoAnswer):
+            await context.bot.send_message(
+                chat_id,
+                context.renderer.t(actor.language, "fallback.help"),
+                reply_markup=context.renderer.new_report_keyboard(actor.language),
+            )
+            return
+        # A photo out of the blue starts a report and is kept in it.
+        await send_reply(context, chat_id, await services.start_report(actor))
+    reply = await services.answer(actor, answer)
+    if reply is None:
+        return
+    after = await services.current_prompt(actor)
+    await send_reply(context, chat_id, reply, **location_keyboard(before, after))
+
+
+async def on_edited(update: Update, context: BotContext) -> None:
+    """Edits are not read (a live location keeps editing itself): only an
+    edited text gets a word, so nobody thinks a correction was taken."""
+    message = update.edited_message
+    if message is None or message.text is None or update.effective_chat is None:
+        return
+    await say(context, update.effective_chat.id, "fallback.edited_ignored")
+
+
+async def on_prompt_press(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    actor = context.require_actor()
+    services = context.services
+    if isinstance(press, NewReportPress):
+        await query.answer()
+        await _start_report(update, context)
+        return
+    if not isinstance(press, PromptPress) or not services.has_chart:
+        await query.answer(
+            context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True
+        )
+        return
+    before = await services.current_prompt(actor)
+    reply = await services.answer(actor, ChoiceAnswer(press.seq, press.key))
+    if reply is None:
+        await query.answer(
+            context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True
+        )
+        await drop_keyboard(update)
+        return
+    await query.answer()
+    after = await services.current_prompt(actor)
+    if after is None or after.seq != press.seq:
+        await drop_keyboard(update)
+    await send_reply(context, update.effective_chat.id, reply, **location_keyboard(before, after))
+
+
+async def on_verdict_press(update: Update, context: BotContext) -> None:
+    """The resident's "Fixed" / "Not fixed" under a resolution."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    assert isinstance(press, TaskPress)
+    actor = context.require_actor()
+    services = context.services
+    reply: Reply
+    if press.action is Action.CONFIRM:
+        reply = await services.confirm_fixed(actor, press.complaint_id)
+    else:
+        reply = await services.begin(actor, press.complaint_id, Action.DISPUTE)
+    if reply.refused is not None:
+        await query.answer(
+            context.renderer.refusal(actor.language, reply.refused.value), show_alert=True
+        )
+        return
+    await query.answer()
+    if press.action is Action.CONFIRM:
+        await drop_keyboard(update)
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("start", cmd_start, filters=PRIVATE))
+    app.add_handler(CommandHandler("new", cmd_new, filters=PRIVATE))
+    app.add_handler(CommandHandler("mine", cmd_mine, filters=PRIVATE))
+    app.add_handler(CommandHandler("status", cmd_status, filters=PRIVATE))
+    app.add_handler(CommandHandler("withdraw", cmd_withdraw, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_prompt_press, pattern=r"^(q:|new$)"))
+    app.add_handler(CallbackQueryHandler(on_verdict_press, pattern=r"^[fn]:[1-9][0-9]{0,11}$"))
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_message)
+    )
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))

@@ -1,0 +1,1 @@
+"""SQLite storage: repositories and migrations."""

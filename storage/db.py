@@ -1,0 +1,153 @@
+"""The SQLite connection, its transactions, and the numbered migrations.
+
+One write connection per process, in WAL mode with foreign keys on.  The
+connection runs in autocommit mode and every write goes through
+`Database.transaction`, which holds an asyncio lock: tasks of one process
+share the connection, and without the lock two of them could interleave
+statements inside one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    """Every ``NNNN_name.sql`` file shipped in ``storage/migrations``, in order."""
+    found = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    return found
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole.
+
+    ``executescript`` would be simpler but commits any open transaction
+    first, so a migration could not be applied atomically with it.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            stripped = buffer.strip()
+            if stripped and not all(
+                part.strip().startswith("--") or not part.strip() for part in stripped.splitlines()
+            ):
+                statements.append(stripped)
+            buffer = ""
+    if buffer.strip() and not all(
+        p.strip().startswith("--") or not p.strip() for p in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer[:80]!r}")
+    return statements
+
+
+def utc_text(instant: datetime) -> str:
+    """Instants are stored as UTC text that sorts and works with SQLite's date functions."""
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime")
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_utc(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+class Database:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, *, migrate: bool = True) -> Database:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        # PRAGMA foreign_keys is ignored inside a transaction: set it first.
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        db = cls(conn, path)
+        if migrate:
+            await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        await self._ensure_migrations_table()
+        async with self.conn.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def _ensure_migrations_table(self) -> None:
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+
+    async def migrate(self, target: int | None = None) -> list[int]:
+        """Apply the missing migrations up to ``target`` (all by default),
+        each in its own transaction; returns the versions applied."""
+        current = await self.schema_version()
+        migrations = available_migrations()
+        newest = migrations[-1].version if migrations else 0
+        if current > newest:
+            raise RuntimeError(
+                f"database schema {current} is newer than this program knows ({newest})"
+            )
+        applied = []
+        for migration in migrations:
+            if migration.version <= current or (target is not None and migration.version > target):
+                continue
+            async with self.transaction() as conn:
+                for statement in split_statements(migration.sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, utc_text(datetime.now(UTC))),
+                )
+            applied.append(migration.version)
+        return applied

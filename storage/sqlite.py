@@ -1,0 +1,673 @@
+"""The aiosqlite implementation of `bot.ports.Store`.
+
+Every method that writes does it in one transaction; every multi-row change
+(a complaint with its event and its outbox rows) is atomic.  Nothing here
+formats a message: outbox rows hold a kind and plain parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.complaints import Action, Complaint, Event, Photo, State
+from bot.domain.conversation import ConversationState
+from bot.domain.orgchart import (
+    Area,
+    AreaKind,
+    Category,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+    StaffMember,
+    WardPolicy,
+)
+from bot.ports import (
+    CHANGEABLE,
+    ButtonMessage,
+    Change,
+    NewComplaint,
+    Notice,
+    OutboxItem,
+    Person,
+)
+from storage.db import Database, parse_utc, utc_text
+
+_TIME_FIELDS = frozenset({"due_at", "acknowledged_at", "resolved_at", "closed_at"})
+
+
+def _maybe_time(value: str | None) -> datetime | None:
+    return parse_utc(value) if value else None
+
+
+def _person(row: aiosqlite.Row) -> Person:
+    return Person(
+        id=row["id"],
+        channel=row["channel"],
+        external_id=row["external_id"],
+        display_name=row["display_name"],
+        language=row["language"],
+    )
+
+
+class SqliteStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self.db.conn
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        async with self.conn.execute(sql, params) as cur:
+            row: aiosqlite.Row | None = await cur.fetchone()
+            return row
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    # ---- people and staff -------------------------------------------------------------------
+
+    async def upsert_person(
+        self, channel: str, external_id: str, display_name: str | None, default_language: str
+    ) -> Person:
+        row = await self._one(
+            "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        if row is not None:
+            if display_name and row["display_name"] != display_name:
+                async with self.db.transaction() as conn:
+                    await conn.execute(
+                        "UPDATE people SET display_name = ? WHERE id = ?", (display_name, row["id"])
+                    )
+                return Person(row["id"], channel, external_id, display_name, row["language"])
+            return _person(row)
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO people (channel, external_id, display_name, language, created_at)"
+                " VALUES (?, ?, ?, ?, datetime('now'))"
+                " ON CONFLICT (channel, external_id) DO NOTHING",
+                (channel, external_id, display_name, default_language),
+            )
+        row = await self._one(
+            "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        assert row is not None
+        return _person(row)
+
+    async def get_person(self, person_id: int) -> Person | None:
+        row = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
+        return _person(row) if row else None
+
+    async def set_language(self, person_id: int, language: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE people SET language = ? WHERE id = ?", (language, person_id))
+
+    async def staff_of_person(self, person_id: int) -> str | None:
+        row = await self._one(
+            "SELECT staff_id FROM staff_bindings WHERE person_id = ?", (person_id,)
+        )
+        return str(row["staff_id"]) if row else None
+
+    async def person_of_staff(self, staff_id: str) -> Person | None:
+        row = await self._one(
+            "SELECT p.* FROM people p JOIN staff_bindings b ON b.person_id = p.id"
+            " WHERE b.staff_id = ?",
+            (staff_id,),
+        )
+        return _person(row) if row else None
+
+    async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
+            await conn.execute(
+                "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id,"
+                " bound_at = excluded.bound_at",
+                (staff_id, person_id, utc_text(at)),
+            )
+
+    # ---- org chart --------------------------------------------------------------------------
+
+    async def replace_org(self, chart: OrgChart) -> None:
+        """Replace the whole chart in one transaction and bind the Telegram
+        accounts the chart names.  Complaints keep their copied codes."""
+        async with self.db.transaction() as conn:
+            for table in (
+                "ward_policies",
+                "family_defaults",
+                "assignments",
+                "staff_wards",
+                "staff_roles",
+                "categories",
+            ):
+                await conn.execute(f"DELETE FROM {table}")
+            await conn.execute("DELETE FROM areas")
+            await conn.executemany(
+                "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
+                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.code,
+                        a.name,
+                        a.kind.value,
+                        a.parent,
+                        json.dumps([[p.lon, p.lat] for p in a.polygon]) if a.polygon else None,
+                        a.centre.lon if a.centre else None,
+                        a.centre.lat if a.centre else None,
+                        i,
+                    )
+                    for i, a in enumerate(chart.areas.values())
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO categories (code, name, name_en, family, resolve_days, position)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (c.code, c.name, c.name_en, c.family.value, c.resolve_days, i)
+                    for i, c in enumerate(chart.categories.values())
+                ],
+            )
+            known = {row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")}
+            removed = known - set(chart.staff)
+            await conn.executemany(
+                "DELETE FROM staff_bindings WHERE staff_id = ?", [(s,) for s in removed]
+            )
+            await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
+            await conn.executemany(
+                "INSERT INTO staff (id, name, telegram_id, position) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                " telegram_id = excluded.telegram_id, position = excluded.position",
+                [(s.id, s.name, s.telegram_id, i) for i, s in enumerate(chart.staff.values())],
+            )
+            await conn.executemany(
+                "INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)",
+                [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
+            )
+            await conn.executemany(
+                "INSERT INTO staff_wards (staff_id, ward, position) VALUES (?, ?, ?)",
+                [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
+            )
+            await conn.executemany(
+                "INSERT INTO assignments (area, category, cadre) VALUES (?, ?, ?)",
+                [(a, c, s) for (a, c), s in chart.assignments.items()],
+            )
+            await conn.executemany(
+                "INSERT INTO family_defaults (ward, family, cadre) VALUES (?, ?, ?)",
+                [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
+            )
+            await conn.executemany(
+                "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES (?, ?, ?)",
+                [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
+            )
+            for member in chart.staff.values():
+                if member.telegram_id is None:
+                    continue
+                await conn.execute(
+                    "INSERT INTO people (channel, external_id, display_name, language, created_at)"
+                    " VALUES ('telegram', ?, ?, 'vi', datetime('now'))"
+                    " ON CONFLICT (channel, external_id) DO NOTHING",
+                    (str(member.telegram_id), member.name),
+                )
+                row = await (
+                    await conn.execute(
+                        "SELECT id FROM people WHERE channel = 'telegram' AND external_id = ?",
+                        (str(member.telegram_id),),
+                    )
+                ).fetchone()
+                assert row is not None
+                await conn.execute(
+                    "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
+                    (row[0], member.id),
+                )
+                await conn.execute(
+                    "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                    " VALUES (?, ?, datetime('now'))"
+                    " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
+                    (member.id, row[0]),
+                )
+
+    async def load_org(self) -> OrgChart | None:
+        area_rows = await self._all("SELECT * FROM areas ORDER BY position")
+        if not area_rows:
+            return None
+        areas = {}
+        for r in area_rows:
+            polygon = (
+                tuple(GeoPoint(lon=p[0], lat=p[1]) for p in json.loads(r["polygon"]))
+                if r["polygon"]
+                else None
+            )
+            centre = (
+                GeoPoint(lon=r["centre_lon"], lat=r["centre_lat"])
+                if r["centre_lon"] is not None
+                else None
+            )
+            areas[r["code"]] = Area(
+                r["code"], r["name"], AreaKind(r["kind"]), r["parent"], polygon, centre
+            )
+        categories = {
+            r["code"]: Category(
+                r["code"], r["name"], r["name_en"], Family(r["family"]), r["resolve_days"]
+            )
+            for r in await self._all("SELECT * FROM categories ORDER BY position")
+        }
+        roles: dict[str, set[Role]] = {}
+        for r in await self._all("SELECT staff_id, role FROM staff_roles"):
+            roles.setdefault(r["staff_id"], set()).add(Role(r["role"]))
+        wards_of: dict[str, list[str]] = {}
+        for r in await self._all("SELECT staff_id, ward FROM staff_wards ORDER BY position"):
+            wards_of.setdefault(r["staff_id"], []).append(r["ward"])
+        staff = {
+            r["id"]: StaffMember(
+                r["id"],
+                r["name"],
+                frozenset(roles.get(r["id"], set())),
+                tuple(wards_of.get(r["id"], [])),
+                r["telegram_id"],
+            )
+            for r in await self._all("SELECT * FROM staff ORDER BY position")
+        }
+        assignments = {
+            (r["area"], r["category"]): r["cadre"]
+            for r in await self._all("SELECT * FROM assignments")
+        }
+        defaults = {
+            (r["ward"], Family(r["family"])): r["cadre"]
+            for r in await self._all("SELECT * FROM family_defaults")
+        }
+        policies = {
+            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"])
+            for r in await self._all("SELECT * FROM ward_policies")
+        }
+        return OrgChart(areas, categories, staff, assignments, defaults, policies)
+
+    # ---- conversations ----------------------------------------------------------------------
+
+    async def load_conversation(self, person_id: int) -> ConversationState | None:
+        row = await self._one("SELECT * FROM conversations WHERE person_id = ?", (person_id,))
+        if row is None:
+            return None
+        return ConversationState(
+            kind=row["kind"], step=row["step"], data=json.loads(row["data"]), seq=row["seq"]
+        )
+
+    async def save_conversation(
+        self, person_id: int, state: ConversationState, at: datetime
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET"
+                " kind = excluded.kind, step = excluded.step, data = excluded.data,"
+                " seq = excluded.seq, updated_at = excluded.updated_at",
+                (
+                    person_id,
+                    state.kind,
+                    state.step,
+                    json.dumps(dict(state.data), ensure_ascii=False),
+                    state.seq,
+                    utc_text(at),
+                ),
+            )
+
+    async def delete_conversation(self, person_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
+
+    # ---- complaints -------------------------------------------------------------------------
+
+    async def create_complaint(
+        self,
+        new: NewComplaint,
+        reporter_id: int,
+        event_at: datetime,
+        notices: Sequence[Notice],
+    ) -> Complaint:
+        """Insert the complaint, its reporter, photos, first event and the
+        notices it causes, and end the reporter's draft — all at once, so a
+        crash can neither lose the complaint nor leave a draft that would
+        file it twice."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO complaints (category, family, area, ward, state, owner,"
+                " concerns_leadership, description, landmark, lat, lon, created_at, due_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.category,
+                    new.family,
+                    new.area,
+                    new.ward,
+                    State.SUBMITTED.value,
+                    new.owner,
+                    int(new.concerns_leadership),
+                    new.description,
+                    new.landmark,
+                    new.location.lat if new.location else None,
+                    new.location.lon if new.location else None,
+                    utc_text(new.created_at),
+                    utc_text(new.due_at),
+                ),
+            )
+            complaint_id = cur.lastrowid
+            assert complaint_id is not None
+            await conn.execute(
+                "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at)"
+                " VALUES (?, ?, 'reporter', ?)",
+                (complaint_id, reporter_id, utc_text(event_at)),
+            )
+            await self._insert_photos(conn, complaint_id, [("report", p) for p in new.photos])
+            await self._insert_event(
+                conn,
+                Event(
+                    complaint_id=complaint_id,
+                    at=event_at,
+                    action=Action.FILE,
+                    from_state=None,
+                    to_state=State.SUBMITTED,
+                    actor_person_id=reporter_id,
+                ),
+            )
+            await self._insert_notices(
+                conn,
+                [_with_complaint(n, complaint_id) for n in notices],
+                event_at,
+            )
+            await conn.execute("DELETE FROM conversations WHERE person_id = ?", (reporter_id,))
+        complaint = await self.get_complaint(complaint_id)
+        assert complaint is not None
+        return complaint
+
+    async def _insert_photos(
+        self, conn: aiosqlite.Connection, complaint_id: int, photos: Sequence[tuple[str, Photo]]
+    ) -> None:
+        await conn.executemany(
+            "INSERT INTO complaint_photos (complaint_id, kind, channel, file_ref, position)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(complaint_id, kind, p.channel, p.file_ref, i) for i, (kind, p) in enumerate(photos)],
+        )
+
+    async def _insert_event(self, conn: aiosqlite.Connection, event: Event) -> None:
+        await conn.execute(
+            "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state,"
+            " actor_person_id, actor_staff_id, note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.complaint_id,
+                utc_text(event.at),
+                event.action.value,
+                event.from_state.value if event.from_state else None,
+                event.to_state.value,
+                event.actor_person_id,
+                event.actor_staff_id,
+                event.note,
+                json.dumps(event.data, ensure_ascii=False),
+            ),
+        )
+
+    async def _insert_notices(
+        self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
+    ) -> None:
+        when = utc_text(at)
+        await conn.executemany(
+            "INSERT INTO outbox (person_id, staff_id, complaint_id, kind, payload, created_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    n.person_id,
+                    n.staff_id,
+                    n.complaint_id,
+                    n.kind,
+                    json.dumps(dict(n.payload), ensure_ascii=False),
+                    when,
+                    when,
+                )
+                for n in notices
+            ],
+        )
+
+    async def get_complaint(self, complaint_id: int) -> Complaint | None:
+        row = await self._one("SELECT * FROM complaints WHERE id = ?", (complaint_id,))
+        if row is None:
+            return None
+        photos = await self._photos({complaint_id})
+        return _complaint(row, photos.get(complaint_id, []))
+
+    async def _photos(self, ids: set[int]) -> dict[int, list[tuple[str, Photo]]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._all(
+            f"SELECT * FROM complaint_photos WHERE complaint_id IN ({marks}) ORDER BY id",
+            sorted(ids),
+        )
+        out: dict[int, list[tuple[str, Photo]]] = {}
+        for r in rows:
+            out.setdefault(r["complaint_id"], []).append(
+                (r["kind"], Photo(r["channel"], r["file_ref"]))
+            )
+        return out
+
+    async def _complaints(self, sql: str, params: Sequence[Any]) -> list[Complaint]:
+        rows = await self._all(sql, params)
+        photos = await self._photos({r["id"] for r in rows})
+        return [_complaint(r, photos.get(r["id"], [])) for r in rows]
+
+    async def reporter_of(self, complaint_id: int) -> int | None:
+        row = await self._one(
+            "SELECT person_id FROM complaint_people WHERE complaint_id = ? AND role = 'reporter'",
+            (complaint_id,),
+        )
+        return int(row["person_id"]) if row else None
+
+    async def apply_change(self, change: Change) -> bool:
+        unknown = set(change.fields) - CHANGEABLE
+        if unknown:
+            raise ValueError(f"not changeable: {sorted(unknown)}")
+        columns = []
+        values: list[Any] = []
+        for name, value in change.fields.items():
+            columns.append(f"{name} = ?")
+            if name in _TIME_FIELDS and value is not None:
+                values.append(utc_text(value))
+            elif isinstance(value, State | Family):
+                values.append(value.value)
+            else:
+                values.append(value)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                f"UPDATE complaints SET {', '.join(columns)}, version = version + 1"
+                " WHERE id = ? AND version = ?",
+                (*values, change.complaint_id, change.expected_version),
+            )
+            if cur.rowcount != 1:
+                return False
+            await self._insert_event(conn, change.event)
+            await self._insert_photos(conn, change.complaint_id, change.photos)
+            await self._insert_notices(conn, change.notices, change.event.at)
+            if change.end_conversation_of is not None:
+                await conn.execute(
+                    "DELETE FROM conversations WHERE person_id = ?", (change.end_conversation_of,)
+                )
+        return True
+
+    async def complaints_of_reporter(self, person_id: int) -> list[Complaint]:
+        return await self._complaints(
+            "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
+            " WHERE p.person_id = ? AND p.role = 'reporter' ORDER BY c.id DESC",
+            (person_id,),
+        )
+
+    async def open_tasks(
+        self, *, owner: str | None = None, wards: Sequence[str] | None = None
+    ) -> list[Complaint]:
+        open_states = [s.value for s in State if s.is_open]
+        where = [f"state IN ({','.join('?' * len(open_states))})"]
+        params: list[Any] = [*open_states]
+        scope = []
+        if owner is not None:
+            scope.append("owner = ?")
+            params.append(owner)
+        if wards:
+            scope.append(f"ward IN ({','.join('?' * len(wards))})")
+            params.extend(wards)
+        if scope:
+            where.append("(" + " OR ".join(scope) + ")")
+        return await self._complaints(
+            f"SELECT * FROM complaints WHERE {' AND '.join(where)} ORDER BY due_at, id",
+            params,
+        )
+
+    async def all_complaints(self) -> list[Complaint]:
+        return await self._complaints("SELECT * FROM complaints ORDER BY id", ())
+
+    async def events_of(self, complaint_id: int) -> list[Event]:
+        rows = await self._all(
+            "SELECT * FROM complaint_events WHERE complaint_id = ? ORDER BY id", (complaint_id,)
+        )
+        return [
+            Event(
+                complaint_id=r["complaint_id"],
+                at=parse_utc(r["at"]),
+                action=Action(r["action"]),
+                from_state=State(r["from_state"]) if r["from_state"] else None,
+                to_state=State(r["to_state"]),
+                actor_person_id=r["actor_person_id"],
+                actor_staff_id=r["actor_staff_id"],
+                note=r["note"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]
+
+    # ---- outbox -----------------------------------------------------------------------------
+
+    async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await self._insert_notices(conn, notices, at)
+
+    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending rows whose time has come, oldest first, with the recipient
+        resolved (a staff member's bound account, if any)."""
+        rows = await self._all(
+            "SELECT o.*, COALESCE(o.person_id, b.person_id) AS recipient_id FROM outbox o"
+            " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
+            " WHERE o.sent_at IS NULL AND o.next_attempt_at <= ?"
+            " AND COALESCE(o.person_id, b.person_id) IS NOT NULL"
+            " ORDER BY o.id LIMIT ?",
+            (utc_text(now), limit),
+        )
+        people: dict[int, Person] = {}
+        ids = {r["recipient_id"] for r in rows if r["recipient_id"] is not None}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for r in await self._all(
+                f"SELECT * FROM people WHERE id IN ({marks})",
+                sorted(ids),
+            ):
+                people[r["id"]] = _person(r)
+        return [
+            OutboxItem(
+                id=r["id"],
+                kind=r["kind"],
+                complaint_id=r["complaint_id"],
+                staff_id=r["staff_id"],
+                recipient=people.get(r["recipient_id"]) if r["recipient_id"] else None,
+                payload=json.loads(r["payload"]),
+                attempts=r["attempts"],
+            )
+            for r in rows
+        ]
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?"
+                " AND sent_at IS NULL",
+                (utc_text(at), item_id),
+            )
+
+    async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                " WHERE id = ? AND sent_at IS NULL",
+                (error[:500], utc_text(retry_at), item_id),
+            )
+
+    async def outbox_counts(self) -> tuple[int, int]:
+        """(pending, sent)."""
+        row = await self._one("SELECT SUM(sent_at IS NULL), SUM(sent_at IS NOT NULL) FROM outbox")
+        assert row is not None
+        return int(row[0] or 0), int(row[1] or 0)
+
+    async def remember_buttons(
+        self, complaint_id: int, person_id: int, chat_id: str, message_id: str, at: datetime
+    ) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO button_messages (complaint_id, person_id, chat_id, message_id,"
+                " sent_at) VALUES (?, ?, ?, ?, ?)",
+                (complaint_id, person_id, chat_id, message_id, utc_text(at)),
+            )
+
+    async def open_button_messages(
+        self, complaint_id: int, person_id: int | None = None
+    ) -> list[ButtonMessage]:
+        sql = "SELECT * FROM button_messages WHERE complaint_id = ? AND cleared_at IS NULL"
+        params: list[Any] = [complaint_id]
+        if person_id is not None:
+            sql += " AND person_id = ?"
+            params.append(person_id)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [ButtonMessage(r["id"], r["chat_id"], r["message_id"]) for r in rows]
+
+    async def clear_button_message(self, button_id: int, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE button_messages SET cleared_at = ? WHERE id = ?", (utc_text(at), button_id)
+            )
+
+
+def _with_complaint(notice: Notice, complaint_id: int) -> Notice:
+    if notice.complaint_id is not None:
+        return notice
+    return Notice(
+        kind=notice.kind,
+        complaint_id=complaint_id,
+        person_id=notice.person_id,
+        staff_id=notice.staff_id,
+        payload=notice.payload,
+    )
+
+
+def _complaint(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Complaint:
+    location = GeoPoint(lon=row["lon"], lat=row["lat"]) if row["lat"] is not None else None
+    return Complaint(
+        id=row["id"],
+        category=row["category"],
+        family=Family(row["family"]),
+        area=row["area"],
+        ward=row["ward"],
+        state=State(row["state"]),
+        owner=row["owner"],
+        description=row["description"],
+        created_at=parse_utc(row["created_at"]),
+        due_at=parse_utc(row["due_at"]),
+        landmark=row["landmark"],
+        location=location,
+        concerns_leadership=bool(row["concerns_leadership"]),
+        acknowledged_at=_maybe_time(row["acknowledged_at"]),
+        resolved_at=_maybe_time(row["resolved_at"]),
+        closed_at=_maybe_time(row["closed_at"]),
+        resolution_note=row["resolution_note"],
+        rating=row["rating"],
+        version=row["version"],
+        photos=tuple(p for kind, p in photos if kind == "report"),
+        resolution_photos=tuple(p for kind, p in photos if kind == "resolution"),
+    )

@@ -1,0 +1,46 @@
+"""Shared fixtures: the example org chart, a real SQLite file per test, and
+a clock that only moves when a test says so."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.orgfile import load_org_file
+from bot.services import Services
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
+# Monday 23/11/2026 09:00 in Hạ Long.
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def chart() -> OrgChart:
+    return load_org_file(EXAMPLE_ORG)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "phananh.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def services(db: Database, clock: ManualClock, chart: OrgChart) -> Services:
+    svc = Services(SqliteStore(db), clock)
+    await svc.import_org(chart)
+    return svc

@@ -1,0 +1,812 @@
+"""The org-chart file: the example is valid, and every mistake a clerk can make
+is reported with the right key on the right line.
+
+Snippets mark the lines where issues are expected with ``# <- key`` comments
+(several keys may share a line), so a case reads like the file a clerk would
+see, and the expected line numbers can never drift from the text.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import textwrap
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.domain.orgchart import AreaKind, Family, GeoPoint, OrgChart, Role
+from bot.orgfile import OrgChartInvalid, OrgIssue, load_org_file, parse_org
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "org.yaml"
+LOCALES = ROOT / "bot" / "locales"
+
+# ----------------------------------------------------------------- building
+
+AREAS = """\
+areas:
+  - code: C
+    name: Thành phố C
+    kind: city
+    children:
+      - code: W
+        name: Phường W
+        kind: ward
+        leader: ld
+{w_fields}\
+        children:
+          - code: Z
+            name: Khu 1
+            kind: zone
+            children:
+              - code: G1
+                name: Tổ 1
+                kind: group
+                centre: [107.08, 20.95]
+{in_zone}\
+          - code: G2
+            name: Tổ 2
+            kind: group
+{in_ward}\
+      - code: W2
+        name: Phường W2
+        kind: ward
+        leader: ld2
+        children:
+          - code: G3
+            name: Tổ 3
+            kind: group
+{in_city}\
+{at_root}\
+"""
+
+CATEGORIES = """
+- code: RAC
+  name: Rác thải
+  name_en: Rubbish
+  family: sanitation
+  resolve_days: 2
+- code: LCVH
+  name: Lấn chiếm vỉa hè
+  family: urban_order
+  resolve_days: 5
+- code: TDCB
+  name: Thái độ cán bộ
+  family: official_conduct
+  resolve_days: 15
+"""
+
+STAFF = """
+- id: ld
+  name: Chủ tịch W
+  roles: [ward_leader]
+  wards: [W]
+  telegram_id: 7001
+- id: ld2
+  name: Chủ tịch W2
+  roles: [ward_leader]
+  wards: [W2]
+- id: cb
+  name: Cán bộ W
+  roles: [cadre]
+  wards: [W]
+- id: cb2
+  name: Cán bộ W2
+  roles: [cadre]
+  wards: [W2]
+- id: tp
+  name: Lãnh đạo thành phố
+  roles: [city_leader]
+"""
+
+
+def block(snippet: str, indent: int) -> str:
+    """A snippet written flush left, indented to its place in the file."""
+    text = textwrap.dedent(snippet).strip("\n")
+    return textwrap.indent(text, " " * indent) + "\n" if text else ""
+
+
+def org_yaml(
+    *,
+    w_fields: str = "",
+    in_zone: str = "",
+    in_ward: str = "",
+    in_city: str = "",
+    at_root: str = "",
+    categories: str = "",
+    staff: str = "",
+    assignments: str = "",
+    family_defaults: str = "",
+    top: str = "",
+) -> str:
+    """A valid two-ward file, with snippets added at the named places."""
+    text = AREAS.format(
+        w_fields=block(w_fields, 8),
+        in_zone=block(in_zone, 14),
+        in_ward=block(in_ward, 10),
+        in_city=block(in_city, 6),
+        at_root=block(at_root, 2),
+    )
+    text += "categories:\n" + block(CATEGORIES, 2) + block(categories, 2)
+    text += "staff:\n" + block(STAFF, 2) + block(staff, 2)
+    if assignments:
+        text += "assignments:\n" + block(assignments, 2)
+    if family_defaults:
+        text += "family_defaults:\n" + block(family_defaults, 2)
+    return text + block(top, 0)
+
+
+def marked(text: str) -> list[tuple[int, str]]:
+    """The (line, key) pairs the ``# <- key ...`` markers in ``text`` ask for."""
+    out: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "# <-" in line:
+            out.extend((number, f"org.{key}") for key in line.split("# <-", 1)[1].split())
+    return sorted(out)
+
+
+def issues_of(text: str) -> list[OrgIssue]:
+    with pytest.raises(OrgChartInvalid) as caught:
+        parse_org(text)
+    return caught.value.issues
+
+
+def load_catalogue(lang: str) -> dict[str, str]:
+    with (LOCALES / f"{lang}.toml").open("rb") as f:
+        table: dict[str, str] = tomllib.load(f)["org"]
+    return {f"org.{key}": value for key, value in table.items()}
+
+
+def placeholders(message: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(message) if name}
+
+
+CATALOGUES = {lang: load_catalogue(lang) for lang in ("vi", "en")}
+
+
+def assert_issues_as_marked(text: str) -> None:
+    issues = issues_of(text)
+    assert sorted((i.line, i.key) for i in issues) == marked(text), text
+    assert [i.line for i in issues] == sorted(i.line for i in issues)
+    for issue in issues:
+        # Every issue must render in both languages with exactly its params.
+        for catalogue in CATALOGUES.values():
+            assert placeholders(catalogue[issue.key]) == set(issue.params), issue
+            catalogue[issue.key].format(**issue.params)
+
+
+def entry(first: str, *rest: str) -> str:
+    """One list item in block style, one field per row."""
+    return "\n".join([f"- {first}", *(f"  {row}" for row in rest)])
+
+
+def group(code: str, *extra: str, mark: str = "") -> str:
+    """A residential group entry; ``extra`` rows go inside it, ``mark`` on its first line."""
+    return entry(f"code: {code}  {mark}".rstrip(), f"name: Tổ {code}", "kind: group", *extra)
+
+
+# --------------------------------------------------------------- valid files
+
+
+def test_base_file_is_valid() -> None:
+    """Every negative case below relies on the base file being clean."""
+    chart = parse_org(org_yaml())
+    assert list(chart.areas) == ["C", "W", "Z", "G1", "G2", "W2", "G3"]
+    assert chart.ward_of("G1") == "W"
+    assert chart.wards["W"].conduct_leader == "ld"  # defaults to the leader
+    assert chart.staff["tp"].wards == ()
+    assert chart.staff["ld"].telegram_id == 7001
+    assert chart.categories["LCVH"].name_en == ""
+
+
+@pytest.fixture(scope="module")
+def example() -> OrgChart:
+    return load_org_file(EXAMPLE)
+
+
+def test_example_areas(example: OrgChart) -> None:
+    groups = example.groups("HONGHAI")
+    assert len(groups) >= 12
+    assert len(example.groups("BACHDANG")) >= 3
+    assert all(example.ward_of(g.code) is not None for g in example.groups())
+    assert any(g.polygon for g in groups)
+    assert any(g.centre for g in groups)
+    assert {a.kind for a in example.areas.values()} == set(AreaKind)
+    # Pre-order: the city, its first ward, the ward's first zone, its first group.
+    assert list(example.areas)[:4] == ["HALONG", "HONGHAI", "HH-K1", "HH-TDP01"]
+    for area in example.areas.values():
+        for point in [*(area.polygon or ()), *([area.centre] if area.centre else [])]:
+            assert 107.06 <= point.lon <= 107.11
+            assert 20.94 <= point.lat <= 20.96
+
+
+def _inside(point: GeoPoint, ring: tuple[GeoPoint, ...]) -> bool:
+    inside = False
+    for a, b in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (a.lat > point.lat) != (b.lat > point.lat):
+            lon = a.lon + (point.lat - a.lat) * (b.lon - a.lon) / (b.lat - a.lat)
+            inside ^= point.lon < lon
+    return inside
+
+
+def test_example_polygons_do_not_overlap(example: OrgChart) -> None:
+    """Each group's inner point and each centre fall in no other group's polygon."""
+    shapes = {a.code: a.polygon for a in example.areas.values() if a.polygon}
+    for area in example.areas.values():
+        if area.polygon:
+            n = len(area.polygon)
+            probe = GeoPoint(
+                sum(p.lon for p in area.polygon) / n, sum(p.lat for p in area.polygon) / n
+            )
+        elif area.centre:
+            probe = area.centre
+        else:
+            continue
+        holders = {code for code, ring in shapes.items() if _inside(probe, ring)}
+        assert holders <= {area.code}, area.code
+
+
+def test_example_people_and_routing(example: OrgChart) -> None:
+    assert example.wards["HONGHAI"].leader != example.wards["HONGHAI"].conduct_leader
+    assert example.wards["BACHDANG"].conduct_leader == example.wards["BACHDANG"].leader
+    assert len(example.city_leaders()) == 2
+    cadres = [s for s in example.staff.values() if s.has_role(Role.CADRE)]
+    assert sum(1 for s in cadres if "HONGHAI" in s.wards) >= 5
+    assert [s.id for s in example.staff.values() if s.telegram_id is None] == ["tt-hh-12"]
+    assert example.families() == list(Family)
+    assert example.assignments[("HONGHAI", "RTPT")] == "cb-hh-mt"
+    assert ("HH-TDP11", "XDKP") not in example.assignments  # left to the family default
+    assert ("HONGHAI", Family.URBAN_ORDER) in example.family_defaults
+    assert ("HONGHAI", Family.OTHER) not in example.family_defaults  # left to the leader
+    days = {c.code: c.resolve_days for c in example.categories.values()}
+    assert (days["RTPT"], days["LCVH"], days["XDKP"], days["TDCB"], days["KHAC"]) == (
+        2,
+        5,
+        10,
+        15,
+        5,
+    )
+
+
+def test_single_ward_without_city() -> None:
+    chart = parse_org(
+        textwrap.dedent("""\
+        areas:
+          - code: XA
+            name: Xã Một Mình
+            kind: ward
+            leader: ct
+            children:
+              - code: THON1
+                name: Thôn 1
+                kind: group
+        categories:
+          - code: KHAC
+            name: Khác
+            family: other
+            resolve_days: 5
+        staff:
+          - id: ct
+            name: Chủ tịch xã
+            roles: ward_leader
+            wards: XA
+        """)
+    )
+    assert chart.ward_codes() == ["XA"]
+    assert chart.areas["XA"].parent is None
+    assert chart.ward_of("THON1") == "XA"
+    assert chart.staff["ct"].roles == frozenset({Role.WARD_LEADER})
+
+
+def test_accepted_variants() -> None:
+    """GeoJSON-style rings, a city leader hearing conduct complaints, ``category:``."""
+    chart = parse_org(
+        org_yaml(
+            w_fields="conduct_leader: tp",
+            in_ward=group(
+                "G9",
+                "polygon: [[[107.1, 20.9], [107.2, 20.9], [107.2, 21.0], [107.1, 20.9]]]",
+            ),
+            assignments="- area: G9\n  category: RAC\n  cadre: cb",
+            family_defaults="- ward: W2\n  family: urban_order\n  cadre: cb2",
+        )
+    )
+    assert chart.areas["G9"].polygon == (
+        GeoPoint(107.1, 20.9),
+        GeoPoint(107.2, 20.9),
+        GeoPoint(107.2, 21.0),
+    )
+    assert chart.wards["W"].conduct_leader == "tp"
+    assert chart.assignments == {("G9", "RAC"): "cb"}
+    assert chart.family_defaults == {("W2", Family.URBAN_ORDER): "cb2"}
+
+
+# ---------------------------------------------------------------- mistakes
+
+MISTAKES = [
+    # -- the shape of the file
+    pytest.param({"top": "asignments: []  # <- unknown_key_did_you_mean"}, id="top-level-typo"),
+    pytest.param({"top": "colour: blue  # <- unknown_key"}, id="top-level-unknown"),
+    pytest.param(
+        {"in_ward": group("G9", "chidren: []  # <- unknown_key_did_you_mean")}, id="area-key-typo"
+    ),
+    pytest.param({"in_ward": group("G9", "colour: red  # <- unknown_key")}, id="area-key-unknown"),
+    pytest.param({"in_ward": group("G9", "name: Tổ 9b  # <- duplicate_key")}, id="duplicate-key"),
+    pytest.param({"in_ward": entry("code: G9  # <- missing_field", "kind: group")}, id="no-name"),
+    pytest.param({"in_ward": entry("code: G9  # <- missing_field", "name: Tổ 9")}, id="no-kind"),
+    pytest.param({"in_ward": entry("name: Tổ 9  # <- missing_field", "kind: group")}, id="no-code"),
+    pytest.param(
+        {"in_ward": entry("code: G9", "name: ''  # <- missing_field", "kind: group")},
+        id="empty-name",
+    ),
+    pytest.param(
+        {"in_ward": entry("code: G9", "name: [Tổ, 9]  # <- expected_text", "kind: group")},
+        id="name-not-text",
+    ),
+    pytest.param({"in_zone": "- G9  # <- expected_mapping"}, id="area-not-mapping"),
+    pytest.param({"in_ward": group("G9", "[a, b]: c  # <- bad_key")}, id="key-not-text"),
+    pytest.param(
+        {
+            "in_ward": entry(
+                "code: Z9", "name: Khu", "kind: zone", "children: G9  # <- expected_list"
+            )
+        },
+        id="children-not-list",
+    ),
+    pytest.param({"in_ward": group("TỔ 9", mark="# <- bad_code")}, id="code-with-space"),
+    pytest.param({"in_ward": group("G" * 33, mark="# <- bad_code")}, id="code-too-long"),
+    # -- the area tree
+    pytest.param({"in_ward": group("G1", mark="# <- duplicate_area")}, id="duplicate-area"),
+    pytest.param(
+        {"in_ward": entry("code: G9", "name: Tổ 9", "kind: tổ  # <- unknown_kind")},
+        id="unknown-kind",
+    ),
+    pytest.param({"at_root": group("G9", mark="# <- not_under_ward")}, id="group-at-root"),
+    pytest.param(
+        {"in_city": "- {code: Z9, name: Khu 9, kind: zone}  # <- not_under_ward"},
+        id="zone-under-city",
+    ),
+    pytest.param(
+        {"in_ward": "- {code: W9, name: P, kind: ward}  # <- ward_in_ward ward_without_leader"},
+        id="ward-in-ward",
+    ),
+    pytest.param(
+        {
+            "in_city": """
+            - code: Z9  # <- not_under_ward
+              name: Khu 9
+              kind: zone
+              children:
+                - code: W9  # <- ward_not_under_city
+                  name: Phường 9
+                  kind: ward
+                  leader: ld  # <- leader_not_ward_leader
+            """
+        },
+        id="ward-under-zone",
+    ),
+    pytest.param(
+        {"in_ward": "- {code: C9, name: Thành phố 9, kind: city}  # <- city_below_ward"},
+        id="city-in-ward",
+    ),
+    pytest.param(
+        {
+            "in_ward": group(
+                "G9", "children:  # <- group_has_children", *block(group("G10"), 2).splitlines()
+            )
+        },
+        id="group-with-children",
+    ),
+    pytest.param(
+        {"in_city": "- {code: W9, name: Phường 9, kind: ward}  # <- ward_without_leader"},
+        id="ward-without-leader",
+    ),
+    pytest.param(
+        {
+            "in_city": entry(
+                "code: W9", "name: P", "kind: ward", "leader: nobody  # <- unknown_staff"
+            )
+        },
+        id="leader-unknown",
+    ),
+    pytest.param(
+        {
+            "in_city": entry(
+                "code: W9", "name: P", "kind: ward", "leader: cb  # <- leader_not_ward_leader"
+            )
+        },
+        id="leader-is-cadre",
+    ),
+    pytest.param(
+        {"w_fields": "conduct_leader: ld2  # <- conduct_leader_not_leader"},
+        id="conduct-leader-of-other-ward",
+    ),
+    pytest.param(
+        {"w_fields": "conduct_leader: cb  # <- conduct_leader_not_leader"},
+        id="conduct-leader-is-cadre",
+    ),
+    pytest.param(
+        {"in_ward": group("G9", "leader: ld  # <- leader_not_on_ward")}, id="leader-on-group"
+    ),
+    # -- geometry
+    pytest.param(
+        {
+            "in_ward": group(
+                "G9",
+                "polygon:  # <- polygon_too_few_points",
+                "  - [107.1, 20.9]",
+                "  - [107.2, 20.9]",
+                "  - [107.1, 20.9]",
+            )
+        },
+        id="polygon-two-points",
+    ),
+    pytest.param(
+        {
+            "in_ward": group(
+                "G9",
+                "polygon:",
+                "  - [107.1, 20.9]",
+                "  - [107.2, 20.9]",
+                "  - [20.9, 107.2]  # <- coordinate_out_of_range",
+            )
+        },
+        id="polygon-lat-lon-swapped",
+    ),
+    pytest.param(
+        {"in_ward": group("G9", "centre: [200, 20]  # <- coordinate_out_of_range")},
+        id="centre-out-of-range",
+    ),
+    pytest.param(
+        {"in_ward": group("G9", "centre: [.nan, 20]  # <- coordinate_out_of_range")},
+        id="centre-nan",
+    ),
+    pytest.param({"in_ward": group("G9", "centre: [107.1]  # <- bad_point")}, id="centre-short"),
+    pytest.param(
+        {"in_ward": group("G9", "centre: [east, north]  # <- bad_point")}, id="centre-words"
+    ),
+    pytest.param(
+        {"in_ward": group("G9", "polygon: here  # <- expected_list")}, id="polygon-not-list"
+    ),
+    pytest.param(
+        {
+            "in_ward": group(
+                "G9",
+                "polygon: [[107.1, 20.9], [107.2, 20.9], [107.2, 21.0]]",
+                "centre: [107.15, 20.95]  # <- polygon_and_centre",
+            )
+        },
+        id="polygon-and-centre",
+    ),
+    # -- categories
+    pytest.param(
+        {
+            "categories": entry(
+                "code: RAC  # <- duplicate_category", "name: R", "family: other", "resolve_days: 1"
+            )
+        },
+        id="duplicate-category",
+    ),
+    pytest.param(
+        {
+            "categories": entry(
+                "code: X", "name: X", "family: traffic  # <- unknown_family", "resolve_days: 1"
+            )
+        },
+        id="unknown-family",
+    ),
+    pytest.param(
+        {"categories": entry("code: X  # <- missing_field", "name: X", "family: other")},
+        id="no-resolve-days",
+    ),
+    # -- staff
+    pytest.param(
+        {"staff": "- {id: cb, name: X, roles: [cadre], wards: [W]}  # <- duplicate_staff"},
+        id="duplicate-staff",
+    ),
+    pytest.param(
+        {
+            "staff": entry(
+                "id: x", "name: X", "roles: [cadre, boss]  # <- unknown_role", "wards: [W]"
+            )
+        },
+        id="unknown-role",
+    ),
+    pytest.param(
+        {"staff": entry("id: x", "name: X", "roles: []  # <- empty_list", "wards: [W]")},
+        id="no-roles",
+    ),
+    pytest.param(
+        {"staff": entry("id: x  # <- missing_field", "name: X", "wards: [W]")}, id="no-roles-field"
+    ),
+    pytest.param(
+        {"staff": entry("id: x  # <- staff_without_wards", "name: X", "roles: [cadre]")},
+        id="cadre-without-wards",
+    ),
+    pytest.param(
+        {
+            "staff": entry(
+                "id: x", "name: X", "roles: ward_leader", "wards: []  # <- staff_without_wards"
+            )
+        },
+        id="leader-with-empty-wards",
+    ),
+    pytest.param(
+        {"staff": entry("id: x", "name: X", "roles: cadre", "wards: [NOWHERE]  # <- unknown_ward")},
+        id="staff-ward-unknown",
+    ),
+    pytest.param(
+        {"staff": entry("id: x", "name: X", "roles: cadre", "wards: [G1]  # <- not_a_ward")},
+        id="staff-ward-is-group",
+    ),
+    pytest.param(
+        {"staff": entry("id: x", "name: X", "roles: cadre", "wards: {W: 1}  # <- expected_list")},
+        id="staff-wards-mapping",
+    ),
+    pytest.param(
+        {
+            "staff": entry(
+                "id: x",
+                "name: X",
+                "roles: city_leader",
+                "telegram_id: 7001  # <- duplicate_telegram_id",
+            )
+        },
+        id="duplicate-telegram-id",
+    ),
+    # -- assignments
+    pytest.param(
+        {"assignments": entry("area: NOWHERE  # <- unknown_area", "category: RAC", "cadre: cb")},
+        id="assign-unknown-area",
+    ),
+    pytest.param(
+        {
+            "assignments": entry(
+                "area: G1", "categories: [RAC, XX]  # <- unknown_category", "cadre: cb"
+            )
+        },
+        id="assign-unknown-category",
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1", "category: RAC", "cadre: nobody  # <- unknown_staff")},
+        id="assign-unknown-staff",
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1", "category: RAC", "cadre: ld  # <- not_a_cadre")},
+        id="assign-to-leader",
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1", "category: RAC", "cadre: cb2  # <- cadre_not_in_ward")},
+        id="assign-cadre-of-other-ward",
+    ),
+    pytest.param(
+        {"assignments": entry("area: C  # <- assignment_above_ward", "category: RAC", "cadre: cb")},
+        id="assign-on-city",
+    ),
+    pytest.param(
+        {
+            "assignments": entry(
+                "area: Z", "category: TDCB  # <- conduct_not_assignable", "cadre: cb"
+            )
+        },
+        id="assign-conduct",
+    ),
+    pytest.param(
+        {
+            "assignments": entry("area: W", "categories: [RAC, LCVH]", "cadre: cb")
+            + "\n"
+            + entry("area: W", "categories: [LCVH]  # <- duplicate_assignment", "cadre: cb")
+        },
+        id="assign-twice",
+    ),
+    pytest.param(
+        {
+            "assignments": entry(
+                "area: G1",
+                "category: RAC",
+                "categories: [LCVH]  # <- category_and_categories",
+                "cadre: cb",
+            )
+        },
+        id="category-and-categories",
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1  # <- missing_field", "cadre: cb")}, id="assign-no-category"
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1  # <- missing_field", "category: RAC")},
+        id="assign-no-cadre",
+    ),
+    pytest.param(
+        {"assignments": entry("area: G1", "categories: []  # <- empty_list", "cadre: cb")},
+        id="assign-empty-categories",
+    ),
+    # -- family defaults
+    pytest.param(
+        {
+            "family_defaults": entry(
+                "ward: NOWHERE  # <- unknown_ward", "family: other", "cadre: cb"
+            )
+        },
+        id="default-unknown-ward",
+    ),
+    pytest.param(
+        {"family_defaults": entry("ward: Z  # <- not_a_ward", "family: other", "cadre: cb")},
+        id="default-on-zone",
+    ),
+    pytest.param(
+        {"family_defaults": entry("ward: W  # <- missing_field", "cadre: cb")},
+        id="default-no-family",
+    ),
+    pytest.param(
+        {"family_defaults": entry("ward: W", "family: trash  # <- unknown_family", "cadre: cb")},
+        id="default-unknown-family",
+    ),
+    pytest.param(
+        {
+            "family_defaults": entry(
+                "ward: W", "family: other", "cadre: cb2  # <- cadre_not_in_ward"
+            )
+        },
+        id="default-cadre-of-other-ward",
+    ),
+    pytest.param(
+        {
+            "family_defaults": entry(
+                "ward: W", "family: official_conduct  # <- conduct_not_assignable", "cadre: cb"
+            )
+        },
+        id="default-conduct",
+    ),
+    pytest.param(
+        {
+            "family_defaults": entry("ward: W", "family: sanitation", "cadre: cb")
+            + "\n"
+            + entry("ward: W  # <- duplicate_family_default", "family: sanitation", "cadre: cb")
+        },
+        id="default-twice",
+    ),
+    # -- several mistakes in different sections at once
+    pytest.param(
+        {
+            "in_ward": group("G9", "chidren: []  # <- unknown_key_did_you_mean"),
+            "categories": entry(
+                "code: X", "name: X", "family: other", "resolve_days: 0  # <- bad_resolve_days"
+            ),
+            "staff": entry("id: x  # <- staff_without_wards", "name: X", "roles: [cadre]"),
+            "assignments": entry("area: G9", "category: RAC", "cadre: cb2  # <- cadre_not_in_ward"),
+        },
+        id="several",
+    ),
+]
+
+
+@pytest.mark.parametrize("parts", MISTAKES)
+def test_mistake_is_reported_on_its_line(parts: dict[str, str]) -> None:
+    assert_issues_as_marked(org_yaml(**parts))
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "2.5", "'5'", "true", "[5]"])
+def test_bad_resolve_days(value: str) -> None:
+    snippet = (
+        f"- code: X\n  name: X\n  family: other\n  resolve_days: {value}  # <- bad_resolve_days"
+    )
+    assert_issues_as_marked(org_yaml(categories=snippet))
+
+
+@pytest.mark.parametrize("value", ["0", "-7001", "abc", "1.5"])
+def test_bad_telegram_id(value: str) -> None:
+    snippet = (
+        f"- id: x\n  name: X\n  roles: [city_leader]\n  telegram_id: {value}  # <- bad_telegram_id"
+    )
+    assert_issues_as_marked(org_yaml(staff=snippet))
+
+
+MINIMAL_CATEGORIES = "categories:\n  - {code: K, name: Khác, family: other, resolve_days: 5}\n"
+MINIMAL_AREAS = "areas:\n  - {code: G, name: Tổ, kind: zone}  # <- not_under_ward\n"
+
+WHOLE_FILES = [
+    pytest.param("", id="empty-file"),  # checked separately: no line to mark
+    pytest.param("- a  # <- not_a_mapping\n- b\n", id="list-at-top"),
+    pytest.param("areas: []  # <- no_areas\n" + MINIMAL_CATEGORIES, id="no-areas"),
+    pytest.param(MINIMAL_CATEGORIES.replace("\n", "  # <- no_areas\n", 1), id="areas-missing"),
+    pytest.param(MINIMAL_AREAS + "categories: []  # <- no_categories\n", id="no-categories"),
+    pytest.param("areas: {code: X}  # <- expected_list\n" + MINIMAL_CATEGORIES, id="areas-map"),
+    pytest.param(
+        "areas:\n  - code: W\n    name: x\n   kind: ward  # <- yaml_syntax\n", id="bad-indent"
+    ),
+    pytest.param("areas:\n  - code: W\n\tname: x  # <- yaml_syntax\n", id="tab"),
+    pytest.param("areas: [a, b  # <- yaml_syntax\n\n", id="unclosed-bracket"),
+    pytest.param("areas:\n  - name: 'Tổ 1  # <- yaml_syntax\n    kind: group\n", id="open-quote"),
+    pytest.param("staff: &s []\nareas: *s  # <- yaml_alias\n", id="alias"),
+    pytest.param("areas:\n  - code: W\x07  # <- yaml_syntax\n", id="control-character"),
+    pytest.param("areas: []\n---  # <- yaml_syntax\nareas: []\n", id="two-documents"),
+]
+
+
+@pytest.mark.parametrize("text", WHOLE_FILES)
+def test_whole_file_mistakes(text: str) -> None:
+    if not text:
+        assert [(i.line, i.key) for i in issues_of(text)] == [(1, "org.empty_file")]
+    else:
+        assert_issues_as_marked(text)
+
+
+def test_absurd_nesting_is_an_issue_not_a_crash() -> None:
+    (issue,) = issues_of("areas: " + "[" * 3000 + "]" * 3000)
+    assert (issue.line, issue.key) == (0, "org.yaml_syntax")
+
+
+def test_issues_are_sorted_by_line_not_by_section() -> None:
+    """Staff comes first in this file, but is checked after the areas."""
+    text = (
+        "staff:\n"
+        "  - {id: ld, name: L, roles: [ward_leader], wards: [W]}\n"
+        "  - {id: cb, name: C, roles: [wizard], wards: [W]}  # <- unknown_role\n"
+        "categories:\n"
+        "  - {code: K, name: K, family: other, resolve_days: 5}\n"
+        "areas:\n"
+        "  - code: W\n"
+        "    name: P\n"
+        "    kind: ward\n"
+        "    leader: ld\n"
+        "    children:\n"
+        "      - {code: G, name: T, kind: group, leader: ld}  # <- leader_not_on_ward\n"
+        "  - {code: G2, name: T, kind: group}  # <- not_under_ward\n"
+    )
+    issues = issues_of(text)
+    assert [(i.line, i.key) for i in issues] == marked(text)
+
+
+def test_issue_params_name_the_culprit() -> None:
+    text = org_yaml(assignments=entry("area: G1", "categories: [RAC]", "cadre: cb2"))
+    (issue,) = issues_of(text)
+    assert issue.params == {"staff": "cb2", "ward": "W"}
+    text = org_yaml(in_ward=group("G1"))
+    (issue,) = issues_of(text)
+    first = text.splitlines().index("              - code: G1") + 1
+    assert issue.params == {"code": "G1", "first_line": str(first)}
+
+
+# ------------------------------------------------------------- load_org_file
+
+
+def test_load_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(OrgChartInvalid) as caught:
+        load_org_file(tmp_path / "nope.yaml")
+    (issue,) = caught.value.issues
+    assert (issue.line, issue.key, issue.params["path"]) == (
+        0,
+        "org.file_unreadable",
+        str(tmp_path / "nope.yaml"),
+    )
+
+
+def test_load_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    # Saved in the old Vietnamese Windows code page instead of UTF-8.
+    path.write_bytes("areas:\n  - code: HK\n    name: Hà Khánh\n".encode("cp1258"))
+    with pytest.raises(OrgChartInvalid) as caught:
+        load_org_file(path)
+    assert [(i.line, i.key) for i in caught.value.issues] == [(3, "org.file_not_utf8")]
+
+
+def test_load_accepts_bom(tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + org_yaml().encode())
+    assert "G3" in load_org_file(path).areas
+
+
+# --------------------------------------------------------------- catalogues
+
+
+def test_catalogues_cover_every_key_with_the_same_placeholders() -> None:
+    source = (ROOT / "bot" / "orgfile.py").read_text("utf-8")
+    used = set(re.findall(r'"(org\.[a-z0-9_]+)"', source))
+    assert set(CATALOGUES["vi"]) == used
+    assert set(CATALOGUES["en"]) == used
+    for key in used:
+        assert placeholders(CATALOGUES["vi"][key]) == placeholders(CATALOGUES["en"][key]), key
+        assert not CATALOGUES["vi"][key].lower().startswith("dòng"), key
