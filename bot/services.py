@@ -27,10 +27,10 @@ from bot.domain.complaints import (
 )
 from bot.domain.conversation import Answer, ConversationEngine, ConversationState, Prompt, Turn
 from bot.domain.deadlines import resolve_due
-from bot.domain.flows import ALL_FLOWS, FlowEnv
+from bot.domain.flows import ALL_FLOWS, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
-from bot.domain.routing import RouteReason, route
+from bot.domain.routing import RouteReason, RoutingError, route
 from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, Person, Store
 
 
@@ -169,7 +169,11 @@ class Services:
 
     async def current_prompt(self, actor: Actor) -> Prompt | None:
         state = await self.store.load_conversation(actor.person_id)
-        return self.engine.current_prompt(self._env(actor), state) if state else None
+        if state is None:
+            return None
+        if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
+            return None
+        return self.engine.current_prompt(self._env(actor), state)
 
     async def cancel(self, actor: Actor) -> bool:
         had = await self.store.load_conversation(actor.person_id)
@@ -183,6 +187,8 @@ class Services:
         state = await self.store.load_conversation(actor.person_id)
         if state is None:
             return None
+        if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
+            return await self._restart_stale_draft(actor, state)
         env = self._env(actor)
         turn = self.engine.handle(env, state, answer)
         if turn.result is not None:
@@ -203,7 +209,12 @@ class Services:
             "dispute": self._dispute,
             "rate": self._rate,
         }
-        reply = await finishers[state.kind](actor, result)
+        try:
+            reply = await finishers[state.kind](actor, result)
+        except (RoutingError, KeyError):
+            if state.kind != "report":
+                raise
+            return await self._restart_stale_draft(actor, state)
         if reply.refused is not None or state.kind != "report":
             # The conversation is over either way; the refusal says why.
             await self.store.delete_conversation(actor.person_id)
@@ -213,6 +224,15 @@ class Services:
             complaint=reply.complaint,
             refused=reply.refused,
         )
+
+    async def _restart_stale_draft(self, actor: Actor, state: ConversationState) -> Reply:
+        """The org chart changed under a draft (its category or group is gone):
+        ask for them again, keeping what the resident wrote and sent."""
+        kept = {k: state.data[k] for k in ("description", "photos", "landmark") if k in state.data}
+        turn = self.engine.start(self._env(actor), "report", kept)
+        assert turn.state is not None
+        await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
+        return Reply(notes=(text("report.draft_invalid"),), prompt=turn.prompt)
 
     # ---- filing -----------------------------------------------------------------------------
 

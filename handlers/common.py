@@ -13,6 +13,7 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
+    MessageHandler,
     TypeHandler,
     filters,
 )
@@ -197,9 +198,15 @@ def register(app: BotApplication) -> None:
     app.add_error_handler(on_error)
 
 
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have (a typo, an old one): show the help."""
+    await cmd_help(update, context)
+
+
 def register_fallbacks(app: BotApplication) -> None:
     """Registered after every audience's handlers: only what none took."""
     app.add_handler(CallbackQueryHandler(on_unknown_press))
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
 
 
 COMMANDS: Sequence[str] = ("start", "new", "mine", "status", "withdraw", "cancel", "lang", "help")

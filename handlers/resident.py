@@ -193,7 +193,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     answer = to_answer(message)
     before = await services.current_prompt(actor)
-    if before is None:
+    if not await services.has_conversation(actor):
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)
             return

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import ManualClock
+from bot.driver import BotDriver
 from bot.domain.orgchart import OrgChart
 from bot.orgfile import load_org_file
 from bot.services import Services
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from tests.factories import load_chart, started_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -44,3 +46,13 @@ async def services(db: Database, clock: ManualClock, chart: OrgChart) -> Service
     svc = Services(SqliteStore(db), clock)
     await svc.import_org(chart)
     return svc
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: ManualClock, chart: OrgChart) -> AsyncIterator[BotDriver]:
+    """The real Application, started, over the in-memory fake Bot API, with
+    the example org chart in a fresh SQLite file."""
+    db_path = tmp_path / "bot.db"
+    await load_chart(db_path, chart)
+    async with started_bot(db_path, clock) as driver:
+        yield driver

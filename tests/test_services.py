@@ -395,3 +395,29 @@ async def test_cancel_typed_in_any_form(services: Services, answer: str) -> None
     reply = await typed(services, an, answer)
     assert keys(reply) == ["conv.cancelled"]
     assert not await services.has_conversation(an)
+
+
+async def test_a_draft_whose_group_vanished_is_asked_again_keeping_the_text(
+    services: Services, chart: OrgChart
+) -> None:
+    an = await resident(services)
+    await services.start_report(an)
+    await typed(services, an, "2", "1", "Phường Hồng Hải", "to dan pho 2", "Rác tràn", "xong")
+    smaller = OrgChart(
+        areas={k: v for k, v in chart.areas.items() if k != "HH-TDP02"},
+        categories=chart.categories,
+        staff=chart.staff,
+        assignments={k: v for k, v in chart.assignments.items() if k[0] != "HH-TDP02"},
+        family_defaults=chart.family_defaults,
+        wards=chart.wards,
+    )
+    await services.import_org(smaller)
+    reply = await typed(services, an, "gui")
+    assert keys(reply) == ["report.draft_invalid"]
+    await typed(services, an, "2", "1", "Phường Hồng Hải", "to dan pho 4")
+    prompt = await services.current_prompt(an)
+    assert prompt is not None
+    assert prompt.question.key == "report.ask_photos", "the description is not asked again"
+    filed = (await typed(services, an, "xong", "gui")).complaint
+    assert filed is not None
+    assert (filed.area, filed.description) == ("HH-TDP04", "Rác tràn")

@@ -143,6 +143,17 @@ class ReportFlow:
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
         return "family"
 
+    @staticmethod
+    def draft_fits(chart: OrgChart, data: Mapping[str, Any]) -> bool:
+        """False when the org chart changed under the draft: a category,
+        group or ward it names is gone."""
+        category = data.get("category")
+        if category is not None and category not in chart.categories:
+            return False
+        if data.get("family") not in (None, *(f.value for f in chart.families())):
+            return False
+        return all(data.get(k) is None or data[k] in chart.areas for k in ("area", "ward"))
+
     # -- prompts --
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
@@ -306,7 +317,12 @@ class ReportFlow:
         return Outcome(data, step=self._after_place_step(data))
 
     def _after_place_step(self, data: Mapping[str, Any]) -> str:
-        return "description" if data.get("area") else "place"
+        return self._after_place(data) if data.get("area") else "place"
+
+    @staticmethod
+    def _after_place(data: Mapping[str, Any]) -> str:
+        """A description kept from an earlier draft is not asked again."""
+        return "photos" if data.get("description") else "description"
 
     def _answer_leadership(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
@@ -331,7 +347,9 @@ class ReportFlow:
             if answer.title:
                 data["landmark"] = normalise_text(answer.title)[:200]
             return Outcome(
-                data, step="description", notes=[text("report.location_found", area=found.name)]
+                data,
+                step=self._after_place(data),
+                notes=[text("report.location_found", area=found.name)],
             )
         if isinstance(answer, ChoiceAnswer):
             return self._place_choice(env, data, answer.key)
@@ -362,7 +380,7 @@ class ReportFlow:
             return Outcome(data)
         data["area"] = area.code
         data["ward"] = chart.ward_of(area.code)
-        return Outcome(data, step="description")
+        return Outcome(data, step=self._after_place(data))
 
     def _place_typed(self, env: FlowEnv, data: dict[str, Any], answer: TextAnswer) -> Outcome:
         chart = env.chart

@@ -1,0 +1,81 @@
+"""Builders for the Telegram-level tests: a started bot over the fake Bot
+API with the example org chart, and the people of the example ward."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.config import Secret, Settings
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.driver import BotDriver, driven
+from bot.sandbox import FakeBotApi, FakeUser, SentMessage
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+# Staff of examples/org.yaml, by Telegram user id.
+ENVIRONMENT_CADRE = 7013  # cb-hh-mt: sanitation in Hồng Hải
+GROUP6_LEADER = 7026  # tt-hh-06: sidewalks and vending in group 6
+CONSTRUCTION_K1 = 7011  # cb-hh-dc1
+CONSTRUCTION_K2 = 7012  # cb-hh-dc2
+WARD_CHAIR = 7001  # ld-hh-ct: the ward leader
+WARD_SECRETARY = 7002  # ld-hh-bt: conduct leader
+OTHER_WARD_LEADER = 7051  # ld-bd-ct
+CITY_LEADER = 7091  # ld-tp-bt
+
+
+def settings_for(db_path: Path) -> Settings:
+    return Settings(telegram_token=Secret("123456:TEST"), db_path=db_path)
+
+
+async def load_chart(db_path: Path, chart: OrgChart) -> None:
+    db = await Database.open(db_path)
+    await SqliteStore(db).replace_org(chart)
+    await db.close()
+
+
+@asynccontextmanager
+async def started_bot(
+    db_path: Path, clock: ManualClock, api: FakeBotApi | None = None
+) -> AsyncIterator[BotDriver]:
+    async with driven(settings_for(db_path), clock, api) as driver:
+        yield driver
+
+
+def texts(messages: list[SentMessage]) -> list[str]:
+    return [m.text or "" for m in messages]
+
+
+def joined(messages: list[SentMessage]) -> str:
+    return "\n".join(texts(messages))
+
+
+def to(messages: list[SentMessage], user: FakeUser) -> list[SentMessage]:
+    return [m for m in messages if m.chat_id == user.user_id]
+
+
+def button_data(message: SentMessage) -> list[str]:
+    return [data for _, data in FakeBotApi.buttons(message)]
+
+
+def choice_key(data: str) -> str:
+    match = re.match(r"^q:\d+:(.+)$", data)
+    assert match, data
+    return match.group(1)
+
+
+async def file_sanitation_report(
+    bot: BotDriver, user: FakeUser, group: str = "HH-TDP03", description: str = "Rác tràn ngõ"
+) -> list[SentMessage]:
+    """The shortest full report by buttons: sanitation / rubbish not collected."""
+    await bot.send(user.command("new"))
+    await bot.choose(user, "sanitation")
+    await bot.choose(user, "RKTG")
+    await bot.choose(user, "HONGHAI")
+    await bot.choose(user, group)
+    await bot.send(user.text(description))
+    await bot.choose(user, "d")
+    return await bot.choose(user, "ok")
