@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.driver import BotDriver
 from bot.domain.orgchart import OrgChart
+from bot.driver import BotDriver
 from bot.orgfile import load_org_file
 from bot.services import Services
 from storage.db import Database
