@@ -7,6 +7,7 @@ is wrapped so it never shows up in a log line or a ``repr``.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -80,8 +81,8 @@ class Settings:
             raise ConfigError(
                 f"default_language must be 'vi' or 'en', not {self.default_language!r}"
             )
-        if self.locate_max_km <= 0:
-            raise ConfigError("locate_max_km must be positive")
+        if not math.isfinite(self.locate_max_km) or self.locate_max_km <= 0:
+            raise ConfigError("locate_max_km must be a positive number")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -107,8 +108,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid UTF-8 TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
     unknown = sorted(set(data) - set(_ENV_NAMES))
     if unknown:
         raise ConfigError(f"config file {path}: unknown keys {', '.join(unknown)}")

@@ -224,7 +224,8 @@ def reset_database(db_path: Path) -> None:
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
 
-async def run_demo(db_path: Path, out: TextIO = sys.stdout) -> int:
+async def run_demo(db_path: Path, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     reset_database(db_path)
     settings = Settings(telegram_token=Secret("123456:DEMO"), db_path=db_path)
     clock = ManualClock(DEMO_START)

@@ -61,6 +61,9 @@ class NewComplaint:
     description: str
     created_at: datetime
     due_at: datetime
+    ack_due_at: datetime | None = None
+    next_action_at: datetime | None = None
+    urgent: bool = False
     concerns_leadership: bool = False
     landmark: str | None = None
     location: GeoPoint | None = None
@@ -82,6 +85,26 @@ CHANGEABLE = frozenset(
         "closed_at",
         "resolution_note",
         "rating",
+        "clock_start",
+        "ack_due_at",
+        "urgent",
+        "paused_since",
+        "swept_until",
+        "next_action_at",
+        "escalation_level",
+    }
+)
+TIME_FIELDS = frozenset(
+    {
+        "due_at",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "clock_start",
+        "ack_due_at",
+        "paused_since",
+        "swept_until",
+        "next_action_at",
     }
 )
 

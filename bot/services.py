@@ -10,9 +10,10 @@ transaction as the change that causes it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.authz import Actor, Refusal, authorize, can_handle
 from bot.domain.clock import Clock
@@ -22,16 +23,24 @@ from bot.domain.complaints import (
     Event,
     Photo,
     RejectReason,
+    State,
     next_state,
     parse_code,
 )
 from bot.domain.conversation import Answer, ConversationEngine, ConversationState, Prompt, Turn
-from bot.domain.deadlines import resolve_due
+from bot.domain.deadlines import deadlines, policy_for
 from bot.domain.flows import ALL_FLOWS, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
+from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.routing import RouteReason, RoutingError, route
+from bot.domain.worktime import QuietHours, WorkCalendar
 from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, Person, Store
+
+
+def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
+    tz = ZoneInfo(tz_name)
+    return Schedule(WorkCalendar(tz), QuietHours(tz))
 
 
 class NoOrgChart(Exception):
@@ -80,9 +89,13 @@ class Services:
         locate_max_km: float = 1.0,
         default_language: str = "vi",
         channel: str = "telegram",
+        schedule: Schedule | None = None,
+        knobs: ReminderPolicy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self.schedule = schedule or default_schedule()
+        self.knobs = knobs or ReminderPolicy()
         self.locate_max_km = locate_max_km
         self.default_language = default_language
         self.channel = channel
@@ -261,6 +274,10 @@ class Services:
             if data.get("lat") is not None
             else None
         )
+        ack_due, due = deadlines(self.schedule, now, category, self.knobs)
+        first = self.next_action(
+            ClockState(State.SUBMITTED, now, ack_due, due), category.code, after=now
+        )
         new = NewComplaint(
             category=category.code,
             family=category.family.value,
@@ -269,7 +286,10 @@ class Services:
             owner=routed.owner,
             description=data["description"],
             created_at=now,
-            due_at=resolve_due(now, category),
+            due_at=due,
+            ack_due_at=ack_due,
+            next_action_at=first,
+            urgent=category.urgent,
             concerns_leadership=leadership and category.family is Family.OFFICIAL_CONDUCT,
             landmark=data.get("landmark"),
             location=location,
@@ -351,6 +371,10 @@ class Services:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
         now = self.clock.now()
         fields = {"state": target, **pending.fields}
+        after = replace(complaint, **fields)
+        fields["next_action_at"] = self.next_action(
+            self.clock_state(after), after.category, after=after.swept_until or now
+        )
         event = Event(
             complaint_id=complaint.id,
             at=now,
@@ -554,8 +578,18 @@ class Services:
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        now = self.clock.now()
+        category = self.chart.categories.get(complaint.category)
+        fields: dict[str, Any] = {"resolved_at": None, "closed_at": None, "clock_start": now}
+        if category is not None:
+            # The clocks restart from the reopen: a fresh acknowledge and resolve window.
+            fields["ack_due_at"], fields["due_at"] = deadlines(
+                self.schedule, now, category, self.knobs
+            )
+        fields["swept_until"] = now
+        fields["escalation_level"] = 0
         pending = _Pending(
-            fields={"resolved_at": None},
+            fields=fields,
             notices=[
                 Notice(
                     TASK_REOPENED, staff_id=complaint.owner, payload={"comment": data["comment"]}
@@ -614,6 +648,30 @@ class Services:
         return Reply(
             notes=(text("resident.withdrawn", code=complaint.code),), complaint=reply.complaint
         )
+
+    # ---- clocks -----------------------------------------------------------------------------
+
+    def policy(self, category_code: str) -> ReminderPolicy:
+        category = self._chart.categories.get(category_code) if self._chart else None
+        return policy_for(category, self.knobs) if category else self.knobs
+
+    @staticmethod
+    def clock_state(complaint: Complaint) -> ClockState:
+        return ClockState(
+            state=complaint.state,
+            clock_start=complaint.clock_start or complaint.created_at,
+            ack_due_at=complaint.ack_due_at or complaint.created_at,
+            due_at=complaint.due_at,
+            resolved_at=complaint.resolved_at,
+            paused_since=complaint.paused_since,
+        )
+
+    def next_action(
+        self, clock: ClockState, category_code: str, *, after: datetime
+    ) -> datetime | None:
+        """When the sweep must next look at a complaint with this clock."""
+        _, upcoming = self.schedule.window(clock, self.policy(category_code), after, after)
+        return upcoming
 
     # ---- for the channel: buttons and the outbox -------------------------------------------
 

@@ -20,6 +20,8 @@ from bot.domain.orgchart import (
     Area,
     AreaKind,
     Category,
+    EscalationLevel,
+    EscalationTarget,
     Family,
     GeoPoint,
     OrgChart,
@@ -29,6 +31,7 @@ from bot.domain.orgchart import (
 )
 from bot.ports import (
     CHANGEABLE,
+    TIME_FIELDS,
     ButtonMessage,
     Change,
     NewComplaint,
@@ -37,8 +40,6 @@ from bot.ports import (
     Person,
 )
 from storage.db import Database, parse_utc, utc_text
-
-_TIME_FIELDS = frozenset({"due_at", "acknowledged_at", "resolved_at", "closed_at"})
 
 
 def _maybe_time(value: str | None) -> datetime | None:
@@ -167,10 +168,22 @@ class SqliteStore:
                 ],
             )
             await conn.executemany(
-                "INSERT INTO categories (code, name, name_en, family, resolve_days, position)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
+                " acknowledge_hours, urgent, escalation, repeat)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (c.code, c.name, c.name_en, c.family.value, c.resolve_days, i)
+                    (
+                        c.code,
+                        c.name,
+                        c.name_en,
+                        c.family.value,
+                        c.resolve_days,
+                        i,
+                        c.acknowledge_hours,
+                        int(c.urgent),
+                        json.dumps([[lvl.after_days, lvl.target.value] for lvl in c.escalation]),
+                        c.repeat,
+                    )
                     for i, c in enumerate(chart.categories.values())
                 ],
             )
@@ -254,7 +267,18 @@ class SqliteStore:
             )
         categories = {
             r["code"]: Category(
-                r["code"], r["name"], r["name_en"], Family(r["family"]), r["resolve_days"]
+                r["code"],
+                r["name"],
+                r["name_en"],
+                Family(r["family"]),
+                r["resolve_days"],
+                acknowledge_hours=r["acknowledge_hours"],
+                urgent=bool(r["urgent"]),
+                escalation=tuple(
+                    EscalationLevel(float(days), EscalationTarget(target))
+                    for days, target in json.loads(r["escalation"] or "[]")
+                ),
+                repeat=r["repeat"],
             )
             for r in await self._all("SELECT * FROM categories ORDER BY position")
         }
@@ -337,8 +361,9 @@ class SqliteStore:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO complaints (category, family, area, ward, state, owner,"
-                " concerns_leadership, description, landmark, lat, lon, created_at, due_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " concerns_leadership, description, landmark, lat, lon, created_at, due_at,"
+                " clock_start, ack_due_at, urgent, swept_until, next_action_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.category,
                     new.family,
@@ -353,6 +378,11 @@ class SqliteStore:
                     new.location.lon if new.location else None,
                     utc_text(new.created_at),
                     utc_text(new.due_at),
+                    utc_text(new.created_at),
+                    utc_text(new.ack_due_at or new.created_at),
+                    int(new.urgent),
+                    utc_text(new.created_at),
+                    utc_text(new.next_action_at) if new.next_action_at else None,
                 ),
             )
             complaint_id = cur.lastrowid
@@ -473,7 +503,7 @@ class SqliteStore:
         values: list[Any] = []
         for name, value in change.fields.items():
             columns.append(f"{name} = ?")
-            if name in _TIME_FIELDS and value is not None:
+            if name in TIME_FIELDS and value is not None:
                 values.append(utc_text(value))
             elif isinstance(value, State | Family):
                 values.append(value.value)
@@ -670,4 +700,11 @@ def _complaint(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Compl
         version=row["version"],
         photos=tuple(p for kind, p in photos if kind == "report"),
         resolution_photos=tuple(p for kind, p in photos if kind == "resolution"),
+        clock_start=_maybe_time(row["clock_start"]),
+        ack_due_at=_maybe_time(row["ack_due_at"]),
+        urgent=bool(row["urgent"]),
+        paused_since=_maybe_time(row["paused_since"]),
+        swept_until=_maybe_time(row["swept_until"]),
+        next_action_at=_maybe_time(row["next_action_at"]),
+        escalation_level=row["escalation_level"],
     )

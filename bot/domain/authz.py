@@ -44,8 +44,17 @@ def can_handle(actor: Actor, complaint: Complaint) -> bool:
     return leads_ward
 
 
-def can_see_as_staff(actor: Actor, complaint: Complaint) -> bool:
-    return can_handle(actor, complaint)
+def can_lead(actor: Actor, complaint: Complaint) -> bool:
+    """A leader above the task: the ward's leaders (except for complaints
+    about the ward leadership itself) and the city leaders."""
+    staff = actor.staff
+    if staff is None:
+        return False
+    if staff.has_role(Role.CITY_LEADER):
+        return True
+    if complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership:
+        return False
+    return staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards
 
 
 def authorize(
@@ -54,11 +63,15 @@ def authorize(
     """None when allowed; otherwise why not.  Someone with no business with
     the complaint gets NOT_FOUND, so a guessed code reveals nothing."""
     party = ACTION_PARTY[action]
+    if party is Party.SYSTEM:
+        return Refusal.NOT_ALLOWED
     if party is Party.RESIDENT:
         if reporter_id is None or reporter_id != actor.person_id:
             return Refusal.NOT_FOUND
     elif not can_handle(actor, complaint):
         return Refusal.NOT_FOUND if actor.staff is None else Refusal.NOT_ALLOWED
+    elif party is Party.LEADER and not can_lead(actor, complaint):
+        return Refusal.NOT_ALLOWED
     if next_state(complaint.state, action) is None:
         return Refusal.WRONG_STATE
     return None

@@ -29,6 +29,7 @@ class State(StrEnum):
     REOPENED = "reopened"  # the resident said "not fixed"
     RESOLVED = "resolved"  # the owner reported it fixed; waiting for the resident
     CONFIRMED = "confirmed"  # the resident confirmed the fix
+    CLOSED_UNCONFIRMED = "closed_unconfirmed"  # resolved; the resident never answered
     REJECTED = "rejected"  # duplicate, not the ward's remit, or abusive; with a reason
     WITHDRAWN = "withdrawn"  # the resident took it back
 
@@ -47,6 +48,7 @@ STATE_GROUPS: dict[State, StateGroup] = {
     State.REOPENED: StateGroup.OPEN,
     State.RESOLVED: StateGroup.RESOLVED,
     State.CONFIRMED: StateGroup.CLOSED,
+    State.CLOSED_UNCONFIRMED: StateGroup.CLOSED,
     State.REJECTED: StateGroup.CLOSED,
     State.WITHDRAWN: StateGroup.CLOSED,
 }
@@ -64,6 +66,12 @@ class Action(StrEnum):
     DISPUTE = "dispute"
     WITHDRAW = "withdraw"
     RATE = "rate"
+    REASSIGN = "reassign"  # a leader gives the task to another cadre
+    EXTEND = "extend"  # a leader moves the resolve deadline, with a reason
+    ASK_INFO = "ask_info"  # the owner asks the resident a question; the clock pauses
+    ANSWER_INFO = "answer_info"  # the resident answers; the clock runs again
+    RESUME = "resume"  # the resident did not answer in time; the clock runs again
+    AUTO_CLOSE = "auto_close"  # resolved and never confirmed nor disputed
 
 
 class Party(StrEnum):
@@ -71,6 +79,8 @@ class Party(StrEnum):
 
     RESIDENT = "resident"  # the reporter
     HANDLER = "handler"  # the owner, or a leader above them
+    LEADER = "leader"  # a leader above the owner (not the owner as a cadre)
+    SYSTEM = "system"  # the sweep only; no person may
 
 
 # (from, action) -> to.  ``None`` as "from" is the moment of filing.
@@ -87,6 +97,12 @@ TRANSITIONS: dict[tuple[State | None, Action], State] = {
     (State.RESOLVED, Action.DISPUTE): State.REOPENED,
     # Rating does not move the state; it is allowed once the fix is confirmed.
     (State.CONFIRMED, Action.RATE): State.CONFIRMED,
+    **{(s, Action.REASSIGN): State.SUBMITTED for s in OPEN_STATES},
+    **{(s, Action.EXTEND): s for s in OPEN_STATES},
+    **{(s, Action.ASK_INFO): s for s in OPEN_STATES},
+    **{(s, Action.ANSWER_INFO): s for s in OPEN_STATES},
+    **{(s, Action.RESUME): s for s in OPEN_STATES},
+    (State.RESOLVED, Action.AUTO_CLOSE): State.CLOSED_UNCONFIRMED,
 }
 
 ACTION_PARTY: dict[Action, Party] = {
@@ -99,6 +115,12 @@ ACTION_PARTY: dict[Action, Party] = {
     Action.DISPUTE: Party.RESIDENT,
     Action.WITHDRAW: Party.RESIDENT,
     Action.RATE: Party.RESIDENT,
+    Action.REASSIGN: Party.LEADER,
+    Action.EXTEND: Party.LEADER,
+    Action.ASK_INFO: Party.HANDLER,
+    Action.ANSWER_INFO: Party.RESIDENT,
+    Action.RESUME: Party.SYSTEM,
+    Action.AUTO_CLOSE: Party.SYSTEM,
 }
 
 
@@ -165,6 +187,14 @@ class Complaint:
     version: int = 0
     photos: tuple[Photo, ...] = ()
     resolution_photos: tuple[Photo, ...] = ()
+    # The two clocks and the sweep's bookmark (see bot/domain/reminders.py).
+    clock_start: datetime | None = None
+    ack_due_at: datetime | None = None
+    urgent: bool = False
+    paused_since: datetime | None = None
+    swept_until: datetime | None = None
+    next_action_at: datetime | None = None
+    escalation_level: int = 0
 
     @property
     def code(self) -> str:

@@ -642,4 +642,145 @@ class RateFlow:
         return Outcome(data, notes=_unusable(answer, "rate.hint"))
 
 
-ALL_FLOWS = (ReportFlow(), ResolveFlow(), TransferFlow(), RejectFlow(), DisputeFlow(), RateFlow())
+class AskInfoFlow:
+    """The owner asks the resident a question; the resolve clock pauses."""
+
+    kind = "ask_info"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "question"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(seq, text("ask_info.ask_question", code=data["code"]), (_cancel(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if not isinstance(answer, TextAnswer):
+            return Outcome(data, notes=_unusable(answer, "ask_info.hint"), reprompt=False)
+        value, notes = _check_text(data, answer, field_name="question")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        return Outcome(data, result={**data, "question": value})
+
+
+class InfoReplyFlow:
+    """The resident answers the cadre's question, with photos if they like."""
+
+    kind = "info_reply"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "answer"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(
+            seq, text("info_reply.ask", code=data["code"], question=data["question"]), (_cancel(),)
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer):
+            photos = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
+            data["photos"] = photos
+            return Outcome(data, notes=[text("info_reply.photo_kept")], reprompt=False)
+        if not isinstance(answer, TextAnswer):
+            return Outcome(data, notes=_unusable(answer, "info_reply.hint"), reprompt=False)
+        value, notes = _check_text(data, answer, field_name="answer")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        return Outcome(data, result={**data, "answer": value})
+
+
+class ReassignFlow:
+    """A leader gives the task to another cadre of the ward."""
+
+    kind = "reassign"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "cadre"
+
+    def _cadres(self, env: FlowEnv, data: Mapping[str, Any]) -> list[Choice]:
+        ward = data["ward"]
+        return [
+            Choice(s.id, s.name, aliases=(s.id,))
+            for s in env.chart.staff.values()
+            if ward in s.wards and s.id != data.get("owner") and s.roles
+        ]
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        page_items, _ = _paged(self._cadres(env, data), int(data.get("page", 0)))
+        return Prompt(seq, text("reassign.ask_cadre", code=data["code"]), (*page_items, _cancel()))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key: str | None = None
+        if isinstance(answer, ChoiceAnswer):
+            key = answer.key
+        elif isinstance(answer, TextAnswer):
+            hits = [h for h in match_typed(answer.text, _options(prompt.choices)) if h != CANCEL]
+            if len(hits) != 1:
+                return Outcome(data, notes=[text("conv.ambiguous" if hits else "conv.no_match")])
+            key = hits[0]
+        if key is None:
+            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+        if key in (NEXT_PAGE, PREV_PAGE):
+            page = int(data.get("page", 0))
+            data["page"] = page + 1 if key == NEXT_PAGE else max(0, page - 1)
+            return Outcome(data)
+        return Outcome(data, result={**data, "cadre": key})
+
+
+EXTEND_CHOICES = (1, 2, 3, 5, 10)
+
+
+class ExtendFlow:
+    """A leader moves the resolve deadline by some working days, with a reason."""
+
+    kind = "extend"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "days"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        if step == "days":
+            choices = [Choice(str(n), text("extend.days", days=n)) for n in EXTEND_CHOICES]
+            return Prompt(
+                seq, text("extend.ask_days", code=data["code"]), (*choices, _cancel()), columns=3
+            )
+        return Prompt(seq, text("extend.ask_reason"), (_cancel(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if step == "days":
+            if isinstance(answer, ChoiceAnswer):
+                data["days"] = int(answer.key)
+                return Outcome(data, step="reason")
+            if isinstance(answer, TextAnswer):
+                digits = fold(answer.text).split(" ")[0]
+                if digits.isdigit() and 1 <= int(digits) <= 60:
+                    data["days"] = int(digits)
+                    return Outcome(data, step="reason")
+            return Outcome(data, notes=_unusable(answer, "extend.days_hint"))
+        if not isinstance(answer, TextAnswer):
+            return Outcome(data, notes=_unusable(answer, "extend.ask_reason"), reprompt=False)
+        value, notes = _check_text(data, answer, field_name="reason")
+        if value is None:
+            return Outcome(data, notes=notes, reprompt=False)
+        return Outcome(data, result={**data, "reason": value})
+
+
+ALL_FLOWS = (
+    ReportFlow(),
+    ResolveFlow(),
+    TransferFlow(),
+    RejectFlow(),
+    DisputeFlow(),
+    RateFlow(),
+    AskInfoFlow(),
+    InfoReplyFlow(),
+    ReassignFlow(),
+    ExtendFlow(),
+)

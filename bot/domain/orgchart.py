@@ -59,13 +59,39 @@ class Area:
     centre: GeoPoint | None = None
 
 
+class EscalationTarget(StrEnum):
+    WARD_LEADER = "ward_leader"
+    CITY_LEADERS = "city_leaders"
+
+
+@dataclass(frozen=True)
+class EscalationLevel:
+    """Who is told, and how long after the resolve deadline (in days of the
+    complaint's clock: working days, or calendar days when urgent)."""
+
+    after_days: float
+    target: EscalationTarget
+
+
+DEFAULT_ACKNOWLEDGE_HOURS = 8.0  # iHanoi: every report accepted within 8 working hours
+DEFAULT_ESCALATION = (
+    EscalationLevel(0.0, EscalationTarget.WARD_LEADER),
+    EscalationLevel(2.0, EscalationTarget.CITY_LEADERS),
+)
+
+
 @dataclass(frozen=True)
 class Category:
     code: str
     name: str
     name_en: str
     family: Family
-    resolve_days: int
+    resolve_days: float
+    acknowledge_hours: float = DEFAULT_ACKNOWLEDGE_HOURS
+    urgent: bool = False
+    escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
+    # How many more times the whole escalation runs after its last level.
+    repeat: int = 0
 
     def display_name(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name

@@ -1,0 +1,411 @@
+"""`phananh` on the command line: exit codes, one clear line per problem and
+no tracebacks, org-chart import all or nothing, and the offline demo.
+
+Most cases call the real entry point ``bot.cli.main`` in-process; a few run
+``python -m bot.cli`` as a real subprocess with a controlled environment, as
+an operator would."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.i18n import t
+from bot.orgfile import load_org_file
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
+
+# Two entries share the category code RAC, and an assignment names an area
+# that does not exist.  Lines are found by text so they cannot drift.
+BROKEN_ORG = """\
+areas:
+  - code: W
+    name: Phường W
+    kind: ward
+    leader: ld
+    children:
+      - code: G1
+        name: Tổ 1
+        kind: group
+categories:
+  - code: RAC
+    name: Rác
+    family: sanitation
+    resolve_days: 2
+  - code: RAC
+    name: Rác lần hai
+    family: sanitation
+    resolve_days: 2
+staff:
+  - id: ld
+    name: Lãnh đạo
+    roles: [ward_leader]
+    wards: [W]
+  - id: cb
+    name: Cán bộ
+    roles: [cadre]
+    wards: [W]
+assignments:
+  - area: NOWHERE
+    category: RAC
+    cadre: cb
+"""
+
+# A tab used for indentation on line 4: a YAML syntax error.
+SYNTAX_ERROR_ORG = "areas:\n  - code: W\n    name: Phường W\n\tkind: ward\n"
+
+
+def _line(text: str, needle: str, occurrence: int = 1) -> int:
+    """The 1-based number of the line holding the n-th occurrence of needle."""
+    numbers = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
+    return numbers[occurrence - 1]
+
+
+def _rows(db: Path, table: str) -> int:
+    """Rows in ``table``; a database that was never created has none."""
+    if not db.exists():
+        return 0
+    with closing(sqlite3.connect(db)) as conn:
+        (count,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(count)
+
+
+def _area_codes(db: Path) -> set[str]:
+    with closing(sqlite3.connect(db)) as conn:
+        return {row[0] for row in conn.execute("SELECT code FROM areas")}
+
+
+def _clean_environ(**extra: str) -> dict[str, str]:
+    """The current environment without any PHANANH_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
+    # The package is installed in the venv; this also makes a plain checkout work.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env.update(extra)
+    return env
+
+
+def _run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=_clean_environ(**env),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """In-process runs see no PHANANH_* variable and cannot touch ./data."""
+    for name in list(os.environ):
+        if name.startswith("PHANANH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+# --------------------------------------------------------------------- run
+
+
+def test_run_without_token_says_so_in_one_line_and_exits_2(tmp_path: Path) -> None:
+    result = _run_cli(["run"], cwd=tmp_path, PHANANH_DB=str(tmp_path / "x.db"))
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [t("vi", "cli.missing_token")]
+    assert "PHANANH_TELEGRAM_TOKEN" in result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_run_without_token_speaks_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", "en")
+
+    assert main(["run"]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        "No bot token: set the PHANANH_TELEGRAM_TOKEN environment variable "
+        "(or telegram_token in the config file) and run again."
+    ]
+
+
+# ------------------------------------------------------------- org import
+
+
+def test_org_import_loads_the_example_and_can_be_repeated(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    chart = load_org_file(EXAMPLE_ORG)
+
+    for _ in range(2):
+        assert main(["org", "import", str(EXAMPLE_ORG)]) == 0
+
+        out, err = capsys.readouterr()
+        assert err == ""
+        assert out.splitlines() == [
+            t(
+                "vi",
+                "cli.org_imported",
+                db=db,
+                areas=len(chart.areas),
+                groups=len(chart.groups()),
+                categories=len(chart.categories),
+                staff=len(chart.staff),
+                assignments=len(chart.assignments),
+            )
+        ]
+        assert f"{len(chart.areas)} khu vực" in out
+        assert _rows(db, "areas") == len(chart.areas) == 23
+        assert _rows(db, "categories") == len(chart.categories) == 13
+        assert _rows(db, "staff") == len(chart.staff) == 13
+        assert _area_codes(db) == set(chart.areas)
+
+
+def test_org_import_as_a_subprocess(tmp_path: Path) -> None:
+    db = tmp_path / "sub.db"
+
+    result = _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.startswith(f"Đã nạp sơ đồ tổ chức vào {db}: 23 khu vực")
+    assert _rows(db, "areas") == 23
+
+
+def test_org_import_of_a_broken_file_lists_every_mistake_and_loads_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN_ORG, encoding="utf-8")
+    first_rac = _line(BROKEN_ORG, "code: RAC", 1)
+    second_rac = _line(BROKEN_ORG, "code: RAC", 2)
+    nowhere = _line(BROKEN_ORG, "area: NOWHERE")
+
+    assert main(["org", "import", str(broken)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    duplicate = t("vi", "org.duplicate_category", code="RAC", first_line=first_rac)
+    unknown = t("vi", "org.unknown_area", code="NOWHERE")
+    assert err.splitlines() == [
+        f"Dòng {second_rac}: {duplicate}",
+        f"Dòng {nowhere}: {unknown}",
+        f"Tệp {broken} có 2 lỗi; chưa nạp gì vào cơ sở dữ liệu.",
+    ]
+    assert "“RAC”" in duplicate and f"dòng {first_rac}" in duplicate
+    assert "“NOWHERE”" in unknown
+    assert _rows(db, "areas") == 0
+
+
+def test_org_import_reports_a_yaml_syntax_error_with_its_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    bad = tmp_path / "syntax.yaml"
+    bad.write_text(SYNTAX_ERROR_ORG, encoding="utf-8")
+
+    assert main(["org", "import", str(bad)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"Dòng 4: Sai cú pháp YAML \(.+\)\. .+", lines[0])
+    assert lines[1] == f"Tệp {bad} có 1 lỗi; chưa nạp gì vào cơ sở dữ liệu."
+    assert _rows(db, "areas") == 0
+
+
+def test_a_broken_import_keeps_the_chart_already_loaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0
+    before = _area_codes(db)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN_ORG, encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["org", "import", str(broken)]) == 1
+
+    assert "2 lỗi" in capsys.readouterr().err
+    assert _area_codes(db) == before
+    assert "NOWHERE" not in before and "W" not in before
+    assert _rows(db, "categories") == 13
+
+
+@pytest.mark.parametrize("name", ["missing.yaml", "a-directory"])
+def test_org_import_of_an_unreadable_file(
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    (tmp_path / "a-directory").mkdir()
+    path = tmp_path / name
+
+    assert main(["org", "import", str(path)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"Không đọc được tệp “{path}”: ")
+    assert lines[1] == f"Tệp {path} có 1 lỗi; chưa nạp gì vào cơ sở dữ liệu."
+    assert not db.exists()
+
+
+def test_org_import_of_a_file_not_in_utf8(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"areas:\n  - code: W\n    name: Ph\xf4\xf4ng W\n")
+
+    assert main(["org", "import", str(latin1)]) == 1
+
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"Dòng 3: {t('vi', 'org.file_not_utf8', path=latin1)}"
+
+
+def test_org_import_in_english(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", "en")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(BROKEN_ORG, encoding="utf-8")
+
+    assert main(["org", "import", str(broken)]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[1] == f"Line {_line(BROKEN_ORG, 'area: NOWHERE')}: " + t(
+        "en", "org.unknown_area", code="NOWHERE"
+    )
+    assert err[-1] == f"{broken} has 2 mistakes; nothing was loaded into the database."
+
+
+# ---------------------------------------------------------- configuration
+
+
+def test_bad_time_zone_is_a_config_error_line_and_exit_2(tmp_path: Path) -> None:
+    result = _run_cli(["run"], cwd=tmp_path, PHANANH_TZ="Mars/Olympus_Mons")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == ["Cấu hình sai: unknown time zone: 'Mars/Olympus_Mons'"]
+    assert result.stdout == ""
+
+
+def test_bad_time_zone_stops_org_import_before_touching_the_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_TZ", "Nowhere/Else")
+
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["Cấu hình sai: unknown time zone: 'Nowhere/Else'"]
+    assert not db.exists()
+
+
+def test_missing_config_file_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PHANANH_CONFIG", str(tmp_path / "absent.toml"))
+
+    assert main(["run"]) == 2
+
+    assert capsys.readouterr().err.splitlines() == [
+        f"Cấu hình sai: config file not found: {tmp_path / 'absent.toml'}"
+    ]
+
+
+def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["frobnicate"])
+
+    assert info.value.code == 2
+    assert "usage: phananh" in capsys.readouterr().err
+
+
+# -------------------------------------------------------------------- demo
+
+FIVE_CODES = [f"PA-00000{n}" for n in range(1, 6)]
+
+
+def _final_codes(out: str) -> list[str]:
+    return [line.split(" | ")[0].strip() for line in out.rstrip("\n").splitlines()[-5:]]
+
+
+def test_demo_uses_the_example_org_chart() -> None:
+    from bot import demo
+
+    assert demo.EXAMPLE_ORG == EXAMPLE_ORG
+
+
+def test_demo_in_process_plays_the_story_into_its_database(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+
+    assert main(["demo", "--db", str(db)]) == 0
+
+    assert db.exists()
+    assert _rows(db, "areas") == 23
+    with closing(sqlite3.connect(db)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT id FROM complaints ORDER BY id")]
+    assert ids == [1, 2, 3, 4, 5]
+
+    # A second run starts again from an empty database: still exactly five.
+    assert main(["demo", "--db", str(db)]) == 0
+    assert _rows(db, "complaints") == 5
+
+
+def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+
+    result = _run_cli(["demo", "--db", str(db)], cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-6] == "Kết quả / Final state:"
+    assert _final_codes(result.stdout) == FIVE_CODES
+    assert all(line.count(" | ") == 4 for line in lines[-5:])
+    assert db.exists()
+    assert _rows(db, "complaints") == 5
+
+
+def test_demo_in_process_prints_to_the_current_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 0
+
+    assert _final_codes(capsys.readouterr().out) == FIVE_CODES

@@ -1,0 +1,344 @@
+"""End to end over real HTTP: PTB's own httpx transport and long polling against the loopback
+fake Bot API, first in process (one complaint from report to rating), then the real `phananh run`
+command as a subprocess that must answer, and stop cleanly on SIGTERM.
+
+Nothing sleeps: every wait is the fake's bounded `wait_until` / `wait_for_sent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application, shutdown, startup
+from bot.config import load_settings
+from bot.domain.clock import ManualClock
+from bot.domain.complaints import State
+from bot.orgfile import load_org_file
+from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
+from handlers.context import BotApplication
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 23/11/2026 09:00 in Hạ Long
+TOKEN = "123456:TEST"
+CLI_TOKEN = "424242:cli-secret-Zx9q"
+LONG_POLL = dtm.timedelta(seconds=30)
+CLI_START_TIMEOUT = 60.0  # a cold interpreter importing PTB on a busy machine
+CLI_STOP_TIMEOUT = 10.0
+RESIDENT = 501
+CADRE = 7013  # cb-hh-mt: sanitation in Hồng Hải, RKTG outside tổ 1 and 12
+CODE = "PA-000001"
+NOTE = "Đã thu gom toàn bộ rác ở đầu ngõ 12."
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[HttpFakeBotApi]:
+    """The fake on a free loopback port; stopping twice is harmless, so tests may stop it."""
+    async with HttpFakeBotApi() as srv:
+        yield srv
+
+
+async def load_example_org(db_path: Path) -> None:
+    db = await Database.open(db_path)
+    try:
+        await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
+    finally:
+        await db.close()
+
+
+def bot_environ(server: HttpFakeBotApi, token: str, db_path: Path) -> dict[str, str]:
+    return {
+        "PHANANH_TELEGRAM_API_URL": server.base_url,
+        "PHANANH_TELEGRAM_TOKEN": token,
+        "PHANANH_DB": str(db_path),
+    }
+
+
+def find_button(api: FakeBotApi, chat_id: int, pattern: str) -> tuple[SentMessage, str]:
+    """The newest message to `chat_id` with a button whose callback data matches `pattern`."""
+    regex = re.compile(pattern)
+    for message in reversed(api.messages_to(chat_id)):
+        for _, data in api.buttons(message):
+            if not message.deleted and regex.fullmatch(data):
+                return message, data
+    raise LookupError(f"no button matching {pattern!r} in chat {chat_id}")
+
+
+async def sent_after(api: FakeBotApi, since: int, chat_id: int, *needles: str) -> SentMessage:
+    """The first message to `chat_id` recorded after the first `since` whose text contains
+    every needle, waiting (bounded) until it arrives."""
+    found: list[SentMessage] = []
+
+    def arrived() -> bool:
+        found[:] = [
+            m
+            for m in api.sent[since:]
+            if m.chat_id == chat_id and all(n in (m.text or "") for n in needles)
+        ][:1]
+        return bool(found)
+
+    await api.wait_until(arrived)
+    return found[0]
+
+
+async def push(api: FakeBotApi, update: JSONDict, chat_id: int, *needles: str) -> SentMessage:
+    """Deliver one update through getUpdates and wait for the bot's answer to `chat_id`."""
+    since = len(api.sent)
+    api.push_update(update)
+    return await sent_after(api, since, chat_id, *needles)
+
+
+async def press(api: FakeBotApi, user: FakeUser, pattern: str, *needles: str) -> SentMessage:
+    """Press the newest button matching `pattern` in the user's chat; wait for the answer."""
+    message, data = find_button(api, user.user_id, pattern)
+    return await push(api, user.press(message, data), user.user_id, *needles)
+
+
+def has_button(message: SentMessage, pattern: str) -> bool:
+    return any(re.fullmatch(pattern, data) for _, data in FakeBotApi.buttons(message))
+
+
+def is_parked_poll(api: FakeBotApi) -> Callable[[], bool]:
+    """A getUpdates waiting on the server with the long-poll timeout we asked for."""
+    seconds = int(LONG_POLL.total_seconds())
+    return lambda: any(
+        c.status == 0 and c.params.get("timeout") == seconds for c in api.calls_to("getUpdates")
+    )
+
+
+async def stop_polling(app: BotApplication) -> None:
+    """The clean stop, in order; safe to call again (or after a failed start)."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await shutdown(app)
+    await app.shutdown()
+
+
+# ---- 1. in process, long polling over HTTP --------------------------------------------------
+
+
+async def test_complaint_round_trip_over_long_polling(
+    server: HttpFakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = server.api
+    db_path = tmp_path / "bot.db"
+    await load_example_org(db_path)
+    settings = load_settings(environ=bot_environ(server, TOKEN, db_path))
+    assert settings.db_path == db_path
+    assert settings.telegram_file_url == server.base_file_url
+    lan = FakeUser(api, RESIDENT, "Lan")
+    thang = FakeUser(api, CADRE, "Thắng")
+
+    app = build_application(settings, clock=ManualClock(START))
+    assert app.updater is not None
+    try:
+        await app.initialize()
+        await startup(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=LONG_POLL)
+        await api.wait_until(is_parked_poll(api))
+
+        # The resident files a sanitation complaint, choosing the place from the lists.
+        ask_family = await push(api, lan.command("new"), RESIDENT, "lĩnh vực nào")
+        assert has_button(ask_family, r"q:\d+:sanitation")
+        ask_category = await press(api, lan, r"q:\d+:sanitation", "Vệ sinh môi trường")
+        assert not api.buttons(ask_family)  # an answered question keeps no live buttons
+        assert has_button(ask_category, r"q:\d+:RKTG")
+        since = len(api.sent)
+        api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:RKTG")))
+        ask_ward = await sent_after(api, since, RESIDENT, "phường nào")
+        assert has_button(ask_ward, r"q:\d+:HONGHAI") and has_button(ask_ward, r"q:\d+:BACHDANG")
+        offer = await sent_after(api, since, RESIDENT, "gửi vị trí")
+        assert api.reply_keyboard(offer) == ["📍 Gửi vị trí"]
+        ask_group = await press(api, lan, r"q:\d+:HONGHAI", "Sự việc ở đâu", "Phường Hồng Hải")
+        assert has_button(ask_group, r"q:\d+:HH-TDP03")
+        await press(api, lan, r"q:\d+:HH-TDP03", "mô tả ngắn gọn")
+        ask_photos = await push(
+            api,
+            lan.text("Rác ở đầu ngõ 12 ba ngày nay không ai thu gom."),
+            RESIDENT,
+            "ảnh chụp hiện trường",
+        )
+        assert has_button(ask_photos, r"q:\d+:d")
+        review = await press(api, lan, r"q:\d+:d", "kiểm tra lại")
+        assert "Rác không được thu gom" in (review.text or "")
+        assert "Tổ dân phố 3" in (review.text or "")
+        assert "ngõ 12 ba ngày" in (review.text or "")
+
+        since = len(api.sent)
+        api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:ok")))
+        filed = await sent_after(api, since, RESIDENT, "Mã theo dõi", CODE)
+        assert "Hạn xử lý: 25/11/2026 09:00" in (filed.text or "")  # the injected clock, +2 days
+
+        # The cadre gets the task card, with the task buttons.
+        card = await sent_after(api, since, CADRE, CODE, "Việc mới")
+        assert "Rác không được thu gom" in (card.text or "")
+        assert "Tổ dân phố 3, Phường Hồng Hải" in (card.text or "")
+        assert [d for _, d in api.buttons(card)] == ["a:1", "r:1", "t:1", "j:1"]
+        assert ("✋ Tiếp nhận", "a:1") in api.buttons(card)
+
+        # Acknowledge: the cadre is told, the card loses that button, the resident is told.
+        since = len(api.sent)
+        api.push_update(thang.press(card, "a:1"))
+        await sent_after(api, since, CADRE, f"Đã tiếp nhận {CODE}")
+        await sent_after(api, since, RESIDENT, CODE, "đã được tiếp nhận")
+        await api.wait_until(lambda: not has_button(card, "a:1"))
+        assert has_button(card, "r:1")
+
+        # Resolve: a note, then skip the photo.
+        await push(api, thang.press(card, "r:1"), CADRE, CODE, "mô tả ngắn kết quả")
+        ask_photo = await push(api, thang.text(NOTE), CADRE, CODE, "ảnh chụp sau khi xử lý")
+        assert has_button(ask_photo, r"q:\d+:s")
+        since = len(api.sent)
+        api.push_update(thang.press(*find_button(api, CADRE, r"q:\d+:s")))
+        await sent_after(api, since, CADRE, f"Đã báo kết quả xử lý {CODE}")
+        verdict = await sent_after(api, since, RESIDENT, CODE, "đã xử lý xong", NOTE)
+        assert [d for _, d in api.buttons(verdict)] == ["f:1", "n:1"]
+        await api.wait_until(lambda: not api.buttons(card))  # nothing left for the cadre to do
+
+        # The resident confirms and rates; the cadre hears both.
+        since = len(api.sent)
+        api.push_update(lan.press(verdict, "f:1"))
+        await sent_after(api, since, RESIDENT, CODE, "cảm ơn bạn đã xác nhận")
+        ask_rating = await sent_after(api, since, RESIDENT, CODE, "bạn đánh giá kết quả")
+        await sent_after(api, since, CADRE, CODE, "xác nhận đã khắc phục")
+        assert not api.buttons(verdict)
+        assert has_button(ask_rating, r"q:\d+:5")
+        since = len(api.sent)
+        api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:5")))
+        await sent_after(api, since, RESIDENT, "Cảm ơn bạn đã đánh giá 5/5")
+        await sent_after(api, since, CADRE, CODE, "đánh giá 5/5")
+
+        # Every press was answered, nothing went wrong, and all of it went over the wire.
+        presses = [
+            u["callback_query"]["id"]
+            for p in (lan, thang)
+            for u in p.updates
+            if "callback_query" in u
+        ]
+        assert set(presses) <= set(api.callback_answers)
+        assert not [m.text for m in api.sent if "đã có lỗi" in (m.text or "")]
+        assert api.calls[0].method == "getMe"
+        assert len(api.calls_to("setMyCommands")) == 2  # Vietnamese default, and English
+        assert {c["command"] for cs in api.commands.values() for c in cs} >= {"new", "start"}
+        assert len(api.calls_to("getUpdates")) > len(presses)
+        assert api.tokens_seen == {TOKEN}
+
+        # Stop while a long-poll is parked: it must not be waited out.
+        await api.wait_until(is_parked_poll(api))
+        began = time.monotonic()
+        await stop_polling(app)
+        await server.stop()
+        elapsed = time.monotonic() - began
+    finally:
+        await stop_polling(app)
+    assert elapsed < LONG_POLL.total_seconds() / 6, f"stopping took {elapsed:.2f}s"
+    assert api.pending_updates == []  # the last getUpdates confirmed the offset
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+    # The file named by PHANANH_DB holds the whole story.
+    db = await Database.open(db_path)
+    try:
+        [complaint] = await SqliteStore(db).all_complaints()
+    finally:
+        await db.close()
+    assert (complaint.code, complaint.category, complaint.area) == (CODE, "RKTG", "HH-TDP03")
+    assert (complaint.owner, complaint.state, complaint.rating) == ("cb-hh-mt", State.CONFIRMED, 5)
+    assert complaint.resolution_note == NOTE
+
+
+# ---- 2. the real command line ---------------------------------------------------------------
+
+
+async def reap(
+    proc: asyncio.subprocess.Process, output: asyncio.Future[tuple[bytes, bytes]]
+) -> str:
+    """Kill the process if it still runs; return what it wrote, for a failure's report."""
+    if proc.returncode is None:
+        proc.kill()
+    stdout, stderr = await output
+    return (stdout + stderr).decode(errors="replace")
+
+
+async def until_called(
+    api: FakeBotApi, method: str, output: asyncio.Future[tuple[bytes, bytes]]
+) -> None:
+    """Wait until the subprocess calls `method`; fail at once if it exits first."""
+    called = asyncio.ensure_future(
+        api.wait_until(lambda: bool(api.calls_to(method)), CLI_START_TIMEOUT)
+    )
+    racers: set[asyncio.Future[Any]] = {called, output}
+    await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+    if not called.done():
+        called.cancel()
+        await asyncio.gather(called, return_exceptions=True)
+        pytest.fail(f"the bot exited before calling {method}")
+    called.result()
+
+
+async def test_cli_run_polls_answers_and_stops_on_sigterm(
+    server: HttpFakeBotApi, tmp_path: Path
+) -> None:
+    api = server.api
+    db_path = tmp_path / "cli.db"
+    await load_example_org(db_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
+    env.update(bot_environ(server, CLI_TOKEN, db_path))
+    minh = FakeUser(api, 601, "Minh")
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    output = asyncio.ensure_future(proc.communicate())  # drained all along: pipes never fill
+    try:
+        await until_called(api, "getUpdates", output)
+        assert api.calls_to("getMe") and len(api.calls_to("setMyCommands")) == 2
+        polls = api.calls_to("getUpdates")
+        assert polls[0].params.get("allowed_updates") == [
+            "message",
+            "edited_message",
+            "callback_query",
+        ]
+
+        greeting = await push(api, minh.command("start"), minh.user_id, "Xin chào Minh")
+        assert api.buttons(greeting) == [("📝 Gửi phản ánh mới", "new")]
+
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(CLI_STOP_TIMEOUT):
+            stdout, stderr = await asyncio.shield(output)
+        elapsed = time.monotonic() - began
+    except BaseException as failure:
+        failure.add_note(f"bot output:\n{await reap(proc, output)}")
+        raise
+    assert proc.returncode == 0, stderr.decode(errors="replace")
+    assert elapsed < 5, f"stopping took {elapsed:.2f}s"
+    assert api.pending_updates == []  # it confirmed the offset before leaving
+    assert api.tokens_seen == {CLI_TOKEN}
+    text = (stdout + stderr).decode(errors="replace")
+    assert "long polling" in text  # the run path wrote here: the next check means something
+    assert CLI_TOKEN not in text and CLI_TOKEN.split(":")[1] not in text
