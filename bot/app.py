@@ -15,14 +15,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
-from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
 from bot.services import Services
-from handlers import cadre, common, resident
+from bot.sweep import Sweeper
+from handlers import cadre, common, leader, resident
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
@@ -31,7 +33,7 @@ from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
 
-OUTBOX_INTERVAL_SECONDS = 30
+SWEEP_JOB = "sweep"
 OFFLINE_TOKEN = "0:offline"  # lets the demo and tests build an app with no real token
 
 
@@ -54,6 +56,10 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
+    if settings.rate_limit:
+        # 30 messages/s overall and 20/min per group, retrying a 429 once;
+        # bursts to one person are avoided by the sweep's one-message digests.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=1))  # type: ignore[arg-type]
     app: BotApplication = builder.build()  # type: ignore[assignment]
     runtime = Runtime(renderer=Renderer(settings.tz))
     runtime.extras.update(settings=settings, clock=clock or SystemClock())
@@ -65,11 +71,12 @@ def build_application(
     common.register(app)
     resident.register(app)
     cadre.register(app)
+    leader.register(app)
     common.register_fallbacks(app)
 
     assert app.job_queue is not None
     app.job_queue.run_repeating(
-        _flush_job, interval=OUTBOX_INTERVAL_SECONDS, first=OUTBOX_INTERVAL_SECONDS, name="outbox"
+        sweep_job, interval=settings.sweep_seconds, first=settings.sweep_seconds, name=SWEEP_JOB
     )
     return app
 
@@ -79,10 +86,15 @@ def _runtime(app: BotApplication) -> Runtime:
     return runtime
 
 
-async def _flush_job(context: BotContext) -> None:
-    sender = context.runtime.sender
-    if sender is not None:
-        await sender.flush()
+async def sweep_job(context: BotContext) -> None:
+    """The one periodic job: what is due becomes outbox rows, then the outbox
+    (including anything that failed before and is due for a retry) is sent."""
+    runtime = context.runtime
+    sweeper: Sweeper | None = runtime.extras.get("sweeper")
+    if sweeper is not None:
+        await sweeper.sweep()
+    if runtime.sender is not None:
+        await runtime.sender.flush()
 
 
 async def startup(app: BotApplication) -> None:
@@ -99,6 +111,7 @@ async def startup(app: BotApplication) -> None:
         clock,
         locate_max_km=settings.locate_max_km,
         default_language=settings.default_language,
+        schedule=Schedule(settings.calendar(), settings.quiet_hours()),
     )
     await services.load_org()
     if not services.has_chart:
@@ -106,7 +119,12 @@ async def startup(app: BotApplication) -> None:
     runtime.extras["db"] = db
     runtime.services = services
     runtime.sender = OutboxSender(services, runtime.renderer, app.bot)
+    sweeper = Sweeper(services, briefing_at=settings.briefing_time)
+    runtime.extras["sweeper"] = sweeper
     await set_commands(app)
+    # Catch up once after a restart: what fell due while the bot was down
+    # goes out now, once (or at the end of the quiet hours).
+    await sweeper.sweep()
     await runtime.sender.flush()
 
 
@@ -115,6 +133,7 @@ async def shutdown(app: BotApplication) -> None:
     db: Database | None = runtime.extras.pop("db", None)
     runtime.services = None
     runtime.sender = None
+    runtime.extras.pop("sweeper", None)
     if db is not None:
         await db.close()
 

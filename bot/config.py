@@ -12,10 +12,13 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.domain.worktime import VIETNAM_HOLIDAYS, WEEKDAYS, QuietHours, WorkCalendar
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB = "./data/phananh.db"
@@ -69,6 +72,17 @@ class Settings:
     # and still be attributed to it.
     locate_max_km: float = 1.0
     default_language: str = "vi"
+    # Working time, holidays and quiet hours (bot/domain/worktime.py).
+    work_start: time = time(7, 30)
+    work_end: time = time(17, 0)
+    work_days: frozenset[int] = frozenset(range(5))
+    holidays: frozenset[date] = frozenset(VIETNAM_HOLIDAYS)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(7, 0)
+    briefing_time: time = time(7, 30)
+    sweep_seconds: int = 30
+    # PTB's AIORateLimiter: 30 messages/s overall, 20/min per group.
+    rate_limit: bool = True
 
     def __post_init__(self) -> None:
         if not self.telegram_file_url:
@@ -83,10 +97,22 @@ class Settings:
             )
         if not math.isfinite(self.locate_max_km) or self.locate_max_km <= 0:
             raise ConfigError("locate_max_km must be a positive number")
+        if self.work_end <= self.work_start:
+            raise ConfigError("work_hours must end after they start")
+        if not self.work_days:
+            raise ConfigError("work_days needs at least one day")
+        if not 10 <= self.sweep_seconds <= 600:
+            raise ConfigError("sweep_seconds must be between 10 and 600")
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.tz_name)
+
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.tz, self.work_start, self.work_end, self.work_days, self.holidays)
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(self.tz, self.quiet_start, self.quiet_end)
 
 
 # TOML key -> environment variable.  The TOML keys are the variable names
@@ -99,7 +125,68 @@ _ENV_NAMES = {
     "tz": "PHANANH_TZ",
     "locate_max_km": "PHANANH_LOCATE_MAX_KM",
     "default_language": "PHANANH_DEFAULT_LANGUAGE",
+    "work_hours": "PHANANH_WORK_HOURS",
+    "work_days": "PHANANH_WORK_DAYS",
+    "holidays": "PHANANH_HOLIDAYS",
+    "quiet_hours": "PHANANH_QUIET_HOURS",
+    "briefing_time": "PHANANH_BRIEFING_TIME",
+    "sweep_seconds": "PHANANH_SWEEP_SECONDS",
+    "rate_limit": "PHANANH_RATE_LIMIT",
 }
+
+
+def _clock_time(value: object, name: str) -> time:
+    try:
+        hours, minutes = str(value).strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be HH:MM, not {value!r}") from exc
+
+
+def _span(value: object, name: str) -> tuple[time, time]:
+    """ "07:30-17:00" -> (07:30, 17:00)."""
+    parts = str(value).split("-")
+    if len(parts) != 2:
+        raise ConfigError(f"{name} must look like 07:30-17:00, not {value!r}")
+    return _clock_time(parts[0], name), _clock_time(parts[1], name)
+
+
+def _items(value: object) -> list[str]:
+    """A TOML array, or a comma-separated environment variable."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _weekdays(value: object) -> frozenset[int]:
+    days = set()
+    for item in _items(value):
+        name = item.lower()[:3]
+        if name not in WEEKDAYS:
+            raise ConfigError(f"work_days: unknown day {item!r} (use mon, tue, … sun)")
+        days.add(WEEKDAYS.index(name))
+    return frozenset(days)
+
+
+def _holidays(value: object) -> frozenset[date]:
+    out = set()
+    for item in _items(value):
+        try:
+            out.add(date.fromisoformat(item))
+        except ValueError as exc:
+            raise ConfigError(f"holidays: {item!r} is not a date like 2026-09-02") from exc
+    return frozenset(out)
+
+
+def _flag(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -132,7 +219,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate = float(raw.get("locate_max_km", 1.0))
     except (TypeError, ValueError) as exc:
         raise ConfigError("locate_max_km must be a number") from exc
+    timing: dict[str, Any] = {}
+    if "work_hours" in raw:
+        timing["work_start"], timing["work_end"] = _span(raw["work_hours"], "work_hours")
+    if "work_days" in raw:
+        timing["work_days"] = _weekdays(raw["work_days"])
+    if "holidays" in raw:
+        timing["holidays"] = _holidays(raw["holidays"])
+    if "quiet_hours" in raw:
+        timing["quiet_start"], timing["quiet_end"] = _span(raw["quiet_hours"], "quiet_hours")
+    if "briefing_time" in raw:
+        timing["briefing_time"] = _clock_time(raw["briefing_time"], "briefing_time")
+    if "sweep_seconds" in raw:
+        try:
+            timing["sweep_seconds"] = int(raw["sweep_seconds"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("sweep_seconds must be a whole number") from exc
+    if "rate_limit" in raw:
+        timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
     return Settings(
+        **timing,
         telegram_token=Secret(str(raw.get("telegram_token", ""))),
         telegram_api_url=str(raw.get("telegram_api_url", DEFAULT_API_URL)),
         telegram_file_url=str(raw.get("telegram_file_url", "")),

@@ -33,9 +33,13 @@ from yaml.reader import ReaderError
 
 from bot.domain.orgchart import (
     CODE_RE,
+    DEFAULT_ACKNOWLEDGE_HOURS,
+    DEFAULT_ESCALATION,
     Area,
     AreaKind,
     Category,
+    EscalationLevel,
+    EscalationTarget,
     Family,
     GeoPoint,
     OrgChart,
@@ -49,10 +53,14 @@ __all__ = ["OrgChartInvalid", "OrgIssue", "load_org_file", "parse_org"]
 _NULL_TAG = "tag:yaml.org,2002:null"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
 
-_TOP_KEYS = ("areas", "categories", "staff", "assignments", "family_defaults")
+_TOP_KEYS = ("areas", "categories", "staff", "assignments", "family_defaults", "defaults")
 _AREA_KEYS = ("code", "name", "kind", "children", "leader", "conduct_leader", "polygon", "centre")
-_CATEGORY_KEYS = ("code", "name", "name_en", "family", "resolve_days")
+# The knobs of the complaint's clocks: set in ``defaults:`` or per category.
+_POLICY_KEYS = ("acknowledge_hours", "escalation", "repeat")
+_CATEGORY_KEYS = ("code", "name", "name_en", "family", "resolve_days", "urgent", *_POLICY_KEYS)
+_LEVEL_KEYS = ("after_days", "to")
 _STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id")
 _ASSIGNMENT_KEYS = ("area", "category", "categories", "cadre")
 _FAMILY_DEFAULT_KEYS = ("ward", "family", "cadre")
@@ -60,7 +68,7 @@ _FAMILY_DEFAULT_KEYS = ("ward", "family", "cadre")
 # Roles that only make sense with at least one ward to serve.
 _WARD_BOUND_ROLES = frozenset({Role.CADRE, Role.WARD_LEADER})
 
-_E = TypeVar("_E", AreaKind, Family, Role)
+_E = TypeVar("_E", AreaKind, Family, Role, EscalationTarget)
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,21 @@ class _StaffDraft:
     telegram_id: int | None
 
 
+@dataclass(frozen=True)
+class _Policy:
+    """The clock knobs one ``defaults:`` block or one category writes.
+
+    ``written`` names the keys that have a value, valid or not: a key written
+    with a mistake is not inherited from the defaults (the mistake is already
+    an issue), and the values of such keys are None.
+    """
+
+    written: frozenset[str] = frozenset()
+    acknowledge_hours: float | None = None
+    escalation: tuple[EscalationLevel, ...] | None = None
+    repeat: int | None = None
+
+
 class _Fields:
     """The entries of one YAML mapping, checked against the keys it may hold."""
 
@@ -229,6 +252,9 @@ class _Reader:
         self._category_lines: dict[str, int] = {}
         self._staff: dict[str, _StaffDraft] = {}
         self._telegram_ids: dict[int, str] = {}
+        self._defaults = _Policy()
+        # Lines of every ``to: city_leaders``, checked once the staff is known.
+        self._city_targets: list[int] = []
 
     def _issue(self, line: int, key: str, /, **params: str) -> None:
         self.issues.append(OrgIssue(line, key, dict(params)))
@@ -388,6 +414,42 @@ class _Reader:
                 return self._constructor.construct_yaml_float(node)
         return None
 
+    def _amount(self, node: Node, key: str, *, zero_ok: bool) -> float | None:
+        """A finite number > 0 (or >= 0 with ``zero_ok``), else an issue.
+
+        ``1:30`` is refused although YAML 1.1 reads it as 90 (base 60): a
+        clerk who writes it means an hour and a half, not ninety.
+        """
+        value = self._number(node)
+        raw = str(node.value) if isinstance(node, ScalarNode) else "…"
+        if (
+            value is not None
+            and ":" not in raw
+            and math.isfinite(value)
+            and (value > 0 or (zero_ok and value == 0))
+        ):
+            return value
+        self._issue(_line(node), key, value=raw)
+        return None
+
+    def _count(self, node: Node, key: str) -> int | None:
+        """A whole number >= 0, else an issue."""
+        raw = str(node.value) if isinstance(node, ScalarNode) else "…"
+        if isinstance(node, ScalarNode) and node.tag == _INT_TAG and ":" not in raw:
+            value = self._constructor.construct_yaml_int(node)
+            if value >= 0:
+                return value
+        self._issue(_line(node), key, value=raw)
+        return None
+
+    def _flag(self, node: Node, key: str) -> bool | None:
+        """A YAML boolean (true/false, yes/no, on/off), else an issue."""
+        if isinstance(node, ScalarNode) and node.tag == _BOOL_TAG:
+            return self._constructor.construct_yaml_bool(node)
+        raw = str(node.value) if isinstance(node, ScalarNode) else "…"
+        self._issue(_line(node), key, value=raw)
+        return None
+
     def _point(self, node: Node, where: str) -> GeoPoint | None:
         # GeoJSON allows a third number (altitude); it is of no use here.
         if isinstance(node, SequenceNode) and len(node.value) in (2, 3):
@@ -468,6 +530,10 @@ class _Reader:
         if areas_node is None or (isinstance(areas_node, SequenceNode) and not areas_node.value):
             self._issue(top.key_line("areas"), "org.no_areas")
 
+        defaults_node = top.get("defaults")
+        if defaults_node is not None:
+            self._read_defaults(defaults_node)
+
         categories_node = top.get("categories")
         if categories_node is not None:
             self._read_categories(categories_node)
@@ -480,16 +546,17 @@ class _Reader:
         if staff_node is not None:
             self._read_staff(staff_node)
 
+        self._check_city_targets()
         self._check_staff_wards()
         wards = self._check_ward_leaders()
         assignments_node = top.get("assignments")
         assignments = {}
         if assignments_node is not None:
             assignments = self._read_assignments(assignments_node)
-        defaults_node = top.get("family_defaults")
-        defaults = {}
-        if defaults_node is not None:
-            defaults = self._read_family_defaults(defaults_node)
+        family_defaults_node = top.get("family_defaults")
+        family_defaults = {}
+        if family_defaults_node is not None:
+            family_defaults = self._read_family_defaults(family_defaults_node)
 
         if self.issues:
             return None
@@ -517,7 +584,7 @@ class _Reader:
                 for s in self._staff.values()
             },
             assignments=assignments,
-            family_defaults=defaults,
+            family_defaults=family_defaults,
             wards=wards,
         )
 
@@ -640,7 +707,13 @@ class _Reader:
             if days_node is None:
                 self._issue(fields.line, "org.missing_field", field="resolve_days")
             else:
-                days = self._positive_int(days_node, "org.bad_resolve_days")
+                days = self._amount(days_node, "org.bad_resolve_days", zero_ok=False)
+            urgent_node = fields.get("urgent")
+            urgent = None
+            if urgent_node is not None:
+                urgent = self._flag(urgent_node, "org.bad_urgent")
+            policy = self._read_policy(fields)
+            acknowledge_hours, escalation, repeat = self._inherit(policy, fields)
             if own is None:
                 continue
             code, line = own
@@ -654,8 +727,113 @@ class _Reader:
                 name=name or "",
                 name_en=name_en,
                 family=family or Family.OTHER,
-                resolve_days=days or 1,
+                resolve_days=days or 1.0,
+                acknowledge_hours=acknowledge_hours,
+                urgent=bool(urgent),
+                escalation=escalation,
+                repeat=repeat,
             )
+
+    # ----------------------------------------------------- clocks and escalation
+
+    def _read_defaults(self, node: Node) -> None:
+        if not isinstance(node, MappingNode):
+            self._issue(_line(node), "org.defaults_not_mapping")
+            return
+        fields = self._mapping_fields(node, _POLICY_KEYS)
+        self._defaults = self._read_policy(fields)
+        if self._defaults.escalation == () and self._defaults.repeat:
+            self._issue(fields.key_line("repeat"), "org.repeat_without_escalation")
+
+    def _read_policy(self, fields: _Fields) -> _Policy:
+        written = frozenset(key for key in _POLICY_KEYS if fields.get(key) is not None)
+        acknowledge_hours = escalation = repeat = None
+        node = fields.get("acknowledge_hours")
+        if node is not None:
+            acknowledge_hours = self._amount(node, "org.bad_acknowledge_hours", zero_ok=False)
+        node = fields.get("escalation")
+        if node is not None:
+            escalation = self._escalation(node)
+        node = fields.get("repeat")
+        if node is not None:
+            repeat = self._count(node, "org.bad_repeat")
+        return _Policy(written, acknowledge_hours, escalation, repeat)
+
+    def _inherit(
+        self, own: _Policy, fields: _Fields
+    ) -> tuple[float, tuple[EscalationLevel, ...], int]:
+        """A category's knobs: its own, else the file's defaults, else the
+        built-in ones.  A ``repeat`` the category writes next to an empty
+        escalation (its own or inherited) is a mistake; one it inherits is
+        dropped, so a category can opt out with ``escalation: []`` alone."""
+        source = {key: own if key in own.written else self._defaults for key in _POLICY_KEYS}
+        acknowledge_hours = source["acknowledge_hours"].acknowledge_hours
+        escalation = source["escalation"].escalation
+        repeat = source["repeat"].repeat
+        if escalation == () and repeat:
+            if "repeat" in own.written:
+                self._issue(fields.key_line("repeat"), "org.repeat_without_escalation")
+            repeat = 0
+        # A knob written with a mistake is None here; the file is invalid anyway.
+        return (
+            acknowledge_hours or DEFAULT_ACKNOWLEDGE_HOURS,
+            DEFAULT_ESCALATION if escalation is None else escalation,
+            repeat or 0,
+        )
+
+    def _escalation(self, node: Node) -> tuple[EscalationLevel, ...] | None:
+        """The levels in file order; None when any of them is wrong.  An empty
+        list is valid: the category is never escalated."""
+        if not isinstance(node, SequenceNode):
+            self._issue(_line(node), "org.escalation_not_list")
+            return None
+        levels: list[EscalationLevel] = []
+        valid = True
+        latest: tuple[float, str] | None = None  # the largest after_days so far
+        for item in node.value:
+            if not isinstance(item, MappingNode):
+                self._issue(_line(item), "org.escalation_level_not_mapping")
+                valid = False
+                continue
+            fields = self._mapping_fields(item, _LEVEL_KEYS)
+            after = target = None
+            after_node = fields.get("after_days")
+            if after_node is None:
+                self._issue(fields.line, "org.escalation_level_missing", field="after_days")
+            else:
+                after = self._amount(after_node, "org.bad_after_days", zero_ok=True)
+            to_node = fields.get("to")
+            if to_node is None:
+                self._issue(fields.line, "org.escalation_level_missing", field="to")
+            else:
+                target = self._enum_value(
+                    to_node, EscalationTarget, "to", "org.unknown_escalation_target"
+                )
+                if target is EscalationTarget.CITY_LEADERS:
+                    self._city_targets.append(_line(to_node))
+            if after is not None and after_node is not None:
+                raw = str(after_node.value)
+                if latest is not None and after < latest[0]:
+                    self._issue(
+                        _line(after_node),
+                        "org.escalation_out_of_order",
+                        value=raw,
+                        previous=latest[1],
+                    )
+                    valid = False
+                else:
+                    latest = (after, raw)
+            if after is None or target is None:
+                valid = False
+            else:
+                levels.append(EscalationLevel(after, target))
+        return tuple(levels) if valid else None
+
+    def _check_city_targets(self) -> None:
+        if any(Role.CITY_LEADER in member.roles for member in self._staff.values()):
+            return
+        for line in self._city_targets:
+            self._issue(line, "org.no_city_leader_for_escalation")
 
     def _read_staff(self, node: Node) -> None:
         for item in self._sequence(node, "staff") or ():

@@ -7,12 +7,12 @@ channel (Zalo) reuse the services unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.domain.complaints import Complaint, Event, Photo
+from bot.domain.complaints import Action, Complaint, Event, Photo
 from bot.domain.conversation import ConversationState
 from bot.domain.orgchart import GeoPoint, OrgChart
 
@@ -124,6 +124,24 @@ class Change:
 
 
 @dataclass(frozen=True)
+class SweepUpdate:
+    """What the sweep changes on one complaint.  Bookkeeping alone (the
+    bookmark, the next look, the escalation level) does not bump the version,
+    so a cadre pressing a button at the same moment is not refused for it."""
+
+    complaint_id: int
+    fields: Mapping[str, Any]
+    event: Event | None = None
+    bump_version: bool = False
+
+
+@dataclass(frozen=True)
+class SweepWrites:
+    updates: Sequence[SweepUpdate]
+    notices: Sequence[Notice]
+
+
+@dataclass(frozen=True)
 class ButtonMessage:
     id: int
     chat_id: str
@@ -169,12 +187,28 @@ class Store(Protocol):
     ) -> list[Complaint]: ...
     async def all_complaints(self) -> list[Complaint]: ...
     async def events_of(self, complaint_id: int) -> list[Event]: ...
+    async def last_note(self, complaint_id: int, action: Action) -> str | None: ...
+
+    # the sweep
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[tuple[Complaint, int | None]]], SweepWrites],
+    ) -> tuple[int, int]: ...
+    async def record_once(
+        self, key: str, value: str, notices: Sequence[Notice], at: datetime
+    ) -> bool: ...
+    async def mark_unreachable(self, person_id: int, at: datetime) -> bool: ...
 
     # outbox
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None: ...
-    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]: ...
+    async def due_outbox(
+        self, now: datetime, limit: int, channel: str | None = None
+    ) -> list[OutboxItem]: ...
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
     async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None: ...
+    async def give_up(self, item_id: int, error: str, at: datetime) -> None: ...
     async def outbox_counts(self) -> tuple[int, int]: ...
     async def remember_buttons(
         self, complaint_id: int, person_id: int, chat_id: str, message_id: str, at: datetime

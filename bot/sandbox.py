@@ -239,6 +239,7 @@ class FakeBotApi:
         self._new_update = asyncio.Event()
         self._closed = False
         self._faults: list[_Fault] = []
+        self._lost_answers: list[_Fault] = []
         self._send_times: deque[float] = deque()
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
@@ -282,6 +283,11 @@ class FakeBotApi:
                 handler = self._dispatch.get(key)
                 result = handler(params) if handler else True
             record.status, body = 200, {"ok": True, "result": result}
+            if self._answer_lost(key, params):
+                # Telegram did the work, but the answer never reached the bot:
+                # what a crash or a timeout right after the send looks like.
+                record.status = 0
+                raise SimulatedNetworkFailure(f"simulated lost answer of {key}")
         except _ApiError as exc:
             record.status = exc.code
             body = {"ok": False, "error_code": exc.code, "description": exc.description}
@@ -345,6 +351,21 @@ class FakeBotApi:
     def network_failure_next(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
         """Make the next `times` calls of `method` get no answer at all (PTB: NetworkError)."""
         self._faults.append(_Fault(method.lower(), chat_id, times, None))
+
+    def lose_answer_next(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
+        """Carry out the next `times` calls of `method`, then drop their answers: the
+        message is delivered, but the bot sees a network error (PTB: NetworkError)."""
+        self._lost_answers.append(_Fault(method.lower(), chat_id, times, None))
+
+    def _answer_lost(self, key: str, params: JSONDict) -> bool:
+        chat_id = _as_int(params.get("chat_id"), 0) if "chat_id" in params else None
+        for fault in self._lost_answers:
+            if fault.method == key and fault.chat_id in (None, chat_id):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._lost_answers.remove(fault)
+                return True
+        return False
 
     def push_update(self, update: JSONDict) -> JSONDict:
         """Queue an update for getUpdates (numbering it if needed) and wake the long-polls."""

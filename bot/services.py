@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.authz import Actor, Refusal, authorize, can_handle
+from bot.domain.authz import Actor, Refusal, authorize, can_handle, can_lead
 from bot.domain.clock import Clock
 from bot.domain.complaints import (
     Action,
@@ -67,6 +67,7 @@ TASK_REOPENED = "task_reopened"
 REFRESH_BUTTONS = "refresh_buttons"
 TO_RESIDENT = "resident_update"
 TO_OWNER = "owner_update"
+STAFF_UNREACHABLE = "staff_unreachable"
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,10 @@ class Services:
             "reject": self._reject,
             "dispute": self._dispute,
             "rate": self._rate,
+            "ask_info": self._ask_info,
+            "info_reply": self._info_reply,
+            "reassign": self._reassign,
+            "extend": self._extend,
         }
         try:
             reply = await finishers[state.kind](actor, result)
@@ -436,12 +441,16 @@ class Services:
             Action.TRANSFER: "transfer",
             Action.REJECT: "reject",
             Action.DISPUTE: "dispute",
+            Action.ASK_INFO: "ask_info",
+            Action.REASSIGN: "reassign",
+            Action.EXTEND: "extend",
         }[action]
         data = {
             "complaint_id": complaint.id,
             "code": complaint.code,
             "ward": complaint.ward,
             "category": complaint.category,
+            "owner": complaint.owner,
         }
         return await self._start_flow(actor, kind, data)
 
@@ -550,6 +559,141 @@ class Services:
         if reply.refused:
             return reply
         return Reply(notes=(text("task.rejected", code=complaint.code),), complaint=reply.complaint)
+
+    # ---- asking the resident, and leaders' actions ------------------------------------------
+
+    def resume_fields(
+        self, complaint: Complaint, paused: datetime, now: datetime
+    ) -> dict[str, Any]:
+        """The resolve clock stood still while the resident was asked: move
+        the deadline by the working time it waited."""
+        waited = self.schedule.clockwork(self.policy(complaint.category)).elapsed(paused, now)
+        work = self.schedule.clockwork(self.policy(complaint.category))
+        return {"paused_since": None, "due_at": work.add(complaint.due_at, waited)}
+
+    async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ASK_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        fields: dict[str, Any] = {"paused_since": complaint.paused_since or now}
+        pending = _Pending(
+            fields=fields,
+            notices=[
+                await self._reporter_notice(complaint, "info_requested", question=data["question"])
+            ],
+            note=data["question"],
+        )
+        reply = await self._apply(actor, complaint, Action.ASK_INFO, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("ask_info.sent", code=complaint.code),), complaint=reply.complaint)
+
+    async def begin_info_reply(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.ANSWER_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        if complaint.paused_since is None:
+            return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
+        question = await self.store.last_note(complaint.id, Action.ASK_INFO)
+        data = {"complaint_id": complaint.id, "code": complaint.code, "question": question or ""}
+        return await self._start_flow(actor, "info_reply", data)
+
+    async def _info_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ANSWER_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        if complaint.paused_since is None:
+            return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        pending = _Pending(
+            fields=self.resume_fields(complaint, complaint.paused_since, self.clock.now()),
+            notices=[
+                Notice(
+                    TO_OWNER,
+                    staff_id=complaint.owner,
+                    payload={
+                        "event": "info_answered",
+                        "answer": data["answer"],
+                        "photos": [[p.channel, p.file_ref] for p in photos],
+                    },
+                )
+            ],
+            photos=[("info", p) for p in photos],
+            note=data["answer"],
+        )
+        reply = await self._apply(
+            actor, complaint, Action.ANSWER_INFO, pending, end_conversation=True
+        )
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("info_reply.sent", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def _reassign(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REASSIGN)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        cadre = self.chart.staff.get(data["cadre"])
+        if cadre is None or complaint.ward not in cadre.wards or cadre.id == complaint.owner:
+            return Reply(notes=(text("reassign.not_in_ward"),), complaint=complaint)
+        pending = _Pending(
+            fields={"owner": cadre.id},
+            notices=[
+                await self._reporter_notice(complaint, "transferred"),
+                Notice(
+                    TASK_ASSIGNED,
+                    staff_id=cadre.id,
+                    payload={
+                        "reason": "reassigned",
+                        "from_staff": actor.staff.id if actor.staff else "",
+                    },
+                ),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "reassigned_away"}),
+            ],
+            data={"from_owner": complaint.owner, "to_owner": cadre.id},
+        )
+        reply = await self._apply(actor, complaint, Action.REASSIGN, pending, end_conversation=True)
+        if reply.refused or reply.complaint is None:
+            return reply
+        return Reply(
+            notes=(text("reassign.done", code=complaint.code, cadre=cadre.name),),
+            complaint=reply.complaint,
+        )
+
+    async def _extend(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.EXTEND)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        work = self.schedule.clockwork(self.policy(complaint.category))
+        days = int(data["days"])
+        new_due = work.add(complaint.due_at, work.days(days))
+        pending = _Pending(
+            fields={"due_at": new_due, "escalation_level": 0},
+            notices=[
+                await self._reporter_notice(complaint, "extended", reason=data["reason"]),
+                Notice(
+                    TO_OWNER,
+                    staff_id=complaint.owner,
+                    payload={"event": "deadline_extended", "reason": data["reason"]},
+                ),
+            ],
+            note=data["reason"],
+            data={"days": str(days), "from_due": complaint.due_at.isoformat()},
+        )
+        reply = await self._apply(actor, complaint, Action.EXTEND, pending, end_conversation=True)
+        if reply.refused or reply.complaint is None:
+            return reply
+        return Reply(
+            notes=(text("extend.done", code=complaint.code, due=new_due),),
+            complaint=reply.complaint,
+        )
+
+    async def find_for_leader(self, actor: Actor, code_text: str) -> Complaint | None:
+        complaint = await self.find_own(actor, code_text)
+        return complaint if complaint is not None and can_lead(actor, complaint) else None
 
     # ---- the resident's side ----------------------------------------------------------------
 
@@ -686,10 +830,17 @@ class Services:
             Action.RESOLVE,
             Action.TRANSFER,
             Action.REJECT,
+            Action.ASK_INFO,
+            Action.REASSIGN,
+            Action.EXTEND,
             Action.CONFIRM,
             Action.DISPUTE,
+            Action.ANSWER_INFO,
         )
-        return tuple(a for a in order if authorize(actor, a, complaint, reporter_id) is None)
+        allowed = tuple(a for a in order if authorize(actor, a, complaint, reporter_id) is None)
+        if complaint.paused_since is None:
+            allowed = tuple(a for a in allowed if a is not Action.ANSWER_INFO)
+        return allowed
 
     def may_see(self, actor: Actor, complaint: Complaint) -> bool:
         return self._chart is not None and can_handle(actor, complaint)
@@ -711,7 +862,33 @@ class Services:
         await self.store.clear_button_message(button_id, self.clock.now())
 
     async def due_notices(self, limit: int) -> list[OutboxItem]:
-        return await self.store.due_outbox(self.clock.now(), limit)
+        return await self.store.due_outbox(self.clock.now(), limit, self.channel)
+
+    async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
+        """The recipient blocked the bot or never started it: give the row
+        up, and the first time, tell the leaders above a staff member so a
+        task does not sit with someone who cannot be reached."""
+        now = self.clock.now()
+        await self.store.give_up(item.id, error, now)
+        person = item.recipient
+        if person is None or not await self.store.mark_unreachable(person.id, now):
+            return
+        staff_id = item.staff_id or await self.store.staff_of_person(person.id)
+        if staff_id is None or self._chart is None or item.kind == STAFF_UNREACHABLE:
+            return
+        member = self._chart.staff.get(staff_id)
+        wards = member.wards if member else ()
+        leaders = [self._chart.wards[w].leader for w in wards if w in self._chart.wards]
+        leaders = [lid for lid in dict.fromkeys(leaders) if lid != staff_id]
+        if not leaders:
+            leaders = [s.id for s in self._chart.city_leaders() if s.id != staff_id]
+        await self.store.enqueue(
+            [
+                Notice(STAFF_UNREACHABLE, staff_id=lid, payload={"staff": staff_id})
+                for lid in leaders
+            ],
+            now,
+        )
 
     async def notice_sent(self, item_id: int) -> None:
         await self.store.mark_sent(item_id, self.clock.now())

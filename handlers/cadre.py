@@ -84,4 +84,4 @@ async def redraw_keyboard(update: Update, context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("tasks", cmd_tasks, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_task_press, pattern=r"^[arjt]:[1-9][0-9]{0,11}$"))
+    app.add_handler(CallbackQueryHandler(on_task_press, pattern=r"^[arjthge]:[1-9][0-9]{0,11}$"))

@@ -23,6 +23,10 @@ TASK_CODES: dict[Action, str] = {
     Action.REJECT: "j",
     Action.CONFIRM: "f",
     Action.DISPUTE: "n",
+    Action.ASK_INFO: "h",
+    Action.ANSWER_INFO: "i",
+    Action.REASSIGN: "g",
+    Action.EXTEND: "e",
 }
 _ACTIONS = {code: action for action, code in TASK_CODES.items()}
 

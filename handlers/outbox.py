@@ -12,22 +12,23 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, InputMediaPhoto, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.domain.authz import Actor
-from bot.domain.complaints import Complaint, Photo
+from bot.domain.complaints import Action, Complaint, Photo, State
 from bot.domain.messages import Text, text
 from bot.ports import OutboxItem
 from bot.services import (
     REFRESH_BUTTONS,
+    STAFF_UNREACHABLE,
     TASK_ASSIGNED,
     TASK_REOPENED,
     TO_OWNER,
     TO_RESIDENT,
     Services,
 )
-from handlers.common import CHANNEL
+from bot.sweep import BRIEFING, REMINDERS
 from handlers.render import CAPTION_LIMIT, Renderer, clip
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ BATCH = 50
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 REFUSED_RETRY = timedelta(hours=6)
+MAX_BUTTON_ROWS = 20
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,7 +76,9 @@ class OutboxSender:
             await self._failed(item, "retry_after", delay)
             return False
         except Forbidden:
-            await self._failed(item, "forbidden", REFUSED_RETRY)
+            # Blocked the bot, or never started it: retrying cannot help.
+            log.warning("outbox %s (%s): recipient unreachable", item.id, item.kind)
+            await self.services.recipient_unreachable(item, "forbidden")
             return False
         except BadRequest as exc:
             await self._failed(item, f"bad_request: {exc.message}", REFUSED_RETRY)
@@ -92,12 +96,20 @@ class OutboxSender:
     async def _deliver(self, item: OutboxItem) -> None:
         person = item.recipient
         assert person is not None  # the store only returns rows with a recipient
-        if person.channel != CHANNEL:
-            return
         actor = await self.services.actor_of_person(person)
         chat_id = int(person.external_id)
+        if item.kind == REMINDERS:
+            await self._send_reminders(item, actor, chat_id)
+            return
+        if item.kind == BRIEFING:
+            await self._send_briefing(item, actor, chat_id)
+            return
+        if item.kind == STAFF_UNREACHABLE:
+            await self._send_unreachable(item, actor, chat_id)
+            return
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:
+            log.error("outbox %s (%s) names no complaint", item.id, item.kind)
             return
         if item.kind in (TASK_ASSIGNED, TASK_REOPENED):
             await self._send_task(item, actor, chat_id, complaint)
@@ -106,21 +118,94 @@ class OutboxSender:
         elif item.kind == TO_RESIDENT:
             await self._to_resident(item, actor, chat_id, complaint)
         elif item.kind == TO_OWNER:
-            event = str(item.payload.get("event"))
-            await self.bot.send_message(
-                chat_id,
-                self.render.t(
-                    actor.language,
-                    f"notify.{event}",
-                    code=complaint.code,
-                    stars=int(item.payload.get("stars", 0)),
-                ),
-            )
+            await self._to_owner(item, actor, chat_id, complaint)
         else:
             log.error("outbox %s has an unknown kind %s", item.id, item.kind)
 
+    async def _to_owner(
+        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
+    ) -> None:
+        event = str(item.payload.get("event"))
+        lang = actor.language
+        if event == "info_answered":
+            photos = [Photo(str(p[0]), str(p[1])) for p in item.payload.get("photos", [])]
+            await self._send_photos(chat_id, photos)
+        body = self.render.t(
+            lang,
+            f"notify.{event}",
+            code=complaint.code,
+            stars=int(item.payload.get("stars", 0)),
+            answer=clip(str(item.payload.get("answer", "")), 3000),
+            reason=clip(str(item.payload.get("reason", "")), 1000),
+            due=complaint.due_at,
+        )
+        actions = self.services.available_actions(actor, complaint, None)
+        keyboard = self.render.action_keyboard(lang, complaint.id, actions) if actions else None
+        sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
+        await self._remember(keyboard is not None, complaint, actor, sent)
+
+    async def _send_reminders(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+        """Everything due for one person in one sweep, as one message; a
+        leader's escalation carries Reassign / Extend buttons per task."""
+        lang = actor.language
+        chart = self.services.chart
+        now = self.services.now()
+        lines = [self.render.t(lang, "reminder.header")]
+        rows: list[list[InlineKeyboardButton]] = []
+        for entry in item.payload.get("items", []):
+            complaint = await self.services.complaint(int(entry["id"]))
+            if complaint is None or not complaint.state.is_open:
+                continue
+            due = str(entry["due"])
+            what = self.render.t(
+                lang,
+                f"reminder.{due}",
+                level=int(entry.get("level", 0)),
+                late=self.render.duration(lang, now - complaint.due_at),
+            )
+            lines.append(self.render.reminder_line(lang, chart, complaint, what))
+            actions = self.services.available_actions(actor, complaint, None)
+            wanted = [
+                a for a in (Action.ACKNOWLEDGE, Action.REASSIGN, Action.EXTEND) if a in actions
+            ]
+            if wanted and len(rows) < MAX_BUTTON_ROWS:
+                rows.append(self.render.coded_buttons(lang, complaint, wanted))
+        if len(lines) == 1:
+            return  # everything was handled in the meantime
+        markup = InlineKeyboardMarkup(rows) if rows else None
+        await self.bot.send_message(chat_id, clip("\n".join(lines), 4096), reply_markup=markup)
+
+    async def _send_briefing(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+        lang = actor.language
+        chart = self.services.chart
+        now = self.services.now()
+        tasks = []
+        for complaint_id in item.payload.get("ids", []):
+            complaint = await self.services.complaint(int(complaint_id))
+            if complaint is not None and complaint.state.is_open:
+                tasks.append(complaint)
+        if not tasks:
+            return
+        overdue = sum(1 for t in tasks if t.due_at < now)
+        lines = [
+            self.render.t(
+                lang, "briefing.header", day=self.render.day(now), count=len(tasks), overdue=overdue
+            )
+        ]
+        lines += [self.render.task_line(lang, chart, t, now) for t in tasks[:40]]
+        if len(tasks) > 40:
+            lines.append(self.render.t(lang, "briefing.more", count=len(tasks) - 40))
+        await self.bot.send_message(chat_id, clip("\n".join(lines), 4096))
+
+    async def _send_unreachable(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+        staff = self.services.chart.staff.get(str(item.payload.get("staff")))
+        name = staff.name if staff else str(item.payload.get("staff"))
+        await self.bot.send_message(
+            chat_id, self.render.t(actor.language, "notify.staff_unreachable", name=name)
+        )
+
     async def _send_photos(self, chat_id: int, photos: Sequence[Photo]) -> None:
-        refs = [p.file_ref for p in photos if p.channel == CHANNEL]
+        refs = [p.file_ref for p in photos if p.channel == self.services.channel]
         if len(refs) > 1:
             await self.bot.send_media_group(chat_id, [InputMediaPhoto(r) for r in refs[:10]])
         elif refs:
@@ -186,21 +271,27 @@ class OutboxSender:
     ) -> None:
         lang = actor.language
         event = str(item.payload.get("event"))
-        code = complaint.code
+        params: dict[str, object] = {"code": complaint.code, "due": complaint.due_at}
+        keyboard: InlineKeyboardMarkup | None = None
         if event == "resolved":
             await self._send_photos(chat_id, complaint.resolution_photos)
-            body = self.render.t(
-                lang, "notify.resolved", code=code, note=clip(complaint.resolution_note or "", 3000)
-            )
+            params["note"] = clip(complaint.resolution_note or "", 3000)
             keyboard = self.render.verdict_keyboard(lang, complaint.id)
-            sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
-            await self._remember(True, complaint, actor, sent)
-            return
-        params: dict[str, object] = {"code": code}
         if event in ("acknowledged", "transferred"):
             params["handler"] = self.services.handler_label(complaint)
-            params["due"] = complaint.due_at
         if event == "rejected":
             params["reason_kind"] = text(f"reason.{item.payload.get('reason_kind')}")
             params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
-        await self.bot.send_message(chat_id, self.render.t(lang, f"notify.{event}", **params))
+        if event == "extended":
+            params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
+        if event == "info_requested":
+            params["question"] = clip(str(item.payload.get("question", "")), 3000)
+            keyboard = self.render.action_keyboard(lang, complaint.id, (Action.ANSWER_INFO,))
+        if event == "confirm_again":
+            if complaint.state is not State.RESOLVED:
+                return  # answered in the meantime
+            keyboard = self.render.verdict_keyboard(lang, complaint.id)
+        sent = await self.bot.send_message(
+            chat_id, self.render.t(lang, f"notify.{event}", **params), reply_markup=keyboard
+        )
+        await self._remember(keyboard is not None, complaint, actor, sent)

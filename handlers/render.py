@@ -8,7 +8,7 @@ resident typed can never break the formatting.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +31,10 @@ _BUTTON_KEYS = {
     Action.REJECT: "button.reject",
     Action.CONFIRM: "button.fixed",
     Action.DISPUTE: "button.not_fixed",
+    Action.ASK_INFO: "button.ask_info",
+    Action.ANSWER_INFO: "button.answer_info",
+    Action.REASSIGN: "button.reassign",
+    Action.EXTEND: "button.extend",
 }
 
 
@@ -74,6 +78,17 @@ class Renderer:
 
     def label(self, language: str, value: Label) -> str:
         return self.text(language, value)
+
+    def day(self, instant: datetime) -> str:
+        return instant.astimezone(self.tz).strftime("%d/%m/%Y")
+
+    def duration(self, language: str, span: timedelta) -> str:
+        """ "2 ngày 3 giờ" — how late something is, to the hour."""
+        hours = max(0, int(span.total_seconds() // 3600))
+        days, hours = divmod(hours, 24)
+        if days:
+            return self.t(language, "time.days_hours", days=days, hours=hours)
+        return self.t(language, "time.hours", hours=hours)
 
     def notes(self, language: str, notes: Sequence[Text]) -> str:
         return clip("\n\n".join(self.text(language, n) for n in notes), TEXT_LIMIT)
@@ -173,6 +188,22 @@ class Renderer:
         fields = dict(self.complaint_fields(language, chart, complaint))
         overdue = self.t(language, "task.overdue_mark") if complaint.due_at < now else ""
         return self.t(language, "task.item", overdue=overdue, **fields)
+
+    def reminder_line(self, language: str, chart: OrgChart, complaint: Complaint, what: str) -> str:
+        fields = dict(self.complaint_fields(language, chart, complaint))
+        return self.t(language, "reminder.item", what=what, **fields)
+
+    def coded_buttons(
+        self, language: str, complaint: Complaint, actions: Sequence[Action]
+    ) -> list[InlineKeyboardButton]:
+        """Buttons that name their complaint, for messages about several."""
+        return [
+            InlineKeyboardButton(
+                self.t(language, _BUTTON_KEYS[a]) + f" {complaint.code}",
+                callback_data=encode_task(a, complaint.id),
+            )
+            for a in actions
+        ]
 
     def mine_line(self, language: str, chart: OrgChart, complaint: Complaint) -> str:
         return self.t(language, "mine.item", **self.complaint_fields(language, chart, complaint))

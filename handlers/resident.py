@@ -263,6 +263,8 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     reply: Reply
     if press.action is Action.CONFIRM:
         reply = await services.confirm_fixed(actor, press.complaint_id)
+    elif press.action is Action.ANSWER_INFO:
+        reply = await services.begin_info_reply(actor, press.complaint_id)
     else:
         reply = await services.begin(actor, press.complaint_id, Action.DISPUTE)
     if reply.refused is not None:
@@ -283,7 +285,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("status", cmd_status, filters=PRIVATE))
     app.add_handler(CommandHandler("withdraw", cmd_withdraw, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_prompt_press, pattern=r"^(q:|new$)"))
-    app.add_handler(CallbackQueryHandler(on_verdict_press, pattern=r"^[fn]:[1-9][0-9]{0,11}$"))
+    app.add_handler(CallbackQueryHandler(on_verdict_press, pattern=r"^[fni]:[1-9][0-9]{0,11}$"))
     app.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_message)
     )

@@ -8,7 +8,7 @@ formats a message: outbox rows hold a kind and plain parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from bot.ports import (
     Notice,
     OutboxItem,
     Person,
+    SweepWrites,
 )
 from storage.db import Database, parse_utc, utc_text
 
@@ -81,6 +82,12 @@ class SqliteStore:
         row = await self._one(
             "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
         )
+        if row is not None and row["unreachable_at"] is not None:
+            # They wrote to the bot: they can be reached again.
+            async with self.db.transaction() as conn:
+                await conn.execute(
+                    "UPDATE people SET unreachable_at = NULL WHERE id = ?", (row["id"],)
+                )
         if row is not None:
             if display_name and row["display_name"] != display_name:
                 async with self.db.transaction() as conn:
@@ -496,22 +503,10 @@ class SqliteStore:
         return int(row["person_id"]) if row else None
 
     async def apply_change(self, change: Change) -> bool:
-        unknown = set(change.fields) - CHANGEABLE
-        if unknown:
-            raise ValueError(f"not changeable: {sorted(unknown)}")
-        columns = []
-        values: list[Any] = []
-        for name, value in change.fields.items():
-            columns.append(f"{name} = ?")
-            if name in TIME_FIELDS and value is not None:
-                values.append(utc_text(value))
-            elif isinstance(value, State | Family):
-                values.append(value.value)
-            else:
-                values.append(value)
+        columns, values = _assignments(change.fields)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                f"UPDATE complaints SET {', '.join(columns)}, version = version + 1"
+                f"UPDATE complaints SET {columns}, version = version + 1"
                 " WHERE id = ? AND version = ?",
                 (*values, change.complaint_id, change.expected_version),
             )
@@ -556,6 +551,14 @@ class SqliteStore:
     async def all_complaints(self) -> list[Complaint]:
         return await self._complaints("SELECT * FROM complaints ORDER BY id", ())
 
+    async def last_note(self, complaint_id: int, action: Action) -> str | None:
+        row = await self._one(
+            "SELECT note FROM complaint_events WHERE complaint_id = ? AND action = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (complaint_id, action.value),
+        )
+        return str(row["note"]) if row and row["note"] is not None else None
+
     async def events_of(self, complaint_id: int) -> list[Event]:
         rows = await self._all(
             "SELECT * FROM complaint_events WHERE complaint_id = ? ORDER BY id", (complaint_id,)
@@ -575,22 +578,87 @@ class SqliteStore:
             for r in rows
         ]
 
+    # ---- the sweep --------------------------------------------------------------------------
+
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[tuple[Complaint, int | None]]], SweepWrites],
+    ) -> tuple[int, int]:
+        """Read the complaints due, let ``decide`` say what happens, write it
+        — all in one transaction, so no handler's change slips in between."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT c.*, p.person_id AS reporter FROM complaints c"
+                " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
+                " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= ?"
+                " ORDER BY c.next_action_at, c.id LIMIT ?",
+                (utc_text(now), limit),
+            ) as cur:
+                rows = list(await cur.fetchall())
+            if not rows:
+                return 0, 0
+            writes = decide([(_complaint(r, []), r["reporter"]) for r in rows])
+            for update in writes.updates:
+                columns, values = _assignments(update.fields)
+                bump = ", version = version + 1" if update.bump_version else ""
+                await conn.execute(
+                    f"UPDATE complaints SET {columns}{bump} WHERE id = ?",
+                    (*values, update.complaint_id),
+                )
+                if update.event is not None:
+                    await self._insert_event(conn, update.event)
+            await self._insert_notices(conn, writes.notices, now)
+        return len(rows), len(writes.notices)
+
+    async def record_once(
+        self, key: str, value: str, notices: Sequence[Notice], at: datetime
+    ) -> bool:
+        """Queue ``notices`` unless ``key`` already holds ``value`` (e.g. the
+        morning briefing of a given day), atomically."""
+        async with self.db.transaction() as conn:
+            async with conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cur:
+                row = await cur.fetchone()
+            if row is not None and row[0] == value:
+                return False
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+            await self._insert_notices(conn, notices, at)
+        return True
+
+    async def mark_unreachable(self, person_id: int, at: datetime) -> bool:
+        """True when the person was reachable until now."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
+                (utc_text(at), person_id),
+            )
+            return cur.rowcount == 1
+
     # ---- outbox -----------------------------------------------------------------------------
 
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None:
         async with self.db.transaction() as conn:
             await self._insert_notices(conn, notices, at)
 
-    async def due_outbox(self, now: datetime, limit: int) -> list[OutboxItem]:
+    async def due_outbox(
+        self, now: datetime, limit: int, channel: str | None = None
+    ) -> list[OutboxItem]:
         """Pending rows whose time has come, oldest first, with the recipient
-        resolved (a staff member's bound account, if any)."""
+        resolved (a staff member's bound account, if any) and, when given,
+        only those whose recipient is on ``channel``."""
         rows = await self._all(
-            "SELECT o.*, COALESCE(o.person_id, b.person_id) AS recipient_id FROM outbox o"
+            "SELECT o.*, r.id AS recipient_id FROM outbox o"
             " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
-            " WHERE o.sent_at IS NULL AND o.next_attempt_at <= ?"
-            " AND COALESCE(o.person_id, b.person_id) IS NOT NULL"
+            " JOIN people r ON r.id = COALESCE(o.person_id, b.person_id)"
+            " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= ?"
+            " AND (? IS NULL OR r.channel = ?)"
             " ORDER BY o.id LIMIT ?",
-            (utc_text(now), limit),
+            (utc_text(now), channel, channel, limit),
         )
         people: dict[int, Person] = {}
         ids = {r["recipient_id"] for r in rows if r["recipient_id"] is not None}
@@ -622,6 +690,14 @@ class SqliteStore:
                 (utc_text(at), item_id),
             )
 
+    async def give_up(self, item_id: int, error: str, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, given_up_at = ?"
+                " WHERE id = ? AND sent_at IS NULL",
+                (error[:500], utc_text(at), item_id),
+            )
+
     async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -631,8 +707,11 @@ class SqliteStore:
             )
 
     async def outbox_counts(self) -> tuple[int, int]:
-        """(pending, sent)."""
-        row = await self._one("SELECT SUM(sent_at IS NULL), SUM(sent_at IS NOT NULL) FROM outbox")
+        """(pending, sent); rows given up count as neither."""
+        row = await self._one(
+            "SELECT SUM(sent_at IS NULL AND given_up_at IS NULL), SUM(sent_at IS NOT NULL)"
+            " FROM outbox"
+        )
         assert row is not None
         return int(row[0] or 0), int(row[1] or 0)
 
@@ -662,6 +741,26 @@ class SqliteStore:
             await conn.execute(
                 "UPDATE button_messages SET cleared_at = ? WHERE id = ?", (utc_text(at), button_id)
             )
+
+
+def _assignments(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """``col = ?, …`` and its values, for the complaint columns a change may set."""
+    unknown = set(fields) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"not changeable: {sorted(unknown)}")
+    columns = []
+    values: list[Any] = []
+    for name, value in fields.items():
+        columns.append(f"{name} = ?")
+        if name in TIME_FIELDS and value is not None:
+            values.append(utc_text(value))
+        elif isinstance(value, State | Family):
+            values.append(value.value)
+        elif isinstance(value, bool):
+            values.append(int(value))
+        else:
+            values.append(value)
+    return ", ".join(columns), values
 
 
 def _with_complaint(notice: Notice, complaint_id: int) -> Notice:

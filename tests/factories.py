@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
@@ -27,8 +28,10 @@ OTHER_WARD_LEADER = 7051  # ld-bd-ct
 CITY_LEADER = 7091  # ld-tp-bt
 
 
-def settings_for(db_path: Path) -> Settings:
-    return Settings(telegram_token=Secret("123456:TEST"), db_path=db_path)
+def settings_for(db_path: Path, **overrides: Any) -> Settings:
+    # The rate limiter paces by the wall clock; tests that need it turn it on.
+    values: dict[str, Any] = {"rate_limit": False, **overrides}
+    return Settings(telegram_token=Secret("123456:TEST"), db_path=db_path, **values)
 
 
 async def load_chart(db_path: Path, chart: OrgChart) -> None:
@@ -39,9 +42,9 @@ async def load_chart(db_path: Path, chart: OrgChart) -> None:
 
 @asynccontextmanager
 async def started_bot(
-    db_path: Path, clock: ManualClock, api: FakeBotApi | None = None
+    db_path: Path, clock: ManualClock, api: FakeBotApi | None = None, **settings: Any
 ) -> AsyncIterator[BotDriver]:
-    async with driven(settings_for(db_path), clock, api) as driver:
+    async with driven(settings_for(db_path, **settings), clock, api) as driver:
         yield driver
 
 

@@ -190,7 +190,7 @@ async def test_complaint_round_trip_over_long_polling(
         card = await sent_after(api, since, CADRE, CODE, "Việc mới")
         assert "Rác không được thu gom" in (card.text or "")
         assert "Tổ dân phố 3, Phường Hồng Hải" in (card.text or "")
-        assert [d for _, d in api.buttons(card)] == ["a:1", "r:1", "t:1", "j:1"]
+        assert [d for _, d in api.buttons(card)] == ["a:1", "r:1", "t:1", "j:1", "h:1"]
         assert ("✋ Tiếp nhận", "a:1") in api.buttons(card)
 
         # Acknowledge: the cadre is told, the card loses that button, the resident is told.

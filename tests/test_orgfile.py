@@ -16,7 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.orgchart import AreaKind, Family, GeoPoint, OrgChart, Role
+from bot.domain.orgchart import (
+    DEFAULT_ACKNOWLEDGE_HOURS,
+    DEFAULT_ESCALATION,
+    AreaKind,
+    EscalationLevel,
+    EscalationTarget,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+)
 from bot.orgfile import OrgChartInvalid, OrgIssue, load_org_file, parse_org
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +129,7 @@ def org_yaml(
     staff: str = "",
     assignments: str = "",
     family_defaults: str = "",
+    defaults: str = "",
     top: str = "",
 ) -> str:
     """A valid two-ward file, with snippets added at the named places."""
@@ -135,6 +146,8 @@ def org_yaml(
         text += "assignments:\n" + block(assignments, 2)
     if family_defaults:
         text += "family_defaults:\n" + block(family_defaults, 2)
+    if defaults:
+        text += "defaults:\n" + block(defaults, 2)
     return text + block(top, 0)
 
 
@@ -185,6 +198,18 @@ def entry(first: str, *rest: str) -> str:
 def group(code: str, *extra: str, mark: str = "") -> str:
     """A residential group entry; ``extra`` rows go inside it, ``mark`` on its first line."""
     return entry(f"code: {code}  {mark}".rstrip(), f"name: Tổ {code}", "kind: group", *extra)
+
+
+def category(code: str, *extra: str, days: str = "1") -> str:
+    """A category entry; ``extra`` rows go inside it, after its deadline."""
+    return entry(
+        f"code: {code}", f"name: Lĩnh vực {code}", "family: other", f"resolve_days: {days}", *extra
+    )
+
+
+def levels(*rows: str) -> tuple[str, ...]:
+    """An ``escalation:`` block, its rows indented under it."""
+    return ("escalation:", *(f"  {row}" for row in rows))
 
 
 # --------------------------------------------------------------- valid files
@@ -270,6 +295,26 @@ def test_example_people_and_routing(example: OrgChart) -> None:
     )
 
 
+def test_example_deadlines_and_escalation(example: OrgChart) -> None:
+    """The ward-wide policy is written once in ``defaults:``; flooding is urgent."""
+    crnu = example.categories["CRNU"]
+    assert (crnu.urgent, crnu.resolve_days, crnu.acknowledge_hours) == (True, 1, 2)
+    for cat in example.categories.values():
+        assert cat.escalation == DEFAULT_ESCALATION, cat.code
+        assert cat.repeat == 1, cat.code
+        if cat.code != "CRNU":
+            assert not cat.urgent, cat.code
+            assert cat.acknowledge_hours == DEFAULT_ACKNOWLEDGE_HOURS, cat.code
+    by_family = {f: {c.resolve_days for c in example.categories_of(f)} for f in Family}
+    assert by_family == {
+        Family.SANITATION: {2, 1},  # 1: CRNU, in calendar days
+        Family.URBAN_ORDER: {5, 10},
+        Family.OFFICIAL_CONDUCT: {15},
+        Family.OTHER: {5},
+    }
+    assert example.categories["XDKP"].resolve_days == 10
+
+
 def test_single_ward_without_city() -> None:
     chart = parse_org(
         textwrap.dedent("""\
@@ -321,6 +366,108 @@ def test_accepted_variants() -> None:
     assert chart.wards["W"].conduct_leader == "tp"
     assert chart.assignments == {("G9", "RAC"): "cb"}
     assert chart.family_defaults == {("W2", Family.URBAN_ORDER): "cb2"}
+
+
+def test_clock_knobs_have_built_in_defaults() -> None:
+    """A file that says nothing about deadlines gets the built-in policy."""
+    chart = parse_org(org_yaml())
+    for cat in chart.categories.values():
+        assert cat.acknowledge_hours == DEFAULT_ACKNOWLEDGE_HOURS
+        assert cat.escalation == DEFAULT_ESCALATION
+        assert (cat.urgent, cat.repeat) == (False, 0)
+
+
+def test_defaults_apply_and_are_overridden() -> None:
+    chart = parse_org(
+        org_yaml(
+            defaults="""
+            acknowledge_hours: 4
+            escalation:
+              - {after_days: 1, to: ward_leader}
+              - {after_days: 1.5, to: city_leaders}
+            repeat: 2
+            """,
+            categories="\n".join(
+                [
+                    category(
+                        "OWN",
+                        "acknowledge_hours: 0.5",
+                        "repeat: 0",
+                        *levels("- {after_days: 0, to: city_leaders}"),
+                    ),
+                    category("NEVER", "escalation: []"),  # the inherited repeat is dropped
+                    category("BLANK", "escalation:", "acknowledge_hours:"),  # empty = not set
+                    category("HALF", "urgent: yes", days="0.5"),
+                ]
+            ),
+        )
+    )
+    inherited = (
+        EscalationLevel(1.0, EscalationTarget.WARD_LEADER),
+        EscalationLevel(1.5, EscalationTarget.CITY_LEADERS),
+    )
+    knobs = {
+        c.code: (c.acknowledge_hours, c.escalation, c.repeat, c.urgent, c.resolve_days)
+        for c in chart.categories.values()
+    }
+    assert knobs == {
+        "RAC": (4, inherited, 2, False, 2),
+        "LCVH": (4, inherited, 2, False, 5),
+        "TDCB": (4, inherited, 2, False, 15),
+        "OWN": (0.5, (EscalationLevel(0.0, EscalationTarget.CITY_LEADERS),), 0, False, 1),
+        "NEVER": (4, (), 0, False, 1),
+        "BLANK": (4, inherited, 2, False, 1),
+        "HALF": (4, inherited, 2, True, 0.5),
+    }
+
+
+def test_defaults_set_in_part_leave_the_rest_built_in() -> None:
+    chart = parse_org(org_yaml(defaults="repeat: 1", categories=category("X", "repeat: 0")))
+    rac, x = chart.categories["RAC"], chart.categories["X"]
+    assert (rac.acknowledge_hours, rac.escalation, rac.repeat) == (
+        DEFAULT_ACKNOWLEDGE_HOURS,
+        DEFAULT_ESCALATION,
+        1,
+    )
+    assert x.repeat == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "urgent"),
+    [("true", True), ("false", False), ("yes", True), ("no", False), ("True", True), ("on", True)],
+)
+def test_urgent_accepts_yaml_booleans(value: str, urgent: bool) -> None:
+    chart = parse_org(org_yaml(categories=category("X", f"urgent: {value}")))
+    assert chart.categories["X"].urgent is urgent
+
+
+def test_escalation_levels_may_share_a_day_and_be_fractional() -> None:
+    chart = parse_org(
+        org_yaml(
+            categories=category(
+                "X",
+                *levels(
+                    "- {after_days: 0, to: ward_leader}",
+                    "- {after_days: 0, to: city_leaders}",
+                    "- {after_days: 0.5, to: Ward_Leader}",
+                ),
+                "repeat: 3",
+            )
+        )
+    )
+    x = chart.categories["X"]
+    assert [(level.after_days, level.target) for level in x.escalation] == [
+        (0.0, EscalationTarget.WARD_LEADER),
+        (0.0, EscalationTarget.CITY_LEADERS),
+        (0.5, EscalationTarget.WARD_LEADER),
+    ]
+    assert x.repeat == 3
+
+
+@pytest.mark.parametrize("value", ["0.5", "2.5", "1", "10"])
+def test_resolve_days_may_be_fractional(value: str) -> None:
+    chart = parse_org(org_yaml(categories=category("X", days=value)))
+    assert chart.categories["X"].resolve_days == float(value)
 
 
 # ---------------------------------------------------------------- mistakes
@@ -500,6 +647,179 @@ MISTAKES = [
     pytest.param(
         {"categories": entry("code: X  # <- missing_field", "name: X", "family: other")},
         id="no-resolve-days",
+    ),
+    # -- deadlines and escalation
+    pytest.param(
+        {"categories": category("X", "acknowledge_hours: 0  # <- bad_acknowledge_hours")},
+        id="ack-zero",
+    ),
+    pytest.param(
+        {"categories": category("X", "urgent: 'true'  # <- bad_urgent")}, id="urgent-quoted"
+    ),
+    pytest.param(
+        {"categories": category("X", "escalaton: []  # <- unknown_key_did_you_mean")},
+        id="escalation-typo",
+    ),
+    pytest.param(
+        {"categories": category("X", "escalation: ward_leader  # <- escalation_not_list")},
+        id="escalation-not-list",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", "escalation: {after_days: 0, to: ward_leader}  # <- escalation_not_list"
+            )
+        },
+        id="escalation-one-mapping",
+    ),
+    pytest.param(
+        {"categories": category("X", *levels("- ward_leader  # <- escalation_level_not_mapping"))},
+        id="level-not-mapping",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", "escalation: [[0, ward_leader]]  # <- escalation_level_not_mapping"
+            )
+        },
+        id="level-a-list",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", *levels("- {after_days: 0, to: ward_leader, via: sms}  # <- unknown_key")
+            )
+        },
+        id="level-unknown-key",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X",
+                *levels(
+                    "- after_day: 0  # <- unknown_key_did_you_mean escalation_level_missing",
+                    "  to: ward_leader",
+                ),
+            )
+        },
+        id="level-key-typo",
+    ),
+    pytest.param(
+        {"categories": category("X", *levels("- after_days: 0  # <- escalation_level_missing"))},
+        id="level-without-to",
+    ),
+    pytest.param(
+        {"categories": category("X", *levels("- to: ward_leader  # <- escalation_level_missing"))},
+        id="level-without-after-days",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", *levels("- {}  # <- escalation_level_missing escalation_level_missing")
+            )
+        },
+        id="level-empty",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", *levels("- after_days: -1  # <- bad_after_days", "  to: ward_leader")
+            )
+        },
+        id="after-days-negative",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", *levels("- after_days: soon  # <- bad_after_days", "  to: ward_leader")
+            )
+        },
+        id="after-days-words",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X",
+                *levels("- after_days: 0", "  to: chairman  # <- unknown_escalation_target"),
+            )
+        },
+        id="unknown-target",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", *levels("- after_days: 0", "  to: [ward_leader]  # <- expected_text")
+            )
+        },
+        id="target-not-text",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X",
+                *levels(
+                    "- after_days: 2",
+                    "  to: city_leaders",
+                    "- after_days: 0  # <- escalation_out_of_order",
+                    "  to: ward_leader",
+                ),
+            )
+        },
+        id="levels-out-of-order",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X",
+                *levels(
+                    "- {after_days: 0, to: ward_leader}",
+                    "- {after_days: 3, to: city_leaders}",
+                    "- {after_days: 1, to: ward_leader}  # <- escalation_out_of_order",
+                    "- {after_days: 2, to: ward_leader}  # <- escalation_out_of_order",
+                    "- {after_days: 3, to: ward_leader}",
+                ),
+            )
+        },
+        id="levels-out-of-order-twice",
+    ),
+    pytest.param(
+        {
+            "categories": category(
+                "X", "escalation: []", "repeat: 1  # <- repeat_without_escalation"
+            )
+        },
+        id="repeat-empty-escalation",
+    ),
+    pytest.param(
+        {
+            "defaults": "escalation: []\nrepeat: 2  # <- repeat_without_escalation",
+            "categories": category("X", "escalation: [{after_days: 1, to: ward_leader}]"),
+        },
+        id="defaults-repeat-empty-escalation",
+    ),
+    pytest.param(
+        {
+            "defaults": "escalation: []",
+            "categories": category("X", "repeat: 1  # <- repeat_without_escalation"),
+        },
+        id="repeat-with-inherited-empty-escalation",
+    ),
+    pytest.param({"top": "defaults: [repeat]  # <- defaults_not_mapping"}, id="defaults-list"),
+    pytest.param({"defaults": "resolve_days: 3  # <- unknown_key"}, id="defaults-resolve-days"),
+    pytest.param({"defaults": "urgent: true  # <- unknown_key"}, id="defaults-urgent"),
+    pytest.param({"defaults": "repeats: 1  # <- unknown_key_did_you_mean"}, id="defaults-key-typo"),
+    pytest.param(
+        {"defaults": "acknowledge_hours: -8  # <- bad_acknowledge_hours"}, id="defaults-bad-ack"
+    ),
+    pytest.param({"defaults": "repeat: once  # <- bad_repeat"}, id="defaults-bad-repeat"),
+    pytest.param(
+        {
+            # A mistake in the defaults is reported once, not once per category.
+            "defaults": "\n".join(
+                levels("- {after_days: 0, to: mayor}  # <- unknown_escalation_target")
+            ),
+        },
+        id="defaults-bad-escalation",
     ),
     # -- staff
     pytest.param(
@@ -688,7 +1008,9 @@ def test_mistake_is_reported_on_its_line(parts: dict[str, str]) -> None:
     assert_issues_as_marked(org_yaml(**parts))
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "2.5", "'5'", "true", "[5]"])
+@pytest.mark.parametrize(
+    "value", ["0", "-3", "-0.5", "'5'", "true", "[5]", "two", "1:30", ".inf", ".nan", "1e3"]
+)
 def test_bad_resolve_days(value: str) -> None:
     snippet = (
         f"- code: X\n  name: X\n  family: other\n  resolve_days: {value}  # <- bad_resolve_days"
@@ -702,6 +1024,67 @@ def test_bad_telegram_id(value: str) -> None:
         f"- id: x\n  name: X\n  roles: [city_leader]\n  telegram_id: {value}  # <- bad_telegram_id"
     )
     assert_issues_as_marked(org_yaml(staff=snippet))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "eight", "1:30", "'8'", ".inf", "[8]", "yes"])
+def test_bad_acknowledge_hours(value: str) -> None:
+    snippet = category("X", f"acknowledge_hours: {value}  # <- bad_acknowledge_hours")
+    assert_issues_as_marked(org_yaml(categories=snippet))
+
+
+@pytest.mark.parametrize("value", ["'true'", "1", "0", "maybe", "khẩn", "[true]"])
+def test_bad_urgent(value: str) -> None:
+    assert_issues_as_marked(org_yaml(categories=category("X", f"urgent: {value}  # <- bad_urgent")))
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "once", "'1'", "true", "1:00", "[1]"])
+def test_bad_repeat(value: str) -> None:
+    assert_issues_as_marked(org_yaml(categories=category("X", f"repeat: {value}  # <- bad_repeat")))
+
+
+@pytest.mark.parametrize("value", ["-0.5", ".nan", "'2'", "2 days", "[2]"])
+def test_bad_after_days(value: str) -> None:
+    snippet = category(
+        "X", *levels(f"- after_days: {value}  # <- bad_after_days", "  to: ward_leader")
+    )
+    assert_issues_as_marked(org_yaml(categories=snippet))
+
+
+def test_city_leaders_target_needs_a_city_leader() -> None:
+    """Every written ``to: city_leaders`` is pinned; the built-in default is not
+    (the sweep falls back to the ward leader when there is no city leader)."""
+    text = textwrap.dedent("""\
+        areas:
+          - code: XA
+            name: Xã Một Mình
+            kind: ward
+            leader: ct
+            children:
+              - {code: THON1, name: Thôn 1, kind: group}
+        defaults:
+          escalation:
+            - after_days: 0
+              to: ward_leader
+            - after_days: 2
+              to: city_leaders  # <- no_city_leader_for_escalation
+        categories:
+          - code: KHAC
+            name: Khác
+            family: other
+            resolve_days: 5
+          - code: RAC
+            name: Rác
+            family: sanitation
+            resolve_days: 2
+            escalation: [{after_days: 1, to: City_Leaders}]  # <- no_city_leader_for_escalation
+        staff:
+          - {id: ct, name: Chủ tịch xã, roles: [ward_leader], wards: [XA]}
+        """)
+    assert_issues_as_marked(text)
+    fixed = text.replace("City_Leaders", "ward_leader").replace(
+        "to: city_leaders", "to: ward_leader"
+    )
+    assert parse_org(fixed).categories["KHAC"].escalation[1].target is EscalationTarget.WARD_LEADER
 
 
 MINIMAL_CATEGORIES = "categories:\n  - {code: K, name: Khác, family: other, resolve_days: 5}\n"

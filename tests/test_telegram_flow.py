@@ -92,7 +92,7 @@ async def test_report_with_location_album_and_photo_as_file(
     cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
     kinds = [m.kind for m in cadre]
     assert kinds == ["media_group_photo"] * 4 + ["location", "text"]
-    assert button_data(cadre[-1]) == ["a:1", "r:1", "t:1", "j:1"]
+    assert button_data(cadre[-1]) == ["a:1", "r:1", "t:1", "j:1", "h:1"]
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert complaint.location is not None
@@ -179,7 +179,7 @@ async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None
     assert "Đã tiếp nhận PA-000001" in joined(to(sent, cadre))
     assert "đã được tiếp nhận" in joined(to(sent, an))
     card = bot.api.messages_to(ENVIRONMENT_CADRE)[-2]
-    assert button_data(card) == ["r:1", "t:1", "j:1"], "acknowledge is gone"
+    assert button_data(card) == ["r:1", "t:1", "j:1", "h:1"], "acknowledge is gone"
 
     await bot.press(cadre, "r:1")
     sent = await bot.send(cadre.text("Đã thu gom xong"))
@@ -213,7 +213,7 @@ async def test_not_fixed_reopens_to_the_same_owner(bot: BotDriver) -> None:
     reopened = to(sent, cadre)
     assert "CHƯA khắc phục" in joined(reopened)
     assert "Vẫn còn rác" in joined(reopened)
-    assert button_data(reopened[-1]) == ["a:1", "r:1", "t:1", "j:1"]
+    assert button_data(reopened[-1]) == ["a:1", "r:1", "t:1", "j:1", "h:1"]
 
 
 async def test_transfer_reject_and_withdraw_tell_the_resident(bot: BotDriver) -> None:

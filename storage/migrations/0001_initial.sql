@@ -117,7 +117,7 @@ CREATE INDEX complaint_people_person ON complaint_people (person_id);
 CREATE TABLE complaint_photos (
     id INTEGER PRIMARY KEY,
     complaint_id INTEGER NOT NULL REFERENCES complaints (id),
-    kind TEXT NOT NULL CHECK (kind IN ('report', 'resolution', 'dispute')),
+    kind TEXT NOT NULL CHECK (kind IN ('report', 'resolution', 'dispute', 'info')),
     channel TEXT NOT NULL,
     file_ref TEXT NOT NULL,
     position INTEGER NOT NULL

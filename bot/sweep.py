@@ -1,0 +1,237 @@
+"""The sweep: what the schedule says is due now becomes outbox rows.
+
+The database is the source of truth: every complaint carries when the sweep
+must look at it next (``next_action_at``, indexed), so one periodic job —
+not one scheduler job per complaint — finds the few that are due.  Each batch
+is decided and written in one transaction: the bookmark (``swept_until``)
+moves and the notices are queued together, so a crash can neither lose a
+reminder nor send it twice.
+
+Everything due for one person in one sweep goes out as one message: Telegram
+allows about one message a second per chat, and a cadre with five overdue
+tasks wants one list, not five pings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.domain.complaints import Action, Complaint, Event, State, next_state
+from bot.domain.orgchart import EscalationTarget, Family, OrgChart
+from bot.domain.reminders import Due, Item
+from bot.ports import Notice, SweepUpdate, SweepWrites
+from bot.services import TO_OWNER, TO_RESIDENT, Services
+
+REMINDERS = "reminders"
+BRIEFING_WINDOW = timedelta(hours=3)
+BRIEFING = "briefing"
+BATCH = 500
+# Which reminder a person sees when several fall due for one complaint at once.
+_STRENGTH = {
+    Due.ACK_REMINDER: 1,
+    Due.RESOLVE_SOON: 2,
+    Due.ACK_OVERDUE: 3,
+    Due.RESOLVE_DUE: 4,
+    Due.ESCALATION: 5,
+}
+
+
+@dataclass
+class SweepReport:
+    complaints: int = 0
+    notices: int = 0
+    briefings: int = 0
+
+
+@dataclass
+class _Entry:
+    """One complaint in one person's reminder message."""
+
+    due: Due
+    level: int = 0
+
+    def merge(self, other: _Entry) -> None:
+        if (_STRENGTH[other.due], other.level) > (_STRENGTH[self.due], self.level):
+            self.due, self.level = other.due, other.level
+
+
+@dataclass
+class _Decision:
+    updates: list[SweepUpdate] = field(default_factory=list)
+    single: list[Notice] = field(default_factory=list)
+    grouped: dict[str, dict[int, _Entry]] = field(default_factory=dict)
+
+    def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
+        mine = self.grouped.setdefault(staff_id, {})
+        if complaint_id in mine:
+            mine[complaint_id].merge(entry)
+        else:
+            mine[complaint_id] = entry
+
+    def writes(self) -> SweepWrites:
+        notices = list(self.single)
+        for staff_id, entries in self.grouped.items():
+            items = [
+                {"id": cid, "due": e.due.value, "level": e.level}
+                for cid, e in sorted(entries.items())
+            ]
+            notices.append(Notice(REMINDERS, staff_id=staff_id, payload={"items": items}))
+        return SweepWrites(updates=self.updates, notices=notices)
+
+
+class Sweeper:
+    def __init__(self, services: Services, *, briefing_at: time = time(7, 30)) -> None:
+        self.services = services
+        self.briefing_at = briefing_at
+
+    async def sweep(self) -> SweepReport:
+        """Everything due up to now, in batches, then the morning briefing."""
+        report = SweepReport()
+        if not self.services.has_chart:
+            return report
+        now = self.services.now()
+        while True:
+            done, notices = await self.services.store.sweep(
+                now, BATCH, lambda rows: self.decide(rows, now)
+            )
+            report.complaints += done
+            report.notices += notices
+            if done < BATCH:
+                break
+        report.briefings = await self._briefing(now)
+        return report
+
+    # ---- deciding ---------------------------------------------------------------------------
+
+    def decide(self, rows: Sequence[tuple[Complaint, int | None]], now: datetime) -> SweepWrites:
+        decision = _Decision()
+        chart = self.services.chart
+        for complaint, reporter in rows:
+            self._decide_one(decision, chart, complaint, reporter, now)
+        return decision.writes()
+
+    def _decide_one(
+        self,
+        decision: _Decision,
+        chart: OrgChart,
+        complaint: Complaint,
+        reporter: int | None,
+        now: datetime,
+    ) -> None:
+        services = self.services
+        policy = services.policy(complaint.category)
+        since = complaint.swept_until or complaint.created_at
+        items, _ = services.schedule.window(services.clock_state(complaint), policy, since, now)
+        fields: dict[str, Any] = {"swept_until": now}
+        event: Event | None = None
+        closing = any(item.due is Due.AUTO_CLOSE for item in items)
+        for item in items:
+            if item.due is Due.AUTO_CLOSE:
+                fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
+                event = self._event(complaint, Action.AUTO_CLOSE, now)
+                if reporter is not None:
+                    decision.single.append(_resident(complaint, reporter, "auto_closed"))
+                decision.single.append(_owner(complaint, "closed_unconfirmed"))
+                break
+            if item.due is Due.INFO_TIMEOUT:
+                paused = complaint.paused_since or now
+                fields.update(services.resume_fields(complaint, paused, now))
+                event = self._event(complaint, Action.RESUME, now)
+                decision.single.append(_owner(complaint, "info_timeout"))
+                break
+            if item.due is Due.CONFIRM_AGAIN:
+                if reporter is not None and not closing:
+                    decision.single.append(_resident(complaint, reporter, "confirm_again"))
+                continue
+            self._remind(decision, chart, complaint, item)
+            if item.due is Due.ESCALATION:
+                fields["escalation_level"] = max(
+                    item.level, int(fields.get("escalation_level", complaint.escalation_level))
+                )
+        after = replace(complaint, **fields)
+        fields["next_action_at"] = services.next_action(
+            services.clock_state(after), complaint.category, after=now
+        )
+        decision.updates.append(
+            SweepUpdate(complaint.id, fields, event, bump_version=event is not None)
+        )
+
+    def _remind(
+        self, decision: _Decision, chart: OrgChart, complaint: Complaint, item: Item
+    ) -> None:
+        entry = _Entry(item.due, item.level)
+        if item.due is not Due.ESCALATION:
+            decision.remind(complaint.owner, complaint.id, _Entry(item.due))
+        if item.due in (Due.ACK_OVERDUE, Due.ESCALATION):
+            for leader in self._leaders(chart, complaint, item.target):
+                decision.remind(leader, complaint.id, entry)
+
+    @staticmethod
+    def _leaders(
+        chart: OrgChart, complaint: Complaint, target: EscalationTarget | None
+    ) -> list[str]:
+        """Who an escalation level reaches.  A complaint about the ward's own
+        leadership skips the ward leaders; a chart with no city leaders stops
+        at the ward leader."""
+        city = [s.id for s in chart.city_leaders()]
+        policy = chart.wards.get(complaint.ward)
+        ward_leader = [policy.leader] if policy else []
+        about_leaders = (
+            complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
+        )
+        if target is EscalationTarget.CITY_LEADERS or about_leaders:
+            return city or ward_leader
+        return ward_leader or city
+
+    @staticmethod
+    def _event(complaint: Complaint, action: Action, now: datetime) -> Event:
+        target = next_state(complaint.state, action)
+        assert target is not None
+        return Event(complaint.id, now, action, complaint.state, target)
+
+    # ---- the morning briefing ("giao ban") ---------------------------------------------------
+
+    async def _briefing(self, now: datetime) -> int:
+        """Once each working day, from the briefing time until the quiet
+        hours: every person with open tasks gets one list, overdue first."""
+        schedule = self.services.schedule
+        local = now.astimezone(schedule.calendar.tz)
+        if not schedule.calendar.is_working_day(local.date()):
+            return 0
+        opens = datetime.combine(local.date(), self.briefing_at, tzinfo=local.tzinfo)
+        if not opens <= local < opens + BRIEFING_WINDOW or schedule.quiet.contains(now):
+            # Outside the morning window a late list would only confuse: the
+            # next working morning brings a fresh one.
+            return 0
+        tasks = await self.services.store.open_tasks()
+        by_owner: dict[str, list[Complaint]] = {}
+        for task in tasks:
+            by_owner.setdefault(task.owner, []).append(task)
+        notices = [
+            Notice(BRIEFING, staff_id=owner, payload={"ids": _overdue_first(mine, now)})
+            for owner, mine in by_owner.items()
+        ]
+        sent = await self.services.store.record_once(
+            "briefing_day", local.date().isoformat(), notices, now
+        )
+        return len(notices) if sent else 0
+
+
+def _overdue_first(tasks: Sequence[Complaint], now: datetime) -> list[int]:
+    ordered = sorted(tasks, key=lambda t: (t.due_at >= now, t.due_at, t.id))
+    return [t.id for t in ordered]
+
+
+def _resident(complaint: Complaint, reporter: int, event: str) -> Notice:
+    return Notice(
+        TO_RESIDENT, complaint_id=complaint.id, person_id=reporter, payload={"event": event}
+    )
+
+
+def _owner(complaint: Complaint, event: str) -> Notice:
+    return Notice(
+        TO_OWNER, complaint_id=complaint.id, staff_id=complaint.owner, payload={"event": event}
+    )

@@ -1,0 +1,383 @@
+"""Deadlines, reminders and escalation, played through the real Application
+with an injected clock: the sweep job is run at each step instead of waiting
+for APScheduler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.clock import ManualClock
+from bot.domain.complaints import State
+from bot.domain.orgchart import OrgChart
+from bot.driver import BotDriver
+from bot.sandbox import FakeBotApi, SentMessage
+from tests.factories import (
+    CITY_LEADER,
+    ENVIRONMENT_CADRE,
+    WARD_CHAIR,
+    button_data,
+    file_sanitation_report,
+    joined,
+    load_chart,
+    started_bot,
+    to,
+)
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+OTHER_CITY_LEADER = 7092
+# Wednesday 25/11/2026 is made a public holiday for these tests.
+HOLIDAY = date(2026, 11, 25)
+STEP = timedelta(minutes=10)
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    """A local time in the week of Monday 23/11/2026."""
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def stamp(instant: datetime) -> str:
+    return instant.astimezone(TZ).strftime("%a %H:%M")
+
+
+@dataclass
+class Heard:
+    when: datetime
+    message: SentMessage
+
+
+class Week:
+    """Moves the clock in small steps and runs the sweep at each, keeping
+    what every chat received and when."""
+
+    def __init__(self, bot: BotDriver, clock: ManualClock) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.heard: list[Heard] = []
+
+    def keep(self, messages: list[SentMessage]) -> list[SentMessage]:
+        self.heard += [Heard(self.clock.now(), m) for m in messages]
+        return messages
+
+    async def run_until(self, end: datetime) -> None:
+        while self.clock.now() < end:
+            self.clock.advance(STEP)
+            self.keep(await self.bot.tick())
+
+    def to(self, chat_id: int) -> list[Heard]:
+        return [h for h in self.heard if h.message.chat_id == chat_id]
+
+    def timeline(self, chat_id: int) -> list[tuple[str, str]]:
+        return [(stamp(h.when), kind_of(h.message)) for h in self.to(chat_id)]
+
+
+MARKERS = (
+    ("Giao ban", "briefing"),
+    ("chưa tiếp nhận", "ack"),
+    ("quá hạn tiếp nhận", "ack_overdue"),
+    ("còn 1 ngày", "soon"),
+    ("đến hạn xử lý", "due"),
+    ("báo cáo cấp 1", "level1"),
+    ("báo cáo cấp 2", "level2"),
+)
+
+
+def kind_of(message: SentMessage) -> str:
+    text = message.text or ""
+    for marker, kind in MARKERS:
+        if marker in text:
+            return kind
+    return text.splitlines()[0][:30] if text else message.kind
+
+
+@pytest.fixture
+async def week_bot(tmp_path: Path, chart: OrgChart) -> tuple[Path, ManualClock]:
+    db_path = tmp_path / "week.db"
+    await load_chart(db_path, chart)
+    return db_path, ManualClock(at(23, 7))
+
+
+async def test_a_complaint_never_acknowledged_for_a_week(
+    week_bot: tuple[Path, ManualClock],
+) -> None:
+    """Reminders and both escalation levels reach the right people at the
+    right working times: none at night, at the weekend or on the holiday."""
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock, holidays=frozenset({HOLIDAY})) as bot:
+        week = Week(bot, clock)
+        await week.run_until(at(23, 9))
+        an = bot.user(501, "An")
+        week.keep(await file_sanitation_report(bot, an))
+        complaint = await bot.services.complaint(1)
+        assert complaint is not None
+        assert complaint.ack_due_at == at(23, 17), "8 working hours"
+        assert complaint.due_at == at(26, 9), "2 working days, Wednesday off"
+        await week.run_until(at(30, 9, 30))
+
+    assert week.timeline(ENVIRONMENT_CADRE)[1:] == [
+        ("Mon 13:00", "ack"),  # half of the 8 working hours
+        ("Mon 15:00", "ack"),  # then every 2 working hours
+        ("Mon 17:00", "ack_overdue"),
+        ("Tue 07:30", "briefing"),
+        ("Tue 09:00", "soon"),  # one working day before the deadline
+        ("Tue 09:30", "ack"),
+        ("Tue 11:30", "ack"),
+        ("Tue 13:30", "ack"),
+        ("Tue 15:30", "ack"),
+        ("Thu 07:30", "briefing"),
+        ("Thu 08:00", "ack"),  # 1.5 h on Tuesday, the holiday skipped, 0.5 h on Thursday
+        ("Thu 09:00", "due"),
+        ("Thu 10:00", "ack"),
+        ("Thu 12:00", "ack"),
+        ("Thu 14:00", "ack"),
+        ("Thu 16:00", "ack"),
+        ("Fri 07:30", "briefing"),
+        ("Fri 08:30", "ack"),
+        ("Fri 10:30", "ack"),
+        ("Fri 12:30", "ack"),
+        ("Fri 14:30", "ack"),
+        ("Fri 16:30", "ack"),
+        ("Mon 07:30", "briefing"),
+        ("Mon 09:00", "ack"),
+    ]
+    assert week.timeline(WARD_CHAIR) == [("Mon 17:00", "ack_overdue"), ("Thu 09:00", "level1")]
+    for leader in (CITY_LEADER, OTHER_CITY_LEADER):
+        assert week.timeline(leader) == [("Mon 09:00", "level2")], leader
+    escalation = week.to(WARD_CHAIR)[-1].message
+    assert button_data(escalation) == ["a:1", "g:1", "e:1"], "Acknowledge / Reassign / Extend"
+    for heard in week.heard:
+        local = heard.when.astimezone(TZ)
+        assert 7 <= local.hour < 21, stamp(heard.when)
+        assert local.weekday() < 5, stamp(heard.when)
+        assert local.date() != HOLIDAY, stamp(heard.when)
+    # 29 to the owner (task card, reminders, four briefings), 2 to the ward
+    # leader, 1 to each city leader; the resident's own replies are not swept.
+    assert len(week.heard) == 30
+
+
+async def test_resolved_just_before_a_reminder_sends_none_and_closes_unconfirmed(
+    week_bot: tuple[Path, ManualClock],
+) -> None:
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock) as bot:
+        week = Week(bot, clock)
+        await week.run_until(at(23, 9))
+        an = bot.user(501, "An")
+        cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+        await file_sanitation_report(bot, an)
+        await week.run_until(at(23, 12, 50))
+        await bot.press(cadre, "r:1")
+        await bot.send(cadre.text("Đã thu gom"))
+        week.keep(await bot.choose(cadre, "s"))
+        await week.run_until(at(30, 14))
+        complaint = await bot.services.complaint(1)
+        assert complaint is not None
+        assert complaint.state is State.CLOSED_UNCONFIRMED
+        events = [e.action.value for e in await bot.services.store.events_of(1)]
+        assert events[-1] == "auto_close"
+
+    cadre_heard = [k for _, k in week.timeline(ENVIRONMENT_CADRE)]
+    assert "ack" not in cadre_heard, "reminders stop the moment a resolution is reported"
+    assert "briefing" not in cadre_heard, "no open task, no morning list"
+    resident = week.timeline(501)
+    assert resident[-2][0] == "Thu 12:50", "asked again 3 days after the resolution"
+    assert "khắc phục chưa" in week.to(501)[-2].message.text or ""
+    assert button_data(week.to(501)[-2].message) == ["f:1", "n:1"]
+    assert resident[-1][0] == "Mon 12:50", "closed after 7 days of silence"
+    assert "đã được đóng" in (week.to(501)[-1].message.text or "")
+    assert "không xác nhận sau 7 ngày" in (week.to(ENVIRONMENT_CADRE)[-1].message.text or "")
+
+
+async def test_asking_again_at_night_waits_for_the_morning(
+    week_bot: tuple[Path, ManualClock],
+) -> None:
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock) as bot:
+        week = Week(bot, clock)
+        an = bot.user(501, "An")
+        cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+        await file_sanitation_report(bot, an)
+        clock.set(at(23, 21, 30))  # the cadre reports the fix late in the evening
+        await bot.press(cadre, "r:1")
+        await bot.send(cadre.text("Đã thu gom"))
+        await bot.choose(cadre, "s")
+        await week.run_until(at(27, 9))
+    asked = [h for h in week.to(501) if "khắc phục chưa" in (h.message.text or "")]
+    assert [stamp(h.when) for h in asked] == ["Fri 07:00"], "not Thursday 21:30"
+
+
+async def test_a_dispute_restarts_the_clocks(week_bot: tuple[Path, ManualClock]) -> None:
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock) as bot:
+        week = Week(bot, clock)
+        await week.run_until(at(23, 9))
+        an = bot.user(501, "An")
+        cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+        await file_sanitation_report(bot, an)
+        await bot.press(cadre, "r:1")
+        await bot.send(cadre.text("Đã thu gom"))
+        await bot.choose(cadre, "s")
+        clock.set(at(23, 11))
+        await bot.press(an, "n:1")
+        await bot.send(an.text("Vẫn còn"))
+        reopened = await bot.services.complaint(1)
+        assert reopened is not None
+        assert reopened.clock_start == at(23, 11)
+        assert reopened.ack_due_at == at(24, 9, 30)
+        assert reopened.due_at == at(25, 11)
+        bot.new_messages()  # what the presses caused is not part of the timeline
+        await week.run_until(at(23, 17, 30))
+    assert week.timeline(ENVIRONMENT_CADRE) == [("Mon 15:00", "ack"), ("Mon 17:00", "ack")]
+
+
+async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
+    week_bot: tuple[Path, ManualClock],
+) -> None:
+    db_path, clock = week_bot
+    api = FakeBotApi()
+    async with started_bot(db_path, clock, api) as bot:
+        week = Week(bot, clock)
+        await week.run_until(at(23, 9))
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        await week.run_until(at(23, 12))
+    heard_before = len(week.heard)
+    clock.set(at(25, 12))  # the bot was down from Monday noon to Wednesday noon
+    async with started_bot(db_path, clock, api) as again:
+        caught_up = week.keep(again.startup_messages)
+        week.bot = again
+        await week.run_until(at(25, 16))
+
+    owner = [m for m in caught_up if m.chat_id == ENVIRONMENT_CADRE]
+    assert len(owner) == 1, "everything missed, in one message"
+    assert joined(owner).count("PA-000001") == 1
+    assert "đến hạn xử lý" in joined(owner), "the strongest of what was missed"
+    leader = [m for m in caught_up if m.chat_id != ENVIRONMENT_CADRE]
+    assert [m.chat_id for m in leader] == [WARD_CHAIR]
+    assert "báo cáo cấp 1" in joined(leader), "the ack overdue and level 1, as one message"
+    after = [stamp(h.when) for h in week.heard[heard_before:] if h.message.chat_id == 7013]
+    assert after == ["Wed 12:00", "Wed 14:00", "Wed 16:00"], "then on schedule, no repeats"
+
+
+async def test_the_sweep_job_is_registered_and_runs(bot: BotDriver, clock: ManualClock) -> None:
+    assert bot.app.job_queue is not None
+    (job,) = bot.app.job_queue.get_jobs_by_name("sweep")
+    assert job.job.trigger.interval == timedelta(seconds=30)
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    clock.advance(timedelta(hours=4))
+    await job.run(bot.app)
+    sent = bot.new_messages()
+    assert "chưa tiếp nhận" in joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
+
+
+# ---- Telegram errors on every send path -------------------------------------------------
+
+
+async def _to_the_task(bot: BotDriver, clock: ManualClock) -> tuple[int, object]:
+    """Up to the moment the cadre's task card is sent."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP03"):
+        await bot.choose(an, key)
+    await bot.send(an.text("Rác tràn"))
+    await bot.choose(an, "d")
+    return ENVIRONMENT_CADRE, lambda: bot.choose(an, "ok")
+
+
+async def _to_the_reminder(bot: BotDriver, clock: ManualClock) -> tuple[int, object]:
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    clock.advance(timedelta(hours=4))
+    return ENVIRONMENT_CADRE, bot.tick
+
+
+async def _to_the_resident(bot: BotDriver, clock: ManualClock) -> tuple[int, object]:
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    return 501, lambda: bot.press(cadre, "a:1")
+
+
+PATHS = {"task": _to_the_task, "reminder": _to_the_reminder, "resident": _to_the_resident}
+MARK = {"task": "Việc mới", "reminder": "Nhắc việc", "resident": "đã được tiếp nhận"}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+@pytest.mark.parametrize("error", ["retry_after", "server", "network", "forbidden"])
+async def test_telegram_errors_on_every_send_path(
+    bot: BotDriver, clock: ManualClock, path: str, error: str
+) -> None:
+    chat_id, trigger = await PATHS[path](bot, clock)
+    if error == "retry_after":
+        bot.api.fail_next("sendMessage", retry_after=7, chat_id=chat_id)
+    elif error == "server":
+        bot.api.fail_next("sendMessage", error_code=502, chat_id=chat_id)
+    elif error == "network":
+        bot.api.network_failure_next("sendMessage", chat_id=chat_id)
+    else:
+        bot.api.blocked_chats.add(chat_id)
+    assert callable(trigger)
+    await trigger()
+
+    def received() -> list[SentMessage]:
+        return [m for m in bot.api.messages_to(chat_id) if MARK[path] in (m.text or "")]
+
+    assert received() == [], "not delivered yet"
+    if error == "forbidden":
+        clock.advance(timedelta(days=1))
+        await bot.flush()
+        assert received() == [], "a blocked chat is not retried"
+        pending, _ = await bot.services.store.outbox_counts()
+        assert pending == 0, "given up, not left pending"
+        if chat_id == ENVIRONMENT_CADRE:
+            warned = [
+                m for m in bot.api.messages_to(WARD_CHAIR) if "Không gửi được tin" in (m.text or "")
+            ]
+            assert len(warned) == 1, "the ward leader is told, once"
+        return
+    wait = timedelta(seconds=7) if error == "retry_after" else timedelta(seconds=30)
+    clock.advance(wait - timedelta(seconds=1))
+    await bot.flush()
+    assert received() == [], "not before the wait is over"
+    clock.advance(timedelta(seconds=1))
+    await bot.flush()
+    assert len(received()) == 1, "sent once it may be"
+    clock.advance(timedelta(hours=1))
+    await bot.flush()
+    assert len(received()) == 1, "and never again"
+
+
+async def test_a_lost_answer_sends_at_most_once_more(bot: BotDriver, clock: ManualClock) -> None:
+    """Telegram accepted the message but the bot never heard back (a crash or
+    a timeout right after the send): the row is not marked sent, so it goes
+    out once more — never zero times, never more than twice."""
+    bot.api.lose_answer_next("sendMessage", chat_id=ENVIRONMENT_CADRE)
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    cards = [m for m in bot.api.messages_to(ENVIRONMENT_CADRE) if "Việc mới" in (m.text or "")]
+    assert len(cards) == 1, "delivered, though the bot does not know it"
+    assert await bot.services.store.outbox_counts() == (1, 0)
+    clock.advance(timedelta(minutes=1))
+    await bot.flush()
+    clock.advance(timedelta(days=1))
+    await bot.flush()
+    cards = [m for m in bot.api.messages_to(ENVIRONMENT_CADRE) if "Việc mới" in (m.text or "")]
+    assert len(cards) == 2
+    assert await bot.services.store.outbox_counts() == (0, 1)
+
+
+async def test_a_crash_before_the_send_sends_after_the_restart(
+    tmp_path: Path, chart: OrgChart, clock: ManualClock
+) -> None:
+    db_path = tmp_path / "crash.db"
+    await load_chart(db_path, chart)
+    api = FakeBotApi()
+    async with started_bot(db_path, clock, api) as bot:
+        api.network_failure_next("sendMessage", chat_id=ENVIRONMENT_CADRE)
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        assert await bot.services.store.outbox_counts() == (1, 0)
+    clock.advance(timedelta(minutes=1))
+    async with started_bot(db_path, clock, api) as again:
+        cards = [m for m in again.startup_messages if "Việc mới" in (m.text or "")]
+        assert [m.chat_id for m in cards] == [ENVIRONMENT_CADRE]
+        assert await again.services.store.outbox_counts() == (0, 1)

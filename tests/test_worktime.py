@@ -1,0 +1,101 @@
+"""Working-time arithmetic: weekends, public holidays, the working window,
+and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.worktime import VIETNAM_HOLIDAYS, Clockwork, QuietHours, WorkCalendar
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# A week with a public holiday on Wednesday 25/11/2026.
+CAL = WorkCalendar(TZ, holidays=frozenset({date(2026, 11, 25)}))
+
+
+def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def test_a_working_day_is_nine_and_a_half_hours() -> None:
+    assert CAL.day_hours == 9.5
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "expected"),
+    [
+        (local(23, 9), 8, local(23, 17)),  # Monday, within the day
+        (local(23, 9), 8.5, local(24, 8)),  # spills into Tuesday
+        (local(23, 6), 1, local(23, 8, 30)),  # before opening: counts from 07:30
+        (local(23, 20), 1, local(24, 8, 30)),  # after closing: counts from tomorrow
+        (local(24, 16), 2, local(26, 8, 30)),  # skips the Wednesday holiday
+        (local(27, 16), 2, local(30, 8, 30)),  # skips the weekend
+        (local(28, 10), 0, local(30, 7, 30)),  # Saturday + 0 h: next opening
+        (local(23, 9), 19, local(26, 9)),  # two working days, over the holiday
+    ],
+)
+def test_add_working_hours(start: datetime, hours: float, expected: datetime) -> None:
+    assert CAL.add(start, hours) == expected
+
+
+def test_built_in_holidays_cover_this_and_next_year() -> None:
+    years = {d.year for d in VIETNAM_HOLIDAYS}
+    assert years == {2026, 2027}
+    assert date(2026, 9, 2) in VIETNAM_HOLIDAYS
+    assert date(2027, 1, 1) in VIETNAM_HOLIDAYS
+    default = WorkCalendar(TZ)
+    assert not default.is_working_day(date(2026, 2, 16)), "Tết"
+    assert default.is_working_day(date(2026, 11, 23))
+
+
+@given(
+    start=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 1), timezones=st.just(UTC)
+    ),
+    hours=st.floats(min_value=0, max_value=200, allow_nan=False).map(lambda h: round(h, 3)),
+)
+def test_add_and_between_agree(start: datetime, hours: float) -> None:
+    calendar = WorkCalendar(TZ)
+    end = calendar.add(start, hours)
+    assert end >= start
+    assert calendar.working_hours_between(start, end) == pytest.approx(hours, abs=1e-6)
+    if hours > 0:
+        # The moment a deadline falls is always inside working time (or its very end).
+        assert calendar.is_working_time(end - timedelta(microseconds=1))
+
+
+def test_working_hours_between_skips_nights_weekends_holidays() -> None:
+    assert CAL.working_hours_between(local(23, 9), local(23, 10)) == 1
+    assert CAL.working_hours_between(local(23, 16), local(24, 8)) == 1.5
+    assert CAL.working_hours_between(local(24, 17), local(26, 7, 30)) == 0, "holiday"
+    assert CAL.working_hours_between(local(27, 17), local(30, 7, 30)) == 0, "weekend"
+    assert CAL.working_hours_between(local(26, 9), local(23, 9)) == 0
+
+
+def test_urgent_complaints_count_calendar_time() -> None:
+    urgent = Clockwork(CAL, urgent=True)
+    assert urgent.add(local(28, 22), 4) == local(29, 2), "Saturday night counts"
+    assert urgent.days(1) == 24
+    assert Clockwork(CAL).days(1) == 9.5
+
+
+def test_quiet_hours_defer_to_their_end() -> None:
+    quiet = QuietHours(TZ, time(21, 0), time(7, 0))
+    assert quiet.defer(local(23, 20, 59)) == local(23, 20, 59)
+    assert quiet.defer(local(23, 21)) == local(24, 7)
+    assert quiet.defer(local(24, 3)) == local(24, 7)
+    assert quiet.defer(local(24, 7)) == local(24, 7)
+    daytime = QuietHours(TZ, time(12, 0), time(13, 0))
+    assert daytime.defer(local(23, 12, 30)) == local(23, 13)
+    assert not QuietHours(TZ, time(0, 0), time(0, 0)).contains(local(23, 3))
+
+
+def test_a_calendar_without_working_days_is_refused() -> None:
+    with pytest.raises(ValueError, match="working weekday"):
+        WorkCalendar(TZ, weekdays=frozenset())
+    with pytest.raises(ValueError, match="end after"):
+        WorkCalendar(TZ, start=time(17), end=time(8))
