@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo lint install clean
+.PHONY: test demo bench lint install clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/phananh demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.bench_sweep 10000
 
 clean:
 	rm -rf $(VENV) data/demo.db

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
@@ -25,6 +26,7 @@ from storage.db import Database
 from storage.sqlite import SqliteStore
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 # Monday 23/11/2026, 08:30 in Hạ Long.
 DEMO_START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 
@@ -106,6 +108,13 @@ class Story:
 
     async def chooses(self, user: FakeUser, key: str) -> None:
         await self.presses(user, rf"q:\d+:{key}")
+
+    async def sweep_at(self, local: datetime) -> None:
+        """Jump the clock to a local time and run the reminder sweep, as the
+        bot's periodic job would; what fell due in between comes out once."""
+        self.clock.set(local)
+        self.out.write("  … ⏰\n")
+        self.log.bot_said(await self.driver.tick())
 
 
 async def play(story: Story) -> None:
@@ -204,6 +213,12 @@ async def play(story: Story) -> None:
     await story.chooses(tuan, "g")
     await story.says(tuan, "to dan pho 7")
     await story.presses(ha, "a:5")
+
+    story.person(7001, "Chủ tịch phường Hùng")
+    story.scene("10. Cuối giờ chiều: PA-000003 chưa được tiếp nhận — bot nhắc cán bộ")
+    await story.sweep_at(datetime(2026, 11, 23, 17, 0, tzinfo=LOCAL))
+    story.scene("11. Một tuần sau: PA-000002 quá hạn — báo cáo lãnh đạo phường; giao ban sáng")
+    await story.sweep_at(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL))
 
 
 async def final_lines(driver: BotDriver) -> list[str]:

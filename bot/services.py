@@ -311,6 +311,7 @@ class Services:
                     code=complaint.code,
                     handler=self.handler_label(complaint),
                     due=complaint.due_at,
+                    ack_due=complaint.ack_due_at or complaint.created_at,
                 ),
             ),
             complaint=complaint,

@@ -27,6 +27,7 @@ from bot.services import TO_OWNER, TO_RESIDENT, Services
 
 REMINDERS = "reminders"
 BRIEFING_WINDOW = timedelta(hours=3)
+BRIEFING_KEY = "briefing_day"
 BRIEFING = "briefing"
 BATCH = 500
 # Which reminder a person sees when several fall due for one complaint at once.
@@ -124,7 +125,9 @@ class Sweeper:
         services = self.services
         policy = services.policy(complaint.category)
         since = complaint.swept_until or complaint.created_at
-        items, _ = services.schedule.window(services.clock_state(complaint), policy, since, now)
+        items, upcoming = services.schedule.window(
+            services.clock_state(complaint), policy, since, now
+        )
         fields: dict[str, Any] = {"swept_until": now}
         event: Event | None = None
         closing = any(item.due is Due.AUTO_CLOSE for item in items)
@@ -151,10 +154,13 @@ class Sweeper:
                 fields["escalation_level"] = max(
                     item.level, int(fields.get("escalation_level", complaint.escalation_level))
                 )
-        after = replace(complaint, **fields)
-        fields["next_action_at"] = services.next_action(
-            services.clock_state(after), complaint.category, after=now
-        )
+        if event is not None:
+            # The clock itself changed (closed, or running again): look afresh.
+            after = replace(complaint, **fields)
+            upcoming = services.next_action(
+                services.clock_state(after), complaint.category, after=now
+            )
+        fields["next_action_at"] = upcoming
         decision.updates.append(
             SweepUpdate(complaint.id, fields, event, bump_version=event is not None)
         )
@@ -206,6 +212,9 @@ class Sweeper:
             # Outside the morning window a late list would only confuse: the
             # next working morning brings a fresh one.
             return 0
+        today = local.date().isoformat()
+        if await self.services.store.get_meta(BRIEFING_KEY) == today:
+            return 0  # the cheap check first: this runs on every sweep
         tasks = await self.services.store.open_tasks()
         by_owner: dict[str, list[Complaint]] = {}
         for task in tasks:
@@ -214,9 +223,7 @@ class Sweeper:
             Notice(BRIEFING, staff_id=owner, payload={"ids": _overdue_first(mine, now)})
             for owner, mine in by_owner.items()
         ]
-        sent = await self.services.store.record_once(
-            "briefing_day", local.date().isoformat(), notices, now
-        )
+        sent = await self.services.store.record_once(BRIEFING_KEY, today, notices, now)
         return len(notices) if sent else 0
 
 

@@ -40,6 +40,7 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 REFUSED_RETRY = timedelta(hours=6)
 MAX_BUTTON_ROWS = 20
+OVERDUE_NOTICE = timedelta(hours=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -157,6 +158,8 @@ class OutboxSender:
             if complaint is None or not complaint.state.is_open:
                 continue
             due = str(entry["due"])
+            if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
+                due = "overdue"  # the deadline passed while the bot was away
             what = self.render.t(
                 lang,
                 f"reminder.{due}",

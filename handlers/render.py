@@ -174,6 +174,7 @@ class Renderer:
             "landmark": complaint.landmark or "—",
             "description": complaint.description,
             "due": self.when(complaint.due_at),
+            "ack_due": self.when(complaint.ack_due_at or complaint.created_at),
             "created": self.when(complaint.created_at),
             "state": self.state(language, complaint.state),
         }

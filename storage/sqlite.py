@@ -630,6 +630,10 @@ class SqliteStore:
             await self._insert_notices(conn, notices, at)
         return True
 
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row["value"]) if row else None
+
     async def mark_unreachable(self, person_id: int, at: datetime) -> bool:
         """True when the person was reachable until now."""
         async with self.db.transaction() as conn:

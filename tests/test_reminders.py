@@ -254,7 +254,7 @@ async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
     owner = [m for m in caught_up if m.chat_id == ENVIRONMENT_CADRE]
     assert len(owner) == 1, "everything missed, in one message"
     assert joined(owner).count("PA-000001") == 1
-    assert "đến hạn xử lý" in joined(owner), "the strongest of what was missed"
+    assert "đã quá hạn 3 giờ" in joined(owner), "the strongest of what was missed"
     leader = [m for m in caught_up if m.chat_id != ENVIRONMENT_CADRE]
     assert [m.chat_id for m in leader] == [WARD_CHAIR]
     assert "báo cáo cấp 1" in joined(leader), "the ack overdue and level 1, as one message"

@@ -9,7 +9,6 @@ the arithmetic in one unit (hours) everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -52,6 +51,9 @@ class WorkCalendar:
             raise ValueError("the working day must end after it starts")
         if not self.weekdays:
             raise ValueError("at least one working weekday is needed")
+        # The sweep asks for the same few days over and over: remember them.
+        object.__setattr__(self, "_windows", {})
+        object.__setattr__(self, "_next_day", {})
 
     @property
     def day_hours(self) -> float:
@@ -62,16 +64,27 @@ class WorkCalendar:
         return day.weekday() in self.weekdays and day not in self.holidays
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
-        opens = datetime.combine(day, self.start, tzinfo=self.tz).astimezone(UTC)
-        closes = datetime.combine(day, self.end, tzinfo=self.tz).astimezone(UTC)
-        return opens, closes
+        cache: dict[date, tuple[datetime, datetime]] = self._windows  # type: ignore[attr-defined]
+        window = cache.get(day)
+        if window is None:
+            opens = datetime.combine(day, self.start, tzinfo=self.tz).astimezone(UTC)
+            closes = datetime.combine(day, self.end, tzinfo=self.tz).astimezone(UTC)
+            window = cache[day] = (opens, closes)
+        return window
 
-    def _working_days_from(self, day: date) -> Iterable[date]:
-        for offset in range(3660):  # ten years: a calendar with no working days is refused
-            candidate = day + timedelta(days=offset)
-            if self.is_working_day(candidate):
-                yield candidate
-        raise ValueError("no working day within ten years")
+    def _first_working_day(self, day: date) -> date:
+        """``day`` itself if it is a working day, else the next one."""
+        cache: dict[date, date] = self._next_day  # type: ignore[attr-defined]
+        found = cache.get(day)
+        if found is None:
+            for offset in range(3660):  # ten years: a calendar with no working days is refused
+                candidate = day + timedelta(days=offset)
+                if self.is_working_day(candidate):
+                    found = cache[day] = candidate
+                    break
+            else:
+                raise ValueError("no working day within ten years")
+        return found
 
     def is_working_time(self, instant: datetime) -> bool:
         local = instant.astimezone(self.tz)
@@ -82,12 +95,12 @@ class WorkCalendar:
 
     def next_opening(self, instant: datetime) -> datetime:
         """The instant itself if it is working time, else when work resumes."""
-        local_day = instant.astimezone(self.tz).date()
-        for day in self._working_days_from(local_day):
+        day = self._first_working_day(instant.astimezone(self.tz).date())
+        opens, closes = self._window(day)
+        if instant >= closes:
+            day = self._first_working_day(day + timedelta(days=1))
             opens, closes = self._window(day)
-            if instant < closes:
-                return max(instant, opens)
-        raise AssertionError("unreachable")
+        return max(instant, opens)
 
     def add(self, instant: datetime, hours: float) -> datetime:
         """``instant`` plus ``hours`` of working time."""

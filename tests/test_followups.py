@@ -1,0 +1,184 @@
+"""Asking the resident for more information (the clock pauses), leaders
+reassigning and extending, and the morning briefing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.clock import ManualClock
+from bot.domain.complaints import Action, State
+from bot.driver import BotDriver
+from tests.factories import (
+    CONSTRUCTION_K1,
+    ENVIRONMENT_CADRE,
+    GROUP6_LEADER,
+    WARD_CHAIR,
+    button_data,
+    file_sanitation_report,
+    joined,
+    to,
+)
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+async def test_asking_the_resident_pauses_the_clock_until_the_answer(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    before = await bot.services.complaint(1)
+    assert before is not None
+    await bot.press(cadre, "h:1")
+    sent = await bot.send(cadre.text("Chính xác là ngõ 12 hay ngõ 14?"))
+    relayed = to(sent, an)
+    assert "ngõ 12 hay ngõ 14" in joined(relayed)
+    assert button_data(relayed[-1]) == ["i:1"]
+    paused = await bot.services.complaint(1)
+    assert paused is not None
+    assert paused.paused_since == clock.now()
+
+    clock.advance(timedelta(hours=3))  # three working hours pass (Monday 09:00 → 12:00)
+    await bot.press(an, "i:1")
+    await bot.send(an.photo())
+    sent = await bot.send(an.text("Ngõ 14, cạnh cột điện"))
+    to_cadre = to(sent, cadre)
+    assert [m.kind for m in to_cadre] == ["photo", "text"], "the answer comes with its photo"
+    assert "Ngõ 14, cạnh cột điện" in joined(to_cadre)
+    resumed = await bot.services.complaint(1)
+    assert resumed is not None
+    assert resumed.paused_since is None
+    assert resumed.due_at == before.due_at + timedelta(hours=3), "the deadline moved by the wait"
+    actions = [e.action for e in await bot.services.store.events_of(1)]
+    assert actions[-2:] == [Action.ASK_INFO, Action.ANSWER_INFO]
+
+
+async def test_a_resident_who_never_answers_restarts_the_clock_after_3_working_days(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)  # Monday 09:00
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Ngõ nào?"))
+    clock.set(local(26, 8, 50))
+    early = await bot.tick()
+    assert "chưa trả lời" not in joined(early), "not before three working days"
+    clock.set(local(26, 9, 0))  # Thursday 09:00: three working days later
+    sent = await bot.tick()
+    assert "chưa trả lời sau 3 ngày làm việc" in joined(to(sent, cadre))
+    resumed = await bot.services.complaint(1)
+    assert resumed is not None
+    assert resumed.paused_since is None
+    # Too late to answer: the button refuses politely.
+    await bot.send(an.press_raw("i:1", bot.api.messages_to(501)[-1].message_id))
+    answer = list(bot.api.callback_answers.values())[-1]
+    assert answer.get("show_alert") is True
+
+
+async def test_a_leader_reassigns_from_the_escalation_and_by_command(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(23, 17))  # the acknowledge deadline: the ward leader is told
+    sent = await bot.tick()
+    escalation = to(sent, chair)
+    assert "g:1" in button_data(escalation[-1])
+    await bot.press(chair, "g:1")
+    sent = await bot.choose(chair, "tt-hh-01")
+    assert "Đã giao PA-000001 cho Hoàng Thị Mai" in joined(to(sent, chair))
+    assert "đã được chuyển tới" in joined(to(sent, an))
+    assert [m for m in sent if m.chat_id == 7021], "the new cadre gets the task"
+    assert "không cần xử lý nữa" in joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE])
+    moved = await bot.services.complaint(1)
+    assert moved is not None
+    assert (moved.owner, moved.state) == ("tt-hh-01", State.SUBMITTED)
+
+    sent = await bot.send(chair.command("reassign", "pa000001"))
+    assert "giao lại cho cán bộ nào" in joined(sent)
+    await bot.send(chair.text("Vu Duc Thang"))
+    back = await bot.services.complaint(1)
+    assert back is not None
+    assert back.owner == "cb-hh-mt", "typed without diacritics"
+
+
+async def test_only_leaders_reassign_or_extend(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    other = bot.user(GROUP6_LEADER, "Toàn")
+    await file_sanitation_report(bot, an)
+    for user in (an, cadre, other):
+        sent = await bot.send(user.command("extend", "PA-000001"))
+        assert len(sent) == 1, "a clear refusal"
+        assert "bao nhiêu ngày" not in joined(sent), user.user_id
+        await bot.send(user.press_raw("g:1", 1))
+        assert list(bot.api.callback_answers.values())[-1].get("show_alert") is True
+    sent = await bot.send(cadre.command("extend"))
+    assert "/extend PA-000123" in joined(sent)
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert complaint.version == 0
+
+
+async def test_a_leader_extends_with_a_reason_and_everyone_is_told(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    before = await bot.services.complaint(1)
+    assert before is not None
+    await bot.send(chair.command("extend", "PA-000001"))
+    await bot.choose(chair, "2")
+    sent = await bot.send(chair.text("Chờ xe chuyên dụng của công ty môi trường"))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == local(27, 9), "two more working days: Wednesday 09:00 → Friday 09:00"
+    assert "Chờ xe chuyên dụng" in joined(to(sent, an))
+    assert "27/11/2026 09:00" in joined(to(sent, an))
+    assert "gia hạn" in joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE])
+    events = await bot.services.store.events_of(1)
+    assert (events[-1].action, events[-1].note) == (
+        Action.EXTEND,
+        "Chờ xe chuyên dụng của công ty môi trường",
+    )
+
+
+async def test_the_morning_briefing_lists_overdue_first_once_a_day(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an, group="HH-TDP03")  # due Wednesday 09:00
+    clock.set(local(24, 9))
+    await file_sanitation_report(bot, an, group="HH-TDP04")  # due Thursday 09:00
+    await bot.tick()  # Tuesday's list was consumed at 09:00 already
+    bot.new_messages()
+    clock.set(local(26, 7, 30))  # Thursday: the first is overdue, the second due at 09:00
+    sent = await bot.tick()
+    briefing = [
+        m for m in to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")) if "Giao ban" in (m.text or "")
+    ]
+    assert len(briefing) == 1
+    lines = (briefing[0].text or "").splitlines()
+    assert "2 việc đang mở, 1 việc quá hạn" in lines[0]
+    assert lines[1].startswith("• PA-000001") and "quá hạn" in lines[1]
+    assert lines[2].startswith("• PA-000002")
+    clock.set(local(26, 8))
+    again = await bot.tick()
+    assert not [m for m in again if "Giao ban" in (m.text or "")], "once a day"
+
+
+async def test_the_task_card_and_the_receipt_show_both_deadlines(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    sent = await file_sanitation_report(bot, an)
+    assert "Hạn tiếp nhận: 23/11/2026 17:00" in joined(to(sent, an))
+    card = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE][-1]
+    assert "Hạn tiếp nhận: 23/11/2026 17:00" in (card.text or "")
+    assert "Hạn xử lý: 25/11/2026 09:00" in (card.text or "")
+    assert [m for m in sent if m.chat_id == CONSTRUCTION_K1] == []
