@@ -24,7 +24,7 @@ from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
 from bot.services import Services
 from bot.sweep import Sweeper
-from handlers import cadre, common, leader, resident
+from handlers import cadre, common, leader, resident, staff
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
@@ -34,6 +34,7 @@ from storage.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 SWEEP_JOB = "sweep"
+BOT_USERNAME_KEY = "bot_username"
 OFFLINE_TOKEN = "0:offline"  # lets the demo and tests build an app with no real token
 
 
@@ -72,6 +73,7 @@ def build_application(
     resident.register(app)
     cadre.register(app)
     leader.register(app)
+    staff.register(app)
     common.register_fallbacks(app)
 
     assert app.job_queue is not None
@@ -122,6 +124,9 @@ async def startup(app: BotApplication) -> None:
     sweeper = Sweeper(services, briefing_at=settings.briefing_time)
     runtime.extras["sweeper"] = sweeper
     await set_commands(app)
+    if app.bot.username:
+        # The command line prints invite links and posters without asking Telegram.
+        await services.store.set_meta(BOT_USERNAME_KEY, app.bot.username)
     # Catch up once after a restart: what fell due while the bot was down
     # goes out now, once (or at the end of the quiet hours).
     await sweeper.sweep()
@@ -139,8 +144,9 @@ async def shutdown(app: BotApplication) -> None:
 
 
 async def set_commands(app: BotApplication) -> None:
-    """PTB never sets the command menu itself.  Vietnamese is the default;
-    English for clients set to English."""
+    """PTB never sets the command menu itself.  Residents get the default
+    menu (Vietnamese, or English for clients set to English); each bound
+    staff member's chat gets the menu of their role."""
     for language in LANGUAGES:
         commands = [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS]
         await app.bot.set_my_commands(
@@ -148,6 +154,15 @@ async def set_commands(app: BotApplication) -> None:
             scope=BotCommandScopeDefault(),
             language_code=None if language == "vi" else language,
         )
+    services = services_of(app)
+    if not services.has_chart:
+        return
+    for staff_id, person in (await services.store.bound_staff()).items():
+        if person.channel != "telegram":
+            continue
+        actor = services.actor_for(person, staff_id)
+        if actor.staff is not None:
+            await staff.set_menu(app, actor, int(person.external_id))
 
 
 @asynccontextmanager

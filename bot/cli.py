@@ -1,5 +1,6 @@
-"""`phananh` on the command line: argument parsing only; the work is done
-by the app factory, the org-file loader and the demo."""
+"""`phananh` on the command line: argument parsing and printing only; the
+work is done by the app factory, the org-file loader, the admin use cases,
+the poster renderer and the demo."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import t
+from bot.orgcsv import describe_issue
 from bot.orgfile import OrgChartInvalid, load_org_file
 
 EXIT_USAGE = 2
+EXIT_REFUSED = 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,22 +29,77 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot with long polling (needs PHANANH_TELEGRAM_TOKEN)")
+
     org = sub.add_parser("org", help="manage the org chart")
     org_sub = org.add_subparsers(dest="org_command", required=True)
-    imp = org_sub.add_parser("import", help="validate an org-chart YAML file and load it")
+    imp = org_sub.add_parser("import", help="validate an org chart and apply it as a diff")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--staff", type=Path, help="staff list as CSV (replaces `staff:`)")
+    imp.add_argument("--assignments", type=Path, help="assignments as CSV")
+    imp.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
+    exp = org_sub.add_parser("export", help="write the current org chart as YAML")
+    exp.add_argument("file", type=Path)
+    org_sub.add_parser("check", help="list gaps: unassigned pairs, staff not yet joined")
+
+    invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument("--staff", required=True, metavar="ID")
+
+    staff = sub.add_parser("staff", help="manage staff")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    deactivate = staff_sub.add_parser("deactivate", help="deactivate; their tasks are rerouted")
+    deactivate.add_argument("staff_id", metavar="ID")
+
+    posters = sub.add_parser("posters", help="one printable QR poster per residential group")
+    posters.add_argument("--ward", required=True, metavar="CODE")
+    posters.add_argument("--out", required=True, type=Path, metavar="DIR")
+    posters.add_argument("--format", choices=["pdf", "png"], default="pdf")
+
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
     return parser
 
 
-def _say(settings: Settings | None, key: str, **params: object) -> str:
-    return t(settings.default_language if settings else "vi", key, **params)
+class Console:
+    """Prints catalogue text in the operator's language."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        self.language = settings.default_language if settings else "vi"
+
+    def say(self, key: str, **params: Any) -> None:
+        print(t(self.language, key, **params))
+
+    def warn(self, key: str, **params: Any) -> None:
+        print(t(self.language, key, **params), file=sys.stderr)
 
 
-def cmd_run(settings: Settings) -> int:
+@asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Any]:
+    """The same services the bot uses, on the configured database, with no
+    Telegram: what they queue is sent the next time the bot runs."""
+    from bot.domain.clock import SystemClock
+    from bot.domain.reminders import Schedule
+    from bot.services import Services
+    from storage.db import Database
+    from storage.sqlite import SqliteStore
+
+    db = await Database.open(settings.db_path)
+    try:
+        services = Services(
+            SqliteStore(db),
+            SystemClock(),
+            default_language=settings.default_language,
+            schedule=Schedule(settings.calendar(), settings.quiet_hours()),
+        )
+        await services.load_org()
+        yield services
+    finally:
+        await db.close()
+
+
+def cmd_run(settings: Settings, console: Console) -> int:
     if not settings.telegram_token:
-        print(_say(settings, "cli.missing_token"), file=sys.stderr)
+        console.warn("cli.missing_token")
         return EXIT_USAGE
     from bot.app import build_application
 
@@ -48,49 +109,171 @@ def cmd_run(settings: Settings) -> int:
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(settings)
-    print(_say(settings, "cli.running"), file=sys.stderr)
+    console.warn("cli.running")
     app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
     return 0
 
 
-def cmd_org_import(settings: Settings, path: Path) -> int:
+def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
     try:
-        chart = load_org_file(path)
+        return load_org_file(args.file, staff_csv=args.staff, assignments_csv=args.assignments)
     except OrgChartInvalid as invalid:
-        lang = settings.default_language
+        csv_given = args.staff is not None or args.assignments is not None
+        org_file = str(args.file) if csv_given else None
         for issue in invalid.issues:
-            message = t(lang, issue.key, **issue.params)
-            line = t(lang, "cli.org_line", line=issue.line, message=message)
-            print(line if issue.line else message, file=sys.stderr)
-        print(
-            _say(settings, "cli.org_invalid", path=path, count=len(invalid.issues)),
-            file=sys.stderr,
-        )
-        return 1
+            print(describe_issue(issue, console.language, org_file=org_file), file=sys.stderr)
+        console.warn("cli.org_invalid", path=args.file, count=len(invalid.issues))
+        return None
 
-    async def load() -> None:
-        from storage.db import Database
-        from storage.sqlite import SqliteStore
 
-        db = await Database.open(settings.db_path)
-        try:
-            await SqliteStore(db).replace_org(chart)
-        finally:
-            await db.close()
+async def cmd_org_import(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.admin import Admin
+    from bot.domain.orgdiff import lines
 
-    asyncio.run(load())
-    print(
-        _say(
-            settings,
-            "cli.org_imported",
-            db=settings.db_path,
-            areas=len(chart.areas),
-            groups=len(chart.groups()),
-            categories=len(chart.categories),
-            staff=len(chart.staff),
-            assignments=len(chart.assignments),
-        )
+    chart = _load_chart(args, console)
+    if chart is None:
+        return EXIT_REFUSED
+    async with _services(settings) as services:
+        admin = Admin(services)
+        plan = await admin.plan_import(chart)
+        changes = lines(plan.diff)
+        console.say("cli.org_diff_header", count=len(changes))
+        for section, sign, key in changes:
+            print(f"  {sign} {section}: {key}")
+        for move in plan.consequences.moves:
+            console.say(
+                "cli.org_move",
+                code=move.complaint.code,
+                old=move.complaint.owner,
+                new=move.route.owner,
+            )
+        if plan.refused:
+            for orphan in plan.consequences.orphans:
+                console.warn("cli.org_orphan", code=orphan.code, area=orphan.area)
+            console.warn("cli.org_refused", count=len(plan.consequences.orphans))
+            return EXIT_REFUSED
+        if args.dry_run:
+            console.say("cli.org_dry_run")
+            return 0
+        if not await admin.apply_import(plan):
+            console.warn("cli.org_conflict")
+            return EXIT_REFUSED
+    console.say(
+        "cli.org_imported",
+        db=settings.db_path,
+        areas=len(chart.areas),
+        groups=len(chart.groups()),
+        categories=len(chart.categories),
+        staff=len(chart.staff),
+        assignments=len(chart.assignments),
     )
+    return 0
+
+
+async def _current_chart(settings: Settings) -> OrgChart | None:
+    async with _services(settings) as services:
+        return services.chart if services.has_chart else None
+
+
+def cmd_org_export(settings: Settings, console: Console, path: Path) -> int:
+    from bot.orgexport import dump_org
+
+    chart = asyncio.run(_current_chart(settings))
+    if chart is None:
+        console.warn("cli.no_chart", db=settings.db_path)
+        return EXIT_REFUSED
+    path.write_text(dump_org(chart), encoding="utf-8")
+    console.say("cli.org_exported", path=path)
+    return 0
+
+
+async def cmd_org_check(settings: Settings, console: Console) -> int:
+    from bot.admin import Admin
+
+    async with _services(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.db_path)
+            return EXIT_REFUSED
+        chart = services.chart
+        check = await Admin(services).check()
+    console.say("cli.check_gaps", count=len(check.gaps))
+    for ward, group, category in check.gaps:
+        print(f"  {ward} / {group} ({chart.areas[group].name}) × {category}")
+    console.say("cli.check_unbound", count=len(check.unbound))
+    for staff_id in check.unbound:
+        print(f"  {staff_id} ({chart.staff[staff_id].name})")
+    if check.inactive:
+        console.say("cli.check_inactive", staff=", ".join(check.inactive))
+    return 0
+
+
+async def _bot_username(settings: Settings, services: Any) -> str | None:
+    from bot.app import BOT_USERNAME_KEY
+
+    if settings.bot_username:
+        return settings.bot_username
+    stored: str | None = await services.store.get_meta(BOT_USERNAME_KEY)
+    return stored
+
+
+async def cmd_invite(settings: Settings, console: Console, role: str, staff_id: str) -> int:
+    from bot.admin import Admin, AdminError
+
+    async with _services(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.db_path)
+            return EXIT_REFUSED
+        username = await _bot_username(settings, services)
+        if username is None:
+            console.warn("cli.no_bot_username")
+            return EXIT_USAGE
+        try:
+            link = await Admin(services).invite(staff_id, Role(role), username)
+        except AdminError as exc:
+            console.warn(exc.key, **exc.params)
+            return EXIT_REFUSED
+        name = services.chart.staff[staff_id].name
+    expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
+    console.say("cli.invite", name=name, role=role, url=link.url, expires=expires)
+    return 0
+
+
+async def cmd_staff_deactivate(settings: Settings, console: Console, staff_id: str) -> int:
+    from bot.admin import Admin, AdminError
+
+    async with _services(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.db_path)
+            return EXIT_REFUSED
+        try:
+            moved = await Admin(services).deactivate(staff_id)
+        except AdminError as exc:
+            console.warn(exc.key, **exc.params)
+            return EXIT_REFUSED
+    console.say("cli.deactivated", staff=staff_id, count=moved)
+    return 0
+
+
+async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.posters import PosterError, render_posters
+
+    async with _services(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.db_path)
+            return EXIT_REFUSED
+        username = await _bot_username(settings, services)
+        chart = services.chart
+    if username is None:
+        console.warn("cli.no_bot_username")
+        return EXIT_USAGE
+    try:
+        paths = render_posters(
+            chart, args.ward, username, args.out, fmt=args.format, language=console.language
+        )
+    except PosterError as exc:
+        console.warn(exc.key, **exc.params)
+        return EXIT_REFUSED
+    console.say("cli.posters", count=len(paths), out=args.out)
     return 0
 
 
@@ -99,12 +282,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        print(_say(None, "cli.config_error", error=exc), file=sys.stderr)
+        Console(None).warn("cli.config_error", error=exc)
         return EXIT_USAGE
+    console = Console(settings)
     if args.command == "run":
-        return cmd_run(settings)
+        return cmd_run(settings, console)
     if args.command == "org":
-        return cmd_org_import(settings, args.file)
+        if args.org_command == "import":
+            return asyncio.run(cmd_org_import(settings, console, args))
+        if args.org_command == "export":
+            return cmd_org_export(settings, console, args.file)
+        return asyncio.run(cmd_org_check(settings, console))
+    if args.command == "invite":
+        return asyncio.run(cmd_invite(settings, console, args.role, args.staff))
+    if args.command == "staff":
+        return asyncio.run(cmd_staff_deactivate(settings, console, args.staff_id))
+    if args.command == "posters":
+        return asyncio.run(cmd_posters(settings, console, args))
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -83,6 +83,9 @@ class Settings:
     sweep_seconds: int = 30
     # PTB's AIORateLimiter: 30 messages/s overall, 20/min per group.
     rate_limit: bool = True
+    # For links printed on the command line (invites, posters) when the bot
+    # has not run yet to learn its own name.
+    bot_username: str = ""
 
     def __post_init__(self) -> None:
         if not self.telegram_file_url:
@@ -132,6 +135,7 @@ _ENV_NAMES = {
     "briefing_time": "PHANANH_BRIEFING_TIME",
     "sweep_seconds": "PHANANH_SWEEP_SECONDS",
     "rate_limit": "PHANANH_RATE_LIMIT",
+    "bot_username": "PHANANH_BOT_USERNAME",
 }
 
 
@@ -246,4 +250,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         tz_name=str(raw.get("tz", DEFAULT_TZ)),
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),
+        bot_username=str(raw.get("bot_username", "")).lstrip("@"),
     )

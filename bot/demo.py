@@ -185,6 +185,7 @@ async def play(story: Story) -> None:
 
     story.scene("6. Cán bộ môi trường tiếp nhận, xử lý, và từ chối phản ánh trùng", 20)
     await story.presses(thang, "a:1")
+    await story.chooses(thang, "t1")
     await story.presses(thang, "j:4")
     await story.chooses(thang, "duplicate")
     await story.says(thang, "Trùng phản ánh PA-000001, đang được xử lý.")

@@ -12,13 +12,19 @@ Aliases (``*name``) are refused: they would make one node appear at two
 places (and can blow up in size), and an org chart has no need for them.
 
 The schema is documented at the top of ``examples/org.yaml``.
+
+A ward office may keep its staff and assignments in a spreadsheet instead:
+``load_org_file(path, staff_csv=..., assignments_csv=...)`` reads those
+sections from CSV files (``bot/orgcsv.py``, documented in ``docs/org-csv.md``)
+and runs every check of this module on their rows, each issue naming the
+file it is in (:attr:`OrgIssue.source`).
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -48,7 +54,15 @@ from bot.domain.orgchart import (
     WardPolicy,
 )
 
-__all__ = ["OrgChartInvalid", "OrgIssue", "load_org_file", "parse_org"]
+__all__ = [
+    "AssignmentRecord",
+    "OrgChartInvalid",
+    "OrgIssue",
+    "StaffRecord",
+    "load_org_file",
+    "parse_org",
+    "read_text_file",
+]
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -59,9 +73,21 @@ _TOP_KEYS = ("areas", "categories", "staff", "assignments", "family_defaults", "
 _AREA_KEYS = ("code", "name", "kind", "children", "leader", "conduct_leader", "polygon", "centre")
 # The knobs of the complaint's clocks: set in ``defaults:`` or per category.
 _POLICY_KEYS = ("acknowledge_hours", "escalation", "repeat")
-_CATEGORY_KEYS = ("code", "name", "name_en", "family", "resolve_days", "urgent", *_POLICY_KEYS)
+_CATEGORY_KEYS = (
+    "code",
+    "name",
+    "name_en",
+    "family",
+    "resolve_days",
+    "urgent",
+    "templates",
+    *_POLICY_KEYS,
+)
+_TEMPLATE_KEYS = ("acknowledge", "resolve")
+TEMPLATE_MAX = 8
+TEMPLATE_LENGTH = 200
 _LEVEL_KEYS = ("after_days", "to")
-_STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id")
+_STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id", "active")
 _ASSIGNMENT_KEYS = ("area", "category", "categories", "cadre")
 _FAMILY_DEFAULT_KEYS = ("ward", "family", "cadre")
 
@@ -73,18 +99,33 @@ _E = TypeVar("_E", AreaKind, Family, Role, EscalationTarget)
 
 @dataclass(frozen=True)
 class OrgIssue:
-    """One mistake in the file; ``line`` is 1-based, 0 when no line applies."""
+    """One mistake; ``line`` is 1-based, 0 when no line applies.
+
+    ``source`` names the file the line is in when that is not the org-chart
+    YAML itself: the path of a staff or assignments CSV as the caller gave it
+    (``""`` for the YAML, so a caller that reads only YAML sees no change).
+    """
 
     line: int
     key: str
     params: dict[str, str] = field(default_factory=dict)
+    source: str = ""
 
 
 class OrgChartInvalid(Exception):
-    """The file cannot be used; ``issues`` lists every mistake, sorted by line."""
+    """The chart cannot be used; ``issues`` lists every mistake, file by file
+    (the YAML first, then the others in the order of ``sources``, then any
+    other source by name) and by line within a file."""
 
-    def __init__(self, issues: list[OrgIssue], *, source: str = "<org>") -> None:
-        self.issues = sorted(issues, key=lambda issue: issue.line)
+    def __init__(
+        self, issues: list[OrgIssue], *, source: str = "<org>", sources: Sequence[str] = ()
+    ) -> None:
+        rank = {name: index for index, name in enumerate(sources) if name}
+
+        def order(issue: OrgIssue) -> tuple[bool, int, str, int]:
+            return (bool(issue.source), rank.get(issue.source, len(rank)), issue.source, issue.line)
+
+        self.issues = sorted(issues, key=order)
         self.source = source
         super().__init__(self._summary())
 
@@ -93,37 +134,131 @@ class OrgChartInvalid(Exception):
         lines = [f"{self.source}: {len(self.issues)} problem(s) in the org chart"]
         for issue in self.issues:
             params = ", ".join(f"{k}={v!r}" for k, v in issue.params.items())
-            lines.append(f"  line {issue.line}: {issue.key} {params}".rstrip())
+            where = f"{issue.source} line" if issue.source else "line"
+            lines.append(f"  {where} {issue.line}: {issue.key} {params}".rstrip())
         return "\n".join(lines)
 
 
-def load_org_file(path: Path) -> OrgChart:
-    """Read and parse ``path``; unreadable bytes are issues too, not tracebacks."""
-    source = str(path)
+@dataclass(frozen=True)
+class StaffRecord:
+    """One staff member read from another source than the YAML (a CSV row),
+    already checked for its shape; the reader checks it against the rest of
+    the chart.  ``id`` may be a badly formed code (already an issue), so that
+    references to it do not pile up more issues."""
+
+    source: str
+    line: int
+    id: str
+    name: str | None
+    roles: frozenset[Role]
+    wards: tuple[str, ...] = ()
+    telegram_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentRecord:
+    """One assignment row read from another source than the YAML; a value
+    that was missing is None (already an issue), so the rest of the row is
+    still checked."""
+
+    source: str
+    line: int
+    area: str | None
+    categories: tuple[str, ...]
+    cadre: str | None
+
+
+def read_text_file(path: Path, *, source: str = "") -> str:
+    """The text of ``path``, else :class:`OrgChartInvalid` with the one issue.
+
+    Unreadable bytes are issues too, not tracebacks.  ``source`` is what the
+    issue's :attr:`OrgIssue.source` says (``""`` for the org-chart YAML).
+    """
+    shown = str(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        issue = OrgIssue(0, "org.file_unreadable", {"path": source, "reason": exc.strerror or ""})
-        raise OrgChartInvalid([issue], source=source) from exc
+        params = {"path": shown, "reason": exc.strerror or ""}
+        issue = OrgIssue(0, "org.file_unreadable", params, source)
+        raise OrgChartInvalid([issue], source=shown) from exc
     try:
-        # utf-8-sig: Notepad on Windows likes to start the file with a BOM.
-        text = data.decode("utf-8-sig")
+        # utf-8-sig: Notepad and Excel on Windows like to start the file with a BOM.
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        issue = OrgIssue(line, "org.file_not_utf8", {"path": source})
-        raise OrgChartInvalid([issue], source=source) from exc
-    return parse_org(text, source=source)
+        issue = OrgIssue(line, "org.file_not_utf8", {"path": shown}, source)
+        raise OrgChartInvalid([issue], source=shown) from exc
 
 
-def parse_org(text: str, *, source: str = "<org>") -> OrgChart:
+def load_org_file(
+    path: Path, *, staff_csv: Path | None = None, assignments_csv: Path | None = None
+) -> OrgChart:
+    """Read and parse the org chart at ``path``.
+
+    ``staff_csv`` and ``assignments_csv``, when given, replace the YAML's
+    ``staff:`` and ``assignments:`` sections (which are then not read at all,
+    and may be left out).  Issues in the CSV files carry the file's path as
+    given in :attr:`OrgIssue.source`.  When a file cannot be read, or a CSV's
+    rows cannot be told apart (no header, a required column missing, broken
+    quotes), only the mistakes found in the files themselves are reported:
+    checking the chart without that file's rows would bury the mistake under
+    its consequences ("unknown staff" wherever someone in it is named).
+    """
+    source = str(path)
+    csv_files = [p for p in (staff_csv, assignments_csv) if p is not None]
+    sources = ["", *(str(p) for p in csv_files)]
+    if not csv_files:
+        return parse_org(read_text_file(path), source=source)
+
+    # Imported here: bot.orgcsv builds on this module's records and issues.
+    from bot.orgcsv import read_assignments_csv, read_staff_csv
+
+    issues: list[OrgIssue] = []
+    text: str | None = None
+    try:
+        text = read_text_file(path)
+    except OrgChartInvalid as invalid:
+        issues += invalid.issues
+    staff: list[StaffRecord] | None = None
+    assignments: list[AssignmentRecord] | None = None
+    usable = True
+    if staff_csv is not None:
+        staff_read = read_staff_csv(staff_csv)
+        staff, usable = staff_read.records, usable and staff_read.usable
+        issues += staff_read.issues
+    if assignments_csv is not None:
+        assignments_read = read_assignments_csv(assignments_csv)
+        assignments, usable = assignments_read.records, usable and assignments_read.usable
+        issues += assignments_read.issues
+    if text is None or not usable:
+        raise OrgChartInvalid(issues, source=source, sources=sources)
+    try:
+        chart = parse_org(text, source=source, staff=staff, assignments=assignments)
+    except OrgChartInvalid as invalid:
+        # The rows with a mistake are still checked against the chart.
+        raise OrgChartInvalid([*issues, *invalid.issues], source=source, sources=sources) from None
+    if issues:
+        raise OrgChartInvalid(issues, source=source, sources=sources)
+    return chart
+
+
+def parse_org(
+    text: str,
+    *,
+    source: str = "<org>",
+    staff: Sequence[StaffRecord] | None = None,
+    assignments: Sequence[AssignmentRecord] | None = None,
+) -> OrgChart:
     """The chart in ``text``, or :class:`OrgChartInvalid` listing every mistake.
 
     All issues are collected before raising, so a clerk can fix the whole
-    file in one sitting instead of one error per run.
+    file in one sitting instead of one error per run.  ``staff`` and
+    ``assignments``, when given, replace the YAML's sections of those names
+    (records from CSV files: see :func:`load_org_file`).
     """
     reader = _Reader()
     root = reader.compose(text)
-    chart = reader.read(root) if root is not None else None
+    chart = reader.read(root, staff=staff, assignments=assignments) if root is not None else None
     if reader.issues or chart is None:
         raise OrgChartInvalid(reader.issues, source=source)
     return chart
@@ -166,10 +301,12 @@ def _suggest(word: str, allowed: Iterable[str]) -> str | None:
 
 @dataclass(frozen=True)
 class _Ref:
-    """A code as written somewhere, with its line, to be resolved later."""
+    """A code as written somewhere, with its line (and file, when not the
+    YAML), to be resolved later."""
 
     code: str
     line: int
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -197,6 +334,7 @@ class _StaffDraft:
     roles: frozenset[Role]
     wards: list[_Ref]
     telegram_id: int | None
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -258,6 +396,10 @@ class _Reader:
 
     def _issue(self, line: int, key: str, /, **params: str) -> None:
         self.issues.append(OrgIssue(line, key, dict(params)))
+
+    def _issue_at(self, ref: _Ref, key: str, /, **params: str) -> None:
+        """An issue on the line (and in the file) where ``ref`` was written."""
+        self.issues.append(OrgIssue(ref.line, key, dict(params), ref.source))
 
     # ---------------------------------------------------------------- syntax
 
@@ -518,7 +660,15 @@ class _Reader:
 
     # ------------------------------------------------------------- sections
 
-    def read(self, root: Node) -> OrgChart | None:
+    def read(
+        self,
+        root: Node,
+        *,
+        staff: Sequence[StaffRecord] | None = None,
+        assignments: Sequence[AssignmentRecord] | None = None,
+    ) -> OrgChart | None:
+        """The chart, or None when anything is wrong.  ``staff`` and
+        ``assignments`` replace the file's sections of those names."""
         if not isinstance(root, MappingNode):
             self._issue(_line(root), "org.not_a_mapping")
             return None
@@ -543,16 +693,20 @@ class _Reader:
             self._issue(top.key_line("categories"), "org.no_categories")
 
         staff_node = top.get("staff")
-        if staff_node is not None:
+        if staff is not None:
+            self._read_staff_records(staff)
+        elif staff_node is not None:
             self._read_staff(staff_node)
 
         self._check_city_targets()
         self._check_staff_wards()
         wards = self._check_ward_leaders()
         assignments_node = top.get("assignments")
-        assignments = {}
-        if assignments_node is not None:
-            assignments = self._read_assignments(assignments_node)
+        routing: dict[tuple[str, str], str] = {}
+        if assignments is not None:
+            routing = self._read_assignment_records(assignments)
+        elif assignments_node is not None:
+            routing = self._read_assignments(assignments_node)
         family_defaults_node = top.get("family_defaults")
         family_defaults = {}
         if family_defaults_node is not None:
@@ -580,10 +734,11 @@ class _Reader:
                     roles=s.roles,
                     wards=tuple(dict.fromkeys(ref.code for ref in s.wards)),
                     telegram_id=s.telegram_id,
+                    active=s.active,
                 )
                 for s in self._staff.values()
             },
-            assignments=assignments,
+            assignments=routing,
             family_defaults=family_defaults,
             wards=wards,
         )
@@ -714,6 +869,7 @@ class _Reader:
                 urgent = self._flag(urgent_node, "org.bad_urgent")
             policy = self._read_policy(fields)
             acknowledge_hours, escalation, repeat = self._inherit(policy, fields)
+            templates = self._read_templates(fields.get("templates"))
             if own is None:
                 continue
             code, line = own
@@ -732,7 +888,37 @@ class _Reader:
                 urgent=bool(urgent),
                 escalation=escalation,
                 repeat=repeat,
+                acknowledge_templates=templates.get("acknowledge", ()),
+                resolve_templates=templates.get("resolve", ()),
             )
+
+    def _read_templates(self, node: Node | None) -> dict[str, tuple[str, ...]]:
+        """Short replies a cadre can pick: at most eight of each kind, each a
+        line of at most 200 characters."""
+        if node is None:
+            return {}
+        fields = self._fields(node, "templates", _TEMPLATE_KEYS)
+        if fields is None:
+            return {}
+        out: dict[str, tuple[str, ...]] = {}
+        for kind in _TEMPLATE_KEYS:
+            kind_node = fields.get(kind)
+            if kind_node is None:
+                continue
+            items = self._sequence(kind_node, kind, single_ok=True) or []
+            if len(items) > TEMPLATE_MAX:
+                self._issue(_line(kind_node), "org.too_many_templates", limit=str(TEMPLATE_MAX))
+            texts = []
+            for item in items[:TEMPLATE_MAX]:
+                value = self._scalar_text(item, kind)
+                if value is None:
+                    continue
+                if len(value) > TEMPLATE_LENGTH or "\n" in value:
+                    self._issue(_line(item), "org.bad_template", limit=str(TEMPLATE_LENGTH))
+                    continue
+                texts.append(value)
+            out[kind] = tuple(texts)
+        return out
 
     # ----------------------------------------------------- clocks and escalation
 
@@ -870,46 +1056,77 @@ class _Reader:
                 )
 
             telegram_id = None
+            telegram_line = fields.line
             telegram_node = fields.get("telegram_id")
             if telegram_node is not None:
                 telegram_id = self._positive_int(telegram_node, "org.bad_telegram_id")
-            if telegram_id is not None and own is not None:
-                holder = self._telegram_ids.get(telegram_id)
-                if holder is not None:
-                    self._issue(
-                        _line(telegram_node) if telegram_node else fields.line,
-                        "org.duplicate_telegram_id",
-                        telegram_id=str(telegram_id),
-                        staff=holder,
-                    )
-                else:
-                    self._telegram_ids[telegram_id] = own[0]
+                telegram_line = _line(telegram_node)
+
+            active_node = fields.get("active")
+            active = True
+            if active_node is not None:
+                active = self._flag(active_node, "org.bad_active") is not False
 
             if own is None:
                 continue
-            first = self._staff.get(own[0])
-            if first is not None:
-                self._issue(own[1], "org.duplicate_staff", id=own[0], first_line=str(first.line))
-                continue
-            self._staff[own[0]] = _StaffDraft(
-                id=own[0],
-                line=own[1],
-                name=name,
-                roles=frozenset(roles),
-                wards=wards,
-                telegram_id=telegram_id,
+            self._add_staff(
+                _StaffDraft(
+                    id=own[0],
+                    line=own[1],
+                    name=name,
+                    roles=frozenset(roles),
+                    wards=wards,
+                    telegram_id=telegram_id,
+                    active=active,
+                ),
+                own=_Ref(own[0], own[1]),
+                telegram_at=_Ref(str(telegram_id), telegram_line),
             )
+
+    def _read_staff_records(self, records: Sequence[StaffRecord]) -> None:
+        for record in records:
+            self._add_staff(
+                _StaffDraft(
+                    id=record.id,
+                    line=record.line,
+                    name=record.name,
+                    roles=record.roles,
+                    wards=[_Ref(code, record.line, record.source) for code in record.wards],
+                    telegram_id=record.telegram_id,
+                ),
+                own=_Ref(record.id, record.line, record.source),
+                telegram_at=_Ref(str(record.telegram_id), record.line, record.source),
+            )
+
+    def _add_staff(self, draft: _StaffDraft, *, own: _Ref, telegram_at: _Ref) -> None:
+        """Register one member unless their id or Telegram id is taken."""
+        if draft.telegram_id is not None:
+            holder = self._telegram_ids.get(draft.telegram_id)
+            if holder is not None:
+                self._issue_at(
+                    telegram_at,
+                    "org.duplicate_telegram_id",
+                    telegram_id=str(draft.telegram_id),
+                    staff=holder,
+                )
+            else:
+                self._telegram_ids[draft.telegram_id] = draft.id
+        first = self._staff.get(draft.id)
+        if first is not None:
+            self._issue_at(own, "org.duplicate_staff", id=draft.id, first_line=str(first.line))
+            return
+        self._staff[draft.id] = draft
 
     # ---------------------------------------------------------- cross-checks
 
     def _ward_ref_ok(self, ref: _Ref) -> bool:
         area = self._areas.get(ref.code)
         if area is None:
-            self._issue(ref.line, "org.unknown_ward", code=ref.code)
+            self._issue_at(ref, "org.unknown_ward", code=ref.code)
             return False
         if area.kind is not AreaKind.WARD:
             kind = area.kind.value if area.kind else "?"
-            self._issue(ref.line, "org.not_a_ward", code=ref.code, kind=kind)
+            self._issue_at(ref, "org.not_a_ward", code=ref.code, kind=kind)
             return False
         return True
 
@@ -937,7 +1154,7 @@ class _Reader:
             return None
         member = self._staff.get(ref.code)
         if member is None:
-            self._issue(ref.line, "org.unknown_staff", staff=ref.code)
+            self._issue_at(ref, "org.unknown_staff", staff=ref.code)
             return None
         ok = self._serves(member, Role.WARD_LEADER, area.code)
         if conduct:
@@ -946,7 +1163,7 @@ class _Reader:
             ok = ok or Role.CITY_LEADER in member.roles
         if not ok:
             key = "org.conduct_leader_not_leader" if conduct else "org.leader_not_ward_leader"
-            self._issue(ref.line, key, staff=ref.code, ward=area.code)
+            self._issue_at(ref, key, staff=ref.code, ward=area.code)
             return None
         return member.id
 
@@ -956,13 +1173,13 @@ class _Reader:
             return None
         member = self._staff.get(ref.code)
         if member is None:
-            self._issue(ref.line, "org.unknown_staff", staff=ref.code)
+            self._issue_at(ref, "org.unknown_staff", staff=ref.code)
             return None
         if Role.CADRE not in member.roles:
-            self._issue(ref.line, "org.not_a_cadre", staff=ref.code)
+            self._issue_at(ref, "org.not_a_cadre", staff=ref.code)
             return None
         if ward is not None and not self._serves(member, Role.CADRE, ward):
-            self._issue(ref.line, "org.cadre_not_in_ward", staff=ref.code, ward=ward)
+            self._issue_at(ref, "org.cadre_not_in_ward", staff=ref.code, ward=ward)
             return None
         return member.id
 
@@ -976,43 +1193,66 @@ class _Reader:
             area_ref = self._ref(fields, "area", required=True)
             cadre_ref = self._ref(fields, "cadre", required=True)
             categories = self._assignment_categories(fields)
-
-            ward: str | None = None
-            area_ok = False
-            if area_ref is not None:
-                area = self._areas.get(area_ref.code)
-                if area is None:
-                    self._issue(area_ref.line, "org.unknown_area", code=area_ref.code)
-                elif area.kind is AreaKind.CITY:
-                    self._issue(area_ref.line, "org.assignment_above_ward", code=area_ref.code)
-                else:
-                    ward, area_ok = area.ward, area.kind is not None
-            cadre = self._check_cadre(cadre_ref, ward)
-
-            for ref in categories:
-                category = self._categories.get(ref.code)
-                if category is None:
-                    self._issue(ref.line, "org.unknown_category", code=ref.code)
-                    continue
-                if category.family is Family.OFFICIAL_CONDUCT:
-                    self._issue(ref.line, "org.conduct_not_assignable", what=ref.code)
-                    continue
-                if area_ref is None or not area_ok:
-                    continue
-                pair = (area_ref.code, ref.code)
-                if pair in first_lines:
-                    self._issue(
-                        ref.line,
-                        "org.duplicate_assignment",
-                        area=pair[0],
-                        category=pair[1],
-                        first_line=str(first_lines[pair]),
-                    )
-                    continue
-                first_lines[pair] = ref.line
-                if cadre is not None:
-                    out[pair] = cadre
+            self._add_assignment(area_ref, categories, cadre_ref, out, first_lines)
         return out
+
+    def _read_assignment_records(
+        self, records: Sequence[AssignmentRecord]
+    ) -> dict[tuple[str, str], str]:
+        out: dict[tuple[str, str], str] = {}
+        first_lines: dict[tuple[str, str], int] = {}
+        for record in records:
+            line, source = record.line, record.source
+            area = _Ref(record.area, line, source) if record.area is not None else None
+            cadre = _Ref(record.cadre, line, source) if record.cadre is not None else None
+            categories = [_Ref(code, line, source) for code in record.categories]
+            self._add_assignment(area, categories, cadre, out, first_lines)
+        return out
+
+    def _add_assignment(
+        self,
+        area_ref: _Ref | None,
+        categories: list[_Ref],
+        cadre_ref: _Ref | None,
+        out: dict[tuple[str, str], str],
+        first_lines: dict[tuple[str, str], int],
+    ) -> None:
+        """Check one assignment entry and add its (area, category) pairs to ``out``."""
+        ward: str | None = None
+        area_ok = False
+        if area_ref is not None:
+            area = self._areas.get(area_ref.code)
+            if area is None:
+                self._issue_at(area_ref, "org.unknown_area", code=area_ref.code)
+            elif area.kind is AreaKind.CITY:
+                self._issue_at(area_ref, "org.assignment_above_ward", code=area_ref.code)
+            else:
+                ward, area_ok = area.ward, area.kind is not None
+        cadre = self._check_cadre(cadre_ref, ward)
+
+        for ref in categories:
+            category = self._categories.get(ref.code)
+            if category is None:
+                self._issue_at(ref, "org.unknown_category", code=ref.code)
+                continue
+            if category.family is Family.OFFICIAL_CONDUCT:
+                self._issue_at(ref, "org.conduct_not_assignable", what=ref.code)
+                continue
+            if area_ref is None or not area_ok:
+                continue
+            pair = (area_ref.code, ref.code)
+            if pair in first_lines:
+                self._issue_at(
+                    ref,
+                    "org.duplicate_assignment",
+                    area=pair[0],
+                    category=pair[1],
+                    first_line=str(first_lines[pair]),
+                )
+                continue
+            first_lines[pair] = ref.line
+            if cadre is not None:
+                out[pair] = cadre
 
     def _assignment_categories(self, fields: _Fields) -> list[_Ref]:
         if "category" in fields and "categories" in fields:

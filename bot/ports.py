@@ -27,6 +27,21 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Invite:
+    """A one-time link that binds a chat account to a staff record.  Only
+    the token's hash is stored."""
+
+    token_hash: str
+    staff_id: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+    created_by: str
+    used_at: datetime | None = None
+    used_by: int | None = None
+
+
+@dataclass(frozen=True)
 class Notice:
     """A message the bot will send on its own initiative (an outbox row).
     Exactly one of ``person_id`` and ``staff_id`` names the recipient; a staff
@@ -161,7 +176,19 @@ class Store(Protocol):
 
     # org chart
     async def load_org(self) -> OrgChart | None: ...
-    async def replace_org(self, chart: OrgChart) -> None: ...
+    async def replace_org(
+        self,
+        chart: OrgChart,
+        reroutes: Sequence[Change] = (),
+        notices: Sequence[Notice] = (),
+        at: datetime | None = None,
+    ) -> bool: ...
+
+    # invites
+    async def create_invite(self, invite: Invite) -> None: ...
+    async def get_invite(self, token_hash: str) -> Invite | None: ...
+    async def use_invite(self, token_hash: str, person_id: int, at: datetime) -> bool: ...
+    async def bound_staff(self) -> dict[str, Person]: ...
 
     # conversations
     async def load_conversation(self, person_id: int) -> ConversationState | None: ...
@@ -200,6 +227,7 @@ class Store(Protocol):
         self, key: str, value: str, notices: Sequence[Notice], at: datetime
     ) -> bool: ...
     async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
     async def mark_unreachable(self, person_id: int, at: datetime) -> bool: ...
 
     # outbox

@@ -61,6 +61,10 @@ class Reply:
         return cls(notes=(text(key, **params),))
 
 
+# Conversations that only offer something optional (a rating, a short reply):
+# starting anything else simply replaces them.
+OPTIONAL_FLOWS = frozenset({"ack_reply", "rate"})
+
 # Outbox notice kinds.  The channel's sender renders each one.
 TASK_ASSIGNED = "task_assigned"
 TASK_REOPENED = "task_reopened"
@@ -129,8 +133,7 @@ class Services:
             channel, external_id, display_name, self.default_language
         )
         staff_id = await self.store.staff_of_person(person.id)
-        staff = self._chart.staff.get(staff_id) if (self._chart and staff_id) else None
-        return Actor(person_id=person.id, language=person.language, staff=staff)
+        return self.actor_for(person, staff_id)
 
     async def set_language(self, actor: Actor, language: str) -> Actor:
         await self.store.set_language(actor.person_id, language)
@@ -151,7 +154,7 @@ class Services:
             and current.data.get("complaint_id") == data.get("complaint_id")
             and kind != "report"
         )
-        if current is not None and not same:
+        if current is not None and not same and current.kind not in OPTIONAL_FLOWS:
             prompt = self.engine.current_prompt(self._env(actor), current)
             return Reply(
                 notes=(text("conv.busy", kind=text(f"conv.kind_{current.kind}")),), prompt=prompt
@@ -223,6 +226,7 @@ class Services:
             "dispute": self._dispute,
             "rate": self._rate,
             "ask_info": self._ask_info,
+            "ack_reply": self._ack_reply,
             "info_reply": self._info_reply,
             "reassign": self._reassign,
             "extend": self._extend,
@@ -428,8 +432,39 @@ class Services:
         reply = await self._apply(actor, complaint, Action.ACKNOWLEDGE, pending)
         if reply.refused:
             return reply
+        offer = Reply()
+        if not await self.has_conversation(actor):
+            # Offer a short reply to the resident (a template or own words).
+            offer = await self._start_flow(
+                actor,
+                "ack_reply",
+                {
+                    "complaint_id": complaint.id,
+                    "code": complaint.code,
+                    "category": complaint.category,
+                },
+            )
         return Reply(
-            notes=(text("task.acknowledged", code=complaint.code),), complaint=reply.complaint
+            notes=(text("task.acknowledged", code=complaint.code), *offer.notes),
+            prompt=offer.prompt,
+            complaint=reply.complaint,
+        )
+
+    async def _ack_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        if not data.get("reply"):
+            return Reply()
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REPLY)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = _Pending(
+            notices=[await self._reporter_notice(complaint, "message", text=data["reply"])],
+            note=data["reply"],
+        )
+        reply = await self._apply(actor, complaint, Action.REPLY, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("ack_reply.sent", code=complaint.code),), complaint=reply.complaint
         )
 
     async def begin(self, actor: Actor, complaint_id: int, action: Action) -> Reply:
@@ -898,7 +933,10 @@ class Services:
         await self.store.mark_failed(item_id, error, self.clock.now() + retry_in)
 
     def actor_for(self, person: Person, staff_id: str | None) -> Actor:
+        """A deactivated staff member speaks to the bot as a resident."""
         staff = self._chart.staff.get(staff_id) if (self._chart and staff_id) else None
+        if staff is not None and not staff.active:
+            staff = None
         return Actor(person.id, person.language, staff)
 
     async def actor_of_person(self, person: Person) -> Actor:

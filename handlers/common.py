@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot import i18n
 from bot.domain.messages import Text
+from bot.domain.orgchart import Role
 from bot.services import Reply
 from handlers.callbacks import LanguagePress, decode, encode_language
 from handlers.context import BotApplication, BotContext
@@ -108,6 +109,8 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     actor = context.require_actor()
     assert update.effective_chat is not None
     keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
+    if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
+        keys.append("help.leader")
     await context.bot.send_message(
         update.effective_chat.id,
         "\n\n".join(context.renderer.t(actor.language, k) for k in keys),
@@ -209,5 +212,17 @@ def register_fallbacks(app: BotApplication) -> None:
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
 
 
-COMMANDS: Sequence[str] = ("start", "new", "mine", "status", "withdraw", "cancel", "lang", "help")
-STAFF_COMMANDS: Sequence[str] = ("tasks", "reassign", "extend")
+# The command menus: everyone's, then what cadres and leaders add.
+COMMANDS: Sequence[str] = (
+    "start",
+    "new",
+    "mine",
+    "status",
+    "withdraw",
+    "cancel",
+    "lang",
+    "whoami",
+    "help",
+)
+STAFF_COMMANDS: Sequence[str] = ("tasks",)
+LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite")

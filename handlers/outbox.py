@@ -15,6 +15,7 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.admin import LEADER_NOTE
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State
 from bot.domain.messages import Text, text
@@ -107,6 +108,11 @@ class OutboxSender:
             return
         if item.kind == STAFF_UNREACHABLE:
             await self._send_unreachable(item, actor, chat_id)
+            return
+        if item.kind == LEADER_NOTE:
+            params = {k: v for k, v in item.payload.items() if k != "event"}
+            key = f"notify.{item.payload.get('event')}"
+            await self.bot.send_message(chat_id, self.render.t(actor.language, key, **params))
             return
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:
@@ -287,6 +293,8 @@ class OutboxSender:
             params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
         if event == "extended":
             params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
+        if event == "message":
+            params["text"] = clip(str(item.payload.get("text", "")), 3000)
         if event == "info_requested":
             params["question"] = clip(str(item.payload.get("question", "")), 3000)
             keyboard = self.render.action_keyboard(lang, complaint.id, (Action.ANSWER_INFO,))

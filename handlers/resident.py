@@ -14,6 +14,7 @@ from datetime import UTC
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.admin import INVITE_PREFIX
 from bot.domain.complaints import Action, parse_code
 from bot.domain.conversation import (
     Answer,
@@ -28,6 +29,7 @@ from bot.services import Reply
 from handlers.callbacks import NewReportPress, PromptPress, TaskPress, decode
 from handlers.common import CHANNEL, PRIVATE, drop_keyboard, say, send_reply
 from handlers.context import BotApplication, BotContext
+from handlers.staff import accept_invite
 
 _AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
 
@@ -91,12 +93,16 @@ async def _greet(update: Update, context: BotContext) -> None:
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     """``/start`` greets; ``/start a-<area>`` (a deep link, e.g. from a QR
-    poster) also starts a report with that area chosen."""
+    poster) also starts a report with that area chosen; ``/start i-<token>``
+    opens a staff invite."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     args = context.args or []
     if not args:
         await _greet(update, context)
+        return
+    if args[0].startswith(INVITE_PREFIX):
+        await accept_invite(update, context, args[0][len(INVITE_PREFIX) :])
         return
     match = _AREA_LINK.match(args[0])
     services = context.services

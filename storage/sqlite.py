@@ -34,6 +34,7 @@ from bot.ports import (
     TIME_FIELDS,
     ButtonMessage,
     Change,
+    Invite,
     NewComplaint,
     Notice,
     OutboxItem,
@@ -143,115 +144,148 @@ class SqliteStore:
 
     # ---- org chart --------------------------------------------------------------------------
 
-    async def replace_org(self, chart: OrgChart) -> None:
+    async def replace_org(
+        self,
+        chart: OrgChart,
+        reroutes: Sequence[Change] = (),
+        notices: Sequence[Notice] = (),
+        at: datetime | None = None,
+    ) -> bool:
         """Replace the whole chart in one transaction and bind the Telegram
-        accounts the chart names.  Complaints keep their copied codes."""
-        async with self.db.transaction() as conn:
-            for table in (
-                "ward_policies",
-                "family_defaults",
-                "assignments",
-                "staff_wards",
-                "staff_roles",
-                "categories",
-            ):
-                await conn.execute(f"DELETE FROM {table}")
-            await conn.execute("DELETE FROM areas")
-            await conn.executemany(
-                "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
-                " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        a.code,
-                        a.name,
-                        a.kind.value,
-                        a.parent,
-                        json.dumps([[p.lon, p.lat] for p in a.polygon]) if a.polygon else None,
-                        a.centre.lon if a.centre else None,
-                        a.centre.lat if a.centre else None,
-                        i,
-                    )
-                    for i, a in enumerate(chart.areas.values())
-                ],
-            )
-            await conn.executemany(
-                "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
-                " acknowledge_hours, urgent, escalation, repeat)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        c.code,
-                        c.name,
-                        c.name_en,
-                        c.family.value,
-                        c.resolve_days,
-                        i,
-                        c.acknowledge_hours,
-                        int(c.urgent),
-                        json.dumps([[lvl.after_days, lvl.target.value] for lvl in c.escalation]),
-                        c.repeat,
-                    )
-                    for i, c in enumerate(chart.categories.values())
-                ],
-            )
-            known = {row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")}
-            removed = known - set(chart.staff)
-            await conn.executemany(
-                "DELETE FROM staff_bindings WHERE staff_id = ?", [(s,) for s in removed]
-            )
-            await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
-            await conn.executemany(
-                "INSERT INTO staff (id, name, telegram_id, position) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                " telegram_id = excluded.telegram_id, position = excluded.position",
-                [(s.id, s.name, s.telegram_id, i) for i, s in enumerate(chart.staff.values())],
-            )
-            await conn.executemany(
-                "INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)",
-                [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
-            )
-            await conn.executemany(
-                "INSERT INTO staff_wards (staff_id, ward, position) VALUES (?, ?, ?)",
-                [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
-            )
-            await conn.executemany(
-                "INSERT INTO assignments (area, category, cadre) VALUES (?, ?, ?)",
-                [(a, c, s) for (a, c), s in chart.assignments.items()],
-            )
-            await conn.executemany(
-                "INSERT INTO family_defaults (ward, family, cadre) VALUES (?, ?, ?)",
-                [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
-            )
-            await conn.executemany(
-                "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES (?, ?, ?)",
-                [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
-            )
-            for member in chart.staff.values():
-                if member.telegram_id is None:
-                    continue
-                await conn.execute(
-                    "INSERT INTO people (channel, external_id, display_name, language, created_at)"
-                    " VALUES ('telegram', ?, ?, 'vi', datetime('now'))"
-                    " ON CONFLICT (channel, external_id) DO NOTHING",
-                    (str(member.telegram_id), member.name),
+        accounts the chart names; complaints whose owner is gone move in the
+        same transaction (``reroutes``).  False, and nothing applied, if any
+        of those complaints changed meanwhile."""
+        try:
+            async with self.db.transaction() as conn:
+                for change in reroutes:
+                    if not await self._write_change(conn, change):
+                        raise _Conflict
+                if notices:
+                    assert at is not None, "notices need the time they were written"
+                    await self._insert_notices(conn, notices, at)
+
+                for table in (
+                    "ward_policies",
+                    "family_defaults",
+                    "assignments",
+                    "staff_wards",
+                    "staff_roles",
+                    "categories",
+                ):
+                    await conn.execute(f"DELETE FROM {table}")
+                await conn.execute("DELETE FROM areas")
+                await conn.executemany(
+                    "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
+                    " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            a.code,
+                            a.name,
+                            a.kind.value,
+                            a.parent,
+                            json.dumps([[p.lon, p.lat] for p in a.polygon]) if a.polygon else None,
+                            a.centre.lon if a.centre else None,
+                            a.centre.lat if a.centre else None,
+                            i,
+                        )
+                        for i, a in enumerate(chart.areas.values())
+                    ],
                 )
-                row = await (
+                await conn.executemany(
+                    "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
+                    " acknowledge_hours, urgent, escalation, repeat, templates)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            c.code,
+                            c.name,
+                            c.name_en,
+                            c.family.value,
+                            c.resolve_days,
+                            i,
+                            c.acknowledge_hours,
+                            int(c.urgent),
+                            json.dumps(
+                                [[lvl.after_days, lvl.target.value] for lvl in c.escalation]
+                            ),
+                            c.repeat,
+                            json.dumps(
+                                {
+                                    "acknowledge": list(c.acknowledge_templates),
+                                    "resolve": list(c.resolve_templates),
+                                },
+                                ensure_ascii=False,
+                            ),
+                        )
+                        for i, c in enumerate(chart.categories.values())
+                    ],
+                )
+                known = {row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")}
+                removed = known - set(chart.staff)
+                await conn.executemany(
+                    "DELETE FROM staff_bindings WHERE staff_id = ?", [(s,) for s in removed]
+                )
+                await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
+                await conn.executemany(
+                    "INSERT INTO staff (id, name, telegram_id, position, active)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                    " telegram_id = excluded.telegram_id, position = excluded.position,"
+                    " active = excluded.active",
+                    [
+                        (s.id, s.name, s.telegram_id, i, int(s.active))
+                        for i, s in enumerate(chart.staff.values())
+                    ],
+                )
+                await conn.executemany(
+                    "INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)",
+                    [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
+                )
+                await conn.executemany(
+                    "INSERT INTO staff_wards (staff_id, ward, position) VALUES (?, ?, ?)",
+                    [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
+                )
+                await conn.executemany(
+                    "INSERT INTO assignments (area, category, cadre) VALUES (?, ?, ?)",
+                    [(a, c, s) for (a, c), s in chart.assignments.items()],
+                )
+                await conn.executemany(
+                    "INSERT INTO family_defaults (ward, family, cadre) VALUES (?, ?, ?)",
+                    [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
+                )
+                await conn.executemany(
+                    "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES (?, ?, ?)",
+                    [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
+                )
+                for member in chart.staff.values():
+                    if member.telegram_id is None:
+                        continue
                     await conn.execute(
-                        "SELECT id FROM people WHERE channel = 'telegram' AND external_id = ?",
-                        (str(member.telegram_id),),
+                        "INSERT INTO people (channel, external_id, display_name, language,"
+                        " created_at) VALUES ('telegram', ?, ?, 'vi', datetime('now'))"
+                        " ON CONFLICT (channel, external_id) DO NOTHING",
+                        (str(member.telegram_id), member.name),
                     )
-                ).fetchone()
-                assert row is not None
-                await conn.execute(
-                    "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
-                    (row[0], member.id),
-                )
-                await conn.execute(
-                    "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
-                    " VALUES (?, ?, datetime('now'))"
-                    " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
-                    (member.id, row[0]),
-                )
+                    row = await (
+                        await conn.execute(
+                            "SELECT id FROM people WHERE channel = 'telegram' AND external_id = ?",
+                            (str(member.telegram_id),),
+                        )
+                    ).fetchone()
+                    assert row is not None
+                    await conn.execute(
+                        "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
+                        (row[0], member.id),
+                    )
+                    await conn.execute(
+                        "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                        " VALUES (?, ?, datetime('now'))"
+                        " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
+                        (member.id, row[0]),
+                    )
+        except _Conflict:
+            return False
+        return True
 
     async def load_org(self) -> OrgChart | None:
         area_rows = await self._all("SELECT * FROM areas ORDER BY position")
@@ -286,6 +320,8 @@ class SqliteStore:
                     for days, target in json.loads(r["escalation"] or "[]")
                 ),
                 repeat=r["repeat"],
+                acknowledge_templates=tuple(_templates(r["templates"], "acknowledge")),
+                resolve_templates=tuple(_templates(r["templates"], "resolve")),
             )
             for r in await self._all("SELECT * FROM categories ORDER BY position")
         }
@@ -302,6 +338,7 @@ class SqliteStore:
                 frozenset(roles.get(r["id"], set())),
                 tuple(wards_of.get(r["id"], [])),
                 r["telegram_id"],
+                active=bool(r["active"]),
             )
             for r in await self._all("SELECT * FROM staff ORDER BY position")
         }
@@ -318,6 +355,69 @@ class SqliteStore:
             for r in await self._all("SELECT * FROM ward_policies")
         }
         return OrgChart(areas, categories, staff, assignments, defaults, policies)
+
+    # ---- invites ----------------------------------------------------------------------------
+
+    async def create_invite(self, invite: Invite) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at,"
+                " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    invite.token_hash,
+                    invite.staff_id,
+                    invite.role,
+                    utc_text(invite.created_at),
+                    utc_text(invite.expires_at),
+                    invite.created_by,
+                ),
+            )
+
+    async def get_invite(self, token_hash: str) -> Invite | None:
+        row = await self._one("SELECT * FROM invites WHERE token_hash = ?", (token_hash,))
+        if row is None:
+            return None
+        return Invite(
+            token_hash=row["token_hash"],
+            staff_id=row["staff_id"],
+            role=row["role"],
+            created_at=parse_utc(row["created_at"]),
+            expires_at=parse_utc(row["expires_at"]),
+            created_by=row["created_by"],
+            used_at=_maybe_time(row["used_at"]),
+            used_by=row["used_by"],
+        )
+
+    async def use_invite(self, token_hash: str, person_id: int, at: datetime) -> bool:
+        """Spend the invite and bind its staff record to the person, at once;
+        False if someone spent it first."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ?"
+                " AND used_at IS NULL",
+                (utc_text(at), person_id, token_hash),
+            )
+            if cur.rowcount != 1:
+                return False
+            async with conn.execute(
+                "SELECT staff_id FROM invites WHERE token_hash = ?", (token_hash,)
+            ) as found:
+                row = await found.fetchone()
+            assert row is not None
+            await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
+            await conn.execute(
+                "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id,"
+                " bound_at = excluded.bound_at",
+                (row[0], person_id, utc_text(at)),
+            )
+        return True
+
+    async def bound_staff(self) -> dict[str, Person]:
+        rows = await self._all(
+            "SELECT b.staff_id, p.* FROM staff_bindings b JOIN people p ON p.id = b.person_id"
+        )
+        return {r["staff_id"]: _person(r) for r in rows}
 
     # ---- conversations ----------------------------------------------------------------------
 
@@ -503,22 +603,26 @@ class SqliteStore:
         return int(row["person_id"]) if row else None
 
     async def apply_change(self, change: Change) -> bool:
-        columns, values = _assignments(change.fields)
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE complaints SET {columns}, version = version + 1"
-                " WHERE id = ? AND version = ?",
-                (*values, change.complaint_id, change.expected_version),
+            return await self._write_change(conn, change)
+
+    async def _write_change(self, conn: aiosqlite.Connection, change: Change) -> bool:
+        """One complaint's change, its event, photos and notices — inside the
+        caller's transaction; False if the complaint changed meanwhile."""
+        columns, values = _assignments(change.fields)
+        cur = await conn.execute(
+            f"UPDATE complaints SET {columns}, version = version + 1 WHERE id = ? AND version = ?",
+            (*values, change.complaint_id, change.expected_version),
+        )
+        if cur.rowcount != 1:
+            return False
+        await self._insert_event(conn, change.event)
+        await self._insert_photos(conn, change.complaint_id, change.photos)
+        await self._insert_notices(conn, change.notices, change.event.at)
+        if change.end_conversation_of is not None:
+            await conn.execute(
+                "DELETE FROM conversations WHERE person_id = ?", (change.end_conversation_of,)
             )
-            if cur.rowcount != 1:
-                return False
-            await self._insert_event(conn, change.event)
-            await self._insert_photos(conn, change.complaint_id, change.photos)
-            await self._insert_notices(conn, change.notices, change.event.at)
-            if change.end_conversation_of is not None:
-                await conn.execute(
-                    "DELETE FROM conversations WHERE person_id = ?", (change.end_conversation_of,)
-                )
         return True
 
     async def complaints_of_reporter(self, person_id: int) -> list[Complaint]:
@@ -629,6 +733,14 @@ class SqliteStore:
             )
             await self._insert_notices(conn, notices, at)
         return True
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     async def get_meta(self, key: str) -> str | None:
         row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -745,6 +857,14 @@ class SqliteStore:
             await conn.execute(
                 "UPDATE button_messages SET cleared_at = ? WHERE id = ?", (utc_text(at), button_id)
             )
+
+
+class _Conflict(Exception):
+    """A complaint moved while a change that depends on it was being applied."""
+
+
+def _templates(raw: str | None, kind: str) -> list[str]:
+    return [str(t) for t in json.loads(raw).get(kind, [])] if raw else []
 
 
 def _assignments(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:

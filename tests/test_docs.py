@@ -18,7 +18,7 @@ from bot import config, i18n
 from bot.app import build_application
 from bot.cli import _parser
 from bot.config import Settings
-from handlers.common import COMMANDS, STAFF_COMMANDS
+from handlers.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -81,19 +81,19 @@ def test_every_command_in_the_readme_is_registered(registered: set[str]) -> None
 
 
 def test_the_command_lists_match_the_registered_handlers(registered: set[str]) -> None:
-    listed = [*COMMANDS, *STAFF_COMMANDS]
+    listed = [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS]
     assert len(listed) == len(set(listed)), "a command is listed twice"
     assert sorted(set(listed) - registered) == [], "listed but never registered"
     assert sorted(registered - set(listed)) == [], "registered but missing from the lists"
 
 
-@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS])
+@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS])
 def test_command_names_are_valid_for_telegram(command: str) -> None:
     assert re.fullmatch(r"[a-z0-9_]{1,32}", command)
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
-@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS])
+@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS])
 def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
     description = i18n.catalogue(lang).get(f"commands.{command}")
     assert description is not None, f"commands.{command} missing from {lang}.toml"
@@ -106,7 +106,18 @@ def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
 
 def test_the_cli_has_the_documented_shape() -> None:
     # Guards the walk below against an empty or a flattened parser.
-    assert CLI_SUBCOMMANDS == ["phananh demo", "phananh org", "phananh org import", "phananh run"]
+    assert CLI_SUBCOMMANDS == [
+        "phananh demo",
+        "phananh invite",
+        "phananh org",
+        "phananh org check",
+        "phananh org export",
+        "phananh org import",
+        "phananh posters",
+        "phananh run",
+        "phananh staff",
+        "phananh staff deactivate",
+    ]
 
 
 @pytest.mark.parametrize("subcommand", CLI_SUBCOMMANDS)

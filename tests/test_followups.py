@@ -182,3 +182,30 @@ async def test_the_task_card_and_the_receipt_show_both_deadlines(bot: BotDriver)
     assert "Hạn tiếp nhận: 23/11/2026 17:00" in (card.text or "")
     assert "Hạn xử lý: 25/11/2026 09:00" in (card.text or "")
     assert [m for m in sent if m.chat_id == CONSTRUCTION_K1] == []
+
+
+async def test_reply_templates_when_acknowledging_and_resolving(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    sent = await bot.press(cadre, "a:1")
+    offer = to(sent, cadre)[-1]
+    labels = [label for label, _ in bot.api.buttons(offer)]
+    assert labels[0] == "1. Đã tiếp nhận, sẽ xử lý trong ngày."
+    sent = await bot.choose(cadre, "t1")
+    assert "cán bộ phụ trách nhắn: “Đã tiếp nhận, sẽ xử lý trong ngày.”" in joined(to(sent, an))
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("2"))  # the second resolve template, by its number
+    sent = await bot.choose(cadre, "s")
+    assert "Kết quả: Đã lập biên bản, yêu cầu tháo dỡ." in joined(to(sent, an))
+
+
+async def test_the_optional_reply_gives_way_to_any_other_action(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "a:1")  # the reply offer is pending…
+    sent = await bot.press(cadre, "r:1")  # …and resolving simply replaces it
+    assert "mô tả ngắn kết quả" in joined(sent)
+    sent = await bot.send(cadre.text("Tự viết: đã dọn sạch"))
+    assert "ảnh" in joined(sent)

@@ -1193,3 +1193,45 @@ def test_catalogues_cover_every_key_with_the_same_placeholders() -> None:
     for key in used:
         assert placeholders(CATALOGUES["vi"][key]) == placeholders(CATALOGUES["en"][key]), key
         assert not CATALOGUES["vi"][key].lower().startswith("dòng"), key
+
+
+# ----------------------------------------------------- templates and active staff
+
+
+def test_the_example_carries_reply_templates_and_active_staff(example: OrgChart) -> None:
+    lcvh = example.categories["LCVH"]
+    assert lcvh.acknowledge_templates == ("Đã tiếp nhận, tổ công tác sẽ kiểm tra trong ngày.",)
+    assert lcvh.resolve_templates[1] == "Đã lập biên bản, yêu cầu tháo dỡ."
+    assert example.categories["RKTG"].resolve_templates == ()
+    assert all(member.active for member in example.staff.values())
+
+
+@pytest.mark.parametrize(
+    ("snippet", "key"),
+    [
+        ("    templates: [a, b]\n", "org.expected_mapping"),
+        ("    templates:\n      acknowledge: [ok]\n      reply: [x]\n", "org.unknown_key"),
+        ("    templates:\n      resolve:\n        - " + "x" * 201 + "\n", "org.bad_template"),
+        (
+            "    templates:\n      resolve: [" + ", ".join(f"t{n}" for n in range(9)) + "]\n",
+            "org.too_many_templates",
+        ),
+    ],
+)
+def test_bad_templates_are_reported(snippet: str, key: str) -> None:
+    base = EXAMPLE.read_text(encoding="utf-8")
+    anchor = "    family: urban_order\n    resolve_days: 5\n"
+    broken = base.replace(anchor, anchor + snippet, 1)
+    keys = [issue.key for issue in issues_of(broken)]
+    assert key in keys
+
+
+def test_a_staff_member_can_be_marked_inactive() -> None:
+    base = EXAMPLE.read_text(encoding="utf-8")
+    anchor = "    telegram_id: 7013\n"
+    assert (
+        parse_org(base.replace(anchor, anchor + "    active: false\n")).staff["cb-hh-mt"].active
+        is False
+    )
+    keys = [i.key for i in issues_of(base.replace(anchor, anchor + "    active: maybe\n"))]
+    assert keys == ["org.bad_active"]

@@ -32,7 +32,7 @@ def can_handle(actor: Actor, complaint: Complaint) -> bool:
     """The owner, a leader of the complaint's ward, or a city leader.  A ward
     leader may not handle a complaint about the ward's own leadership."""
     staff = actor.staff
-    if staff is None:
+    if staff is None or not staff.active:
         return False
     if staff.id == complaint.owner:
         return True

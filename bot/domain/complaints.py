@@ -72,6 +72,7 @@ class Action(StrEnum):
     ANSWER_INFO = "answer_info"  # the resident answers; the clock runs again
     RESUME = "resume"  # the resident did not answer in time; the clock runs again
     AUTO_CLOSE = "auto_close"  # resolved and never confirmed nor disputed
+    REPLY = "reply"  # the owner sends the resident a short message
 
 
 class Party(StrEnum):
@@ -102,6 +103,7 @@ TRANSITIONS: dict[tuple[State | None, Action], State] = {
     **{(s, Action.ASK_INFO): s for s in OPEN_STATES},
     **{(s, Action.ANSWER_INFO): s for s in OPEN_STATES},
     **{(s, Action.RESUME): s for s in OPEN_STATES},
+    **{(s, Action.REPLY): s for s in OPEN_STATES},
     (State.RESOLVED, Action.AUTO_CLOSE): State.CLOSED_UNCONFIRMED,
 }
 
@@ -121,6 +123,7 @@ ACTION_PARTY: dict[Action, Party] = {
     Action.ANSWER_INFO: Party.RESIDENT,
     Action.RESUME: Party.SYSTEM,
     Action.AUTO_CLOSE: Party.SYSTEM,
+    Action.REPLY: Party.HANDLER,
 }
 
 

@@ -465,7 +465,11 @@ class ResolveFlow:
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         code = data["code"]
         if step == "note":
-            return Prompt(seq, text("resolve.ask_note", code=code), (_cancel(),))
+            return Prompt(
+                seq,
+                text("resolve.ask_note", code=code),
+                (*_template_choices(env, data, "resolve"), _cancel()),
+            )
         return Prompt(
             seq,
             text("resolve.ask_photo", code=code),
@@ -479,6 +483,9 @@ class ResolveFlow:
             if isinstance(answer, PhotoAnswer):
                 data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
                 return Outcome(data, notes=[text("resolve.photo_kept")], reprompt=False)
+            picked = _picked_template(env, data, "resolve", answer)
+            if picked is not None:
+                answer = TextAnswer(picked)
             if not isinstance(answer, TextAnswer):
                 return Outcome(data, notes=_unusable(answer, "resolve.note_hint"), reprompt=False)
             value, notes = _check_text(data, answer, field_name="note")
@@ -496,6 +503,70 @@ class ResolveFlow:
         if isinstance(answer, TextAnswer) and match_typed(answer.text, _options(prompt.choices)):
             return Outcome(data, result=dict(data))
         return Outcome(data, notes=_unusable(answer, "resolve.photo_hint"), reprompt=False)
+
+
+def templates(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[str]:
+    """Short replies for this category, from the org chart, else the
+    catalogue's defaults in the cadre's language."""
+    category = env.chart.categories.get(str(data.get("category")))
+    own: tuple[str, ...] = ()
+    if category is not None:
+        own = category.resolve_templates if kind == "resolve" else category.acknowledge_templates
+    if own:
+        return list(own)
+    return [i18n.t(env.language, f"templates.{kind}_{n}") for n in (1, 2, 3)]
+
+
+def _template_choices(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[Choice]:
+    return [Choice(f"t{n}", body) for n, body in enumerate(templates(env, data, kind), start=1)]
+
+
+def _picked_template(
+    env: FlowEnv, data: Mapping[str, Any], kind: str, answer: Answer
+) -> str | None:
+    if isinstance(answer, ChoiceAnswer) and answer.key.startswith("t") and answer.key[1:].isdigit():
+        options = templates(env, data, kind)
+        index = int(answer.key[1:]) - 1
+        if 0 <= index < len(options):
+            return options[index]
+    return None
+
+
+class AckReplyFlow:
+    """Right after acknowledging, the owner may send the resident a short
+    reply: a template, their own words, or nothing."""
+
+    kind = "ack_reply"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "reply"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(
+            seq,
+            text("ack_reply.ask", code=data["code"]),
+            (
+                *_template_choices(env, data, "acknowledge"),
+                Choice(SKIP, text("ack_reply.skip"), aliases=("bo qua", "skip")),
+            ),
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        picked = _picked_template(env, data, "acknowledge", answer)
+        if picked is not None:
+            return Outcome(data, result={**data, "reply": picked})
+        if isinstance(answer, ChoiceAnswer) and answer.key == SKIP:
+            return Outcome(data, result={**data, "reply": None})
+        if isinstance(answer, TextAnswer):
+            if fold(answer.text) in ("bo qua", "skip"):
+                return Outcome(data, result={**data, "reply": None})
+            value, notes = _check_text(data, answer, field_name="reply")
+            if value is None:
+                return Outcome(data, notes=notes, reprompt=False)
+            return Outcome(data, result={**data, "reply": value})
+        return Outcome(data, notes=_unusable(answer, "ack_reply.hint"), reprompt=False)
 
 
 class TransferFlow:
@@ -774,6 +845,7 @@ class ExtendFlow:
 
 ALL_FLOWS = (
     ReportFlow(),
+    AckReplyFlow(),
     ResolveFlow(),
     TransferFlow(),
     RejectFlow(),

@@ -92,6 +92,9 @@ class Category:
     escalation: tuple[EscalationLevel, ...] = DEFAULT_ESCALATION
     # How many more times the whole escalation runs after its last level.
     repeat: int = 0
+    # Short replies a cadre can pick instead of typing (empty: the catalogue's).
+    acknowledge_templates: tuple[str, ...] = ()
+    resolve_templates: tuple[str, ...] = ()
 
     def display_name(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -108,9 +111,11 @@ class StaffMember:
     roles: frozenset[Role]
     wards: tuple[str, ...] = ()
     telegram_id: int | None = None
+    # A deactivated member keeps their history but gets no new tasks.
+    active: bool = True
 
     def has_role(self, role: Role) -> bool:
-        return role in self.roles
+        return self.active and role in self.roles
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Every complaint gets exactly one owner.  The search walks from the chosen area
 up the tree looking for an assignment of that category, then the ward's
-default cadre for the family, then the ward leader.  Official-conduct
+default cadre for the family, then the ward leader, skipping anyone
+deactivated.  Official-conduct
 complaints never go to a cadre: they go to the ward's conduct leader, or to
 the city leaders when they concern the ward's leadership itself.
 """
@@ -45,20 +46,34 @@ def route(chart: OrgChart, area: str, category: str, *, concerns_leadership: boo
     policy = chart.wards[ward]
     family = chart.categories[category].family
 
+    def active(staff_id: str | None) -> bool:
+        member = chart.staff.get(staff_id) if staff_id else None
+        return member is not None and member.active
+
     if family is Family.OFFICIAL_CONDUCT:
         if concerns_leadership:
             leaders = chart.city_leaders()
             if leaders:
                 return Route(leaders[0].id, ward, RouteReason.CITY_LEADER)
-        return Route(policy.conduct_leader, ward, RouteReason.CONDUCT_LEADER)
+        if active(policy.conduct_leader) or not active(policy.leader):
+            return Route(policy.conduct_leader, ward, RouteReason.CONDUCT_LEADER)
+        return Route(policy.leader, ward, RouteReason.WARD_LEADER)
 
     for node in chart.ancestors(area):
         owner = chart.assignments.get((node.code, category))
-        if owner is not None:
+        if active(owner):
+            assert owner is not None
             return Route(owner, ward, RouteReason.ASSIGNED)
         if node.kind is AreaKind.WARD:
             break
     default = chart.family_defaults.get((ward, family))
-    if default is not None:
+    if active(default):
+        assert default is not None
         return Route(default, ward, RouteReason.FAMILY_DEFAULT)
+    if not active(policy.leader):
+        # Even a deactivated ward leader is better than nobody: the complaint
+        # is never left unowned, and the city leaders see the gap.
+        leaders = chart.city_leaders()
+        if leaders:
+            return Route(leaders[0].id, ward, RouteReason.CITY_LEADER)
     return Route(policy.leader, ward, RouteReason.WARD_LEADER)

@@ -1,0 +1,285 @@
+"""Administration use cases: invites, deactivating staff, importing a changed
+org chart as a diff, and checking the chart for gaps.
+
+Used by the command line (a ward office's clerk) and by leaders in chat.
+Everything that changes a complaint goes through the same events and outbox
+as the rest of the bot, so notices written while the bot is stopped are sent
+when it starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from bot.domain.authz import Actor
+from bot.domain.complaints import Action, Complaint, Event, State
+from bot.domain.messages import Text, text
+from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
+from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff
+from bot.domain.routing import RouteReason, route
+from bot.ports import Change, Invite, Notice
+from bot.services import TASK_ASSIGNED, TO_RESIDENT, Reply, Services
+
+INVITE_TTL = timedelta(days=7)
+INVITE_PREFIX = "i-"
+AREA_PREFIX = "a-"
+LEADER_NOTE = "leader_note"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
+
+
+class AdminError(Exception):
+    """A refusal for the operator, named by a catalogue key."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    return f"https://t.me/{bot_username}?start={payload}"
+
+
+@dataclass(frozen=True)
+class InviteLink:
+    staff_id: str
+    role: Role
+    url: str
+    token: str
+    expires_at: Any
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    chart: OrgChart
+    diff: OrgDiff
+    consequences: Consequences
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.consequences.orphans)
+
+
+@dataclass(frozen=True)
+class OrgCheck:
+    # (ward, group, category) that fall to the ward leader: nobody assigned.
+    gaps: tuple[tuple[str, str, str], ...] = ()
+    unbound: tuple[str, ...] = ()  # staff who have not opened their invite yet
+    inactive: tuple[str, ...] = ()
+    notes: list[Text] = field(default_factory=list)
+
+
+class Admin:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _active_member(self, staff_id: str) -> StaffMember:
+        member = self.services.chart.staff.get(staff_id)
+        if member is None:
+            raise AdminError("admin.unknown_staff", staff=staff_id)
+        if not member.active:
+            raise AdminError("admin.staff_inactive", staff=staff_id)
+        return member
+
+    # ---- invites ----------------------------------------------------------------------------
+
+    async def invite(
+        self, staff_id: str, role: Role, bot_username: str, *, created_by: str = "cli"
+    ) -> InviteLink:
+        member = self._active_member(staff_id)
+        if role not in member.roles:
+            raise AdminError("admin.role_mismatch", staff=staff_id, role=role.value)
+        token = secrets.token_urlsafe(18)  # 24 characters of A-Z a-z 0-9 _ -
+        now = self.services.now()
+        expires = now + INVITE_TTL
+        await self.services.store.create_invite(
+            Invite(token_hash(token), staff_id, role.value, now, expires, created_by)
+        )
+        return InviteLink(
+            staff_id, role, deep_link(bot_username, INVITE_PREFIX + token), token, expires
+        )
+
+    async def invite_by_leader(self, leader: Actor, staff_id: str, bot_username: str) -> InviteLink:
+        """A ward leader may invite the staff of their own ward only."""
+        if leader.staff is None or not leader.has_role(Role.WARD_LEADER):
+            raise AdminError("admin.only_ward_leaders")
+        member = self.services.chart.staff.get(staff_id)
+        if member is None or not set(member.wards) & set(leader.staff.wards):
+            raise AdminError("admin.not_your_ward", staff=staff_id)
+        roles = sorted(member.roles - {Role.CITY_LEADER})
+        if not roles:
+            raise AdminError("admin.not_your_ward", staff=staff_id)
+        role = Role.CADRE if Role.CADRE in roles else roles[0]
+        return await self.invite(staff_id, role, bot_username, created_by=leader.staff.id)
+
+    async def accept_invite(self, actor: Actor, token: str) -> Reply:
+        """Bind the person's chat account to the staff record of the invite."""
+        if not _TOKEN.match(token):
+            return Reply.say("invite.unknown")
+        invite = await self.services.store.get_invite(token_hash(token))
+        if invite is None:
+            return Reply.say("invite.unknown")
+        if invite.used_at is not None:
+            return Reply.say("invite.used")
+        if invite.expires_at <= self.services.now():
+            return Reply.say("invite.expired")
+        chart = self.services.chart
+        member = chart.staff.get(invite.staff_id)
+        if member is None or not member.active:
+            return Reply.say("invite.unknown")
+        if actor.staff is not None and actor.staff.id != member.id:
+            return Reply.say("invite.bound_elsewhere", staff=actor.staff.name)
+        if not await self.services.store.use_invite(
+            invite.token_hash, actor.person_id, self.services.now()
+        ):
+            return Reply.say("invite.used")
+        return Reply(notes=(text("invite.welcome", name=member.name), self.role_summary(member.id)))
+
+    def role_summary(self, staff_id: str) -> Text:
+        """What this staff member now receives, in the catalogue's words."""
+        chart = self.services.chart
+        member = chart.staff[staff_id]
+        wards = ", ".join(chart.areas[w].name for w in member.wards if w in chart.areas)
+        if member.has_role(Role.CITY_LEADER):
+            return text("whoami.city_leader")
+        if member.has_role(Role.WARD_LEADER):
+            return text("whoami.ward_leader", wards=wards)
+        areas = sorted(
+            {area for (area, _), cadre in chart.assignments.items() if cadre == staff_id}
+        )
+        families = sorted(
+            {
+                family.value
+                for (_, family), cadre in chart.family_defaults.items()
+                if cadre == staff_id
+            }
+        )
+        names = ", ".join(chart.areas[a].name for a in areas if a in chart.areas) or "—"
+        return text(
+            "whoami.cadre",
+            wards=wards,
+            areas=names,
+            count=sum(1 for cadre in chart.assignments.values() if cadre == staff_id),
+            families=", ".join(families) or "—",
+        )
+
+    # ---- deactivating staff -----------------------------------------------------------------
+
+    async def deactivate(self, staff_id: str) -> int:
+        """Deactivate a staff member; their open tasks are rerouted by the
+        normal rules and the ward leader is told.  Returns how many moved."""
+        chart = self.services.chart
+        member = self._active_member(staff_id)
+        staff = dict(chart.staff)
+        staff[staff_id] = replace(member, active=False)
+        new_chart = replace(chart, staff=staff)
+        plan = await self.plan_import(new_chart)
+        if plan.refused:
+            raise AdminError("admin.would_orphan", count=len(plan.consequences.orphans))
+        leaders = {chart.wards[w].leader for w in member.wards if w in chart.wards} - {staff_id}
+        extra = [
+            Notice(
+                LEADER_NOTE,
+                staff_id=leader,
+                payload={
+                    "event": "staff_deactivated",
+                    "staff": member.name,
+                    "count": len(plan.consequences.moves),
+                },
+            )
+            for leader in sorted(leaders)
+        ]
+        await self.apply_import(plan, extra_notices=extra)
+        return len(plan.consequences.moves)
+
+    # ---- importing a changed chart ----------------------------------------------------------
+
+    async def plan_import(self, new_chart: OrgChart) -> ImportPlan:
+        current = await self.services.store.load_org()
+        open_tasks = await self.services.store.open_tasks()
+        return ImportPlan(new_chart, diff(current, new_chart), consequences(new_chart, open_tasks))
+
+    async def apply_import(self, plan: ImportPlan, *, extra_notices: Sequence[Notice] = ()) -> bool:
+        """Apply the chart and move the complaints whose owner is gone, in
+        one transaction; nothing at all if the plan leaves a complaint unowned."""
+        if plan.refused:
+            return False
+        now = self.services.now()
+        changes = [await self._move(move, now) for move in plan.consequences.moves]
+        applied = await self.services.store.replace_org(plan.chart, changes, extra_notices, now)
+        if applied:
+            await self.services.load_org()
+        return applied
+
+    async def _move(self, move: Move, now: Any) -> Change:
+        complaint = move.complaint
+        services = self.services
+        reporter = await self.services.store.reporter_of(complaint.id)
+        notices = [
+            Notice(
+                TASK_ASSIGNED,
+                complaint_id=complaint.id,
+                staff_id=move.route.owner,
+                payload={"reason": move.route.reason.value, "from_staff": complaint.owner},
+            )
+        ]
+        if reporter is not None:
+            notices.append(
+                Notice(
+                    TO_RESIDENT,
+                    complaint_id=complaint.id,
+                    person_id=reporter,
+                    payload={"event": "transferred"},
+                )
+            )
+        target = State.SUBMITTED
+        after = replace(complaint, owner=move.route.owner, state=target)
+        upcoming = services.next_action(
+            services.clock_state(after), complaint.category, after=complaint.swept_until or now
+        )
+        return Change(
+            complaint_id=complaint.id,
+            expected_version=complaint.version,
+            fields={"owner": move.route.owner, "state": target, "next_action_at": upcoming},
+            event=Event(
+                complaint.id,
+                now,
+                Action.REASSIGN,
+                complaint.state,
+                target,
+                note="owner removed or deactivated",
+                data={"from_owner": complaint.owner, "to_owner": move.route.owner},
+            ),
+            notices=notices,
+        )
+
+    # ---- checking the chart -----------------------------------------------------------------
+
+    async def check(self) -> OrgCheck:
+        chart = self.services.chart
+        gaps: list[tuple[str, str, str]] = []
+        for group in chart.groups():
+            for category in chart.categories.values():
+                if category.family is Family.OFFICIAL_CONDUCT:
+                    continue  # those go to leaders by design
+                routed = route(chart, group.code, category.code)
+                if routed.reason is RouteReason.WARD_LEADER:
+                    gaps.append((routed.ward, group.code, category.code))
+        bound = await self.services.store.bound_staff()
+        unbound = tuple(s.id for s in chart.staff.values() if s.active and s.id not in bound)
+        inactive = tuple(s.id for s in chart.staff.values() if not s.active)
+        return OrgCheck(tuple(gaps), unbound, inactive)
+
+
+def moved(plan: ImportPlan) -> list[Complaint]:
+    return [m.complaint for m in plan.consequences.moves]

@@ -1,0 +1,239 @@
+"""QR posters: one A4 page per residential group, whose code opens the bot
+with that group chosen, written in a font that has every Vietnamese letter."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image, ImageDraw, ImageFont
+
+from bot import i18n
+from bot.domain.orgchart import OrgChart
+from bot.orgfile import load_org_file, parse_org
+from bot.posters import (
+    A4_PIXELS,
+    FONTS_DIR,
+    PosterError,
+    font,
+    group_link,
+    render_posters,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BOT = "PhanAnhHongHaiBot"
+
+# Every letter Vietnamese adds to the Latin alphabet, both cases.
+VIETNAMESE = "ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+VIETNAMESE += VIETNAMESE.upper()
+
+
+@pytest.fixture(scope="module")
+def chart() -> OrgChart:
+    return load_org_file(ROOT / "examples" / "org.yaml")
+
+
+@pytest.fixture(scope="module")
+def png_posters(chart: OrgChart, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return render_posters(chart, "BACHDANG", BOT, tmp_path_factory.mktemp("png"), fmt="png")
+
+
+def decode(path: Path) -> list[str]:
+    with Image.open(path) as image:
+        return [
+            result.text
+            for result in zxingcpp.read_barcodes(image)
+            if result.format == zxingcpp.BarcodeFormat.QRCode
+        ]
+
+
+# ------------------------------------------------------------------ PNG
+
+
+def test_one_poster_per_group_named_by_its_code(chart: OrgChart, png_posters: list[Path]) -> None:
+    codes = [g.code for g in chart.groups("BACHDANG")]
+    assert codes == ["BD-TDP01", "BD-TDP02", "BD-TDP03", "BD-TDP04"]
+    assert [p.name for p in png_posters] == [f"{code}.png" for code in codes]
+    assert all(p.is_file() for p in png_posters)
+
+
+def test_png_is_a4_at_300_dpi(png_posters: list[Path]) -> None:
+    with Image.open(png_posters[0]) as image:
+        assert image.size == A4_PIXELS == (2480, 3508)
+        dpi = image.info["dpi"]
+    assert dpi == pytest.approx((300, 300), abs=0.01)
+    # 2480 x 3508 px at 300 dpi is 210 x 297 mm.
+    assert (round(2480 / 300 * 25.4), round(3508 / 300 * 25.4)) == (210, 297)
+
+
+def test_each_code_opens_the_bot_with_its_group(chart: OrgChart, png_posters: list[Path]) -> None:
+    for group, path in zip(chart.groups("BACHDANG"), png_posters, strict=True):
+        assert decode(path) == [f"https://t.me/{BOT}?start=a-{group.code}"]
+        assert decode(path) == [group_link(BOT, group.code)]
+
+
+def test_a_leading_at_sign_is_dropped(chart: OrgChart, tmp_path: Path) -> None:
+    paths = render_posters(chart, "BACHDANG", f"@{BOT}", tmp_path / "new" / "dir", fmt="png")
+    assert decode(paths[0]) == [f"https://t.me/{BOT}?start=a-BD-TDP01"]
+
+
+# ----------------------------------------------------------------- text
+
+
+class DrawnText:
+    """What ``ImageDraw.text`` was asked to write, and in which font."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ImageFont.FreeTypeFont]] = []
+
+    def texts(self) -> list[str]:
+        return [text for text, _ in self.calls]
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> DrawnText:
+    spy = DrawnText()
+    original = ImageDraw.ImageDraw.text
+
+    def text(self: ImageDraw.ImageDraw, xy: Any, text: Any, *args: Any, **kwargs: Any) -> None:
+        face = kwargs.get("font")
+        assert isinstance(face, ImageFont.FreeTypeFont), "every text has an explicit font"
+        spy.calls.append((str(text), face))
+        original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", text)
+    return spy
+
+
+def test_the_poster_says_who_where_and_what_to_do(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    texts = drawn.texts()
+    # The group's code, small in a corner, is the last thing on each page.
+    first = texts[: texts.index("BD-TDP01") + 1]
+    joined = " ".join(first)
+    assert "Phản Ánh" in first
+    assert f"@{BOT} trên Telegram" in first
+    assert "Tổ dân phố 1" in first
+    assert "Phường Bạch Đằng" in first
+    assert f"https://t.me/{BOT}?start=a-BD-TDP01" in first
+    assert "BD-TDP02" not in first
+    # The two lines from the catalogue, possibly wrapped.
+    scan = i18n.t("vi", "poster.scan", group="Tổ dân phố 1")
+    how = i18n.t("vi", "poster.how")
+    assert scan.startswith("Quét mã") and scan.endswith("của Tổ dân phố 1.")
+    assert " ".join(scan.split()) in " ".join(joined.split())
+    assert " ".join(how.split()) in " ".join(joined.split())
+
+
+def test_every_text_is_drawn_in_the_shipped_dejavu(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    shipped = {str(FONTS_DIR / "DejaVuSans.ttf"), str(FONTS_DIR / "DejaVuSans-Bold.ttf")}
+    assert drawn.calls
+    assert {face.path for _, face in drawn.calls} == shipped
+    for text, face in drawn.calls:
+        assert face.getmask(text).getbbox() is not None, text
+
+
+def test_english_posters_use_the_english_catalogue(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png", language="en")
+    joined = " ".join(" ".join(drawn.texts()).split())
+    assert f"@{BOT} on Telegram" in joined
+    assert "Scan the code to report" in joined
+    assert "Quét mã" not in joined
+
+
+def test_the_shipped_font_has_every_vietnamese_letter() -> None:
+    regular, bold = font(80), font(80, bold=True)
+    assert regular.path == str(FONTS_DIR / "DejaVuSans.ttf")
+    assert bold.path == str(FONTS_DIR / "DejaVuSans-Bold.ttf")
+    assert regular.getname() == ("DejaVu Sans", "Book")
+    assert bold.getname() == ("DejaVu Sans", "Bold")
+    assert (FONTS_DIR / "LICENSE_DEJAVU").read_text("utf-8").startswith("Fonts are (c) Bitstream")
+    for face in (regular, bold):
+        assert face.getmask("Tổ dân phố").getbbox() is not None
+        # A letter the font lacks is drawn as the same empty box (.notdef).
+        missing = bytes(face.getmask("\ue000"))
+        assert bytes(face.getmask("a")) != missing
+        assert bytes(face.getmask("中")) == missing  # the check can fail
+        lacking = [ch for ch in VIETNAMESE if bytes(face.getmask(ch)) == missing]
+        assert lacking == []
+
+
+# ------------------------------------------------------------------ PDF
+
+
+def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
+    paths = render_posters(chart, "BACHDANG", BOT, tmp_path)
+    assert [p.name for p in paths] == [f"BD-TDP0{n}.pdf" for n in range(1, 5)]
+    for path in paths:
+        data = path.read_bytes()
+        assert data.startswith(b"%PDF-")
+        assert data.rstrip().endswith(b"%%EOF")
+        assert len(re.findall(rb"/Type\s*/Page\b(?!s)", data)) == 1
+        assert re.search(rb"/Count\s+1\b", data)
+        (box,) = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", data)
+        # A4 is 595.28 x 841.89 points.
+        assert (float(box[0]), float(box[1])) == pytest.approx((595.28, 841.89), abs=1)
+        # Printable in black and white, and small enough to mail.
+        assert len(data) < 200_000
+
+
+# ------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("ward", ["NOWHERE", "HH-TDP01", "HALONG", "honghai"])
+def test_unknown_ward_is_refused(chart: OrgChart, tmp_path: Path, ward: str) -> None:
+    with pytest.raises(PosterError) as caught:
+        render_posters(chart, ward, BOT, tmp_path)
+    assert (caught.value.key, caught.value.params) == ("poster.unknown_ward", {"ward": ward})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ward_without_groups_is_refused(tmp_path: Path) -> None:
+    chart = parse_org(
+        "areas:\n"
+        "  - {code: XA, name: Xã Mới, kind: ward, leader: ct}\n"
+        "categories:\n"
+        "  - {code: K, name: Khác, family: other, resolve_days: 5}\n"
+        "staff:\n"
+        "  - {id: ct, name: Chủ tịch, roles: [ward_leader], wards: [XA]}\n"
+    )
+    with pytest.raises(PosterError) as caught:
+        render_posters(chart, "XA", BOT, tmp_path)
+    assert (caught.value.key, caught.value.params) == ("poster.no_groups", {"ward": "XA"})
+
+
+@pytest.mark.parametrize("username", ["", "abc", "phan anh bot", "t.me/PhanAnhBot", "x" * 33])
+def test_bad_bot_username_is_refused(chart: OrgChart, tmp_path: Path, username: str) -> None:
+    with pytest.raises(PosterError) as caught:
+        render_posters(chart, "BACHDANG", username, tmp_path)
+    assert caught.value.key == "poster.bad_username"
+
+
+@pytest.mark.parametrize(
+    ("key", "params"),
+    [
+        ("poster.unknown_ward", {"ward": "X"}),
+        ("poster.no_groups", {"ward": "X"}),
+        ("poster.bad_username", {"username": "x"}),
+    ],
+)
+def test_refusals_read_well_in_both_languages(key: str, params: dict[str, str]) -> None:
+    for lang in i18n.LANGUAGES:
+        assert "X" in i18n.t(lang, key, **params) or "x" in i18n.t(lang, key, **params)
+
+
+def test_unknown_format_or_language_is_a_programming_error(chart: OrgChart, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="format"):
+        render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="svg")
+    with pytest.raises(ValueError, match="language"):
+        render_posters(chart, "BACHDANG", BOT, tmp_path, language="fr")
