@@ -114,6 +114,7 @@ async def startup(app: BotApplication) -> None:
         locate_max_km=settings.locate_max_km,
         default_language=settings.default_language,
         schedule=Schedule(settings.calendar(), settings.quiet_hours()),
+        max_reports_per_hour=settings.max_reports_per_hour,
     )
     await services.load_org()
     if not services.has_chart:

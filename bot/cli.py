@@ -55,6 +55,19 @@ def _parser() -> argparse.ArgumentParser:
     posters.add_argument("--out", required=True, type=Path, metavar="DIR")
     posters.add_argument("--format", choices=["pdf", "png"], default="pdf")
 
+    backup = sub.add_parser("backup", help="a consistent copy of the database, even while running")
+    backup.add_argument("file", type=Path)
+    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot)")
+    restore.add_argument("file", type=Path)
+
+    people = sub.add_parser("people", help="the abuse list")
+    people_sub = people.add_subparsers(dest="people_command", required=True)
+    block = people_sub.add_parser("block", help="drop a Telegram account's messages silently")
+    block.add_argument("telegram_id", type=int)
+    block.add_argument("--reason", required=True)
+    unblock = people_sub.add_parser("unblock", help="take an account off the abuse list")
+    unblock.add_argument("telegram_id", type=int)
+
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
     return parser
@@ -277,6 +290,43 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
     return 0
 
 
+async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
+    from storage.db import Database
+
+    db = await Database.open(settings.db_path)
+    try:
+        await db.backup_to(target)
+    finally:
+        await db.close()
+    console.say("cli.backup_done", path=target)
+    return 0
+
+
+def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
+    from storage.db import NotOurs, inspect_backup, restore_from
+
+    try:
+        inspect_backup(source)
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        asyncio.run(restore_from(source, settings.db_path))
+    except NotOurs as exc:
+        console.warn(exc.key, **exc.params)
+        return EXIT_REFUSED
+    console.say("cli.restore_done", path=source, db=settings.db_path)
+    return 0
+
+
+async def cmd_people(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    async with _services(settings) as services:
+        person = await services.store.upsert_person(
+            "telegram", str(args.telegram_id), None, settings.default_language
+        )
+        reason = args.reason if args.people_command == "block" else None
+        await services.store.set_blocked(person.id, reason, services.now())
+    console.say(f"cli.people_{args.people_command}", id=args.telegram_id)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -299,6 +349,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(cmd_staff_deactivate(settings, console, args.staff_id))
     if args.command == "posters":
         return asyncio.run(cmd_posters(settings, console, args))
+    if args.command == "backup":
+        if args.file.exists():
+            console.warn("cli.backup_exists", path=args.file)
+            return EXIT_REFUSED
+        return asyncio.run(cmd_backup(settings, console, args.file))
+    if args.command == "restore":
+        return cmd_restore(settings, console, args.file)
+    if args.command == "people":
+        return asyncio.run(cmd_people(settings, console, args))
     if args.command == "demo":
         from bot.demo import run_demo
 

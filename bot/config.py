@@ -83,6 +83,8 @@ class Settings:
     sweep_seconds: int = 30
     # PTB's AIORateLimiter: 30 messages/s overall, 20/min per group.
     rate_limit: bool = True
+    # New complaints one resident may file in an hour.
+    max_reports_per_hour: int = 10
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
@@ -104,6 +106,8 @@ class Settings:
             raise ConfigError("work_hours must end after they start")
         if not self.work_days:
             raise ConfigError("work_days needs at least one day")
+        if self.max_reports_per_hour < 1:
+            raise ConfigError("max_reports_per_hour must be at least 1")
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
 
@@ -136,6 +140,7 @@ _ENV_NAMES = {
     "sweep_seconds": "PHANANH_SWEEP_SECONDS",
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
+    "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
 }
 
 
@@ -239,6 +244,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             timing["sweep_seconds"] = int(raw["sweep_seconds"])
         except (TypeError, ValueError) as exc:
             raise ConfigError("sweep_seconds must be a whole number") from exc
+    if "max_reports_per_hour" in raw:
+        try:
+            timing["max_reports_per_hour"] = int(raw["max_reports_per_hour"])
+        except (TypeError, ValueError) as exc:
+            raise ConfigError("max_reports_per_hour must be a whole number") from exc
     if "rate_limit" in raw:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
     return Settings(

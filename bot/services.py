@@ -96,11 +96,13 @@ class Services:
         channel: str = "telegram",
         schedule: Schedule | None = None,
         knobs: ReminderPolicy | None = None,
+        max_reports_per_hour: int = 10,
     ) -> None:
         self.store = store
         self.clock = clock
         self.schedule = schedule or default_schedule()
         self.knobs = knobs or ReminderPolicy()
+        self.max_reports_per_hour = max_reports_per_hour
         self.locate_max_km = locate_max_km
         self.default_language = default_language
         self.channel = channel
@@ -135,6 +137,15 @@ class Services:
         staff_id = await self.store.staff_of_person(person.id)
         return self.actor_for(person, staff_id)
 
+    async def claim_update(self, channel: str, update_id: int) -> bool:
+        return await self.store.claim_update(channel, update_id, self.clock.now())
+
+    async def finish_update(self, channel: str, update_id: int) -> None:
+        await self.store.finish_update(channel, update_id, self.clock.now())
+
+    async def is_blocked(self, actor: Actor) -> bool:
+        return await self.store.is_blocked(actor.person_id)
+
     async def set_language(self, actor: Actor, language: str) -> Actor:
         await self.store.set_language(actor.person_id, language)
         return Actor(person_id=actor.person_id, language=language, staff=actor.staff)
@@ -164,6 +175,14 @@ class Services:
         await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
         return Reply(notes=turn.notes, prompt=turn.prompt)
 
+    async def _over_limit(self, actor: Actor) -> bool:
+        """Per-resident limit on new complaints: a flood, or a script, must
+        not bury the cadres.  Staff are not limited."""
+        if actor.staff is not None:
+            return False
+        since = self.clock.now() - timedelta(hours=1)
+        return await self.store.reports_since(actor.person_id, since) >= self.max_reports_per_hour
+
     async def start_report(self, actor: Actor, area: str | None = None) -> Reply:
         data: dict[str, Any] = {}
         notes: list[Text] = []
@@ -173,6 +192,8 @@ class Services:
             if found is not None and chart.ward_of(found.code) is not None:
                 data = {"area": found.code, "ward": chart.ward_of(found.code)}
                 notes.append(text("report.area_preselected", area=found.name))
+        if await self._over_limit(actor):
+            return Reply.say("report.too_many", limit=self.max_reports_per_hour)
         current = await self.store.load_conversation(actor.person_id)
         if current is not None and current.kind == "report":
             # /new while a draft exists: keep the draft, ask its question again.
@@ -273,6 +294,10 @@ class Services:
         return text("handler.cadre", area=area.name if area else complaint.area, ward=ward_name)
 
     async def _file(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        if await self._over_limit(actor):
+            # The draft stays at its review step: nothing is lost, it can be
+            # sent later.
+            return Reply.say("report.too_many", limit=self.max_reports_per_hour)
         chart = self.chart
         now = self.clock.now()
         category = chart.categories[data["category"]]

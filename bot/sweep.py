@@ -28,6 +28,7 @@ from bot.services import TO_OWNER, TO_RESIDENT, Services
 REMINDERS = "reminders"
 BRIEFING_WINDOW = timedelta(hours=3)
 BRIEFING_KEY = "briefing_day"
+UPDATE_MEMORY = timedelta(days=3)
 BRIEFING = "briefing"
 BATCH = 500
 # Which reminder a person sees when several fall due for one complaint at once.
@@ -103,6 +104,8 @@ class Sweeper:
             if done < BATCH:
                 break
         report.briefings = await self._briefing(now)
+        # Telegram redelivers for 24 hours at most: older update ids can go.
+        await self.services.store.prune_updates(now - UPDATE_MEMORY)
         return report
 
     # ---- deciding ---------------------------------------------------------------------------

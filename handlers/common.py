@@ -31,14 +31,53 @@ CHANNEL = "telegram"
 PRIVATE = filters.ChatType.PRIVATE
 
 
+async def claim(update: Update, context: BotContext) -> None:
+    """Group -2: an update Telegram redelivers after a crash is not handled
+    twice (see storage migration 0004 for the exact guarantee)."""
+    if not await context.services.claim_update(CHANNEL, update.update_id):
+        raise ApplicationHandlerStop
+
+
+async def finish(update: Update, context: BotContext) -> None:
+    """Last group: the update is done, whatever the handlers did with it."""
+    await context.services.finish_update(CHANNEL, update.update_id)
+
+
 async def identify(update: Update, context: BotContext) -> None:
     """Group -1: attach the Actor (person, language, staff record) to the
-    context so every handler after it knows who is speaking."""
+    context so every handler after it knows who is speaking.  An account on
+    the abuse list is dropped here without a word."""
     user = update.effective_user
-    if user is None:
+    if user is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
     context.actor = await context.services.identify(CHANNEL, str(user.id), name)
+    if await context.services.is_blocked(context.actor):
+        raise ApplicationHandlerStop
+
+
+async def in_a_group(update: Update, context: BotContext) -> None:
+    """Reports are private business: in a group, point to the private chat."""
+    chat = update.effective_chat
+    if chat is None or context.actor is None:
+        return
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    link = f"https://t.me/{context.bot.username}?start=new"
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.renderer.t(context.actor.language, "group.button"), url=link
+                )
+            ]
+        ]
+    )
+    await context.bot.send_message(
+        chat.id,
+        context.renderer.t(context.actor.language, "group.private_only"),
+        reply_markup=keyboard,
+    )
 
 
 async def flush_outbox(update: Update, context: BotContext) -> None:
@@ -192,12 +231,15 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 def register(app: BotApplication) -> None:
+    app.add_handler(TypeHandler(Update, claim), group=-2)
     app.add_handler(TypeHandler(Update, identify), group=-1)
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, in_a_group))
     app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
     app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_language_press, pattern=r"^l:"))
     app.add_handler(TypeHandler(Update, flush_outbox), group=99)
+    app.add_handler(TypeHandler(Update, finish), group=100)
     app.add_error_handler(on_error)
 
 

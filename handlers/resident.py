@@ -26,7 +26,7 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from bot.services import Reply
-from handlers.callbacks import NewReportPress, PromptPress, TaskPress, decode
+from handlers.callbacks import NEW_REPORT, NewReportPress, PromptPress, TaskPress, decode
 from handlers.common import CHANNEL, PRIVATE, drop_keyboard, say, send_reply
 from handlers.context import BotApplication, BotContext
 from handlers.staff import accept_invite
@@ -103,6 +103,10 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         return
     if args[0].startswith(INVITE_PREFIX):
         await accept_invite(update, context, args[0][len(INVITE_PREFIX) :])
+        return
+    if args[0] == NEW_REPORT:  # the link a group chat points to
+        await _greet(update, context)
+        await _start_report(update, context)
         return
     match = _AREA_LINK.match(args[0])
     services = context.services

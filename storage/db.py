@@ -69,6 +69,47 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
+CORE_TABLES = frozenset({"schema_migrations", "complaints", "people", "outbox", "areas"})
+
+
+class NotOurs(Exception):
+    """A file that is not a Phản Ánh database, or one from a newer version."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def inspect_backup(path: Path) -> int:
+    """The schema version of a backup file, after checking it is a Phản Ánh
+    database this program can read; raises NotOurs otherwise."""
+    if not path.is_file():
+        raise NotOurs("cli.restore_missing", path=path)
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if not tables >= CORE_TABLES:
+                raise NotOurs("cli.restore_not_ours", path=path)
+            version = int(conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise NotOurs("cli.restore_not_ours", path=path) from exc
+    known = len(available_migrations())
+    if version > known:
+        raise NotOurs("cli.restore_newer", path=path, version=version, known=known)
+    return version
+
+
+async def restore_from(backup: Path, target: Path) -> None:
+    """Copy a backup checked with `inspect_backup` over the database at
+    ``target`` (the bot must be stopped), then bring it up to this program's
+    schema."""
+    async with aiosqlite.connect(backup) as source, aiosqlite.connect(target) as dest:
+        await source.backup(dest)
+    db = await Database.open(target)
+    await db.close()
+
+
 def utc_text(instant: datetime) -> str:
     """Instants are stored as UTC text that sorts and works with SQLite's date functions."""
     if instant.tzinfo is None:
@@ -115,6 +156,12 @@ class Database:
                 raise
             else:
                 await self.conn.execute("COMMIT")
+
+    async def backup_to(self, target: Path) -> None:
+        """A consistent copy while the bot keeps writing: SQLite's online
+        backup API, page by page, under its own read transaction."""
+        async with aiosqlite.connect(target) as copy:
+            await self.conn.backup(copy)
 
     async def schema_version(self) -> int:
         await self._ensure_migrations_table()

@@ -682,6 +682,63 @@ class SqliteStore:
             for r in rows
         ]
 
+    # ---- updates and the abuse list ---------------------------------------------------------
+
+    async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool:
+        """True if this update should be processed: never seen, or seen but
+        cut off before it was done."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT done_at FROM processed_updates WHERE channel = ? AND update_id = ?",
+                (channel, update_id),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return row[0] is None
+            await conn.execute(
+                "INSERT INTO processed_updates (channel, update_id, claimed_at) VALUES (?, ?, ?)",
+                (channel, update_id, utc_text(at)),
+            )
+        return True
+
+    async def finish_update(self, channel: str, update_id: int, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE processed_updates SET done_at = ? WHERE channel = ? AND update_id = ?",
+                (utc_text(at), channel, update_id),
+            )
+
+    async def prune_updates(self, before: datetime) -> int:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "DELETE FROM processed_updates WHERE claimed_at < ?", (utc_text(before),)
+            )
+            return cur.rowcount
+
+    async def is_blocked(self, person_id: int) -> bool:
+        row = await self._one("SELECT 1 FROM blocked_people WHERE person_id = ?", (person_id,))
+        return row is not None
+
+    async def set_blocked(self, person_id: int, reason: str | None, at: datetime) -> None:
+        """Put a person on the abuse list (a reason), or take them off (None)."""
+        async with self.db.transaction() as conn:
+            if reason is None:
+                await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
+            else:
+                await conn.execute(
+                    "INSERT INTO blocked_people (person_id, reason, blocked_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (person_id) DO UPDATE SET reason = excluded.reason",
+                    (person_id, reason, utc_text(at)),
+                )
+
+    async def reports_since(self, person_id: int, since: datetime) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) FROM complaint_people WHERE person_id = ? AND role = 'reporter'"
+            " AND joined_at >= ?",
+            (person_id, utc_text(since)),
+        )
+        return int(row[0]) if row else 0
+
     # ---- the sweep --------------------------------------------------------------------------
 
     async def sweep(

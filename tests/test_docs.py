@@ -107,13 +107,18 @@ def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
 def test_the_cli_has_the_documented_shape() -> None:
     # Guards the walk below against an empty or a flattened parser.
     assert CLI_SUBCOMMANDS == [
+        "phananh backup",
         "phananh demo",
         "phananh invite",
         "phananh org",
         "phananh org check",
         "phananh org export",
         "phananh org import",
+        "phananh people",
+        "phananh people block",
+        "phananh people unblock",
         "phananh posters",
+        "phananh restore",
         "phananh run",
         "phananh staff",
         "phananh staff deactivate",

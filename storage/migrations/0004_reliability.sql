@@ -1,0 +1,22 @@
+-- Telegram redelivers an update when the bot died before confirming it.
+-- An update is claimed when its processing starts and marked done at the
+-- end: a done one is never processed again; one that was cut off by a crash
+-- is processed once more (the documented at-most-once-more window).
+CREATE TABLE processed_updates (
+    channel TEXT NOT NULL,
+    update_id INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL,
+    done_at TEXT,
+    PRIMARY KEY (channel, update_id)
+);
+CREATE INDEX processed_updates_claimed ON processed_updates (claimed_at);
+
+-- The abuse list: a blocked account's updates are dropped without a word.
+CREATE TABLE blocked_people (
+    person_id INTEGER PRIMARY KEY REFERENCES people (id),
+    reason TEXT NOT NULL,
+    blocked_at TEXT NOT NULL
+);
+
+-- Counting a resident's recent complaints (the per-resident limit).
+CREATE INDEX complaint_people_reporter ON complaint_people (person_id, joined_at);

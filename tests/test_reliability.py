@@ -1,0 +1,273 @@
+"""Nothing doubled, nobody let in, every bad input answered: redelivered
+updates, the per-resident limit, the abuse list, group chats, backups, and
+thousands of generated updates thrown at the real Application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.driver import BotDriver
+from bot.orgfile import load_org_file
+from bot.sandbox import FakeGroup
+from tests.conftest import EXAMPLE_ORG, START
+from tests.factories import file_sanitation_report, joined, load_chart, started_bot
+
+
+async def test_a_redelivered_update_is_handled_once(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP03"):
+        await bot.choose(an, key)
+    await bot.send(an.text("Rác tràn"))
+    await bot.choose(an, "d")
+    message, data = bot.find_button(501, r"^q:\d+:ok$")
+    confirm = an.press(message, data)
+    first = await bot.send(confirm)
+    assert "PA-000001" in joined(first)
+    again = await bot.send(confirm)  # Telegram redelivers after a crash
+    assert again == [], "no second reply"
+    assert len(await bot.services.store.all_complaints()) == 1
+
+
+async def test_an_update_cut_off_by_a_crash_is_handled_once_more(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    update = an.command("start")
+    # The bot claimed it, then died before it was done.
+    await bot.services.claim_update("telegram", update["update_id"])
+    sent = await bot.send(update)
+    assert "Xin chào An" in joined(sent)
+    assert await bot.send(update) == []
+
+
+async def test_the_per_resident_limit_keeps_the_draft(
+    tmp_path: Path, chart: OrgChart, clock: ManualClock
+) -> None:
+    db_path = tmp_path / "limit.db"
+    await load_chart(db_path, chart)
+    async with started_bot(db_path, clock, max_reports_per_hour=2) as bot:
+        an = bot.user(501, "An")
+        await bot.send(an.command("new"))
+        await bot.choose(an, "sanitation")  # a draft, started before the limit is reached
+        await bot.send(an.command("cancel"))
+        await file_sanitation_report(bot, an)
+        await file_sanitation_report(bot, an)
+        sent = await bot.send(an.command("new"))
+        assert "tối đa" in joined(sent)
+        clock.advance(timedelta(minutes=61))
+        sent = await bot.send(an.command("new"))
+        assert "lĩnh vực nào" in joined(sent), "an hour later it works again"
+        # The cadre filing for someone is not limited.
+        cadre = bot.user(7013, "Thắng")
+        for _ in range(3):
+            await file_sanitation_report(bot, cadre)
+        assert len(await bot.services.store.all_complaints()) == 5
+
+
+async def test_a_blocked_account_is_dropped_silently(bot: BotDriver) -> None:
+    spammer = bot.user(666, "Spam")
+    await bot.send(spammer.command("start"))
+    person = await bot.services.store.upsert_person("telegram", "666", None, "vi")
+    await bot.services.store.set_blocked(person.id, "spam", bot.services.now())
+    assert await bot.send(spammer.command("new")) == []
+    assert await bot.send(spammer.text("mua hàng giá rẻ")) == []
+    await bot.services.store.set_blocked(person.id, None, bot.services.now())
+    assert await bot.send(spammer.command("start")) != []
+
+
+async def test_in_a_group_the_bot_points_to_the_private_chat(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    group = FakeGroup(bot.api, -100123, "Tổ dân phố 3")
+    sent = await bot.send(group.command_from(an, "new"))
+    assert "nhắn riêng cho bot" in joined(sent)
+    assert sent[0].chat_id == -100123
+    rows = (sent[0].reply_markup or {}).get("inline_keyboard", [])
+    assert rows[0][0]["url"] == "https://t.me/phananh_bot?start=new"
+    assert await bot.send(group.text_from(an, "chào cả nhà")) == [], "chatter is left alone"
+    sent = await bot.send(an.command("start", "new"))
+    assert "lĩnh vực nào" in joined(sent), "the link starts a report"
+
+
+def test_backup_while_running_and_restore_with_checks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    for name in list(__import__("os").environ):
+        if name.startswith("PHANANH_"):
+            monkeypatch.delenv(name)
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("PHANANH_DB", str(live))
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0
+    holder = sqlite3.connect(live)  # another process holds the file open, as the bot does
+    holder.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')")
+    holder.commit()
+    backup = tmp_path / "copy.db"
+    assert main(["backup", str(backup)]) == 0
+    assert main(["backup", str(backup)]) == 1, "never overwrites"
+    holder.close()
+    with sqlite3.connect(backup) as copy:
+        assert copy.execute("SELECT value FROM meta WHERE key = 'probe'").fetchone() == ("x",)
+
+    restored = tmp_path / "restored.db"
+    monkeypatch.setenv("PHANANH_DB", str(restored))
+    capsys.readouterr()
+    assert main(["restore", str(backup)]) == 0
+    with sqlite3.connect(restored) as db:
+        assert db.execute("SELECT COUNT(*) FROM areas").fetchone()[0] == 23
+
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all")
+    assert main(["restore", str(junk)]) == 1
+    assert "không phải cơ sở dữ liệu của Phản Ánh" in capsys.readouterr().err
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    assert main(["restore", str(other)]) == 1
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(backup.read_bytes())
+    with sqlite3.connect(newer) as db:
+        db.execute("INSERT INTO schema_migrations VALUES (99, 'future', '')")
+    capsys.readouterr()
+    assert main(["restore", str(newer)]) == 1
+    assert "mới hơn chương trình này" in capsys.readouterr().err
+
+
+def test_people_block_and_unblock_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    assert main(["people", "block", "666", "--reason", "spam"]) == 0
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        assert db.execute("SELECT reason FROM blocked_people").fetchall() == [("spam",)]
+    assert main(["people", "unblock", "666"]) == 0
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM blocked_people").fetchone() == (0,)
+    assert "Đã bỏ chặn" in capsys.readouterr().out
+
+
+# ---- thousands of generated updates ----------------------------------------------------------
+
+USERS = (501, 502, 7013, 7001)
+texts = st.text(max_size=300) | st.sampled_from(["PA-000001", "pa1", "1", "99", "huy", "xong"])
+
+
+def _user(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"}
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> dict[str, Any]:
+    user_id = draw(st.sampled_from(USERS))
+    chat: dict[str, Any] = {"id": user_id, "type": "private"}
+    if draw(st.booleans()) and draw(st.integers(0, 9)) == 0:
+        chat = {"id": -1001, "type": "supergroup", "title": "Tổ 3"}
+    message: dict[str, Any] = {
+        "message_id": draw(st.integers(1, 10**6)),
+        "date": 1_790_000_000,
+        "chat": chat,
+        "from": _user(user_id),
+    }
+    kind = draw(
+        st.sampled_from(
+            ["text", "command", "location", "photo", "sticker", "press", "edited", "bare"]
+        )
+    )
+    if kind == "text":
+        message["text"] = draw(texts)
+    elif kind == "command":
+        name = draw(st.sampled_from(["start", "new", "status", "withdraw", "lang", "tasks"]))
+        args = draw(st.text(max_size=40).filter(lambda a: "\x00" not in a))
+        message["text"] = f"/{name} {args}".strip()
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(name) + 1}]
+    elif kind == "location":
+        message["location"] = {
+            "latitude": draw(st.floats(-90, 90)),
+            "longitude": draw(st.floats(-180, 180)),
+        }
+    elif kind == "photo":
+        message["photo"] = [{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}]
+    elif kind == "sticker":
+        message["sticker"] = {
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    elif kind == "press":
+        return {
+            "callback_query": {
+                "id": str(draw(st.integers(1, 10**9))),
+                "from": _user(user_id),
+                "chat_instance": "c",
+                "data": draw(
+                    st.text(max_size=70)
+                    | st.sampled_from(["a:1", "q:1:x", "q:3:HH-TDP03", "new", "l:en", "f:1"])
+                ),
+                "message": {**message, "from": {"id": 1, "is_bot": True, "first_name": "b"}},
+            }
+        }
+    elif kind == "edited":
+        message["text"] = draw(texts)
+        message["edit_date"] = 1_790_000_001
+        return {"edited_message": message}
+    return {"message": message}
+
+
+channel_posts = st.just(
+    {"channel_post": {"message_id": 1, "date": 1, "chat": {"id": -5, "type": "channel"}}}
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(updates() | channel_posts, min_size=20, max_size=60))
+def test_generated_updates_never_break_the_bot(batch: list[dict[str, Any]]) -> None:
+    """No unhandled exception: nothing reaches the error handler, whatever
+    arrives (any text, forged buttons, groups, channel posts, edits)."""
+    errors: list[logging.LogRecord] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.ERROR:
+                errors.append(record)
+
+    catcher = Catch()
+    logging.getLogger().addHandler(catcher)
+    try:
+        asyncio.run(_play(batch))
+    finally:
+        logging.getLogger().removeHandler(catcher)
+    assert [r.getMessage() for r in errors] == []
+
+
+async def _play(batch: list[dict[str, Any]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "fuzz.db"
+        await load_chart(db_path, load_org_file(EXAMPLE_ORG))
+        clock = ManualClock(START)
+        async with started_bot(db_path, clock) as bot:
+            await file_sanitation_report(bot, bot.user(502, "Bình"))
+            for number, update in enumerate(batch, start=1):
+                update["update_id"] = number + 1000
+                await bot.send(update)
+            clock.set(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
+            await bot.tick()
