@@ -8,9 +8,10 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot.domain.authz import may_use
 from bot.domain.complaints import Action
 from handlers.callbacks import TaskPress, decode
-from handlers.common import PRIVATE, drop_keyboard, say, send_reply
+from handlers.common import PRIVATE, answer_press, drop_keyboard, say, send_reply
 from handlers.context import BotApplication, BotContext
 
 
@@ -18,7 +19,7 @@ async def cmd_tasks(update: Update, context: BotContext) -> None:
     actor = context.require_actor()
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
-    if actor.staff is None:
+    if not may_use(actor, "tasks"):
         await say(context, chat_id, "task.not_staff")
         return
     services = context.services
@@ -46,12 +47,12 @@ async def on_task_press(update: Update, context: BotContext) -> None:
     else:
         reply = await services.begin(actor, press.complaint_id, press.action)
     if reply.refused is not None:
-        await query.answer(render.refusal(actor.language, reply.refused.value), show_alert=True)
+        await answer_press(query, render.refusal(actor.language, reply.refused.value))
         if reply.complaint is not None and services.may_see(actor, reply.complaint):
             # A stale keyboard: redraw it as it is now, so the next press works.
             await redraw_keyboard(update, context)
         return
-    await query.answer()
+    await answer_press(query)
     if press.action is Action.ACKNOWLEDGE:
         await redraw_keyboard(update, context)
     await send_reply(context, update.effective_chat.id, reply)

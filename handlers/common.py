@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import CallbackQuery, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -132,6 +132,19 @@ async def say(context: BotContext, chat_id: int, key: str, **params: object) -> 
     await context.bot.send_message(chat_id, context.renderer.t(actor.language, key, **params))
 
 
+async def answer_press(query: CallbackQuery, refusal: str | None = None) -> None:
+    """Answer a button press — with a polite alert when it was refused.  A
+    press answered too late (the bot was restarting) cannot be answered any
+    more; the press itself is still handled."""
+    try:
+        if refusal is None:
+            await query.answer()
+        else:
+            await query.answer(refusal, show_alert=True)
+    except BadRequest as exc:
+        log.info("press not answered: %s", exc.message)
+
+
 async def drop_keyboard(update: Update) -> None:
     """Remove the buttons of the message a press came from; a message that
     is too old or already bare is fine as it is."""
@@ -203,7 +216,7 @@ async def on_language_press(update: Update, context: BotContext) -> None:
     if not isinstance(press, LanguagePress):
         return
     context.actor = await context.services.set_language(context.require_actor(), press.language)
-    await query.answer()
+    await answer_press(query)
     await drop_keyboard(update)
     await say(context, update.effective_chat.id, "lang.set")
 
@@ -213,7 +226,7 @@ async def on_unknown_press(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     actor = context.require_actor()
-    await query.answer(context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True)
+    await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CommandHandler
 
+from bot.domain.authz import may_use
 from bot.domain.complaints import Action
 from handlers.common import PRIVATE, say, send_reply
 from handlers.context import BotApplication, BotContext
@@ -17,7 +18,7 @@ async def _leader_command(update: Update, context: BotContext, action: Action) -
     chat_id = update.effective_chat.id
     actor = context.require_actor()
     usage = f"leader.{action.value}_usage"
-    if actor.staff is None:
+    if not may_use(actor, action.value):
         await say(context, chat_id, "leader.only_leaders")
         return
     args = context.args or []

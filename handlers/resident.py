@@ -27,7 +27,7 @@ from bot.domain.conversation import (
 )
 from bot.services import Reply
 from handlers.callbacks import NEW_REPORT, NewReportPress, PromptPress, TaskPress, decode
-from handlers.common import CHANNEL, PRIVATE, drop_keyboard, say, send_reply
+from handlers.common import CHANNEL, PRIVATE, answer_press, drop_keyboard, say, send_reply
 from handlers.context import BotApplication, BotContext
 from handlers.staff import accept_invite
 
@@ -239,23 +239,19 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
     actor = context.require_actor()
     services = context.services
     if isinstance(press, NewReportPress):
-        await query.answer()
+        await answer_press(query)
         await _start_report(update, context)
         return
     if not isinstance(press, PromptPress) or not services.has_chart:
-        await query.answer(
-            context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True
-        )
+        await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
     before = await services.current_prompt(actor)
     reply = await services.answer(actor, ChoiceAnswer(press.seq, press.key))
     if reply is None:
-        await query.answer(
-            context.renderer.t(actor.language, "refusal.bad_button"), show_alert=True
-        )
+        await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         await drop_keyboard(update)
         return
-    await query.answer()
+    await answer_press(query)
     after = await services.current_prompt(actor)
     if after is None or after.seq != press.seq:
         await drop_keyboard(update)
@@ -278,11 +274,9 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     else:
         reply = await services.begin(actor, press.complaint_id, Action.DISPUTE)
     if reply.refused is not None:
-        await query.answer(
-            context.renderer.refusal(actor.language, reply.refused.value), show_alert=True
-        )
+        await answer_press(query, context.renderer.refusal(actor.language, reply.refused.value))
         return
-    await query.answer()
+    await answer_press(query)
     if press.action is Action.CONFIRM:
         await drop_keyboard(update)
     await send_reply(context, update.effective_chat.id, reply)

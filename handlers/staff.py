@@ -11,8 +11,7 @@ from telegram.ext import CommandHandler
 
 from bot import i18n
 from bot.admin import Admin, AdminError
-from bot.domain.authz import Actor
-from bot.domain.orgchart import Role
+from bot.domain.authz import Actor, may_use
 from handlers.common import COMMANDS, LEADER_COMMANDS, PRIVATE, STAFF_COMMANDS, say, send_reply
 from handlers.context import BotApplication, BotContext
 
@@ -20,13 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def commands_for(actor: Actor) -> list[str]:
-    """The command menu of a role: residents', plus cadres', plus leaders'."""
-    names = list(COMMANDS)
-    if actor.staff is not None:
-        names += STAFF_COMMANDS
-    if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
-        names += LEADER_COMMANDS
-    return names
+    """The command menu of a role: what the authorization table lets them use."""
+    return [c for c in (*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS) if may_use(actor, c)]
 
 
 async def set_menu(context: BotContext | BotApplication, actor: Actor, chat_id: int) -> None:
@@ -82,7 +76,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     services = context.services
-    if actor.staff is None or not actor.has_role(Role.WARD_LEADER) or not services.has_chart:
+    if actor.staff is None or not may_use(actor, "invite") or not services.has_chart:
         await say(context, chat_id, "admin.only_ward_leaders")
         return
     args = context.args or []

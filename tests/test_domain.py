@@ -9,16 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.authz import Actor, Refusal, authorize, can_handle
+from bot.domain.authz import PERMISSIONS, Actor, Refusal, Relation, authorize, can_handle
 from bot.domain.complaints import (
-    ACTION_PARTY,
     OPEN_STATES,
     STATE_GROUPS,
     TRANSITIONS,
     Action,
     Complaint,
     Event,
-    Party,
     State,
     StateGroup,
     format_code,
@@ -215,10 +213,10 @@ def test_authorize_checks_party_then_state(chart: OrgChart) -> None:
         is Refusal.NOT_ALLOWED
     )
     assert authorize(reporter, Action.WITHDRAW, task, reporter_id=20) is None
-    assert authorize(owner, Action.WITHDRAW, task, reporter_id=20) is Refusal.NOT_FOUND
+    assert authorize(owner, Action.WITHDRAW, task, reporter_id=20) is Refusal.NOT_ALLOWED
     assert authorize(reporter, Action.CONFIRM, task, reporter_id=20) is Refusal.WRONG_STATE
-    for action, party in ACTION_PARTY.items():
-        if party is Party.RESIDENT and action is not Action.FILE:
+    for action, allowed in PERMISSIONS.items():
+        if allowed == {Relation.REPORTER} and action is not Action.FILE:
             assert authorize(stranger, action, task, reporter_id=20) is Refusal.NOT_FOUND
 
 

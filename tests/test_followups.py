@@ -121,7 +121,7 @@ async def test_only_leaders_reassign_or_extend(bot: BotDriver) -> None:
         assert "bao nhiêu ngày" not in joined(sent), user.user_id
         await bot.send(user.press_raw("g:1", 1))
         assert list(bot.api.callback_answers.values())[-1].get("show_alert") is True
-    sent = await bot.send(cadre.command("extend"))
+    sent = await bot.send(bot.user(WARD_CHAIR, "Hùng").command("extend"))
     assert "/extend PA-000123" in joined(sent)
     complaint = await bot.services.complaint(1)
     assert complaint is not None

@@ -1,12 +1,19 @@
-"""Who may do what to a complaint.  Every button press and command goes
-through `authorize`; the handlers never decide this themselves."""
+"""Who may do what: one table, role × action × scope.
+
+Every button press and command goes through `authorize` (actions on a
+complaint) or `may_use` (commands); the handlers never decide this
+themselves.  A person's *relation* to a complaint is worked out once
+(reporter, owner, leader of its ward, city leader, or nobody), and the table
+says which relations may take which action.  Someone with no business with a
+complaint is told it was not found, so a guessed code reveals nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.complaints import ACTION_PARTY, Action, Complaint, Party, next_state
+from bot.domain.complaints import Action, Complaint, next_state
 from bot.domain.orgchart import Family, Role, StaffMember
 
 
@@ -21,6 +28,10 @@ class Actor:
     def has_role(self, role: Role) -> bool:
         return self.staff is not None and self.staff.has_role(role)
 
+    @property
+    def is_leader(self) -> bool:
+        return self.has_role(Role.WARD_LEADER) or self.has_role(Role.CITY_LEADER)
+
 
 class Refusal(StrEnum):
     NOT_FOUND = "not_found"  # also used when the actor may not even know it exists
@@ -28,33 +39,88 @@ class Refusal(StrEnum):
     WRONG_STATE = "wrong_state"
 
 
-def can_handle(actor: Actor, complaint: Complaint) -> bool:
-    """The owner, a leader of the complaint's ward, or a city leader.  A ward
-    leader may not handle a complaint about the ward's own leadership."""
+class Relation(StrEnum):
+    """How a person stands to one complaint."""
+
+    REPORTER = "reporter"
+    OWNER = "owner"  # the cadre (or leader) the task is with
+    WARD_LEADER = "ward_leader"  # a leader of the complaint's ward
+    CITY_LEADER = "city_leader"
+    STAFF = "staff"  # staff with no business with this complaint
+    STRANGER = "stranger"  # anyone else
+
+
+HANDLERS = frozenset({Relation.OWNER, Relation.WARD_LEADER, Relation.CITY_LEADER})
+LEADERS = frozenset({Relation.WARD_LEADER, Relation.CITY_LEADER})
+RESIDENT = frozenset({Relation.REPORTER})
+
+# The table.  An action not listed is taken by the system only (the sweep).
+PERMISSIONS: dict[Action, frozenset[Relation]] = {
+    Action.FILE: RESIDENT,
+    Action.ACKNOWLEDGE: HANDLERS,
+    Action.TRANSFER: HANDLERS,
+    Action.REJECT: HANDLERS,
+    Action.RESOLVE: HANDLERS,
+    Action.ASK_INFO: HANDLERS,
+    Action.REPLY: HANDLERS,
+    Action.REASSIGN: LEADERS,
+    Action.EXTEND: LEADERS,
+    Action.CONFIRM: RESIDENT,
+    Action.DISPUTE: RESIDENT,
+    Action.WITHDRAW: RESIDENT,
+    Action.RATE: RESIDENT,
+    Action.ANSWER_INFO: RESIDENT,
+}
+
+# Commands by role: None stands for everybody (residents included).
+COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
+    "start": None,
+    "new": None,
+    "mine": None,
+    "status": None,
+    "withdraw": None,
+    "cancel": None,
+    "lang": None,
+    "whoami": None,
+    "help": None,
+    "tasks": frozenset(Role),
+    "reassign": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "extend": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "invite": frozenset({Role.WARD_LEADER}),
+}
+
+
+def relations(actor: Actor, complaint: Complaint, reporter_id: int | None) -> frozenset[Relation]:
+    """Every way this person stands to this complaint (a cadre may also have
+    reported it).  A deactivated staff member counts as a resident.  A ward
+    leader does not lead a complaint about the ward's own leadership."""
+    found: set[Relation] = set()
+    if reporter_id is not None and reporter_id == actor.person_id:
+        found.add(Relation.REPORTER)
     staff = actor.staff
-    if staff is None or not staff.active:
-        return False
-    if staff.id == complaint.owner:
-        return True
-    if staff.has_role(Role.CITY_LEADER):
-        return True
-    leads_ward = staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards
-    if complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership:
-        return False
-    return leads_ward
+    if staff is not None and staff.active:
+        about_leaders = (
+            complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
+        )
+        if staff.id == complaint.owner:
+            found.add(Relation.OWNER)
+        if staff.has_role(Role.CITY_LEADER):
+            found.add(Relation.CITY_LEADER)
+        if staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards and not about_leaders:
+            found.add(Relation.WARD_LEADER)
+        if not found - {Relation.REPORTER}:
+            found.add(Relation.STAFF)
+    if not found:
+        found.add(Relation.STRANGER)
+    return frozenset(found)
+
+
+def can_handle(actor: Actor, complaint: Complaint) -> bool:
+    return bool(relations(actor, complaint, None) & HANDLERS)
 
 
 def can_lead(actor: Actor, complaint: Complaint) -> bool:
-    """A leader above the task: the ward's leaders (except for complaints
-    about the ward leadership itself) and the city leaders."""
-    staff = actor.staff
-    if staff is None:
-        return False
-    if staff.has_role(Role.CITY_LEADER):
-        return True
-    if complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership:
-        return False
-    return staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards
+    return bool(relations(actor, complaint, None) & LEADERS)
 
 
 def authorize(
@@ -62,16 +128,16 @@ def authorize(
 ) -> Refusal | None:
     """None when allowed; otherwise why not.  Someone with no business with
     the complaint gets NOT_FOUND, so a guessed code reveals nothing."""
-    party = ACTION_PARTY[action]
-    if party is Party.SYSTEM:
-        return Refusal.NOT_ALLOWED
-    if party is Party.RESIDENT:
-        if reporter_id is None or reporter_id != actor.person_id:
-            return Refusal.NOT_FOUND
-    elif not can_handle(actor, complaint):
-        return Refusal.NOT_FOUND if actor.staff is None else Refusal.NOT_ALLOWED
-    elif party is Party.LEADER and not can_lead(actor, complaint):
-        return Refusal.NOT_ALLOWED
+    mine = relations(actor, complaint, reporter_id)
+    allowed = PERMISSIONS.get(action, frozenset())
+    if not mine & allowed:
+        involved = mine & (HANDLERS | RESIDENT)
+        return Refusal.NOT_ALLOWED if involved or Relation.STAFF in mine else Refusal.NOT_FOUND
     if next_state(complaint.state, action) is None:
         return Refusal.WRONG_STATE
     return None
+
+
+def may_use(actor: Actor, command: str) -> bool:
+    roles = COMMAND_ROLES.get(command, frozenset())
+    return roles is None or any(actor.has_role(role) for role in roles)

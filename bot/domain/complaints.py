@@ -75,15 +75,6 @@ class Action(StrEnum):
     REPLY = "reply"  # the owner sends the resident a short message
 
 
-class Party(StrEnum):
-    """Which side of the complaint may take an action."""
-
-    RESIDENT = "resident"  # the reporter
-    HANDLER = "handler"  # the owner, or a leader above them
-    LEADER = "leader"  # a leader above the owner (not the owner as a cadre)
-    SYSTEM = "system"  # the sweep only; no person may
-
-
 # (from, action) -> to.  ``None`` as "from" is the moment of filing.
 TRANSITIONS: dict[tuple[State | None, Action], State] = {
     (None, Action.FILE): State.SUBMITTED,
@@ -105,25 +96,6 @@ TRANSITIONS: dict[tuple[State | None, Action], State] = {
     **{(s, Action.RESUME): s for s in OPEN_STATES},
     **{(s, Action.REPLY): s for s in OPEN_STATES},
     (State.RESOLVED, Action.AUTO_CLOSE): State.CLOSED_UNCONFIRMED,
-}
-
-ACTION_PARTY: dict[Action, Party] = {
-    Action.FILE: Party.RESIDENT,
-    Action.ACKNOWLEDGE: Party.HANDLER,
-    Action.TRANSFER: Party.HANDLER,
-    Action.REJECT: Party.HANDLER,
-    Action.RESOLVE: Party.HANDLER,
-    Action.CONFIRM: Party.RESIDENT,
-    Action.DISPUTE: Party.RESIDENT,
-    Action.WITHDRAW: Party.RESIDENT,
-    Action.RATE: Party.RESIDENT,
-    Action.REASSIGN: Party.LEADER,
-    Action.EXTEND: Party.LEADER,
-    Action.ASK_INFO: Party.HANDLER,
-    Action.ANSWER_INFO: Party.RESIDENT,
-    Action.RESUME: Party.SYSTEM,
-    Action.AUTO_CLOSE: Party.SYSTEM,
-    Action.REPLY: Party.HANDLER,
 }
 
 
