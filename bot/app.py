@@ -24,7 +24,7 @@ from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
 from bot.services import Services
 from bot.sweep import Sweeper
-from handlers import cadre, common, leader, resident, staff
+from handlers import cadre, common, leader, privacy, resident, staff
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
@@ -74,6 +74,7 @@ def build_application(
     cadre.register(app)
     leader.register(app)
     staff.register(app)
+    privacy.register(app)
     common.register_fallbacks(app)
 
     assert app.job_queue is not None

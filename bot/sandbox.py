@@ -442,6 +442,10 @@ class FakeBotApi:
             )
         return file_id
 
+    def file_content(self, file_id: str) -> bytes:
+        """What the bot uploaded (or a user sent) under ``file_id``."""
+        return self._files[file_id].content
+
     def file_bytes(self, file_path: str) -> bytes | None:
         return next((f.content for f in self._files.values() if f.file_path == file_path), None)
 

@@ -9,6 +9,7 @@ transaction as the change that causes it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -136,6 +137,19 @@ class Services:
         )
         staff_id = await self.store.staff_of_person(person.id)
         return self.actor_for(person, staff_id)
+
+    async def my_data(self, actor: Actor) -> bytes:
+        """Everything stored about this person, as a JSON file's bytes."""
+        data = await self.store.person_data(actor.person_id)
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+    async def forget(self, actor: Actor) -> Reply:
+        """Delete a resident's personal data; complaints stay, detached.
+        Staff are deactivated by the ward office, not forgotten."""
+        if actor.staff is not None:
+            return Reply.say("privacy.staff_cannot_forget")
+        await self.store.forget_person(actor.person_id, self.clock.now())
+        return Reply.say("privacy.forgotten")
 
     async def claim_update(self, channel: str, update_id: int) -> bool:
         return await self.store.claim_update(channel, update_id, self.clock.now())

@@ -277,6 +277,8 @@ COMMANDS: Sequence[str] = (
     "cancel",
     "lang",
     "whoami",
+    "mydata",
+    "forget",
     "help",
 )
 STAFF_COMMANDS: Sequence[str] = ("tasks",)

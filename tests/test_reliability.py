@@ -271,3 +271,35 @@ async def _play(batch: list[dict[str, Any]]) -> None:
                 await bot.send(update)
             clock.set(datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
             await bot.tick()
+
+
+async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDriver) -> None:
+    import json
+
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an, description="Rác tràn ngõ 12")
+    await bot.send(an.command("mydata"))
+    document = bot.api.last_to(501)
+    assert document.kind == "document"
+    data = json.loads(bot.api.file_content(document.media[0]))
+    assert data["person"]["display_name"] == "An"
+    assert data["complaints"][0]["description"] == "Rác tràn ngõ 12"
+
+    sent = await bot.send(an.command("forget"))
+    assert "không thể hoàn tác" in joined(sent).lower()
+    sent = await bot.press(an, "forget")
+    assert "Đã xóa dữ liệu cá nhân" in joined(sent)
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None, "the complaint stays"
+    reporter = await bot.services.store.reporter_of(1)
+    assert reporter is not None
+    person = await bot.services.store.get_person(reporter)
+    assert person is not None
+    assert (person.channel, person.display_name) == ("forgotten", None)
+    # Writing again, they are a new person with no complaints.
+    sent = await bot.send(an.command("mine"))
+    assert "chưa gửi phản ánh nào" in joined(sent)
+    cadre = bot.user(7013, "Thắng")
+    await bot.send(cadre.command("forget"))
+    sent = await bot.press(cadre, "forget")
+    assert "không tự xóa được" in joined(sent)

@@ -82,6 +82,8 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "cancel": None,
     "lang": None,
     "whoami": None,
+    "mydata": None,
+    "forget": None,
     "help": None,
     "tasks": frozenset(Role),
     "reassign": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
