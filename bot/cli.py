@@ -7,11 +7,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.orgchart import OrgChart, Role
@@ -28,7 +30,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="phananh", description="Phản Ánh: residents report, cadres fix, leaders see."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot with long polling (needs PHANANH_TELEGRAM_TOKEN)")
+    run = sub.add_parser("run", help="run the bot (needs PHANANH_TELEGRAM_TOKEN)")
+    run.add_argument("--webhook", metavar="URL", help="receive updates at this HTTPS URL")
+    run.add_argument("--listen", default="0.0.0.0", help="webhook: address to listen on")
+    run.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
 
     org = sub.add_parser("org", help="manage the org chart")
     org_sub = org.add_subparsers(dest="org_command", required=True)
@@ -110,11 +115,14 @@ async def _services(settings: Settings) -> AsyncIterator[Any]:
         await db.close()
 
 
-def cmd_run(settings: Settings, console: Console) -> int:
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         console.warn("cli.missing_token")
         return EXIT_USAGE
-    from bot.app import build_application
+    from bot.app import build_application, log_rejected_webhooks
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -122,8 +130,23 @@ def cmd_run(settings: Settings, console: Console) -> int:
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(settings)
-    console.warn("cli.running")
-    app.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    if args.webhook is None:
+        console.warn("cli.running")
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        return 0
+    log_rejected_webhooks()
+    # A fresh secret each start: Telegram is told it with setWebhook.
+    secret = settings.webhook_secret.reveal() or secrets.token_urlsafe(32)
+    path = urlsplit(args.webhook).path.strip("/") or "telegram"
+    console.warn("cli.running_webhook", url=args.webhook, port=args.port)
+    app.run_webhook(
+        listen=args.listen,
+        port=args.port,
+        url_path=path,
+        webhook_url=args.webhook,
+        secret_token=secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
     return 0
 
 
@@ -336,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     console = Console(settings)
     if args.command == "run":
-        return cmd_run(settings, console)
+        return cmd_run(settings, console, args)
     if args.command == "org":
         if args.org_command == "import":
             return asyncio.run(cmd_org_import(settings, console, args))

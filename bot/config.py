@@ -83,6 +83,9 @@ class Settings:
     sweep_seconds: int = 30
     # PTB's AIORateLimiter: 30 messages/s overall, 20/min per group.
     rate_limit: bool = True
+    # Webhook mode: the secret Telegram sends back with every update (random
+    # at each start when not set).
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     # New complaints one resident may file in an hour.
     max_reports_per_hour: int = 10
     # For links printed on the command line (invites, posters) when the bot
@@ -141,6 +144,7 @@ _ENV_NAMES = {
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
+    "webhook_secret": "PHANANH_WEBHOOK_SECRET",
 }
 
 
@@ -261,4 +265,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),
         bot_username=str(raw.get("bot_username", "")).lstrip("@"),
+        webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
     )
