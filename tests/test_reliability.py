@@ -303,3 +303,36 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     await bot.send(cadre.command("forget"))
     sent = await bot.press(cadre, "forget")
     assert "không tự xóa được" in joined(sent)
+
+
+async def test_logs_carry_no_personal_data(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full run of the demo story, every log line captured (our own modules
+    down to debug): no names, no message text, no places."""
+    import io
+
+    from bot.demo import run_demo
+
+    with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="bot"):
+        caplog.set_level(logging.DEBUG, logger="handlers")
+        caplog.set_level(logging.DEBUG, logger="storage")
+        transcript = io.StringIO()
+        assert await run_demo(tmp_path / "demo.db", transcript) == 0
+    story = transcript.getvalue()
+    assert "Rác ở đầu ngõ 12" in story, "the story did run"
+    assert caplog.records, "something was logged, so the scan means something"
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    for private in (
+        "Lan",
+        "Bình",
+        "Cường",
+        "Rác ở đầu ngõ",
+        "Quán nước",
+        "bồi dưỡng",
+        "Chiều nay quán",
+        "20.95",
+        "107.08",
+        "ngõ 12",
+    ):
+        assert private not in logged, private
