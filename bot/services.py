@@ -344,21 +344,14 @@ class Services:
             photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
         )
         notices = [
-            Notice(TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value})
+            # The receipt with the tracking code goes through the outbox too,
+            # written with the complaint: a crash right after filing cannot
+            # leave the resident without their code.
+            Notice(TO_RESIDENT, person_id=actor.person_id, payload={"event": "filed"}),
+            Notice(TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value}),
         ]
         complaint = await self.store.create_complaint(new, actor.person_id, now, notices)
-        return Reply(
-            notes=(
-                text(
-                    "report.filed",
-                    code=complaint.code,
-                    handler=self.handler_label(complaint),
-                    due=complaint.due_at,
-                    ack_due=complaint.ack_due_at or complaint.created_at,
-                ),
-            ),
-            complaint=complaint,
-        )
+        return Reply(complaint=complaint)
 
     # ---- looking things up ------------------------------------------------------------------
 

@@ -12,7 +12,14 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyKeyboardRemove,
+)
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.admin import LEADER_NOTE
@@ -286,8 +293,13 @@ class OutboxSender:
             await self._send_photos(chat_id, complaint.resolution_photos)
             params["note"] = clip(complaint.resolution_note or "", 3000)
             keyboard = self.render.verdict_keyboard(lang, complaint.id)
-        if event in ("acknowledged", "transferred"):
+        if event in ("acknowledged", "transferred", "filed"):
             params["handler"] = self.services.handler_label(complaint)
+        if event == "filed":
+            params["ack_due"] = complaint.ack_due_at or complaint.created_at
+            body = self.render.t(lang, "report.filed", **params)
+            await self.bot.send_message(chat_id, body, reply_markup=ReplyKeyboardRemove())
+            return
         if event == "rejected":
             params["reason_kind"] = text(f"reason.{item.payload.get('reason_kind')}")
             params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)

@@ -284,3 +284,13 @@ def test_locate_polygon_then_nearest_centre_then_nothing(chart: OrgChart) -> Non
     assert found is not None
     assert found.kind is AreaKind.GROUP
     assert locate(chart, GeoPoint(105.85, 21.03), 1.0) is None, "Hà Nội is not in Hạ Long"
+
+
+def test_a_superscript_digit_is_not_a_choice_number() -> None:
+    from bot.domain.conversation import Choice, Prompt, pick_by_number
+    from bot.domain.messages import text
+
+    prompt = Prompt(1, text("report.ask_family"), (Choice("a", "A"), Choice("b", "B")))
+    assert pick_by_number("2", prompt) == "b"
+    assert pick_by_number("²", prompt) is None, "found by the fuzz test"
+    assert pick_by_number("٢", prompt) == "b", "Arabic-Indic digits are decimals"

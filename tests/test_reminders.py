@@ -356,14 +356,14 @@ async def test_a_lost_answer_sends_at_most_once_more(bot: BotDriver, clock: Manu
     await file_sanitation_report(bot, bot.user(501, "An"))
     cards = [m for m in bot.api.messages_to(ENVIRONMENT_CADRE) if "Việc mới" in (m.text or "")]
     assert len(cards) == 1, "delivered, though the bot does not know it"
-    assert await bot.services.store.outbox_counts() == (1, 0)
+    assert await bot.services.store.outbox_counts() == (1, 1), "the receipt went; the card not"
     clock.advance(timedelta(minutes=1))
     await bot.flush()
     clock.advance(timedelta(days=1))
     await bot.flush()
     cards = [m for m in bot.api.messages_to(ENVIRONMENT_CADRE) if "Việc mới" in (m.text or "")]
     assert len(cards) == 2
-    assert await bot.services.store.outbox_counts() == (0, 1)
+    assert await bot.services.store.outbox_counts() == (0, 2)
 
 
 async def test_a_crash_before_the_send_sends_after_the_restart(
@@ -375,9 +375,9 @@ async def test_a_crash_before_the_send_sends_after_the_restart(
     async with started_bot(db_path, clock, api) as bot:
         api.network_failure_next("sendMessage", chat_id=ENVIRONMENT_CADRE)
         await file_sanitation_report(bot, bot.user(501, "An"))
-        assert await bot.services.store.outbox_counts() == (1, 0)
+        assert await bot.services.store.outbox_counts() == (1, 1)
     clock.advance(timedelta(minutes=1))
     async with started_bot(db_path, clock, api) as again:
         cards = [m for m in again.startup_messages if "Việc mới" in (m.text or "")]
         assert [m.chat_id for m in cards] == [ENVIRONMENT_CADRE]
-        assert await again.services.store.outbox_counts() == (0, 1)
+        assert await again.services.store.outbox_counts() == (0, 2)

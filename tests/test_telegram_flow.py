@@ -326,7 +326,7 @@ async def test_a_failed_send_stays_pending_and_is_retried_once(
     clock.advance(timedelta(minutes=5))
     sent = await bot.flush()
     assert "PA-000001" in joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE])
-    assert await bot.services.store.outbox_counts() == (0, 1)
+    assert await bot.services.store.outbox_counts() == (0, 2)
     clock.advance(timedelta(days=1))
     assert await bot.flush() == [], "a sent row is never sent again"
 

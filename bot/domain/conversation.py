@@ -152,7 +152,7 @@ class Flow(Protocol):
 def pick_by_number(text_value: str, prompt: Prompt) -> str | None:
     """A bare number picks that numbered choice (1-based)."""
     stripped = text_value.strip().rstrip(".)")
-    if stripped.isdigit():
+    if stripped.isdecimal():  # "²".isdigit() is true, but int() refuses it
         index = int(stripped)
         if 1 <= index <= len(prompt.choices):
             return prompt.choices[index - 1].key

@@ -524,7 +524,11 @@ def _template_choices(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[
 def _picked_template(
     env: FlowEnv, data: Mapping[str, Any], kind: str, answer: Answer
 ) -> str | None:
-    if isinstance(answer, ChoiceAnswer) and answer.key.startswith("t") and answer.key[1:].isdigit():
+    if (
+        isinstance(answer, ChoiceAnswer)
+        and answer.key.startswith("t")
+        and answer.key[1:].isdecimal()
+    ):
         options = templates(env, data, kind)
         index = int(answer.key[1:]) - 1
         if 0 <= index < len(options):
@@ -831,7 +835,7 @@ class ExtendFlow:
                 return Outcome(data, step="reason")
             if isinstance(answer, TextAnswer):
                 digits = fold(answer.text).split(" ")[0]
-                if digits.isdigit() and 1 <= int(digits) <= 60:
+                if digits.isdecimal() and 1 <= int(digits) <= 60:
                     data["days"] = int(digits)
                     return Outcome(data, step="reason")
             return Outcome(data, notes=_unusable(answer, "extend.days_hint"))
