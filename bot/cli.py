@@ -131,8 +131,10 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     logging.getLogger("httpx").setLevel(logging.WARNING)
     app = build_application(settings)
     if args.webhook is None:
+        from bot.polling import run
+
         console.warn("cli.running")
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(run(app, ALLOWED_UPDATES))
         return 0
     log_rejected_webhooks()
     # A fresh secret each start: Telegram is told it with setWebhook.
