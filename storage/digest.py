@@ -1,0 +1,270 @@
+"""The digest's numbers as SQL aggregates: `bot.ports.DigestStore` over SQLite.
+
+Every definition in ``bot/domain/digest.py`` is written here once more as SQL,
+in one common table expression (``_FLAGS``) that classifies each complaint a
+period touches; the counts are ``SUM``s over it grouped by ward, family,
+category, residential group or owner, and the medians use window functions
+(``ROW_NUMBER``/``COUNT … OVER``, SQLite ≥ 3.25).  A test computes every
+number both ways and requires them to agree, so a change to one side without
+the other fails.
+
+Which rows a period touches is found through the (ward, instant) indexes of
+migration 0003, never by scanning the table: those created in the period,
+resolved, closed or acknowledged since its start, disputed in it, or open
+now.  Instants are compared as stored: UTC text ``YYYY-MM-DD HH:MM:SS``, which
+sorts like time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.complaints import Complaint, State
+from bot.domain.digest import (
+    OPEN_STATE_VALUES,
+    Counts,
+    Dimension,
+    Outcome,
+    Overdue,
+    Period,
+    Sighting,
+    Timing,
+)
+from bot.domain.orgchart import GeoPoint
+from bot.ports import Notice
+from storage.db import Database, parse_utc, utc_text
+from storage.sqlite import _complaint, insert_notices
+
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
+_RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
+
+# Parameters: :wards (a JSON array of ward codes), :s and :e (the period's
+# bounds as stored text).  Each step is one clause of the domain's docstring.
+_FLAGS = f"""
+WITH scope(ward) AS (SELECT value FROM json_each(:wards)),
+ids(id) AS (
+    SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND created_at >= :s AND created_at < :e
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN})
+    UNION SELECT e.complaint_id FROM complaint_events e
+        JOIN complaints c ON c.id = e.complaint_id
+        WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
+          AND c.ward IN (SELECT ward FROM scope)
+),
+disputed(id, n) AS (
+    SELECT complaint_id, COUNT(*) FROM complaint_events
+        WHERE action = 'dispute' AND at >= :s AND at < :e GROUP BY complaint_id
+),
+-- the standing resolution: a disputed fix was cleared, so only the last counts
+r AS (
+    SELECT c.id, c.ward, c.area, c.family, c.category, c.owner, c.state, c.created_at,
+           c.due_at, c.acknowledged_at, c.closed_at, c.rating, c.paused_since,
+           CASE WHEN c.state IN ({_RESOLVED}) THEN c.resolved_at END AS res,
+           COALESCE(d.n, 0) AS disputes
+    FROM ids JOIN complaints c ON c.id = ids.id LEFT JOIN disputed d ON d.id = c.id
+),
+g AS (
+    SELECT *,
+        COALESCE(res >= :s AND res < :e, 0) AS resolved_in,
+        -- judged at min(instant, paused_since): the clock stands still while paused
+        MIN(res, COALESCE(paused_since, res)) AS res_judged,
+        MIN(:e, COALESCE(paused_since, :e)) AS end_judged,
+        (created_at < :e AND NOT COALESCE(res < :e, 0)
+            AND NOT (state IN ('rejected', 'withdrawn') AND COALESCE(closed_at < :e, 0)))
+            AS open_end,
+        COALESCE(closed_at >= :s AND closed_at < :e, 0) AS closed_in
+    FROM r
+),
+f AS MATERIALIZED (
+    SELECT id, ward, area, family, category, owner, due_at, paused_since, end_judged,
+        (created_at >= :s AND created_at < :e) AS received,
+        (resolved_in AND res_judged <= due_at) AS on_time,
+        (resolved_in AND NOT res_judged <= due_at) AS late,
+        (open_end AND end_judged <= due_at) AS in_progress,
+        (open_end AND NOT end_judged <= due_at) AS overdue,
+        (closed_in AND state = 'rejected') AS rejected,
+        (closed_in AND state = 'withdrawn') AS withdrawn,
+        (closed_in AND state = 'confirmed') AS confirmed,
+        (closed_in AND state = 'closed_unconfirmed') AS unconfirmed,
+        CASE WHEN closed_in AND state = 'confirmed' THEN rating END AS rating,
+        disputes,
+        CASE WHEN acknowledged_at >= :s AND acknowledged_at < :e
+             THEN strftime('%s', acknowledged_at) - strftime('%s', created_at) END AS ack_secs,
+        CASE WHEN resolved_in
+             THEN strftime('%s', res) - strftime('%s', created_at) END AS res_secs
+    FROM g
+),
+k AS (
+    SELECT * FROM f
+    WHERE received OR on_time OR late OR in_progress OR overdue OR rejected OR withdrawn
+       OR confirmed OR unconfirmed OR disputes > 0
+)
+"""
+
+_SUMS = (
+    "SUM(received), SUM(on_time), SUM(late), SUM(in_progress), SUM(overdue), SUM(rejected),"
+    " SUM(withdrawn), SUM(confirmed), SUM(unconfirmed), COALESCE(SUM(rating), 0),"
+    " COUNT(rating), SUM(disputes)"
+)
+
+_KEY_SQL = {
+    Dimension.SCOPE: "''",
+    Dimension.WARD: "ward",
+    Dimension.FAMILY: "family",
+    Dimension.CATEGORY: "category",
+    Dimension.AREA: "area",
+    Dimension.OWNER: "owner",
+}
+
+# The middle one or two values of each group, averaged: the median.
+_MEDIAN = """
+SELECT what, key, AVG(v) FROM (
+    SELECT what, key, v,
+        ROW_NUMBER() OVER (PARTITION BY what, key ORDER BY v) AS rn,
+        COUNT(*) OVER (PARTITION BY what, key) AS n
+    FROM (
+        SELECT 'ack' AS what, {key} AS key, ack_secs AS v FROM f WHERE ack_secs IS NOT NULL
+        UNION ALL
+        SELECT 'fix', {key}, res_secs FROM f WHERE res_secs IS NOT NULL
+    )
+) WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+GROUP BY what, key
+"""
+
+_OUTCOME_SQL = (
+    "CASE WHEN f.on_time THEN 'on_time' WHEN f.late THEN 'late'"
+    " WHEN f.rejected THEN 'rejected' WHEN f.withdrawn THEN 'withdrawn'"
+    " WHEN f.in_progress THEN 'in_progress' WHEN f.overdue THEN 'overdue' END"
+)
+
+
+class SqliteDigestStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self.db.conn
+
+    async def _all(self, sql: str, params: dict[str, Any] | Sequence[Any]) -> list[aiosqlite.Row]:
+        async with self.conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    @staticmethod
+    def _params(period: Period, wards: Sequence[str]) -> dict[str, Any]:
+        return {
+            "wards": json.dumps(list(wards)),
+            "s": utc_text(period.start),
+            "e": utc_text(period.end),
+        }
+
+    async def tally(
+        self, period: Period, wards: Sequence[str], dimensions: Sequence[Dimension]
+    ) -> dict[Dimension, dict[str, Counts]]:
+        """The counts of ``period`` in ``wards``, grouped each way asked, in
+        one statement (the classification is computed once)."""
+        if not dimensions:
+            return {}
+        parts = [
+            f"SELECT '{d.value}', {_KEY_SQL[d]}, {_SUMS} FROM k"
+            + ("" if d is Dimension.SCOPE else f" GROUP BY {_KEY_SQL[d]}")
+            for d in dimensions
+        ]
+        rows = await self._all(_FLAGS + " UNION ALL ".join(parts), self._params(period, wards))
+        out: dict[Dimension, dict[str, Counts]] = {d: {} for d in dimensions}
+        for row in rows:
+            values = [int(v or 0) for v in tuple(row)[2:]]
+            if not any(values):
+                continue  # SUM over no rows: the scope had nothing to count
+            out[Dimension(row[0])][str(row[1])] = Counts(*values)
+        return out
+
+    async def timing(
+        self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
+    ) -> dict[str, Timing]:
+        rows = await self._all(
+            _FLAGS + _MEDIAN.format(key=_KEY_SQL[dimension]), self._params(period, wards)
+        )
+        found: dict[str, dict[str, float]] = {}
+        for what, key, value in rows:
+            found.setdefault(str(key), {})[str(what)] = float(value)
+        return {key: Timing(v.get("ack"), v.get("fix")) for key, v in sorted(found.items())}
+
+    async def oldest_overdue(self, at: datetime, wards: Sequence[str], limit: int) -> list[Overdue]:
+        """Open and overdue at ``at``: the classification of the empty period
+        that ends there."""
+        rows = await self._all(
+            _FLAGS + "SELECT id, owner, ward, due_at, end_judged FROM f WHERE overdue"
+            " ORDER BY due_at, id LIMIT :limit",
+            {**self._params(Period.moment(at), wards), "limit": limit},
+        )
+        return [
+            Overdue(r["id"], r["owner"], r["ward"], parse_utc(r["due_at"]), parse_utc(r[4]))
+            for r in rows
+        ]
+
+    async def sightings(
+        self, start: datetime, end: datetime, wards: Sequence[str]
+    ) -> list[Sighting]:
+        """Complaints received in ``[start, end)`` for hotspot detection,
+        without the rejected and withdrawn."""
+        rows = await self._all(
+            "SELECT id, category, area, created_at, state, lat, lon FROM complaints"
+            " WHERE ward IN (SELECT value FROM json_each(?)) AND created_at >= ?"
+            " AND created_at < ? AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
+            (json.dumps(list(wards)), utc_text(start), utc_text(end)),
+        )
+        return [
+            Sighting(
+                id=r["id"],
+                category=r["category"],
+                area=r["area"],
+                created_at=parse_utc(r["created_at"]),
+                is_open=State(r["state"]).is_open,
+                location=GeoPoint(lon=r["lon"], lat=r["lat"]) if r["lat"] is not None else None,
+            )
+            for r in rows
+        ]
+
+    async def counted(
+        self, period: Period, wards: Sequence[str]
+    ) -> list[tuple[Complaint, Outcome]]:
+        """Every complaint the period's counts count, with where it stands:
+        the rows of an export."""
+        rows = await self._all(
+            _FLAGS + f"SELECT c.*, {_OUTCOME_SQL} AS outcome FROM f JOIN complaints c"
+            " ON c.id = f.id WHERE f.received OR f.on_time OR f.late OR f.in_progress"
+            " OR f.overdue OR f.rejected OR f.withdrawn ORDER BY c.id",
+            self._params(period, wards),
+        )
+        return [(_complaint(r, []), Outcome(r["outcome"])) for r in rows]
+
+    async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool:
+        """Queue the week's digests unless they were queued already: the row
+        and the outbox rows are written together or not at all."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO digest_runs (week, queued_at, recipients) VALUES (?, ?, ?)"
+                " ON CONFLICT (week) DO NOTHING",
+                (week, utc_text(at), len(notices)),
+            )
+            if cur.rowcount != 1:
+                return False
+            await insert_notices(conn, notices, at)
+        return True
+
+    async def has_run(self, week: str) -> bool:
+        rows = await self._all("SELECT 1 FROM digest_runs WHERE week = ?", (week,))
+        return bool(rows)

@@ -1,0 +1,21 @@
+-- The weekly digest's aggregates (storage/digest.py) find the complaints a
+-- period touches through these: each is (ward, instant), so one ward's
+-- digest reads only its own rows, and the whole city's walks the same
+-- indexes once per ward.
+CREATE INDEX complaints_ward_created ON complaints (ward, created_at);
+CREATE INDEX complaints_ward_resolved ON complaints (ward, resolved_at) WHERE resolved_at IS NOT NULL;
+CREATE INDEX complaints_ward_closed ON complaints (ward, closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX complaints_ward_acknowledged ON complaints (ward, acknowledged_at)
+    WHERE acknowledged_at IS NOT NULL;
+-- Disputes ("not fixed") of a period, for the satisfaction line.
+CREATE INDEX complaint_events_action_at ON complaint_events (action, at);
+
+-- One row per digest week: when it was queued and for how many leaders.
+-- The primary key makes "once per week" a constraint, and the rows keep the
+-- history (the `meta` table would keep only the last week).  When each
+-- leader's copy was delivered is the outbox row's sent_at.
+CREATE TABLE digest_runs (
+    week TEXT PRIMARY KEY,          -- ISO week reported, e.g. 2026-W47
+    queued_at TEXT NOT NULL,
+    recipients INTEGER NOT NULL
+);
