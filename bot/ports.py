@@ -234,6 +234,9 @@ class DigestStore(Protocol):
     async def oldest_overdue(
         self, at: datetime, wards: Sequence[str], limit: int
     ) -> list[Overdue]: ...
+    async def trend(
+        self, weeks: Sequence[Period], wards: Sequence[str]
+    ) -> list[tuple[int, int]]: ...
     async def sightings(
         self, start: datetime, end: datetime, wards: Sequence[str]
     ) -> list[Sighting]: ...

@@ -1,7 +1,7 @@
 """The digest's numbers as SQL aggregates: `bot.ports.DigestStore` over SQLite.
 
 Every definition in ``bot/domain/digest.py`` is written here once more as SQL,
-in one common table expression (``_FLAGS``) that classifies each complaint a
+in one common table expression (``_flags``) that classifies each complaint a
 period touches; the counts are ``SUM``s over it grouped by ward, family,
 category, residential group or owner, and the medians use window functions
 (``ROW_NUMBER``/``COUNT … OVER``, SQLite ≥ 3.25).  A test computes every
@@ -43,25 +43,35 @@ from storage.sqlite import _complaint, insert_notices
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
+
 # Parameters: :wards (a JSON array of ward codes), :s and :e (the period's
 # bounds as stored text).  Each step is one clause of the domain's docstring.
-_FLAGS = f"""
+def _flags(*, materialized: bool = False) -> str:
+    """The classifying CTE.  Materialized when several groupings read it,
+    inlined when one does (materializing a year's rows costs more than it saves)."""
+    f_kind = "f AS MATERIALIZED" if materialized else "f AS"
+    return f"""
 WITH scope(ward) AS (SELECT value FROM json_each(:wards)),
+-- Received in the period, plus the older complaints still alive in it: two
+-- disjoint sets, so the big one (a year's worth) needs no de-duplication.
 ids(id) AS (
     SELECT id FROM complaints
         WHERE ward IN (SELECT ward FROM scope) AND created_at >= :s AND created_at < :e
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN})
-    UNION SELECT e.complaint_id FROM complaint_events e
-        JOIN complaints c ON c.id = e.complaint_id
-        WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
-          AND c.ward IN (SELECT ward FROM scope)
+    UNION ALL
+    SELECT id FROM (
+        SELECT id FROM complaints
+            WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s AND created_at < :s
+        UNION SELECT id FROM complaints
+            WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s AND created_at < :s
+        UNION SELECT id FROM complaints
+            WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s AND created_at < :s
+        UNION SELECT id FROM complaints
+            WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN}) AND created_at < :s
+        UNION SELECT e.complaint_id FROM complaint_events e
+            JOIN complaints c ON c.id = e.complaint_id
+            WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
+              AND c.ward IN (SELECT ward FROM scope) AND c.created_at < :s
+    )
 ),
 disputed(id, n) AS (
     SELECT complaint_id, COUNT(*) FROM complaint_events
@@ -87,7 +97,7 @@ g AS (
         COALESCE(closed_at >= :s AND closed_at < :e, 0) AS closed_in
     FROM r
 ),
-f AS MATERIALIZED (
+{f_kind} (
     SELECT id, ward, area, family, category, owner, due_at, paused_since, end_judged,
         (created_at >= :s AND created_at < :e) AS received,
         (resolved_in AND res_judged <= due_at) AS on_time,
@@ -99,11 +109,7 @@ f AS MATERIALIZED (
         (closed_in AND state = 'confirmed') AS confirmed,
         (closed_in AND state = 'closed_unconfirmed') AS unconfirmed,
         CASE WHEN closed_in AND state = 'confirmed' THEN rating END AS rating,
-        disputes,
-        CASE WHEN acknowledged_at >= :s AND acknowledged_at < :e
-             THEN strftime('%s', acknowledged_at) - strftime('%s', created_at) END AS ack_secs,
-        CASE WHEN resolved_in
-             THEN strftime('%s', res) - strftime('%s', created_at) END AS res_secs
+        disputes
     FROM g
 ),
 k AS (
@@ -112,6 +118,7 @@ k AS (
        OR confirmed OR unconfirmed OR disputes > 0
 )
 """
+
 
 _SUMS = (
     "SUM(received), SUM(on_time), SUM(late), SUM(in_progress), SUM(overdue), SUM(rejected),"
@@ -128,19 +135,42 @@ _KEY_SQL = {
     Dimension.OWNER: "owner",
 }
 
-# The middle one or two values of each group, averaged: the median.
-_MEDIAN = """
+# Medians: the durations of the period's acknowledgements and standing
+# resolutions (whole seconds), then the middle one or two of each group
+# averaged.  Their own lean query: no other row is needed.
+_MEDIAN = f"""
+WITH scope(ward) AS (SELECT value FROM json_each(:wards)),
+v(what, key, v) AS (
+    SELECT 'ack', {{key}}, strftime('%s', acknowledged_at) - strftime('%s', created_at)
+        FROM complaints WHERE ward IN (SELECT ward FROM scope)
+        AND acknowledged_at >= :s AND acknowledged_at < :e
+    UNION ALL
+    SELECT 'fix', {{key}}, strftime('%s', resolved_at) - strftime('%s', created_at)
+        FROM complaints WHERE ward IN (SELECT ward FROM scope)
+        AND resolved_at >= :s AND resolved_at < :e AND state IN ({_RESOLVED})
+)
 SELECT what, key, AVG(v) FROM (
     SELECT what, key, v,
         ROW_NUMBER() OVER (PARTITION BY what, key ORDER BY v) AS rn,
         COUNT(*) OVER (PARTITION BY what, key) AS n
-    FROM (
-        SELECT 'ack' AS what, {key} AS key, ack_secs AS v FROM f WHERE ack_secs IS NOT NULL
-        UNION ALL
-        SELECT 'fix', {key}, res_secs FROM f WHERE res_secs IS NOT NULL
-    )
+    FROM v
 ) WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
 GROUP BY what, key
+"""
+
+# Received and resolved on time, week by week: the chart's two series.
+_TREND = f"""
+WITH scope(ward) AS (SELECT value FROM json_each(:wards)),
+b(i, s, e) AS (
+    SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(:weeks)
+)
+SELECT b.i,
+    (SELECT COUNT(*) FROM complaints WHERE ward IN (SELECT ward FROM scope)
+        AND created_at >= b.s AND created_at < b.e),
+    (SELECT COUNT(*) FROM complaints WHERE ward IN (SELECT ward FROM scope)
+        AND resolved_at >= b.s AND resolved_at < b.e AND state IN ({_RESOLVED})
+        AND MIN(resolved_at, COALESCE(paused_since, resolved_at)) <= due_at)
+FROM b ORDER BY b.i
 """
 
 _OUTCOME_SQL = (
@@ -182,7 +212,8 @@ class SqliteDigestStore:
             + ("" if d is Dimension.SCOPE else f" GROUP BY {_KEY_SQL[d]}")
             for d in dimensions
         ]
-        rows = await self._all(_FLAGS + " UNION ALL ".join(parts), self._params(period, wards))
+        sql = _flags(materialized=len(parts) > 1) + " UNION ALL ".join(parts)
+        rows = await self._all(sql, self._params(period, wards))
         out: dict[Dimension, dict[str, Counts]] = {d: {} for d in dimensions}
         for row in rows:
             values = [int(v or 0) for v in tuple(row)[2:]]
@@ -194,9 +225,7 @@ class SqliteDigestStore:
     async def timing(
         self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
     ) -> dict[str, Timing]:
-        rows = await self._all(
-            _FLAGS + _MEDIAN.format(key=_KEY_SQL[dimension]), self._params(period, wards)
-        )
+        rows = await self._all(_MEDIAN.format(key=_KEY_SQL[dimension]), self._params(period, wards))
         found: dict[str, dict[str, float]] = {}
         for what, key, value in rows:
             found.setdefault(str(key), {})[str(what)] = float(value)
@@ -206,7 +235,7 @@ class SqliteDigestStore:
         """Open and overdue at ``at``: the classification of the empty period
         that ends there."""
         rows = await self._all(
-            _FLAGS + "SELECT id, owner, ward, due_at, end_judged FROM f WHERE overdue"
+            _flags() + "SELECT id, owner, ward, due_at, end_judged FROM f WHERE overdue"
             " ORDER BY due_at, id LIMIT :limit",
             {**self._params(Period.moment(at), wards), "limit": limit},
         )
@@ -214,6 +243,12 @@ class SqliteDigestStore:
             Overdue(r["id"], r["owner"], r["ward"], parse_utc(r["due_at"]), parse_utc(r[4]))
             for r in rows
         ]
+
+    async def trend(self, weeks: Sequence[Period], wards: Sequence[str]) -> list[tuple[int, int]]:
+        """(received, resolved on time) of each week, in one statement."""
+        bounds = json.dumps([[utc_text(w.start), utc_text(w.end)] for w in weeks])
+        rows = await self._all(_TREND, {"wards": json.dumps(list(wards)), "weeks": bounds})
+        return [(int(r[1]), int(r[2])) for r in rows]
 
     async def sightings(
         self, start: datetime, end: datetime, wards: Sequence[str]
@@ -244,7 +279,7 @@ class SqliteDigestStore:
         """Every complaint the period's counts count, with where it stands:
         the rows of an export."""
         rows = await self._all(
-            _FLAGS + f"SELECT c.*, {_OUTCOME_SQL} AS outcome FROM f JOIN complaints c"
+            _flags() + f"SELECT c.*, {_OUTCOME_SQL} AS outcome FROM f JOIN complaints c"
             " ON c.id = f.id WHERE f.received OR f.on_time OR f.late OR f.in_progress"
             " OR f.overdue OR f.rejected OR f.withdrawn ORDER BY c.id",
             self._params(period, wards),

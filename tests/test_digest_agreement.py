@@ -59,6 +59,9 @@ async def assert_agree(
                 (c.id, d.classify(c, period).outcome) for c in mine if d.classify(c, period).counted
             ]
             assert [(c.id, o) for c, o in rows] == expected_rows, (period.key, wards)
+            (received, on_time), *_ = await store.trend([period], wards)
+            scope = d.tally(mine, period).get("", d.Counts())
+            assert (received, on_time) == (scope.received, scope.on_time), (period.key, wards)
             overdue = await store.oldest_overdue(period.end, wards, 5)
             assert overdue == d.oldest_overdue(mine, period.end), (period.key, wards)
     return compared

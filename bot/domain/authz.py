@@ -3,10 +3,12 @@ through `authorize`; the handlers never decide this themselves."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.complaints import ACTION_PARTY, Action, Complaint, Party, next_state
+from bot.domain.digest import Scope
 from bot.domain.orgchart import Family, Role, StaffMember
 
 
@@ -75,3 +77,23 @@ def authorize(
     if next_state(complaint.state, action) is None:
         return Refusal.WRONG_STATE
     return None
+
+
+def report_scope(actor: Actor, wards: Sequence[str], asked: str | None = None) -> Scope | None:
+    """Whose digest, counts and exports this person may see: a city leader
+    the whole city (or any one ward), a ward leader their own wards (or one
+    of them); anyone else nothing.  ``wards`` are the org chart's wards;
+    ``asked`` a ward code the person named, if any."""
+    staff = actor.staff
+    if staff is None:
+        return None
+    if staff.has_role(Role.CITY_LEADER):
+        if asked is None:
+            return Scope(tuple(wards), whole_city=True)
+        return Scope((asked,)) if asked in wards else None
+    if not staff.has_role(Role.WARD_LEADER):
+        return None
+    mine = tuple(w for w in staff.wards if w in wards)
+    if asked is None:
+        return Scope(mine) if mine else None
+    return Scope((asked,)) if asked in mine else None

@@ -1,12 +1,16 @@
 -- The weekly digest's aggregates (storage/digest.py) find the complaints a
--- period touches through these: each is (ward, instant), so one ward's
--- digest reads only its own rows, and the whole city's walks the same
--- indexes once per ward.
+-- period touches through these: each is (ward, instant, created_at), so one
+-- ward's digest reads only its own rows, the whole city's walks the same
+-- indexes once per ward, and "is it older than the period?" is answered from
+-- the index without reading the row.
 CREATE INDEX complaints_ward_created ON complaints (ward, created_at);
-CREATE INDEX complaints_ward_resolved ON complaints (ward, resolved_at) WHERE resolved_at IS NOT NULL;
-CREATE INDEX complaints_ward_closed ON complaints (ward, closed_at) WHERE closed_at IS NOT NULL;
-CREATE INDEX complaints_ward_acknowledged ON complaints (ward, acknowledged_at)
+CREATE INDEX complaints_ward_resolved ON complaints (ward, resolved_at, created_at)
+    WHERE resolved_at IS NOT NULL;
+CREATE INDEX complaints_ward_closed ON complaints (ward, closed_at, created_at)
+    WHERE closed_at IS NOT NULL;
+CREATE INDEX complaints_ward_acknowledged ON complaints (ward, acknowledged_at, created_at)
     WHERE acknowledged_at IS NOT NULL;
+CREATE INDEX complaints_ward_state_created ON complaints (ward, state, created_at);
 -- Disputes ("not fixed") of a period, for the satisfaction line.
 CREATE INDEX complaint_events_action_at ON complaint_events (action, at);
 
