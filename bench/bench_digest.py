@@ -145,6 +145,11 @@ def _rows(count: int, seed: int) -> tuple[list[tuple[object, ...]], list[tuple[o
                 utc_text(paused) if paused else None,
             )
         )
+    # Ids follow filing order, as the bot's AUTOINCREMENT gives them.
+    order = sorted(range(count), key=lambda i: (rows[i][10], i))
+    new_id = {rows[i][0]: n for n, i in enumerate(order, start=1)}
+    rows = [(new_id[rows[i][0]], *rows[i][1:]) for i in order]
+    disputes = sorted((new_id[cid], at) for cid, at in disputes)
     return rows, disputes
 
 

@@ -11,8 +11,7 @@ line alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,29 +30,6 @@ TREND_WEEKS = 8
 SHARED_TTL = timedelta(minutes=10)
 
 
-@dataclass(frozen=True)
-class DigestSchedule:
-    """When the weekly digest goes out, in the ward's time zone (Ninh Bình
-    honours the best wards at Monday's flag ceremony: Monday 07:30)."""
-
-    weekday: int = 0  # Monday
-    at: time = time(7, 30)
-
-    def due(self, now: datetime, tz: ZoneInfo) -> tuple[d.Period, d.Period | None]:
-        """The week (and, the first such day of a month, the month) whose
-        digest is due at ``now``: the last send moment not after ``now``
-        reports the complete week before it."""
-        local = now.astimezone(tz)
-        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
-        moment = datetime.combine(day, self.at, tzinfo=tz)
-        if moment > local:
-            day -= timedelta(days=7)
-            moment -= timedelta(days=7)
-        week = d.previous_week(moment, tz)
-        first_of_month = day.day <= 7
-        return week, d.previous_month(moment, tz) if first_of_month else None
-
-
 def week_key_payload(week: d.Period, month: d.Period | None, scope: d.Scope) -> dict[str, Any]:
     return {
         "week": week.key,
@@ -68,7 +44,7 @@ class Digests:
         store: DigestStore,
         services: Services,
         *,
-        schedule: DigestSchedule | None = None,
+        schedule: d.DigestSchedule | None = None,
     ) -> None:
         self.store = store
         self.services = services
@@ -215,12 +191,18 @@ class Digests:
 
     async def queue_weekly(self, now: datetime) -> int:
         """Queue the week's digests if they are due and not queued yet (after
-        downtime: once, when the bot is back).  Not in the quiet hours."""
+        downtime: once, when the bot is back).  Not in the quiet hours, and
+        not for the weeks before the bot's first run."""
         if self.schedule is None or self.services.schedule.quiet.contains(now):
             return 0
         week, month = self.schedule.due(now, self.tz)
         if await self.store.has_run(week.key):
             return 0  # the cheap check first: this runs on every sweep
+        if not await self.store.has_run():
+            # The first run ever: the bot was not "down" for the weeks before
+            # it existed.  Mark this week as the start; the next one is sent.
+            await self.store.record_run(week.key, [], now)
+            return 0
         notices = [
             Notice(DIGEST, staff_id=staff_id, payload=week_key_payload(week, month, scope))
             for staff_id, scope in self.recipients()

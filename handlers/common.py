@@ -210,4 +210,4 @@ def register_fallbacks(app: BotApplication) -> None:
 
 
 COMMANDS: Sequence[str] = ("start", "new", "mine", "status", "withdraw", "cancel", "lang", "help")
-STAFF_COMMANDS: Sequence[str] = ("tasks", "reassign", "extend")
+STAFF_COMMANDS: Sequence[str] = ("tasks", "reassign", "extend", "digest", "stats", "export")

@@ -15,6 +15,7 @@ from datetime import timedelta
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.digests import DIGEST, Digests
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State
 from bot.domain.messages import Text, text
@@ -29,6 +30,7 @@ from bot.services import (
     Services,
 )
 from bot.sweep import BRIEFING, REMINDERS
+from handlers import digest
 from handlers.render import CAPTION_LIMIT, Renderer, clip
 
 log = logging.getLogger(__name__)
@@ -49,10 +51,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, services: Services, renderer: Renderer, bot: Bot) -> None:
+    def __init__(
+        self, services: Services, renderer: Renderer, bot: Bot, digests: Digests | None = None
+    ) -> None:
         self.services = services
         self.render = renderer
         self.bot = bot
+        self.digests = digests
         self._lock = asyncio.Lock()
 
     async def flush(self) -> int:
@@ -107,6 +112,9 @@ class OutboxSender:
             return
         if item.kind == STAFF_UNREACHABLE:
             await self._send_unreachable(item, actor, chat_id)
+            return
+        if item.kind == DIGEST and self.digests is not None:
+            await digest.deliver(self.bot, self.digests, actor, chat_id, item.payload)
             return
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:

@@ -300,6 +300,10 @@ class SqliteDigestStore:
             await insert_notices(conn, notices, at)
         return True
 
-    async def has_run(self, week: str) -> bool:
-        rows = await self._all("SELECT 1 FROM digest_runs WHERE week = ?", (week,))
+    async def has_run(self, week: str | None = None) -> bool:
+        """Whether ``week``'s digests were queued (any week's, when None)."""
+        if week is None:
+            rows = await self._all("SELECT 1 FROM digest_runs LIMIT 1", ())
+        else:
+            rows = await self._all("SELECT 1 FROM digest_runs WHERE week = ?", (week,))
         return bool(rows)

@@ -106,7 +106,13 @@ def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
 
 def test_the_cli_has_the_documented_shape() -> None:
     # Guards the walk below against an empty or a flattened parser.
-    assert CLI_SUBCOMMANDS == ["phananh demo", "phananh org", "phananh org import", "phananh run"]
+    assert CLI_SUBCOMMANDS == [
+        "phananh demo",
+        "phananh digest",
+        "phananh org",
+        "phananh org import",
+        "phananh run",
+    ]
 
 
 @pytest.mark.parametrize("subcommand", CLI_SUBCOMMANDS)

@@ -188,6 +188,29 @@ def weeks_before(last: Period, count: int, tz: ZoneInfo) -> list[Period]:
     return weeks[::-1]
 
 
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When the weekly digest goes out, in the ward's time zone (Ninh Bình
+    honours the best wards at Monday's flag ceremony: Monday 07:30)."""
+
+    weekday: int = 0  # Monday
+    at: time = time(7, 30)
+
+    def due(self, now: datetime, tz: ZoneInfo) -> tuple[Period, Period | None]:
+        """The week (and, the first such day of a month, the month) whose
+        digest is due at ``now``: the last send moment not after ``now``
+        reports the complete week before it."""
+        local = now.astimezone(tz)
+        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
+        moment = datetime.combine(day, self.at, tzinfo=tz)
+        if moment > local:
+            day -= timedelta(days=7)
+            moment -= timedelta(days=7)
+        week = previous_week(moment, tz)
+        first_of_month = day.day <= 7
+        return week, previous_month(moment, tz) if first_of_month else None
+
+
 # ---- one complaint in one period -----------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ CREATE INDEX complaints_ward_state_created ON complaints (ward, state, created_a
 -- Disputes ("not fixed") of a period, for the satisfaction line.
 CREATE INDEX complaint_events_action_at ON complaint_events (action, at);
 
--- One row per digest week: when it was queued and for how many leaders.
+-- One row per digest week: when it was queued and for how many leaders
+-- (0 for the week the bot first ran, which is only a starting mark).
 -- The primary key makes "once per week" a constraint, and the rows keep the
 -- history (the `meta` table would keep only the last week).  When each
 -- leader's copy was delivered is the outbox row's sent_at.
