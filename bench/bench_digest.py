@@ -65,10 +65,14 @@ def city() -> OrgChart:
             code = f"{ward}-G{g:02d}"
             areas[code] = Area(code, f"Tổ dân phố {g + 1}", AreaKind.GROUP, ward)
         leader = f"ld-{ward}"
-        staff[leader] = StaffMember(leader, f"Lãnh đạo {w + 1}", frozenset({Role.WARD_LEADER}), (ward,))
+        staff[leader] = StaffMember(
+            leader, f"Lãnh đạo {w + 1}", frozenset({Role.WARD_LEADER}), (ward,)
+        )
         for c in range(CADRES):
             sid = f"cb-{ward}-{c}"
-            staff[sid] = StaffMember(sid, f"Cán bộ {w + 1}.{c + 1}", frozenset({Role.CADRE}), (ward,))
+            staff[sid] = StaffMember(
+                sid, f"Cán bộ {w + 1}.{c + 1}", frozenset({Role.CADRE}), (ward,)
+            )
         policies[ward] = WardPolicy(ward, leader, leader)
     for n in (1, 2):
         staff[f"ld-city-{n}"] = StaffMember(
@@ -209,7 +213,9 @@ async def main(count: int, db_path: Path | None) -> None:
 
         results.append(await timed("Monday: 102 leaders", every_leader()))
         await db.close()
-    print(f"{total:,} complaints, {WARDS} wards" + (f" (seeded in {seeded:.0f} s)" if fresh else ""))
+    print(
+        f"{total:,} complaints, {WARDS} wards" + (f" (seeded in {seeded:.0f} s)" if fresh else "")
+    )
     for label, seconds in results:
         print(f"  {label:<24} {seconds:8.2f} s")
 
