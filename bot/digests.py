@@ -11,6 +11,7 @@ line alike.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -99,9 +100,14 @@ class Digests:
             return found
         tallied = await self.store.tally(period, self.wards(), [d.Dimension.WARD])
         groups = tallied[d.Dimension.WARD]
-        self._shared = {k: v for k, v in self._shared.items() if now - v[0] < SHARED_TTL}
-        self._shared[key] = (now, groups)
+        self._remember(key, groups)
         return groups
+
+    async def _hotspots(
+        self, start: datetime, end: datetime, wards: tuple[str, ...]
+    ) -> list[d.Hotspot]:
+        sightings = await self.store.sightings(start, end, wards)
+        return await asyncio.to_thread(d.hotspots, sightings)
 
     async def stats(self, scope: d.Scope, period: d.Period) -> tuple[d.Counts, d.Timing]:
         tallied = await self.store.tally(period, scope.wards, [d.Dimension.SCOPE])
@@ -125,25 +131,52 @@ class Digests:
     ) -> d.Digest:
         """A leader's whole digest for ``week``: counts, year to date,
         breakdowns, rankings, hotspots, the oldest overdue and the chart's
-        series."""
+        series.  The same digest asked again within minutes (the city's
+        leaders on Monday morning) is computed once."""
+        key = (
+            "digest",
+            f"{scope.key}|{week.key}|{week.end.isoformat()}",
+            month.key if month else "",
+        )
+        now = self.services.now()
+        cached = self._shared.get(key)
+        if cached is not None and now - cached[0] < SHARED_TTL:
+            found: d.Digest = cached[1]
+            return found
+        digest = await self._build(scope, week, month)
+        self._remember(key, digest)
+        return digest
+
+    def _remember(self, key: tuple[str, str, str], value: Any) -> None:
+        now = self.services.now()
+        self._shared = {k: v for k, v in self._shared.items() if now - v[0] < SHARED_TTL}
+        self._shared[key] = (now, value)
+
+    async def _build(self, scope: d.Scope, week: d.Period, month: d.Period | None) -> d.Digest:
         wards = scope.wards
         year = d.year_to(week.end, self.tz)
         dims = [d.Dimension.SCOPE, d.Dimension.FAMILY, d.Dimension.CATEGORY]
         dims += [d.Dimension.WARD] if len(wards) > 1 else []
         dims += [] if scope.whole_city else [d.Dimension.AREA, d.Dimension.OWNER]
-        week_tally = await self.store.tally(week, wards, dims)
-        year_tally = await self.store.tally(year, wards, [d.Dimension.SCOPE])
-        week_timing = (await self.store.timing(week, wards)).get("", d.Timing())
-        year_timing = (await self.store.timing(year, wards)).get("", d.Timing())
-        all_wards = await self._ward_tally(week)
         start, end = d.hotspot_window(week.end)
-        sightings = await self.store.sightings(start, end, wards)
         weeks = d.weeks_before(week, TREND_WEEKS, self.tz)
+        # Independent reads, the heaviest first: the store runs two at a time
+        # on its own connections, and the hotspot clustering in a thread.
+        year_tally, year_timing, week_tally, all_wards, hotspots = await asyncio.gather(
+            self.store.tally(year, wards, [d.Dimension.SCOPE]),
+            self.store.timing(year, wards),
+            self.store.tally(week, wards, dims),
+            self._ward_tally(week),
+            self._hotspots(start, end, wards),
+        )
+        week_timing, series, oldest = await asyncio.gather(
+            self.store.timing(week, wards),
+            self.store.trend(weeks, wards),
+            self.store.oldest_overdue(week.end, wards, d.OLDEST_OVERDUE),
+        )
         trend = [
             d.TrendPoint(w, received, on_time)
-            for w, (received, on_time) in zip(
-                weeks, await self.store.trend(weeks, wards), strict=True
-            )
+            for w, (received, on_time) in zip(weeks, series, strict=True)
         ]
         month_ranking: tuple[d.Ranked, ...] = ()
         if month is not None:
@@ -156,18 +189,16 @@ class Digests:
             week=week,
             year=year,
             week_counts=week_tally[d.Dimension.SCOPE].get("", d.Counts()),
-            week_timing=week_timing,
+            week_timing=week_timing.get("", d.Timing()),
             year_counts=year_tally[d.Dimension.SCOPE].get("", d.Counts()),
-            year_timing=year_timing,
+            year_timing=year_timing.get("", d.Timing()),
             breakdowns=tuple(
                 d.Breakdown(dim, week_tally[dim]) for dim in dims if dim is not d.Dimension.SCOPE
             ),
             ward_ranking=tuple(d.rank(all_wards, self.wards())),
             cadre_ranking=cadre_ranking,
-            hotspots=tuple(d.hotspots(sightings)),
-            oldest_overdue=tuple(
-                await self.store.oldest_overdue(week.end, wards, d.OLDEST_OVERDUE)
-            ),
+            hotspots=tuple(hotspots),
+            oldest_overdue=tuple(oldest),
             trend=tuple(trend),
             overdue_by_ward=tuple((w, all_wards.get(w, d.Counts()).overdue) for w in self.wards()),
             month=month,

@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import os
+import sqlite3
 import struct
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -265,3 +266,21 @@ def test_cli_needs_a_ward_or_all(cli_env: Path, capsys: pytest.CaptureFixture[st
         main(["digest", "--out", "x"])
     assert exit_info.value.code == 2
     assert "--ward" in capsys.readouterr().err
+
+
+# ---- the reports' own read connections ---------------------------------------------------
+
+
+async def test_reports_read_on_their_own_read_only_connections(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "read.db")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+    async with db.reading() as first, db.reading() as second:
+        assert first is not second and first is not db.conn, "two reports side by side"
+        async with first.execute("SELECT value FROM meta WHERE key = 'a'") as cur:
+            assert tuple(await cur.fetchone() or ()) == ("1",), "sees what was committed"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await second.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+    async with db.reading() as again:
+        assert again in (first, second), "reused, not reopened"
+    await db.close()
