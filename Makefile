@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo bench lint install clean
+.PHONY: test demo bench bench-digest lint install clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_sweep 10000
+
+bench-digest: $(STAMP)
+	$(BIN)/python -m bench.bench_digest 1000000
 
 clean:
 	rm -rf $(VENV) data/demo.db

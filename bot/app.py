@@ -19,16 +19,18 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defau
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.digests import Digests
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
 from bot.services import Services
 from bot.sweep import Sweeper
-from handlers import cadre, common, leader, privacy, resident, staff
+from handlers import cadre, common, digest, leader, privacy, resident, staff
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
 from storage.db import Database
+from storage.digest import SqliteDigestStore
 from storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def build_application(
     leader.register(app)
     staff.register(app)
     privacy.register(app)
+    digest.register(app)
     common.register_fallbacks(app)
 
     assert app.job_queue is not None
@@ -145,8 +148,10 @@ async def startup(app: BotApplication) -> None:
         log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
     runtime.extras["db"] = db
     runtime.services = services
-    runtime.sender = OutboxSender(services, runtime.renderer, app.bot)
-    sweeper = Sweeper(services, briefing_at=settings.briefing_time)
+    digests = Digests(SqliteDigestStore(db), services, schedule=settings.digest)
+    runtime.digests = digests
+    runtime.sender = OutboxSender(services, runtime.renderer, app.bot, digests)
+    sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
     runtime.extras["sweeper"] = sweeper
     await set_commands(app)
     if app.bot.username:
@@ -163,6 +168,7 @@ async def shutdown(app: BotApplication) -> None:
     db: Database | None = runtime.extras.pop("db", None)
     runtime.services = None
     runtime.sender = None
+    runtime.digests = None
     runtime.extras.pop("sweeper", None)
     if db is not None:
         await db.close()

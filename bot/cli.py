@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.orgchart import OrgChart, Role
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.orgcsv import describe_issue
 from bot.orgfile import OrgChartInvalid, load_org_file
 
@@ -73,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     unblock = people_sub.add_parser("unblock", help="take an account off the abuse list")
     unblock.add_argument("telegram_id", type=int)
 
+    digest = sub.add_parser(
+        "digest", help="write a week's digest (text, chart, CSV, XLSX) to a folder"
+    )
+    which = digest.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ward", help="a ward code from the org chart")
+    which.add_argument("--all", action="store_true", help="the whole city")
+    digest.add_argument("--week", help="an ISO week like 2026-W47 (default: last week)")
+    digest.add_argument("--out", type=Path, required=True, help="the folder to write to")
+    digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: the configured)")
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
     return parser
@@ -352,6 +361,20 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
     return 0
 
 
+def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.briefing import BriefingError, write_briefing
+
+    language = args.lang or settings.default_language
+    try:
+        written = write_briefing(settings, args.ward, args.week, args.out, language)
+    except BriefingError as error:
+        print(t(language, error.key, **error.params), file=sys.stderr)
+        return error.exit_code
+    scope = "all" if written.scope.whole_city else ",".join(written.scope.wards)
+    print(t(language, "cli.digest_written", week=written.week.key, scope=scope, out=args.out))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -383,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_restore(settings, console, args.file)
     if args.command == "people":
         return asyncio.run(cmd_people(settings, console, args))
+    if args.command == "digest":
+        return cmd_digest(settings, args)
     if args.command == "demo":
         from bot.demo import run_demo
 

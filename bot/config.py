@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.digest import DigestSchedule
 from bot.domain.worktime import VIETNAM_HOLIDAYS, WEEKDAYS, QuietHours, WorkCalendar
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -80,6 +81,8 @@ class Settings:
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)
     briefing_time: time = time(7, 30)
+    # The weekly digest to leaders (None: not sent; /digest still works).
+    digest: DigestSchedule | None = field(default_factory=DigestSchedule)
     sweep_seconds: int = 30
     # PTB's AIORateLimiter: 30 messages/s overall, 20/min per group.
     rate_limit: bool = True
@@ -140,6 +143,7 @@ _ENV_NAMES = {
     "holidays": "PHANANH_HOLIDAYS",
     "quiet_hours": "PHANANH_QUIET_HOURS",
     "briefing_time": "PHANANH_BRIEFING_TIME",
+    "digest_time": "PHANANH_DIGEST_TIME",
     "sweep_seconds": "PHANANH_SWEEP_SECONDS",
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
@@ -162,6 +166,17 @@ def _span(value: object, name: str) -> tuple[time, time]:
     if len(parts) != 2:
         raise ConfigError(f"{name} must look like 07:30-17:00, not {value!r}")
     return _clock_time(parts[0], name), _clock_time(parts[1], name)
+
+
+def _digest(value: object) -> DigestSchedule | None:
+    """ "mon 07:30" (a weekday and a time), or "off"."""
+    text = str(value).strip().lower()
+    if text in ("off", "no", "false", "none"):
+        return None
+    parts = text.split()
+    if len(parts) != 2 or parts[0][:3] not in WEEKDAYS:
+        raise ConfigError(f"digest_time must look like 'mon 07:30' or 'off', not {value!r}")
+    return DigestSchedule(WEEKDAYS.index(parts[0][:3]), _clock_time(parts[1], "digest_time"))
 
 
 def _items(value: object) -> list[str]:
@@ -243,6 +258,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["quiet_start"], timing["quiet_end"] = _span(raw["quiet_hours"], "quiet_hours")
     if "briefing_time" in raw:
         timing["briefing_time"] = _clock_time(raw["briefing_time"], "briefing_time")
+    if "digest_time" in raw:
+        timing["digest"] = _digest(raw["digest_time"])
     if "sweep_seconds" in raw:
         try:
             timing["sweep_seconds"] = int(raw["sweep_seconds"])

@@ -55,3 +55,28 @@ def t(lang: str, key: str, /, **params: Any) -> str:
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE)[key]
     return text.format(**params) if params else text
+
+
+# ---- numbers: Vietnamese writes 17.911 and 97,4 %; English 17,911 and 97.4% -----------------
+
+
+def format_number(value: int, lang: str) -> str:
+    grouped = f"{value:,}"
+    return grouped.replace(",", ".") if normalise_language(lang) == "vi" else grouped
+
+
+def format_decimal(value: float, lang: str, digits: int = 1) -> str:
+    """A decimal with ``digits`` places: 4,3 in Vietnamese, 4.3 in English
+    (thousands grouped the same way as whole numbers)."""
+    grouped = f"{value:,.{digits}f}"
+    if normalise_language(lang) != "vi":
+        return grouped
+    return grouped.replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def format_percent(ratio: float | None, lang: str, digits: int = 1) -> str:
+    """A share as a percentage (97,4 % / 97.4%); a dash when there is none."""
+    if ratio is None:
+        return "—"
+    number = format_decimal(ratio * 100, lang, digits)
+    return f"{number} %" if normalise_language(lang) == "vi" else f"{number}%"

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bot.domain.complaints import Action, Complaint, Event, Photo
 from bot.domain.conversation import ConversationState
+from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
 from bot.domain.orgchart import GeoPoint, OrgChart
 
 
@@ -258,3 +259,29 @@ class Store(Protocol):
         self, complaint_id: int, person_id: int | None = None
     ) -> list[ButtonMessage]: ...
     async def clear_button_message(self, button_id: int, at: datetime) -> None: ...
+
+
+class DigestStore(Protocol):
+    """The digest's aggregates (``storage/digest.py``): each implements the
+    definitions of ``bot/domain/digest.py`` in the database."""
+
+    async def tally(
+        self, period: Period, wards: Sequence[str], dimensions: Sequence[Dimension]
+    ) -> dict[Dimension, dict[str, Counts]]: ...
+    async def timing(
+        self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
+    ) -> dict[str, Timing]: ...
+    async def oldest_overdue(
+        self, at: datetime, wards: Sequence[str], limit: int
+    ) -> list[Overdue]: ...
+    async def trend(
+        self, weeks: Sequence[Period], wards: Sequence[str]
+    ) -> list[tuple[int, int]]: ...
+    async def sightings(
+        self, start: datetime, end: datetime, wards: Sequence[str]
+    ) -> list[Sighting]: ...
+    async def counted(
+        self, period: Period, wards: Sequence[str]
+    ) -> list[tuple[Complaint, Outcome]]: ...
+    async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...
+    async def has_run(self, week: str | None = None) -> bool: ...

@@ -528,12 +528,17 @@ class Services:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
         photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        fields: dict[str, Any] = {
+            "resolved_at": now,
+            "resolution_note": data["note"],
+            "acknowledged_at": complaint.acknowledged_at or now,
+        }
+        if complaint.paused_since is not None:
+            # Fixed while waiting on the resident: the wait ends here, and the
+            # deadline in force moves by it, as if the resident had answered.
+            fields.update(self.resume_fields(complaint, complaint.paused_since, now))
         pending = _Pending(
-            fields={
-                "resolved_at": now,
-                "resolution_note": data["note"],
-                "acknowledged_at": complaint.acknowledged_at or now,
-            },
+            fields=fields,
             notices=[
                 await self._reporter_notice(complaint, "resolved"),
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
@@ -792,7 +797,12 @@ class Services:
         photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
         now = self.clock.now()
         category = self.chart.categories.get(complaint.category)
-        fields: dict[str, Any] = {"resolved_at": None, "closed_at": None, "clock_start": now}
+        fields: dict[str, Any] = {
+            "resolved_at": None,
+            "closed_at": None,
+            "clock_start": now,
+            "paused_since": None,  # a fresh start: no wait carries over
+        }
         if category is not None:
             # The clocks restart from the reopen: a fresh acknowledge and resolve window.
             fields["ack_due_at"], fields["due_at"] = deadlines(

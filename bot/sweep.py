@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from bot.digests import Digests
 from bot.domain.complaints import Action, Complaint, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
 from bot.domain.reminders import Due, Item
@@ -46,6 +47,7 @@ class SweepReport:
     complaints: int = 0
     notices: int = 0
     briefings: int = 0
+    digests: int = 0
 
 
 @dataclass
@@ -85,12 +87,20 @@ class _Decision:
 
 
 class Sweeper:
-    def __init__(self, services: Services, *, briefing_at: time = time(7, 30)) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        briefing_at: time = time(7, 30),
+        digests: Digests | None = None,
+    ) -> None:
         self.services = services
         self.briefing_at = briefing_at
+        self.digests = digests
 
     async def sweep(self) -> SweepReport:
-        """Everything due up to now, in batches, then the morning briefing."""
+        """Everything due up to now, in batches, then the morning briefing
+        and the weekly digest."""
         report = SweepReport()
         if not self.services.has_chart:
             return report
@@ -106,6 +116,9 @@ class Sweeper:
         report.briefings = await self._briefing(now)
         # Telegram redelivers for 24 hours at most: older update ids can go.
         await self.services.store.prune_updates(now - UPDATE_MEMORY)
+        if self.digests is not None:
+            # Monday's digest to the leaders, once a week (bot/digests.py).
+            report.digests = await self.digests.queue_weekly(now)
         return report
 
     # ---- deciding ---------------------------------------------------------------------------

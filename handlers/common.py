@@ -282,4 +282,4 @@ COMMANDS: Sequence[str] = (
     "help",
 )
 STAFF_COMMANDS: Sequence[str] = ("tasks",)
-LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite")
+LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite", "digest", "stats", "export")

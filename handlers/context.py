@@ -12,6 +12,7 @@ from bot.domain.authz import Actor
 from bot.services import Services
 
 if TYPE_CHECKING:
+    from bot.digests import Digests
     from handlers.outbox import OutboxSender
     from handlers.render import Renderer
 
@@ -24,6 +25,7 @@ class Runtime:
     renderer: Renderer
     services: Services | None = None
     sender: OutboxSender | None = None
+    digests: Digests | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,6 +51,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         if sender is None:
             raise RuntimeError("start-up has not run: call bot.app.startup(app) first")
         return sender
+
+    @property
+    def digests(self) -> Digests:
+        digests = self.runtime.digests
+        if digests is None:
+            raise RuntimeError("start-up has not run: call bot.app.startup(app) first")
+        return digests
 
     @property
     def renderer(self) -> Renderer:

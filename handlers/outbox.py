@@ -23,6 +23,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.admin import LEADER_NOTE
+from bot.digests import DIGEST, Digests
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State
 from bot.domain.messages import Text, text
@@ -37,6 +38,7 @@ from bot.services import (
     Services,
 )
 from bot.sweep import BRIEFING, REMINDERS
+from handlers import digest
 from handlers.render import CAPTION_LIMIT, Renderer, clip
 
 log = logging.getLogger(__name__)
@@ -57,10 +59,13 @@ def backoff(attempts: int) -> timedelta:
 
 
 class OutboxSender:
-    def __init__(self, services: Services, renderer: Renderer, bot: Bot) -> None:
+    def __init__(
+        self, services: Services, renderer: Renderer, bot: Bot, digests: Digests | None = None
+    ) -> None:
         self.services = services
         self.render = renderer
         self.bot = bot
+        self.digests = digests
         self._lock = asyncio.Lock()
 
     async def flush(self) -> int:
@@ -120,6 +125,8 @@ class OutboxSender:
             params = {k: v for k, v in item.payload.items() if k != "event"}
             key = f"notify.{item.payload.get('event')}"
             await self.bot.send_message(chat_id, self.render.t(actor.language, key, **params))
+        if item.kind == DIGEST and self.digests is not None:
+            await digest.deliver(self.bot, self.digests, actor, chat_id, item.payload)
             return
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:

@@ -19,6 +19,7 @@ from bot.domain.complaints import Action, Complaint, State
 from bot.domain.conversation import Prompt
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import OrgChart
+from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
 from handlers.callbacks import NEW_REPORT, encode_prompt, encode_task
 
 TEXT_LIMIT = 4096
@@ -36,12 +37,6 @@ _BUTTON_KEYS = {
     Action.REASSIGN: "button.reassign",
     Action.EXTEND: "button.extend",
 }
-
-
-def format_number(value: int, language: str) -> str:
-    """Vietnamese writes 17.911; English 17,911."""
-    grouped = f"{value:,}"
-    return grouped.replace(",", ".") if language == "vi" else grouped
 
 
 def clip(value: str, limit: int) -> str:

@@ -122,10 +122,14 @@ def parse_utc(value: str) -> datetime:
 
 
 class Database:
+    READERS = 2  # one per core of the target machine
+
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._opened: list[aiosqlite.Connection] = []
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -143,7 +147,30 @@ class Database:
         return db
 
     async def close(self) -> None:
+        for reader in self._opened:
+            await reader.close()
+        self._opened.clear()
         await self.conn.close()
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read-only connection of its own, for long reports (the weekly
+        digest's aggregates): in WAL mode it reads a consistent snapshot
+        while the write connection goes on serving the bot, and two reports
+        run side by side.  Opened on first use, closed with the database."""
+        if self._readers.empty() and len(self._opened) < self.READERS:
+            reader = await aiosqlite.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
+            reader.row_factory = aiosqlite.Row
+            await reader.execute("PRAGMA busy_timeout = 5000")
+            self._opened.append(reader)
+            self._readers.put_nowait(reader)
+        reader = await self._readers.get()
+        try:
+            yield reader
+        finally:
+            self._readers.put_nowait(reader)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -550,23 +550,7 @@ class SqliteStore:
     async def _insert_notices(
         self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
     ) -> None:
-        when = utc_text(at)
-        await conn.executemany(
-            "INSERT INTO outbox (person_id, staff_id, complaint_id, kind, payload, created_at,"
-            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    n.person_id,
-                    n.staff_id,
-                    n.complaint_id,
-                    n.kind,
-                    json.dumps(dict(n.payload), ensure_ascii=False),
-                    when,
-                    when,
-                )
-                for n in notices
-            ],
-        )
+        await insert_notices(conn, notices, at)
 
     async def get_complaint(self, complaint_id: int) -> Complaint | None:
         row = await self._one("SELECT * FROM complaints WHERE id = ?", (complaint_id,))
@@ -984,6 +968,29 @@ class _Conflict(Exception):
 
 def _templates(raw: str | None, kind: str) -> list[str]:
     return [str(t) for t in json.loads(raw).get(kind, [])] if raw else []
+
+
+async def insert_notices(
+    conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
+) -> None:
+    """Outbox rows, inside the caller's transaction (shared with storage/digest.py)."""
+    when = utc_text(at)
+    await conn.executemany(
+        "INSERT INTO outbox (person_id, staff_id, complaint_id, kind, payload, created_at,"
+        " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                n.person_id,
+                n.staff_id,
+                n.complaint_id,
+                n.kind,
+                json.dumps(dict(n.payload), ensure_ascii=False),
+                when,
+                when,
+            )
+            for n in notices
+        ],
+    )
 
 
 def _assignments(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:

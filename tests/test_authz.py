@@ -144,6 +144,9 @@ COMMAND_EXPECTED = {
     "reassign": {"ward_leader", "other_ward_leader", "city_leader"},
     "extend": {"ward_leader", "other_ward_leader", "city_leader"},
     "invite": {"ward_leader", "other_ward_leader"},
+    "digest": {"ward_leader", "other_ward_leader", "city_leader"},
+    "stats": {"ward_leader", "other_ward_leader", "city_leader"},
+    "export": {"ward_leader", "other_ward_leader", "city_leader"},
 }
 
 

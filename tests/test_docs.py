@@ -109,6 +109,7 @@ def test_the_cli_has_the_documented_shape() -> None:
     assert CLI_SUBCOMMANDS == [
         "phananh backup",
         "phananh demo",
+        "phananh digest",
         "phananh invite",
         "phananh org",
         "phananh org check",

@@ -10,10 +10,12 @@ complaint is told it was not found, so a guessed code reveals nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.complaints import Action, Complaint, next_state
+from bot.domain.digest import Scope
 from bot.domain.orgchart import Family, Role, StaffMember
 
 
@@ -89,6 +91,9 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "reassign": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "extend": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "invite": frozenset({Role.WARD_LEADER}),
+    "digest": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "stats": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "export": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
 }
 
 
@@ -143,3 +148,23 @@ def authorize(
 def may_use(actor: Actor, command: str) -> bool:
     roles = COMMAND_ROLES.get(command, frozenset())
     return roles is None or any(actor.has_role(role) for role in roles)
+
+
+def report_scope(actor: Actor, wards: Sequence[str], asked: str | None = None) -> Scope | None:
+    """Whose digest, counts and exports this person may see: a city leader
+    the whole city (or any one ward), a ward leader their own wards (or one
+    of them); anyone else nothing.  ``wards`` are the org chart's wards;
+    ``asked`` a ward code the person named, if any."""
+    staff = actor.staff
+    if staff is None:
+        return None
+    if staff.has_role(Role.CITY_LEADER):
+        if asked is None:
+            return Scope(tuple(wards), whole_city=True)
+        return Scope((asked,)) if asked in wards else None
+    if not staff.has_role(Role.WARD_LEADER):
+        return None
+    mine = tuple(w for w in staff.wards if w in wards)
+    if asked is None:
+        return Scope(mine) if mine else None
+    return Scope((asked,)) if asked in mine else None

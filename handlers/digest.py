@@ -1,0 +1,175 @@
+"""Leaders' reports in Telegram: ``/digest``, ``/stats``, ``/export``, and
+the delivery of Monday's digest from the outbox.
+
+Only leaders, only for their own wards (`bot.domain.authz.report_scope`);
+anyone else gets a polite refusal in their language.  The numbers come from
+`bot.digests.Digests`; the text, chart and files from ``bot/report``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import Bot, InputFile, Update
+from telegram.ext import CommandHandler
+
+from bot.digests import Digests
+from bot.domain import digest as d
+from bot.domain.authz import Actor
+from bot.domain.text import fold
+from bot.i18n import t
+from bot.report.text import chunks, digest_text, period_label, stats_text, week_number
+from handlers.common import PRIVATE, say
+from handlers.context import BotApplication, BotContext
+from handlers.render import TEXT_LIMIT
+
+_WEEK = re.compile(r"^\d{4}-?[wW]\d{1,2}$")
+_KINDS = {
+    "week": d.PeriodKind.WEEK,
+    "tuan": d.PeriodKind.WEEK,
+    "month": d.PeriodKind.MONTH,
+    "thang": d.PeriodKind.MONTH,
+    "year": d.PeriodKind.YEAR,
+    "nam": d.PeriodKind.YEAR,
+}
+
+
+async def send_digest(
+    bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
+) -> None:
+    """The text (in as many messages as it needs), then the chart."""
+    from bot.report.chart import chart_png  # matplotlib loads only when a chart is drawn
+
+    lang = actor.language
+    chart = digests.chart
+    body = digest_text(digest, chart, lang, digests.tz)
+    for piece in chunks(body, TEXT_LIMIT):
+        await bot.send_message(chat_id, piece)
+    png = await asyncio.to_thread(chart_png, digest, chart, lang)
+    number, year = week_number(digest.week)
+    caption = t(lang, "digest.chart_caption", number=number, year=year)
+    await bot.send_photo(chat_id, InputFile(png, filename=f"digest-{digest.week.key}.png"), caption)
+
+
+async def deliver(
+    bot: Bot, digests: Digests, actor: Actor, chat_id: int, payload: Mapping[str, Any]
+) -> None:
+    """An outbox "digest" row: the scope and the week were fixed when it was
+    queued; the numbers are computed now."""
+    week = digests.parse_week(str(payload["week"]))
+    month = digests.parse_month(str(payload["month"])) if payload.get("month") else None
+    scope = digests.scope_from_payload(payload["scope"])
+    digest = await digests.build(scope, week, month=month)
+    await send_digest(bot, digests, actor, chat_id, digest)
+
+
+def _split(args: list[str], digests: Digests) -> tuple[str | None, str | None, list[str]]:
+    """(ward code, ISO week, the rest) from a command's words; ward codes
+    match in any case."""
+    wards = {w.lower(): w for w in digests.wards()}
+    ward = week = None
+    rest = []
+    for arg in args:
+        if _WEEK.match(arg):
+            week = arg
+        elif arg.lower() in wards:
+            ward = wards[arg.lower()]
+        else:
+            rest.append(arg)
+    return ward, week, rest
+
+
+async def _scope(context: BotContext, chat_id: int, ward: str | None) -> d.Scope | None:
+    """The scope the person may see, or None after telling them why not."""
+    actor = context.require_actor()
+    digests = context.digests
+    if digests.scope_for(actor) is None:
+        await say(context, chat_id, "digest.only_leaders")
+        return None
+    scope = digests.scope_for(actor, ward)
+    if scope is None:
+        await say(context, chat_id, "digest.not_your_ward")
+    return scope
+
+
+async def cmd_digest(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    digests = context.digests
+    ward, week_text, rest = _split(context.args or [], digests)
+    scope = await _scope(context, chat_id, ward)
+    if scope is None:
+        return
+    if rest:
+        await say(context, chat_id, "digest.digest_usage")
+        return
+    try:
+        week = digests.parse_week(week_text) if week_text else digests.last_week()
+    except ValueError:
+        await say(context, chat_id, "digest.bad_week")
+        return
+    digest = await digests.build(scope, week)
+    await send_digest(context.bot, digests, context.require_actor(), chat_id, digest)
+
+
+def _kind(rest: list[str]) -> d.PeriodKind | None:
+    if len(rest) != 1:
+        return None
+    return _KINDS.get(fold(rest[0]))
+
+
+async def cmd_stats(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    digests = context.digests
+    ward, _, rest = _split(context.args or [], digests)
+    scope = await _scope(context, chat_id, ward)
+    if scope is None:
+        return
+    kind = _kind(rest)
+    if kind is None:
+        await say(context, chat_id, "digest.stats_usage")
+        return
+    period = digests.to_date(kind)
+    counts, timing = await digests.stats(scope, period)
+    actor = context.require_actor()
+    body = stats_text(scope, period, counts, timing, digests.chart, actor.language, digests.tz)
+    await context.bot.send_message(chat_id, body)
+
+
+async def cmd_export(update: Update, context: BotContext) -> None:
+    from bot.report.export import rows, to_csv, to_xlsx  # openpyxl loads only when used
+
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    digests = context.digests
+    ward, _, rest = _split(context.args or [], digests)
+    scope = await _scope(context, chat_id, ward)
+    if scope is None:
+        return
+    kind = _kind(rest)
+    if kind is None:
+        await say(context, chat_id, "digest.export_usage")
+        return
+    lang = context.require_actor().language
+    period = digests.to_date(kind)
+    table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
+    name = f"phan-anh-{'toan-thanh-pho' if scope.whole_city else '-'.join(scope.wards)}"
+    name = f"{name}-{period.key}".lower()
+    caption = context.renderer.t(
+        lang, "digest.export_caption", period=period_label(period, lang), count=len(table)
+    )
+    await context.bot.send_document(
+        chat_id, InputFile(to_csv(table, lang), filename=f"{name}.csv"), caption=caption
+    )
+    xlsx = await asyncio.to_thread(to_xlsx, table, lang)
+    await context.bot.send_document(chat_id, InputFile(xlsx, filename=f"{name}.xlsx"))
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("digest", cmd_digest, filters=PRIVATE))
+    app.add_handler(CommandHandler("stats", cmd_stats, filters=PRIVATE))
+    app.add_handler(CommandHandler("export", cmd_export, filters=PRIVATE))

@@ -1,0 +1,286 @@
+"""The digest's smaller pieces: ISO weeks in local time, when Monday's
+digest is due, ranking with ties, hotspots, numbers the Vietnamese way, and
+`phananh digest` on the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import sqlite3
+import struct
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_settings
+from bot.domain import digest as d
+from bot.domain.orgchart import GeoPoint, OrgChart
+from bot.i18n import format_decimal, format_number, format_percent, t
+from bot.report.text import chunks, duration
+from storage.db import Database
+from storage.sqlite import SqliteStore
+from tests.digest_data import Generator, write
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local(y: int, m: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(y, m, day, hour, minute, tzinfo=TZ)
+
+
+# ---- periods ----------------------------------------------------------------------------
+
+
+def test_an_iso_week_is_monday_to_monday_local_time() -> None:
+    week = d.parse_week("2026-W47", TZ)
+    assert week.start == local(2026, 11, 16).astimezone(UTC)
+    assert week.start == datetime(2026, 11, 15, 17, 0, tzinfo=UTC)
+    assert week.end - week.start == timedelta(days=7)
+    assert week.last_day(TZ) == date(2026, 11, 22)
+    assert d.parse_week("2026w47", TZ) == week
+    assert d.week_of(local(2026, 11, 22, 23, 59), TZ) == week
+    assert d.previous_week(local(2026, 11, 23, 7, 30), TZ) == week
+    assert d.parse_week("2026-W53", TZ).key == "2026-W53", "2026 has 53 ISO weeks"
+
+
+@pytest.mark.parametrize("text", ["2026-47", "W47", "2025-W53", "2026-W00", "tuần 47", ""])
+def test_malformed_weeks_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="week"):
+        d.parse_week(text, TZ)
+
+
+def test_months_years_and_to_date() -> None:
+    december = d.month(2026, 12, TZ)
+    assert (december.start, december.end) == (
+        local(2026, 12, 1).astimezone(UTC),
+        local(2027, 1, 1).astimezone(UTC),
+    )
+    now = local(2026, 11, 24, 10).astimezone(UTC)
+    ytd = d.year_to(now, TZ)
+    assert ytd.key == "2026" and ytd.end == now and not ytd.complete
+    assert d.period_to_date(d.PeriodKind.WEEK, now, TZ).start == local(2026, 11, 23).astimezone(UTC)
+    assert d.previous_month(now, TZ).key == "2026-10"
+    weeks = d.weeks_before(d.parse_week("2026-W02", TZ), 3, TZ)
+    assert [w.key for w in weeks] == ["2025-W52", "2026-W01", "2026-W02"]
+
+
+@pytest.mark.parametrize(
+    ("now", "week", "month"),
+    [
+        (local(2026, 11, 30, 7, 29), "2026-W47", None),  # before 07:30: last Monday's
+        (local(2026, 11, 30, 7, 30), "2026-W48", None),
+        (local(2026, 12, 3, 15), "2026-W48", None),
+        (local(2026, 12, 7, 7, 30), "2026-W49", "2026-11"),  # the first Monday of December
+        (local(2026, 12, 13, 23), "2026-W49", "2026-11"),
+        (local(2026, 12, 14, 8), "2026-W50", None),
+    ],
+)
+def test_when_the_digest_is_due(now: datetime, week: str, month: str | None) -> None:
+    due_week, due_month = d.DigestSchedule().due(now.astimezone(UTC), TZ)
+    assert due_week.key == week
+    assert (due_month.key if due_month else None) == month
+
+
+def test_the_digest_time_is_configurable() -> None:
+    assert load_settings({}).digest == d.DigestSchedule(0, time(7, 30))
+    friday = load_settings({"PHANANH_DIGEST_TIME": "Friday 16:00"}).digest
+    assert friday == d.DigestSchedule(4, time(16, 0))
+    assert load_settings({"PHANANH_DIGEST_TIME": "off"}).digest is None
+    with pytest.raises(ConfigError):
+        load_settings({"PHANANH_DIGEST_TIME": "07:30"})
+
+
+# ---- ranking and hotspots ---------------------------------------------------------------
+
+
+def test_ranking_by_rate_then_volume_ties_share_a_rank() -> None:
+    groups = {
+        "A": d.Counts(received=10, on_time=9, late=1),  # 90 %
+        "B": d.Counts(received=20, on_time=9, late=1),  # 90 %, busier
+        "C": d.Counts(received=5, on_time=1),  # 100 %
+        "D": d.Counts(received=10, on_time=9, overdue=1),  # 90 %, same volume as A
+        "E": d.Counts(received=3, in_progress=3),  # nothing due: no rate
+    }
+    ranked = d.rank(groups, ["F"])
+    assert [(r.key, r.rank) for r in ranked] == [
+        ("C", 1),
+        ("B", 2),
+        ("A", 3),
+        ("D", 3),
+        ("E", None),
+        ("F", None),
+    ]
+    assert [r.key for r in ranked if r.honoured] == ["C", "B", "A", "D"]
+
+
+def _seen(i: int, area: str, lon: float | None = None, category: str = "RKTG") -> d.Sighting:
+    where = GeoPoint(lon=lon, lat=20.95) if lon is not None else None
+    return d.Sighting(i, category, area, datetime(2026, 11, i, tzinfo=UTC), i % 2 == 0, where)
+
+
+def test_hotspots_same_group_or_within_100_m() -> None:
+    metre = 1 / 104_000  # of longitude at 21° N, roughly
+    found = d.hotspots(
+        [
+            _seen(1, "G1"),
+            _seen(2, "G1"),
+            _seen(3, "G1"),  # three in one group
+            _seen(4, "G2", 107.0),
+            _seen(5, "G3", 107.0 + 60 * metre),
+            _seen(6, "G4", 107.0 + 120 * metre),  # a chain: each within 100 m of the next
+            _seen(7, "G5", 107.5),
+            _seen(8, "G5", 107.6, category="DOTRAC"),  # another category
+            _seen(9, "G6", 107.9),
+            _seen(10, "G6", 107.9 + 150 * metre),  # too far, and only two
+        ]
+    )
+    assert [(h.category, h.areas, h.ids, h.open_count) for h in found] == [
+        ("RKTG", ("G2", "G3", "G4"), (4, 5, 6), 2),  # as many, more still open: first
+        ("RKTG", ("G1",), (1, 2, 3), 1),
+    ]
+
+
+# ---- numbers and text -------------------------------------------------------------------
+
+
+def test_numbers_the_vietnamese_way() -> None:
+    assert format_number(17911, "vi") == "17.911"
+    assert format_number(17911, "en") == "17,911"
+    assert format_percent(0.9738, "vi") == "97,4 %"
+    assert format_percent(0.9738, "en") == "97.4%"
+    assert format_percent(None, "vi") == "—"
+    assert format_decimal(1234.56, "vi") == "1.234,6"
+    assert format_decimal(4.25, "en", 2) == "4.25"
+    assert duration(None, "vi") == "—"
+    assert duration(45 * 60, "vi") == "45 phút"
+    assert duration(2 * 3600 + 15 * 60, "vi") == "2 giờ 15 phút"
+    assert duration(28 * 3600, "en") == "1 days 4 h"
+
+
+def test_long_text_is_split_at_line_ends() -> None:
+    text = "\n".join(f"dòng {i} " + "x" * 50 for i in range(200))
+    pieces = chunks(text, 4096)
+    assert all(len(p) <= 4096 for p in pieces)
+    assert "\n".join(pieces) == text
+
+
+# ---- the command line -------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in list(os.environ):
+        if name.startswith("PHANANH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    return db
+
+
+async def _seeded(db_path: Path, chart: OrgChart) -> None:
+    db = await Database.open(db_path)
+    await SqliteStore(db).replace_org(chart)
+    week = d.parse_week("2026-W47", TZ)
+    await write(db, Generator(chart, week.start - timedelta(days=30), 37, [week.end], 9).many(400))
+    await db.close()
+
+
+def test_the_cli_writes_text_chart_and_exports(
+    cli_env: Path, chart: OrgChart, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    out = tmp_path / "giao-ban"
+    code = main(["digest", "--ward", "honghai", "--week", "2026-W47", "--out", str(out)])
+    said = capsys.readouterr()
+    assert code == 0, said.err
+    assert said.out.strip() == t(
+        "vi",
+        "cli.digest_written",
+        week="2026-W47",
+        scope="HONGHAI",
+        out=out,
+    )
+    text = (out / "digest.txt").read_text("utf-8")
+    assert text.startswith("📊 BÁO CÁO TUẦN 47/2026 (16/11/2026 – 22/11/2026)\nPhường Hồng Hải")
+    assert "Theo tổ dân phố:" in text and "… và" not in text, "the printout lists everything"
+    png = (out / "chart.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (792, 1056)
+    assert 20_000 < len(png) < 400_000
+    rows = list(csv.reader(io.StringIO((out / "complaints.csv").read_text("utf-8-sig"))))
+    assert rows[0][0] == "Mã phản ánh" and len(rows) > 10
+    sheet = openpyxl.load_workbook(out / "complaints.xlsx").active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]][:2] == ["Mã phản ánh", "Ngày gửi"]
+    assert sheet.max_row == len(rows)
+
+    code = main(["digest", "--all", "--week", "2026-W47", "--out", str(out), "--lang", "en"])
+    assert code == 0
+    english = (out / "digest.txt").read_text("utf-8")
+    assert english.startswith("📊 WEEKLY DIGEST, WEEK 47/2026") and "Whole city" in english
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--ward", "NOWHERE", "--week", "2026-W47"], 2, "Không có phường, xã mã NOWHERE"),
+        (["--ward", "HONGHAI", "--week", "47"], 2, "Tuần 47 không hợp lệ"),
+        (["--all", "--week", "2026-W54"], 2, "Tuần 2026-W54 không hợp lệ"),
+    ],
+)
+def test_cli_mistakes_are_one_line_and_an_exit_code(
+    cli_env: Path,
+    chart: OrgChart,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    assert main(["digest", *args, "--out", str(tmp_path / "out")]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(message) and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_without_an_org_chart(
+    cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["digest", "--all", "--out", str(tmp_path / "out")]) == 1
+    assert capsys.readouterr().err.startswith(f"Cơ sở dữ liệu {cli_env} chưa có sơ đồ tổ chức")
+    assert not cli_env.exists(), "a read-only command creates no database"
+
+
+def test_cli_needs_a_ward_or_all(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["digest", "--out", "x"])
+    assert exit_info.value.code == 2
+    assert "--ward" in capsys.readouterr().err
+
+
+# ---- the reports' own read connections ---------------------------------------------------
+
+
+async def test_reports_read_on_their_own_read_only_connections(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "read.db")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+    async with db.reading() as first, db.reading() as second:
+        assert first is not second and first is not db.conn, "two reports side by side"
+        async with first.execute("SELECT value FROM meta WHERE key = 'a'") as cur:
+            assert tuple(await cur.fetchone() or ()) == ("1",), "sees what was committed"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await second.execute("INSERT INTO meta (key, value) VALUES ('b', '2')")
+    async with db.reading() as again:
+        assert again in (first, second), "reused, not reopened"
+    await db.close()
