@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo bench bench-digest lint install clean
+.PHONY: test demo bench bench-digest crash-test lint install clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict $(CODE)
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not crash"
+
+crash-test: $(STAMP)
+	$(BIN)/pytest -m crash -s
 
 demo: $(STAMP)
 	$(BIN)/phananh demo
