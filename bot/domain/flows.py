@@ -134,6 +134,17 @@ def _unusable(answer: Answer, expected: str) -> list[Text]:
     return [text(expected)]
 
 
+def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> Outcome:
+    """A free-text last step: the text becomes ``field`` of the result, or
+    the step says why not and waits."""
+    if not isinstance(answer, TextAnswer):
+        return Outcome(data, notes=_unusable(answer, hint), reprompt=False)
+    value, notes = _check_text(data, answer, field_name=field)
+    if value is None:
+        return Outcome(data, notes=notes, reprompt=False)
+    return Outcome(data, result={**data, field: value})
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 
@@ -609,12 +620,7 @@ class TransferFlow:
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         if step == "reason":
-            if not isinstance(answer, TextAnswer):
-                return Outcome(data, notes=_unusable(answer, "transfer.ask_reason"), reprompt=False)
-            value, notes = _check_text(data, answer, field_name="reason")
-            if value is None:
-                return Outcome(data, notes=notes, reprompt=False)
-            return Outcome(data, result={**data, "reason": value})
+            return _take_text(data, answer, "transfer.ask_reason", "reason")
         key: str | None = None
         if isinstance(answer, ChoiceAnswer):
             key = answer.key
@@ -657,12 +663,7 @@ class RejectFlow:
                 data["reason_kind"] = answer.key
                 return Outcome(data, step="reason")
             return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
-        if not isinstance(answer, TextAnswer):
-            return Outcome(data, notes=_unusable(answer, "reject.ask_reason"), reprompt=False)
-        value, notes = _check_text(data, answer, field_name="reason")
-        if value is None:
-            return Outcome(data, notes=notes, reprompt=False)
-        return Outcome(data, result={**data, "reason": value})
+        return _take_text(data, answer, "reject.ask_reason", "reason")
 
 
 class DisputeFlow:
@@ -682,12 +683,7 @@ class DisputeFlow:
         if isinstance(answer, PhotoAnswer):
             data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
             return Outcome(data, notes=[text("dispute.photo_kept")], reprompt=False)
-        if not isinstance(answer, TextAnswer):
-            return Outcome(data, notes=_unusable(answer, "dispute.comment_hint"), reprompt=False)
-        value, notes = _check_text(data, answer, field_name="comment")
-        if value is None:
-            return Outcome(data, notes=notes, reprompt=False)
-        return Outcome(data, result={**data, "comment": value})
+        return _take_text(data, answer, "dispute.comment_hint", "comment")
 
 
 class RateFlow:
@@ -731,12 +727,7 @@ class AskInfoFlow:
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        if not isinstance(answer, TextAnswer):
-            return Outcome(data, notes=_unusable(answer, "ask_info.hint"), reprompt=False)
-        value, notes = _check_text(data, answer, field_name="question")
-        if value is None:
-            return Outcome(data, notes=notes, reprompt=False)
-        return Outcome(data, result={**data, "question": value})
+        return _take_text(data, answer, "ask_info.hint", "question")
 
 
 class InfoReplyFlow:
@@ -759,12 +750,7 @@ class InfoReplyFlow:
             photos = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
             data["photos"] = photos
             return Outcome(data, notes=[text("info_reply.photo_kept")], reprompt=False)
-        if not isinstance(answer, TextAnswer):
-            return Outcome(data, notes=_unusable(answer, "info_reply.hint"), reprompt=False)
-        value, notes = _check_text(data, answer, field_name="answer")
-        if value is None:
-            return Outcome(data, notes=notes, reprompt=False)
-        return Outcome(data, result={**data, "answer": value})
+        return _take_text(data, answer, "info_reply.hint", "answer")
 
 
 class ReassignFlow:
@@ -839,12 +825,7 @@ class ExtendFlow:
                     data["days"] = int(digits)
                     return Outcome(data, step="reason")
             return Outcome(data, notes=_unusable(answer, "extend.days_hint"))
-        if not isinstance(answer, TextAnswer):
-            return Outcome(data, notes=_unusable(answer, "extend.ask_reason"), reprompt=False)
-        value, notes = _check_text(data, answer, field_name="reason")
-        if value is None:
-            return Outcome(data, notes=notes, reprompt=False)
-        return Outcome(data, result={**data, "reason": value})
+        return _take_text(data, answer, "extend.ask_reason", "reason")
 
 
 ALL_FLOWS = (
