@@ -142,6 +142,7 @@ async def startup(app: BotApplication) -> None:
         default_language=settings.default_language,
         schedule=Schedule(settings.calendar(), settings.quiet_hours()),
         max_reports_per_hour=settings.max_reports_per_hour,
+        anonymous_by_default=settings.anonymous_by_default,
     )
     await services.load_org()
     if not services.has_chart:

@@ -89,6 +89,9 @@ class Settings:
     # Webhook mode: the secret Telegram sends back with every update (random
     # at each start when not set).
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Whether reports hide the resident's name from the cadre unless the
+    # resident chooses to show it (FixMyStreet's default: hidden).
+    anonymous_by_default: bool = True
     # New complaints one resident may file in an hour.
     max_reports_per_hour: int = 10
     # For links printed on the command line (invites, posters) when the bot
@@ -149,6 +152,7 @@ _ENV_NAMES = {
     "bot_username": "PHANANH_BOT_USERNAME",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
+    "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
 }
 
 
@@ -270,6 +274,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             timing["max_reports_per_hour"] = int(raw["max_reports_per_hour"])
         except (TypeError, ValueError) as exc:
             raise ConfigError("max_reports_per_hour must be a whole number") from exc
+    if "anonymous_by_default" in raw:
+        timing["anonymous_by_default"] = _flag(raw["anonymous_by_default"], "anonymous_by_default")
     if "rate_limit" in raw:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
     return Settings(

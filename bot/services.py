@@ -98,12 +98,14 @@ class Services:
         schedule: Schedule | None = None,
         knobs: ReminderPolicy | None = None,
         max_reports_per_hour: int = 10,
+        anonymous_by_default: bool = True,
     ) -> None:
         self.store = store
         self.clock = clock
         self.schedule = schedule or default_schedule()
         self.knobs = knobs or ReminderPolicy()
         self.max_reports_per_hour = max_reports_per_hour
+        self.anonymous_by_default = anonymous_by_default
         self.locate_max_km = locate_max_km
         self.default_language = default_language
         self.channel = channel
@@ -165,7 +167,9 @@ class Services:
         return Actor(person_id=actor.person_id, language=language, staff=actor.staff)
 
     def _env(self, actor: Actor) -> FlowEnv:
-        return FlowEnv(self.chart, actor.language, self.locate_max_km)
+        return FlowEnv(
+            self.chart, actor.language, self.locate_max_km, not self.anonymous_by_default
+        )
 
     # ---- conversations ----------------------------------------------------------------------
 
@@ -339,6 +343,7 @@ class Services:
             next_action_at=first,
             urgent=category.urgent,
             concerns_leadership=leadership and category.family is Family.OFFICIAL_CONDUCT,
+            show_name=bool(data.get("show_name", not self.anonymous_by_default)),
             landmark=data.get("landmark"),
             location=location,
             photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
@@ -922,6 +927,21 @@ class Services:
 
     def may_see(self, actor: Actor, complaint: Complaint) -> bool:
         return self._chart is not None and can_handle(actor, complaint)
+
+    async def reporter_name_for(self, viewer: Actor, complaint: Complaint) -> str | None:
+        """The reporter's name on a task card, or None.  A cadre sees it only
+        if the resident chose so; leaders also see it for official-conduct
+        complaints (the inspection needs to contact the person), and every
+        such disclosure is logged."""
+        name, shown = await self.store.reporter_identity(complaint.id)
+        if name is None or viewer.staff is None:
+            return None
+        if shown:
+            return name
+        if complaint.family is Family.OFFICIAL_CONDUCT and viewer.is_leader:
+            await self.store.log_identity_access(complaint.id, viewer.staff.id, self.clock.now())
+            return name
+        return None
 
     async def reporter_id(self, complaint_id: int) -> int | None:
         return await self.store.reporter_of(complaint_id)

@@ -253,6 +253,9 @@ class OutboxSender:
         else:
             header = text("task.new_header")
         body = self.render.task_card(lang, self.services.chart, complaint, header)
+        reporter = await self.services.reporter_name_for(actor, complaint)
+        if reporter is not None:
+            body = clip(body + "\n" + self.render.t(lang, "task.reporter", name=reporter), 4096)
         note = str(item.payload.get("transfer_note") or "")
         if note:
             body = clip(body + "\n" + self.render.t(lang, "task.transfer_note", note=note), 4096)

@@ -495,9 +495,9 @@ class SqliteStore:
             complaint_id = cur.lastrowid
             assert complaint_id is not None
             await conn.execute(
-                "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at)"
-                " VALUES (?, ?, 'reporter', ?)",
-                (complaint_id, reporter_id, utc_text(event_at)),
+                "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at,"
+                " show_name) VALUES (?, ?, 'reporter', ?, ?)",
+                (complaint_id, reporter_id, utc_text(event_at), int(new.show_name)),
             )
             await self._insert_photos(conn, complaint_id, [("report", p) for p in new.photos])
             await self._insert_event(
@@ -638,6 +638,25 @@ class SqliteStore:
 
     async def all_complaints(self) -> list[Complaint]:
         return await self._complaints("SELECT * FROM complaints ORDER BY id", ())
+
+    async def reporter_identity(self, complaint_id: int) -> tuple[str | None, bool]:
+        """The reporter's display name and whether they let the cadre see it."""
+        row = await self._one(
+            "SELECT p.display_name, cp.show_name FROM complaint_people cp"
+            " JOIN people p ON p.id = cp.person_id"
+            " WHERE cp.complaint_id = ? AND cp.role = 'reporter'",
+            (complaint_id,),
+        )
+        if row is None:
+            return None, False
+        return row["display_name"], bool(row["show_name"])
+
+    async def log_identity_access(self, complaint_id: int, staff_id: str, at: datetime) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO identity_access (complaint_id, staff_id, at) VALUES (?, ?, ?)",
+                (complaint_id, staff_id, utc_text(at)),
+            )
 
     async def last_note(self, complaint_id: int, action: Action) -> str | None:
         row = await self._one(

@@ -336,3 +336,40 @@ async def test_logs_carry_no_personal_data(
         "ngõ 12",
     ):
         assert private not in logged, private
+
+
+async def test_reports_are_anonymous_unless_the_resident_chooses(bot: BotDriver) -> None:
+    an = bot.user(501, "An", last_name="Nguyễn")
+    sent = await file_sanitation_report(bot, an)
+    card = [m for m in sent if m.chat_id == 7013][-1]
+    assert "An" not in (card.text or "").replace("PA-", ""), "hidden by default"
+
+    await bot.send(an.command("new"))
+    for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP04"):
+        await bot.choose(an, key)
+    await bot.send(an.text("Rác tràn"))
+    sent = await bot.choose(an, "d")
+    assert "ẩn danh" in joined(sent)
+    sent = await bot.choose(an, "nm")  # the resident lets the cadre see their name
+    assert "cán bộ phụ trách thấy tên bạn" in joined(sent)
+    sent = await bot.choose(an, "ok")
+    card = [m for m in sent if m.chat_id == 7013][-1]
+    assert "Người phản ánh: An Nguyễn" in (card.text or "")
+
+
+async def test_leaders_see_the_reporter_of_a_conduct_complaint_and_it_is_logged(
+    bot: BotDriver,
+) -> None:
+    cuong = bot.user(503, "Cường")
+    await bot.send(cuong.command("new"))
+    for key in ("official_conduct", "NNCB", "n", "HONGHAI", "HH-TDP05"):
+        await bot.choose(cuong, key)
+    await bot.send(cuong.text("Cán bộ đòi tiền"))
+    await bot.choose(cuong, "d")
+    sent = await bot.choose(cuong, "ok")  # anonymous, as by default
+    card = [m for m in sent if m.chat_id == 7002][-1]  # the ward's conduct leader
+    assert "Người phản ánh: Cường" in (card.text or "")
+    db_path = bot.services.store.db.path  # type: ignore[attr-defined]
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute("SELECT complaint_id, staff_id FROM identity_access").fetchall()
+    assert rows == [(1, "ld-hh-bt")], "the disclosure is logged"

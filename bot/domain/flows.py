@@ -52,6 +52,7 @@ SPLIT_WINDOW = timedelta(seconds=3)
 YES = "y"
 NO = "n"
 CONFIRM = "ok"
+NAME = "nm"
 DONE = "d"
 SKIP = "s"
 
@@ -64,6 +65,9 @@ class FlowEnv:
     chart: OrgChart
     language: str
     locate_max_km: float = 1.0
+    # Whether a report shows the resident's name to the cadre unless they
+    # choose otherwise at the review (FixMyStreet hides names by default).
+    show_name_default: bool = False
 
 
 def _cancel() -> Choice:
@@ -208,11 +212,14 @@ class ReportFlow:
                 seq, text("report.ask_photos", limit=PHOTO_MAX, count=count), (done, _cancel())
             )
         if step == "review":
+            shown = bool(data.get("show_name", env.show_name_default))
+            toggle = "report.hide_name" if shown else "report.show_name"
             return Prompt(
                 seq,
                 text("report.review", **self.summary(env, data)),
                 (
                     Choice(CONFIRM, text("report.confirm"), aliases=("gui", "send", "ok")),
+                    Choice(NAME, text(toggle)),
                     _cancel(),
                 ),
             )
@@ -228,6 +235,11 @@ class ReportFlow:
             "landmark": data.get("landmark") or "—",
             "description": data.get("description", ""),
             "photos": len(data.get("photos", [])),
+            "identity": text(
+                "report.identity_shown"
+                if data.get("show_name", env.show_name_default)
+                else "report.identity_hidden"
+            ),
         }
 
     def _place_prompt(self, env: FlowEnv, data: Mapping[str, Any], seq: int) -> Prompt:
@@ -457,7 +469,11 @@ class ReportFlow:
     ) -> Outcome:
         key, _ = self._typed_choice(answer, prompt)
         if key == CONFIRM:
-            return Outcome(data, result=dict(data))
+            shown = bool(data.get("show_name", env.show_name_default))
+            return Outcome(data, result={**data, "show_name": shown})
+        if key == NAME:
+            data["show_name"] = not bool(data.get("show_name", env.show_name_default))
+            return Outcome(data)
         return Outcome(data, notes=_unusable(answer, "report.review_hint"))
 
 

@@ -20,3 +20,16 @@ CREATE TABLE blocked_people (
 
 -- Counting a resident's recent complaints (the per-resident limit).
 CREATE INDEX complaint_people_reporter ON complaint_people (person_id, joined_at);
+
+-- Anonymity: the resident chooses at confirm time whether the cadre may see
+-- their name (hidden by default, as FixMyStreet does).
+ALTER TABLE complaint_people ADD COLUMN show_name INTEGER NOT NULL DEFAULT 0;
+
+-- Leaders see an anonymous reporter's identity only for official-conduct
+-- complaints; every such disclosure is logged here.
+CREATE TABLE identity_access (
+    id INTEGER PRIMARY KEY,
+    complaint_id INTEGER NOT NULL REFERENCES complaints (id),
+    staff_id TEXT NOT NULL,
+    at TEXT NOT NULL
+);
