@@ -31,6 +31,8 @@ from handlers.common import CHANNEL, PRIVATE, answer_press, drop_keyboard, say, 
 from handlers.context import BotApplication, BotContext
 from handlers.staff import accept_invite
 
+# A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
 
 _OTHER_KINDS = (
@@ -59,6 +61,8 @@ def to_answer(message: Message) -> Answer:
         return PhotoAnswer(CHANNEL, message.photo[-1].file_id)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
+        if (document.file_size or 0) > MAX_PHOTO_BYTES:
+            return OtherAnswer("big_photo")
         return PhotoAnswer(CHANNEL, document.file_id)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None

@@ -373,3 +373,15 @@ async def test_leaders_see_the_reporter_of_a_conduct_complaint_and_it_is_logged(
     with sqlite3.connect(db_path) as db:
         rows = db.execute("SELECT complaint_id, staff_id FROM identity_access").fetchall()
     assert rows == [(1, "ld-hh-bt")], "the disclosure is logged"
+
+
+async def test_a_photo_file_over_10_mb_gets_a_clear_answer(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    big = an.photo_as_document()
+    big["message"]["document"]["file_size"] = 25 * 1024 * 1024
+    sent = await bot.send(big)
+    assert "lớn hơn 10 MB" in joined(sent)
+    small = an.photo_as_document()
+    sent = await bot.send(small)
+    assert "Đã nhận ảnh 1/5" in joined(sent), "nothing else was lost"
