@@ -385,3 +385,17 @@ async def test_a_photo_file_over_10_mb_gets_a_clear_answer(bot: BotDriver) -> No
     small = an.photo_as_document()
     sent = await bot.send(small)
     assert "Đã nhận ảnh 1/5" in joined(sent), "nothing else was lost"
+
+
+async def test_an_unexpected_error_is_logged_with_a_reference_and_answered(
+    bot: BotDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    an = bot.user(501, "An")
+    bot.api.fail_next("sendMessage", error_code=400, description="Bad Request: boom", chat_id=501)
+    with caplog.at_level(logging.ERROR):
+        sent = await bot.send(an.command("start"))
+    (record,) = [r for r in caplog.records if "while handling an update" in r.getMessage()]
+    reference = record.getMessage().split()[1]
+    assert len(reference) == 8
+    assert f"(mã {reference})" in joined(sent), "the user gets the same reference, politely"
+    assert "chưa bị mất" in joined(sent)
