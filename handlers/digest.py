@@ -121,19 +121,32 @@ def _kind(rest: list[str]) -> d.PeriodKind | None:
     return _KINDS.get(fold(rest[0]))
 
 
-async def cmd_stats(update: Update, context: BotContext) -> None:
+async def _scope_and_period(
+    update: Update, context: BotContext, usage: str
+) -> tuple[int, d.Scope, d.Period] | None:
+    """The chat, the leader's scope and the period asked for (``week``,
+    ``month``, ``year``, optionally after a ward code); None once the person
+    was told why not."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     digests = context.digests
     ward, _, rest = _split(context.args or [], digests)
     scope = await _scope(context, chat_id, ward)
     if scope is None:
-        return
+        return None
     kind = _kind(rest)
     if kind is None:
-        await say(context, chat_id, "digest.stats_usage")
+        await say(context, chat_id, usage)
+        return None
+    return chat_id, scope, digests.to_date(kind)
+
+
+async def cmd_stats(update: Update, context: BotContext) -> None:
+    asked = await _scope_and_period(update, context, "digest.stats_usage")
+    if asked is None:
         return
-    period = digests.to_date(kind)
+    chat_id, scope, period = asked
+    digests = context.digests
     counts, timing = await digests.stats(scope, period)
     actor = context.require_actor()
     body = stats_text(scope, period, counts, timing, digests.chart, actor.language, digests.tz)
@@ -143,19 +156,12 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
 async def cmd_export(update: Update, context: BotContext) -> None:
     from bot.report.export import rows, to_csv, to_xlsx  # openpyxl loads only when used
 
-    assert update.effective_chat is not None
-    chat_id = update.effective_chat.id
+    asked = await _scope_and_period(update, context, "digest.export_usage")
+    if asked is None:
+        return
+    chat_id, scope, period = asked
     digests = context.digests
-    ward, _, rest = _split(context.args or [], digests)
-    scope = await _scope(context, chat_id, ward)
-    if scope is None:
-        return
-    kind = _kind(rest)
-    if kind is None:
-        await say(context, chat_id, "digest.export_usage")
-        return
     lang = context.require_actor().language
-    period = digests.to_date(kind)
     table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
     name = f"phan-anh-{'toan-thanh-pho' if scope.whole_city else '-'.join(scope.wards)}"
     name = f"{name}-{period.key}".lower()
