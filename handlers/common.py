@@ -7,7 +7,13 @@ import logging
 import secrets
 from collections.abc import Sequence
 
-from telegram import CallbackQuery, ReplyKeyboardRemove, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -61,8 +67,6 @@ async def in_a_group(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or context.actor is None:
         return
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
     link = f"https://t.me/{context.bot.username}?start=new"
     keyboard = InlineKeyboardMarkup(
         [
@@ -192,13 +196,12 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
         context.actor = await context.services.set_language(actor, choice)
         await say(context, update.effective_chat.id, "lang.set")
         return
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
+    # Each language offers itself in its own words.
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Tiếng Việt", callback_data=encode_language("vi")),
-                InlineKeyboardButton("English", callback_data=encode_language("en")),
+                InlineKeyboardButton(i18n.t(lang, "lang.name"), callback_data=encode_language(lang))
+                for lang in i18n.LANGUAGES
             ]
         ]
     )

@@ -381,3 +381,11 @@ async def test_a_photo_out_of_the_blue_starts_a_report_and_is_kept(bot: BotDrive
     sent = await bot.send(an.photo())
     assert "lĩnh vực nào" in joined(sent)
     assert "Đã nhận ảnh 1/5" in joined(sent)
+
+
+async def test_lang_offers_each_language_in_its_own_words(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    sent = await bot.send(an.command("lang"))
+    assert bot.api.buttons(sent[-1]) == [("Tiếng Việt", "l:vi"), ("English", "l:en")]
+    sent = await bot.press(an, "l:en")
+    assert "Switched to English" in joined(sent)
