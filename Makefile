@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo bench bench-digest crash-test lint install clean
+.PHONY: test demo bench crash-test lint install clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -29,11 +29,9 @@ crash-test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/phananh demo
 
+# Six benchmarks, each against a reference in the same run; writes bench/RESULTS.md.
 bench: $(STAMP)
-	$(BIN)/python -m bench.bench_sweep 10000
-
-bench-digest: $(STAMP)
-	$(BIN)/python -m bench.bench_digest 1000000
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) data/demo.db
