@@ -79,7 +79,7 @@ def main(names: list[str]) -> int:
             f"{table}\n\n## Details\n\n" + "\n".join(details) + "\n",
             encoding="utf-8",
         )
-        print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
+        print(f"\nwritten to {RESULTS}")
     return 0
 
 

@@ -45,7 +45,6 @@ def markdown(rows: list[Row]) -> str:
     ]
     for n, row in enumerate(rows, start=1):
         met = "yes" if row.met else "**no**"
-        lines.append(
-            f"| {n} | {row.name} | {row.ours} | {row.reference} | {row.ratio} | {row.target} | {met} |"
-        )
+        cells = (str(n), row.name, row.ours, row.reference, row.ratio, row.target, met)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

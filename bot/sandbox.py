@@ -225,6 +225,7 @@ class FakeBotApi:
         self.blocked_chats: set[int] = set()
         self.calls: list[ApiCall] = []
         self.sent: list[SentMessage] = []
+        self._sent_to: dict[int, list[SentMessage]] = {}  # `sent` by chat, for quick look-ups
         self.tokens_seen: set[str] = set()
         self.callback_answers: dict[str, JSONDict] = {}
         self.commands: dict[str, list[JSONDict]] = {}
@@ -453,11 +454,12 @@ class FakeBotApi:
         """Forget recorded calls and sent messages; messages stay editable, as on Telegram."""
         self.calls.clear()
         self.sent.clear()
+        self._sent_to.clear()
 
     # ---- inspection -------------------------------------------------------------------------
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
-        return [m for m in self.sent if m.chat_id == chat_id]
+        return list(self._sent_to.get(chat_id, ()))
 
     def last_to(self, chat_id: int) -> SentMessage:
         messages = self.messages_to(chat_id)
@@ -708,6 +710,7 @@ class FakeBotApi:
         )
         self._messages[(chat_id, message_id)] = msg
         self.sent.append(msg)
+        self._sent_to.setdefault(chat_id, []).append(msg)
         return copy.deepcopy(raw)
 
     def _send_message(self, params: JSONDict) -> JSONDict:

@@ -56,6 +56,11 @@ class Reply:
     prompt: Prompt | None = None
     complaint: Complaint | None = None  # the complaint as it is now, to redraw its buttons
     refused: Refusal | None = None
+    # Set by `Services.answer`: the question that was open before the answer
+    # and the one open after it, so a channel can tell when the conversation
+    # reached or left a place question without reading the draft again.
+    before: Prompt | None = None
+    after: Prompt | None = None
 
     @classmethod
     def say(cls, key: str, **params: Any) -> Reply:
@@ -134,11 +139,22 @@ class Services:
     # ---- who is this ------------------------------------------------------------------------
 
     async def identify(self, channel: str, external_id: str, display_name: str | None) -> Actor:
-        person = await self.store.upsert_person(
+        identity = await self.store.identify_person(
             channel, external_id, display_name, self.default_language
         )
-        staff_id = await self.store.staff_of_person(person.id)
-        return self.actor_for(person, staff_id)
+        return self.actor_for(identity.person, identity.staff_id)
+
+    async def identify_sender(
+        self, channel: str, external_id: str, display_name: str | None
+    ) -> Actor | None:
+        """The Actor behind an incoming update, or None for an account on
+        the abuse list (its updates are dropped without a word)."""
+        identity = await self.store.identify_person(
+            channel, external_id, display_name, self.default_language
+        )
+        if identity.blocked:
+            return None
+        return self.actor_for(identity.person, identity.staff_id)
 
     async def my_data(self, actor: Actor) -> bytes:
         """Everything stored about this person, as a JSON file's bytes."""
@@ -158,9 +174,6 @@ class Services:
 
     async def finish_update(self, channel: str, update_id: int) -> None:
         await self.store.finish_update(channel, update_id, self.clock.now())
-
-    async def is_blocked(self, actor: Actor) -> bool:
-        return await self.store.is_blocked(actor.person_id)
 
     async def set_language(self, actor: Actor, language: str) -> Actor:
         await self.store.set_language(actor.person_id, language)
@@ -244,16 +257,21 @@ class Services:
         if state is None:
             return None
         if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
-            return await self._restart_stale_draft(actor, state)
+            restarted = await self._restart_stale_draft(actor, state)
+            return replace(restarted, after=await self.current_prompt(actor))
         env = self._env(actor)
+        before = self.engine.current_prompt(env, state)
         turn = self.engine.handle(env, state, answer)
         if turn.result is not None:
-            return await self._finish(actor, state, turn)
+            finished = await self._finish(actor, state, turn)
+            return replace(finished, before=before, after=await self.current_prompt(actor))
+        after: Prompt | None = None
         if turn.state is None:
             await self.store.delete_conversation(actor.person_id)
         else:
             await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
-        return Reply(notes=turn.notes, prompt=turn.prompt)
+            after = self.engine.current_prompt(env, turn.state)
+        return Reply(notes=turn.notes, prompt=turn.prompt, before=before, after=after)
 
     async def _finish(self, actor: Actor, state: ConversationState, turn: Turn) -> Reply:
         result = dict(turn.result or {})

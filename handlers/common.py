@@ -57,9 +57,10 @@ async def identify(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
-    context.actor = await context.services.identify(CHANNEL, str(user.id), name)
-    if await context.services.is_blocked(context.actor):
+    actor = await context.services.identify_sender(CHANNEL, str(user.id), name)
+    if actor is None:
         raise ApplicationHandlerStop
+    context.actor = actor
 
 
 async def in_a_group(update: Update, context: BotContext) -> None:

@@ -206,8 +206,8 @@ async def on_message(update: Update, context: BotContext) -> None:
         await say(context, chat_id, "fallback.not_set_up")
         return
     answer = to_answer(message)
-    before = await services.current_prompt(actor)
-    if not await services.has_conversation(actor):
+    reply = await services.answer(actor, answer)
+    if reply is None:  # no conversation under way
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)
             return
@@ -220,11 +220,10 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-    reply = await services.answer(actor, answer)
-    if reply is None:
-        return
-    after = await services.current_prompt(actor)
-    await send_reply(context, chat_id, reply, **location_keyboard(before, after))
+        reply = await services.answer(actor, answer)
+        if reply is None:
+            return
+    await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
 
 
 async def on_edited(update: Update, context: BotContext) -> None:
@@ -249,17 +248,17 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
     if not isinstance(press, PromptPress) or not services.has_chart:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
-    before = await services.current_prompt(actor)
     reply = await services.answer(actor, ChoiceAnswer(press.seq, press.key))
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         await drop_keyboard(update)
         return
     await answer_press(query)
-    after = await services.current_prompt(actor)
-    if after is None or after.seq != press.seq:
+    if reply.after is None or reply.after.seq != press.seq:
         await drop_keyboard(update)
-    await send_reply(context, update.effective_chat.id, reply, **location_keyboard(before, after))
+    await send_reply(
+        context, update.effective_chat.id, reply, **location_keyboard(reply.before, reply.after)
+    )
 
 
 async def on_verdict_press(update: Update, context: BotContext) -> None:

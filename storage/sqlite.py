@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from bot.ports import (
     TIME_FIELDS,
     ButtonMessage,
     Change,
+    Identity,
     Invite,
     NewComplaint,
     Notice,
@@ -66,49 +68,61 @@ class SqliteStore:
     def conn(self) -> aiosqlite.Connection:
         return self.db.conn
 
+    # Each read is one trip to aiosqlite's thread: `execute_fetchall` runs the
+    # query and fetches in one go, where execute + fetch + close took three.
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            row: aiosqlite.Row | None = await cur.fetchone()
+        rows = await self.conn.execute_fetchall(sql, params)
+        for row in rows:
             return row
+        return None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
     # ---- people and staff -------------------------------------------------------------------
 
     async def upsert_person(
         self, channel: str, external_id: str, display_name: str | None, default_language: str
     ) -> Person:
-        row = await self._one(
-            "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
+        identity = await self.identify_person(channel, external_id, display_name, default_language)
+        return identity.person
+
+    async def identify_person(
+        self, channel: str, external_id: str, display_name: str | None, default_language: str
+    ) -> Identity:
+        """Every update starts here, so it is one read in the usual case —
+        the person, their staff binding and the abuse list together — and
+        writes only for a newcomer, a changed name or a person who was
+        unreachable and has written again."""
+        sql = (
+            "SELECT p.*, b.staff_id AS bound_staff,"
+            " EXISTS (SELECT 1 FROM blocked_people k WHERE k.person_id = p.id) AS blocked"
+            " FROM people p LEFT JOIN staff_bindings b ON b.person_id = p.id"
+            " WHERE p.channel = ? AND p.external_id = ?"
         )
-        if row is not None and row["unreachable_at"] is not None:
-            # They wrote to the bot: they can be reached again.
-            async with self.db.transaction() as conn:
-                await conn.execute(
-                    "UPDATE people SET unreachable_at = NULL WHERE id = ?", (row["id"],)
-                )
-        if row is not None:
-            if display_name and row["display_name"] != display_name:
-                async with self.db.transaction() as conn:
-                    await conn.execute(
-                        "UPDATE people SET display_name = ? WHERE id = ?", (display_name, row["id"])
-                    )
-                return Person(row["id"], channel, external_id, display_name, row["language"])
-            return _person(row)
-        async with self.db.transaction() as conn:
-            await conn.execute(
+        row = await self._one(sql, (channel, external_id))
+        if row is None:
+            await self.db.write(
                 "INSERT INTO people (channel, external_id, display_name, language, created_at)"
                 " VALUES (?, ?, ?, ?, datetime('now'))"
                 " ON CONFLICT (channel, external_id) DO NOTHING",
                 (channel, external_id, display_name, default_language),
             )
-        row = await self._one(
-            "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
-        )
-        assert row is not None
-        return _person(row)
+            row = await self._one(sql, (channel, external_id))
+            assert row is not None
+        person = _person(row)
+        if row["unreachable_at"] is not None:
+            # They wrote to the bot: they can be reached again.
+            await self.db.write(
+                "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person.id,)
+            )
+        if display_name and person.display_name != display_name:
+            await self.db.write(
+                "UPDATE people SET display_name = ? WHERE id = ?", (display_name, person.id)
+            )
+            person = replace(person, display_name=display_name)
+        staff = row["bound_staff"]
+        return Identity(person, str(staff) if staff is not None else None, bool(row["blocked"]))
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
@@ -432,25 +446,23 @@ class SqliteStore:
     async def save_conversation(
         self, person_id: int, state: ConversationState, at: datetime
     ) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET"
-                " kind = excluded.kind, step = excluded.step, data = excluded.data,"
-                " seq = excluded.seq, updated_at = excluded.updated_at",
-                (
-                    person_id,
-                    state.kind,
-                    state.step,
-                    json.dumps(dict(state.data), ensure_ascii=False),
-                    state.seq,
-                    utc_text(at),
-                ),
-            )
+        await self.db.write(
+            "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET"
+            " kind = excluded.kind, step = excluded.step, data = excluded.data,"
+            " seq = excluded.seq, updated_at = excluded.updated_at",
+            (
+                person_id,
+                state.kind,
+                state.step,
+                json.dumps(dict(state.data), ensure_ascii=False),
+                state.seq,
+                utc_text(at),
+            ),
+        )
 
     async def delete_conversation(self, person_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
+        await self.db.write("DELETE FROM conversations WHERE person_id = ?", (person_id,))
 
     # ---- complaints -------------------------------------------------------------------------
 
@@ -752,26 +764,22 @@ class SqliteStore:
     async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool:
         """True if this update should be processed: never seen, or seen but
         cut off before it was done."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT done_at FROM processed_updates WHERE channel = ? AND update_id = ?",
-                (channel, update_id),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None:
-                return row[0] is None
-            await conn.execute(
-                "INSERT INTO processed_updates (channel, update_id, claimed_at) VALUES (?, ?, ?)",
-                (channel, update_id, utc_text(at)),
-            )
-        return True
+        # One statement: a new update is inserted, one cut off before it was
+        # done is "updated" to itself; both come back through RETURNING.  A
+        # done one matches the WHERE of neither and returns nothing.
+        rows = await self.db.write_returning(
+            "INSERT INTO processed_updates (channel, update_id, claimed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (channel, update_id) DO UPDATE SET claimed_at = claimed_at"
+            " WHERE done_at IS NULL RETURNING update_id",
+            (channel, update_id, utc_text(at)),
+        )
+        return bool(rows)
 
     async def finish_update(self, channel: str, update_id: int, at: datetime) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE processed_updates SET done_at = ? WHERE channel = ? AND update_id = ?",
-                (utc_text(at), channel, update_id),
-            )
+        await self.db.write(
+            "UPDATE processed_updates SET done_at = ? WHERE channel = ? AND update_id = ?",
+            (utc_text(at), channel, update_id),
+        )
 
     async def prune_updates(self, before: datetime) -> int:
         async with self.db.transaction() as conn:
@@ -779,10 +787,6 @@ class SqliteStore:
                 "DELETE FROM processed_updates WHERE claimed_at < ?", (utc_text(before),)
             )
             return cur.rowcount
-
-    async def is_blocked(self, person_id: int) -> bool:
-        row = await self._one("SELECT 1 FROM blocked_people WHERE person_id = ?", (person_id,))
-        return row is not None
 
     async def set_blocked(self, person_id: int, reason: str | None, at: datetime) -> None:
         """Put a person on the abuse list (a reason), or take them off (None)."""

@@ -1,0 +1,141 @@
+"""Benchmark 1: intake throughput against a bare python-telegram-bot echo bot.
+
+Both bots run the real `telegram.ext.Application` over the same in-memory
+fake Bot API (`bot.sandbox.InMemoryRequest`), fed with `process_update` one
+update at a time.  Phản Ánh plays every update of a whole report — /new, the
+category buttons, the ward and group, the description, a photo, done,
+confirm — with its SQLite writes, its outbox and its replies (the receipt,
+the cadre's task card).  The echo bot answers each text message with the same
+text.  The ratio compares updates per second.  The rate limiter is off for
+both: this measures the work per update, not Telegram's 30 messages/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from telegram import Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bench.common import (
+    EXAMPLE_ORG,
+    START,
+    count_complaints,
+    groups_by_ward,
+    sanitation_categories,
+)
+from bench.table import Row
+from bot.config import Secret, Settings
+from bot.domain.clock import ManualClock
+from bot.driver import BotDriver, driven
+from bot.orgfile import load_org_file
+from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest
+from storage.db import Database
+from storage.sqlite import SqliteStore
+
+REPORTS = 300  # one report each from 300 residents
+TOKEN = "123456:BENCH"
+
+
+async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.message is not None and update.message.text is not None
+    await update.message.reply_text(update.message.text)
+
+
+async def echo_bot(count: int) -> float:
+    """Updates per second of the echo bot over ``count`` text messages."""
+    api = FakeBotApi()
+    app = (
+        Application.builder()
+        .token(TOKEN)
+        .request(InMemoryRequest(api))
+        .get_updates_request(InMemoryRequest(api))
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    rng = random.Random(1)
+    people = [FakeUser(api, 10_000 + n, f"Dân {n}") for n in range(REPORTS)]
+    updates = [
+        Update.de_json(rng.choice(people).text(f"tin nhắn {n}"), app.bot) for n in range(count)
+    ]
+    async with app:
+        started = time.perf_counter()
+        for update in updates:
+            await app.process_update(update)
+        elapsed = time.perf_counter() - started
+    assert len(api.sent) == count, "the echo bot answered every message"
+    return count / elapsed
+
+
+def offered(bot: BotDriver, user: FakeUser, wanted: list[str], rng: random.Random) -> str:
+    """One of ``wanted`` among the buttons of the newest question (long
+    lists come a page at a time)."""
+    last = bot.api.messages_to(user.user_id)[-1]
+    keys = [data.rsplit(":", 1)[-1] for _, data in bot.api.buttons(last)]
+    return rng.choice([k for k in keys if k in wanted])
+
+
+async def one_report(bot: BotDriver, user: FakeUser, rng: random.Random) -> int:
+    """Every update of one report by buttons; returns how many were sent."""
+    ward, groups = rng.choice(groups_by_ward(bot))
+    steps = [
+        lambda: bot.send(user.command("new")),
+        lambda: bot.choose(user, "sanitation"),
+        lambda: bot.choose(user, rng.choice(sanitation_categories(bot))),
+        lambda: bot.choose(user, ward),
+        lambda: bot.choose(user, offered(bot, user, groups, rng)),
+        lambda: bot.send(user.text(f"Rác tràn ra đường, bốc mùi ({rng.randrange(1000)})")),
+        lambda: bot.send(user.photo()),
+        lambda: bot.choose(user, "d"),
+        lambda: bot.choose(user, "ok"),
+    ]
+    for step in steps:
+        await step()
+    return len(steps)
+
+
+async def phananh(tmp: Path) -> tuple[float, int, int]:
+    """Updates per second over ``REPORTS`` whole reports; also returns how
+    many complaints were stored and how many messages went out."""
+    db_path = tmp / "intake.db"
+    db = await Database.open(db_path)
+    await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
+    await db.close()
+    settings = Settings(telegram_token=Secret(TOKEN), db_path=db_path, rate_limit=False)
+    rng = random.Random(2)
+    async with driven(settings, ManualClock(START)) as bot:
+        people = [bot.user(20_000 + n, f"Cư dân {n}") for n in range(REPORTS)]
+        started = time.perf_counter()
+        updates = 0
+        for user in people:
+            updates += await one_report(bot, user, rng)
+        elapsed = time.perf_counter() - started
+        sent = len(bot.api.sent)
+    return updates / elapsed, count_complaints(db_path), sent
+
+
+async def main() -> Row:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, stored, sent = await phananh(Path(tmp))
+    reference = await echo_bot(REPORTS * 9)
+    ratio = ours / reference
+    return Row(
+        name="Intake: a whole report's updates per second (in-memory fake API)",
+        ours=f"{ours:,.0f} updates/s",
+        reference=f"{reference:,.0f} updates/s (bare PTB echo bot)",
+        ratio=f"{ratio:.2f}× the echo bot",
+        target="≥ 0.5× the echo bot",
+        met=ratio >= 0.5,
+        details={
+            "reports": f"{REPORTS} residents × 9 updates, {stored} complaints stored",
+            "messages sent by Phản Ánh": str(sent),
+        },
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main()).emit()
