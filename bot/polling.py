@@ -19,6 +19,7 @@ import signal
 from collections.abc import Sequence
 from datetime import timedelta
 
+from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.app import shutdown, startup
@@ -33,7 +34,7 @@ BACKOFF_MAX = 30.0
 async def poll(
     app: BotApplication, stop: asyncio.Event, allowed_updates: Sequence[str] | None = None
 ) -> None:
-    """Fetch, handle one by one, confirm — until ``stop`` is set."""
+    """Fetch a batch, handle it, confirm it — until ``stop`` is set."""
     offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
@@ -62,13 +63,23 @@ async def poll(
             backoff = min(backoff * 2, BACKOFF_MAX)
             continue
         backoff = 1.0
-        for update in updates:
-            await app.process_update(update)
-            offset = update.update_id + 1
+        if updates:
+            await handle_batch(app, updates)
+            offset = updates[-1].update_id + 1
     if offset is not None:
         # Confirm what was handled before leaving, as python-telegram-bot does.
         with contextlib.suppress(NetworkError, TimedOut):
             await app.bot.get_updates(offset=offset, timeout=0)
+
+
+async def handle_batch(app: BotApplication, updates: Sequence[Update]) -> None:
+    """Handle one getUpdates batch through the application's update
+    processor — chats side by side, each chat in order (bot/processing.py) —
+    and return when all of it is done, so the next fetch may confirm it."""
+    processor = app.update_processor
+    await asyncio.gather(
+        *(processor.process_update(update, app.process_update(update)) for update in updates)
+    )
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

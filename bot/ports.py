@@ -176,6 +176,11 @@ class ButtonMessage:
 
 
 class Store(Protocol):
+    @property
+    def outbox_changes(self) -> int:
+        """Grows with every write that can give the outbox something new to send."""
+        ...
+
     # people and staff
     async def upsert_person(
         self, channel: str, external_id: str, display_name: str | None, default_language: str

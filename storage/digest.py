@@ -347,7 +347,7 @@ class SqliteDigestStore:
             )
             if cur.rowcount != 1:
                 return False
-            await insert_notices(conn, notices, at)
+            self.db.outbox_changes += await insert_notices(conn, notices, at)
         return True
 
     async def has_run(self, week: str | None = None) -> bool:

@@ -155,6 +155,7 @@ class SqliteStore:
                 " bound_at = excluded.bound_at",
                 (staff_id, person_id, utc_text(at)),
             )
+        self.db.outbox_changes += 1  # rows that waited for this account can go now
 
     # ---- org chart --------------------------------------------------------------------------
 
@@ -297,6 +298,7 @@ class SqliteStore:
                         " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
                         (member.id, row[0]),
                     )
+                    self.db.outbox_changes += 1
         except _Conflict:
             return False
         return True
@@ -425,6 +427,7 @@ class SqliteStore:
                 " bound_at = excluded.bound_at",
                 (row[0], person_id, utc_text(at)),
             )
+        self.db.outbox_changes += 1  # rows that waited for this account can go now
         return True
 
     async def bound_staff(self) -> dict[str, Person]:
@@ -562,7 +565,11 @@ class SqliteStore:
     async def _insert_notices(
         self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
     ) -> None:
-        await insert_notices(conn, notices, at)
+        self.db.outbox_changes += await insert_notices(conn, notices, at)
+
+    @property
+    def outbox_changes(self) -> int:
+        return self.db.outbox_changes
 
     async def get_complaint(self, complaint_id: int) -> Complaint | None:
         row = await self._one("SELECT * FROM complaints WHERE id = ?", (complaint_id,))
@@ -995,9 +1002,13 @@ def _templates(raw: str | None, kind: str) -> list[str]:
 
 async def insert_notices(
     conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
-) -> None:
-    """Outbox rows, inside the caller's transaction (shared with storage/digest.py)."""
+) -> int:
+    """Outbox rows, inside the caller's transaction (shared with
+    storage/digest.py); returns how many."""
     when = utc_text(at)
+    notices = list(notices)
+    if not notices:
+        return 0
     await conn.executemany(
         "INSERT INTO outbox (person_id, staff_id, complaint_id, kind, payload, created_at,"
         " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -1014,6 +1025,7 @@ async def insert_notices(
             for n in notices
         ],
     )
+    return len(notices)
 
 
 def _assignments(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:
