@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot.config import Settings
@@ -24,6 +24,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
 from bot.processing import ChatOrderedProcessor
+from bot.ratelimit import MessagePacer
 from bot.services import Services
 from bot.sweep import Sweeper
 from handlers import cadre, common, digest, leader, privacy, resident, staff
@@ -62,7 +63,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(updates_request or request)
     if settings.rate_limit:
-        builder = builder.rate_limiter(paced_rate_limiter())  # type: ignore[arg-type]
+        builder = builder.rate_limiter(MessagePacer())  # type: ignore[arg-type]
     app: BotApplication = builder.build()  # type: ignore[assignment]
     runtime = Runtime(renderer=Renderer(settings.tz))
     runtime.extras.update(settings=settings, clock=clock or SystemClock())
@@ -85,20 +86,6 @@ def build_application(
         sweep_job, interval=settings.sweep_seconds, first=settings.sweep_seconds, name=SWEEP_JOB
     )
     return app
-
-
-# Telegram lets a bot send about 30 messages a second and answers 429 above
-# that.  AIORateLimiter's default (a bucket of 30 that refills at 30/s) lets 60
-# through in the first second of a burst; one message every 1/29 s never has
-# more than 30 in any one-second window, with room for jitter, and still
-# sends 29 a second.
-SEND_RATE = 29
-
-
-def paced_rate_limiter() -> AIORateLimiter:
-    """At most `SEND_RATE` messages a second, one at a time, and 20 a minute
-    per group; a 429 that slips through anyway is waited out and retried once."""
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / SEND_RATE, max_retries=1)
 
 
 class _RejectedWebhookLog(logging.Filter):
