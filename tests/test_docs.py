@@ -1,14 +1,16 @@
 """The README, the text catalogues and the code agree (in the style of
 sqlite-utils' test_docs.py): every command the bot registers and every CLI
-subcommand is documented, and the two catalogues match key for key and
-placeholder for placeholder."""
+subcommand is documented, the two catalogues match key for key and
+placeholder for placeholder, and no catalogue key is left unused."""
 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,15 @@ from bot import config, i18n
 from bot.app import build_application
 from bot.cli import _parser
 from bot.config import Settings
+from bot.domain.authz import Refusal
+from bot.domain.complaints import Action, RejectReason, State
+from bot.domain.digest import Outcome
+from bot.domain.flows import ALL_FLOWS
+from bot.domain.orgchart import Family
+from bot.domain.reminders import Due
+from bot.report.export import COLUMNS
 from handlers.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
+from handlers.resident import _OTHER_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -159,6 +169,250 @@ def test_both_catalogues_use_the_same_placeholders() -> None:
         "staff",
         "assignments",
     }
+
+
+# ------------------------------------------------------ no unused catalogue key
+#
+# The code is read with ast, never run; the tests are not read, so a key that
+# only the tests look up counts as unused.  The rules are in unused_keys.
+
+SOURCE_DIRS = ("bot", "handlers", "storage")
+
+
+def _parse_sources() -> dict[str, ast.Module]:
+    return {
+        str(path.relative_to(ROOT)): ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for folder in SOURCE_DIRS
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    }
+
+
+SOURCES = _parse_sources()
+
+
+def _nodes(sources: Mapping[str, ast.Module]) -> Iterator[ast.AST]:
+    for tree in sources.values():
+        yield from ast.walk(tree)
+
+
+def _constant(node: ast.AST | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def string_literals(sources: Mapping[str, ast.Module]) -> set[str]:
+    return {s for node in _nodes(sources) if (s := _constant(node)) is not None}
+
+
+def fstring_shapes(sources: Mapping[str, ast.Module]) -> dict[str, list[str]]:
+    """Every f-string as a format shape (f"notify.{event}" is "notify.{}"),
+    with where it is, for the failure messages."""
+    shapes: dict[str, list[str]] = {}
+    for path, tree in sources.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                shape = "".join(
+                    part.replace("{", "{{").replace("}", "}}")
+                    if (part := _constant(value)) is not None
+                    else "{}"
+                    for value in node.values
+                )
+                shapes.setdefault(shape, []).append(f"{path}:{node.lineno}")
+    return shapes
+
+
+def key_shapes(shapes: Iterable[str], keys: Collection[str]) -> set[str]:
+    """The shapes that build catalogue keys: they start with a literal
+    section of the catalogue and a dot ("notify.{}", "conv.kind_{}")."""
+    sections = {key.split(".", 1)[0] for key in keys}
+    return {s for s in shapes if "." in s and s.split(".", 1)[0] in sections}
+
+
+def _called_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return None
+
+
+def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
+    if position < len(call.args):
+        return call.args[position]
+    return next((kw.value for kw in call.keywords if kw.arg == name), None)
+
+
+def emitted_events(sources: Mapping[str, ast.Module]) -> set[str]:
+    """The events the services put in the outbox: a constant under the
+    payload key "event" ({"event": "confirmed"}), or a constant passed as the
+    ``event`` argument of a helper that builds the notice
+    (``self._reporter_notice(complaint, "acknowledged")``)."""
+    helpers: dict[str, int] = {}
+    for node in _nodes(sources):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            params = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+            if "event" in params:
+                bound = 1 if params[0] in ("self", "cls") else 0
+                helpers[node.name] = params.index("event") - bound
+    events: set[str] = set()
+    for node in _nodes(sources):
+        if isinstance(node, ast.Dict):
+            events |= {
+                event
+                for key, value in zip(node.keys, node.values, strict=True)
+                if _constant(key) == "event" and (event := _constant(value)) is not None
+            }
+        elif isinstance(node, ast.Call) and (name := _called_name(node)) in helpers:
+            event = _constant(_argument(node, helpers[name], "event"))
+            if event is not None:
+                events.add(event)
+    return events
+
+
+def constant_arguments(sources: Mapping[str, ast.Module], function: str, param: str) -> set[str]:
+    """The constants passed as ``function``'s first argument, ``param``."""
+    return {
+        value
+        for node in _nodes(sources)
+        if isinstance(node, ast.Call) and _called_name(node) == function
+        if (value := _constant(_argument(node, 0, param))) is not None
+    }
+
+
+def constants_assigned_to(sources: Mapping[str, ast.Module], variable: str) -> set[str]:
+    """The constants the code assigns to a variable of that name."""
+    return {
+        value
+        for node in _nodes(sources)
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == variable for t in node.targets)
+        if (value := _constant(node.value)) is not None
+    }
+
+
+def _each(values: Iterable[str]) -> set[tuple[str, ...]]:
+    return {(value,) for value in values}
+
+
+def _values(enum: type[StrEnum]) -> set[tuple[str, ...]]:
+    return _each(member.value for member in enum)
+
+
+def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[str, ...]]]:
+    """Each key shape the code builds at run time, and the values its
+    placeholders can take there (one tuple per key)."""
+    people = (p.rsplit(" ", 1)[1] for p in CLI_SUBCOMMANDS if p.startswith("phananh people "))
+    return {
+        # The menus of each audience (bot/app.py, handlers/staff.py).
+        "commands.{}": _each([*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS]),
+        # Enumerations, shown by their value.
+        "state.{}": _values(State),
+        "family.{}": _values(Family),
+        "outcome.{}": _values(Outcome),
+        "refusal.{}": _values(Refusal),
+        "reject.reason_{}": _values(RejectReason),
+        # The rejection notice carries the RejectReason's value as reason_kind.
+        "reason.{}": _values(RejectReason),
+        "leader.{}_usage": _values(Action),  # the Action of /reassign, /extend
+        # The export's columns, and the flow a resident is busy with.
+        "export.{}": _each(COLUMNS),
+        "conv.kind_{}": _each(flow.kind for flow in ALL_FLOWS),
+        # What the services emit, and what the outbox tells each person.
+        "notify.{}": _each(emitted_events(sources)),
+        # A reminder's Due, or "overdue": the outbox's word for a resolve_due
+        # reminder sent after the deadline (the bot was away).
+        "reminder.{}": _values(Due) | _each(constants_assigned_to(sources, "due")),
+        # Media the bot cannot use: handlers/resident.py maps message attributes
+        # to kinds, and names a few itself (OtherAnswer("document")).
+        "media.{}": _each(kind for _, kind in _OTHER_KINDS)
+        | _each(constant_arguments(sources, "OtherAnswer", "kind")),
+        # phananh people block|unblock
+        "cli.people_{}": _each(people),
+    }
+
+
+def unused_keys(
+    keys: Iterable[str],
+    literals: Collection[str],
+    shapes: Collection[str],
+    families: Mapping[str, Iterable[tuple[str, ...]]],
+) -> list[str]:
+    """The keys the code cannot look up.
+
+    A key is used when the code can reach it by one of two routes:
+
+    1. Literally: the whole key is a string constant in bot/, handlers/ or
+       storage/ ("report.filed"; a dict of keys such as render.py's buttons;
+       the restore errors storage/db.py raises).
+    2. Built at run time: an f-string of that shape is in the code (literal
+       parts kept, each placeholder as {}: f"notify.{event}" is "notify.{}")
+       AND the key's variable part is a value the code can produce there.
+       Those values are declared in dynamic_families: the real enumerations
+       where there is one (State, Due, ALL_FLOWS, the COMMANDS lists…),
+       otherwise read from the code that produces them (the events the
+       services put in the outbox).
+
+    A prefix alone is not enough, or any key under "notify." would pass.  The
+    declarations cannot go stale either way: an f-string that builds keys but
+    is not declared fails a test, and so does a declaration the code lost.
+    """
+    built = {
+        shape.format(*values)
+        for shape, options in families.items()
+        if shape in shapes
+        for values in options
+    }
+    return sorted(key for key in keys if key not in literals and key not in built)
+
+
+LITERALS = string_literals(SOURCES)
+SHAPES = fstring_shapes(SOURCES)
+FAMILIES = dynamic_families(SOURCES)
+
+
+def test_no_catalogue_key_is_unused() -> None:
+    # Both catalogues have the same keys (tested above), so one is enough.
+    assert unused_keys(i18n.catalogue("vi"), LITERALS, SHAPES, FAMILIES) == []
+
+
+def test_every_key_built_at_run_time_is_declared() -> None:
+    built = key_shapes(SHAPES, i18n.catalogue("vi"))
+    undeclared = {shape: SHAPES[shape] for shape in sorted(built - set(FAMILIES))}
+    assert undeclared == {}, "declare what these f-strings can produce in dynamic_families"
+    assert sorted(set(FAMILIES) - built) == [], "declared, but no f-string builds it any more"
+    # Each declared family reaches real keys: its values are not stale.
+    keys = i18n.catalogue("vi")
+    for shape, options in FAMILIES.items():
+        reached = [shape.format(*values) for values in options]
+        assert set(reached) & set(keys), f"{shape} reaches no key"
+
+
+def test_the_unused_key_check_finds_unused_keys() -> None:
+    catalogue = {
+        **i18n.catalogue("vi"),
+        "report.made_up": "…",  # no literal, no f-string "report.{}"
+        "notify.never_sent": "…",  # the shape is in the code, no service emits it
+        "state.lost": "…",  # the shape is in the code, State has no such value
+    }
+    found = unused_keys(catalogue, LITERALS, SHAPES, FAMILIES)
+    assert found == ["notify.never_sent", "report.made_up", "state.lost"]
+
+
+def test_a_key_built_at_run_time_needs_its_f_string() -> None:
+    # The state keys are never written out: they are used only through
+    # f"state.{...}", so without that f-string they are all unused.
+    states = sorted(f"state.{s.value}" for s in State)
+    assert not set(states) & LITERALS
+    shapes = set(SHAPES) - {"state.{}"}
+    assert unused_keys(i18n.catalogue("vi"), LITERALS, shapes, FAMILIES) == states
+
+
+def test_the_events_are_read_from_every_kind_of_emitter() -> None:
+    # Guards emitted_events against an empty or partial walk: payload dicts
+    # (services.py, admin.py), a method (services.py) and functions (sweep.py).
+    events = emitted_events(SOURCES)
+    assert {"confirmed", "staff_deactivated", "acknowledged", "auto_closed"} <= events
 
 
 # -------------------------------------------------------------- the README

@@ -532,6 +532,18 @@ class ResolveFlow:
         return Outcome(data, notes=_unusable(answer, "resolve.photo_hint"), reprompt=False)
 
 
+# The catalogue's replies for a category with none of its own, by kind (the
+# keys written out, so that a search for one finds where it is used).
+DEFAULT_TEMPLATES = {
+    "acknowledge": (
+        "templates.acknowledge_1",
+        "templates.acknowledge_2",
+        "templates.acknowledge_3",
+    ),
+    "resolve": ("templates.resolve_1", "templates.resolve_2", "templates.resolve_3"),
+}
+
+
 def templates(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[str]:
     """Short replies for this category, from the org chart, else the
     catalogue's defaults in the cadre's language."""
@@ -541,7 +553,7 @@ def templates(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[str]:
         own = category.resolve_templates if kind == "resolve" else category.acknowledge_templates
     if own:
         return list(own)
-    return [i18n.t(env.language, f"templates.{kind}_{n}") for n in (1, 2, 3)]
+    return [i18n.t(env.language, key) for key in DEFAULT_TEMPLATES[kind]]
 
 
 def _template_choices(env: FlowEnv, data: Mapping[str, Any], kind: str) -> list[Choice]:

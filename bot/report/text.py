@@ -139,7 +139,9 @@ def breakdown_block(
     breakdown: d.Breakdown, names: Names, language: str, limit: int | None
 ) -> list[str]:
     label = names.of(breakdown.dimension)
-    key = "category_line" if breakdown.dimension is d.Dimension.CATEGORY else "group_line"
+    # Categories are indented under their family; keys written out, so a search finds them.
+    by_category = breakdown.dimension is d.Dimension.CATEGORY
+    line = "digest.category_line" if by_category else "digest.group_line"
     title = {
         d.Dimension.FAMILY: "digest.by_family",
         d.Dimension.CATEGORY: "digest.by_family",
@@ -148,7 +150,7 @@ def breakdown_block(
         d.Dimension.OWNER: "digest.by_owner",
     }[breakdown.dimension]
     lines = [
-        t(language, f"digest.{key}", name=label(code), **_counts_params(counts, language))
+        t(language, line, name=label(code), **_counts_params(counts, language))
         for code, counts in breakdown.ordered(label)
     ]
     return [t(language, title), *_cut(lines, limit, language)]

@@ -1,0 +1,149 @@
+"""bot/polling.py in process: an update is confirmed to Telegram (the
+getUpdates offset moves past it) only once the bot has handled it, a failed
+getUpdates is waited out, and SIGTERM stops the bot cleanly.
+
+The crash test proves the point with kill -9 on a real process; these run the
+same loop over the fake Bot API, where a failure is easier to read (and where
+coverage sees it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, running
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.polling import poll, run
+from bot.sandbox import ApiCall, FakeBotApi, FakeUser, InMemoryRequest
+from handlers.context import BotApplication
+from tests.factories import load_chart, settings_for
+
+RESIDENT = 5001
+
+
+@pytest.fixture
+def api() -> FakeBotApi:
+    return FakeBotApi()
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, clock: ManualClock, chart: OrgChart, api: FakeBotApi
+) -> BotApplication:
+    """The real Application over the fake API, built but not started."""
+    db_path = tmp_path / "bot.db"
+    await load_chart(db_path, chart)
+    return build_application(
+        settings_for(db_path),
+        clock=clock,
+        request=InMemoryRequest(api),
+        updates_request=InMemoryRequest(api),
+    )
+
+
+def first(calls: list[ApiCall], method: str, **params: object) -> int:
+    """The index of the first call of ``method`` with these parameters."""
+    return next(
+        i
+        for i, call in enumerate(calls)
+        if call.method.lower() == method.lower()
+        and all(call.params.get(k) == v for k, v in params.items())
+    )
+
+
+async def test_an_update_is_confirmed_only_after_it_was_handled(
+    app: BotApplication, api: FakeBotApi
+) -> None:
+    lan = FakeUser(api, RESIDENT, "Lan")
+    update_id = api.push_update(lan.command("start"))["update_id"]
+    stop = asyncio.Event()
+    async with running(app):
+        polling = asyncio.create_task(poll(app, stop))
+        # The next long poll asks past the update: that is the confirmation.
+        await api.wait_until(lambda: bool(api.calls_to("getUpdates")[1:]))
+        stop.set()
+        await asyncio.wait_for(polling, 5)
+    calls = api.calls
+    fetched = first(calls, "getUpdates")
+    replied = first(calls, "sendMessage", chat_id=RESIDENT)
+    confirmed = first(calls, "getUpdates", offset=update_id + 1)
+    # python-telegram-bot's Updater confirms a batch as soon as it has it, so a
+    # crash while answering would lose the update; here the answer comes first.
+    assert "offset" not in calls[fetched].params
+    assert fetched < replied < confirmed
+    assert api.pending_updates == []
+
+
+async def test_stopping_confirms_what_was_handled(app: BotApplication, api: FakeBotApi) -> None:
+    lan = FakeUser(api, RESIDENT, "Lan")
+    update_id = api.push_update(lan.command("start"))["update_id"]
+    stop = asyncio.Event()
+    async with running(app):
+        polling = asyncio.create_task(poll(app, stop))
+        await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+        # Stop while a long poll may still be waiting: it is cancelled, and
+        # one last getUpdates confirms the handled update before leaving.
+        stop.set()
+        await asyncio.wait_for(polling, 5)
+    last = api.calls_to("getUpdates")[-1]
+    assert last.params.get("offset") == update_id + 1
+    assert api.pending_updates == []
+
+
+async def test_flood_control_is_waited_out_and_the_update_still_handled(
+    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    lan = FakeUser(api, RESIDENT, "Lan")
+    api.push_update(lan.command("start"))
+    api.fail_next("getUpdates", retry_after=1)  # 429: Telegram's least wait, one second
+    stop = asyncio.Event()
+    async with running(app):
+        polling = asyncio.create_task(poll(app, stop))
+        await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+        stop.set()
+        await asyncio.wait_for(polling, 5)
+    statuses = [call.status for call in api.calls_to("getUpdates")]
+    assert statuses[:2] == [429, 200]
+    # Flood control is Telegram's instruction, not a failure: waited out, not logged.
+    assert not [m for m in caplog.messages if "getUpdates failed" in m]
+    assert api.pending_updates == []
+
+
+async def test_a_network_failure_is_logged_and_retried(
+    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    lan = FakeUser(api, RESIDENT, "Lan")
+    api.push_update(lan.command("start"))
+    api.network_failure_next("getUpdates")
+    stop = asyncio.Event()
+    async with running(app):
+        polling = asyncio.create_task(poll(app, stop))
+        # The retry comes after the first backoff, one second.
+        await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+        stop.set()
+        await asyncio.wait_for(polling, 5)
+    assert "getUpdates failed (NetworkError); retrying in 1 s" in caplog.messages
+    assert [call.status for call in api.calls_to("getUpdates")][:2] == [0, 200]
+    assert api.pending_updates == []
+
+
+async def test_run_starts_the_bot_polls_and_stops_on_sigterm(
+    app: BotApplication, api: FakeBotApi
+) -> None:
+    lan = FakeUser(api, RESIDENT, "Lan")
+    bot = asyncio.create_task(run(app))
+    # Polling starts after the signal handlers are in place: SIGTERM is safe.
+    await api.wait_until(lambda: bool(api.calls_to("getUpdates")))
+    assert api.calls_to("deleteWebhook")  # long polling cannot work while a webhook is set
+    update_id = api.push_update(lan.command("start"))["update_id"]
+    await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+    os.kill(os.getpid(), signal.SIGTERM)
+    await asyncio.wait_for(bot, 5)
+    assert api.calls_to("getUpdates")[-1].params.get("offset") == update_id + 1
+    assert api.pending_updates == []
+    assert not app.running
