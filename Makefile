@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 CODE := bot handlers storage
 
 .PHONY: test demo bench crash-test lint install clean
@@ -33,8 +34,12 @@ crash-test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/phananh demo
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
 # Six benchmarks, each against a reference in the same run; writes bench/RESULTS.md.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:
