@@ -9,8 +9,9 @@ Both are idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -127,9 +128,10 @@ async def sweep_job(context: BotContext) -> None:
         await runtime.sender.flush()
 
 
-async def startup(app: BotApplication) -> None:
-    """Open the database, load the org chart, set the command menu, and send
-    whatever the outbox still holds from before a restart."""
+async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
+    """Open the database, load the org chart, set the command menu, and
+    (unless the caller does it itself, see `catch_up`) send what fell due
+    and what the outbox still holds from before a restart."""
     runtime = _runtime(app)
     if runtime.services is not None:
         return
@@ -159,10 +161,21 @@ async def startup(app: BotApplication) -> None:
     if app.bot.username:
         # The command line prints invite links and posters without asking Telegram.
         await services.store.set_meta(BOT_USERNAME_KEY, app.bot.username)
-    # Catch up once after a restart: what fell due while the bot was down
-    # goes out now, once (or at the end of the quiet hours).
-    await sweeper.sweep()
-    await runtime.sender.flush()
+    if catch_up_now:
+        await catch_up(app)
+
+
+async def catch_up(app: BotApplication) -> None:
+    """Once after a restart: what fell due while the bot was down goes out
+    now, once (or at the end of the quiet hours), with whatever the outbox
+    still held.  `phananh run` does this while it already polls, so residents
+    are answered at once even after a long downtime."""
+    runtime = _runtime(app)
+    sweeper: Sweeper | None = runtime.extras.get("sweeper")
+    if sweeper is not None:
+        await sweeper.sweep()
+    if runtime.sender is not None:
+        await runtime.sender.flush()
 
 
 async def shutdown(app: BotApplication) -> None:
@@ -180,22 +193,24 @@ async def set_commands(app: BotApplication) -> None:
     """PTB never sets the command menu itself.  Residents get the default
     menu (Vietnamese, or English for clients set to English); each bound
     staff member's chat gets the menu of their role."""
-    for language in LANGUAGES:
-        commands = [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS]
-        await app.bot.set_my_commands(
-            commands,
+    calls: list[Coroutine[Any, Any, object]] = [
+        app.bot.set_my_commands(
+            [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS],
             scope=BotCommandScopeDefault(),
             language_code=None if language == "vi" else language,
         )
+        for language in LANGUAGES
+    ]
     services = services_of(app)
-    if not services.has_chart:
-        return
-    for staff_id, person in (await services.store.bound_staff()).items():
-        if person.channel != "telegram":
-            continue
-        actor = services.actor_for(person, staff_id)
-        if actor.staff is not None:
-            await staff.set_menu(app, actor, int(person.external_id))
+    if services.has_chart:
+        for staff_id, person in (await services.store.bound_staff()).items():
+            if person.channel != "telegram":
+                continue
+            actor = services.actor_for(person, staff_id)
+            if actor.staff is not None:
+                calls.append(staff.set_menu(app, actor, int(person.external_id)))
+    # Side by side: one round trip to Telegram for all of them, not one each.
+    await asyncio.gather(*calls)
 
 
 @asynccontextmanager

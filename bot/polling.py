@@ -22,7 +22,7 @@ from datetime import timedelta
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.app import shutdown, startup
+from bot.app import catch_up, shutdown, startup
 from handlers.context import BotApplication
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,14 @@ async def handle_batch(app: BotApplication, updates: Sequence[Update]) -> None:
     )
 
 
+async def _catch_up(app: BotApplication) -> None:
+    try:
+        await catch_up(app)
+    except Exception:
+        # The periodic sweep runs the same work again in 30 s.
+        log.exception("catching up after the start failed")
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -94,11 +102,16 @@ async def run(app: BotApplication, allowed_updates: Sequence[str] | None = None)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with app:
-        await startup(app)
+        await startup(app, catch_up_now=False)
         await app.bot.delete_webhook()
         await app.start()
+        catching_up = asyncio.create_task(_catch_up(app))
         try:
             await poll(app, stop, allowed_updates)
         finally:
+            if not catching_up.done():
+                catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catching_up
             await app.stop()
             await shutdown(app)

@@ -10,7 +10,7 @@ transaction as the change that causes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -408,6 +408,9 @@ class Services:
 
     async def complaint(self, complaint_id: int) -> Complaint | None:
         return await self.store.get_complaint(complaint_id)
+
+    async def complaints(self, ids: Sequence[int]) -> dict[int, Complaint]:
+        return await self.store.get_complaints(ids)
 
     # ---- acting on a complaint --------------------------------------------------------------
 

@@ -50,6 +50,9 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 REFUSED_RETRY = timedelta(hours=6)
 MAX_BUTTON_ROWS = 20
+# Tasks listed in one reminder or briefing: 40 lines stay under Telegram's
+# 4,096 characters; the rest are counted and found with /tasks.
+MAX_LISTED = 40
 OVERDUE_NOTICE = timedelta(hours=1)
 
 
@@ -215,10 +218,14 @@ class OutboxSender:
         now = self.services.now()
         lines = [self.render.t(lang, "reminder.header")]
         rows: list[list[InlineKeyboardButton]] = []
-        for entry in item.payload.get("items", []):
-            complaint = await self.services.complaint(int(entry["id"]))
-            if complaint is None or not complaint.state.is_open:
-                continue
+        entries = list(item.payload.get("items", []))
+        found = await self.services.complaints([int(e["id"]) for e in entries])
+        still_open = [
+            (e, found[int(e["id"])])
+            for e in entries
+            if int(e["id"]) in found and found[int(e["id"])].state.is_open
+        ]
+        for entry, complaint in still_open[:MAX_LISTED]:
             due = str(entry["due"])
             if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
                 due = "overdue"  # the deadline passed while the bot was away
@@ -237,6 +244,8 @@ class OutboxSender:
                 rows.append(self.render.coded_buttons(lang, complaint, wanted))
         if len(lines) == 1:
             return  # everything was handled in the meantime
+        if len(still_open) > MAX_LISTED:
+            lines.append(self.render.t(lang, "reminder.more", count=len(still_open) - MAX_LISTED))
         markup = InlineKeyboardMarkup(rows) if rows else None
         await self.bot.send_message(chat_id, clip("\n".join(lines), 4096), reply_markup=markup)
 
@@ -244,11 +253,9 @@ class OutboxSender:
         lang = actor.language
         chart = self.services.chart
         now = self.services.now()
-        tasks = []
-        for complaint_id in item.payload.get("ids", []):
-            complaint = await self.services.complaint(int(complaint_id))
-            if complaint is not None and complaint.state.is_open:
-                tasks.append(complaint)
+        ids = [int(i) for i in item.payload.get("ids", [])]
+        found = await self.services.complaints(ids)
+        tasks = [found[i] for i in ids if i in found and found[i].state.is_open]
         if not tasks:
             return
         overdue = sum(1 for t in tasks if t.due_at < now)
@@ -257,9 +264,9 @@ class OutboxSender:
                 lang, "briefing.header", day=self.render.day(now), count=len(tasks), overdue=overdue
             )
         ]
-        lines += [self.render.task_line(lang, chart, t, now) for t in tasks[:40]]
-        if len(tasks) > 40:
-            lines.append(self.render.t(lang, "briefing.more", count=len(tasks) - 40))
+        lines += [self.render.task_line(lang, chart, t, now) for t in tasks[:MAX_LISTED]]
+        if len(tasks) > MAX_LISTED:
+            lines.append(self.render.t(lang, "briefing.more", count=len(tasks) - MAX_LISTED))
         await self.bot.send_message(chat_id, clip("\n".join(lines), 4096))
 
     async def _send_unreachable(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:

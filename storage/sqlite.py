@@ -578,6 +578,20 @@ class SqliteStore:
         photos = await self._photos({complaint_id})
         return _complaint(row, photos.get(complaint_id, []))
 
+    async def get_complaints(self, ids: Sequence[int]) -> dict[int, Complaint]:
+        """Many complaints in two queries (rows, photos), for the messages
+        that list tasks; chunked under SQLite's limit on parameters."""
+        found: dict[int, Complaint] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for c in await self._complaints(
+                f"SELECT * FROM complaints WHERE id IN ({marks})", chunk
+            ):
+                found[c.id] = c
+        return found
+
     async def _photos(self, ids: set[int]) -> dict[int, list[tuple[str, Photo]]]:
         if not ids:
             return {}
