@@ -50,9 +50,23 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 REFUSED_RETRY = timedelta(hours=6)
 MAX_BUTTON_ROWS = 20
-# Tasks listed in one reminder or briefing: 40 lines stay under Telegram's
-# 4,096 characters; the rest are counted and found with /tasks.
-MAX_LISTED = 40
+# A reminder or briefing lists tasks while they fit in one message; the
+# rest are counted ("… and 12 more: see /tasks"), never cut off mid-line.
+MESSAGE_LIMIT = 4096
+ROOM_FOR_MORE = 120
+
+
+def fitting(head: str, lines: Sequence[str]) -> int:
+    """How many of ``lines`` fit under ``head`` in one message, keeping
+    room for the line that counts the rest."""
+    used = len(head)
+    for n, line in enumerate(lines):
+        used += 1 + len(line)
+        if used > MESSAGE_LIMIT - ROOM_FOR_MORE:
+            return n
+    return len(lines)
+
+
 OVERDUE_NOTICE = timedelta(hours=1)
 
 
@@ -217,7 +231,7 @@ class OutboxSender:
         chart = self.services.chart
         now = self.services.now()
         lines = [self.render.t(lang, "reminder.header")]
-        rows: list[list[InlineKeyboardButton]] = []
+        rows: list[tuple[int, list[InlineKeyboardButton]]] = []  # (line, its buttons)
         entries = list(item.payload.get("items", []))
         found = await self.services.complaints([int(e["id"]) for e in entries])
         still_open = [
@@ -225,7 +239,7 @@ class OutboxSender:
             for e in entries
             if int(e["id"]) in found and found[int(e["id"])].state.is_open
         ]
-        for entry, complaint in still_open[:MAX_LISTED]:
+        for entry, complaint in still_open:
             due = str(entry["due"])
             if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
                 due = "overdue"  # the deadline passed while the bot was away
@@ -240,14 +254,17 @@ class OutboxSender:
             wanted = [
                 a for a in (Action.ACKNOWLEDGE, Action.REASSIGN, Action.EXTEND) if a in actions
             ]
-            if wanted and len(rows) < MAX_BUTTON_ROWS:
-                rows.append(self.render.coded_buttons(lang, complaint, wanted))
+            if wanted:
+                rows.append((len(lines) - 1, self.render.coded_buttons(lang, complaint, wanted)))
         if len(lines) == 1:
             return  # everything was handled in the meantime
-        if len(still_open) > MAX_LISTED:
-            lines.append(self.render.t(lang, "reminder.more", count=len(still_open) - MAX_LISTED))
-        markup = InlineKeyboardMarkup(rows) if rows else None
-        await self.bot.send_message(chat_id, clip("\n".join(lines), 4096), reply_markup=markup)
+        shown = fitting(lines[0], lines[1:])
+        body = lines[: 1 + shown]
+        if shown < len(lines) - 1:
+            body.append(self.render.t(lang, "reminder.more", count=len(lines) - 1 - shown))
+        kept = [buttons for line, buttons in rows if line <= shown][:MAX_BUTTON_ROWS]
+        markup = InlineKeyboardMarkup(kept) if kept else None
+        await self.bot.send_message(chat_id, "\n".join(body), reply_markup=markup)
 
     async def _send_briefing(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
         lang = actor.language
@@ -264,10 +281,12 @@ class OutboxSender:
                 lang, "briefing.header", day=self.render.day(now), count=len(tasks), overdue=overdue
             )
         ]
-        lines += [self.render.task_line(lang, chart, t, now) for t in tasks[:MAX_LISTED]]
-        if len(tasks) > MAX_LISTED:
-            lines.append(self.render.t(lang, "briefing.more", count=len(tasks) - MAX_LISTED))
-        await self.bot.send_message(chat_id, clip("\n".join(lines), 4096))
+        listed = [self.render.task_line(lang, chart, t, now) for t in tasks]
+        shown = fitting(lines[0], listed)
+        lines += listed[:shown]
+        if shown < len(listed):
+            lines.append(self.render.t(lang, "briefing.more", count=len(listed) - shown))
+        await self.bot.send_message(chat_id, "\n".join(lines))
 
     async def _send_unreachable(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
         staff = self.services.chart.staff.get(str(item.payload.get("staff")))

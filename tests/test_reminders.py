@@ -4,6 +4,7 @@ for APScheduler."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart
 from bot.driver import BotDriver
 from bot.sandbox import FakeBotApi, SentMessage
+from storage.db import utc_text
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -382,3 +384,34 @@ async def test_a_crash_before_the_send_sends_after_the_restart(
         cards = [m for m in again.startup_messages if "Việc mới" in (m.text or "")]
         assert [m.chat_id for m in cards] == [ENVIRONMENT_CADRE]
         assert await again.services.store.outbox_counts() == (0, 2)
+
+
+async def test_a_long_reminder_lists_what_fits_and_counts_the_rest(bot: BotDriver) -> None:
+    """A cadre back from leave with 45 tasks due gets one readable message
+    (Telegram allows 4,096 characters), not a clipped wall of text."""
+    cadre = bot.user(ENVIRONMENT_CADRE, "Môi trường")
+    await bot.send(cadre.command("start"))
+    now = utc_text(bot.services.now())
+    db = bot.services.store.db  # type: ignore[attr-defined]
+    async with db.transaction() as conn:
+        for n in range(45):
+            await conn.execute(
+                "INSERT INTO complaints (category, family, area, ward, state, owner,"
+                " description, created_at, due_at, clock_start, ack_due_at, swept_until,"
+                " next_action_at) VALUES ('RKTG', 'sanitation', 'HH-TDP03', 'HONGHAI',"
+                " 'acknowledged', 'cb-hh-mt', ?, ?, ?, ?, ?, ?, ?)",
+                (f"Rác {n}", now, now, now, now, now, now),
+            )
+        items = [{"id": n, "due": "resolve_due", "level": 0} for n in range(1, 46)]
+        await conn.execute(
+            "INSERT INTO outbox (staff_id, kind, payload, created_at, next_attempt_at)"
+            " VALUES ('cb-hh-mt', 'reminders', ?, ?, ?)",
+            (json.dumps({"items": items}), now, now),
+        )
+    sent = [m for m in await bot.flush() if m.chat_id == ENVIRONMENT_CADRE]
+    assert len(sent) == 1
+    body = sent[0].text or ""
+    assert len(body) <= 4096
+    listed = body.count("\n• PA-")
+    assert 30 < listed < 45, "as many whole lines as fit"
+    assert body.endswith(f"… và {45 - listed} việc khác cần xử lý: xem bằng /tasks")
