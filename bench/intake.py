@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from telegram import Update
-from telegram.ext import Application, ContextTypes, MessageHandler, filters
+from telegram import Message, Update
+from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bench.common import (
     EXAMPLE_ORG,
@@ -33,7 +33,7 @@ from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.driver import BotDriver, driven
 from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest
+from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest, JSONDict, SentMessage
 from storage.db import Database
 from storage.sqlite import SqliteStore
 
@@ -98,16 +98,30 @@ async def one_report(bot: BotDriver, user: FakeUser, rng: random.Random) -> int:
     return len(steps)
 
 
-async def phananh(tmp: Path) -> tuple[float, int, int]:
-    """Updates per second over ``REPORTS`` whole reports; also returns how
-    many complaints were stored and how many messages went out."""
+Recording = list[tuple[JSONDict, list[tuple[str, JSONDict]]]]
+
+
+async def phananh(tmp: Path) -> tuple[float, int, int, Recording]:
+    """Updates per second over ``REPORTS`` whole reports; also how many
+    complaints were stored, how many messages went out, and each update with
+    the Bot API calls it caused (for the replay)."""
     db_path = tmp / "intake.db"
     db = await Database.open(db_path)
     await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
     await db.close()
     settings = Settings(telegram_token=Secret(TOKEN), db_path=db_path, rate_limit=False)
     rng = random.Random(2)
+    recording: Recording = []
     async with driven(settings, ManualClock(START)) as bot:
+        send = bot.send
+
+        async def recorded(update: JSONDict) -> list[SentMessage]:
+            mark = len(bot.api.calls)
+            out = await send(update)
+            recording.append((update, [(c.method, c.params) for c in bot.api.calls[mark:]]))
+            return out
+
+        bot.send = recorded  # type: ignore[method-assign]
         people = [bot.user(20_000 + n, f"Cư dân {n}") for n in range(REPORTS)]
         started = time.perf_counter()
         updates = 0
@@ -115,13 +129,52 @@ async def phananh(tmp: Path) -> tuple[float, int, int]:
             updates += await one_report(bot, user, rng)
         elapsed = time.perf_counter() - started
         sent = len(bot.api.sent)
-    return updates / elapsed, count_complaints(db_path), sent
+    return updates / elapsed, count_complaints(db_path), sent, recording
+
+
+RETURNS_MESSAGE = {"sendMessage", "sendPhoto", "sendLocation", "editMessageReplyMarkup"}
+
+
+async def replay(recording: Recording) -> float:
+    """Updates per second of a bare PTB bot that makes, for each update, the
+    very Bot API calls Phản Ánh made for it — no database, no logic: what
+    python-telegram-bot itself costs for this conversation's messages."""
+    api = FakeBotApi()
+    app = (
+        Application.builder()
+        .token(TOKEN)
+        .request(InMemoryRequest(api))
+        .get_updates_request(InMemoryRequest(api))
+        .build()
+    )
+    script = iter([calls for _, calls in recording])
+
+    async def answer(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        for method, params in next(script):
+            await app.bot.do_api_request(
+                method,
+                api_kwargs=dict(params),
+                return_type=Message if method in RETURNS_MESSAGE else None,
+            )
+
+    app.add_handler(TypeHandler(Update, answer))
+    for n in range(REPORTS):
+        FakeUser(api, 20_000 + n, f"Cư dân {n}")
+    updates = [update for update, _ in recording]
+    async with app:
+        started = time.perf_counter()
+        for update in updates:
+            await app.process_update(Update.de_json(update, app.bot))
+        elapsed = time.perf_counter() - started
+    return len(updates) / elapsed
 
 
 async def main() -> Row:
     with tempfile.TemporaryDirectory() as tmp:
-        ours, stored, sent = await phananh(Path(tmp))
+        ours, stored, sent, recording = await phananh(Path(tmp))
     reference = await echo_bot(REPORTS * 9)
+    floor = await replay(recording)
+    calls = sum(len(c) for _, c in recording) / len(recording)
     ratio = ours / reference
     return Row(
         name="Intake: a whole report's updates per second (in-memory fake API)",
@@ -133,6 +186,11 @@ async def main() -> Row:
         details={
             "reports": f"{REPORTS} residents × 9 updates, {stored} complaints stored",
             "messages sent by Phản Ánh": str(sent),
+            "Bot API calls per update": f"{calls:.2f} (the echo bot: 1)",
+            "replay: bare PTB making the same calls, no database or logic": (
+                f"{floor:,.0f} updates/s = {floor / reference:.2f}× the echo bot;"
+                f" Phản Ánh is {ours / floor:.2f}× the replay"
+            ),
         },
     )
 
