@@ -45,6 +45,7 @@ from bot.domain.clock import ManualClock
 from bot.orgfile import load_org_file
 from bot.polling import poll
 from bot.processing import ChatOrderedProcessor
+from bot.ratelimit import is_message
 from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
 from storage.db import Database
 from storage.sqlite import SqliteStore
@@ -164,13 +165,17 @@ class ObservedApi(FakeBotApi):
         self.send_times: list[float] = []
 
     async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
-        before = len(self.sent)
         status, body = await super().call(method, params)
-        if len(self.sent) > before:
+        if status != 200 or not is_message(method):
+            return status, body
+        # The messages this very call created (others may have arrived while
+        # it waited out its latency).
+        result = body.get("result")
+        for raw in result if isinstance(result, list) else [result]:
+            message = self.message(raw["chat"]["id"], raw["message_id"])
             self.send_times.append(time.perf_counter())
-            if self.residents is not None:
-                for message in self.sent[before:]:
-                    self.residents.on_sent(message)
+            if self.residents is not None and message is not None:
+                self.residents.on_sent(message)
         return status, body
 
 

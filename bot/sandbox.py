@@ -461,6 +461,10 @@ class FakeBotApi:
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return list(self._sent_to.get(chat_id, ()))
 
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """A message the bot sent, as it is now (edits applied)."""
+        return self._messages.get((chat_id, message_id))
+
     def last_to(self, chat_id: int) -> SentMessage:
         messages = self.messages_to(chat_id)
         if not messages:
