@@ -178,8 +178,14 @@ async def catch_up(app: BotApplication) -> None:
         await runtime.sender.flush()
 
 
+# How long shutting down waits for a background outbox flush to finish.
+SETTLE_SECONDS = 5.0
+
+
 async def shutdown(app: BotApplication) -> None:
     runtime = _runtime(app)
+    if runtime.sender is not None:
+        await runtime.sender.settled(SETTLE_SECONDS)
     db: Database | None = runtime.extras.pop("db", None)
     runtime.services = None
     runtime.sender = None

@@ -44,6 +44,9 @@ class BotDriver:
         """Process one update to the end (outbox included) and return the
         messages the bot sent because of it."""
         await self.app.process_update(Update.de_json(update, self.app.bot))
+        runtime: Runtime = self.app.bot_data["runtime"]
+        if runtime.sender is not None:
+            await runtime.sender.settled()  # the story reads what the outbox sent, too
         return self.new_messages()
 
     def new_messages(self) -> list[SentMessage]:

@@ -8,6 +8,7 @@ the send and the mark sends it at most once more, never zero times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -70,6 +71,11 @@ def fitting(head: str, lines: Sequence[str]) -> int:
 OVERDUE_NOTICE = timedelta(hours=1)
 
 
+def _log_failure(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background outbox flush failed", exc_info=task.exception())
+
+
 def backoff(attempts: int) -> timedelta:
     delay: timedelta = BACKOFF_BASE * (2 ** min(attempts, 10))
     return min(delay, BACKOFF_MAX)
@@ -91,6 +97,7 @@ class OutboxSender:
         self._running = False
         self._again = False
         self._seen_changes = -1
+        self._background: asyncio.Task[int] | None = None
 
     async def flush(self) -> int:
         """Send everything due; returns how many rows were sent.
@@ -118,13 +125,33 @@ class OutboxSender:
         finally:
             self._running = False
 
-    async def flush_new(self) -> int:
-        """The flush after an update: skipped without a query when nothing
-        was queued since the last one looked (retries of earlier failures
-        wait for the periodic sweep's full `flush`)."""
+    def flush_soon(self) -> None:
+        """The flush after an update, in the background: the update is done
+        once its own replies are out (its outbox rows are already stored),
+        so the next updates need not wait for other people's deliveries.
+        Skipped without a query when nothing was queued since the last flush
+        looked (retries of earlier failures wait for the periodic sweep)."""
         if self.services.store.outbox_changes == self._seen_changes:
-            return 0
-        return await self.flush()
+            return
+        if self._running:
+            self._again = True
+            return
+        self._background = asyncio.create_task(self.flush())
+        self._background.add_done_callback(_log_failure)
+
+    async def settled(self, grace: float | None = None) -> None:
+        """Wait for the background flush, if any (tests, the demo, shutting
+        down); after ``grace`` seconds it is cancelled — what it had not
+        sent stays in the outbox for the next start."""
+        task = self._background
+        if task is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _send_batch(self, items: Sequence[OutboxItem]) -> int:
         """Each person's rows in order, different people side by side."""
