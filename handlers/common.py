@@ -87,7 +87,7 @@ async def in_a_group(update: Update, context: BotContext) -> None:
 
 async def flush_outbox(update: Update, context: BotContext) -> None:
     """Last group: send what the update's changes put in the outbox."""
-    context.sender.flush_soon()
+    await context.sender.flush_update()
 
 
 async def send_reply(

@@ -98,46 +98,63 @@ class OutboxSender:
         self._again = False
         self._seen_changes = -1
         self._background: asyncio.Task[int] | None = None
+        self._passes_started = 0
+        self._passes_done = 0
+        self._pass_end = asyncio.Condition()
 
     async def flush(self) -> int:
         """Send everything due; returns how many rows were sent.
 
         One flush runs at a time, so a row is never sent twice at once.  A
         call made while one runs does not wait for it: it asks the running
-        flush to look once more before it stops, and returns 0 at once — an
-        update never waits for other people's deliveries, and nothing queued
-        meanwhile is left behind.
+        flush to look once more before it stops, and returns 0 at once.
         """
         if self._running:
             self._again = True
             return 0
         self._running = True
+        return await self._run()
+
+    async def _run(self) -> int:
+        """Passes until one finds nothing new: each pass reads the due rows
+        (one batch) and sends them."""
         sent = 0
         try:
             while True:
                 self._again = False
                 self._seen_changes = self.services.store.outbox_changes
+                self._passes_started += 1
                 items = await self.services.due_notices(BATCH)
                 if items:
                     sent += await self._send_batch(items)
-                elif not self._again:
+                async with self._pass_end:
+                    self._passes_done = self._passes_started
+                    self._pass_end.notify_all()
+                if not items and not self._again:
                     return sent
         finally:
             self._running = False
+            async with self._pass_end:
+                self._pass_end.notify_all()
 
-    def flush_soon(self) -> None:
-        """The flush after an update, in the background: the update is done
-        once its own replies are out (its outbox rows are already stored),
-        so the next updates need not wait for other people's deliveries.
-        Skipped without a query when nothing was queued since the last flush
-        looked (retries of earlier failures wait for the periodic sweep)."""
+    async def flush_update(self) -> None:
+        """The flush after an update: returns once the update's own rows are
+        sent — the first pass that starts after them — and leaves whatever
+        others queued meanwhile to the flush running in the background, so a
+        batch of updates does not wait for everyone's deliveries.  Skipped
+        without a query when nothing was queued since the last pass looked
+        (retries of earlier failures wait for the periodic sweep)."""
         if self.services.store.outbox_changes == self._seen_changes:
             return
+        needed = self._passes_started + 1
         if self._running:
             self._again = True
-            return
-        self._background = asyncio.create_task(self.flush())
-        self._background.add_done_callback(_log_failure)
+        else:
+            self._running = True
+            self._background = asyncio.create_task(self._run())
+            self._background.add_done_callback(_log_failure)
+        async with self._pass_end:
+            await self._pass_end.wait_for(lambda: self._passes_done >= needed or not self._running)
 
     async def settled(self, grace: float | None = None) -> None:
         """Wait for the background flush, if any (tests, the demo, shutting

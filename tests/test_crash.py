@@ -45,6 +45,7 @@ import pytest
 from bot.domain.complaints import format_code
 from bot.orgfile import load_org_file
 from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
+from handlers.outbox import PARALLEL_RECIPIENTS
 from storage.db import Database
 from storage.sqlite import SqliteStore
 
@@ -568,14 +569,17 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
     assert [d for d, n in descriptions.items() if n > 1] == []
     expected = {r.description(n) for r in residents for n in range(PER_RESIDENT)}
     assert set(descriptions) == expected
-    # (a) every complaint's receipt reached its reporter, twice exactly when a kill struck
+    # (a) every complaint's receipt reached its reporter, twice only when a kill struck
     # between Telegram accepting it and the outbox marking it sent; every code a resident got
     # is one complaint of theirs, with their description; and what each resident believes
     # matches the database.
     assert {code for _, code in receipts} == set(stored.complaints)
     assert len(receipts) == COMPLAINTS
     assert max(receipts.values()) <= 2
-    assert receipts_twice == api.kills_on_receipts
+    # A kill doubles at most the rows in flight at that moment: the one it struck, and as
+    # many others as the outbox was sending side by side to other people.
+    in_flight = KILLS * PARALLEL_RECIPIENTS
+    assert api.kills_on_receipts <= receipts_twice <= in_flight
     for chat_id, code in receipts:
         description, _, reporter = stored.complaints[code]
         assert reporter == chat_id, code
@@ -587,10 +591,12 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
         for n, code in resident.codes.items():
             assert stored.complaints[code][0] == resident.description(n), code
     assert stats.recovered == 0  # the receipt is written with the complaint: never lost
-    # (c) every task card reached its cadre, and only that cadre; twice exactly when a kill
-    # struck between Telegram accepting it and the outbox marking it sent.
+    # (c) every task card reached its cadre, and only that cadre; twice only when a kill
+    # struck between Telegram accepting it and the outbox marking it sent (the card the kill
+    # aimed at, and any sent beside it), never three times.
     assert set(burst.cards) == set(stored.complaints)
-    assert (once, twice) == (COMPLAINTS - api.kills_on_cards, api.kills_on_cards)
+    assert once + twice == COMPLAINTS
+    assert api.kills_on_cards <= twice <= in_flight
     assert api.kills_on_cards >= KILLS // 2
     for code, (description, owner, _) in stored.complaints.items():
         assert burst.card_chats[code] == {CADRE_CHAT[owner]}, code
