@@ -2,7 +2,8 @@
 
 The real Application polls the fake Bot API over HTTP on 127.0.0.1 with the
 same loop `phananh run` uses (bot/polling.py), with its update processor,
-outbox sender and rate limiter.  The fake answers every call after 50 ms.
+outbox sender and rate limiter; the fake and the residents run in a process
+of their own, as Telegram would.  The fake answers every call after 50 ms.
 200 residents each file one whole report by buttons, like benchmark 1; each
 sends its next update as soon as the bot's first reply to the previous one
 arrives, as a person tapping quickly would.  Measured: messages the bot sent
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import re
 import sys
@@ -191,6 +193,36 @@ class Outcome:
     problems: list[str]
 
 
+async def serve(residents: int) -> None:
+    """The fake's side, in a process of its own (so its CPU does not slow
+    the bot's event loop): serve the fake, play the residents once the bot
+    polls, print the measurements as JSON, serve on until stdin closes."""
+    api = ObservedApi(latency=LATENCY)
+    async with HttpFakeBotApi(api) as server:
+        print(server.base_url, flush=True)
+        await api.wait_until(lambda: bool(api.calls_to("getUpdates")), 120)
+        people = Residents(api, residents, random.Random(5))
+        api.residents = people
+        people.begin()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(people.finished.wait(), timeout=residents * 2 + 120)
+        elapsed = (people.last_receipt or time.perf_counter()) - people.first_push
+        end = people.first_push + elapsed
+        sends = [t for t in api.send_times if people.first_push <= t <= end]
+        latencies = [x for r in people.people.values() for x in r.latencies]
+        to_residents = sum(len(api.messages_to(chat)) for chat in people.people)
+        result = {
+            "messages_per_second": len(sends) / elapsed,
+            "resident_replies_per_second": to_residents / elapsed,
+            "p50": percentile(latencies, 0.5) if latencies else float("nan"),
+            "p99": percentile(latencies, 0.99) if latencies else float("nan"),
+            "problems": check_order(api, people),
+        }
+        print(json.dumps(result), flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)  # until the bot has stopped
+
+
 async def run(
     tmp: Path, label: str, residents: int, request: BaseRequest | None, sequential: bool
 ) -> Outcome:
@@ -198,53 +230,53 @@ async def run(
     db = await Database.open(db_path)
     await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
     await db.close()
-    api = ObservedApi(latency=LATENCY)
-    async with HttpFakeBotApi(api) as server:
-        settings = Settings(
-            telegram_token=Secret("123456:LATENCY"),
-            db_path=db_path,
-            telegram_api_url=server.base_url,
-            rate_limit=True,
-        )
-        app = build_application(settings, clock=ManualClock(START), request=request)
-        saved = handlers.outbox.PARALLEL_RECIPIENTS
-        if sequential:
-            # The reference: python-telegram-bot's default, one update at a
-            # time, and one message at a time.
-            app._update_processor = ChatOrderedProcessor(1)  # type: ignore[attr-defined]
-            handlers.outbox.PARALLEL_RECIPIENTS = 1
-        try:
-            async with running(app):
-                await app.start()
-                people = Residents(api, residents, random.Random(5))
-                api.residents = people
-                api.send_times.clear()
-                stop = asyncio.Event()
-                polling = asyncio.create_task(poll(app, stop))
-                people.begin()
-                limit = residents * 9 * 1.5 / 10 + 120
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(people.finished.wait(), timeout=limit)
-                # Let the last task cards leave before stopping.
-                stop.set()
-                await polling
-                await app.stop()
-        finally:
-            handlers.outbox.PARALLEL_RECIPIENTS = saved
-    elapsed = (people.last_receipt or time.perf_counter()) - people.first_push
-    in_window = [t for t in api.send_times if people.first_push <= t <= people.first_push + elapsed]
-    to_residents = sum(len(api.messages_to(chat)) for chat in people.people)
-    latencies = [x for r in people.people.values() for x in r.latencies]
-    problems = check_order(api, people)
+    fake = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.latency",
+        "--serve",
+        str(residents),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert fake.stdout is not None and fake.stdin is not None
+    base_url = (await fake.stdout.readline()).decode().strip()
+    settings = Settings(
+        telegram_token=Secret("123456:LATENCY"),
+        db_path=db_path,
+        telegram_api_url=base_url,
+        rate_limit=True,
+    )
+    app = build_application(settings, clock=ManualClock(START), request=request)
+    saved = handlers.outbox.PARALLEL_RECIPIENTS
+    if sequential:
+        # The reference: python-telegram-bot's default, one update at a
+        # time, and one message at a time.
+        app._update_processor = ChatOrderedProcessor(1)  # type: ignore[attr-defined]
+        handlers.outbox.PARALLEL_RECIPIENTS = 1
+    try:
+        async with running(app):
+            await app.start()
+            stop = asyncio.Event()
+            polling = asyncio.create_task(poll(app, stop))
+            line = await fake.stdout.readline()
+            stop.set()
+            await polling
+            await app.stop()
+    finally:
+        handlers.outbox.PARALLEL_RECIPIENTS = saved
+        fake.stdin.close()
+        await fake.wait()
+    result = json.loads(line)
     return Outcome(
         label=label,
-        messages_per_second=len(in_window) / elapsed,
-        resident_replies_per_second=to_residents / elapsed,
-        p50=percentile(latencies, 0.5) if latencies else float("nan"),
-        p99=percentile(latencies, 0.99) if latencies else float("nan"),
+        messages_per_second=result["messages_per_second"],
+        resident_replies_per_second=result["resident_replies_per_second"],
+        p50=result["p50"],
+        p99=result["p99"],
         complaints=count_complaints(db_path),
-        in_order=not problems,
-        problems=problems[:5],
+        in_order=not result["problems"],
+        problems=result["problems"][:5],
     )
 
 
@@ -303,5 +335,8 @@ async def main(residents: int) -> Row:
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else RESIDENTS
-    asyncio.run(main(count)).emit()
+    if sys.argv[1:2] == ["--serve"]:
+        asyncio.run(serve(int(sys.argv[2])))
+    else:
+        count = int(sys.argv[1]) if len(sys.argv) > 1 else RESIDENTS
+        asyncio.run(main(count)).emit()

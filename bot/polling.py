@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from telegram import Update
@@ -31,16 +31,84 @@ POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates open when nothing comes
 BACKOFF_MAX = 30.0
 
 
+# A new getUpdates goes out once no more than this many updates of the last
+# batch are still being handled: the slowest few of a batch then no longer
+# hold up everyone else's next message, and the next batch carries at most
+# these few again (skipped: they are already being handled).
+LOW_WATER = 8
+
+
+class _InFlight:
+    """The updates being handled, by id; the lowest of them is the first that
+    may not be confirmed yet."""
+
+    def __init__(self, app: BotApplication) -> None:
+        self.app = app
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.highest: int | None = None
+
+    def start(self, updates: Sequence[Update]) -> None:
+        processor = self.app.update_processor
+        for update in updates:
+            uid = update.update_id
+            if uid in self.tasks or (self.highest is not None and uid <= self.highest):
+                continue  # fetched again while still being handled, or already done
+            self.highest = uid
+            task = asyncio.create_task(
+                processor.process_update(update, self.app.process_update(update))
+            )
+            task.add_done_callback(self._finished(uid))
+            self.tasks[uid] = task
+
+    def _finished(self, uid: int) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            self.tasks.pop(uid, None)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("update %s failed", uid, exc_info=task.exception())
+
+        return done
+
+    def offset(self) -> int | None:
+        """What getUpdates may confirm: everything below the lowest update
+        still being handled, or everything fetched when none is."""
+        if self.tasks:
+            return min(self.tasks)
+        return None if self.highest is None else self.highest + 1
+
+    async def drain_to(self, count: int, stop: asyncio.Event) -> None:
+        """Wait until at most ``count`` are in flight (at least one finished
+        when ``count`` is already met), or until ``stop``."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            target = min(count, len(self.tasks) - 1)
+            while len(self.tasks) > max(target, 0) and not stop.is_set():
+                await asyncio.wait(
+                    {stopping, *self.tasks.values()}, return_when=asyncio.FIRST_COMPLETED
+                )
+        finally:
+            stopping.cancel()
+
+    async def finish(self) -> None:
+        if self.tasks:
+            await asyncio.wait(set(self.tasks.values()))
+
+
 async def poll(
     app: BotApplication, stop: asyncio.Event, allowed_updates: Sequence[str] | None = None
 ) -> None:
-    """Fetch a batch, handle it, confirm it — until ``stop`` is set."""
-    offset: int | None = None
+    """Fetch, hand the updates to the update processor, confirm only what was
+    handled — until ``stop`` is set.  Updates are handled side by side (each
+    chat in order, bot/processing.py); the offset never moves past one that
+    is not finished, so after a crash Telegram delivers it again."""
+    flight = _InFlight(app)
     backoff = 1.0
     while not stop.is_set():
+        busy = bool(flight.tasks)
         fetch = asyncio.ensure_future(
             app.bot.get_updates(
-                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates
+                offset=flight.offset(),
+                timeout=0 if busy else POLL_TIMEOUT,
+                allowed_updates=allowed_updates,
             )
         )
         stopping = asyncio.ensure_future(stop.wait())
@@ -63,23 +131,18 @@ async def poll(
             backoff = min(backoff * 2, BACKOFF_MAX)
             continue
         backoff = 1.0
-        if updates:
-            await handle_batch(app, updates)
-            offset = updates[-1].update_id + 1
+        before = flight.highest
+        flight.start(updates)
+        if flight.highest != before:
+            await flight.drain_to(LOW_WATER, stop)  # something new: let the batch run
+        elif flight.tasks:
+            await flight.drain_to(len(flight.tasks) - 1, stop)  # nothing new: one finishes
+    # Finish what was started, then confirm it, as python-telegram-bot does.
+    await flight.finish()
+    offset = flight.offset()
     if offset is not None:
-        # Confirm what was handled before leaving, as python-telegram-bot does.
         with contextlib.suppress(NetworkError, TimedOut):
             await app.bot.get_updates(offset=offset, timeout=0)
-
-
-async def handle_batch(app: BotApplication, updates: Sequence[Update]) -> None:
-    """Handle one getUpdates batch through the application's update
-    processor — chats side by side, each chat in order (bot/processing.py) —
-    and return when all of it is done, so the next fetch may confirm it."""
-    processor = app.update_processor
-    await asyncio.gather(
-        *(processor.process_update(update, app.process_update(update)) for update in updates)
-    )
 
 
 async def _catch_up(app: BotApplication) -> None:
