@@ -8,6 +8,7 @@ the conversation under way, so the same flow can later serve Zalo.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC
 
@@ -253,12 +254,20 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         await drop_keyboard(update)
         return
-    await answer_press(query)
+    # Three independent calls side by side: one round trip to Telegram, not
+    # three, for every button a resident presses.
+    calls = [
+        answer_press(query),
+        send_reply(
+            context,
+            update.effective_chat.id,
+            reply,
+            **location_keyboard(reply.before, reply.after),
+        ),
+    ]
     if reply.after is None or reply.after.seq != press.seq:
-        await drop_keyboard(update)
-    await send_reply(
-        context, update.effective_chat.id, reply, **location_keyboard(reply.before, reply.after)
-    )
+        calls.append(drop_keyboard(update))
+    await asyncio.gather(*calls)
 
 
 async def on_verdict_press(update: Update, context: BotContext) -> None:
