@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -45,6 +45,7 @@ from storage.db import Database, parse_utc, utc_text
 from storage.sqlite import _complaint, insert_notices
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
+_OPEN_STATES = frozenset(OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
 
@@ -451,17 +452,20 @@ class SqliteDigestStore:
             " AND created_at < ? AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             (json.dumps(list(wards)), utc_text(start), utc_text(end)),
         )
+        # A month of the whole city is tens of thousands of rows: unpacked as
+        # tuples, and fromisoformat reading the stored text with its zone
+        # (ten times faster than strptime), it takes half the time.
+        parse = datetime.fromisoformat
         return [
             Sighting(
-                id=r["id"],
-                category=r["category"],
-                area=r["area"],
-                # fromisoformat reads the stored text ten times faster than strptime
-                created_at=datetime.fromisoformat(r["created_at"]).replace(tzinfo=UTC),
-                is_open=r["state"] in OPEN_STATE_VALUES,
-                location=GeoPoint(lon=r["lon"], lat=r["lat"]) if r["lat"] is not None else None,
+                id_,
+                category,
+                area,
+                parse(f"{created_at}+00:00"),
+                state in _OPEN_STATES,
+                None if lat is None else GeoPoint(lon=lon, lat=lat),
             )
-            for r in rows
+            for id_, category, area, created_at, state, lat, lon in rows
         ]
 
     async def counted(
