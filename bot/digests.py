@@ -90,9 +90,13 @@ class Digests:
 
     # ---- the numbers ------------------------------------------------------------------------
 
+    @staticmethod
+    def _ward_key(period: d.Period) -> tuple[str, str, str]:
+        return ("wards", period.key, period.end.isoformat())
+
     async def _ward_tally(self, period: d.Period) -> dict[str, d.Counts]:
         """All wards' counts of a period, shared by every digest of it."""
-        key = ("wards", period.key, period.end.isoformat())
+        key = self._ward_key(period)
         now = self.services.now()
         cached = self._shared.get(key)
         if cached is not None and now - cached[0] < SHARED_TTL:
@@ -116,6 +120,10 @@ class Digests:
 
     async def export(self, scope: d.Scope, period: d.Period) -> list[tuple[Complaint, d.Outcome]]:
         return await self.store.counted(period, scope.wards)
+
+    @staticmethod
+    async def _nothing() -> dict[str, d.Counts]:
+        return {}
 
     def _cadres(self, scope: d.Scope) -> list[str]:
         """The staff a ward leader's cadre ranking lists: everyone serving
@@ -160,15 +168,22 @@ class Digests:
         dims += [] if scope.whole_city else [d.Dimension.AREA, d.Dimension.OWNER]
         start, end = d.hotspot_window(week.end)
         weeks = d.weeks_before(week, TREND_WEEKS, self.tz)
+        # A scope of every ward (the city's digest) already counts the week
+        # by ward: that is the ranking's tally, so it is not counted twice.
+        own_ranking = d.Dimension.WARD in dims and wards == self.wards()
         # Independent reads, the heaviest first: the store runs two at a time
         # on its own connections, and the hotspot clustering in a thread.
-        year_tally, year_timing, week_tally, all_wards, hotspots = await asyncio.gather(
+        year_tally, year_timing, week_tally, ranked, hotspots = await asyncio.gather(
             self.store.tally(year, wards, [d.Dimension.SCOPE]),
             self.store.timing(year, wards),
             self.store.tally(week, wards, dims),
-            self._ward_tally(week),
+            self._nothing() if own_ranking else self._ward_tally(week),
             self._hotspots(start, end, wards),
         )
+        all_wards = ranked
+        if own_ranking:
+            all_wards = week_tally[d.Dimension.WARD]
+            self._remember(self._ward_key(week), all_wards)
         week_timing, series, oldest = await asyncio.gather(
             self.store.timing(week, wards),
             self.store.trend(weeks, wards),

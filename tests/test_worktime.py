@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.worktime import VIETNAM_HOLIDAYS, Clockwork, QuietHours, WorkCalendar
+from bot.domain.worktime import (
+    VIETNAM_HOLIDAYS,
+    Clockwork,
+    QuietHours,
+    WorkCalendar,
+    from_us,
+    to_us,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # A week with a public holiday on Wednesday 25/11/2026.
@@ -99,3 +106,115 @@ def test_a_calendar_without_working_days_is_refused() -> None:
         WorkCalendar(TZ, weekdays=frozenset())
     with pytest.raises(ValueError, match="end after"):
         WorkCalendar(TZ, start=time(17), end=time(8))
+
+
+# ---- the integer arithmetic against the plain one ----------------------------------------
+#
+# WorkCalendar counts in microseconds over a list of working windows (fast
+# enough for the sweep); this is the plain day-by-day loop it replaced, kept
+# as the reference: both must give the very same instants and hours.
+
+
+def reference_next_opening(calendar: WorkCalendar, instant: datetime) -> datetime:
+    day = instant.astimezone(calendar.tz).date()
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    opens, closes = calendar._window(day)
+    if instant >= closes:
+        day += timedelta(days=1)
+        while not calendar.is_working_day(day):
+            day += timedelta(days=1)
+        opens, closes = calendar._window(day)
+    return max(instant, opens)
+
+
+def reference_add(calendar: WorkCalendar, instant: datetime, hours: float) -> datetime:
+    remaining = timedelta(hours=hours)
+    current = reference_next_opening(calendar, instant)
+    while True:
+        _, closes = calendar._window(current.astimezone(calendar.tz).date())
+        available = closes - current
+        if remaining <= available:
+            return current + remaining
+        remaining -= available
+        current = reference_next_opening(calendar, closes)
+
+
+def reference_between(calendar: WorkCalendar, earlier: datetime, later: datetime) -> float:
+    if later <= earlier:
+        return 0.0
+    total = timedelta(0)
+    current = reference_next_opening(calendar, earlier)
+    while current < later:
+        _, closes = calendar._window(current.astimezone(calendar.tz).date())
+        total += min(closes, later) - current
+        current = reference_next_opening(calendar, closes)
+    return total.total_seconds() / 3600
+
+
+ZONES = ("Asia/Ho_Chi_Minh", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe")
+
+
+@st.composite
+def calendars(draw: st.DrawFn) -> WorkCalendar:
+    start = draw(st.integers(min_value=0, max_value=22 * 4)) * 15
+    length = draw(st.integers(min_value=1, max_value=(24 * 60 - 1 - start) // 15)) * 15
+    end = start + length
+    return WorkCalendar(
+        ZoneInfo(draw(st.sampled_from(ZONES))),
+        time(start // 60, start % 60),
+        time(end // 60, end % 60) if end < 24 * 60 else time(23, 59),
+        frozenset(draw(st.sets(st.integers(0, 6), min_size=1))),
+        frozenset(
+            date(2026, 1, 1) + timedelta(days=n)
+            for n in draw(st.lists(st.integers(0, 800), max_size=40))
+        ),
+    )
+
+
+instants = st.datetimes(
+    min_value=datetime(2025, 10, 1), max_value=datetime(2028, 3, 1), timezones=st.just(UTC)
+)
+hours = st.one_of(
+    st.just(0.0),
+    st.floats(min_value=0, max_value=400, allow_nan=False),
+    st.integers(0, 100).map(lambda n: n * 0.5),
+)
+
+
+@given(calendar=calendars(), instant=instants, hours=hours, other=instants)
+def test_the_integer_calendar_agrees_with_the_plain_loop(
+    calendar: WorkCalendar, instant: datetime, hours: float, other: datetime
+) -> None:
+    assert calendar.next_opening(instant) == reference_next_opening(calendar, instant)
+    assert calendar.add(instant, hours) == reference_add(calendar, instant, hours)
+    later = reference_add(calendar, instant, hours)
+    assert calendar.add(later, hours) == reference_add(calendar, later, hours), "chained"
+    for a, b in ((instant, other), (other, instant), (instant, later)):
+        assert calendar.working_hours_between(a, b) == reference_between(calendar, a, b)
+
+
+def test_the_integer_calendar_reaches_back_and_far_ahead() -> None:
+    calendar = WorkCalendar(TZ)
+    far = local(23, 9) + timedelta(days=900)
+    assert calendar.add(far, 3) == reference_add(calendar, far, 3)
+    early = local(23, 9) - timedelta(days=700)  # before everything covered so far
+    assert calendar.add(early, 30) == reference_add(calendar, early, 30)
+    assert calendar.working_hours_between(early, far) == reference_between(calendar, early, far)
+
+
+@st.composite
+def quiet_hours(draw: st.DrawFn) -> QuietHours:
+    start, end = (draw(st.integers(0, 24 * 4 - 1)) * 15 for _ in range(2))
+    return QuietHours(
+        ZoneInfo(draw(st.sampled_from(ZONES))),
+        time(start // 60, start % 60),
+        time(end // 60, end % 60),
+    )
+
+
+@given(quiet=quiet_hours(), instant=instants)
+def test_deferring_in_integers_agrees_with_the_wall_clock(
+    quiet: QuietHours, instant: datetime
+) -> None:
+    assert from_us(quiet.defer_us(to_us(instant))) == quiet.defer(instant)

@@ -571,27 +571,41 @@ def hotspots(
             parent[max(ra, rb)] = min(ra, rb)
 
     first_in_group: dict[tuple[str, str], int] = {}
-    cells: dict[tuple[str, int, int], list[int]] = {}
     cell_deg = radius_m / 111_000.0  # a cell at least as wide as the radius, in degrees
+    # A cell (column x, row y) is the one number x * row + y, and its eight
+    # neighbours are that number plus fixed offsets: a month of the whole city
+    # looks up hundreds of thousands of cells.  ``row`` exceeds the number of
+    # rows between the poles, so no two cells share a number.
+    row = 2 * (math.ceil(90 / cell_deg) + 2) + 1
+    around = tuple(dx * row + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+    cells: dict[str, dict[int, list[int]]] = {}  # category -> cell -> sightings
     for i, s in enumerate(sightings):
-        group = (s.category, s.area)
-        if group in first_in_group:
-            union(first_in_group[group], i)
-        else:
-            first_in_group[group] = i
-        if s.location is None:
+        first = first_in_group.setdefault((s.category, s.area), i)
+        if first != i:
+            union(first, i)
+        point = s.location
+        if point is None:
             continue
-        lat_deg = cell_deg
-        lon_deg = cell_deg / max(0.01, math.cos(math.radians(s.location.lat)))
-        cx, cy = math.floor(s.location.lon / lon_deg), math.floor(s.location.lat / lat_deg)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for j in cells.get((s.category, cx + dx, cy + dy), ()):
-                    other = sightings[j].location
-                    assert other is not None
-                    if distance_km(s.location, other) * 1000 <= radius_m:
-                        union(i, j)
-        cells.setdefault((s.category, cx, cy), []).append(i)
+        lon_deg = cell_deg / max(0.01, math.cos(math.radians(point.lat)))
+        cell = math.floor(point.lon / lon_deg) * row + math.floor(point.lat / cell_deg)
+        grid = cells.setdefault(s.category, {})
+        root = find(i)
+        for offset in around:
+            for j in grid.get(cell + offset, ()):
+                other_root = find(j)
+                if other_root == root:
+                    # Linked already (by their group, or through a third
+                    # complaint): measuring would change nothing.  In a busy
+                    # month this skips most of the distances.
+                    continue
+                other = sightings[j].location
+                assert other is not None
+                if distance_km(point, other) * 1000 <= radius_m:
+                    # union(i, j), with both roots at hand
+                    low, high = min(root, other_root), max(root, other_root)
+                    parent[high] = low
+                    root = low
+        grid.setdefault(cell, []).append(i)
     clusters: dict[int, list[Sighting]] = {}
     for i, s in enumerate(sightings):
         clusters.setdefault(find(i), []).append(s)

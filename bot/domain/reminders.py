@@ -15,15 +15,16 @@ one sweep that follows.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import count
+from typing import NamedTuple
 
 from bot.domain.complaints import State
 from bot.domain.orgchart import DEFAULT_ESCALATION, EscalationLevel, EscalationTarget
-from bot.domain.worktime import Clockwork, QuietHours, WorkCalendar
+from bot.domain.worktime import Clockwork, QuietHours, WorkCalendar, from_us, hours_us, to_us
 
 MAX_ITEMS = 5000  # a safety bound; a real window holds a handful
 
@@ -54,9 +55,9 @@ class ReminderPolicy:
     pause_max_days: float = 3.0  # working days the clock may wait for the resident
 
 
-@dataclass(frozen=True)
-class ClockState:
-    """The timestamps the schedule depends on, read from the complaint."""
+class ClockState(NamedTuple):
+    """The timestamps the schedule depends on, read from the complaint.
+    (A named tuple: the sweep makes one per complaint due.)"""
 
     state: State
     clock_start: datetime  # when it was routed, or reopened: the clocks restart from there
@@ -76,6 +77,9 @@ class Item:
     round: int = 0
 
 
+# What an item says: its kind, its escalation level and whom it reaches.
+Reason = tuple[Due, int, EscalationTarget | None]
+
 NEEDS_ACK = frozenset({State.SUBMITTED, State.REOPENED})
 HANDLING = frozenset({State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED})
 
@@ -86,7 +90,12 @@ class Schedule:
     quiet: QuietHours
 
     def clockwork(self, policy: ReminderPolicy) -> Clockwork:
-        return Clockwork(self.calendar, urgent=policy.urgent)
+        return self._clockworks[policy.urgent]  # type: ignore[attr-defined,no-any-return]
+
+    def __post_init__(self) -> None:
+        # Two ways to count, made once (the sweep asks per complaint).
+        clockworks = {urgent: Clockwork(self.calendar, urgent=urgent) for urgent in (False, True)}
+        object.__setattr__(self, "_clockworks", clockworks)
 
     def acknowledge_due(self, start: datetime, policy: ReminderPolicy) -> datetime:
         return self.clockwork(policy).add(start, policy.acknowledge_hours)
@@ -95,97 +104,344 @@ class Schedule:
         clock = self.clockwork(policy)
         return clock.add(start, clock.days(days))
 
-    def _effective(self, at: datetime, urgent: bool) -> datetime:
-        return at if urgent else self.quiet.defer(at)
-
     def items(self, clock: ClockState, policy: ReminderPolicy) -> Iterator[Item]:
         """Every item of the schedule, in effective-time order (lazily: the
         "please acknowledge" reminders go on until someone acknowledges)."""
+        for at, seq, due, level, target, round_no in self._placed(clock, policy):
+            yield Item(from_us(at), seq, due, level, target, round_no)
+
+    # The items are computed as tuples of integers (instants in microseconds
+    # since the epoch, bot/domain/worktime.py): the sweep places a dozen for
+    # each of a thousand complaints every half minute.  A raw item is
+    # (instant, due, level, target, round); a placed one has its effective
+    # instant (out of the quiet hours) and, after it, its seq: the order in
+    # which the streams were drawn from, which breaks ties of time.
+
+    def _place(self, raw: _Raw, urgent: bool) -> _Raw:
+        return raw if urgent else (self.quiet.defer_us(raw[0]), *raw[1:])
+
+    def _placed(self, clock: ClockState, policy: ReminderPolicy) -> Iterator[_Placed]:
         work = self.clockwork(policy)
         seq = count()
 
-        def placed(
-            raw: Iterator[tuple[datetime, Due, int, EscalationTarget | None, int]],
-        ) -> Iterator[Item]:
-            for when, due, level, target, round_no in raw:
-                effective = self._effective(when, policy.urgent)
-                yield Item(effective, next(seq), due, level, target, round_no)
+        def placed(raw: Iterable[_Raw]) -> Iterator[_Placed]:
+            for item in raw:
+                at, due, level, target, round_no = self._place(item, policy.urgent)
+                yield at, next(seq), due, level, target, round_no
 
-        streams: list[Iterator[Item]] = []
+        streams: list[Iterator[_Placed]] = []
         if clock.paused_since is not None and clock.state in HANDLING:
-            timeout = work.calendar.add(
-                clock.paused_since, policy.pause_max_days * work.calendar.day_hours
+            timeout = work.calendar.add_us(
+                to_us(clock.paused_since), policy.pause_max_days * work.calendar.day_hours
             )
-            streams.append(placed(iter([(timeout, Due.INFO_TIMEOUT, 0, None, 0)])))
+            streams.append(placed([(timeout, Due.INFO_TIMEOUT, 0, None, 0)]))
         elif clock.state in HANDLING:
             if clock.state in NEEDS_ACK:
-                streams.append(placed(self._ack_stream(clock, policy, work)))
-            streams.append(placed(self._resolve_stream(clock, policy, work)))
+                streams.append(placed(iter(_AckReminders(clock, policy, work).pull, None)))
+            streams.append(placed(self._resolve_items(clock, policy, work)))
         elif clock.state is State.RESOLVED and clock.resolved_at is not None:
             # The resident's side counts calendar days, and never speaks at night.
-            again = clock.resolved_at + timedelta(days=policy.confirm_again_days)
-            close = clock.resolved_at + timedelta(days=policy.auto_close_days)
+            defer = self.quiet.defer_us
+            again = to_us(clock.resolved_at + timedelta(days=policy.confirm_again_days))
+            close = to_us(clock.resolved_at + timedelta(days=policy.auto_close_days))
             streams.append(
                 iter(
                     [
-                        Item(self.quiet.defer(again), next(seq), Due.CONFIRM_AGAIN),
-                        Item(self.quiet.defer(close), next(seq), Due.AUTO_CLOSE),
+                        (defer(again), next(seq), Due.CONFIRM_AGAIN, 0, None, 0),
+                        (defer(close), next(seq), Due.AUTO_CLOSE, 0, None, 0),
                     ]
                 )
             )
         yield from heapq.merge(*streams)
 
     @staticmethod
-    def _ack_stream(
-        clock: ClockState, policy: ReminderPolicy, work: Clockwork
-    ) -> Iterator[tuple[datetime, Due, int, EscalationTarget | None, int]]:
-        """Half-way through the acknowledge time, then every two working
-        hours; at the deadline the ward leader is told too."""
-        when = work.add(clock.clock_start, policy.acknowledge_hours / 2)
-        overdue_told = False
-        while True:
-            if not overdue_told and when >= clock.ack_due_at:
-                yield clock.ack_due_at, Due.ACK_OVERDUE, 0, EscalationTarget.WARD_LEADER, 0
-                overdue_told = True
-                when = work.add(clock.ack_due_at, policy.remind_every_hours)
-                continue
-            yield when, Due.ACK_REMINDER, 0, None, 0
-            when = work.add(when, policy.remind_every_hours)
-
-    @staticmethod
-    def _resolve_stream(
-        clock: ClockState, policy: ReminderPolicy, work: Clockwork
-    ) -> Iterator[tuple[datetime, Due, int, EscalationTarget | None, int]]:
+    def _resolve_items(clock: ClockState, policy: ReminderPolicy, work: Clockwork) -> list[_Raw]:
         """One working day before the deadline, at the deadline, then the
         escalation levels (and their repeated rounds)."""
+        add = work.add_us
+        due_at = to_us(clock.due_at)
         total = work.elapsed(clock.clock_start, clock.due_at)
         one_day = work.days(1)
-        raw: list[tuple[datetime, Due, int, EscalationTarget | None, int]] = []
+        raw: list[_Raw] = []
         if total > one_day:
-            raw.append((work.add(clock.clock_start, total - one_day), Due.RESOLVE_SOON, 0, None, 0))
-        raw.append((clock.due_at, Due.RESOLVE_DUE, 0, None, 0))
+            soon = add(to_us(clock.clock_start), total - one_day)
+            raw.append((soon, Due.RESOLVE_SOON, 0, None, 0))
+        raw.append((due_at, Due.RESOLVE_DUE, 0, None, 0))
         levels = policy.escalation
         if levels:
             span = max(level.after_days for level in levels) + policy.round_gap_days
             for round_no in range(policy.repeat + 1):
                 for index, level in enumerate(levels, start=1):
                     offset = work.days(round_no * span + level.after_days)
-                    when = work.add(clock.due_at, offset)
+                    when = add(due_at, offset)
                     raw.append((when, Due.ESCALATION, index, level.target, round_no))
         raw.sort(key=lambda r: r[0])
-        yield from raw
+        return raw
 
     def window(
         self, clock: ClockState, policy: ReminderPolicy, after: datetime, until: datetime
     ) -> tuple[list[Item], datetime | None]:
         """The items with ``after < at <= until``, and when the next one falls."""
-        due: list[Item] = []
-        for index, item in enumerate(self.items(clock, policy)):
+        items, upcoming = self._window(clock, policy, to_us(after), to_us(until), False)
+        return (
+            [
+                Item(from_us(at), seq, due, level, target, round_no)
+                for at, seq, due, level, target, round_no in items
+            ],
+            None if upcoming is None else from_us(upcoming),
+        )
+
+    def reasons(
+        self, clock: ClockState, policy: ReminderPolicy, after: datetime, until: datetime
+    ) -> tuple[list[Reason], datetime | None]:
+        """What the items with ``after < at <= until`` say, each once, in
+        time order, and when the next item falls: the sweep's view.  A person
+        hears of a complaint once per sweep, for its strongest reason, so a
+        repeat (the "please acknowledge" reminders of a long catch-up) says
+        nothing new; and the sweep needs no item's own time."""
+        items, upcoming = self._window(clock, policy, to_us(after), to_us(until), True)
+        return (
+            [(due, level, target) for _, _, due, level, target, _ in items],
+            None if upcoming is None else from_us(upcoming),
+        )
+
+    def _window(
+        self, clock: ClockState, policy: ReminderPolicy, after: int, until: int, distinct: bool
+    ) -> tuple[list[_Placed], int | None]:
+        if clock.state in HANDLING and clock.paused_since is None:
+            return self._handling_window(clock, policy, after, until, distinct)
+        # Paused, or resolved: one or two items, walked from the start.
+        return self._walked(clock, policy, after, until, distinct)
+
+    def _handling_window(
+        self, clock: ClockState, policy: ReminderPolicy, after: int, until: int, distinct: bool
+    ) -> tuple[list[_Placed], int | None]:
+        """`_window` while the clocks run, without walking the schedule from
+        its start: the sweep's hot loop, a thousand complaints at a time,
+        some of them weeks old.  The same items as `_placed` gives, in time
+        order (items at the same instant may come in another order, and the
+        seq is their order here: nothing reads either).
+
+        The "please acknowledge" reminders step by a fixed working time from
+        half the acknowledge time, and that step is a fixed number of working
+        microseconds (bot/domain/worktime.py: a position plus n, back to an
+        instant); so reminder ``k`` is the first one's position plus ``k``
+        steps, and the reminders of a window are found by their number, not
+        by a walk.  At the first reminder at or past the deadline comes the
+        overdue notice instead, at the deadline, and the steps start again
+        from there.  The resolve stream's escalations are only placed when
+        its deadline is in the window.
+
+        Written flat, with the steps as local functions: this runs for every
+        complaint due, and each method call or attribute lookup shows."""
+        urgent = policy.urgent
+        work = self.clockwork(policy)
+        to_pos: Callable[[int], int]
+        to_instant: Callable[[int], int]
+        place: Callable[[int], int]
+        if urgent:  # calendar time: positions are instants, and nothing waits for the morning
+            to_pos = to_instant = place = _same
+        else:
+            to_pos, to_instant = self.calendar.position_us, self.calendar.instant_us
+            place = self.quiet.defer_us
+        start = to_us(clock.clock_start)
+        start_at = to_pos(start)
+        # Due items as (instant, stream, n, kind, level, target, round): sorted, in time order.
+        found: list[tuple[int, int, int, Due, int, EscalationTarget | None, int]] = []
+        upcoming: int | None = None
+        counted = 0  # items up to ``until``, for the runaway guard
+
+        # -- the resolve stream: [one day before,] the deadline, the escalations
+        due_at = to_us(clock.due_at)
+        deadline = place(due_at)
+        if deadline <= until:
+            resolve = [self._place(raw, urgent) for raw in self._resolve_items(clock, policy, work)]
+        else:
+            # The escalations come after the deadline: none is due, nor next.
+            resolve = [(deadline, Due.RESOLVE_DUE, 0, None, 0)]
+            if due_at > start:  # else no time at all: elapsed is 0
+                total = (to_pos(due_at) - start_at) / 1_000_000 / 3600  # as elapsed()
+                one_day = work.days(1)
+                if total > one_day:
+                    step = hours_us(total - one_day)
+                    soon = to_instant(start_at + step) if step else work.add_us(start, 0)
+                    resolve.insert(0, (place(soon), Due.RESOLVE_SOON, 0, None, 0))
+        for when, kind, level, target, round_no in resolve:
+            if when > until:
+                upcoming = when
+                break
+            counted += 1
+            if when > after:
+                found.append((when, 1, counted, kind, level, target, round_no))
+
+        # -- the acknowledge stream
+        if clock.state in NEEDS_ACK:
+            every = hours_us(policy.remind_every_hours)
+            if every <= 0:  # a schedule that never moves on: the plain walk refuses it
+                return self._walked(clock, policy, after, until, distinct)
+            ack_due = to_us(clock.ack_due_at)
+            due_pos = to_pos(ack_due)
+            half = hours_us(policy.acknowledge_hours / 2)
+            if half > 0:
+                first_at = start_at + half
+                first = to_instant(first_at)
+            else:  # no time: the next opening (add's rule for zero), or add's refusal
+                first = work.add_us(start, policy.acknowledge_hours / 2)
+                first_at = to_pos(first)
+
+            def reminder(k: int) -> int:
+                """The raw instant of the k-th reminder before the deadline."""
+                return first if k == 0 else to_instant(first_at + k * every)
+
+            # How many reminders come before the overdue notice: a guess from
+            # the positions (right unless the deadline is outside working
+            # time), checked, else searched for.
+            overdue = max(0, -(-(due_pos - first_at) // every))
+            if reminder(overdue) < ack_due or (overdue and reminder(overdue - 1) >= ack_due):
+                overdue = _first(lambda k: reminder(k) >= ack_due, overdue)
+
+            def at(i: int) -> int:
+                """Where item ``i`` of the stream is placed."""
+                if i < overdue:
+                    return place(reminder(i))
+                if i == overdue:
+                    return place(ack_due)
+                return place(to_instant(due_pos + (i - overdue) * every))
+
+            def first_above(t: int) -> tuple[int, int | None]:
+                """The first item placed after ``t``, and where (None: not
+                placed yet): the items never go back in time (each step
+                moves on, and deferring keeps the order)."""
+                if t < (first if overdue else ack_due):
+                    return 0, None
+                t_pos = to_pos(t)
+                if t_pos < due_pos:
+                    guess = min((t_pos - first_at) // every + 1, overdue)
+                else:
+                    guess = overdue + (t_pos - due_pos) // every + 1
+                placed = at(guess)
+                if placed > t:
+                    if guess == 0 or at(guess - 1) <= t:
+                        return guess, placed
+                else:
+                    placed = at(guess + 1)
+                    if placed > t:
+                        return guess + 1, placed
+                guess = _first(lambda i: at(i) > t, guess)
+                return guess, at(guess)
+
+            index = first_above(after)[0]
+            beyond, placed = first_above(until)
+            next_ack = at(beyond) if placed is None else placed
+            counted += beyond
+            while index < beyond:
+                if index == overdue:
+                    found.append(
+                        (at(index), 0, index, Due.ACK_OVERDUE, 0, EscalationTarget.WARD_LEADER, 0)
+                    )
+                else:
+                    found.append((at(index), 0, index, Due.ACK_REMINDER, 0, None, 0))
+                    if distinct:
+                        # The reminders after this one up to ``until`` say the
+                        # same; only the overdue notice may still be new.
+                        if index < overdue < beyond:
+                            index = overdue
+                            continue
+                        break
+                index += 1
+            if upcoming is None or next_ack < upcoming:
+                upcoming = next_ack
+
+        if counted >= MAX_ITEMS:
+            raise RuntimeError("reminder schedule runaway")
+        if len(found) > 1:
+            found.sort()
+        due: list[_Placed] = []
+        seen: set[Reason] = set()
+        for seq, (when, _, _, kind, level, target, round_no) in enumerate(found):
+            if distinct:
+                if (kind, level, target) in seen:
+                    continue
+                seen.add((kind, level, target))
+            due.append((when, seq, kind, level, target, round_no))
+        return due, upcoming
+
+    def _walked(
+        self, clock: ClockState, policy: ReminderPolicy, after: int, until: int, distinct: bool
+    ) -> tuple[list[_Placed], int | None]:
+        """`_window` the plain way: every item from the start, in order."""
+        due: list[_Placed] = []
+        seen: set[Reason] = set()
+        for index, item in enumerate(self._placed(clock, policy)):
             if index >= MAX_ITEMS:
                 raise RuntimeError("reminder schedule runaway")
-            if item.at <= after:
+            at, _, kind, level, target, _ = item
+            if at <= after:
                 continue
-            if item.at > until:
-                return due, item.at
+            if at > until:
+                return due, at
+            if distinct:
+                if (kind, level, target) in seen:
+                    continue
+                seen.add((kind, level, target))
             due.append(item)
         return due, None
+
+
+def _same(x: int) -> int:
+    return x
+
+
+def _first(above: Callable[[int], bool], guess: int) -> int:
+    """The least n >= 0 with ``above(n)``, for ``above`` false then true for
+    good: galloping from ``guess``, then halving."""
+    if above(guess):
+        high, step = guess, 1
+        while True:
+            low = high - step
+            if low < 0:
+                low = -1
+                break
+            if not above(low):
+                break
+            high, step = low, step * 2
+    else:
+        low, step = guess, 1
+        while True:
+            high = low + step
+            if above(high):
+                break
+            low, step = high, step * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if above(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+class _AckReminders:
+    """Half-way through the acknowledge time, then every two working hours;
+    at the deadline the ward leader is told too.  Endless: `pull` gives the
+    next raw item each time."""
+
+    def __init__(self, clock: ClockState, policy: ReminderPolicy, work: Clockwork) -> None:
+        self.add = work.add_us
+        self.every = policy.remind_every_hours
+        self.ack_due = to_us(clock.ack_due_at)
+        self.when = self.add(to_us(clock.clock_start), policy.acknowledge_hours / 2)
+        self.overdue_told = False
+
+    def pull(self) -> _Raw:
+        if not self.overdue_told and self.when >= self.ack_due:
+            self.overdue_told = True
+            self.when = self.add(self.ack_due, self.every)
+            return self.ack_due, Due.ACK_OVERDUE, 0, EscalationTarget.WARD_LEADER, 0
+        when = self.when
+        self.when = self.add(when, self.every)
+        return when, Due.ACK_REMINDER, 0, None, 0
+
+
+_Raw = tuple[int, Due, int, EscalationTarget | None, int]
+_Placed = tuple[int, int, Due, int, EscalationTarget | None, int]
