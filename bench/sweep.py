@@ -175,6 +175,20 @@ async def settle(conn: sqlite3.Connection) -> None:
     await asyncio.sleep(Database.CHECKPOINT_DELAY * 2)
 
 
+def python_speed() -> float:
+    """Seconds for a million steps of a plain Python loop (the best of
+    five): the sweep is Python work, and shared machines differ and drift,
+    so the row says how fast Python ran here."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for n in range(1_000_000):
+            total += n
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -248,6 +262,7 @@ async def main(count: int, share: float, rounds: int, memory_rounds: int) -> Row
             briefing = time.perf_counter() - started
             floor.close()
 
+    speed = python_speed()
     median, reference_median = statistics.median(ours), statistics.median(refs)
     half = max(1, len(peaks) // 4)
     # Flat: the Python heap's peak per sweep does not grow and nothing stays
@@ -288,6 +303,7 @@ async def main(count: int, share: float, rounds: int, memory_rounds: int) -> Row
         "one JobQueue run (the sweep and its reminder message sent)": _ms(job_run),
         "start-up over the seeded file (its catch-up sweep included)": f"{start_up:.1f} s",
         "seeding": f"{seeded:.1f} s",
+        "Python speed here (a million loop steps)": _ms(speed),
     }
     return Row(
         name=f"reminder sweep, {count / 1000:,.0f}k open, {share:.0%} due",
