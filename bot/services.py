@@ -32,7 +32,7 @@ from bot.domain.conversation import Answer, ConversationEngine, ConversationStat
 from bot.domain.deadlines import deadlines, policy_for
 from bot.domain.flows import ALL_FLOWS, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
-from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
+from bot.domain.orgchart import Category, Family, GeoPoint, OrgChart, Role
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.routing import RouteReason, RoutingError, route
 from bot.domain.worktime import QuietHours, WorkCalendar
@@ -116,6 +116,7 @@ class Services:
         self.channel = channel
         self.engine = ConversationEngine(ALL_FLOWS)
         self._chart: OrgChart | None = None
+        self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
     # ---- org chart --------------------------------------------------------------------------
 
@@ -562,7 +563,11 @@ class Services:
         if complaint.paused_since is not None:
             # Fixed while waiting on the resident: the wait ends here, and the
             # deadline in force moves by it, as if the resident had answered.
-            fields.update(self.resume_fields(complaint, complaint.paused_since, now))
+            fields.update(
+                self.resume_fields(
+                    complaint.category, complaint.due_at, complaint.paused_since, now
+                )
+            )
         pending = _Pending(
             fields=fields,
             notices=[
@@ -662,13 +667,12 @@ class Services:
     # ---- asking the resident, and leaders' actions ------------------------------------------
 
     def resume_fields(
-        self, complaint: Complaint, paused: datetime, now: datetime
+        self, category: str, due_at: datetime, paused: datetime, now: datetime
     ) -> dict[str, Any]:
         """The resolve clock stood still while the resident was asked: move
-        the deadline by the working time it waited."""
-        waited = self.schedule.clockwork(self.policy(complaint.category)).elapsed(paused, now)
-        work = self.schedule.clockwork(self.policy(complaint.category))
-        return {"paused_since": None, "due_at": work.add(complaint.due_at, waited)}
+        the deadline (``due_at``) by the working time it waited."""
+        work = self.schedule.clockwork(self.policy(category))
+        return {"paused_since": None, "due_at": work.add(due_at, work.elapsed(paused, now))}
 
     async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ASK_INFO)
@@ -706,7 +710,9 @@ class Services:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
         photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
         pending = _Pending(
-            fields=self.resume_fields(complaint, complaint.paused_since, self.clock.now()),
+            fields=self.resume_fields(
+                complaint.category, complaint.due_at, complaint.paused_since, self.clock.now()
+            ),
             notices=[
                 Notice(
                     TO_OWNER,
@@ -901,7 +907,18 @@ class Services:
 
     def policy(self, category_code: str) -> ReminderPolicy:
         category = self._chart.categories.get(category_code) if self._chart else None
-        return policy_for(category, self.knobs) if category else self.knobs
+        if category is None:
+            return self.knobs
+        # The sweep asks once per complaint due: keep each category's policy
+        # (for this very category and knobs; a new chart makes new ones).
+        kept = self._policies.get(category_code)
+        if kept is None or kept[0] is not category or kept[1] is not self.knobs:
+            kept = self._policies[category_code] = (
+                category,
+                self.knobs,
+                policy_for(category, self.knobs),
+            )
+        return kept[2]
 
     @staticmethod
     def clock_state(complaint: Complaint) -> ClockState:

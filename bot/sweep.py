@@ -15,15 +15,15 @@ tasks wants one list, not five pings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.digests import Digests
-from bot.domain.complaints import Action, Complaint, Event, State, next_state
+from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import Due, Item
-from bot.ports import Notice, SweepUpdate, SweepWrites
+from bot.domain.reminders import ClockState, Due
+from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 from bot.services import TO_OWNER, TO_RESIDENT, Services
 
 REMINDERS = "reminders"
@@ -40,6 +40,8 @@ _STRENGTH = {
     Due.RESOLVE_DUE: 4,
     Due.ESCALATION: 5,
 }
+# The columns a sweep may change that the schedule reads.
+_CLOCK_FIELDS = frozenset(ClockState._fields)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class _Decision:
     updates: list[SweepUpdate] = field(default_factory=list)
     single: list[Notice] = field(default_factory=list)
     grouped: dict[str, dict[int, _Entry]] = field(default_factory=dict)
+    city: list[str] = field(default_factory=list)  # the city leaders, looked up once
 
     def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
         mine = self.grouped.setdefault(staff_id, {})
@@ -113,7 +116,7 @@ class Sweeper:
             report.notices += notices
             if done < BATCH:
                 break
-        report.briefings = await self._briefing(now)
+        report.briefings = await self.briefing(now)
         # Telegram redelivers for 24 hours at most: older update ids can go.
         await self.services.store.prune_updates(now - UPDATE_MEMORY)
         if self.digests is not None:
@@ -123,82 +126,87 @@ class Sweeper:
 
     # ---- deciding ---------------------------------------------------------------------------
 
-    def decide(self, rows: Sequence[tuple[Complaint, int | None]], now: datetime) -> SweepWrites:
-        decision = _Decision()
+    def decide(self, rows: Sequence[DueComplaint], now: datetime) -> SweepWrites:
+        decision = _Decision(city=[s.id for s in self.services.chart.city_leaders()])
         chart = self.services.chart
-        for complaint, reporter in rows:
-            self._decide_one(decision, chart, complaint, reporter, now)
+        for complaint in rows:
+            self._decide_one(decision, chart, complaint, now)
         return decision.writes()
 
     def _decide_one(
-        self,
-        decision: _Decision,
-        chart: OrgChart,
-        complaint: Complaint,
-        reporter: int | None,
-        now: datetime,
+        self, decision: _Decision, chart: OrgChart, complaint: DueComplaint, now: datetime
     ) -> None:
         services = self.services
         policy = services.policy(complaint.category)
         since = complaint.swept_until or complaint.created_at
-        items, upcoming = services.schedule.window(
-            services.clock_state(complaint), policy, since, now
-        )
+        clock = complaint.clock()
+        # Each reason once: a person hears of a complaint once per sweep
+        # anyway, for its strongest reason (see _Entry.merge).
+        reasons, upcoming = services.schedule.reasons(clock, policy, since, now)
+        reporter = complaint.reporter
         fields: dict[str, Any] = {"swept_until": now}
         event: Event | None = None
-        closing = any(item.due is Due.AUTO_CLOSE for item in items)
-        for item in items:
-            if item.due is Due.AUTO_CLOSE:
+        for due, level, target in reasons:
+            if due is Due.AUTO_CLOSE:
                 fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
                 event = self._event(complaint, Action.AUTO_CLOSE, now)
                 if reporter is not None:
                     decision.single.append(_resident(complaint, reporter, "auto_closed"))
                 decision.single.append(_owner(complaint, "closed_unconfirmed"))
                 break
-            if item.due is Due.INFO_TIMEOUT:
+            if due is Due.INFO_TIMEOUT:
                 paused = complaint.paused_since or now
-                fields.update(services.resume_fields(complaint, paused, now))
+                fields.update(
+                    services.resume_fields(complaint.category, complaint.due_at, paused, now)
+                )
                 event = self._event(complaint, Action.RESUME, now)
                 decision.single.append(_owner(complaint, "info_timeout"))
                 break
-            if item.due is Due.CONFIRM_AGAIN:
+            if due is Due.CONFIRM_AGAIN:
+                closing = any(due is Due.AUTO_CLOSE for due, _, _ in reasons)
                 if reporter is not None and not closing:
                     decision.single.append(_resident(complaint, reporter, "confirm_again"))
                 continue
-            self._remind(decision, chart, complaint, item)
-            if item.due is Due.ESCALATION:
+            self._remind(decision, chart, complaint, due, level, target)
+            if due is Due.ESCALATION:
                 fields["escalation_level"] = max(
-                    item.level, int(fields.get("escalation_level", complaint.escalation_level))
+                    level, int(fields.get("escalation_level", complaint.escalation_level))
                 )
         if event is not None:
             # The clock itself changed (closed, or running again): look afresh.
-            after = replace(complaint, **fields)
-            upcoming = services.next_action(
-                services.clock_state(after), complaint.category, after=now
-            )
+            after = clock._replace(**{k: v for k, v in fields.items() if k in _CLOCK_FIELDS})
+            upcoming = services.next_action(after, complaint.category, after=now)
         fields["next_action_at"] = upcoming
         decision.updates.append(
             SweepUpdate(complaint.id, fields, event, bump_version=event is not None)
         )
 
     def _remind(
-        self, decision: _Decision, chart: OrgChart, complaint: Complaint, item: Item
+        self,
+        decision: _Decision,
+        chart: OrgChart,
+        complaint: DueComplaint,
+        due: Due,
+        level: int,
+        target: EscalationTarget | None,
     ) -> None:
-        entry = _Entry(item.due, item.level)
-        if item.due is not Due.ESCALATION:
-            decision.remind(complaint.owner, complaint.id, _Entry(item.due))
-        if item.due in (Due.ACK_OVERDUE, Due.ESCALATION):
-            for leader in self._leaders(chart, complaint, item.target):
+        if due is not Due.ESCALATION:
+            decision.remind(complaint.owner, complaint.id, _Entry(due))
+        if due is Due.ACK_OVERDUE or due is Due.ESCALATION:
+            entry = _Entry(due, level)
+            for leader in self._leaders(chart, complaint, target, decision.city):
                 decision.remind(leader, complaint.id, entry)
 
     @staticmethod
     def _leaders(
-        chart: OrgChart, complaint: Complaint, target: EscalationTarget | None
+        chart: OrgChart,
+        complaint: DueComplaint,
+        target: EscalationTarget | None,
+        city: list[str],
     ) -> list[str]:
         """Who an escalation level reaches.  A complaint about the ward's own
         leadership skips the ward leaders; a chart with no city leaders stops
         at the ward leader."""
-        city = [s.id for s in chart.city_leaders()]
         policy = chart.wards.get(complaint.ward)
         ward_leader = [policy.leader] if policy else []
         about_leaders = (
@@ -209,14 +217,14 @@ class Sweeper:
         return ward_leader or city
 
     @staticmethod
-    def _event(complaint: Complaint, action: Action, now: datetime) -> Event:
+    def _event(complaint: DueComplaint, action: Action, now: datetime) -> Event:
         target = next_state(complaint.state, action)
         assert target is not None
         return Event(complaint.id, now, action, complaint.state, target)
 
     # ---- the morning briefing ("giao ban") ---------------------------------------------------
 
-    async def _briefing(self, now: datetime) -> int:
+    async def briefing(self, now: datetime) -> int:
         """Once each working day, from the briefing time until the quiet
         hours: every person with open tasks gets one list, overdue first."""
         schedule = self.services.schedule
@@ -231,10 +239,9 @@ class Sweeper:
         today = local.date().isoformat()
         if await self.services.store.get_meta(BRIEFING_KEY) == today:
             return 0  # the cheap check first: this runs on every sweep
-        tasks = await self.services.store.open_tasks()
-        by_owner: dict[str, list[Complaint]] = {}
-        for task in tasks:
-            by_owner.setdefault(task.owner, []).append(task)
+        by_owner: dict[str, list[tuple[datetime, int]]] = {}
+        for owner, complaint_id, due_at in await self.services.store.open_deadlines():
+            by_owner.setdefault(owner, []).append((due_at, complaint_id))
         notices = [
             Notice(BRIEFING, staff_id=owner, payload={"ids": _overdue_first(mine, now)})
             for owner, mine in by_owner.items()
@@ -243,18 +250,19 @@ class Sweeper:
         return len(notices) if sent else 0
 
 
-def _overdue_first(tasks: Sequence[Complaint], now: datetime) -> list[int]:
-    ordered = sorted(tasks, key=lambda t: (t.due_at >= now, t.due_at, t.id))
-    return [t.id for t in ordered]
+def _overdue_first(tasks: Sequence[tuple[datetime, int]], now: datetime) -> list[int]:
+    """Ids of (deadline, id) pairs: the overdue first, then by deadline."""
+    ordered = sorted(tasks, key=lambda t: (t[0] >= now, t[0], t[1]))
+    return [complaint_id for _, complaint_id in ordered]
 
 
-def _resident(complaint: Complaint, reporter: int, event: str) -> Notice:
+def _resident(complaint: DueComplaint, reporter: int, event: str) -> Notice:
     return Notice(
         TO_RESIDENT, complaint_id=complaint.id, person_id=reporter, payload={"event": event}
     )
 
 
-def _owner(complaint: Complaint, event: str) -> Notice:
+def _owner(complaint: DueComplaint, event: str) -> Notice:
     return Notice(
         TO_OWNER, complaint_id=complaint.id, staff_id=complaint.owner, payload={"event": event}
     )

@@ -7,6 +7,7 @@ formats a message: outbox rows hold a kind and plain parameters.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -35,6 +36,7 @@ from bot.ports import (
     TIME_FIELDS,
     ButtonMessage,
     Change,
+    DueComplaint,
     Identity,
     Invite,
     NewComplaint,
@@ -546,21 +548,7 @@ class SqliteStore:
         )
 
     async def _insert_event(self, conn: aiosqlite.Connection, event: Event) -> None:
-        await conn.execute(
-            "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state,"
-            " actor_person_id, actor_staff_id, note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event.complaint_id,
-                utc_text(event.at),
-                event.action.value,
-                event.from_state.value if event.from_state else None,
-                event.to_state.value,
-                event.actor_person_id,
-                event.actor_staff_id,
-                event.note,
-                json.dumps(event.data, ensure_ascii=False),
-            ),
-        )
+        await conn.execute(_INSERT_EVENT, _event_values(event))
 
     async def _insert_notices(
         self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
@@ -668,6 +656,20 @@ class SqliteStore:
             f"SELECT * FROM complaints WHERE {' AND '.join(where)} ORDER BY due_at, id",
             params,
         )
+
+    async def open_deadlines(self) -> list[tuple[str, int, datetime]]:
+        """(owner, id, deadline) of every open complaint, by deadline: the
+        morning briefing's lists.  Three columns, not whole complaints: at a
+        hundred thousand open ones that is 0.4 s instead of 4."""
+        open_states = [s.value for s in State if s.is_open]
+        async with self.conn.execute(
+            f"SELECT owner, id, due_at FROM complaints"
+            f" WHERE state IN ({','.join('?' * len(open_states))}) ORDER BY due_at, id",
+            open_states,
+        ) as cur:
+            cur.row_factory = None
+            rows = await cur.fetchall()
+        return [(owner, id_, parse_utc(due_at)) for owner, id_, due_at in rows]
 
     async def all_complaints(self) -> list[Complaint]:
         return await self._complaints("SELECT * FROM complaints ORDER BY id", ())
@@ -835,32 +837,41 @@ class SqliteStore:
         self,
         now: datetime,
         limit: int,
-        decide: Callable[[Sequence[tuple[Complaint, int | None]]], SweepWrites],
+        decide: Callable[[Sequence[DueComplaint]], SweepWrites],
     ) -> tuple[int, int]:
         """Read the complaints due, let ``decide`` say what happens, write it
-        — all in one transaction, so no handler's change slips in between."""
+        — all in one transaction, so no handler's change slips in between.
+
+        Every statement crosses to aiosqlite's thread and back: the batch is
+        read in one, and written in one per shape of change (most are the
+        bookmark and the next look alone), not one per complaint."""
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT c.*, p.person_id AS reporter FROM complaints c"
-                " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
-                " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= ?"
-                " ORDER BY c.next_action_at, c.id LIMIT ?",
-                (utc_text(now), limit),
-            ) as cur:
+            async with conn.execute(_DUE, (utc_text(now), limit)) as cur:
+                cur.row_factory = None  # plain tuples: no name lookups needed here
                 rows = list(await cur.fetchall())
             if not rows:
                 return 0, 0
-            writes = decide([(_complaint(r, []), r["reporter"]) for r in rows])
+            writes = decide([_due(row) for row in rows])
+            shapes: dict[tuple[str, bool], list[list[Any]]] = {}
+            events: list[Event] = []
+            texts: dict[datetime, str] = {}
             for update in writes.updates:
-                columns, values = _assignments(update.fields)
-                bump = ", version = version + 1" if update.bump_version else ""
-                await conn.execute(
-                    f"UPDATE complaints SET {columns}{bump} WHERE id = ?",
-                    (*values, update.complaint_id),
-                )
+                fields = update.fields
+                values = [_value(name, value, texts) for name, value in fields.items()]
+                values.append(update.complaint_id)
+                shape = (_columns(tuple(fields)), update.bump_version)
+                shapes.setdefault(shape, []).append(values)
                 if update.event is not None:
-                    await self._insert_event(conn, update.event)
-            await self._insert_notices(conn, writes.notices, now)
+                    events.append(update.event)
+            for (columns, bump), params in shapes.items():
+                version = ", version = version + 1" if bump else ""
+                await conn.executemany(
+                    f"UPDATE complaints SET {columns}{version} WHERE id = ?", params
+                )
+            if events:
+                await conn.executemany(_INSERT_EVENT, [_event_values(e) for e in events])
+            if writes.notices:
+                await self._insert_notices(conn, writes.notices, now)
         return len(rows), len(writes.notices)
 
     async def record_once(
@@ -1044,22 +1055,32 @@ async def insert_notices(
 
 def _assignments(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """``col = ?, …`` and its values, for the complaint columns a change may set."""
-    unknown = set(fields) - CHANGEABLE
+    return _columns(tuple(fields)), [_value(name, value) for name, value in fields.items()]
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(names: tuple[str, ...]) -> str:
+    unknown = set(names) - CHANGEABLE
     if unknown:
         raise ValueError(f"not changeable: {sorted(unknown)}")
-    columns = []
-    values: list[Any] = []
-    for name, value in fields.items():
-        columns.append(f"{name} = ?")
-        if name in TIME_FIELDS and value is not None:
-            values.append(utc_text(value))
-        elif isinstance(value, State | Family):
-            values.append(value.value)
-        elif isinstance(value, bool):
-            values.append(int(value))
-        else:
-            values.append(value)
-    return ", ".join(columns), values
+    return ", ".join(f"{name} = ?" for name in names)
+
+
+def _value(name: str, value: Any, texts: dict[datetime, str] | None = None) -> Any:
+    """A column's value as stored; ``texts`` remembers instants already
+    written out (a sweep writes the same "now" a thousand times)."""
+    if name in TIME_FIELDS and value is not None:
+        if texts is None:
+            return utc_text(value)
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = utc_text(value)
+        return text
+    if isinstance(value, State | Family):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def _with_complaint(notice: Notice, complaint_id: int) -> Notice:
@@ -1105,4 +1126,81 @@ def _complaint(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Compl
         swept_until=_maybe_time(row["swept_until"]),
         next_action_at=_maybe_time(row["next_action_at"]),
         escalation_level=row["escalation_level"],
+    )
+
+
+_INSERT_EVENT = (
+    "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state,"
+    " actor_person_id, actor_staff_id, note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _event_values(event: Event) -> tuple[Any, ...]:
+    return (
+        event.complaint_id,
+        utc_text(event.at),
+        event.action.value,
+        event.from_state.value if event.from_state else None,
+        event.to_state.value,
+        event.actor_person_id,
+        event.actor_staff_id,
+        event.note,
+        json.dumps(event.data, ensure_ascii=False),
+    )
+
+
+# The sweep's read: what deciding needs of each complaint due, in the order
+# of the partial index on next_action_at (ties by id, the index's own order).
+_DUE = (
+    "SELECT c.id, c.category, c.family, c.ward, c.state, c.owner, c.concerns_leadership,"
+    " c.created_at, c.due_at, c.clock_start, c.ack_due_at, c.resolved_at, c.paused_since,"
+    " c.swept_until, c.escalation_level, p.person_id"
+    " FROM complaints c"
+    " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
+    " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= ?"
+    " ORDER BY c.next_action_at, c.id LIMIT ?"
+)
+
+
+_FAMILIES = {f.value: f for f in Family}
+_STATES = {s.value: s for s in State}
+
+
+def _due(row: Sequence[Any]) -> DueComplaint:
+    """A row of ``_DUE``, as plainly as it can be read (a thousand a sweep)."""
+    (
+        id_,
+        category,
+        family,
+        ward,
+        state,
+        owner,
+        concerns_leadership,
+        created_at,
+        due_at,
+        clock_start,
+        ack_due_at,
+        resolved_at,
+        paused_since,
+        swept_until,
+        escalation_level,
+        reporter,
+    ) = row
+    return DueComplaint(
+        id_,
+        category,
+        _FAMILIES[family],
+        ward,
+        _STATES[state],
+        owner,
+        bool(concerns_leadership),
+        parse_utc(created_at),
+        parse_utc(due_at),
+        parse_utc(clock_start) if clock_start else None,
+        parse_utc(ack_due_at) if ack_due_at else None,
+        parse_utc(resolved_at) if resolved_at else None,
+        parse_utc(paused_since) if paused_since else None,
+        parse_utc(swept_until) if swept_until else None,
+        escalation_level,
+        reporter,
     )

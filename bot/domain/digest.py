@@ -56,6 +56,7 @@ stored, to the second):
 from __future__ import annotations
 
 import math
+import operator
 import re
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -65,7 +66,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.complaints import Complaint, State
-from bot.domain.geo import distance_km
+from bot.domain.geo import EARTH_RADIUS_KM
 from bot.domain.orgchart import GeoPoint
 
 RESOLVED_STATES = frozenset({State.RESOLVED, State.CONFIRMED, State.CLOSED_UNCONFIRMED})
@@ -545,6 +546,9 @@ def hotspot_window(end: datetime) -> tuple[datetime, datetime]:
     return end - timedelta(days=HOTSPOT_DAYS), end
 
 
+_filing_order = operator.attrgetter("created_at", "id")
+
+
 def hotspots(
     sightings: Sequence[Sighting],
     *,
@@ -565,11 +569,6 @@ def hotspots(
             i = parent[i]
         return i
 
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
     first_in_group: dict[tuple[str, str], int] = {}
     cell_deg = radius_m / 111_000.0  # a cell at least as wide as the radius, in degrees
     # A cell (column x, row y) is the one number x * row + y, and its eight
@@ -579,14 +578,21 @@ def hotspots(
     row = 2 * (math.ceil(90 / cell_deg) + 2) + 1
     around = tuple(dx * row + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1))
     cells: dict[str, dict[int, list[int]]] = {}  # category -> cell -> sightings
+    # Each located complaint's latitude in radians and its cosine, once: the
+    # distance below is geo.distance_km, written out with them.
+    geo: dict[int, tuple[float, float, float]] = {}
+    radians, cos, sin, asin, sqrt = math.radians, math.cos, math.sin, math.asin, math.sqrt
     for i, s in enumerate(sightings):
         first = first_in_group.setdefault((s.category, s.area), i)
         if first != i:
-            union(first, i)
+            parent[i] = first  # the same group: linked (i is new, so a root)
         point = s.location
         if point is None:
             continue
-        lon_deg = cell_deg / max(0.01, math.cos(math.radians(point.lat)))
+        lat = radians(point.lat)
+        cos_lat = cos(lat)
+        geo[i] = (lat, cos_lat, point.lon)
+        lon_deg = cell_deg / max(0.01, cos_lat)
         cell = math.floor(point.lon / lon_deg) * row + math.floor(point.lat / cell_deg)
         grid = cells.setdefault(s.category, {})
         root = find(i)
@@ -598,9 +604,13 @@ def hotspots(
                     # complaint): measuring would change nothing.  In a busy
                     # month this skips most of the distances.
                     continue
-                other = sightings[j].location
-                assert other is not None
-                if distance_km(point, other) * 1000 <= radius_m:
+                other_lat, other_cos, other_lon = geo[j]
+                # geo.distance_km(point, other), the same operations in order
+                h = (
+                    sin((other_lat - lat) / 2) ** 2
+                    + cos_lat * other_cos * sin(radians(other_lon - point.lon) / 2) ** 2
+                )
+                if 2 * EARTH_RADIUS_KM * asin(min(1.0, sqrt(h))) * 1000 <= radius_m:
                     # union(i, j), with both roots at hand
                     low, high = min(root, other_root), max(root, other_root)
                     parent[high] = low
@@ -613,7 +623,7 @@ def hotspots(
     for members in clusters.values():
         if len(members) < min_count:
             continue
-        members.sort(key=lambda s: (s.created_at, s.id))
+        members.sort(key=_filing_order)
         found.append(
             Hotspot(
                 category=members[0].category,
