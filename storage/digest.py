@@ -49,6 +49,24 @@ _OPEN_STATES = frozenset(OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
 
+# Complaints received before the period that are still alive in it: fixed,
+# closed, acknowledged or disputed in it, or open at its start.  (Those
+# received in it are the other, disjoint part of every digest's rows.)
+_OLDER_IDS = f"""
+    SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s AND created_at < :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s AND created_at < :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s AND created_at < :s
+    UNION SELECT id FROM complaints
+        WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN}) AND created_at < :s
+    UNION SELECT e.complaint_id FROM complaint_events e
+        JOIN complaints c ON c.id = e.complaint_id
+        WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
+          AND c.ward IN (SELECT ward FROM scope) AND c.created_at < :s"""
+
+
 # Parameters: :wards (a JSON array of ward codes), :s and :e (the period's
 # bounds as stored text).  Each step is one clause of the domain's docstring.
 def _flags(*, materialized: bool = False, wide: bool = False) -> str:
@@ -64,19 +82,7 @@ ids(id) AS (
     SELECT id FROM complaints
         WHERE {w}ward IN (SELECT ward FROM scope) AND created_at >= :s AND created_at < :e
     UNION ALL
-    SELECT id FROM (
-        SELECT id FROM complaints
-            WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s AND created_at < :s
-        UNION SELECT id FROM complaints
-            WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s AND created_at < :s
-        UNION SELECT id FROM complaints
-            WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s AND created_at < :s
-        UNION SELECT id FROM complaints
-            WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN}) AND created_at < :s
-        UNION SELECT e.complaint_id FROM complaint_events e
-            JOIN complaints c ON c.id = e.complaint_id
-            WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
-              AND c.ward IN (SELECT ward FROM scope) AND c.created_at < :s
+    SELECT id FROM ({_OLDER_IDS}
     )
 ),
 disputed(id, n) AS (
@@ -181,19 +187,7 @@ def _tally_sql(keys: Sequence[str], wide: bool) -> str:
     c_group = f" GROUP BY {', '.join(f'c.{k}' for k in keys)}" if keys else ""
     return f"""
 WITH scope(ward) AS (SELECT value FROM json_each(:wards)),
-older(id) AS (
-    SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND resolved_at >= :s AND created_at < :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND closed_at >= :s AND created_at < :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND acknowledged_at >= :s AND created_at < :s
-    UNION SELECT id FROM complaints
-        WHERE ward IN (SELECT ward FROM scope) AND state IN ({_OPEN}) AND created_at < :s
-    UNION SELECT e.complaint_id FROM complaint_events e
-        JOIN complaints c ON c.id = e.complaint_id
-        WHERE e.action = 'dispute' AND e.at >= :s AND e.at < :e
-          AND c.ward IN (SELECT ward FROM scope) AND c.created_at < :s
+older(id) AS ({_OLDER_IDS}
 )
 SELECT {cols}{_counts("COUNT(*)")} FROM complaints
     WHERE {w}ward IN (SELECT ward FROM scope) AND created_at >= :s AND created_at < :e{group}
