@@ -773,8 +773,15 @@ class FakeZaloUser:
 
     def follow(self) -> JSONDict:
         """The person followed the bot.  Its shape is undocumented: a message without an id."""
+        return self._user_event("user.follow")
+
+    def unfollow(self) -> JSONDict:
+        """The person stopped following the bot (same guessed shape as `follow`)."""
+        return self._user_event("user.unfollow")
+
+    def _user_event(self, event_name: str) -> JSONDict:
         message = {"from": self._sender(), "chat": self.chat, "date": self.api.now_ms()}
-        return self._keep({"event_name": "user.follow", "message": message})
+        return self._keep({"event_name": event_name, "message": message})
 
     def _sender(self) -> JSONDict:
         return {"id": self.user_id, self.name_field: self.display_name, "is_bot": False}

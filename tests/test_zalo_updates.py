@@ -3,7 +3,6 @@ one is refused with a message that names the field and never the person."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -132,11 +131,9 @@ def test_a_follow_needs_no_message_id(an: FakeZaloUser) -> None:
     assert event.message_id is None and event.sender_id == an.user_id
 
 
-def test_an_unfollow_is_known() -> None:
-    update = copy.deepcopy(DOC_SAMPLE["result"])
-    update["event_name"] = "user.unfollow"
-    del update["message"]["message_id"]
-    assert parse_update(update).kind is EventKind.UNFOLLOW
+def test_an_unfollow_is_known(an: FakeZaloUser) -> None:
+    event = parse_update(an.unfollow())
+    assert event.kind is EventKind.UNFOLLOW and event.message_id is None
 
 
 def test_an_unknown_event_is_read_not_refused(an: FakeZaloUser) -> None:
