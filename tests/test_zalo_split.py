@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from handlers.zalo.split import ZALO_TEXT_LIMIT, split_text
@@ -33,6 +33,8 @@ ALPHABET = st.sampled_from(
 )
 TEXTS = st.lists(ALPHABET, max_size=300).map("".join)
 LIMITS = st.integers(min_value=1, max_value=40)
+# Each example takes milliseconds; a deadline would only measure how busy the machine is.
+quick = settings(deadline=None)
 
 
 def positions(text: str, parts: list[str]) -> list[int]:
@@ -48,6 +50,7 @@ def positions(text: str, parts: list[str]) -> list[int]:
     return starts
 
 
+@quick
 @given(TEXTS, LIMITS)
 @example("word " * 10, 5)
 @example("x" * 50, 7)
@@ -60,6 +63,7 @@ def test_parts_rebuild_the_text_and_respect_the_limit(text: str, limit: int) -> 
     assert "".join("".join(parts).split()) == "".join(text.split())
 
 
+@quick
 @given(TEXTS, LIMITS)
 def test_a_word_is_cut_only_when_it_alone_is_longer_than_the_limit(text: str, limit: int) -> None:
     parts = split_text(text, limit)
@@ -75,6 +79,7 @@ def test_a_word_is_cut_only_when_it_alone_is_longer_than_the_limit(text: str, li
             assert word_end - start > limit
 
 
+@quick
 @given(TEXTS, LIMITS)
 @example("xe\u0301\u0301\u0301", 2)
 def test_a_cut_inside_a_word_keeps_accents_with_their_letter(text: str, limit: int) -> None:
