@@ -40,6 +40,8 @@ from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, P
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
+    """Weekdays 07:30–17:00 without public holidays, quiet 21:00–07:00: for
+    tests and tools (the bot builds its calendar from the settings)."""
     tz = ZoneInfo(tz_name)
     return Schedule(WorkCalendar(tz), QuietHours(tz))
 
