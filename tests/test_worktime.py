@@ -63,6 +63,15 @@ def test_a_saturday_worked_in_exchange_is_a_working_day() -> None:
     assert swapped.add(next_friday, 9.5) == datetime(2026, 9, 1, 17, 0, tzinfo=TZ)
 
 
+def test_a_deadline_moved_by_no_time_stays_at_17_00() -> None:
+    """`add` of nothing is the next opening (a clock started at night), but
+    a deadline that moves by nothing stays where it is."""
+    work = Clockwork(CAL)
+    assert work.shift(local(23, 17), 0) == local(23, 17)
+    assert work.shift(local(23, 17), 1) == local(24, 8, 30)
+    assert Clockwork(CAL, urgent=True).shift(local(23, 17), 0) == local(23, 17)
+
+
 @given(
     start=st.datetimes(
         min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 1), timezones=st.just(UTC)

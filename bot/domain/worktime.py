@@ -286,6 +286,13 @@ class Clockwork:
         window (9.5 h by default), an urgent day is 24 h."""
         return days * (24.0 if self.urgent else self.calendar.day_hours)
 
+    def shift(self, deadline: datetime, hours: float) -> datetime:
+        """A deadline moved later by ``hours`` of this clock; by none, it
+        stays put.  (`add` of nothing gives the next opening, which is right
+        for a clock that starts at night, and wrong for a deadline: 17:00
+        would become tomorrow's 07:30.)"""
+        return deadline if hours <= 0 else self.add(deadline, hours)
+
     def elapsed(self, earlier: datetime, later: datetime) -> float:
         if self.urgent:
             return max(0.0, (later - earlier).total_seconds() / 3600)
