@@ -112,3 +112,12 @@ def test_org_check_warns_when_this_and_next_year_have_no_holidays(
     monkeypatch.delenv("PHANANH_HOLIDAYS")
     assert main(["org", "check"]) == 0
     assert t("vi", "cli.holidays_missing", years=years) not in capsys.readouterr().out
+
+
+def test_the_warning_says_what_to_do_when_the_built_in_list_runs_out() -> None:
+    """In 2060 the built-in list lacks 2061: update the bot, or list them."""
+    settings = load_settings({})
+    assert settings.holiday_warning(date(2059, 6, 1)) is None
+    assert settings.holiday_warning(date(2060, 6, 1)) == (
+        t("vi", "cli.holidays_missing", years="2061") + " " + t("vi", "cli.holidays_built_in")
+    )
