@@ -150,6 +150,9 @@ async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
     await services.load_org()
     if not services.has_chart:
         log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
+    holidays = settings.holiday_warning(clock.now().astimezone(settings.tz).date())
+    if holidays is not None:
+        log.warning(holidays)
     runtime.extras["db"] = db
     runtime.services = services
     digests = Digests(SqliteDigestStore(db), services, schedule=settings.digest)

@@ -243,6 +243,10 @@ async def cmd_org_check(settings: Settings, console: Console) -> int:
             return EXIT_REFUSED
         chart = services.chart
         check = await Admin(services).check()
+        today = services.now().astimezone(settings.tz).date()
+    holidays = settings.holiday_warning(today)
+    if holidays is not None:
+        print(holidays)
     console.say("cli.check_gaps", count=len(check.gaps))
     for ward, group, category in check.gaps:
         print(f"  {ward} / {group} ({chart.areas[group].name}) × {category}")

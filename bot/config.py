@@ -18,8 +18,9 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.daysoff import DaysOff, days_off, missing_list_warning
 from bot.domain.digest import DigestSchedule
-from bot.domain.worktime import VIETNAM_HOLIDAYS, WEEKDAYS, QuietHours, WorkCalendar
+from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB = "./data/phananh.db"
@@ -77,7 +78,12 @@ class Settings:
     work_start: time = time(7, 30)
     work_end: time = time(17, 0)
     work_days: frozenset[int] = frozenset(range(5))
-    holidays: frozenset[date] = frozenset(VIETNAM_HOLIDAYS)
+    # None: Vietnam's public holidays, built in (bot/daysoff.py); a set
+    # replaces them.  The decreed bridge days off and the make-up days
+    # worked in exchange are added either way.
+    holidays: frozenset[date] | None = None
+    bridge_days: frozenset[date] = frozenset()
+    makeup_days: frozenset[date] = frozenset()
     quiet_start: time = time(21, 0)
     quiet_end: time = time(7, 0)
     briefing_time: time = time(7, 30)
@@ -119,13 +125,35 @@ class Settings:
             raise ConfigError("max_reports_per_hour must be at least 1")
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
+        both = sorted(self.bridge_days & self.makeup_days)
+        if both:
+            raise ConfigError(
+                f"{both[0].isoformat()} is both a bridge day off and a make-up day worked"
+            )
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.tz_name)
 
+    def days_off(self) -> DaysOff:
+        return days_off(self.holidays, self.bridge_days, self.makeup_days)
+
+    def holiday_warning(self, today: date) -> str | None:
+        """What to tell the operator when this or next year has no holidays."""
+        return missing_list_warning(
+            self.days_off(), self.holidays is not None, today, self.default_language
+        )
+
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.tz, self.work_start, self.work_end, self.work_days, self.holidays)
+        off = self.days_off()
+        return WorkCalendar(
+            self.tz,
+            self.work_start,
+            self.work_end,
+            self.work_days,
+            off.holidays,
+            off.makeup_days,
+        )
 
     def quiet_hours(self) -> QuietHours:
         return QuietHours(self.tz, self.quiet_start, self.quiet_end)
@@ -144,6 +172,8 @@ _ENV_NAMES = {
     "work_hours": "PHANANH_WORK_HOURS",
     "work_days": "PHANANH_WORK_DAYS",
     "holidays": "PHANANH_HOLIDAYS",
+    "bridge_days": "PHANANH_BRIDGE_DAYS",
+    "makeup_days": "PHANANH_MAKEUP_DAYS",
     "quiet_hours": "PHANANH_QUIET_HOURS",
     "briefing_time": "PHANANH_BRIEFING_TIME",
     "digest_time": "PHANANH_DIGEST_TIME",
@@ -200,13 +230,13 @@ def _weekdays(value: object) -> frozenset[int]:
     return frozenset(days)
 
 
-def _holidays(value: object) -> frozenset[date]:
+def _dates(value: object, name: str) -> frozenset[date]:
     out = set()
     for item in _items(value):
         try:
             out.add(date.fromisoformat(item))
         except ValueError as exc:
-            raise ConfigError(f"holidays: {item!r} is not a date like 2026-09-02") from exc
+            raise ConfigError(f"{name}: {item!r} is not a date like 2026-09-02") from exc
     return frozenset(out)
 
 
@@ -256,8 +286,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["work_start"], timing["work_end"] = _span(raw["work_hours"], "work_hours")
     if "work_days" in raw:
         timing["work_days"] = _weekdays(raw["work_days"])
-    if "holidays" in raw:
-        timing["holidays"] = _holidays(raw["holidays"])
+    for name in ("holidays", "bridge_days", "makeup_days"):
+        if name in raw:
+            timing[name] = _dates(raw[name], name)
     if "quiet_hours" in raw:
         timing["quiet_start"], timing["quiet_end"] = _span(raw["quiet_hours"], "quiet_hours")
     if "briefing_time" in raw:

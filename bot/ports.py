@@ -65,6 +65,10 @@ class Notice:
     person_id: int | None = None
     staff_id: str | None = None
     payload: Mapping[str, Any] = field(default_factory=dict)
+    # Not to be sent before this instant (a task card written at night waits
+    # for the morning): the row's first attempt time, so the delivery simply
+    # does not pick it up earlier.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, P
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
+    """Weekdays 07:30–17:00 without public holidays, quiet 21:00–07:00: for
+    tests and tools (the bot builds its calendar from the settings)."""
     tz = ZoneInfo(tz_name)
     return Schedule(WorkCalendar(tz), QuietHours(tz))
 
@@ -367,13 +369,24 @@ class Services:
             location=location,
             photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
         )
-        notices = [
-            # The receipt with the tracking code goes through the outbox too,
-            # written with the complaint: a crash right after filing cannot
-            # leave the resident without their code.
-            Notice(TO_RESIDENT, person_id=actor.person_id, payload={"event": "filed"}),
-            Notice(TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value}),
-        ]
+        morning = self._morning(category.urgent)
+        receipt: dict[str, Any] = {"event": "filed"}
+        if morning is not None:
+            receipt["owner_from"] = morning.isoformat()
+        notices = self._held_at_night(
+            [
+                # The receipt with the tracking code goes through the outbox
+                # too, written with the complaint: a crash right after filing
+                # cannot leave the resident without their code.  It is never
+                # held: the resident is awake and waiting for it.
+                Notice(TO_RESIDENT, person_id=actor.person_id, payload=receipt),
+                Notice(
+                    TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value}
+                ),
+            ],
+            morning,
+            actor,
+        )
         complaint = await self.store.create_complaint(new, actor.person_id, now, notices)
         return Reply(complaint=complaint)
 
@@ -455,12 +468,16 @@ class Services:
             note=pending.note,
             data=pending.data,
         )
+        morning = self._morning(self.policy(after.category).urgent)
+        notices = self._held_at_night(
+            [_with_id(n, complaint.id) for n in pending.notices], morning, actor
+        )
         change = Change(
             complaint_id=complaint.id,
             expected_version=complaint.version,
             fields=fields,
             event=event,
-            notices=[_with_id(n, complaint.id) for n in pending.notices],
+            notices=notices,
             photos=pending.photos,
             end_conversation_of=actor.person_id if end_conversation else None,
         )
@@ -470,6 +487,33 @@ class Services:
             return Reply(refused=Refusal.WRONG_STATE, complaint=current)
         updated = await self.store.get_complaint(complaint.id)
         return Reply(complaint=updated)
+
+    def _morning(self, urgent: bool) -> datetime | None:
+        """The end of the quiet hours if it is night now and the complaint
+        is not urgent: then what it brings to staff waits until then."""
+        if urgent:
+            return None
+        now = self.clock.now()
+        quiet = self.schedule.quiet
+        return quiet.defer(now) if quiet.contains(now) else None
+
+    @staticmethod
+    def _held_at_night(
+        notices: Sequence[Notice], morning: datetime | None, actor: Actor
+    ) -> list[Notice]:
+        """At night, what a non-urgent complaint brings staff waits for the
+        morning: a new task card, a reopened one, and whatever follows it
+        (so nobody hears "withdrawn" before the card it withdraws) are
+        written to the outbox not to be sent before ``morning`` — held
+        rather than sent silently, which not every channel offers.
+        Residents hear at once, and so does the person who acted: both are
+        awake."""
+        if morning is None:
+            return list(notices)
+        mine = actor.staff.id if actor.staff else None
+        return [
+            replace(n, not_before=morning) if n.staff_id not in (None, mine) else n for n in notices
+        ]
 
     async def _reporter_notice(self, complaint: Complaint, event: str, **payload: Any) -> Notice:
         reporter = await self.store.reporter_of(complaint.id)
@@ -670,9 +714,13 @@ class Services:
         self, category: str, due_at: datetime, paused: datetime, now: datetime
     ) -> dict[str, Any]:
         """The resolve clock stood still while the resident was asked: move
-        the deadline (``due_at``) by the working time it waited."""
-        work = self.schedule.clockwork(self.policy(category))
-        return {"paused_since": None, "due_at": work.add(due_at, work.elapsed(paused, now))}
+        the deadline (``due_at``) by the working time it waited — at most
+        until the wait timed out (3 working days), even when the bot was
+        down then and only notices it now."""
+        policy = self.policy(category)
+        work = self.schedule.clockwork(policy)
+        until = min(now, self.schedule.pause_timeout(paused, policy))
+        return {"paused_since": None, "due_at": work.shift(due_at, work.elapsed(paused, until))}
 
     async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ASK_INFO)
@@ -1048,10 +1096,4 @@ class Services:
 
 
 def _with_id(notice: Notice, complaint_id: int) -> Notice:
-    return Notice(
-        kind=notice.kind,
-        complaint_id=notice.complaint_id or complaint_id,
-        person_id=notice.person_id,
-        staff_id=notice.staff_id,
-        payload=notice.payload,
-    )
+    return replace(notice, complaint_id=notice.complaint_id or complaint_id)

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from telegram import (
     Bot,
@@ -420,6 +420,10 @@ class OutboxSender:
         if event == "filed":
             params["ack_due"] = complaint.ack_due_at or complaint.created_at
             body = self.render.t(lang, "report.filed", **params)
+            if item.payload.get("owner_from"):
+                # Filed at night: the owner's card waits for the morning.
+                when = datetime.fromisoformat(str(item.payload["owner_from"]))
+                body += "\n" + self.render.t(lang, "report.filed_at_night", when=when)
             await self.bot.send_message(chat_id, body, reply_markup=ReplyKeyboardRemove())
             return
         if event == "rejected":

@@ -1045,7 +1045,9 @@ async def insert_notices(
                 n.kind,
                 json.dumps(dict(n.payload), ensure_ascii=False),
                 when,
-                when,
+                # The first attempt: now, or the notice's own not-before time
+                # (the delivery picks a row up only once this has come).
+                utc_text(n.not_before) if n.not_before and n.not_before > at else when,
             )
             for n in notices
         ],
@@ -1086,13 +1088,7 @@ def _value(name: str, value: Any, texts: dict[datetime, str] | None = None) -> A
 def _with_complaint(notice: Notice, complaint_id: int) -> Notice:
     if notice.complaint_id is not None:
         return notice
-    return Notice(
-        kind=notice.kind,
-        complaint_id=complaint_id,
-        person_id=notice.person_id,
-        staff_id=notice.staff_id,
-        payload=notice.payload,
-    )
+    return replace(notice, complaint_id=complaint_id)
 
 
 def _complaint(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Complaint:

@@ -31,6 +31,7 @@ from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMess
 from handlers.context import BotApplication
 from storage.db import Database
 from storage.sqlite import SqliteStore
+from tests.factories import TEST_HOLIDAYS
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # Monday 23/11/2026 09:00 in Hạ Long
@@ -65,6 +66,8 @@ def bot_environ(server: HttpFakeBotApi, token: str, db_path: Path) -> dict[str, 
         "PHANANH_TELEGRAM_API_URL": server.base_url,
         "PHANANH_TELEGRAM_TOKEN": token,
         "PHANANH_DB": str(db_path),
+        # The tests' calendar, without the real list's Tuesday 24/11/2026.
+        "PHANANH_HOLIDAYS": ",".join(sorted(d.isoformat() for d in TEST_HOLIDAYS)),
     }
 
 

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.worktime import (
-    VIETNAM_HOLIDAYS,
     Clockwork,
     QuietHours,
     WorkCalendar,
@@ -49,14 +48,28 @@ def test_add_working_hours(start: datetime, hours: float, expected: datetime) ->
     assert CAL.add(start, hours) == expected
 
 
-def test_built_in_holidays_cover_this_and_next_year() -> None:
-    years = {d.year for d in VIETNAM_HOLIDAYS}
-    assert years == {2026, 2027}
-    assert date(2026, 9, 2) in VIETNAM_HOLIDAYS
-    assert date(2027, 1, 1) in VIETNAM_HOLIDAYS
-    default = WorkCalendar(TZ)
-    assert not default.is_working_day(date(2026, 2, 16)), "Tết"
-    assert default.is_working_day(date(2026, 11, 23))
+def test_a_saturday_worked_in_exchange_is_a_working_day() -> None:
+    """The government swaps days: Monday 31/8/2026 off, Saturday 22/8 worked."""
+    swapped = WorkCalendar(
+        TZ, holidays=frozenset({date(2026, 8, 31)}), makeup_days=frozenset({date(2026, 8, 22)})
+    )
+    assert swapped.is_working_day(date(2026, 8, 22))
+    assert not swapped.is_working_day(date(2026, 8, 31))
+    # Friday 16:00 + 2 working hours: 1 h on Friday, 1 h on the Saturday worked.
+    friday = datetime(2026, 8, 21, 16, 0, tzinfo=TZ)
+    assert swapped.add(friday, 2) == datetime(2026, 8, 22, 8, 30, tzinfo=TZ)
+    # A week later, one working day from Friday's close skips the Monday off.
+    next_friday = datetime(2026, 8, 28, 17, 0, tzinfo=TZ)
+    assert swapped.add(next_friday, 9.5) == datetime(2026, 9, 1, 17, 0, tzinfo=TZ)
+
+
+def test_a_deadline_moved_by_no_time_stays_at_17_00() -> None:
+    """`add` of nothing is the next opening (a clock started at night), but
+    a deadline that moves by nothing stays where it is."""
+    work = Clockwork(CAL)
+    assert work.shift(local(23, 17), 0) == local(23, 17)
+    assert work.shift(local(23, 17), 1) == local(24, 8, 30)
+    assert Clockwork(CAL, urgent=True).shift(local(23, 17), 0) == local(23, 17)
 
 
 @given(
@@ -168,6 +181,10 @@ def calendars(draw: st.DrawFn) -> WorkCalendar:
         frozenset(
             date(2026, 1, 1) + timedelta(days=n)
             for n in draw(st.lists(st.integers(0, 800), max_size=40))
+        ),
+        frozenset(
+            date(2026, 1, 1) + timedelta(days=n)
+            for n in draw(st.lists(st.integers(0, 800), max_size=10))
         ),
     )
 

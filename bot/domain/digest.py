@@ -650,9 +650,9 @@ class Overdue:
     judged_at: datetime
 
     @property
-    def days(self) -> int:
-        """Whole calendar days past the deadline."""
-        return max(0, (self.judged_at - self.due_at) // timedelta(days=1))
+    def late(self) -> timedelta:
+        """How long past the deadline it was judged."""
+        return max(timedelta(0), self.judged_at - self.due_at)
 
 
 def oldest_overdue(

@@ -104,6 +104,14 @@ class Schedule:
         clock = self.clockwork(policy)
         return clock.add(start, clock.days(days))
 
+    def pause_timeout(self, paused_since: datetime, policy: ReminderPolicy) -> datetime:
+        """When waiting on the resident's answer ends unanswered: after
+        ``pause_max_days`` working days, urgent or not."""
+        return from_us(self._pause_timeout_us(to_us(paused_since), policy))
+
+    def _pause_timeout_us(self, paused_since: int, policy: ReminderPolicy) -> int:
+        return self.calendar.add_us(paused_since, policy.pause_max_days * self.calendar.day_hours)
+
     def items(self, clock: ClockState, policy: ReminderPolicy) -> Iterator[Item]:
         """Every item of the schedule, in effective-time order (lazily: the
         "please acknowledge" reminders go on until someone acknowledges)."""
@@ -131,9 +139,7 @@ class Schedule:
 
         streams: list[Iterator[_Placed]] = []
         if clock.paused_since is not None and clock.state in HANDLING:
-            timeout = work.calendar.add_us(
-                to_us(clock.paused_since), policy.pause_max_days * work.calendar.day_hours
-            )
+            timeout = self._pause_timeout_us(to_us(clock.paused_since), policy)
             streams.append(placed([(timeout, Due.INFO_TIMEOUT, 0, None, 0)]))
         elif clock.state in HANDLING:
             if clock.state in NEEDS_ACK:

@@ -1,5 +1,9 @@
 """Working time: Monday–Friday 07:30–17:00 in the ward's time zone, minus
-public holidays (configurable).
+public holidays, plus the days worked in exchange for a bridge day off.
+
+The calendar knows only the days it is given: which days are off in Vietnam
+(a lunar calendar, and the government's decision each year) is the
+business of `bot/daysoff.py` and the config.
 
 Deadlines of normal complaints count working time, like helpdesk SLAs; urgent
 complaints count calendar time.  Every day has the same working window, so
@@ -10,34 +14,11 @@ the arithmetic in one unit (hours) everywhere.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-# Vietnamese public holidays (Labour Code 2019, art. 112, and the government's
-# yearly schedules).  Lunar dates move every year: a ward office should check
-# each year's official announcement and set `holidays` in the config.
-VIETNAM_HOLIDAYS: tuple[date, ...] = (
-    # 2026
-    date(2026, 1, 1),
-    *(date(2026, 2, 14) + timedelta(days=i) for i in range(9)),  # Tết Bính Ngọ, 14–22/2
-    date(2026, 4, 27),  # Giỗ Tổ Hùng Vương (10/3 lunar falls on Sunday 26/4)
-    date(2026, 4, 30),
-    date(2026, 5, 1),
-    date(2026, 9, 1),
-    date(2026, 9, 2),
-    # 2027
-    date(2027, 1, 1),
-    *(date(2027, 2, 4) + timedelta(days=i) for i in range(7)),  # Tết Đinh Mùi, 4–10/2
-    date(2027, 4, 16),  # Giỗ Tổ Hùng Vương
-    date(2027, 4, 30),
-    date(2027, 5, 3),  # 1/5 falls on a Saturday
-    date(2027, 9, 2),
-    date(2027, 9, 3),
-)
-
 
 # ---- instants as integers ---------------------------------------------------------------------
 #
@@ -82,7 +63,10 @@ class WorkCalendar:
     start: time = time(7, 30)
     end: time = time(17, 0)
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
-    holidays: frozenset[date] = field(default_factory=lambda: frozenset(VIETNAM_HOLIDAYS))
+    holidays: frozenset[date] = frozenset()  # working weekdays that are off
+    # Days worked although their weekday is not (a Saturday worked in
+    # exchange for a bridge day off).
+    makeup_days: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
@@ -104,6 +88,8 @@ class WorkCalendar:
         return (_minutes(self.end) - _minutes(self.start)) / 60
 
     def is_working_day(self, day: date) -> bool:
+        if day in self.makeup_days:
+            return True
         return day.weekday() in self.weekdays and day not in self.holidays
 
     def _window(self, day: date) -> tuple[datetime, datetime]:
@@ -299,6 +285,13 @@ class Clockwork:
         """Days of this clock, in its hours: a working day is the working
         window (9.5 h by default), an urgent day is 24 h."""
         return days * (24.0 if self.urgent else self.calendar.day_hours)
+
+    def shift(self, deadline: datetime, hours: float) -> datetime:
+        """A deadline moved later by ``hours`` of this clock; by none, it
+        stays put.  (`add` of nothing gives the next opening, which is right
+        for a clock that starts at night, and wrong for a deadline: 17:00
+        would become tomorrow's 07:30.)"""
+        return deadline if hours <= 0 else self.add(deadline, hours)
 
     def elapsed(self, earlier: datetime, later: datetime) -> float:
         if self.urgent:

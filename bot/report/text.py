@@ -7,7 +7,7 @@ cut at ``limit`` lines for a chat message; the command line prints them whole.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain import digest as d
@@ -74,6 +74,19 @@ def duration(seconds: float | None, language: str) -> str:
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
         return t(language, "time.hours_minutes", hours=hours, minutes=minutes)
+    days, hours = divmod(hours, 24)
+    return t(language, "time.days_hours", days=format_number(days, language), hours=hours)
+
+
+def overdue_for(span: timedelta, language: str) -> str:
+    """How long past its deadline: days and hours, or hours alone within
+    the first day (never "0 days" for 14 hours), or minutes within the
+    first hour."""
+    hours, seconds = divmod(int(span.total_seconds()), 3600)
+    if hours == 0:
+        return t(language, "time.minutes", minutes=seconds // 60)
+    if hours < 24:
+        return t(language, "time.hours", hours=hours)
     days, hours = divmod(hours, 24)
     return t(language, "time.days_hours", days=format_number(days, language), hours=hours)
 
@@ -273,7 +286,7 @@ def overdue_block(items: Sequence[d.Overdue], names: Names) -> list[str]:
                 "digest.oldest_line",
                 code=format_code(o.id),
                 owner=names.staff(o.owner),
-                days=format_number(o.days, language),
+                late=overdue_for(o.late, language),
             )
             for o in items
         ),
