@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--staff", required=True, metavar="ID")
+    invite.add_argument(
+        "--rebind",
+        action="store_true",
+        help="for a staff member already bound: the link moves the record to the account that"
+        " opens it (the old account is told)",
+    )
 
     staff = sub.add_parser("staff", help="manage staff")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -297,7 +303,9 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-async def cmd_invite(settings: Settings, console: Console, role: str, staff_id: str) -> int:
+async def cmd_invite(
+    settings: Settings, console: Console, role: str, staff_id: str, rebind: bool
+) -> int:
     from bot.admin import Admin, AdminError
 
     async with _services(settings) as services:
@@ -309,7 +317,7 @@ async def cmd_invite(settings: Settings, console: Console, role: str, staff_id: 
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         try:
-            link = await Admin(services).invite(staff_id, Role(role), username)
+            link = await Admin(services).invite(staff_id, Role(role), username, rebind=rebind)
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
@@ -430,7 +438,7 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
             return cmd_org_export(settings, console, args.file)
         return asyncio.run(cmd_org_check(settings, console))
     if args.command == "invite":
-        return asyncio.run(cmd_invite(settings, console, args.role, args.staff))
+        return asyncio.run(cmd_invite(settings, console, args.role, args.staff, args.rebind))
     if args.command == "staff":
         return asyncio.run(cmd_staff_deactivate(settings, console, args.staff_id))
     if args.command == "posters":
