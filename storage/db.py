@@ -221,6 +221,9 @@ class Database:
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute(f"PRAGMA cache_size = -{cls.CACHE_KIB}")
         await conn.execute(f"PRAGMA wal_autocheckpoint = {cls.WAL_LIMIT}")
+        # What is deleted or overwritten is zeroed in the page, not left in
+        # its free space: /forget must not leave a phone number behind.
+        await conn.execute("PRAGMA secure_delete = ON")
         return cls(conn, path)
 
     async def close(self) -> None:
@@ -296,6 +299,18 @@ class Database:
             await asyncio.sleep(self.CHECKPOINT_DELAY)
             self._written = False
             await asyncio.to_thread(_checkpoint, self.path)
+
+    async def scrub_wal(self) -> bool:
+        """Copy the WAL back into the database and truncate it to nothing,
+        so that the old page images it holds (an erased phone number among
+        them) are gone from the disk too.  Waits for readers up to the busy
+        timeout; False (logged) when one still held an old snapshot."""
+        async with self._lock, self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0]:
+            log.warning("the WAL of %s could not be truncated: a reader held it", self.path.name)
+            return False
+        return True
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online

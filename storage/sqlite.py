@@ -31,6 +31,7 @@ from bot.domain.orgchart import (
     StaffMember,
     WardPolicy,
 )
+from bot.domain.redact import mask_contacts, mask_in
 from bot.ports import (
     CHANGEABLE,
     TIME_FIELDS,
@@ -800,6 +801,10 @@ class SqliteStore:
                 " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)",
                 (person_id,),
             )
+            await _mask_what_they_wrote(conn, person_id)
+        # secure_delete zeroed what the updates freed; the WAL still holds
+        # the pages as they were, until it is copied back and truncated.
+        await self.db.scrub_wal()
 
     # ---- updates and the abuse list ---------------------------------------------------------
 
@@ -1042,6 +1047,49 @@ class _Conflict(Exception):
 
 def _templates(raw: str | None, kind: str) -> list[str]:
     return [str(t) for t in json.loads(raw).get(kind, [])] if raw else []
+
+
+async def _masked_rows(
+    conn: aiosqlite.Connection, select: str, params: Sequence[Any], update: str
+) -> None:
+    """Run ``select`` (an id, then text columns) and write back, with
+    ``update``, the rows whose text had contact details in it."""
+    async with conn.execute(select, params) as cursor:
+        rows = [tuple(row) for row in await cursor.fetchall()]
+    for row_id, *texts in rows:
+        masked = [mask_contacts(t) if isinstance(t, str) else t for t in texts]
+        if masked != texts:
+            await conn.execute(update, (*masked, row_id))
+
+
+async def _mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> None:
+    """Phone numbers, e-mail addresses and ID-card numbers out of every
+    copy of what the person wrote that is kept after /forget: their
+    complaints' descriptions and landmarks, the notes of what they did (an
+    answer to the cadre, a dispute comment), and the outbox rows to them or
+    about their complaints (an answer relayed to the cadre)."""
+    mine = "SELECT complaint_id FROM complaint_people WHERE person_id = ? AND role = 'reporter'"
+    await _masked_rows(
+        conn,
+        f"SELECT id, description, landmark FROM complaints WHERE id IN ({mine})",
+        (person_id,),
+        "UPDATE complaints SET description = ?, landmark = ? WHERE id = ?",
+    )
+    await _masked_rows(
+        conn,
+        "SELECT id, note FROM complaint_events WHERE actor_person_id = ?",
+        (person_id,),
+        "UPDATE complaint_events SET note = ? WHERE id = ?",
+    )
+    async with conn.execute(
+        f"SELECT id, payload FROM outbox WHERE person_id = ? OR complaint_id IN ({mine})",
+        (person_id, person_id),
+    ) as cursor:
+        payloads = [tuple(row) for row in await cursor.fetchall()]
+    for row_id, payload in payloads:
+        masked = json.dumps(mask_in(json.loads(payload)), ensure_ascii=False)
+        if masked != payload:
+            await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (masked, row_id))
 
 
 async def insert_notices(
