@@ -36,6 +36,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -44,7 +45,6 @@ from urllib.parse import urlsplit
 
 import tornado.httpserver
 import tornado.httputil
-import tornado.netutil
 import tornado.web
 from telegram import Update
 
@@ -97,10 +97,10 @@ class WebhookServer:
             body_timeout=BODY_TIMEOUT,
             idle_connection_timeout=IDLE_TIMEOUT,
         )
-        sockets = tornado.netutil.bind_sockets(port, listen)
-        server.add_sockets(sockets)
+        listening = _listening_socket(listen, port)
+        server.add_sockets([listening])
         self._server = server
-        self.port = int(sockets[0].getsockname()[1])
+        self.port = int(listening.getsockname()[1])
 
     async def stop(self) -> None:
         """Take no more requests, then let what is being handled finish
@@ -143,7 +143,8 @@ class WebhookServer:
         if not body:
             return _refused(400, "empty body")
         try:
-            data = json.loads(body.decode("utf-8"))
+            payload = body.decode("utf-8")
+            data = json.loads(payload)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
             return _refused(400, "the body is not JSON")
         update_id = data.get("update_id") if isinstance(data, dict) else None
@@ -153,7 +154,7 @@ class WebhookServer:
         if update is None:
             return 200  # logged; Telegram would only send it again
         try:
-            fresh = await self.inbox.put(update_id, body.decode("utf-8"), self._clock.now())
+            fresh = await self.inbox.put(update_id, payload, self._clock.now())
         except (sqlite3.Error, Refusal) as exc:
             log.error(
                 "update %s could not be stored (%s); answered 500, Telegram sends it again",
@@ -179,6 +180,15 @@ class WebhookServer:
             # not handed over again and again.
             log.exception("update %s failed", update_id)
         await self.inbox.done(update_id)
+
+
+def _listening_socket(listen: str, port: int) -> socket.socket:
+    """The server's socket (tornado's bind_sockets leaves the socket open
+    when the port is taken)."""
+    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
+    listening = socket.create_server((listen, port), family=family, backlog=128)
+    listening.setblocking(False)
+    return listening
 
 
 def _refused(status: int, reason: str) -> int:

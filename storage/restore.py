@@ -205,7 +205,11 @@ def restore(backup: Path, live: Path) -> int:
     prepare_path(live)
     aside = live.with_name(live.name + ASIDE_SUFFIX)
     _remove(aside)
-    with tempfile.TemporaryDirectory(dir=live.parent, prefix=".restore-") as scratch:
+    try:
+        scratch_folder = tempfile.TemporaryDirectory(dir=live.parent, prefix=".restore-")
+    except OSError as exc:  # a folder we may not write to
+        raise DatabaseUnusable("cli.db_cannot_open", db=live, error=exc.strerror) from exc
+    with scratch_folder as scratch:
         candidate = Path(scratch) / "candidate.db"
         with closing(sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)) as src:
             _copy(src, candidate)
