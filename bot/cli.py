@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
@@ -20,6 +20,9 @@ from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
 from bot.orgcsv import describe_issue
 from bot.orgfile import OrgChartInvalid, load_org_file
+
+if TYPE_CHECKING:
+    from handlers.context import BotApplication
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
@@ -180,7 +183,9 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     return 0
 
 
-async def _serve(settings: Settings, console: Console, args: argparse.Namespace, app: Any) -> None:
+async def _serve(
+    settings: Settings, console: Console, args: argparse.Namespace, app: BotApplication
+) -> None:
     if args.webhook is None:
         from bot.polling import run
 

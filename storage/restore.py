@@ -115,10 +115,16 @@ def _check_schema(found: dict[str, SchemaObject], version: int, path: Path) -> N
         raise NotOurs("cli.restore_not_ours", path=path)
 
 
+def _one_line(detail: str) -> str:
+    """SQLite's report (integrity_check's may span lines), shortened to fit
+    the operator's one line."""
+    return " ".join(detail.split())[:120]
+
+
 def _check_integrity(conn: sqlite3.Connection, path: Path) -> None:
     problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
     if problems != ["ok"]:
-        raise NotOurs("cli.restore_damaged", path=path, detail=problems[0][:120])
+        raise NotOurs("cli.restore_damaged", path=path, detail=_one_line(problems[0]))
     orphans = conn.execute("PRAGMA foreign_key_check").fetchall()
     if orphans:
         detail = f"foreign_key_check: {len(orphans)} ({orphans[0][0]})"
@@ -142,7 +148,7 @@ def inspect_backup(path: Path) -> int:
             _check_schema(found, version, path)
             _check_integrity(conn, path)
     except sqlite3.DatabaseError as exc:
-        detail = str(exc)[:120]
+        detail = _one_line(str(exc))
         if "malformed" in detail or "corrupt" in detail:
             raise NotOurs("cli.restore_damaged", path=path, detail=detail) from exc
         raise NotOurs("cli.restore_not_ours", path=path) from exc
