@@ -23,7 +23,7 @@ from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
 from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff
 from bot.domain.routing import RouteReason, route
-from bot.ports import Change, Invite, Notice
+from bot.ports import Change, Invite, InviteUse, Notice
 from bot.services import TASK_ASSIGNED, TO_RESIDENT, Reply, Services
 
 INVITE_TTL = timedelta(days=7)
@@ -31,6 +31,14 @@ INVITE_PREFIX = "i-"
 AREA_PREFIX = "a-"
 LEADER_NOTE = "leader_note"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
+
+
+# Who may invite whom: a leader mints invites only for the roles below their own.
+ROLE_RANK = {Role.CADRE: 0, Role.WARD_LEADER: 1, Role.CITY_LEADER: 2}
+
+
+def _rank(roles: frozenset[Role] | set[Role]) -> int:
+    return max((ROLE_RANK[role] for role in roles), default=-1)
 
 
 class AdminError(Exception):
@@ -94,36 +102,57 @@ class Admin:
     # ---- invites ----------------------------------------------------------------------------
 
     async def invite(
-        self, staff_id: str, role: Role, bot_username: str, *, created_by: str = "cli"
+        self,
+        staff_id: str,
+        role: Role,
+        bot_username: str,
+        *,
+        created_by: str = "cli",
+        rebind: bool = False,
     ) -> InviteLink:
+        """A one-time link for a staff record.  A record some account holds
+        already gets one only with ``rebind`` — which only the command line
+        passes (`phananh invite --rebind`): a leader in chat could otherwise
+        take over a peer's account, the conduct leader's with it.  The
+        holder's confirmation is not asked for, since a rebinding is needed
+        exactly when they lost that account (a lost phone); the holder is
+        told instead, when the link is opened."""
         member = self._active_member(staff_id)
         if role not in member.roles:
             raise AdminError("admin.role_mismatch", staff=staff_id, role=role.value)
+        if not rebind and await self.services.store.person_of_staff(staff_id) is not None:
+            raise AdminError("admin.already_bound", staff=staff_id)
         token = secrets.token_urlsafe(18)  # 24 characters of A-Z a-z 0-9 _ -
         now = self.services.now()
         expires = now + INVITE_TTL
         await self.services.store.create_invite(
-            Invite(token_hash(token), staff_id, role.value, now, expires, created_by)
+            Invite(token_hash(token), staff_id, role.value, now, expires, created_by, rebind=rebind)
         )
         return InviteLink(
             staff_id, role, deep_link(bot_username, INVITE_PREFIX + token), token, expires
         )
 
+    def invitable_by(self, leader: Actor, member: StaffMember) -> bool:
+        """A ward leader invites the staff of their own ward whose every
+        role ranks below their own: cadres, never another leader."""
+        if leader.staff is None or not set(member.wards) & set(leader.staff.wards):
+            return False
+        return _rank(member.roles) < _rank(leader.staff.roles)
+
     async def invite_by_leader(self, leader: Actor, staff_id: str, bot_username: str) -> InviteLink:
-        """A ward leader may invite the staff of their own ward only."""
         if leader.staff is None or not leader.has_role(Role.WARD_LEADER):
             raise AdminError("admin.only_ward_leaders")
         member = self.services.chart.staff.get(staff_id)
         if member is None or not set(member.wards) & set(leader.staff.wards):
             raise AdminError("admin.not_your_ward", staff=staff_id)
-        roles = sorted(member.roles - {Role.CITY_LEADER})
-        if not roles:
-            raise AdminError("admin.not_your_ward", staff=staff_id)
-        role = Role.CADRE if Role.CADRE in roles else roles[0]
+        if not self.invitable_by(leader, member):
+            raise AdminError("admin.not_below_you", staff=staff_id)
+        role = min(member.roles, key=ROLE_RANK.__getitem__)
         return await self.invite(staff_id, role, bot_username, created_by=leader.staff.id)
 
     async def accept_invite(self, actor: Actor, token: str) -> Reply:
-        """Bind the person's chat account to the staff record of the invite."""
+        """Bind the person's chat account to the staff record of the invite;
+        an account that held the record before is told (see `invite`)."""
         if not _TOKEN.match(token):
             return Reply.say("invite.unknown")
         invite = await self.services.store.get_invite(token_hash(token))
@@ -139,10 +168,18 @@ class Admin:
             return Reply.say("invite.unknown")
         if actor.staff is not None and actor.staff.id != member.id:
             return Reply.say("invite.bound_elsewhere", staff=actor.staff.name)
-        if not await self.services.store.use_invite(
-            invite.token_hash, actor.person_id, self.services.now()
-        ):
+
+        def tell_previous(person_id: int) -> Notice:
+            payload = {"event": "account_rebound", "staff": member.name}
+            return Notice(LEADER_NOTE, person_id=person_id, payload=payload)
+
+        used = await self.services.store.use_invite(
+            invite.token_hash, actor.person_id, self.services.now(), tell_previous
+        )
+        if used is InviteUse.SPENT:
             return Reply.say("invite.used")
+        if used is InviteUse.TAKEN:
+            return Reply.say("invite.taken")
         return Reply(notes=(text("invite.welcome", name=member.name), self.role_summary(member.id)))
 
     def role_summary(self, staff_id: str) -> Text:

@@ -89,29 +89,6 @@ def build_application(
     return app
 
 
-class _RejectedWebhookLog(logging.Filter):
-    """python-telegram-bot notes a webhook request with a missing or wrong
-    secret token only at debug level, quoting the token it got.  Log it as a
-    warning instead, without the token or the request's body, and keep the
-    rest of that logger's debug chatter out."""
-
-    REJECTED = ("Request did not include the secret token", "Request had the wrong secret token")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith(self.REJECTED):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = "webhook request rejected: missing or wrong secret token", ()
-            return True
-        return record.levelno >= logging.INFO
-
-
-def log_rejected_webhooks() -> None:
-    updater_log = logging.getLogger("telegram.ext.Updater")
-    if not any(isinstance(f, _RejectedWebhookLog) for f in updater_log.filters):
-        updater_log.setLevel(logging.DEBUG)
-        updater_log.addFilter(_RejectedWebhookLog())
-
-
 def _runtime(app: BotApplication) -> Runtime:
     runtime: Runtime = app.bot_data["runtime"]
     return runtime
@@ -220,6 +197,22 @@ async def set_commands(app: BotApplication) -> None:
                 calls.append(staff.set_menu(app, actor, int(person.external_id)))
     # Side by side: one round trip to Telegram for all of them, not one each.
     await asyncio.gather(*calls)
+
+
+@asynccontextmanager
+async def initialized(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """``async with app`` (getMe: Telegram checks the token), that also
+    closes the bot's HTTP clients when getMe fails: PTB skips its shutdown
+    for an application that never finished initialising."""
+    try:
+        await app.initialize()
+    except Exception:
+        await app.bot.shutdown()
+        raise
+    try:
+        yield app
+    finally:
+        await app.shutdown()
 
 
 @asynccontextmanager

@@ -12,7 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
@@ -20,6 +20,9 @@ from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
 from bot.orgcsv import describe_issue
 from bot.orgfile import OrgChartInvalid, load_org_file
+
+if TYPE_CHECKING:
+    from handlers.context import BotApplication
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
@@ -49,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--staff", required=True, metavar="ID")
+    invite.add_argument(
+        "--rebind",
+        action="store_true",
+        help="for a staff member already bound: the link moves the record to the account that"
+        " opens it (the old account is told)",
+    )
 
     staff = sub.add_parser("staff", help="manage staff")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -127,38 +136,74 @@ async def _services(settings: Settings) -> AsyncIterator[Any]:
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
+async def _has_chart(settings: Settings) -> bool:
+    """Opens the database as the bot will (a folder, a file that is not
+    SQLite, a newer schema: DatabaseUnusable, one line) and says whether it
+    holds an org chart."""
+    async with _services(settings) as services:
+        return bool(services.has_chart)
+
+
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """Everything that can be wrong before the bot serves anyone is said in
+    one line with a non-zero exit: no token, an unusable database, no org
+    chart, a token Telegram refuses, no network, a port that cannot be
+    listened on.  "Running" is printed only once Telegram accepted the
+    token (and, for a webhook, took the address)."""
     if not settings.telegram_token:
         console.warn("cli.missing_token")
         return EXIT_USAGE
-    from bot.app import build_application, log_rejected_webhooks
+    if not asyncio.run(_has_chart(settings)):
+        console.warn("cli.no_chart", db=settings.db_path)
+        return EXIT_REFUSED
+    from telegram.error import InvalidToken, NetworkError, TelegramError
 
+    from bot.app import build_application
+
+    app = build_application(settings)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    app = build_application(settings)
+    try:
+        asyncio.run(_serve(settings, console, args, app))
+    except InvalidToken:
+        console.warn("cli.bad_token")
+        return EXIT_REFUSED
+    except NetworkError:  # TimedOut included
+        console.warn("cli.no_network", host=urlsplit(settings.telegram_api_url).netloc)
+        return EXIT_REFUSED
+    except TelegramError as exc:
+        console.warn("cli.telegram_refused", error=exc.message)
+        return EXIT_REFUSED
+    except OSError as exc:  # the webhook's port
+        console.warn("cli.cannot_listen", listen=args.listen, port=args.port, error=exc.strerror)
+        return EXIT_REFUSED
+    return 0
+
+
+async def _serve(
+    settings: Settings, console: Console, args: argparse.Namespace, app: BotApplication
+) -> None:
     if args.webhook is None:
         from bot.polling import run
 
-        console.warn("cli.running")
-        asyncio.run(run(app, ALLOWED_UPDATES))
-        return 0
-    log_rejected_webhooks()
+        await run(app, ALLOWED_UPDATES, ready=lambda: console.warn("cli.running"))
+        return
+    from bot.webhook import run_webhook
+
     # A fresh secret each start: Telegram is told it with setWebhook.
     secret = settings.webhook_secret.reveal() or secrets.token_urlsafe(32)
-    path = urlsplit(args.webhook).path.strip("/") or "telegram"
-    console.warn("cli.running_webhook", url=args.webhook, port=args.port)
-    app.run_webhook(
+    await run_webhook(
+        app,
+        url=args.webhook,
         listen=args.listen,
         port=args.port,
-        url_path=path,
-        webhook_url=args.webhook,
-        secret_token=secret,
+        secret=secret,
         allowed_updates=ALLOWED_UPDATES,
+        ready=lambda: console.warn("cli.running_webhook", url=args.webhook, port=args.port),
     )
-    return 0
 
 
 def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
@@ -267,7 +312,9 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-async def cmd_invite(settings: Settings, console: Console, role: str, staff_id: str) -> int:
+async def cmd_invite(
+    settings: Settings, console: Console, role: str, staff_id: str, rebind: bool
+) -> int:
     from bot.admin import Admin, AdminError
 
     async with _services(settings) as services:
@@ -279,7 +326,7 @@ async def cmd_invite(settings: Settings, console: Console, role: str, staff_id: 
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         try:
-            link = await Admin(services).invite(staff_id, Role(role), username)
+            link = await Admin(services).invite(staff_id, Role(role), username, rebind=rebind)
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
@@ -341,15 +388,9 @@ async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
 
 
 def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
-    from storage.db import NotOurs, inspect_backup, restore_from
+    from storage.restore import restore
 
-    try:
-        inspect_backup(source)
-        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-        asyncio.run(restore_from(source, settings.db_path))
-    except NotOurs as exc:
-        console.warn(exc.key, **exc.params)
-        return EXIT_REFUSED
+    restore(source, settings.db_path)  # a refusal is one line, in `main`
     console.say("cli.restore_done", path=source, db=settings.db_path)
     return 0
 
@@ -380,6 +421,8 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from storage.db import Refusal
+
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -387,6 +430,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(None).warn("cli.config_error", error=exc)
         return EXIT_USAGE
     console = Console(settings)
+    try:
+        return _dispatch(settings, console, args)
+    except Refusal as refusal:  # a database file that cannot be used: one line, never a traceback
+        console.warn(refusal.key, **refusal.params)
+        return EXIT_REFUSED
+
+
+def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     if args.command == "run":
         return cmd_run(settings, console, args)
     if args.command == "org":
@@ -396,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_org_export(settings, console, args.file)
         return asyncio.run(cmd_org_check(settings, console))
     if args.command == "invite":
-        return asyncio.run(cmd_invite(settings, console, args.role, args.staff))
+        return asyncio.run(cmd_invite(settings, console, args.role, args.staff, args.rebind))
     if args.command == "staff":
         return asyncio.run(cmd_staff_deactivate(settings, console, args.staff_id))
     if args.command == "posters":

@@ -18,16 +18,18 @@ import logging
 import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
-from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from bot.app import catch_up, shutdown, startup
+from bot.app import catch_up, initialized, shutdown, startup
+from bot.processing import read_update
 from handlers.context import BotApplication
 
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates open when nothing comes
+READ_MARGIN = 10  # seconds a getUpdates answer may take beyond its long-poll time
 BACKOFF_MAX = 30.0
 
 
@@ -47,13 +49,21 @@ class _InFlight:
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.highest: int | None = None
 
-    def start(self, updates: Sequence[Update]) -> None:
+    def start(self, batch: Sequence[Any]) -> None:
+        """Hand each new update of a fetched batch to the update processor;
+        one that cannot be read counts as done at once."""
         processor = self.app.update_processor
-        for update in updates:
-            uid = update.update_id
+        for raw in batch:
+            uid = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(uid, int):
+                log.warning("getUpdates returned an entry without an update id; skipped")
+                continue
             if uid in self.tasks or (self.highest is not None and uid <= self.highest):
                 continue  # fetched again while still being handled, or already done
             self.highest = uid
+            update = read_update(raw, self.app.bot)
+            if update is None:
+                continue
             task = asyncio.create_task(
                 processor.process_update(update, self.app.process_update(update))
             )
@@ -105,11 +115,7 @@ async def poll(
     while not stop.is_set():
         busy = bool(flight.tasks)
         fetch = asyncio.ensure_future(
-            app.bot.get_updates(
-                offset=flight.offset(),
-                timeout=0 if busy else POLL_TIMEOUT,
-                allowed_updates=allowed_updates,
-            )
+            _get_updates(app, flight.offset(), 0 if busy else POLL_TIMEOUT, allowed_updates)
         )
         stopping = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -142,10 +148,24 @@ async def poll(
     offset = flight.offset()
     if offset is not None:
         with contextlib.suppress(NetworkError, TimedOut):
-            await app.bot.get_updates(offset=offset, timeout=0)
+            await _get_updates(app, offset, 0, None)
 
 
-async def _catch_up(app: BotApplication) -> None:
+async def _get_updates(
+    app: BotApplication, offset: int | None, hold: int, allowed_updates: Sequence[str] | None
+) -> list[Any]:
+    """getUpdates, its answer left as JSON: each update is read on its own
+    (`read_update`), so one PTB cannot read never fails the batch.  PTB's
+    ``Bot._post`` is the one call that returns the raw answer without
+    parsing it (``do_api_request`` warns for a method Bot already has)."""
+    data = {"offset": offset, "timeout": hold, "allowed_updates": allowed_updates}
+    result = await app.bot._post("getUpdates", data, read_timeout=hold + READ_MARGIN)
+    return list(result) if isinstance(result, list) else []
+
+
+async def catch_up_safely(app: BotApplication) -> None:
+    """`catch_up`, in the background once the bot serves: a failure is
+    logged, and the periodic sweep does the same work again."""
     try:
         await catch_up(app)
     except Exception:
@@ -158,17 +178,31 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def run(app: BotApplication, allowed_updates: Sequence[str] | None = None) -> None:
-    """Start the bot, poll until SIGINT or SIGTERM, stop it cleanly."""
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the bot stops cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with app:
+    return stop
+
+
+async def run(
+    app: BotApplication,
+    allowed_updates: Sequence[str] | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """Start the bot, poll until SIGINT or SIGTERM, stop it cleanly.
+    ``ready`` is called once Telegram accepted the token (getMe) and no
+    webhook stands in the way: only then is the bot running."""
+    stop = stop_on_signals()
+    async with initialized(app):
         await startup(app, catch_up_now=False)
         await app.bot.delete_webhook()
+        if ready is not None:
+            ready()
         await app.start()
-        catching_up = asyncio.create_task(_catch_up(app))
+        catching_up = asyncio.create_task(catch_up_safely(app))
         try:
             await poll(app, stop, allowed_updates)
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
 from bot.domain.complaints import Action, Complaint, Event, Photo, State
@@ -51,6 +52,17 @@ class Invite:
     created_by: str
     used_at: datetime | None = None
     used_by: int | None = None
+    # May take the staff record over from the account that holds it (only
+    # the command line mints these: `phananh invite --rebind`).
+    rebind: bool = False
+
+
+class InviteUse(StrEnum):
+    """What opening an invite did."""
+
+    BOUND = "bound"
+    SPENT = "spent"  # someone opened it first
+    TAKEN = "taken"  # the record is another account's, and the invite may not rebind it
 
 
 @dataclass(frozen=True)
@@ -247,7 +259,13 @@ class Store(Protocol):
     # invites
     async def create_invite(self, invite: Invite) -> None: ...
     async def get_invite(self, token_hash: str) -> Invite | None: ...
-    async def use_invite(self, token_hash: str, person_id: int, at: datetime) -> bool: ...
+    async def use_invite(
+        self,
+        token_hash: str,
+        person_id: int,
+        at: datetime,
+        tell_previous: Callable[[int], Notice],
+    ) -> InviteUse: ...
     async def bound_staff(self) -> dict[str, Person]: ...
 
     # conversations

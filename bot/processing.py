@@ -13,13 +13,37 @@ it from the same chat, and only updates of different chats overlap.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+
 MAX_CONCURRENT_UPDATES = 64
+
+
+def read_update(data: dict[str, Any], bot: Bot) -> Update | None:
+    """The update as python-telegram-bot reads it, or None when it cannot
+    (a field PTB requires is missing, say): logged with its id, its kind
+    and the error's type only — never its content, which carries names and
+    texts — so that the caller confirms it past and goes on serving."""
+    try:
+        return Update.de_json(data, bot)
+    except Exception as exc:
+        # The update's kind (``message``, ``poll``…), never a value.
+        kinds = ",".join(
+            sorted(k for k in data if k != "update_id" and k.isidentifier() and len(k) < 40)
+        )
+        log.warning(
+            "update %s (%s) could not be read (%s); confirmed and skipped",
+            data.get("update_id"),
+            kinds or "-",
+            type(exc).__name__,
+        )
+        return None
 
 
 def chat_key(update: object) -> int | None:

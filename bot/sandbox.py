@@ -22,12 +22,13 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, Final, Literal
 from urllib.parse import unquote, urlsplit
 
+import httpx
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
@@ -230,6 +231,9 @@ class FakeBotApi:
         self.callback_answers: dict[str, JSONDict] = {}
         self.commands: dict[str, list[JSONDict]] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_answers: list[tuple[int, int]] = []  # (update id, HTTP status) per delivery
+        self._webhook_client: httpx.AsyncClient | None = None
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._last_message_id: dict[int, int] = {}
         self._chats: dict[int, JSONDict] = {}
@@ -380,6 +384,25 @@ class FakeBotApi:
         self._wake_pollers()
         return update
 
+    async def deliver(self, update: JSONDict) -> int:
+        """POST one update to the webhook the bot set, with the secret token it gave, as
+        Telegram does; returns the HTTP status (0: no answer).  Telegram sends an update again
+        only when it got no 2xx: a 200 is a promise that the update is taken care of."""
+        if not self.webhook_url:
+            raise RuntimeError("no webhook is set")
+        if self._webhook_client is None:
+            self._webhook_client = httpx.AsyncClient(timeout=30)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
+        try:
+            response = await self._webhook_client.post(
+                self.webhook_url, json=update, headers=headers
+            )
+            status = response.status_code
+        except httpx.HTTPError:
+            status = 0
+        self.webhook_answers.append((int(update["update_id"]), status))
+        return status
+
     def next_update_id(self) -> int:
         self._last_update_id += 1
         return self._last_update_id
@@ -393,6 +416,9 @@ class FakeBotApi:
         """Release parked long-polls now and park no more: shutdown need not wait them out."""
         self._closed = True
         self._wake_pollers()
+        if self._webhook_client is not None:
+            client, self._webhook_client = self._webhook_client, None
+            await client.aclose()
 
     def reopen(self) -> None:
         self._closed = False
@@ -565,6 +591,7 @@ class FakeBotApi:
 
     def _set_webhook(self, params: JSONDict) -> bool:
         self.webhook_url = str(params.get("url") or "")
+        self.webhook_secret = str(params.get("secret_token") or "")
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
@@ -1048,6 +1075,22 @@ class FakeUser:
     def video_note(self) -> JSONDict:
         file_id = self._invent_file("DQAC", PLACEHOLDER_JPEG, "video/mp4", None)
         return self._say({"video_note": {**self._file(file_id), "length": 240, "duration": 5}})
+
+    def legacy_poll(self, question: str, options: Sequence[str]) -> JSONDict:
+        """A poll in the shape an older or self-hosted Bot API server sends:
+        its options lack ``persistent_id``, which python-telegram-bot 22.8
+        requires, so PTB cannot read the update at all."""
+        poll: JSONDict = {
+            "id": f"{next(self.api._ids)}",
+            "question": question,
+            "options": [{"text": option, "voter_count": 0} for option in options],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+        }
+        return self._say({"poll": poll})
 
     def contact(self, phone: str) -> JSONDict:
         """The person's own contact, as a request_contact button shares it."""

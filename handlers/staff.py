@@ -86,7 +86,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
         mine = [
             s
             for s in (services.chart.staff[i] for i in check.unbound)
-            if set(s.wards) & set(actor.staff.wards)
+            if admin.invitable_by(actor, s)
         ]
         names = ", ".join(f"{s.id} ({s.name})" for s in mine) or "—"
         await say(context, chat_id, "invite.usage", pending=names)

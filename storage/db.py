@@ -58,6 +58,17 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+# Kept as one statement: the restore check compares the schema a file holds
+# with the one the migrations create, this table included.
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+)
+
+# How long a statement waits for another connection's lock before failing.
+BUSY_TIMEOUT_MS = 5000
+
+
 def split_statements(sql: str) -> list[str]:
     """Split a script into statements, keeping trigger bodies whole.
 
@@ -82,11 +93,9 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-CORE_TABLES = frozenset({"schema_migrations", "complaints", "people", "outbox", "areas"})
-
-
-class NotOurs(Exception):
-    """A file that is not a Phản Ánh database, or one from a newer version."""
+class Refusal(Exception):
+    """A database file this program will not use, named by a catalogue key
+    and its parameters: the command line prints it as one line."""
 
     def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)
@@ -94,33 +103,37 @@ class NotOurs(Exception):
         self.params = params
 
 
-def inspect_backup(path: Path) -> int:
-    """The schema version of a backup file, after checking it is a Phản Ánh
-    database this program can read; raises NotOurs otherwise."""
-    if not path.is_file():
-        raise NotOurs("cli.restore_missing", path=path)
+class DatabaseUnusable(Refusal):
+    """The configured database cannot be opened or read: the path is a
+    folder, the file is not SQLite or is damaged, another program holds it
+    locked, or its schema is newer than this program or unreadable."""
+
+
+# SQLite's primary result codes that say what is wrong with the file itself.
+_SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 14, 26
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 5, 6, 8
+
+
+def prepare_path(path: Path) -> None:
+    """The database's folder exists, and the path is not a folder itself."""
+    if path.is_dir():
+        raise DatabaseUnusable("cli.db_is_folder", db=path)
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-            if not tables >= CORE_TABLES:
-                raise NotOurs("cli.restore_not_ours", path=path)
-            version = int(conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0])
-    except sqlite3.DatabaseError as exc:
-        raise NotOurs("cli.restore_not_ours", path=path) from exc
-    known = len(available_migrations())
-    if version > known:
-        raise NotOurs("cli.restore_newer", path=path, version=version, known=known)
-    return version
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnusable("cli.db_cannot_open", db=path, error=exc.strerror) from exc
 
 
-async def restore_from(backup: Path, target: Path) -> None:
-    """Copy a backup checked with `inspect_backup` over the database at
-    ``target`` (the bot must be stopped), then bring it up to this program's
-    schema."""
-    async with aiosqlite.connect(backup) as source, aiosqlite.connect(target) as dest:
-        await source.backup(dest)
-    db = await Database.open(target)
-    await db.close()
+def unusable(path: Path, error: sqlite3.Error) -> DatabaseUnusable:
+    """The one line for an SQLite error met while opening ``path``."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code in (_SQLITE_NOTADB, _SQLITE_CORRUPT):
+        return DatabaseUnusable("cli.db_not_sqlite", db=path)
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return DatabaseUnusable("cli.db_locked", db=path)
+    if code in (_SQLITE_CANTOPEN, _SQLITE_READONLY):
+        return DatabaseUnusable("cli.db_cannot_open", db=path, error=error)
+    return DatabaseUnusable("cli.db_error", db=path, error=error)
 
 
 def utc_text(instant: datetime) -> str:
@@ -176,20 +189,42 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        """Open (or create) the database and bring it to this program's
+        schema.  Anything wrong with the file itself raises
+        `DatabaseUnusable`, and the connection is closed first: aiosqlite
+        runs each connection on a thread of its own that the interpreter
+        waits for at exit, so one left open by a failed PRAGMA (a file that
+        is not SQLite) kept the process from ever ending."""
+        prepare_path(path)
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise unusable(path, exc) from exc
+        try:
+            db = await cls._configure(conn, path)
+            if migrate:
+                await db.migrate()
+        except BaseException as exc:
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise unusable(path, exc) from exc
+            raise
+        return db
+
+    @classmethod
+    async def _configure(cls, conn: aiosqlite.Connection, path: Path) -> Database:
         conn.row_factory = aiosqlite.Row
         # PRAGMA foreign_keys is ignored inside a transaction: set it first.
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA busy_timeout = 5000")
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute(f"PRAGMA cache_size = -{cls.CACHE_KIB}")
         await conn.execute(f"PRAGMA wal_autocheckpoint = {cls.WAL_LIMIT}")
-        db = cls(conn, path)
-        if migrate:
-            await db.migrate()
-        return db
+        # What is deleted or overwritten is zeroed in the page, not left in
+        # its free space: /forget must not leave a phone number behind.
+        await conn.execute("PRAGMA secure_delete = ON")
+        return cls(conn, path)
 
     async def close(self) -> None:
         if self._checkpointing is not None:
@@ -213,7 +248,7 @@ class Database:
                 f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
             )
             reader.row_factory = aiosqlite.Row
-            await reader.execute("PRAGMA busy_timeout = 5000")
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._opened.append(reader)
             self._readers.put_nowait(reader)
         reader = await self._readers.get()
@@ -265,6 +300,18 @@ class Database:
             self._written = False
             await asyncio.to_thread(_checkpoint, self.path)
 
+    async def scrub_wal(self) -> bool:
+        """Copy the WAL back into the database and truncate it to nothing,
+        so that the old page images it holds (an erased phone number among
+        them) are gone from the disk too.  Waits for readers up to the busy
+        timeout; False (logged) when one still held an old snapshot."""
+        async with self._lock, self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0]:
+            log.warning("the WAL of %s could not be truncated: a reader held it", self.path.name)
+            return False
+        return True
+
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online
         backup API, page by page, under its own read transaction."""
@@ -272,16 +319,21 @@ class Database:
             await self.conn.backup(copy)
 
     async def schema_version(self) -> int:
-        await self._ensure_migrations_table()
-        async with self.conn.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+        """The highest migration applied; a version stored as anything but
+        a whole number (NULL, text) is refused, never guessed at."""
+        await self.conn.execute(MIGRATIONS_TABLE)
+        async with self.conn.execute(
+            "SELECT COUNT(*), MAX(version), SUM(typeof(version) <> 'integer')"
+            " FROM schema_migrations"
+        ) as cur:
             row = await cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
-
-    async def _ensure_migrations_table(self) -> None:
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
+        assert row is not None
+        count, newest, odd = row
+        if count == 0:
+            return 0
+        if odd:
+            raise DatabaseUnusable("cli.db_bad_version", db=self.path)
+        return int(newest)
 
     async def migrate(self, target: int | None = None) -> list[int]:
         """Apply the missing migrations up to ``target`` (all by default),
@@ -290,9 +342,7 @@ class Database:
         migrations = available_migrations()
         newest = migrations[-1].version if migrations else 0
         if current > newest:
-            raise RuntimeError(
-                f"database schema {current} is newer than this program knows ({newest})"
-            )
+            raise DatabaseUnusable("cli.db_newer", db=self.path, version=current, known=newest)
         applied = []
         for migration in migrations:
             if migration.version <= current or (target is not None and migration.version > target):

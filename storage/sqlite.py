@@ -31,6 +31,7 @@ from bot.domain.orgchart import (
     StaffMember,
     WardPolicy,
 )
+from bot.domain.redact import mask_contacts, mask_in
 from bot.ports import (
     CHANGEABLE,
     TIME_FIELDS,
@@ -39,6 +40,7 @@ from bot.ports import (
     DueComplaint,
     Identity,
     Invite,
+    InviteUse,
     NewComplaint,
     Notice,
     OutboxItem,
@@ -380,7 +382,7 @@ class SqliteStore:
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at,"
-                " created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                " created_by, rebind) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     invite.token_hash,
                     invite.staff_id,
@@ -388,6 +390,7 @@ class SqliteStore:
                     utc_text(invite.created_at),
                     utc_text(invite.expires_at),
                     invite.created_by,
+                    int(invite.rebind),
                 ),
             )
 
@@ -404,33 +407,50 @@ class SqliteStore:
             created_by=row["created_by"],
             used_at=_maybe_time(row["used_at"]),
             used_by=row["used_by"],
+            rebind=bool(row["rebind"]),
         )
 
-    async def use_invite(self, token_hash: str, person_id: int, at: datetime) -> bool:
-        """Spend the invite and bind its staff record to the person, at once;
-        False if someone spent it first."""
+    async def use_invite(
+        self,
+        token_hash: str,
+        person_id: int,
+        at: datetime,
+        tell_previous: Callable[[int], Notice],
+    ) -> InviteUse:
+        """Spend the invite and bind its staff record to the person, in one
+        transaction.  A record another account holds is taken over only by
+        an invite minted to rebind it, and then ``tell_previous`` names the
+        notice the previous account gets (an outbox row, written with the
+        binding)."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ?"
-                " AND used_at IS NULL",
-                (utc_text(at), person_id, token_hash),
-            )
-            if cur.rowcount != 1:
-                return False
             async with conn.execute(
-                "SELECT staff_id FROM invites WHERE token_hash = ?", (token_hash,)
+                "SELECT i.staff_id, i.rebind, b.person_id FROM invites i"
+                " LEFT JOIN staff_bindings b ON b.staff_id = i.staff_id"
+                " WHERE i.token_hash = ? AND i.used_at IS NULL",
+                (token_hash,),
             ) as found:
                 row = await found.fetchone()
-            assert row is not None
+            if row is None:
+                return InviteUse.SPENT
+            staff_id, rebind, previous = str(row[0]), bool(row[1]), row[2]
+            taking_over = previous is not None and previous != person_id
+            if taking_over and not rebind:
+                return InviteUse.TAKEN
+            await conn.execute(
+                "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ?",
+                (utc_text(at), person_id, token_hash),
+            )
             await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id,"
                 " bound_at = excluded.bound_at",
-                (row[0], person_id, utc_text(at)),
+                (staff_id, person_id, utc_text(at)),
             )
+            if taking_over:
+                await insert_notices(conn, [tell_previous(int(previous))], at)
         self.db.outbox_changes += 1  # rows that waited for this account can go now
-        return True
+        return InviteUse.BOUND
 
     async def bound_staff(self) -> dict[str, Person]:
         rows = await self._all(
@@ -781,6 +801,10 @@ class SqliteStore:
                 " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)",
                 (person_id,),
             )
+            await _mask_what_they_wrote(conn, person_id)
+        # secure_delete zeroed what the updates freed; the WAL still holds
+        # the pages as they were, until it is copied back and truncated.
+        await self.db.scrub_wal()
 
     # ---- updates and the abuse list ---------------------------------------------------------
 
@@ -1023,6 +1047,49 @@ class _Conflict(Exception):
 
 def _templates(raw: str | None, kind: str) -> list[str]:
     return [str(t) for t in json.loads(raw).get(kind, [])] if raw else []
+
+
+async def _masked_rows(
+    conn: aiosqlite.Connection, select: str, params: Sequence[Any], update: str
+) -> None:
+    """Run ``select`` (an id, then text columns) and write back, with
+    ``update``, the rows whose text had contact details in it."""
+    async with conn.execute(select, params) as cursor:
+        rows = [tuple(row) for row in await cursor.fetchall()]
+    for row_id, *texts in rows:
+        masked = [mask_contacts(t) if isinstance(t, str) else t for t in texts]
+        if masked != texts:
+            await conn.execute(update, (*masked, row_id))
+
+
+async def _mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> None:
+    """Phone numbers, e-mail addresses and ID-card numbers out of every
+    copy of what the person wrote that is kept after /forget: their
+    complaints' descriptions and landmarks, the notes of what they did (an
+    answer to the cadre, a dispute comment), and the outbox rows to them or
+    about their complaints (an answer relayed to the cadre)."""
+    mine = "SELECT complaint_id FROM complaint_people WHERE person_id = ? AND role = 'reporter'"
+    await _masked_rows(
+        conn,
+        f"SELECT id, description, landmark FROM complaints WHERE id IN ({mine})",
+        (person_id,),
+        "UPDATE complaints SET description = ?, landmark = ? WHERE id = ?",
+    )
+    await _masked_rows(
+        conn,
+        "SELECT id, note FROM complaint_events WHERE actor_person_id = ?",
+        (person_id,),
+        "UPDATE complaint_events SET note = ? WHERE id = ?",
+    )
+    async with conn.execute(
+        f"SELECT id, payload FROM outbox WHERE person_id = ? OR complaint_id IN ({mine})",
+        (person_id, person_id),
+    ) as cursor:
+        payloads = [tuple(row) for row in await cursor.fetchall()]
+    for row_id, payload in payloads:
+        masked = json.dumps(mask_in(json.loads(payload)), ensure_ascii=False)
+        if masked != payload:
+            await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (masked, row_id))
 
 
 async def insert_notices(

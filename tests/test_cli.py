@@ -7,12 +7,17 @@ an operator would."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import signal
+import socket
 import sqlite3
 import subprocess
 import sys
-from contextlib import closing
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,7 @@ import pytest
 from bot.cli import main
 from bot.i18n import t
 from bot.orgfile import load_org_file
+from bot.sandbox import FakeBotApi, HttpFakeBotApi, JSONDict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -142,6 +148,191 @@ def test_run_without_token_speaks_the_configured_language(
         "No bot token: set the PHANANH_TELEGRAM_TOKEN environment variable "
         "(or telegram_token in the config file) and run again."
     ]
+
+
+class StopsOnFirstPoll(FakeBotApi):
+    """Telegram, which sends the bot SIGTERM as soon as it polls (or sets
+    its webhook): the bot ran, and stops cleanly."""
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        answer = await super().call(method, params)
+        if method.lower() in ("getupdates", "setwebhook") and answer[0] == 200:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return answer
+
+
+@contextmanager
+def telegram_in_a_thread(api: FakeBotApi) -> Iterator[str]:
+    """The fake Bot API over HTTP, served from a thread of its own so that
+    ``main`` can run the bot in this one; yields its base URL."""
+    loop = asyncio.new_event_loop()
+    server = HttpFakeBotApi(api)
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.start())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield server.base_url
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+@pytest.fixture
+def charted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A database with the example org chart, configured, and a token."""
+    db = tmp_path / "run.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_TELEGRAM_TOKEN", "123456:TEST")
+    monkeypatch.setenv("PHANANH_RATE_LIMIT", "false")
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0
+    return db
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_run_says_running_only_once_telegram_accepted_the_token(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = StopsOnFirstPoll()
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url:
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        assert main(["run"]) == 0
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.running")]
+    assert [c.method for c in api.calls][:1] == ["getMe"]
+
+
+def test_run_with_a_token_telegram_refuses_says_so_in_one_line(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = StopsOnFirstPoll()
+    api.fail_next("getMe", error_code=401, description="Unauthorized")
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url:
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        assert main(["run"]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.bad_token")]), "and not “running”"
+    assert "123456:TEST" not in err
+
+
+def test_run_without_network_says_so_in_one_line(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _closed_port()
+    monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", f"http://127.0.0.1:{port}/bot")
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", "en")
+    capsys.readouterr()
+    assert main(["run"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        t("en", "cli.no_network", host=f"127.0.0.1:{port}")
+    ]
+
+
+def test_run_as_a_webhook_on_a_port_in_use_says_so_in_one_line(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = StopsOnFirstPoll()
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url, socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        hook = ["run", "--webhook", "https://example.org/hook", "--listen", "127.0.0.1"]
+        assert main([*hook, "--port", str(port)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        t("vi", "cli.cannot_listen", port=port, listen="127.0.0.1", error="")[:-2]
+    )
+    assert api.calls_to("setWebhook") == [], "Telegram is not sent to a server that is not there"
+
+
+def test_run_as_a_webhook_says_running_once_telegram_took_the_address(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = StopsOnFirstPoll()
+    port = _closed_port()
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url:
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        hook = ["run", "--webhook", "https://example.org/hook", "--listen", "127.0.0.1"]
+        assert main([*hook, "--port", str(port)]) == 0
+    running = t("vi", "cli.running_webhook", url="https://example.org/hook", port=port)
+    assert capsys.readouterr().err.splitlines() == [running]
+    [webhook] = api.calls_to("setWebhook")
+    assert webhook.params["url"] == "https://example.org/hook"
+    assert len(str(webhook.params["secret_token"])) >= 32
+
+
+def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "empty.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_TELEGRAM_TOKEN", "123456:TEST")
+    monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", f"http://127.0.0.1:{_closed_port()}/bot")
+
+    assert main(["run"]) == 1
+
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.no_chart", db=db)])
+    assert "phananh org import" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["org", "check"], ["org", "export", "x.yaml"], ["backup", "copy.db"]],
+    ids=" ".join,
+)
+def test_a_database_path_that_is_a_folder_is_one_line(
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "data.db"
+    folder.mkdir()
+    monkeypatch.setenv("PHANANH_DB", str(folder))
+    monkeypatch.setenv("PHANANH_TELEGRAM_TOKEN", "123456:TEST")
+
+    assert main(command) == 1
+
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
+
+
+@pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
+def test_a_database_file_that_is_not_sqlite_is_one_line_and_never_hangs(
+    command: list[str], tmp_path: Path
+) -> None:
+    """`org check` on such a file printed a traceback and then hung for
+    ever: the connection aiosqlite had opened for it (on a thread the
+    interpreter waits for at exit) was never closed."""
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(os.urandom(8192))
+
+    result = _run_cli(  # a hang fails here, after 120 s, instead of stalling the suite
+        command, cwd=tmp_path, PHANANH_DB=str(junk), PHANANH_TELEGRAM_TOKEN="123456:TEST"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [t("vi", "cli.db_not_sqlite", db=junk)]
+    assert result.stdout == ""
 
 
 # ------------------------------------------------------------- org import

@@ -30,11 +30,13 @@ import os
 import random
 import re
 import signal
+import socket
 import sqlite3
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -372,14 +374,21 @@ class BotProcess:
         return await self.collect()
 
 
-async def start_bot(api: FakeBotApi, env: dict[str, str], cwd: Path) -> BotProcess:
-    """Start `phananh run` and wait until it polls; fail at once if it exits first."""
+async def start_bot(
+    api: FakeBotApi,
+    env: dict[str, str],
+    cwd: Path,
+    args: Sequence[str] = ("run",),
+    ready: str = "getUpdates",
+) -> BotProcess:
+    """Start `phananh run` and wait until it polls (or makes the `ready` call: setWebhook in
+    webhook mode); fail at once if it exits first."""
     mark = len(api.calls)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot.cli",
-        "run",
+        *args,
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -389,7 +398,7 @@ async def start_bot(api: FakeBotApi, env: dict[str, str], cwd: Path) -> BotProce
     bot = BotProcess(proc, asyncio.ensure_future(proc.communicate()))  # pipes never fill
 
     def polling() -> bool:
-        return any(c.method == "getUpdates" for c in api.calls[mark:])
+        return any(c.method == ready for c in api.calls[mark:])
 
     polled = asyncio.ensure_future(api.wait_until(polling, START_TIMEOUT))
     racers: set[asyncio.Future[Any]] = {polled, bot.output}
@@ -607,3 +616,95 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
     assert stats.errors == 0
     # (e) every update cut off by a kill was delivered again and finished.
     assert stored.unfinished_updates == 0
+
+
+# ---- webhook mode -----------------------------------------------------------------------------
+
+WEBHOOK_UPDATES = 40  # what Telegram sends a webhook side by side (max_connections' default)
+
+
+class HoldingBotApi(FakeBotApi):
+    """The fake, holding every sendMessage (unanswered, unrecorded) while `free` is clear: the
+    bot can take updates in but finish none of them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.free = asyncio.Event()
+        self.free.set()
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        if method.lower() == "sendmessage":
+            await self.free.wait()
+        return await super().call(method, params)
+
+
+def webhook_leftovers(db_path: Path) -> tuple[int, int]:
+    """(updates still stored by the webhook, updates claimed and never finished)."""
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        stored = conn.execute("SELECT COUNT(*) FROM webhook_updates").fetchone()[0]
+        unfinished = conn.execute(
+            "SELECT COUNT(*) FROM processed_updates WHERE done_at IS NULL"
+        ).fetchone()[0]
+    return int(stored), int(unfinished)
+
+
+async def test_webhook_updates_answered_200_survive_sigkill(tmp_path: Path) -> None:
+    """Issue 12's webhook case exactly: Telegram got 200 for 40 updates, the bot was killed
+    with SIGKILL before it had handled any of them, and (with PTB's webhook server) none was
+    ever handled, since Telegram does not send an update again once it got 200.  Now each of
+    the forty is answered after the restart, once."""
+    db_path = tmp_path / "hook.db"
+    await prepare_db(db_path)
+    api = HoldingBotApi()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/phananh"
+    args = ("run", "--webhook", url, "--listen", "127.0.0.1", "--port", str(port))
+    residents = [FakeUser(api, FIRST_RESIDENT + i, f"Dân {i + 1}") for i in range(WEBHOOK_UPDATES)]
+    logs: list[str] = []
+    bot: BotProcess | None = None
+    async with HttpFakeBotApi(api) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
+        env.update(
+            PHANANH_TELEGRAM_API_URL=server.base_url,
+            PHANANH_TELEGRAM_TOKEN=TOKEN,
+            PHANANH_DB=str(db_path),
+            PHANANH_RATE_LIMIT="false",
+        )
+        try:
+            bot = await start_bot(api, env, tmp_path, args, ready="setWebhook")
+            api.free.clear()
+            answers = await asyncio.gather(*(api.deliver(r.command("start")) for r in residents))
+            assert answers == [200] * WEBHOOK_UPDATES, "Telegram heard 200 for all forty"
+            assert api.sent == [], "and the bot had answered none of them"
+            logs.append(await bot.kill())
+            bot = None
+            api.free.set()
+
+            bot = await start_bot(api, env, tmp_path, args, ready="setWebhook")
+            await wait_or_fail(
+                api,
+                lambda: all(api.messages_to(r.user_id) for r in residents),
+                STALL_TIMEOUT,
+                lambda: (
+                    f"{sum(1 for r in residents if not api.messages_to(r.user_id))} "
+                    "residents never answered after the restart"
+                ),
+            )
+            bot.proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                logs.append(await bot.collect())
+            assert bot.proc.returncode == 0, logs[-1][-3000:]
+            bot = None
+        except BaseException as failure:
+            if bot is not None:
+                logs.append(await bot.kill())
+            failure.add_note(f"last bot output:\n{logs[-1][-5000:] if logs else ''}")
+            raise
+    for resident in residents:
+        [greeting] = api.messages_to(resident.user_id)
+        assert f"Xin chào {resident.first_name}" in (greeting.text or "")
+    assert webhook_leftovers(db_path) == (0, 0)
+    errors = [line for log in logs for line in log.splitlines() if " ERROR " in line]
+    assert errors == []

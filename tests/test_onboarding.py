@@ -14,9 +14,11 @@ from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart, Role
 from bot.driver import BotDriver
+from bot.i18n import t
 from tests.factories import (
     ENVIRONMENT_CADRE,
     WARD_CHAIR,
+    WARD_SECRETARY,
     file_sanitation_report,
     joined,
     to,
@@ -25,8 +27,10 @@ from tests.factories import (
 NEWCOMER = 8801  # Ngô Thị Lan, tổ trưởng of group 12, has no Telegram id in the chart
 
 
-async def _invite(bot: BotDriver, staff_id: str = "tt-hh-12", role: Role = Role.CADRE) -> str:
-    link = await Admin(bot.services).invite(staff_id, role, "phananh_bot")
+async def _invite(
+    bot: BotDriver, staff_id: str = "tt-hh-12", role: Role = Role.CADRE, *, rebind: bool = False
+) -> str:
+    link = await Admin(bot.services).invite(staff_id, role, "phananh_bot", rebind=rebind)
     assert link.url.startswith("https://t.me/phananh_bot?start=i-")
     return link.url.split("start=")[1]
 
@@ -68,7 +72,7 @@ async def test_an_invite_works_once_and_expires(bot: BotDriver, clock: ManualClo
     sent = await bot.send(other.command("start", payload))
     assert "đã được dùng" in joined(sent)
 
-    late = await _invite(bot, "cb-hh-dc2")
+    late = await _invite(bot, "cb-hh-dc2", rebind=True)  # a record someone holds
     clock.advance(timedelta(days=7, minutes=1))
     sent = await bot.send(bot.user(8803, "Late").command("start", late))
     assert "hết hạn" in joined(sent)
@@ -108,6 +112,61 @@ async def test_a_ward_leader_invites_in_chat_for_their_own_ward_only(bot: BotDri
     for outsider in (bot.user(501, "An"), bot.user(ENVIRONMENT_CADRE, "Thắng")):
         sent = await bot.send(outsider.command("invite", "tt-hh-12"))
         assert "chỉ dành cho lãnh đạo phường" in joined(sent)
+
+
+async def test_a_ward_leader_cannot_mint_an_invite_to_take_over_an_account(
+    bot: BotDriver,
+) -> None:
+    """The takeover: a ward leader minted an invite for the ward's conduct
+    leader (or another bound account), opened it from a second account, and
+    received the conduct complaints with the reporters' names while the real
+    person was demoted to resident without a word.  A leader invites only
+    roles below their own, and never a bound account."""
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    sent = await bot.send(chair.command("invite", "ld-hh-bt"))  # the conduct leader
+    assert joined(sent) == t("vi", "admin.not_below_you", staff="ld-hh-bt")
+    sent = await bot.send(chair.command("invite", "cb-hh-mt"))  # a cadre who has joined
+    assert joined(sent) == t("vi", "admin.already_bound", staff="cb-hh-mt")
+    sent = await bot.send(chair.command("invite", "ld-hh-ct"))  # their own record
+    assert "https://t.me/" not in joined(sent)
+    # The list of who may be invited shows only the cadres who have not joined.
+    sent = await bot.send(chair.command("invite"))
+    assert "tt-hh-12 (Ngô Thị Lan)" in joined(sent)
+    assert "ld-" not in joined(sent)
+    secretary = bot.user(WARD_SECRETARY, "Bí thư")
+    assert "lãnh đạo" in joined(await bot.send(secretary.command("whoami")))
+
+
+async def test_an_invite_for_a_record_bound_since_it_was_minted_is_refused(
+    bot: BotDriver,
+) -> None:
+    first = await _invite(bot)
+    second = await _invite(bot)  # minted while nobody held the record
+    lan = bot.user(NEWCOMER, "Lan")
+    await bot.send(lan.command("start", first))
+    taker = bot.user(8810, "Kẻ lạ")
+    sent = await bot.send(taker.command("start", second))
+    assert joined(sent) == t("vi", "invite.taken")
+    assert "người dân" in joined(await bot.send(taker.command("whoami")))
+    assert "Ngô Thị Lan" in joined(await bot.send(lan.command("whoami")))
+
+
+async def test_the_command_line_rebinds_an_account_and_the_old_one_is_told(
+    bot: BotDriver,
+) -> None:
+    admin = Admin(bot.services)
+    with pytest.raises(AdminError) as bound:
+        await admin.invite("cb-hh-mt", Role.CADRE, "phananh_bot")
+    assert bound.value.key == "admin.already_bound"
+    link = await admin.invite("cb-hh-mt", Role.CADRE, "phananh_bot", rebind=True)
+    new_phone = bot.user(8811, "Thắng")
+    sent = await bot.send(new_phone.command("start", link.url.split("start=")[1]))
+    assert "Chào mừng Vũ Đức Thắng" in joined(to(sent, new_phone))
+    told = to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng"))
+    assert joined(told) == t("vi", "notify.account_rebound", staff="Vũ Đức Thắng")
+    old_phone = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    assert "người dân" in joined(await bot.send(old_phone.command("whoami")))
+    assert "Vũ Đức Thắng" in joined(await bot.send(new_phone.command("whoami")))
 
 
 async def test_whoami_and_help_follow_the_role(bot: BotDriver) -> None:
@@ -224,6 +283,10 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert "https://t.me/phananh_bot?start=i-" in capsys.readouterr().out
     assert main(["invite", "--role", "city_leader", "--staff", "tt-hh-12"]) == 1
     assert "không có vai trò" in capsys.readouterr().err
+    assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt"]) == 1
+    assert capsys.readouterr().err.strip() == t("vi", "admin.already_bound", staff="cb-hh-mt")
+    assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt", "--rebind"]) == 0
+    assert "https://t.me/phananh_bot?start=i-" in capsys.readouterr().out
 
     assert main(["org", "check"]) == 0
     out = capsys.readouterr().out

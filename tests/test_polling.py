@@ -9,6 +9,7 @@ coverage sees it)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 from pathlib import Path
@@ -93,6 +94,39 @@ async def test_stopping_confirms_what_was_handled(app: BotApplication, api: Fake
     last = api.calls_to("getUpdates")[-1]
     assert last.params.get("offset") == update_id + 1
     assert api.pending_updates == []
+
+
+async def test_an_update_the_bot_cannot_read_is_confirmed_past_and_the_bot_keeps_serving(
+    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A poll in an older Bot API's shape, which PTB 22.8 cannot read, made
+    `phananh run` exit with code 1, came back after every restart, and put
+    the whole batch's names and texts in the log.  Now it is logged by its
+    id alone and confirmed past, and the rest of the batch is handled."""
+    lan = FakeUser(api, RESIDENT, "Lan Nguyễn")
+    poll_id = api.push_update(lan.legacy_poll("Có nên dọn rác ngõ 12?", ["Có", "Không"]))[
+        "update_id"
+    ]
+    start_id = api.push_update(lan.command("start"))["update_id"]
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO):
+        for logger in ("bot", "handlers", "storage"):
+            caplog.set_level(logging.DEBUG, logger=logger)
+        async with running(app):
+            polling = asyncio.create_task(poll(app, stop))
+            greeting = await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+            stop.set()
+            await asyncio.wait_for(polling, 5)
+    assert "Xin chào Lan" in (greeting.text or "")
+    assert api.calls_to("getUpdates")[-1].params.get("offset") == start_id + 1
+    assert api.pending_updates == [], "confirmed: it does not come back"
+    ours = [r for r in caplog.records if r.name.startswith(("bot", "handlers", "storage"))]
+    assert [r.getMessage() for r in ours] == [
+        f"update {poll_id} (message) could not be read (TypeError); confirmed and skipped"
+    ]
+    everything = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    for private in ("Lan", "Nguyễn", "dọn rác", "ngõ 12"):
+        assert private not in everything, private
 
 
 async def test_flood_control_is_waited_out_and_the_update_still_handled(

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.ports import Notice
-from storage.db import Database, available_migrations, split_statements
+from storage.db import Database, DatabaseUnusable, available_migrations, split_statements
 from storage.sqlite import SqliteStore
 
 
@@ -44,7 +44,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         await conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '')"
         )
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(DatabaseUnusable, match="newer"):
         await db.migrate()
     await db.close()
 

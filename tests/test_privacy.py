@@ -1,0 +1,90 @@
+"""/forget removes a resident's contact details from every copy the bot
+keeps — free text included — and the erased bytes are gone from the
+database file and its WAL, read here byte by byte."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.domain.redact import MASK, mask_contacts, mask_in
+from bot.driver import BotDriver
+from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined
+
+PHONE_IN_DESCRIPTION = "0912 345 678"
+PHONE = "0987.654.321"
+EMAIL = "xuyen.dang@example.com"
+CCCD = "001234567890"
+SECRETS = (PHONE_IN_DESCRIPTION, PHONE, EMAIL, CCCD, "Xuyến Đặng")
+
+
+def raw_bytes(db_path: Path) -> bytes:
+    """The database file and its WAL as they lie on the disk."""
+    wal = Path(f"{db_path}-wal")
+    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def found_in(data: bytes) -> set[str]:
+    forms = {secret: (secret.encode(), json.dumps(secret)[1:-1].encode()) for secret in SECRETS}
+    return {secret for secret, encoded in forms.items() if any(e in data for e in encoded)}
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Gọi 0912 345 678 nhé", f"Gọi {MASK} nhé"),
+        ("số +84 912.345.678", f"số {MASK}"),
+        ("máy bàn (024) 3825 1234", f"máy bàn ({MASK}"),
+        ("0912345678", MASK),
+        ("email xuyen.dang@example.com.", f"email {MASK}."),
+        ("CCCD 001234567890, CMND 123456789", f"CCCD {MASK}, CMND {MASK}"),
+        ("ngày 12/03/2026 lúc 7:30, ngõ 12 số 34", "ngày 12/03/2026 lúc 7:30, ngõ 12 số 34"),
+        ("phạt 1.500.000 đồng, PA-000123", "phạt 1.500.000 đồng, PA-000123"),
+    ],
+)
+def test_contact_details_are_masked_and_nothing_else(typed: str, kept: str) -> None:
+    assert mask_contacts(typed) == kept
+
+
+def test_masking_reaches_into_stored_data_and_keeps_its_shape() -> None:
+    payload = {"event": "info_answered", "answer": f"gọi {PHONE}", "photos": [["t", "AgAC1"]]}
+    assert mask_in(payload) == {
+        "event": "info_answered",
+        "answer": f"gọi {MASK}",
+        "photos": [["t", "AgAC1"]],
+    }
+
+
+async def test_forget_leaves_no_contact_details_in_the_database_or_its_wal(
+    bot: BotDriver, tmp_path: Path
+) -> None:
+    """The phone number a resident typed in answer to the cadre's question
+    stayed in the outbox payload and in the event note after /forget."""
+    db_path = tmp_path / "bot.db"
+    xuyen = bot.user(501, "Xuyến", last_name="Đặng")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(
+        bot, xuyen, description=f"Rác tràn ngõ 12, ai cần gọi {PHONE_IN_DESCRIPTION}"
+    )
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Chị cho xin số để tổ liên hệ?"))
+    await bot.press(xuyen, "i:1")
+    sent = await bot.send(xuyen.text(f"Gọi em {PHONE}, email {EMAIL}, CCCD {CCCD}"))
+    assert PHONE in joined(sent), "the answer reached the cadre"
+    assert found_in(raw_bytes(db_path)) == set(SECRETS), "stored before: the check can fail"
+
+    await bot.send(xuyen.command("forget"))
+    sent = await bot.press(xuyen, "forget")
+    assert "Đã xóa dữ liệu cá nhân" in joined(sent)
+
+    assert found_in(raw_bytes(db_path)) == set()
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert complaint.description == f"Rác tràn ngõ 12, ai cần gọi {MASK}", "the rest stays"
+    notes = [e.note for e in await bot.services.store.events_of(1) if e.note]
+    assert f"Gọi em {MASK}, email {MASK}, CCCD {MASK}" in notes
+    assert "Chị cho xin số để tổ liên hệ?" in notes, "the cadre's own words are kept"
+    rows = await bot.services.store.db.conn.execute_fetchall("SELECT payload FROM outbox")
+    assert any(f"Gọi em {MASK}" in json.loads(row[0]).get("answer", "") for row in rows)
