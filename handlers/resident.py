@@ -58,13 +58,16 @@ def to_answer(message: Message) -> Answer:
         return LocationAnswer(
             lat=message.location.latitude, lon=message.location.longitude, title=title
         )
+    # A photo's caption is part of the answer (at the description step it is
+    # the description); photos of one album share their media group.
+    caption, album = message.caption, message.media_group_id
     if message.photo:
-        return PhotoAnswer(CHANNEL, message.photo[-1].file_id)
+        return PhotoAnswer(CHANNEL, message.photo[-1].file_id, caption=caption, album=album)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
             return OtherAnswer("big_photo")
-        return PhotoAnswer(CHANNEL, document.file_id)
+        return PhotoAnswer(CHANNEL, document.file_id, caption=caption, album=album)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
@@ -207,7 +210,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         await say(context, chat_id, "fallback.not_set_up")
         return
     answer = to_answer(message)
-    reply = await services.answer(actor, answer)
+    reply = await services.answer(actor, answer, update_id=update.update_id)
     if reply is None:  # no conversation under way
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)
@@ -221,7 +224,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer)
+        reply = await services.answer(actor, answer, update_id=update.update_id)
         if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
@@ -249,7 +252,9 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
     if not isinstance(press, PromptPress) or not services.has_chart:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
-    reply = await services.answer(actor, ChoiceAnswer(press.seq, press.key))
+    reply = await services.answer(
+        actor, ChoiceAnswer(press.seq, press.key), update_id=update.update_id
+    )
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         await drop_keyboard(update)
