@@ -35,6 +35,10 @@ from handlers.staff import accept_invite
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
+# The album whose first photo ended a conversation (a fix's photo, a dispute
+# with a caption): its other photos arrive right after, one update each, and
+# must not start a report of their own.
+FINISHED_ALBUM = "finished_album"
 
 _OTHER_KINDS = (
     ("sticker", "sticker"),
@@ -211,6 +215,13 @@ async def on_message(update: Update, context: BotContext) -> None:
         return
     answer = to_answer(message)
     reply = await services.answer(actor, answer, update_id=update.update_id)
+    album = answer.album if isinstance(answer, PhotoAnswer) else None
+    memory = context.chat_data
+    assert memory is not None  # a message in a private chat has its chat
+    if reply is None and album is not None and memory.get(FINISHED_ALBUM) == album:
+        return  # the rest of an album whose first photo ended a conversation
+    if reply is not None and reply.after is None and album is not None:
+        memory[FINISHED_ALBUM] = album
     if reply is None:  # no conversation under way
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)

@@ -59,8 +59,8 @@ def test_free_text_keeps_its_lines_and_nothing_else(written: str, clean: str) ->
 
 
 def test_free_text_in_a_card_cannot_start_a_line_of_its_own() -> None:
-    shown = inset(f"Rác tràn\n{FORGED}\nHạn xử lý: 01/01/2030")
-    assert shown.split("\n") == ["Rác tràn", f"    {FORGED}", "    Hạn xử lý: 01/01/2030"]
+    shown = inset(f"Rác tràn\n{FORGED}\n\nHạn xử lý: 01/01/2030")
+    assert shown.split("\n") == ["Rác tràn", f"    {FORGED}", "", "    Hạn xử lý: 01/01/2030"]
 
 
 def test_visible_means_something_draws() -> None:
@@ -173,6 +173,45 @@ async def test_an_album_of_20_photos_is_answered_once(bot: BotDriver) -> None:
     ]
     sent = await bot.choose(an, "d")
     assert "Số ảnh: 5" in joined(sent)
+
+
+async def test_a_fix_reported_with_an_album_is_answered_once_and_starts_nothing(
+    bot: BotDriver,
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await at_description(bot, an)
+    await bot.send(an.text("Rác tràn"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("Đã thu gom"))
+    replies = [await bot.send(cadre.photo(media_group_id="fix")) for _ in range(3)]
+    assert "Đã báo kết quả xử lý PA-000001" in joined(to(replies[0], cadre))
+    assert [to(r, cadre) for r in replies[1:]] == [[], []], "no report started by the rest"
+    assert not await bot.services.has_conversation(
+        await bot.services.identify("telegram", str(ENVIRONMENT_CADRE), None)
+    )
+
+
+async def test_a_not_fixed_album_with_a_caption_keeps_the_caption_and_every_photo(
+    bot: BotDriver,
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await at_description(bot, an)
+    await bot.send(an.text("Rác tràn"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("Đã thu gom"))
+    await bot.choose(cadre, "s")
+    await bot.press(an, "n:1")
+    first = await bot.send(an.photo(caption="Vẫn còn rác", media_group_id="still"))
+    rest = [await bot.send(an.photo(media_group_id="still")) for _ in range(2)]
+    assert len(first) == 1 and rest == [[], []], "answered once"
+    sent = await bot.send(an.text("Chụp sáng nay"))
+    assert "“Vẫn còn rác\n\n    Chụp sáng nay”" in joined(to(sent, cadre)), "caption, then text"
 
 
 # ---- commands for other bots, and updates nobody can be answered for --------------------------

@@ -213,15 +213,41 @@ def _unusable(answer: Answer, expected: str) -> list[Text]:
     return [text(expected)]
 
 
+def _first_of_album(data: dict[str, Any], answer: PhotoAnswer) -> bool:
+    """Whether this photo is answered: a single photo always, an album (one
+    update per photo, no end marker) only at its first photo."""
+    if answer.album is None:
+        data.pop("album", None)
+        return True
+    if answer.album == data.get("album"):
+        return False
+    data["album"] = answer.album
+    data.pop("album_full", None)
+    return True
+
+
 def _keep_photo(
     data: dict[str, Any], answer: PhotoAnswer, kept: str, hint: str, field: str
 ) -> Outcome:
     """A photo sent while a text is awaited: kept (up to the limit), and a
-    caption written under it is that text."""
+    caption written under it is that text.  An album's photos go on
+    arriving after its captioned first one, so its caption is kept to open
+    the text typed next instead."""
     data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
-    if normalise_text(answer.caption or ""):
-        return _take_text(data, TextAnswer(answer.caption or ""), hint, field)
+    caption = normalise_text(answer.caption or "")
+    if caption and answer.album is None:
+        return _take_text(data, TextAnswer(caption), hint, field)
+    if caption:
+        data["caption"] = caption
+    if not _first_of_album(data, answer):
+        return Outcome(data, reprompt=False)
     return Outcome(data, notes=[text(kept)], reprompt=False)
+
+
+def _with_caption(data: Mapping[str, Any], value: str) -> str:
+    """The text typed after an album, opened by the album's caption."""
+    caption = data.get("caption")
+    return f"{caption}\n\n{value}" if caption else value
 
 
 def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> Outcome:
@@ -232,7 +258,7 @@ def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> O
     value, notes = _check_text(data, answer, field_name=field)
     if value is None:
         return Outcome(data, notes=notes, reprompt=False)
-    return Outcome(data, result={**data, field: value})
+    return Outcome(data, result={**data, field: _with_caption(data, value)})
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -538,15 +564,10 @@ class ReportFlow:
         photo with no end marker: it is answered once, at its first photo,
         and a limit it runs over is told once."""
         album = answer.album
-        same_album = album is not None and album == data.get("album")
-        if album is None:
-            data.pop("album", None)
-        elif not same_album:
-            data["album"] = album
-            data.pop("album_full", None)
+        first = _first_of_album(data, answer)
         photos = list(data.get("photos", []))
         if len(photos) >= PHOTO_MAX:
-            if same_album and data.get("album_full"):
+            if not first and data.get("album_full"):
                 return Outcome(data, reprompt=False)
             if album is None:
                 return Outcome(
@@ -558,7 +579,7 @@ class ReportFlow:
             )
         photos.append({"channel": answer.channel, "file_ref": answer.file_ref})
         data["photos"] = photos
-        if same_album:
+        if not first:
             return Outcome(data, reprompt=False)
         if album is not None:
             return Outcome(
@@ -649,7 +670,7 @@ class ResolveFlow:
             value, notes = _check_text(data, answer, field_name="note")
             if value is None:
                 return Outcome(data, notes=notes, reprompt=False)
-            data["note"] = value
+            data["note"] = _with_caption(data, value)
             if data.get("photos"):
                 return Outcome(data, result=dict(data))
             return Outcome(data, step="photo")

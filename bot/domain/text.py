@@ -178,7 +178,8 @@ def inset(text: str) -> str:
     """Free text for a field of a card ("Mô tả: …"): clean, and every line
     after the first indented, so no line of it can pass for a line of the
     card itself ("🆕 Việc mới — …", "Người phản ánh: …")."""
-    return ("\n" + CONTINUATION).join(clean_text(text).split("\n"))
+    first, *rest = clean_text(text).split("\n")
+    return "\n".join([first, *(CONTINUATION + line if line else "" for line in rest)])
 
 
 def normalise_text(text: str) -> str:
