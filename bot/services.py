@@ -30,11 +30,12 @@ from bot.domain.complaints import (
 )
 from bot.domain.conversation import Answer, ConversationEngine, ConversationState, Prompt, Turn
 from bot.domain.deadlines import deadlines, policy_for
-from bot.domain.flows import ALL_FLOWS, FlowEnv, ReportFlow
+from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
-from bot.domain.orgchart import Category, Family, GeoPoint, OrgChart, Role
+from bot.domain.orgchart import AreaKind, Category, Family, GeoPoint, OrgChart, Role
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.routing import RouteReason, RoutingError, route
+from bot.domain.text import clean_name
 from bot.domain.worktime import QuietHours, WorkCalendar
 from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, Person, Store
 
@@ -68,10 +69,6 @@ class Reply:
     def say(cls, key: str, **params: Any) -> Reply:
         return cls(notes=(text(key, **params),))
 
-
-# Conversations that only offer something optional (a rating, a short reply):
-# starting anything else simply replaces them.
-OPTIONAL_FLOWS = frozenset({"ack_reply", "rate"})
 
 # Outbox notice kinds.  The channel's sender renders each one.
 TASK_ASSIGNED = "task_assigned"
@@ -116,7 +113,7 @@ class Services:
         self.locate_max_km = locate_max_km
         self.default_language = default_language
         self.channel = channel
-        self.engine = ConversationEngine(ALL_FLOWS)
+        self.engine = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
         self._chart: OrgChart | None = None
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
@@ -143,7 +140,7 @@ class Services:
 
     async def identify(self, channel: str, external_id: str, display_name: str | None) -> Actor:
         identity = await self.store.identify_person(
-            channel, external_id, display_name, self.default_language
+            channel, external_id, clean_name(display_name) or None, self.default_language
         )
         return self.actor_for(identity.person, identity.staff_id)
 
@@ -151,9 +148,10 @@ class Services:
         self, channel: str, external_id: str, display_name: str | None
     ) -> Actor | None:
         """The Actor behind an incoming update, or None for an account on
-        the abuse list (its updates are dropped without a word)."""
+        the abuse list (its updates are dropped without a word).  The
+        display name is stored clean: staff see it on cards."""
         identity = await self.store.identify_person(
-            channel, external_id, display_name, self.default_language
+            channel, external_id, clean_name(display_name) or None, self.default_language
         )
         if identity.blocked:
             return None
@@ -199,7 +197,9 @@ class Services:
             and current.data.get("complaint_id") == data.get("complaint_id")
             and kind != "report"
         )
-        if current is not None and not same and current.kind not in OPTIONAL_FLOWS:
+        # An optional conversation (a rating, a short reply) only offers
+        # something: starting anything else simply replaces it.
+        if current is not None and not same and not self.engine.is_optional(current.kind):
             prompt = self.engine.current_prompt(self._env(actor), current)
             return Reply(
                 notes=(text("conv.busy", kind=text(f"conv.kind_{current.kind}")),), prompt=prompt
@@ -221,11 +221,10 @@ class Services:
         data: dict[str, Any] = {}
         notes: list[Text] = []
         if area is not None:
-            chart = self.chart
-            found = chart.areas.get(area)
-            if found is not None and chart.ward_of(found.code) is not None:
-                data = {"area": found.code, "ward": chart.ward_of(found.code)}
-                notes.append(text("report.area_preselected", area=found.name))
+            data = self._preselected(area)
+            if data:
+                chosen = self.chart.areas[data.get("area") or data["ward"]]
+                notes.append(text("report.area_preselected", area=chosen.name))
         if await self._over_limit(actor):
             return Reply.say("report.too_many", limit=self.max_reports_per_hour)
         current = await self.store.load_conversation(actor.person_id)
@@ -235,6 +234,21 @@ class Services:
             return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
         reply = await self._start_flow(actor, "report", data)
         return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
+
+    def _preselected(self, code: str) -> dict[str, Any]:
+        """What a link naming an area chooses in advance: only what the
+        resident could pick by hand.  A residential group is chosen; a ward
+        (or a zone: its ward) only narrows the question to that ward's
+        groups; anything else chooses nothing.  A complaint is never filed
+        on an area that is not a group."""
+        chart = self.chart
+        found = chart.areas.get(code)
+        ward = chart.ward_of(code) if found is not None else None
+        if found is None or ward is None:
+            return {}
+        if found.kind is AreaKind.GROUP:
+            return {"area": found.code, "ward": ward}
+        return {"ward": ward}
 
     async def has_conversation(self, actor: Actor) -> bool:
         return await self.store.load_conversation(actor.person_id) is not None
@@ -247,6 +261,19 @@ class Services:
             return None
         return self.engine.current_prompt(self._env(actor), state)
 
+    async def leave_optional(self, actor: Actor) -> None:
+        """The person turned to something else (a command, a button of
+        another message): an optional conversation ends, so it cannot take
+        what they type next.  A draft or any other conversation stays."""
+        state = await self.store.load_conversation(actor.person_id)
+        if state is not None and self.engine.is_optional(state.kind):
+            await self.store.delete_conversation(actor.person_id)
+
+    async def _busy(self, actor: Actor) -> bool:
+        """Whether a conversation other than an optional one is under way."""
+        state = await self.store.load_conversation(actor.person_id)
+        return state is not None and not self.engine.is_optional(state.kind)
+
     async def cancel(self, actor: Actor) -> bool:
         had = await self.store.load_conversation(actor.person_id)
         if had is None:
@@ -254,8 +281,15 @@ class Services:
         await self.store.delete_conversation(actor.person_id)
         return True
 
-    async def answer(self, actor: Actor, answer: Answer) -> Reply | None:
-        """Feed one answer to the chat's conversation; None if there is none."""
+    async def answer(
+        self, actor: Actor, answer: Answer, *, update_id: int | None = None
+    ) -> Reply | None:
+        """Feed one answer to the chat's conversation; None if there is none
+        (or an optional one ended rather than take it: see the engine).
+
+        ``update_id`` is the channel's id of the incoming update: handled a
+        second time (after a crash), the same update changes nothing and the
+        current question is asked again."""
         state = await self.store.load_conversation(actor.person_id)
         if state is None:
             return None
@@ -264,7 +298,12 @@ class Services:
             return replace(restarted, after=await self.current_prompt(actor))
         env = self._env(actor)
         before = self.engine.current_prompt(env, state)
-        turn = self.engine.handle(env, state, answer)
+        turn = self.engine.handle(env, state, answer, now=self.clock.now(), update_id=update_id)
+        if turn.replayed:
+            return Reply(prompt=turn.prompt, before=before, after=before)
+        if turn.released:
+            await self.store.delete_conversation(actor.person_id)
+            return None
         if turn.result is not None:
             finished = await self._finish(actor, state, turn)
             return replace(finished, before=before, after=await self.current_prompt(actor))
@@ -536,7 +575,7 @@ class Services:
         if reply.refused:
             return reply
         offer = Reply()
-        if not await self.has_conversation(actor):
+        if not await self._busy(actor):
             # Offer a short reply to the resident (a template or own words).
             offer = await self._start_flow(
                 actor,
@@ -740,27 +779,46 @@ class Services:
             return reply
         return Reply(notes=(text("ask_info.sent", code=complaint.code),), complaint=reply.complaint)
 
+    async def _open_question(self, complaint: Complaint) -> str | None:
+        """The owner's last question if the resident has not answered it —
+        also once its wait timed out: a late answer still reaches the owner."""
+        question: str | None = None
+        for event in await self.store.events_of(complaint.id):
+            if event.action is Action.ASK_INFO:
+                question = event.note or ""
+            elif event.action is Action.ANSWER_INFO:
+                question = None
+        return question
+
     async def begin_info_reply(self, actor: Actor, complaint_id: int) -> Reply:
         complaint, refusal = await self._checked(actor, complaint_id, Action.ANSWER_INFO)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
-        if complaint.paused_since is None:
+        question = await self._open_question(complaint)
+        if question is None:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
-        question = await self.store.last_note(complaint.id, Action.ASK_INFO)
-        data = {"complaint_id": complaint.id, "code": complaint.code, "question": question or ""}
+        data = {"complaint_id": complaint.id, "code": complaint.code, "question": question}
         return await self._start_flow(actor, "info_reply", data)
 
     async def _info_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ANSWER_INFO)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
-        if complaint.paused_since is None:
+        if complaint.paused_since is None and await self._open_question(complaint) is None:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
         photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
-        pending = _Pending(
-            fields=self.resume_fields(
+        # Answered in time, the resolve clock runs again from here; answered
+        # after the wait timed out, it is running already and only the
+        # answer goes to the owner.
+        resumed = (
+            self.resume_fields(
                 complaint.category, complaint.due_at, complaint.paused_since, self.clock.now()
-            ),
+            )
+            if complaint.paused_since is not None
+            else {}
+        )
+        pending = _Pending(
+            fields=resumed,
             notices=[
                 Notice(
                     TO_OWNER,
@@ -1019,7 +1077,9 @@ class Services:
         if the resident chose so; leaders also see it for official-conduct
         complaints (the inspection needs to contact the person), and every
         such disclosure is logged."""
-        name, shown = await self.store.reporter_identity(complaint.id)
+        stored, shown = await self.store.reporter_identity(complaint.id)
+        # Names stored before they were cleaned on the way in are cleaned here.
+        name = clean_name(stored) or None
         if name is None or viewer.staff is None:
             return None
         if shown:

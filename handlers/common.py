@@ -28,7 +28,7 @@ from bot import i18n
 from bot.domain.messages import Text
 from bot.domain.orgchart import Role
 from bot.services import Reply
-from handlers.callbacks import LanguagePress, decode, encode_language
+from handlers.callbacks import LanguagePress, PromptPress, decode, encode_language
 from handlers.context import BotApplication, BotContext
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,36 @@ CHANNEL = "telegram"
 PRIVATE = filters.ChatType.PRIVATE
 
 
+def not_for_us(update: Update) -> str | None:
+    """Why the bot leaves an update alone, or None when it serves it.
+
+    The bot talks with people in chats.  Posts in a channel, messages with
+    no person behind them (sent on behalf of a chat), inline queries and
+    presses on inline messages (the bot makes none, so such data is forged)
+    have nobody and nowhere to answer.  Updates about the bot's own
+    membership (``my_chat_member``) are served: they say who blocked it.
+    """
+    if update.channel_post or update.edited_channel_post:
+        return "channel post"
+    if update.inline_query or update.chosen_inline_result:
+        return "inline query"
+    query = update.callback_query
+    if query is not None and query.message is None:
+        return "press on an inline message"
+    message = update.message or update.edited_message
+    if message is not None and (message.from_user is None or message.sender_chat is not None):
+        return "message without a person behind it"
+    return None
+
+
 async def claim(update: Update, context: BotContext) -> None:
     """Group -2: an update Telegram redelivers after a crash is not handled
-    twice (see storage migration 0004 for the exact guarantee)."""
+    twice (see storage migration 0004 for the exact guarantee).  An update
+    the bot does not serve is left alone here, quietly."""
+    reason = not_for_us(update)
+    if reason is not None:
+        log.debug("update %s ignored: %s", update.update_id, reason)
+        raise ApplicationHandlerStop
     if not await context.services.claim_update(CHANNEL, update.update_id):
         raise ApplicationHandlerStop
 
@@ -52,7 +79,8 @@ async def finish(update: Update, context: BotContext) -> None:
 async def identify(update: Update, context: BotContext) -> None:
     """Group -1: attach the Actor (person, language, staff record) to the
     context so every handler after it knows who is speaking.  An account on
-    the abuse list is dropped here without a word."""
+    the abuse list is dropped here without a word.  A command or a press
+    elsewhere ends an optional step first (see `turns_elsewhere`)."""
     user = update.effective_user
     if user is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
@@ -61,12 +89,37 @@ async def identify(update: Update, context: BotContext) -> None:
     if actor is None:
         raise ApplicationHandlerStop
     context.actor = actor
+    if turns_elsewhere(update):
+        await context.services.leave_optional(actor)
+
+
+def turns_elsewhere(update: Update) -> bool:
+    """A command, or a press on anything but a question's buttons: an
+    optional step under way (a rating, a note to the resident) ends, so it
+    cannot take what the person types next.  Presses on a question's
+    buttons go to the conversation, which judges them itself."""
+    if update.callback_query is not None:
+        return not isinstance(decode(update.callback_query.data), PromptPress)
+    return bool(filters.COMMAND.check_update(update))
+
+
+def addressed_elsewhere(update: Update, bot_username: str) -> bool:
+    """``/new@other_bot``: in a group, a command meant for another bot."""
+    message = update.effective_message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return False
+    command = message.text.split(maxsplit=1)[0]
+    _, at, addressee = command.partition("@")
+    return bool(at) and addressee.lower() != bot_username.lower()
 
 
 async def in_a_group(update: Update, context: BotContext) -> None:
-    """Reports are private business: in a group, point to the private chat."""
+    """Reports are private business: in a group, point to the private chat.
+    A command addressed to another bot of the group is not ours to answer."""
     chat = update.effective_chat
     if chat is None or context.actor is None:
+        return
+    if addressed_elsewhere(update, context.bot.username):
         return
     link = f"https://t.me/{context.bot.username}?start=new"
     keyboard = InlineKeyboardMarkup(

@@ -28,6 +28,7 @@ from bot.digests import DIGEST, Digests
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State
 from bot.domain.messages import Text, text
+from bot.domain.text import inset
 from bot.ports import OutboxItem
 from bot.services import (
     REFRESH_BUTTONS,
@@ -259,8 +260,8 @@ class OutboxSender:
             f"notify.{event}",
             code=complaint.code,
             stars=int(item.payload.get("stars", 0)),
-            answer=clip(str(item.payload.get("answer", "")), 3000),
-            reason=clip(str(item.payload.get("reason", "")), 1000),
+            answer=clip(inset(str(item.payload.get("answer", ""))), 3000),
+            reason=clip(inset(str(item.payload.get("reason", ""))), 1000),
             due=complaint.due_at,
         )
         actions = self.services.available_actions(actor, complaint, None)
@@ -359,7 +360,8 @@ class OutboxSender:
             )
         header: Text
         if item.kind == TASK_REOPENED:
-            header = text("task.reopened_header", comment=str(item.payload.get("comment", "")))
+            comment = inset(str(item.payload.get("comment", "")))
+            header = text("task.reopened_header", comment=comment)
         elif item.payload.get("from_staff"):
             header = text("task.transferred_header")
         else:
@@ -368,7 +370,7 @@ class OutboxSender:
         reporter = await self.services.reporter_name_for(actor, complaint)
         if reporter is not None:
             body = clip(body + "\n" + self.render.t(lang, "task.reporter", name=reporter), 4096)
-        note = str(item.payload.get("transfer_note") or "")
+        note = inset(str(item.payload.get("transfer_note") or ""))
         if note:
             body = clip(body + "\n" + self.render.t(lang, "task.transfer_note", note=note), 4096)
         actions = self.services.available_actions(actor, complaint, None)

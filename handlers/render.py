@@ -19,6 +19,7 @@ from bot.domain.complaints import Action, Complaint, State
 from bot.domain.conversation import Prompt
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import OrgChart
+from bot.domain.text import clean_name, inset
 from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
 from handlers.callbacks import NEW_REPORT, encode_prompt, encode_task
 
@@ -166,8 +167,10 @@ class Renderer:
             "code": complaint.code,
             "category": category.display_name(language) if category else complaint.category,
             "area": area_name,
-            "landmark": complaint.landmark or "—",
-            "description": complaint.description,
+            # What residents wrote, as staff read it: cleaned and inset (see
+            # bot/domain/text.py), also for rows stored before it was cleaned.
+            "landmark": clean_name(complaint.landmark) or "—",
+            "description": inset(complaint.description),
             "due": self.when(complaint.due_at),
             "ack_due": self.when(complaint.ack_due_at or complaint.created_at),
             "created": self.when(complaint.created_at),

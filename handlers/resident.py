@@ -35,6 +35,10 @@ from handlers.staff import accept_invite
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
+# The album whose first photo ended a conversation (a fix's photo, a dispute
+# with a caption): its other photos arrive right after, one update each, and
+# must not start a report of their own.
+FINISHED_ALBUM = "finished_album"
 
 _OTHER_KINDS = (
     ("sticker", "sticker"),
@@ -58,13 +62,16 @@ def to_answer(message: Message) -> Answer:
         return LocationAnswer(
             lat=message.location.latitude, lon=message.location.longitude, title=title
         )
+    # A photo's caption is part of the answer (at the description step it is
+    # the description); photos of one album share their media group.
+    caption, album = message.caption, message.media_group_id
     if message.photo:
-        return PhotoAnswer(CHANNEL, message.photo[-1].file_id)
+        return PhotoAnswer(CHANNEL, message.photo[-1].file_id, caption=caption, album=album)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
             return OtherAnswer("big_photo")
-        return PhotoAnswer(CHANNEL, document.file_id)
+        return PhotoAnswer(CHANNEL, document.file_id, caption=caption, album=album)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
@@ -207,7 +214,14 @@ async def on_message(update: Update, context: BotContext) -> None:
         await say(context, chat_id, "fallback.not_set_up")
         return
     answer = to_answer(message)
-    reply = await services.answer(actor, answer)
+    reply = await services.answer(actor, answer, update_id=update.update_id)
+    album = answer.album if isinstance(answer, PhotoAnswer) else None
+    memory = context.chat_data
+    assert memory is not None  # a message in a private chat has its chat
+    if reply is None and album is not None and memory.get(FINISHED_ALBUM) == album:
+        return  # the rest of an album whose first photo ended a conversation
+    if reply is not None and reply.after is None and album is not None:
+        memory[FINISHED_ALBUM] = album
     if reply is None:  # no conversation under way
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)
@@ -221,7 +235,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer)
+        reply = await services.answer(actor, answer, update_id=update.update_id)
         if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
@@ -249,7 +263,9 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
     if not isinstance(press, PromptPress) or not services.has_chart:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
-    reply = await services.answer(actor, ChoiceAnswer(press.seq, press.key))
+    reply = await services.answer(
+        actor, ChoiceAnswer(press.seq, press.key), update_id=update.update_id
+    )
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         await drop_keyboard(update)

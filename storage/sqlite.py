@@ -465,17 +465,24 @@ class SqliteStore:
         if row is None:
             return None
         return ConversationState(
-            kind=row["kind"], step=row["step"], data=json.loads(row["data"]), seq=row["seq"]
+            kind=row["kind"],
+            step=row["step"],
+            data=json.loads(row["data"]),
+            seq=row["seq"],
+            last_update=row["last_update"],
+            updated_at=parse_utc(row["updated_at"]),
         )
 
     async def save_conversation(
         self, person_id: int, state: ConversationState, at: datetime
     ) -> None:
         await self.db.write(
-            "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET"
+            "INSERT INTO conversations"
+            " (person_id, kind, step, data, seq, updated_at, last_update)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET"
             " kind = excluded.kind, step = excluded.step, data = excluded.data,"
-            " seq = excluded.seq, updated_at = excluded.updated_at",
+            " seq = excluded.seq, updated_at = excluded.updated_at,"
+            " last_update = excluded.last_update",
             (
                 person_id,
                 state.kind,
@@ -483,6 +490,7 @@ class SqliteStore:
                 json.dumps(dict(state.data), ensure_ascii=False),
                 state.seq,
                 utc_text(at),
+                state.last_update,
             ),
         )
 

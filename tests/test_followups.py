@@ -76,10 +76,35 @@ async def test_a_resident_who_never_answers_restarts_the_clock_after_3_working_d
     resumed = await bot.services.complaint(1)
     assert resumed is not None
     assert resumed.paused_since is None
-    # Too late to answer: the button refuses politely.
-    await bot.send(an.press_raw("i:1", bot.api.messages_to(501)[-1].message_id))
-    answer = list(bot.api.callback_answers.values())[-1]
-    assert answer.get("show_alert") is True
+    # The answer comes late: it still reaches the cadre, and the deadline,
+    # running again since the time-out, does not move a second time.
+    await bot.press(an, "i:1")
+    sent = await bot.send(an.text("Ngõ 14"))
+    assert "Ngõ 14" in joined(to(sent, cadre))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == resumed.due_at
+
+
+async def test_an_answer_started_in_time_and_sent_after_the_time_out_reaches_the_cadre(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)  # Monday 09:00
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Ngõ nào?"))
+    clock.set(local(25, 16, 0))
+    await bot.press(an, "i:1")  # Wednesday: the resident starts answering…
+    clock.set(local(26, 9, 0))
+    await bot.tick()  # …the wait times out on Thursday morning…
+    sent = await bot.send(an.photo(caption="Ngõ 14, cạnh cột điện"))  # …and then answers
+    to_cadre = to(sent, cadre)
+    assert [m.kind for m in to_cadre] == ["photo", "text"]
+    assert "Ngõ 14, cạnh cột điện" in joined(to_cadre)
+    assert "đã chuyển câu trả lời" in joined(to(sent, an))
+    actions = [e.action for e in await bot.services.store.events_of(1)]
+    assert actions[-2:] == [Action.RESUME, Action.ANSWER_INFO]
 
 
 async def test_a_leader_reassigns_from_the_escalation_and_by_command(

@@ -14,15 +14,29 @@ a half-written report survives a restart.
 ``seq`` numbers the prompts of a conversation.  A button carries the seq of
 the prompt it belongs to; a press on an older prompt is stale and changes
 nothing.
+
+Two rules keep a conversation from taking what was not meant for it:
+
+* ``last_update`` is the incoming update that last moved the conversation.
+  After a crash the channel may hand the same update in again; its effect
+  is already stored, so the engine only asks the current question again
+  (an answer never lands on the question after the one it was for).
+* An *optional* conversation (a rating, a short note to the resident) only
+  offers something.  It ends — and the input is handled as if it were not
+  there — when it has waited longer than its lifetime, on a tracking code,
+  on a press of another message's button, or on input its flow cannot use
+  (the flow says so with ``Outcome.release``).  The channel ends it on a
+  command, too (see `ConversationEngine.is_optional`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.domain.complaints import parse_code
 from bot.domain.messages import Label, Text, text
 from bot.domain.text import fold
 
@@ -80,6 +94,8 @@ class LocationAnswer:
 class PhotoAnswer:
     channel: str
     file_ref: str
+    caption: str | None = None  # what the person wrote under the photo
+    album: str | None = None  # photos sent together share this (one update each)
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,10 @@ class ConversationState:
     step: str
     data: Mapping[str, Any]
     seq: int = 1
+    # The incoming update that last moved this conversation (see the module
+    # docstring), and when it was last stored (set by the store on loading).
+    last_update: int | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,11 @@ class Turn:
     prompt: Prompt | None = None
     result: Mapping[str, Any] | None = None
     cancelled: bool = False
+    # An optional conversation ended without taking the answer: the caller
+    # handles the answer as if no conversation were under way.
+    released: bool = False
+    # The update was handled before (its effect is stored): nothing changed.
+    replayed: bool = False
 
 
 @dataclass
@@ -128,6 +153,8 @@ class Outcome:
     notes: list[Text] = field(default_factory=list)
     reprompt: bool = True
     result: dict[str, Any] | None = None
+    # Only for optional flows: "this input is not for me" (see Turn.released).
+    release: bool = False
 
 
 class FlowContext(Protocol):
@@ -150,11 +177,14 @@ class Flow(Protocol):
 
 
 def pick_by_number(text_value: str, prompt: Prompt) -> str | None:
-    """A bare number picks that numbered choice (1-based)."""
+    """A bare number picks that numbered choice (1-based) — never Cancel:
+    "11" typed for "Tổ 11" must not throw a draft away because Cancel
+    happens to be the eleventh button.  The flow then reads the number as
+    a name (see flows.py)."""
     stripped = text_value.strip().rstrip(".)")
     if stripped.isdecimal():  # "²".isdigit() is true, but int() refuses it
         index = int(stripped)
-        if 1 <= index <= len(prompt.choices):
+        if 1 <= index <= len(prompt.choices) and prompt.choices[index - 1].key != CANCEL:
             return prompt.choices[index - 1].key
     return None
 
@@ -168,15 +198,46 @@ def _is_typed_cancel(value: str, prompt: Prompt) -> bool:
     return bool(folded) and folded in {fold(alias) for alias in cancel.aliases}
 
 
-class ConversationEngine:
-    """Runs flows: checks stale presses, turns numbers into choices, handles
-    cancel, and advances the stored state."""
+def _stale(answer: Answer, state: ConversationState, prompt: Prompt) -> bool:
+    """A press on a button of another (older) message."""
+    return isinstance(answer, ChoiceAnswer) and (
+        answer.seq != state.seq or prompt.choice(answer.key) is None
+    )
 
-    def __init__(self, flows: Sequence[Flow]) -> None:
+
+class ConversationEngine:
+    """Runs flows: checks stale presses and replayed updates, turns numbers
+    into choices, handles cancel, ends optional conversations that would
+    take unrelated input, and advances the stored state."""
+
+    def __init__(
+        self, flows: Sequence[Flow], optional: Mapping[str, timedelta] | None = None
+    ) -> None:
         self._flows = {f.kind: f for f in flows}
+        # Optional conversations by kind, with how long each waits for its answer.
+        self._lifetimes = dict(optional or {})
 
     def flow(self, kind: str) -> Flow:
         return self._flows[kind]
+
+    def is_optional(self, kind: str) -> bool:
+        return kind in self._lifetimes
+
+    def lapsed(self, state: ConversationState, now: datetime | None) -> bool:
+        """An optional conversation that has waited longer than its lifetime."""
+        lifetime = self._lifetimes.get(state.kind)
+        if lifetime is None or now is None or state.updated_at is None:
+            return False
+        return now - state.updated_at > lifetime
+
+    def _yields(
+        self, state: ConversationState, answer: Answer, prompt: Prompt, now: datetime | None
+    ) -> bool:
+        """Whether an optional conversation ends instead of taking ``answer``."""
+        if not self.is_optional(state.kind):
+            return False
+        code = isinstance(answer, TextAnswer) and parse_code(answer.text) is not None
+        return code or _stale(answer, state, prompt) or self.lapsed(state, now)
 
     def start(self, ctx: Any, kind: str, data: Mapping[str, Any]) -> Turn:
         flow = self._flows[kind]
@@ -188,12 +249,26 @@ class ConversationEngine:
     def current_prompt(self, ctx: Any, state: ConversationState) -> Prompt:
         return self._flows[state.kind].prompt(ctx, state.step, state.data, state.seq)
 
-    def handle(self, ctx: Any, state: ConversationState, answer: Answer) -> Turn:
+    def handle(
+        self,
+        ctx: Any,
+        state: ConversationState,
+        answer: Answer,
+        *,
+        now: datetime | None = None,
+        update_id: int | None = None,
+    ) -> Turn:
+        """One answer.  ``now`` lets optional conversations lapse;
+        ``update_id`` (the channel's id of the incoming update, when it has
+        one) makes handling the same update twice change nothing."""
         flow = self._flows[state.kind]
         prompt = flow.prompt(ctx, state.step, state.data, state.seq)
-        if isinstance(answer, ChoiceAnswer) and (
-            answer.seq != state.seq or prompt.choice(answer.key) is None
-        ):
+        if update_id is not None and update_id == state.last_update:
+            return Turn(state=state, prompt=prompt, replayed=True)
+        if self._yields(state, answer, prompt, now):
+            return Turn(state=None, released=True)
+        state = replace(state, last_update=update_id)
+        if _stale(answer, state, prompt):
             return Turn(state=state, notes=(text("conv.stale_button"),), prompt=prompt)
         if isinstance(answer, TextAnswer):
             number = pick_by_number(answer.text, prompt)
@@ -205,6 +280,8 @@ class ConversationEngine:
             return Turn(state=None, notes=(text("conv.cancelled"),), cancelled=True)
 
         outcome = flow.answer(ctx, state.step, dict(state.data), answer, prompt)
+        if outcome.release and self.is_optional(state.kind):
+            return Turn(state=None, released=True)
         if outcome.result is not None:
             return Turn(state=None, notes=tuple(outcome.notes), result=outcome.result)
         step = outcome.step or state.step

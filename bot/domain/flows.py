@@ -38,9 +38,9 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from bot.domain.geo import locate
-from bot.domain.messages import Text, text
-from bot.domain.orgchart import Area, Family, GeoPoint, OrgChart
-from bot.domain.text import Option, fold, match_typed, normalise_text
+from bot.domain.messages import Label, Text, text
+from bot.domain.orgchart import Area, AreaKind, Family, GeoPoint, OrgChart
+from bot.domain.text import Option, fold, match_typed, normalise_text, numbers, rank_words, words
 
 TEXT_MAX = 2000  # Zalo's limit, so a report reads the same on both channels
 PHOTO_MAX = 5
@@ -55,6 +55,24 @@ CONFIRM = "ok"
 NAME = "nm"
 DONE = "d"
 SKIP = "s"
+
+# Conversations that only offer something, and how long each offer stands
+# (see the engine's rules for optional conversations).  A cadre picks a
+# reply template within minutes of acknowledging, or not at all; a resident
+# may come back to the stars later that day.
+OPTIONAL_LIFETIMES = {
+    "ack_reply": timedelta(minutes=30),
+    "rate": timedelta(hours=24),
+}
+
+# Words that only say "residential group", in Vietnamese or English: typed
+# with a number ("tổ 11", "TDP 11", "group 11") they leave the number to decide.
+GROUP_WORDS = frozenset({"to", "dan", "pho", "tdp", "group", "grp", "residential", "so", "no"})
+# Short answers that are never an address, whatever step they are typed at.
+NOT_A_PLACE = frozenset(
+    {"ok", "oke", "okay", "vang", "da", "co", "khong", "xong", "roi", "cam on", "thanks"}
+    | {"thank you", "yes", "no", "hi", "alo", "chao", "xin chao", "hello", "test"}
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +89,9 @@ class FlowEnv:
 
 
 def _cancel() -> Choice:
-    return Choice(CANCEL, text("conv.cancel"), aliases=("huy", "cancel"))
+    # Only these, typed as the whole answer, cancel (see the engine): never
+    # a number, never a word that merely contains them.
+    return Choice(CANCEL, text("conv.cancel"), aliases=("huy", "huy bo", "cancel"))
 
 
 def _family_names(family: Family) -> tuple[str, ...]:
@@ -94,12 +114,53 @@ def _paged(items: list[Choice], page: int) -> tuple[list[Choice], int]:
     return chunk + nav, page
 
 
+def _in(language: str, value: Any) -> Any:
+    if isinstance(value, Text):
+        params = {k: _in(language, v) for k, v in value.params.items()}
+        return i18n.t(language, value.key, **params)
+    return value
+
+
+def label_names(label: Label) -> list[str]:
+    """What a button says, in every language: a typed answer may use any."""
+    if isinstance(label, str):
+        return [label]
+    return [_in(language, label) for language in i18n.LANGUAGES]
+
+
 def _options(choices: tuple[Choice, ...]) -> list[Option]:
-    out = []
-    for c in choices:
-        names = [c.label] if isinstance(c.label, str) else []
-        out.append(Option(c.key, [*names, *c.aliases]))
-    return out
+    return [Option(c.key, [*label_names(c.label), *c.aliases]) for c in choices]
+
+
+def match_areas(chart: OrgChart, typed: str, areas: list[Area]) -> list[str]:
+    """Codes of the areas a typed place names, best first.
+
+    A name or code matches as any choice does ("to dan pho 3", "HH-TDP03",
+    "tổ 3" — and "tổ 3" is not "Tổ 13").  Failing that, a number with only
+    words that say "group" ("group 4", "TDP 4") picks the groups with that
+    very number, and other words may name the ward ("Hồng Hải tổ 3").
+    """
+    hits = match_typed(typed, [Option(a.code, [a.name, a.code]) for a in areas])
+    wanted = numbers(typed)
+    if hits or not wanted:
+        return hits
+    rest = [w for w in words(typed) if not w.isdecimal() and w not in GROUP_WORDS]
+    found = []
+    for area in areas:
+        if area.kind is not AreaKind.GROUP or not set(wanted) <= set(numbers(area.name)):
+            continue
+        ward = chart.areas.get(chart.ward_of(area.code) or "")
+        if not rest or rank_words(rest, f"{area.name} {ward.name if ward else ''}") is not None:
+            found.append(area.code)
+    return found
+
+
+def _looks_like_a_place(value: str) -> bool:
+    """A landmark is a few words ("ngõ 12 Lê Lợi", "cạnh chợ"), not a stray
+    "ok" or a lone word or number typed at the place question."""
+    typed = words(value)
+    has_letters = any(not w.isdecimal() for w in typed)
+    return has_letters and len(typed) >= 2 and fold(value) not in NOT_A_PLACE
 
 
 def _check_text(
@@ -131,11 +192,62 @@ def _check_text(
     return value, []
 
 
+def _typed_key(answer: Answer, prompt: Prompt) -> tuple[str | None, list[Text]]:
+    """The choice a press or a typed name picks ("trùng", "sai địa bàn",
+    "duplicate"), or why none: never Cancel by a stray word (only the
+    engine's exact "hủy" / "cancel" cancels)."""
+    if isinstance(answer, ChoiceAnswer):
+        return answer.key, []
+    if isinstance(answer, TextAnswer):
+        hits = [h for h in match_typed(answer.text, _options(prompt.choices)) if h != CANCEL]
+        if len(hits) == 1:
+            return hits[0], []
+        return None, [text("conv.ambiguous" if hits else "conv.no_match")]
+    return None, _unusable(answer, "conv.pick_one")
+
+
 def _unusable(answer: Answer, expected: str) -> list[Text]:
     """The polite answer to input that does not fit this step."""
     if isinstance(answer, OtherAnswer):
         return [text("conv.unsupported_media", kind=text(f"media.{answer.kind}")), text(expected)]
     return [text(expected)]
+
+
+def _first_of_album(data: dict[str, Any], answer: PhotoAnswer) -> bool:
+    """Whether this photo is answered: a single photo always, an album (one
+    update per photo, no end marker) only at its first photo."""
+    if answer.album is None:
+        data.pop("album", None)
+        return True
+    if answer.album == data.get("album"):
+        return False
+    data["album"] = answer.album
+    data.pop("album_full", None)
+    return True
+
+
+def _keep_photo(
+    data: dict[str, Any], answer: PhotoAnswer, kept: str, hint: str, field: str
+) -> Outcome:
+    """A photo sent while a text is awaited: kept (up to the limit), and a
+    caption written under it is that text.  An album's photos go on
+    arriving after its captioned first one, so its caption is kept to open
+    the text typed next instead."""
+    data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
+    caption = normalise_text(answer.caption or "")
+    if caption and answer.album is None:
+        return _take_text(data, TextAnswer(caption), hint, field)
+    if caption:
+        data["caption"] = caption
+    if not _first_of_album(data, answer):
+        return Outcome(data, reprompt=False)
+    return Outcome(data, notes=[text(kept)], reprompt=False)
+
+
+def _with_caption(data: Mapping[str, Any], value: str) -> str:
+    """The text typed after an album, opened by the album's caption."""
+    caption = data.get("caption")
+    return f"{caption}\n\n{value}" if caption else value
 
 
 def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> Outcome:
@@ -146,7 +258,7 @@ def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> O
     value, notes = _check_text(data, answer, field_name=field)
     if value is None:
         return Outcome(data, notes=notes, reprompt=False)
-    return Outcome(data, result={**data, field: value})
+    return Outcome(data, result={**data, field: _with_caption(data, value)})
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -281,31 +393,16 @@ class ReportFlow:
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        if isinstance(answer, PhotoAnswer) and step != "photos":
-            # A photo sent early is kept, not lost; the flow goes on where it was.
-            return self._add_photo(data, answer, reprompt=False)
+        if isinstance(answer, PhotoAnswer):
+            return self._photo(step, data, answer)
         handler = getattr(self, f"_answer_{step}")
         result: Outcome = handler(env, data, answer, prompt)
         return result
 
-    def _typed_choice(self, answer: Answer, prompt: Prompt) -> tuple[str | None, list[Text]]:
-        """Resolve a typed name to one choice key, or explain."""
-        if isinstance(answer, ChoiceAnswer):
-            return answer.key, []
-        if isinstance(answer, TextAnswer):
-            hits = match_typed(answer.text, _options(prompt.choices))
-            hits = [h for h in hits if h != CANCEL]
-            if len(hits) == 1:
-                return hits[0], []
-            if len(hits) > 1:
-                return None, [text("conv.ambiguous")]
-            return None, [text("conv.no_match")]
-        return None, _unusable(answer, "conv.pick_one")
-
     def _answer_family(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key, notes = self._typed_choice(answer, prompt)
+        key, notes = _typed_key(answer, prompt)
         if key is None and isinstance(answer, TextAnswer):
             # "rac thai" typed at the first question names a category directly.
             cats = [
@@ -324,7 +421,7 @@ class ReportFlow:
     def _answer_category(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key, notes = self._typed_choice(answer, prompt)
+        key, notes = _typed_key(answer, prompt)
         if key is None:
             return Outcome(data, notes=notes)
         if key == BACK:
@@ -350,7 +447,7 @@ class ReportFlow:
     def _answer_leadership(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key, notes = self._typed_choice(answer, prompt)
+        key, notes = _typed_key(answer, prompt)
         if key not in (YES, NO):
             return Outcome(data, notes=notes)
         data["leadership"] = key == YES
@@ -412,7 +509,7 @@ class ReportFlow:
         candidates = chart.groups(ward)
         if ward is None:
             candidates = [chart.areas[w] for w in wards] + candidates
-        hits = match_typed(answer.text, [Option(a.code, [a.name, a.code]) for a in candidates])
+        hits = match_areas(chart, answer.text, candidates)
         if len(hits) == 1:
             return self._place_choice(env, data, hits[0])
         if len(hits) > 1:
@@ -422,6 +519,8 @@ class ReportFlow:
         value = normalise_text(answer.text)
         if not value:
             return Outcome(data, notes=[text("report.place_hint")])
+        if not _looks_like_a_place(value):
+            return Outcome(data, notes=[text("report.place_not_understood", typed=value[:60])])
         data["landmark"] = value[:200]
         return Outcome(data, notes=[text("report.landmark_kept", landmark=data["landmark"])])
 
@@ -438,28 +537,66 @@ class ReportFlow:
         data["description"] = value
         return Outcome(data, step="photos")
 
-    def _add_photo(self, data: dict[str, Any], answer: PhotoAnswer, *, reprompt: bool) -> Outcome:
+    def _photo(self, step: str, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:
+        """A photo is kept at any step (one sent early is not lost; the flow
+        goes on where it was), and its caption is the description."""
+        outcome = self._add_photo(data, answer)
+        caption = normalise_text(answer.caption or "")
+        if not caption:
+            return outcome
+        notes = list(outcome.notes)
+        described = data.get("description")
+        value = f"{described}\n\n{caption}" if described else caption
+        if len(value) > TEXT_MAX:
+            notes.append(text("conv.too_long", limit=TEXT_MAX, length=len(value)))
+            return Outcome(data, notes=notes, reprompt=False)
+        data["description"] = value
+        if described:
+            notes.append(text("report.caption_added"))
+            return Outcome(data, notes=notes, reprompt=False)
+        notes.append(text("report.caption_is_description"))
+        if step == "description":
+            return Outcome(data, step="photos", notes=notes)
+        return Outcome(data, notes=notes, reprompt=False)
+
+    def _add_photo(self, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:
+        """Keep a photo, up to the limit.  An album arrives as one update per
+        photo with no end marker: it is answered once, at its first photo,
+        and a limit it runs over is told once."""
+        album = answer.album
+        first = _first_of_album(data, answer)
         photos = list(data.get("photos", []))
         if len(photos) >= PHOTO_MAX:
+            if not first and data.get("album_full"):
+                return Outcome(data, reprompt=False)
+            if album is None:
+                return Outcome(
+                    data, notes=[text("report.photo_limit", limit=PHOTO_MAX)], reprompt=False
+                )
+            data["album_full"] = True
             return Outcome(
-                data, notes=[text("report.photo_limit", limit=PHOTO_MAX)], reprompt=False
+                data, notes=[text("report.album_limit", limit=PHOTO_MAX)], reprompt=False
             )
         photos.append({"channel": answer.channel, "file_ref": answer.file_ref})
         data["photos"] = photos
+        if not first:
+            return Outcome(data, reprompt=False)
+        if album is not None:
+            return Outcome(
+                data, notes=[text("report.album_received", limit=PHOTO_MAX)], reprompt=False
+            )
         return Outcome(
             data,
             notes=[text("report.photo_received", count=len(photos), limit=PHOTO_MAX)],
-            reprompt=reprompt,
+            reprompt=False,
         )
 
     def _answer_photos(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        if isinstance(answer, PhotoAnswer):
-            # Albums arrive as one update per photo: acknowledge each one
-            # briefly, and keep the earlier "Done" button valid.
-            return self._add_photo(data, answer, reprompt=False)
-        key, _ = self._typed_choice(answer, prompt)
+        # Photos never get here (see `answer`): the earlier "Done" button
+        # stays valid while they arrive.
+        key, _ = _typed_key(answer, prompt)
         if key == DONE:
             return Outcome(data, step="review")
         return Outcome(data, notes=_unusable(answer, "report.photos_hint"), reprompt=False)
@@ -467,7 +604,23 @@ class ReportFlow:
     def _answer_review(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key, _ = self._typed_choice(answer, prompt)
+        if isinstance(answer, TextAnswer):
+            # Typed, "cho cán bộ biết tên tôi" / "gửi ẩn danh" says which,
+            # whichever of the two the button offers now.
+            confirm = prompt.choice(CONFIRM)
+            assert confirm is not None
+            typed = match_typed(
+                answer.text,
+                [
+                    *_options((confirm,)),
+                    Option("show", label_names(text("report.show_name"))),
+                    Option("hide", label_names(text("report.hide_name"))),
+                ],
+            )
+            if typed in (["show"], ["hide"]):
+                data["show_name"] = typed == ["show"]
+                return Outcome(data)
+        key, _ = _typed_key(answer, prompt)
         if key == CONFIRM:
             shown = bool(data.get("show_name", env.show_name_default))
             return Outcome(data, result={**data, "show_name": shown})
@@ -508,8 +661,7 @@ class ResolveFlow:
     ) -> Outcome:
         if step == "note":
             if isinstance(answer, PhotoAnswer):
-                data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
-                return Outcome(data, notes=[text("resolve.photo_kept")], reprompt=False)
+                return _keep_photo(data, answer, "resolve.photo_kept", "resolve.note_hint", "note")
             picked = _picked_template(env, data, "resolve", answer)
             if picked is not None:
                 answer = TextAnswer(picked)
@@ -518,7 +670,7 @@ class ResolveFlow:
             value, notes = _check_text(data, answer, field_name="note")
             if value is None:
                 return Outcome(data, notes=notes, reprompt=False)
-            data["note"] = value
+            data["note"] = _with_caption(data, value)
             if data.get("photos"):
                 return Outcome(data, result=dict(data))
             return Outcome(data, step="photo")
@@ -609,7 +761,9 @@ class AckReplyFlow:
             if value is None:
                 return Outcome(data, notes=notes, reprompt=False)
             return Outcome(data, result={**data, "reply": value})
-        return Outcome(data, notes=_unusable(answer, "ack_reply.hint"), reprompt=False)
+        # A photo, a location, a sticker: not a note for the resident.  The
+        # offer ends and the input is handled as if it had not been made.
+        return Outcome(data, release=True)
 
 
 class TransferFlow:
@@ -617,6 +771,11 @@ class TransferFlow:
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
         return "how"
+
+    @staticmethod
+    def _groups(env: FlowEnv, data: Mapping[str, Any]) -> list[Area]:
+        """The groups a task may be moved to, listed and matched alike."""
+        return env.chart.groups(data["ward"])
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         code = data["code"]
@@ -632,7 +791,7 @@ class TransferFlow:
                 ),
             )
         if step == "group":
-            groups = [_area_choice(g) for g in env.chart.groups(data["ward"])]
+            groups = [_area_choice(g) for g in self._groups(env, data)]
             page_items, _ = _paged(groups, int(data.get("page", 0)))
             return Prompt(seq, text("transfer.ask_group"), (*page_items, _cancel()), columns=2)
         if step == "category":
@@ -649,17 +808,16 @@ class TransferFlow:
     ) -> Outcome:
         if step == "reason":
             return _take_text(data, answer, "transfer.ask_reason", "reason")
-        key: str | None = None
-        if isinstance(answer, ChoiceAnswer):
-            key = answer.key
-        elif isinstance(answer, TextAnswer):
-            hits = [h for h in match_typed(answer.text, _options(prompt.choices)) if h != CANCEL]
-            key = hits[0] if len(hits) == 1 else None
-            if key is None:
-                note = "conv.ambiguous" if hits else "conv.no_match"
-                return Outcome(data, notes=[text(note)])
+        if step == "group" and isinstance(answer, TextAnswer):
+            # "tổ 11" picks group 11 wherever it is in the list, not only on this page.
+            hits = match_areas(env.chart, answer.text, self._groups(env, data))
+            if len(hits) == 1:
+                return Outcome(data, result={**data, "area": hits[0]})
+            if hits:
+                return Outcome(data, notes=[text("conv.ambiguous")])
+        key, notes = _typed_key(answer, prompt)
         if key is None:
-            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+            return Outcome(data, notes=notes)
         if step == "how":
             return Outcome(data, step={"g": "group", "c": "category", "r": "reason"}[key])
         if step == "group":
@@ -687,10 +845,11 @@ class RejectFlow:
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         if step == "kind":
-            if isinstance(answer, ChoiceAnswer):
-                data["reason_kind"] = answer.key
-                return Outcome(data, step="reason")
-            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+            key, notes = _typed_key(answer, prompt)
+            if key is None:
+                return Outcome(data, notes=notes)
+            data["reason_kind"] = key
+            return Outcome(data, step="reason")
         return _take_text(data, answer, "reject.ask_reason", "reason")
 
 
@@ -709,9 +868,32 @@ class DisputeFlow:
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         if isinstance(answer, PhotoAnswer):
-            data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]]
-            return Outcome(data, notes=[text("dispute.photo_kept")], reprompt=False)
+            return _keep_photo(
+                data, answer, "dispute.photo_kept", "dispute.comment_hint", "comment"
+            )
         return _take_text(data, answer, "dispute.comment_hint", "comment")
+
+
+STAR_WORDS = frozenset({"sao", "star", "stars", "diem", "points"})
+NUMBER_WORDS = {
+    **{"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5},
+    **{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5},
+}
+
+
+def typed_stars(typed: str) -> int | None:
+    """A rating typed in words: "4 sao", "năm sao", "5 stars", "⭐⭐⭐", "4/5";
+    None when the text is not a rating."""
+    bare = "".join(typed.replace("\ufe0f", "").split())
+    if bare and set(bare) == {"⭐"}:
+        return len(bare) if len(bare) <= 5 else None
+    said = words(typed.replace("/5", " sao"))
+    values = [NUMBER_WORDS[w] for w in said if w in NUMBER_WORDS]
+    values += [int(w) for w in said if w.isdecimal()]
+    starred = any(w in STAR_WORDS for w in said)
+    if len(values) != 1 or not 1 <= values[0] <= 5:
+        return None
+    return values[0] if starred or len(said) == 1 else None
 
 
 class RateFlow:
@@ -738,7 +920,12 @@ class RateFlow:
             return Outcome(data, result={**data, "stars": int(answer.key)})
         if isinstance(answer, TextAnswer) and fold(answer.text) in ("bo qua", "skip"):
             return Outcome(data, result={**data, "stars": None})
-        return Outcome(data, notes=_unusable(answer, "rate.hint"))
+        stars = typed_stars(answer.text) if isinstance(answer, TextAnswer) else None
+        if stars is not None:
+            return Outcome(data, result={**data, "stars": stars})
+        # Anything else is not a rating: the offer ends and the input is
+        # handled as if it had not been made (a new report, a question…).
+        return Outcome(data, release=True)
 
 
 class AskInfoFlow:
@@ -775,9 +962,7 @@ class InfoReplyFlow:
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         if isinstance(answer, PhotoAnswer):
-            photos = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
-            data["photos"] = photos
-            return Outcome(data, notes=[text("info_reply.photo_kept")], reprompt=False)
+            return _keep_photo(data, answer, "info_reply.photo_kept", "info_reply.hint", "answer")
         return _take_text(data, answer, "info_reply.hint", "answer")
 
 
@@ -804,16 +989,9 @@ class ReassignFlow:
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key: str | None = None
-        if isinstance(answer, ChoiceAnswer):
-            key = answer.key
-        elif isinstance(answer, TextAnswer):
-            hits = [h for h in match_typed(answer.text, _options(prompt.choices)) if h != CANCEL]
-            if len(hits) != 1:
-                return Outcome(data, notes=[text("conv.ambiguous" if hits else "conv.no_match")])
-            key = hits[0]
+        key, notes = _typed_key(answer, prompt)
         if key is None:
-            return Outcome(data, notes=_unusable(answer, "conv.pick_one"))
+            return Outcome(data, notes=notes)
         if key in (NEXT_PAGE, PREV_PAGE):
             page = int(data.get("page", 0))
             data["page"] = page + 1 if key == NEXT_PAGE else max(0, page - 1)

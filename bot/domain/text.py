@@ -1,8 +1,14 @@
-"""Matching what people type against names, with or without diacritics.
+"""Matching what people type against names, with or without diacritics, and
+cleaning what people write before anyone else reads it.
 
 Many residents type "rac thai" for "Rác thải".  Both sides are normalised to
 NFC, decomposed, stripped of combining marks, and đ/Đ are folded by hand
 (they are letters of their own, not a d with a mark, so NFD leaves them).
+
+Names and free text come from outside and are shown to staff on cards whose
+lines mean something ("🆕 Việc mới — PA-000123", "Người phản ánh: …").
+Control characters, bidirectional overrides and invisible characters could
+forge or reorder such lines, so `clean_name` and `clean_text` remove them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,20 @@ from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s]")
+# A letter next to a digit starts a new word when matching: "tdp3", "to11".
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d])(?=\d)|(?<=\d)(?=[^\W\d])")
+
+# Characters that end a line, whatever the platform or the paste.
+_LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# Format characters are dropped, except the zero-width joiner that emoji
+# sequences (👨‍👩‍👧) are made of.
+_KEPT_FORMAT = frozenset("\u200d")
+# Letters and symbols that draw nothing (Hangul fillers, the blank braille
+# cell): text made only of them is as empty as text made only of spaces.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+_BLANK_LINES = re.compile(r"\n{3,}")
+_RUNS_OF_SPACE = re.compile(r"[^\S\n]+")
 
 
 def fold(text: str) -> str:
@@ -33,30 +53,136 @@ class Option:
     names: Sequence[str]
 
 
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, a number apart from the letters it
+    touches ("tdp3" is "tdp" and "3")."""
+    return _LETTER_DIGIT.sub(" ", fold(text)).split()
+
+
+def numbers(text: str) -> list[int]:
+    """The whole numbers written in ``text`` ("Tổ dân phố 03" has 3)."""
+    return [int(w) for w in words(text) if w.isdecimal()]
+
+
+EXACT = 2  # every typed word is a word of the name (a number: the same number)
+PARTIAL = 1  # some typed word is only a piece of the name
+
+
+def _initials(name_words: Sequence[str]) -> set[str]:
+    """ "tdp" for "to dan pho": the first letters of two or more words in a row."""
+    letters = [w for w in name_words if not w.isdecimal()]
+    return {
+        "".join(w[0] for w in letters[i:j])
+        for i in range(len(letters))
+        for j in range(i + 2, len(letters) + 1)
+    }
+
+
+def rank_words(typed: Sequence[str], name: str) -> int | None:
+    """How well the typed words match one name: EXACT, PARTIAL or None.
+
+    A typed number matches only the same whole number, so "3" is not in
+    "Tổ dân phố 13"; a typed word matches a word of the name, the initials
+    of words in a row ("tdp"), or, less well, a piece of the name.
+    """
+    name_words = words(name)
+    joined = " ".join(name_words)
+    name_numbers = {int(w) for w in name_words if w.isdecimal()}
+    initials = _initials(name_words)
+    rank = EXACT
+    for word in typed:
+        if word.isdecimal():
+            if int(word) not in name_numbers:
+                return None
+        elif word in name_words or word in initials:
+            continue
+        elif word in joined:
+            rank = PARTIAL
+        else:
+            return None
+    return rank
+
+
 def match_typed(text: str, options: Sequence[Option]) -> list[str]:
     """Keys of the options a typed answer picks, best first.
 
-    An exact folded match of any name wins outright; otherwise every option
-    whose folded name contains all the typed words matches.  The caller decides
-    what to do with none or several.
+    An exact folded match of any name wins outright.  Otherwise an option
+    matches when every typed word is in one of its names (see `rank_words`),
+    and only the best-matching options are kept: "to 3" picks "Tổ dân phố 3"
+    and not "Tổ dân phố 13".  The caller decides what to do with none or
+    several.
     """
     wanted = fold(text)
     if not wanted:
         return []
     exact = [o.key for o in options if any(fold(n) == wanted for n in o.names)]
     if exact:
-        return exact[:1] if len(exact) == 1 else exact
-    words = wanted.split()
-    hits: list[str] = []
+        return exact
+    typed = words(text)
+    ranked: list[tuple[int, str]] = []
     for option in options:
-        for name in option.names:
-            folded = fold(name)
-            if all(w in folded.split() or w in folded for w in words):
-                hits.append(option.key)
-                break
-    return hits
+        ranks = [r for r in (rank_words(typed, n) for n in option.names) if r is not None]
+        if ranks:
+            ranked.append((max(ranks), option.key))
+    best = max((r for r, _ in ranked), default=None)
+    return [key for r, key in ranked if r == best]
+
+
+def _scrub(text: str, line_break: str) -> str:
+    """NFC, with line breaks as ``line_break`` and every other control or
+    format character (bidi overrides and isolates, zero-width spaces, the
+    BOM, soft hyphens) removed."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.replace("\r\n", "\n")):
+        if ch in _LINE_BREAKS:
+            out.append(line_break)
+        elif ch == "\t":
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") and ch not in _KEPT_FORMAT:
+            continue
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def has_visible(text: str) -> bool:
+    """Whether anything in ``text`` draws on the screen."""
+    return any(
+        unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and ch not in _BLANK_GLYPHS
+        for ch in text
+    )
+
+
+def clean_name(text: str | None) -> str:
+    """A name on one line: no line breaks, no control, bidi or invisible
+    characters, single spaces; "" when nothing visible is left."""
+    if text is None:
+        return ""
+    value = _SPACES.sub(" ", _scrub(text, " ")).strip()
+    return value if has_visible(value) else ""
+
+
+def clean_text(text: str) -> str:
+    """Free text as it may be shown to someone else: the writer's line
+    breaks are kept (at most one blank line in a row), everything else
+    `clean_name` removes is removed; "" when nothing visible is left."""
+    lines = [_RUNS_OF_SPACE.sub(" ", line).strip() for line in _scrub(text, "\n").split("\n")]
+    value = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    return value if has_visible(value) else ""
+
+
+CONTINUATION = "    "
+
+
+def inset(text: str) -> str:
+    """Free text for a field of a card ("Mô tả: …"): clean, and every line
+    after the first indented, so no line of it can pass for a line of the
+    card itself ("🆕 Việc mới — …", "Người phản ánh: …")."""
+    first, *rest = clean_text(text).split("\n")
+    return "\n".join([first, *(CONTINUATION + line if line else "" for line in rest)])
 
 
 def normalise_text(text: str) -> str:
-    """Store what people write in NFC so searches and lengths are consistent."""
-    return unicodedata.normalize("NFC", text).strip()
+    """Store what people write clean (see `clean_text`) and in NFC, so
+    searches and lengths are consistent and no card can be forged with it."""
+    return clean_text(text)
