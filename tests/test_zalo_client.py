@@ -381,7 +381,7 @@ async def test_the_token_is_in_no_log_line_exception_or_repr(
     api.fail_next("sendMessage", 400, description=f"bad request to /bot{TOKEN}/sendMessage")
     api.network_failure_next("sendPhoto")
     errors: list[BaseException] = []
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"):
         async with ZaloBotClient(TOKEN, transport=FakeZaloTransport(api)) as client:
             await client.get_me()
             await client.get_updates()

@@ -507,7 +507,7 @@ async def test_over_http_no_log_line_carries_the_token(
     """httpx logs URLs at INFO and httpcore talks at DEBUG: through the real stack, neither
     may show the token that sits in the URL path."""
     api.fail_next("sendMessage", 429)
-    with caplog.at_level(logging.DEBUG):
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="httpx"):
         async with ZaloBotClient(api.token, base_url=server.base_url) as zalo:
             await zalo.get_me()
             with pytest.raises(ZaloTransientError):
