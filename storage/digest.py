@@ -477,6 +477,18 @@ class SqliteDigestStore:
         )
         return [(_complaint(r, []), Outcome(r["outcome"])) for r in rows]
 
+    async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]:
+        """The reporters' names of those complaints whose reporter let staff
+        see it (and has not asked to be forgotten): an export's column."""
+        rows = await self._all(
+            "SELECT cp.complaint_id, p.display_name FROM json_each(?) j"
+            " JOIN complaint_people cp ON cp.complaint_id = j.value"
+            " JOIN people p ON p.id = cp.person_id"
+            " WHERE cp.role = 'reporter' AND cp.show_name AND p.display_name IS NOT NULL",
+            (json.dumps(list(complaint_ids)),),
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
+
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool:
         """Queue the week's digests unless they were queued already: the row
         and the outbox rows are written together or not at all."""

@@ -5,8 +5,6 @@ digest is due, ranking with ties, hotspots, numbers the Vietnamese way, and
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 import sqlite3
 import struct
@@ -26,6 +24,7 @@ from bot.report.text import chunks, duration
 from storage.db import Database
 from storage.sqlite import SqliteStore
 from tests.digest_data import Generator, write
+from tests.spreadsheet import open_like_excel
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -215,7 +214,7 @@ def test_the_cli_writes_text_chart_and_exports(
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (792, 1056)
     assert 20_000 < len(png) < 400_000
-    rows = list(csv.reader(io.StringIO((out / "complaints.csv").read_text("utf-8-sig"))))
+    rows = open_like_excel((out / "complaints.csv").read_bytes())
     assert rows[0][0] == "Mã phản ánh" and len(rows) > 10
     sheet = openpyxl.load_workbook(out / "complaints.xlsx").active
     assert sheet is not None

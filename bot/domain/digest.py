@@ -299,6 +299,18 @@ class Outcome(StrEnum):
 _OUTCOME_FLAGS = tuple((o.value, o) for o in Outcome)
 
 
+@dataclass(frozen=True)
+class Exported:
+    """One line of an export: a counted complaint, where it stands at the
+    period's end, and the resident's name only where the resident let staff
+    see it (an export is a file that travels: it never says more than the
+    task card did)."""
+
+    complaint: Complaint
+    outcome: Outcome
+    reporter: str | None = None
+
+
 def classify(c: Complaint, period: Period, disputes: Iterable[datetime] = ()) -> Classified:
     """The reference definition; ``disputes`` are the times the resident said
     "not fixed"."""
