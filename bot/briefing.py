@@ -98,7 +98,7 @@ async def _build(
         table = rows(await digests.export(scope, week), chart, language, digests.tz)
         contents = (
             digest_text(digest, chart, language, digests.tz, limit=None).encode("utf-8"),
-            chart_png(digest, chart, language),
+            chart_png(digest, chart, language, digests.tz),
             to_csv(table, language),
             to_xlsx(table, language),
         )

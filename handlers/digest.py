@@ -57,7 +57,7 @@ async def send_digest(
     body = digest_text(digest, chart, lang, digests.tz)
     for piece in chunks(body, TEXT_LIMIT):
         await bot.send_message(chat_id, piece)
-    png = await asyncio.to_thread(chart_png, digest, chart, lang)
+    png = await asyncio.to_thread(chart_png, digest, chart, lang, digests.tz)
     number, year = week_number(digest.week)
     caption = t(lang, "digest.chart_caption", number=number, year=year)
     await bot.send_photo(chat_id, InputFile(png, filename=f"digest-{digest.week.key}.png"), caption)

@@ -10,6 +10,7 @@ import sqlite3
 import struct
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -167,6 +168,69 @@ def test_long_text_is_split_at_line_ends() -> None:
     pieces = chunks(text, 4096)
     assert all(len(p) <= 4096 for p in pieces)
     assert "\n".join(pieces) == text
+
+
+# ---- the chart ---------------------------------------------------------------------------
+
+
+def _small_digest(received: list[int], overdue: list[int]) -> d.Digest:
+    """A digest with only what the chart draws: eight weeks of counts and
+    the overdue of two wards."""
+    weeks = d.weeks_before(d.iso_week(2026, 47, TZ), 8, TZ)
+    return d.Digest(
+        scope=d.Scope(("HONGHAI",)),
+        week=weeks[-1],
+        year=d.year_to(weeks[-1].end, TZ),
+        week_counts=d.Counts(),
+        week_timing=d.Timing(),
+        year_counts=d.Counts(),
+        year_timing=d.Timing(),
+        breakdowns=(),
+        ward_ranking=(),
+        cadre_ranking=(),
+        hotspots=(),
+        oldest_overdue=(),
+        trend=tuple(d.TrendPoint(w, n, n // 2) for w, n in zip(weeks, received, strict=True)),
+        overdue_by_ward=tuple(zip(("HONGHAI", "BACHDANG"), overdue, strict=True)),
+    )
+
+
+def _ticks(axis: Any) -> list[tuple[float, str]]:
+    """The ticks drawn inside the axis' view, with their labels."""
+    low, high = sorted(axis.get_view_interval())
+    return [
+        (tick.get_loc(), tick.label1.get_text())
+        for tick in axis.get_major_ticks()
+        if low <= tick.get_loc() <= high
+    ]
+
+
+@pytest.mark.parametrize(
+    ("received", "overdue"),
+    [
+        ([3, 12, 7, 0, 9, 11, 4, 6], [2, 1]),  # ticks read "0 2 5 7 10 12" before
+        ([0, 1, 0, 2, 1, 0, 0, 1], [1, 0]),  # and "0 0 1 1 2"
+        ([1200, 3400, 2100, 900, 4000, 3900, 2500, 3100], [17, 5]),
+    ],
+)
+def test_the_chart_counts_in_whole_numbers_and_names_weeks_by_their_monday(
+    chart: OrgChart, received: list[int], overdue: list[int]
+) -> None:
+    from bot.report.chart import chart_figure
+
+    figure = chart_figure(_small_digest(received, overdue), chart, "vi", TZ)
+    trend, by_ward = figure.axes
+    for axis in (trend.yaxis, by_ward.xaxis):
+        ticks = _ticks(axis)
+        assert len(ticks) >= 2
+        assert all(loc == round(loc) for loc, _ in ticks), ticks
+        assert [label for _, label in ticks] == [
+            format_number(round(loc), "vi") for loc, _ in ticks
+        ]
+        assert len({label for _, label in ticks}) == len(ticks), "no label twice"
+    weeks = [label.get_text() for label in trend.get_xticklabels()]
+    assert weeks == ["28/09", "05/10", "12/10", "19/10", "26/10", "02/11", "09/11", "16/11"]
+    assert trend.get_xlabel() == t("vi", "digest.chart_weeks_axis")
 
 
 # ---- the command line -------------------------------------------------------------------
