@@ -45,7 +45,6 @@ from storage.db import Database, parse_utc, utc_text
 from storage.sqlite import _complaint, insert_notices
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
-_OPEN_STATES = frozenset(OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
 
@@ -440,11 +439,15 @@ class SqliteDigestStore:
         self, start: datetime, end: datetime, wards: Sequence[str]
     ) -> list[Sighting]:
         """Complaints received in ``[start, end)`` for hotspot detection,
-        without the rejected and withdrawn."""
+        without the rejected and withdrawn; each open or not at ``end`` (a
+        received complaint is open at the end unless its standing resolution
+        came before it: ``open_at`` of the domain, whose other clause the
+        rejected and withdrawn left out make moot)."""
         rows = await self._all(
-            "SELECT id, category, area, created_at, state, lat, lon FROM complaints"
-            f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?)) AND created_at >= ?"
-            " AND created_at < ? AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
+            "SELECT id, category, area, created_at,"
+            f" NOT ({_RES} AND (resolved_at < ?3) IS TRUE) AS open_end, lat, lon FROM complaints"
+            f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?1)) AND created_at >= ?2"
+            " AND created_at < ?3 AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             (json.dumps(list(wards)), utc_text(start), utc_text(end)),
         )
         # A month of the whole city is tens of thousands of rows: unpacked as
@@ -457,10 +460,10 @@ class SqliteDigestStore:
                 category,
                 area,
                 parse(f"{created_at}+00:00"),
-                state in _OPEN_STATES,
+                bool(open_end),
                 None if lat is None else GeoPoint(lon=lon, lat=lat),
             )
-            for id_, category, area, created_at, state, lat, lon in rows
+            for id_, category, area, created_at, open_end, lat, lon in rows
         ]
 
     async def counted(
