@@ -361,6 +361,7 @@ async def cmd_staff_deactivate(
 
 
 async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.outfiles import OutputError
     from bot.posters import PosterError, render_posters
 
     async with _services(settings) as services:
@@ -376,7 +377,7 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
         paths = render_posters(
             chart, args.ward, username, args.out, fmt=args.format, language=console.language
         )
-    except PosterError as exc:
+    except (PosterError, OutputError) as exc:
         console.warn(exc.key, **exc.params)
         return EXIT_REFUSED
     console.say("cli.posters", count=len(paths), out=args.out)

@@ -316,6 +316,34 @@ def test_cli_mistakes_are_one_line_and_an_exit_code(
     assert not (tmp_path / "out").exists()
 
 
+def test_the_briefing_never_writes_through_a_link_planted_in_its_folder(
+    cli_env: Path, chart: OrgChart, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    out = tmp_path / "giao-ban"
+    out.mkdir()
+    victim = tmp_path / "bao-cao-that.xlsx"
+    victim.write_bytes(b"do not touch")
+    (out / "complaints.xlsx").symlink_to(victim)
+    assert main(["digest", "--ward", "HONGHAI", "--week", "2026-W47", "--out", str(out)]) == 0
+    assert victim.read_bytes() == b"do not touch"
+    assert not (out / "complaints.xlsx").is_symlink()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["digest.txt", "chart.png", "complaints.csv", "complaints.xlsx"]
+    )
+
+
+def test_a_briefing_folder_that_is_a_file_is_one_line(
+    cli_env: Path, chart: OrgChart, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    taken = tmp_path / "giao-ban.txt"
+    taken.write_text("ghi chú", encoding="utf-8")
+    assert main(["digest", "--all", "--week", "2026-W47", "--out", str(taken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.out_is_file", out=taken)]
+    assert taken.read_text(encoding="utf-8") == "ghi chú"
+
+
 def test_cli_without_an_org_chart(
     cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
