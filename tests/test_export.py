@@ -236,6 +236,14 @@ def test_every_cell_a_spreadsheet_would_evaluate_is_written_as_text(start: str) 
     assert xlsx_cells(workbook)[1][where] == value.replace("\r", "\n")
 
 
+def test_control_characters_in_a_description_do_not_break_the_workbook() -> None:
+    value = "Rác\x07 \x1b[31mđỏ\x00"
+    table = one_row(description=value)
+    where = COLUMNS.index("description")
+    assert xlsx_cells(to_xlsx(table, "vi"))[1][where] == "Rác\ufffd \ufffd[31mđỏ\ufffd"
+    assert open_like_excel(to_csv(table, "vi"))[1][where] == value
+
+
 def test_ordinary_text_is_left_as_it_is() -> None:
     shown = open_like_excel(to_csv(one_row(description="Rác - ngõ 3 @ chợ"), "vi"))
     assert shown[1][COLUMNS.index("description")] == "Rác - ngõ 3 @ chợ"

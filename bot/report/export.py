@@ -35,7 +35,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -161,6 +161,12 @@ def _width(name: str, values: Sequence[Cell]) -> float:
     return min(60 if name in LONG_COLUMNS else 45, max(12, widest + 2))
 
 
+def _xlsx_text(value: str) -> str:
+    """XML 1.0 cannot hold most control characters (a pasted escape code, a
+    bell): each is shown as "\ufffd" instead of failing the whole file."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+
+
 def to_xlsx(table: Sequence[Sequence[Cell]], language: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
@@ -170,7 +176,7 @@ def to_xlsx(table: Sequence[Sequence[Cell]], language: str) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in table:
-        sheet.append(list(row))
+        sheet.append([_xlsx_text(v) if isinstance(v, str) else v for v in row])
     for line in sheet.iter_rows():
         for cell in line:
             if isinstance(cell.value, str):
