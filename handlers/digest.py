@@ -112,7 +112,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
     scope = await _scope(context, chat_id, ward)
     if scope is None:
         return
-    if rest and _words(rest) not in _LAST_WEEK:
+    if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
         await say(context, chat_id, "digest.digest_usage")
         return
     try:
