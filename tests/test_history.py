@@ -125,6 +125,32 @@ async def test_a_complaint_about_the_ward_leadership_shows_its_history_to_the_ci
     assert "Lãnh đạo phường đòi tiền" not in chair and not chair.startswith("📜")
 
 
+async def test_an_extension_and_a_rejection_read_with_their_reasons(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    clock.set(at(23, 9))
+    for n in range(2):
+        await file_sanitation_report(bot, bot.user(RESIDENT + n, f"Dân {n}"))
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    clock.set(at(23, 10))
+    await bot.send(chair.command("extend", "PA-000001"))
+    await bot.choose(chair, "5")  # the "+5 days" button
+    await bot.send(chair.text("Chờ xe chuyên dụng"))
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    clock.set(at(23, 11))
+    await bot.press(cadre, "j:2")
+    await bot.choose(cadre, "duplicate")
+    await bot.send(cadre.text("Trùng PA-000001"))
+    extended = joined(await bot.send(chair.command("history", "PA-000001"))).splitlines()
+    rejected = joined(await bot.send(chair.command("history", "PA-000002"))).splitlines()
+    days = t("vi", "history.days", days="5")
+    assert f"• 23/11/2026 10:00 — Gia hạn {days} — Nguyễn Văn Hùng" in extended
+    assert t("vi", "history.note", note="Chờ xe chuyên dụng") in extended
+    reason = t("vi", "reason.duplicate")
+    assert f"• 23/11/2026 11:00 — Không tiếp nhận: {reason} — Vũ Đức Thắng" in rejected
+    assert t("vi", "history.note", note="Trùng PA-000001") in rejected
+
+
 async def test_history_in_english_for_an_officer_who_chose_it(
     bot: BotDriver, clock: ManualClock
 ) -> None:
