@@ -21,15 +21,16 @@ from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Event, State
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
-from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff
+from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff, lines
 from bot.domain.routing import RouteReason, route
-from bot.ports import Change, Invite, InviteUse, Notice
+from bot.ports import OPERATOR, AdminAction, AdminEntry, Change, Invite, InviteUse, Notice
 from bot.services import TASK_ASSIGNED, TO_RESIDENT, Reply, Services
 
 INVITE_TTL = timedelta(days=7)
 INVITE_PREFIX = "i-"
 AREA_PREFIX = "a-"
 LEADER_NOTE = "leader_note"
+DEACTIVATE = AdminAction.STAFF_DEACTIVATE
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
 
 
@@ -212,9 +213,10 @@ class Admin:
 
     # ---- deactivating staff -----------------------------------------------------------------
 
-    async def deactivate(self, staff_id: str) -> int:
+    async def deactivate(self, staff_id: str, *, by: str = "") -> int:
         """Deactivate a staff member; their open tasks are rerouted by the
-        normal rules and the ward leader is told.  Returns how many moved."""
+        normal rules and the ward leader is told; the admin log records
+        ``by`` (the operator).  Returns how many moved."""
         chart = self.services.chart
         member = self._active_member(staff_id)
         staff = dict(chart.staff)
@@ -236,7 +238,7 @@ class Admin:
             )
             for leader in sorted(leaders)
         ]
-        await self.apply_import(plan, extra_notices=extra)
+        await self._apply(plan, extra, AdminEntry(self.services.now(), by, DEACTIVATE, staff_id))
         return len(plan.consequences.moves)
 
     # ---- importing a changed chart ----------------------------------------------------------
@@ -246,19 +248,38 @@ class Admin:
         open_tasks = await self.services.store.open_tasks()
         return ImportPlan(new_chart, diff(current, new_chart), consequences(new_chart, open_tasks))
 
-    async def apply_import(self, plan: ImportPlan, *, extra_notices: Sequence[Notice] = ()) -> bool:
+    async def apply_import(
+        self,
+        plan: ImportPlan,
+        *,
+        extra_notices: Sequence[Notice] = (),
+        by: str = "",
+        source: str = "",
+    ) -> bool:
         """Apply the chart and move the complaints whose owner is gone, in
-        one transaction; nothing at all if the plan leaves a complaint unowned."""
+        one transaction with the admin log's line (``by``: the operator;
+        ``source``: the file); nothing at all if the plan leaves a complaint
+        unowned."""
+        entry = AdminEntry(self.services.now(), by, AdminAction.ORG_IMPORT, source)
+        return await self._apply(plan, extra_notices, entry)
+
+    async def _apply(self, plan: ImportPlan, notices: Sequence[Notice], entry: AdminEntry) -> bool:
         if plan.refused:
             return False
         now = self.services.now()
-        changes = [await self._move(move, now) for move in plan.consequences.moves]
-        applied = await self.services.store.replace_org(plan.chart, changes, extra_notices, now)
+        changes = [await self._move(move, now, entry.actor) for move in plan.consequences.moves]
+        detail = {
+            **entry.detail,
+            "changes": len(lines(plan.diff)),
+            "moved": [m.complaint.code for m in plan.consequences.moves],
+        }
+        audit = replace(entry, at=now, detail=detail)
+        applied = await self.services.store.replace_org(plan.chart, changes, notices, now, audit)
         if applied:
             await self.services.load_org()
         return applied
 
-    async def _move(self, move: Move, now: Any) -> Change:
+    async def _move(self, move: Move, now: Any, by: str) -> Change:
         complaint = move.complaint
         services = self.services
         reporter = await self.services.store.reporter_of(complaint.id)
@@ -295,7 +316,11 @@ class Admin:
                 complaint.state,
                 target,
                 note="owner removed or deactivated",
-                data={"from_owner": complaint.owner, "to_owner": move.route.owner},
+                data={
+                    "from_owner": complaint.owner,
+                    "to_owner": move.route.owner,
+                    OPERATOR: by,
+                },
             ),
             notices=notices,
         )

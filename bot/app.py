@@ -28,7 +28,7 @@ from bot.processing import ChatOrderedProcessor
 from bot.ratelimit import MessagePacer
 from bot.services import Services
 from bot.sweep import Sweeper
-from handlers import cadre, common, digest, leader, privacy, resident, staff
+from handlers import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
@@ -80,6 +80,7 @@ def build_application(
     staff.register(app)
     privacy.register(app)
     digest.register(app)
+    history.register(app)
     common.register_fallbacks(app)
 
     assert app.job_queue is not None

@@ -16,6 +16,7 @@ from bot.digests import Digests
 from bot.domain import digest as d
 from bot.domain.clock import SystemClock
 from bot.domain.reminders import Schedule
+from bot.outfiles import OutputError, output_folder, write_bytes_inside
 from bot.services import Services
 from storage.db import Database
 from storage.digest import SqliteDigestStore
@@ -48,12 +49,13 @@ def write_briefing(
     None) and one ISO week (the last complete one when not given)."""
     week, scope, contents = asyncio.run(_build(settings, ward, week_text, language))
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = tuple(out / name for name in FILES)
-        for path, content in zip(paths, contents, strict=True):
-            path.write_bytes(content)
-    except OSError as exc:
-        raise BriefingError("cli.out_error", 1, out=out, error=exc.strerror or exc) from exc
+        folder = output_folder(out)
+        paths = tuple(
+            write_bytes_inside(folder, name, content)
+            for name, content in zip(FILES, contents, strict=True)
+        )
+    except OutputError as exc:
+        raise BriefingError(exc.key, 1, **exc.params) from exc
     return Written(week, scope, paths)
 
 
@@ -98,7 +100,7 @@ async def _build(
         table = rows(await digests.export(scope, week), chart, language, digests.tz)
         contents = (
             digest_text(digest, chart, language, digests.tz, limit=None).encode("utf-8"),
-            chart_png(digest, chart, language),
+            chart_png(digest, chart, language, digests.tz),
             to_csv(table, language),
             to_xlsx(table, language),
         )

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import os
+import re
 import secrets
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -40,7 +43,17 @@ def _parser() -> argparse.ArgumentParser:
 
     org = sub.add_parser("org", help="manage the org chart")
     org_sub = org.add_subparsers(dest="org_command", required=True)
-    imp = org_sub.add_parser("import", help="validate an org chart and apply it as a diff")
+    # Changes to the set-up are recorded with who made them (the admin log).
+    operator = argparse.ArgumentParser(add_help=False)
+    operator.add_argument(
+        "--by",
+        metavar="NAME",
+        type=_operator_name,
+        help="who is making this change, for the log (default: the OS user)",
+    )
+    imp = org_sub.add_parser(
+        "import", help="validate an org chart and apply it as a diff", parents=[operator]
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument("--staff", type=Path, help="staff list as CSV (replaces `staff:`)")
     imp.add_argument("--assignments", type=Path, help="assignments as CSV")
@@ -61,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 
     staff = sub.add_parser("staff", help="manage staff")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
-    deactivate = staff_sub.add_parser("deactivate", help="deactivate; their tasks are rerouted")
+    deactivate = staff_sub.add_parser(
+        "deactivate", help="deactivate; their tasks are rerouted", parents=[operator]
+    )
     deactivate.add_argument("staff_id", metavar="ID")
 
     posters = sub.add_parser("posters", help="one printable QR poster per residential group")
@@ -76,11 +91,22 @@ def _parser() -> argparse.ArgumentParser:
 
     people = sub.add_parser("people", help="the abuse list")
     people_sub = people.add_subparsers(dest="people_command", required=True)
-    block = people_sub.add_parser("block", help="drop a Telegram account's messages silently")
+    block = people_sub.add_parser(
+        "block", help="drop a Telegram account's messages silently", parents=[operator]
+    )
     block.add_argument("telegram_id", type=int)
     block.add_argument("--reason", required=True)
-    unblock = people_sub.add_parser("unblock", help="take an account off the abuse list")
+    unblock = people_sub.add_parser(
+        "unblock", help="take an account off the abuse list", parents=[operator]
+    )
     unblock.add_argument("telegram_id", type=int)
+
+    history = sub.add_parser(
+        "history",
+        help="a complaint's history; without a code, the set-up changes made from here",
+    )
+    history.add_argument("code", nargs="?", help="a tracking code like PA-000123")
+    history.add_argument("--limit", type=int, default=50, help="admin log lines (default 50)")
 
     digest = sub.add_parser(
         "digest", help="write a week's digest (text, chart, CSV, XLSX) to a folder"
@@ -94,6 +120,36 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
     return parser
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+OPERATOR_MAX = 80
+
+
+def _operator_name(text: str) -> str:
+    """--by NAME: one line of printable text, as it will be logged."""
+    name = " ".join(_CONTROL.sub(" ", text).split())
+    if not name or len(name) > OPERATOR_MAX:
+        raise argparse.ArgumentTypeError(f"a name of 1-{OPERATOR_MAX} printable characters")
+    return name
+
+
+def os_user() -> str:
+    """The account running ``phananh``; under sudo, the person who ran sudo."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid {os.getuid()}"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{sudo} (sudo)" if sudo and sudo != user else user
+
+
+def operator(args: argparse.Namespace) -> str:
+    """Who the admin log names: ``--by NAME`` (with the OS account it ran
+    under), or the OS user."""
+    user = os_user()
+    by: str | None = getattr(args, "by", None)
+    return user if by is None or by == user else f"{by} / {user}"
 
 
 class Console:
@@ -247,7 +303,7 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
         if args.dry_run:
             console.say("cli.org_dry_run")
             return 0
-        if not await admin.apply_import(plan):
+        if not await admin.apply_import(plan, by=operator(args), source=str(args.file)):
             console.warn("cli.org_conflict")
             return EXIT_REFUSED
     console.say(
@@ -336,15 +392,18 @@ async def cmd_invite(
     return 0
 
 
-async def cmd_staff_deactivate(settings: Settings, console: Console, staff_id: str) -> int:
+async def cmd_staff_deactivate(
+    settings: Settings, console: Console, args: argparse.Namespace
+) -> int:
     from bot.admin import Admin, AdminError
 
+    staff_id = args.staff_id
     async with _services(settings) as services:
         if not services.has_chart:
             console.warn("cli.no_chart", db=settings.db_path)
             return EXIT_REFUSED
         try:
-            moved = await Admin(services).deactivate(staff_id)
+            moved = await Admin(services).deactivate(staff_id, by=operator(args))
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
@@ -353,6 +412,7 @@ async def cmd_staff_deactivate(settings: Settings, console: Console, staff_id: s
 
 
 async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.outfiles import OutputError
     from bot.posters import PosterError, render_posters
 
     async with _services(settings) as services:
@@ -368,7 +428,7 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
         paths = render_posters(
             chart, args.ward, username, args.out, fmt=args.format, language=console.language
         )
-    except PosterError as exc:
+    except (PosterError, OutputError) as exc:
         console.warn(exc.key, **exc.params)
         return EXIT_REFUSED
     console.say("cli.posters", count=len(paths), out=args.out)
@@ -396,13 +456,49 @@ def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
 
 
 async def cmd_people(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.ports import AdminAction, AdminEntry
+
     async with _services(settings) as services:
         person = await services.store.upsert_person(
             "telegram", str(args.telegram_id), None, settings.default_language
         )
         reason = args.reason if args.people_command == "block" else None
-        await services.store.set_blocked(person.id, reason, services.now())
+        now = services.now()
+        audit = AdminEntry(
+            now,
+            operator(args),
+            AdminAction(f"people_{args.people_command}"),
+            person_id=person.id,
+            detail={"reason": reason} if reason else {},
+        )
+        await services.store.set_blocked(person.id, reason, now, audit)
     console.say(f"cli.people_{args.people_command}", id=args.telegram_id)
+    return 0
+
+
+async def cmd_history(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """A complaint's history, or the admin log; reads only (a database that
+    does not exist is not created)."""
+    from bot.audit import admin_log, trail
+    from bot.report.history import admin_log_text, trail_text
+
+    if not settings.db_path.is_file():
+        console.warn("cli.no_chart", db=settings.db_path)
+        return EXIT_REFUSED
+    async with _services(settings) as services:
+        if args.code is None:
+            print(
+                admin_log_text(await admin_log(services, args.limit), console.language, settings.tz)
+            )
+            return 0
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.db_path)
+            return EXIT_REFUSED
+        found = await trail(services, args.code)
+        if found is None:
+            console.warn("history.not_found", code=args.code.strip()[:20])
+            return EXIT_REFUSED
+        print(trail_text(found, services.chart, console.language, settings.tz))
     return 0
 
 
@@ -449,7 +545,7 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
     if args.command == "invite":
         return asyncio.run(cmd_invite(settings, console, args.role, args.staff, args.rebind))
     if args.command == "staff":
-        return asyncio.run(cmd_staff_deactivate(settings, console, args.staff_id))
+        return asyncio.run(cmd_staff_deactivate(settings, console, args))
     if args.command == "posters":
         return asyncio.run(cmd_posters(settings, console, args))
     if args.command == "backup":
@@ -461,6 +557,8 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return cmd_restore(settings, console, args.file)
     if args.command == "people":
         return asyncio.run(cmd_people(settings, console, args))
+    if args.command == "history":
+        return asyncio.run(cmd_history(settings, console, args))
     if args.command == "digest":
         return cmd_digest(settings, args)
     if args.command == "demo":

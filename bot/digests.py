@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from bot.domain import digest as d
 from bot.domain.authz import Actor, report_scope
-from bot.domain.complaints import Complaint
 from bot.domain.orgchart import OrgChart, Role
 from bot.ports import DigestStore, Notice
 from bot.services import Services
@@ -118,8 +117,12 @@ class Digests:
         timing = await self.store.timing(period, scope.wards)
         return tallied[d.Dimension.SCOPE].get("", d.Counts()), timing.get("", d.Timing())
 
-    async def export(self, scope: d.Scope, period: d.Period) -> list[tuple[Complaint, d.Outcome]]:
-        return await self.store.counted(period, scope.wards)
+    async def export(self, scope: d.Scope, period: d.Period) -> list[d.Exported]:
+        """The rows of ``/export`` and ``phananh digest``: what the period's
+        counts count, with the reporter's name where the reporter allowed it."""
+        counted = await self.store.counted(period, scope.wards)
+        names = await self.store.shown_reporters([c.id for c, _ in counted])
+        return [d.Exported(c, outcome, names.get(c.id)) for c, outcome in counted]
 
     @staticmethod
     async def _nothing() -> dict[str, d.Counts]:

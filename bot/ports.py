@@ -65,6 +65,37 @@ class InviteUse(StrEnum):
     TAKEN = "taken"  # the record is another account's, and the invite may not rebind it
 
 
+# The key, in a complaint event's data, of the operator whose change to the
+# chart (from the command line) moved the complaint: such an event has no
+# person or staff as its actor.
+OPERATOR = "by"
+
+
+class AdminAction(StrEnum):
+    """What an operator did from the command line (the admin log)."""
+
+    ORG_IMPORT = "org_import"
+    STAFF_DEACTIVATE = "staff_deactivate"
+    PEOPLE_BLOCK = "people_block"
+    PEOPLE_UNBLOCK = "people_unblock"
+
+
+@dataclass(frozen=True)
+class AdminEntry:
+    """One line of the admin log: who (``actor``: the OS user, or the name
+    given with --by) did what, to whom or what, when.  ``account`` is filled
+    in when read: the person's chat account as it is now (``forgotten`` after
+    a /forget)."""
+
+    at: datetime
+    actor: str
+    action: AdminAction
+    subject: str = ""
+    person_id: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    account: str | None = None
+
+
 @dataclass(frozen=True)
 class Notice:
     """A message the bot will send on its own initiative (an outbox row).
@@ -254,6 +285,7 @@ class Store(Protocol):
         reroutes: Sequence[Change] = (),
         notices: Sequence[Notice] = (),
         at: datetime | None = None,
+        audit: AdminEntry | None = None,
     ) -> bool: ...
 
     # invites
@@ -306,7 +338,10 @@ class Store(Protocol):
     async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool: ...
     async def finish_update(self, channel: str, update_id: int, at: datetime) -> None: ...
     async def prune_updates(self, before: datetime) -> int: ...
-    async def set_blocked(self, person_id: int, reason: str | None, at: datetime) -> None: ...
+    async def set_blocked(
+        self, person_id: int, reason: str | None, at: datetime, audit: AdminEntry | None = None
+    ) -> None: ...
+    async def admin_log(self, limit: int) -> list[AdminEntry]: ...
     async def reports_since(self, person_id: int, since: datetime) -> int: ...
 
     # the sweep
@@ -363,5 +398,6 @@ class DigestStore(Protocol):
     async def counted(
         self, period: Period, wards: Sequence[str]
     ) -> list[tuple[Complaint, Outcome]]: ...
+    async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]: ...
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...
     async def has_run(self, week: str | None = None) -> bool: ...

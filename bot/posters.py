@@ -15,11 +15,13 @@ print shop's PC happens to have may lack Vietnamese letters.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 import qrcode
 import qrcode.constants
@@ -27,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bot import i18n
 from bot.domain.orgchart import Area, AreaKind, OrgChart
+from bot.outfiles import output_folder, write_inside
 
 __all__ = [
     "A4_PIXELS",
@@ -105,9 +108,11 @@ def render_posters(
     """Write ``<GROUP-CODE>.pdf`` (or ``.png``) for every residential group of
     ``ward`` into ``out_dir`` (created if needed), in the chart's order.
 
-    :class:`PosterError` when the ward or the bot's username is wrong, or the
-    ward has no groups; :class:`ValueError` for a format or language the code
-    does not know (a programming error, not an operator's).
+    :class:`PosterError` when the ward or the bot's username is wrong, the
+    ward has no groups; :class:`bot.outfiles.OutputError` when the folder
+    cannot be written; :class:`ValueError` for a format or language the code
+    does not know (a programming error, not an operator's).  A link planted
+    in the folder is never followed (`bot.outfiles.write_inside`).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown poster format {fmt!r}; use one of {FORMATS}")
@@ -123,26 +128,28 @@ def render_posters(
     if not groups:
         raise PosterError("poster.no_groups", ward=ward)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out_dir)
     paths: list[Path] = []
     for group in groups:
         texts = _texts(group, ward_area, username, language)
-        page = _draw(texts)
-        path = out_dir / f"{group.code}.{fmt}"
-        if fmt == "png":
-            page.save(path, "PNG", dpi=(DPI, DPI), optimize=True)
-        else:
-            # Black and white without dithering: crisp edges for the code and
-            # the letters, and a small file (CCITT G4 inside the PDF).
-            page.convert("1", dither=Image.Dither.NONE).save(
-                path,
-                "PDF",
-                resolution=float(DPI),
-                title=f"{BOT_NAME} — {texts.group}, {texts.ward}",
-                creator=BOT_NAME,
-            )
-        paths.append(path)
+        save = functools.partial(_save, _draw(texts), texts, fmt)
+        paths.append(write_inside(folder, f"{group.code}.{fmt}", save))
     return paths
+
+
+def _save(page: Image.Image, texts: _Texts, fmt: str, out: BinaryIO) -> None:
+    if fmt == "png":
+        page.save(out, "PNG", dpi=(DPI, DPI), optimize=True)
+        return
+    # Black and white without dithering: crisp edges for the code and the
+    # letters, and a small file (CCITT G4 inside the PDF).
+    page.convert("1", dither=Image.Dither.NONE).save(
+        out,
+        "PDF",
+        resolution=float(DPI),
+        title=f"{BOT_NAME} — {texts.group}, {texts.ward}",
+        creator=BOT_NAME,
+    )
 
 
 def _texts(group: Area, ward: Area, username: str, language: str) -> _Texts:

@@ -338,5 +338,5 @@ COMMANDS: Sequence[str] = (
     "forget",
     "help",
 )
-STAFF_COMMANDS: Sequence[str] = ("tasks",)
+STAFF_COMMANDS: Sequence[str] = ("tasks", "history")
 LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite", "digest", "stats", "export")

@@ -30,11 +30,20 @@ _WEEK = re.compile(r"^\d{4}-?[wW]\d{1,2}$")
 _KINDS = {
     "week": d.PeriodKind.WEEK,
     "tuan": d.PeriodKind.WEEK,
+    "tuan nay": d.PeriodKind.WEEK,
+    "this week": d.PeriodKind.WEEK,
     "month": d.PeriodKind.MONTH,
     "thang": d.PeriodKind.MONTH,
+    "thang nay": d.PeriodKind.MONTH,
+    "this month": d.PeriodKind.MONTH,
     "year": d.PeriodKind.YEAR,
     "nam": d.PeriodKind.YEAR,
+    "nam nay": d.PeriodKind.YEAR,
+    "this year": d.PeriodKind.YEAR,
 }
+# The last complete week, as /digest reports it (typed with or without
+# diacritics: "tuần trước", "tuan truoc").
+_LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
 
 
 async def send_digest(
@@ -48,7 +57,7 @@ async def send_digest(
     body = digest_text(digest, chart, lang, digests.tz)
     for piece in chunks(body, TEXT_LIMIT):
         await bot.send_message(chat_id, piece)
-    png = await asyncio.to_thread(chart_png, digest, chart, lang)
+    png = await asyncio.to_thread(chart_png, digest, chart, lang, digests.tz)
     number, year = week_number(digest.week)
     caption = t(lang, "digest.chart_caption", number=number, year=year)
     await bot.send_photo(chat_id, InputFile(png, filename=f"digest-{digest.week.key}.png"), caption)
@@ -103,7 +112,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
     scope = await _scope(context, chat_id, ward)
     if scope is None:
         return
-    if rest:
+    if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
         await say(context, chat_id, "digest.digest_usage")
         return
     try:
@@ -115,30 +124,45 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
     await send_digest(context.bot, digests, context.require_actor(), chat_id, digest)
 
 
-def _kind(rest: list[str]) -> d.PeriodKind | None:
-    if len(rest) != 1:
-        return None
-    return _KINDS.get(fold(rest[0]))
+def _words(rest: list[str]) -> str:
+    return fold(" ".join(rest))
+
+
+def _period(digests: Digests, week_text: str | None, rest: list[str]) -> d.Period | None:
+    """The period the words name: an ISO week, last week, or this week,
+    month or year to date; None when they name none.  A malformed ISO week
+    raises ValueError."""
+    if week_text is not None:
+        return None if rest else digests.parse_week(week_text)
+    words = _words(rest)
+    if words in _LAST_WEEK:
+        return digests.last_week()
+    kind = _KINDS.get(words)
+    return digests.to_date(kind) if kind is not None else None
 
 
 async def _scope_and_period(
     update: Update, context: BotContext, usage: str
 ) -> tuple[int, d.Scope, d.Period] | None:
     """The chat, the leader's scope and the period asked for (``week``,
-    ``month``, ``year``, optionally after a ward code); None once the person
-    was told why not."""
+    ``month``, ``year``, ``last week`` or an ISO week like ``2026-W47``,
+    with or without a ward code); None once the person was told why not."""
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     digests = context.digests
-    ward, _, rest = _split(context.args or [], digests)
+    ward, week_text, rest = _split(context.args or [], digests)
     scope = await _scope(context, chat_id, ward)
     if scope is None:
         return None
-    kind = _kind(rest)
-    if kind is None:
+    try:
+        period = _period(digests, week_text, rest)
+    except ValueError:
+        await say(context, chat_id, "digest.bad_week")
+        return None
+    if period is None:
         await say(context, chat_id, usage)
         return None
-    return chat_id, scope, digests.to_date(kind)
+    return chat_id, scope, period
 
 
 async def cmd_stats(update: Update, context: BotContext) -> None:

@@ -45,7 +45,6 @@ from storage.db import Database, parse_utc, utc_text
 from storage.sqlite import _complaint, insert_notices
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
-_OPEN_STATES = frozenset(OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
 
@@ -440,11 +439,15 @@ class SqliteDigestStore:
         self, start: datetime, end: datetime, wards: Sequence[str]
     ) -> list[Sighting]:
         """Complaints received in ``[start, end)`` for hotspot detection,
-        without the rejected and withdrawn."""
+        without the rejected and withdrawn; each open or not at ``end`` (a
+        received complaint is open at the end unless its standing resolution
+        came before it: ``open_at`` of the domain, whose other clause the
+        rejected and withdrawn left out make moot)."""
         rows = await self._all(
-            "SELECT id, category, area, created_at, state, lat, lon FROM complaints"
-            f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?)) AND created_at >= ?"
-            " AND created_at < ? AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
+            "SELECT id, category, area, created_at,"
+            f" NOT ({_RES} AND (resolved_at < ?3) IS TRUE) AS open_end, lat, lon FROM complaints"
+            f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?1)) AND created_at >= ?2"
+            " AND created_at < ?3 AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             (json.dumps(list(wards)), utc_text(start), utc_text(end)),
         )
         # A month of the whole city is tens of thousands of rows: unpacked as
@@ -457,10 +460,10 @@ class SqliteDigestStore:
                 category,
                 area,
                 parse(f"{created_at}+00:00"),
-                state in _OPEN_STATES,
+                bool(open_end),
                 None if lat is None else GeoPoint(lon=lon, lat=lat),
             )
-            for id_, category, area, created_at, state, lat, lon in rows
+            for id_, category, area, created_at, open_end, lat, lon in rows
         ]
 
     async def counted(
@@ -476,6 +479,18 @@ class SqliteDigestStore:
             self._params(period, wards),
         )
         return [(_complaint(r, []), Outcome(r["outcome"])) for r in rows]
+
+    async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]:
+        """The reporters' names of those complaints whose reporter let staff
+        see it (and has not asked to be forgotten): an export's column."""
+        rows = await self._all(
+            "SELECT cp.complaint_id, p.display_name FROM json_each(?) j"
+            " JOIN complaint_people cp ON cp.complaint_id = j.value"
+            " JOIN people p ON p.id = cp.person_id"
+            " WHERE cp.role = 'reporter' AND cp.show_name AND p.display_name IS NOT NULL",
+            (json.dumps(list(complaint_ids)),),
+        )
+        return {int(r[0]): str(r[1]) for r in rows}
 
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool:
         """Queue the week's digests unless they were queued already: the row

@@ -35,6 +35,8 @@ from bot.domain.redact import mask_contacts, mask_in
 from bot.ports import (
     CHANGEABLE,
     TIME_FIELDS,
+    AdminAction,
+    AdminEntry,
     ButtonMessage,
     Change,
     DueComplaint,
@@ -169,16 +171,20 @@ class SqliteStore:
         reroutes: Sequence[Change] = (),
         notices: Sequence[Notice] = (),
         at: datetime | None = None,
+        audit: AdminEntry | None = None,
     ) -> bool:
         """Replace the whole chart in one transaction and bind the Telegram
         accounts the chart names; complaints whose owner is gone move in the
-        same transaction (``reroutes``).  False, and nothing applied, if any
-        of those complaints changed meanwhile."""
+        same transaction (``reroutes``), and the admin log records who did it
+        (``audit``).  False, and nothing applied, if any of those complaints
+        changed meanwhile."""
         try:
             async with self.db.transaction() as conn:
                 for change in reroutes:
                     if not await self._write_change(conn, change):
                         raise _Conflict
+                if audit is not None:
+                    await _insert_admin_entry(conn, audit)
                 if notices:
                     assert at is not None, "notices need the time they were written"
                     await self._insert_notices(conn, notices, at)
@@ -843,9 +849,14 @@ class SqliteStore:
             )
             return cur.rowcount
 
-    async def set_blocked(self, person_id: int, reason: str | None, at: datetime) -> None:
-        """Put a person on the abuse list (a reason), or take them off (None)."""
+    async def set_blocked(
+        self, person_id: int, reason: str | None, at: datetime, audit: AdminEntry | None = None
+    ) -> None:
+        """Put a person on the abuse list (a reason), or take them off (None);
+        the admin log records who did it (``audit``) in the same transaction."""
         async with self.db.transaction() as conn:
+            if audit is not None:
+                await _insert_admin_entry(conn, audit)
             if reason is None:
                 await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
             else:
@@ -854,6 +865,27 @@ class SqliteStore:
                     " ON CONFLICT (person_id) DO UPDATE SET reason = excluded.reason",
                     (person_id, reason, utc_text(at)),
                 )
+
+    async def admin_log(self, limit: int) -> list[AdminEntry]:
+        """The last ``limit`` lines of the admin log, oldest first, each
+        person with their chat account as it is now."""
+        rows = await self._all(
+            "SELECT * FROM (SELECT a.*, p.channel, p.external_id FROM admin_log a"
+            " LEFT JOIN people p ON p.id = a.person_id ORDER BY a.id DESC LIMIT ?) ORDER BY id",
+            (limit,),
+        )
+        return [
+            AdminEntry(
+                at=parse_utc(r["at"]),
+                actor=r["actor"],
+                action=AdminAction(r["action"]),
+                subject=r["subject"],
+                person_id=r["person_id"],
+                detail=json.loads(r["detail"]),
+                account=None if r["channel"] is None else f"{r['channel']}:{r['external_id']}",
+            )
+            for r in rows
+        ]
 
     async def reports_since(self, person_id: int, since: datetime) -> int:
         row = await self._one(
@@ -1204,6 +1236,21 @@ _INSERT_EVENT = (
     "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state,"
     " actor_person_id, actor_staff_id, note, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+async def _insert_admin_entry(conn: aiosqlite.Connection, entry: AdminEntry) -> None:
+    await conn.execute(
+        "INSERT INTO admin_log (at, actor, action, subject, person_id, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            utc_text(entry.at),
+            entry.actor,
+            entry.action.value,
+            entry.subject,
+            entry.person_id,
+            json.dumps(dict(entry.detail), ensure_ascii=False),
+        ),
+    )
 
 
 def _event_values(event: Event) -> tuple[Any, ...]:

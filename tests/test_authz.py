@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.authz import Actor, Refusal, authorize, may_use
+from bot.domain.authz import Actor, Refusal, View, authorize, may_read, may_use
 from bot.domain.complaints import Action, Complaint, State
 from bot.domain.orgchart import Family, OrgChart
 from bot.driver import BotDriver
@@ -122,6 +122,43 @@ def test_about_the_ward_leadership_only_the_city_decides(chart: OrgChart, action
         assert authorize(actor(chart, "city_leader"), action, about_leaders, REPORTER) is None
 
 
+# Who may read what, written out apart from READS: the history is for the
+# owner and the leaders who may see the complaint.
+READ_EXPECTED: dict[View, set[str]] = {View.HISTORY: HANDLING}
+
+
+def test_the_read_specification_covers_every_view() -> None:
+    assert set(READ_EXPECTED) == set(View)
+
+
+@pytest.mark.parametrize(("view", "who"), list(itertools.product(sorted(View), sorted(PEOPLE))))
+@pytest.mark.parametrize("state", sorted(State))
+def test_every_person_times_every_view_in_every_state(
+    chart: OrgChart, view: View, who: str, state: State
+) -> None:
+    result = may_read(actor(chart, who), view, complaint(state), REPORTER)
+    if who in READ_EXPECTED[view]:
+        assert result is None, "reading does not depend on the state"
+    elif who == "stranger":
+        assert result is Refusal.NOT_FOUND
+    else:
+        assert result is Refusal.NOT_ALLOWED
+
+
+@pytest.mark.parametrize("view", sorted(View))
+def test_about_the_ward_leadership_only_the_city_reads(chart: OrgChart, view: View) -> None:
+    about_leaders = complaint(
+        State.ACKNOWLEDGED,
+        family=Family.OFFICIAL_CONDUCT,
+        category="NNCB",
+        owner="ld-tp-bt",
+        concerns_leadership=True,
+    )
+    for who in ("ward_leader", "owner", "other_cadre", "reporter"):
+        assert may_read(actor(chart, who), view, about_leaders, REPORTER) is not None, who
+    assert may_read(actor(chart, "city_leader"), view, about_leaders, REPORTER) is None
+
+
 def test_a_deactivated_owner_is_a_resident_again(chart: OrgChart) -> None:
     gone = dataclasses.replace(chart.staff["cb-hh-mt"], active=False)
     task = complaint(State.SUBMITTED)
@@ -147,6 +184,7 @@ COMMAND_EXPECTED = {
     "digest": {"ward_leader", "other_ward_leader", "city_leader"},
     "stats": {"ward_leader", "other_ward_leader", "city_leader"},
     "export": {"ward_leader", "other_ward_leader", "city_leader"},
+    "history": {"owner", "other_cadre", "ward_leader", "other_ward_leader", "city_leader"},
 }
 
 

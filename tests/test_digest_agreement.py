@@ -293,6 +293,40 @@ async def test_sql_and_domain_agree_on_generated_complaints(
     assert compared > 500
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+async def test_hotspots_count_what_was_open_at_each_periods_end_both_ways(
+    db: Database, chart: OrgChart, seed: int
+) -> None:
+    """Sightings and hotspots, SQL and domain, for windows ending at the end
+    of this week, of earlier weeks and mid-week: "still open" is as of the
+    window's end, so a complaint fixed since counts as open in a past digest."""
+    week = d.iso_week(2026, 48, TZ)
+    ends = [
+        week.end,
+        week.start,
+        week.start + timedelta(days=3, hours=5),
+        d.iso_week(2026, 46, TZ).end,
+    ]
+    data = Generator(chart, week.start - timedelta(days=40), 45, ends, seed).many(900)
+    await SqliteStore(db).replace_org(chart)
+    await write(db, data)
+    store = SqliteDigestStore(db)
+    compared = open_then_closed_now = 0
+    for end in ends:
+        start, _ = d.hotspot_window(end)
+        for wards in (WARDS, ("HONGHAI",), CITY):
+            mine = [c for c in data.complaints if c.ward in wards]
+            expected = d.sightings(mine, start, end)
+            got = await store.sightings(start, end, wards)
+            assert got == expected, (end, wards)
+            assert d.hotspots(got) == d.hotspots(expected)
+            compared += len(expected)
+            now = {c.id: c.state.is_open for c in mine}
+            open_then_closed_now += sum(1 for s in got if s.is_open and not now[s.id])
+    assert compared > 1000
+    assert open_then_closed_now > 20, "the cases where as-of-the-end and now differ"
+
+
 async def test_sightings_are_the_windows_complaints_without_rejected_or_withdrawn(
     db: Database, chart: OrgChart
 ) -> None:

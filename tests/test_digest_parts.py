@@ -5,13 +5,12 @@ digest is due, ranking with ties, hotspots, numbers the Vietnamese way, and
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import os
 import sqlite3
 import struct
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -26,6 +25,7 @@ from bot.report.text import chunks, duration
 from storage.db import Database
 from storage.sqlite import SqliteStore
 from tests.digest_data import Generator, write
+from tests.spreadsheet import open_like_excel
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -170,6 +170,69 @@ def test_long_text_is_split_at_line_ends() -> None:
     assert "\n".join(pieces) == text
 
 
+# ---- the chart ---------------------------------------------------------------------------
+
+
+def _small_digest(received: list[int], overdue: list[int]) -> d.Digest:
+    """A digest with only what the chart draws: eight weeks of counts and
+    the overdue of two wards."""
+    weeks = d.weeks_before(d.iso_week(2026, 47, TZ), 8, TZ)
+    return d.Digest(
+        scope=d.Scope(("HONGHAI",)),
+        week=weeks[-1],
+        year=d.year_to(weeks[-1].end, TZ),
+        week_counts=d.Counts(),
+        week_timing=d.Timing(),
+        year_counts=d.Counts(),
+        year_timing=d.Timing(),
+        breakdowns=(),
+        ward_ranking=(),
+        cadre_ranking=(),
+        hotspots=(),
+        oldest_overdue=(),
+        trend=tuple(d.TrendPoint(w, n, n // 2) for w, n in zip(weeks, received, strict=True)),
+        overdue_by_ward=tuple(zip(("HONGHAI", "BACHDANG"), overdue, strict=True)),
+    )
+
+
+def _ticks(axis: Any) -> list[tuple[float, str]]:
+    """The ticks drawn inside the axis' view, with their labels."""
+    low, high = sorted(axis.get_view_interval())
+    return [
+        (tick.get_loc(), tick.label1.get_text())
+        for tick in axis.get_major_ticks()
+        if low <= tick.get_loc() <= high
+    ]
+
+
+@pytest.mark.parametrize(
+    ("received", "overdue"),
+    [
+        ([3, 12, 7, 0, 9, 11, 4, 6], [2, 1]),  # ticks read "0 2 5 7 10 12" before
+        ([0, 1, 0, 2, 1, 0, 0, 1], [1, 0]),  # and "0 0 1 1 2"
+        ([1200, 3400, 2100, 900, 4000, 3900, 2500, 3100], [17, 5]),
+    ],
+)
+def test_the_chart_counts_in_whole_numbers_and_names_weeks_by_their_monday(
+    chart: OrgChart, received: list[int], overdue: list[int]
+) -> None:
+    from bot.report.chart import chart_figure
+
+    figure = chart_figure(_small_digest(received, overdue), chart, "vi", TZ)
+    trend, by_ward = figure.axes
+    for axis in (trend.yaxis, by_ward.xaxis):
+        ticks = _ticks(axis)
+        assert len(ticks) >= 2
+        assert all(loc == round(loc) for loc, _ in ticks), ticks
+        assert [label for _, label in ticks] == [
+            format_number(round(loc), "vi") for loc, _ in ticks
+        ]
+        assert len({label for _, label in ticks}) == len(ticks), "no label twice"
+    weeks = [label.get_text() for label in trend.get_xticklabels()]
+    assert weeks == ["28/09", "05/10", "12/10", "19/10", "26/10", "02/11", "09/11", "16/11"]
+    assert trend.get_xlabel() == t("vi", "digest.chart_weeks_axis")
+
+
 # ---- the command line -------------------------------------------------------------------
 
 
@@ -215,7 +278,7 @@ def test_the_cli_writes_text_chart_and_exports(
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (792, 1056)
     assert 20_000 < len(png) < 400_000
-    rows = list(csv.reader(io.StringIO((out / "complaints.csv").read_text("utf-8-sig"))))
+    rows = open_like_excel((out / "complaints.csv").read_bytes())
     assert rows[0][0] == "Mã phản ánh" and len(rows) > 10
     sheet = openpyxl.load_workbook(out / "complaints.xlsx").active
     assert sheet is not None
@@ -251,6 +314,34 @@ def test_cli_mistakes_are_one_line_and_an_exit_code(
     assert err.startswith(message) and len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_briefing_never_writes_through_a_link_planted_in_its_folder(
+    cli_env: Path, chart: OrgChart, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    out = tmp_path / "giao-ban"
+    out.mkdir()
+    victim = tmp_path / "bao-cao-that.xlsx"
+    victim.write_bytes(b"do not touch")
+    (out / "complaints.xlsx").symlink_to(victim)
+    assert main(["digest", "--ward", "HONGHAI", "--week", "2026-W47", "--out", str(out)]) == 0
+    assert victim.read_bytes() == b"do not touch"
+    assert not (out / "complaints.xlsx").is_symlink()
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["digest.txt", "chart.png", "complaints.csv", "complaints.xlsx"]
+    )
+
+
+def test_a_briefing_folder_that_is_a_file_is_one_line(
+    cli_env: Path, chart: OrgChart, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_seeded(cli_env, chart))
+    taken = tmp_path / "giao-ban.txt"
+    taken.write_text("ghi chú", encoding="utf-8")
+    assert main(["digest", "--all", "--week", "2026-W47", "--out", str(taken)]) == 1
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.out_is_file", out=taken)]
+    assert taken.read_text(encoding="utf-8") == "ghi chú"
 
 
 def test_cli_without_an_org_chart(

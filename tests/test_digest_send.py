@@ -4,7 +4,6 @@ first Monday, and /digest, /stats, /export for leaders only."""
 
 from __future__ import annotations
 
-import csv
 import io
 import struct
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from tests.factories import (
     started_bot,
     to,
 )
+from tests.spreadsheet import open_like_excel
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OTHER_CITY_LEADER = 7092
@@ -260,7 +260,7 @@ async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
         assert sent[0].text == "Danh sách phản ánh tháng 11/2026: 3 dòng."
         csv_bytes = uploaded(sent[0], "document")
         assert csv_bytes.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
-        table = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+        table = open_like_excel(csv_bytes)
         assert table[0][:4] == ["Mã phản ánh", "Ngày gửi", "Phường, xã", "Tổ dân phố"]
         assert "Hạn giải quyết" in table[0] and "Kết quả" in table[0]
         by_code = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
@@ -285,6 +285,31 @@ async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
 
         await bot.send(chair.command("lang", "en"))
         sent = await bot.send(chair.command("export", "week"))
-        english = list(csv.reader(io.StringIO(uploaded(sent[0], "document").decode("utf-8-sig"))))
+        english = open_like_excel(uploaded(sent[0], "document"))
         assert english[0][:3] == ["Code", "Received", "Ward"]
         assert [row[0] for row in english[1:]] == ["PA-000003"], "open at the week's end"
+
+
+async def test_a_past_weeks_hotspot_counts_what_was_still_open_at_that_weeks_end(
+    db_path: Path,
+) -> None:
+    """Three reports of rubbish in one group in week 47, none fixed by its
+    end; two fixed in week 48.  Week 47's digest, asked in week 48, still
+    says all three were open at the end of week 47."""
+    clock = ManualClock(at(11, 17, 9))
+    async with started_bot(db_path, clock) as bot:
+        for n in range(3):
+            await file_sanitation_report(bot, bot.user(501 + n, f"Dân {n}"))
+        clock.set(at(11, 24, 9))
+        cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+        for code in (1, 2):
+            await bot.press(cadre, f"r:{code}")
+            await bot.send(cadre.text("Đã thu gom"))
+            await bot.choose(cadre, "s")
+        clock.set(at(11, 24, 10))
+        chair = bot.user(WARD_CHAIR, "Hùng")
+        week_47 = joined(await bot.send(chair.command("digest", "2026-W47")))
+        week_48 = joined(await bot.send(chair.command("digest", "2026-W48")))
+    place = "Tổ dân phố 3 (Phường Hồng Hải)"
+    assert f"Rác không được thu gom — {place}: 3 lần, 3 chưa xong" in week_47
+    assert f"Rác không được thu gom — {place}: 3 lần, 1 chưa xong" in week_48

@@ -26,6 +26,7 @@ from bot.domain.digest import Outcome
 from bot.domain.flows import ALL_FLOWS
 from bot.domain.orgchart import Family
 from bot.domain.reminders import Due
+from bot.ports import AdminAction
 from bot.report.export import COLUMNS
 from handlers.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
 from handlers.resident import _OTHER_KINDS
@@ -120,6 +121,7 @@ def test_the_cli_has_the_documented_shape() -> None:
         "phananh backup",
         "phananh demo",
         "phananh digest",
+        "phananh history",
         "phananh invite",
         "phananh org",
         "phananh org check",
@@ -329,6 +331,9 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
         | _each(constant_arguments(sources, "OtherAnswer", "kind")),
         # phananh people block|unblock
         "cli.people_{}": _each(people),
+        # The audit log: a line per complaint event, per command-line change.
+        "history.action_{}": _values(Action),
+        "history.admin_{}": _values(AdminAction),
     }
 
 

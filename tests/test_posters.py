@@ -3,7 +3,10 @@ with that group chosen, written in a font that has every Vietnamese letter."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import i18n
+from bot.cli import main
 from bot.domain.orgchart import OrgChart
 from bot.orgfile import load_org_file, parse_org
 from bot.posters import (
@@ -22,6 +26,7 @@ from bot.posters import (
     group_link,
     render_posters,
 )
+from tests.factories import load_chart
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = "PhanAnhHongHaiBot"
@@ -237,3 +242,104 @@ def test_unknown_format_or_language_is_a_programming_error(chart: OrgChart, tmp_
         render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="svg")
     with pytest.raises(ValueError, match="language"):
         render_posters(chart, "BACHDANG", BOT, tmp_path, language="fr")
+
+
+# ------------------------------------------------- phananh posters --out
+
+
+@pytest.fixture
+def cli_db(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chart: OrgChart) -> Path:
+    """The real command line's environment: the example chart in a database,
+    the bot's name known, no other PHANANH_* variable."""
+    for name in [n for n in os.environ if n.startswith("PHANANH_")]:
+        monkeypatch.delenv(name)
+    db = tmp_path / "posters.db"
+    asyncio.run(load_chart(db, chart))
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_BOT_USERNAME", BOT)
+    monkeypatch.chdir(tmp_path)
+    return db
+
+
+def _posters(out: Path, fmt: str = "png") -> int:
+    return main(["posters", "--ward", "BACHDANG", "--out", str(out), "--format", fmt])
+
+
+def test_posters_never_write_through_a_link_planted_in_the_folder(
+    cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "posters"
+    out.mkdir()
+    victim = tmp_path / "elsewhere" / "ho-so.txt"
+    victim.parent.mkdir()
+    victim.write_text("hồ sơ quan trọng", encoding="utf-8")
+    (out / "BD-TDP01.pdf").symlink_to(victim)
+    (out / "BD-TDP02.pdf").symlink_to(tmp_path / "elsewhere" / "new-file")  # dangling
+
+    assert _posters(out, "pdf") == 0
+
+    assert capsys.readouterr().err == ""
+    assert victim.read_text(encoding="utf-8") == "hồ sơ quan trọng", "the target is untouched"
+    assert sorted(p.name for p in victim.parent.iterdir()) == ["ho-so.txt"], "nothing created"
+    for name in ("BD-TDP01.pdf", "BD-TDP02.pdf"):
+        poster = out / name
+        assert not poster.is_symlink(), "the link was replaced by the poster"
+        assert poster.read_bytes().startswith(b"%PDF")
+
+
+def test_posters_written_again_replace_the_earlier_ones_and_leave_nothing_else(
+    cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "posters"
+    assert _posters(out) == 0
+    (out / "BD-TDP01.png").write_bytes(b"old")
+    assert _posters(out) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == i18n.t("vi", "cli.posters", count=4, out=out)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["BD-TDP01.png", "BD-TDP02.png", "BD-TDP03.png", "BD-TDP04.png"]
+    assert decode(out / "BD-TDP01.png") == [group_link(BOT, "BD-TDP01")]
+    assert (out / "BD-TDP01.png").stat().st_mode & 0o777 == 0o644, "a poster anyone may print"
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    """A folder nobody may create files in: a read-only one, or, for root
+    (whom permissions do not stop), one of the kernel's under /sys."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    folder = Path("/sys/kernel")
+    try:
+        tempfile.mkstemp(dir=folder)
+    except PermissionError:
+        return folder
+    pytest.skip("no folder refuses root here")
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("case", ["existing file", "under a file", "unwritable", "long name"])
+def test_a_folder_posters_cannot_go_to_is_one_clear_line(
+    cli_db: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    language: str,
+) -> None:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    notes = tmp_path / "ghi-chu.txt"
+    notes.write_text("ghi chú", encoding="utf-8")
+    out, key, extra = {
+        "existing file": (notes, "cli.out_is_file", {}),
+        "under a file": (notes / "posters", "cli.out_under_file", {"file": str(notes)}),
+        "unwritable": (_unwritable(tmp_path), "cli.out_not_writable", {}),
+        "long name": (tmp_path / ("x" * 300), "cli.out_name_too_long", {}),
+    }[case]
+
+    assert _posters(out) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [i18n.t(language, key, out=out, **extra)]
+    assert notes.read_text(encoding="utf-8") == "ghi chú"

@@ -74,6 +74,20 @@ PERMISSIONS: dict[Action, frozenset[Relation]] = {
     Action.ANSWER_INFO: RESIDENT,
 }
 
+
+class View(StrEnum):
+    """What a person may read about a complaint without changing it."""
+
+    HISTORY = "history"  # its audit log: every event, who acted, the notes
+
+
+# Reading, by relation.  The history shows every step and note: the owner
+# and the leaders who may see the complaint, as for handling it (a leader it
+# concerns is no leader of it: see `relations`).
+READS: dict[View, frozenset[Relation]] = {
+    View.HISTORY: HANDLERS,
+}
+
 # Commands by role: None stands for everybody (residents included).
 COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "start": None,
@@ -94,6 +108,7 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "digest": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "stats": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "export": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "history": frozenset(Role),  # which complaints: READS
 }
 
 
@@ -138,11 +153,26 @@ def authorize(
     mine = relations(actor, complaint, reporter_id)
     allowed = PERMISSIONS.get(action, frozenset())
     if not mine & allowed:
-        involved = mine & (HANDLERS | RESIDENT)
-        return Refusal.NOT_ALLOWED if involved or Relation.STAFF in mine else Refusal.NOT_FOUND
+        return _refusal(mine)
     if next_state(complaint.state, action) is None:
         return Refusal.WRONG_STATE
     return None
+
+
+def may_read(
+    actor: Actor, view: View, complaint: Complaint, reporter_id: int | None
+) -> Refusal | None:
+    """None when ``READS`` lets this person read that; otherwise why not,
+    as for an action."""
+    mine = relations(actor, complaint, reporter_id)
+    return None if mine & READS[view] else _refusal(mine)
+
+
+def _refusal(mine: frozenset[Relation]) -> Refusal:
+    """Someone involved (or any staff) is told they may not; anyone else
+    that the complaint was not found."""
+    involved = mine & (HANDLERS | RESIDENT)
+    return Refusal.NOT_ALLOWED if involved or Relation.STAFF in mine else Refusal.NOT_FOUND
 
 
 def may_use(actor: Actor, command: str) -> bool:

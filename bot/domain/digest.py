@@ -299,6 +299,18 @@ class Outcome(StrEnum):
 _OUTCOME_FLAGS = tuple((o.value, o) for o in Outcome)
 
 
+@dataclass(frozen=True)
+class Exported:
+    """One line of an export: a counted complaint, where it stands at the
+    period's end, and the resident's name only where the resident let staff
+    see it (an export is a file that travels: it never says more than the
+    task card did)."""
+
+    complaint: Complaint
+    outcome: Outcome
+    reporter: str | None = None
+
+
 def classify(c: Complaint, period: Period, disputes: Iterable[datetime] = ()) -> Classified:
     """The reference definition; ``disputes`` are the times the resident said
     "not fixed"."""
@@ -519,7 +531,9 @@ HOTSPOT_RADIUS_M = 100.0
 
 @dataclass(frozen=True)
 class Sighting:
-    """One complaint as hotspot detection sees it."""
+    """One complaint as hotspot detection sees it.  ``is_open``: still open
+    at the end of the window (the digest's period), by `open_at` — not now:
+    a digest of a past week says what was still open then."""
 
     id: int
     category: str
@@ -527,6 +541,17 @@ class Sighting:
     created_at: datetime
     is_open: bool
     location: GeoPoint | None = None
+
+
+def sightings(complaints: Iterable[Complaint], start: datetime, end: datetime) -> list[Sighting]:
+    """The reference for the store's sightings: the complaints received in
+    ``[start, end)`` but the rejected and withdrawn, in filing order, each
+    open or not at ``end``."""
+    return [
+        Sighting(c.id, c.category, c.area, c.created_at, open_at(c, end), c.location)
+        for c in sorted(complaints, key=operator.attrgetter("id"))
+        if start <= c.created_at < end and c.state not in (State.REJECTED, State.WITHDRAWN)
+    ]
 
 
 @dataclass(frozen=True)

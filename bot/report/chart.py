@@ -9,9 +9,12 @@ serves others.  DejaVu Sans, bundled with matplotlib, covers Vietnamese.
 from __future__ import annotations
 
 import io
+from zoneinfo import ZoneInfo
 
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bot.domain import digest as d
 from bot.domain.orgchart import OrgChart
@@ -25,13 +28,33 @@ OVERDUE = "#E45756"
 MINE = "#B279A2"
 
 
-def chart_png(digest: d.Digest, chart: OrgChart, language: str) -> bytes:
+def chart_png(digest: d.Digest, chart: OrgChart, language: str, tz: ZoneInfo) -> bytes:
+    figure = chart_figure(digest, chart, language, tz)
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def _whole_numbers(axis: Axis, language: str) -> None:
+    """Ticks only at whole numbers (counts of complaints), written the
+    language's way: never "2,5" shown as "2"."""
+    axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    axis.set_major_formatter(lambda value, _: format_number(round(value), language))
+
+
+def week_label(week: d.Period, tz: ZoneInfo) -> str:
+    """A week by its Monday's date ("23/11"): "T48" would read as a weekday."""
+    return week.start.astimezone(tz).strftime("%d/%m")
+
+
+def chart_figure(digest: d.Digest, chart: OrgChart, language: str, tz: ZoneInfo) -> Figure:
+    """The chart as a matplotlib figure (drawn: its ticks are final)."""
     names = Names(chart, language)
     figure = Figure(figsize=(7.2, 9.6), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     trend_axes, overdue_axes = figure.subplots(2, 1, height_ratios=(1, 1.1))
 
-    labels = [t(language, "digest.chart_week", number=week_number(p.week)[0]) for p in digest.trend]
+    labels = [week_label(p.week, tz) for p in digest.trend]
     positions = list(range(len(digest.trend)))
     received = [p.received for p in digest.trend]
     on_time = [p.on_time for p in digest.trend]
@@ -46,10 +69,11 @@ def chart_png(digest: d.Digest, chart: OrgChart, language: str) -> bytes:
         label=t(language, "digest.chart_on_time"),
     )
     trend_axes.set_xticks(positions, labels, fontsize=12)
+    trend_axes.set_xlabel(t(language, "digest.chart_weeks_axis"), fontsize=12)
     trend_axes.tick_params(axis="y", labelsize=12)
     trend_axes.set_title(t(language, "digest.chart_trend"), fontsize=15, loc="left")
     trend_axes.legend(fontsize=12, loc="upper left")
-    trend_axes.yaxis.set_major_formatter(lambda value, _: format_number(int(value), language))
+    _whole_numbers(trend_axes.yaxis, language)
     trend_axes.spines[["top", "right"]].set_visible(False)
     top = max([*received, *on_time, 1])
     trend_axes.set_ylim(0, top * 1.25)
@@ -89,7 +113,7 @@ def chart_png(digest: d.Digest, chart: OrgChart, language: str) -> bytes:
         overdue_axes.barh(ys, [c for _, c in shown], color=colours)
         overdue_axes.set_yticks(ys, [names.area(w) for w, _ in shown], fontsize=12)
         overdue_axes.tick_params(axis="x", labelsize=12)
-        overdue_axes.xaxis.set_major_formatter(lambda value, _: format_number(int(value), language))
+        _whole_numbers(overdue_axes.xaxis, language)
         overdue_axes.spines[["top", "right"]].set_visible(False)
         for y, (_, count) in zip(ys, shown, strict=True):
             overdue_axes.annotate(
@@ -100,6 +124,5 @@ def chart_png(digest: d.Digest, chart: OrgChart, language: str) -> bytes:
                 xytext=(3, 0),
                 textcoords="offset points",
             )
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    figure.canvas.draw()
+    return figure
