@@ -18,13 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, Event, State
+from bot.domain.complaints import Complaint
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
-from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff
-from bot.domain.routing import RouteReason, route
-from bot.ports import Change, Invite, Notice
-from bot.services import TASK_ASSIGNED, TO_RESIDENT, Reply, Services
+from bot.domain.orgdiff import Consequences, OrgDiff, consequences, diff
+from bot.domain.routing import OwnerProblem, Reach, RouteReason, problem, route
+from bot.owners import Owners
+from bot.ports import Invite
+from bot.services import Reply, Services
 
 INVITE_TTL = timedelta(days=7)
 INVITE_PREFIX = "i-"
@@ -64,6 +65,8 @@ class ImportPlan:
     chart: OrgChart
     diff: OrgDiff
     consequences: Consequences
+    reach: Reach = field(default_factory=Reach.assumed)  # who could be reached when planned
+    previous: OrgChart | None = None
 
     @property
     def refused(self) -> bool:
@@ -143,6 +146,8 @@ class Admin:
             invite.token_hash, actor.person_id, self.services.now()
         ):
             return Reply.say("invite.used")
+        # What the chart gives them comes to them now, as one list.
+        await Owners(self.services).joined(member.id)
         return Reply(notes=(text("invite.welcome", name=member.name), self.role_summary(member.id)))
 
     def role_summary(self, staff_id: str) -> Text:
@@ -182,86 +187,49 @@ class Admin:
         member = self._active_member(staff_id)
         staff = dict(chart.staff)
         staff[staff_id] = replace(member, active=False)
-        new_chart = replace(chart, staff=staff)
-        plan = await self.plan_import(new_chart)
+        plan = await self.plan_import(replace(chart, staff=staff))
         if plan.refused:
             raise AdminError("admin.would_orphan", count=len(plan.consequences.orphans))
-        leaders = {chart.wards[w].leader for w in member.wards if w in chart.wards} - {staff_id}
-        extra = [
-            Notice(
-                LEADER_NOTE,
-                staff_id=leader,
-                payload={
-                    "event": "staff_deactivated",
-                    "staff": member.name,
-                    "count": len(plan.consequences.moves),
-                },
-            )
-            for leader in sorted(leaders)
-        ]
-        await self.apply_import(plan, extra_notices=extra)
+        if not await self.apply_import(plan, events=[(staff_id, OwnerProblem.DEACTIVATED)]):
+            raise AdminError("cli.org_conflict")
         return len(plan.consequences.moves)
 
     # ---- importing a changed chart ----------------------------------------------------------
 
     async def plan_import(self, new_chart: OrgChart) -> ImportPlan:
-        current = await self.services.store.load_org()
-        open_tasks = await self.services.store.open_tasks()
-        return ImportPlan(new_chart, diff(current, new_chart), consequences(new_chart, open_tasks))
+        store = self.services.store
+        current = await store.load_org()
+        open_tasks = await store.open_tasks()
+        reach = await store.reach()
+        return ImportPlan(
+            new_chart,
+            diff(current, new_chart),
+            consequences(new_chart, open_tasks, reach),
+            reach,
+            current,
+        )
 
-    async def apply_import(self, plan: ImportPlan, *, extra_notices: Sequence[Notice] = ()) -> bool:
-        """Apply the chart and move the complaints whose owner is gone, in
-        one transaction; nothing at all if the plan leaves a complaint unowned."""
+    async def apply_import(
+        self, plan: ImportPlan, *, events: Sequence[tuple[str, str]] = ()
+    ) -> bool:
+        """Apply the chart and move the complaints whose owner can no longer
+        act, in one transaction, with the notices that says so (the leaders
+        hear of ``events`` too); nothing at all if the plan leaves a complaint
+        unowned.  What still waited for someone who left is dropped."""
         if plan.refused:
             return False
         now = self.services.now()
-        changes = [await self._move(move, now) for move in plan.consequences.moves]
-        applied = await self.services.store.replace_org(plan.chart, changes, extra_notices, now)
+        moves = await Owners(self.services).plan(
+            plan.consequences.moves, plan.chart, plan.reach, now, gone=events
+        )
+        before = plan.previous.staff if plan.previous is not None else {}
+        left = [s for s in before if problem(plan.chart, Reach.assumed(), s) is not None]
+        applied = await self.services.store.replace_org(
+            plan.chart, moves.changes, moves.notices, now, drop_pending_of=left
+        )
         if applied:
             await self.services.load_org()
         return applied
-
-    async def _move(self, move: Move, now: Any) -> Change:
-        complaint = move.complaint
-        services = self.services
-        reporter = await self.services.store.reporter_of(complaint.id)
-        notices = [
-            Notice(
-                TASK_ASSIGNED,
-                complaint_id=complaint.id,
-                staff_id=move.route.owner,
-                payload={"reason": move.route.reason.value, "from_staff": complaint.owner},
-            )
-        ]
-        if reporter is not None:
-            notices.append(
-                Notice(
-                    TO_RESIDENT,
-                    complaint_id=complaint.id,
-                    person_id=reporter,
-                    payload={"event": "transferred"},
-                )
-            )
-        target = State.SUBMITTED
-        after = replace(complaint, owner=move.route.owner, state=target)
-        upcoming = services.next_action(
-            services.clock_state(after), complaint.category, after=complaint.swept_until or now
-        )
-        return Change(
-            complaint_id=complaint.id,
-            expected_version=complaint.version,
-            fields={"owner": move.route.owner, "state": target, "next_action_at": upcoming},
-            event=Event(
-                complaint.id,
-                now,
-                Action.REASSIGN,
-                complaint.state,
-                target,
-                note="owner removed or deactivated",
-                data={"from_owner": complaint.owner, "to_owner": move.route.owner},
-            ),
-            notices=notices,
-        )
 
     # ---- checking the chart -----------------------------------------------------------------
 

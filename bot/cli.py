@@ -124,7 +124,8 @@ async def _services(settings: Settings) -> AsyncIterator[Any]:
         await db.close()
 
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# my_chat_member: a person blocked or unblocked the bot (handlers/reach.py).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:

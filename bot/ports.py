@@ -17,6 +17,7 @@ from bot.domain.conversation import ConversationState
 from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
 from bot.domain.orgchart import Family, GeoPoint, OrgChart
 from bot.domain.reminders import ClockState
+from bot.domain.routing import Reach
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class Identity:
     person: Person
     staff_id: str | None = None
     blocked: bool = False
+    # The person had been unreachable (blocked the bot, say) and has just
+    # written again: the bot can reach them once more.
+    returned: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class NewComplaint:
     landmark: str | None = None
     location: GeoPoint | None = None
     photos: Sequence[Photo] = ()
+    fallback_from: str | None = None  # routed past this person: they could not act
 
 
 # Complaint attributes a change may set.
@@ -120,6 +125,7 @@ CHANGEABLE = frozenset(
         "swept_until",
         "next_action_at",
         "escalation_level",
+        "fallback_from",
     }
 )
 TIME_FIELDS = frozenset(
@@ -186,6 +192,23 @@ class DueComplaint(NamedTuple):
         )
 
 
+class OpenOwner(NamedTuple):
+    """An open complaint as the owners' check reads it: where it is, what
+    it is about and who holds it.  Only these columns, into a plain tuple:
+    the check looks at every open complaint when the chart or who can be
+    reached changes, and whole complaints would be ten times the work."""
+
+    id: int
+    area: str
+    category: str
+    ward: str
+    family: Family
+    concerns_leadership: bool
+    owner: str
+    state: State
+    fallback_from: str | None
+
+
 class SweepUpdate(NamedTuple):
     """What the sweep changes on one complaint.  Bookkeeping alone (the
     bookmark, the next look, the escalation level) does not bump the version,
@@ -229,6 +252,22 @@ class Store(Protocol):
     async def staff_of_person(self, person_id: int) -> str | None: ...
     async def person_of_staff(self, staff_id: str) -> Person | None: ...
     async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
+    async def find_person(self, channel: str, external_id: str) -> Person | None: ...
+
+    # who can act: the chart's version stamp and who the channel can reach
+    async def roster_version(self) -> int: ...
+    async def reach(self) -> Reach: ...
+    async def mark_reachable(self, person_id: int) -> bool: ...
+    async def open_owners(self) -> list[OpenOwner]: ...
+    async def apply_changes(
+        self,
+        changes: Sequence[Change],
+        notices: Sequence[Notice],
+        at: datetime,
+        *,
+        drop_pending_of: Sequence[str] = (),
+        keep_kinds: Sequence[str] = (),
+    ) -> bool: ...
 
     # org chart
     async def load_org(self) -> OrgChart | None: ...
@@ -238,6 +277,8 @@ class Store(Protocol):
         reroutes: Sequence[Change] = (),
         notices: Sequence[Notice] = (),
         at: datetime | None = None,
+        *,
+        drop_pending_of: Sequence[str] = (),
     ) -> bool: ...
 
     # invites
