@@ -362,25 +362,37 @@ class Store(Protocol):
 
 class DigestStore(Protocol):
     """The digest's aggregates (``storage/digest.py``): each implements the
-    definitions of ``bot/domain/digest.py`` in the database."""
+    definitions of ``bot/domain/digest.py`` in the database.  ``leadership``
+    False: without the complaints about a ward's own leadership (a ward's
+    own view, `Scope.leadership`)."""
 
     async def tally(
-        self, period: Period, wards: Sequence[str], dimensions: Sequence[Dimension]
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimensions: Sequence[Dimension],
+        *,
+        leadership: bool = True,
     ) -> dict[Dimension, dict[str, Counts]]: ...
     async def timing(
-        self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimension: Dimension = Dimension.SCOPE,
+        *,
+        leadership: bool = True,
     ) -> dict[str, Timing]: ...
     async def oldest_overdue(
-        self, at: datetime, wards: Sequence[str], limit: int
+        self, at: datetime, wards: Sequence[str], limit: int, *, leadership: bool = True
     ) -> list[Overdue]: ...
     async def trend(
-        self, weeks: Sequence[Period], wards: Sequence[str]
+        self, weeks: Sequence[Period], wards: Sequence[str], *, leadership: bool = True
     ) -> list[tuple[int, int]]: ...
     async def sightings(
-        self, start: datetime, end: datetime, wards: Sequence[str]
+        self, start: datetime, end: datetime, wards: Sequence[str], *, leadership: bool = True
     ) -> list[Sighting]: ...
     async def counted(
-        self, period: Period, wards: Sequence[str]
+        self, period: Period, wards: Sequence[str], *, leadership: bool = True
     ) -> list[tuple[Complaint, Outcome]]: ...
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...
     async def has_run(self, week: str | None = None) -> bool: ...

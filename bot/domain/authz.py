@@ -179,7 +179,7 @@ def report_scope(actor: Actor, wards: Sequence[str], asked: str | None = None) -
     if staff.has_role(Role.CITY_LEADER):
         if asked is None:
             return Scope(tuple(wards), whole_city=True)
-        return Scope((asked,)) if asked in wards else None
+        return Scope((asked,), by_city=True) if asked in wards else None
     if not staff.has_role(Role.WARD_LEADER):
         return None
     mine = tuple(w for w in staff.wards if w in wards)
