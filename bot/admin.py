@@ -220,7 +220,7 @@ class Admin:
             return False
         now = self.services.now()
         moves = await Owners(self.services).plan(
-            plan.consequences.moves, plan.chart, plan.reach, now, gone=events
+            plan.consequences.moves, plan.chart, plan.reach, now, gone=events, before=plan.previous
         )
         before = plan.previous.staff if plan.previous is not None else {}
         left = [s for s in before if problem(plan.chart, Reach.assumed(), s) is not None]

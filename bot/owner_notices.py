@@ -49,17 +49,34 @@ def leader_notices(
     events: Iterable[tuple[str, str]] = (),
     *,
     complaint_id: int | None = None,
+    before: OrgChart | None = None,
 ) -> list[Notice]:
     """One message per leader told: for each person concerned, why, and
     which complaints went where; ``events`` name people whose change moved
     nothing (the leader still hears of them).  A ward's leader hears of their
     ward; a complaint about the ward's leadership only reaches the city; when
-    the ward's leader cannot be reached either, the next level up is told."""
+    the ward's leader cannot be reached either, the next level up is told.
+    Names are written down now: someone who left the chart (``before``
+    knew them) is still named when the message goes out."""
     payloads: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+    def name(staff_id: str) -> str:
+        for known in (chart, before):
+            member = known.staff.get(staff_id) if known is not None else None
+            if member is not None:
+                return member.name
+        return staff_id
+
     for m in moved:
         told = audience(chart, reach, m.ward, leadership=m.leadership, excluding=(m.staff,))
         if told is not None:
-            item: dict[str, Any] = {"staff": m.staff, "why": m.why, "to": m.to}
+            item: dict[str, Any] = {
+                "staff": m.staff,
+                "name": name(m.staff),
+                "why": m.why,
+                "to": m.to,
+                "to_name": name(m.to),
+            }
             if m.complaint_id is not None:
                 item["id"] = m.complaint_id
             payloads.setdefault(told, {"items": [], "events": []})["items"].append(item)
@@ -72,7 +89,7 @@ def leader_notices(
             payload = payloads.setdefault(told, {"items": [], "events": []})
             named = {e["staff"] for e in (*payload["items"], *payload["events"])}
             if staff_id not in named:
-                payload["events"].append({"staff": staff_id, "why": why})
+                payload["events"].append({"staff": staff_id, "name": name(staff_id), "why": why})
     return [
         Notice(OWNERS_CHANGED, complaint_id=complaint_id, staff_id=leader, payload=payload)
         for leader, payload in payloads.items()

@@ -136,14 +136,10 @@ class Owners:
         *,
         gone: Sequence[tuple[str, str]] = (),
         back: Sequence[tuple[str, str]] = (),
+        before: OrgChart | None = None,
     ) -> Plan:
-        """The changes for ``moves`` and every notice they cause (the org
-        import writes them with the new chart)."""
-        plan = Plan()
-        for move in moves:
-            change = await self._change(move, chart, reach, now)
-            plan.changes.append(change)
-            plan.notices += change.notices
+        """The changes for ``moves`` (each carries its own notices) and the
+        messages about them all (the org import writes them with the new chart)."""
         moved = [
             Moved(
                 m.complaint.ward,
@@ -155,13 +151,20 @@ class Owners:
             )
             for m in moves
         ]
-        plan.notices += leader_notices(chart, reach, moved, [*gone, *back])
+        plan = Plan(notices=leader_notices(chart, reach, moved, [*gone, *back], before=before))
+        told = {n.staff_id for n in plan.notices}
+        for move in moves:
+            plan.changes.append(await self._change(move, chart, reach, now, told))
         summaries = [staff_id for staff_id, _ in back]
         summaries += [m.route.owner for m in moves if m.why is None]
         plan.notices += [Notice(OPEN_SUMMARY, staff_id=s) for s in dict.fromkeys(summaries)]
         return plan
 
-    async def _change(self, move: Move, chart: OrgChart, reach: Reach, now: datetime) -> Change:
+    async def _change(
+        self, move: Move, chart: OrgChart, reach: Reach, now: datetime, told: set[str | None]
+    ) -> Change:
+        """One move: the complaint's new owner and clock, its event, and its
+        notices (``told``: leaders whose message about the moves says it all)."""
         services = self.services
         complaint = move.complaint
         owner = move.route.owner
@@ -186,12 +189,12 @@ class Owners:
                 )
             )
         if problem(chart, reach, complaint.owner) is None:
-            # The one who held it can still read: its buttons go, and they hear why.
+            # The one who held it can still read: its buttons go, and they
+            # hear why (unless the message about the moves tells them).
+            notices.append(Notice(REFRESH_BUTTONS, staff_id=complaint.owner))
             said = {"event": "returned"} if move.why is None else {"event": "reassigned_away"}
-            notices += [
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-                Notice(TO_OWNER, staff_id=complaint.owner, payload=said),
-            ]
+            if complaint.owner not in told:
+                notices.append(Notice(TO_OWNER, staff_id=complaint.owner, payload=said))
         reporter = await services.store.reporter_of(complaint.id)
         if reporter is not None and services.handler_label(after) != services.handler_label(
             complaint

@@ -350,7 +350,10 @@ class OutboxSender:
             chat_id, self.render.t(actor.language, "notify.staff_unreachable", name=name)
         )
 
-    def _name(self, staff_id: object) -> str:
+    def _name(self, staff_id: object, written: object = None) -> str:
+        """A staff member's name: as the notice wrote it down, else the chart's."""
+        if written:
+            return str(written)
         member = self.services.chart.staff.get(str(staff_id))
         return member.name if member is not None else str(staff_id)
 
@@ -364,17 +367,16 @@ class OutboxSender:
         found = await self.services.complaints(ids)
         by_person: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for entry, complaint_id in zip(entries, ids, strict=True):
-            key = (str(entry["staff"]), str(entry["why"]))
-            by_person.setdefault(key, []).append((complaint_id, str(entry["to"])))
+            key = (self._name(entry["staff"], entry.get("name")), str(entry["why"]))
+            to = self._name(entry["to"], entry.get("to_name"))
+            by_person.setdefault(key, []).append((complaint_id, to))
         lines = [self.render.t(lang, "owners.header")]
         rows: list[list[InlineKeyboardButton]] = []
-        for (staff_id, why), moved in by_person.items():
-            lines.append(self.render.t(lang, f"owners.why_{why}", name=self._name(staff_id)))
+        for (name, why), moved in by_person.items():
+            lines.append(self.render.t(lang, f"owners.why_{why}", name=name))
             for complaint_id, to in moved:
                 lines.append(
-                    self.render.t(
-                        lang, "owners.moved", code=format_code(complaint_id), owner=self._name(to)
-                    )
+                    self.render.t(lang, "owners.moved", code=format_code(complaint_id), owner=to)
                 )
                 complaint = found.get(complaint_id)
                 if why != BACK and complaint is not None and complaint.state.is_open:
@@ -384,7 +386,9 @@ class OutboxSender:
         for event in item.payload.get("events", []):
             why = str(event["why"])
             lines.append(
-                self.render.t(lang, f"owners.why_{why}", name=self._name(event["staff"]))
+                self.render.t(
+                    lang, f"owners.why_{why}", name=self._name(event["staff"], event.get("name"))
+                )
                 + " "
                 + self.render.t(lang, "owners.nothing_moved")
             )
