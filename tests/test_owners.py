@@ -159,7 +159,7 @@ async def test_a_complaint_about_the_police_officer_cannot_be_moved_to_parking_a
     assert "Không tìm thấy" in joined(await bot.send(police.command("status", "PA-000001")))
 
 
-async def test_a_leader_who_finds_it_is_not_about_an_official_rejects_it_and_the_resident_may_file_again(
+async def test_not_about_an_official_a_leader_rejects_it_and_the_resident_may_file_again(
     bot: BotDriver,
 ) -> None:
     an = bot.user(501, "An")
@@ -184,7 +184,7 @@ async def test_a_leader_who_finds_it_is_not_about_an_official_rejects_it_and_the
 # ---- 2. an owner who can act, and someone hears at once when not ---------------------------
 
 
-async def test_a_task_for_a_group_leader_who_never_joined_goes_to_the_fallback_and_the_chairman_hears_at_once(
+async def test_a_task_for_a_group_leader_not_joined_goes_to_the_fallback_chairman_told_at_once(
     bot: BotDriver,
 ) -> None:
     an = bot.user(501, "An")
