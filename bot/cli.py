@@ -190,7 +190,7 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
             print(f"  {sign} {section}: {key}")
         for move in plan.consequences.moves:
             console.say(
-                "cli.org_move",
+                "cli.org_move" if move.why is not None else "cli.org_move_back",
                 code=move.complaint.code,
                 old=move.complaint.owner,
                 new=move.route.owner,

@@ -31,7 +31,7 @@ from bot.domain.orgchart import OrgChart
 from bot.domain.owners import Move, about_leadership, owner_problem, reconcile
 from bot.domain.routing import OwnerProblem, Reach, problem
 from bot.owner_notices import BACK, JOINED, OPEN_SUMMARY, RETURNED, Moved, leader_notices
-from bot.ports import Change, Notice, OpenOwner
+from bot.ports import Change, Notice
 from bot.services import REFRESH_BUTTONS, TASK_ASSIGNED, TO_OWNER, TO_RESIDENT, Services
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class Owners:
         staff_id = await self.services.store.staff_of_person(person_id)
         if staff_id is None or not self.services.has_chart:
             return
+        member = self.services.chart.staff.get(staff_id)
+        if member is None or not member.active:
+            return  # no longer staff: nothing of theirs to move
         if reachable:
             await self.reconcile(back=[(staff_id, RETURNED)])
         else:
@@ -107,9 +110,10 @@ class Owners:
         for _ in range(ATTEMPTS):
             chart = services.chart
             reach = await services.store.reach()
-            rows = await services.store.open_owners()
-            suspects = [r.id for r in rows if _suspect(chart, reach, r)]
-            found = await services.store.get_complaints(suspects)
+            groups = await services.store.open_owner_groups()
+            suspects = [g for g in groups if owner_problem(chart, reach, g) is not None]
+            ids = await services.store.open_ids_to_check(suspects)
+            found = await services.store.get_complaints(ids)
             moves = reconcile(chart, reach, [found[i] for i in sorted(found)]).moves
             now = services.now()
             plan = await self.plan(moves, chart, reach, now, gone=gone, back=back)
@@ -219,12 +223,6 @@ class Owners:
             ),
             notices=[_about(n, complaint.id) for n in notices],
         )
-
-
-def _suspect(chart: OrgChart, reach: Reach, row: OpenOwner) -> bool:
-    """Worth loading whole: its owner cannot act, or a fallback holds it."""
-    held = row.fallback_from is not None and row.state is State.SUBMITTED
-    return held or owner_problem(chart, reach, row) is not None
 
 
 def _about(notice: Notice, complaint_id: int) -> Notice:

@@ -192,21 +192,16 @@ class DueComplaint(NamedTuple):
         )
 
 
-class OpenOwner(NamedTuple):
-    """An open complaint as the owners' check reads it: where it is, what
-    it is about and who holds it.  Only these columns, into a plain tuple:
-    the check looks at every open complaint when the chart or who can be
-    reached changes, and whole complaints would be ten times the work."""
+class OwnerGroup(NamedTuple):
+    """Open complaints grouped by what decides whether their owner may hold
+    them (owner, ward, family, about the ward's leadership): the owners'
+    check reads these few rows, not a hundred thousand complaints."""
 
-    id: int
-    area: str
-    category: str
+    owner: str
     ward: str
     family: Family
     concerns_leadership: bool
-    owner: str
-    state: State
-    fallback_from: str | None
+    open_count: int
 
 
 class SweepUpdate(NamedTuple):
@@ -258,7 +253,8 @@ class Store(Protocol):
     async def roster_version(self) -> int: ...
     async def reach(self) -> Reach: ...
     async def mark_reachable(self, person_id: int) -> bool: ...
-    async def open_owners(self) -> list[OpenOwner]: ...
+    async def open_owner_groups(self) -> list[OwnerGroup]: ...
+    async def open_ids_to_check(self, groups: Sequence[OwnerGroup]) -> list[int]: ...
     async def apply_changes(
         self,
         changes: Sequence[Change],

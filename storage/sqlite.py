@@ -42,8 +42,8 @@ from bot.ports import (
     Invite,
     NewComplaint,
     Notice,
-    OpenOwner,
     OutboxItem,
+    OwnerGroup,
     Person,
     SweepWrites,
 )
@@ -971,19 +971,49 @@ class SqliteStore:
             refused=frozenset(str(r["staff_id"]) for r in rows if r["refused"]),
         )
 
-    async def open_owners(self) -> list[OpenOwner]:
+    async def open_owner_groups(self) -> list[OwnerGroup]:
         open_states = [s.value for s in State if s.is_open]
         async with self.conn.execute(
-            "SELECT id, area, category, ward, family, concerns_leadership, owner, state,"
-            f" fallback_from FROM complaints WHERE state IN ({','.join('?' * len(open_states))})",
+            "SELECT owner, ward, family, concerns_leadership, COUNT(*) FROM complaints"
+            f" WHERE state IN ({','.join('?' * len(open_states))})"
+            " GROUP BY owner, ward, family, concerns_leadership",
             open_states,
         ) as cur:
             cur.row_factory = None
             rows = await cur.fetchall()
-        return [
-            OpenOwner(i, a, c, w, _FAMILIES[f], bool(lead), o, _STATES[st], fb)
-            for i, a, c, w, f, lead, o, st, fb in rows
-        ]
+        return [OwnerGroup(o, w, _FAMILIES[f], bool(lead), n) for o, w, f, lead, n in rows]
+
+    async def open_ids_to_check(self, groups: Sequence[OwnerGroup]) -> list[int]:
+        """The open complaints of these groups, and every one a fallback
+        holds without having acknowledged it (it may go back)."""
+        open_states = [s.value for s in State if s.is_open]
+        states = ",".join("?" * len(open_states))
+        found = {
+            int(r[0])
+            for r in await self._all(
+                "SELECT id FROM complaints WHERE fallback_from IS NOT NULL AND state = ?",
+                (State.SUBMITTED.value,),
+            )
+        }
+        for start in range(0, len(groups), 200):
+            chunk = groups[start : start + 200]
+            pairs = ", ".join("(?, ?, ?, ?)" for _ in chunk)
+            found |= {
+                int(r[0])
+                for r in await self._all(
+                    f"SELECT id FROM complaints WHERE state IN ({states})"
+                    f" AND (owner, ward, family, concerns_leadership) IN (VALUES {pairs})",
+                    [
+                        *open_states,
+                        *(
+                            v
+                            for g in chunk
+                            for v in (g.owner, g.ward, g.family.value, int(g.concerns_leadership))
+                        ),
+                    ],
+                )
+            }
+        return sorted(found)
 
     async def apply_changes(
         self,

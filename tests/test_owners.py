@@ -545,3 +545,37 @@ async def test_the_wards_own_export_and_digest_leave_out_a_complaint_about_its_l
     assert (ward.week_counts.received, city.week_counts.received) == (1, 2)
     categories = next(b for b in ward.breakdowns if b.dimension is Dimension.CATEGORY)
     assert "NNCB" not in categories.groups
+
+
+async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and_the_chair_hears(
+    bot: BotDriver, chart: OrgChart, tmp_path: Path, clock: ManualClock
+) -> None:
+    wall_clock(clock)
+    an = bot.user(501, "An")
+    await bot.send(an.command("start", "a-HH-TDP12"))
+    for key in ("urban_order", "BHR"):
+        await bot.choose(an, key)
+    await bot.send(an.text("Họp chợ tự phát đầu ngõ"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    assert await owner_of(bot, 1) == "cb-hh-ca", "group 12's leader has not joined"
+    # The office gives group 12's street vending to group 6's leader, who has.
+    fixed = dataclasses.replace(
+        chart,
+        assignments={
+            **chart.assignments,
+            ("HH-TDP12", "BHR"): "tt-hh-06",
+        },
+    )
+    path = tmp_path / "fixed.yaml"
+    path.write_text(dump_org(fixed), encoding="utf-8")
+    done = await cli(db_path_of(bot), clock, "org", "import", str(path))
+    assert "PA-000001: trả về tt-hh-06 theo phân công" in done.stdout
+    sent = await bot.tick()
+    assert await owner_of(bot, 1) == "tt-hh-06"
+    chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
+    assert (
+        "Trả về người phụ trách theo phân công, Bùi Văn Toàn:\n   PA-000001 → Bùi Văn Toàn" in chair
+    )
+    assert "PA-000001" in joined([m for m in sent if m.chat_id == 7026]), "the new owner is told"
+    await assert_every_open_complaint_has_an_owner_who_can_act(bot)
