@@ -219,9 +219,11 @@ class Admin:
         if plan.refused:
             return False
         now = self.services.now()
-        moves = await Owners(self.services).plan(
+        owners = Owners(self.services)
+        moves = await owners.plan(
             plan.consequences.moves, plan.chart, plan.reach, now, gone=events, before=plan.previous
         )
+        moves.notices += owners.summaries(plan.consequences.moves)
         before = plan.previous.staff if plan.previous is not None else {}
         left = [s for s in before if problem(plan.chart, Reach.assumed(), s) is not None]
         applied = await self.services.store.replace_org(

@@ -20,12 +20,14 @@ waited or failed meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.digests import DIGEST
 from bot.domain.complaints import Action, Event, State
 from bot.domain.orgchart import OrgChart
 from bot.domain.owners import Move, about_leadership, owner_problem, reconcile
@@ -38,8 +40,9 @@ log = logging.getLogger(__name__)
 
 # What someone who can be reached again still gets of what waited for them:
 # the weekly digest is a document; everything else is replaced by one list.
-KEPT_WHEN_STALE = ("digest",)
+KEPT_WHEN_STALE = (DIGEST,)
 ATTEMPTS = 3  # a reconcile that lost a race with a button press looks again
+BATCH = 500  # complaints moved per transaction
 
 
 @dataclass
@@ -53,6 +56,9 @@ class Plan:
 class Owners:
     def __init__(self, services: Services) -> None:
         self.services = services
+        # The sweep and a block/unblock can meet: one reconcile at a time
+        # here (other processes are kept apart by the complaints' versions).
+        self._one_at_a_time = asyncio.Lock()
 
     # ---- at every sweep ---------------------------------------------------------------------
 
@@ -106,28 +112,47 @@ class Owners:
         are the people whose change prompted this (the leader hears of them
         even when nothing moves; ``back`` get the list of their open tasks).
         Returns how many moved, or -1 if other changes kept winning the race."""
+        async with self._one_at_a_time:
+            return await self._reconcile(gone, back)
+
+    async def _reconcile(
+        self, gone: Sequence[tuple[str, str]], back: Sequence[tuple[str, str]]
+    ) -> int:
         services = self.services
+        store = services.store
+        stale = [staff_id for staff_id, _ in (*gone, *back)]
+        summaries = dict.fromkeys(staff_id for staff_id, _ in back)
+        moved = 0
         for _ in range(ATTEMPTS):
             chart = services.chart
-            reach = await services.store.reach()
-            groups = await services.store.open_owner_groups()
+            reach = await store.reach()
+            groups = await store.open_owner_groups()
             suspects = [g for g in groups if owner_problem(chart, reach, g) is not None]
-            ids = await services.store.open_ids_to_check(suspects)
-            found = await services.store.get_complaints(ids)
-            moves = reconcile(chart, reach, [found[i] for i in sorted(found)]).moves
-            now = services.now()
-            plan = await self.plan(moves, chart, reach, now, gone=gone, back=back)
-            stale = [staff_id for staff_id, _ in (*gone, *back)]
-            if await services.store.apply_changes(
-                plan.changes,
-                plan.notices,
-                now,
-                drop_pending_of=stale,
-                keep_kinds=KEPT_WHEN_STALE,
-            ):
-                if moves:
-                    log.info("%d complaint(s) moved to an owner who can act", len(moves))
-                return len(moves)
+            ids = await store.open_ids_to_check(suspects)
+            # In batches: a chart change may move thousands at once.
+            batches = [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)] or [[]]
+            for number, batch in enumerate(batches, start=1):
+                found = await store.get_complaints(batch)
+                moves = reconcile(chart, reach, [found[i] for i in sorted(found)]).moves
+                now = services.now()
+                plan = await self.plan(moves, chart, reach, now, gone=gone, back=back)
+                summaries.update(dict.fromkeys(m.route.owner for m in moves if m.why is None))
+                if number == len(batches):
+                    plan.notices += [Notice(OPEN_SUMMARY, staff_id=s) for s in summaries]
+                if not await store.apply_changes(
+                    plan.changes,
+                    plan.notices,
+                    now,
+                    drop_pending_of=stale,
+                    keep_kinds=KEPT_WHEN_STALE,
+                ):
+                    break  # a complaint changed meanwhile: look again
+                moved += len(moves)
+                gone, back, stale = (), (), []  # said, and dropped, once
+            else:
+                if moved:
+                    log.info("%d complaint(s) moved to an owner who can act", moved)
+                return moved
         log.warning("owners not reconciled: complaints kept changing; the next sweep retries")
         return -1
 
@@ -159,10 +184,13 @@ class Owners:
         told = {n.staff_id for n in plan.notices}
         for move in moves:
             plan.changes.append(await self._change(move, chart, reach, now, told))
-        summaries = [staff_id for staff_id, _ in back]
-        summaries += [m.route.owner for m in moves if m.why is None]
-        plan.notices += [Notice(OPEN_SUMMARY, staff_id=s) for s in dict.fromkeys(summaries)]
         return plan
+
+    @staticmethod
+    def summaries(moves: Sequence[Move]) -> list[Notice]:
+        """One list of open tasks for each person complaints went back to."""
+        back = dict.fromkeys(m.route.owner for m in moves if m.why is None)
+        return [Notice(OPEN_SUMMARY, staff_id=s) for s in back]
 
     async def _change(
         self, move: Move, chart: OrgChart, reach: Reach, now: datetime, told: set[str | None]

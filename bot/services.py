@@ -426,15 +426,13 @@ class Services:
         complaint = await self.store.create_complaint(new, actor.person_id, now, notices)
         return Reply(complaint=complaint)
 
-    def _fallback_notices(
-        self, routed: Route, reach: Reach, *, leadership: bool, complaint_id: int | None = None
-    ) -> list[Notice]:
+    def _fallback_notices(self, routed: Route, reach: Reach, *, leadership: bool) -> list[Notice]:
         """Routed past someone who cannot act: their ward's leader is told at
-        once (with the complaint the notice is written with)."""
+        once, in a notice about the complaint it is written with."""
         if not routed.skipped:
             return []
         skipped, why = routed.skipped[0]
-        moved = Moved(routed.ward, leadership, skipped, why.value, routed.owner, complaint_id)
+        moved = Moved(routed.ward, leadership, skipped, why.value, routed.owner)
         return leader_notices(self.chart, reach, [moved])
 
     # ---- looking things up ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from bot.digests import DIGEST, Digests
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State, format_code
 from bot.domain.messages import Text, text
-from bot.owner_notices import BACK, OPEN_SUMMARY, OWNERS_CHANGED
+from bot.owner_notices import OPEN_SUMMARY, OWNERS_CHANGED
 from bot.ports import OutboxItem
 from bot.services import (
     REFRESH_BUTTONS,
@@ -360,7 +360,8 @@ class OutboxSender:
     async def _send_owners_changed(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
         """One message to a leader: for each person concerned, why, and
         which complaints went where (a Reassign button for each that moved
-        to a fallback, when this leader may use it)."""
+        to a fallback, when this leader may use it); what does not fit in one
+        message is counted, never cut mid-line."""
         lang = actor.language
         entries = list(item.payload.get("items", []))
         ids = [int(e.get("id") or item.complaint_id or 0) for e in entries]
@@ -370,30 +371,32 @@ class OutboxSender:
             key = (self._name(entry["staff"], entry.get("name")), str(entry["why"]))
             to = self._name(entry["to"], entry.get("to_name"))
             by_person.setdefault(key, []).append((complaint_id, to))
-        lines = [self.render.t(lang, "owners.header")]
-        rows: list[list[InlineKeyboardButton]] = []
+        head = self.render.t(lang, "owners.header")
+        lines: list[tuple[str, int | None]] = []  # (line, the complaint it names)
         for (name, why), moved in by_person.items():
-            lines.append(self.render.t(lang, f"owners.why_{why}", name=name))
-            for complaint_id, to in moved:
-                lines.append(
-                    self.render.t(lang, "owners.moved", code=format_code(complaint_id), owner=to)
-                )
-                complaint = found.get(complaint_id)
-                if why != BACK and complaint is not None and complaint.state.is_open:
-                    actions = self.services.available_actions(actor, complaint, None)
-                    if Action.REASSIGN in actions:
-                        rows.append(self.render.coded_buttons(lang, complaint, [Action.REASSIGN]))
+            lines.append((self.render.t(lang, f"owners.why_{why}", name=name), None))
+            lines += [
+                (self.render.t(lang, "owners.moved", code=format_code(cid), owner=to), cid)
+                for cid, to in moved
+            ]
         for event in item.payload.get("events", []):
-            why = str(event["why"])
-            lines.append(
-                self.render.t(
-                    lang, f"owners.why_{why}", name=self._name(event["staff"], event.get("name"))
-                )
-                + " "
-                + self.render.t(lang, "owners.nothing_moved")
-            )
+            name = self._name(event["staff"], event.get("name"))
+            said = self.render.t(lang, f"owners.why_{event['why']}", name=name)
+            lines.append((f"{said} {self.render.t(lang, 'owners.nothing_moved')}", None))
+        shown = fitting(head, [line for line, _ in lines])
+        body = [head, *(line for line, _ in lines[:shown])]
+        hidden = sum(1 for _, cid in lines[shown:] if cid is not None)
+        if hidden:
+            body.append(self.render.t(lang, "owners.more", count=hidden))
+        rows: list[list[InlineKeyboardButton]] = []
+        for _, cid in lines[:shown]:
+            complaint = found.get(cid) if cid is not None else None
+            if complaint is None or not complaint.state.is_open:
+                continue
+            if Action.REASSIGN in self.services.available_actions(actor, complaint, None):
+                rows.append(self.render.coded_buttons(lang, complaint, [Action.REASSIGN]))
         markup = InlineKeyboardMarkup(rows[:MAX_BUTTON_ROWS]) if rows else None
-        await self.bot.send_message(chat_id, "\n".join(lines), reply_markup=markup)
+        await self.bot.send_message(chat_id, "\n".join(body), reply_markup=markup)
 
     async def _send_open_summary(self, actor: Actor, chat_id: int) -> None:
         """Someone the bot can reach again (or who just joined): one list of

@@ -20,6 +20,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from bot import owners as owners_module
 from bot.admin import Admin
 from bot.domain.clock import ManualClock
 from bot.domain.conversation import ChoiceAnswer, TextAnswer
@@ -579,3 +582,27 @@ async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and
     )
     assert "PA-000001" in joined([m for m in sent if m.chat_id == 7026]), "the new owner is told"
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
+
+
+async def test_many_moved_at_once_are_told_in_messages_that_fit(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(owners_module, "BATCH", 60)  # a big move, in several transactions
+    for n in range(1, 161):
+        await quick_file(bot, n, "HH-TDP03" if n % 2 else "HH-TDP04", "RKTG")
+    await bot.flush()
+    sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").blocks_bot())
+    tasks = await bot.services.store.open_tasks()
+    assert {t.owner for t in tasks} == {"ld-hh-ct"} and len(tasks) == 160
+    told = [
+        m for m in sent if m.chat_id == WARD_CHAIR and "Thay đổi người phụ trách" in (m.text or "")
+    ]
+    assert len(told) == 3, "one message per batch of 60"
+    assert all(len(m.text or "") <= 4096 for m in told)
+    await assert_every_open_complaint_has_an_owner_who_can_act(bot)
+
+    await Admin(bot.services).deactivate("ld-hh-ct")  # one transaction: one message
+    sent = await bot.flush()
+    (told_city,) = [m for m in sent if "Thay đổi người phụ trách" in (m.text or "")]
+    assert len(told_city.text or "") <= 4096
+    assert "… và " in (told_city.text or ""), "what does not fit is counted"
