@@ -170,18 +170,19 @@ class Services:
         if identity.returned and identity.staff_id and self.reach_changed is not None:
             await self.reach_changed(identity.person.id, True)
 
-    async def channel_refused(self, channel: str, external_id: str, refused: bool) -> None:
-        """The person blocked the bot (``refused``) or unblocked it: Telegram
-        says so with a ``my_chat_member`` update.  Unknown accounts change nothing."""
+    async def channel_reach(self, channel: str, external_id: str, *, reachable: bool) -> None:
+        """The person unblocked the bot (``reachable``) or blocked it:
+        Telegram says so with a ``my_chat_member`` update.  Unknown accounts
+        change nothing."""
         person = await self.store.find_person(channel, external_id)
         if person is None:
             return
-        if refused:
-            changed = await self.store.mark_unreachable(person.id, self.clock.now())
-        else:
+        if reachable:
             changed = await self.store.mark_reachable(person.id)
+        else:
+            changed = await self.store.mark_unreachable(person.id, self.clock.now())
         if changed and self.reach_changed is not None:
-            await self.reach_changed(person.id, not refused)
+            await self.reach_changed(person.id, reachable)
 
     async def reach(self) -> Reach:
         """Who the channel can reach now (read each time: another process,

@@ -24,8 +24,8 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     if status not in REFUSED | REACHABLE:
         return
     services = context.services
-    await services.channel_refused(
-        services.channel, str(change.from_user.id), refused=status in REFUSED
+    await services.channel_reach(
+        services.channel, str(change.from_user.id), reachable=status in REACHABLE
     )
 
 

@@ -606,3 +606,31 @@ async def test_many_moved_at_once_are_told_in_messages_that_fit(
     (told_city,) = [m for m in sent if "Thay đổi người phụ trách" in (m.text or "")]
     assert len(told_city.text or "") <= 4096
     assert "… và " in (told_city.text or ""), "what does not fit is counted"
+
+
+async def test_an_escalation_whose_ward_leader_blocked_the_bot_goes_to_the_city(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    await file_sanitation_report(bot, bot.user(501, "An"))  # Monday 09:00, acknowledge by 17:00
+    await bot.send(bot.user(WARD_CHAIR, "Hùng").blocks_bot())
+    clock.advance(timedelta(hours=8, minutes=5))
+    sent = await bot.tick()
+    overdue = [
+        m for m in sent if "PA-000001" in (m.text or "") and "quá hạn tiếp nhận" in (m.text or "")
+    ]
+    assert {m.chat_id for m in overdue} == {ENVIRONMENT_CADRE, CITY_LEADER, OTHER_CITY_LEADER}
+    assert attempts_to(bot, WARD_CHAIR) == [], "nothing is even tried"
+
+
+async def test_the_bot_added_to_or_removed_from_a_group_changes_nothing(
+    bot: BotDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    group = {"id": -100123, "type": "supergroup", "title": "Tổ dân phố 3"}
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    for old, new in (("left", "member"), ("member", "kicked")):
+        change = chair._bot_status(old, new)
+        change["my_chat_member"]["chat"] = group
+        await bot.send(change)
+    refused = (await bot.services.reach()).refused
+    assert "ld-hh-ct" not in refused, "a group's membership is not the chairman's"
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
