@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.common import OWNER_OF_WARD
 from bench.table import Row
 from bot.app import extras
 from bot.config import Secret, Settings
@@ -84,7 +85,7 @@ async def seed(db: Database, services: Services, count: int, due_share: float) -
                 area,
                 chart.ward_of(area),
                 "submitted",
-                "cb-hh-mt",
+                OWNER_OF_WARD[str(chart.ward_of(area))],
                 f"complaint {i}",
                 utc_text(created),
                 utc_text(due),

@@ -18,13 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, Event, State
+from bot.domain.complaints import Complaint
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
-from bot.domain.orgdiff import Consequences, Move, OrgDiff, consequences, diff, lines
-from bot.domain.routing import RouteReason, route
-from bot.ports import OPERATOR, AdminAction, AdminEntry, Change, Invite, InviteUse, Notice
-from bot.services import TASK_ASSIGNED, TO_RESIDENT, Reply, Services
+from bot.domain.orgdiff import Consequences, OrgDiff, consequences, diff, lines
+from bot.domain.routing import OwnerProblem, Reach, RouteReason, problem, route
+from bot.owners import Owners
+from bot.ports import AdminAction, AdminEntry, Invite, InviteUse, Notice
+from bot.services import Reply, Services
 
 INVITE_TTL = timedelta(days=7)
 INVITE_PREFIX = "i-"
@@ -73,6 +74,8 @@ class ImportPlan:
     chart: OrgChart
     diff: OrgDiff
     consequences: Consequences
+    reach: Reach = field(default_factory=Reach.assumed)  # who could be reached when planned
+    previous: OrgChart | None = None
 
     @property
     def refused(self) -> bool:
@@ -181,6 +184,8 @@ class Admin:
             return Reply.say("invite.used")
         if used is InviteUse.TAKEN:
             return Reply.say("invite.taken")
+        # What the chart gives them comes to them now, as one list.
+        await Owners(self.services).joined(member.id)
         return Reply(notes=(text("invite.welcome", name=member.name), self.role_summary(member.id)))
 
     def role_summary(self, staff_id: str) -> Text:
@@ -221,109 +226,80 @@ class Admin:
         member = self._active_member(staff_id)
         staff = dict(chart.staff)
         staff[staff_id] = replace(member, active=False)
-        new_chart = replace(chart, staff=staff)
-        plan = await self.plan_import(new_chart)
+        plan = await self.plan_import(replace(chart, staff=staff))
         if plan.refused:
             raise AdminError("admin.would_orphan", count=len(plan.consequences.orphans))
-        leaders = {chart.wards[w].leader for w in member.wards if w in chart.wards} - {staff_id}
-        extra = [
-            Notice(
-                LEADER_NOTE,
-                staff_id=leader,
-                payload={
-                    "event": "staff_deactivated",
-                    "staff": member.name,
-                    "count": len(plan.consequences.moves),
-                },
-            )
-            for leader in sorted(leaders)
-        ]
-        await self._apply(plan, extra, AdminEntry(self.services.now(), by, DEACTIVATE, staff_id))
+        entry = AdminEntry(self.services.now(), by, DEACTIVATE, staff_id)
+        if not await self._apply(plan, entry, events=[(staff_id, OwnerProblem.DEACTIVATED)]):
+            raise AdminError("cli.org_conflict")
         return len(plan.consequences.moves)
 
     # ---- importing a changed chart ----------------------------------------------------------
 
     async def plan_import(self, new_chart: OrgChart) -> ImportPlan:
-        current = await self.services.store.load_org()
-        open_tasks = await self.services.store.open_tasks()
-        return ImportPlan(new_chart, diff(current, new_chart), consequences(new_chart, open_tasks))
+        store = self.services.store
+        current = await store.load_org()
+        open_tasks = await store.open_tasks()
+        reach = await store.reach()
+        return ImportPlan(
+            new_chart,
+            diff(current, new_chart),
+            consequences(new_chart, open_tasks, reach),
+            reach,
+            current,
+        )
 
     async def apply_import(
         self,
         plan: ImportPlan,
         *,
-        extra_notices: Sequence[Notice] = (),
+        events: Sequence[tuple[str, str]] = (),
         by: str = "",
         source: str = "",
     ) -> bool:
-        """Apply the chart and move the complaints whose owner is gone, in
-        one transaction with the admin log's line (``by``: the operator;
-        ``source``: the file); nothing at all if the plan leaves a complaint
-        unowned."""
+        """Apply the chart and move the complaints whose owner can no longer
+        act, in one transaction with the notices that say so (the leaders
+        hear of ``events`` too) and the admin log's line (``by``: the
+        operator; ``source``: the file); nothing at all if the plan leaves a
+        complaint unowned.  What still waited for someone who left is dropped."""
         entry = AdminEntry(self.services.now(), by, AdminAction.ORG_IMPORT, source)
-        return await self._apply(plan, extra_notices, entry)
+        return await self._apply(plan, entry, events=events)
 
-    async def _apply(self, plan: ImportPlan, notices: Sequence[Notice], entry: AdminEntry) -> bool:
+    async def _apply(
+        self, plan: ImportPlan, entry: AdminEntry, *, events: Sequence[tuple[str, str]] = ()
+    ) -> bool:
         if plan.refused:
             return False
         now = self.services.now()
-        changes = [await self._move(move, now, entry.actor) for move in plan.consequences.moves]
+        owners = Owners(self.services)
+        moves = await owners.plan(
+            plan.consequences.moves,
+            plan.chart,
+            plan.reach,
+            now,
+            gone=events,
+            before=plan.previous,
+            by=entry.actor,
+        )
+        moves.notices += owners.summaries(plan.consequences.moves)
+        before = plan.previous.staff if plan.previous is not None else {}
+        left = [s for s in before if problem(plan.chart, Reach.assumed(), s) is not None]
         detail = {
             **entry.detail,
             "changes": len(lines(plan.diff)),
             "moved": [m.complaint.code for m in plan.consequences.moves],
         }
-        audit = replace(entry, at=now, detail=detail)
-        applied = await self.services.store.replace_org(plan.chart, changes, notices, now, audit)
+        applied = await self.services.store.replace_org(
+            plan.chart,
+            moves.changes,
+            moves.notices,
+            now,
+            replace(entry, at=now, detail=detail),
+            drop_pending_of=left,
+        )
         if applied:
             await self.services.load_org()
         return applied
-
-    async def _move(self, move: Move, now: Any, by: str) -> Change:
-        complaint = move.complaint
-        services = self.services
-        reporter = await self.services.store.reporter_of(complaint.id)
-        notices = [
-            Notice(
-                TASK_ASSIGNED,
-                complaint_id=complaint.id,
-                staff_id=move.route.owner,
-                payload={"reason": move.route.reason.value, "from_staff": complaint.owner},
-            )
-        ]
-        if reporter is not None:
-            notices.append(
-                Notice(
-                    TO_RESIDENT,
-                    complaint_id=complaint.id,
-                    person_id=reporter,
-                    payload={"event": "transferred"},
-                )
-            )
-        target = State.SUBMITTED
-        after = replace(complaint, owner=move.route.owner, state=target)
-        upcoming = services.next_action(
-            services.clock_state(after), complaint.category, after=complaint.swept_until or now
-        )
-        return Change(
-            complaint_id=complaint.id,
-            expected_version=complaint.version,
-            fields={"owner": move.route.owner, "state": target, "next_action_at": upcoming},
-            event=Event(
-                complaint.id,
-                now,
-                Action.REASSIGN,
-                complaint.state,
-                target,
-                note="owner removed or deactivated",
-                data={
-                    "from_owner": complaint.owner,
-                    "to_owner": move.route.owner,
-                    OPERATOR: by,
-                },
-            ),
-            notices=notices,
-        )
 
     # ---- checking the chart -----------------------------------------------------------------
 

@@ -138,6 +138,8 @@ async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
     runtime.sender = OutboxSender(services, runtime.renderer, app.bot, digests)
     sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
     runtime.extras["sweeper"] = sweeper
+    # Someone blocked the bot or came back: their tasks move at once.
+    services.reach_changed = sweeper.owners.person_reach_changed
     await set_commands(app)
     if app.bot.username:
         # The command line prints invite links and posters without asking Telegram.

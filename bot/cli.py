@@ -189,7 +189,8 @@ async def _services(settings: Settings) -> AsyncIterator[Any]:
         await db.close()
 
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# my_chat_member: a person blocked or unblocked the bot (handlers/reach.py).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 async def _has_chart(settings: Settings) -> bool:
@@ -290,7 +291,7 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
             print(f"  {sign} {section}: {key}")
         for move in plan.consequences.moves:
             console.say(
-                "cli.org_move",
+                "cli.org_move" if move.why is not None else "cli.org_move_back",
                 code=move.complaint.code,
                 old=move.complaint.owner,
                 new=move.route.owner,

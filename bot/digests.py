@@ -106,21 +106,20 @@ class Digests:
         self._remember(key, groups)
         return groups
 
-    async def _hotspots(
-        self, start: datetime, end: datetime, wards: tuple[str, ...]
-    ) -> list[d.Hotspot]:
-        sightings = await self.store.sightings(start, end, wards)
+    async def _hotspots(self, start: datetime, end: datetime, scope: d.Scope) -> list[d.Hotspot]:
+        sightings = await self.store.sightings(start, end, scope.wards, leadership=scope.leadership)
         return await asyncio.to_thread(d.hotspots, sightings)
 
     async def stats(self, scope: d.Scope, period: d.Period) -> tuple[d.Counts, d.Timing]:
-        tallied = await self.store.tally(period, scope.wards, [d.Dimension.SCOPE])
-        timing = await self.store.timing(period, scope.wards)
+        lead = scope.leadership
+        tallied = await self.store.tally(period, scope.wards, [d.Dimension.SCOPE], leadership=lead)
+        timing = await self.store.timing(period, scope.wards, leadership=lead)
         return tallied[d.Dimension.SCOPE].get("", d.Counts()), timing.get("", d.Timing())
 
     async def export(self, scope: d.Scope, period: d.Period) -> list[d.Exported]:
         """The rows of ``/export`` and ``phananh digest``: what the period's
         counts count, with the reporter's name where the reporter allowed it."""
-        counted = await self.store.counted(period, scope.wards)
+        counted = await self.store.counted(period, scope.wards, leadership=scope.leadership)
         names = await self.store.shown_reporters([c.id for c, _ in counted])
         return [d.Exported(c, outcome, names.get(c.id)) for c, outcome in counted]
 
@@ -165,6 +164,7 @@ class Digests:
 
     async def _build(self, scope: d.Scope, week: d.Period, month: d.Period | None) -> d.Digest:
         wards = scope.wards
+        lead = scope.leadership  # a ward's own view: not its leadership's complaints
         year = d.year_to(week.end, self.tz)
         dims = [d.Dimension.SCOPE, d.Dimension.FAMILY, d.Dimension.CATEGORY]
         dims += [d.Dimension.WARD] if len(wards) > 1 else []
@@ -173,7 +173,8 @@ class Digests:
         weeks = d.weeks_before(week, TREND_WEEKS, self.tz)
         # A scope of every ward (the city's digest) already counts the week
         # by ward: that is the ranking's tally, so it is not counted twice.
-        own_ranking = d.Dimension.WARD in dims and wards == self.wards()
+        # (The ranking of wards is the city's, the same for every leader.)
+        own_ranking = d.Dimension.WARD in dims and wards == self.wards() and lead
         # All the reads are independent: asked for at once, the heaviest
         # first, the store runs them two at a time on its own connections
         # (first come, first served) and the hotspot clustering in a thread
@@ -182,17 +183,17 @@ class Digests:
         # reads start in the order written.)
         (year_tally, hotspots, year_timing, month_tally, week_tally), rest = await asyncio.gather(
             asyncio.gather(
-                self.store.tally(year, wards, [d.Dimension.SCOPE]),
-                self._hotspots(start, end, wards),
-                self.store.timing(year, wards),
+                self.store.tally(year, wards, [d.Dimension.SCOPE], leadership=lead),
+                self._hotspots(start, end, scope),
+                self.store.timing(year, wards, leadership=lead),
                 self._nothing() if month is None else self._ward_tally(month),
-                self.store.tally(week, wards, dims),
+                self.store.tally(week, wards, dims, leadership=lead),
             ),
             asyncio.gather(
                 self._nothing() if own_ranking else self._ward_tally(week),
-                self.store.trend(weeks, wards),
-                self.store.timing(week, wards),
-                self.store.oldest_overdue(week.end, wards, d.OLDEST_OVERDUE),
+                self.store.trend(weeks, wards, leadership=lead),
+                self.store.timing(week, wards, leadership=lead),
+                self.store.oldest_overdue(week.end, wards, d.OLDEST_OVERDUE, leadership=lead),
             ),
         )
         all_wards, series, week_timing, oldest = rest

@@ -18,6 +18,7 @@ from bot.domain.conversation import ConversationState
 from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
 from bot.domain.orgchart import Family, GeoPoint, OrgChart
 from bot.domain.reminders import ClockState
+from bot.domain.routing import Reach
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Identity:
     person: Person
     staff_id: str | None = None
     blocked: bool = False
+    # The person had been unreachable (blocked the bot, say) and has just
+    # written again: the bot can reach them once more.
+    returned: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class NewComplaint:
     landmark: str | None = None
     location: GeoPoint | None = None
     photos: Sequence[Photo] = ()
+    fallback_from: str | None = None  # routed past this person: they could not act
 
 
 # Complaint attributes a change may set.
@@ -167,6 +172,7 @@ CHANGEABLE = frozenset(
         "swept_until",
         "next_action_at",
         "escalation_level",
+        "fallback_from",
     }
 )
 TIME_FIELDS = frozenset(
@@ -233,6 +239,18 @@ class DueComplaint(NamedTuple):
         )
 
 
+class OwnerGroup(NamedTuple):
+    """Open complaints grouped by what decides whether their owner may hold
+    them (owner, ward, family, about the ward's leadership): the owners'
+    check reads these few rows, not a hundred thousand complaints."""
+
+    owner: str
+    ward: str
+    family: Family
+    concerns_leadership: bool
+    open_count: int
+
+
 class SweepUpdate(NamedTuple):
     """What the sweep changes on one complaint.  Bookkeeping alone (the
     bookmark, the next look, the escalation level) does not bump the version,
@@ -276,6 +294,23 @@ class Store(Protocol):
     async def staff_of_person(self, person_id: int) -> str | None: ...
     async def person_of_staff(self, staff_id: str) -> Person | None: ...
     async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
+    async def find_person(self, channel: str, external_id: str) -> Person | None: ...
+
+    # who can act: the chart's version stamp and who the channel can reach
+    async def roster_version(self) -> int: ...
+    async def reach(self) -> Reach: ...
+    async def mark_reachable(self, person_id: int) -> bool: ...
+    async def open_owner_groups(self) -> list[OwnerGroup]: ...
+    async def open_ids_to_check(self, groups: Sequence[OwnerGroup]) -> list[int]: ...
+    async def apply_changes(
+        self,
+        changes: Sequence[Change],
+        notices: Sequence[Notice],
+        at: datetime,
+        *,
+        drop_pending_of: Sequence[str] = (),
+        keep_kinds: Sequence[str] = (),
+    ) -> bool: ...
 
     # org chart
     async def load_org(self) -> OrgChart | None: ...
@@ -286,6 +321,8 @@ class Store(Protocol):
         notices: Sequence[Notice] = (),
         at: datetime | None = None,
         audit: AdminEntry | None = None,
+        *,
+        drop_pending_of: Sequence[str] = (),
     ) -> bool: ...
 
     # invites
@@ -378,25 +415,37 @@ class Store(Protocol):
 
 class DigestStore(Protocol):
     """The digest's aggregates (``storage/digest.py``): each implements the
-    definitions of ``bot/domain/digest.py`` in the database."""
+    definitions of ``bot/domain/digest.py`` in the database.  ``leadership``
+    False: without the complaints about a ward's own leadership (a ward's
+    own view, `Scope.leadership`)."""
 
     async def tally(
-        self, period: Period, wards: Sequence[str], dimensions: Sequence[Dimension]
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimensions: Sequence[Dimension],
+        *,
+        leadership: bool = True,
     ) -> dict[Dimension, dict[str, Counts]]: ...
     async def timing(
-        self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimension: Dimension = Dimension.SCOPE,
+        *,
+        leadership: bool = True,
     ) -> dict[str, Timing]: ...
     async def oldest_overdue(
-        self, at: datetime, wards: Sequence[str], limit: int
+        self, at: datetime, wards: Sequence[str], limit: int, *, leadership: bool = True
     ) -> list[Overdue]: ...
     async def trend(
-        self, weeks: Sequence[Period], wards: Sequence[str]
+        self, weeks: Sequence[Period], wards: Sequence[str], *, leadership: bool = True
     ) -> list[tuple[int, int]]: ...
     async def sightings(
-        self, start: datetime, end: datetime, wards: Sequence[str]
+        self, start: datetime, end: datetime, wards: Sequence[str], *, leadership: bool = True
     ) -> list[Sighting]: ...
     async def counted(
-        self, period: Period, wards: Sequence[str]
+        self, period: Period, wards: Sequence[str], *, leadership: bool = True
     ) -> list[tuple[Complaint, Outcome]]: ...
     async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]: ...
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...

@@ -1132,6 +1132,33 @@ class FakeUser:
             }
         return self._callback(message, data)
 
+    def blocks_bot(self) -> JSONDict:
+        """The person blocks the bot: from now on Telegram refuses to deliver
+        to them (403), and tells the bot with a ``my_chat_member`` update."""
+        self.api.blocked_chats.add(self.user_id)
+        return self._bot_status("member", "kicked")
+
+    def unblocks_bot(self) -> JSONDict:
+        """The person unblocks the bot (or restarts it): delivery works again."""
+        self.api.blocked_chats.discard(self.user_id)
+        return self._bot_status("kicked", "member")
+
+    def _bot_status(self, old: str, new: str) -> JSONDict:
+        def member(status: str) -> JSONDict:
+            found: JSONDict = {"user": dict(self.api.bot_user), "status": status}
+            if status == "kicked":
+                found["until_date"] = 0
+            return found
+
+        change = {
+            "chat": self.chat,
+            "from": self.user,
+            "date": self._date(),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return self._update("my_chat_member", change)
+
     def _callback(self, message: JSONDict, data: str) -> JSONDict:
         query = {
             "id": str(4_000_000_000_000 + next(self.api._ids)),

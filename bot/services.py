@@ -10,7 +10,7 @@ transaction as the change that causes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,11 +33,22 @@ from bot.domain.deadlines import deadlines, policy_for
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind, Category, Family, GeoPoint, OrgChart, Role
+from bot.domain.owners import about_leadership, audience, candidates, handed_up
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
-from bot.domain.routing import RouteReason, RoutingError, route
+from bot.domain.routing import Reach, Route, RoutingError, route
 from bot.domain.text import clean_name
 from bot.domain.worktime import QuietHours, WorkCalendar
-from bot.ports import ButtonMessage, Change, NewComplaint, Notice, OutboxItem, Person, Store
+from bot.owner_notices import Moved, leader_notices
+from bot.ports import (
+    ButtonMessage,
+    Change,
+    Identity,
+    NewComplaint,
+    Notice,
+    OutboxItem,
+    Person,
+    Store,
+)
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
@@ -76,7 +87,9 @@ TASK_REOPENED = "task_reopened"
 REFRESH_BUTTONS = "refresh_buttons"
 TO_RESIDENT = "resident_update"
 TO_OWNER = "owner_update"
-STAFF_UNREACHABLE = "staff_unreachable"
+STAFF_UNREACHABLE = "staff_unreachable"  # rows written before owners_changed replaced it
+# Tells both wards' leaders a complaint moved from one ward to the other.
+WARD_TRANSFER = "ward_transfer"
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,11 @@ class Services:
         self.channel = channel
         self.engine = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
         self._chart: OrgChart | None = None
+        # The chart's version stamp this process last reconciled (bot/owners.py).
+        self.roster_seen: int | None = None
+        # Called when the channel refuses a person or reaches them again
+        # (bot/owners.py moves a staff member's tasks); set by the app.
+        self.reach_changed: Callable[[int, bool], Awaitable[None]] | None = None
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
     # ---- org chart --------------------------------------------------------------------------
@@ -142,7 +160,33 @@ class Services:
         identity = await self.store.identify_person(
             channel, external_id, clean_name(display_name) or None, self.default_language
         )
+        await self._came_back(identity)
         return self.actor_for(identity.person, identity.staff_id)
+
+    async def _came_back(self, identity: Identity) -> None:
+        """Someone the channel had refused wrote again: a staff member's
+        tasks come back to them."""
+        if identity.returned and identity.staff_id and self.reach_changed is not None:
+            await self.reach_changed(identity.person.id, True)
+
+    async def channel_reach(self, channel: str, external_id: str, *, reachable: bool) -> None:
+        """The person unblocked the bot (``reachable``) or blocked it:
+        Telegram says so with a ``my_chat_member`` update.  Unknown accounts
+        change nothing."""
+        person = await self.store.find_person(channel, external_id)
+        if person is None:
+            return
+        if reachable:
+            changed = await self.store.mark_reachable(person.id)
+        else:
+            changed = await self.store.mark_unreachable(person.id, self.clock.now())
+        if changed and self.reach_changed is not None:
+            await self.reach_changed(person.id, reachable)
+
+    async def reach(self) -> Reach:
+        """Who the channel can reach now (read each time: another process,
+        or a refusal a moment ago, may have changed it)."""
+        return await self.store.reach()
 
     async def identify_sender(
         self, channel: str, external_id: str, display_name: str | None
@@ -155,6 +199,7 @@ class Services:
         )
         if identity.blocked:
             return None
+        await self._came_back(identity)
         return self.actor_for(identity.person, identity.staff_id)
 
     async def my_data(self, actor: Actor) -> bytes:
@@ -380,7 +425,10 @@ class Services:
         now = self.clock.now()
         category = chart.categories[data["category"]]
         leadership = bool(data.get("leadership"))
-        routed = route(chart, data["area"], category.code, concerns_leadership=leadership)
+        reach = await self.reach()
+        routed = route(
+            chart, data["area"], category.code, concerns_leadership=leadership, reach=reach
+        )
         location = (
             GeoPoint(lon=float(data["lon"]), lat=float(data["lat"]))
             if data.get("lat") is not None
@@ -407,6 +455,7 @@ class Services:
             landmark=data.get("landmark"),
             location=location,
             photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
+            fallback_from=routed.fallback_from,
         )
         morning = self._morning(category.urgent)
         receipt: dict[str, Any] = {"event": "filed"}
@@ -422,12 +471,22 @@ class Services:
                 Notice(
                     TASK_ASSIGNED, staff_id=routed.owner, payload={"reason": routed.reason.value}
                 ),
+                *self._fallback_notices(routed, reach, leadership=new.concerns_leadership),
             ],
             morning,
             actor,
         )
         complaint = await self.store.create_complaint(new, actor.person_id, now, notices)
         return Reply(complaint=complaint)
+
+    def _fallback_notices(self, routed: Route, reach: Reach, *, leadership: bool) -> list[Notice]:
+        """Routed past someone who cannot act: their ward's leader is told at
+        once, in a notice about the complaint it is written with."""
+        if not routed.skipped:
+            return []
+        skipped, why = routed.skipped[0]
+        moved = Moved(routed.ward, leadership, skipped, why.value, routed.owner)
+        return leader_notices(self.chart, reach, [moved])
 
     # ---- looking things up ------------------------------------------------------------------
 
@@ -458,6 +517,13 @@ class Services:
         wards = list(staff.wards) if staff.has_role(Role.WARD_LEADER) else None
         tasks = await self.store.open_tasks(owner=staff.id, wards=wards)
         return [t for t in tasks if can_handle(actor, t)]
+
+    async def own_tasks(self, actor: Actor) -> list[Complaint]:
+        """The open tasks this person holds themselves, nearest deadline first."""
+        if actor.staff is None:
+            return []
+        tasks = await self.store.open_tasks(owner=actor.staff.id)
+        return [t for t in tasks if t.owner == actor.staff.id and can_handle(actor, t)]
 
     async def complaint(self, complaint_id: int) -> Complaint | None:
         return await self.store.get_complaint(complaint_id)
@@ -565,7 +631,8 @@ class Services:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
         pending = _Pending(
-            fields={"acknowledged_at": complaint.acknowledged_at or now},
+            # Taking it on: a fallback that acknowledges keeps the complaint.
+            fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
             notices=[
                 await self._reporter_notice(complaint, "acknowledged"),
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
@@ -623,14 +690,24 @@ class Services:
             Action.REASSIGN: "reassign",
             Action.EXTEND: "extend",
         }[action]
-        data = {
+        data: dict[str, Any] = {
             "complaint_id": complaint.id,
             "code": complaint.code,
             "ward": complaint.ward,
             "category": complaint.category,
             "owner": complaint.owner,
         }
+        if action is Action.REASSIGN:
+            # Only those who may own it and can act now, not the one asking.
+            offered = await self._candidates(actor, complaint)
+            if not offered:
+                return Reply(notes=(text("reassign.nobody", code=complaint.code),))
+            data["candidates"] = offered
         return await self._start_flow(actor, kind, data)
+
+    async def _candidates(self, actor: Actor, complaint: Complaint) -> list[str]:
+        excluding = (actor.staff.id,) if actor.staff else ()
+        return candidates(self.chart, await self.reach(), complaint, excluding=excluding)
 
     async def _resolve(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.RESOLVE)
@@ -670,27 +747,45 @@ class Services:
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         chart = self.chart
+        reach = await self.reach()
         area = data.get("area", complaint.area)
         category = (
             data.get("category", complaint.category)
             if data.get("new_category")
             else (complaint.category)
         )
+        if not self._may_transfer_to(complaint, area, category):
+            return Reply(notes=(text("transfer.conduct_stays"),), complaint=complaint)
         reason = data.get("reason")
         fields: dict[str, Any] = {}
+        notices: list[Notice] = []
         if reason is not None:
-            # Only a reason: the ward leader decides where it goes.
-            owner = chart.wards[complaint.ward].leader
-            how = RouteReason.WARD_LEADER
+            # Only a reason: the next leader up decides where it goes.
+            excluding = (actor.staff.id,) if actor.staff else ()
+            handed = handed_up(chart, reach, complaint, excluding=excluding)
+            if handed is None:
+                return Reply(notes=(text("transfer.nobody_above"),), complaint=complaint)
+            routed = handed
+            fields["fallback_from"] = None
         else:
-            routed = route(chart, area, category, concerns_leadership=complaint.concerns_leadership)
-            owner, how = routed.owner, routed.reason
+            routed = route(
+                chart,
+                area,
+                category,
+                concerns_leadership=complaint.concerns_leadership,
+                reach=reach,
+            )
             fields.update(
                 area=area,
                 ward=routed.ward,
                 category=category,
                 family=chart.categories[category].family,
+                fallback_from=routed.fallback_from,
             )
+            notices += self._fallback_notices(routed, reach, leadership=about_leadership(complaint))
+            if routed.ward != complaint.ward:
+                notices += self._ward_transfer_notices(actor, complaint, routed.ward, reach)
+        owner, how = routed.owner, routed.reason
         if owner == complaint.owner and area == complaint.area and category == complaint.category:
             return Reply(notes=(text("transfer.same_owner"),), complaint=complaint)
         fields["owner"] = owner
@@ -708,6 +803,7 @@ class Services:
                     },
                 ),
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+                *notices,
             ],
             note=reason,
             data={"from_owner": complaint.owner, "to_owner": owner},
@@ -726,11 +822,40 @@ class Services:
             complaint=reply.complaint,
         )
 
+    def _may_transfer_to(self, complaint: Complaint, area: str, category: str) -> bool:
+        """A complaint about an official stays one, in its own ward, so that
+        it only ever moves among the leaders who may see it (typed or forged
+        answers included)."""
+        chart = self.chart
+        if area not in chart.areas or category not in chart.categories:
+            return False
+        if complaint.family is not Family.OFFICIAL_CONDUCT:
+            return True
+        conduct = chart.categories[category].family is Family.OFFICIAL_CONDUCT
+        return conduct and chart.ward_of(area) == complaint.ward
+
+    def _ward_transfer_notices(
+        self, actor: Actor, complaint: Complaint, to_ward: str, reach: Reach
+    ) -> list[Notice]:
+        """Both wards' leaders hear that a complaint crossed between them."""
+        told = {audience(self.chart, reach, w) for w in (complaint.ward, to_ward)}
+        payload = {
+            "from_ward": complaint.ward,
+            "to_ward": to_ward,
+            "by": actor.staff.id if actor.staff else "",
+        }
+        return [
+            Notice(WARD_TRANSFER, staff_id=leader, payload=payload)
+            for leader in sorted(t for t in told if t is not None)
+        ]
+
     async def _reject(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REJECT)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         kind = RejectReason(data["reason_kind"])
+        if kind is RejectReason.NOT_CONDUCT and complaint.family is not Family.OFFICIAL_CONDUCT:
+            return Reply(notes=(text("reject.not_conduct_only"),), complaint=complaint)
         pending = _Pending(
             fields={"closed_at": self.clock.now()},
             notices=[
@@ -847,10 +972,11 @@ class Services:
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         cadre = self.chart.staff.get(data["cadre"])
-        if cadre is None or complaint.ward not in cadre.wards or cadre.id == complaint.owner:
+        if cadre is None or cadre.id not in await self._candidates(actor, complaint):
+            # Not (or no longer) someone who may own it and can act now.
             return Reply(notes=(text("reassign.not_in_ward"),), complaint=complaint)
         pending = _Pending(
-            fields={"owner": cadre.id},
+            fields={"owner": cadre.id, "fallback_from": None},
             notices=[
                 await self._reporter_notice(complaint, "transferred"),
                 Notice(
@@ -1073,21 +1199,20 @@ class Services:
         return self._chart is not None and can_handle(actor, complaint)
 
     async def reporter_name_for(self, viewer: Actor, complaint: Complaint) -> str | None:
-        """The reporter's name on a task card, or None.  A cadre sees it only
-        if the resident chose so; leaders also see it for official-conduct
-        complaints (the inspection needs to contact the person), and every
-        such disclosure is logged."""
+        """The reporter's name on a task card, or None: exactly what the
+        review step told the resident.  Shown only if they chose so — to the
+        cadre, or for a complaint about an official to the leaders handling
+        it (every such disclosure is logged); anonymous, nobody sees it."""
         stored, shown = await self.store.reporter_identity(complaint.id)
         # Names stored before they were cleaned on the way in are cleaned here.
         name = clean_name(stored) or None
-        if name is None or viewer.staff is None:
+        if name is None or viewer.staff is None or not shown:
             return None
-        if shown:
-            return name
-        if complaint.family is Family.OFFICIAL_CONDUCT and viewer.is_leader:
+        if complaint.family is Family.OFFICIAL_CONDUCT:
+            if not viewer.is_leader:
+                return None
             await self.store.log_identity_access(complaint.id, viewer.staff.id, self.clock.now())
-            return name
-        return None
+        return name
 
     async def reporter_id(self, complaint_id: int) -> int | None:
         return await self.store.reporter_of(complaint_id)
@@ -1110,29 +1235,15 @@ class Services:
 
     async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
         """The recipient blocked the bot or never started it: give the row
-        up, and the first time, tell the leaders above a staff member so a
-        task does not sit with someone who cannot be reached."""
+        up, and the first time, move a staff member's tasks to someone who
+        can act and tell their leader (``reach_changed``)."""
         now = self.clock.now()
         await self.store.give_up(item.id, error, now)
         person = item.recipient
         if person is None or not await self.store.mark_unreachable(person.id, now):
             return
-        staff_id = item.staff_id or await self.store.staff_of_person(person.id)
-        if staff_id is None or self._chart is None or item.kind == STAFF_UNREACHABLE:
-            return
-        member = self._chart.staff.get(staff_id)
-        wards = member.wards if member else ()
-        leaders = [self._chart.wards[w].leader for w in wards if w in self._chart.wards]
-        leaders = [lid for lid in dict.fromkeys(leaders) if lid != staff_id]
-        if not leaders:
-            leaders = [s.id for s in self._chart.city_leaders() if s.id != staff_id]
-        await self.store.enqueue(
-            [
-                Notice(STAFF_UNREACHABLE, staff_id=lid, payload={"staff": staff_id})
-                for lid in leaders
-            ],
-            now,
-        )
+        if self.reach_changed is not None:
+            await self.reach_changed(person.id, False)
 
     async def notice_sent(self, item_id: int) -> None:
         await self.store.mark_sent(item_id, self.clock.now())

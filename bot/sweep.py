@@ -23,6 +23,8 @@ from bot.digests import Digests
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
 from bot.domain.reminders import ClockState, Due
+from bot.domain.routing import Reach, problem
+from bot.owners import Owners
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 from bot.services import TO_OWNER, TO_RESIDENT, Services
 
@@ -50,6 +52,7 @@ class SweepReport:
     notices: int = 0
     briefings: int = 0
     digests: int = 0
+    moved: int = 0  # complaints moved to an owner who can act (bot/owners.py)
 
 
 @dataclass
@@ -72,6 +75,7 @@ class _Decision:
     city: list[str] = field(default_factory=list)  # the city leaders, looked up once
     # The end of the quiet hours when the sweep runs in them (see _waits).
     morning: datetime | None = None
+    reach: Reach = field(default_factory=Reach.assumed)  # who can be reached, read once
 
     def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
         mine = self.grouped.setdefault(staff_id, {})
@@ -102,14 +106,19 @@ class Sweeper:
         self.services = services
         self.briefing_at = briefing_at
         self.digests = digests
+        self.owners = Owners(services)
+        self._reach = Reach.assumed()
 
     async def sweep(self) -> SweepReport:
-        """Everything due up to now, in batches, then the morning briefing
-        and the weekly digest."""
+        """First the org chart as it is now (changed by the command line or
+        another process?), then everything due up to now, in batches, then
+        the morning briefing and the weekly digest."""
         report = SweepReport()
+        report.moved = await self.owners.refresh()
         if not self.services.has_chart:
             return report
         now = self.services.now()
+        self._reach = await self.services.reach()
         while True:
             done, notices = await self.services.store.sweep(
                 now, BATCH, lambda rows: self.decide(rows, now)
@@ -133,6 +142,7 @@ class Sweeper:
         decision = _Decision(
             city=[s.id for s in self.services.chart.city_leaders()],
             morning=quiet.defer(now) if quiet.contains(now) else None,
+            reach=self._reach,
         )
         chart = self.services.chart
         for complaint in rows:
@@ -204,7 +214,7 @@ class Sweeper:
             decision.remind(complaint.owner, complaint.id, _Entry(due))
         if due is Due.ACK_OVERDUE or due is Due.ESCALATION:
             entry = _Entry(due, level)
-            for leader in self._leaders(chart, complaint, target, decision.city):
+            for leader in self._leaders(chart, complaint, target, decision):
                 decision.remind(leader, complaint.id, entry)
 
     @staticmethod
@@ -212,13 +222,18 @@ class Sweeper:
         chart: OrgChart,
         complaint: DueComplaint,
         target: EscalationTarget | None,
-        city: list[str],
+        decision: _Decision,
     ) -> list[str]:
         """Who an escalation level reaches.  A complaint about the ward's own
         leadership skips the ward leaders; a chart with no city leaders stops
-        at the ward leader."""
+        at the ward leader; a ward leader who cannot be reached is passed for
+        the city leaders (the next level up)."""
         policy = chart.wards.get(complaint.ward)
         ward_leader = [policy.leader] if policy else []
+        city = decision.city
+        able = [s for s in (*ward_leader, *city) if problem(chart, decision.reach, s) is None]
+        if ward_leader and ward_leader[0] not in able and any(c in able for c in city):
+            ward_leader = []
         about_leaders = (
             complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
         )

@@ -28,6 +28,7 @@ from bot import i18n
 from bot.domain.messages import Text
 from bot.domain.orgchart import Role
 from bot.services import Reply
+from handlers import reach
 from handlers.callbacks import LanguagePress, PromptPress, decode, encode_language
 from handlers.context import BotApplication, BotContext
 
@@ -302,6 +303,7 @@ async def on_error(update: object, context: BotContext) -> None:
 
 def register(app: BotApplication) -> None:
     app.add_handler(TypeHandler(Update, claim), group=-2)
+    reach.register(app)  # block / unblock: before identify, in the same group
     app.add_handler(TypeHandler(Update, identify), group=-1)
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, in_a_group))
     app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))

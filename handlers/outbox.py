@@ -26,9 +26,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.admin import LEADER_NOTE
 from bot.digests import DIGEST, Digests
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, Photo, State
+from bot.domain.complaints import Action, Complaint, Photo, State, format_code
 from bot.domain.messages import Text, text
 from bot.domain.text import inset
+from bot.owner_notices import OPEN_SUMMARY, OWNERS_CHANGED
 from bot.ports import OutboxItem
 from bot.services import (
     REFRESH_BUTTONS,
@@ -37,6 +38,7 @@ from bot.services import (
     TASK_REOPENED,
     TO_OWNER,
     TO_RESIDENT,
+    WARD_TRANSFER,
     Services,
 )
 from bot.sweep import BRIEFING, REMINDERS
@@ -225,10 +227,17 @@ class OutboxSender:
         if item.kind == STAFF_UNREACHABLE:
             await self._send_unreachable(item, actor, chat_id)
             return
+        if item.kind == OWNERS_CHANGED:
+            await self._send_owners_changed(item, actor, chat_id)
+            return
+        if item.kind == OPEN_SUMMARY:
+            await self._send_open_summary(actor, chat_id)
+            return
         if item.kind == LEADER_NOTE:
             params = {k: v for k, v in item.payload.items() if k != "event"}
             key = f"notify.{item.payload.get('event')}"
             await self.bot.send_message(chat_id, self.render.t(actor.language, key, **params))
+            return
         if item.kind == DIGEST and self.digests is not None:
             await digest.deliver(self.bot, self.digests, actor, chat_id, item.payload)
             return
@@ -244,6 +253,8 @@ class OutboxSender:
             await self._to_resident(item, actor, chat_id, complaint)
         elif item.kind == TO_OWNER:
             await self._to_owner(item, actor, chat_id, complaint)
+        elif item.kind == WARD_TRANSFER:
+            await self._send_ward_transfer(item, actor, chat_id, complaint)
         else:
             log.error("outbox %s has an unknown kind %s", item.id, item.kind)
 
@@ -339,6 +350,96 @@ class OutboxSender:
         await self.bot.send_message(
             chat_id, self.render.t(actor.language, "notify.staff_unreachable", name=name)
         )
+
+    def _name(self, staff_id: object, written: object = None) -> str:
+        """A staff member's name: as the notice wrote it down, else the chart's."""
+        if written:
+            return str(written)
+        member = self.services.chart.staff.get(str(staff_id))
+        return member.name if member is not None else str(staff_id)
+
+    async def _send_owners_changed(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+        """One message to a leader: for each person concerned, why, and
+        which complaints went where (a Reassign button for each that moved
+        to a fallback, when this leader may use it); what does not fit in one
+        message is counted, never cut mid-line."""
+        lang = actor.language
+        entries = list(item.payload.get("items", []))
+        ids = [int(e.get("id") or item.complaint_id or 0) for e in entries]
+        found = await self.services.complaints(ids)
+        by_person: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for entry, complaint_id in zip(entries, ids, strict=True):
+            key = (self._name(entry["staff"], entry.get("name")), str(entry["why"]))
+            to = self._name(entry["to"], entry.get("to_name"))
+            by_person.setdefault(key, []).append((complaint_id, to))
+        head = self.render.t(lang, "owners.header")
+        lines: list[tuple[str, int | None]] = []  # (line, the complaint it names)
+        for (name, why), moved in by_person.items():
+            lines.append((self.render.t(lang, f"owners.why_{why}", name=name), None))
+            lines += [
+                (self.render.t(lang, "owners.moved", code=format_code(cid), owner=to), cid)
+                for cid, to in moved
+            ]
+        for event in item.payload.get("events", []):
+            name = self._name(event["staff"], event.get("name"))
+            said = self.render.t(lang, f"owners.why_{event['why']}", name=name)
+            lines.append((f"{said} {self.render.t(lang, 'owners.nothing_moved')}", None))
+        shown = fitting(head, [line for line, _ in lines])
+        body = [head, *(line for line, _ in lines[:shown])]
+        hidden = sum(1 for _, cid in lines[shown:] if cid is not None)
+        if hidden:
+            body.append(self.render.t(lang, "owners.more", count=hidden))
+        rows: list[list[InlineKeyboardButton]] = []
+        for _, cid in lines[:shown]:
+            complaint = found.get(cid) if cid is not None else None
+            if complaint is None or not complaint.state.is_open:
+                continue
+            if Action.REASSIGN in self.services.available_actions(actor, complaint, None):
+                rows.append(self.render.coded_buttons(lang, complaint, [Action.REASSIGN]))
+        markup = InlineKeyboardMarkup(rows[:MAX_BUTTON_ROWS]) if rows else None
+        await self.bot.send_message(chat_id, "\n".join(body), reply_markup=markup)
+
+    async def _send_open_summary(self, actor: Actor, chat_id: int) -> None:
+        """Someone the bot can reach again (or who just joined): one list of
+        what they hold now, with a button for each task, instead of the
+        backlog that waited or failed meanwhile."""
+        tasks = await self.services.own_tasks(actor)
+        if not tasks:
+            return
+        lang = actor.language
+        chart = self.services.chart
+        now = self.services.now()
+        overdue = sum(1 for t in tasks if t.due_at < now)
+        head = self.render.t(lang, "summary.header", count=len(tasks), overdue=overdue)
+        listed = [self.render.task_line(lang, chart, t, now) for t in tasks]
+        shown = fitting(head, listed)
+        lines = [head, *listed[:shown]]
+        if shown < len(listed):
+            lines.append(self.render.t(lang, "briefing.more", count=len(listed) - shown))
+        rows = []
+        for task in tasks[:shown]:
+            actions = self.services.available_actions(actor, task, None)
+            wanted = [a for a in (Action.ACKNOWLEDGE, Action.RESOLVE) if a in actions][:1]
+            if wanted:
+                rows.append(self.render.coded_buttons(lang, task, wanted))
+        markup = InlineKeyboardMarkup(rows[:MAX_BUTTON_ROWS]) if rows else None
+        await self.bot.send_message(chat_id, "\n".join(lines), reply_markup=markup)
+
+    async def _send_ward_transfer(
+        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
+    ) -> None:
+        chart = self.services.chart
+        wards = {w: chart.areas[w].name if w in chart.areas else w for w in chart.ward_codes()}
+        body = self.render.t(
+            actor.language,
+            "notify.ward_transfer",
+            code=complaint.code,
+            from_ward=wards.get(str(item.payload.get("from_ward")), item.payload.get("from_ward")),
+            to_ward=wards.get(str(item.payload.get("to_ward")), item.payload.get("to_ward")),
+            by=self._name(item.payload.get("by")),
+            due=complaint.due_at,
+        )
+        await self.bot.send_message(chat_id, body)
 
     async def _send_photos(self, chat_id: int, photos: Sequence[Photo]) -> None:
         refs = [p.file_ref for p in photos if p.channel == self.services.channel]

@@ -21,7 +21,9 @@ shapes below avoid.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -326,13 +328,32 @@ def _plus(wards: Sequence[str]) -> str:
     return "+" if _wide(wards) else ""
 
 
+# Every query above finds its rows by one test of the ward against the
+# scope.  A ward's own view (``leadership=False``) leaves out the complaints
+# about that ward's leadership: the test gains one condition, wherever it is
+# (`bot.domain.digest.Scope.covers` is the same rule, one complaint at a time).
+_SCOPE_TEST = re.compile(
+    r"(\+?)((?:\w+\.)?)ward IN (\(SELECT (?:ward FROM scope|value FROM json_each\(\?\))\))"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _without_leadership(sql: str) -> str:
+    return _SCOPE_TEST.sub(r"\1\2ward IN \3 AND NOT \2concerns_leadership", sql)
+
+
 class SqliteDigestStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _all(self, sql: str, params: dict[str, Any] | Sequence[Any]) -> list[aiosqlite.Row]:
+    async def _all(
+        self, sql: str, params: dict[str, Any] | Sequence[Any], leadership: bool = True
+    ) -> list[aiosqlite.Row]:
         """Reports read on a connection of their own (`Database.reading`),
-        never holding up the bot's."""
+        never holding up the bot's; ``leadership`` False: without the
+        complaints about a ward's own leadership."""
+        if not leadership:
+            sql = _without_leadership(sql)
         async with self.db.reading() as conn, conn.execute(sql, params) as cur:
             return list(await cur.fetchall())
 
@@ -345,7 +366,12 @@ class SqliteDigestStore:
         }
 
     async def tally(
-        self, period: Period, wards: Sequence[str], dimensions: Sequence[Dimension]
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimensions: Sequence[Dimension],
+        *,
+        leadership: bool = True,
     ) -> dict[Dimension, dict[str, Counts]]:
         """The counts of ``period`` in ``wards``, grouped each way asked, in
         one statement: grouped by every key asked at once, then added up here
@@ -354,7 +380,9 @@ class SqliteDigestStore:
         if not dimensions:
             return {}
         keys = sorted({_KEY_SQL[d] for d in dimensions if d is not Dimension.SCOPE})
-        rows = await self._all(_tally_sql(keys, _wide(wards)), self._params(period, wards))
+        rows = await self._all(
+            _tally_sql(keys, _wide(wards)), self._params(period, wards), leadership
+        )
         totals: dict[tuple[str, ...], list[int]] = {}
         for row in rows:
             values = tuple(row)
@@ -391,7 +419,12 @@ class SqliteDigestStore:
         return out
 
     async def timing(
-        self, period: Period, wards: Sequence[str], dimension: Dimension = Dimension.SCOPE
+        self,
+        period: Period,
+        wards: Sequence[str],
+        dimension: Dimension = Dimension.SCOPE,
+        *,
+        leadership: bool = True,
     ) -> dict[str, Timing]:
         params = self._params(period, wards)
         if dimension is Dimension.SCOPE:
@@ -403,17 +436,21 @@ class SqliteDigestStore:
                     for v in (_ACK_VALUES, _FIX_VALUES.format(w=_plus(wards)))
                 ]
             # The two series side by side, on the store's two readers.
-            results = await asyncio.gather(*(self._all(sql, params) for sql in statements))
+            results = await asyncio.gather(
+                *(self._all(sql, params, leadership) for sql in statements)
+            )
             medians = [None if value is None else float(value) for ((value,), *_) in results]
             return {"": Timing(*medians)} if medians != [None, None] else {}
         sql = _MEDIAN.format(key=_KEY_SQL[dimension], w=_plus(wards))
-        rows = await self._all(sql, params)
+        rows = await self._all(sql, params, leadership)
         found: dict[str, dict[str, float]] = {}
         for what, key, value in rows:
             found.setdefault(str(key), {})[str(what)] = float(value)
         return {key: Timing(v.get("ack"), v.get("fix")) for key, v in sorted(found.items())}
 
-    async def oldest_overdue(self, at: datetime, wards: Sequence[str], limit: int) -> list[Overdue]:
+    async def oldest_overdue(
+        self, at: datetime, wards: Sequence[str], limit: int, *, leadership: bool = True
+    ) -> list[Overdue]:
         """Open and overdue at ``at``: the classification of the empty period
         that ends there."""
         rows = await self._all(
@@ -421,22 +458,27 @@ class SqliteDigestStore:
             + "SELECT id, owner, ward, due_at, end_judged FROM f WHERE overdue"
             " ORDER BY due_at, id LIMIT :limit",
             {**self._params(Period.moment(at), wards), "limit": limit},
+            leadership,
         )
         return [
             Overdue(r["id"], r["owner"], r["ward"], parse_utc(r["due_at"]), parse_utc(r[4]))
             for r in rows
         ]
 
-    async def trend(self, weeks: Sequence[Period], wards: Sequence[str]) -> list[tuple[int, int]]:
+    async def trend(
+        self, weeks: Sequence[Period], wards: Sequence[str], *, leadership: bool = True
+    ) -> list[tuple[int, int]]:
         """(received, resolved on time) of each week, in one statement."""
         bounds = json.dumps([[utc_text(w.start), utc_text(w.end)] for w in weeks])
         rows = await self._all(
-            _TREND.format(w=_plus(wards)), {"wards": json.dumps(list(wards)), "weeks": bounds}
+            _TREND.format(w=_plus(wards)),
+            {"wards": json.dumps(list(wards)), "weeks": bounds},
+            leadership,
         )
         return [(int(r[1]), int(r[2])) for r in rows]
 
     async def sightings(
-        self, start: datetime, end: datetime, wards: Sequence[str]
+        self, start: datetime, end: datetime, wards: Sequence[str], *, leadership: bool = True
     ) -> list[Sighting]:
         """Complaints received in ``[start, end)`` for hotspot detection,
         without the rejected and withdrawn; each open or not at ``end`` (a
@@ -449,6 +491,7 @@ class SqliteDigestStore:
             f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?1)) AND created_at >= ?2"
             " AND created_at < ?3 AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             (json.dumps(list(wards)), utc_text(start), utc_text(end)),
+            leadership,
         )
         # A month of the whole city is tens of thousands of rows: unpacked as
         # tuples, and fromisoformat reading the stored text with its zone
@@ -467,7 +510,7 @@ class SqliteDigestStore:
         ]
 
     async def counted(
-        self, period: Period, wards: Sequence[str]
+        self, period: Period, wards: Sequence[str], *, leadership: bool = True
     ) -> list[tuple[Complaint, Outcome]]:
         """Every complaint the period's counts count, with where it stands:
         the rows of an export."""
@@ -477,6 +520,7 @@ class SqliteDigestStore:
             " ON c.id = f.id WHERE f.received OR f.on_time OR f.late OR f.in_progress"
             " OR f.overdue OR f.rejected OR f.withdrawn ORDER BY c.id",
             self._params(period, wards),
+            leadership,
         )
         return [(_complaint(r, []), Outcome(r["outcome"])) for r in rows]
 

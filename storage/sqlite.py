@@ -32,6 +32,7 @@ from bot.domain.orgchart import (
     WardPolicy,
 )
 from bot.domain.redact import mask_contacts, mask_in
+from bot.domain.routing import Reach
 from bot.ports import (
     CHANGEABLE,
     TIME_FIELDS,
@@ -46,6 +47,7 @@ from bot.ports import (
     NewComplaint,
     Notice,
     OutboxItem,
+    OwnerGroup,
     Person,
     SweepWrites,
 )
@@ -117,18 +119,19 @@ class SqliteStore:
             row = await self._one(sql, (channel, external_id))
             assert row is not None
         person = _person(row)
-        if row["unreachable_at"] is not None:
+        returned = row["unreachable_at"] is not None
+        if returned:
             # They wrote to the bot: they can be reached again.
-            await self.db.write(
-                "UPDATE people SET unreachable_at = NULL WHERE id = ?", (person.id,)
-            )
+            await self.mark_reachable(person.id)
         if display_name and person.display_name != display_name:
             await self.db.write(
                 "UPDATE people SET display_name = ? WHERE id = ?", (display_name, person.id)
             )
             person = replace(person, display_name=display_name)
         staff = row["bound_staff"]
-        return Identity(person, str(staff) if staff is not None else None, bool(row["blocked"]))
+        return Identity(
+            person, str(staff) if staff is not None else None, bool(row["blocked"]), returned
+        )
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
@@ -152,8 +155,15 @@ class SqliteStore:
         )
         return _person(row) if row else None
 
+    async def find_person(self, channel: str, external_id: str) -> Person | None:
+        row = await self._one(
+            "SELECT * FROM people WHERE channel = ? AND external_id = ?", (channel, external_id)
+        )
+        return _person(row) if row else None
+
     async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None:
         async with self.db.transaction() as conn:
+            await _bump_roster(conn)
             await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
@@ -172,14 +182,21 @@ class SqliteStore:
         notices: Sequence[Notice] = (),
         at: datetime | None = None,
         audit: AdminEntry | None = None,
+        *,
+        drop_pending_of: Sequence[str] = (),
     ) -> bool:
         """Replace the whole chart in one transaction and bind the Telegram
         accounts the chart names; complaints whose owner is gone move in the
-        same transaction (``reroutes``), and the admin log records who did it
+        same transaction (``reroutes``), nothing more goes to the staff in
+        ``drop_pending_of`` (they left), and the admin log records who did it
         (``audit``).  False, and nothing applied, if any of those complaints
         changed meanwhile."""
         try:
             async with self.db.transaction() as conn:
+                await _bump_roster(conn)
+                if drop_pending_of:
+                    assert at is not None, "giving rows up needs the time"
+                    await _drop_pending(conn, drop_pending_of, (), at)
                 for change in reroutes:
                     if not await self._write_change(conn, change):
                         raise _Conflict
@@ -446,6 +463,7 @@ class SqliteStore:
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ?",
                 (utc_text(at), person_id, token_hash),
             )
+            await _bump_roster(conn)
             await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
@@ -520,8 +538,8 @@ class SqliteStore:
             cur = await conn.execute(
                 "INSERT INTO complaints (category, family, area, ward, state, owner,"
                 " concerns_leadership, description, landmark, lat, lon, created_at, due_at,"
-                " clock_start, ack_due_at, urgent, swept_until, next_action_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " clock_start, ack_due_at, urgent, swept_until, next_action_at, fallback_from)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.category,
                     new.family,
@@ -541,6 +559,7 @@ class SqliteStore:
                     int(new.urgent),
                     utc_text(new.created_at),
                     utc_text(new.next_action_at) if new.next_action_at else None,
+                    new.fallback_from,
                 ),
             )
             complaint_id = cur.lastrowid
@@ -857,6 +876,7 @@ class SqliteStore:
         async with self.db.transaction() as conn:
             if audit is not None:
                 await _insert_admin_entry(conn, audit)
+            await _bump_roster(conn)
             if reason is None:
                 await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
             else:
@@ -975,7 +995,119 @@ class SqliteStore:
                 "UPDATE people SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
                 (utc_text(at), person_id),
             )
-            return cur.rowcount == 1
+            if cur.rowcount != 1:
+                return False
+            await _bump_roster(conn)
+            return True
+
+    async def mark_reachable(self, person_id: int) -> bool:
+        """True when the person was unreachable until now."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE people SET unreachable_at = NULL"
+                " WHERE id = ? AND unreachable_at IS NOT NULL",
+                (person_id,),
+            )
+            if cur.rowcount != 1:
+                return False
+            await _bump_roster(conn)
+            return True
+
+    # ---- who can act ------------------------------------------------------------------------
+
+    async def roster_version(self) -> int:
+        """Grows with every change to the chart or to who can be reached, in
+        whichever process made it: each bot process compares it with the one
+        it last saw, at every sweep."""
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (ROSTER_VERSION,))
+        return int(row["value"]) if row else 0
+
+    async def reach(self) -> Reach:
+        """Staff with a chat account, and those of them the channel refuses
+        (blocked the bot or never opened it) or the abuse list holds."""
+        rows = await self._all(
+            "SELECT b.staff_id, p.unreachable_at IS NOT NULL"
+            " OR EXISTS (SELECT 1 FROM blocked_people k WHERE k.person_id = p.id) AS refused"
+            " FROM staff_bindings b JOIN people p ON p.id = b.person_id"
+        )
+        return Reach(
+            bound=frozenset(str(r["staff_id"]) for r in rows),
+            refused=frozenset(str(r["staff_id"]) for r in rows if r["refused"]),
+        )
+
+    async def open_owner_groups(self) -> list[OwnerGroup]:
+        """On a reader of its own: the grouping reads every open complaint,
+        and through the write connection's big page cache that would stay
+        in memory (26 MB at 100,000 open complaints)."""
+        open_states = [s.value for s in State if s.is_open]
+        async with (
+            self.db.reading() as conn,
+            conn.execute(
+                "SELECT owner, ward, family, concerns_leadership, COUNT(*) FROM complaints"
+                f" WHERE state IN ({','.join('?' * len(open_states))})"
+                " GROUP BY owner, ward, family, concerns_leadership",
+                open_states,
+            ) as cur,
+        ):
+            cur.row_factory = None
+            rows = await cur.fetchall()
+        return [OwnerGroup(o, w, _FAMILIES[f], bool(lead), n) for o, w, f, lead, n in rows]
+
+    async def open_ids_to_check(self, groups: Sequence[OwnerGroup]) -> list[int]:
+        """The open complaints of these groups, and every one a fallback
+        holds without having acknowledged it (it may go back)."""
+        open_states = [s.value for s in State if s.is_open]
+        states = ",".join("?" * len(open_states))
+        found = {
+            int(r[0])
+            for r in await self._all(
+                "SELECT id FROM complaints WHERE fallback_from IS NOT NULL AND state = ?",
+                (State.SUBMITTED.value,),
+            )
+        }
+        for start in range(0, len(groups), 200):
+            chunk = groups[start : start + 200]
+            pairs = ", ".join("(?, ?, ?, ?)" for _ in chunk)
+            found |= {
+                int(r[0])
+                for r in await self._all(
+                    f"SELECT id FROM complaints WHERE state IN ({states})"
+                    f" AND (owner, ward, family, concerns_leadership) IN (VALUES {pairs})",
+                    [
+                        *open_states,
+                        *(
+                            v
+                            for g in chunk
+                            for v in (g.owner, g.ward, g.family.value, int(g.concerns_leadership))
+                        ),
+                    ],
+                )
+            }
+        return sorted(found)
+
+    async def apply_changes(
+        self,
+        changes: Sequence[Change],
+        notices: Sequence[Notice],
+        at: datetime,
+        *,
+        drop_pending_of: Sequence[str] = (),
+        keep_kinds: Sequence[str] = (),
+    ) -> bool:
+        """Several complaints' changes and the notices about them, at once —
+        or nothing, if any of those complaints changed meanwhile.  First the
+        rows still waiting for the staff in ``drop_pending_of`` are given up
+        (but those of ``keep_kinds``): what they would say is stale now."""
+        try:
+            async with self.db.transaction() as conn:
+                await _drop_pending(conn, drop_pending_of, keep_kinds, at)
+                for change in changes:
+                    if not await self._write_change(conn, change):
+                        raise _Conflict
+                await self._insert_notices(conn, notices, at)
+        except _Conflict:
+            return False
+        return True
 
     # ---- outbox -----------------------------------------------------------------------------
 
@@ -1083,6 +1215,35 @@ class SqliteStore:
 
 class _Conflict(Exception):
     """A complaint moved while a change that depends on it was being applied."""
+
+
+ROSTER_VERSION = "roster_version"
+
+
+async def _drop_pending(
+    conn: aiosqlite.Connection, staff: Sequence[str], keep_kinds: Sequence[str], at: datetime
+) -> None:
+    """Give up the rows still waiting for these staff, but those of
+    ``keep_kinds``: what they would say is stale (or nobody is left to read it)."""
+    if not staff:
+        return
+    staff_marks = ",".join("?" * len(staff))
+    kind_marks = ",".join("?" * len(keep_kinds)) or "''"
+    await conn.execute(
+        "UPDATE outbox SET given_up_at = ?, last_error = 'stale'"
+        f" WHERE staff_id IN ({staff_marks}) AND kind NOT IN ({kind_marks})"
+        " AND sent_at IS NULL AND given_up_at IS NULL",
+        (utc_text(at), *staff, *keep_kinds),
+    )
+
+
+async def _bump_roster(conn: aiosqlite.Connection) -> None:
+    """Inside the caller's transaction: the chart, or who can be reached, changed."""
+    await conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (ROSTER_VERSION,),
+    )
 
 
 def _templates(raw: str | None, kind: str) -> list[str]:
@@ -1229,6 +1390,7 @@ def _complaint(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Compl
         swept_until=_maybe_time(row["swept_until"]),
         next_action_at=_maybe_time(row["next_action_at"]),
         escalation_level=row["escalation_level"],
+        fallback_from=row["fallback_from"],
     )
 
 

@@ -52,6 +52,8 @@ class Generator:
         seed: int,
     ) -> None:
         self.rng = random.Random(seed)
+        # Apart, so the histories drawn from ``rng`` stay what they were.
+        self.about_leaders = random.Random(seed + 1)
         self.chart = chart
         self.origin = origin
         self.days = days
@@ -155,6 +157,8 @@ class Generator:
                 clock_start=clock_start,
                 ack_due_at=created,
                 paused_since=paused,
+                concerns_leadership=category.family is Family.OFFICIAL_CONDUCT
+                and self.about_leaders.random() < 0.5,
             )
         )
         if disputes:
@@ -177,8 +181,8 @@ async def write(db: Database, data: Generated) -> None:
         await conn.executemany(
             "INSERT INTO complaints (id, category, family, area, ward, state, owner, description,"
             " lat, lon, created_at, due_at, acknowledged_at, resolved_at, closed_at, rating,"
-            " clock_start, ack_due_at, paused_since, swept_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " clock_start, ack_due_at, paused_since, swept_until, concerns_leadership)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     c.id,
@@ -201,6 +205,7 @@ async def write(db: Database, data: Generated) -> None:
                     _time(c.ack_due_at),
                     _time(c.paused_since),
                     utc_text(c.created_at),
+                    int(c.concerns_leadership),
                 )
                 for c in data.complaints
             ],

@@ -23,6 +23,7 @@ ENVIRONMENT_CADRE = 7013  # cb-hh-mt: sanitation in Hồng Hải
 GROUP6_LEADER = 7026  # tt-hh-06: sidewalks and vending in group 6
 CONSTRUCTION_K1 = 7011  # cb-hh-dc1
 CONSTRUCTION_K2 = 7012  # cb-hh-dc2
+POLICE_OFFICER = 7014  # cb-hh-ca: the ward police officer, urban order by default
 WARD_CHAIR = 7001  # ld-hh-ct: the ward leader
 WARD_SECRETARY = 7002  # ld-hh-bt: conduct leader
 OTHER_WARD_LEADER = 7051  # ld-bd-ct

@@ -11,10 +11,14 @@ import pytest
 
 from bot.domain.authz import Actor, Refusal, View, authorize, may_read, may_use
 from bot.domain.complaints import Action, Complaint, State
-from bot.domain.orgchart import Family, OrgChart
+from bot.domain.flows import FlowEnv, TransferFlow
+from bot.domain.orgchart import Family, OrgChart, Role
+from bot.domain.owners import candidates, may_own
+from bot.domain.routing import Reach, route
 from bot.driver import BotDriver
 from handlers.callbacks import TASK_CODES
 from tests.factories import file_sanitation_report
+from tests.test_owners import file_conduct
 
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 REPORTER = 20
@@ -240,3 +244,184 @@ async def test_every_button_pressed_by_every_person(
     else:
         assert answer.get("show_alert") is True, "a polite refusal"
         assert after.version == before.version, "and nothing changed"
+
+
+# ---- complaints about an official: every action × every role --------------------------------
+
+# The people around a complaint about Hồng Hải's ward police officer.
+CONDUCT_PEOPLE = {
+    "reporter": (REPORTER, None),
+    "conduct_leader": (11, "ld-hh-bt"),  # the ward's party secretary, its conduct leader
+    "ward_chair": (3, "ld-hh-ct"),
+    "officer_concerned": (12, "cb-hh-ca"),  # the police officer it is about
+    "other_cadre": (2, "cb-hh-dc1"),
+    "other_ward_leader": (4, "ld-bd-ct"),
+    "city_leader": (5, "ld-tp-ct"),
+    "stranger": (6, None),
+}
+WARD_LEADERS = {"conduct_leader", "ward_chair"}
+# (owner, concerns the ward's leadership) of each case.
+CONDUCT_CASES = {
+    "about_an_official": ("ld-hh-bt", False),
+    "about_the_ward_leadership": ("ld-tp-bt", True),
+    "held_by_a_cadre": ("cb-hh-ca", False),  # old data: the cadre is not its owner
+}
+
+
+def conduct_expected(case: str, action: Action) -> set[str]:
+    """Written out from the issue, independently of the table: leaders only,
+    never a leader the complaint concerns; the reporter as ever."""
+    if action in (Action.CONFIRM, Action.DISPUTE, Action.WITHDRAW, Action.RATE):
+        return {"reporter"}
+    if action is Action.ANSWER_INFO:
+        return {"reporter"}
+    if action in (Action.RESUME, Action.AUTO_CLOSE):
+        return set()
+    leaders = {"city_leader"} | (set() if case == "about_the_ward_leadership" else WARD_LEADERS)
+    return leaders
+
+
+def conduct_actor(chart: OrgChart, who: str) -> Actor:
+    person, staff = CONDUCT_PEOPLE[who]
+    return Actor(person, staff=chart.staff[staff] if staff else None)
+
+
+@pytest.mark.parametrize(
+    ("case", "action", "who"),
+    list(itertools.product(sorted(CONDUCT_CASES), sorted(EXPECTED), sorted(CONDUCT_PEOPLE))),
+)
+def test_every_role_times_every_action_on_a_complaint_about_an_official(
+    chart: OrgChart, case: str, action: Action, who: str
+) -> None:
+    owner, leadership = CONDUCT_CASES[case]
+    task = complaint(
+        STATE_FOR.get(action, State.ACKNOWLEDGED),
+        family=Family.OFFICIAL_CONDUCT,
+        category="NNCB",
+        area="HH-TDP05",
+        owner=owner,
+        concerns_leadership=leadership,
+    )
+    result = authorize(conduct_actor(chart, who), action, task, REPORTER)
+    if who in conduct_expected(case, action):
+        assert result is None
+    elif who == "stranger" or (leadership and who in WARD_LEADERS):
+        assert result is Refusal.NOT_FOUND, "a leader it concerns learns nothing"
+    else:
+        assert result is Refusal.NOT_ALLOWED
+
+
+# Every place in the example chart, every official-conduct category, both
+# answers to "does it concern the ward's leadership?", and who can be reached.
+REACHABLE = {
+    "everyone": Reach.assumed(),
+    "conduct_leader_blocked": frozenset({"ld-hh-bt"}),
+    "ward_leaders_blocked": frozenset({"ld-hh-bt", "ld-hh-ct", "ld-bd-ct"}),
+    "a_city_leader_blocked": frozenset({"ld-tp-bt"}),
+    "everyone_blocked": None,
+}
+
+
+def reach_of(chart: OrgChart, name: str) -> Reach:
+    found = REACHABLE[name]
+    if isinstance(found, Reach):
+        return found
+    bound = frozenset(chart.staff)
+    return Reach(bound=bound, refused=bound if found is None else found)
+
+
+@pytest.mark.parametrize("reachable", sorted(REACHABLE))
+@pytest.mark.parametrize("leadership", [False, True])
+def test_routing_and_every_category_change_keep_it_among_the_eligible_leaders(
+    chart: OrgChart, reachable: str, leadership: bool
+) -> None:
+    """Filing, and the automatic routing a transfer to another category or
+    group would trigger: never a cadre, never a leader it concerns."""
+    reach = reach_of(chart, reachable)
+    conduct = [c for c in chart.categories.values() if c.family is Family.OFFICIAL_CONDUCT]
+    checked = 0
+    for group in chart.groups():
+        ward = chart.ward_of(group.code)
+        assert ward is not None
+        for category in conduct:
+            routed = route(
+                chart, group.code, category.code, concerns_leadership=leadership, reach=reach
+            )
+            owner = chart.staff[routed.owner]
+            assert not owner.has_role(Role.CADRE) or owner.has_role(Role.WARD_LEADER)
+            if leadership:
+                assert owner.has_role(Role.CITY_LEADER), (group.code, routed)
+                assert not (owner.has_role(Role.WARD_LEADER) and ward in owner.wards)
+            else:
+                assert owner.has_role(Role.CITY_LEADER) or ward in owner.wards
+            task = complaint(
+                State.ACKNOWLEDGED,
+                family=Family.OFFICIAL_CONDUCT,
+                category=category.code,
+                area=group.code,
+                ward=ward,
+                owner=routed.owner,
+                concerns_leadership=leadership,
+            )
+            assert may_own(chart, task, routed.owner)
+            # What a transfer may offer: the other conduct categories only.
+            env = FlowEnv(chart, "vi")
+            flow = TransferFlow()
+            offered = flow.prompt(env, "category", {"code": "PA", "category": category.code}, 1)
+            for choice in offered.choices:
+                if choice.key in chart.categories:
+                    assert chart.categories[choice.key].family is Family.OFFICIAL_CONDUCT
+            checked += 1
+    assert checked == len(chart.groups()) * len(conduct)
+
+
+def test_reassign_offers_only_the_leaders_who_may_own_it(chart: OrgChart) -> None:
+    about_officer = complaint(
+        State.ACKNOWLEDGED, family=Family.OFFICIAL_CONDUCT, category="NNCB", owner="ld-hh-bt"
+    )
+    offered = candidates(chart, Reach.assumed(), about_officer, excluding=("ld-hh-ct",))
+    assert offered == ["ld-tp-bt", "ld-tp-ct"], "not the chair asking, no cadre"
+    about_leaders = dataclasses.replace(about_officer, owner="ld-tp-bt", concerns_leadership=True)
+    offered = candidates(chart, Reach.assumed(), about_leaders, excluding=("ld-tp-bt",))
+    assert offered == ["ld-tp-ct"], "the city only"
+
+
+CONDUCT_TELEGRAM = {
+    "reporter": 501,
+    "conduct_leader": 7002,
+    "ward_chair": 7001,
+    "officer_concerned": 7014,
+    "other_cadre": 7011,
+    "other_ward_leader": 7051,
+    "city_leader": 7092,
+    "stranger": 502,
+}
+
+
+@pytest.mark.parametrize("who", sorted(CONDUCT_TELEGRAM))
+@pytest.mark.parametrize("action", sorted(TASK_CODES))
+async def test_every_button_on_a_complaint_about_the_ward_leadership(
+    bot: BotDriver, action: Action, who: str
+) -> None:
+    """Through the real buttons: only the city's leaders may act; the ward's
+    own leaders, who it concerns, are told nothing exists."""
+    await file_conduct(bot, bot.user(501, "An"), about_leaders=True)
+    presser = bot.user(CONDUCT_TELEGRAM[who], who)
+    before = await bot.services.complaint(1)
+    assert before is not None
+    await bot.send(presser.press_raw(f"{TASK_CODES[action]}:1", 1))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    answer = list(bot.api.callback_answers.values())[-1]
+    allowed = who in conduct_expected("about_the_ward_leadership", action) and action not in (
+        Action.CONFIRM,
+        Action.DISPUTE,
+        Action.ANSWER_INFO,
+    )
+    if allowed:
+        assert answer.get("show_alert") is not True
+    else:
+        assert answer.get("show_alert") is True, "a polite refusal"
+        assert after.version == before.version, "and nothing changed"
+        if who in WARD_LEADERS:
+            assert "Không tìm thấy" in str(answer.get("text")), "nothing to see"

@@ -6,6 +6,7 @@ numbers; then on a few thousand generated histories."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,30 +43,33 @@ async def assert_agree(
     periods: Sequence[d.Period],
     scopes: Sequence[Sequence[str]],
 ) -> int:
-    """Every count, median, overdue list and export row, both ways; returns
-    how many non-empty groups were compared (so a vacuous pass shows)."""
+    """Every count, median, overdue list and export row, both ways, seen by
+    the city and by the wards themselves (without the complaints about their
+    own leadership); returns how many non-empty groups were compared (so a
+    vacuous pass shows)."""
     compared = 0
-    for wards in scopes:
-        mine = [c for c in data.complaints if c.ward in wards]
+    for wards, lead in itertools.product(scopes, (True, False)):
+        scope = d.Scope(tuple(wards), by_city=lead)
+        mine = [c for c in data.complaints if scope.covers(c)]
         for period in periods:
-            sql = await store.tally(period, wards, list(d.Dimension))
+            sql = await store.tally(period, wards, list(d.Dimension), leadership=lead)
             for dimension in d.Dimension:
                 expected = d.tally(mine, period, dimension, data.disputes)
-                assert sql[dimension] == expected, (period.key, period.end, wards, dimension)
+                assert sql[dimension] == expected, (period.key, period.end, scope, dimension)
                 compared += len(expected)
             for dimension in (d.Dimension.SCOPE, d.Dimension.WARD, d.Dimension.OWNER):
-                got = await store.timing(period, wards, dimension)
-                assert got == d.timing(mine, period, dimension), (period.key, wards, dimension)
-            rows = await store.counted(period, wards)
+                got = await store.timing(period, wards, dimension, leadership=lead)
+                assert got == d.timing(mine, period, dimension), (period.key, scope, dimension)
+            rows = await store.counted(period, wards, leadership=lead)
             expected_rows = [
                 (c.id, d.classify(c, period).outcome) for c in mine if d.classify(c, period).counted
             ]
-            assert [(c.id, o) for c, o in rows] == expected_rows, (period.key, wards)
-            (received, on_time), *_ = await store.trend([period], wards)
-            scope = d.tally(mine, period).get("", d.Counts())
-            assert (received, on_time) == (scope.received, scope.on_time), (period.key, wards)
-            overdue = await store.oldest_overdue(period.end, wards, 5)
-            assert overdue == d.oldest_overdue(mine, period.end), (period.key, wards)
+            assert [(c.id, o) for c, o in rows] == expected_rows, (period.key, scope)
+            (received, on_time), *_ = await store.trend([period], wards, leadership=lead)
+            totals = d.tally(mine, period).get("", d.Counts())
+            assert (received, on_time) == (totals.received, totals.on_time), (period.key, scope)
+            overdue = await store.oldest_overdue(period.end, wards, 5, leadership=lead)
+            assert overdue == d.oldest_overdue(mine, period.end), (period.key, scope)
     return compared
 
 

@@ -26,6 +26,8 @@ from bot.domain.digest import Outcome
 from bot.domain.flows import ALL_FLOWS
 from bot.domain.orgchart import Family
 from bot.domain.reminders import Due
+from bot.domain.routing import OwnerProblem
+from bot.owner_notices import BACK, JOINED, RETURNED
 from bot.ports import AdminAction
 from bot.report.export import COLUMNS
 from handlers.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
@@ -316,6 +318,8 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
         "reject.reason_{}": _values(RejectReason),
         # The rejection notice carries the RejectReason's value as reason_kind.
         "reason.{}": _values(RejectReason),
+        # Why complaints changed hands (bot/owners.py), told to a leader.
+        "owners.why_{}": _values(OwnerProblem) | _each([BACK, JOINED, RETURNED]),
         "leader.{}_usage": _values(Action),  # the Action of /reassign, /extend
         # The export's columns, and the flow a resident is busy with.
         "export.{}": _each(COLUMNS),
@@ -415,9 +419,9 @@ def test_a_key_built_at_run_time_needs_its_f_string() -> None:
 
 def test_the_events_are_read_from_every_kind_of_emitter() -> None:
     # Guards emitted_events against an empty or partial walk: payload dicts
-    # (services.py, admin.py), a method (services.py) and functions (sweep.py).
+    # (services.py, owners.py), a method (services.py) and functions (sweep.py).
     events = emitted_events(SOURCES)
-    assert {"confirmed", "staff_deactivated", "acknowledged", "auto_closed"} <= events
+    assert {"confirmed", "returned", "acknowledged", "auto_closed"} <= events
 
 
 # -------------------------------------------------------------- the README

@@ -329,6 +329,7 @@ async def test_cli_run_polls_answers_and_stops_on_sigterm(
             "message",
             "edited_message",
             "callback_query",
+            "my_chat_member",  # blocked or unblocked (handlers/reach.py)
         ]
 
         greeting = await push(api, minh.command("start"), minh.user_id, "Xin chào Minh")

@@ -17,6 +17,7 @@ from bot.driver import BotDriver
 from bot.i18n import t
 from tests.factories import (
     ENVIRONMENT_CADRE,
+    POLICE_OFFICER,
     WARD_CHAIR,
     WARD_SECRETARY,
     file_sanitation_report,
@@ -35,18 +36,21 @@ async def _invite(
     return link.url.split("start=")[1]
 
 
-async def test_an_invite_binds_the_account_and_delivers_what_waited(bot: BotDriver) -> None:
-    # A complaint in group 12 about street vending goes to its tổ trưởng, who
-    # has not joined yet: the task waits in the outbox.
+async def test_an_invite_binds_the_account_and_brings_her_tasks_as_one_list(
+    bot: BotDriver,
+) -> None:
+    # A complaint in group 12 about street vending belongs to its tổ trưởng,
+    # who has not joined yet: it goes to the ward's urban-order cadre meanwhile.
     an = bot.user(501, "An")
     await bot.send(an.command("start", "a-HH-TDP12"))
     await bot.choose(an, "urban_order")
     await bot.choose(an, "BHR")
     await bot.send(an.text("Họp chợ tự phát đầu ngõ"))
     await bot.choose(an, "d")
-    await bot.choose(an, "ok")
+    sent = await bot.choose(an, "ok")
+    assert "Việc mới — PA-000001" in joined([m for m in sent if m.chat_id == POLICE_OFFICER])
     pending, _ = await bot.services.store.outbox_counts()
-    assert pending == 1
+    assert pending == 0, "nothing waits for someone who cannot read it"
 
     payload = await _invite(bot)
     lan = bot.user(NEWCOMER, "Lan")
@@ -54,7 +58,8 @@ async def test_an_invite_binds_the_account_and_delivers_what_waited(bot: BotDriv
     mine = to(sent, lan)
     assert "Chào mừng Ngô Thị Lan" in joined(mine)
     assert "cán bộ Phường Hồng Hải" in joined(mine)
-    assert "Việc mới — PA-000001" in joined(mine), "the task that waited arrives"
+    assert "PA-000001" in joined(mine), "the task the chart gives her comes to her"
+    assert "Việc mới" not in joined(mine), "as one list, not the backlog"
     menus = bot.api.calls_to("setMyCommands")
     scoped = [c for c in menus if "chat_id" in str(c.params.get("scope", ""))]
     assert scoped, "the staff chat gets its own command menu"
@@ -193,8 +198,8 @@ async def test_deactivating_a_cadre_reroutes_their_open_tasks(bot: BotDriver) ->
     sent = await bot.flush()
     assert "đã được chuyển tới" in joined(to(sent, an))
     chair = [m for m in sent if m.chat_id == WARD_CHAIR]
-    assert "Vũ Đức Thắng đã ngừng hoạt động; 1 việc" in joined(chair)
-    assert "PA-000001" in joined(chair), "the task itself reaches its new owner"
+    assert "Vũ Đức Thắng đã ngừng hoạt động:\n   PA-000001 → Nguyễn Văn Hùng" in joined(chair)
+    assert "Việc được chuyển đến — PA-000001" in joined(chair), "the task reaches its new owner"
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
     assert "chỉ dành cho cán bộ" in joined(await bot.send(cadre.command("tasks")))
     await file_sanitation_report(bot, an, group="HH-TDP05")

@@ -20,7 +20,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.driver import BotDriver
 from bot.orgfile import load_org_file
-from bot.sandbox import FakeGroup
+from bot.sandbox import FakeGroup, FakeUser, SentMessage
 from tests.conftest import EXAMPLE_ORG, START
 from tests.factories import file_sanitation_report, joined, load_chart, started_bot
 
@@ -357,22 +357,31 @@ async def test_reports_are_anonymous_unless_the_resident_chooses(bot: BotDriver)
     assert "Người phản ánh: An Nguyễn" in (card.text or "")
 
 
-async def test_leaders_see_the_reporter_of_a_conduct_complaint_and_it_is_logged(
+async def test_a_conduct_reporter_is_seen_by_the_leaders_only_if_they_agree_and_it_is_logged(
     bot: BotDriver,
 ) -> None:
-    cuong = bot.user(503, "Cường")
-    await bot.send(cuong.command("new"))
-    for key in ("official_conduct", "NNCB", "n", "HONGHAI", "HH-TDP05"):
-        await bot.choose(cuong, key)
-    await bot.send(cuong.text("Cán bộ đòi tiền"))
-    await bot.choose(cuong, "d")
-    sent = await bot.choose(cuong, "ok")  # anonymous, as by default
+    async def report(who: FakeUser, show: bool) -> list[SentMessage]:
+        await bot.send(who.command("new"))
+        for key in ("official_conduct", "NNCB", "n", "HONGHAI", "HH-TDP05"):
+            await bot.choose(who, key)
+        await bot.send(who.text("Cán bộ đòi tiền"))
+        review = await bot.choose(who, "d")
+        if show:
+            review = await bot.choose(who, "nm")
+        return [*review, *await bot.choose(who, "ok")]
+
+    sent = await report(bot.user(503, "Cường"), show=False)  # anonymous, as by default
+    assert "không ai thấy tên anh/chị, kể cả lãnh đạo" in joined(sent)
     card = [m for m in sent if m.chat_id == 7002][-1]  # the ward's conduct leader
-    assert "Người phản ánh: Cường" in (card.text or "")
+    assert "Người phản ánh" not in (card.text or ""), "anonymous means nobody"
+    sent = await report(bot.user(504, "Dũng"), show=True)
+    assert "lãnh đạo xử lý phản ánh này sẽ thấy tên anh/chị" in joined(sent)
+    card = [m for m in sent if m.chat_id == 7002][-1]
+    assert "Người phản ánh: Dũng" in (card.text or "")
     db_path = bot.services.store.db.path  # type: ignore[attr-defined]
     with sqlite3.connect(db_path) as db:
         rows = db.execute("SELECT complaint_id, staff_id FROM identity_access").fetchall()
-    assert rows == [(1, "ld-hh-bt")], "the disclosure is logged"
+    assert rows == [(2, "ld-hh-bt")], "the disclosure is logged"
 
 
 async def test_a_photo_file_over_10_mb_gets_a_clear_answer(bot: BotDriver) -> None:

@@ -377,7 +377,8 @@ async def test_conduct_report_about_leadership_goes_to_the_city(services: Servic
     assert filed.owner == "ld-tp-bt"
     assert filed.concerns_leadership
     ward_leader = await staff(services, "ld-hh-ct")
-    assert (await services.acknowledge(ward_leader, filed.id)).refused is Refusal.NOT_ALLOWED
+    # The leader it concerns learns no more than a stranger: "not found".
+    assert (await services.acknowledge(ward_leader, filed.id)).refused is Refusal.NOT_FOUND
 
 
 async def test_status_of_someone_elses_code_reads_not_found(services: Services) -> None:

@@ -114,27 +114,45 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
 
 def relations(actor: Actor, complaint: Complaint, reporter_id: int | None) -> frozenset[Relation]:
     """Every way this person stands to this complaint (a cadre may also have
-    reported it).  A deactivated staff member counts as a resident.  A ward
-    leader does not lead a complaint about the ward's own leadership."""
+    reported it).  A deactivated staff member counts as a resident.  A
+    complaint about an official is handled by leaders only: a cadre holding
+    one (old data, a bug) is not its owner, and a leader of the ward whose
+    leadership it concerns has nothing to do with it at all."""
     found: set[Relation] = set()
     if reporter_id is not None and reporter_id == actor.person_id:
         found.add(Relation.REPORTER)
     staff = actor.staff
-    if staff is not None and staff.active:
-        about_leaders = (
-            complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
-        )
-        if staff.id == complaint.owner:
-            found.add(Relation.OWNER)
-        if staff.has_role(Role.CITY_LEADER):
-            found.add(Relation.CITY_LEADER)
-        if staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards and not about_leaders:
-            found.add(Relation.WARD_LEADER)
-        if not found - {Relation.REPORTER}:
-            found.add(Relation.STAFF)
-    if not found:
-        found.add(Relation.STRANGER)
+    if staff is None or not staff.active or _concerned(staff, complaint):
+        # A leader it concerns learns no more than a stranger would.
+        return frozenset(found or {Relation.STRANGER})
+    if staff.id == complaint.owner and _may_hold(staff, complaint):
+        found.add(Relation.OWNER)
+    if staff.has_role(Role.CITY_LEADER):
+        found.add(Relation.CITY_LEADER)
+    if staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards:
+        found.add(Relation.WARD_LEADER)
+    if not found - {Relation.REPORTER}:
+        found.add(Relation.STAFF)
     return frozenset(found)
+
+
+def _concerned(staff: StaffMember, complaint: Complaint) -> bool:
+    """A leader of the ward whose leadership the complaint is about."""
+    return (
+        complaint.family is Family.OFFICIAL_CONDUCT
+        and complaint.concerns_leadership
+        and staff.has_role(Role.WARD_LEADER)
+        and complaint.ward in staff.wards
+    )
+
+
+def _may_hold(staff: StaffMember, complaint: Complaint) -> bool:
+    """Only a leader may hold a complaint about an official."""
+    if complaint.family is not Family.OFFICIAL_CONDUCT:
+        return True
+    return staff.has_role(Role.CITY_LEADER) or (
+        staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards
+    )
 
 
 def can_handle(actor: Actor, complaint: Complaint) -> bool:
@@ -191,7 +209,7 @@ def report_scope(actor: Actor, wards: Sequence[str], asked: str | None = None) -
     if staff.has_role(Role.CITY_LEADER):
         if asked is None:
             return Scope(tuple(wards), whole_city=True)
-        return Scope((asked,)) if asked in wards else None
+        return Scope((asked,), by_city=True) if asked in wards else None
     if not staff.has_role(Role.WARD_LEADER):
         return None
     mine = tuple(w for w in staff.wards if w in wards)

@@ -108,6 +108,9 @@ class RejectReason(StrEnum):
     DUPLICATE = "duplicate"
     NOT_REMIT = "not_remit"
     ABUSIVE = "abusive"
+    # A leader finds a complaint filed about an official is not about one:
+    # the resident may file it again in the right category.
+    NOT_CONDUCT = "not_conduct"
 
 
 CODE_PREFIX = "PA-"
@@ -170,6 +173,10 @@ class Complaint:
     swept_until: datetime | None = None
     next_action_at: datetime | None = None
     escalation_level: int = 0
+    # Held by a fallback because the person the chart names could not act
+    # (see bot/domain/owners.py): their staff id, until it goes back or the
+    # fallback takes it on.
+    fallback_from: str | None = None
 
     @property
     def code(self) -> str:

@@ -698,14 +698,31 @@ def oldest_overdue(
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose complaints a report covers: some wards, or the whole city."""
+    """Whose complaints a report covers: some wards, or the whole city.
+
+    A ward's own view leaves out the complaints about that ward's own
+    leadership, so the leaders they concern never see them counted or
+    listed; the city's view (the whole city, or one ward as a city leader
+    sees it, ``by_city``) counts them."""
 
     wards: tuple[str, ...]
     whole_city: bool = False
+    by_city: bool = False
+
+    @property
+    def leadership(self) -> bool:
+        """Whether complaints about a ward's own leadership count here."""
+        return self.whole_city or self.by_city
+
+    def covers(self, c: Complaint) -> bool:
+        """The reference of the scope test every digest query makes."""
+        return c.ward in self.wards and (self.leadership or not c.concerns_leadership)
 
     @property
     def key(self) -> str:
-        return "all" if self.whole_city else ",".join(self.wards)
+        if self.whole_city:
+            return "all"
+        return ",".join(self.wards) + ("+city" if self.by_city else "")
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,22 @@ def _take_text(data: dict[str, Any], answer: Answer, hint: str, field: str) -> O
 # ---- report ---------------------------------------------------------------------------------
 
 
+def _identity_key(env: FlowEnv, data: Mapping[str, Any], key: str) -> str:
+    """The review says exactly who will see the name: the cadre, or for a
+    complaint about an official the leaders handling it (see
+    `Services.reporter_name_for`); anonymous, nobody."""
+    category = env.chart.categories.get(str(data.get("category")))
+    about_an_official = category is not None and category.family is Family.OFFICIAL_CONDUCT
+    return _FOR_LEADERS[key] if about_an_official else key
+
+
+_FOR_LEADERS = {
+    "report.show_name": "report.show_name_leaders",
+    "report.identity_shown": "report.identity_shown_leaders",
+    "report.identity_hidden": "report.identity_hidden_leaders",
+}
+
+
 class ReportFlow:
     kind = "report"
 
@@ -325,7 +341,8 @@ class ReportFlow:
             )
         if step == "review":
             shown = bool(data.get("show_name", env.show_name_default))
-            toggle = "report.hide_name" if shown else "report.show_name"
+            # About an official, the name goes to the leaders handling it.
+            toggle = "report.hide_name" if shown else _identity_key(env, data, "report.show_name")
             return Prompt(
                 seq,
                 text("report.review", **self.summary(env, data)),
@@ -348,9 +365,9 @@ class ReportFlow:
             "description": data.get("description", ""),
             "photos": len(data.get("photos", [])),
             "identity": text(
-                "report.identity_shown"
+                _identity_key(env, data, "report.identity_shown")
                 if data.get("show_name", env.show_name_default)
-                else "report.identity_hidden"
+                else _identity_key(env, data, "report.identity_hidden")
             ),
         }
 
@@ -766,7 +783,21 @@ class AckReplyFlow:
         return Outcome(data, release=True)
 
 
+OTHER_WARD = "w"
+
+
+def _about_an_official(env: FlowEnv, data: Mapping[str, Any]) -> bool:
+    """The task is a complaint about an official (its category at the start)."""
+    category = env.chart.categories.get(str(data.get("category")))
+    return category is not None and category.family is Family.OFFICIAL_CONDUCT
+
+
 class TransferFlow:
+    """Another group (of this ward, or of another ward), another category,
+    or only a reason for the leaders.  A complaint about an official is only
+    offered its own ward's groups and the other official-conduct categories:
+    it never leaves the leaders who may see it."""
+
     kind = "transfer"
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
@@ -774,8 +805,9 @@ class TransferFlow:
 
     @staticmethod
     def _groups(env: FlowEnv, data: Mapping[str, Any]) -> list[Area]:
-        """The groups a task may be moved to, listed and matched alike."""
-        return env.chart.groups(data["ward"])
+        """The groups a task may be moved to, listed and matched alike: the
+        ward chosen for it (another ward's, once picked), else its own."""
+        return env.chart.groups(str(data.get("to_ward") or data["ward"]))
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         code = data["code"]
@@ -791,14 +823,23 @@ class TransferFlow:
                 ),
             )
         if step == "group":
+            ward = str(data.get("to_ward") or data["ward"])
             groups = [_area_choice(g) for g in self._groups(env, data)]
             page_items, _ = _paged(groups, int(data.get("page", 0)))
-            return Prompt(seq, text("transfer.ask_group"), (*page_items, _cancel()), columns=2)
+            elsewhere = len(env.chart.ward_codes()) > 1 and not _about_an_official(env, data)
+            other = [Choice(OTHER_WARD, text("transfer.other_ward"))] if elsewhere else []
+            question = text("transfer.ask_group_in", ward=env.chart.areas[ward].name)
+            return Prompt(seq, question, (*page_items, *other, _cancel()), columns=2)
+        if step == "ward":
+            wards = [_area_choice(env.chart.areas[w]) for w in env.chart.ward_codes()]
+            return Prompt(seq, text("transfer.ask_ward"), (*wards, _cancel()), columns=2)
         if step == "category":
+            conduct_only = _about_an_official(env, data)
             cats = [
                 Choice(c.code, c.display_name(env.language), aliases=(c.name, c.name_en, c.code))
                 for c in env.chart.categories.values()
                 if c.code != data.get("category")
+                and (not conduct_only or c.family is Family.OFFICIAL_CONDUCT)
             ]
             return Prompt(seq, text("transfer.ask_category"), (*cats, _cancel()))
         return Prompt(seq, text("transfer.ask_reason"), (_cancel(),))
@@ -825,7 +866,12 @@ class TransferFlow:
                 page = int(data.get("page", 0))
                 data["page"] = page + 1 if key == NEXT_PAGE else max(0, page - 1)
                 return Outcome(data)
+            if key == OTHER_WARD:
+                return Outcome(data, step="ward")
             return Outcome(data, result={**data, "area": key})
+        if step == "ward":
+            data.update(to_ward=key, page=0)
+            return Outcome(data, step="group")
         return Outcome(data, result={**data, "category": key, "new_category": True})
 
 
@@ -837,7 +883,13 @@ class RejectFlow:
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         if step == "kind":
-            reasons = [Choice(r.value, text(f"reject.reason_{r.value}")) for r in RejectReason]
+            # "Not about an official" is a reason only for a complaint filed as one.
+            conduct = _about_an_official(env, data)
+            reasons = [
+                Choice(r.value, text(f"reject.reason_{r.value}"))
+                for r in RejectReason
+                if conduct or r is not RejectReason.NOT_CONDUCT
+            ]
             return Prompt(seq, text("reject.ask_kind", code=data["code"]), (*reasons, _cancel()))
         return Prompt(seq, text("reject.ask_reason"), (_cancel(),))
 
@@ -967,7 +1019,9 @@ class InfoReplyFlow:
 
 
 class ReassignFlow:
-    """A leader gives the task to another cadre of the ward."""
+    """A leader gives the task to someone else who may own it and can act
+    now (the services list them in ``candidates`` when the flow starts, by
+    `bot.domain.owners.candidates`, and check the choice again at the end)."""
 
     kind = "reassign"
 
@@ -975,11 +1029,9 @@ class ReassignFlow:
         return "cadre"
 
     def _cadres(self, env: FlowEnv, data: Mapping[str, Any]) -> list[Choice]:
-        ward = data["ward"]
+        staff = env.chart.staff
         return [
-            Choice(s.id, s.name, aliases=(s.id,))
-            for s in env.chart.staff.values()
-            if ward in s.wards and s.id != data.get("owner") and s.roles
+            Choice(i, staff[i].name, aliases=(i,)) for i in data.get("candidates", []) if i in staff
         ]
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:

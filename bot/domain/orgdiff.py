@@ -10,12 +10,15 @@ refused as a whole.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 from bot.domain.complaints import Complaint
 from bot.domain.orgchart import OrgChart
-from bot.domain.routing import Route, RoutingError, route
+from bot.domain.owners import Consequences as Consequences
+from bot.domain.owners import Move as Move
+from bot.domain.owners import reconcile
+from bot.domain.routing import Reach
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -73,47 +76,13 @@ def diff(old: OrgChart | None, new: OrgChart) -> OrgDiff:
     )
 
 
-@dataclass(frozen=True)
-class Move:
-    """An open complaint that must change owner, and where it goes."""
-
-    complaint: Complaint
-    route: Route
-
-
-@dataclass(frozen=True)
-class Consequences:
-    moves: tuple[Move, ...] = ()
-    # Open complaints no owner can be found for: their group, ward or
-    # category is gone.  Any of these refuses the whole chart.
-    orphans: tuple[Complaint, ...] = ()
-    reasons: Mapping[int, str] = field(default_factory=dict)
-
-
-def owner_gone(chart: OrgChart, complaint: Complaint) -> bool:
-    member = chart.staff.get(complaint.owner)
-    return member is None or not member.active
-
-
-def consequences(new: OrgChart, open_complaints: Iterable[Complaint]) -> Consequences:
-    moves: list[Move] = []
-    orphans: list[Complaint] = []
-    reasons: dict[int, str] = {}
-    for complaint in open_complaints:
-        try:
-            routed = route(
-                new,
-                complaint.area,
-                complaint.category,
-                concerns_leadership=complaint.concerns_leadership,
-            )
-        except RoutingError as exc:
-            orphans.append(complaint)
-            reasons[complaint.id] = str(exc)
-            continue
-        if owner_gone(new, complaint):
-            moves.append(Move(complaint, routed))
-    return Consequences(tuple(moves), tuple(orphans), reasons)
+def consequences(
+    new: OrgChart, open_complaints: Iterable[Complaint], reach: Reach | None = None
+) -> Consequences:
+    """What the new chart means for the open complaints: the same rule the
+    running bot keeps (`bot.domain.owners.reconcile`), with who can be
+    reached now (everyone active, if not said)."""
+    return reconcile(new, reach or Reach.assumed(), open_complaints)
 
 
 def lines(found: OrgDiff) -> Sequence[tuple[str, str, str]]:
