@@ -2,7 +2,9 @@
 dates in the ward's time zone, keyboards with compact callback data.
 
 Messages are plain text (no parse mode), so Vietnamese text and whatever a
-resident typed can never break the formatting.
+resident typed can never break the formatting.  Texts are built whole; the
+bot (`handlers/telegram_bot.py`) and the outbox split what is longer than
+one message, measured as Telegram measures it.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from bot.domain.complaints import Action, Complaint, State
 from bot.domain.conversation import Prompt
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import OrgChart
+from bot.domain.text import split_text
 from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
 from handlers.callbacks import NEW_REPORT, encode_prompt, encode_task
 
+# Telegram's limits, counted as Telegram counts them: in UTF-16 code units,
+# where an emoji (or any character beyond the first 65,536) counts two.
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -39,8 +44,26 @@ _BUTTON_KEYS = {
 }
 
 
+def utf16_len(value: str) -> int:
+    """The length Telegram checks its limits against."""
+    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+
+
 def clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """``value`` shortened with "…" to at most ``limit`` UTF-16 code units."""
+    if utf16_len(value) <= limit:
+        return value
+    units = 0
+    for index, ch in enumerate(value):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit - 1:
+            return value[:index] + "…"
+    return value  # pragma: no cover - the loop always cuts
+
+
+def split_message(value: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A text in as many messages as Telegram needs to deliver it whole."""
+    return split_text(value, limit, utf16_len)
 
 
 class Renderer:
@@ -86,7 +109,7 @@ class Renderer:
         return self.t(language, "time.hours", hours=hours)
 
     def notes(self, language: str, notes: Sequence[Text]) -> str:
-        return clip("\n\n".join(self.text(language, n) for n in notes), TEXT_LIMIT)
+        return "\n\n".join(self.text(language, n) for n in notes)
 
     # ---- prompts ----------------------------------------------------------------------------
 
@@ -109,7 +132,7 @@ class Renderer:
             for i, c in enumerate(prompt.choices, start=1)
         ]
         rows = [buttons[i : i + prompt.columns] for i in range(0, len(buttons), prompt.columns)]
-        return clip(self.text(language, prompt.question), TEXT_LIMIT), InlineKeyboardMarkup(rows)
+        return self.text(language, prompt.question), InlineKeyboardMarkup(rows)
 
     def location_keyboard(self, language: str) -> ReplyKeyboardMarkup:
         return ReplyKeyboardMarkup(
@@ -177,8 +200,7 @@ class Renderer:
     def task_card(self, language: str, chart: OrgChart, complaint: Complaint, header: Text) -> str:
         fields = dict(self.complaint_fields(language, chart, complaint))
         fields["header"] = self.text(language, header)
-        fields["description"] = clip(fields["description"], 2500)
-        return clip(self.t(language, "task.card", **fields), TEXT_LIMIT)
+        return self.t(language, "task.card", **fields)
 
     def task_line(self, language: str, chart: OrgChart, complaint: Complaint, now: datetime) -> str:
         fields = dict(self.complaint_fields(language, chart, complaint))
@@ -209,7 +231,7 @@ class Renderer:
         lines = [self.t(language, "status.detail", handler=self.text(language, handler), **fields)]
         if complaint.resolution_note:
             lines.append(self.t(language, "status.resolution", note=complaint.resolution_note))
-        return clip("\n".join(lines), TEXT_LIMIT)
+        return "\n".join(lines)
 
     def refusal(self, language: str, reason: str) -> str:
         return self.t(language, f"refusal.{reason}")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import digest as d
 from bot.domain.complaints import format_code
 from bot.domain.orgchart import OrgChart
+from bot.domain.text import split_text
 from bot.i18n import format_decimal, format_number, format_percent, t
 
 MEDALS = ("🥇 ", "🥈 ", "🥉 ")
@@ -390,21 +391,5 @@ def stats_text(
 
 
 def chunks(text: str, size: int) -> list[str]:
-    """Split at line ends into pieces of at most ``size`` characters (a
-    Telegram message holds 4,096)."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= size:
-            current = candidate
-            continue
-        if current:
-            out.append(current)
-        while len(line) > size:
-            out.append(line[:size])
-            line = line[size:]
-        current = line
-    if current.strip():
-        out.append(current)
-    return out
+    """Split at line ends into pieces of at most ``size`` characters."""
+    return split_text(text, size)
