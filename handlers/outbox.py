@@ -104,8 +104,6 @@ def backoff(attempts: int) -> timedelta:
 # It is also the bound on what a crash can send twice (see the docstring).
 PARALLEL_RECIPIENTS = 16
 
-Sent = Message | Sequence[Message] | None
-
 
 @dataclass(frozen=True)
 class Part:
@@ -113,7 +111,7 @@ class Part:
     a pin.  ``key`` names it within the row, the same on every attempt."""
 
     key: str
-    send: Callable[[], Awaitable[Sent]]
+    send: Callable[[], Awaitable[object]]
     optional: bool = False  # a photo or a pin: refused, it is skipped
     buttons_of: Complaint | None = None  # it carries this complaint's buttons
 
@@ -304,7 +302,7 @@ class OutboxSender:
             await self.services.notice_parts(item.id, done, finished=True)
             return
         for n, part in enumerate(todo):
-            sent: Sent = None
+            sent: object = None
             try:
                 sent = await part.send()
             except BadRequest as exc:
@@ -340,9 +338,8 @@ class OutboxSender:
             key = f"notify.{item.payload.get('event')}"
             return self._texts(chat_id, self.render.t(actor.language, key, **params))
         if item.kind == DIGEST and self.digests is not None:
-            digests = self.digests
-            deliver = partial(digest.deliver, self.bot, digests, actor, chat_id, item.payload)
-            return [Part("digest", deliver)]
+            sends = await digest.delivery(self.bot, self.digests, actor, chat_id, item.payload)
+            return [Part(f"digest:{n}", send) for n, send in enumerate(sends)]
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:
             log.error("outbox %s (%s) names no complaint", item.id, item.kind)
@@ -396,7 +393,7 @@ class OutboxSender:
         parts = []
         for n, start in enumerate(range(0, len(refs), ALBUM_MAX)):
             group = refs[start : start + ALBUM_MAX]
-            send: Callable[[], Awaitable[Sent]]
+            send: Callable[[], Awaitable[object]]
             if len(group) == 1:
                 send = partial(self.bot.send_photo, chat_id, group[0], caption=caption)
             else:

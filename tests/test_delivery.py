@@ -6,8 +6,9 @@ flood wait that holds back no one else, and no part of a notice sent twice."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
@@ -369,3 +370,31 @@ async def test_status_of_a_reopened_complaint_does_not_show_the_disputed_result(
     # The history keeps it.
     notes = [e.note for e in await bot.services.store.events_of(1)]
     assert "Đã thu gom sạch" in notes
+
+
+async def test_a_digest_cut_short_sends_only_its_chart_again(
+    tmp_path: Path, chart: OrgChart
+) -> None:
+    """Monday's digest is a text and a chart: Telegram takes the text, then
+    asks to wait before the chart.  The retry sends the chart alone."""
+    db_path = tmp_path / "digest.db"
+    await load_chart(db_path, chart)
+    monday = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    clock = ManualClock(monday - timedelta(days=6))
+    async with started_bot(db_path, clock) as bot:
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        clock.set(monday)
+        bot.api.fail_next("sendPhoto", retry_after=5, chat_id=WARD_CHAIR)
+        await bot.tick()
+
+        def digest_to_chair() -> list[str]:
+            return [
+                m.kind
+                for m in bot.api.messages_to(WARD_CHAIR)
+                if m.kind == "photo" or "BÁO CÁO TUẦN" in (m.text or "")
+            ]
+
+        assert digest_to_chair() == ["text"], "the text went; the chart waits"
+        clock.advance(timedelta(seconds=5))
+        await bot.flush()
+        assert digest_to_chair() == ["text", "photo"], "the text once, then the chart"

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from bot.domain import digest as d
 from bot.domain.complaints import format_code
 from bot.domain.orgchart import OrgChart
-from bot.domain.text import split_text
 from bot.i18n import format_decimal, format_number, format_percent, t
 
 MEDALS = ("🥇 ", "🥈 ", "🥉 ")
@@ -388,8 +387,3 @@ def stats_text(
         scope=names.scope(scope),
     )
     return "\n".join([title, "", *counts_block(counts, timing, language)])
-
-
-def chunks(text: str, size: int) -> list[str]:
-    """Split at line ends into pieces of at most ``size`` characters."""
-    return split_text(text, size)
