@@ -932,7 +932,8 @@ class SqliteStore:
     ) -> list[OutboxItem]:
         """Pending rows whose time has come, oldest first, with the recipient
         resolved (a staff member's bound account, if any) and, when given,
-        only those whose recipient is on ``channel``."""
+        only those whose recipient is on ``channel``.  Everything committed
+        is on disk before they are handed out (`Database.on_disk`)."""
         rows = await self._all(
             "SELECT o.*, r.id AS recipient_id FROM outbox o"
             " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
@@ -942,6 +943,9 @@ class SqliteStore:
             " ORDER BY o.id LIMIT ?",
             (utc_text(now), channel, channel, limit),
         )
+        if rows:
+            # What is about to be sent must outlive a power cut first.
+            await self.db.on_disk()
         people: dict[int, Person] = {}
         ids = {r["recipient_id"] for r in rows if r["recipient_id"] is not None}
         if ids:

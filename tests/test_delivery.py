@@ -6,10 +6,14 @@ flood wait that holds back no one else, and no part of a notice sent twice."""
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+import storage.db
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
@@ -398,3 +402,38 @@ async def test_a_digest_cut_short_sends_only_its_chart_again(
         clock.advance(timedelta(seconds=5))
         await bot.flush()
         assert digest_to_chair() == ["text", "photo"], "the text once, then the chart"
+
+
+# ---- durability --------------------------------------------------------------------------------
+
+
+async def test_a_receipt_leaves_only_once_its_complaint_is_on_disk(
+    bot: BotDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With synchronous=NORMAL a commit survives kill -9 but not a power cut
+    until the WAL reaches the disk: the outbox forces it there before it
+    sends, so the tracking code a resident receives names a complaint a
+    power cut cannot take back."""
+    synced: list[int] = []  # how many Bot API calls had been made at each fsync of the WAL
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").endswith("-wal"):
+            synced.append(len(bot.api.calls))
+        real_fsync(fd)
+
+    monkeypatch.setattr(storage.db.os, "fsync", fsync)
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP03"):
+        await bot.choose(an, key)
+    await bot.send(an.text("Rác tràn ngõ 12"))
+    await bot.choose(an, "d")
+    pressed = len(bot.api.calls)
+    await bot.choose(an, "ok")
+    receipt = next(
+        n
+        for n, call in enumerate(bot.api.calls)
+        if call.method == "sendMessage" and "PA-000001" in str(call.params.get("text"))
+    )
+    assert any(pressed <= at <= receipt for at in synced), (pressed, receipt, synced)
