@@ -102,7 +102,7 @@ def backoff(attempts: int) -> timedelta:
 # Deliveries to different people run side by side (each waits ~50 ms for
 # Telegram's answer); the rate limiter keeps the whole under 30 a second.
 # It is also the bound on what a crash can send twice (see the docstring).
-PARALLEL_RECIPIENTS = 16
+PARALLEL_RECIPIENTS = 8
 
 
 @dataclass(frozen=True)
