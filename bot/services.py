@@ -1074,9 +1074,6 @@ class Services:
             [Notice(STAFF_UNREACHABLE, staff_id=lid, payload=payload) for lid in leaders], now
         )
 
-    async def notice_sent(self, item_id: int) -> None:
-        await self.store.mark_sent(item_id, self.clock.now())
-
     async def notice_parts(
         self, item_id: int, parts_done: Sequence[str], *, finished: bool
     ) -> None:

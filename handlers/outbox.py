@@ -261,6 +261,10 @@ class OutboxSender:
             delay = backoff(item.attempts)
             await self._failed(item, type(exc).__name__, delay, counts=True)
             return Attempt(Outcome.HELD, delay)
+        except Exception as exc:  # a bug rendering this row must not stop the others
+            log.exception("outbox %s (%s) could not be prepared", item.id, item.kind)
+            await self._failed(item, type(exc).__name__, backoff(item.attempts), counts=True)
+            return Attempt(Outcome.FAILED)
         return Attempt(Outcome.SENT)
 
     async def _failed(

@@ -6,6 +6,7 @@ flood wait that holds back no one else, and no part of a notice sent twice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.i18n import t
 from bot.sandbox import FakeBotApi, FakeUser, SentMessage
 from handlers.outbox import GIVE_UP_AFTER
 from handlers.render import TEXT_LIMIT, utf16_len
+from storage.db import utc_text
 from tests.factories import (
     ENVIRONMENT_CADRE,
     WARD_CHAIR,
@@ -224,6 +226,26 @@ async def test_an_outage_of_the_bots_own_network_gives_nobody_up(
     await bot.flush()
     assert len(texts_to(bot, ENVIRONMENT_CADRE)) == 1
     assert await bot.services.store.outbox_counts() == (0, 2)
+
+
+async def test_a_row_that_cannot_be_prepared_does_not_stop_the_others(
+    bot: BotDriver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A malformed row ahead of the cadre's new card (here a reminder naming
+    no complaint) is logged and retried later; the card behind it still goes."""
+    now = utc_text(bot.services.now())
+    db = bot.services.store.db  # type: ignore[attr-defined]
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO outbox (staff_id, kind, payload, created_at, next_attempt_at)"
+            " VALUES ('cb-hh-mt', 'reminders', '{\"items\": [{\"due\": \"ack_due\"}]}', ?, ?)",
+            (now, now),
+        )
+    with caplog.at_level(logging.ERROR):
+        await file_sanitation_report(bot, bot.user(501, "An"))
+    assert "Việc mới — PA-000001" in joined(texts_to(bot, ENVIRONMENT_CADRE))
+    assert any("could not be prepared" in r.getMessage() for r in caplog.records)
+    assert await bot.services.store.outbox_counts() == (1, 2), "the bad row waits for a retry"
 
 
 # ---- one chat's flood wait ---------------------------------------------------------------------
