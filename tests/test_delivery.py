@@ -119,6 +119,16 @@ async def test_a_reopened_card_with_the_longest_comment_arrives(bot: BotDriver) 
     assert "a:1" in button_data(card[-1])
 
 
+async def test_a_caption_too_long_is_shortened_not_refused(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    photo = an.photo()
+    file_id = photo["message"]["photo"][-1]["file_id"]
+    sent = await bot.app.bot.send_photo(an.user_id, file_id, caption=EMOJI * 600)
+    caption = sent.caption or ""
+    assert caption.endswith("…") and utf16_len(caption) <= 1024
+    assert caption.startswith(EMOJI * 500)
+
+
 # ---- a failing part must not block the rest ------------------------------------------------
 
 
