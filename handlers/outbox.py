@@ -55,7 +55,14 @@ from bot.services import (
 )
 from bot.sweep import BRIEFING, REMINDERS
 from handlers import digest
-from handlers.render import CAPTION_LIMIT, Renderer, clip, split_message, utf16_len
+from handlers.render import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    Renderer,
+    clip,
+    split_message,
+    utf16_len,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +78,6 @@ ALBUM_MAX = 10  # photos in one sendMediaGroup
 MAX_BUTTON_ROWS = 20
 # A reminder or briefing lists tasks while they fit in one message; the
 # rest are counted ("… and 12 more: see /tasks"), never cut off mid-line.
-MESSAGE_LIMIT = 4096
 ROOM_FOR_MORE = 120
 
 
@@ -81,7 +87,7 @@ def fitting(head: str, lines: Sequence[str]) -> int:
     used = utf16_len(head)
     for n, line in enumerate(lines):
         used += 1 + utf16_len(line)
-        if used > MESSAGE_LIMIT - ROOM_FOR_MORE:
+        if used > TEXT_LIMIT - ROOM_FOR_MORE:
             return n
     return len(lines)
 

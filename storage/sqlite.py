@@ -982,15 +982,16 @@ class SqliteStore:
         self, item_id: int, parts_done: Sequence[str], at: datetime, *, finished: bool
     ) -> None:
         """The parts of a row Telegram accepted so far, written the moment it
-        accepted one; with the last, the row is sent."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE outbox SET parts_done = ?,"
-                " sent_at = CASE WHEN ? THEN ? END,"
-                " attempts = attempts + (CASE WHEN ? THEN 1 ELSE 0 END)"
-                " WHERE id = ? AND sent_at IS NULL",
-                (json.dumps(list(parts_done)), finished, utc_text(at), finished, item_id),
-            )
+        accepted one (one statement: one trip to the database thread, the
+        shortest window for a crash to repeat a message); with the last, the
+        row is sent."""
+        await self.db.write(
+            "UPDATE outbox SET parts_done = ?,"
+            " sent_at = CASE WHEN ? THEN ? END,"
+            " attempts = attempts + (CASE WHEN ? THEN 1 ELSE 0 END)"
+            " WHERE id = ? AND sent_at IS NULL",
+            (json.dumps(list(parts_done)), finished, utc_text(at), finished, item_id),
+        )
 
     async def give_up(self, item_id: int, error: str, at: datetime) -> None:
         async with self.db.transaction() as conn:
