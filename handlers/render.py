@@ -53,12 +53,13 @@ def clip(value: str, limit: int) -> str:
     """``value`` shortened with "…" to at most ``limit`` UTF-16 code units."""
     if utf16_len(value) <= limit:
         return value
-    units = 0
-    for index, ch in enumerate(value):
+    kept = units = 0
+    for ch in value:
         units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit - 1:
-            return value[:index] + "…"
-    return value  # pragma: no cover - the loop always cuts
+        if units > limit - 1:  # room for the "…"
+            break
+        kept += 1
+    return value[:kept] + "…"
 
 
 def split_message(value: str, limit: int = TEXT_LIMIT) -> list[str]:

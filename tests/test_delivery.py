@@ -22,7 +22,7 @@ from bot.driver import BotDriver
 from bot.i18n import t
 from bot.sandbox import FakeBotApi, FakeUser, SentMessage
 from handlers.outbox import GIVE_UP_AFTER
-from handlers.render import TEXT_LIMIT, utf16_len
+from handlers.render import TEXT_LIMIT, split_message, utf16_len
 from storage.db import utc_text
 from tests.factories import (
     ENVIRONMENT_CADRE,
@@ -101,6 +101,20 @@ async def test_the_longest_possible_card_reaches_the_cadre_whole(
     status = await bot.send(an.command("status", "PA-000001"))
     assert APOLOGY not in joined(status)
     assert description in "".join((m.text or "").replace("\n", "") for m in status)
+
+
+def test_a_text_is_split_where_a_reader_expects_it() -> None:
+    """At a line end if one fits, else after a word, else between two
+    characters — and never more than the limit, counted Telegram's way."""
+    lines = "\n".join(["dòng một", "dòng hai", "dòng ba"])
+    assert split_message(lines, 18) == ["dòng một\ndòng hai", "dòng ba"]
+    words = " ".join(["rác"] * 10)  # 39 characters
+    pieces = split_message(words, 16)
+    assert pieces == ["rác rác rác rác", "rác rác rác rác", "rác rác"]
+    emoji = split_message(EMOJI * 10, 7)  # no space anywhere: 3 emoji (6 units) a piece
+    assert emoji == [EMOJI * 3, EMOJI * 3, EMOJI * 3, EMOJI]
+    assert all(utf16_len(p) <= 7 for p in emoji)
+    assert split_message("  \n\n ", 10) == [], "nothing blank is sent"
 
 
 async def test_a_reopened_card_with_the_longest_comment_arrives(bot: BotDriver) -> None:
