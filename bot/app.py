@@ -17,7 +17,7 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.digests import Digests
@@ -32,6 +32,7 @@ from handlers import cadre, common, digest, history, leader, privacy, resident, 
 from handlers.context import BotApplication, BotContext, Runtime
 from handlers.outbox import OutboxSender
 from handlers.render import Renderer
+from handlers.telegram_bot import TelegramBot
 from storage.db import Database
 from storage.digest import SqliteDigestStore
 from storage.sqlite import SqliteStore
@@ -50,21 +51,26 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> BotApplication:
+    # The bot is built here rather than by the builder: it is our subclass,
+    # which fits every text to Telegram's limits (handlers/telegram_bot.py).
+    # The HTTP requests are what ApplicationBuilder would make.
+    bot = TelegramBot(
+        token=settings.telegram_token.reveal() or OFFLINE_TOKEN,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+        defaults=Defaults(tzinfo=settings.tz),
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=updates_request or request or HTTPXRequest(connection_pool_size=1),
+        rate_limiter=MessagePacer() if settings.rate_limit else None,  # type: ignore[arg-type]
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_token.reveal() or OFFLINE_TOKEN)
-        .base_url(settings.telegram_api_url)
-        .base_file_url(settings.telegram_file_url)
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .defaults(Defaults(tzinfo=settings.tz))
         .post_init(startup)
         .post_shutdown(shutdown)
         .concurrent_updates(ChatOrderedProcessor())
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
-    if settings.rate_limit:
-        builder = builder.rate_limiter(MessagePacer())  # type: ignore[arg-type]
     app: BotApplication = builder.build()  # type: ignore[assignment]
     runtime = Runtime(renderer=Renderer(settings.tz))
     runtime.extras.update(settings=settings, clock=clock or SystemClock())

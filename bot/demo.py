@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from bot.admin import Admin
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
@@ -108,6 +109,14 @@ class Story:
 
     async def chooses(self, user: FakeUser, key: str) -> None:
         await self.presses(user, rf"q:\d+:{key}")
+
+    async def operator_runs(self, *command: str) -> None:
+        """The ward office at the command line (``phananh staff deactivate``),
+        beside the running bot; what the outbox sends because of it follows."""
+        self.out.write(f"  {self.log._stamp()} 💻 $ phananh {' '.join(command)}\n")
+        if command[:2] == ("staff", "deactivate"):
+            await Admin(self.driver.services).deactivate(command[2])
+        self.log.bot_said(await self.driver.flush())
 
     async def sweep_at(self, local: datetime) -> None:
         """Jump the clock to a local time and run the reminder sweep, as the
@@ -220,6 +229,10 @@ async def play(story: Story) -> None:
     await story.sweep_at(datetime(2026, 11, 23, 17, 0, tzinfo=LOCAL))
     story.scene("11. Một tuần sau: PA-000002 quá hạn — báo cáo lãnh đạo phường; giao ban sáng")
     await story.sweep_at(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL))
+
+    story.person(7014, "CA phường Long")
+    story.scene("12. CB địa chính Nhung chuyển công tác: văn phòng phường cho ngừng hoạt động", 30)
+    await story.operator_runs("staff", "deactivate", "cb-hh-dc2")
 
 
 async def final_lines(driver: BotDriver) -> list[str]:

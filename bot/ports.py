@@ -127,6 +127,10 @@ class OutboxItem:
     recipient: Person | None  # None: a staff member with no bound account yet
     payload: Mapping[str, Any]
     attempts: int
+    # The parts of the row (photos, a pin, pieces of a long text) Telegram
+    # already accepted: a retry sends only the others.
+    parts_done: tuple[str, ...] = ()
+    failing_since: datetime | None = None  # first failure that counts towards giving up
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,9 @@ class Change:
     notices: Sequence[Notice] = ()
     photos: Sequence[tuple[str, Photo]] = ()  # (kind, photo): 'resolution' or 'dispute'
     end_conversation_of: int | None = None
+    # Kinds of photo that stop being current with this change (a disputed
+    # result's 'resolution' photos): kept, but no longer shown as its proof.
+    supersede_photos: Sequence[str] = ()
 
 
 class DueComplaint(NamedTuple):
@@ -401,7 +408,12 @@ class Store(Protocol):
         self, now: datetime, limit: int, channel: str | None = None
     ) -> list[OutboxItem]: ...
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
-    async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None: ...
+    async def mark_parts(
+        self, item_id: int, parts_done: Sequence[str], at: datetime, *, finished: bool
+    ) -> None: ...
+    async def mark_failed(
+        self, item_id: int, error: str, retry_at: datetime, failed_at: datetime | None = None
+    ) -> None: ...
     async def give_up(self, item_id: int, error: str, at: datetime) -> None: ...
     async def outbox_counts(self) -> tuple[int, int]: ...
     async def remember_buttons(

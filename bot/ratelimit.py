@@ -7,8 +7,18 @@ button press too — against the 30, and its bucket lets a burst of 60 through
 in the first second.  Here only messages count (the `send…` methods); they
 leave at least 1/30 s apart and never more than 30 within 1.025 s, so no
 one-second window at Telegram holds more than 30 even with a little jitter
-(29.3 a second when busy); a 429 that slips
-through anyway pauses every send for the time Telegram asks, then is retried.
+(29.3 a second when busy).
+
+A 429 that slips through anyway pauses only what it is about.  Telegram does
+not say whether it counted the chat (one message a second into a private
+chat, 20 a minute into a group) or the bot as a whole; the bot's own count
+does: when the last 30 messages left within the last few seconds, the whole
+bot was at its ceiling and every send waits; otherwise only that chat does,
+and every other chat goes on at once.  A call made with `no_waiting()` (the
+outbox's) is not held for a chat's pause at all: its 429 comes straight back
+as `RetryAfter`, and the outbox retries the row (and holds that person's
+next rows) by its own clock, so one chat's wait never holds up a pass that
+has other people's messages in it.
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -35,19 +46,56 @@ GROUP_MESSAGES_PER_MINUTE = 20
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
+# How recently the 30th-latest message must have left for a 429 to count as
+# the bot's global limit rather than one chat's.
+GLOBAL_SECONDS = 2.0
+
+_no_waiting: ContextVar[bool] = ContextVar("no_waiting", default=False)
+
+
+@contextlib.contextmanager
+def no_waiting() -> Iterator[None]:
+    """Within this block, a send that would have to wait out a 429 raises
+    `RetryAfter` instead (the caller has a clock of its own to retry by)."""
+    token = _no_waiting.set(True)
+    try:
+        yield
+    finally:
+        _no_waiting.reset(token)
+
+
 def is_message(endpoint: str) -> bool:
     return endpoint.startswith("send") and endpoint != "sendChatAction"
 
 
+def _chat_key(chat_id: object) -> int | str | None:
+    """A chat id as PTB passes it (an int, or an @channel name)."""
+    if isinstance(chat_id, int | str):
+        with contextlib.suppress(ValueError):
+            return int(chat_id)
+        return chat_id
+    return None
+
+
 class MessagePacer(BaseRateLimiter[int]):
-    __slots__ = ("_gap", "_groups", "_lock", "_next", "_resume_at", "_window", "max_retries")
+    __slots__ = (
+        "_chat_resume",
+        "_gap",
+        "_groups",
+        "_lock",
+        "_next",
+        "_resume_at",
+        "_window",
+        "max_retries",
+    )
 
     def __init__(self, per_second: float = MESSAGES_PER_SECOND, max_retries: int = 1) -> None:
         self._gap = 1 / per_second
         self.max_retries = max_retries
         self._lock = asyncio.Lock()
         self._next = 0.0  # loop time before which no message may leave
-        self._resume_at = 0.0  # end of a 429's pause
+        self._resume_at = 0.0  # end of a global 429's pause
+        self._chat_resume: dict[int | str, float] = {}  # end of one chat's 429 pause
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._window: deque[float] = deque(maxlen=WINDOW_MESSAGES)  # the latest slots
 
@@ -74,14 +122,39 @@ class MessagePacer(BaseRateLimiter[int]):
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    def _group_limiter(self, chat_id: object) -> contextlib.AbstractAsyncContextManager[Any]:
-        with contextlib.suppress(ValueError, TypeError):
-            chat_id = int(chat_id)  # type: ignore[call-overload]
-        if (isinstance(chat_id, int) and chat_id < 0) or isinstance(chat_id, str):
-            if chat_id not in self._groups:
-                self._groups[chat_id] = AsyncLimiter(GROUP_MESSAGES_PER_MINUTE, 60)
-            return self._groups[chat_id]
+    def _group_limiter(self, chat: int | str | None) -> contextlib.AbstractAsyncContextManager[Any]:
+        if (isinstance(chat, int) and chat < 0) or isinstance(chat, str):
+            if chat not in self._groups:
+                self._groups[chat] = AsyncLimiter(GROUP_MESSAGES_PER_MINUTE, 60)
+            return self._groups[chat]
         return contextlib.nullcontext()
+
+    def _at_the_ceiling(self, now: float) -> bool:
+        """Whether the bot as a whole was sending at Telegram's limit."""
+        full = len(self._window) == WINDOW_MESSAGES
+        return full and now - self._window[0] <= GLOBAL_SECONDS
+
+    def _pause(self, chat: int | str | None, seconds: float) -> None:
+        """Record a 429: the whole bot, or only this chat, waits ``seconds``."""
+        now = asyncio.get_running_loop().time()
+        until = now + seconds + 0.1
+        if chat is None or self._at_the_ceiling(now):
+            log.warning("Telegram asked the bot to slow down: pausing sends for %.1f s", seconds)
+            self._resume_at = max(self._resume_at, until)
+        else:
+            log.warning("Telegram asked to slow down in one chat: pausing it for %.1f s", seconds)
+            self._chat_resume[chat] = max(self._chat_resume.get(chat, 0.0), until)
+
+    async def _chat_turn(self, chat: int | str | None) -> None:
+        """Wait out this chat's own pause, if any (`no_waiting` callers keep
+        their own schedule for it)."""
+        if chat is None or chat not in self._chat_resume or _no_waiting.get():
+            return
+        left = self._chat_resume[chat] - asyncio.get_running_loop().time()
+        if left <= 0:
+            del self._chat_resume[chat]
+            return
+        await asyncio.sleep(left)
 
     async def process_request(
         self,
@@ -95,17 +168,19 @@ class MessagePacer(BaseRateLimiter[int]):
         if not is_message(endpoint):
             return await callback(*args, **kwargs)
         retries = rate_limit_args if rate_limit_args is not None else self.max_retries
-        async with self._group_limiter(data.get("chat_id")):
+        if _no_waiting.get():
+            retries = 0
+        chat = _chat_key(data.get("chat_id"))
+        async with self._group_limiter(chat):
             for attempt in range(retries + 1):
+                await self._chat_turn(chat)
                 await self._turn()
                 try:
                     return await callback(*args, **kwargs)
                 except RetryAfter as exc:
-                    if attempt == retries:
-                        raise
                     wait = exc.retry_after
                     seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
-                    log.warning("Telegram asked to slow down: pausing sends for %.1f s", seconds)
-                    loop = asyncio.get_running_loop()
-                    self._resume_at = max(self._resume_at, loop.time() + seconds + 0.1)
+                    self._pause(chat, seconds)
+                    if attempt == retries:
+                        raise
         raise AssertionError("unreachable")  # pragma: no cover

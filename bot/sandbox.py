@@ -80,6 +80,9 @@ _NOT_MODIFIED: Final = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
+# Telegram's words when a text or a caption is over its limit (in UTF-16 code units).
+_TEXT_TOO_LONG: Final = "Bad Request: message is too long"
+_CAPTION_TOO_LONG: Final = "Bad Request: message caption is too long"
 _COMMAND_AT_START: Final = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
 
 
@@ -357,6 +360,11 @@ class FakeBotApi:
         """Make the next `times` calls of `method` get no answer at all (PTB: NetworkError)."""
         self._faults.append(_Fault(method.lower(), chat_id, times, None))
 
+    def clear_faults(self) -> None:
+        """Forget the failures still planned: the network is back."""
+        self._faults.clear()
+        self._lost_answers.clear()
+
     def lose_answer_next(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
         """Carry out the next `times` calls of `method`, then drop their answers: the
         message is delivered, but the bot sees a network error (PTB: NetworkError)."""
@@ -468,6 +476,11 @@ class FakeBotApi:
                 mime_type,
             )
         return file_id
+
+    def forget_file(self, file_id: str) -> None:
+        """Telegram no longer knows ``file_id`` (one from another bot, or a
+        file it dropped): sending it is refused with a 400, as Telegram does."""
+        self._files.pop(file_id, None)
 
     def file_content(self, file_id: str) -> bytes:
         """What the bot uploaded (or a user sent) under ``file_id``."""
@@ -636,13 +649,13 @@ class FakeBotApi:
             raise _ApiError(400, "Bad Request: chat not found") from None
 
     @staticmethod
-    def _render(value: object, parse_mode: object, limit: int, what: str) -> str:
+    def _render(value: object, parse_mode: object, limit: int, too_long: str) -> str:
         """The text users will see, refused where Telegram refuses it."""
         text = "" if value is None else str(value)
         if str(parse_mode).upper() == "HTML":
             text = _TelegramHtml(text).plain_text()
         if _utf16_len(text) > limit:
-            raise _ApiError(400, f"Bad Request: message {what} is too long")
+            raise _ApiError(400, too_long)
         return text
 
     @staticmethod
@@ -662,7 +675,9 @@ class FakeBotApi:
     def _caption(self, params: JSONDict) -> str | None:
         if params.get("caption") is None:
             return None
-        return self._render(params["caption"], params.get("parse_mode"), CAPTION_LIMIT, "caption")
+        return self._render(
+            params["caption"], params.get("parse_mode"), CAPTION_LIMIT, _CAPTION_TOO_LONG
+        )
 
     def _file_id(self, value: Any, params: JSONDict, what: str, mime: str | None) -> str:
         """Resolve a file field as Telegram does: upload, attach://, URL, or known file_id."""
@@ -745,7 +760,9 @@ class FakeBotApi:
         return copy.deepcopy(raw)
 
     def _send_message(self, params: JSONDict) -> JSONDict:
-        text = self._render(params.get("text"), params.get("parse_mode"), TEXT_LIMIT, "text")
+        text = self._render(
+            params.get("text"), params.get("parse_mode"), TEXT_LIMIT, _TEXT_TOO_LONG
+        )
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         return self._deliver(params, "text", {"text": text}, text=text)
@@ -851,7 +868,9 @@ class FakeBotApi:
         msg = self._target(params, "message to edit not found")
         if msg.kind != "text":
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")
-        text = self._render(params.get("text"), params.get("parse_mode"), TEXT_LIMIT, "text")
+        text = self._render(
+            params.get("text"), params.get("parse_mode"), TEXT_LIMIT, _TEXT_TOO_LONG
+        )
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
         # Like Telegram: an edit without reply_markup drops the inline keyboard.

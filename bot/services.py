@@ -101,6 +101,7 @@ class _Pending:
     photos: list[tuple[str, Photo]] = field(default_factory=list)
     note: str | None = None
     data: dict[str, str] = field(default_factory=dict)
+    supersede_photos: tuple[str, ...] = ()
 
 
 class Services:
@@ -585,6 +586,7 @@ class Services:
             notices=notices,
             photos=pending.photos,
             end_conversation_of=actor.person_id if end_conversation else None,
+            supersede_photos=pending.supersede_photos,
         )
         if not await self.store.apply_change(change):
             # Someone else acted first; nothing was changed.
@@ -1064,6 +1066,9 @@ class Services:
         fields: dict[str, Any] = {
             "resolved_at": None,
             "closed_at": None,
+            # The disputed result is no longer the current one (its note stays
+            # in the history, its photos are superseded below).
+            "resolution_note": None,
             "clock_start": now,
             "paused_since": None,  # a fresh start: no wait carries over
         }
@@ -1078,11 +1083,18 @@ class Services:
             fields=fields,
             notices=[
                 Notice(
-                    TASK_REOPENED, staff_id=complaint.owner, payload={"comment": data["comment"]}
+                    TASK_REOPENED,
+                    staff_id=complaint.owner,
+                    payload={
+                        "comment": data["comment"],
+                        # The resident's photos of what is still wrong go to the cadre.
+                        "photos": [[p.channel, p.file_ref] for p in photos],
+                    },
                 )
             ],
             photos=[("dispute", p) for p in photos],
             note=data["comment"],
+            supersede_photos=("resolution",),
         )
         reply = await self._apply(actor, complaint, Action.DISPUTE, pending, end_conversation=True)
         if reply.refused:
@@ -1245,11 +1257,60 @@ class Services:
         if self.reach_changed is not None:
             await self.reach_changed(person.id, False)
 
-    async def notice_sent(self, item_id: int) -> None:
-        await self.store.mark_sent(item_id, self.clock.now())
+    def _leaders_over(self, staff_id: str) -> list[str]:
+        """Who hears that a staff member cannot be reached: their wards'
+        leaders, or the city's when they have none (or are one)."""
+        chart = self.chart
+        member = chart.staff.get(staff_id)
+        wards = member.wards if member else ()
+        leaders = [chart.wards[w].leader for w in wards if w in chart.wards]
+        leaders = [lid for lid in dict.fromkeys(leaders) if lid != staff_id]
+        if not leaders:
+            leaders = [s.id for s in chart.city_leaders() if s.id != staff_id]
+        return leaders
 
-    async def notice_failed(self, item_id: int, error: str, retry_in: timedelta) -> None:
-        await self.store.mark_failed(item_id, error, self.clock.now() + retry_in)
+    async def delivery_abandoned(self, item: OutboxItem, error: str) -> None:
+        """A row Telegram refused, or one failing for too long, is given up
+        — and someone who can act hears of it: for a staff member, the
+        leaders over them; for a resident, the leader of the complaint's
+        ward.  (A notice to a leader that fails is given up quietly: no loop.)"""
+        now = self.clock.now()
+        await self.store.give_up(item.id, error, now)
+        if self._chart is None or item.kind == STAFF_UNREACHABLE:
+            return
+        person = item.recipient
+        staff_id = item.staff_id or (
+            await self.store.staff_of_person(person.id) if person else None
+        )
+        complaint = await self.store.get_complaint(item.complaint_id) if item.complaint_id else None
+        if staff_id is not None:
+            leaders = self._leaders_over(staff_id)
+        elif complaint is not None and complaint.ward in self._chart.wards:
+            leaders = [self._chart.wards[complaint.ward].leader]
+        else:
+            return
+        payload = {
+            "staff": staff_id or "",
+            "code": complaint.code if complaint else "",
+            "undeliverable": True,
+        }
+        await self.store.enqueue(
+            [Notice(STAFF_UNREACHABLE, staff_id=lid, payload=payload) for lid in leaders], now
+        )
+
+    async def notice_parts(
+        self, item_id: int, parts_done: Sequence[str], *, finished: bool
+    ) -> None:
+        """Telegram accepted one more part of a row (with the last, the row is sent)."""
+        await self.store.mark_parts(item_id, parts_done, self.clock.now(), finished=finished)
+
+    async def notice_failed(
+        self, item_id: int, error: str, retry_in: timedelta, *, counts: bool = True
+    ) -> None:
+        """Retry in ``retry_in``; a failure that ``counts`` (not a 429's
+        wait) starts the time after which the row is given up."""
+        now = self.clock.now()
+        await self.store.mark_failed(item_id, error, now + retry_in, now if counts else None)
 
     def actor_for(self, person: Person, staff_id: str | None) -> Actor:
         """A deactivated staff member speaks to the bot as a resident."""

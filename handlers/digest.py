@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any
 
 from telegram import Bot, InputFile, Update
@@ -21,10 +22,10 @@ from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.text import fold
 from bot.i18n import t
-from bot.report.text import chunks, digest_text, period_label, stats_text, week_number
+from bot.report.text import digest_text, period_label, stats_text, week_number
 from handlers.common import PRIVATE, say
 from handlers.context import BotApplication, BotContext
-from handlers.render import TEXT_LIMIT
+from handlers.render import split_message
 
 _WEEK = re.compile(r"^\d{4}-?[wW]\d{1,2}$")
 _KINDS = {
@@ -46,33 +47,49 @@ _KINDS = {
 _LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
 
 
-async def send_digest(
+def digest_sends(
     bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
+) -> list[Callable[[], Awaitable[object]]]:
+    """The digest's messages, each still to send: the text (in as many
+    messages as it needs), then the chart.  The outbox sends them as parts
+    of one row, recording each as Telegram accepts it."""
+    lang = actor.language
+    body = digest_text(digest, digests.chart, lang, digests.tz)
+    sends: list[Callable[[], Awaitable[object]]] = [
+        partial(bot.send_message, chat_id, piece) for piece in split_message(body)
+    ]
+    return [*sends, partial(_send_chart, bot, digests, lang, chat_id, digest)]
+
+
+async def _send_chart(
+    bot: Bot, digests: Digests, lang: str, chat_id: int, digest: d.Digest
 ) -> None:
-    """The text (in as many messages as it needs), then the chart."""
     from bot.report.chart import chart_png  # matplotlib loads only when a chart is drawn
 
-    lang = actor.language
-    chart = digests.chart
-    body = digest_text(digest, chart, lang, digests.tz)
-    for piece in chunks(body, TEXT_LIMIT):
-        await bot.send_message(chat_id, piece)
-    png = await asyncio.to_thread(chart_png, digest, chart, lang, digests.tz)
+    png = await asyncio.to_thread(chart_png, digest, digests.chart, lang, digests.tz)
     number, year = week_number(digest.week)
     caption = t(lang, "digest.chart_caption", number=number, year=year)
     await bot.send_photo(chat_id, InputFile(png, filename=f"digest-{digest.week.key}.png"), caption)
 
 
-async def deliver(
-    bot: Bot, digests: Digests, actor: Actor, chat_id: int, payload: Mapping[str, Any]
+async def send_digest(
+    bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
 ) -> None:
-    """An outbox "digest" row: the scope and the week were fixed when it was
-    queued; the numbers are computed now."""
+    """The text, then the chart."""
+    for send in digest_sends(bot, digests, actor, chat_id, digest):
+        await send()
+
+
+async def delivery(
+    bot: Bot, digests: Digests, actor: Actor, chat_id: int, payload: Mapping[str, Any]
+) -> list[Callable[[], Awaitable[object]]]:
+    """An outbox "digest" row's messages: the scope and the week were fixed
+    when it was queued; the numbers are computed now."""
     week = digests.parse_week(str(payload["week"]))
     month = digests.parse_month(str(payload["month"])) if payload.get("month") else None
     scope = digests.scope_from_payload(payload["scope"])
     digest = await digests.build(scope, week, month=month)
-    await send_digest(bot, digests, actor, chat_id, digest)
+    return digest_sends(bot, digests, actor, chat_id, digest)
 
 
 def _split(args: list[str], digests: Digests) -> tuple[str | None, str | None, list[str]]:

@@ -10,10 +10,8 @@ from telegram.ext import CommandHandler
 from bot.audit import trail_for
 from bot.domain.authz import Refusal, may_use
 from bot.report.history import trail_text
-from bot.report.text import chunks
 from handlers.common import PRIVATE, say
 from handlers.context import BotApplication, BotContext
-from handlers.render import TEXT_LIMIT
 
 
 async def cmd_history(update: Update, context: BotContext) -> None:
@@ -36,8 +34,8 @@ async def cmd_history(update: Update, context: BotContext) -> None:
         await say(context, chat_id, f"refusal.{found.value}")
         return
     tz = services.schedule.calendar.tz
-    for piece in chunks(trail_text(found, services.chart, actor.language, tz), TEXT_LIMIT):
-        await context.bot.send_message(chat_id, piece)
+    # The bot splits a history longer than one message (handlers/telegram_bot.py).
+    await context.bot.send_message(chat_id, trail_text(found, services.chart, actor.language, tz))
 
 
 def register(app: BotApplication) -> None:

@@ -1,17 +1,31 @@
 """Delivering the outbox over Telegram.
 
-A row is marked sent only after Telegram accepted every message it stands
-for; a failure leaves it pending with a later retry time.  A crash between
-the send and the mark sends it at most once more, never zero times.
+One row can stand for several messages — the photos (an album), the
+location pin, a text in as many pieces as Telegram needs — its *parts*.
+Each part Telegram accepts is recorded the moment it accepts it (the row
+becomes sent with its last part), so a retry or a restart sends only the
+parts still missing: a photo is never sent twice because the text after it
+met a 429.  A photo or a pin Telegram refuses (400: a file id it does not
+know) is skipped and the rest still goes; a text it refuses, or a row that
+keeps failing for `GIVE_UP_AFTER` while Telegram takes other messages, is
+given up and the ward leader told, not retried for days.
+
+At most `PARALLEL_RECIPIENTS` rows are sent at once, each one part at a
+time, so a crash (kill -9) between Telegram accepting a message and its
+mark being written repeats at most that many sends — a text, a photo, an
+album or a pin each — and never one that was marked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from telegram import (
     Bot,
@@ -31,6 +45,7 @@ from bot.domain.messages import Text, text
 from bot.domain.text import inset
 from bot.owner_notices import OPEN_SUMMARY, OWNERS_CHANGED
 from bot.ports import OutboxItem
+from bot.ratelimit import no_waiting
 from bot.services import (
     REFRESH_BUTTONS,
     STAFF_UNREACHABLE,
@@ -43,30 +58,39 @@ from bot.services import (
 )
 from bot.sweep import BRIEFING, REMINDERS
 from handlers import digest
-from handlers.render import CAPTION_LIMIT, Renderer, clip
+from handlers.render import (
+    CAPTION_LIMIT,
+    TEXT_LIMIT,
+    Renderer,
+    clip,
+    split_message,
+    utf16_len,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
-# Retry delays after a failure: network trouble and 5xx back off quickly; a
-# refusal (blocked bot, bad request) waits long, so it does not loop.
+# Retry delays after a failure: network trouble and 5xx back off, up to an
+# hour; a row failing for `GIVE_UP_AFTER` is given up and the leader told —
+# but only while Telegram takes other messages (an outage of the bot's own
+# network gives nobody up).  A 429 is not a failure: it is waited out.
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-REFUSED_RETRY = timedelta(hours=6)
+GIVE_UP_AFTER = timedelta(hours=2)
+ALBUM_MAX = 10  # photos in one sendMediaGroup
 MAX_BUTTON_ROWS = 20
 # A reminder or briefing lists tasks while they fit in one message; the
 # rest are counted ("… and 12 more: see /tasks"), never cut off mid-line.
-MESSAGE_LIMIT = 4096
 ROOM_FOR_MORE = 120
 
 
 def fitting(head: str, lines: Sequence[str]) -> int:
     """How many of ``lines`` fit under ``head`` in one message, keeping
     room for the line that counts the rest."""
-    used = len(head)
+    used = utf16_len(head)
     for n, line in enumerate(lines):
-        used += 1 + len(line)
-        if used > MESSAGE_LIMIT - ROOM_FOR_MORE:
+        used += 1 + utf16_len(line)
+        if used > TEXT_LIMIT - ROOM_FOR_MORE:
             return n
     return len(lines)
 
@@ -86,7 +110,31 @@ def backoff(attempts: int) -> timedelta:
 
 # Deliveries to different people run side by side (each waits ~50 ms for
 # Telegram's answer); the rate limiter keeps the whole under 30 a second.
-PARALLEL_RECIPIENTS = 16
+# It is also the bound on what a crash can send twice (see the docstring).
+PARALLEL_RECIPIENTS = 8
+
+
+@dataclass(frozen=True)
+class Part:
+    """One send of a row: a text (or a piece of one), a photo or an album,
+    a pin.  ``key`` names it within the row, the same on every attempt."""
+
+    key: str
+    send: Callable[[], Awaitable[object]]
+    optional: bool = False  # a photo or a pin: refused, it is skipped
+    buttons_of: Complaint | None = None  # it carries this complaint's buttons
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"  # this row failed; the person's next rows may still go
+    HELD = "held"  # a 429 or a network failure: the person's next rows wait too
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    retry_in: timedelta = timedelta(0)  # for HELD: how long the person's rows wait
 
 
 class OutboxSender:
@@ -104,6 +152,7 @@ class OutboxSender:
         self._passes_started = 0
         self._passes_done = 0
         self._pass_end = asyncio.Condition()
+        self._accepted_at: datetime | None = None  # when Telegram last took a message
 
     async def flush(self) -> int:
         """Send everything due; returns how many rows were sent.
@@ -182,105 +231,272 @@ class OutboxSender:
         gate = asyncio.Semaphore(PARALLEL_RECIPIENTS)
 
         async def one_person(queue: list[OutboxItem]) -> int:
+            sent = 0
             async with gate:
-                return sum([await self._attempt(item) for item in queue])
+                for n, item in enumerate(queue):
+                    attempt = await self._attempt(item)
+                    if attempt.outcome is Outcome.HELD:
+                        # The person's later rows wait as long, and keep their order.
+                        for later in queue[n + 1 :]:
+                            await self.services.notice_failed(
+                                later.id, "held", attempt.retry_in, counts=False
+                            )
+                        break
+                    sent += attempt.outcome is Outcome.SENT
+            return sent
 
         return sum(await asyncio.gather(*(one_person(q) for q in by_person.values())))
 
-    async def _attempt(self, item: OutboxItem) -> bool:
+    async def _attempt(self, item: OutboxItem) -> Attempt:
         try:
-            await self._deliver(item)
+            with no_waiting():  # a 429 reschedules the row; it never holds up the pass
+                await self._deliver(item)
         except RetryAfter as exc:
             wait: timedelta | int = exc.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
-            await self._failed(item, "retry_after", delay)
-            return False
+            await self._failed(item, "retry_after", delay, counts=False)
+            return Attempt(Outcome.HELD, delay)
         except Forbidden:
             # Blocked the bot, or never started it: retrying cannot help.
             log.warning("outbox %s (%s): recipient unreachable", item.id, item.kind)
             await self.services.recipient_unreachable(item, "forbidden")
-            return False
+            return Attempt(Outcome.FAILED)
         except BadRequest as exc:
-            await self._failed(item, f"bad_request: {exc.message}", REFUSED_RETRY)
-            return False
+            # Telegram refused the text itself: the same text would be refused again.
+            log.warning("outbox %s (%s) refused, given up: %s", item.id, item.kind, exc.message)
+            await self.services.delivery_abandoned(item, f"bad_request: {exc.message}")
+            return Attempt(Outcome.FAILED)
         except (NetworkError, TelegramError) as exc:
-            await self._failed(item, type(exc).__name__, backoff(item.attempts))
-            return False
-        await self.services.notice_sent(item.id)
-        return True
+            delay = backoff(item.attempts)
+            await self._failed(item, type(exc).__name__, delay, counts=True)
+            return Attempt(Outcome.HELD, delay)
+        except Exception as exc:  # a bug rendering this row must not stop the others
+            log.exception("outbox %s (%s) could not be prepared", item.id, item.kind)
+            await self._failed(item, type(exc).__name__, backoff(item.attempts), counts=True)
+            return Attempt(Outcome.FAILED)
+        return Attempt(Outcome.SENT)
 
-    async def _failed(self, item: OutboxItem, error: str, retry_in: timedelta) -> None:
+    async def _failed(
+        self, item: OutboxItem, error: str, retry_in: timedelta, *, counts: bool
+    ) -> None:
+        """Retry later — or, for a row failing since long enough while other
+        messages get through, give it up and tell the leaders."""
+        now = self.services.now()
+        since = item.failing_since
+        if (
+            counts
+            and since is not None
+            and now - since >= GIVE_UP_AFTER
+            and self._accepted_at is not None
+            and self._accepted_at > since
+        ):
+            log.warning(
+                "outbox %s (%s) failing since %s, given up: %s", item.id, item.kind, since, error
+            )
+            await self.services.delivery_abandoned(item, error)
+            return
         log.warning("outbox %s (%s) not sent: %s", item.id, item.kind, error.split(":")[0])
-        await self.services.notice_failed(item.id, error, retry_in)
+        await self.services.notice_failed(item.id, error, retry_in, counts=counts)
 
     async def _deliver(self, item: OutboxItem) -> None:
+        """Render the row into its parts and send those not sent yet."""
         person = item.recipient
         assert person is not None  # the store only returns rows with a recipient
         actor = await self.services.actor_of_person(person)
-        chat_id = int(person.external_id)
+        parts = await self._parts(item, actor, int(person.external_id))
+        await self._send_parts(item, actor, parts)
+
+    async def _send_parts(self, item: OutboxItem, actor: Actor, parts: Sequence[Part]) -> None:
+        """Send the parts still missing, one at a time, recording each the
+        moment Telegram accepts it; the row is sent with the last."""
+        done = list(item.parts_done)
+        todo = [part for part in parts if part.key not in done]
+        if not todo:  # nothing (left) to say: handled meanwhile, or all sent before a crash
+            await self.services.notice_parts(item.id, done, finished=True)
+            return
+        for n, part in enumerate(todo):
+            sent: object = None
+            try:
+                sent = await part.send()
+            except BadRequest as exc:
+                if not part.optional:
+                    raise
+                # A file id Telegram does not know, a point it will not pin: the
+                # rest of the notice matters more than this part of it.
+                log.warning(
+                    "outbox %s (%s): %s refused, the rest goes on: %s",
+                    item.id,
+                    item.kind,
+                    part.key,
+                    exc.message,
+                )
+            else:
+                self._accepted_at = self.services.now()
+            done.append(part.key)
+            await self.services.notice_parts(item.id, done, finished=n == len(todo) - 1)
+            if part.buttons_of is not None and isinstance(sent, Message):
+                await self.services.remember_buttons(
+                    part.buttons_of.id, actor, str(sent.chat_id), str(sent.message_id)
+                )
+
+    async def _parts(self, item: OutboxItem, actor: Actor, chat_id: int) -> list[Part]:
         if item.kind == REMINDERS:
-            await self._send_reminders(item, actor, chat_id)
-            return
+            return await self._reminders(item, actor, chat_id)
         if item.kind == BRIEFING:
-            await self._send_briefing(item, actor, chat_id)
-            return
+            return await self._briefing(item, actor, chat_id)
         if item.kind == STAFF_UNREACHABLE:
-            await self._send_unreachable(item, actor, chat_id)
-            return
+            return self._unreachable(item, actor, chat_id)
         if item.kind == OWNERS_CHANGED:
-            await self._send_owners_changed(item, actor, chat_id)
-            return
+            return await self._owners_changed(item, actor, chat_id)
         if item.kind == OPEN_SUMMARY:
-            await self._send_open_summary(actor, chat_id)
-            return
+            return await self._open_summary(actor, chat_id)
         if item.kind == LEADER_NOTE:
             params = {k: v for k, v in item.payload.items() if k != "event"}
             key = f"notify.{item.payload.get('event')}"
-            await self.bot.send_message(chat_id, self.render.t(actor.language, key, **params))
-            return
+            return self._texts(chat_id, self.render.t(actor.language, key, **params))
         if item.kind == DIGEST and self.digests is not None:
-            await digest.deliver(self.bot, self.digests, actor, chat_id, item.payload)
-            return
+            sends = await digest.delivery(self.bot, self.digests, actor, chat_id, item.payload)
+            return [Part(f"digest:{n}", send) for n, send in enumerate(sends)]
         complaint = await self.services.complaint(item.complaint_id) if item.complaint_id else None
         if complaint is None:
             log.error("outbox %s (%s) names no complaint", item.id, item.kind)
-            return
+            return []
         if item.kind in (TASK_ASSIGNED, TASK_REOPENED):
-            await self._send_task(item, actor, chat_id, complaint)
-        elif item.kind == REFRESH_BUTTONS:
-            await self._refresh(actor, complaint)
-        elif item.kind == TO_RESIDENT:
-            await self._to_resident(item, actor, chat_id, complaint)
-        elif item.kind == TO_OWNER:
-            await self._to_owner(item, actor, chat_id, complaint)
-        elif item.kind == WARD_TRANSFER:
-            await self._send_ward_transfer(item, actor, chat_id, complaint)
-        else:
-            log.error("outbox %s has an unknown kind %s", item.id, item.kind)
+            return await self._task(item, actor, chat_id, complaint)
+        if item.kind == REFRESH_BUTTONS:
+            return [Part("refresh", partial(self._refresh, actor, complaint))]
+        if item.kind == TO_RESIDENT:
+            return self._to_resident(item, actor, chat_id, complaint)
+        if item.kind == TO_OWNER:
+            return self._to_owner(item, actor, chat_id, complaint)
+        if item.kind == WARD_TRANSFER:
+            return self._ward_transfer(item, actor, chat_id, complaint)
+        log.error("outbox %s has an unknown kind %s", item.id, item.kind)
+        return []
 
-    async def _to_owner(
+    # ---- the parts ------------------------------------------------------------------------
+
+    def _texts(
+        self,
+        chat_id: int,
+        body: str,
+        markup: InlineKeyboardMarkup | ReplyKeyboardRemove | None = None,
+        buttons_of: Complaint | None = None,
+    ) -> list[Part]:
+        """A text in as many messages as Telegram needs (measured as it
+        measures), the keyboard on the last."""
+        pieces = split_message(body)
+        last = len(pieces) - 1
+        return [
+            Part(
+                f"text:{n}",
+                partial(
+                    self.bot.send_message,
+                    chat_id,
+                    piece,
+                    reply_markup=markup if n == last else None,
+                ),
+                buttons_of=buttons_of
+                if n == last and isinstance(markup, InlineKeyboardMarkup)
+                else None,
+            )
+            for n, piece in enumerate(pieces)
+        ]
+
+    def _photos(self, chat_id: int, photos: Sequence[Photo], caption: str) -> list[Part]:
+        """Photos forwarded with the complaint's code in their caption (an
+        album with none cannot be matched to its task on a phone); albums of
+        at most ten."""
+        refs = [p.file_ref for p in photos if p.channel == self.services.channel]
+        caption = clip(caption, CAPTION_LIMIT)
+        parts = []
+        for n, start in enumerate(range(0, len(refs), ALBUM_MAX)):
+            group = refs[start : start + ALBUM_MAX]
+            send: Callable[[], Awaitable[object]]
+            if len(group) == 1:
+                send = partial(self.bot.send_photo, chat_id, group[0], caption=caption)
+            else:
+                album = [
+                    InputMediaPhoto(ref, caption=caption if i == 0 else None)
+                    for i, ref in enumerate(group)
+                ]
+                send = partial(self.bot.send_media_group, chat_id, album)
+            parts.append(Part(f"photos:{n}", send, optional=True))
+        return parts
+
+    def _pin(self, chat_id: int, lang: str, complaint: Complaint) -> list[Part]:
+        """The place as a pin titled with the complaint's code."""
+        if complaint.location is None:
+            return []
+        area = self.services.chart.areas.get(complaint.area)
+        send = partial(
+            self.bot.send_venue,
+            chat_id,
+            latitude=complaint.location.lat,
+            longitude=complaint.location.lon,
+            title=self.render.t(lang, "task.pin_title", code=complaint.code),
+            address=clip(area.name if area else complaint.area, 200),
+        )
+        return [Part("pin", send, optional=True)]
+
+    async def _task(
         self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
-    ) -> None:
+    ) -> list[Part]:
+        """The photos (an album when several), the location pin, then the
+        card with its buttons.  A reopened task brings the photos the
+        resident sent with "not fixed", not the first ones again."""
+        lang = actor.language
+        header: Text
+        if item.kind == TASK_REOPENED:
+            header = text(
+                "task.reopened_header", comment=inset(str(item.payload.get("comment", "")))
+            )
+            photos = _payload_photos(item)
+            caption = self.render.t(lang, "task.dispute_photos_caption", code=complaint.code)
+        else:
+            header = text(
+                "task.transferred_header" if item.payload.get("from_staff") else "task.new_header"
+            )
+            photos = list(complaint.photos)
+            caption = self.render.t(lang, "task.photos_caption", code=complaint.code)
+        body = self.render.task_card(lang, self.services.chart, complaint, header)
+        reporter = await self.services.reporter_name_for(actor, complaint)
+        if reporter is not None:
+            body += "\n" + self.render.t(lang, "task.reporter", name=reporter)
+        note = inset(str(item.payload.get("transfer_note") or ""))
+        if note:
+            body += "\n" + self.render.t(lang, "task.transfer_note", note=note)
+        actions = self.services.available_actions(actor, complaint, None)
+        keyboard = self.render.action_keyboard(lang, complaint.id, actions)
+        return [
+            *self._photos(chat_id, photos, caption),
+            *self._pin(chat_id, lang, complaint),
+            *self._texts(chat_id, body, keyboard, buttons_of=complaint),
+        ]
+
+    def _to_owner(
+        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
+    ) -> list[Part]:
         event = str(item.payload.get("event"))
         lang = actor.language
+        parts: list[Part] = []
         if event == "info_answered":
-            photos = [Photo(str(p[0]), str(p[1])) for p in item.payload.get("photos", [])]
-            await self._send_photos(chat_id, photos)
+            caption = self.render.t(lang, "task.info_photos_caption", code=complaint.code)
+            parts += self._photos(chat_id, _payload_photos(item), caption)
         body = self.render.t(
             lang,
             f"notify.{event}",
             code=complaint.code,
             stars=int(item.payload.get("stars", 0)),
-            answer=clip(inset(str(item.payload.get("answer", ""))), 3000),
-            reason=clip(inset(str(item.payload.get("reason", ""))), 1000),
+            answer=inset(str(item.payload.get("answer", ""))),
+            reason=inset(str(item.payload.get("reason", ""))),
             due=complaint.due_at,
         )
         actions = self.services.available_actions(actor, complaint, None)
         keyboard = self.render.action_keyboard(lang, complaint.id, actions) if actions else None
-        sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
-        await self._remember(keyboard is not None, complaint, actor, sent)
+        return parts + self._texts(chat_id, body, keyboard, buttons_of=complaint)
 
-    async def _send_reminders(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+    async def _reminders(self, item: OutboxItem, actor: Actor, chat_id: int) -> list[Part]:
         """Everything due for one person in one sweep, as one message; a
         leader's escalation carries Reassign / Extend buttons per task."""
         lang = actor.language
@@ -313,16 +529,16 @@ class OutboxSender:
             if wanted:
                 rows.append((len(lines) - 1, self.render.coded_buttons(lang, complaint, wanted)))
         if len(lines) == 1:
-            return  # everything was handled in the meantime
+            return []  # everything was handled in the meantime
         shown = fitting(lines[0], lines[1:])
         body = lines[: 1 + shown]
         if shown < len(lines) - 1:
             body.append(self.render.t(lang, "reminder.more", count=len(lines) - 1 - shown))
         kept = [buttons for line, buttons in rows if line <= shown][:MAX_BUTTON_ROWS]
         markup = InlineKeyboardMarkup(kept) if kept else None
-        await self.bot.send_message(chat_id, "\n".join(body), reply_markup=markup)
+        return self._texts(chat_id, "\n".join(body), markup)
 
-    async def _send_briefing(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+    async def _briefing(self, item: OutboxItem, actor: Actor, chat_id: int) -> list[Part]:
         lang = actor.language
         chart = self.services.chart
         now = self.services.now()
@@ -330,7 +546,7 @@ class OutboxSender:
         found = await self.services.complaints(ids)
         tasks = [found[i] for i in ids if i in found and found[i].state.is_open]
         if not tasks:
-            return
+            return []
         overdue = sum(1 for t in tasks if t.due_at < now)
         lines = [
             self.render.t(
@@ -342,14 +558,7 @@ class OutboxSender:
         lines += listed[:shown]
         if shown < len(listed):
             lines.append(self.render.t(lang, "briefing.more", count=len(listed) - shown))
-        await self.bot.send_message(chat_id, "\n".join(lines))
-
-    async def _send_unreachable(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
-        staff = self.services.chart.staff.get(str(item.payload.get("staff")))
-        name = staff.name if staff else str(item.payload.get("staff"))
-        await self.bot.send_message(
-            chat_id, self.render.t(actor.language, "notify.staff_unreachable", name=name)
-        )
+        return self._texts(chat_id, "\n".join(lines))
 
     def _name(self, staff_id: object, written: object = None) -> str:
         """A staff member's name: as the notice wrote it down, else the chart's."""
@@ -358,7 +567,7 @@ class OutboxSender:
         member = self.services.chart.staff.get(str(staff_id))
         return member.name if member is not None else str(staff_id)
 
-    async def _send_owners_changed(self, item: OutboxItem, actor: Actor, chat_id: int) -> None:
+    async def _owners_changed(self, item: OutboxItem, actor: Actor, chat_id: int) -> list[Part]:
         """One message to a leader: for each person concerned, why, and
         which complaints went where (a Reassign button for each that moved
         to a fallback, when this leader may use it); what does not fit in one
@@ -397,15 +606,15 @@ class OutboxSender:
             if Action.REASSIGN in self.services.available_actions(actor, complaint, None):
                 rows.append(self.render.coded_buttons(lang, complaint, [Action.REASSIGN]))
         markup = InlineKeyboardMarkup(rows[:MAX_BUTTON_ROWS]) if rows else None
-        await self.bot.send_message(chat_id, "\n".join(body), reply_markup=markup)
+        return self._texts(chat_id, "\n".join(body), markup)
 
-    async def _send_open_summary(self, actor: Actor, chat_id: int) -> None:
+    async def _open_summary(self, actor: Actor, chat_id: int) -> list[Part]:
         """Someone the bot can reach again (or who just joined): one list of
         what they hold now, with a button for each task, instead of the
         backlog that waited or failed meanwhile."""
         tasks = await self.services.own_tasks(actor)
         if not tasks:
-            return
+            return []
         lang = actor.language
         chart = self.services.chart
         now = self.services.now()
@@ -423,11 +632,11 @@ class OutboxSender:
             if wanted:
                 rows.append(self.render.coded_buttons(lang, task, wanted))
         markup = InlineKeyboardMarkup(rows[:MAX_BUTTON_ROWS]) if rows else None
-        await self.bot.send_message(chat_id, "\n".join(lines), reply_markup=markup)
+        return self._texts(chat_id, "\n".join(lines), markup)
 
-    async def _send_ward_transfer(
+    def _ward_transfer(
         self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
-    ) -> None:
+    ) -> list[Part]:
         chart = self.services.chart
         wards = {w: chart.areas[w].name if w in chart.areas else w for w in chart.ward_codes()}
         body = self.render.t(
@@ -439,53 +648,24 @@ class OutboxSender:
             by=self._name(item.payload.get("by")),
             due=complaint.due_at,
         )
-        await self.bot.send_message(chat_id, body)
+        return self._texts(chat_id, body)
 
-    async def _send_photos(self, chat_id: int, photos: Sequence[Photo]) -> None:
-        refs = [p.file_ref for p in photos if p.channel == self.services.channel]
-        if len(refs) > 1:
-            await self.bot.send_media_group(chat_id, [InputMediaPhoto(r) for r in refs[:10]])
-        elif refs:
-            await self.bot.send_photo(chat_id, refs[0])
-
-    async def _send_task(
-        self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
-    ) -> None:
-        """The photos (an album when several), the location pin, then one
-        text with the details and the buttons."""
+    def _unreachable(self, item: OutboxItem, actor: Actor, chat_id: int) -> list[Part]:
+        """A leader told that someone could not be reached: a staff member
+        who blocked the bot, or a message that could not be delivered."""
         lang = actor.language
-        await self._send_photos(chat_id, complaint.photos)
-        if complaint.location is not None:
-            await self.bot.send_location(
-                chat_id, latitude=complaint.location.lat, longitude=complaint.location.lon
+        staff_id = str(item.payload.get("staff") or "")
+        staff = self.services.chart.staff.get(staff_id)
+        name = staff.name if staff else staff_id or self.render.t(lang, "notify.the_reporter")
+        if not item.payload.get("undeliverable"):
+            body = self.render.t(lang, "notify.staff_unreachable", name=name)
+        elif item.payload.get("code"):
+            body = self.render.t(
+                lang, "notify.undeliverable", name=name, code=str(item.payload["code"])
             )
-        header: Text
-        if item.kind == TASK_REOPENED:
-            comment = inset(str(item.payload.get("comment", "")))
-            header = text("task.reopened_header", comment=comment)
-        elif item.payload.get("from_staff"):
-            header = text("task.transferred_header")
         else:
-            header = text("task.new_header")
-        body = self.render.task_card(lang, self.services.chart, complaint, header)
-        reporter = await self.services.reporter_name_for(actor, complaint)
-        if reporter is not None:
-            body = clip(body + "\n" + self.render.t(lang, "task.reporter", name=reporter), 4096)
-        note = inset(str(item.payload.get("transfer_note") or ""))
-        if note:
-            body = clip(body + "\n" + self.render.t(lang, "task.transfer_note", note=note), 4096)
-        actions = self.services.available_actions(actor, complaint, None)
-        keyboard = self.render.action_keyboard(lang, complaint.id, actions)
-        sent = await self.bot.send_message(chat_id, body, reply_markup=keyboard)
-        await self._remember(keyboard is not None, complaint, actor, sent)
-
-    async def _remember(
-        self, has_buttons: bool, complaint: Complaint, actor: Actor, sent: Message
-    ) -> None:
-        if has_buttons:
-            await self.services.remember_buttons(
-                complaint.id, actor, str(sent.chat_id), str(sent.message_id)
-            )
+            body = self.render.t(lang, "notify.undeliverable_other", name=name)
+        return self._texts(chat_id, body)
 
     async def _refresh(self, actor: Actor, complaint: Complaint) -> None:
         """Redraw (or remove) the buttons this person still has on the
@@ -507,16 +687,18 @@ class OutboxSender:
             if keyboard is None:
                 await self.services.button_message_cleared(message.id)
 
-    async def _to_resident(
+    def _to_resident(
         self, item: OutboxItem, actor: Actor, chat_id: int, complaint: Complaint
-    ) -> None:
+    ) -> list[Part]:
         lang = actor.language
         event = str(item.payload.get("event"))
         params: dict[str, object] = {"code": complaint.code, "due": complaint.due_at}
         keyboard: InlineKeyboardMarkup | None = None
+        parts: list[Part] = []
         if event == "resolved":
-            await self._send_photos(chat_id, complaint.resolution_photos)
-            params["note"] = clip(complaint.resolution_note or "", 3000)
+            caption = self.render.t(lang, "resident.resolution_photos_caption", code=complaint.code)
+            parts += self._photos(chat_id, complaint.resolution_photos, caption)
+            params["note"] = complaint.resolution_note or ""
             keyboard = self.render.verdict_keyboard(lang, complaint.id)
         if event in ("acknowledged", "transferred", "filed"):
             params["handler"] = self.services.handler_label(complaint)
@@ -527,23 +709,26 @@ class OutboxSender:
                 # Filed at night: the owner's card waits for the morning.
                 when = datetime.fromisoformat(str(item.payload["owner_from"]))
                 body += "\n" + self.render.t(lang, "report.filed_at_night", when=when)
-            await self.bot.send_message(chat_id, body, reply_markup=ReplyKeyboardRemove())
-            return
+            return self._texts(chat_id, body, ReplyKeyboardRemove())
         if event == "rejected":
             params["reason_kind"] = text(f"reason.{item.payload.get('reason_kind')}")
-            params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
+            params["reason"] = str(item.payload.get("reason", ""))
         if event == "extended":
-            params["reason"] = clip(str(item.payload.get("reason", "")), CAPTION_LIMIT)
+            params["reason"] = str(item.payload.get("reason", ""))
         if event == "message":
-            params["text"] = clip(str(item.payload.get("text", "")), 3000)
+            params["text"] = str(item.payload.get("text", ""))
         if event == "info_requested":
-            params["question"] = clip(str(item.payload.get("question", "")), 3000)
+            params["question"] = str(item.payload.get("question", ""))
             keyboard = self.render.action_keyboard(lang, complaint.id, (Action.ANSWER_INFO,))
         if event == "confirm_again":
             if complaint.state is not State.RESOLVED:
-                return  # answered in the meantime
+                return []  # answered in the meantime
             keyboard = self.render.verdict_keyboard(lang, complaint.id)
-        sent = await self.bot.send_message(
-            chat_id, self.render.t(lang, f"notify.{event}", **params), reply_markup=keyboard
-        )
-        await self._remember(keyboard is not None, complaint, actor, sent)
+        body = self.render.t(lang, f"notify.{event}", **params)
+        return parts + self._texts(chat_id, body, keyboard, buttons_of=complaint)
+
+
+def _payload_photos(item: OutboxItem) -> list[Photo]:
+    """Photos a row carries itself (what a resident sent with an answer or
+    with "not fixed"), as [channel, file id] pairs."""
+    return [Photo(str(p[0]), str(p[1])) for p in item.payload.get("photos", [])]

@@ -2,7 +2,9 @@
 dates in the ward's time zone, keyboards with compact callback data.
 
 Messages are plain text (no parse mode), so Vietnamese text and whatever a
-resident typed can never break the formatting.
+resident typed can never break the formatting.  Texts are built whole; the
+bot (`handlers/telegram_bot.py`) and the outbox split what is longer than
+one message, measured as Telegram measures it.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from bot.domain.complaints import Action, Complaint, State
 from bot.domain.conversation import Prompt
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import OrgChart
-from bot.domain.text import clean_name, inset
+from bot.domain.text import clean_name, inset, split_text
 from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
 from handlers.callbacks import NEW_REPORT, encode_prompt, encode_task
 
+# Telegram's limits, counted as Telegram counts them: in UTF-16 code units,
+# where an emoji (or any character beyond the first 65,536) counts two.
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -40,8 +44,27 @@ _BUTTON_KEYS = {
 }
 
 
+def utf16_len(value: str) -> int:
+    """The length Telegram checks its limits against."""
+    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+
+
 def clip(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    """``value`` shortened with "…" to at most ``limit`` UTF-16 code units."""
+    if utf16_len(value) <= limit:
+        return value
+    kept = units = 0
+    for ch in value:
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit - 1:  # room for the "…"
+            break
+        kept += 1
+    return value[:kept] + "…"
+
+
+def split_message(value: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """A text in as many messages as Telegram needs to deliver it whole."""
+    return split_text(value, limit, utf16_len)
 
 
 class Renderer:
@@ -87,7 +110,7 @@ class Renderer:
         return self.t(language, "time.hours", hours=hours)
 
     def notes(self, language: str, notes: Sequence[Text]) -> str:
-        return clip("\n\n".join(self.text(language, n) for n in notes), TEXT_LIMIT)
+        return "\n\n".join(self.text(language, n) for n in notes)
 
     # ---- prompts ----------------------------------------------------------------------------
 
@@ -110,7 +133,7 @@ class Renderer:
             for i, c in enumerate(prompt.choices, start=1)
         ]
         rows = [buttons[i : i + prompt.columns] for i in range(0, len(buttons), prompt.columns)]
-        return clip(self.text(language, prompt.question), TEXT_LIMIT), InlineKeyboardMarkup(rows)
+        return self.text(language, prompt.question), InlineKeyboardMarkup(rows)
 
     def location_keyboard(self, language: str) -> ReplyKeyboardMarkup:
         return ReplyKeyboardMarkup(
@@ -180,8 +203,7 @@ class Renderer:
     def task_card(self, language: str, chart: OrgChart, complaint: Complaint, header: Text) -> str:
         fields = dict(self.complaint_fields(language, chart, complaint))
         fields["header"] = self.text(language, header)
-        fields["description"] = clip(fields["description"], 2500)
-        return clip(self.t(language, "task.card", **fields), TEXT_LIMIT)
+        return self.t(language, "task.card", **fields)
 
     def task_line(self, language: str, chart: OrgChart, complaint: Complaint, now: datetime) -> str:
         fields = dict(self.complaint_fields(language, chart, complaint))
@@ -212,7 +234,7 @@ class Renderer:
         lines = [self.t(language, "status.detail", handler=self.text(language, handler), **fields)]
         if complaint.resolution_note:
             lines.append(self.t(language, "status.resolution", note=complaint.resolution_note))
-        return clip("\n".join(lines), TEXT_LIMIT)
+        return "\n".join(lines)
 
     def refusal(self, language: str, reason: str) -> str:
         return self.t(language, f"refusal.{reason}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -165,6 +166,19 @@ def _checkpoint(path: Path) -> None:
         log.warning("background checkpoint of %s failed: %s", path.name, exc)
 
 
+def _fsync_wal(path: Path) -> None:
+    """Force the WAL's committed frames to disk (on Linux, fsync flushes the
+    file whichever descriptor wrote it)."""
+    try:
+        fd = os.open(f"{path}-wal", os.O_RDONLY)
+    except FileNotFoundError:
+        return  # nothing written since the last checkpoint emptied it
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Database:
     READERS = 2  # one per core of the target machine
     # The write connection's page cache, in KiB (SQLite's default is 2 MiB):
@@ -173,6 +187,11 @@ class Database:
     CACHE_KIB = 32 * 1024
     CHECKPOINT_DELAY = 0.5  # seconds after a commit
     WAL_LIMIT = 10_000  # pages (40 MB): past this the writer checkpoints itself
+    # How hard a commit is pushed to disk.  NORMAL: a commit survives a crash
+    # of the process (kill -9) at once, and a power cut once `on_disk` ran
+    # (the outbox runs it before it sends).  FULL costs half the intake
+    # throughput (bench/intake.py).  See README, "Durability".
+    SYNCHRONOUS = "NORMAL"
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self.conn = conn
@@ -186,6 +205,7 @@ class Database:
         self.outbox_changes = 0
         self._checkpointing: asyncio.Task[None] | None = None
         self._written = False
+        self._unsynced = False  # a commit since the WAL was last forced to disk
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -217,7 +237,7 @@ class Database:
         # PRAGMA foreign_keys is ignored inside a transaction: set it first.
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute(f"PRAGMA synchronous = {cls.SYNCHRONOUS}")
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute(f"PRAGMA cache_size = -{cls.CACHE_KIB}")
         await conn.execute(f"PRAGMA wal_autocheckpoint = {cls.WAL_LIMIT}")
@@ -288,9 +308,21 @@ class Database:
                 await self.conn.execute("COMMIT")
                 self._checkpoint_soon()
 
+    async def on_disk(self) -> None:
+        """Make every commit so far survive a power cut: one fsync of the WAL
+        (SQLite's synchronous=NORMAL leaves that to the next checkpoint).
+        The outbox calls it before it sends, so no message Telegram delivers
+        announces a row the machine could lose; free when nothing was
+        committed since the last call."""
+        if not self._unsynced or self.SYNCHRONOUS.upper() == "FULL":
+            return
+        self._unsynced = False  # a commit from now on needs the next call
+        await asyncio.to_thread(_fsync_wal, self.path)
+
     def _checkpoint_soon(self) -> None:
         """One background checkpoint at a time, again while writes go on."""
         self._written = True
+        self._unsynced = True
         if self._checkpointing is None or self._checkpointing.done():
             self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoints())
 

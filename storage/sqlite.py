@@ -638,7 +638,8 @@ class SqliteStore:
             return {}
         marks = ",".join("?" * len(ids))
         rows = await self._all(
-            f"SELECT * FROM complaint_photos WHERE complaint_id IN ({marks}) ORDER BY id",
+            f"SELECT * FROM complaint_photos WHERE complaint_id IN ({marks})"
+            " AND superseded_at IS NULL ORDER BY id",
             sorted(ids),
         )
         out: dict[int, list[tuple[str, Photo]]] = {}
@@ -675,6 +676,13 @@ class SqliteStore:
         if cur.rowcount != 1:
             return False
         await self._insert_event(conn, change.event)
+        if change.supersede_photos:
+            marks = ",".join("?" * len(change.supersede_photos))
+            await conn.execute(
+                "UPDATE complaint_photos SET superseded_at = ? WHERE complaint_id = ?"
+                f" AND kind IN ({marks}) AND superseded_at IS NULL",
+                (utc_text(change.event.at), change.complaint_id, *change.supersede_photos),
+            )
         await self._insert_photos(conn, change.complaint_id, change.photos)
         await self._insert_notices(conn, change.notices, change.event.at)
         if change.end_conversation_of is not None:
@@ -1120,7 +1128,8 @@ class SqliteStore:
     ) -> list[OutboxItem]:
         """Pending rows whose time has come, oldest first, with the recipient
         resolved (a staff member's bound account, if any) and, when given,
-        only those whose recipient is on ``channel``."""
+        only those whose recipient is on ``channel``.  Everything committed
+        is on disk before they are handed out (`Database.on_disk`)."""
         rows = await self._all(
             "SELECT o.*, r.id AS recipient_id FROM outbox o"
             " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
@@ -1130,6 +1139,9 @@ class SqliteStore:
             " ORDER BY o.id LIMIT ?",
             (utc_text(now), channel, channel, limit),
         )
+        if rows:
+            # What is about to be sent must outlive a power cut first.
+            await self.db.on_disk()
         people: dict[int, Person] = {}
         ids = {r["recipient_id"] for r in rows if r["recipient_id"] is not None}
         if ids:
@@ -1148,6 +1160,8 @@ class SqliteStore:
                 recipient=people.get(r["recipient_id"]) if r["recipient_id"] else None,
                 payload=json.loads(r["payload"]),
                 attempts=r["attempts"],
+                parts_done=tuple(json.loads(r["parts_done"])),
+                failing_since=_maybe_time(r["failing_since"]),
             )
             for r in rows
         ]
@@ -1160,6 +1174,21 @@ class SqliteStore:
                 (utc_text(at), item_id),
             )
 
+    async def mark_parts(
+        self, item_id: int, parts_done: Sequence[str], at: datetime, *, finished: bool
+    ) -> None:
+        """The parts of a row Telegram accepted so far, written the moment it
+        accepted one (one statement: one trip to the database thread, the
+        shortest window for a crash to repeat a message); with the last, the
+        row is sent."""
+        await self.db.write(
+            "UPDATE outbox SET parts_done = ?,"
+            " sent_at = CASE WHEN ? THEN ? END,"
+            " attempts = attempts + (CASE WHEN ? THEN 1 ELSE 0 END)"
+            " WHERE id = ? AND sent_at IS NULL",
+            (json.dumps(list(parts_done)), finished, utc_text(at), finished, item_id),
+        )
+
     async def give_up(self, item_id: int, error: str, at: datetime) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -1168,12 +1197,17 @@ class SqliteStore:
                 (error[:500], utc_text(at), item_id),
             )
 
-    async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None:
+    async def mark_failed(
+        self, item_id: int, error: str, retry_at: datetime, failed_at: datetime | None = None
+    ) -> None:
+        """A failed attempt: retry at ``retry_at``; ``failed_at`` (a failure
+        that counts towards giving up) starts the row's failing time, once."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+                " failing_since = COALESCE(failing_since, ?)"
                 " WHERE id = ? AND sent_at IS NULL",
-                (error[:500], utc_text(retry_at), item_id),
+                (error[:500], utc_text(retry_at), failed_at and utc_text(failed_at), item_id),
             )
 
     async def outbox_counts(self) -> tuple[int, int]:

@@ -8,6 +8,7 @@ an operator would."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -597,6 +598,21 @@ def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:
     assert all(line.count(" | ") == 4 for line in lines[-5:])
     assert db.exists()
     assert _rows(db, "complaints") == 5
+
+
+def test_a_full_demo_run_logs_no_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole story, the office deactivating a cadre included: every
+    notice is delivered without an ERROR in the log (a deactivation note
+    used to log "names no complaint")."""
+    with caplog.at_level(logging.WARNING):
+        assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 0
+    out = capsys.readouterr().out
+    assert "phananh staff deactivate cb-hh-dc2" in out
+    assert "Lê Thị Hồng Nhung đã ngừng hoạt động" in out
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []
 
 
 def test_demo_in_process_prints_to_the_current_stdout(

@@ -20,8 +20,9 @@ from bot.cli import main
 from bot.config import ConfigError, load_settings
 from bot.domain import digest as d
 from bot.domain.orgchart import GeoPoint, OrgChart
+from bot.domain.text import split_text
 from bot.i18n import format_decimal, format_number, format_percent, t
-from bot.report.text import chunks, duration
+from bot.report.text import duration
 from storage.db import Database
 from storage.sqlite import SqliteStore
 from tests.digest_data import Generator, write
@@ -165,7 +166,7 @@ def test_numbers_the_vietnamese_way() -> None:
 
 def test_long_text_is_split_at_line_ends() -> None:
     text = "\n".join(f"dòng {i} " + "x" * 50 for i in range(200))
-    pieces = chunks(text, 4096)
+    pieces = split_text(text, 4096)
     assert all(len(p) <= 4096 for p in pieces)
     assert "\n".join(pieces) == text
 

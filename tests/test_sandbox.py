@@ -200,6 +200,24 @@ async def test_photos_media_groups_and_files(api: FakeBotApi, alice: FakeUser, a
         await app.bot.send_photo(alice.user_id, "no-such-file-id")
 
 
+async def test_length_limits_count_utf16_units_in_telegrams_words(
+    api: FakeBotApi, alice: FakeUser, app: App
+) -> None:
+    """4,096 for a text and 1,024 for a caption, where an emoji counts two."""
+    await app.bot.send_message(alice.user_id, "🗑" * 2048)  # exactly 4,096 units
+    with pytest.raises(BadRequest, match=r"^Message is too long$"):
+        await app.bot.send_message(alice.user_id, "🗑" * 2000 + "x" * 97)
+    photo = Update.de_json(alice.photo(), app.bot).message
+    assert photo is not None
+    file_id = photo.photo[-1].file_id
+    await app.bot.send_photo(alice.user_id, file_id, caption="🗑" * 512)
+    with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+        await app.bot.send_photo(alice.user_id, file_id, caption="🗑" * 512 + ".")
+    api.forget_file(file_id)  # a file id Telegram does not know (another bot's)
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await app.bot.send_photo(alice.user_id, file_id)
+
+
 async def test_location_and_venue_parse(api: FakeBotApi, alice: FakeUser, app: App) -> None:
     sent = await app.bot.send_location(alice.user_id, 21.0285, 105.8542)
     venue = await app.bot.send_venue(alice.user_id, 21.03, 105.85, "Hồ Gươm", "Hoàn Kiếm")

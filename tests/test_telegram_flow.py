@@ -91,8 +91,12 @@ async def test_report_with_location_album_and_photo_as_file(
     sent = await bot.choose(an, "ok")
     cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
     kinds = [m.kind for m in cadre]
-    assert kinds == ["media_group_photo"] * 4 + ["location", "text"]
+    assert kinds == ["media_group_photo"] * 4 + ["venue", "text"]
     assert button_data(cadre[-1]) == ["a:1", "r:1", "t:1", "j:1", "h:1"]
+    # On a phone, the album and the pin each name their task.
+    assert cadre[0].text == "📷 Ảnh hiện trường — PA-000001"
+    assert cadre[4].text == "📍 PA-000001"
+    assert cadre[4].location == (spot.lat, spot.lon)
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert complaint.location is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _SPACES = re.compile(r"\s+")
@@ -186,3 +186,45 @@ def normalise_text(text: str) -> str:
     """Store what people write clean (see `clean_text`) and in NFC, so
     searches and lengths are consistent and no card can be forged with it."""
     return clean_text(text)
+
+
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """``text`` in pieces of at most ``limit`` as ``measure`` counts (each
+    channel counts its own way: Telegram in UTF-16 code units), so a long
+    message is delivered whole in several messages instead of refused.
+
+    Pieces end at a line end where one fits, else at the last space that
+    fits, else between two characters; joined with line ends they give the
+    text back (less the spaces a cut fell on).  Blank pieces are dropped:
+    a channel refuses an empty message.
+    """
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if measure(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while measure(line) > limit:
+            cut = _cut_at(line, limit, measure)
+            pieces.append(line[:cut].rstrip())
+            line = line[cut:].lstrip(" ")
+        current = line
+    pieces.append(current)
+    return [piece for piece in pieces if piece.strip()]
+
+
+def _cut_at(line: str, limit: int, measure: Callable[[str], int]) -> int:
+    """Where to cut a line too long for one piece: after the last space that
+    fits, if that keeps at least half of what fits, else as much as fits."""
+    low, high = 1, len(line)  # the longest prefix that fits: found by halving
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(line[:middle]) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    space = line.rfind(" ", 0, low + 1)
+    return space if space > low // 2 else low

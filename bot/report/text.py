@@ -400,24 +400,3 @@ def stats_text(
         scope=names.scope(scope),
     )
     return "\n".join([title, "", *counts_block(counts, timing, language)])
-
-
-def chunks(text: str, size: int) -> list[str]:
-    """Split at line ends into pieces of at most ``size`` characters (a
-    Telegram message holds 4,096)."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= size:
-            current = candidate
-            continue
-        if current:
-            out.append(current)
-        while len(line) > size:
-            out.append(line[:size])
-            line = line[size:]
-        current = line
-    if current.strip():
-        out.append(current)
-    return out
