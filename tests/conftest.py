@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
@@ -17,6 +18,11 @@ from bot.services import Services
 from storage.db import Database
 from storage.sqlite import SqliteStore
 from tests.factories import load_chart, started_bot
+
+# The property tests check results, not speed: a busy machine (CI, or helpers
+# side by side) must not fail them on Hypothesis's 200 ms deadline.
+settings.register_profile("phananh", deadline=None)
+settings.load_profile("phananh")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
