@@ -25,15 +25,15 @@ from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 from bench.common import EXAMPLE_ORG, START
 from bench.table import Row
-from bot.app import build_application, running
+from bot.app.sweep import REMINDERS
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest
-from bot.sweep import REMINDERS
-from handlers.context import Runtime
-from storage.db import Database, utc_text
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest
+from handlers.telegram.app import build_application, running
+from handlers.telegram.context import Runtime
+from storage.sqlite.db import Database, utc_text
+from storage.sqlite.store import SqliteStore
 
 LIMIT = 30  # the fake's messages per second
 FIRST_CHAT = 300_000

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.driver import BotDriver
+from bot.sandbox.driver import BotDriver
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -56,8 +56,8 @@ def seed_open_complaints(
     import random
     from datetime import timedelta
 
-    from bot.orgfile import load_org_file
-    from storage.db import utc_text
+    from bot.orgio.reader import load_org_file
+    from storage.sqlite.db import utc_text
 
     chart = load_org_file(EXAMPLE_ORG)
     groups = [g.code for g in chart.groups()]

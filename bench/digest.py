@@ -40,7 +40,8 @@ from typing import Any
 import aiosqlite
 
 from bench.table import Row
-from bot.digests import Digests
+from bot.app.digests import Digests
+from bot.app.services import Services
 from bot.domain import digest as d
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import (
@@ -53,10 +54,9 @@ from bot.domain.orgchart import (
     StaffMember,
     WardPolicy,
 )
-from bot.services import Services
-from storage.db import Database, available_migrations, utc_text
-from storage.digest import SqliteDigestStore
-from storage.sqlite import SqliteStore
+from storage.sqlite.db import Database, available_migrations, utc_text
+from storage.sqlite.digest import SqliteDigestStore
+from storage.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 07:30 in Hạ Long
 WARDS = 100

@@ -37,11 +37,11 @@ from bench.common import (
 from bench.table import Row
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
-from bot.driver import BotDriver, driven
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest, JSONDict, SentMessage
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.driver import BotDriver, driven
+from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict, SentMessage
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 REPORTS = 300  # one report each from 300 residents
 TOKEN = "123456:BENCH"

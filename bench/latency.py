@@ -1,7 +1,7 @@
 """Benchmark 2: 200 residents report at once while every Bot API call takes 50 ms.
 
 The real Application polls the fake Bot API over HTTP on 127.0.0.1 with the
-same loop `phananh run` uses (bot/polling.py), with its update processor,
+same loop `phananh run` uses (handlers/telegram/polling.py), with its update processor,
 outbox sender and rate limiter; the fake and the residents run in a process
 of their own, as Telegram would.  The fake answers every call after 50 ms.
 200 residents each file one whole report by buttons, like benchmark 1; each
@@ -37,20 +37,20 @@ from typing import Any
 
 from telegram.request import BaseRequest, HTTPXRequest
 
-import handlers.outbox
+import handlers.telegram.outbox
 from bench.aiohttp_request import AiohttpRequest
 from bench.common import EXAMPLE_ORG, START, count_complaints, percentile
 from bench.table import Row
-from bot.app import build_application, running
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
-from bot.orgfile import load_org_file
-from bot.polling import poll
-from bot.processing import ChatOrderedProcessor
-from bot.ratelimit import is_message
-from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
+from handlers.telegram.app import build_application, running
+from handlers.telegram.polling import poll
+from handlers.telegram.processing import ChatOrderedProcessor
+from handlers.telegram.ratelimit import is_message
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 LATENCY = 0.05
 RESIDENTS = 200

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from bench.common import EXAMPLE_ORG, ROOT, seed_open_complaints
 from bench.table import Row
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, HttpFakeBotApi
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 OPEN = 100_000
 TOKEN = "123456:MEMORY"

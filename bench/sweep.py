@@ -14,7 +14,7 @@ bare indexed SQL that finds the same due rows (stdlib ``sqlite3``, one
 ``SELECT * … WHERE next_action_at <= ?``), the floor under any sweep.
 
 In the bot sweeps come 30 s apart, and the WAL pages each one writes are
-checkpointed in the background meanwhile (storage/db.py).  Here the rounds
+checkpointed in the background meanwhile (storage/sqlite/db.py).  Here the rounds
 follow each other closely, so each waits for that to be done, and the
 checkpoint of the sweep's own writes is timed apart and reported, not
 hidden: it is work the bot does, just not inside the sweep.
@@ -43,15 +43,15 @@ from typing import Any
 
 from bench.common import OWNER_OF_WARD
 from bench.table import Row
-from bot.app import extras
+from bot.app.services import Services
+from bot.app.sweep import Sweeper
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
-from bot.driver import driven
-from bot.orgfile import load_org_file
-from bot.services import Services
-from bot.sweep import Sweeper
-from storage.db import Database, utc_text
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.driver import driven
+from handlers.telegram.app import extras
+from storage.sqlite.db import Database, utc_text
+from storage.sqlite.store import SqliteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # Tuesday 14:00 in Hạ Long: working hours
@@ -162,7 +162,7 @@ def reference(conn: sqlite3.Connection, now: datetime) -> tuple[float, int]:
 
 def checkpoint(conn: sqlite3.Connection) -> float:
     """Seconds to copy the WAL back into the database: what the bot does in
-    the background after a sweep (storage/db.py), timed here on its own."""
+    the background after a sweep (storage/sqlite/db.py), timed here on its own."""
     started = time.perf_counter()
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     return time.perf_counter() - started

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
-from bot.orgcsv import describe_issue
-from bot.orgfile import OrgChartInvalid, load_org_file
+from bot.orgio.csvfiles import describe_issue
+from bot.orgio.reader import OrgChartInvalid, load_org_file
 
 if TYPE_CHECKING:
-    from handlers.context import BotApplication
+    from handlers.telegram.context import BotApplication
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
@@ -169,11 +169,11 @@ class Console:
 async def _services(settings: Settings) -> AsyncIterator[Any]:
     """The same services the bot uses, on the configured database, with no
     Telegram: what they queue is sent the next time the bot runs."""
+    from bot.app.services import Services
     from bot.domain.clock import SystemClock
     from bot.domain.reminders import Schedule
-    from bot.services import Services
-    from storage.db import Database
-    from storage.sqlite import SqliteStore
+    from storage.sqlite.db import Database
+    from storage.sqlite.store import SqliteStore
 
     db = await Database.open(settings.db_path)
     try:
@@ -215,7 +215,7 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    from bot.app import build_application
+    from handlers.telegram.app import build_application
 
     app = build_application(settings)
     logging.basicConfig(
@@ -244,11 +244,11 @@ async def _serve(
     settings: Settings, console: Console, args: argparse.Namespace, app: BotApplication
 ) -> None:
     if args.webhook is None:
-        from bot.polling import run
+        from handlers.telegram.polling import run
 
         await run(app, ALLOWED_UPDATES, ready=lambda: console.warn("cli.running"))
         return
-    from bot.webhook import run_webhook
+    from handlers.telegram.webhook import run_webhook
 
     # A fresh secret each start: Telegram is told it with setWebhook.
     secret = settings.webhook_secret.reveal() or secrets.token_urlsafe(32)
@@ -276,7 +276,7 @@ def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
 
 
 async def cmd_org_import(settings: Settings, console: Console, args: argparse.Namespace) -> int:
-    from bot.admin import Admin
+    from bot.app.admin import Admin
     from bot.domain.orgdiff import lines
 
     chart = _load_chart(args, console)
@@ -325,7 +325,7 @@ async def _current_chart(settings: Settings) -> OrgChart | None:
 
 
 def cmd_org_export(settings: Settings, console: Console, path: Path) -> int:
-    from bot.orgexport import dump_org
+    from bot.orgio.writer import dump_org
 
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
@@ -337,7 +337,7 @@ def cmd_org_export(settings: Settings, console: Console, path: Path) -> int:
 
 
 async def cmd_org_check(settings: Settings, console: Console) -> int:
-    from bot.admin import Admin
+    from bot.app.admin import Admin
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -361,7 +361,7 @@ async def cmd_org_check(settings: Settings, console: Console) -> int:
 
 
 async def _bot_username(settings: Settings, services: Any) -> str | None:
-    from bot.app import BOT_USERNAME_KEY
+    from handlers.telegram.app import BOT_USERNAME_KEY
 
     if settings.bot_username:
         return settings.bot_username
@@ -372,7 +372,7 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
 async def cmd_invite(
     settings: Settings, console: Console, role: str, staff_id: str, rebind: bool
 ) -> int:
-    from bot.admin import Admin, AdminError
+    from bot.app.admin import Admin, AdminError
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -396,7 +396,7 @@ async def cmd_invite(
 async def cmd_staff_deactivate(
     settings: Settings, console: Console, args: argparse.Namespace
 ) -> int:
-    from bot.admin import Admin, AdminError
+    from bot.app.admin import Admin, AdminError
 
     staff_id = args.staff_id
     async with _services(settings) as services:
@@ -414,7 +414,7 @@ async def cmd_staff_deactivate(
 
 async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     from bot.outfiles import OutputError
-    from bot.posters import PosterError, render_posters
+    from bot.report.posters import PosterError, render_posters
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -437,7 +437,7 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
 
 async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
-    from storage.db import Database
+    from storage.sqlite.db import Database
 
     db = await Database.open(settings.db_path)
     try:
@@ -449,7 +449,7 @@ async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
 
 
 def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
-    from storage.restore import restore
+    from storage.sqlite.restore import restore
 
     restore(source, settings.db_path)  # a refusal is one line, in `main`
     console.say("cli.restore_done", path=source, db=settings.db_path)
@@ -480,7 +480,7 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
 async def cmd_history(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """A complaint's history, or the admin log; reads only (a database that
     does not exist is not created)."""
-    from bot.audit import admin_log, trail
+    from bot.app.audit import admin_log, trail
     from bot.report.history import admin_log_text, trail_text
 
     if not settings.db_path.is_file():
@@ -504,7 +504,7 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.briefing import BriefingError, write_briefing
+    from bot.report.briefing import BriefingError, write_briefing
 
     language = args.lang or settings.default_language
     try:
@@ -518,7 +518,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from storage.db import Refusal
+    from storage.sqlite.db import Refusal
 
     args = _parser().parse_args(argv)
     try:

@@ -90,7 +90,7 @@ class Settings:
     # The weekly digest to leaders (None: not sent; /digest still works).
     digest: DigestSchedule | None = field(default_factory=DigestSchedule)
     sweep_seconds: int = 30
-    # Pace messages under Telegram's flood limits (bot/ratelimit.py).
+    # Pace messages under Telegram's flood limits (handlers/telegram/ratelimit.py).
     rate_limit: bool = True
     # Webhook mode: the secret Telegram sends back with every update (random
     # at each start when not set).

@@ -15,16 +15,16 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot.admin import Admin
+from bot.app.admin import Admin
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
-from bot.driver import BotDriver, driven
 from bot.i18n import t
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeUser, JSONDict, SentMessage
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.driver import BotDriver, driven
+from bot.sandbox.telegram import FakeUser, JSONDict, SentMessage
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")

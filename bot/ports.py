@@ -426,7 +426,7 @@ class Store(Protocol):
 
 
 class DigestStore(Protocol):
-    """The digest's aggregates (``storage/digest.py``): each implements the
+    """The digest's aggregates (``storage/sqlite/digest.py``): each implements the
     definitions of ``bot/domain/digest.py`` in the database.  ``leadership``
     False: without the complaints about a ward's own leadership (a ward's
     own view, `Scope.leadership`)."""

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from bot.app.services import Services
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.orgfile import load_org_file
-from bot.services import Services
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.driver import BotDriver
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 from tests.factories import load_chart, started_bot
 
 # The property tests check results, not speed: a busy machine (CI, or helpers

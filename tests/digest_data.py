@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.complaints import Complaint, State
 from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
-from storage.db import Database, utc_text
+from storage.sqlite.db import Database, utc_text
 
 
 @dataclass

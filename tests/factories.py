@@ -13,10 +13,10 @@ from typing import Any
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver, driven
-from bot.sandbox import FakeBotApi, FakeUser, SentMessage
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.sandbox.driver import BotDriver, driven
+from bot.sandbox.telegram import FakeBotApi, FakeUser, SentMessage
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 # Staff of examples/org.yaml, by Telegram user id.
 ENVIRONMENT_CADRE = 7013  # cb-hh-mt: sanitation in Hồng Hải

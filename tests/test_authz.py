@@ -15,8 +15,8 @@ from bot.domain.flows import FlowEnv, TransferFlow
 from bot.domain.orgchart import Family, OrgChart, Role
 from bot.domain.owners import candidates, may_own
 from bot.domain.routing import Reach, route
-from bot.driver import BotDriver
-from handlers.callbacks import TASK_CODES
+from bot.sandbox.driver import BotDriver
+from handlers.telegram.callbacks import TASK_CODES
 from tests.factories import file_sanitation_report
 from tests.test_owners import file_conduct
 

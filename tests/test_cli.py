@@ -25,8 +25,8 @@ import pytest
 
 from bot.cli import main
 from bot.i18n import t
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, HttpFakeBotApi, JSONDict
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi, JSONDict
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"

@@ -1,5 +1,5 @@
 """Chats side by side, each chat in order; messages paced under Telegram's
-limits (bot/processing.py, bot/polling.py, bot/ratelimit.py, the outbox).
+limits (handlers/telegram/processing.py, handlers/telegram/polling.py, handlers/telegram/ratelimit.py, the outbox).
 
 The pacing tests run on the wall clock — the rate limiter paces by it, as
 Telegram counts by it — and take about a second each; nothing here sleeps to
@@ -12,14 +12,14 @@ from pathlib import Path
 
 from telegram import Update
 
-from bot.app import build_application, running
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from bot.polling import poll
-from bot.processing import ChatOrderedProcessor, chat_key
-from bot.ratelimit import MESSAGES_PER_SECOND, WINDOW_SECONDS, is_message
-from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest, JSONDict
+from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict
+from handlers.telegram.app import build_application, running
+from handlers.telegram.polling import poll
+from handlers.telegram.processing import ChatOrderedProcessor, chat_key
+from handlers.telegram.ratelimit import MESSAGES_PER_SECOND, WINDOW_SECONDS, is_message
 from tests.factories import load_chart, settings_for
 
 

@@ -6,7 +6,7 @@ the moment the fake has accepted the Nth further message (N seeded), before the 
 the worst moment for exactly-once.  Every other kill counts task cards instead of messages, so
 the outbox's at-most-once-more window is exercised on purpose, not by luck.
 
-The bot polls with bot/polling.py: it confirms an update (moves the getUpdates offset past it)
+The bot polls with handlers/telegram/polling.py: it confirms an update (moves the getUpdates offset past it)
 only once it was handled, so after a kill the fake delivers again whatever the dead bot had not
 finished, and the processed-update table keeps a finished one from being handled twice.  The
 residents therefore never need to say a step again: each waits until Telegram (the fake) has
@@ -47,11 +47,11 @@ from typing import Any
 import pytest
 
 from bot.domain.complaints import format_code
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
-from handlers.outbox import PARALLEL_RECIPIENTS
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
+from handlers.telegram.outbox import PARALLEL_RECIPIENTS
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 # Slow (a minute or more): run it with `make crash-test`.
 pytestmark = pytest.mark.crash

@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import storage.db
+import storage.sqlite.db
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
 from bot.i18n import t
-from bot.sandbox import FakeBotApi, FakeUser, SentMessage
-from handlers.outbox import GIVE_UP_AFTER
-from handlers.render import TEXT_LIMIT, split_message, utf16_len
-from storage.db import utc_text
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeBotApi, FakeUser, SentMessage
+from handlers.telegram.outbox import GIVE_UP_AFTER
+from handlers.telegram.render import TEXT_LIMIT, split_message, utf16_len
+from storage.sqlite.db import utc_text
 from tests.factories import (
     ENVIRONMENT_CADRE,
     WARD_CHAIR,

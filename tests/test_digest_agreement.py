@@ -1,6 +1,6 @@
 """The digest computed two ways must agree: the domain's definitions applied
 to every complaint one by one (``bot/domain/digest.py``), and the SQL
-aggregates (``storage/digest.py``).  First on hand-built cases played
+aggregates (``storage/sqlite/digest.py``).  First on hand-built cases played
 through the real use cases, each tricky definition with its expected
 numbers; then on a few thousand generated histories."""
 
@@ -14,16 +14,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app.services import Services
 from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, Event, State
 from bot.domain.orgchart import OrgChart
 from bot.ports import Change
-from bot.services import Services
-from storage.db import Database
-from storage.digest import WIDE_SCOPE, SqliteDigestStore
-from storage.sqlite import SqliteStore
+from storage.sqlite.db import Database
+from storage.sqlite.digest import WIDE_SCOPE, SqliteDigestStore
+from storage.sqlite.store import SqliteStore
 from tests.digest_data import Generated, Generator, write
 from tests.test_services import file_by_typing, resident, staff, typed
 

@@ -23,8 +23,8 @@ from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.domain.text import split_text
 from bot.i18n import format_decimal, format_number, format_percent, t
 from bot.report.text import duration
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 from tests.digest_data import Generator, write
 from tests.spreadsheet import open_like_excel
 

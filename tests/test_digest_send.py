@@ -15,8 +15,8 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.sandbox import FakeBotApi, SentMessage, UploadedFile
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeBotApi, SentMessage, UploadedFile
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,

@@ -17,7 +17,7 @@ import pytest
 from telegram.ext import CommandHandler
 
 from bot import config, i18n
-from bot.app import build_application
+from bot.app.owner_notices import BACK, JOINED, RETURNED
 from bot.cli import _parser
 from bot.config import Settings
 from bot.domain.authz import Refusal
@@ -27,11 +27,11 @@ from bot.domain.flows import ALL_FLOWS
 from bot.domain.orgchart import Family
 from bot.domain.reminders import Due
 from bot.domain.routing import OwnerProblem
-from bot.owner_notices import BACK, JOINED, RETURNED
 from bot.ports import AdminAction
 from bot.report.export import COLUMNS
-from handlers.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
-from handlers.resident import _OTHER_KINDS
+from handlers.telegram.app import build_application
+from handlers.telegram.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
+from handlers.telegram.resident import _OTHER_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -308,7 +308,7 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
     placeholders can take there (one tuple per key)."""
     people = (p.rsplit(" ", 1)[1] for p in CLI_SUBCOMMANDS if p.startswith("phananh people "))
     return {
-        # The menus of each audience (bot/app.py, handlers/staff.py).
+        # The menus of each audience (handlers/telegram/app.py, handlers/staff.py).
         "commands.{}": _each([*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS]),
         # Enumerations, shown by their value.
         "state.{}": _values(State),
@@ -318,7 +318,7 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
         "reject.reason_{}": _values(RejectReason),
         # The rejection notice carries the RejectReason's value as reason_kind.
         "reason.{}": _values(RejectReason),
-        # Why complaints changed hands (bot/owners.py), told to a leader.
+        # Why complaints changed hands (bot/app/owners.py), told to a leader.
         "owners.why_{}": _values(OwnerProblem) | _each([BACK, JOINED, RETURNED]),
         "leader.{}_usage": _values(Action),  # the Action of /reassign, /extend
         # The export's columns, and the flow a resident is busy with.
@@ -329,7 +329,7 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
         # A reminder's Due, or "overdue": the outbox's word for a resolve_due
         # reminder sent after the deadline (the bot was away).
         "reminder.{}": _values(Due) | _each(constants_assigned_to(sources, "due")),
-        # Media the bot cannot use: handlers/resident.py maps message attributes
+        # Media the bot cannot use: handlers/telegram/resident.py maps message attributes
         # to kinds, and names a few itself (OtherAnswer("document")).
         "media.{}": _each(kind for _, kind in _OTHER_KINDS)
         | _each(constant_arguments(sources, "OtherAnswer", "kind")),
@@ -353,7 +353,7 @@ def unused_keys(
 
     1. Literally: the whole key is a string constant in bot/, handlers/ or
        storage/ ("report.filed"; a dict of keys such as render.py's buttons;
-       the restore errors storage/db.py raises).
+       the restore errors storage/sqlite/db.py raises).
     2. Built at run time: an f-string of that shape is in the code (literal
        parts kept, each placeholder as {}: f"notify.{event}" is "notify.{}")
        AND the key's variable part is a value the code can produce there.

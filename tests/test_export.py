@@ -17,10 +17,10 @@ import pytest
 from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
 from bot.i18n import t
 from bot.report.export import COLUMNS, FORMULA_STARTS, Cell, headers, to_csv, to_xlsx
-from bot.sandbox import SentMessage, UploadedFile
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import SentMessage, UploadedFile
 from tests.factories import WARD_CHAIR, file_sanitation_report, load_chart, started_bot
 from tests.spreadsheet import (
     ENGLISH_US,

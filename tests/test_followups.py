@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
-from bot.driver import BotDriver
+from bot.sandbox.driver import BotDriver
 from tests.factories import (
     CONSTRUCTION_K1,
     ENVIRONMENT_CADRE,

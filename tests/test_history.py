@@ -21,8 +21,8 @@ import pytest
 from bot.cli import main
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
 from bot.i18n import t
+from bot.sandbox.driver import BotDriver
 from tests.factories import (
     CITY_LEADER,
     CONSTRUCTION_K1,

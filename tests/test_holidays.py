@@ -78,7 +78,7 @@ async def test_the_start_up_log_warns_in_plain_words_when_next_year_has_no_holid
 ) -> None:
     clock = ManualClock(at(23, 9))
     own_list = frozenset({date(2026, 9, 2)})
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="handlers.telegram.app"):
         async with started_bot(db_path, clock, holidays=own_list, digest=None):
             pass
         async with started_bot(
@@ -91,7 +91,7 @@ async def test_the_start_up_log_warns_in_plain_words_when_next_year_has_no_holid
         t("en", "cli.holidays_missing", years="2027") + " " + t("en", "cli.holidays_own_list"),
     ]
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
+    with caplog.at_level(logging.WARNING, logger="handlers.telegram.app"):
         async with started_bot(db_path, clock, holidays=None, digest=None):
             pass
     assert caplog.records == [], "the built-in list covers 2026 and 2027"

@@ -22,15 +22,15 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, shutdown, startup
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
-from handlers.context import BotApplication
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from bot.orgio.reader import load_org_file
+from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
+from handlers.telegram.app import build_application, shutdown, startup
+from handlers.telegram.context import BotApplication
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 from tests.factories import TEST_HOLIDAYS
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"

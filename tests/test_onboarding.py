@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import Admin, AdminError
+from bot.app.admin import Admin, AdminError
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart, Role
-from bot.driver import BotDriver
 from bot.i18n import t
+from bot.sandbox.driver import BotDriver
 from tests.factories import (
     ENVIRONMENT_CADRE,
     POLICE_OFFICER,

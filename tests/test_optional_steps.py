@@ -19,8 +19,8 @@ from bot.domain.conversation import (
 )
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.sandbox import FakeUser
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeUser
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, to
 
 ENGINE = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)

@@ -20,13 +20,13 @@ import pytest
 
 from bot import i18n
 from bot.domain.orgchart import OrgChart, Role
-from bot.orgcsv import (
+from bot.orgio.csvfiles import (
     describe_issue,
     parse_assignments_csv,
     parse_staff_csv,
     read_staff_csv,
 )
-from bot.orgfile import OrgChartInvalid, OrgIssue, load_org_file
+from bot.orgio.reader import OrgChartInvalid, OrgIssue, load_org_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -27,7 +27,7 @@ from bot.domain.orgchart import (
     OrgChart,
     Role,
 )
-from bot.orgfile import OrgChartInvalid, OrgIssue, load_org_file, parse_org
+from bot.orgio.reader import OrgChartInvalid, OrgIssue, load_org_file, parse_org
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "org.yaml"

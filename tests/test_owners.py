@@ -20,16 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import owners as owners_module
-from bot.admin import Admin
+from bot.app import owners as owners_module
+from bot.app.admin import Admin
 from bot.domain.clock import ManualClock
 from bot.domain.conversation import ChoiceAnswer, TextAnswer
 from bot.domain.digest import Dimension, PeriodKind, Scope
 from bot.domain.orgchart import Family, OrgChart, Role
 from bot.domain.owners import can_act
-from bot.driver import BotDriver
-from bot.orgexport import dump_org
-from bot.sandbox import FakeUser, SentMessage, UploadedFile
+from bot.orgio.writer import dump_org
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeUser, SentMessage, UploadedFile
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,

@@ -1,4 +1,4 @@
-"""bot/polling.py in process: an update is confirmed to Telegram (the
+"""handlers/telegram/polling.py in process: an update is confirmed to Telegram (the
 getUpdates offset moves past it) only once the bot has handled it, a failed
 getUpdates is waited out, and SIGTERM stops the bot cleanly.
 
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_application, running
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.polling import poll, run
-from bot.sandbox import ApiCall, FakeBotApi, FakeUser, InMemoryRequest
-from handlers.context import BotApplication
+from bot.sandbox.telegram import ApiCall, FakeBotApi, FakeUser, InMemoryRequest
+from handlers.telegram.app import build_application, running
+from handlers.telegram.context import BotApplication
+from handlers.telegram.polling import poll, run
 from tests.factories import load_chart, settings_for
 
 RESIDENT = 5001

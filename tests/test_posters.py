@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from bot import i18n
 from bot.cli import main
 from bot.domain.orgchart import OrgChart
-from bot.orgfile import load_org_file, parse_org
-from bot.posters import (
+from bot.orgio.reader import load_org_file, parse_org
+from bot.report.posters import (
     A4_PIXELS,
     FONTS_DIR,
     PosterError,

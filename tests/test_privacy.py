@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.redact import MASK, mask_contacts, mask_in
-from bot.driver import BotDriver
+from bot.sandbox.driver import BotDriver
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined
 
 PHONE_IN_DESCRIPTION = "0912 345 678"

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.orgfile import load_org_file
-from bot.sandbox import FakeGroup, FakeUser, SentMessage
+from bot.orgio.reader import load_org_file
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeGroup, FakeUser, SentMessage
 from tests.conftest import EXAMPLE_ORG, START
 from tests.factories import file_sanitation_report, joined, load_chart, started_bot
 

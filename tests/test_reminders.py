@@ -15,9 +15,9 @@ import pytest
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.sandbox import FakeBotApi, SentMessage
-from storage.db import utc_text
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeBotApi, SentMessage
+from storage.sqlite.db import utc_text
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,

@@ -8,12 +8,12 @@ must change nothing: each conversation records the update that last moved it.
 
 from __future__ import annotations
 
+from bot.app.services import Services
 from bot.domain.conversation import ConversationEngine, ConversationState, TextAnswer
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
-from bot.sandbox import FakeUser, JSONDict
-from bot.services import Services
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeUser, JSONDict
 from tests.factories import joined
 
 

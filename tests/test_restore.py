@@ -1,4 +1,4 @@
-"""`phananh restore` (storage/restore.py): a backup replaces the live
+"""`phananh restore` (storage/sqlite/restore.py): a backup replaces the live
 database only when it is sound and exactly a Phản Ánh database, the live
 file is never touched otherwise, and nothing waits without a bound.
 
@@ -24,8 +24,8 @@ import pytest
 
 from bot.cli import main
 from bot.i18n import t
-from storage.db import BUSY_TIMEOUT_MS, Database, available_migrations
-from storage.restore import ASIDE_SUFFIX
+from storage.sqlite.db import BUSY_TIMEOUT_MS, Database, available_migrations
+from storage.sqlite.restore import ASIDE_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.sandbox import FakeBotApi, FakeGroup, FakeUser, HttpFakeBotApi, InMemoryRequest
+from bot.sandbox.telegram import FakeBotApi, FakeGroup, FakeUser, HttpFakeBotApi, InMemoryRequest
 
 Context = ContextTypes.DEFAULT_TYPE
 App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]

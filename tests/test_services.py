@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.services import Reply, Services
 from bot.domain.authz import Actor, Refusal
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State, replay
@@ -19,9 +20,8 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from bot.domain.orgchart import OrgChart
-from bot.services import Reply, Services
-from storage.db import Database
-from storage.sqlite import SqliteStore
+from storage.sqlite.db import Database
+from storage.sqlite.store import SqliteStore
 
 
 def keys(reply: Reply | None) -> list[str]:

@@ -10,8 +10,8 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.ports import Notice
-from storage.db import Database, DatabaseUnusable, available_migrations, split_statements
-from storage.sqlite import SqliteStore
+from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
+from storage.sqlite.store import SqliteStore
 
 
 def tables(path: Path) -> set[str]:

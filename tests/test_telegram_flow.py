@@ -10,7 +10,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
+from bot.sandbox.driver import BotDriver
 from tests.factories import (
     CONSTRUCTION_K1,
     CONSTRUCTION_K2,

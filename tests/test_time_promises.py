@@ -16,9 +16,9 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.driver import BotDriver
 from bot.i18n import t
-from bot.sandbox import FakeBotApi, FakeUser, SentMessage
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeBotApi, FakeUser, SentMessage
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,

@@ -31,7 +31,7 @@ from bot.domain.flows import (
 from bot.domain.messages import text
 from bot.domain.orgchart import OrgChart
 from bot.domain.text import Option, match_typed
-from bot.driver import BotDriver
+from bot.sandbox.driver import BotDriver
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, to
 
 ENGINE = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)

@@ -12,9 +12,9 @@ import pytest
 from telegram import Update
 
 from bot.domain.text import clean_name, clean_text, has_visible, inset, normalise_text
-from bot.driver import BotDriver
-from bot.sandbox import FakeGroup, FakeUser, JSONDict, SentMessage
-from handlers.common import not_for_us
+from bot.sandbox.driver import BotDriver
+from bot.sandbox.telegram import FakeGroup, FakeUser, JSONDict, SentMessage
+from handlers.telegram.common import not_for_us
 from tests.factories import ENVIRONMENT_CADRE, joined, to
 
 FORGED = "🆕 Việc mới — PA-000999"

@@ -1,4 +1,4 @@
-"""Webhook mode (bot/webhook.py): the secret is checked before the body is
+"""Webhook mode (handlers/telegram/webhook.py): the secret is checked before the body is
 read, bad bodies get 400 and one log line, an update the bot cannot read is
 confirmed past, and Telegram hears 200 only once the update is stored.
 
@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app import build_application, running
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.sandbox import FakeBotApi, FakeUser, InMemoryRequest, JSONDict
-from bot.webhook import MAX_BODY, SECRET_HEADER, WebhookServer, serving
-from handlers.context import BotApplication
-from storage.db import Database
+from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict
+from handlers.telegram.app import build_application, running
+from handlers.telegram.context import BotApplication
+from handlers.telegram.webhook import MAX_BODY, SECRET_HEADER, WebhookServer, serving
+from storage.sqlite.db import Database
 from tests.factories import load_chart, settings_for
 
 SECRET = "s3cret-token_for-tests"
@@ -68,7 +68,7 @@ async def inbox_ids(app: BotApplication) -> list[int]:
 
 
 def webhook_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name.startswith(("bot.", "tornado"))]
+    return [r for r in caplog.records if r.name.startswith(("bot.", "handlers.", "tornado"))]
 
 
 async def test_the_webhook_takes_only_requests_with_the_secret(

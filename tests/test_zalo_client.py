@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.zalo_fake import FakeZaloApi, FakeZaloTransport, FakeZaloUser, MemoryPhotoHost, sample_jpeg
+from bot.sandbox.zalo import (
+    FakeZaloApi,
+    FakeZaloTransport,
+    FakeZaloUser,
+    MemoryPhotoHost,
+    sample_jpeg,
+)
 from handlers.zalo.client import (
     DEFAULT_BASE_URL,
     BotInfo,

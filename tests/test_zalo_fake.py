@@ -15,7 +15,7 @@ import tornado.netutil
 import tornado.web
 
 from bot.domain.clock import ManualClock
-from bot.zalo_fake import (
+from bot.sandbox.zalo import (
     DEFAULT_TOKEN,
     SECRET_HEADER,
     FakeZaloApi,

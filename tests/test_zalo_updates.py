@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.zalo_fake import FakeZaloApi, FakeZaloGroup, FakeZaloUser
+from bot.sandbox.zalo import FakeZaloApi, FakeZaloGroup, FakeZaloUser
 from handlers.zalo.updates import EventKind, IncomingEvent, MalformedUpdate, parse_update
 from tests.conftest import START
 

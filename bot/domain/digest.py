@@ -4,7 +4,7 @@ Ninh Bình reports its year as "received, resolved on time, in progress,
 overdue"; HCMC's 1022 publishes an on-time rate and ranks its units.  This
 module says exactly what each of those words means for one complaint and one
 period, as plain functions over a complaint's stored timestamps.  The SQL in
-``storage/digest.py`` implements the same definitions as aggregates, and a test
+``storage/sqlite/digest.py`` implements the same definitions as aggregates, and a test
 computes every digest both ways and requires them to agree.
 
 The definitions (a period is ``[start, end)`` in UTC; every instant is as

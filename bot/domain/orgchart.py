@@ -1,6 +1,6 @@
 """The org chart: places, kinds of problem, people, and who answers for what.
 
-It is loaded from YAML (``bot/orgfile.py``) or from the database, and is a
+It is loaded from YAML (``bot/orgio/reader.py``) or from the database, and is a
 read-only value the routing rules work on.  Codes are the stable keys; names
 are for people.
 """

@@ -4,7 +4,7 @@ After ``/forget`` a complaint stays (it is public business), and so do the
 words of it — the description, an answer to the cadre's question, a
 dispute comment — but not the phone number, e-mail address or ID-card
 number typed into them.  Pure functions: the store applies them to every
-copy it keeps (storage/sqlite.py, ``forget_person``).
+copy it keeps (storage/sqlite/store.py, ``forget_person``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.audit import Trail
+from bot.app.audit import Trail
 from bot.domain.complaints import Event
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t

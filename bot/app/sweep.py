@@ -1,0 +1,305 @@
+"""The sweep: what the schedule says is due now becomes outbox rows.
+
+The database is the source of truth: every complaint carries when the sweep
+must look at it next (``next_action_at``, indexed), so one periodic job —
+not one scheduler job per complaint — finds the few that are due.  Each batch
+is decided and written in one transaction: the bookmark (``swept_until``)
+moves and the notices are queued together, so a crash can neither lose a
+reminder nor send it twice.
+
+Everything due for one person in one sweep goes out as one message: Telegram
+allows about one message a second per chat, and a cadre with five overdue
+tasks wants one list, not five pings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot.app.digests import Digests
+from bot.app.owners import Owners
+from bot.app.services import TO_OWNER, TO_RESIDENT, Services
+from bot.domain.complaints import Action, Event, State, next_state
+from bot.domain.orgchart import EscalationTarget, Family, OrgChart
+from bot.domain.reminders import ClockState, Due
+from bot.domain.routing import Reach, problem
+from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
+
+REMINDERS = "reminders"
+BRIEFING_WINDOW = timedelta(hours=3)
+BRIEFING_KEY = "briefing_day"
+UPDATE_MEMORY = timedelta(days=3)
+BRIEFING = "briefing"
+BATCH = 500
+# Which reminder a person sees when several fall due for one complaint at once.
+_STRENGTH = {
+    Due.ACK_REMINDER: 1,
+    Due.RESOLVE_SOON: 2,
+    Due.ACK_OVERDUE: 3,
+    Due.RESOLVE_DUE: 4,
+    Due.ESCALATION: 5,
+}
+# The columns a sweep may change that the schedule reads.
+_CLOCK_FIELDS = frozenset(ClockState._fields)
+
+
+@dataclass
+class SweepReport:
+    complaints: int = 0
+    notices: int = 0
+    briefings: int = 0
+    digests: int = 0
+    moved: int = 0  # complaints moved to an owner who can act (bot/app/owners.py)
+
+
+@dataclass
+class _Entry:
+    """One complaint in one person's reminder message."""
+
+    due: Due
+    level: int = 0
+
+    def merge(self, other: _Entry) -> None:
+        if (_STRENGTH[other.due], other.level) > (_STRENGTH[self.due], self.level):
+            self.due, self.level = other.due, other.level
+
+
+@dataclass
+class _Decision:
+    updates: list[SweepUpdate] = field(default_factory=list)
+    single: list[Notice] = field(default_factory=list)
+    grouped: dict[str, dict[int, _Entry]] = field(default_factory=dict)
+    city: list[str] = field(default_factory=list)  # the city leaders, looked up once
+    # The end of the quiet hours when the sweep runs in them (see _waits).
+    morning: datetime | None = None
+    reach: Reach = field(default_factory=Reach.assumed)  # who can be reached, read once
+
+    def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
+        mine = self.grouped.setdefault(staff_id, {})
+        if complaint_id in mine:
+            mine[complaint_id].merge(entry)
+        else:
+            mine[complaint_id] = entry
+
+    def writes(self) -> SweepWrites:
+        notices = list(self.single)
+        for staff_id, entries in self.grouped.items():
+            items = [
+                {"id": cid, "due": e.due.value, "level": e.level}
+                for cid, e in sorted(entries.items())
+            ]
+            notices.append(Notice(REMINDERS, staff_id=staff_id, payload={"items": items}))
+        return SweepWrites(updates=self.updates, notices=notices)
+
+
+class Sweeper:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        briefing_at: time = time(7, 30),
+        digests: Digests | None = None,
+    ) -> None:
+        self.services = services
+        self.briefing_at = briefing_at
+        self.digests = digests
+        self.owners = Owners(services)
+        self._reach = Reach.assumed()
+
+    async def sweep(self) -> SweepReport:
+        """First the org chart as it is now (changed by the command line or
+        another process?), then everything due up to now, in batches, then
+        the morning briefing and the weekly digest."""
+        report = SweepReport()
+        report.moved = await self.owners.refresh()
+        if not self.services.has_chart:
+            return report
+        now = self.services.now()
+        self._reach = await self.services.reach()
+        while True:
+            done, notices = await self.services.store.sweep(
+                now, BATCH, lambda rows: self.decide(rows, now)
+            )
+            report.complaints += done
+            report.notices += notices
+            if done < BATCH:
+                break
+        report.briefings = await self.briefing(now)
+        # Telegram redelivers for 24 hours at most: older update ids can go.
+        await self.services.store.prune_updates(now - UPDATE_MEMORY)
+        if self.digests is not None:
+            # Monday's digest to the leaders, once a week (bot/app/digests.py).
+            report.digests = await self.digests.queue_weekly(now)
+        return report
+
+    # ---- deciding ---------------------------------------------------------------------------
+
+    def decide(self, rows: Sequence[DueComplaint], now: datetime) -> SweepWrites:
+        quiet = self.services.schedule.quiet
+        decision = _Decision(
+            city=[s.id for s in self.services.chart.city_leaders()],
+            morning=quiet.defer(now) if quiet.contains(now) else None,
+            reach=self._reach,
+        )
+        chart = self.services.chart
+        for complaint in rows:
+            self._decide_one(decision, chart, complaint, now)
+        return decision.writes()
+
+    def _decide_one(
+        self, decision: _Decision, chart: OrgChart, complaint: DueComplaint, now: datetime
+    ) -> None:
+        services = self.services
+        policy = services.policy(complaint.category)
+        if decision.morning is not None and _waits(complaint, policy.urgent):
+            next_look = {"next_action_at": decision.morning}
+            decision.updates.append(SweepUpdate(complaint.id, next_look))
+            return
+        since = complaint.swept_until or complaint.created_at
+        clock = complaint.clock()
+        # Each reason once: a person hears of a complaint once per sweep
+        # anyway, for its strongest reason (see _Entry.merge).
+        reasons, upcoming = services.schedule.reasons(clock, policy, since, now)
+        reporter = complaint.reporter
+        fields: dict[str, Any] = {"swept_until": now}
+        event: Event | None = None
+        for due, level, target in reasons:
+            if due is Due.AUTO_CLOSE:
+                fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
+                event = self._event(complaint, Action.AUTO_CLOSE, now)
+                if reporter is not None:
+                    decision.single.append(_resident(complaint, reporter, "auto_closed"))
+                decision.single.append(_owner(complaint, "closed_unconfirmed"))
+                break
+            if due is Due.INFO_TIMEOUT:
+                paused = complaint.paused_since or now
+                fields.update(
+                    services.resume_fields(complaint.category, complaint.due_at, paused, now)
+                )
+                event = self._event(complaint, Action.RESUME, now)
+                decision.single.append(_owner(complaint, "info_timeout"))
+                break
+            if due is Due.CONFIRM_AGAIN:
+                closing = any(due is Due.AUTO_CLOSE for due, _, _ in reasons)
+                if reporter is not None and not closing:
+                    decision.single.append(_resident(complaint, reporter, "confirm_again"))
+                continue
+            self._remind(decision, chart, complaint, due, level, target)
+            if due is Due.ESCALATION:
+                fields["escalation_level"] = max(
+                    level, int(fields.get("escalation_level", complaint.escalation_level))
+                )
+        if event is not None:
+            # The clock itself changed (closed, or running again): look afresh.
+            after = clock._replace(**{k: v for k, v in fields.items() if k in _CLOCK_FIELDS})
+            upcoming = services.next_action(after, complaint.category, after=now)
+        fields["next_action_at"] = upcoming
+        decision.updates.append(
+            SweepUpdate(complaint.id, fields, event, bump_version=event is not None)
+        )
+
+    def _remind(
+        self,
+        decision: _Decision,
+        chart: OrgChart,
+        complaint: DueComplaint,
+        due: Due,
+        level: int,
+        target: EscalationTarget | None,
+    ) -> None:
+        if due is not Due.ESCALATION:
+            decision.remind(complaint.owner, complaint.id, _Entry(due))
+        if due is Due.ACK_OVERDUE or due is Due.ESCALATION:
+            entry = _Entry(due, level)
+            for leader in self._leaders(chart, complaint, target, decision):
+                decision.remind(leader, complaint.id, entry)
+
+    @staticmethod
+    def _leaders(
+        chart: OrgChart,
+        complaint: DueComplaint,
+        target: EscalationTarget | None,
+        decision: _Decision,
+    ) -> list[str]:
+        """Who an escalation level reaches.  A complaint about the ward's own
+        leadership skips the ward leaders; a chart with no city leaders stops
+        at the ward leader; a ward leader who cannot be reached is passed for
+        the city leaders (the next level up)."""
+        policy = chart.wards.get(complaint.ward)
+        ward_leader = [policy.leader] if policy else []
+        city = decision.city
+        able = [s for s in (*ward_leader, *city) if problem(chart, decision.reach, s) is None]
+        if ward_leader and ward_leader[0] not in able and any(c in able for c in city):
+            ward_leader = []
+        about_leaders = (
+            complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
+        )
+        if target is EscalationTarget.CITY_LEADERS or about_leaders:
+            return city or ward_leader
+        return ward_leader or city
+
+    @staticmethod
+    def _event(complaint: DueComplaint, action: Action, now: datetime) -> Event:
+        target = next_state(complaint.state, action)
+        assert target is not None
+        return Event(complaint.id, now, action, complaint.state, target)
+
+    # ---- the morning briefing ("giao ban") ---------------------------------------------------
+
+    async def briefing(self, now: datetime) -> int:
+        """Once each working day, from the briefing time until the quiet
+        hours: every person with open tasks gets one list, overdue first."""
+        schedule = self.services.schedule
+        local = now.astimezone(schedule.calendar.tz)
+        if not schedule.calendar.is_working_day(local.date()):
+            return 0
+        opens = datetime.combine(local.date(), self.briefing_at, tzinfo=local.tzinfo)
+        if not opens <= local < opens + BRIEFING_WINDOW or schedule.quiet.contains(now):
+            # Outside the morning window a late list would only confuse: the
+            # next working morning brings a fresh one.
+            return 0
+        today = local.date().isoformat()
+        if await self.services.store.get_meta(BRIEFING_KEY) == today:
+            return 0  # the cheap check first: this runs on every sweep
+        by_owner: dict[str, list[tuple[datetime, int]]] = {}
+        for owner, complaint_id, due_at in await self.services.store.open_deadlines():
+            by_owner.setdefault(owner, []).append((due_at, complaint_id))
+        notices = [
+            Notice(BRIEFING, staff_id=owner, payload={"ids": _overdue_first(mine, now)})
+            for owner, mine in by_owner.items()
+        ]
+        sent = await self.services.store.record_once(BRIEFING_KEY, today, notices, now)
+        return len(notices) if sent else 0
+
+
+def _waits(complaint: DueComplaint, urgent: bool) -> bool:
+    """Whether what is due for a complaint, found in the quiet hours, waits
+    for their end.
+
+    The schedule never places a non-urgent item in the quiet hours, so one
+    found due then fell due before they began and was missed: the bot was
+    down.  It goes out when they end, with what comes due until then, not
+    at 22:00 (the bookmark stays, so nothing is lost).  Urgent complaints do
+    not wait, except on the resident's side, which never speaks at night."""
+    return not urgent or complaint.state is State.RESOLVED
+
+
+def _overdue_first(tasks: Sequence[tuple[datetime, int]], now: datetime) -> list[int]:
+    """Ids of (deadline, id) pairs: the overdue first, then by deadline."""
+    ordered = sorted(tasks, key=lambda t: (t[0] >= now, t[0], t[1]))
+    return [complaint_id for _, complaint_id in ordered]
+
+
+def _resident(complaint: DueComplaint, reporter: int, event: str) -> Notice:
+    return Notice(
+        TO_RESIDENT, complaint_id=complaint.id, person_id=reporter, payload={"event": event}
+    )
+
+
+def _owner(complaint: DueComplaint, event: str) -> Notice:
+    return Notice(
+        TO_OWNER, complaint_id=complaint.id, staff_id=complaint.owner, payload={"event": event}
+    )

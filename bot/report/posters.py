@@ -1,0 +1,278 @@
+"""Printable QR posters, one per residential group, for the ward office.
+
+Each poster is one A4 page at 300 dpi: the bot's name, the group and its
+ward, a large QR code of the deep link that starts a report in that group
+(``https://t.me/<bot>?start=a-<GROUP>``, which ``/start`` understands), the
+link itself in small print under the code for people who type it, and two
+lines from the catalogue on what to do.
+
+The page is drawn with Pillow in greys and saved as PNG (anti-aliased, for
+screens and for checking) or as a one-page PDF (black and white, which
+laser printers print crisply and which keeps the file small).  Text uses
+DejaVu Sans, shipped in ``bot/data/fonts`` with its licence: the fonts a
+print shop's PC happens to have may lack Vietnamese letters.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+import qrcode
+import qrcode.constants
+from PIL import Image, ImageDraw, ImageFont
+
+from bot import i18n
+from bot.domain.orgchart import Area, AreaKind, OrgChart
+from bot.outfiles import output_folder, write_inside
+
+__all__ = [
+    "A4_PIXELS",
+    "BOT_NAME",
+    "DPI",
+    "FONTS_DIR",
+    "PosterError",
+    "font",
+    "group_link",
+    "render_posters",
+]
+
+BOT_NAME = "Phản Ánh"
+DPI = 300
+A4_PIXELS = (2480, 3508)  # 210 x 297 mm at 300 dpi
+FONTS_DIR = Path(__file__).resolve().parent / "data" / "fonts"
+FORMATS = ("pdf", "png")
+# The /start payload that pre-selects a residential group (handlers/telegram/resident.py).
+AREA_PAYLOAD_PREFIX = "a-"
+
+# Telegram usernames: 5-32 letters, digits and underscores.
+_USERNAME = re.compile(r"^[A-Za-z0-9_]{5,32}$")
+
+_WIDTH, _HEIGHT = A4_PIXELS
+_MARGIN = 200  # about 17 mm, inside what any office printer can print
+_TEXT_WIDTH = _WIDTH - 2 * _MARGIN
+_QR_TARGET = 1800  # the code's side with its quiet zone: about 15 cm
+_LEADING, _PARAGRAPH_GAP = 8, 36
+# Greys darker than the middle: the PDF is thresholded to black and white.
+_BLACK, _GREY, _WHITE = 0, 70, 255
+
+
+class PosterError(Exception):
+    """A refusal for the operator, named by a catalogue key."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """Everything written on one poster, already in the poster's language."""
+
+    group: str
+    ward: str
+    bot: str
+    link: str
+    scan: str
+    how: str
+    code: str
+
+
+def group_link(bot_username: str, group_code: str) -> str:
+    """The deep link that opens the bot with the group pre-selected."""
+    return f"https://t.me/{bot_username}?start={AREA_PAYLOAD_PREFIX}{group_code}"
+
+
+@cache
+def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The shipped DejaVu Sans (it has every Vietnamese letter) at ``size`` px."""
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(FONTS_DIR / name), size)
+
+
+def render_posters(
+    chart: OrgChart,
+    ward: str,
+    bot_username: str,
+    out_dir: Path,
+    *,
+    fmt: str = "pdf",
+    language: str = "vi",
+) -> list[Path]:
+    """Write ``<GROUP-CODE>.pdf`` (or ``.png``) for every residential group of
+    ``ward`` into ``out_dir`` (created if needed), in the chart's order.
+
+    :class:`PosterError` when the ward or the bot's username is wrong, the
+    ward has no groups; :class:`bot.outfiles.OutputError` when the folder
+    cannot be written; :class:`ValueError` for a format or language the code
+    does not know (a programming error, not an operator's).  A link planted
+    in the folder is never followed (`bot.outfiles.write_inside`).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown poster format {fmt!r}; use one of {FORMATS}")
+    if language not in i18n.LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; use one of {i18n.LANGUAGES}")
+    username = bot_username.removeprefix("@")
+    if not _USERNAME.match(username):
+        raise PosterError("poster.bad_username", username=bot_username)
+    ward_area = chart.areas.get(ward)
+    if ward_area is None or ward_area.kind is not AreaKind.WARD:
+        raise PosterError("poster.unknown_ward", ward=ward)
+    groups = chart.groups(ward)
+    if not groups:
+        raise PosterError("poster.no_groups", ward=ward)
+
+    folder = output_folder(out_dir)
+    paths: list[Path] = []
+    for group in groups:
+        texts = _texts(group, ward_area, username, language)
+        save = functools.partial(_save, _draw(texts), texts, fmt)
+        paths.append(write_inside(folder, f"{group.code}.{fmt}", save))
+    return paths
+
+
+def _save(page: Image.Image, texts: _Texts, fmt: str, out: BinaryIO) -> None:
+    if fmt == "png":
+        page.save(out, "PNG", dpi=(DPI, DPI), optimize=True)
+        return
+    # Black and white without dithering: crisp edges for the code and the
+    # letters, and a small file (CCITT G4 inside the PDF).
+    page.convert("1", dither=Image.Dither.NONE).save(
+        out,
+        "PDF",
+        resolution=float(DPI),
+        title=f"{BOT_NAME} — {texts.group}, {texts.ward}",
+        creator=BOT_NAME,
+    )
+
+
+def _texts(group: Area, ward: Area, username: str, language: str) -> _Texts:
+    def nfc(text: str) -> str:
+        # Names pasted from some programs carry their marks as separate
+        # characters; composed letters are what the font draws best.
+        return unicodedata.normalize("NFC", text)
+
+    return _Texts(
+        group=nfc(group.name),
+        ward=nfc(ward.name),
+        bot=i18n.t(language, "poster.bot", bot=username),
+        link=group_link(username, group.code),
+        scan=nfc(i18n.t(language, "poster.scan", group=group.name)),
+        how=i18n.t(language, "poster.how"),
+        code=group.code,
+    )
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def _fitting(text: str, size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    """The font at ``size`` px, or smaller until ``text`` fits on one line."""
+    while size > 20 and font(size, bold=bold).getlength(text) > _TEXT_WIDTH:
+        size -= 4
+    return font(size, bold=bold)
+
+
+def _wrap(text: str, face: ImageFont.FreeTypeFont, width: float = _TEXT_WIDTH) -> list[str]:
+    """``text`` broken at spaces into lines no wider than ``width``."""
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and face.getlength(candidate) <= width:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def _balanced(text: str, face: ImageFont.FreeTypeFont) -> list[str]:
+    """As few lines as :func:`_wrap` gives, but of even lengths, so that a
+    centred paragraph does not end on a lonely word."""
+    lines = _wrap(text, face)
+    low, high = 0.0, float(_TEXT_WIDTH)
+    while high - low > 4:
+        middle = (low + high) / 2
+        if len(_wrap(text, face, middle)) <= len(lines):
+            high = middle
+        else:
+            low = middle
+    return _wrap(text, face, high)
+
+
+def _qr_image(link: str) -> Image.Image:
+    """The code with its quiet zone, scaled by a whole number of pixels per
+    module so that every module has the same size on paper."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(link)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    count = len(matrix)
+    small = Image.new("L", (count, count), _WHITE)
+    small.putdata([_BLACK if dark else _WHITE for row in matrix for dark in row])
+    scale = _QR_TARGET // count
+    return small.resize((count * scale, count * scale), Image.Resampling.NEAREST)
+
+
+def _paragraphs_height(texts: _Texts, size: int) -> int:
+    height = 0
+    for text, bold in ((texts.scan, True), (texts.how, False)):
+        face = font(size, bold=bold)
+        ascent, descent = face.getmetrics()
+        height += len(_balanced(text, face)) * (ascent + descent + _LEADING) + _PARAGRAPH_GAP
+    return height
+
+
+def _draw(texts: _Texts) -> Image.Image:
+    page = Image.new("L", A4_PIXELS, _WHITE)
+    draw = ImageDraw.Draw(page)
+    centre = _WIDTH // 2
+
+    def line(y: int, text: str, face: ImageFont.FreeTypeFont, fill: int = _BLACK) -> int:
+        """Draw one centred line with its top at ``y``; the y below it."""
+        draw.text((centre, y), text, font=face, fill=fill, anchor="ma")
+        ascent, descent = face.getmetrics()
+        return y + ascent + descent
+
+    # The bot.
+    y = line(_MARGIN, BOT_NAME, font(170, bold=True))
+    y = line(y + 10, texts.bot, _fitting(texts.bot, 72), _GREY)
+    y += 60
+    draw.line([(_MARGIN, y), (_WIDTH - _MARGIN, y)], fill=_GREY, width=5)
+
+    # Where this poster hangs.
+    y = line(y + 70, texts.group, _fitting(texts.group, 150, bold=True))
+    y = line(y + 10, texts.ward, _fitting(texts.ward, 90), _GREY)
+
+    # The code, its link under it.
+    qr = _qr_image(texts.link)
+    y += 50
+    page.paste(qr, (centre - qr.width // 2, y))
+    y = line(y + qr.height + 10, texts.link, _fitting(texts.link, 44), _GREY)
+
+    # What to do, smaller if a long group name makes it run into the footer.
+    y += 70
+    size = 74
+    while size > 40 and y + _paragraphs_height(texts, size) > _HEIGHT - _MARGIN:
+        size -= 4
+    for text, bold in ((texts.scan, True), (texts.how, False)):
+        face = font(size, bold=bold)
+        for row in _balanced(text, face):
+            y = line(y, row, face) + _LEADING
+        y += _PARAGRAPH_GAP
+
+    # The group's code, small, for the office sorting the printed pages.
+    small = font(40)
+    draw.text(
+        (_WIDTH - _MARGIN, _HEIGHT - _MARGIN // 2),
+        texts.code,
+        font=small,
+        fill=_GREY,
+        anchor="rd",
+    )
+    return page

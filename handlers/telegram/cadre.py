@@ -1,0 +1,88 @@
+"""The cadre's side (and a leader acting on a task): the task buttons and
+/tasks.  Every press is checked by the services — a forged or stale press
+gets a polite refusal and changes nothing."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.domain.authz import may_use
+from bot.domain.complaints import Action
+from handlers.telegram.callbacks import TaskPress, decode
+from handlers.telegram.common import PRIVATE, answer_press, drop_keyboard, say, send_reply
+from handlers.telegram.context import BotApplication, BotContext
+
+
+async def cmd_tasks(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    if not may_use(actor, "tasks"):
+        await say(context, chat_id, "task.not_staff")
+        return
+    services = context.services
+    tasks = await services.tasks(actor)
+    if not tasks:
+        await say(context, chat_id, "task.none")
+        return
+    render = context.renderer
+    now = services.now()
+    lines = [render.t(actor.language, "task.header", count=len(tasks))]
+    lines += [render.task_line(actor.language, services.chart, t, now) for t in tasks[:40]]
+    await context.bot.send_message(chat_id, "\n".join(lines))
+
+
+async def on_task_press(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    assert isinstance(press, TaskPress)
+    actor = context.require_actor()
+    services = context.services
+    render = context.renderer
+    if press.action is Action.ACKNOWLEDGE:
+        reply = await services.acknowledge(actor, press.complaint_id)
+    else:
+        reply = await services.begin(actor, press.complaint_id, press.action)
+    if reply.refused is not None:
+        await answer_press(query, render.refusal(actor.language, reply.refused.value))
+        if reply.complaint is not None and services.may_see(actor, reply.complaint):
+            # A stale keyboard: redraw it as it is now, so the next press works.
+            await redraw_keyboard(update, context)
+        return
+    await answer_press(query)
+    if press.action is Action.ACKNOWLEDGE:
+        await redraw_keyboard(update, context)
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+async def redraw_keyboard(update: Update, context: BotContext) -> None:
+    """Show on the pressed message the buttons its complaint allows now."""
+    query = update.callback_query
+    assert query is not None
+    press = decode(query.data)
+    if not isinstance(press, TaskPress) or query.message is None:
+        return
+    services = context.services
+    actor = context.require_actor()
+    complaint = await services.complaint(press.complaint_id)
+    if complaint is None:
+        await drop_keyboard(update)
+        return
+    reporter = await services.reporter_id(complaint.id)
+    actions = services.available_actions(actor, complaint, reporter)
+    keyboard = context.renderer.action_keyboard(actor.language, complaint.id, actions)
+    if keyboard is None:
+        await drop_keyboard(update)
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=keyboard)
+    except BadRequest:  # not modified, or too old to edit: the press is handled anyway
+        return
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("tasks", cmd_tasks, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_task_press, pattern=r"^[arjthge]:[1-9][0-9]{0,11}$"))

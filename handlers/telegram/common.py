@@ -1,0 +1,344 @@
+"""Handlers every audience shares: who is this, language, help, cancel, the
+outbox flush after each update, and the error handler."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import (
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import i18n
+from bot.app.services import Reply
+from bot.domain.messages import Text
+from bot.domain.orgchart import Role
+from handlers.telegram import reach
+from handlers.telegram.callbacks import LanguagePress, PromptPress, decode, encode_language
+from handlers.telegram.context import BotApplication, BotContext
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def not_for_us(update: Update) -> str | None:
+    """Why the bot leaves an update alone, or None when it serves it.
+
+    The bot talks with people in chats.  Posts in a channel, messages with
+    no person behind them (sent on behalf of a chat), inline queries and
+    presses on inline messages (the bot makes none, so such data is forged)
+    have nobody and nowhere to answer.  Updates about the bot's own
+    membership (``my_chat_member``) are served: they say who blocked it.
+    """
+    if update.channel_post or update.edited_channel_post:
+        return "channel post"
+    if update.inline_query or update.chosen_inline_result:
+        return "inline query"
+    query = update.callback_query
+    if query is not None and query.message is None:
+        return "press on an inline message"
+    message = update.message or update.edited_message
+    if message is not None and (message.from_user is None or message.sender_chat is not None):
+        return "message without a person behind it"
+    return None
+
+
+async def claim(update: Update, context: BotContext) -> None:
+    """Group -2: an update Telegram redelivers after a crash is not handled
+    twice (see storage migration 0004 for the exact guarantee).  An update
+    the bot does not serve is left alone here, quietly."""
+    reason = not_for_us(update)
+    if reason is not None:
+        log.debug("update %s ignored: %s", update.update_id, reason)
+        raise ApplicationHandlerStop
+    if not await context.services.claim_update(CHANNEL, update.update_id):
+        raise ApplicationHandlerStop
+
+
+async def finish(update: Update, context: BotContext) -> None:
+    """Last group: the update is done, whatever the handlers did with it."""
+    await context.services.finish_update(CHANNEL, update.update_id)
+
+
+async def identify(update: Update, context: BotContext) -> None:
+    """Group -1: attach the Actor (person, language, staff record) to the
+    context so every handler after it knows who is speaking.  An account on
+    the abuse list is dropped here without a word.  A command or a press
+    elsewhere ends an optional step first (see `turns_elsewhere`)."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
+    actor = await context.services.identify_sender(CHANNEL, str(user.id), name)
+    if actor is None:
+        raise ApplicationHandlerStop
+    context.actor = actor
+    if turns_elsewhere(update):
+        await context.services.leave_optional(actor)
+
+
+def turns_elsewhere(update: Update) -> bool:
+    """A command, or a press on anything but a question's buttons: an
+    optional step under way (a rating, a note to the resident) ends, so it
+    cannot take what the person types next.  Presses on a question's
+    buttons go to the conversation, which judges them itself."""
+    if update.callback_query is not None:
+        return not isinstance(decode(update.callback_query.data), PromptPress)
+    return bool(filters.COMMAND.check_update(update))
+
+
+def addressed_elsewhere(update: Update, bot_username: str) -> bool:
+    """``/new@other_bot``: in a group, a command meant for another bot."""
+    message = update.effective_message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return False
+    command = message.text.split(maxsplit=1)[0]
+    _, at, addressee = command.partition("@")
+    return bool(at) and addressee.lower() != bot_username.lower()
+
+
+async def in_a_group(update: Update, context: BotContext) -> None:
+    """Reports are private business: in a group, point to the private chat.
+    A command addressed to another bot of the group is not ours to answer."""
+    chat = update.effective_chat
+    if chat is None or context.actor is None:
+        return
+    if addressed_elsewhere(update, context.bot.username):
+        return
+    link = f"https://t.me/{context.bot.username}?start=new"
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    context.renderer.t(context.actor.language, "group.button"), url=link
+                )
+            ]
+        ]
+    )
+    await context.bot.send_message(
+        chat.id,
+        context.renderer.t(context.actor.language, "group.private_only"),
+        reply_markup=keyboard,
+    )
+
+
+async def flush_outbox(update: Update, context: BotContext) -> None:
+    """Last group: send what the update's changes put in the outbox."""
+    await context.sender.flush_update()
+
+
+async def send_reply(
+    context: BotContext,
+    chat_id: int,
+    reply: Reply,
+    *,
+    close_location: bool = False,
+    offer_location: bool = True,
+) -> None:
+    """Send a service's reply: notes in one message, then the prompt with its
+    buttons, then — the first time a prompt wants a place — the location
+    button (a message has one keyboard, so it needs a message of its own)."""
+    actor = context.require_actor()
+    lang = actor.language
+    render = context.renderer
+    notes: list[Text] = list(reply.notes)
+    if reply.refused is not None:
+        notes.append(Text(f"refusal.{reply.refused.value}"))
+    pending_remove = close_location
+    if notes:
+        await context.bot.send_message(
+            chat_id,
+            render.notes(lang, notes),
+            reply_markup=ReplyKeyboardRemove() if pending_remove else None,
+        )
+        pending_remove = False
+    if reply.prompt is not None:
+        if pending_remove:
+            await context.bot.send_message(
+                chat_id,
+                render.t(lang, "report.location_closed"),
+                reply_markup=ReplyKeyboardRemove(),
+            )
+        body, keyboard = render.prompt(lang, reply.prompt)
+        await context.bot.send_message(chat_id, body, reply_markup=keyboard)
+        if reply.prompt.wants_location and offer_location:
+            await context.bot.send_message(
+                chat_id,
+                render.t(lang, "report.location_prompt"),
+                reply_markup=render.location_keyboard(lang),
+            )
+
+
+async def say(context: BotContext, chat_id: int, key: str, **params: object) -> None:
+    actor = context.require_actor()
+    await context.bot.send_message(chat_id, context.renderer.t(actor.language, key, **params))
+
+
+async def answer_press(query: CallbackQuery, refusal: str | None = None) -> None:
+    """Answer a button press — with a polite alert when it was refused.  A
+    press answered too late (the bot was restarting) cannot be answered any
+    more; the press itself is still handled."""
+    try:
+        if refusal is None:
+            await query.answer()
+        else:
+            await query.answer(refusal, show_alert=True)
+    except BadRequest as exc:
+        log.info("press not answered: %s", exc.message)
+
+
+async def drop_keyboard(update: Update) -> None:
+    """Remove the buttons of the message a press came from; a message that
+    is too old or already bare is fine as it is."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as exc:
+        log.debug("keyboard not removed: %s", exc.message)
+
+
+async def cmd_help(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
+    if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
+        keys.append("help.leader")
+    await context.bot.send_message(
+        update.effective_chat.id,
+        "\n\n".join(context.renderer.t(actor.language, k) for k in keys),
+    )
+
+
+async def cmd_cancel(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None
+    had = await context.services.cancel(actor)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.renderer.t(actor.language, "conv.cancelled" if had else "cancel.none"),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+
+
+async def cmd_lang(update: Update, context: BotContext) -> None:
+    actor = context.require_actor()
+    assert update.effective_chat is not None and update.effective_message is not None
+    args = context.args or []
+    if args:
+        choice = args[0].strip().lower()
+        if choice not in i18n.LANGUAGES:
+            await say(context, update.effective_chat.id, "lang.unknown")
+            return
+        context.actor = await context.services.set_language(actor, choice)
+        await say(context, update.effective_chat.id, "lang.set")
+        return
+    # Each language offers itself in its own words.
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(i18n.t(lang, "lang.name"), callback_data=encode_language(lang))
+                for lang in i18n.LANGUAGES
+            ]
+        ]
+    )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        context.renderer.t(actor.language, "lang.ask"),
+        reply_markup=keyboard,
+    )
+
+
+async def on_language_press(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    if not isinstance(press, LanguagePress):
+        return
+    context.actor = await context.services.set_language(context.require_actor(), press.language)
+    await answer_press(query)
+    await drop_keyboard(update)
+    await say(context, update.effective_chat.id, "lang.set")
+
+
+async def on_unknown_press(update: Update, context: BotContext) -> None:
+    """Any press no other handler took: malformed or forged data."""
+    query = update.callback_query
+    assert query is not None
+    actor = context.require_actor()
+    await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log with a reference id (no personal data) and apologise politely."""
+    ref = secrets.token_hex(4)
+    log.error("error %s while handling an update", ref, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = context.actor.language if context.actor else i18n.DEFAULT_LANGUAGE
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, context.renderer.t(lang, "fallback.error", ref=ref)
+            )
+        except Exception:  # the apology itself failed; the log has the reference
+            log.exception("could not send the error apology %s", ref)
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(TypeHandler(Update, claim), group=-2)
+    reach.register(app)  # block / unblock: before identify, in the same group
+    app.add_handler(TypeHandler(Update, identify), group=-1)
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, in_a_group))
+    app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
+    app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
+    app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))
+    app.add_handler(CallbackQueryHandler(on_language_press, pattern=r"^l:"))
+    app.add_handler(TypeHandler(Update, flush_outbox), group=99)
+    app.add_handler(TypeHandler(Update, finish), group=100)
+    app.add_error_handler(on_error)
+
+
+async def on_unknown_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have (a typo, an old one): show the help."""
+    await cmd_help(update, context)
+
+
+def register_fallbacks(app: BotApplication) -> None:
+    """Registered after every audience's handlers: only what none took."""
+    app.add_handler(CallbackQueryHandler(on_unknown_press))
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
+
+
+# The command menus: everyone's, then what cadres and leaders add.
+COMMANDS: Sequence[str] = (
+    "start",
+    "new",
+    "mine",
+    "status",
+    "withdraw",
+    "cancel",
+    "lang",
+    "whoami",
+    "mydata",
+    "forget",
+    "help",
+)
+STAFF_COMMANDS: Sequence[str] = ("tasks", "history")
+LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite", "digest", "stats", "export")

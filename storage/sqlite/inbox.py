@@ -1,0 +1,40 @@
+"""The webhook's inbox: an update Telegram delivered is stored (and
+committed) before Telegram is answered 200, and deleted once handled, so a
+crash in between loses nothing (see handlers/telegram/webhook.py and migration 0007)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.sqlite.db import Database, utc_text
+
+
+class WebhookInbox:
+    def __init__(self, db: Database, channel: str = "telegram") -> None:
+        self.db = db
+        self.channel = channel
+
+    async def put(self, update_id: int, payload: str, at: datetime) -> bool:
+        """Store an update; False when it is stored already (Telegram sent
+        it again before hearing our answer)."""
+        rows = await self.db.write_returning(
+            "INSERT INTO webhook_updates (channel, update_id, payload, received_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, update_id) DO NOTHING"
+            " RETURNING update_id",
+            (self.channel, update_id, payload, utc_text(at)),
+        )
+        return bool(rows)
+
+    async def backlog(self) -> list[tuple[int, str]]:
+        """What a crash left stored but not handled, oldest first."""
+        rows = await self.db.conn.execute_fetchall(
+            "SELECT update_id, payload FROM webhook_updates WHERE channel = ? ORDER BY update_id",
+            (self.channel,),
+        )
+        return [(int(row[0]), str(row[1])) for row in rows]
+
+    async def done(self, update_id: int) -> None:
+        await self.db.write(
+            "DELETE FROM webhook_updates WHERE channel = ? AND update_id = ?",
+            (self.channel, update_id),
+        )
