@@ -1,5 +1,6 @@
 """Chats side by side, each chat in order; messages paced under Telegram's
-limits (handlers/telegram/processing.py, handlers/telegram/polling.py, handlers/telegram/ratelimit.py, the outbox).
+limits (handlers/telegram/processing.py, polling.py and ratelimit.py, the
+outbox).
 
 The pacing tests run on the wall clock — the rate limiter paces by it, as
 Telegram counts by it — and take about a second each; nothing here sleeps to

@@ -6,9 +6,10 @@ the moment the fake has accepted the Nth further message (N seeded), before the 
 the worst moment for exactly-once.  Every other kill counts task cards instead of messages, so
 the outbox's at-most-once-more window is exercised on purpose, not by luck.
 
-The bot polls with handlers/telegram/polling.py: it confirms an update (moves the getUpdates offset past it)
-only once it was handled, so after a kill the fake delivers again whatever the dead bot had not
-finished, and the processed-update table keeps a finished one from being handled twice.  The
+The bot polls with handlers/telegram/polling.py: it confirms an update (moves the
+getUpdates offset past it) only once it was handled, so after a kill the
+fake delivers again whatever the dead bot had not finished, and the
+processed-update table keeps a finished one from being handled twice.  The
 residents therefore never need to say a step again: each waits until Telegram (the fake) has
 seen its last message confirmed, which means the bot is done with it, then answers the last
 question the bot asked.  Only a step the bot confirmed without answering at all would be said

@@ -1,0 +1,98 @@
+"""For the channels' senders: the outbox rows due, each part recorded as the
+platform accepts it, failures retried or given up (with the leaders told),
+and the messages that carry buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.app.core import STAFF_UNREACHABLE
+from bot.app.residents import Residents
+from bot.domain.authz import Actor
+from bot.ports import ButtonMessage, Notice, OutboxItem
+
+
+class Delivery(Residents):
+    async def remember_buttons(
+        self, complaint_id: int, actor: Actor, chat_id: str, message_id: str
+    ) -> None:
+        await self.store.remember_buttons(
+            complaint_id, actor.person_id, chat_id, message_id, self.clock.now()
+        )
+
+    async def open_button_messages(self, complaint_id: int, person_id: int) -> list[ButtonMessage]:
+        return await self.store.open_button_messages(complaint_id, person_id)
+
+    async def button_message_cleared(self, button_id: int) -> None:
+        await self.store.clear_button_message(button_id, self.clock.now())
+
+    async def due_notices(self, limit: int) -> list[OutboxItem]:
+        return await self.store.due_outbox(self.clock.now(), limit, self.channel)
+
+    async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
+        """The recipient blocked the bot or never started it: give the row
+        up, and the first time, move a staff member's tasks to someone who
+        can act and tell their leader (``reach_changed``)."""
+        now = self.clock.now()
+        await self.store.give_up(item.id, error, now)
+        person = item.recipient
+        if person is None or not await self.store.mark_unreachable(person.id, now):
+            return
+        if self.reach_changed is not None:
+            await self.reach_changed(person.id, False)
+
+    def _leaders_over(self, staff_id: str) -> list[str]:
+        """Who hears that a staff member cannot be reached: their wards'
+        leaders, or the city's when they have none (or are one)."""
+        chart = self.chart
+        member = chart.staff.get(staff_id)
+        wards = member.wards if member else ()
+        leaders = [chart.wards[w].leader for w in wards if w in chart.wards]
+        leaders = [lid for lid in dict.fromkeys(leaders) if lid != staff_id]
+        if not leaders:
+            leaders = [s.id for s in chart.city_leaders() if s.id != staff_id]
+        return leaders
+
+    async def delivery_abandoned(self, item: OutboxItem, error: str) -> None:
+        """A row Telegram refused, or one failing for too long, is given up
+        — and someone who can act hears of it: for a staff member, the
+        leaders over them; for a resident, the leader of the complaint's
+        ward.  (A notice to a leader that fails is given up quietly: no loop.)"""
+        now = self.clock.now()
+        await self.store.give_up(item.id, error, now)
+        if self._chart is None or item.kind == STAFF_UNREACHABLE:
+            return
+        person = item.recipient
+        staff_id = item.staff_id or (
+            await self.store.staff_of_person(person.id) if person else None
+        )
+        complaint = await self.store.get_complaint(item.complaint_id) if item.complaint_id else None
+        if staff_id is not None:
+            leaders = self._leaders_over(staff_id)
+        elif complaint is not None and complaint.ward in self._chart.wards:
+            leaders = [self._chart.wards[complaint.ward].leader]
+        else:
+            return
+        payload = {
+            "staff": staff_id or "",
+            "code": complaint.code if complaint else "",
+            "undeliverable": True,
+        }
+        await self.store.enqueue(
+            [Notice(STAFF_UNREACHABLE, staff_id=lid, payload=payload) for lid in leaders], now
+        )
+
+    async def notice_parts(
+        self, item_id: int, parts_done: Sequence[str], *, finished: bool
+    ) -> None:
+        """Telegram accepted one more part of a row (with the last, the row is sent)."""
+        await self.store.mark_parts(item_id, parts_done, self.clock.now(), finished=finished)
+
+    async def notice_failed(
+        self, item_id: int, error: str, retry_in: timedelta, *, counts: bool = True
+    ) -> None:
+        """Retry in ``retry_in``; a failure that ``counts`` (not a 429's
+        wait) starts the time after which the row is given up."""
+        now = self.clock.now()
+        await self.store.mark_failed(item_id, error, now + retry_in, now if counts else None)

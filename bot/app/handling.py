@@ -1,0 +1,284 @@
+"""What the owner does with a task: acknowledge (and a short word to the
+resident), resolve with a note and photos, transfer (another group, another
+ward, another category, or up to the leaders), reject, ask the resident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app.core import REFRESH_BUTTONS, TASK_ASSIGNED, WARD_TRANSFER, PendingChange, Reply
+from bot.app.filing import Filing
+from bot.domain.authz import Actor
+from bot.domain.complaints import Action, Complaint, Photo, RejectReason
+from bot.domain.messages import text
+from bot.domain.orgchart import Family
+from bot.domain.owners import about_leadership, audience, candidates, handed_up
+from bot.domain.routing import Reach, route
+from bot.ports import Notice
+
+
+class Handling(Filing):
+    async def acknowledge(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.ACKNOWLEDGE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        pending = PendingChange(
+            # Taking it on: a fallback that acknowledges keeps the complaint.
+            fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
+            notices=[
+                await self._reporter_notice(complaint, "acknowledged"),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+        )
+        reply = await self._apply(actor, complaint, Action.ACKNOWLEDGE, pending)
+        if reply.refused:
+            return reply
+        offer = Reply()
+        if not await self._busy(actor):
+            # Offer a short reply to the resident (a template or own words).
+            offer = await self._start_flow(
+                actor,
+                "ack_reply",
+                {
+                    "complaint_id": complaint.id,
+                    "code": complaint.code,
+                    "category": complaint.category,
+                },
+            )
+        return Reply(
+            notes=(text("task.acknowledged", code=complaint.code), *offer.notes),
+            prompt=offer.prompt,
+            complaint=reply.complaint,
+        )
+
+    async def _ack_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        if not data.get("reply"):
+            return Reply()
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REPLY)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = PendingChange(
+            notices=[await self._reporter_notice(complaint, "message", text=data["reply"])],
+            note=data["reply"],
+        )
+        reply = await self._apply(actor, complaint, Action.REPLY, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("ack_reply.sent", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def begin(self, actor: Actor, complaint_id: int, action: Action) -> Reply:
+        """Start the conversation an action needs (a note, a reason, a choice)."""
+        complaint, refusal = await self._checked(actor, complaint_id, action)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        kind = {
+            Action.RESOLVE: "resolve",
+            Action.TRANSFER: "transfer",
+            Action.REJECT: "reject",
+            Action.DISPUTE: "dispute",
+            Action.ASK_INFO: "ask_info",
+            Action.REASSIGN: "reassign",
+            Action.EXTEND: "extend",
+        }[action]
+        data: dict[str, Any] = {
+            "complaint_id": complaint.id,
+            "code": complaint.code,
+            "ward": complaint.ward,
+            "category": complaint.category,
+            "owner": complaint.owner,
+        }
+        if action is Action.REASSIGN:
+            # Only those who may own it and can act now, not the one asking.
+            offered = await self._candidates(actor, complaint)
+            if not offered:
+                return Reply(notes=(text("reassign.nobody", code=complaint.code),))
+            data["candidates"] = offered
+        return await self._start_flow(actor, kind, data)
+
+    async def _candidates(self, actor: Actor, complaint: Complaint) -> list[str]:
+        excluding = (actor.staff.id,) if actor.staff else ()
+        return candidates(self.chart, await self.reach(), complaint, excluding=excluding)
+
+    async def _resolve(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.RESOLVE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        fields: dict[str, Any] = {
+            "resolved_at": now,
+            "resolution_note": data["note"],
+            "acknowledged_at": complaint.acknowledged_at or now,
+        }
+        if complaint.paused_since is not None:
+            # Fixed while waiting on the resident: the wait ends here, and the
+            # deadline in force moves by it, as if the resident had answered.
+            fields.update(
+                self.resume_fields(
+                    complaint.category, complaint.due_at, complaint.paused_since, now
+                )
+            )
+        pending = PendingChange(
+            fields=fields,
+            notices=[
+                await self._reporter_notice(complaint, "resolved"),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+            photos=[("resolution", p) for p in photos],
+            note=data["note"],
+        )
+        reply = await self._apply(actor, complaint, Action.RESOLVE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("task.resolved", code=complaint.code),), complaint=reply.complaint)
+
+    async def _transfer(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.TRANSFER)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        chart = self.chart
+        reach = await self.reach()
+        area = data.get("area", complaint.area)
+        category = (
+            data.get("category", complaint.category)
+            if data.get("new_category")
+            else (complaint.category)
+        )
+        if not self._may_transfer_to(complaint, area, category):
+            return Reply(notes=(text("transfer.conduct_stays"),), complaint=complaint)
+        reason = data.get("reason")
+        fields: dict[str, Any] = {}
+        notices: list[Notice] = []
+        if reason is not None:
+            # Only a reason: the next leader up decides where it goes.
+            excluding = (actor.staff.id,) if actor.staff else ()
+            handed = handed_up(chart, reach, complaint, excluding=excluding)
+            if handed is None:
+                return Reply(notes=(text("transfer.nobody_above"),), complaint=complaint)
+            routed = handed
+            fields["fallback_from"] = None
+        else:
+            routed = route(
+                chart,
+                area,
+                category,
+                concerns_leadership=complaint.concerns_leadership,
+                reach=reach,
+            )
+            fields.update(
+                area=area,
+                ward=routed.ward,
+                category=category,
+                family=chart.categories[category].family,
+                fallback_from=routed.fallback_from,
+            )
+            notices += self._fallback_notices(routed, reach, leadership=about_leadership(complaint))
+            if routed.ward != complaint.ward:
+                notices += self._ward_transfer_notices(actor, complaint, routed.ward, reach)
+        owner, how = routed.owner, routed.reason
+        if owner == complaint.owner and area == complaint.area and category == complaint.category:
+            return Reply(notes=(text("transfer.same_owner"),), complaint=complaint)
+        fields["owner"] = owner
+        pending = PendingChange(
+            fields=fields,
+            notices=[
+                await self._reporter_notice(complaint, "transferred"),
+                Notice(
+                    TASK_ASSIGNED,
+                    staff_id=owner,
+                    payload={
+                        "reason": how.value,
+                        "transfer_note": reason or "",
+                        "from_staff": actor.staff.id if actor.staff else "",
+                    },
+                ),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+                *notices,
+            ],
+            note=reason,
+            data={"from_owner": complaint.owner, "to_owner": owner},
+        )
+        reply = await self._apply(actor, complaint, Action.TRANSFER, pending, end_conversation=True)
+        if reply.refused or reply.complaint is None:
+            return reply
+        return Reply(
+            notes=(
+                text(
+                    "task.transferred",
+                    code=complaint.code,
+                    handler=self.handler_label(reply.complaint),
+                ),
+            ),
+            complaint=reply.complaint,
+        )
+
+    def _may_transfer_to(self, complaint: Complaint, area: str, category: str) -> bool:
+        """A complaint about an official stays one, in its own ward, so that
+        it only ever moves among the leaders who may see it (typed or forged
+        answers included)."""
+        chart = self.chart
+        if area not in chart.areas or category not in chart.categories:
+            return False
+        if complaint.family is not Family.OFFICIAL_CONDUCT:
+            return True
+        conduct = chart.categories[category].family is Family.OFFICIAL_CONDUCT
+        return conduct and chart.ward_of(area) == complaint.ward
+
+    def _ward_transfer_notices(
+        self, actor: Actor, complaint: Complaint, to_ward: str, reach: Reach
+    ) -> list[Notice]:
+        """Both wards' leaders hear that a complaint crossed between them."""
+        told = {audience(self.chart, reach, w) for w in (complaint.ward, to_ward)}
+        payload = {
+            "from_ward": complaint.ward,
+            "to_ward": to_ward,
+            "by": actor.staff.id if actor.staff else "",
+        }
+        return [
+            Notice(WARD_TRANSFER, staff_id=leader, payload=payload)
+            for leader in sorted(t for t in told if t is not None)
+        ]
+
+    async def _reject(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.REJECT)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        kind = RejectReason(data["reason_kind"])
+        if kind is RejectReason.NOT_CONDUCT and complaint.family is not Family.OFFICIAL_CONDUCT:
+            return Reply(notes=(text("reject.not_conduct_only"),), complaint=complaint)
+        pending = PendingChange(
+            fields={"closed_at": self.clock.now()},
+            notices=[
+                await self._reporter_notice(
+                    complaint, "rejected", reason_kind=kind.value, reason=data["reason"]
+                ),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+            note=data["reason"],
+            data={"reason_kind": kind.value},
+        )
+        reply = await self._apply(actor, complaint, Action.REJECT, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("task.rejected", code=complaint.code),), complaint=reply.complaint)
+
+    async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ASK_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        now = self.clock.now()
+        fields: dict[str, Any] = {"paused_since": complaint.paused_since or now}
+        pending = PendingChange(
+            fields=fields,
+            notices=[
+                await self._reporter_notice(complaint, "info_requested", question=data["question"])
+            ],
+            note=data["question"],
+        )
+        reply = await self._apply(actor, complaint, Action.ASK_INFO, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("ask_info.sent", code=complaint.code),), complaint=reply.complaint)

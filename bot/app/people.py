@@ -1,0 +1,84 @@
+"""Who is writing: the person and their staff record behind an account,
+whether the channel can reach them, their language, their own data and its
+erasure, and the updates already handled."""
+
+from __future__ import annotations
+
+import json
+
+from bot.app.core import Core, Reply
+from bot.domain.authz import Actor
+from bot.domain.routing import Reach
+from bot.domain.text import clean_name
+from bot.ports import Identity
+
+
+class People(Core):
+    async def identify(self, channel: str, external_id: str, display_name: str | None) -> Actor:
+        identity = await self.store.identify_person(
+            channel, external_id, clean_name(display_name) or None, self.default_language
+        )
+        await self._came_back(identity)
+        return self.actor_for(identity.person, identity.staff_id)
+
+    async def _came_back(self, identity: Identity) -> None:
+        """Someone the channel had refused wrote again: a staff member's
+        tasks come back to them."""
+        if identity.returned and identity.staff_id and self.reach_changed is not None:
+            await self.reach_changed(identity.person.id, True)
+
+    async def channel_reach(self, channel: str, external_id: str, *, reachable: bool) -> None:
+        """The person unblocked the bot (``reachable``) or blocked it:
+        Telegram says so with a ``my_chat_member`` update.  Unknown accounts
+        change nothing."""
+        person = await self.store.find_person(channel, external_id)
+        if person is None:
+            return
+        if reachable:
+            changed = await self.store.mark_reachable(person.id)
+        else:
+            changed = await self.store.mark_unreachable(person.id, self.clock.now())
+        if changed and self.reach_changed is not None:
+            await self.reach_changed(person.id, reachable)
+
+    async def reach(self) -> Reach:
+        """Who the channel can reach now (read each time: another process,
+        or a refusal a moment ago, may have changed it)."""
+        return await self.store.reach()
+
+    async def identify_sender(
+        self, channel: str, external_id: str, display_name: str | None
+    ) -> Actor | None:
+        """The Actor behind an incoming update, or None for an account on
+        the abuse list (its updates are dropped without a word).  The
+        display name is stored clean: staff see it on cards."""
+        identity = await self.store.identify_person(
+            channel, external_id, clean_name(display_name) or None, self.default_language
+        )
+        if identity.blocked:
+            return None
+        await self._came_back(identity)
+        return self.actor_for(identity.person, identity.staff_id)
+
+    async def my_data(self, actor: Actor) -> bytes:
+        """Everything stored about this person, as a JSON file's bytes."""
+        data = await self.store.person_data(actor.person_id)
+        return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+    async def forget(self, actor: Actor) -> Reply:
+        """Delete a resident's personal data; complaints stay, detached.
+        Staff are deactivated by the ward office, not forgotten."""
+        if actor.staff is not None:
+            return Reply.say("privacy.staff_cannot_forget")
+        await self.store.forget_person(actor.person_id, self.clock.now())
+        return Reply.say("privacy.forgotten")
+
+    async def claim_update(self, channel: str, update_id: int) -> bool:
+        return await self.store.claim_update(channel, update_id, self.clock.now())
+
+    async def finish_update(self, channel: str, update_id: int) -> None:
+        await self.store.finish_update(channel, update_id, self.clock.now())
+
+    async def set_language(self, actor: Actor, language: str) -> Actor:
+        await self.store.set_language(actor.person_id, language)
+        return Actor(person_id=actor.person_id, language=language, staff=actor.staff)

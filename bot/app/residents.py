@@ -1,0 +1,191 @@
+"""The resident's side once a complaint is filed: answer the cadre's
+question (even after its time-out), confirm the fix or say it is not fixed,
+rate it, withdraw it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.app.core import REFRESH_BUTTONS, TASK_REOPENED, TO_OWNER, PendingChange, Reply
+from bot.app.leadership import Leadership
+from bot.domain.authz import Actor, Refusal
+from bot.domain.complaints import Action, Complaint, Photo, parse_code
+from bot.domain.deadlines import deadlines
+from bot.domain.messages import text
+from bot.ports import Notice
+
+
+class Residents(Leadership):
+    async def _open_question(self, complaint: Complaint) -> str | None:
+        """The owner's last question if the resident has not answered it —
+        also once its wait timed out: a late answer still reaches the owner."""
+        question: str | None = None
+        for event in await self.store.events_of(complaint.id):
+            if event.action is Action.ASK_INFO:
+                question = event.note or ""
+            elif event.action is Action.ANSWER_INFO:
+                question = None
+        return question
+
+    async def begin_info_reply(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.ANSWER_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        question = await self._open_question(complaint)
+        if question is None:
+            return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
+        data = {"complaint_id": complaint.id, "code": complaint.code, "question": question}
+        return await self._start_flow(actor, "info_reply", data)
+
+    async def _info_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ANSWER_INFO)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        if complaint.paused_since is None and await self._open_question(complaint) is None:
+            return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        # Answered in time, the resolve clock runs again from here; answered
+        # after the wait timed out, it is running already and only the
+        # answer goes to the owner.
+        resumed = (
+            self.resume_fields(
+                complaint.category, complaint.due_at, complaint.paused_since, self.clock.now()
+            )
+            if complaint.paused_since is not None
+            else {}
+        )
+        pending = PendingChange(
+            fields=resumed,
+            notices=[
+                Notice(
+                    TO_OWNER,
+                    staff_id=complaint.owner,
+                    payload={
+                        "event": "info_answered",
+                        "answer": data["answer"],
+                        "photos": [[p.channel, p.file_ref] for p in photos],
+                    },
+                )
+            ],
+            photos=[("info", p) for p in photos],
+            note=data["answer"],
+        )
+        reply = await self._apply(
+            actor, complaint, Action.ANSWER_INFO, pending, end_conversation=True
+        )
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("info_reply.sent", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def confirm_fixed(self, actor: Actor, complaint_id: int) -> Reply:
+        complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = PendingChange(
+            fields={"closed_at": self.clock.now()},
+            notices=[Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "confirmed"})],
+        )
+        reply = await self._apply(actor, complaint, Action.CONFIRM, pending)
+        if reply.refused:
+            return reply
+        rate = await self._start_flow(
+            actor, "rate", {"complaint_id": complaint.id, "code": complaint.code}
+        )
+        return Reply(
+            notes=(text("resident.thanks_confirmed", code=complaint.code), *rate.notes),
+            prompt=rate.prompt,
+            complaint=reply.complaint,
+        )
+
+    async def _dispute(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.DISPUTE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        now = self.clock.now()
+        category = self.chart.categories.get(complaint.category)
+        fields: dict[str, Any] = {
+            "resolved_at": None,
+            "closed_at": None,
+            # The disputed result is no longer the current one (its note stays
+            # in the history, its photos are superseded below).
+            "resolution_note": None,
+            "clock_start": now,
+            "paused_since": None,  # a fresh start: no wait carries over
+        }
+        if category is not None:
+            # The clocks restart from the reopen: a fresh acknowledge and resolve window.
+            fields["ack_due_at"], fields["due_at"] = deadlines(
+                self.schedule, now, category, self.knobs
+            )
+        fields["swept_until"] = now
+        fields["escalation_level"] = 0
+        pending = PendingChange(
+            fields=fields,
+            notices=[
+                Notice(
+                    TASK_REOPENED,
+                    staff_id=complaint.owner,
+                    payload={
+                        "comment": data["comment"],
+                        # The resident's photos of what is still wrong go to the cadre.
+                        "photos": [[p.channel, p.file_ref] for p in photos],
+                    },
+                )
+            ],
+            photos=[("dispute", p) for p in photos],
+            note=data["comment"],
+            supersede_photos=("resolution",),
+        )
+        reply = await self._apply(actor, complaint, Action.DISPUTE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("resident.reopened", code=complaint.code),), complaint=reply.complaint
+        )
+
+    async def _rate(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        stars = data.get("stars")
+        if stars is None:
+            return Reply.say("rate.skipped")
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.RATE)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = PendingChange(
+            fields={"rating": int(stars)},
+            notices=[
+                Notice(
+                    TO_OWNER,
+                    staff_id=complaint.owner,
+                    payload={"event": "rated", "stars": int(stars)},
+                )
+            ],
+            data={"stars": str(stars)},
+        )
+        reply = await self._apply(actor, complaint, Action.RATE, pending, end_conversation=True)
+        if reply.refused:
+            return reply
+        return Reply(notes=(text("rate.thanks", stars=int(stars)),), complaint=reply.complaint)
+
+    async def withdraw(self, actor: Actor, code_text: str) -> Reply:
+        complaint_id = parse_code(code_text)
+        if complaint_id is None:
+            return Reply(refused=Refusal.NOT_FOUND)
+        complaint, refusal = await self._checked(actor, complaint_id, Action.WITHDRAW)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        pending = PendingChange(
+            fields={"closed_at": self.clock.now()},
+            notices=[
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "withdrawn"}),
+                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+            ],
+        )
+        reply = await self._apply(actor, complaint, Action.WITHDRAW, pending)
+        if reply.refused:
+            return reply
+        return Reply(
+            notes=(text("resident.withdrawn", code=complaint.code),), complaint=reply.complaint
+        )
