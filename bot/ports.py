@@ -283,13 +283,9 @@ class ButtonMessage:
     message_id: str
 
 
-class Store(Protocol):
-    @property
-    def outbox_changes(self) -> int:
-        """Grows with every write that can give the outbox something new to send."""
-        ...
+class PeopleRepo(Protocol):
+    """People and the staff record an account is bound to."""
 
-    # people and staff
     async def upsert_person(
         self, channel: str, external_id: str, display_name: str | None, default_language: str
     ) -> Person: ...
@@ -300,13 +296,18 @@ class Store(Protocol):
     async def set_language(self, person_id: int, language: str) -> None: ...
     async def staff_of_person(self, person_id: int) -> str | None: ...
     async def person_of_staff(self, staff_id: str) -> Person | None: ...
-    async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
     async def find_person(self, channel: str, external_id: str) -> Person | None: ...
+    async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
+    async def reports_since(self, person_id: int, since: datetime) -> int: ...
+    async def mark_reachable(self, person_id: int) -> bool: ...
+    async def mark_unreachable(self, person_id: int, at: datetime) -> bool: ...
 
-    # who can act: the chart's version stamp and who the channel can reach
+
+class ReachRepo(Protocol):
+    """Who can act: the chart's version stamp and who the channel can reach."""
+
     async def roster_version(self) -> int: ...
     async def reach(self) -> Reach: ...
-    async def mark_reachable(self, person_id: int) -> bool: ...
     async def open_owner_groups(self) -> list[OwnerGroup]: ...
     async def open_ids_to_check(self, groups: Sequence[OwnerGroup]) -> list[int]: ...
     async def apply_changes(
@@ -319,7 +320,10 @@ class Store(Protocol):
         keep_kinds: Sequence[str] = (),
     ) -> bool: ...
 
-    # org chart
+
+class OrgRepo(Protocol):
+    """The org chart, replaced as a whole and read back."""
+
     async def load_org(self) -> OrgChart | None: ...
     async def replace_org(
         self,
@@ -332,7 +336,10 @@ class Store(Protocol):
         drop_pending_of: Sequence[str] = (),
     ) -> bool: ...
 
-    # invites
+
+class InviteRepo(Protocol):
+    """One-time invites and the bindings they make."""
+
     async def create_invite(self, invite: Invite) -> None: ...
     async def get_invite(self, token_hash: str) -> Invite | None: ...
     async def use_invite(
@@ -344,14 +351,20 @@ class Store(Protocol):
     ) -> InviteUse: ...
     async def bound_staff(self) -> dict[str, Person]: ...
 
-    # conversations
+
+class ConversationRepo(Protocol):
+    """One conversation per person."""
+
     async def load_conversation(self, person_id: int) -> ConversationState | None: ...
     async def save_conversation(
         self, person_id: int, state: ConversationState, at: datetime
     ) -> None: ...
     async def delete_conversation(self, person_id: int) -> None: ...
 
-    # complaints
+
+class ComplaintRepo(Protocol):
+    """Complaints, their events, photos and reporters."""
+
     async def create_complaint(
         self,
         new: NewComplaint,
@@ -374,21 +387,34 @@ class Store(Protocol):
     async def reporter_identity(self, complaint_id: int) -> tuple[str | None, bool]: ...
     async def log_identity_access(self, complaint_id: int, staff_id: str, at: datetime) -> None: ...
 
-    # a person's own data
+
+class PrivacyRepo(Protocol):
+    """A person's own data, and its erasure."""
+
     async def person_data(self, person_id: int) -> dict[str, Any]: ...
     async def forget_person(self, person_id: int, at: datetime) -> None: ...
 
-    # updates and the abuse list
+
+class UpdateLog(Protocol):
+    """Updates a channel delivered, so none is handled twice."""
+
     async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool: ...
     async def finish_update(self, channel: str, update_id: int, at: datetime) -> None: ...
     async def prune_updates(self, before: datetime) -> int: ...
+
+
+class AdminRepo(Protocol):
+    """The abuse list and the admin log."""
+
     async def set_blocked(
         self, person_id: int, reason: str | None, at: datetime, audit: AdminEntry | None = None
     ) -> None: ...
     async def admin_log(self, limit: int) -> list[AdminEntry]: ...
-    async def reports_since(self, person_id: int, since: datetime) -> int: ...
 
-    # the sweep
+
+class SweepRepo(Protocol):
+    """The sweep's batches, things done once, and small settings."""
+
     async def sweep(
         self,
         now: datetime,
@@ -400,9 +426,16 @@ class Store(Protocol):
     ) -> bool: ...
     async def get_meta(self, key: str) -> str | None: ...
     async def set_meta(self, key: str, value: str) -> None: ...
-    async def mark_unreachable(self, person_id: int, at: datetime) -> bool: ...
 
-    # outbox
+
+class OutboxRepo(Protocol):
+    """The outbox and the messages that carry buttons."""
+
+    @property
+    def outbox_changes(self) -> int:
+        """Grows with every write that can give the outbox something new to send."""
+        ...
+
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None: ...
     async def due_outbox(
         self, now: datetime, limit: int, channel: str | None = None
@@ -423,6 +456,25 @@ class Store(Protocol):
         self, complaint_id: int, person_id: int | None = None
     ) -> list[ButtonMessage]: ...
     async def clear_button_message(self, button_id: int, at: datetime) -> None: ...
+
+
+class Store(
+    PeopleRepo,
+    ReachRepo,
+    OrgRepo,
+    InviteRepo,
+    ConversationRepo,
+    ComplaintRepo,
+    PrivacyRepo,
+    UpdateLog,
+    AdminRepo,
+    SweepRepo,
+    OutboxRepo,
+    Protocol,
+):
+    """Every repository the use cases need; an engine implements them all
+    (storage/sqlite/store.py).  A use case that needs one aggregate can
+    name its small protocol instead."""
 
 
 class DigestStore(Protocol):

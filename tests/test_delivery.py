@@ -468,7 +468,7 @@ async def test_a_receipt_leaves_only_once_its_complaint_is_on_disk(
             synced.append(len(bot.api.calls))
         real_fsync(fd)
 
-    monkeypatch.setattr(storage.db.os, "fsync", fsync)
+    monkeypatch.setattr(storage.sqlite.db.os, "fsync", fsync)
     an = bot.user(501, "An")
     await bot.send(an.command("new"))
     for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP03"):

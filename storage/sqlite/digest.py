@@ -44,7 +44,7 @@ from bot.domain.digest import (
 from bot.domain.orgchart import GeoPoint
 from bot.ports import Notice
 from storage.sqlite.db import Database, parse_utc, utc_text
-from storage.sqlite.store import _complaint, insert_notices
+from storage.sqlite.rows import complaint_from_row, insert_notices
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
@@ -522,7 +522,7 @@ class SqliteDigestStore:
             self._params(period, wards),
             leadership,
         )
-        return [(_complaint(r, []), Outcome(r["outcome"])) for r in rows]
+        return [(complaint_from_row(r, []), Outcome(r["outcome"])) for r in rows]
 
     async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]:
         """The reporters' names of those complaints whose reporter let staff

@@ -1,0 +1,111 @@
+"""What every SQLite repository shares: the database, a read in one round
+trip, and the writes several aggregates make inside one transaction (a
+complaint's change with its event, photos and outbox rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.complaints import Complaint, Event, Photo
+from bot.ports import (
+    Change,
+    Notice,
+)
+from storage.sqlite.db import Database, utc_text
+from storage.sqlite.rows import (
+    INSERT_EVENT,
+    assignments_sql,
+    complaint_from_row,
+    event_values,
+    insert_notices,
+)
+
+
+class SqliteBase:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        return self.db.conn
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+        rows = await self.conn.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        return list(await self.conn.execute_fetchall(sql, params))
+
+    @property
+    def outbox_changes(self) -> int:
+        return self.db.outbox_changes
+
+    async def _insert_photos(
+        self, conn: aiosqlite.Connection, complaint_id: int, photos: Sequence[tuple[str, Photo]]
+    ) -> None:
+        await conn.executemany(
+            "INSERT INTO complaint_photos (complaint_id, kind, channel, file_ref, position)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(complaint_id, kind, p.channel, p.file_ref, i) for i, (kind, p) in enumerate(photos)],
+        )
+
+    async def _insert_event(self, conn: aiosqlite.Connection, event: Event) -> None:
+        await conn.execute(INSERT_EVENT, event_values(event))
+
+    async def _insert_notices(
+        self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
+    ) -> None:
+        self.db.outbox_changes += await insert_notices(conn, notices, at)
+
+    async def _photos(self, ids: set[int]) -> dict[int, list[tuple[str, Photo]]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._all(
+            f"SELECT * FROM complaint_photos WHERE complaint_id IN ({marks})"
+            " AND superseded_at IS NULL ORDER BY id",
+            sorted(ids),
+        )
+        out: dict[int, list[tuple[str, Photo]]] = {}
+        for r in rows:
+            out.setdefault(r["complaint_id"], []).append(
+                (r["kind"], Photo(r["channel"], r["file_ref"]))
+            )
+        return out
+
+    async def _complaints(self, sql: str, params: Sequence[Any]) -> list[Complaint]:
+        rows = await self._all(sql, params)
+        photos = await self._photos({r["id"] for r in rows})
+        return [complaint_from_row(r, photos.get(r["id"], [])) for r in rows]
+
+    async def _write_change(self, conn: aiosqlite.Connection, change: Change) -> bool:
+        """One complaint's change, its event, photos and notices — inside the
+        caller's transaction; False if the complaint changed meanwhile."""
+        columns, values = assignments_sql(change.fields)
+        cur = await conn.execute(
+            f"UPDATE complaints SET {columns}, version = version + 1 WHERE id = ? AND version = ?",
+            (*values, change.complaint_id, change.expected_version),
+        )
+        if cur.rowcount != 1:
+            return False
+        await self._insert_event(conn, change.event)
+        if change.supersede_photos:
+            marks = ",".join("?" * len(change.supersede_photos))
+            await conn.execute(
+                "UPDATE complaint_photos SET superseded_at = ? WHERE complaint_id = ?"
+                f" AND kind IN ({marks}) AND superseded_at IS NULL",
+                (utc_text(change.event.at), change.complaint_id, *change.supersede_photos),
+            )
+        await self._insert_photos(conn, change.complaint_id, change.photos)
+        await self._insert_notices(conn, change.notices, change.event.at)
+        if change.end_conversation_of is not None:
+            await conn.execute(
+                "DELETE FROM conversations WHERE person_id = ?", (change.end_conversation_of,)
+            )
+        return True

@@ -1,0 +1,261 @@
+"""The org chart, replaced as a whole (with the complaints it moves, in the
+same transaction) and read back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.orgchart import (
+    Area,
+    AreaKind,
+    Category,
+    EscalationLevel,
+    EscalationTarget,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+    StaffMember,
+    WardPolicy,
+)
+from bot.ports import (
+    AdminEntry,
+    Change,
+    Notice,
+)
+from storage.sqlite.base import SqliteBase
+from storage.sqlite.rows import (
+    Conflict,
+    bump_roster,
+    drop_pending,
+    insert_admin_entry,
+    templates_of,
+)
+
+
+class SqliteOrg(SqliteBase):
+    async def replace_org(
+        self,
+        chart: OrgChart,
+        reroutes: Sequence[Change] = (),
+        notices: Sequence[Notice] = (),
+        at: datetime | None = None,
+        audit: AdminEntry | None = None,
+        *,
+        drop_pending_of: Sequence[str] = (),
+    ) -> bool:
+        """Replace the whole chart in one transaction and bind the Telegram
+        accounts the chart names; complaints whose owner is gone move in the
+        same transaction (``reroutes``), nothing more goes to the staff in
+        ``drop_pending_of`` (they left), and the admin log records who did it
+        (``audit``).  False, and nothing applied, if any of those complaints
+        changed meanwhile."""
+        try:
+            async with self.db.transaction() as conn:
+                await bump_roster(conn)
+                if drop_pending_of:
+                    assert at is not None, "giving rows up needs the time"
+                    await drop_pending(conn, drop_pending_of, (), at)
+                for change in reroutes:
+                    if not await self._write_change(conn, change):
+                        raise Conflict
+                if audit is not None:
+                    await insert_admin_entry(conn, audit)
+                if notices:
+                    assert at is not None, "notices need the time they were written"
+                    await self._insert_notices(conn, notices, at)
+
+                for table in (
+                    "ward_policies",
+                    "family_defaults",
+                    "assignments",
+                    "staff_wards",
+                    "staff_roles",
+                    "categories",
+                ):
+                    await conn.execute(f"DELETE FROM {table}")
+                await conn.execute("DELETE FROM areas")
+                await conn.executemany(
+                    "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
+                    " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            a.code,
+                            a.name,
+                            a.kind.value,
+                            a.parent,
+                            json.dumps([[p.lon, p.lat] for p in a.polygon]) if a.polygon else None,
+                            a.centre.lon if a.centre else None,
+                            a.centre.lat if a.centre else None,
+                            i,
+                        )
+                        for i, a in enumerate(chart.areas.values())
+                    ],
+                )
+                await conn.executemany(
+                    "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
+                    " acknowledge_hours, urgent, escalation, repeat, templates)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            c.code,
+                            c.name,
+                            c.name_en,
+                            c.family.value,
+                            c.resolve_days,
+                            i,
+                            c.acknowledge_hours,
+                            int(c.urgent),
+                            json.dumps(
+                                [[lvl.after_days, lvl.target.value] for lvl in c.escalation]
+                            ),
+                            c.repeat,
+                            json.dumps(
+                                {
+                                    "acknowledge": list(c.acknowledge_templates),
+                                    "resolve": list(c.resolve_templates),
+                                },
+                                ensure_ascii=False,
+                            ),
+                        )
+                        for i, c in enumerate(chart.categories.values())
+                    ],
+                )
+                known = {row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")}
+                removed = known - set(chart.staff)
+                await conn.executemany(
+                    "DELETE FROM staff_bindings WHERE staff_id = ?", [(s,) for s in removed]
+                )
+                await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
+                await conn.executemany(
+                    "INSERT INTO staff (id, name, telegram_id, position, active)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+                    " telegram_id = excluded.telegram_id, position = excluded.position,"
+                    " active = excluded.active",
+                    [
+                        (s.id, s.name, s.telegram_id, i, int(s.active))
+                        for i, s in enumerate(chart.staff.values())
+                    ],
+                )
+                await conn.executemany(
+                    "INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)",
+                    [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
+                )
+                await conn.executemany(
+                    "INSERT INTO staff_wards (staff_id, ward, position) VALUES (?, ?, ?)",
+                    [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
+                )
+                await conn.executemany(
+                    "INSERT INTO assignments (area, category, cadre) VALUES (?, ?, ?)",
+                    [(a, c, s) for (a, c), s in chart.assignments.items()],
+                )
+                await conn.executemany(
+                    "INSERT INTO family_defaults (ward, family, cadre) VALUES (?, ?, ?)",
+                    [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
+                )
+                await conn.executemany(
+                    "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES (?, ?, ?)",
+                    [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
+                )
+                for member in chart.staff.values():
+                    if member.telegram_id is None:
+                        continue
+                    await conn.execute(
+                        "INSERT INTO people (channel, external_id, display_name, language,"
+                        " created_at) VALUES ('telegram', ?, ?, 'vi', datetime('now'))"
+                        " ON CONFLICT (channel, external_id) DO NOTHING",
+                        (str(member.telegram_id), member.name),
+                    )
+                    row = await (
+                        await conn.execute(
+                            "SELECT id FROM people WHERE channel = 'telegram' AND external_id = ?",
+                            (str(member.telegram_id),),
+                        )
+                    ).fetchone()
+                    assert row is not None
+                    await conn.execute(
+                        "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
+                        (row[0], member.id),
+                    )
+                    await conn.execute(
+                        "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                        " VALUES (?, ?, datetime('now'))"
+                        " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
+                        (member.id, row[0]),
+                    )
+                    self.db.outbox_changes += 1
+        except Conflict:
+            return False
+        return True
+
+    async def load_org(self) -> OrgChart | None:
+        area_rows = await self._all("SELECT * FROM areas ORDER BY position")
+        if not area_rows:
+            return None
+        areas = {}
+        for r in area_rows:
+            polygon = (
+                tuple(GeoPoint(lon=p[0], lat=p[1]) for p in json.loads(r["polygon"]))
+                if r["polygon"]
+                else None
+            )
+            centre = (
+                GeoPoint(lon=r["centre_lon"], lat=r["centre_lat"])
+                if r["centre_lon"] is not None
+                else None
+            )
+            areas[r["code"]] = Area(
+                r["code"], r["name"], AreaKind(r["kind"]), r["parent"], polygon, centre
+            )
+        categories = {
+            r["code"]: Category(
+                r["code"],
+                r["name"],
+                r["name_en"],
+                Family(r["family"]),
+                r["resolve_days"],
+                acknowledge_hours=r["acknowledge_hours"],
+                urgent=bool(r["urgent"]),
+                escalation=tuple(
+                    EscalationLevel(float(days), EscalationTarget(target))
+                    for days, target in json.loads(r["escalation"] or "[]")
+                ),
+                repeat=r["repeat"],
+                acknowledge_templates=tuple(templates_of(r["templates"], "acknowledge")),
+                resolve_templates=tuple(templates_of(r["templates"], "resolve")),
+            )
+            for r in await self._all("SELECT * FROM categories ORDER BY position")
+        }
+        roles: dict[str, set[Role]] = {}
+        for r in await self._all("SELECT staff_id, role FROM staff_roles"):
+            roles.setdefault(r["staff_id"], set()).add(Role(r["role"]))
+        wards_of: dict[str, list[str]] = {}
+        for r in await self._all("SELECT staff_id, ward FROM staff_wards ORDER BY position"):
+            wards_of.setdefault(r["staff_id"], []).append(r["ward"])
+        staff = {
+            r["id"]: StaffMember(
+                r["id"],
+                r["name"],
+                frozenset(roles.get(r["id"], set())),
+                tuple(wards_of.get(r["id"], [])),
+                r["telegram_id"],
+                active=bool(r["active"]),
+            )
+            for r in await self._all("SELECT * FROM staff ORDER BY position")
+        }
+        assignments = {
+            (r["area"], r["category"]): r["cadre"]
+            for r in await self._all("SELECT * FROM assignments")
+        }
+        defaults = {
+            (r["ward"], Family(r["family"])): r["cadre"]
+            for r in await self._all("SELECT * FROM family_defaults")
+        }
+        policies = {
+            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"])
+            for r in await self._all("SELECT * FROM ward_policies")
+        }
+        return OrgChart(areas, categories, staff, assignments, defaults, policies)

@@ -1,0 +1,80 @@
+"""A person's own data: everything kept about them, and its erasure
+(contact details masked in what stays, no erased bytes left on disk)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from storage.sqlite.base import SqliteBase
+from storage.sqlite.db import utc_text
+from storage.sqlite.rows import (
+    mask_what_they_wrote,
+)
+
+
+class SqlitePrivacy(SqliteBase):
+    async def person_data(self, person_id: int) -> dict[str, Any]:
+        """Everything stored about one person, as plain data: who they are,
+        what they reported, what they did, and any draft."""
+        person = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
+        reported = await self._all(
+            "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
+            " WHERE p.person_id = ? ORDER BY c.id",
+            (person_id,),
+        )
+        photos = await self._photos({r["id"] for r in reported})
+        acted = await self._all(
+            "SELECT complaint_id, at, action, note FROM complaint_events"
+            " WHERE actor_person_id = ? ORDER BY id",
+            (person_id,),
+        )
+        draft = await self._one("SELECT * FROM conversations WHERE person_id = ?", (person_id,))
+        binding = await self._one(
+            "SELECT staff_id FROM staff_bindings WHERE person_id = ?", (person_id,)
+        )
+        return {
+            "person": dict(person) if person else {},
+            "staff_id": binding["staff_id"] if binding else None,
+            "complaints": [
+                {
+                    **dict(r),
+                    "photos": [
+                        {"kind": kind, "file": photo.file_ref}
+                        for kind, photo in photos.get(r["id"], [])
+                    ],
+                }
+                for r in reported
+            ],
+            "actions": [dict(r) for r in acted],
+            "draft": {**dict(draft), "data": json.loads(draft["data"])} if draft else None,
+        }
+
+    async def forget_person(self, person_id: int, at: datetime) -> None:
+        """Detach a person from everything: their complaints stay (they are
+        public business) but nothing left says who filed them."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE people SET channel = 'forgotten', external_id = 'forgotten:' || id,"
+                " display_name = NULL, username = NULL, unreachable_at = NULL WHERE id = ?",
+                (person_id,),
+            )
+            await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
+            await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
+            await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
+            await conn.execute(
+                "UPDATE outbox SET given_up_at = ?, last_error = 'forgotten'"
+                " WHERE person_id = ? AND sent_at IS NULL AND given_up_at IS NULL",
+                (utc_text(at), person_id),
+            )
+            await conn.execute(
+                "UPDATE complaint_photos SET file_ref = 'forgotten'"
+                " WHERE kind IN ('dispute', 'info') AND complaint_id IN"
+                " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)",
+                (person_id,),
+            )
+            await mask_what_they_wrote(conn, person_id)
+        # secure_delete zeroed what the updates freed; the WAL still holds
+        # the pages as they were, until it is copied back and truncated.
+        await self.db.scrub_wal()
