@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, PostgresUrl, Settings, load_settings
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
 from bot.orgio.csvfiles import describe_issue
@@ -117,6 +117,15 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--week", help="an ISO week like 2026-W47 (default: last week)")
     digest.add_argument("--out", type=Path, required=True, help="the folder to write to")
     digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: the configured)")
+    db = sub.add_parser("db", help="the database itself")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    copy = db_sub.add_parser(
+        "copy", help="copy a ward's SQLite database into an empty PostgreSQL database"
+    )
+    copy.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE.db")
+    copy.add_argument(
+        "--to", metavar="URL", help="postgresql://user:password@host:port/db (default: PHANANH_DB)"
+    )
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
     return parser
@@ -172,21 +181,17 @@ async def _services(settings: Settings) -> AsyncIterator[Any]:
     from bot.app.services import Services
     from bot.domain.clock import SystemClock
     from bot.domain.reminders import Schedule
-    from storage.sqlite.db import Database
-    from storage.sqlite.store import SqliteStore
+    from storage.engines import opened
 
-    db = await Database.open(settings.db_path)
-    try:
+    async with opened(settings.database) as storage:
         services = Services(
-            SqliteStore(db),
+            storage.store,
             SystemClock(),
             default_language=settings.default_language,
             schedule=Schedule(settings.calendar(), settings.quiet_hours()),
         )
         await services.load_org()
         yield services
-    finally:
-        await db.close()
 
 
 # my_chat_member: a person blocked or unblocked the bot (handlers/reach.py).
@@ -211,7 +216,7 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
         console.warn("cli.missing_token")
         return EXIT_USAGE
     if not asyncio.run(_has_chart(settings)):
-        console.warn("cli.no_chart", db=settings.db_path)
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
@@ -309,7 +314,7 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
             return EXIT_REFUSED
     console.say(
         "cli.org_imported",
-        db=settings.db_path,
+        db=settings.database,
         areas=len(chart.areas),
         groups=len(chart.groups()),
         categories=len(chart.categories),
@@ -329,7 +334,7 @@ def cmd_org_export(settings: Settings, console: Console, path: Path) -> int:
 
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
-        console.warn("cli.no_chart", db=settings.db_path)
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     path.write_text(dump_org(chart), encoding="utf-8")
     console.say("cli.org_exported", path=path)
@@ -341,7 +346,7 @@ async def cmd_org_check(settings: Settings, console: Console) -> int:
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         chart = services.chart
         check = await Admin(services).check()
@@ -376,7 +381,7 @@ async def cmd_invite(
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
         if username is None:
@@ -401,7 +406,7 @@ async def cmd_staff_deactivate(
     staff_id = args.staff_id
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         try:
             moved = await Admin(services).deactivate(staff_id, by=operator(args))
@@ -418,7 +423,7 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
         chart = services.chart
@@ -437,22 +442,63 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
 
 async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
-    from storage.sqlite.db import Database
+    """SQLite: the online backup API; PostgreSQL: pg_dump (custom format)."""
+    if settings.db_url is not None:
+        from storage.postgres.backup import dump
+        from storage.postgres.db import Database as PostgresDatabase
 
-    db = await Database.open(settings.db_path)
-    try:
-        await db.backup_to(target)
-    finally:
-        await db.close()
+        # Reachable, and brought to this program's schema, before pg_dump reads it.
+        await (await PostgresDatabase.open(settings.db_url, pool_size=1)).close()
+        await dump(settings.db_url, target)
+    else:
+        from storage.sqlite.db import Database
+
+        db = await Database.open(settings.db_path)
+        try:
+            await db.backup_to(target)
+        finally:
+            await db.close()
     console.say("cli.backup_done", path=target)
     return 0
 
 
 def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
-    from storage.sqlite.restore import restore
+    """A refusal (not our backup, the bot still running) is one line, in `main`."""
+    if settings.db_url is not None:
+        from storage.postgres.backup import restore as restore_postgres
 
-    restore(source, settings.db_path)  # a refusal is one line, in `main`
-    console.say("cli.restore_done", path=source, db=settings.db_path)
+        asyncio.run(restore_postgres(source, settings.db_url))
+    else:
+        from storage.sqlite.restore import restore
+
+        restore(source, settings.db_path)
+    console.say("cli.restore_done", path=source, db=settings.database)
+    return 0
+
+
+def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """A ward's SQLite history into an empty PostgreSQL database.  The
+    target is --to, or PHANANH_DB when that is a PostgreSQL URL (which keeps
+    the password off the command line, where ps would show it)."""
+    from storage.postgres.copy import copy_sqlite
+
+    try:
+        target = PostgresUrl.parse(args.to) if args.to else settings.db_url
+    except ConfigError as exc:
+        console.warn("cli.config_error", error=exc)
+        return EXIT_USAGE
+    if target is None:
+        console.warn("cli.copy_needs_postgres")
+        return EXIT_USAGE
+    copied = asyncio.run(copy_sqlite(args.source, target))
+    console.say(
+        "cli.copy_done",
+        source=args.source,
+        db=target,
+        complaints=copied.rows.get("complaints", 0),
+        people=copied.rows.get("people", 0),
+        rows=copied.total,
+    )
     return 0
 
 
@@ -483,8 +529,8 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
     from bot.app.audit import admin_log, trail
     from bot.report.history import admin_log_text, trail_text
 
-    if not settings.db_path.is_file():
-        console.warn("cli.no_chart", db=settings.db_path)
+    if settings.db_url is None and not settings.db_path.is_file():
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     async with _services(settings) as services:
         if args.code is None:
@@ -493,7 +539,7 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
             )
             return 0
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         found = await trail(services, args.code)
         if found is None:
@@ -518,7 +564,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from storage.sqlite.db import Refusal
+    from storage.errors import Refusal
 
     args = _parser().parse_args(argv)
     try:
@@ -562,6 +608,8 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return asyncio.run(cmd_history(settings, console, args))
     if args.command == "digest":
         return cmd_digest(settings, args)
+    if args.command == "db":
+        return cmd_db_copy(settings, console, args)
     if args.command == "demo":
         from bot.demo import run_demo
 

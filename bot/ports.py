@@ -403,6 +403,17 @@ class UpdateLog(Protocol):
     async def prune_updates(self, before: datetime) -> int: ...
 
 
+class UpdateInbox(Protocol):
+    """Webhook mode: an update is stored (committed) before the platform is
+    answered 200, and deleted once handled; what a crash left is handled at
+    the next start.  A store that cannot take it raises
+    `storage.errors.Refusal` (the platform is answered 500 and sends it again)."""
+
+    async def put(self, update_id: int, payload: str, at: datetime) -> bool: ...
+    async def backlog(self) -> list[tuple[int, str]]: ...
+    async def done(self, update_id: int) -> None: ...
+
+
 class AdminRepo(Protocol):
     """The abuse list and the admin log."""
 

@@ -1,4 +1,5 @@
-"""Migrations, the append-only history and the outbox on real SQLite files."""
+"""Migrations on real SQLite files (PostgreSQL's: tests/test_postgres.py);
+the outbox on both engines."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import ManualClock
-from bot.ports import Notice
+from bot.ports import Notice, Store
 from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
-from storage.sqlite.store import SqliteStore
+
+pytestmark = pytest.mark.both_engines
 
 
 def tables(path: Path) -> set[str]:
@@ -78,6 +80,7 @@ def test_split_statements_keeps_trigger_bodies_whole() -> None:
     assert statements[1].endswith("END;")
 
 
+@pytest.mark.sqlite_only
 async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
     async with db.conn.execute("PRAGMA journal_mode") as cur:
         row = await cur.fetchone()
@@ -89,8 +92,7 @@ async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
         assert row[0] == 1
 
 
-async def test_outbox_row_is_sent_once_and_failures_wait(db: Database, clock: ManualClock) -> None:
-    store = SqliteStore(db)
+async def test_outbox_row_is_sent_once_and_failures_wait(store: Store, clock: ManualClock) -> None:
     person = await store.upsert_person("telegram", "42", "An", "vi")
     await store.enqueue([Notice("owner_update", person_id=person.id)], clock.now())
     due = await store.due_outbox(clock.now(), 10)
@@ -109,8 +111,7 @@ async def test_outbox_row_is_sent_once_and_failures_wait(db: Database, clock: Ma
     assert await store.outbox_counts() == (0, 1)
 
 
-async def test_notices_to_unbound_staff_wait_for_them(db: Database, clock: ManualClock) -> None:
-    store = SqliteStore(db)
+async def test_notices_to_unbound_staff_wait_for_them(store: Store, clock: ManualClock) -> None:
     await store.enqueue([Notice("task_assigned", staff_id="nobody-yet")], clock.now())
     assert await store.due_outbox(clock.now(), 10) == []
     assert await store.outbox_counts() == (1, 0)

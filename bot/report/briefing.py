@@ -18,9 +18,7 @@ from bot.domain import digest as d
 from bot.domain.clock import SystemClock
 from bot.domain.reminders import Schedule
 from bot.outfiles import OutputError, output_folder, write_bytes_inside
-from storage.sqlite.db import Database
-from storage.sqlite.digest import SqliteDigestStore
-from storage.sqlite.store import SqliteStore
+from storage.engines import opened
 
 FILES = ("digest.txt", "chart.png", "complaints.csv", "complaints.xlsx")
 
@@ -66,19 +64,18 @@ async def _build(
     from bot.report.export import rows, to_csv, to_xlsx
     from bot.report.text import digest_text
 
-    if not settings.db_path.exists():
-        raise BriefingError("cli.no_org", 1, db=settings.db_path)
-    db = await Database.open(settings.db_path)
-    try:
+    if settings.db_url is None and not settings.db_path.exists():
+        raise BriefingError("cli.no_org", 1, db=settings.database)
+    async with opened(settings.database) as storage:
         services = Services(
-            SqliteStore(db),
+            storage.store,
             SystemClock(),
             schedule=Schedule(settings.calendar(), settings.quiet_hours()),
         )
         await services.load_org()
         if not services.has_chart:
-            raise BriefingError("cli.no_org", 1, db=settings.db_path)
-        digests = Digests(SqliteDigestStore(db), services)
+            raise BriefingError("cli.no_org", 1, db=settings.database)
+        digests = Digests(storage.digests, services)
         known = digests.wards()
         if ward is not None:
             match = {w.lower(): w for w in known}.get(ward.lower())
@@ -104,6 +101,4 @@ async def _build(
             to_csv(table, language),
             to_xlsx(table, language),
         )
-    finally:
-        await db.close()
     return week, scope, contents

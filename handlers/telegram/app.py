@@ -33,9 +33,7 @@ from handlers.telegram.outbox import OutboxSender
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import MessagePacer
 from handlers.telegram.render import Renderer
-from storage.sqlite.db import Database
-from storage.sqlite.digest import SqliteDigestStore
-from storage.sqlite.store import SqliteStore
+from storage.engines import Storage, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +119,9 @@ async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
         return
     settings: Settings = runtime.extras["settings"]
     clock: Clock = runtime.extras["clock"]
-    db = await Database.open(settings.db_path)
+    storage = await open_storage(settings.database)
     services = Services(
-        SqliteStore(db),
+        storage.store,
         clock,
         locate_max_km=settings.locate_max_km,
         default_language=settings.default_language,
@@ -133,13 +131,14 @@ async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
     )
     await services.load_org()
     if not services.has_chart:
-        log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
+        log.warning("no org chart in %s: run `phananh org import FILE`", settings.database)
     holidays = settings.holiday_warning(clock.now().astimezone(settings.tz).date())
     if holidays is not None:
         log.warning(holidays)
-    runtime.extras["db"] = db
+    runtime.extras["storage"] = storage
+    runtime.extras["db"] = storage.database
     runtime.services = services
-    digests = Digests(SqliteDigestStore(db), services, schedule=settings.digest)
+    digests = Digests(storage.digests, services, schedule=settings.digest)
     runtime.digests = digests
     runtime.sender = OutboxSender(services, runtime.renderer, app.bot, digests)
     sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
@@ -175,13 +174,14 @@ async def shutdown(app: BotApplication) -> None:
     runtime = _runtime(app)
     if runtime.sender is not None:
         await runtime.sender.settled(SETTLE_SECONDS)
-    db: Database | None = runtime.extras.pop("db", None)
+    storage: Storage | None = runtime.extras.pop("storage", None)
+    runtime.extras.pop("db", None)
     runtime.services = None
     runtime.sender = None
     runtime.digests = None
     runtime.extras.pop("sweeper", None)
-    if db is not None:
-        await db.close()
+    if storage is not None:
+        await storage.close()
 
 
 async def set_commands(app: BotApplication) -> None:

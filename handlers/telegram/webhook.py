@@ -53,8 +53,8 @@ from handlers.telegram.app import extras, initialized, shutdown, startup
 from handlers.telegram.context import BotApplication
 from handlers.telegram.polling import catch_up_safely, stop_on_signals
 from handlers.telegram.processing import read_update
-from storage.sqlite.db import Database, Refusal
-from storage.sqlite.inbox import WebhookInbox
+from storage.engines import Storage
+from storage.errors import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ class WebhookServer:
         self.app = app
         self.path = "/" + path.strip("/")
         self._secret = secret.encode()
-        db: Database = extras(app)["db"]
+        storage: Storage = extras(app)["storage"]
         self._clock: Clock = extras(app)["clock"]
-        self.inbox = WebhookInbox(db)
+        self.inbox = storage.inbox("telegram")
         self._handling: set[asyncio.Task[None]] = set()
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port = 0

@@ -1,0 +1,89 @@
+"""One factory for both engines: ``PHANANH_DB`` names a file (SQLite) or a
+server (``postgresql://…``, PostgreSQL), and `open_storage` hands back the
+same repositories either way.
+
+The composition root (the bot's start-up, the command line, the demo, the
+tests) calls `open_storage` and never names an engine; the engine's own
+modules are imported only when that engine is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import PostgresUrl
+from bot.ports import DigestStore, Store, UpdateInbox
+
+if TYPE_CHECKING:
+    from storage.postgres.db import Database as PostgresDatabase
+    from storage.sqlite.db import Database as SqliteDatabase
+
+SQLITE = "sqlite"
+POSTGRES = "postgres"
+
+Where = Path | PostgresUrl
+
+
+@dataclass
+class Storage:
+    """One opened database: the store, the digest's aggregates, the webhook
+    inbox, and how to close it."""
+
+    engine: str
+    store: Store
+    digests: DigestStore
+    database: SqliteDatabase | PostgresDatabase
+    where: Where
+
+    def inbox(self, channel: str = "telegram") -> UpdateInbox:
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.inbox import PostgresInbox
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresInbox(self.database, channel)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.inbox import WebhookInbox
+
+        assert isinstance(self.database, SqliteDatabase)
+        return WebhookInbox(self.database, channel)
+
+    async def close(self) -> None:
+        await self.database.close()
+
+
+def engine_of(where: Where) -> str:
+    return POSTGRES if isinstance(where, PostgresUrl) else SQLITE
+
+
+async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
+    """Open (and bring to this program's schema) the database ``where``
+    names.  Anything that keeps it from being used raises
+    `storage.errors.DatabaseUnusable` with one line for the operator."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.digest import PostgresDigestStore
+        from storage.postgres.store import PostgresStore
+
+        pg = await PostgresDatabase.open(where, migrate=migrate)
+        return Storage(POSTGRES, PostgresStore(pg), PostgresDigestStore(pg), pg, where)
+    from storage.sqlite.db import Database as SqliteDatabase
+    from storage.sqlite.digest import SqliteDigestStore
+    from storage.sqlite.store import SqliteStore
+
+    lite = await SqliteDatabase.open(where, migrate=migrate)
+    return Storage(SQLITE, SqliteStore(lite), SqliteDigestStore(lite), lite, where)
+
+
+@asynccontextmanager
+async def opened(where: Where, *, migrate: bool = True) -> AsyncIterator[Storage]:
+    """`open_storage` for a block, closed at its end."""
+    storage = await open_storage(where, migrate=migrate)
+    try:
+        yield storage
+    finally:
+        await storage.close()

@@ -1,0 +1,177 @@
+"""`phananh db copy --from FILE.db --to postgresql://…`: a ward's whole
+SQLite history into PostgreSQL, so a ward that grows into a city keeps its
+past.
+
+Every table is copied, row for row and id for id, in one transaction (all
+of it, or nothing): the tables are those the PostgreSQL schema has, and the
+SQLite file must have exactly the same ones with the same columns — a table
+one engine has and the other lacks stops the copy before anything is
+written, naming it.  Each value is turned into the PostgreSQL column's type
+(instants stored as text become timestamptz, 0/1 become booleans, JSON text
+becomes jsonb), then the identity sequences are set past the highest id
+(SQLite's AUTOINCREMENT counter included: a tracking code is never reused).
+The target must be empty: a copy never merges two histories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import PostgresUrl
+from storage.errors import DatabaseUnusable, Refusal
+from storage.postgres.db import SCHEMA, Conn
+from storage.postgres.db import Database as PostgresDatabase
+from storage.sqlite.db import Database as SqliteDatabase
+from storage.sqlite.db import parse_utc
+
+BATCH = 10_000  # rows read and written at a time: a city's history need not fit in memory
+NOT_COPIED = {"schema_migrations"}  # each engine's own, written by its migrations
+
+
+class CopyRefused(Refusal):
+    """The copy cannot be made; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Copied:
+    rows: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+def _convert(data_type: str) -> Callable[[Any], Any]:
+    """How one SQLite value becomes the PostgreSQL column's."""
+    if data_type == "timestamp with time zone":
+        return lambda v: None if v is None else parse_utc(v)
+    if data_type == "boolean":
+        return lambda v: None if v is None else bool(v)
+    if data_type == "jsonb":
+        return lambda v: None if v is None else json.loads(v)
+    if data_type in ("bigint", "integer", "smallint"):
+        return lambda v: None if v is None else int(v)
+    if data_type == "double precision":
+        return lambda v: None if v is None else float(v)
+    return lambda v: None if v is None else str(v)
+
+
+async def _target_tables(conn: Conn) -> list[tuple[str, list[tuple[str, str]], bool]]:
+    """Our tables in creation order (parents before children), each with
+    its columns and types, and whether its id is an identity column."""
+    rows = await conn.fetch(
+        "SELECT c.relname, a.attname, format_type(a.atttypid, NULL), a.attidentity <> ''"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+        " WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.oid, a.attnum",
+        SCHEMA,
+    )
+    tables: dict[str, tuple[list[tuple[str, str]], bool]] = {}
+    for table, column, data_type, identity in rows:
+        if table in NOT_COPIED:
+            continue
+        columns, _ = tables.setdefault(table, ([], False))
+        columns.append((column, data_type))
+        if identity:
+            tables[table] = (columns, True)
+    return [(t, cols, ident) for t, (cols, ident) in tables.items()]
+
+
+def _source_tables(conn: sqlite3.Connection) -> dict[str, set[str]]:
+    names = [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    return {
+        name: {str(c[1]) for c in conn.execute(f"PRAGMA table_info({name})")}
+        for name in names
+        if name not in NOT_COPIED
+    }
+
+
+def _batches(conn: sqlite3.Connection, table: str, columns: list[str]) -> Iterator[list[Any]]:
+    cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY rowid")
+    while rows := cursor.fetchmany(BATCH):
+        yield rows
+
+
+def _sqlite_sequences(conn: sqlite3.Connection) -> dict[str, int]:
+    """SQLite's AUTOINCREMENT counters (complaints: ids never reused)."""
+    try:
+        return {str(n): int(v) for n, v in conn.execute("SELECT name, seq FROM sqlite_sequence")}
+    except sqlite3.OperationalError:
+        return {}
+
+
+async def _refuse_unless_empty(conn: Conn, tables: list[str], target: PostgresUrl) -> None:
+    for table in tables:
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+            raise CopyRefused("cli.copy_not_empty", db=target, table=table)
+
+
+def _compare(
+    source: dict[str, set[str]], target: list[tuple[str, list[tuple[str, str]], bool]]
+) -> None:
+    """Both engines' schemas name the same tables and columns, or nothing is copied."""
+    wanted = {t: {c for c, _ in cols} for t, cols, _ in target}
+    differ = sorted(set(source) ^ set(wanted))
+    differ += sorted(t for t in set(source) & set(wanted) if source[t] != wanted[t])
+    if differ:
+        raise CopyRefused("cli.copy_schema_differs", tables=", ".join(differ))
+
+
+async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
+    """Copy every table of the SQLite file ``source`` into the (empty)
+    PostgreSQL database ``target``; both are brought to this program's schema
+    first.  Raises CopyRefused or DatabaseUnusable with nothing written."""
+    if not await asyncio.to_thread(source.is_file):
+        raise CopyRefused("cli.copy_missing", path=source)
+    # Opened as the bot would open it: brought to this program's schema.
+    await (await SqliteDatabase.open(source)).close()
+    uri = f"{(await asyncio.to_thread(source.resolve)).as_uri()}?mode=ro"
+    pg = await PostgresDatabase.open(target, pool_size=1)
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as lite:
+            async with pg.transaction() as conn:
+                tables = await _target_tables(conn)
+                _compare(_source_tables(lite), tables)
+                await _refuse_unless_empty(conn, [t for t, _, _ in tables], target)
+                copied = Copied({})
+                for table, columns, _ in tables:
+                    copied.rows[table] = await _copy_table(conn, lite, table, columns)
+                counters = _sqlite_sequences(lite)
+                for table, _, identity in tables:
+                    if identity:
+                        await conn.execute(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                            f" GREATEST((SELECT MAX(id) FROM {table}), $1::bigint, 1),"
+                            f" GREATEST((SELECT MAX(id) FROM {table}), $1::bigint) IS NOT NULL)",
+                            counters.get(table),
+                        )
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseUnusable("cli.db_not_sqlite", db=source) from exc
+    finally:
+        await pg.close()
+    return copied
+
+
+async def _copy_table(
+    conn: Conn, lite: sqlite3.Connection, table: str, columns: list[tuple[str, str]]
+) -> int:
+    names = [c for c, _ in columns]
+    converters = [_convert(t) for _, t in columns]
+    count = 0
+    for batch in _batches(lite, table, names):
+        records = [tuple(f(v) for f, v in zip(converters, row, strict=True)) for row in batch]
+        await conn.copy_records_to_table(table, records=records, columns=names)
+        count += len(records)
+    return count

@@ -1,0 +1,543 @@
+"""The PostgreSQL engine's own promises: ``PHANANH_DB`` as a URL whose
+password never shows, its numbered migrations (one at a time, once, by one
+of two processes starting together), a server that cannot be used said in
+one line, and `phananh backup` / `phananh restore` through pg_dump and
+pg_restore, refusing a file that is not one of ours.  (The repositories'
+contract and the flows run on both engines in their own modules.)"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, PostgresUrl, Secret, Settings, load_settings
+from bot.domain import digest as d
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.i18n import t
+from bot.ports import Notice
+from storage.engines import opened
+from storage.errors import DatabaseUnusable
+from storage.migrations import Migration
+from storage.postgres import db as pg
+from storage.postgres.db import Database, available_migrations
+from tests.engines import PgServer, rows
+from tests.factories import (
+    ENVIRONMENT_CADRE,
+    file_sanitation_report,
+    joined,
+    load_chart,
+    started_bot,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
+PASSWORD = "s3cr3t-Pässword/with@signs"
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+# ---- the URL ----------------------------------------------------------------------------------
+
+
+def test_a_postgresql_url_selects_postgresql_and_a_path_sqlite() -> None:
+    url = f"postgresql://bot:{PASSWORD.replace('/', '%2F').replace('@', '%40')}@db.local:5433/ward"
+    settings = load_settings({"PHANANH_DB": url})
+    assert settings.db_url == PostgresUrl("db.local", 5433, "ward", "bot", Secret(PASSWORD), None)
+    assert settings.database == settings.db_url
+    file = load_settings({"PHANANH_DB": "data/ward.db"})
+    assert (file.db_url, file.database) == (None, Path("data/ward.db"))
+
+
+def test_the_password_never_shows_in_a_repr_or_a_message() -> None:
+    url = PostgresUrl.parse(
+        f"postgres://bot:{PASSWORD.replace('/', '%2F').replace('@', '%40')}@h/db"
+    )
+    settings = Settings(db_url=url)
+    for text in (str(url), repr(url), repr(settings), str(settings.database)):
+        assert "Pässword" not in text
+    assert str(url) == "postgresql://bot:***@h:5432/db"
+    assert PostgresUrl.parse(url.reveal()) == url, "revealed only for a child's environment"
+    assert t("en", "cli.db_unreachable", db=url, error="x").startswith(
+        "Cannot reach the PostgreSQL server of postgresql://bot:***@h:5432/db"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("mysql://u:p@h/db", "postgresql://"),
+        ("postgresql://u:p@h:port/db", "port"),
+        ("postgresql://u:p@h", "names the user, the host and the database"),
+        ("postgresql://u:p@h/db?sslmode=sometimes", "sslmode"),
+        ("postgresql://u:p@h/db?password=x", "unknown URL parameters password"),
+    ],
+)
+def test_a_malformed_url_is_a_config_error_without_the_password(text: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as error:
+        load_settings({"PHANANH_DB": text})
+    assert ":p@" not in str(error.value)
+
+
+# ---- migrations -------------------------------------------------------------------------------
+
+
+async def _objects(url: PostgresUrl) -> set[tuple[str, str]]:
+    """Every table, column, index, constraint and trigger of the schema."""
+    conn = await asyncpg.connect(**pg.connect_arguments(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT 'column', table_name || '.' || column_name || ' ' || data_type"
+            " FROM information_schema.columns WHERE table_schema = $1"
+            " UNION ALL SELECT 'index', indexdef FROM pg_indexes WHERE schemaname = $1"
+            " UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            " WHERE n.nspname = $1"
+            " UNION ALL SELECT 'trigger', pg_get_triggerdef(g.oid) FROM pg_trigger g"
+            " JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = $1 AND NOT g.tgisinternal",
+            pg.SCHEMA,
+        )
+    finally:
+        await conn.close()
+    return {(str(kind), str(text)) for kind, text in rows}
+
+
+async def test_migrations_apply_all_at_once_and_one_by_one(postgres: PgServer) -> None:
+    migrations = available_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    at_once_url, steps_url = postgres.empty_database(), postgres.empty_database()
+
+    at_once = await Database.open(at_once_url)
+    assert await at_once.schema_version() == len(migrations)
+    assert await at_once.migrate() == [], "a second run applies nothing"
+    await at_once.close()
+
+    stepwise = await Database.open(steps_url, migrate=False)
+    assert await stepwise.schema_version() == 0
+    for migration in migrations:
+        assert await stepwise.migrate(target=migration.version) == [migration.version]
+        assert await stepwise.schema_version() == migration.version
+    await stepwise.close()
+    both = await _objects(at_once_url), await _objects(steps_url)
+    assert both[0] == both[1]
+    assert ("trigger", "complaint_events_no_delete") in {
+        (k, v.split()[2]) for k, v in both[0] if k == "trigger"
+    }
+
+
+async def test_two_processes_starting_together_migrate_once(postgres: PgServer) -> None:
+    url = postgres.empty_database()
+    first, second = await asyncio.gather(Database.open(url), Database.open(url))
+    try:
+        versions = await first.fetch("SELECT version FROM schema_migrations ORDER BY version")
+        assert [r[0] for r in versions] == list(range(1, len(available_migrations()) + 1))
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_newer_schema_is_refused(where: PostgresUrl) -> None:
+    db = await Database.open(where)
+    await db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', now())"
+    )
+    await db.close()
+    with pytest.raises(DatabaseUnusable) as refused:
+        await Database.open(where)
+    assert refused.value.key == "cli.db_newer"
+    assert refused.value.params["version"] == 999
+
+
+async def test_a_failing_migration_leaves_nothing_half_applied(
+    postgres: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres.empty_database()
+    shipped = available_migrations()
+    broken = Migration(
+        len(shipped) + 1, "broken", "CREATE TABLE half (x int); CREATE TABLE oops (;"
+    )
+    monkeypatch.setattr(pg, "available_migrations", lambda: [*shipped, broken])
+    with pytest.raises(DatabaseUnusable):
+        await Database.open(url)
+    monkeypatch.undo()
+    db = await Database.open(url, migrate=False)
+    try:
+        assert await db.schema_version() == len(shipped)
+        assert await db.fetchval("SELECT to_regclass('half')") is None
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def where(postgres: PgServer) -> Iterator[PostgresUrl]:
+    """This module's database is always PostgreSQL's."""
+    url = postgres.new_database()
+    yield url
+    postgres.release(url)
+
+
+# ---- a server that cannot be used -------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_unreachable_server_is_one_line(postgres: PgServer) -> None:
+    del postgres
+    url = PostgresUrl("127.0.0.1", _closed_port(), "ward", "bot", Secret(PASSWORD))
+    with pytest.raises(DatabaseUnusable) as refused:
+        await Database.open(url)
+    assert refused.value.key == "cli.db_unreachable"
+    assert PASSWORD not in str(refused.value.params)
+
+
+async def test_a_wrong_password_is_one_line_without_it(where: PostgresUrl) -> None:
+    wrong = PostgresUrl(where.host, where.port, where.database, where.user, Secret(PASSWORD))
+    with pytest.raises(DatabaseUnusable) as refused:
+        await Database.open(wrong)
+    assert refused.value.key == "cli.db_login_refused"
+    line = t("en", refused.value.key, **refused.value.params)
+    assert "password authentication failed" in line
+    assert PASSWORD not in line
+
+
+def test_the_command_line_says_a_wrong_password_in_one_line(
+    where: PostgresUrl, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = PostgresUrl(where.host, where.port, where.database, where.user, Secret(PASSWORD))
+    monkeypatch.setenv("PHANANH_DB", wrong.reveal())
+    assert main(["org", "check"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.splitlines()) == 1
+    assert "từ chối" in err
+    assert "Pässword" not in err and PASSWORD not in err
+
+
+async def test_no_log_line_of_a_whole_flow_shows_the_password(
+    where: PostgresUrl, clock: ManualClock, chart: OrgChart, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot on PostgreSQL, logging everything: started without a chart
+    (the warning names the database), then with one, through a report to
+    the cadre.  The URL is logged, the password never."""
+    caplog.set_level(logging.DEBUG)
+    async with started_bot(where, clock):
+        pass
+    await load_chart(where, chart)
+    async with started_bot(where, clock) as bot:
+        sent = await file_sanitation_report(bot, bot.user(501, "An"))
+        assert "PA-000001" in joined(sent)
+        assert ENVIRONMENT_CADRE in {m.chat_id for m in bot.api.sent}
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(str(where) in m for m in messages), "the database is named: the check can fail"
+    password = where.password.reveal()
+    assert password
+    assert [m for m in messages if password in m] == []
+
+
+# ---- backup and restore -----------------------------------------------------------------------
+
+
+def _cli(url: PostgresUrl, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
+    env.update(PHANANH_DB=url.reveal(), PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+        check=False,
+    )
+
+
+async def _probe(url: PostgresUrl) -> str | None:
+    async with opened(url) as storage:
+        return await storage.store.get_meta("probe")
+
+
+async def _set_probe(url: PostgresUrl, value: str) -> None:
+    async with opened(url) as storage:
+        await storage.store.set_meta("probe", value)
+
+
+@pytest.fixture
+async def live(where: PostgresUrl, chart: OrgChart, clock: ManualClock) -> PostgresUrl:
+    """The live database: the example chart, a complaint, an outbox row, a probe."""
+    async with opened(where) as storage:
+        await storage.store.replace_org(chart)
+        person = await storage.store.upsert_person("telegram", "501", "An", "vi")
+        await storage.store.enqueue([Notice("resident_update", person_id=person.id)], clock.now())
+        await storage.store.set_meta("probe", "backup")
+    return where
+
+
+async def test_a_backup_restores_every_row_and_the_sequences(
+    live: PostgresUrl, tmp_path: Path, clock: ManualClock
+) -> None:
+    backup = tmp_path / "ward.dump"
+    done = await asyncio.to_thread(_cli, live, "backup", str(backup))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", "pg_dump's warnings stay with it"
+    assert PASSWORD not in done.stdout
+    await _set_probe(live, "changed")
+    async with opened(live) as storage:
+        before = await storage.store.due_outbox(clock.now(), 10)
+        await storage.store.mark_sent(before[0].id, clock.now())
+
+    done = await asyncio.to_thread(_cli, live, "restore", str(backup))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [t("vi", "cli.restore_done", path=backup, db=live)]
+    assert await _probe(live) == "backup"
+    async with opened(live) as storage:
+        assert [i.id for i in await storage.store.due_outbox(clock.now(), 10)] == [before[0].id]
+        assert (await storage.store.load_org()) is not None
+        # The ids go on after the restored ones: a tracking code is never reused.
+        await storage.store.enqueue([Notice("resident_update", person_id=1)], clock.now())
+        ids = [i.id for i in await storage.store.due_outbox(clock.now(), 10)]
+        assert ids == [before[0].id, before[0].id + 1]
+
+
+def _refused(url: PostgresUrl, source: Path, key: str, **params: object) -> None:
+    done = _cli(url, "restore", str(source))
+    assert done.returncode == 1
+    assert (done.stdout, done.stderr.splitlines()) == ("", [t("vi", key, path=source, **params)])
+
+
+async def test_a_file_that_is_not_a_dump_is_refused(live: PostgresUrl, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.dump"
+    junk.write_bytes(b"PGDMP? no")
+    await asyncio.to_thread(_refused, live, junk, "cli.restore_not_ours")
+    await asyncio.to_thread(_refused, live, tmp_path / "none.dump", "cli.restore_missing")
+    assert await _probe(live) == "backup"
+
+
+async def test_a_full_dump_with_objects_of_its_own_is_refused(
+    live: PostgresUrl, tmp_path: Path, postgres: PgServer
+) -> None:
+    """A dump carrying a trigger of its own (one that would reroute every
+    new complaint) is never restored: only rows are."""
+    postgres.cluster.psql(
+        "CREATE FUNCTION phananh.reroute() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN NEW.owner := 'someone'; RETURN NEW; END $$;"
+        " CREATE TRIGGER reroute BEFORE INSERT ON phananh.complaints"
+        " FOR EACH ROW EXECUTE FUNCTION phananh.reroute();",
+        database=live.database,
+    )
+    hostile = tmp_path / "hostile.dump"
+    from storage.postgres.backup import _environment, tool
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [tool("pg_dump"), "--format=custom", "--schema=phananh", f"--file={hostile}"],
+        env=_environment(live),
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    postgres.cluster.psql("DROP FUNCTION phananh.reroute() CASCADE", database=live.database)
+    await _set_probe(live, "live")
+    done = await asyncio.to_thread(_cli, live, "restore", str(hostile))
+    assert done.returncode == 1
+    assert "Phản Ánh did not create" in t("en", "cli.restore_foreign", path=hostile, objects="x")
+    assert "không do Phản Ánh tạo" in done.stderr
+    assert "reroute" in done.stderr or "TABLE" in done.stderr
+    assert await _probe(live) == "live"
+
+
+async def test_a_backup_from_a_newer_program_is_refused(live: PostgresUrl, tmp_path: Path) -> None:
+    async with opened(live) as storage:
+        assert isinstance(storage.database, Database)
+        await storage.database.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'x', now())"
+        )
+        backup = tmp_path / "newer.dump"
+        from storage.postgres.backup import dump
+
+        await dump(live, backup)
+        await storage.database.execute("DELETE FROM schema_migrations WHERE version = 99")
+    await _set_probe(live, "live")
+    known = len(available_migrations())
+    await asyncio.to_thread(_refused, live, backup, "cli.restore_newer", version=99, known=known)
+    assert await _probe(live) == "live"
+
+
+async def test_a_restore_while_the_bot_is_connected_is_refused(
+    live: PostgresUrl, tmp_path: Path
+) -> None:
+    backup = tmp_path / "ward.dump"
+    assert (await asyncio.to_thread(_cli, live, "backup", str(backup))).returncode == 0
+    await _set_probe(live, "live")
+    async with opened(live):  # the running bot
+        done = await asyncio.to_thread(_cli, live, "restore", str(backup))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [t("vi", "cli.restore_in_use", db=live)]
+    assert await _probe(live) == "live"
+
+
+# ---- a ward's SQLite history into PostgreSQL ---------------------------------------------------
+
+
+async def _everything(url: Path | PostgresUrl) -> dict[str, object]:
+    """What the store reads back: the chart, every complaint with its events,
+    every person's own data, the staff bindings, the outbox, the admin log,
+    the digest's counts of the demo's week."""
+    async with opened(url) as storage:
+        store = storage.store
+        complaints = await store.all_complaints()
+        people = [r[0] for r in await rows(storage, "SELECT id FROM people ORDER BY id")]
+        week = d.iso_week(2026, 48, TZ)
+        return {
+            "chart": await store.load_org(),
+            "complaints": complaints,
+            "events": {c.id: await store.events_of(c.id) for c in complaints},
+            "people": {p: _plain(await store.person_data(p)) for p in people},
+            "bound": await store.bound_staff(),
+            "outbox": await store.outbox_counts(),
+            "due": await store.due_outbox(week.end + timedelta(days=30), 1000),
+            "admin": await store.admin_log(100),
+            "roster": await store.roster_version(),
+            "tally": await storage.digests.tally(week, ["HONGHAI", "BACHDANG"], list(d.Dimension)),
+            "digest_run": await storage.digests.has_run(),
+        }
+
+
+def _plain(value: object) -> object:
+    """Booleans as SQLite stores them (0/1), for comparing /mydata's files."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return _plain(json.loads(value))
+        except ValueError:
+            return value
+    return value
+
+
+async def test_db_copy_moves_a_wards_whole_history(
+    postgres: PgServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.demo import run_demo
+
+    ward = tmp_path / "ward.db"
+    await run_demo(ward, io.StringIO())
+    target = postgres.empty_database()
+    for name in list(os.environ):
+        if name.startswith("PHANANH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PHANANH_DB", target.reveal())
+    assert await asyncio.to_thread(main, ["db", "copy", "--from", str(ward)]) == 0
+    out = capsys.readouterr().out
+    assert "ward.db" in out and "postgresql://phananh:***@" in out
+    assert target.password.reveal() not in out
+
+    sqlite_side, postgres_side = await _everything(ward), await _everything(target)
+    assert sqlite_side["complaints"], "the demo filed complaints"
+    for key, value in sqlite_side.items():
+        assert postgres_side[key] == value, key
+
+    # Every table came over, row for row.
+    with closing(sqlite3.connect(ward)) as lite:
+        names = [
+            r[0]
+            for r in lite.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'"
+            )
+        ]
+        counts = {n: lite.execute(f"SELECT COUNT(*) FROM {n}").fetchone()[0] for n in names}
+    db = await Database.open(target)
+    try:
+        for name, count in counts.items():
+            assert await db.fetchval(f"SELECT COUNT(*) FROM {name}") == count, name
+    finally:
+        await db.close()
+    assert sum(1 for c in counts.values() if c) >= 12, "the demo filled most tables"
+
+    # The bot runs on the copy: the next complaint's code follows the last.
+    clock = ManualClock(max(c.created_at for c in sqlite_side["complaints"]))  # type: ignore[union-attr]
+    async with started_bot(target, clock) as bot:
+        sent = await file_sanitation_report(bot, bot.user(9501, "Mới"))
+        last = max(c.id for c in sqlite_side["complaints"])  # type: ignore[union-attr]
+        assert f"PA-{last + 1:06d}" in joined(sent)
+
+    # A second copy into the same (now full) database is refused.
+    assert await asyncio.to_thread(main, ["db", "copy", "--from", str(ward)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        t("vi", "cli.copy_not_empty", db=target, table="areas")
+    ]
+
+
+def test_db_copy_needs_a_postgresql_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("PHANANH_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    assert main(["db", "copy", "--from", str(tmp_path / "x.db")]) == 2
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.copy_needs_postgres")]
+    assert main(["db", "copy", "--from", "x.db", "--to", "postgresql://u:p@h/db?x=1"]) == 2
+    assert (
+        main(
+            [
+                "db",
+                "copy",
+                "--from",
+                str(tmp_path / "none.db"),
+                "--to",
+                "postgresql://u:p@127.0.0.1:1/db",
+            ]
+        )
+        == 1
+    )
+    assert capsys.readouterr().err.splitlines()[-1] == t(
+        "vi", "cli.copy_missing", path=tmp_path / "none.db"
+    )
+
+
+# ---- a machine without PostgreSQL ---------------------------------------------------------------
+
+
+def test_without_postgresql_its_tests_skip_in_one_line_but_fail_on_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import tests.engines as engines
+
+    monkeypatch.setattr(engines, "find_binaries", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    skipped = engines.pg_server()
+    with pytest.raises(pytest.skip.Exception, match="PostgreSQL server binaries not found"):
+        skipped.__enter__()
+    monkeypatch.setenv("CI", "true")
+    failed = engines.pg_server()
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        failed.__enter__()
