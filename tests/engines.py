@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -145,3 +146,15 @@ async def rows(storage: Any, sql: str) -> list[tuple[Any, ...]]:
 def setting(where: Any) -> str:
     """``PHANANH_DB`` for a child process (the command line beside the bot)."""
     return where.reveal() if isinstance(where, PostgresUrl) else str(where)
+
+
+async def execute(db: Any, sql: str, *params: Any) -> None:
+    """One statement, written with ``?`` placeholders, on either engine's
+    database (a test's change behind the store's back)."""
+    from storage.sqlite.db import Database as SqliteDatabase
+
+    if isinstance(db, SqliteDatabase):
+        await db.write(sql, params)
+        return
+    numbers = itertools.count(1)
+    await db.execute(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *params)

@@ -524,6 +524,69 @@ def test_db_copy_needs_a_postgresql_target(
     )
 
 
+# ---- the webhook inbox and /forget --------------------------------------------------------------
+
+
+async def test_the_webhook_inbox_stores_an_update_once_and_says_when_it_cannot(
+    where: PostgresUrl, clock: ManualClock
+) -> None:
+    async with opened(where) as storage:
+        inbox = storage.inbox("telegram")
+        assert await inbox.put(41, '{"update_id": 41}', clock.now())
+        assert not await inbox.put(41, '{"update_id": 41}', clock.now()), "sent again: stored"
+        assert await inbox.put(40, '{"update_id": 40, "x": "Rác"}', clock.now())
+        assert await storage.inbox("zalo").backlog() == []
+        assert await inbox.backlog() == [
+            (40, '{"update_id": 40, "x": "Rác"}'),
+            (41, '{"update_id": 41}'),
+        ]
+        await inbox.done(40)
+        assert [u for u, _ in await inbox.backlog()] == [41]
+        await storage.database.close()  # the server is gone: the platform hears 500
+        with pytest.raises(DatabaseUnusable):
+            await inbox.put(42, "{}", clock.now())
+
+
+async def test_forget_masks_what_they_wrote_and_detaches_them(
+    where: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """/forget on PostgreSQL: the phone number in the description, in the
+    answer to the cadre (its event note and the outbox payload relayed to the
+    cadre) is masked; the cadre's own words and the complaint stay."""
+    from bot.domain.redact import MASK
+
+    phone = "0987.654.321"
+    await load_chart(where, chart)
+    async with started_bot(where, clock) as bot:
+        xuyen = bot.user(501, "Xuyến", last_name="Đặng")
+        cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+        await file_sanitation_report(bot, xuyen, description=f"Rác tràn, gọi {phone}")
+        await bot.press(cadre, "h:1")
+        await bot.send(cadre.text("Chị cho xin số để tổ liên hệ?"))
+        await bot.press(xuyen, "i:1")
+        await bot.send(xuyen.text(f"Gọi em {phone}"))
+        async with opened(where) as storage:
+            payloads = [r[0] for r in await rows(storage, "SELECT payload::text FROM outbox")]
+        assert any(phone in p for p in payloads), "stored before: the check can fail"
+
+        await bot.send(xuyen.command("forget"))
+        await bot.press(xuyen, "forget")
+        complaint = await bot.services.complaint(1)
+        assert complaint is not None
+        assert complaint.description == f"Rác tràn, gọi {MASK}"
+        notes = [e.note for e in await bot.services.store.events_of(1) if e.note]
+        assert f"Gọi em {MASK}" in notes
+        assert "Chị cho xin số để tổ liên hệ?" in notes
+        async with opened(where) as storage:
+            texts = await rows(
+                storage,
+                "SELECT payload::text FROM outbox UNION ALL SELECT description FROM complaints"
+                " UNION ALL SELECT COALESCE(note, '') FROM complaint_events"
+                " UNION ALL SELECT COALESCE(display_name, '') || external_id FROM people",
+            )
+        assert [t for (t,) in texts if phone in t or "Xuyến" in t] == []
+
+
 # ---- a machine without PostgreSQL ---------------------------------------------------------------
 
 
