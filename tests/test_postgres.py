@@ -496,6 +496,47 @@ async def test_db_copy_moves_a_wards_whole_history(
     ]
 
 
+@pytest.mark.parametrize(
+    ("damage", "table"),
+    [
+        ("UPDATE people SET created_at = 'yesterday' WHERE id = 1", "people"),
+        (
+            "INSERT INTO blocked_people VALUES (999, 'spam', '2026-11-23 00:00:00')",
+            "blocked_people",
+        ),
+    ],
+)
+async def test_db_copy_of_a_row_postgresql_cannot_take_copies_nothing(
+    postgres: PgServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    chart: OrgChart,
+    damage: str,
+    table: str,
+) -> None:
+    """A malformed instant, or a row whose parent is missing (a file once
+    written with foreign keys off): the copy stops, naming the table, and
+    the target stays empty."""
+    ward = tmp_path / "ward.db"
+    await load_chart(ward, chart)
+    async with opened(ward) as storage:
+        await storage.store.upsert_person("telegram", "501", "An", "vi")
+    with closing(sqlite3.connect(ward)) as lite:
+        lite.execute("PRAGMA foreign_keys = OFF")
+        lite.execute(damage)
+        lite.commit()
+    target = postgres.empty_database()
+    code = await asyncio.to_thread(
+        main, ["db", "copy", "--from", str(ward), "--to", target.reveal()]
+    )
+    assert code == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(t("vi", "cli.copy_bad_row", table=table, error="X").split("(")[0])
+    async with opened(target) as storage:
+        assert await rows(storage, "SELECT COUNT(*) FROM areas") == [(0,)]
+
+
 def test_db_copy_needs_a_postgresql_target(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

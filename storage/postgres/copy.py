@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from bot.config import PostgresUrl
 from storage.errors import DatabaseUnusable, Refusal
 from storage.postgres.db import SCHEMA, Conn
@@ -159,6 +161,12 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
                         )
     except sqlite3.DatabaseError as exc:
         raise DatabaseUnusable("cli.db_not_sqlite", db=source) from exc
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # Checked at the commit (deferred) or as a row went in: one row's
+        # parent is missing in the file.
+        raise CopyRefused(
+            "cli.copy_bad_row", table=exc.table_name or "?", error=_one_line(exc)
+        ) from None
     finally:
         await pg.close()
     return copied
@@ -167,11 +175,21 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
 async def _copy_table(
     conn: Conn, lite: sqlite3.Connection, table: str, columns: list[tuple[str, str]]
 ) -> int:
+    """One table, a batch at a time; a value PostgreSQL's column cannot take
+    (a malformed instant, a row whose parent is missing in a file written
+    with foreign keys off) stops the copy, naming the table."""
     names = [c for c, _ in columns]
     converters = [_convert(t) for _, t in columns]
     count = 0
     for batch in _batches(lite, table, names):
-        records = [tuple(f(v) for f, v in zip(converters, row, strict=True)) for row in batch]
-        await conn.copy_records_to_table(table, records=records, columns=names)
+        try:
+            records = [tuple(f(v) for f, v in zip(converters, row, strict=True)) for row in batch]
+            await conn.copy_records_to_table(table, records=records, columns=names)
+        except (ValueError, TypeError, asyncpg.DataError) as exc:
+            raise CopyRefused("cli.copy_bad_row", table=table, error=_one_line(exc)) from None
         count += len(records)
     return count
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:200]
