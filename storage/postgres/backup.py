@@ -49,6 +49,8 @@ from storage.postgres.db import (
 DEBIAN_TOOLS = "/usr/lib/postgresql/*/bin"
 RESTORING = "phananh-restore"  # the restore's own session, as the server lists it
 MAX_LISTED = 5
+# Entries of a dump that would run code in the database: named first when refused.
+RUNNABLE = {"FUNCTION", "PROCEDURE", "TRIGGER", "RULE", "VIEW", "EVENT", "AGGREGATE"}
 
 _ENTRY = re.compile(r"^\d+; \d+ \d+ (TABLE DATA|SEQUENCE SET) (\S+) (\S+) .*$")
 _COPY = re.compile(rf"^COPY {SCHEMA}\.(\w+) \(([^)]*)\) FROM stdin;$")
@@ -143,8 +145,9 @@ async def _listing(backup: Path) -> tuple[set[str], set[str]]:
             continue
         (tables if match.group(1) == "TABLE DATA" else sequences).add(match.group(3))
     if foreign:
+        foreign.sort(key=lambda entry: entry.split()[0] not in RUNNABLE)  # what would run first
         listed = ", ".join(foreign[:MAX_LISTED]) + (" …" if len(foreign) > MAX_LISTED else "")
-        raise NotOurs("cli.restore_foreign", path=backup, objects=listed)
+        raise NotOurs("cli.restore_not_rows", path=backup, objects=listed)
     if not {"schema_migrations", "complaints"} <= tables:
         raise NotOurs("cli.restore_not_ours", path=backup)
     return tables, sequences

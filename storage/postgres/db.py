@@ -6,7 +6,9 @@ borrows a connection for one statement, or for one transaction
 (`Database.transaction`), and gives it back at once.  Unlike SQLite there is
 no process-wide write lock: the server orders concurrent writers, and the
 repositories say where they need it (``FOR UPDATE``, version checks,
-``ON CONFLICT``), so several processes can share one database.
+``ON CONFLICT``, advisory locks): the groundwork for several processes on
+one database (the update ledger, the outbox and the platforms' rate limits
+are not shared between processes yet).
 
 Everything the bot creates lives in the schema `SCHEMA`, set as each
 connection's search path: a backup, a restore and ``phananh db copy`` know
@@ -14,7 +16,8 @@ exactly what is theirs, and the database may hold other things beside it.
 
 The pool's connections keep no session state (no ``SET``, no ``LISTEN``, no
 session-level advisory lock): returning one skips asyncpg's ``RESET ALL``
-round trip, which cost a third of the intake's throughput.  An open
+round trip, which cost a report a quarter more of the bot's CPU in
+bench/pgdriver.py.  An open
 transaction is still rolled back on return.  Locks that must outlive a
 statement are transaction-level (``pg_advisory_xact_lock``).
 """
@@ -22,7 +25,6 @@ statement are transaction-level (``pg_advisory_xact_lock``).
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -34,8 +36,6 @@ from asyncpg.pool import PoolConnectionProxy
 from bot.config import PostgresUrl
 from storage.errors import DatabaseUnusable
 from storage.migrations import Migration, numbered_migrations
-
-log = logging.getLogger(__name__)
 
 # A connection as the pool lends it (or one of its own).
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -54,8 +54,8 @@ MIGRATIONS_TABLE = (
     " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)"
 )
 
-# How long opening waits for the server, and how long a statement may wait
-# for a lock held by another session before failing (seconds).
+# How long opening waits for the server (seconds), and how long a statement
+# may wait for a lock another session holds before failing (milliseconds).
 CONNECT_TIMEOUT = 10
 LOCK_TIMEOUT_MS = 30_000
 
