@@ -14,7 +14,8 @@ import logging
 import os
 import sqlite3
 import subprocess
-from collections.abc import Awaitable, Callable, Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,13 +25,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from bot.app.services import Services
 from bot.cli import main
 from bot.config import ConfigError, PostgresUrl, Secret, Settings, load_settings
 from bot.domain import digest as d
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from bot.ports import Notice
+from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 from storage.engines import opened
 from storage.errors import DatabaseUnusable
 from storage.migrations import Migration
@@ -44,6 +46,7 @@ from tests.factories import (
     load_chart,
     started_bot,
 )
+from tests.test_services import file_by_typing
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -253,6 +256,49 @@ async def test_no_log_line_of_a_whole_flow_shows_the_password(
     password = where.password.reveal()
     assert password
     assert [m for m in messages if password in m] == []
+
+
+# ---- two processes on one database ----------------------------------------------------------
+
+
+async def test_two_sweeps_at_once_take_different_complaints_and_neither_waits(
+    where: PostgresUrl, clock: ManualClock, services: Services
+) -> None:
+    """Process A has claimed a batch and is still deciding about it; process
+    B's sweep meanwhile takes the next complaints (FOR UPDATE SKIP LOCKED),
+    without waiting for A and without touching A's."""
+    actor = await services.identify("zalo", "r1", "An")
+    for _ in range(6):
+        await file_by_typing(services, actor)
+    later = clock.now() + timedelta(days=30)
+    claimed: dict[str, list[int]] = {}
+    deciding, release = threading.Event(), threading.Event()
+
+    def decide(name: str, wait: bool) -> Callable[[Sequence[DueComplaint]], SweepWrites]:
+        def writes(due: Sequence[DueComplaint]) -> SweepWrites:
+            claimed[name] = [c.id for c in due]
+            if wait:
+                deciding.set()
+                release.wait(10)
+            return SweepWrites([SweepUpdate(c.id, {"next_action_at": later}) for c in due], [])
+
+        return writes
+
+    async def sweep(name: str, wait: bool) -> None:
+        async with opened(where) as storage:
+            await storage.store.sweep(later, 3, decide(name, wait))
+
+    a = threading.Thread(target=asyncio.run, args=(sweep("a", True),))
+    a.start()
+    try:
+        assert await asyncio.to_thread(deciding.wait, 10), "A holds its batch"
+        async with asyncio.timeout(10):
+            await sweep("b", False)
+    finally:
+        release.set()
+        await asyncio.to_thread(a.join, 10)
+    assert len(claimed["a"]) == len(claimed["b"]) == 3
+    assert set(claimed["a"]).isdisjoint(claimed["b"])
 
 
 # ---- backup and restore -----------------------------------------------------------------------
