@@ -214,7 +214,7 @@ async def on_message(update: Update, context: BotContext) -> None:
         await say(context, chat_id, "fallback.not_set_up")
         return
     answer = to_answer(message)
-    reply = await services.answer(actor, answer, update_id=update.update_id)
+    reply = await services.answer(actor, answer, update_id=str(update.update_id))
     album = answer.album if isinstance(answer, PhotoAnswer) else None
     memory = context.chat_data
     assert memory is not None  # a message in a private chat has its chat
@@ -235,7 +235,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer, update_id=update.update_id)
+        reply = await services.answer(actor, answer, update_id=str(update.update_id))
         if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
@@ -264,7 +264,7 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
     reply = await services.answer(
-        actor, ChoiceAnswer(press.seq, press.key), update_id=update.update_id
+        actor, ChoiceAnswer(press.seq, press.key), update_id=str(update.update_id)
     )
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
