@@ -511,6 +511,26 @@ class Store(
     name its small protocol instead."""
 
 
+class ChannelLinks(Protocol):
+    """What a channel prints for a person to reach the bot: the command
+    line's invites, the posters.  ``channel``: its name; ``bot``: how people
+    find the bot there (Telegram's @username, the Zalo bot's link)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def bot(self) -> str: ...
+
+    def invite(self, code: str) -> str:
+        """What opens the invite ``code``: a link, or the text to send the bot."""
+        ...
+
+    def start_report(self, area_code: str) -> str | None:
+        """A link that starts a report in that area, or None where the
+        channel has none (Zalo: the poster prints the area's code to type)."""
+        ...
+
+
 class DigestStore(Protocol):
     """The digest's aggregates (``storage/sqlite/digest.py``): each implements the
     definitions of ``bot/domain/digest.py`` in the database.  ``leadership``

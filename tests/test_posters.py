@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import i18n
+from bot.app.admin import AdminError
 from bot.cli import main
 from bot.domain.orgchart import OrgChart
 from bot.orgio.reader import load_org_file, parse_org
@@ -23,13 +24,19 @@ from bot.report.posters import (
     FONTS_DIR,
     PosterError,
     font,
-    group_link,
     render_posters,
 )
+from handlers.telegram.links import TelegramLinks
 from tests.factories import load_chart
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = "PhanAnhHongHaiBot"
+TELEGRAM = [TelegramLinks(BOT)]
+
+
+def group_link(bot_username: str, group_code: str) -> str:
+    return TelegramLinks(bot_username).start_report(group_code)
+
 
 # Every letter Vietnamese adds to the Latin alphabet, both cases.
 VIETNAMESE = "ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
@@ -43,7 +50,7 @@ def chart() -> OrgChart:
 
 @pytest.fixture(scope="module")
 def png_posters(chart: OrgChart, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return render_posters(chart, "BACHDANG", BOT, tmp_path_factory.mktemp("png"), fmt="png")
+    return render_posters(chart, "BACHDANG", TELEGRAM, tmp_path_factory.mktemp("png"), fmt="png")
 
 
 def decode(path: Path) -> list[str]:
@@ -81,7 +88,8 @@ def test_each_code_opens_the_bot_with_its_group(chart: OrgChart, png_posters: li
 
 
 def test_a_leading_at_sign_is_dropped(chart: OrgChart, tmp_path: Path) -> None:
-    paths = render_posters(chart, "BACHDANG", f"@{BOT}", tmp_path / "new" / "dir", fmt="png")
+    links = [TelegramLinks(f"@{BOT}")]
+    paths = render_posters(chart, "BACHDANG", links, tmp_path / "new" / "dir", fmt="png")
     assert decode(paths[0]) == [f"https://t.me/{BOT}?start=a-BD-TDP01"]
 
 
@@ -116,7 +124,7 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> DrawnText:
 def test_the_poster_says_who_where_and_what_to_do(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png")
     texts = drawn.texts()
     # The group's code, small in a corner, is the last thing on each page.
     first = texts[: texts.index("BD-TDP01") + 1]
@@ -138,7 +146,7 @@ def test_the_poster_says_who_where_and_what_to_do(
 def test_every_text_is_drawn_in_the_shipped_dejavu(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png")
     shipped = {str(FONTS_DIR / "DejaVuSans.ttf"), str(FONTS_DIR / "DejaVuSans-Bold.ttf")}
     assert drawn.calls
     assert {face.path for _, face in drawn.calls} == shipped
@@ -149,7 +157,7 @@ def test_every_text_is_drawn_in_the_shipped_dejavu(
 def test_english_posters_use_the_english_catalogue(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png", language="en")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png", language="en")
     joined = " ".join(" ".join(drawn.texts()).split())
     assert f"@{BOT} on Telegram" in joined
     assert "Scan the code to report" in joined
@@ -177,7 +185,7 @@ def test_the_shipped_font_has_every_vietnamese_letter() -> None:
 
 
 def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
-    paths = render_posters(chart, "BACHDANG", BOT, tmp_path)
+    paths = render_posters(chart, "BACHDANG", TELEGRAM, tmp_path)
     assert [p.name for p in paths] == [f"BD-TDP0{n}.pdf" for n in range(1, 5)]
     for path in paths:
         data = path.read_bytes()
@@ -198,7 +206,7 @@ def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
 @pytest.mark.parametrize("ward", ["NOWHERE", "HH-TDP01", "HALONG", "honghai"])
 def test_unknown_ward_is_refused(chart: OrgChart, tmp_path: Path, ward: str) -> None:
     with pytest.raises(PosterError) as caught:
-        render_posters(chart, ward, BOT, tmp_path)
+        render_posters(chart, ward, TELEGRAM, tmp_path)
     assert (caught.value.key, caught.value.params) == ("poster.unknown_ward", {"ward": ward})
     assert list(tmp_path.iterdir()) == []
 
@@ -213,14 +221,14 @@ def test_ward_without_groups_is_refused(tmp_path: Path) -> None:
         "  - {id: ct, name: Chủ tịch, roles: [ward_leader], wards: [XA]}\n"
     )
     with pytest.raises(PosterError) as caught:
-        render_posters(chart, "XA", BOT, tmp_path)
+        render_posters(chart, "XA", TELEGRAM, tmp_path)
     assert (caught.value.key, caught.value.params) == ("poster.no_groups", {"ward": "XA"})
 
 
 @pytest.mark.parametrize("username", ["", "abc", "phan anh bot", "t.me/PhanAnhBot", "x" * 33])
 def test_bad_bot_username_is_refused(chart: OrgChart, tmp_path: Path, username: str) -> None:
-    with pytest.raises(PosterError) as caught:
-        render_posters(chart, "BACHDANG", username, tmp_path)
+    with pytest.raises(AdminError) as caught:
+        render_posters(chart, "BACHDANG", [TelegramLinks(username)], tmp_path)
     assert caught.value.key == "poster.bad_username"
 
 
@@ -239,9 +247,9 @@ def test_refusals_read_well_in_both_languages(key: str, params: dict[str, str]) 
 
 def test_unknown_format_or_language_is_a_programming_error(chart: OrgChart, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
-        render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="svg")
+        render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="svg")
     with pytest.raises(ValueError, match="language"):
-        render_posters(chart, "BACHDANG", BOT, tmp_path, language="fr")
+        render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, language="fr")
 
 
 # ------------------------------------------------- phananh posters --out
