@@ -27,6 +27,7 @@ from bot.report.posters import (
     render_posters,
 )
 from handlers.telegram.links import TelegramLinks
+from handlers.zalo.links import ZaloLinks
 from tests.factories import load_chart
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +142,33 @@ def test_the_poster_says_who_where_and_what_to_do(
     assert scan.startswith("Quét mã") and scan.endswith("của Tổ dân phố 1.")
     assert " ".join(scan.split()) in " ".join(joined.split())
     assert " ".join(how.split()) in " ".join(joined.split())
+
+
+ZALO_BOT = "https://zalo.me/2468013579"
+
+
+def test_with_the_zalo_bot_each_poster_shows_its_code_and_the_group_code_to_send(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    links = [TelegramLinks(BOT), ZaloLinks(ZALO_BOT)]
+    paths = render_posters(chart, "BACHDANG", links, tmp_path, fmt="png")
+    for group, path in zip(chart.groups("BACHDANG"), paths, strict=True):
+        assert sorted(decode(path)) == sorted([group_link(BOT, group.code), ZALO_BOT])
+    texts = drawn.texts()
+    first = texts[: texts.index("BD-TDP01") + 1]
+    assert f"@{BOT} trên Telegram" in first
+    assert f"{ZALO_BOT} trên Zalo" in first
+    assert i18n.t("vi", "poster.send_code", channel="Zalo", code="BD-TDP01") in first
+    assert "Zalo: nhắn “BD-TDP01” cho bot" in first
+
+
+def test_a_channel_with_nothing_to_open_prints_what_to_send_alone(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    paths = render_posters(chart, "BACHDANG", [TelegramLinks(BOT), ZaloLinks()], tmp_path)
+    texts = drawn.texts()
+    assert "Zalo: nhắn “BD-TDP01” cho bot" in texts
+    assert len(paths) == 4
 
 
 def test_every_text_is_drawn_in_the_shipped_dejavu(
@@ -293,6 +321,15 @@ def test_posters_never_write_through_a_link_planted_in_the_folder(
         poster = out / name
         assert not poster.is_symlink(), "the link was replaced by the poster"
         assert poster.read_bytes().startswith(b"%PDF")
+
+
+def test_posters_show_the_zalo_bot_when_its_link_is_set(
+    cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHANANH_ZALO_BOT_LINK", ZALO_BOT)
+    out = tmp_path / "posters"
+    assert _posters(out) == 0
+    assert sorted(decode(out / "BD-TDP02.png")) == sorted([group_link(BOT, "BD-TDP02"), ZALO_BOT])
 
 
 def test_posters_written_again_replace_the_earlier_ones_and_leave_nothing_else(

@@ -78,6 +78,7 @@ class _Code:
 
     data: str | None
     caption: str
+    typed: bool = False  # the caption is what to send: printed large, not as small print
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ def _code(links: ChannelLinks, group_code: str, language: str) -> _Code:
         return _Code(start, start)
     opens = links.bot if links.bot.startswith("https://") else None
     caption = i18n.t(language, "poster.send_code", channel=label(links.channel), code=group_code)
-    return _Code(opens, caption)
+    return _Code(opens, caption, typed=True)
 
 
 # ---------------------------------------------------------------- drawing
@@ -283,8 +284,10 @@ def _draw(texts: _Texts) -> Image.Image:
         qr = _qr_image(code.data, min(_QR_TARGET, column))
         middle = _MARGIN + n * (column + _QR_GAP) + column // 2 if len(codes) > 1 else centre
         page.paste(qr, (middle - qr.width // 2, y))
-        face = _fitting(code.caption, 44, width=column if len(codes) > 1 else _TEXT_WIDTH)
-        draw.text((middle, y + qr.height + 10), code.caption, font=face, fill=_GREY, anchor="ma")
+        width = column if len(codes) > 1 else _TEXT_WIDTH
+        face = _fitting(code.caption, 60 if code.typed else 44, bold=code.typed, width=width)
+        ink = _BLACK if code.typed else _GREY
+        draw.text((middle, y + qr.height + 10), code.caption, font=face, fill=ink, anchor="ma")
         ascent, descent = face.getmetrics()
         below = max(below, y + qr.height + 10 + ascent + descent)
     y = below
