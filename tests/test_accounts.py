@@ -281,3 +281,20 @@ async def test_the_org_chart_binds_the_zalo_ids_it_names(bot: BotDriver, chart: 
     # Imported again, nothing changes.
     assert await admin.apply_import(await admin.plan_import(named))
     assert await store.find_person(ZALO, "e4ea-thang") == thang
+
+
+async def test_a_cadre_nobody_could_reach_gets_her_tasks_back_when_she_adds_her_zalo(
+    bot: BotDriver,
+) -> None:
+    lan = await lan_joins_on_telegram(bot)
+    await file_vending_in_group_12(bot, bot.user(501, "An"))
+    await bot.send(lan.blocks_bot())  # her only account: the task moves on
+    assert await owner_of(bot, 1) != "tt-hh-12"
+    bot.new_messages()
+    await lan_adds_her_zalo(bot)
+    assert await owner_of(bot, 1) == "tt-hh-12", "she can be reached again, on Zalo"
+    sent = await bot.flush()
+    assert "Ngô Thị Lan" in joined([m for m in sent if m.chat_id == WARD_CHAIR])
+    store, now = bot.services.store, bot.services.now()
+    waiting = [i for i in await store.due_outbox(now, 10, ZALO) if i.staff_id == "tt-hh-12"]
+    assert waiting and all(i.account == Account(ZALO, LAN_ZALO) for i in waiting)
