@@ -225,6 +225,10 @@ async def test_blocked_on_telegram_but_reachable_on_zalo_she_keeps_her_tasks(
     await file_vending_in_group_12(bot, bot.user(502, "Bình"))
     assert await owner_of(bot, 2) == "tt-hh-12"
 
+    # An account nobody has changes nothing.
+    await bot.services.channel_reach(ZALO, "nobody", reachable=False)
+    assert await owner_of(bot, 1) == "tt-hh-12"
+
     # Refused on Zalo too: nobody can reach her, her tasks move, the chair hears.
     await bot.services.channel_reach(ZALO, LAN_ZALO, reachable=False)
     assert await owner_of(bot, 1) != "tt-hh-12"
@@ -263,6 +267,7 @@ async def test_the_org_chart_binds_the_zalo_ids_it_names(bot: BotDriver, chart: 
     staff = dict(chart.staff)
     staff["cb-hh-mt"] = replace(staff["cb-hh-mt"], zalo_id="e4ea-thang")
     staff["tt-hh-12"] = replace(staff["tt-hh-12"], zalo_id="e4ea-lan")
+    staff["ld-hh-ct"] = replace(staff["ld-hh-ct"], zalo_id="e4ea-hung")  # nobody's yet
     named = replace(chart, staff=staff)
     assert parse_org(dump_org(named)).staff == named.staff, "the export keeps the Zalo ids"
 
@@ -278,6 +283,8 @@ async def test_the_org_chart_binds_the_zalo_ids_it_names(bot: BotDriver, chart: 
     assert lan is not None and lan.accounts == (Account(ZALO, "e4ea-lan"),)
     assert await store.staff_of_person(lan.id) == "tt-hh-12"
     assert "tt-hh-12" in (await bot.services.reach()).bound
+    hung = await store.find_person(TELEGRAM, str(WARD_CHAIR))
+    assert hung is not None and await store.find_person(ZALO, "e4ea-hung") == hung
     # Imported again, nothing changes.
     assert await admin.apply_import(await admin.plan_import(named))
     assert await store.find_person(ZALO, "e4ea-thang") == thang
