@@ -50,18 +50,17 @@ def seed(db_path: Path, count: int) -> None:
             " ?, ?, ?, ?, ?, ?, ?)",
             [(f"Rác tràn ngõ {n}", now, now, now, now, now, now) for n in range(20)],
         )
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM people").fetchone()[0]
+        people = list(range(first, first + count))
         conn.executemany(
-            "INSERT INTO people (channel, external_id, display_name, language, created_at)"
-            " VALUES ('telegram', ?, ?, 'vi', ?)",
-            [(str(FIRST_CHAT + n), f"Cán bộ {n}", now) for n in range(count)],
+            "INSERT INTO people (id, display_name, language, created_at) VALUES (?, ?, 'vi', ?)",
+            [(person, f"Cán bộ {n}", now) for n, person in enumerate(people)],
         )
-        people = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM people WHERE CAST(external_id AS INTEGER) >= ? ORDER BY id",
-                (FIRST_CHAT,),
-            )
-        ]
+        conn.executemany(
+            "INSERT INTO accounts (channel, external_id, person_id, created_at, last_seen_at)"
+            " VALUES ('telegram', ?, ?, ?, ?)",
+            [(str(FIRST_CHAT + n), person, now, now) for n, person in enumerate(people)],
+        )
         conn.executemany(
             "INSERT INTO outbox (person_id, kind, payload, created_at, next_attempt_at)"
             " VALUES (?, ?, ?, ?, ?)",

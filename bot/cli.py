@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
 from bot.orgio.csvfiles import describe_issue
@@ -65,11 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
     invite.add_argument("--role", required=True, choices=[r.value for r in Role])
     invite.add_argument("--staff", required=True, metavar="ID")
-    invite.add_argument(
+    bound = invite.add_mutually_exclusive_group()
+    bound.add_argument(
         "--rebind",
         action="store_true",
         help="for a staff member already bound: the link moves the record to the account that"
         " opens it (the old account is told)",
+    )
+    bound.add_argument(
+        "--add",
+        action="store_true",
+        help="for a staff member already bound: the code adds the account that uses it (their"
+        " Zalo beside their Telegram, say) to their record",
     )
 
     staff = sub.add_parser("staff", help="manage staff")
@@ -91,15 +99,28 @@ def _parser() -> argparse.ArgumentParser:
 
     people = sub.add_parser("people", help="the abuse list")
     people_sub = people.add_subparsers(dest="people_command", required=True)
+    # An account names the person: blocking it drops their messages on every channel.
+    account = argparse.ArgumentParser(add_help=False)
+    account.add_argument(
+        "account",
+        metavar="[CHANNEL:]ID",
+        help="the person's account: telegram:123456, zalo:e4ea…; a bare ID is on --channel",
+    )
+    account.add_argument(
+        "--channel",
+        default=TELEGRAM,
+        metavar="CHANNEL",
+        help=f"the channel of a bare ID: {', '.join(CHANNELS)} (default {TELEGRAM})",
+    )
     block = people_sub.add_parser(
-        "block", help="drop a Telegram account's messages silently", parents=[operator]
+        "block",
+        help="drop a person's messages silently, on every channel",
+        parents=[operator, account],
     )
-    block.add_argument("telegram_id", type=int)
     block.add_argument("--reason", required=True)
-    unblock = people_sub.add_parser(
-        "unblock", help="take an account off the abuse list", parents=[operator]
+    people_sub.add_parser(
+        "unblock", help="take a person off the abuse list", parents=[operator, account]
     )
-    unblock.add_argument("telegram_id", type=int)
 
     history = sub.add_parser(
         "history",
@@ -369,10 +390,12 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-async def cmd_invite(
-    settings: Settings, console: Console, role: str, staff_id: str, rebind: bool
-) -> int:
+async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """One code for a staff member: the Telegram link that carries it, and
+    the code itself to send the bot where no link can carry it (Zalo)."""
     from bot.app.admin import Admin, AdminError
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -383,13 +406,20 @@ async def cmd_invite(
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         try:
-            link = await Admin(services).invite(staff_id, Role(role), username, rebind=rebind)
+            link = await Admin(services).invite(
+                args.staff,
+                Role(args.role),
+                TelegramLinks(username),
+                rebind=args.rebind,
+                add=args.add,
+            )
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
-        name = services.chart.staff[staff_id].name
+        name = services.chart.staff[args.staff].name
     expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
-    console.say("cli.invite", name=name, role=role, url=link.url, expires=expires)
+    console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+    console.say("cli.invite_code", code=ZaloLinks(settings.zalo_bot_link).invite(link.token))
     return 0
 
 
@@ -413,8 +443,14 @@ async def cmd_staff_deactivate(
 
 
 async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The posters show Telegram's link to each group and, when the Zalo
+    bot's link is set, that bot and the group's code to send it."""
+    from bot.app.admin import AdminError
     from bot.outfiles import OutputError
+    from bot.ports import ChannelLinks
     from bot.report.posters import PosterError, render_posters
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -426,10 +462,13 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
         console.warn("cli.no_bot_username")
         return EXIT_USAGE
     try:
+        links: list[ChannelLinks] = [TelegramLinks(username)]
+        if settings.zalo_bot_link:
+            links.append(ZaloLinks(settings.zalo_bot_link))
         paths = render_posters(
-            chart, args.ward, username, args.out, fmt=args.format, language=console.language
+            chart, args.ward, links, args.out, fmt=args.format, language=console.language
         )
-    except (PosterError, OutputError) as exc:
+    except (AdminError, PosterError, OutputError) as exc:
         console.warn(exc.key, **exc.params)
         return EXIT_REFUSED
     console.say("cli.posters", count=len(paths), out=args.out)
@@ -456,12 +495,36 @@ def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
     return 0
 
 
+def _account(console: Console, args: argparse.Namespace) -> Account | None:
+    """``telegram:123456``, ``zalo:e4ea…``, or a bare id on ``--channel``;
+    None (and the reason said) when that is no account."""
+    channel, colon, external = str(args.account).strip().partition(":")
+    if not colon:
+        channel, external = args.channel, channel
+    channel = channel.strip().lower()
+    if channel not in CHANNELS:
+        console.warn("cli.people_unknown_channel", channel=channel, channels=", ".join(CHANNELS))
+        return None
+    external = external.strip()
+    if channel == TELEGRAM and external.isdigit():
+        external = str(int(external))  # 0666 is 666
+    if not valid_account_id(channel, external):
+        console.warn("cli.people_bad_id", id=external, channel=label(channel))
+        return None
+    return Account(channel, external)
+
+
 async def cmd_people(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """Block or unblock the person behind an account: on the abuse list, a
+    person's messages are dropped on every channel they write from."""
     from bot.ports import AdminAction, AdminEntry
 
+    account = _account(console, args)
+    if account is None:
+        return EXIT_USAGE
     async with _services(settings) as services:
         person = await services.store.upsert_person(
-            "telegram", str(args.telegram_id), None, settings.default_language
+            account.channel, account.external_id, None, settings.default_language
         )
         reason = args.reason if args.people_command == "block" else None
         now = services.now()
@@ -473,7 +536,11 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
             detail={"reason": reason} if reason else {},
         )
         await services.store.set_blocked(person.id, reason, now, audit)
-    console.say(f"cli.people_{args.people_command}", id=args.telegram_id)
+    console.say(
+        f"cli.people_{args.people_command}",
+        channel=label(account.channel),
+        id=account.external_id,
+    )
     return 0
 
 
@@ -544,7 +611,7 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
             return cmd_org_export(settings, console, args.file)
         return asyncio.run(cmd_org_check(settings, console))
     if args.command == "invite":
-        return asyncio.run(cmd_invite(settings, console, args.role, args.staff, args.rebind))
+        return asyncio.run(cmd_invite(settings, console, args))
     if args.command == "staff":
         return asyncio.run(cmd_staff_deactivate(settings, console, args))
     if args.command == "posters":

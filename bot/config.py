@@ -103,6 +103,9 @@ class Settings:
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
+    # The Zalo bot's link (https://zalo.me/…): set, the posters show it and
+    # the group's code to send it (Zalo has no links that start a report).
+    zalo_bot_link: str = ""
 
     def __post_init__(self) -> None:
         if not self.telegram_file_url:
@@ -125,6 +128,8 @@ class Settings:
             raise ConfigError("max_reports_per_hour must be at least 1")
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
+        if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
+            raise ConfigError(f"zalo_bot_link must be an https:// link, not {self.zalo_bot_link!r}")
         both = sorted(self.bridge_days & self.makeup_days)
         if both:
             raise ConfigError(
@@ -180,10 +185,16 @@ _ENV_NAMES = {
     "sweep_seconds": "PHANANH_SWEEP_SECONDS",
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
+    "zalo_bot_link": "PHANANH_ZALO_BOT_LINK",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
     "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
 }
+
+
+def _https_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme == "https" and bool(parts.netloc) and not any(c.isspace() for c in text)
 
 
 def _clock_time(value: object, name: str) -> time:
@@ -319,5 +330,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),
         bot_username=str(raw.get("bot_username", "")).lstrip("@"),
+        zalo_bot_link=str(raw.get("zalo_bot_link", "")).strip(),
         webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
     )

@@ -445,7 +445,7 @@ def read_db(db_path: Path) -> Stored:
             "SELECT c.id, c.description, c.owner, CAST(p.external_id AS INTEGER)"
             " FROM complaints c"
             " JOIN complaint_people cp ON cp.complaint_id = c.id AND cp.role = 'reporter'"
-            " JOIN people p ON p.id = cp.person_id"
+            " JOIN accounts p ON p.person_id = cp.person_id AND p.channel = 'telegram'"
         ).fetchall()
         total = conn.execute("SELECT COUNT(*) FROM complaints").fetchone()[0]
         pending = conn.execute(

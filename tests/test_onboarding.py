@@ -15,6 +15,7 @@ from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import t
 from bot.sandbox.driver import BotDriver
+from handlers.telegram.links import TelegramLinks
 from tests.factories import (
     ENVIRONMENT_CADRE,
     POLICE_OFFICER,
@@ -27,11 +28,13 @@ from tests.factories import (
 
 NEWCOMER = 8801  # Ngô Thị Lan, tổ trưởng of group 12, has no Telegram id in the chart
 
+LINKS = TelegramLinks("phananh_bot")
+
 
 async def _invite(
     bot: BotDriver, staff_id: str = "tt-hh-12", role: Role = Role.CADRE, *, rebind: bool = False
 ) -> str:
-    link = await Admin(bot.services).invite(staff_id, role, "phananh_bot", rebind=rebind)
+    link = await Admin(bot.services).invite(staff_id, role, LINKS, rebind=rebind)
     assert link.url.startswith("https://t.me/phananh_bot?start=i-")
     return link.url.split("start=")[1]
 
@@ -99,10 +102,10 @@ async def test_an_invite_opened_by_someone_bound_elsewhere_is_refused(bot: BotDr
 async def test_invites_check_the_staff_and_role(bot: BotDriver) -> None:
     admin = Admin(bot.services)
     with pytest.raises(AdminError) as unknown:
-        await admin.invite("nobody", Role.CADRE, "phananh_bot")
+        await admin.invite("nobody", Role.CADRE, LINKS)
     assert unknown.value.key == "admin.unknown_staff"
     with pytest.raises(AdminError) as wrong:
-        await admin.invite("tt-hh-12", Role.WARD_LEADER, "phananh_bot")
+        await admin.invite("tt-hh-12", Role.WARD_LEADER, LINKS)
     assert wrong.value.key == "admin.role_mismatch"
 
 
@@ -161,9 +164,9 @@ async def test_the_command_line_rebinds_an_account_and_the_old_one_is_told(
 ) -> None:
     admin = Admin(bot.services)
     with pytest.raises(AdminError) as bound:
-        await admin.invite("cb-hh-mt", Role.CADRE, "phananh_bot")
+        await admin.invite("cb-hh-mt", Role.CADRE, LINKS)
     assert bound.value.key == "admin.already_bound"
-    link = await admin.invite("cb-hh-mt", Role.CADRE, "phananh_bot", rebind=True)
+    link = await admin.invite("cb-hh-mt", Role.CADRE, LINKS, rebind=True)
     new_phone = bot.user(8811, "Thắng")
     sent = await bot.send(new_phone.command("start", link.url.split("start=")[1]))
     assert "Chào mừng Vũ Đức Thắng" in joined(to(sent, new_phone))

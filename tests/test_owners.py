@@ -30,6 +30,7 @@ from bot.domain.owners import can_act
 from bot.orgio.writer import dump_org
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, SentMessage, UploadedFile
+from handlers.telegram.links import TelegramLinks
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -48,6 +49,8 @@ from tests.spreadsheet import open_like_excel
 OTHER_CITY_LEADER = 7092  # ld-tp-ct
 BACHDANG_CHAIR = 7051  # ld-bd-ct
 NEWCOMER = 8801  # Ngô Thị Lan, once she opens her invite
+
+LINKS = TelegramLinks("phananh_bot")
 
 
 async def file_conduct(
@@ -204,7 +207,7 @@ async def test_a_task_for_a_group_leader_not_joined_goes_to_the_fallback_chairma
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
 
     # She joins: the task comes back to her, as one list; both are told.
-    link = await Admin(bot.services).invite("tt-hh-12", Role.CADRE, "phananh_bot")
+    link = await Admin(bot.services).invite("tt-hh-12", Role.CADRE, LINKS)
     lan = bot.user(NEWCOMER, "Lan")
     sent = await bot.send(lan.command("start", link.url.split("start=")[1]))
     assert await owner_of(bot, 1) == "tt-hh-12"
@@ -370,7 +373,7 @@ async def test_every_open_complaint_has_exactly_one_owner_who_can_act(bot: BotDr
         await assert_every_open_complaint_has_an_owner_who_can_act(bot)
     await Admin(bot.services).deactivate("cb-hh-ca")
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
-    link = await Admin(bot.services).invite("tt-hh-12", Role.CADRE, "phananh_bot")
+    link = await Admin(bot.services).invite("tt-hh-12", Role.CADRE, LINKS)
     await bot.send(bot.user(NEWCOMER, "Lan").command("start", link.url.split("start=")[1]))
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
     await bot.tick()

@@ -45,7 +45,7 @@ async def test_an_update_cut_off_by_a_crash_is_handled_once_more(bot: BotDriver)
     an = bot.user(501, "An")
     update = an.command("start")
     # The bot claimed it, then died before it was done.
-    await bot.services.claim_update("telegram", update["update_id"])
+    await bot.services.claim_update("telegram", str(update["update_id"]))
     sent = await bot.send(update)
     assert "Xin chào An" in joined(sent)
     assert await bot.send(update) == []
@@ -295,7 +295,7 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     assert reporter is not None
     person = await bot.services.store.get_person(reporter)
     assert person is not None
-    assert (person.channel, person.display_name) == ("forgotten", None)
+    assert (person.accounts, person.display_name) == ((), None), "no account, no name"
     # Writing again, they are a new person with no complaints.
     sent = await bot.send(an.command("mine"))
     assert "chưa gửi phản ánh nào" in joined(sent)

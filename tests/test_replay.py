@@ -35,16 +35,16 @@ def test_the_engine_ignores_an_update_it_already_applied(chart: OrgChart) -> Non
     engine = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
     env = FlowEnv(chart, "vi")
     draft = ConversationState("report", "category", {"family": "sanitation"}, seq=2)
-    first = engine.handle(env, draft, TextAnswer("2"), update_id=41)
+    first = engine.handle(env, draft, TextAnswer("2"), update_id="41")
     assert first.state is not None
     assert first.state.step == "place"
-    assert first.state.last_update == 41
-    again = engine.handle(env, first.state, TextAnswer("2"), update_id=41)
+    assert first.state.last_update == "41"
+    again = engine.handle(env, first.state, TextAnswer("2"), update_id="41")
     assert again.replayed
     assert again.state == first.state
     assert again.prompt is not None
     assert again.prompt.question.key == "report.ask_ward", "the current question, asked again"
-    following = engine.handle(env, first.state, TextAnswer("2"), update_id=42)
+    following = engine.handle(env, first.state, TextAnswer("2"), update_id="42")
     assert following.state is not None
     assert following.state.data["ward"] == "BACHDANG", "a new update is an answer as usual"
 
@@ -52,9 +52,9 @@ def test_the_engine_ignores_an_update_it_already_applied(chart: OrgChart) -> Non
 async def test_a_replayed_answer_is_not_applied_again(services: Services) -> None:
     an = await services.identify("zalo", "r1", "An")
     await services.start_report(an)
-    await services.answer(an, TextAnswer("2"), update_id=7)
+    await services.answer(an, TextAnswer("2"), update_id="7")
     stored = await services.store.load_conversation(an.person_id)
-    reply = await services.answer(an, TextAnswer("2"), update_id=7)
+    reply = await services.answer(an, TextAnswer("2"), update_id="7")
     assert reply is not None
     assert reply.prompt is not None
     assert reply.prompt.question.key == "report.ask_category"

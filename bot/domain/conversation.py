@@ -119,7 +119,7 @@ class ConversationState:
     seq: int = 1
     # The incoming update that last moved this conversation (see the module
     # docstring), and when it was last stored (set by the store on loading).
-    last_update: int | None = None
+    last_update: str | None = None
     updated_at: datetime | None = None
 
 
@@ -256,7 +256,7 @@ class ConversationEngine:
         answer: Answer,
         *,
         now: datetime | None = None,
-        update_id: int | None = None,
+        update_id: str | None = None,
     ) -> Turn:
         """One answer.  ``now`` lets optional conversations lapse;
         ``update_id`` (the channel's id of the incoming update, when it has

@@ -37,6 +37,7 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import (
     CODE_RE,
     DEFAULT_ACKNOWLEDGE_HOURS,
@@ -87,7 +88,7 @@ _TEMPLATE_KEYS = ("acknowledge", "resolve")
 TEMPLATE_MAX = 8
 TEMPLATE_LENGTH = 200
 _LEVEL_KEYS = ("after_days", "to")
-_STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id", "active")
+_STAFF_KEYS = ("id", "name", "roles", "wards", "telegram_id", "zalo_id", "active")
 _ASSIGNMENT_KEYS = ("area", "category", "categories", "cadre")
 _FAMILY_DEFAULT_KEYS = ("ward", "family", "cadre")
 
@@ -153,6 +154,7 @@ class StaffRecord:
     roles: frozenset[Role]
     wards: tuple[str, ...] = ()
     telegram_id: int | None = None
+    zalo_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +337,7 @@ class _StaffDraft:
     wards: list[_Ref]
     telegram_id: int | None
     active: bool = True
+    zalo_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,7 @@ class _Reader:
         self._category_lines: dict[str, int] = {}
         self._staff: dict[str, _StaffDraft] = {}
         self._telegram_ids: dict[int, str] = {}
+        self._zalo_ids: dict[str, str] = {}
         self._defaults = _Policy()
         # Lines of every ``to: city_leaders``, checked once the staff is known.
         self._city_targets: list[int] = []
@@ -546,6 +550,15 @@ class _Reader:
                 return value
         raw = str(node.value) if isinstance(node, ScalarNode) else "…"
         self._issue(_line(node), key, value=raw)
+        return None
+
+    def _zalo_id(self, node: Node) -> str | None:
+        """An opaque Zalo id as the clerk wrote it (digits are kept as
+        written, leading zeros too), else an issue."""
+        raw = str(node.value).strip() if isinstance(node, ScalarNode) else "…"
+        if valid_account_id(ZALO, raw):
+            return raw
+        self._issue(_line(node), "org.bad_zalo_id", value=raw)
         return None
 
     def _number(self, node: Node) -> float | None:
@@ -735,6 +748,7 @@ class _Reader:
                     wards=tuple(dict.fromkeys(ref.code for ref in s.wards)),
                     telegram_id=s.telegram_id,
                     active=s.active,
+                    zalo_id=s.zalo_id,
                 )
                 for s in self._staff.values()
             },
@@ -1061,6 +1075,12 @@ class _Reader:
             if telegram_node is not None:
                 telegram_id = self._positive_int(telegram_node, "org.bad_telegram_id")
                 telegram_line = _line(telegram_node)
+            zalo_id = None
+            zalo_line = fields.line
+            zalo_node = fields.get("zalo_id")
+            if zalo_node is not None:
+                zalo_id = self._zalo_id(zalo_node)
+                zalo_line = _line(zalo_node)
 
             active_node = fields.get("active")
             active = True
@@ -1078,9 +1098,11 @@ class _Reader:
                     wards=wards,
                     telegram_id=telegram_id,
                     active=active,
+                    zalo_id=zalo_id,
                 ),
                 own=_Ref(own[0], own[1]),
                 telegram_at=_Ref(str(telegram_id), telegram_line),
+                zalo_at=_Ref(str(zalo_id), zalo_line),
             )
 
     def _read_staff_records(self, records: Sequence[StaffRecord]) -> None:
@@ -1093,13 +1115,17 @@ class _Reader:
                     roles=record.roles,
                     wards=[_Ref(code, record.line, record.source) for code in record.wards],
                     telegram_id=record.telegram_id,
+                    zalo_id=record.zalo_id,
                 ),
                 own=_Ref(record.id, record.line, record.source),
                 telegram_at=_Ref(str(record.telegram_id), record.line, record.source),
+                zalo_at=_Ref(str(record.zalo_id), record.line, record.source),
             )
 
-    def _add_staff(self, draft: _StaffDraft, *, own: _Ref, telegram_at: _Ref) -> None:
-        """Register one member unless their id or Telegram id is taken."""
+    def _add_staff(
+        self, draft: _StaffDraft, *, own: _Ref, telegram_at: _Ref, zalo_at: _Ref
+    ) -> None:
+        """Register one member unless their id, Telegram id or Zalo id is taken."""
         if draft.telegram_id is not None:
             holder = self._telegram_ids.get(draft.telegram_id)
             if holder is not None:
@@ -1111,6 +1137,14 @@ class _Reader:
                 )
             else:
                 self._telegram_ids[draft.telegram_id] = draft.id
+        if draft.zalo_id is not None:
+            zalo_holder = self._zalo_ids.get(draft.zalo_id)
+            if zalo_holder is not None:
+                self._issue_at(
+                    zalo_at, "org.duplicate_zalo_id", zalo_id=draft.zalo_id, staff=zalo_holder
+                )
+            else:
+                self._zalo_ids[draft.zalo_id] = draft.id
         first = self._staff.get(draft.id)
         if first is not None:
             self._issue_at(own, "org.duplicate_staff", id=draft.id, first_line=str(first.line))

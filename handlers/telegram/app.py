@@ -23,6 +23,7 @@ from bot.app.digests import Digests
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
 from bot.config import Settings
+from bot.domain.channels import TELEGRAM
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
 from bot.i18n import LANGUAGES, t
@@ -199,11 +200,11 @@ async def set_commands(app: BotApplication) -> None:
     services = services_of(app)
     if services.has_chart:
         for staff_id, person in (await services.store.bound_staff()).items():
-            if person.channel != "telegram":
-                continue
             actor = services.actor_for(person, staff_id)
-            if actor.staff is not None:
-                calls.append(staff.set_menu(app, actor, int(person.external_id)))
+            if actor.staff is None:
+                continue
+            for account in person.on(TELEGRAM):
+                calls.append(staff.set_menu(app, actor, int(account.external_id)))
     # Side by side: one round trip to Telegram for all of them, not one each.
     await asyncio.gather(*calls)
 

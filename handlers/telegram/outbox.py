@@ -300,10 +300,11 @@ class OutboxSender:
 
     async def _deliver(self, item: OutboxItem) -> None:
         """Render the row into its parts and send those not sent yet."""
-        person = item.recipient
-        assert person is not None  # the store only returns rows with a recipient
+        person, account = item.recipient, item.account
+        # The store only returns rows with a recipient and an account to send to.
+        assert person is not None and account is not None
         actor = await self.services.actor_of_person(person)
-        parts = await self._parts(item, actor, int(person.external_id))
+        parts = await self._parts(item, actor, int(account.external_id))
         await self._send_parts(item, actor, parts)
 
     async def _send_parts(self, item: OutboxItem, actor: Actor, parts: Sequence[Part]) -> None:

@@ -30,7 +30,7 @@ from bot.domain.conversation import (
 from handlers.telegram.callbacks import NEW_REPORT, NewReportPress, PromptPress, TaskPress, decode
 from handlers.telegram.common import CHANNEL, PRIVATE, answer_press, drop_keyboard, say, send_reply
 from handlers.telegram.context import BotApplication, BotContext
-from handlers.telegram.staff import accept_invite
+from handlers.telegram.staff import accept_invite, typed_invite
 
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -213,8 +213,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     if not services.has_chart:
         await say(context, chat_id, "fallback.not_set_up")
         return
+    if message.text is not None and await typed_invite(update, context, message.text):
+        return  # an invite's code, typed as on Zalo
     answer = to_answer(message)
-    reply = await services.answer(actor, answer, update_id=update.update_id)
+    reply = await services.answer(actor, answer, update_id=str(update.update_id))
     album = answer.album if isinstance(answer, PhotoAnswer) else None
     memory = context.chat_data
     assert memory is not None  # a message in a private chat has its chat
@@ -235,7 +237,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer, update_id=update.update_id)
+        reply = await services.answer(actor, answer, update_id=str(update.update_id))
         if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
@@ -264,7 +266,7 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
     reply = await services.answer(
-        actor, ChoiceAnswer(press.seq, press.key), update_id=update.update_id
+        actor, ChoiceAnswer(press.seq, press.key), update_id=str(update.update_id)
     )
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))

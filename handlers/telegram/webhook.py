@@ -154,7 +154,7 @@ class WebhookServer:
         if update is None:
             return 200  # logged; Telegram would only send it again
         try:
-            fresh = await self.inbox.put(update_id, payload, self._clock.now())
+            fresh = await self.inbox.put(str(update_id), payload, self._clock.now())
         except (sqlite3.Error, Refusal) as exc:
             log.error(
                 "update %s could not be stored (%s); answered 500, Telegram sends it again",
@@ -163,15 +163,15 @@ class WebhookServer:
             )
             return 500
         if fresh:  # else Telegram sent it again before hearing us: it is being handled
-            self._hand_over(update_id, update)
+            self._hand_over(str(update_id), update)
         return 200
 
-    def _hand_over(self, update_id: int, update: Update) -> None:
+    def _hand_over(self, update_id: str, update: Update) -> None:
         task = asyncio.create_task(self._handle(update_id, update))
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    async def _handle(self, update_id: int, update: Update) -> None:
+    async def _handle(self, update_id: str, update: Update) -> None:
         processor = self.app.update_processor
         try:
             await processor.process_update(update, self.app.process_update(update))

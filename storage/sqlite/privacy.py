@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from storage.sqlite.accounts import ACCOUNT_ORDER, SAME_PERSON
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
 from storage.sqlite.rows import (
@@ -16,9 +17,17 @@ from storage.sqlite.rows import (
 
 class SqlitePrivacy(SqliteBase):
     async def person_data(self, person_id: int) -> dict[str, Any]:
-        """Everything stored about one person, as plain data: who they are,
-        what they reported, what they did, and any draft."""
-        person = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
+        """Everything stored about one person, as plain data: who they are
+        and their accounts, what they reported, what they did (under any
+        record merged into theirs, too), and any draft."""
+        person = await self._one(
+            "SELECT id, display_name, language, created_at FROM people WHERE id = ?", (person_id,)
+        )
+        accounts = await self._all(
+            "SELECT channel, external_id, display_name, created_at, last_seen_at, unreachable_at"
+            f" FROM accounts WHERE person_id = ? ORDER BY {ACCOUNT_ORDER}",
+            (person_id,),
+        )
         reported = await self._all(
             "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
             " WHERE p.person_id = ? ORDER BY c.id",
@@ -27,8 +36,8 @@ class SqlitePrivacy(SqliteBase):
         photos = await self._photos({r["id"] for r in reported})
         acted = await self._all(
             "SELECT complaint_id, at, action, note FROM complaint_events"
-            " WHERE actor_person_id = ? ORDER BY id",
-            (person_id,),
+            f" WHERE actor_person_id IN {SAME_PERSON} ORDER BY id",
+            (person_id, person_id),
         )
         draft = await self._one("SELECT * FROM conversations WHERE person_id = ?", (person_id,))
         binding = await self._one(
@@ -36,6 +45,7 @@ class SqlitePrivacy(SqliteBase):
         )
         return {
             "person": dict(person) if person else {},
+            "accounts": [dict(a) for a in accounts],
             "staff_id": binding["staff_id"] if binding else None,
             "complaints": [
                 {
@@ -55,10 +65,10 @@ class SqlitePrivacy(SqliteBase):
         """Detach a person from everything: their complaints stay (they are
         public business) but nothing left says who filed them."""
         async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM accounts WHERE person_id = ?", (person_id,))
             await conn.execute(
-                "UPDATE people SET channel = 'forgotten', external_id = 'forgotten:' || id,"
-                " display_name = NULL, username = NULL, unreachable_at = NULL WHERE id = ?",
-                (person_id,),
+                f"UPDATE people SET display_name = NULL WHERE id IN {SAME_PERSON}",
+                (person_id, person_id),
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
