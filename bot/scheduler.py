@@ -11,9 +11,10 @@ the sweep, then each channel's outbox).
 The interval is measured from the end of one run to the start of the next,
 so a slow run is never overlapped by the next one.  A run that fails is
 logged and the loop goes on: the next run does the same work again.
-Stopping lets a run under way finish (it writes outbox rows and sends
-them; cutting it off would only leave them for the next start) and then
-ends the loop.
+Stopping lets a run under way finish for a few seconds, then cuts it off:
+the catch-up after a long downtime can send for minutes, and everything it
+had not done yet is still in the database for the next start (the sweep's
+transactions roll back, unsent outbox rows stay due).
 
 The wait between runs is injected (`Pause`), so tests see the interval the
 loop asks for without waiting for it.
@@ -29,6 +30,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
+STOP_GRACE = 5.0  # seconds stopping waits for a run under way
 # Waits ``seconds``, or less when the event is set (the scheduler stops).
 Pause = Callable[[float, asyncio.Event], Awaitable[None]]
 
@@ -64,11 +66,19 @@ class Scheduler:
             raise RuntimeError("the scheduler was started already")
         self._task = asyncio.create_task(self._loop(at_once), name=f"scheduler:{self.name}")
 
-    async def stop(self) -> None:
-        """No run after this one: waits for a run under way to finish."""
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """No run after this one: a run under way may finish within
+        ``grace`` seconds, else it is cut off."""
         self._stop.set()
-        if self._task is not None:
-            await self._task
+        task = self._task
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            log.info("the periodic %s was cut off by the stop; the rest stays due", self.name)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _loop(self, at_once: bool) -> None:
         if not at_once:

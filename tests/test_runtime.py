@@ -223,6 +223,27 @@ async def test_stopping_lets_the_run_under_way_finish_and_starts_no_other() -> N
     assert wait.asked == [30], "it waited once, cut short by the stop, and ran no more"
 
 
+async def test_stopping_cuts_off_a_run_that_outlasts_the_grace() -> None:
+    """The catch-up after a long downtime can send for minutes; a stop
+    does not wait for all of it (what it had not sent stays in the outbox)."""
+    began = asyncio.Event()
+    cut_off: list[bool] = []
+
+    async def job() -> None:
+        began.set()
+        try:
+            await asyncio.Event().wait()  # a run that would never end by itself
+        except asyncio.CancelledError:
+            cut_off.append(True)
+            raise
+
+    scheduler = Scheduler(job, 30, wait=HeldWait())
+    scheduler.start()
+    await asyncio.wait_for(began.wait(), 5)
+    await asyncio.wait_for(scheduler.stop(grace=0), 5)
+    assert (cut_off, scheduler.running, scheduler.runs) == ([True], False, 1)
+
+
 async def test_a_failed_run_is_logged_and_the_loop_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from telegram.request import BaseRequest
 
@@ -26,7 +27,9 @@ from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application, s
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
 from handlers.telegram.polling import poll
-from handlers.telegram.webhook import TelegramWebhook, webhook_path
+
+if TYPE_CHECKING:
+    from handlers.telegram.webhook import TelegramWebhook
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,9 @@ class TelegramChannel:
         self.wiring: Wiring = attach(self.app, services, digests, settings)
         self.webhook: TelegramWebhook | None = None
         if isinstance(receiving, Webhook):
+            # Imported here: long polling starts without the HTTP stack.
+            from handlers.telegram.webhook import TelegramWebhook, webhook_path
+
             self.webhook = TelegramWebhook(self.app, inbox, clock, receiving.secret)
             path = webhook_path(receiving.url)
             http.add_route(path, self.webhook.endpoint, methods=["POST"])
