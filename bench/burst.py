@@ -28,10 +28,11 @@ from bench.table import Row
 from bot.app.sweep import REMINDERS
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
+from bot.http import HttpServer
 from bot.orgio.reader import load_org_file
+from bot.ports import Channel
+from bot.runtime import Core, running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest
-from handlers.telegram.app import build_application, running
-from handlers.telegram.context import Runtime
 from storage.sqlite.db import Database, utc_text
 from storage.sqlite.store import SqliteStore
 
@@ -89,24 +90,24 @@ async def burst(
     for n in range(count):
         FakeUser(api, FIRST_CHAT + n, f"Cán bộ {n}")
     settings = Settings(telegram_token=Secret("123456:BURST"), db_path=db_path, rate_limit=True)
-    app = build_application(
-        settings,
-        clock=ManualClock(START),
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
-    if limiter is not None:
-        app.bot._rate_limiter = limiter  # type: ignore[attr-defined]  # the reference's limiter
-    async with running(app):
+
+    def build(core: Core, http: HttpServer) -> Channel:
+        channel = telegram(request=InMemoryRequest(api), updates_request=InMemoryRequest(api))(
+            core, http
+        )
+        if limiter is not None:  # the reference's limiter
+            channel.app.bot._rate_limiter = limiter
+        return channel
+
+    async with running(settings, clock=ManualClock(START), channels=[build]) as runtime:
         seed(db_path, count)
         api.rate_limit_per_second = LIMIT
         api.calls.clear()
-        runtime: Runtime = app.bot_data["runtime"]
-        assert runtime.sender is not None
+        sender = runtime.telegram.wiring.sender
         started = time.perf_counter()
         sent = 0
         while sent < count and time.perf_counter() - started < 5 * count / LIMIT + 60:
-            sent += await runtime.sender.flush()
+            sent += await sender.flush()
         elapsed = time.perf_counter() - started
     refused = sum(1 for c in api.calls if c.status == 429)
     delivered = sum(1 for m in api.sent if m.chat_id >= FIRST_CHAT)

@@ -10,12 +10,12 @@ import getpass
 import logging
 import os
 import re
-import secrets
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, Settings, load_settings
@@ -24,9 +24,6 @@ from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import LANGUAGES, t
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
-
-if TYPE_CHECKING:
-    from handlers.telegram.context import BotApplication
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
@@ -140,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: the configured)")
     demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
     demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
+
+    # Given, --listen and --port replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
+    run.set_defaults(listen=None, port=None)
     return parser
 
 
@@ -188,30 +188,22 @@ class Console:
 
 @asynccontextmanager
 async def _services(settings: Settings) -> AsyncIterator[Any]:
-    """The same services the bot uses, on the configured database, with no
-    Telegram: what they queue is sent the next time the bot runs."""
-    from bot.app.services import Services
-    from bot.domain.clock import SystemClock
-    from bot.domain.reminders import Schedule
-    from storage.sqlite.db import Database
-    from storage.sqlite.store import SqliteStore
+    """The same services the bot uses (bot/runtime.py builds both), on the
+    configured database, with no channel: what they queue is sent the next
+    time the bot runs."""
+    from bot.runtime import opened
 
-    db = await Database.open(settings.db_path)
-    try:
-        services = Services(
-            SqliteStore(db),
-            SystemClock(),
-            default_language=settings.default_language,
-            schedule=Schedule(settings.calendar(), settings.quiet_hours()),
-        )
-        await services.load_org()
-        yield services
-    finally:
-        await db.close()
+    async with opened(settings) as core:
+        yield core.services
 
 
-# my_chat_member: a person blocked or unblocked the bot (handlers/reach.py).
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+@asynccontextmanager
+async def _digests(settings: Settings) -> AsyncIterator[Any]:
+    """The bot's digest use cases on the configured database."""
+    from bot.runtime import opened
+
+    async with opened(settings) as core:
+        yield core.digests
 
 
 async def _has_chart(settings: Settings) -> bool:
@@ -236,16 +228,23 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    from handlers.telegram.app import build_application
-
-    app = build_application(settings)
+    # --listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
+    try:
+        settings = replace(
+            settings,
+            http_host=settings.http_host if args.listen is None else args.listen,
+            http_port=settings.http_port if args.port is None else args.port,
+        )
+    except ConfigError as exc:
+        console.warn("cli.config_error", error=exc)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        asyncio.run(_serve(settings, console, args, app))
+        asyncio.run(_serve(settings, console, args.webhook))
     except InvalidToken:
         console.warn("cli.bad_token")
         return EXIT_REFUSED
@@ -255,33 +254,28 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     except TelegramError as exc:
         console.warn("cli.telegram_refused", error=exc.message)
         return EXIT_REFUSED
-    except OSError as exc:  # the webhook's port
-        console.warn("cli.cannot_listen", listen=args.listen, port=args.port, error=exc.strerror)
+    except OSError as exc:  # the HTTP server's port
+        console.warn(
+            "cli.cannot_listen",
+            listen=settings.http_host,
+            port=settings.http_port,
+            error=exc.strerror,
+        )
         return EXIT_REFUSED
     return 0
 
 
-async def _serve(
-    settings: Settings, console: Console, args: argparse.Namespace, app: BotApplication
-) -> None:
-    if args.webhook is None:
-        from handlers.telegram.polling import run
+async def _serve(settings: Settings, console: Console, webhook: str | None) -> None:
+    from bot.runtime import configured_channels, serve
 
-        await run(app, ALLOWED_UPDATES, ready=lambda: console.warn("cli.running"))
-        return
-    from handlers.telegram.webhook import run_webhook
+    def ready() -> None:
+        if webhook is None:
+            console.warn("cli.running")
+        else:
+            console.warn("cli.running_webhook", url=webhook, port=settings.http_port)
 
-    # A fresh secret each start: Telegram is told it with setWebhook.
-    secret = settings.webhook_secret.reveal() or secrets.token_urlsafe(32)
-    await run_webhook(
-        app,
-        url=args.webhook,
-        listen=args.listen,
-        port=args.port,
-        secret=secret,
-        allowed_updates=ALLOWED_UPDATES,
-        ready=lambda: console.warn("cli.running_webhook", url=args.webhook, port=args.port),
-    )
+    channels = configured_channels(settings, telegram_webhook=webhook)
+    await serve(settings, channels=channels, ready=ready)
 
 
 def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
@@ -476,9 +470,9 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
 
 async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
-    from storage.sqlite.db import Database
+    from bot.runtime import open_database
 
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await db.backup_to(target)
     finally:
@@ -575,7 +569,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
     language = args.lang or settings.default_language
     try:
-        written = write_briefing(settings, args.ward, args.week, args.out, language)
+        written = write_briefing(settings, args.ward, args.week, args.out, language, _digests)
     except BriefingError as error:
         print(t(language, error.key, **error.params), file=sys.stderr)
         return error.exit_code

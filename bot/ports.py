@@ -568,3 +568,43 @@ class DigestStore(Protocol):
     async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]: ...
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...
     async def has_run(self, week: str | None = None) -> bool: ...
+
+
+# ---- channels (the runtime's side: bot/runtime.py) --------------------------------------------
+
+
+
+class Channel(Protocol):
+    """One messenger, as the runtime drives it: started after the use
+    cases, stopped before them, and asked by the scheduler to send what the
+    outbox holds for it.  Receiving (long polling, a webhook route on the
+    bot's HTTP server) is the channel's own business between `start` and
+    `stop`."""
+
+    name: str
+
+    @property
+    def links(self) -> ChannelLinks: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def flush(self) -> None:
+        """Send what the outbox has for this channel (due rows, retries)."""
+        ...
+
+    async def closed(self) -> None:
+        """Returns once the channel stopped receiving: after `stop`, or
+        with the error that ended its receiving on its own (a token the
+        messenger no longer accepts, say), which stops the bot."""
+        ...
+
+
+class UpdateInbox(Protocol):
+    """A webhook's updates, stored before the sender is answered 200 and
+    deleted once handled (storage/sqlite/inbox.py)."""
+
+    async def put(self, update_id: str, payload: str, at: datetime) -> bool:
+        """False when it is stored already (sent again before our answer)."""
+        ...
+
+    async def backlog(self) -> list[tuple[str, str]]: ...
+    async def done(self, update_id: str) -> None: ...

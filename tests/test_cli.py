@@ -281,6 +281,48 @@ def test_run_as_a_webhook_says_running_once_telegram_took_the_address(
     assert len(str(webhook.params["secret_token"])) >= 32
 
 
+class ReachesTheWebhook(StopsOnFirstPoll):
+    """Telegram, which connects to the bot's server when it is told the
+    webhook's address (before stopping the bot)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+        self.reached = False
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        if method.lower() == "setwebhook":
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5):
+                self.reached = True
+        return await super().call(method, params)
+
+
+def test_run_as_a_webhook_listens_where_the_settings_say(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --listen and --port, PHANANH_HTTP_HOST and PHANANH_HTTP_PORT."""
+    port = _closed_port()
+    api = ReachesTheWebhook(port)
+    monkeypatch.setenv("PHANANH_HTTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PHANANH_HTTP_PORT", str(port))
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url:
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        assert main(["run", "--webhook", "https://example.org/hook"]) == 0
+    running = t("vi", "cli.running_webhook", url="https://example.org/hook", port=port)
+    assert capsys.readouterr().err.splitlines() == [running]
+    assert api.reached
+
+
+def test_run_with_a_port_out_of_range_says_so_in_one_line(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["run", "--webhook", "https://example.org/hook", "--port", "70000"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "http_port must be between 0 and 65535" in line
+
+
 def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,6 @@
-"""End to end over real HTTP: PTB's own httpx transport and long polling against the loopback
-fake Bot API, first in process (one complaint from report to rating), then the real `phananh run`
-command as a subprocess that must answer, and stop cleanly on SIGTERM.
+"""End to end over real HTTP: PTB's own httpx transport and the bot's long polling against the
+loopback fake Bot API, first in process (one complaint from report to rating), then the real
+`phananh run` command as a subprocess that must answer, and stop cleanly on SIGTERM.
 
 Nothing sleeps: every wait is the fake's bounded `wait_until` / `wait_for_sent`.
 """
@@ -26,9 +26,9 @@ from bot.config import load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.orgio.reader import load_org_file
+from bot.runtime import running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
-from handlers.telegram.app import build_application, shutdown, startup
-from handlers.telegram.context import BotApplication
+from handlers.telegram.channel import Polling
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
 from tests.factories import TEST_HOLIDAYS
@@ -123,16 +123,6 @@ def is_parked_poll(api: FakeBotApi) -> Callable[[], bool]:
     )
 
 
-async def stop_polling(app: BotApplication) -> None:
-    """The clean stop, in order; safe to call again (or after a failed start)."""
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
-    await shutdown(app)
-    await app.shutdown()
-
-
 # ---- 1. in process, long polling over HTTP --------------------------------------------------
 
 
@@ -148,13 +138,9 @@ async def test_complaint_round_trip_over_long_polling(
     lan = FakeUser(api, RESIDENT, "Lan")
     thang = FakeUser(api, CADRE, "Thắng")
 
-    app = build_application(settings, clock=ManualClock(START))
-    assert app.updater is not None
-    try:
-        await app.initialize()
-        await startup(app)
-        await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=LONG_POLL)
+    # The bot as `phananh run` builds it: Telegram over real HTTP, by long polling.
+    channel = telegram(receiving=Polling())
+    async with running(settings, clock=ManualClock(START), channels=[channel]) as runtime:
         await api.wait_until(is_parked_poll(api))
 
         # The resident files a sanitation complaint, choosing the place from the lists.
@@ -248,11 +234,9 @@ async def test_complaint_round_trip_over_long_polling(
         # Stop while a long-poll is parked: it must not be waited out.
         await api.wait_until(is_parked_poll(api))
         began = time.monotonic()
-        await stop_polling(app)
+        await runtime.stop()
         await server.stop()
         elapsed = time.monotonic() - began
-    finally:
-        await stop_polling(app)
     assert elapsed < LONG_POLL.total_seconds() / 6, f"stopping took {elapsed:.2f}s"
     assert api.pending_updates == []  # the last getUpdates confirmed the offset
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]

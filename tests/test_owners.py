@@ -515,7 +515,7 @@ async def test_a_task_moved_to_another_wards_group_keeps_its_deadline_and_both_l
         told = joined([m for m in sent if m.chat_id == leader])
         assert "PA-000001 đã được chuyển từ Phường Hồng Hải sang Phường Bạch Đằng" in told
     clock.advance(timedelta(minutes=1))
-    digests = bot.app.bot_data["runtime"].digests
+    digests = bot.digests
     week = digests.to_date(PeriodKind.WEEK)
     bachdang, _ = await digests.stats(Scope(("BACHDANG",)), week)
     honghai, _ = await digests.stats(Scope(("HONGHAI",)), week)
@@ -542,7 +542,7 @@ async def test_the_wards_own_export_and_digest_leave_out_a_complaint_about_its_l
     assert await exported(WARD_SECRETARY, "week") == ["PA-000002"]
     assert await exported(CITY_LEADER, "week") == ["PA-000001", "PA-000002"]
     assert await exported(CITY_LEADER, "week", "HONGHAI") == ["PA-000001", "PA-000002"]
-    digests = bot.app.bot_data["runtime"].digests
+    digests = bot.digests
     week = digests.to_date(PeriodKind.WEEK)
     ward = await digests.build(Scope(("HONGHAI",)), week)
     city = await digests.build(Scope(("HONGHAI", "BACHDANG"), whole_city=True), week)

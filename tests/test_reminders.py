@@ -266,12 +266,11 @@ async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
 
 
 async def test_the_sweep_job_is_registered_and_runs(bot: BotDriver, clock: ManualClock) -> None:
-    assert bot.app.job_queue is not None
-    (job,) = bot.app.job_queue.get_jobs_by_name("sweep")
-    assert job.job.trigger.interval == timedelta(seconds=30)
+    scheduler = bot.runtime.scheduler
+    assert (scheduler.job, scheduler.interval) == (bot.runtime.tick, 30)
     await file_sanitation_report(bot, bot.user(501, "An"))
     clock.advance(timedelta(hours=4))
-    await job.run(bot.app)
+    await scheduler.job()
     sent = bot.new_messages()
     assert "chưa tiếp nhận" in joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
 
