@@ -636,7 +636,7 @@ def test_exception_summary_names_the_csv_file(tmp_path: Path) -> None:
 
 
 def test_catalogues_cover_every_csv_key_with_the_same_placeholders() -> None:
-    source = (ROOT / "bot" / "orgcsv.py").read_text("utf-8")
+    source = (ROOT / "bot" / "orgio" / "csvfiles.py").read_text("utf-8")
     used = set(re.findall(r'"(orgcsv\.[a-z_]+)"', source))
     assert len(used) >= 11
     for lang in i18n.LANGUAGES:

@@ -1186,7 +1186,7 @@ def test_load_accepts_bom(tmp_path: Path) -> None:
 
 
 def test_catalogues_cover_every_key_with_the_same_placeholders() -> None:
-    source = (ROOT / "bot" / "orgfile.py").read_text("utf-8")
+    source = (ROOT / "bot" / "orgio" / "reader.py").read_text("utf-8")
     used = set(re.findall(r'"(org\.[a-z0-9_]+)"', source))
     assert set(CATALOGUES["vi"]) == used
     assert set(CATALOGUES["en"]) == used

@@ -45,7 +45,7 @@ __all__ = [
 BOT_NAME = "Phản Ánh"
 DPI = 300
 A4_PIXELS = (2480, 3508)  # 210 x 297 mm at 300 dpi
-FONTS_DIR = Path(__file__).resolve().parent / "data" / "fonts"
+FONTS_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
 FORMATS = ("pdf", "png")
 # The /start payload that pre-selects a residential group (handlers/telegram/resident.py).
 AREA_PAYLOAD_PREFIX = "a-"
