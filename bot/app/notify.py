@@ -93,12 +93,6 @@ def action_choices(
     return tuple(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
 
 
-def payload_photos(item: OutboxItem) -> list[Photo]:
-    """Photos a row carries itself (what a resident sent with an answer or
-    with "not fixed"), as [channel, file id] pairs."""
-    return [Photo(str(p[0]), str(p[1])) for p in item.payload.get("photos", [])]
-
-
 class Composer:
     """Turns outbox rows into messages, for one channel's `Room`."""
 
@@ -144,7 +138,7 @@ class Composer:
         if item.kind == TO_RESIDENT:
             return self._to_resident(item, actor, complaint)
         if item.kind == TO_OWNER:
-            return self._to_owner(item, actor, complaint)
+            return await self._to_owner(item, actor, complaint)
         if item.kind == WARD_TRANSFER:
             return self._ward_transfer(item, actor, complaint)
         log.error("outbox %s has an unknown kind %s", item.id, item.kind)
@@ -172,7 +166,7 @@ class Composer:
     # ---- the messages -----------------------------------------------------------------------
 
     def _photos(self, photos: Sequence[Photo], caption: str) -> list[Outgoing]:
-        return [PhotosOut("photos", tuple(photos), caption)] if photos else []
+        return [PhotosOut("photos", tuple(p.media_id for p in photos), caption)] if photos else []
 
     def _place(self, language: str, complaint: Complaint) -> list[Outgoing]:
         """The place as a pin titled with the complaint's code."""
@@ -199,7 +193,7 @@ class Composer:
             header = text(
                 "task.reopened_header", comment=inset(str(item.payload.get("comment", "")))
             )
-            photos = payload_photos(item)
+            photos = await self._payload_photos(item)
             caption = self.present.t(lang, "task.dispute_photos_caption", code=complaint.code)
         else:
             header = text(
@@ -221,13 +215,20 @@ class Composer:
             self._about(complaint, body, self.actions(lang, complaint.id, actions)),
         ]
 
-    def _to_owner(self, item: OutboxItem, actor: Actor, complaint: Complaint) -> list[Outgoing]:
+    async def _payload_photos(self, item: OutboxItem) -> list[Photo]:
+        """Photos a row carries itself (what a resident sent with an answer
+        or with "not fixed")."""
+        return await self.services.media.photos(item.payload.get("photos", []))
+
+    async def _to_owner(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint
+    ) -> list[Outgoing]:
         event = str(item.payload.get("event"))
         lang = actor.language
         parts: list[Outgoing] = []
         if event == "info_answered":
             caption = self.present.t(lang, "task.info_photos_caption", code=complaint.code)
-            parts += self._photos(payload_photos(item), caption)
+            parts += self._photos(await self._payload_photos(item), caption)
         body = self.present.t(
             lang,
             f"notify.{event}",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.domain.complaints import Action, Photo
+from bot.domain.complaints import Action
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,11 @@ class TextOut:
 @dataclass(frozen=True)
 class PhotosOut:
     """Photos, each with the caption (which names the complaint: photos on a
-    phone must be matched to their task)."""
+    phone must be matched to their task).  ``media``: their ids in the
+    project's media store (bot/app/media.py)."""
 
     key: str
-    photos: tuple[Photo, ...]
+    media: tuple[int, ...]
     caption: str
 
 

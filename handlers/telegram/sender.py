@@ -16,19 +16,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
-    InputFile,
-    InputMediaPhoto,
-    ReplyKeyboardRemove,
-)
+from telegram import Bot, InlineKeyboardMarkup, InputFile, ReplyKeyboardRemove
 from telegram.error import BadRequest
 
 from bot.app.outgoing import FileOut, LocationOut, Outgoing, PhotosOut, RefreshOut, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.ports import OutboxItem
+from handlers.telegram.photos import send_photos
 from handlers.telegram.render import CAPTION_LIMIT, choices_markup, clip, split_message
 
 log = logging.getLogger(__name__)
@@ -106,22 +101,23 @@ class TelegramSender:
         """Photos forwarded with the complaint's code in their caption (an
         album with none cannot be matched to its task on a phone); albums of
         at most ten."""
-        refs = [p.file_ref for p in message.photos if p.channel == self.services.channel]
         caption = clip(message.caption, CAPTION_LIMIT)
-        parts = []
-        for n, start in enumerate(range(0, len(refs), ALBUM_MAX)):
-            group = refs[start : start + ALBUM_MAX]
-            send: Callable[[], Awaitable[object]]
-            if len(group) == 1:
-                send = partial(self.bot.send_photo, chat_id, group[0], caption=caption)
-            else:
-                album = [
-                    InputMediaPhoto(ref, caption=caption if i == 0 else None)
-                    for i, ref in enumerate(group)
-                ]
-                send = partial(self.bot.send_media_group, chat_id, album)
-            parts.append(Part(f"{message.key}:{n}", send, optional=True))
-        return parts
+        media = self.services.media
+        return [
+            Part(
+                f"{message.key}:{n}",
+                partial(
+                    send_photos,
+                    self.bot,
+                    media,
+                    chat_id,
+                    message.media[start : start + ALBUM_MAX],
+                    caption,
+                ),
+                optional=True,
+            )
+            for n, start in enumerate(range(0, len(message.media), ALBUM_MAX))
+        ]
 
     def _location(self, chat_id: int, message: LocationOut) -> Part:
         send = partial(
