@@ -25,6 +25,8 @@ from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+# A media link's signature is only as strong as its key.
+MEDIA_SECRET_MIN = 32
 
 
 class ConfigError(Exception):
@@ -95,6 +97,10 @@ class Settings:
     # Webhook mode: the secret Telegram sends back with every update (random
     # at each start when not set).
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Signs the links to kept photos that channels sending photos by URL use
+    # (bot/app/media.py); random at each start when not set (links made
+    # before a restart then stop working).
+    media_secret: Secret = field(default_factory=lambda: Secret(""))
     # Whether reports hide the resident's name from the cadre unless the
     # resident chooses to show it (FixMyStreet's default: hidden).
     anonymous_by_default: bool = True
@@ -123,6 +129,11 @@ class Settings:
             raise ConfigError("work_days needs at least one day")
         if self.max_reports_per_hour < 1:
             raise ConfigError("max_reports_per_hour must be at least 1")
+        if self.media_secret and len(self.media_secret.reveal()) < MEDIA_SECRET_MIN:
+            raise ConfigError(
+                f"media_secret must be at least {MEDIA_SECRET_MIN} characters"
+                " (or unset: random at each start)"
+            )
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
         both = sorted(self.bridge_days & self.makeup_days)
@@ -182,6 +193,7 @@ _ENV_NAMES = {
     "bot_username": "PHANANH_BOT_USERNAME",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
+    "media_secret": "PHANANH_MEDIA_SECRET",
     "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
 }
 
@@ -320,4 +332,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         default_language=str(raw.get("default_language", "vi")),
         bot_username=str(raw.get("bot_username", "")).lstrip("@"),
         webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
+        media_secret=Secret(str(raw.get("media_secret", ""))),
     )

@@ -65,6 +65,7 @@ def placeholder_jpeg(name: str) -> bytes:
     length = (len(comment) + 2).to_bytes(2, "big")
     return PLACEHOLDER_JPEG[:-2] + b"\xff\xfe" + length + comment + PLACEHOLDER_JPEG[-2:]
 
+
 # PTB sends string values raw and everything else JSON-encoded, so over HTTP a fake cannot tell
 # text="42" from chat_id=42 without knowing which fields are strings.
 STRING_FIELDS: Final = frozenset(

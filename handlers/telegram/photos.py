@@ -16,6 +16,7 @@ from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.error import TelegramError
 
 from bot.app.media import Media
+from bot.ports import StoredMedia
 from handlers.telegram.common import CHANNEL
 
 log = logging.getLogger(__name__)
@@ -47,19 +48,17 @@ async def send_photos(
     photo Telegram has no file id for and whose bytes are not kept (erased
     by /forget) is left out; with none left, nothing is sent."""
     refs = await media.refs(group, CHANNEL)
-    items: list[tuple[int, str | InputFile]] = []
+    found: list[tuple[int, str | StoredMedia]] = []
     for media_id in group:
-        if media_id in refs:
-            items.append((media_id, refs[media_id]))
-            continue
-        stored = await media.content(media_id)
+        stored = refs.get(media_id) or await media.content(media_id)
         if stored is None:
             log.warning("photo %s has neither a Telegram file id nor bytes: left out", media_id)
             continue
-        name = f"photo-{media_id}{_SUFFIXES.get(stored.mime, '.jpg')}"
-        items.append((media_id, InputFile(stored.content, filename=name)))
-    if not items:
+        found.append((media_id, stored))
+    if not found:
         return None
+    # In an album each upload is a part of its own, named by attach://.
+    items = [(media_id, _photo(media_id, what, len(found) > 1)) for media_id, what in found]
     sent: Message | tuple[Message, ...]
     if len(items) == 1:
         sent = await bot.send_photo(chat_id, items[0][1], caption=caption)
@@ -74,3 +73,11 @@ async def send_photos(
         if isinstance(photo, InputFile) and message.photo:
             await media.remember(media_id, CHANNEL, message.photo[-1].file_id)
     return sent
+
+
+def _photo(media_id: int, what: str | StoredMedia, attach: bool) -> str | InputFile:
+    """A file id as it is; kept bytes as an upload."""
+    if isinstance(what, str):
+        return what
+    name = f"photo-{media_id}{_SUFFIXES.get(what.mime, '.jpg')}"
+    return InputFile(what.content, filename=name, attach=attach)
