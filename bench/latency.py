@@ -248,12 +248,12 @@ async def run(
         rate_limit=True,
     )
     app = build_application(settings, clock=ManualClock(START), request=request)
-    saved = handlers.outbox.PARALLEL_RECIPIENTS
+    saved = handlers.telegram.outbox.PARALLEL_RECIPIENTS
     if sequential:
         # The reference: python-telegram-bot's default, one update at a
         # time, and one message at a time.
         app._update_processor = ChatOrderedProcessor(1)  # type: ignore[attr-defined]
-        handlers.outbox.PARALLEL_RECIPIENTS = 1
+        handlers.telegram.outbox.PARALLEL_RECIPIENTS = 1
     try:
         async with running(app):
             await app.start()
@@ -264,7 +264,7 @@ async def run(
             await polling
             await app.stop()
     finally:
-        handlers.outbox.PARALLEL_RECIPIENTS = saved
+        handlers.telegram.outbox.PARALLEL_RECIPIENTS = saved
         fake.stdin.close()
         await fake.wait()
     result = json.loads(line)
