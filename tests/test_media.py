@@ -402,3 +402,28 @@ async def test_forget_keeps_the_same_bytes_someone_else_sent(bot: BotDriver) -> 
     assert media_id is not None
     stored = await bot.services.media.content(media_id)
     assert stored is not None and stored.content == same
+
+
+async def test_a_photo_erased_while_its_notice_waited_is_left_out(bot: BotDriver) -> None:
+    """A photo with neither bytes nor a Telegram file id (erased by /forget
+    while the notice to the cadre waited): the notice goes without it."""
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    kept = await bot.services.media.keep(placeholder_jpeg("kept"))
+    erased = 10_000  # no such media any more
+    for photos in ([erased], [erased, kept]):
+        await bot.services.store.enqueue(
+            [
+                Notice(
+                    "task_reopened",
+                    complaint_id=1,
+                    staff_id="cb-hh-mt",
+                    payload={"comment": "Vẫn còn", "photos": photos},
+                )
+            ],
+            bot.services.now(),
+        )
+        sent = await bot.flush()
+        to_cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
+        expected = ["text"] if photos == [erased] else ["photo", "text"]
+        assert [m.kind for m in to_cadre] == expected
