@@ -27,6 +27,8 @@ DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8080
+# A media link's signature is only as strong as its key.
+MEDIA_SECRET_MIN = 32
 
 
 class ConfigError(Exception):
@@ -97,6 +99,10 @@ class Settings:
     # Webhook mode: the secret Telegram sends back with every update (random
     # at each start when not set).
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Signs the links to kept photos that channels sending photos by URL use
+    # (bot/app/media.py); random at each start when not set (links made
+    # before a restart then stop working).
+    media_secret: Secret = field(default_factory=lambda: Secret(""))
     # Whether reports hide the resident's name from the cadre unless the
     # resident chooses to show it (FixMyStreet's default: hidden).
     anonymous_by_default: bool = True
@@ -135,6 +141,11 @@ class Settings:
             raise ConfigError("work_days needs at least one day")
         if self.max_reports_per_hour < 1:
             raise ConfigError("max_reports_per_hour must be at least 1")
+        if self.media_secret and len(self.media_secret.reveal()) < MEDIA_SECRET_MIN:
+            raise ConfigError(
+                f"media_secret must be at least {MEDIA_SECRET_MIN} characters"
+                " (or unset: random at each start)"
+            )
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
         if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
@@ -208,6 +219,7 @@ _ENV_NAMES = {
     "zalo_bot_link": "PHANANH_ZALO_BOT_LINK",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
+    "media_secret": "PHANANH_MEDIA_SECRET",
     "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
     "http_host": "PHANANH_HTTP_HOST",
     "http_port": "PHANANH_HTTP_PORT",
@@ -357,4 +369,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
         http_host=str(raw.get("http_host", DEFAULT_HTTP_HOST)).strip(),
         public_url=str(raw.get("public_url", "")).strip(),
+        media_secret=Secret(str(raw.get("media_secret", ""))),
     )

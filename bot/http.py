@@ -183,9 +183,3 @@ def add_media_route(server: HttpServer, lookup: MediaLookup) -> None:
         return Response(content, media_type=mime, headers={"Cache-Control": "private"})
 
     server.add_route(MEDIA_PATH + "/{token}", media, listen=False)
-
-
-async def no_media(token: str) -> tuple[bytes, str] | None:
-    """Until the media store lands (bot/app/media.py's `media_response`),
-    no link leads anywhere."""
-    return None

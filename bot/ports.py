@@ -492,6 +492,40 @@ class OutboxRepo(Protocol):
     async def clear_button_message(self, button_id: int, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """A media row's bytes and their type."""
+
+    content: bytes
+    mime: str
+
+
+class MediaStore(Protocol):
+    """Photos (and other files people send) as the project's own: bytes kept
+    once per content, by their SHA-256, and each channel's handle for them
+    (Telegram's file_id) cached beside them."""
+
+    async def put_media(self, sha256: str, content: bytes, mime: str, at: datetime) -> int:
+        """The media id for these bytes: a new row, or the row that already
+        holds the same bytes."""
+        ...
+
+    async def adopt_media_ref(self, channel: str, ref: str, mime: str, at: datetime) -> int:
+        """The media id a channel's handle names; a row without bytes is
+        made for a handle never seen (a photo kept before bytes were)."""
+        ...
+
+    async def media_of_ref(self, channel: str, ref: str) -> int | None: ...
+    async def media_content(self, media_id: int) -> StoredMedia | None: ...
+    async def media_refs(self, media_ids: Sequence[int], channel: str) -> dict[int, str]:
+        """Each media's newest handle on ``channel``, for those that have one."""
+        ...
+
+    async def remember_media_ref(
+        self, media_id: int, channel: str, ref: str, at: datetime
+    ) -> None: ...
+
+
 class Store(
     PeopleRepo,
     ReachRepo,
@@ -504,6 +538,7 @@ class Store(
     AdminRepo,
     SweepRepo,
     OutboxRepo,
+    MediaStore,
     Protocol,
 ):
     """Every repository the use cases need; an engine implements them all
@@ -571,7 +606,6 @@ class DigestStore(Protocol):
 
 
 # ---- channels (the runtime's side: bot/runtime.py) --------------------------------------------
-
 
 
 class Channel(Protocol):

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
+from bot.app.media import MediaLinks, media_secret
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
-from bot.http import HttpServer, MediaLookup, add_media_route, no_media
+from bot.http import HttpServer, add_media_route
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
@@ -62,6 +63,7 @@ class Core:
     services: Services
     digests: Digests
     sweeper: Sweeper
+    media: MediaLinks  # expiring links to kept photos, for channels that send by URL
 
 
 def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
@@ -98,7 +100,9 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         # Someone blocked the bot or came back: their tasks move at once.
         services.reach_changed = sweeper.owners.person_reach_changed
         await services.load_org()
-        yield Core(settings, clock, db, store, services, digests, sweeper)
+        secret = media_secret(settings.media_secret.reveal())
+        media = MediaLinks(store, clock, secret, settings.public_url)
+        yield Core(settings, clock, db, store, services, digests, sweeper, media)
     finally:
         await db.close()
 
@@ -270,15 +274,13 @@ async def running(
     clock: Clock | None = None,
     channels: Sequence[ChannelFactory] | None = None,
     scheduled: bool = False,
-    media: MediaLookup = no_media,
     wait: Pause = pause,
 ) -> AsyncIterator[Runtime]:
     """The started bot for the time of a block: the channels given (the
     configured ones when None), and the scheduler when ``scheduled``."""
     async with opened(settings, clock) as core:
         http = HttpServer(settings.http_host, settings.http_port)
-        # Until the media store lands (bot/app/media.py), ``media`` is a stub.
-        add_media_route(http, media)
+        add_media_route(http, core.media.media_response)
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

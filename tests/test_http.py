@@ -19,7 +19,7 @@ from starlette.responses import Response
 from bot.config import ConfigError, load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.http import HttpServer, add_media_route, no_media
+from bot.http import HttpServer, add_media_route
 from bot.runtime import running
 from bot.sandbox.telegram import FakeBotApi
 from handlers.telegram.channel import Polling, Webhook
@@ -71,14 +71,6 @@ async def test_each_route_is_served_by_its_owner_and_anything_else_is_404() -> N
     assert photo.headers["cache-control"] == "private"
     assert [r.status_code for r in (expired, nowhere, slash)] == [404, 404, 404]
     assert [r.status_code for r in (wrong_method, posted_media)] == [405, 405]
-
-
-async def test_no_media_store_yet_means_no_media_link_leads_anywhere() -> None:
-    server = HttpServer("127.0.0.1", 0)
-    add_media_route(server, no_media)
-    transport = httpx.ASGITransport(app=server.asgi())
-    async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
-        assert (await client.get("/media/anything")).status_code == 404
 
 
 def test_a_route_is_added_once_with_its_path_before_the_server_listens() -> None:

@@ -44,12 +44,12 @@ def offer(kind: str = "ack_reply", step: str = "reply") -> ConversationState:
         ("ack_reply", "reply", TextAnswer("pa 12"), timedelta(0), True),
         ("ack_reply", "reply", ChoiceAnswer(1, "t1"), timedelta(minutes=31), True),
         ("ack_reply", "reply", ChoiceAnswer(0, "t1"), timedelta(0), True),  # an older message
-        ("ack_reply", "reply", PhotoAnswer("telegram", "f"), timedelta(0), True),
+        ("ack_reply", "reply", PhotoAnswer(1), timedelta(0), True),
         ("ack_reply", "reply", LocationAnswer(20.9, 107.1), timedelta(0), True),
         ("rate", "stars", TextAnswer("Rác lại tràn ra ngõ"), timedelta(0), True),
         ("rate", "stars", TextAnswer("5 sao"), timedelta(hours=23), False),
         ("rate", "stars", TextAnswer("5 sao"), timedelta(hours=25), True),
-        ("rate", "stars", PhotoAnswer("telegram", "f"), timedelta(0), True),
+        ("rate", "stars", PhotoAnswer(1), timedelta(0), True),
     ],
 )
 def test_an_optional_step_steps_aside(

@@ -209,6 +209,7 @@ async def test_the_accounts_migration_keeps_every_person_binding_and_complaint(
         ("900000123", "text")
     ]
 
+    await db.migrate()  # the later migrations too: the store reads today's schema
     store = SqliteStore(db)
     an = await store.identify_person("telegram", "501", None, "vi")
     assert (an.person.id, an.person.display_name, an.blocked) == (1, "An", True)

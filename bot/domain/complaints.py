@@ -133,10 +133,11 @@ def parse_code(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo as the channel knows it: which channel, and its file reference."""
+    """A photo of a complaint: the project's own copy, by its id in the
+    media store (bytes kept once, with each channel's handle for them; see
+    `bot.ports.MediaStore`), so it reaches a person on any channel."""
 
-    channel: str
-    file_ref: str
+    media_id: int
 
 
 @dataclass(frozen=True)

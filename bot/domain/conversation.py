@@ -92,8 +92,10 @@ class LocationAnswer:
 
 @dataclass(frozen=True)
 class PhotoAnswer:
-    channel: str
-    file_ref: str
+    """A photo, already kept by the channel that received it (its id in
+    the media store)."""
+
+    media_id: int
     caption: str | None = None  # what the person wrote under the photo
     album: str | None = None  # photos sent together share this (one update each)
 

@@ -56,6 +56,16 @@ CALLBACK_DATA_LIMIT: Final = 64
 # Not a decodable image: bots here only pass file bytes along, they never render them.
 PLACEHOLDER_JPEG: Final = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
+
+def placeholder_jpeg(name: str) -> bytes:
+    """The placeholder with ``name`` in a JPEG comment: each file a person
+    sends is bytes of its own, as two photos taken are (a bot that keeps
+    photos once per content must not take two of them for one)."""
+    comment = name.encode()
+    length = (len(comment) + 2).to_bytes(2, "big")
+    return PLACEHOLDER_JPEG[:-2] + b"\xff\xfe" + length + comment + PLACEHOLDER_JPEG[-2:]
+
+
 # PTB sends string values raw and everything else JSON-encoded, so over HTTP a fake cannot tell
 # text="42" from chat_id=42 without knowing which fields are strings.
 STRING_FIELDS: Final = frozenset(
@@ -455,13 +465,15 @@ class FakeBotApi:
     def put_file(
         self,
         file_id: str,
-        content: bytes = PLACEHOLDER_JPEG,
+        content: bytes | None = None,
         *,
         file_name: str | None = None,
         mime_type: str | None = None,
     ) -> str:
-        """Make `file_id` known, so getFile, downloads and re-sending it work like Telegram."""
+        """Make `file_id` known, so getFile, downloads and re-sending it work
+        like Telegram (without ``content``: placeholder bytes of its own)."""
         if file_id not in self._files:
+            content = placeholder_jpeg(file_id) if content is None else content
             n = next(self._ids)
             if mime_type is None or mime_type == "image/jpeg":
                 folder, suffix = "photos", "jpg"
@@ -997,9 +1009,9 @@ class FakeUser:
         }
         return self._update("message", message)
 
-    def _invent_file(self, prefix: str, content: bytes, mime: str | None, name: str | None) -> str:
+    def _invent_file(self, prefix: str, mime: str | None, name: str | None) -> str:
         file_id = f"{prefix}{self.user_id}x{next(self.api._ids):06d}"
-        return self.api.put_file(file_id, content, file_name=name, mime_type=mime)
+        return self.api.put_file(file_id, file_name=name, mime_type=mime)
 
     def _file(self, file_id: str) -> JSONDict:
         stored = self.api._files[file_id]
@@ -1039,7 +1051,7 @@ class FakeUser:
         caption: str | None = None,
         media_group_id: str | None = None,
     ) -> JSONDict:
-        big = file_id or self._invent_file("AgAC", PLACEHOLDER_JPEG, None, None)
+        big = file_id or self._invent_file("AgAC", None, None)
         self.api.put_file(big)
         small = self.api.put_file(f"{big}-s")
         sizes = [
@@ -1062,7 +1074,7 @@ class FakeUser:
         media_group_id: str | None = None,
     ) -> JSONDict:
         name = file_name or f"file_{next(self.api._ids)}.{mime_type.rpartition('/')[2]}"
-        file_id = self._invent_file("BQAC", PLACEHOLDER_JPEG, mime_type, name)
+        file_id = self._invent_file("BQAC", mime_type, name)
         document = {**self._file(file_id), "file_name": name, "mime_type": mime_type}
         content: JSONDict = {"document": {**document, "file_size": 98000}}
         if caption is not None:
@@ -1081,18 +1093,18 @@ class FakeUser:
         )
 
     def sticker(self) -> JSONDict:
-        file_id = self._invent_file("CAAC", PLACEHOLDER_JPEG, "image/webp", None)
+        file_id = self._invent_file("CAAC", "image/webp", None)
         sticker = {"type": "regular", "width": 512, "height": 512, "emoji": "👍"}
         flags = {"is_animated": False, "is_video": False}
         return self._say({"sticker": {**self._file(file_id), **sticker, **flags}})
 
     def voice(self) -> JSONDict:
-        file_id = self._invent_file("AwAC", PLACEHOLDER_JPEG, "audio/ogg", None)
+        file_id = self._invent_file("AwAC", "audio/ogg", None)
         voice = {**self._file(file_id), "duration": 3, "mime_type": "audio/ogg"}
         return self._say({"voice": voice})
 
     def video_note(self) -> JSONDict:
-        file_id = self._invent_file("DQAC", PLACEHOLDER_JPEG, "video/mp4", None)
+        file_id = self._invent_file("DQAC", "video/mp4", None)
         return self._say({"video_note": {**self._file(file_id), "length": 240, "duration": 5}})
 
     def legacy_poll(self, question: str, options: Sequence[str]) -> JSONDict:

@@ -7,6 +7,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from storage.sqlite.accounts import ACCOUNT_ORDER, SAME_PERSON
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
@@ -51,7 +53,7 @@ class SqlitePrivacy(SqliteBase):
                 {
                     **dict(r),
                     "photos": [
-                        {"kind": kind, "file": photo.file_ref}
+                        {"kind": kind, "media": photo.media_id}
                         for kind, photo in photos.get(r["id"], [])
                     ],
                 }
@@ -70,6 +72,13 @@ class SqlitePrivacy(SqliteBase):
                 f"UPDATE people SET display_name = NULL WHERE id IN {SAME_PERSON}",
                 (person_id, person_id),
             )
+            draft = list(
+                await conn.execute_fetchall(
+                    "SELECT j.value FROM conversations c, json_each(c.data, '$.photos') j"
+                    " WHERE c.person_id = ? AND j.type = 'integer'",
+                    (person_id,),
+                )
+            )
             await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
@@ -78,13 +87,41 @@ class SqlitePrivacy(SqliteBase):
                 " WHERE person_id = ? AND sent_at IS NULL AND given_up_at IS NULL",
                 (utc_text(at), person_id),
             )
-            await conn.execute(
-                "UPDATE complaint_photos SET file_ref = 'forgotten'"
-                " WHERE kind IN ('dispute', 'info') AND complaint_id IN"
-                " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)",
-                (person_id,),
+            theirs = (
+                " WHERE kind IN ('dispute', 'info') AND media_id IS NOT NULL AND complaint_id IN"
+                " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)"
             )
+            sent = list(
+                await conn.execute_fetchall(
+                    f"SELECT media_id FROM complaint_photos{theirs}", (person_id,)
+                )
+            )
+            await conn.execute(f"UPDATE complaint_photos SET media_id = NULL{theirs}", (person_id,))
+            await erase_unused_media(conn, {r[0] for r in draft} | {r[0] for r in sent})
             await mask_what_they_wrote(conn, person_id)
         # secure_delete zeroed what the updates freed; the WAL still holds
         # the pages as they were, until it is copied back and truncated.
         await self.db.scrub_wal()
+
+
+# Media a complaint or someone's draft still shows.  (A message waiting to
+# go does not keep a forgotten person's photo: it goes without it.)
+_MEDIA_IN_USE = (
+    "SELECT media_id FROM complaint_photos WHERE media_id IS NOT NULL"
+    " UNION SELECT j.value FROM conversations c, json_each(c.data, '$.photos') j"
+    " WHERE j.type = 'integer'"
+)
+
+
+async def erase_unused_media(conn: aiosqlite.Connection, media_ids: set[int]) -> None:
+    """Erase the bytes (and handles) of these media, unless something else
+    still shows the same photo: the same bytes sent by someone else are one
+    row (they are kept once), and stay theirs."""
+    if not media_ids:
+        return
+    marks = ",".join("?" * len(media_ids))
+    for sql in (
+        f"DELETE FROM media_refs WHERE media_id IN ({marks}) AND media_id NOT IN ({_MEDIA_IN_USE})",
+        f"DELETE FROM media WHERE id IN ({marks}) AND id NOT IN ({_MEDIA_IN_USE})",
+    ):
+        await conn.execute(sql, sorted(media_ids))
