@@ -565,7 +565,7 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.report.briefing import BriefingError, write_briefing
+    from bot.app.briefing import BriefingError, write_briefing
 
     language = args.lang or settings.default_language
     try:
