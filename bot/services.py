@@ -34,6 +34,7 @@ from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv, ReportFlow
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind, Category, Family, GeoPoint, OrgChart, Role
 from bot.domain.owners import about_leadership, audience, candidates, handed_up
+from bot.domain.places import upper_tier
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.routing import Reach, Route, RoutingError, route
 from bot.domain.text import clean_name
@@ -412,7 +413,7 @@ class Services:
         ward = chart.areas.get(complaint.ward)
         ward_name = ward.name if ward else complaint.ward
         if owner is not None and owner.has_role(Role.CITY_LEADER):
-            return text("handler.city_leaders")
+            return text("handler.city_leaders", upper=upper_tier(chart))
         if owner is not None and owner.has_role(Role.WARD_LEADER):
             return text("handler.ward_leaders", ward=ward_name)
         return text("handler.cadre", area=area.name if area else complaint.area, ward=ward_name)

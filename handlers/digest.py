@@ -22,7 +22,13 @@ from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.text import fold
 from bot.i18n import t
-from bot.report.text import digest_text, period_label, stats_text, week_number
+from bot.report.text import (
+    digest_details,
+    digest_summary,
+    period_label,
+    stats_text,
+    week_number,
+)
 from handlers.common import PRIVATE, say
 from handlers.context import BotApplication, BotContext
 from handlers.render import split_message
@@ -50,13 +56,17 @@ _LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
 def digest_sends(
     bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
 ) -> list[Callable[[], Awaitable[object]]]:
-    """The digest's messages, each still to send: the text (in as many
-    messages as it needs), then the chart.  The outbox sends them as parts
+    """The digest's messages, each still to send: the summary for the Monday
+    meeting (one phone screen), the details when there are any (in as many
+    messages as they need), then the chart.  The outbox sends them as parts
     of one row, recording each as Telegram accepts it."""
     lang = actor.language
-    body = digest_text(digest, digests.chart, lang, digests.tz)
+    details = digest_details(digest, digests.chart, lang, digests.tz)
+    summary = digest_summary(digest, digests.chart, lang, digests.tz, more=bool(details))
     sends: list[Callable[[], Awaitable[object]]] = [
-        partial(bot.send_message, chat_id, piece) for piece in split_message(body)
+        partial(bot.send_message, chat_id, piece)
+        for body in (summary, details)
+        for piece in split_message(body)
     ]
     return [*sends, partial(_send_chart, bot, digests, lang, chat_id, digest)]
 
@@ -75,7 +85,7 @@ async def _send_chart(
 async def send_digest(
     bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
 ) -> None:
-    """The text, then the chart."""
+    """The summary, the details, then the chart."""
     for send in digest_sends(bot, digests, actor, chat_id, digest):
         await send()
 

@@ -15,6 +15,7 @@ from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart, Role
 from bot.driver import BotDriver
 from bot.i18n import t
+from tests.catalogue import says
 from tests.factories import (
     ENVIRONMENT_CADRE,
     POLICE_OFFICER,
@@ -56,15 +57,15 @@ async def test_an_invite_binds_the_account_and_brings_her_tasks_as_one_list(
     lan = bot.user(NEWCOMER, "Lan")
     sent = await bot.send(lan.command("start", payload))
     mine = to(sent, lan)
-    assert "Chào mừng Ngô Thị Lan" in joined(mine)
-    assert "cán bộ Phường Hồng Hải" in joined(mine)
+    assert says(joined(mine), "invite.welcome", name="Ngô Thị Lan")
+    assert says(joined(mine), "whoami.cadre", wards="Phường Hồng Hải")
     assert "PA-000001" in joined(mine), "the task the chart gives her comes to her"
     assert "Việc mới" not in joined(mine), "as one list, not the backlog"
     menus = bot.api.calls_to("setMyCommands")
     scoped = [c for c in menus if "chat_id" in str(c.params.get("scope", ""))]
     assert scoped, "the staff chat gets its own command menu"
     sent = await bot.send(lan.command("whoami"))
-    assert "Bạn là Ngô Thị Lan" in joined(sent)
+    assert says(joined(sent), "whoami.staff", name="Ngô Thị Lan")
     sent = await bot.send(lan.command("tasks"))
     assert "PA-000001" in joined(sent)
 
@@ -91,7 +92,7 @@ async def test_an_invite_opened_by_someone_bound_elsewhere_is_refused(bot: BotDr
     payload = await _invite(bot)
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")  # already Vũ Đức Thắng
     sent = await bot.send(cadre.command("start", payload))
-    assert "đã được gắn với cán bộ Vũ Đức Thắng" in joined(sent)
+    assert says(joined(sent), "invite.bound_elsewhere", staff="Vũ Đức Thắng")
     sent = await bot.send(cadre.command("whoami"))
     assert "Vũ Đức Thắng" in joined(sent)
 
@@ -113,7 +114,7 @@ async def test_a_ward_leader_invites_in_chat_for_their_own_ward_only(bot: BotDri
     sent = await bot.send(chair.command("invite", "tt-hh-12"))
     assert "https://t.me/phananh_bot?start=i-" in joined(sent)
     sent = await bot.send(chair.command("invite", "cb-bd-dc"))
-    assert "không thuộc phường của bạn" in joined(sent)
+    assert says(joined(sent), "admin.not_your_ward", staff="cb-bd-dc")
     for outsider in (bot.user(501, "An"), bot.user(ENVIRONMENT_CADRE, "Thắng")):
         sent = await bot.send(outsider.command("invite", "tt-hh-12"))
         assert "chỉ dành cho lãnh đạo phường" in joined(sent)
@@ -152,7 +153,7 @@ async def test_an_invite_for_a_record_bound_since_it_was_minted_is_refused(
     taker = bot.user(8810, "Kẻ lạ")
     sent = await bot.send(taker.command("start", second))
     assert joined(sent) == t("vi", "invite.taken")
-    assert "người dân" in joined(await bot.send(taker.command("whoami")))
+    assert says(joined(await bot.send(taker.command("whoami"))), "whoami.resident")
     assert "Ngô Thị Lan" in joined(await bot.send(lan.command("whoami")))
 
 
@@ -166,19 +167,23 @@ async def test_the_command_line_rebinds_an_account_and_the_old_one_is_told(
     link = await admin.invite("cb-hh-mt", Role.CADRE, "phananh_bot", rebind=True)
     new_phone = bot.user(8811, "Thắng")
     sent = await bot.send(new_phone.command("start", link.url.split("start=")[1]))
-    assert "Chào mừng Vũ Đức Thắng" in joined(to(sent, new_phone))
+    assert says(joined(to(sent, new_phone)), "invite.welcome", name="Vũ Đức Thắng")
     told = to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng"))
     assert joined(told) == t("vi", "notify.account_rebound", staff="Vũ Đức Thắng")
     old_phone = bot.user(ENVIRONMENT_CADRE, "Thắng")
-    assert "người dân" in joined(await bot.send(old_phone.command("whoami")))
+    assert says(joined(await bot.send(old_phone.command("whoami"))), "whoami.resident")
     assert "Vũ Đức Thắng" in joined(await bot.send(new_phone.command("whoami")))
 
 
 async def test_whoami_and_help_follow_the_role(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     chair = bot.user(WARD_CHAIR, "Hùng")
-    assert "người dân" in joined(await bot.send(an.command("whoami")))
-    assert "lãnh đạo Phường Hồng Hải" in joined(await bot.send(chair.command("whoami")))
+    assert says(joined(await bot.send(an.command("whoami"))), "whoami.resident")
+    assert says(
+        joined(await bot.send(chair.command("whoami"))),
+        "whoami.ward_leader",
+        wards="Phường Hồng Hải",
+    )
     resident_help = joined(await bot.send(an.command("help")))
     leader_help = joined(await bot.send(chair.command("help")))
     assert "/tasks" not in resident_help

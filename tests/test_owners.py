@@ -28,8 +28,10 @@ from bot.domain.digest import Dimension, PeriodKind, Scope
 from bot.domain.orgchart import Family, OrgChart, Role
 from bot.domain.owners import can_act
 from bot.driver import BotDriver
+from bot.i18n import t
 from bot.orgexport import dump_org
 from bot.sandbox import FakeUser, SentMessage, UploadedFile
+from tests.catalogue import says
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -461,13 +463,18 @@ async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
     path = tmp_path / "changed.yaml"
     path.write_text(dump_org(changed), encoding="utf-8")
     done = await cli(db_path_of(bot), clock, "org", "import", str(path))
-    assert "PA-000001: chuyển từ cb-hh-mt sang cb-hh-ca" in done.stdout
+    assert says(done.stdout, "cli.org_move", code="PA-000001", old="cb-hh-mt", new="cb-hh-ca")
     sent = await bot.tick()
-    assert "Việc được chuyển đến — PA-000001" in joined(
-        [m for m in sent if m.chat_id == POLICE_OFFICER]
+    assert says(
+        joined([m for m in sent if m.chat_id == POLICE_OFFICER]),
+        "task.card",
+        header=t("vi", "task.transferred_header"),
+        code="PA-000001",
     )
-    assert "Vũ Đức Thắng không còn trong sơ đồ tổ chức" in joined(
-        [m for m in sent if m.chat_id == WARD_CHAIR]
+    assert says(
+        joined([m for m in sent if m.chat_id == WARD_CHAIR]),
+        "owners.why_removed",
+        name="Vũ Đức Thắng",
     )
     await file_sanitation_report(bot, an, group="HH-TDP05")
     assert await owner_of(bot, 2) == "cb-hh-ca", "the running bot routes by the new chart"
@@ -510,7 +517,13 @@ async def test_a_task_moved_to_another_wards_group_keeps_its_deadline_and_both_l
     assert moved.due_at == filed.due_at, "the deadline stays"
     for leader in (WARD_CHAIR, BACHDANG_CHAIR):
         told = joined([m for m in sent if m.chat_id == leader])
-        assert "PA-000001 đã được chuyển từ Phường Hồng Hải sang Phường Bạch Đằng" in told
+        assert says(
+            told,
+            "notify.ward_transfer",
+            code="PA-000001",
+            from_ward="Phường Hồng Hải",
+            to_ward="Phường Bạch Đằng",
+        )
     clock.advance(timedelta(minutes=1))
     digests = bot.app.bot_data["runtime"].digests
     week = digests.to_date(PeriodKind.WEEK)
@@ -571,7 +584,7 @@ async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and
     path = tmp_path / "fixed.yaml"
     path.write_text(dump_org(fixed), encoding="utf-8")
     done = await cli(db_path_of(bot), clock, "org", "import", str(path))
-    assert "PA-000001: trả về tt-hh-06 theo phân công" in done.stdout
+    assert says(done.stdout, "cli.org_move_back", code="PA-000001", new="tt-hh-06")
     sent = await bot.tick()
     assert await owner_of(bot, 1) == "tt-hh-06"
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
@@ -592,18 +605,16 @@ async def test_many_moved_at_once_are_told_in_messages_that_fit(
     sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").blocks_bot())
     tasks = await bot.services.store.open_tasks()
     assert {t.owner for t in tasks} == {"ld-hh-ct"} and len(tasks) == 160
-    told = [
-        m for m in sent if m.chat_id == WARD_CHAIR and "Thay đổi người phụ trách" in (m.text or "")
-    ]
+    told = [m for m in sent if m.chat_id == WARD_CHAIR and says(m.text, "owners.header")]
     assert len(told) == 3, "one message per batch of 60"
     assert all(len(m.text or "") <= 4096 for m in told)
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
 
     await Admin(bot.services).deactivate("ld-hh-ct")  # one transaction: one message
     sent = await bot.flush()
-    (told_city,) = [m for m in sent if "Thay đổi người phụ trách" in (m.text or "")]
+    (told_city,) = [m for m in sent if says(m.text, "owners.header")]
     assert len(told_city.text or "") <= 4096
-    assert "… và " in (told_city.text or ""), "what does not fit is counted"
+    assert says(told_city.text, "owners.more"), "what does not fit is counted"
 
 
 async def test_an_escalation_whose_ward_leader_blocked_the_bot_goes_to_the_city(

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.driver import BotDriver
+from bot.i18n import t
 from bot.orgfile import load_org_file
 from bot.sandbox import FakeGroup, FakeUser, SentMessage
+from tests.catalogue import says
 from tests.conftest import EXAMPLE_ORG, START
 from tests.factories import file_sanitation_report, joined, load_chart, started_bot
 
@@ -47,7 +49,7 @@ async def test_an_update_cut_off_by_a_crash_is_handled_once_more(bot: BotDriver)
     # The bot claimed it, then died before it was done.
     await bot.services.claim_update("telegram", update["update_id"])
     sent = await bot.send(update)
-    assert "Xin chào An" in joined(sent)
+    assert says(joined(sent), "start.greeting", name="An")
     assert await bot.send(update) == []
 
 
@@ -90,7 +92,7 @@ async def test_in_a_group_the_bot_points_to_the_private_chat(bot: BotDriver) -> 
     an = bot.user(501, "An")
     group = FakeGroup(bot.api, -100123, "Tổ dân phố 3")
     sent = await bot.send(group.command_from(an, "new"))
-    assert "nhắn riêng cho bot" in joined(sent)
+    assert says(joined(sent), "group.private_only")
     assert sent[0].chat_id == -100123
     rows = (sent[0].reply_markup or {}).get("inline_keyboard", [])
     assert rows[0][0]["url"] == "https://t.me/phananh_bot?start=new"
@@ -349,12 +351,12 @@ async def test_reports_are_anonymous_unless_the_resident_chooses(bot: BotDriver)
         await bot.choose(an, key)
     await bot.send(an.text("Rác tràn"))
     sent = await bot.choose(an, "d")
-    assert "ẩn danh" in joined(sent)
+    assert says(joined(sent), "report.review", identity=t("vi", "report.identity_hidden"))
     sent = await bot.choose(an, "nm")  # the resident lets the cadre see their name
-    assert "cán bộ phụ trách thấy tên bạn" in joined(sent)
+    assert says(joined(sent), "report.review", identity=t("vi", "report.identity_shown"))
     sent = await bot.choose(an, "ok")
     card = [m for m in sent if m.chat_id == 7013][-1]
-    assert "Người phản ánh: An Nguyễn" in (card.text or "")
+    assert says(card.text, "task.reporter", name="An Nguyễn")
 
 
 async def test_a_conduct_reporter_is_seen_by_the_leaders_only_if_they_agree_and_it_is_logged(
@@ -371,13 +373,13 @@ async def test_a_conduct_reporter_is_seen_by_the_leaders_only_if_they_agree_and_
         return [*review, *await bot.choose(who, "ok")]
 
     sent = await report(bot.user(503, "Cường"), show=False)  # anonymous, as by default
-    assert "không ai thấy tên anh/chị, kể cả lãnh đạo" in joined(sent)
+    assert says(joined(sent), "report.identity_hidden_leaders")
     card = [m for m in sent if m.chat_id == 7002][-1]  # the ward's conduct leader
-    assert "Người phản ánh" not in (card.text or ""), "anonymous means nobody"
+    assert not says(card.text, "task.reporter"), "anonymous means nobody"
     sent = await report(bot.user(504, "Dũng"), show=True)
-    assert "lãnh đạo xử lý phản ánh này sẽ thấy tên anh/chị" in joined(sent)
+    assert says(joined(sent), "report.identity_shown_leaders")
     card = [m for m in sent if m.chat_id == 7002][-1]
-    assert "Người phản ánh: Dũng" in (card.text or "")
+    assert says(card.text, "task.reporter", name="Dũng")
     db_path = bot.services.store.db.path  # type: ignore[attr-defined]
     with sqlite3.connect(db_path) as db:
         rows = db.execute("SELECT complaint_id, staff_id FROM identity_access").fetchall()
