@@ -28,6 +28,7 @@ from bot.cli import _parser, main
 from bot.i18n import t
 from bot.orgfile import load_org_file
 from bot.sandbox import FakeBotApi, HttpFakeBotApi, JSONDict
+from tests.catalogue import says
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -448,7 +449,7 @@ def test_a_broken_import_keeps_the_chart_already_loaded(
 
     assert main(["org", "import", str(broken)]) == 1
 
-    assert "2 lỗi" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.org_invalid", count=2)
     assert _area_codes(db) == before
     assert "NOWHERE" not in before and "W" not in before
     assert _rows(db, "categories") == 13

@@ -156,7 +156,7 @@ async def test_a_photo_telegram_refuses_does_not_hold_back_the_card(bot: BotDriv
     sent = await bot.choose(an, "ok")
     cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
     assert [m.kind for m in cadre] == ["text"]
-    assert "Việc mới — PA-000001" in (cadre[0].text or "")
+    assert says(cadre[0].text, "task.card", header=t("vi", "task.new_header"), code="PA-000001")
     assert [c.status for c in bot.api.calls_to("sendPhoto")] == [400]
     assert await bot.services.store.outbox_counts() == (0, 2)
 

@@ -49,7 +49,12 @@ async def test_an_invite_binds_the_account_and_brings_her_tasks_as_one_list(
     await bot.send(an.text("Họp chợ tự phát đầu ngõ"))
     await bot.choose(an, "d")
     sent = await bot.choose(an, "ok")
-    assert "Việc mới — PA-000001" in joined([m for m in sent if m.chat_id == POLICE_OFFICER])
+    assert says(
+        joined([m for m in sent if m.chat_id == POLICE_OFFICER]),
+        "task.card",
+        header=t("vi", "task.new_header"),
+        code="PA-000001",
+    )
     pending, _ = await bot.services.store.outbox_counts()
     assert pending == 0, "nothing waits for someone who cannot read it"
 
@@ -76,12 +81,12 @@ async def test_an_invite_works_once_and_expires(bot: BotDriver, clock: ManualClo
     await bot.send(lan.command("start", payload))
     other = bot.user(8802, "Someone")
     sent = await bot.send(other.command("start", payload))
-    assert "đã được dùng" in joined(sent)
+    assert says(joined(sent), "invite.used")
 
     late = await _invite(bot, "cb-hh-dc2", rebind=True)  # a record someone holds
     clock.advance(timedelta(days=7, minutes=1))
     sent = await bot.send(bot.user(8803, "Late").command("start", late))
-    assert "hết hạn" in joined(sent)
+    assert says(joined(sent), "invite.expired")
     sent = await bot.send(bot.user(8804, "Guess").command("start", "i-" + "x" * 24))
     assert "không hợp lệ" in joined(sent)
     sent = await bot.send(bot.user(8805, "Short").command("start", "i-abc"))
@@ -117,7 +122,7 @@ async def test_a_ward_leader_invites_in_chat_for_their_own_ward_only(bot: BotDri
     assert says(joined(sent), "admin.not_your_ward", staff="cb-bd-dc")
     for outsider in (bot.user(501, "An"), bot.user(ENVIRONMENT_CADRE, "Thắng")):
         sent = await bot.send(outsider.command("invite", "tt-hh-12"))
-        assert "chỉ dành cho lãnh đạo phường" in joined(sent)
+        assert says(joined(sent), "admin.only_ward_leaders")
 
 
 async def test_a_ward_leader_cannot_mint_an_invite_to_take_over_an_account(
@@ -204,9 +209,11 @@ async def test_deactivating_a_cadre_reroutes_their_open_tasks(bot: BotDriver) ->
     assert "đã được chuyển tới" in joined(to(sent, an))
     chair = [m for m in sent if m.chat_id == WARD_CHAIR]
     assert "Vũ Đức Thắng đã ngừng hoạt động:\n   PA-000001 → Nguyễn Văn Hùng" in joined(chair)
-    assert "Việc được chuyển đến — PA-000001" in joined(chair), "the task reaches its new owner"
+    assert says(
+        joined(chair), "task.card", header=t("vi", "task.transferred_header"), code="PA-000001"
+    ), "the task reaches its new owner"
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
-    assert "chỉ dành cho cán bộ" in joined(await bot.send(cadre.command("tasks")))
+    assert says(joined(await bot.send(cadre.command("tasks"))), "task.not_staff")
     await file_sanitation_report(bot, an, group="HH-TDP05")
     routed = await bot.services.complaint(2)
     assert routed is not None
@@ -276,11 +283,11 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     example = Path(__file__).resolve().parents[1] / "examples" / "org.yaml"
 
     assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 1
-    assert "chưa có sơ đồ tổ chức" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.no_chart")
     assert main(["org", "import", str(example), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "+ staff: tt-hh-12" in out
-    assert "chưa thay đổi gì" in out
+    assert says(out, "cli.org_dry_run")
     assert main(["org", "check"]) == 1, "the dry run applied nothing"
     capsys.readouterr()
     assert main(["org", "import", str(example)]) == 0
@@ -292,7 +299,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 0
     assert "https://t.me/phananh_bot?start=i-" in capsys.readouterr().out
     assert main(["invite", "--role", "city_leader", "--staff", "tt-hh-12"]) == 1
-    assert "không có vai trò" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "admin.role_mismatch")
     assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt"]) == 1
     assert capsys.readouterr().err.strip() == t("vi", "admin.already_bound", staff="cb-hh-mt")
     assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt", "--rebind"]) == 0
@@ -312,7 +319,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert main(["staff", "deactivate", "cb-hh-mt"]) == 0
     assert "Đã ngừng hoạt động cb-hh-mt" in capsys.readouterr().out
     assert main(["staff", "deactivate", "nobody"]) == 1
-    assert "Không có cán bộ" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "admin.unknown_staff")
     assert main(["org", "export", str(exported)]) == 0
     assert "active: false" in exported.read_text(encoding="utf-8")
     capsys.readouterr()

@@ -66,10 +66,10 @@ async def test_the_per_resident_limit_keeps_the_draft(
         await file_sanitation_report(bot, an)
         await file_sanitation_report(bot, an)
         sent = await bot.send(an.command("new"))
-        assert "tối đa" in joined(sent)
+        assert says(joined(sent), "report.too_many")
         clock.advance(timedelta(minutes=61))
         sent = await bot.send(an.command("new"))
-        assert "lĩnh vực nào" in joined(sent), "an hour later it works again"
+        assert says(joined(sent), "report.ask_family"), "an hour later it works again"
         # The cadre filing for someone is not limited.
         cadre = bot.user(7013, "Thắng")
         for _ in range(3):
@@ -98,7 +98,7 @@ async def test_in_a_group_the_bot_points_to_the_private_chat(bot: BotDriver) -> 
     assert rows[0][0]["url"] == "https://t.me/phananh_bot?start=new"
     assert await bot.send(group.text_from(an, "chào cả nhà")) == [], "chatter is left alone"
     sent = await bot.send(an.command("start", "new"))
-    assert "lĩnh vực nào" in joined(sent), "the link starts a report"
+    assert says(joined(sent), "report.ask_family"), "the link starts a report"
 
 
 def test_backup_while_running_and_restore_with_checks(
@@ -132,7 +132,7 @@ def test_backup_while_running_and_restore_with_checks(
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all")
     assert main(["restore", str(junk)]) == 1
-    assert "không phải cơ sở dữ liệu của Phản Ánh" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.restore_not_ours")
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     assert main(["restore", str(other)]) == 1
@@ -157,7 +157,7 @@ def test_people_block_and_unblock_from_the_command_line(
     assert main(["people", "unblock", "666"]) == 0
     with sqlite3.connect(tmp_path / "x.db") as db:
         assert db.execute("SELECT COUNT(*) FROM blocked_people").fetchone() == (0,)
-    assert "Đã bỏ chặn" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "cli.people_unblock")
 
 
 # ---- thousands of generated updates ----------------------------------------------------------
@@ -290,7 +290,7 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     sent = await bot.send(an.command("forget"))
     assert "không thể hoàn tác" in joined(sent).lower()
     sent = await bot.press(an, "forget")
-    assert "Đã xóa dữ liệu cá nhân" in joined(sent)
+    assert says(joined(sent), "privacy.forgotten")
     complaint = await bot.services.complaint(1)
     assert complaint is not None, "the complaint stays"
     reporter = await bot.services.store.reporter_of(1)
@@ -300,11 +300,11 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     assert (person.channel, person.display_name) == ("forgotten", None)
     # Writing again, they are a new person with no complaints.
     sent = await bot.send(an.command("mine"))
-    assert "chưa gửi phản ánh nào" in joined(sent)
+    assert says(joined(sent), "mine.empty")
     cadre = bot.user(7013, "Thắng")
     await bot.send(cadre.command("forget"))
     sent = await bot.press(cadre, "forget")
-    assert "không tự xóa được" in joined(sent)
+    assert says(joined(sent), "privacy.staff_cannot_forget")
 
 
 async def test_logs_carry_no_personal_data(
@@ -392,10 +392,10 @@ async def test_a_photo_file_over_10_mb_gets_a_clear_answer(bot: BotDriver) -> No
     big = an.photo_as_document()
     big["message"]["document"]["file_size"] = 25 * 1024 * 1024
     sent = await bot.send(big)
-    assert "lớn hơn 10 MB" in joined(sent)
+    assert says(joined(sent), "media.big_photo")
     small = an.photo_as_document()
     sent = await bot.send(small)
-    assert "Đã nhận ảnh 1/5" in joined(sent), "nothing else was lost"
+    assert says(joined(sent), "report.photo_received", count=1, limit=5), "nothing else was lost"
 
 
 async def test_an_unexpected_error_is_logged_with_a_reference_and_answered(
@@ -409,4 +409,4 @@ async def test_an_unexpected_error_is_logged_with_a_reference_and_answered(
     reference = record.getMessage().split()[1]
     assert len(reference) == 8
     assert f"(mã {reference})" in joined(sent), "the user gets the same reference, politely"
-    assert "chưa bị mất" in joined(sent)
+    assert says(joined(sent), "fallback.error")

@@ -121,9 +121,9 @@ async def test_a_description_of_only_zero_width_characters_is_refused(bot: BotDr
     for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP04"):
         await bot.choose(an, key)
     sent = await bot.send(an.text("\u200b\u200c\u200d\u2060\ufeff"))
-    assert "Nội dung đang trống" in joined(sent)
+    assert says(joined(sent), "conv.empty_text")
     sent = await bot.send(an.text("Rác tràn ngõ 5"))
-    assert "ảnh chụp hiện trường" in joined(sent), "the draft waited at its description"
+    assert says(joined(sent), "report.ask_photos"), "the draft waited at its description"
 
 
 # ---- photos: captions and albums --------------------------------------------------------------
@@ -159,7 +159,7 @@ async def test_a_caption_sent_before_the_description_step_is_not_asked_again(
     for key in ("sanitation", "CRNU", "HONGHAI"):
         await bot.choose(an, key)
     sent = await bot.choose(an, "HH-TDP04")
-    assert "ảnh chụp hiện trường" in joined(sent), "the description is there already"
+    assert says(joined(sent), "report.ask_photos"), "the description is there already"
     await bot.choose(an, "d")
     await bot.choose(an, "ok")
     complaint = await bot.services.complaint(1)
