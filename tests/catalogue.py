@@ -64,3 +64,26 @@ def first_line_of(key: str, lang: str) -> str:
 def opens_with(shown: str | None, key: str, lang: str = "vi", /, **known: Any) -> bool:
     """Whether ``shown`` begins with the catalogue entry ``key``."""
     return pattern(key, lang, **known).match(shown or "") is not None
+
+
+def capture(
+    key: str, lang: str = "vi", /, *, groups: dict[str, str], **known: Any
+) -> re.Pattern[str]:
+    """`pattern`, with some parameters captured: ``groups`` maps a parameter
+    to the regular expression its value matches (``code=r"PA-\\d{6,}"``)."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    for literal, field, _, conversion in string.Formatter().parse(i18n.catalogue(lang)[key]):
+        parts.append(re.escape(literal))
+        if field is None:
+            continue
+        if field in groups:
+            # The same value again where the entry says it twice.
+            parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>{groups[field]})")
+            seen.add(field)
+        elif field in known:
+            value = str(known[field])
+            parts.append(re.escape(in_sentence(value) if conversion == "p" else value))
+        else:
+            parts.append(ANYTHING)
+    return re.compile("".join(parts))
