@@ -134,7 +134,16 @@ _ROLE_NAMES: dict[str, Role] = {
             Role.WARD_LEADER,
             ("lãnh đạo phường", "lãnh đạo xã", "lãnh đạo phường/xã", "ward leader"),
         ),
-        (Role.CITY_LEADER, ("lãnh đạo thành phố", "lãnh đạo TP", "city leader")),
+        (
+            Role.CITY_LEADER,
+            (
+                "lãnh đạo thành phố",
+                "lãnh đạo TP",
+                "lãnh đạo tỉnh",
+                "lãnh đạo cấp trên",
+                "city leader",
+            ),
+        ),
     )
     for name in names
 }

@@ -163,7 +163,7 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     digests = context.digests
     lang = context.require_actor().language
     table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
-    name = f"phan-anh-{'toan-thanh-pho' if scope.whole_city else '-'.join(scope.wards)}"
+    name = f"phan-anh-{'tat-ca-phuong-xa' if scope.whole_city else '-'.join(scope.wards)}"
     name = f"{name}-{period.key}".lower()
     caption = context.renderer.t(
         lang, "digest.export_caption", period=period_label(period, lang), count=len(table)
