@@ -36,7 +36,7 @@ from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import CODE_RE, Role
 from bot.domain.text import fold
 from bot.i18n import t
-from bot.orgio.reader import (
+from bot.orgio.issues import (
     AssignmentRecord,
     OrgChartInvalid,
     OrgIssue,
