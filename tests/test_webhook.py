@@ -340,4 +340,4 @@ async def test_an_update_that_comes_before_the_bot_runs_is_stored_and_handled_on
             await channel.stop()
         assert await core.db.conn.execute_fetchall("SELECT update_id FROM webhook_updates") == []
     [greeting] = api.messages_to(RESIDENT)
-    assert "Xin chào An" in (greeting.text or "")
+    assert says(greeting.text, "start.greeting", name="An")
