@@ -28,10 +28,11 @@ from bench.table import Row
 from bot.app.sweep import REMINDERS
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
+from bot.http import HttpServer
 from bot.orgio.reader import load_org_file
+from bot.ports import Channel
+from bot.runtime import Core, running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest
-from handlers.telegram.app import build_application, running
-from handlers.telegram.context import Runtime
 from storage.sqlite.db import Database, utc_text
 from storage.sqlite.store import SqliteStore
 
@@ -50,18 +51,17 @@ def seed(db_path: Path, count: int) -> None:
             " ?, ?, ?, ?, ?, ?, ?)",
             [(f"Rác tràn ngõ {n}", now, now, now, now, now, now) for n in range(20)],
         )
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM people").fetchone()[0]
+        people = list(range(first, first + count))
         conn.executemany(
-            "INSERT INTO people (channel, external_id, display_name, language, created_at)"
-            " VALUES ('telegram', ?, ?, 'vi', ?)",
-            [(str(FIRST_CHAT + n), f"Cán bộ {n}", now) for n in range(count)],
+            "INSERT INTO people (id, display_name, language, created_at) VALUES (?, ?, 'vi', ?)",
+            [(person, f"Cán bộ {n}", now) for n, person in enumerate(people)],
         )
-        people = [
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM people WHERE CAST(external_id AS INTEGER) >= ? ORDER BY id",
-                (FIRST_CHAT,),
-            )
-        ]
+        conn.executemany(
+            "INSERT INTO accounts (channel, external_id, person_id, created_at, last_seen_at)"
+            " VALUES ('telegram', ?, ?, ?, ?)",
+            [(str(FIRST_CHAT + n), person, now, now) for n, person in enumerate(people)],
+        )
         conn.executemany(
             "INSERT INTO outbox (person_id, kind, payload, created_at, next_attempt_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -90,24 +90,24 @@ async def burst(
     for n in range(count):
         FakeUser(api, FIRST_CHAT + n, f"Cán bộ {n}")
     settings = Settings(telegram_token=Secret("123456:BURST"), db_path=db_path, rate_limit=True)
-    app = build_application(
-        settings,
-        clock=ManualClock(START),
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
-    if limiter is not None:
-        app.bot._rate_limiter = limiter  # type: ignore[attr-defined]  # the reference's limiter
-    async with running(app):
+
+    def build(core: Core, http: HttpServer) -> Channel:
+        channel = telegram(request=InMemoryRequest(api), updates_request=InMemoryRequest(api))(
+            core, http
+        )
+        if limiter is not None:  # the reference's limiter
+            channel.app.bot._rate_limiter = limiter
+        return channel
+
+    async with running(settings, clock=ManualClock(START), channels=[build]) as runtime:
         seed(db_path, count)
         api.rate_limit_per_second = LIMIT
         api.calls.clear()
-        runtime: Runtime = app.bot_data["runtime"]
-        assert runtime.sender is not None
+        sender = runtime.telegram.wiring.sender
         started = time.perf_counter()
         sent = 0
         while sent < count and time.perf_counter() - started < 5 * count / LIMIT + 60:
-            sent += await runtime.sender.flush()
+            sent += await sender.flush()
         elapsed = time.perf_counter() - started
     refused = sum(1 for c in api.calls if c.status == 429)
     delivered = sum(1 for m in api.sent if m.chat_id >= FIRST_CHAT)

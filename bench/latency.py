@@ -43,9 +43,11 @@ from bench.common import EXAMPLE_ORG, START, count_complaints, percentile
 from bench.table import Row
 from bot.config import Secret, Settings
 from bot.domain.clock import ManualClock
+from bot.http import HttpServer
 from bot.orgio.reader import load_org_file
+from bot.ports import Channel
+from bot.runtime import Core, running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
-from handlers.telegram.app import build_application, running
 from handlers.telegram.polling import poll
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import is_message
@@ -247,15 +249,21 @@ async def run(
         telegram_api_url=base_url,
         rate_limit=True,
     )
-    app = build_application(settings, clock=ManualClock(START), request=request)
-    saved = handlers.outbox.PARALLEL_RECIPIENTS
+    saved = handlers.telegram.outbox.PARALLEL_RECIPIENTS
+
+    def build(core: Core, http: HttpServer) -> Channel:
+        channel = telegram(request=request)(core, http)
+        if sequential:
+            # The reference: python-telegram-bot's default, one update at a
+            # time, and one message at a time.
+            channel.app._update_processor = ChatOrderedProcessor(1)
+        return channel
+
     if sequential:
-        # The reference: python-telegram-bot's default, one update at a
-        # time, and one message at a time.
-        app._update_processor = ChatOrderedProcessor(1)  # type: ignore[attr-defined]
-        handlers.outbox.PARALLEL_RECIPIENTS = 1
+        handlers.telegram.outbox.PARALLEL_RECIPIENTS = 1
     try:
-        async with running(app):
+        async with running(settings, clock=ManualClock(START), channels=[build]) as runtime:
+            app = runtime.telegram.app
             await app.start()
             stop = asyncio.Event()
             polling = asyncio.create_task(poll(app, stop))
@@ -264,7 +272,7 @@ async def run(
             await polling
             await app.stop()
     finally:
-        handlers.outbox.PARALLEL_RECIPIENTS = saved
+        handlers.telegram.outbox.PARALLEL_RECIPIENTS = saved
         fake.stdin.close()
         await fake.wait()
     result = json.loads(line)

@@ -7,7 +7,10 @@ the process is spawned to the moment the fake receives its first getUpdates
 — start-up includes the catch-up sweep over the open complaints and sending
 what it queued — and the process's resident set size then (and its peak).
 The reference is a bare python-telegram-bot echo bot (`bench/echo_bot.py`,
-`run_polling`) started the same way against the same fake.
+`run_polling`) started the same way against the same fake.  Each of the
+bot's starts is on a fresh copy of the seeded file: each catches up on the
+same 1 % (a stopped bot may have sent all of it, leaving the next start
+nothing to send).
 
 Run: .venv/bin/python -m bench.memory [OPEN_COMPLAINTS]
 """
@@ -17,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,6 +82,14 @@ async def start(
     return took, rss, peak
 
 
+def fresh_copy(source: Path, target: Path) -> None:
+    """``target`` as ``source`` is now (SQLite's backup: the WAL included)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
 def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
@@ -88,18 +101,21 @@ async def main(count: int) -> Row:
         await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
         await db.close()
         due = seed_open_complaints(db_path, count, 0.01, now=datetime.now(UTC))
+        run_path = Path(tmp) / "run.db"
         api = FakeBotApi()
         async with HttpFakeBotApi(api) as server:
             env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
             env.update(
                 PHANANH_TELEGRAM_API_URL=server.base_url,
                 PHANANH_TELEGRAM_TOKEN=TOKEN,
-                PHANANH_DB=str(db_path),
+                PHANANH_DB=str(run_path),
             )
-            ours = [
-                await start([sys.executable, "-m", "bot.cli", "run"], env, api, catch_up=True)
-                for _ in range(RUNS)
-            ]
+            ours = []
+            for _ in range(RUNS):
+                # Each start from the same seeded file, with the same 1 % to catch up on.
+                fresh_copy(db_path, run_path)
+                command = [sys.executable, "-m", "bot.cli", "run"]
+                ours.append(await start(command, env, api, catch_up=True))
             echo = [
                 await start(
                     [sys.executable, "-m", "bench.echo_bot", server.base_url, TOKEN], env, api

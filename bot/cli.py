@@ -10,124 +10,253 @@ import getpass
 import logging
 import os
 import re
-import secrets
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, PostgresUrl, Settings, load_settings
+from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
-from bot.i18n import LANGUAGES, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
-
-if TYPE_CHECKING:
-    from handlers.telegram.context import BotApplication
 
 EXIT_USAGE = 2
 EXIT_REFUSED = 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="phananh", description="Phản Ánh: residents report, cadres fix, leaders see."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (needs PHANANH_TELEGRAM_TOKEN)")
-    run.add_argument("--webhook", metavar="URL", help="receive updates at this HTTPS URL")
-    run.add_argument("--listen", default="0.0.0.0", help="webhook: address to listen on")
-    run.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
+# argparse's own words ("usage:", "options", its error messages), as its
+# gettext calls ask for them, and the catalogue keys that say them in the
+# operator's language.  A message not listed stays in English.
+_ARGPARSE_WORDS = {
+    "usage: ": "argparse.usage",
+    "positional arguments": "argparse.positionals",
+    "options": "argparse.options",
+    "show this help message and exit": "argparse.help",
+    "%(prog)s: error: %(message)s\n": "argparse.error",
+    "argument %(argument_name)s: %(message)s": "argparse.argument",
+    "the following arguments are required: %s": "argparse.required",
+    "one of the arguments %s is required": "argparse.one_required",
+    "not allowed with argument %s": "argparse.not_allowed_with",
+    "unrecognized arguments: %s": "argparse.unrecognized",
+    "expected one argument": "argparse.expected_one",
+    "invalid %(type)s value: %(value)r": "argparse.invalid_value",
+    "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
+    "ambiguous option: %(option)s could match %(matches)s": "argparse.ambiguous",
+}
 
-    org = sub.add_parser("org", help="manage the org chart")
-    org_sub = org.add_subparsers(dest="org_command", required=True)
+
+@contextmanager
+def _argparse_speaks(language: str) -> Iterator[None]:
+    """argparse looks its words up through gettext (its module-level ``_``)
+    as it builds a parser, formats help and reports a mistake: while this
+    lasts, they come from the catalogue."""
+    english = argparse._  # type: ignore[attr-defined]
+
+    def translate(message: str) -> str:
+        key = _ARGPARSE_WORDS.get(message)
+        return t(language, key) if key is not None else str(english(message))
+
+    argparse._ = translate  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = english  # type: ignore[attr-defined]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks the operator's language: its help and
+    its mistakes, its own words included (`_argparse_speaks`).  Subparsers
+    are made of the same class, so they speak it too."""
+
+    language = DEFAULT_LANGUAGE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _argparse_speaks(self.language):
+            super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        with _argparse_speaks(self.language):
+            return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        with _argparse_speaks(self.language):
+            return super().format_help()
+
+    def format_usage(self) -> str:
+        with _argparse_speaks(self.language):
+            return super().format_usage()
+
+
+def _parser_in(language: str) -> type[_Parser]:
+    """The parser class for one language."""
+    return type(f"Parser_{language}", (_Parser,), {"language": language})
+
+
+def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
+    """``phananh`` and its subcommands, every word of their help from the
+    catalogue in ``language``."""
+
+    def h(key: str, **params: object) -> str:
+        return t(language, key, **params)
+
+    make = _parser_in(language)
+    parser = make(prog="phananh", description=h("cli_help.description"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar=h("cli_help.command"))
+    run = sub.add_parser("run", help=h("cli_help.run"), description=h("cli_help.run"))
+    run.add_argument("--webhook", metavar=h("cli_help.url"), help=h("cli_help.webhook"))
+    # Given, --listen and --port replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
+    run.add_argument("--listen", metavar=h("cli_help.address"), help=h("cli_help.listen"))
+    run.add_argument("--port", type=int, metavar=h("cli_help.number"), help=h("cli_help.port"))
+
+    org = sub.add_parser("org", help=h("cli_help.org"), description=h("cli_help.org"))
+    org_sub = org.add_subparsers(
+        dest="org_command", required=True, metavar=h("cli_help.subcommand")
+    )
     # Changes to the set-up are recorded with who made them (the admin log).
-    operator = argparse.ArgumentParser(add_help=False)
+    operator = make(add_help=False)
     operator.add_argument(
         "--by",
-        metavar="NAME",
-        type=_operator_name,
-        help="who is making this change, for the log (default: the OS user)",
+        metavar=h("cli_help.name"),
+        type=partial(_operator_name, language),
+        help=h("cli_help.by"),
     )
     imp = org_sub.add_parser(
-        "import", help="validate an org chart and apply it as a diff", parents=[operator]
+        "import",
+        help=h("cli_help.org_import"),
+        description=h("cli_help.org_import"),
+        parents=[operator],
     )
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--staff", type=Path, help="staff list as CSV (replaces `staff:`)")
-    imp.add_argument("--assignments", type=Path, help="assignments as CSV")
-    imp.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
-    exp = org_sub.add_parser("export", help="write the current org chart as YAML")
-    exp.add_argument("file", type=Path)
-    org_sub.add_parser("check", help="list gaps: unassigned pairs, staff not yet joined")
+    imp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.org_file"))
+    imp.add_argument("--staff", type=Path, metavar=h("cli_help.file"), help=h("cli_help.staff_csv"))
+    imp.add_argument(
+        "--assignments", type=Path, metavar=h("cli_help.file"), help=h("cli_help.assignments_csv")
+    )
+    imp.add_argument("--dry-run", action="store_true", help=h("cli_help.dry_run"))
+    exp = org_sub.add_parser(
+        "export", help=h("cli_help.org_export"), description=h("cli_help.org_export")
+    )
+    exp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.export_file"))
+    org_sub.add_parser("check", help=h("cli_help.org_check"), description=h("cli_help.org_check"))
 
-    invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
-    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
-    invite.add_argument("--staff", required=True, metavar="ID")
+    invite = sub.add_parser("invite", help=h("cli_help.invite"), description=h("cli_help.invite"))
     invite.add_argument(
-        "--rebind",
-        action="store_true",
-        help="for a staff member already bound: the link moves the record to the account that"
-        " opens it (the old account is told)",
+        "--role", required=True, choices=[r.value for r in Role], help=h("cli_help.role")
     )
+    invite.add_argument(
+        "--staff", required=True, metavar=h("cli_help.id"), help=h("cli_help.staff_id")
+    )
+    bound = invite.add_mutually_exclusive_group()
+    bound.add_argument("--rebind", action="store_true", help=h("cli_help.rebind"))
+    bound.add_argument("--add", action="store_true", help=h("cli_help.add_account"))
 
-    staff = sub.add_parser("staff", help="manage staff")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    staff = sub.add_parser("staff", help=h("cli_help.staff"), description=h("cli_help.staff"))
+    staff_sub = staff.add_subparsers(
+        dest="staff_command", required=True, metavar=h("cli_help.subcommand")
+    )
     deactivate = staff_sub.add_parser(
-        "deactivate", help="deactivate; their tasks are rerouted", parents=[operator]
+        "deactivate",
+        help=h("cli_help.deactivate"),
+        description=h("cli_help.deactivate"),
+        parents=[operator],
     )
-    deactivate.add_argument("staff_id", metavar="ID")
+    deactivate.add_argument("staff_id", metavar=h("cli_help.id"), help=h("cli_help.staff_id"))
 
-    posters = sub.add_parser("posters", help="one printable QR poster per residential group")
-    posters.add_argument("--ward", required=True, metavar="CODE")
-    posters.add_argument("--out", required=True, type=Path, metavar="DIR")
-    posters.add_argument("--format", choices=["pdf", "png"], default="pdf")
+    posters = sub.add_parser(
+        "posters", help=h("cli_help.posters"), description=h("cli_help.posters")
+    )
+    posters.add_argument("--ward", required=True, metavar=h("cli_help.id"), help=h("cli_help.ward"))
+    posters.add_argument(
+        "--out", required=True, type=Path, metavar=h("cli_help.folder"), help=h("cli_help.out")
+    )
+    posters.add_argument(
+        "--format", choices=["pdf", "png"], default="pdf", help=h("cli_help.poster_format")
+    )
 
-    backup = sub.add_parser("backup", help="a consistent copy of the database, even while running")
-    backup.add_argument("file", type=Path)
-    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot)")
-    restore.add_argument("file", type=Path)
+    backup = sub.add_parser("backup", help=h("cli_help.backup"), description=h("cli_help.backup"))
+    backup.add_argument(
+        "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.backup_file")
+    )
+    restore = sub.add_parser(
+        "restore", help=h("cli_help.restore"), description=h("cli_help.restore")
+    )
+    restore.add_argument(
+        "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.restore_file")
+    )
 
-    people = sub.add_parser("people", help="the abuse list")
-    people_sub = people.add_subparsers(dest="people_command", required=True)
+    people = sub.add_parser("people", help=h("cli_help.people"), description=h("cli_help.people"))
+    people_sub = people.add_subparsers(
+        dest="people_command", required=True, metavar=h("cli_help.subcommand")
+    )
+    # An account names the person: blocking it drops their messages on every channel.
+    account = make(add_help=False)
+    account.add_argument("account", metavar=h("cli_help.account_value"), help=h("cli_help.account"))
+    account.add_argument(
+        "--channel",
+        default=TELEGRAM,
+        metavar=h("cli_help.channel_value"),
+        help=h("cli_help.channel", channels=", ".join(CHANNELS), default=TELEGRAM),
+    )
     block = people_sub.add_parser(
-        "block", help="drop a Telegram account's messages silently", parents=[operator]
+        "block",
+        help=h("cli_help.block"),
+        description=h("cli_help.block"),
+        parents=[operator, account],
     )
-    block.add_argument("telegram_id", type=int)
-    block.add_argument("--reason", required=True)
-    unblock = people_sub.add_parser(
-        "unblock", help="take an account off the abuse list", parents=[operator]
+    block.add_argument(
+        "--reason", required=True, metavar=h("cli_help.text"), help=h("cli_help.reason")
     )
-    unblock.add_argument("telegram_id", type=int)
+    people_sub.add_parser(
+        "unblock",
+        help=h("cli_help.unblock"),
+        description=h("cli_help.unblock"),
+        parents=[operator, account],
+    )
 
     history = sub.add_parser(
-        "history",
-        help="a complaint's history; without a code, the set-up changes made from here",
+        "history", help=h("cli_help.history"), description=h("cli_help.history")
     )
-    history.add_argument("code", nargs="?", help="a tracking code like PA-000123")
-    history.add_argument("--limit", type=int, default=50, help="admin log lines (default 50)")
+    history.add_argument("code", nargs="?", metavar=h("cli_help.id"), help=h("cli_help.code"))
+    history.add_argument(
+        "--limit", type=int, default=50, metavar=h("cli_help.number"), help=h("cli_help.limit")
+    )
 
-    digest = sub.add_parser(
-        "digest", help="write a week's digest (text, chart, CSV, XLSX) to a folder"
-    )
+    digest = sub.add_parser("digest", help=h("cli_help.digest"), description=h("cli_help.digest"))
     which = digest.add_mutually_exclusive_group(required=True)
-    which.add_argument("--ward", help="a ward code from the org chart")
-    which.add_argument("--all", action="store_true", help="the whole city")
-    digest.add_argument("--week", help="an ISO week like 2026-W47 (default: last week)")
-    digest.add_argument("--out", type=Path, required=True, help="the folder to write to")
-    digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: the configured)")
-    db = sub.add_parser("db", help="the database itself")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    copy = db_sub.add_parser(
-        "copy", help="copy a ward's SQLite database into an empty PostgreSQL database"
+    which.add_argument("--ward", metavar=h("cli_help.id"), help=h("cli_help.digest_ward"))
+    which.add_argument("--all", action="store_true", help=h("cli_help.digest_all"))
+    digest.add_argument("--week", metavar=h("cli_help.week_value"), help=h("cli_help.week"))
+    digest.add_argument(
+        "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
     )
-    copy.add_argument("--from", dest="source", required=True, type=Path, metavar="FILE.db")
+    digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
+    db = sub.add_parser("db", help=h("cli_help.db"), description=h("cli_help.db"))
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar=h("cli_help.subcommand"))
+    copy = db_sub.add_parser("copy", help=h("cli_help.db_copy"), description=h("cli_help.db_copy"))
     copy.add_argument(
-        "--to", metavar="URL", help="postgresql://user:password@host:port/db (default: PHANANH_DB)"
+        "--from",
+        dest="source",
+        required=True,
+        type=Path,
+        metavar=h("cli_help.file"),
+        help=h("cli_help.copy_from"),
     )
-    demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
-    demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
+    copy.add_argument("--to", metavar=h("cli_help.url"), help=h("cli_help.copy_to"))
+    demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/demo.db"),
+        metavar=h("cli_help.file"),
+        help=h("cli_help.demo_db"),
+    )
     return parser
 
 
@@ -135,11 +264,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 OPERATOR_MAX = 80
 
 
-def _operator_name(text: str) -> str:
+def _operator_name(language: str, text: str) -> str:
     """--by NAME: one line of printable text, as it will be logged."""
     name = " ".join(_CONTROL.sub(" ", text).split())
     if not name or len(name) > OPERATOR_MAX:
-        raise argparse.ArgumentTypeError(f"a name of 1-{OPERATOR_MAX} printable characters")
+        raise argparse.ArgumentTypeError(t(language, "cli.operator_name", limit=OPERATOR_MAX))
     return name
 
 
@@ -176,26 +305,22 @@ class Console:
 
 @asynccontextmanager
 async def _services(settings: Settings) -> AsyncIterator[Any]:
-    """The same services the bot uses, on the configured database, with no
-    Telegram: what they queue is sent the next time the bot runs."""
-    from bot.app.services import Services
-    from bot.domain.clock import SystemClock
-    from bot.domain.reminders import Schedule
-    from storage.engines import opened
+    """The same services the bot uses (bot/runtime.py builds both), on the
+    configured database, with no channel: what they queue is sent the next
+    time the bot runs."""
+    from bot.runtime import opened
 
-    async with opened(settings.database) as storage:
-        services = Services(
-            storage.store,
-            SystemClock(),
-            default_language=settings.default_language,
-            schedule=Schedule(settings.calendar(), settings.quiet_hours()),
-        )
-        await services.load_org()
-        yield services
+    async with opened(settings) as core:
+        yield core.services
 
 
-# my_chat_member: a person blocked or unblocked the bot (handlers/reach.py).
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+@asynccontextmanager
+async def _digests(settings: Settings) -> AsyncIterator[Any]:
+    """The bot's digest use cases on the configured database."""
+    from bot.runtime import opened
+
+    async with opened(settings) as core:
+        yield core.digests
 
 
 async def _has_chart(settings: Settings) -> bool:
@@ -220,16 +345,23 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    from handlers.telegram.app import build_application
-
-    app = build_application(settings)
+    # --listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
+    try:
+        settings = replace(
+            settings,
+            http_host=settings.http_host if args.listen is None else args.listen,
+            http_port=settings.http_port if args.port is None else args.port,
+        )
+    except ConfigError as exc:
+        console.warn("cli.config_error", error=exc)
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        asyncio.run(_serve(settings, console, args, app))
+        asyncio.run(_serve(settings, console, args.webhook))
     except InvalidToken:
         console.warn("cli.bad_token")
         return EXIT_REFUSED
@@ -239,33 +371,28 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     except TelegramError as exc:
         console.warn("cli.telegram_refused", error=exc.message)
         return EXIT_REFUSED
-    except OSError as exc:  # the webhook's port
-        console.warn("cli.cannot_listen", listen=args.listen, port=args.port, error=exc.strerror)
+    except OSError as exc:  # the HTTP server's port
+        console.warn(
+            "cli.cannot_listen",
+            listen=settings.http_host,
+            port=settings.http_port,
+            error=exc.strerror,
+        )
         return EXIT_REFUSED
     return 0
 
 
-async def _serve(
-    settings: Settings, console: Console, args: argparse.Namespace, app: BotApplication
-) -> None:
-    if args.webhook is None:
-        from handlers.telegram.polling import run
+async def _serve(settings: Settings, console: Console, webhook: str | None) -> None:
+    from bot.runtime import configured_channels, serve
 
-        await run(app, ALLOWED_UPDATES, ready=lambda: console.warn("cli.running"))
-        return
-    from handlers.telegram.webhook import run_webhook
+    def ready() -> None:
+        if webhook is None:
+            console.warn("cli.running")
+        else:
+            console.warn("cli.running_webhook", url=webhook, port=settings.http_port)
 
-    # A fresh secret each start: Telegram is told it with setWebhook.
-    secret = settings.webhook_secret.reveal() or secrets.token_urlsafe(32)
-    await run_webhook(
-        app,
-        url=args.webhook,
-        listen=args.listen,
-        port=args.port,
-        secret=secret,
-        allowed_updates=ALLOWED_UPDATES,
-        ready=lambda: console.warn("cli.running_webhook", url=args.webhook, port=args.port),
-    )
+    channels = configured_channels(settings, telegram_webhook=webhook)
+    await serve(settings, channels=channels, ready=ready)
 
 
 def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
@@ -374,10 +501,12 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-async def cmd_invite(
-    settings: Settings, console: Console, role: str, staff_id: str, rebind: bool
-) -> int:
+async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """One code for a staff member: the Telegram link that carries it, and
+    the code itself to send the bot where no link can carry it (Zalo)."""
     from bot.app.admin import Admin, AdminError
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -388,13 +517,20 @@ async def cmd_invite(
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         try:
-            link = await Admin(services).invite(staff_id, Role(role), username, rebind=rebind)
+            link = await Admin(services).invite(
+                args.staff,
+                Role(args.role),
+                TelegramLinks(username),
+                rebind=args.rebind,
+                add=args.add,
+            )
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
-        name = services.chart.staff[staff_id].name
+        name = services.chart.staff[args.staff].name
     expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
-    console.say("cli.invite", name=name, role=role, url=link.url, expires=expires)
+    console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+    console.say("cli.invite_code", code=ZaloLinks(settings.zalo_bot_link).invite(link.token))
     return 0
 
 
@@ -418,8 +554,14 @@ async def cmd_staff_deactivate(
 
 
 async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The posters show Telegram's link to each group and, when the Zalo
+    bot's link is set, that bot and the group's code to send it."""
+    from bot.app.admin import AdminError
     from bot.outfiles import OutputError
+    from bot.ports import ChannelLinks
     from bot.report.posters import PosterError, render_posters
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
 
     async with _services(settings) as services:
         if not services.has_chart:
@@ -431,10 +573,13 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
         console.warn("cli.no_bot_username")
         return EXIT_USAGE
     try:
+        links: list[ChannelLinks] = [TelegramLinks(username)]
+        if settings.zalo_bot_link:
+            links.append(ZaloLinks(settings.zalo_bot_link))
         paths = render_posters(
-            chart, args.ward, username, args.out, fmt=args.format, language=console.language
+            chart, args.ward, links, args.out, fmt=args.format, language=console.language
         )
-    except (PosterError, OutputError) as exc:
+    except (AdminError, PosterError, OutputError) as exc:
         console.warn(exc.key, **exc.params)
         return EXIT_REFUSED
     console.say("cli.posters", count=len(paths), out=args.out)
@@ -442,36 +587,23 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
 
 async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
-    """SQLite: the online backup API; PostgreSQL: pg_dump (custom format)."""
-    if settings.db_url is not None:
-        from storage.postgres.backup import dump
-        from storage.postgres.db import Database as PostgresDatabase
+    """SQLite: the online backup API; PostgreSQL: pg_dump (storage/engines.py)."""
+    from bot.runtime import open_database
 
-        # Reachable, and brought to this program's schema, before pg_dump reads it.
-        await (await PostgresDatabase.open(settings.db_url, pool_size=1)).close()
-        await dump(settings.db_url, target)
-    else:
-        from storage.sqlite.db import Database
-
-        db = await Database.open(settings.db_path)
-        try:
-            await db.backup_to(target)
-        finally:
-            await db.close()
+    storage = await open_database(settings)
+    try:
+        await storage.backup_to(target)
+    finally:
+        await storage.close()
     console.say("cli.backup_done", path=target)
     return 0
 
 
 def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
     """A refusal (not our backup, the bot still running) is one line, in `main`."""
-    if settings.db_url is not None:
-        from storage.postgres.backup import restore as restore_postgres
+    from storage.engines import restore
 
-        asyncio.run(restore_postgres(source, settings.db_url))
-    else:
-        from storage.sqlite.restore import restore
-
-        restore(source, settings.db_path)
+    asyncio.run(restore(source, settings.database))
     console.say("cli.restore_done", path=source, db=settings.database)
     return 0
 
@@ -502,12 +634,36 @@ def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) 
     return 0
 
 
+def _account(console: Console, args: argparse.Namespace) -> Account | None:
+    """``telegram:123456``, ``zalo:e4ea…``, or a bare id on ``--channel``;
+    None (and the reason said) when that is no account."""
+    channel, colon, external = str(args.account).strip().partition(":")
+    if not colon:
+        channel, external = args.channel, channel
+    channel = channel.strip().lower()
+    if channel not in CHANNELS:
+        console.warn("cli.people_unknown_channel", channel=channel, channels=", ".join(CHANNELS))
+        return None
+    external = external.strip()
+    if channel == TELEGRAM and external.isdigit():
+        external = str(int(external))  # 0666 is 666
+    if not valid_account_id(channel, external):
+        console.warn("cli.people_bad_id", id=external, channel=label(channel))
+        return None
+    return Account(channel, external)
+
+
 async def cmd_people(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """Block or unblock the person behind an account: on the abuse list, a
+    person's messages are dropped on every channel they write from."""
     from bot.ports import AdminAction, AdminEntry
 
+    account = _account(console, args)
+    if account is None:
+        return EXIT_USAGE
     async with _services(settings) as services:
         person = await services.store.upsert_person(
-            "telegram", str(args.telegram_id), None, settings.default_language
+            account.channel, account.external_id, None, settings.default_language
         )
         reason = args.reason if args.people_command == "block" else None
         now = services.now()
@@ -519,7 +675,11 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
             detail={"reason": reason} if reason else {},
         )
         await services.store.set_blocked(person.id, reason, now, audit)
-    console.say(f"cli.people_{args.people_command}", id=args.telegram_id)
+    console.say(
+        f"cli.people_{args.people_command}",
+        channel=label(account.channel),
+        id=account.external_id,
+    )
     return 0
 
 
@@ -550,11 +710,11 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.report.briefing import BriefingError, write_briefing
+    from bot.app.briefing import BriefingError, write_briefing
 
     language = args.lang or settings.default_language
     try:
-        written = write_briefing(settings, args.ward, args.week, args.out, language)
+        written = write_briefing(settings, args.ward, args.week, args.out, language, _digests)
     except BriefingError as error:
         print(t(language, error.key, **error.params), file=sys.stderr)
         return error.exit_code
@@ -566,11 +726,20 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from storage.errors import Refusal
 
-    args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings: Settings | None = load_settings()
     except ConfigError as exc:
-        Console(None).warn("cli.config_error", error=exc)
+        settings, problem = None, exc
+    # The help and the mistakes in the configured language, even when the
+    # rest of the configuration is wrong (its own variable is read alone).
+    language = (
+        settings.default_language
+        if settings is not None
+        else normalise_language(os.environ.get("PHANANH_DEFAULT_LANGUAGE"))
+    )
+    args = _parser(language).parse_args(argv)
+    if settings is None:
+        print(t(language, "cli.config_error", error=problem), file=sys.stderr)
         return EXIT_USAGE
     console = Console(settings)
     try:
@@ -590,7 +759,7 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
             return cmd_org_export(settings, console, args.file)
         return asyncio.run(cmd_org_check(settings, console))
     if args.command == "invite":
-        return asyncio.run(cmd_invite(settings, console, args.role, args.staff, args.rebind))
+        return asyncio.run(cmd_invite(settings, console, args))
     if args.command == "staff":
         return asyncio.run(cmd_staff_deactivate(settings, console, args))
     if args.command == "posters":

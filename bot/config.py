@@ -25,6 +25,10 @@ from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 8080
+# A media link's signature is only as strong as its key.
+MEDIA_SECRET_MIN = 32
 
 
 class ConfigError(Exception):
@@ -179,6 +183,10 @@ class Settings:
     # Webhook mode: the secret Telegram sends back with every update (random
     # at each start when not set).
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    # Signs the links to kept photos that channels sending photos by URL use
+    # (bot/app/media.py); random at each start when not set (links made
+    # before a restart then stop working).
+    media_secret: Secret = field(default_factory=lambda: Secret(""))
     # Whether reports hide the resident's name from the cadre unless the
     # resident chooses to show it (FixMyStreet's default: hidden).
     anonymous_by_default: bool = True
@@ -187,6 +195,16 @@ class Settings:
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
+    # The Zalo bot's link (https://zalo.me/…): set, the posters show it and
+    # the group's code to send it (Zalo has no links that start a report).
+    zalo_bot_link: str = ""
+    # The bot's own web server (bot/http.py: webhooks, media links), behind a
+    # reverse proxy that provides the HTTPS.  Port 0 picks a free port (tests).
+    http_host: str = DEFAULT_HTTP_HOST
+    http_port: int = DEFAULT_HTTP_PORT
+    # The HTTPS base under which the reverse proxy makes that server reachable
+    # ("" when it is not: the server then listens only for a webhook).
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         if not self.telegram_file_url:
@@ -207,8 +225,26 @@ class Settings:
             raise ConfigError("work_days needs at least one day")
         if self.max_reports_per_hour < 1:
             raise ConfigError("max_reports_per_hour must be at least 1")
+        if self.media_secret and len(self.media_secret.reveal()) < MEDIA_SECRET_MIN:
+            raise ConfigError(
+                f"media_secret must be at least {MEDIA_SECRET_MIN} characters"
+                " (or unset: random at each start)"
+            )
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
+        if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
+            raise ConfigError(f"zalo_bot_link must be an https:// link, not {self.zalo_bot_link!r}")
+        if not 0 <= self.http_port <= 65535:
+            raise ConfigError("http_port must be between 0 and 65535")
+        if not self.http_host.strip():
+            raise ConfigError("http_host must name an address to listen on")
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(
+                    f"public_url must look like https://example.org/bot, not {self.public_url!r}"
+                )
+            object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         both = sorted(self.bridge_days & self.makeup_days)
         if both:
             raise ConfigError(
@@ -270,10 +306,20 @@ _ENV_NAMES = {
     "sweep_seconds": "PHANANH_SWEEP_SECONDS",
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
+    "zalo_bot_link": "PHANANH_ZALO_BOT_LINK",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
+    "media_secret": "PHANANH_MEDIA_SECRET",
     "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
+    "http_host": "PHANANH_HTTP_HOST",
+    "http_port": "PHANANH_HTTP_PORT",
+    "public_url": "PHANANH_PUBLIC_URL",
 }
+
+
+def _https_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme == "https" and bool(parts.netloc) and not any(c.isspace() for c in text)
 
 
 def _clock_time(value: object, name: str) -> time:
@@ -328,6 +374,13 @@ def _dates(value: object, name: str) -> frozenset[date]:
         except ValueError as exc:
             raise ConfigError(f"{name}: {item!r} is not a date like 2026-09-02") from exc
     return frozenset(out)
+
+
+def _whole(value: object, name: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number") from exc
 
 
 def _flag(value: object, name: str) -> bool:
@@ -385,16 +438,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["briefing_time"] = _clock_time(raw["briefing_time"], "briefing_time")
     if "digest_time" in raw:
         timing["digest"] = _digest(raw["digest_time"])
-    if "sweep_seconds" in raw:
-        try:
-            timing["sweep_seconds"] = int(raw["sweep_seconds"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigError("sweep_seconds must be a whole number") from exc
-    if "max_reports_per_hour" in raw:
-        try:
-            timing["max_reports_per_hour"] = int(raw["max_reports_per_hour"])
-        except (TypeError, ValueError) as exc:
-            raise ConfigError("max_reports_per_hour must be a whole number") from exc
+    for name in ("sweep_seconds", "max_reports_per_hour", "http_port"):
+        if name in raw:
+            timing[name] = _whole(raw[name], name)
     if "anonymous_by_default" in raw:
         timing["anonymous_by_default"] = _flag(raw["anonymous_by_default"], "anonymous_by_default")
     if "rate_limit" in raw:
@@ -413,5 +459,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),
         bot_username=str(raw.get("bot_username", "")).lstrip("@"),
+        zalo_bot_link=str(raw.get("zalo_bot_link", "")).strip(),
         webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
+        http_host=str(raw.get("http_host", DEFAULT_HTTP_HOST)).strip(),
+        public_url=str(raw.get("public_url", "")).strip(),
+        media_secret=Secret(str(raw.get("media_secret", ""))),
     )

@@ -21,10 +21,9 @@ from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
+from bot.runtime import opened
 from bot.sandbox.driver import BotDriver, driven
 from bot.sandbox.telegram import FakeUser, JSONDict, SentMessage
-from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -258,9 +257,8 @@ async def run_demo(db_path: Path, out: TextIO | None = None) -> int:
     reset_database(db_path)
     settings = Settings(telegram_token=Secret("123456:DEMO"), db_path=db_path)
     clock = ManualClock(DEMO_START)
-    db = await Database.open(db_path)
-    await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
-    await db.close()
+    async with opened(settings, clock) as core:
+        await core.store.replace_org(load_org_file(EXAMPLE_ORG))
     async with driven(settings, clock) as driver:
         out.write("Phản Ánh — bản chạy thử ngoại tuyến (offline demo)\n")
         out.write(f"Cơ sở dữ liệu: {db_path}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")

@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol
 
+from bot.domain.channels import Account as Account  # an account on a channel, re-exported
 from bot.domain.complaints import Action, Complaint, Event, Photo, State
 from bot.domain.conversation import ConversationState
 from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
@@ -23,11 +24,37 @@ from bot.domain.routing import Reach
 
 @dataclass(frozen=True)
 class Person:
+    """One person, whatever channels they write from.  ``accounts`` come in
+    the order messages would try them: the reachable ones first, the one
+    the person used last first among those."""
+
     id: int
-    channel: str
-    external_id: str
     display_name: str | None = None
     language: str = "vi"
+    accounts: tuple[Account, ...] = ()
+
+    @property
+    def account(self) -> Account | None:
+        """Where a message to this person goes now (None: they have no account left)."""
+        return self.accounts[0] if self.accounts else None
+
+    def on(self, channel: str) -> tuple[Account, ...]:
+        """Their accounts on one channel."""
+        return tuple(a for a in self.accounts if a.channel == channel)
+
+
+class AccountReach(NamedTuple):
+    """What marking an account reachable or not did to its person: whether
+    any of their accounts could be reached before and after (``person_id``
+    None: no such account)."""
+
+    person_id: int | None
+    before: bool = False
+    after: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.person_id is not None and self.before != self.after
 
 
 @dataclass(frozen=True)
@@ -38,8 +65,8 @@ class Identity:
     person: Person
     staff_id: str | None = None
     blocked: bool = False
-    # The person had been unreachable (blocked the bot, say) and has just
-    # written again: the bot can reach them once more.
+    # The person had been unreachable (blocked the bot on every channel, say)
+    # and has just written again: the bot can reach them once more.
     returned: bool = False
 
 
@@ -59,12 +86,16 @@ class Invite:
     # May take the staff record over from the account that holds it (only
     # the command line mints these: `phananh invite --rebind`).
     rebind: bool = False
+    # Adds the account that uses it to the person who holds the record,
+    # beside their other accounts (`phananh invite --add`; command line only).
+    adds_account: bool = False
 
 
 class InviteUse(StrEnum):
     """What opening an invite did."""
 
     BOUND = "bound"
+    ADDED = "added"  # the account joined the person who holds the record
     SPENT = "spent"  # someone opened it first
     TAKEN = "taken"  # the record is another account's, and the invite may not rebind it
 
@@ -87,8 +118,8 @@ class AdminAction(StrEnum):
 @dataclass(frozen=True)
 class AdminEntry:
     """One line of the admin log: who (``actor``: the OS user, or the name
-    given with --by) did what, to whom or what, when.  ``account`` is filled
-    in when read: the person's chat account as it is now (``forgotten`` after
+    given with --by) did what, to whom or what, when.  ``accounts`` are
+    filled in when read: the person's accounts as they are now (none after
     a /forget)."""
 
     at: datetime
@@ -97,7 +128,7 @@ class AdminEntry:
     subject: str = ""
     person_id: int | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
-    account: str | None = None
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +158,9 @@ class OutboxItem:
     recipient: Person | None  # None: a staff member with no bound account yet
     payload: Mapping[str, Any]
     attempts: int
+    # The account to send to: the one the recipient used last among those
+    # that can be reached (``due_outbox`` hands out only rows that have one).
+    account: Account | None = None
     # The parts of the row (photos, a pin, pieces of a long text) Telegram
     # already accepted: a retry sends only the others.
     parts_done: tuple[str, ...] = ()
@@ -284,7 +318,7 @@ class ButtonMessage:
 
 
 class PeopleRepo(Protocol):
-    """People and the staff record an account is bound to."""
+    """People, their accounts on channels, and the staff record a person is bound to."""
 
     async def upsert_person(
         self, channel: str, external_id: str, display_name: str | None, default_language: str
@@ -299,8 +333,8 @@ class PeopleRepo(Protocol):
     async def find_person(self, channel: str, external_id: str) -> Person | None: ...
     async def bind_staff(self, staff_id: str, person_id: int, at: datetime) -> None: ...
     async def reports_since(self, person_id: int, since: datetime) -> int: ...
-    async def mark_reachable(self, person_id: int) -> bool: ...
-    async def mark_unreachable(self, person_id: int, at: datetime) -> bool: ...
+    async def mark_reachable(self, account: Account) -> AccountReach: ...
+    async def mark_unreachable(self, account: Account, at: datetime) -> AccountReach: ...
 
 
 class ReachRepo(Protocol):
@@ -398,20 +432,9 @@ class PrivacyRepo(Protocol):
 class UpdateLog(Protocol):
     """Updates a channel delivered, so none is handled twice."""
 
-    async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool: ...
-    async def finish_update(self, channel: str, update_id: int, at: datetime) -> None: ...
+    async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool: ...
+    async def finish_update(self, channel: str, update_id: str, at: datetime) -> None: ...
     async def prune_updates(self, before: datetime) -> int: ...
-
-
-class UpdateInbox(Protocol):
-    """Webhook mode: an update is stored (committed) before the platform is
-    answered 200, and deleted once handled; what a crash left is handled at
-    the next start.  A store that cannot take it raises
-    `storage.errors.Refusal` (the platform is answered 500 and sends it again)."""
-
-    async def put(self, update_id: int, payload: str, at: datetime) -> bool: ...
-    async def backlog(self) -> list[tuple[int, str]]: ...
-    async def done(self, update_id: int) -> None: ...
 
 
 class AdminRepo(Protocol):
@@ -469,6 +492,40 @@ class OutboxRepo(Protocol):
     async def clear_button_message(self, button_id: int, at: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """A media row's bytes and their type."""
+
+    content: bytes
+    mime: str
+
+
+class MediaStore(Protocol):
+    """Photos (and other files people send) as the project's own: bytes kept
+    once per content, by their SHA-256, and each channel's handle for them
+    (Telegram's file_id) cached beside them."""
+
+    async def put_media(self, sha256: str, content: bytes, mime: str, at: datetime) -> int:
+        """The media id for these bytes: a new row, or the row that already
+        holds the same bytes."""
+        ...
+
+    async def adopt_media_ref(self, channel: str, ref: str, mime: str, at: datetime) -> int:
+        """The media id a channel's handle names; a row without bytes is
+        made for a handle never seen (a photo kept before bytes were)."""
+        ...
+
+    async def media_of_ref(self, channel: str, ref: str) -> int | None: ...
+    async def media_content(self, media_id: int) -> StoredMedia | None: ...
+    async def media_refs(self, media_ids: Sequence[int], channel: str) -> dict[int, str]:
+        """Each media's newest handle on ``channel``, for those that have one."""
+        ...
+
+    async def remember_media_ref(
+        self, media_id: int, channel: str, ref: str, at: datetime
+    ) -> None: ...
+
+
 class Store(
     PeopleRepo,
     ReachRepo,
@@ -481,11 +538,32 @@ class Store(
     AdminRepo,
     SweepRepo,
     OutboxRepo,
+    MediaStore,
     Protocol,
 ):
     """Every repository the use cases need; an engine implements them all
     (storage/sqlite/store.py).  A use case that needs one aggregate can
     name its small protocol instead."""
+
+
+class ChannelLinks(Protocol):
+    """What a channel prints for a person to reach the bot: the command
+    line's invites, the posters.  ``channel``: its name; ``bot``: how people
+    find the bot there (Telegram's @username, the Zalo bot's link)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def bot(self) -> str: ...
+
+    def invite(self, code: str) -> str:
+        """What opens the invite ``code``: a link, or the text to send the bot."""
+        ...
+
+    def start_report(self, area_code: str) -> str | None:
+        """A link that starts a report in that area, or None where the
+        channel has none (Zalo: the poster prints the area's code to type)."""
+        ...
 
 
 class DigestStore(Protocol):
@@ -525,3 +603,42 @@ class DigestStore(Protocol):
     async def shown_reporters(self, complaint_ids: Sequence[int]) -> dict[int, str]: ...
     async def record_run(self, week: str, notices: Sequence[Notice], at: datetime) -> bool: ...
     async def has_run(self, week: str | None = None) -> bool: ...
+
+
+# ---- channels (the runtime's side: bot/runtime.py) --------------------------------------------
+
+
+class Channel(Protocol):
+    """One messenger, as the runtime drives it: started after the use
+    cases, stopped before them, and asked by the scheduler to send what the
+    outbox holds for it.  Receiving (long polling, a webhook route on the
+    bot's HTTP server) is the channel's own business between `start` and
+    `stop`."""
+
+    name: str
+
+    @property
+    def links(self) -> ChannelLinks: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def flush(self) -> None:
+        """Send what the outbox has for this channel (due rows, retries)."""
+        ...
+
+    async def closed(self) -> None:
+        """Returns once the channel stopped receiving: after `stop`, or
+        with the error that ended its receiving on its own (a token the
+        messenger no longer accepts, say), which stops the bot."""
+        ...
+
+
+class UpdateInbox(Protocol):
+    """A webhook's updates, stored before the sender is answered 200 and
+    deleted once handled (storage/sqlite/inbox.py)."""
+
+    async def put(self, update_id: str, payload: str, at: datetime) -> bool:
+        """False when it is stored already (sent again before our answer)."""
+        ...
+
+    async def backlog(self) -> list[tuple[str, str]]: ...
+    async def done(self, update_id: str) -> None: ...

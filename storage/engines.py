@@ -9,6 +9,7 @@ modules are imported only when that engine is used.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,6 +53,20 @@ class Storage:
         assert isinstance(self.database, SqliteDatabase)
         return WebhookInbox(self.database, channel)
 
+    async def backup_to(self, target: Path) -> None:
+        """A consistent copy while the bot keeps writing: SQLite's online
+        backup API into a file, or ``pg_dump`` (its custom format) of the
+        schema's rows (storage/postgres/backup.py)."""
+        if isinstance(self.where, PostgresUrl):
+            from storage.postgres.backup import dump
+
+            await dump(self.where, target)
+            return
+        from storage.sqlite.db import Database as SqliteDatabase
+
+        assert isinstance(self.database, SqliteDatabase)
+        await self.database.backup_to(target)
+
     async def close(self) -> None:
         await self.database.close()
 
@@ -77,6 +92,20 @@ async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
 
     lite = await SqliteDatabase.open(where, migrate=migrate)
     return Storage(SQLITE, SqliteStore(lite), SqliteDigestStore(lite), lite, where)
+
+
+async def restore(backup: Path, where: Where) -> None:
+    """Replace the database ``where`` names with a backup `Storage.backup_to`
+    wrote; a backup that is not ours, or a bot still using the database,
+    raises a `storage.errors.Refusal` and changes nothing."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.backup import restore as restore_postgres
+
+        await restore_postgres(backup, where)
+        return
+    from storage.sqlite.restore import restore as restore_sqlite
+
+    await asyncio.to_thread(restore_sqlite, backup, where)
 
 
 @asynccontextmanager

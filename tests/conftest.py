@@ -67,7 +67,7 @@ def where(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
     """Where the test's database lives: a fresh file, or a fresh PostgreSQL
     database (``PHANANH_DB`` as the bot reads it)."""
     if engine != POSTGRES:
-        yield tmp_path / "phananh.db"
+        yield tmp_path / "bot.db"
         return
     server: PgServer = request.getfixturevalue("postgres")
     url: PostgresUrl = server.new_database()

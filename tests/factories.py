@@ -13,8 +13,11 @@ from typing import Any
 from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
+from bot.runtime import ChannelFactory, running, telegram
 from bot.sandbox.driver import BotDriver, driven
-from bot.sandbox.telegram import FakeBotApi, FakeUser, SentMessage
+from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, SentMessage
+from handlers.telegram.channel import Receiving
+from handlers.telegram.context import BotApplication
 from storage.engines import opened
 
 # Staff of examples/org.yaml, by Telegram user id.
@@ -54,6 +57,27 @@ async def started_bot(
 ) -> AsyncIterator[BotDriver]:
     async with driven(settings_for(db, **settings), clock, api) as driver:
         yield driver
+
+
+def fake_telegram(
+    api: FakeBotApi, receiving: Receiving = None, *, read_timeout: float = 5.0
+) -> ChannelFactory:
+    """The Telegram channel over the in-memory fake Bot API."""
+    return telegram(
+        receiving=receiving,
+        request=InMemoryRequest(api, read_timeout=read_timeout),
+        updates_request=InMemoryRequest(api),
+    )
+
+
+@asynccontextmanager
+async def started_app(
+    settings: Settings, clock: ManualClock, api: FakeBotApi
+) -> AsyncIterator[BotApplication]:
+    """The bot started through the runtime, its Telegram channel over the
+    fake receiving nothing by itself: the test polls or hands in updates."""
+    async with running(settings, clock=clock, channels=[fake_telegram(api)]) as runtime:
+        yield runtime.telegram.app
 
 
 def texts(messages: list[SentMessage]) -> list[str]:

@@ -7,6 +7,7 @@ an operator would."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import _parser, main
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
 from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi, JSONDict
+from tests.catalogue import says
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -281,6 +283,48 @@ def test_run_as_a_webhook_says_running_once_telegram_took_the_address(
     assert len(str(webhook.params["secret_token"])) >= 32
 
 
+class ReachesTheWebhook(StopsOnFirstPoll):
+    """Telegram, which connects to the bot's server when it is told the
+    webhook's address (before stopping the bot)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__()
+        self.port = port
+        self.reached = False
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        if method.lower() == "setwebhook":
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5):
+                self.reached = True
+        return await super().call(method, params)
+
+
+def test_run_as_a_webhook_listens_where_the_settings_say(
+    charted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --listen and --port, PHANANH_HTTP_HOST and PHANANH_HTTP_PORT."""
+    port = _closed_port()
+    api = ReachesTheWebhook(port)
+    monkeypatch.setenv("PHANANH_HTTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("PHANANH_HTTP_PORT", str(port))
+    capsys.readouterr()
+    with telegram_in_a_thread(api) as url:
+        monkeypatch.setenv("PHANANH_TELEGRAM_API_URL", url)
+        assert main(["run", "--webhook", "https://example.org/hook"]) == 0
+    running = t("vi", "cli.running_webhook", url="https://example.org/hook", port=port)
+    assert capsys.readouterr().err.splitlines() == [running]
+    assert api.reached
+
+
+def test_run_with_a_port_out_of_range_says_so_in_one_line(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["run", "--webhook", "https://example.org/hook", "--port", "70000"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "http_port must be between 0 and 65535" in line
+
+
 def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -447,7 +491,7 @@ def test_a_broken_import_keeps_the_chart_already_loaded(
 
     assert main(["org", "import", str(broken)]) == 1
 
-    assert "2 lỗi" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.org_invalid", count=2)
     assert _area_codes(db) == before
     assert "NOWHERE" not in before and "W" not in before
     assert _rows(db, "categories") == 13
@@ -551,7 +595,113 @@ def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         main(["frobnicate"])
 
     assert info.value.code == 2
-    assert "usage: phananh" in capsys.readouterr().err
+    assert f"{t('vi', 'argparse.usage')}phananh" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------- help, in the configured language
+
+
+def _subcommands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every subcommand path of ``phananh`` ("org", "org import"…)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += [(*prefix, name), *_subcommands(sub, (*prefix, name))]
+    return found
+
+
+SUBCOMMANDS = _subcommands(_parser())
+# What argparse says by itself, in English, unless it is told otherwise.
+ARGPARSE_ENGLISH = ("usage:", "positional arguments", "options:", "show this help message")
+
+
+def _help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str, *args: str
+) -> str:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--help"])
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return " ".join(out.split())  # argparse wraps lines at the terminal's width
+
+
+def test_every_subcommand_is_walked() -> None:
+    assert len(SUBCOMMANDS) == 19 and ("org", "import") in SUBCOMMANDS
+    assert ("db", "copy") in SUBCOMMANDS
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("path", [(), *SUBCOMMANDS], ids=lambda p: " ".join(p) or "phananh")
+def test_every_help_speaks_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+    path: tuple[str, ...],
+) -> None:
+    """`phananh --help` and every subcommand's, argparse's own words too,
+    from the catalogue in PHANANH_DEFAULT_LANGUAGE."""
+    shown = _help(monkeypatch, capsys, lang, *path)
+    assert shown.startswith(f"{t(lang, 'argparse.usage')}phananh {' '.join(path)}".strip())
+    assert f"-h, --help {t(lang, 'argparse.help')}" in shown
+    assert f"{t(lang, 'argparse.options')}:" in shown
+    if lang == "vi":
+        assert not [word for word in ARGPARSE_ENGLISH if word in shown]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_main_help_describes_each_command_from_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    shown = _help(monkeypatch, capsys, lang)
+    assert " ".join(t(lang, "cli_help.description").split()) in shown
+    for command in (
+        "run",
+        "org",
+        "invite",
+        "staff",
+        "posters",
+        "backup",
+        "restore",
+        "people",
+        "db",
+    ):
+        assert f"{command} {' '.join(t(lang, f'cli_help.{command}').split())}" in shown
+    for command in ("history", "digest", "demo"):
+        assert " ".join(t(lang, f"cli_help.{command}").split()) in shown
+
+
+def test_the_help_is_vietnamese_without_any_setting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["org", "import", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert shown.startswith(f"{t('vi', 'argparse.usage')}phananh org import")
+    assert " ".join(t("vi", "cli_help.dry_run").split()) in shown
+    assert t("vi", "cli_help.file") in shown, "the file's placeholder, in Vietnamese"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_usage_mistake_is_told_in_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main(["invite", "--role", "mayor", "--staff", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    error = t(lang, "argparse.error") % {"prog": "phananh invite", "message": ""}
+    assert error.strip() in err
+    assert t(lang, "argparse.invalid_choice").split("%")[0] in err
+    with pytest.raises(SystemExit):
+        main(["staff", "deactivate", "cb-1", "--by", " "])
+    err = capsys.readouterr().err
+    assert t(lang, "cli.operator_name", limit=80) in err, "the --by check, in the same language"
 
 
 # -------------------------------------------------------------------- demo

@@ -16,12 +16,11 @@ from telegram import Update
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict
-from handlers.telegram.app import build_application, running
+from bot.sandbox.telegram import FakeBotApi, FakeUser, JSONDict
 from handlers.telegram.polling import poll
 from handlers.telegram.processing import ChatOrderedProcessor, chat_key
 from handlers.telegram.ratelimit import MESSAGES_PER_SECOND, WINDOW_SECONDS, is_message
-from tests.factories import load_chart, settings_for
+from tests.factories import load_chart, settings_for, started_app
 
 
 def update_of(user: FakeUser, text: str) -> Update:
@@ -113,12 +112,6 @@ async def test_polling_handles_a_batch_side_by_side_and_each_chat_in_order(
     db_path = tmp_path / "bot.db"
     await load_chart(db_path, chart)
     api = InFlightApi(latency=0.02)  # every call answered after 20 ms
-    app = build_application(
-        settings_for(db_path),
-        clock=clock,
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
     people = [FakeUser(api, 6000 + n, f"Cư dân {n}") for n in range(20)]
     for person in people:
         api.push_update(person.command("start"))
@@ -126,7 +119,7 @@ async def test_polling_handles_a_batch_side_by_side_and_each_chat_in_order(
     api.push_update(lan.command("help"))
     api.push_update(lan.command("mine"))
     stop = asyncio.Event()
-    async with running(app):
+    async with started_app(settings_for(db_path), clock, api) as app:
         polling = asyncio.create_task(poll(app, stop))
         await api.wait_until(lambda: len(api.messages_to(lan.user_id)) >= 3, timeout=10)
         await api.wait_until(lambda: all(api.messages_to(p.user_id) for p in people), 10)
@@ -153,14 +146,8 @@ async def test_a_burst_goes_out_paced_with_no_429(
     await load_chart(db_path, chart)
     api = FakeBotApi()
     api.rate_limit_per_second = 30  # Telegram's ceiling, enforced by the fake
-    app = build_application(
-        settings_for(db_path, rate_limit=True),
-        clock=clock,
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
     people = [FakeUser(api, 7000 + n, f"Cư dân {n}") for n in range(40)]
-    async with running(app):
+    async with started_app(settings_for(db_path, rate_limit=True), clock, api) as app:
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.gather(*(app.bot.send_message(p.user_id, "Nhắc việc") for p in people))
@@ -178,13 +165,7 @@ async def test_a_429_pauses_sends_and_is_retried(
     await load_chart(db_path, chart)
     api = FakeBotApi()
     lan = FakeUser(api, 7100, "Lan")
-    app = build_application(
-        settings_for(db_path, rate_limit=True),
-        clock=clock,
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
-    async with running(app):
+    async with started_app(settings_for(db_path, rate_limit=True), clock, api) as app:
         api.fail_next("sendMessage", retry_after=1)
         await app.bot.send_message(lan.user_id, "Nhắc việc")
     assert [c.status for c in api.calls_to("sendMessage")] == [429, 200]

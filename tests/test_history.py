@@ -255,10 +255,7 @@ def test_a_forgotten_person_is_not_named_in_the_admin_log(
 ) -> None:
     assert main(["people", "block", "666", "--reason", "spam"]) == 0
     with closing(sqlite3.connect(cli_env)) as conn, conn:
-        conn.execute(
-            "UPDATE people SET channel = 'forgotten', external_id = 'forgotten:' || id"
-            " WHERE external_id = '666'"
-        )
+        conn.execute("DELETE FROM accounts WHERE external_id = '666'")
     capsys.readouterr()
     assert main(["history"]) == 0
     out = capsys.readouterr().out

@@ -310,6 +310,36 @@ def test_several_values_in_one_cell(tmp_path: Path) -> None:
     assert chart.assignments[("W", "LCVH")] == "cb"
 
 
+ZALO_HEADER = STAFF_HEADER + ",Zalo ID"
+
+
+def test_a_zalo_id_column_gives_each_member_their_zalo_account(tmp_path: Path) -> None:
+    staff = (
+        "ld,Chủ tịch W,lãnh đạo phường,W,7001,e4ea5c",
+        *(row + "," for row in STAFF_ROWS[1:-1]),
+        STAFF_ROWS[-1] + ",0012ab",
+    )
+    chart = files(tmp_path, staff=staff, staff_header=ZALO_HEADER).load()
+    assert (chart.staff["ld"].telegram_id, chart.staff["ld"].zalo_id) == (7001, "e4ea5c")
+    assert chart.staff["tp"].zalo_id == "0012ab", "as written, leading zeros too"
+    assert chart.staff["cb"].zalo_id is None
+
+
+def test_zalo_id_mistakes_are_pinned_to_their_row(tmp_path: Path) -> None:
+    staff = (
+        *(row + "," for row in STAFF_ROWS),
+        "cb3,Ba,cán bộ,W,,e4ea5c",
+        "cb4,Bốn,cán bộ,W,,e4ea5c  <- org.duplicate_zalo_id",
+        "cb5,Năm,cán bộ,W,,có dấu  <- org.bad_zalo_id",
+        "cb6,Sáu,cán bộ,W,,a b  <- org.bad_zalo_id",
+    )
+    issues = assert_issues_as_marked(files(tmp_path, staff=staff, staff_header=ZALO_HEADER))
+    duplicate = next(i for i in issues if i.key == "org.duplicate_zalo_id")
+    assert describe_issue(duplicate, "vi") == (
+        f"{duplicate.source}, dòng 8: Mã Zalo e4ea5c đã được gán cho cán bộ “cb3”."
+    )
+
+
 def test_a_quoted_cell_may_hold_the_separator_and_a_line_break(tmp_path: Path) -> None:
     staff = (
         *STAFF_ROWS,
@@ -636,7 +666,7 @@ def test_exception_summary_names_the_csv_file(tmp_path: Path) -> None:
 
 
 def test_catalogues_cover_every_csv_key_with_the_same_placeholders() -> None:
-    source = (ROOT / "bot" / "orgcsv.py").read_text("utf-8")
+    source = (ROOT / "bot" / "orgio" / "csvfiles.py").read_text("utf-8")
     used = set(re.findall(r'"(orgcsv\.[a-z_]+)"', source))
     assert len(used) >= 11
     for lang in i18n.LANGUAGES:

@@ -1026,6 +1026,33 @@ def test_bad_telegram_id(value: str) -> None:
     assert_issues_as_marked(org_yaml(staff=snippet))
 
 
+@pytest.mark.parametrize("value", ["'có dấu'", "'a b'", "[e4ea]", "{id: 1}", "'" + "a" * 65 + "'"])
+def test_bad_zalo_id(value: str) -> None:
+    snippet = f"- id: x\n  name: X\n  roles: [city_leader]\n  zalo_id: {value}  # <- bad_zalo_id"
+    assert_issues_as_marked(org_yaml(staff=snippet))
+
+
+def test_a_zalo_id_is_kept_as_written_and_may_sit_beside_a_telegram_id() -> None:
+    staff = (
+        "- id: x\n  name: X\n  roles: [city_leader]\n  telegram_id: 7009\n  zalo_id: e4ea5c\n"
+        "- id: y\n  name: Y\n  roles: [city_leader]\n  zalo_id: 0012345"
+    )
+    chart = parse_org(org_yaml(staff=staff))
+    assert (chart.staff["x"].telegram_id, chart.staff["x"].zalo_id) == (7009, "e4ea5c")
+    assert chart.staff["y"].zalo_id == "0012345", "digits stay text, leading zeros too"
+    assert [str(a) for a in chart.staff["x"].accounts()] == ["telegram:7009", "zalo:e4ea5c"]
+    assert chart.staff["ld"].zalo_id is None
+
+
+def test_a_zalo_id_given_to_two_people_is_pinned_to_the_second() -> None:
+    staff = (
+        entry("id: x", "name: X", "roles: city_leader", "zalo_id: e4ea5c")
+        + "\n"
+        + entry("id: y", "name: Y", "roles: city_leader", "zalo_id: e4ea5c  # <- duplicate_zalo_id")
+    )
+    assert_issues_as_marked(org_yaml(staff=staff))
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "eight", "1:30", "'8'", ".inf", "[8]", "yes"])
 def test_bad_acknowledge_hours(value: str) -> None:
     snippet = category("X", f"acknowledge_hours: {value}  # <- bad_acknowledge_hours")
@@ -1186,7 +1213,9 @@ def test_load_accepts_bom(tmp_path: Path) -> None:
 
 
 def test_catalogues_cover_every_key_with_the_same_placeholders() -> None:
-    source = (ROOT / "bot" / "orgfile.py").read_text("utf-8")
+    # Every module of the YAML reader (the CSV reader has its own test).
+    readers = sorted((ROOT / "bot" / "orgio").glob("*.py"))
+    source = "".join(p.read_text("utf-8") for p in readers if p.name != "csvfiles.py")
     used = set(re.findall(r'"(org\.[a-z0-9_]+)"', source))
     assert set(CATALOGUES["vi"]) == used
     assert set(CATALOGUES["en"]) == used

@@ -12,17 +12,26 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
+from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.sandbox.telegram import ApiCall, FakeBotApi, FakeUser, InMemoryRequest
-from handlers.telegram.app import build_application, running
+from bot.http import HttpServer
+from bot.ports import Channel
+from bot.runtime import Core, serve
+from bot.sandbox.telegram import ApiCall, FakeBotApi, FakeUser
+from handlers.telegram.channel import Polling, TelegramChannel
 from handlers.telegram.context import BotApplication
-from handlers.telegram.polling import poll, run
-from tests.factories import load_chart, settings_for
+from handlers.telegram.polling import poll
+from tests.catalogue import says
+from tests.factories import fake_telegram, load_chart, settings_for, started_app
+
+Started = Callable[[], AbstractAsyncContextManager[BotApplication]]
 
 RESIDENT = 5001
 
@@ -33,18 +42,17 @@ def api() -> FakeBotApi:
 
 
 @pytest.fixture
-async def app(
-    tmp_path: Path, clock: ManualClock, chart: OrgChart, api: FakeBotApi
-) -> BotApplication:
-    """The real Application over the fake API, built but not started."""
+async def settings(tmp_path: Path, chart: OrgChart) -> Settings:
+    """The bot's settings, over a database with the example org chart."""
     db_path = tmp_path / "bot.db"
     await load_chart(db_path, chart)
-    return build_application(
-        settings_for(db_path),
-        clock=clock,
-        request=InMemoryRequest(api),
-        updates_request=InMemoryRequest(api),
-    )
+    return settings_for(db_path)
+
+
+@pytest.fixture
+def bot(settings: Settings, clock: ManualClock, api: FakeBotApi) -> Started:
+    """Starts the bot (through the runtime) over the fake API; the test polls."""
+    return lambda: started_app(settings, clock, api)
 
 
 def first(calls: list[ApiCall], method: str, **params: object) -> int:
@@ -58,12 +66,12 @@ def first(calls: list[ApiCall], method: str, **params: object) -> int:
 
 
 async def test_an_update_is_confirmed_only_after_it_was_handled(
-    app: BotApplication, api: FakeBotApi
+    bot: Started, api: FakeBotApi
 ) -> None:
     lan = FakeUser(api, RESIDENT, "Lan")
     update_id = api.push_update(lan.command("start"))["update_id"]
     stop = asyncio.Event()
-    async with running(app):
+    async with bot() as app:
         polling = asyncio.create_task(poll(app, stop))
         # The next long poll asks past the update: that is the confirmation.
         await api.wait_until(lambda: bool(api.calls_to("getUpdates")[1:]))
@@ -80,11 +88,11 @@ async def test_an_update_is_confirmed_only_after_it_was_handled(
     assert api.pending_updates == []
 
 
-async def test_stopping_confirms_what_was_handled(app: BotApplication, api: FakeBotApi) -> None:
+async def test_stopping_confirms_what_was_handled(bot: Started, api: FakeBotApi) -> None:
     lan = FakeUser(api, RESIDENT, "Lan")
     update_id = api.push_update(lan.command("start"))["update_id"]
     stop = asyncio.Event()
-    async with running(app):
+    async with bot() as app:
         polling = asyncio.create_task(poll(app, stop))
         await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
         # Stop while a long poll may still be waiting: it is cancelled, and
@@ -97,7 +105,7 @@ async def test_stopping_confirms_what_was_handled(app: BotApplication, api: Fake
 
 
 async def test_an_update_the_bot_cannot_read_is_confirmed_past_and_the_bot_keeps_serving(
-    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+    bot: Started, api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A poll in an older Bot API's shape, which PTB 22.8 cannot read, made
     `phananh run` exit with code 1, came back after every restart, and put
@@ -112,12 +120,12 @@ async def test_an_update_the_bot_cannot_read_is_confirmed_past_and_the_bot_keeps
     with caplog.at_level(logging.INFO):
         for logger in ("bot", "handlers", "storage"):
             caplog.set_level(logging.DEBUG, logger=logger)
-        async with running(app):
+        async with bot() as app:
             polling = asyncio.create_task(poll(app, stop))
             greeting = await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
             stop.set()
             await asyncio.wait_for(polling, 5)
-    assert "Xin chào Lan" in (greeting.text or "")
+    assert says(greeting.text, "start.greeting", name="Lan Nguyễn")
     assert api.calls_to("getUpdates")[-1].params.get("offset") == start_id + 1
     assert api.pending_updates == [], "confirmed: it does not come back"
     ours = [r for r in caplog.records if r.name.startswith(("bot", "handlers", "storage"))]
@@ -130,13 +138,13 @@ async def test_an_update_the_bot_cannot_read_is_confirmed_past_and_the_bot_keeps
 
 
 async def test_flood_control_is_waited_out_and_the_update_still_handled(
-    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+    bot: Started, api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     lan = FakeUser(api, RESIDENT, "Lan")
     api.push_update(lan.command("start"))
     api.fail_next("getUpdates", retry_after=1)  # 429: Telegram's least wait, one second
     stop = asyncio.Event()
-    async with running(app):
+    async with bot() as app:
         polling = asyncio.create_task(poll(app, stop))
         await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
         stop.set()
@@ -149,13 +157,13 @@ async def test_flood_control_is_waited_out_and_the_update_still_handled(
 
 
 async def test_a_network_failure_is_logged_and_retried(
-    app: BotApplication, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+    bot: Started, api: FakeBotApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     lan = FakeUser(api, RESIDENT, "Lan")
     api.push_update(lan.command("start"))
     api.network_failure_next("getUpdates")
     stop = asyncio.Event()
-    async with running(app):
+    async with bot() as app:
         polling = asyncio.create_task(poll(app, stop))
         # The retry comes after the first backoff, one second.
         await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
@@ -167,10 +175,18 @@ async def test_a_network_failure_is_logged_and_retried(
 
 
 async def test_run_starts_the_bot_polls_and_stops_on_sigterm(
-    app: BotApplication, api: FakeBotApi
+    settings: Settings, clock: ManualClock, api: FakeBotApi
 ) -> None:
     lan = FakeUser(api, RESIDENT, "Lan")
-    bot = asyncio.create_task(run(app))
+    built: list[TelegramChannel] = []
+
+    def telegram_polling(core: Core, http: HttpServer) -> Channel:
+        channel = fake_telegram(api, Polling(allowed_updates=None))(core, http)
+        assert isinstance(channel, TelegramChannel)
+        built.append(channel)
+        return channel
+
+    bot = asyncio.create_task(serve(settings, clock=clock, channels=[telegram_polling]))
     # Polling starts after the signal handlers are in place: SIGTERM is safe.
     await api.wait_until(lambda: bool(api.calls_to("getUpdates")))
     assert api.calls_to("deleteWebhook")  # long polling cannot work while a webhook is set
@@ -180,4 +196,4 @@ async def test_run_starts_the_bot_polls_and_stops_on_sigterm(
     await asyncio.wait_for(bot, 5)
     assert api.calls_to("getUpdates")[-1].params.get("offset") == update_id + 1
     assert api.pending_updates == []
-    assert not app.running
+    assert not built[0].app.running

@@ -15,6 +15,7 @@ import zxingcpp
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import i18n
+from bot.app.admin import AdminError
 from bot.cli import main
 from bot.domain.orgchart import OrgChart
 from bot.orgio.reader import load_org_file, parse_org
@@ -23,13 +24,20 @@ from bot.report.posters import (
     FONTS_DIR,
     PosterError,
     font,
-    group_link,
     render_posters,
 )
+from handlers.telegram.links import TelegramLinks
+from handlers.zalo.links import ZaloLinks
 from tests.factories import load_chart
 
 ROOT = Path(__file__).resolve().parents[1]
 BOT = "PhanAnhHongHaiBot"
+TELEGRAM = [TelegramLinks(BOT)]
+
+
+def group_link(bot_username: str, group_code: str) -> str:
+    return TelegramLinks(bot_username).start_report(group_code)
+
 
 # Every letter Vietnamese adds to the Latin alphabet, both cases.
 VIETNAMESE = "ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
@@ -43,7 +51,7 @@ def chart() -> OrgChart:
 
 @pytest.fixture(scope="module")
 def png_posters(chart: OrgChart, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return render_posters(chart, "BACHDANG", BOT, tmp_path_factory.mktemp("png"), fmt="png")
+    return render_posters(chart, "BACHDANG", TELEGRAM, tmp_path_factory.mktemp("png"), fmt="png")
 
 
 def decode(path: Path) -> list[str]:
@@ -81,7 +89,8 @@ def test_each_code_opens_the_bot_with_its_group(chart: OrgChart, png_posters: li
 
 
 def test_a_leading_at_sign_is_dropped(chart: OrgChart, tmp_path: Path) -> None:
-    paths = render_posters(chart, "BACHDANG", f"@{BOT}", tmp_path / "new" / "dir", fmt="png")
+    links = [TelegramLinks(f"@{BOT}")]
+    paths = render_posters(chart, "BACHDANG", links, tmp_path / "new" / "dir", fmt="png")
     assert decode(paths[0]) == [f"https://t.me/{BOT}?start=a-BD-TDP01"]
 
 
@@ -116,7 +125,7 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> DrawnText:
 def test_the_poster_says_who_where_and_what_to_do(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png")
     texts = drawn.texts()
     # The group's code, small in a corner, is the last thing on each page.
     first = texts[: texts.index("BD-TDP01") + 1]
@@ -130,15 +139,44 @@ def test_the_poster_says_who_where_and_what_to_do(
     # The two lines from the catalogue, possibly wrapped.
     scan = i18n.t("vi", "poster.scan", group="Tổ dân phố 1")
     how = i18n.t("vi", "poster.how")
-    assert scan.startswith("Quét mã") and scan.endswith("của Tổ dân phố 1.")
+    assert scan.startswith("Quét mã") and scan.endswith("của tổ dân phố 1."), (
+        "the group as named inside a sentence"
+    )
     assert " ".join(scan.split()) in " ".join(joined.split())
     assert " ".join(how.split()) in " ".join(joined.split())
+
+
+ZALO_BOT = "https://zalo.me/2468013579"
+
+
+def test_with_the_zalo_bot_each_poster_shows_its_code_and_the_group_code_to_send(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    links = [TelegramLinks(BOT), ZaloLinks(ZALO_BOT)]
+    paths = render_posters(chart, "BACHDANG", links, tmp_path, fmt="png")
+    for group, path in zip(chart.groups("BACHDANG"), paths, strict=True):
+        assert sorted(decode(path)) == sorted([group_link(BOT, group.code), ZALO_BOT])
+    texts = drawn.texts()
+    first = texts[: texts.index("BD-TDP01") + 1]
+    assert f"@{BOT} trên Telegram" in first
+    assert f"{ZALO_BOT} trên Zalo" in first
+    assert i18n.t("vi", "poster.send_code", channel="Zalo", code="BD-TDP01") in first
+    assert "Zalo: nhắn “BD-TDP01” cho bot" in first
+
+
+def test_a_channel_with_nothing_to_open_prints_what_to_send_alone(
+    chart: OrgChart, tmp_path: Path, drawn: DrawnText
+) -> None:
+    paths = render_posters(chart, "BACHDANG", [TelegramLinks(BOT), ZaloLinks()], tmp_path)
+    texts = drawn.texts()
+    assert "Zalo: nhắn “BD-TDP01” cho bot" in texts
+    assert len(paths) == 4
 
 
 def test_every_text_is_drawn_in_the_shipped_dejavu(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png")
     shipped = {str(FONTS_DIR / "DejaVuSans.ttf"), str(FONTS_DIR / "DejaVuSans-Bold.ttf")}
     assert drawn.calls
     assert {face.path for _, face in drawn.calls} == shipped
@@ -149,7 +187,7 @@ def test_every_text_is_drawn_in_the_shipped_dejavu(
 def test_english_posters_use_the_english_catalogue(
     chart: OrgChart, tmp_path: Path, drawn: DrawnText
 ) -> None:
-    render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="png", language="en")
+    render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="png", language="en")
     joined = " ".join(" ".join(drawn.texts()).split())
     assert f"@{BOT} on Telegram" in joined
     assert "Scan the code to report" in joined
@@ -177,7 +215,7 @@ def test_the_shipped_font_has_every_vietnamese_letter() -> None:
 
 
 def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
-    paths = render_posters(chart, "BACHDANG", BOT, tmp_path)
+    paths = render_posters(chart, "BACHDANG", TELEGRAM, tmp_path)
     assert [p.name for p in paths] == [f"BD-TDP0{n}.pdf" for n in range(1, 5)]
     for path in paths:
         data = path.read_bytes()
@@ -198,7 +236,7 @@ def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
 @pytest.mark.parametrize("ward", ["NOWHERE", "HH-TDP01", "HALONG", "honghai"])
 def test_unknown_ward_is_refused(chart: OrgChart, tmp_path: Path, ward: str) -> None:
     with pytest.raises(PosterError) as caught:
-        render_posters(chart, ward, BOT, tmp_path)
+        render_posters(chart, ward, TELEGRAM, tmp_path)
     assert (caught.value.key, caught.value.params) == ("poster.unknown_ward", {"ward": ward})
     assert list(tmp_path.iterdir()) == []
 
@@ -213,14 +251,14 @@ def test_ward_without_groups_is_refused(tmp_path: Path) -> None:
         "  - {id: ct, name: Chủ tịch, roles: [ward_leader], wards: [XA]}\n"
     )
     with pytest.raises(PosterError) as caught:
-        render_posters(chart, "XA", BOT, tmp_path)
+        render_posters(chart, "XA", TELEGRAM, tmp_path)
     assert (caught.value.key, caught.value.params) == ("poster.no_groups", {"ward": "XA"})
 
 
 @pytest.mark.parametrize("username", ["", "abc", "phan anh bot", "t.me/PhanAnhBot", "x" * 33])
 def test_bad_bot_username_is_refused(chart: OrgChart, tmp_path: Path, username: str) -> None:
-    with pytest.raises(PosterError) as caught:
-        render_posters(chart, "BACHDANG", username, tmp_path)
+    with pytest.raises(AdminError) as caught:
+        render_posters(chart, "BACHDANG", [TelegramLinks(username)], tmp_path)
     assert caught.value.key == "poster.bad_username"
 
 
@@ -239,9 +277,9 @@ def test_refusals_read_well_in_both_languages(key: str, params: dict[str, str]) 
 
 def test_unknown_format_or_language_is_a_programming_error(chart: OrgChart, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
-        render_posters(chart, "BACHDANG", BOT, tmp_path, fmt="svg")
+        render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, fmt="svg")
     with pytest.raises(ValueError, match="language"):
-        render_posters(chart, "BACHDANG", BOT, tmp_path, language="fr")
+        render_posters(chart, "BACHDANG", TELEGRAM, tmp_path, language="fr")
 
 
 # ------------------------------------------------- phananh posters --out
@@ -285,6 +323,15 @@ def test_posters_never_write_through_a_link_planted_in_the_folder(
         poster = out / name
         assert not poster.is_symlink(), "the link was replaced by the poster"
         assert poster.read_bytes().startswith(b"%PDF")
+
+
+def test_posters_show_the_zalo_bot_when_its_link_is_set(
+    cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHANANH_ZALO_BOT_LINK", ZALO_BOT)
+    out = tmp_path / "posters"
+    assert _posters(out) == 0
+    assert sorted(decode(out / "BD-TDP02.png")) == sorted([group_link(BOT, "BD-TDP02"), ZALO_BOT])
 
 
 def test_posters_written_again_replace_the_earlier_ones_and_leave_nothing_else(

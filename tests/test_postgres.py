@@ -662,19 +662,19 @@ async def test_the_webhook_inbox_stores_an_update_once_and_says_when_it_cannot(
 ) -> None:
     async with opened(where) as storage:
         inbox = storage.inbox("telegram")
-        assert await inbox.put(41, '{"update_id": 41}', clock.now())
-        assert not await inbox.put(41, '{"update_id": 41}', clock.now()), "sent again: stored"
-        assert await inbox.put(40, '{"update_id": 40, "x": "Rác"}', clock.now())
+        assert await inbox.put("999999999", '{"update_id": 999999999}', clock.now())
+        assert not await inbox.put("999999999", "{}", clock.now()), "sent again: stored"
+        assert await inbox.put("1000000000", '{"update_id": 1000000000, "x": "Rác"}', clock.now())
         assert await storage.inbox("zalo").backlog() == []
         assert await inbox.backlog() == [
-            (40, '{"update_id": 40, "x": "Rác"}'),
-            (41, '{"update_id": 41}'),
-        ]
-        await inbox.done(40)
-        assert [u for u, _ in await inbox.backlog()] == [41]
+            ("999999999", '{"update_id": 999999999}'),
+            ("1000000000", '{"update_id": 1000000000, "x": "Rác"}'),
+        ], "in the order they came, which the strings do not sort in"
+        await inbox.done("999999999")
+        assert [u for u, _ in await inbox.backlog()] == ["1000000000"]
         await storage.database.close()  # the server is gone: the platform hears 500
         with pytest.raises(DatabaseUnusable):
-            await inbox.put(42, "{}", clock.now())
+            await inbox.put("42", "{}", clock.now())
 
 
 async def test_forget_masks_what_they_wrote_and_detaches_them(
@@ -712,7 +712,8 @@ async def test_forget_masks_what_they_wrote_and_detaches_them(
                 storage,
                 "SELECT payload::text FROM outbox UNION ALL SELECT description FROM complaints"
                 " UNION ALL SELECT COALESCE(note, '') FROM complaint_events"
-                " UNION ALL SELECT COALESCE(display_name, '') || external_id FROM people",
+                " UNION ALL SELECT COALESCE(display_name, '') FROM people"
+                " UNION ALL SELECT COALESCE(display_name, '') || external_id FROM accounts",
             )
         assert [t for (t,) in texts if phone in t or "Xuyến" in t] == []
 

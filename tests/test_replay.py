@@ -16,6 +16,7 @@ from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.orgchart import OrgChart
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, JSONDict
+from tests.catalogue import says
 from tests.engines import execute
 from tests.factories import joined
 
@@ -28,7 +29,7 @@ async def cut_off_after_its_effect(bot: BotDriver, update: JSONDict) -> None:
     await execute(
         bot.services.store.db,  # type: ignore[attr-defined]
         "UPDATE processed_updates SET done_at = NULL WHERE channel = 'telegram' AND update_id = ?",
-        update["update_id"],
+        str(update["update_id"]),
     )
 
 
@@ -41,16 +42,16 @@ def test_the_engine_ignores_an_update_it_already_applied(chart: OrgChart) -> Non
     engine = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
     env = FlowEnv(chart, "vi")
     draft = ConversationState("report", "category", {"family": "sanitation"}, seq=2)
-    first = engine.handle(env, draft, TextAnswer("2"), update_id=41)
+    first = engine.handle(env, draft, TextAnswer("2"), update_id="41")
     assert first.state is not None
     assert first.state.step == "place"
-    assert first.state.last_update == 41
-    again = engine.handle(env, first.state, TextAnswer("2"), update_id=41)
+    assert first.state.last_update == "41"
+    again = engine.handle(env, first.state, TextAnswer("2"), update_id="41")
     assert again.replayed
     assert again.state == first.state
     assert again.prompt is not None
     assert again.prompt.question.key == "report.ask_ward", "the current question, asked again"
-    following = engine.handle(env, first.state, TextAnswer("2"), update_id=42)
+    following = engine.handle(env, first.state, TextAnswer("2"), update_id="42")
     assert following.state is not None
     assert following.state.data["ward"] == "BACHDANG", "a new update is an answer as usual"
 
@@ -58,9 +59,9 @@ def test_the_engine_ignores_an_update_it_already_applied(chart: OrgChart) -> Non
 async def test_a_replayed_answer_is_not_applied_again(services: Services) -> None:
     an = await services.identify("zalo", "r1", "An")
     await services.start_report(an)
-    await services.answer(an, TextAnswer("2"), update_id=7)
+    await services.answer(an, TextAnswer("2"), update_id="7")
     stored = await services.store.load_conversation(an.person_id)
-    reply = await services.answer(an, TextAnswer("2"), update_id=7)
+    reply = await services.answer(an, TextAnswer("2"), update_id="7")
     assert reply is not None
     assert reply.prompt is not None
     assert reply.prompt.question.key == "report.ask_category"
@@ -73,10 +74,10 @@ async def test_a_typed_category_replayed_is_not_stored_as_the_description(bot: B
     await bot.choose(an, "sanitation")
     category = an.text("2")
     sent = await bot.send(category)
-    assert "mô tả ngắn gọn" in joined(sent)
+    assert says(joined(sent), "report.ask_description")
     await cut_off_after_its_effect(bot, category)
     sent = await bot.send(category)  # Telegram delivers it again after the restart
-    assert "mô tả ngắn gọn" in joined(sent), "the question it is at, asked again"
+    assert says(joined(sent), "report.ask_description"), "the question it is at, asked again"
     draft = await draft_of(bot, an)
     assert draft is not None
     assert (draft.step, draft.data.get("description")) == ("description", None)
@@ -96,10 +97,10 @@ async def test_a_typed_2_replayed_is_not_applied_again_at_the_ward_question(
     await bot.choose(an, "sanitation")
     category = an.text("2")
     sent = await bot.send(category)
-    assert "phường nào" in joined(sent)
+    assert says(joined(sent), "report.ask_ward")
     await cut_off_after_its_effect(bot, category)
     sent = await bot.send(category)
-    assert "phường nào" in joined(sent)
+    assert says(joined(sent), "report.ask_ward")
     draft = await draft_of(bot, an)
     assert draft is not None
     assert draft.step == "place"
@@ -114,5 +115,5 @@ async def test_a_replayed_press_asks_the_current_question_again(bot: BotDriver) 
     await bot.send(press)
     await cut_off_after_its_effect(bot, press)
     sent = await bot.send(press)
-    assert "cụ thể là việc gì" in joined(sent)
-    assert "câu hỏi cũ" not in joined(sent), "not a stale-button complaint"
+    assert says(joined(sent), "report.ask_category")
+    assert not says(joined(sent), "conv.stale_button"), "not a stale-button complaint"

@@ -129,7 +129,8 @@ async def test_the_whole_loop_and_its_history(services: Services, storage: Stora
     reply = await typed(services, owner, "Đã thu gom xong")
     assert reply.prompt is not None
     assert reply.prompt.question.key == "resolve.ask_photo"
-    reply = await services.answer(owner, PhotoAnswer("zalo", "after.jpg")) or Reply()
+    after = await services.media.keep(b"after.jpg")
+    reply = await services.answer(owner, PhotoAnswer(after)) or Reply()
     assert keys(reply) == ["task.resolved"]
 
     reply = await services.begin(an, filed.id, Action.DISPUTE)
@@ -282,7 +283,7 @@ async def test_bad_input_at_every_step_is_answered_and_keeps_the_draft(
     reply = await services.answer(an, OtherAnswer("sticker"))
     assert keys(reply) == ["conv.unsupported_media", "report.photos_hint"]
     for n in range(6):
-        reply = await services.answer(an, PhotoAnswer("zalo", f"p{n}"))
+        reply = await services.answer(an, PhotoAnswer(await services.media.keep(f"p{n}".encode())))
     assert keys(reply) == ["report.photo_limit"]
     filed = (await typed(services, an, "xong", "gui")).complaint
     assert filed is not None

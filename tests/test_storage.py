@@ -3,18 +3,34 @@ the outbox on both engines."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app.services import Services
+from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, Event, State
 from bot.domain.orgchart import OrgChart
-from bot.ports import AdminAction, AdminEntry, Change, Invite, InviteUse, Notice, Store
+from bot.ports import (
+    AccountReach,
+    AdminAction,
+    AdminEntry,
+    Change,
+    Invite,
+    InviteUse,
+    Notice,
+    Person,
+    Store,
+    StoredMedia,
+)
 from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
+from storage.sqlite.inbox import WebhookInbox
+from storage.sqlite.store import SqliteStore
 from tests.test_services import file_by_typing
 
 pytestmark = pytest.mark.both_engines
@@ -170,12 +186,19 @@ async def test_the_abuse_list_and_who_can_be_reached_move_the_roster(
     await store.set_blocked(person.id, None, clock.now())
     assert not (await store.identify_person("telegram", "666", None, "vi")).blocked
     (logged,) = await store.admin_log(10)
-    assert (logged.actor, logged.account, logged.person_id) == ("ops", "telegram:666", person.id)
-    assert await store.mark_unreachable(person.id, clock.now())
-    assert not await store.mark_unreachable(person.id, clock.now()), "once"
+    assert (logged.actor, logged.accounts, logged.person_id) == (
+        "ops",
+        (Account("telegram", "666"),),
+        person.id,
+    )
+    account = Account("telegram", "666")
+    refused = await store.mark_unreachable(account, clock.now())
+    assert (refused.person_id, refused.before, refused.after) == (person.id, True, False)
+    assert not (await store.mark_unreachable(account, clock.now())).changed, "once"
     returned = await store.identify_person("telegram", "666", None, "vi")
     assert returned.returned, "writing again makes them reachable"
-    assert not await store.mark_reachable(person.id)
+    assert not (await store.mark_reachable(account)).changed
+    assert await store.mark_reachable(Account("zalo", "nobody")) == AccountReach(None)
     assert await store.roster_version() == roster + 4
 
 
@@ -188,13 +211,14 @@ async def test_things_done_once_are_done_once(store: Store, clock: ManualClock) 
     assert await store.get_meta("briefing") == "2026-11-24"
     assert await store.outbox_counts() == (2, 0)
 
-    assert await store.claim_update("telegram", 41, clock.now())
-    assert await store.claim_update("telegram", 41, clock.now()), "cut off: handled once more"
-    await store.finish_update("telegram", 41, clock.now())
-    assert not await store.claim_update("telegram", 41, clock.now()), "done: never again"
-    assert await store.claim_update("zalo", 41, clock.now()), "each channel its own ids"
-    assert await store.prune_updates(clock.now() + timedelta(seconds=1)) == 2
-    assert await store.claim_update("telegram", 41, clock.now()), "forgotten once pruned"
+    assert await store.claim_update("telegram", "41", clock.now())
+    assert await store.claim_update("telegram", "41", clock.now()), "cut off: handled once more"
+    await store.finish_update("telegram", "41", clock.now())
+    assert not await store.claim_update("telegram", "41", clock.now()), "done: never again"
+    assert await store.claim_update("zalo", "41", clock.now()), "each channel its own ids"
+    assert await store.claim_update("zalo", "c0ffee.41", clock.now()), "ids are strings"
+    assert await store.prune_updates(clock.now() + timedelta(seconds=1)) == 3
+    assert await store.claim_update("telegram", "41", clock.now()), "forgotten once pruned"
 
 
 async def test_an_invite_binds_once(store: Store, clock: ManualClock, chart: OrgChart) -> None:
@@ -214,3 +238,239 @@ async def test_an_invite_binds_once(store: Store, clock: ManualClock, chart: Org
     assert await store.use_invite("hash", second.id, clock.now(), tell) is InviteUse.SPENT
     assert await store.staff_of_person(first.id) == "tt-hh-12"
     assert (await store.bound_staff())["tt-hh-12"] == first
+
+
+async def test_an_account_added_by_code_joins_its_person_with_what_it_filed(
+    services: Services, store: Store, clock: ManualClock
+) -> None:
+    """A cadre bound on Telegram who wrote first as a resident from Zalo: the
+    code minted to add an account makes the two one person — her Zalo
+    account, her complaint and her draft-free record join the cadre's; the
+    old record stays, marked, and reads as hers."""
+    lan = await store.upsert_person("telegram", "8801", "Lan", "vi")
+    await store.bind_staff("tt-hh-12", lan.id, clock.now())
+    on_zalo = await services.identify("zalo", "e4ea5c", "Lan Zalo")
+    filed = await file_by_typing(services, on_zalo)
+    assert filed.complaint is not None
+    zalo_record = on_zalo.person_id
+    invite = Invite(
+        "add",
+        "tt-hh-12",
+        "cadre",
+        clock.now(),
+        clock.now() + timedelta(days=7),
+        "cli",
+        adds_account=True,
+    )
+    await store.create_invite(invite)
+    assert (await store.get_invite("add")) == invite
+
+    def tell(person_id: int) -> Notice:
+        return Notice("rebound", person_id=person_id)
+
+    assert await store.use_invite("add", zalo_record, clock.now(), tell) is InviteUse.ADDED
+    person = await store.find_person("zalo", "e4ea5c")
+    assert person is not None and person.id == lan.id
+    assert set(person.accounts) == {Account("telegram", "8801"), Account("zalo", "e4ea5c")}
+    assert await store.reporter_of(filed.complaint.id) == lan.id
+    assert [c.id for c in await store.complaints_of_reporter(lan.id)] == [filed.complaint.id]
+    assert await store.staff_of_person(lan.id) == "tt-hh-12"
+    assert (await store.bound_staff())["tt-hh-12"].id == lan.id
+    data = await store.person_data(lan.id)
+    assert {(a["channel"], a["external_id"]) for a in data["accounts"]} == {
+        ("telegram", "8801"),
+        ("zalo", "e4ea5c"),
+    }
+    assert [a["action"] for a in data["actions"]] == ["file"], "what the old record did"
+    assert (await store.get_person(zalo_record)) == replace(
+        person, id=zalo_record, display_name="Lan Zalo", accounts=()
+    )
+
+
+async def test_messages_go_to_the_account_used_last_that_can_be_reached(
+    store: Store, clock: ManualClock
+) -> None:
+    """The outbox sends to the person's latest reachable account, per
+    channel when asked; refused on one channel, reachable on another, the
+    person can still act; with no account left, a row waits."""
+    lan = await store.upsert_person("telegram", "8801", "Lan", "vi")
+    invite = Invite("add", "tt-hh-12", "cadre", clock.now(), clock.now(), "cli", adds_account=True)
+    await store.create_invite(invite)
+    await store.bind_staff("tt-hh-12", lan.id, clock.now())
+    zalo = await store.upsert_person("zalo", "e4ea5c", "Lan", "vi")
+
+    def tell(person_id: int) -> Notice:
+        return Notice("rebound", person_id=person_id)
+
+    assert await store.use_invite("add", zalo.id, clock.now(), tell) is InviteUse.ADDED
+    await store.identify_person("zalo", "e4ea5c", None, "vi")  # she writes from Zalo
+    await store.enqueue([Notice("task_assigned", staff_id="tt-hh-12")], clock.now())
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == Account("zalo", "e4ea5c") and row.recipient is not None
+    assert row.recipient.id == lan.id and row.recipient.account == row.account
+    assert await store.due_outbox(clock.now(), 10, channel="telegram") == []
+
+    telegram, on_zalo = Account("telegram", "8801"), Account("zalo", "e4ea5c")
+    assert not (await store.mark_unreachable(on_zalo, clock.now())).changed, "Telegram still"
+    (row,) = await store.due_outbox(clock.now(), 10, channel="telegram")
+    assert row.account == telegram
+    assert (await store.reach()).refused == frozenset()
+    cut_off = await store.mark_unreachable(telegram, clock.now())
+    assert (cut_off.person_id, cut_off.before, cut_off.after) == (lan.id, True, False)
+    assert (await store.reach()).refused == {"tt-hh-12"}
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == on_zalo, "none reachable: the latest"
+    back = await store.identify_person("telegram", "8801", None, "vi")
+    assert back.returned and back.staff_id == "tt-hh-12"
+    assert (await store.reach()).refused == frozenset()
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == telegram, "she wrote from Telegram last"
+
+    await store.forget_person(lan.id, clock.now())
+    assert await store.find_person("telegram", "8801") is None
+    assert (await store.get_person(lan.id)) == Person(lan.id, None, "vi", ())
+    assert await store.due_outbox(clock.now(), 10) == []
+    await store.enqueue([Notice("task_assigned", staff_id="tt-hh-12")], clock.now())
+    assert await store.due_outbox(clock.now(), 10) == [], "no account: the row waits"
+
+
+async def test_media_are_kept_once_with_each_channels_handles(
+    store: Store, clock: ManualClock
+) -> None:
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40  # every byte value, as bytea must
+    sha = hashlib.sha256(photo).hexdigest()
+    first = await store.put_media(sha, photo, "image/jpeg", clock.now())
+    assert await store.put_media(sha, photo, "image/jpeg", clock.now()) == first, "once"
+    assert await store.media_content(first) == StoredMedia(photo, "image/jpeg")
+    await store.remember_media_ref(first, "telegram", "AgAC-1", clock.now())
+    await store.remember_media_ref(first, "telegram", "AgAC-2", clock.now())
+    await store.remember_media_ref(first, "telegram", "AgAC-1", clock.now())  # known: nothing
+    await store.remember_media_ref(first, "zalo", "https://zalo/1.jpg", clock.now())
+    assert await store.media_refs([first, first], "telegram") == {first: "AgAC-2"}, "newest"
+    assert await store.media_refs([first], "zalo") == {first: "https://zalo/1.jpg"}
+    assert await store.media_refs([], "zalo") == {}
+    assert await store.media_of_ref("telegram", "AgAC-1") == first
+
+    old = await store.adopt_media_ref("telegram", "AgAC-old", "image/jpeg", clock.now())
+    assert old != first
+    assert await store.adopt_media_ref("telegram", "AgAC-old", "image/jpeg", clock.now()) == old
+    assert await store.media_content(old) is None, "a handle alone: no bytes"
+    assert await store.media_refs([old, first], "telegram") == {old: "AgAC-old", first: "AgAC-2"}
+    assert await store.media_of_ref("telegram", "AgAC-unknown") is None
+    assert await store.media_content(10_000) is None
+
+
+# ---- people with accounts on channels (migration 0012) -----------------------------------
+
+ACCOUNTS = next(m.version for m in available_migrations() if m.name == "accounts")
+
+AT_PREVIOUS_VERSION = [
+    # An, a resident who is also on the abuse list; Thắng, a cadre Telegram
+    # refused; someone who asked to be forgotten; a Zalo resident writing in English.
+    "INSERT INTO people (id, channel, external_id, display_name, language, created_at,"
+    " unreachable_at) VALUES"
+    " (1, 'telegram', '501', 'An', 'vi', '2026-11-01 08:00:00', NULL),"
+    " (2, 'telegram', '7013', 'Thắng', 'vi', '2026-11-01 08:01:00', '2026-11-20 10:00:00'),"
+    " (3, 'forgotten', 'forgotten:3', NULL, 'vi', '2026-11-01 08:02:00', NULL),"
+    " (5, 'zalo', 'e4ea5c', 'Lan', 'en', '2026-11-01 08:03:00', NULL)",
+    "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+    " VALUES ('cb-hh-mt', 2, '2026-11-01 09:00:00')",
+    "INSERT INTO complaints (id, category, family, area, ward, state, owner, description,"
+    " created_at, due_at) VALUES"
+    " (1, 'RKTG', 'sanitation', 'HH-TDP03', 'HONGHAI', 'submitted', 'cb-hh-mt', 'Rác',"
+    " '2026-11-02 08:00:00', '2026-11-05 08:00:00'),"
+    " (2, 'RKTG', 'sanitation', 'HH-TDP03', 'HONGHAI', 'submitted', 'cb-hh-mt', 'Rác nữa',"
+    " '2026-11-02 09:00:00', '2026-11-05 09:00:00')",
+    "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at) VALUES"
+    " (1, 1, 'reporter', '2026-11-02 08:00:00'), (2, 3, 'reporter', '2026-11-02 09:00:00')",
+    "INSERT INTO complaint_events (complaint_id, at, action, to_state, actor_person_id)"
+    " VALUES (1, '2026-11-02 08:00:00', 'file', 'submitted', 1)",
+    "INSERT INTO outbox (person_id, staff_id, kind, created_at, next_attempt_at) VALUES"
+    " (1, NULL, 'resident_update', '2026-11-02 08:00:00', '2026-11-02 08:00:00'),"
+    " (NULL, 'cb-hh-mt', 'task_assigned', '2026-11-02 08:00:00', '2026-11-02 08:00:00'),"
+    " (5, NULL, 'resident_update', '2026-11-02 08:00:00', '2026-11-02 08:00:00')",
+    "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at, last_update)"
+    " VALUES (5, 'report', 'family', '{}', 1, '2026-11-02 08:00:00', 900000123)",
+    "INSERT INTO processed_updates (channel, update_id, claimed_at, done_at) VALUES"
+    " ('telegram', 900000123, '2026-11-02 08:00:00', '2026-11-02 08:00:01')",
+    # Two stored webhook updates across a power of ten: they must stay in arrival order.
+    "INSERT INTO webhook_updates (channel, update_id, payload, received_at) VALUES"
+    " ('telegram', 999999999, '{}', '2026-11-02 08:00:00'),"
+    " ('telegram', 1000000000, '{}', '2026-11-02 08:00:01')",
+    "INSERT INTO blocked_people (person_id, reason, blocked_at)"
+    " VALUES (1, 'spam', '2026-11-03 08:00:00')",
+    "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at, created_by,"
+    " used_at, used_by) VALUES ('h', 'cb-hh-mt', 'cadre', '2026-11-01 08:00:00',"
+    " '2026-11-08 08:00:00', 'cli', '2026-11-01 09:00:00', 2)",
+    "INSERT INTO admin_log (at, actor, action, person_id)"
+    " VALUES ('2026-11-03 08:00:00', 'thu-ky', 'people_block', 1)",
+]
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+
+async def test_the_accounts_migration_keeps_every_person_binding_and_complaint(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = tmp_path / "previous.db"
+    db = await Database.open(path, migrate=False)
+    await db.migrate(target=ACCOUNTS - 1)
+    async with db.transaction() as conn:
+        for statement in AT_PREVIOUS_VERSION:
+            await conn.execute(statement)
+    people_before = _rows(path, "SELECT id, display_name, language, created_at FROM people")
+    kept = [
+        "SELECT * FROM staff_bindings",
+        "SELECT * FROM complaint_people ORDER BY complaint_id",
+        "SELECT id, person_id, staff_id, kind FROM outbox ORDER BY id",
+        "SELECT * FROM blocked_people",
+        "SELECT token_hash, used_by FROM invites",
+        "SELECT person_id, action FROM admin_log",
+        "SELECT complaint_id, actor_person_id FROM complaint_events",
+    ]
+    before = [_rows(path, sql) for sql in kept]
+
+    assert await db.migrate(target=ACCOUNTS) == [ACCOUNTS]
+
+    assert _rows(path, "SELECT id, display_name, language, created_at FROM people") == (
+        people_before
+    ), "every person, with their id"
+    assert [_rows(path, sql) for sql in kept] == before
+    assert _rows(
+        path, "SELECT channel, external_id, person_id, unreachable_at FROM accounts ORDER BY 3"
+    ) == [
+        ("telegram", "501", 1, None),
+        ("telegram", "7013", 2, "2026-11-20 10:00:00"),
+        ("zalo", "e4ea5c", 5, None),
+    ], "one account each; the forgotten person none"
+    assert _rows(path, "PRAGMA foreign_key_check") == []
+    assert _rows(path, "SELECT last_update, typeof(last_update) FROM conversations") == [
+        ("900000123", "text")
+    ]
+
+    await db.migrate()  # the later migrations too: the store reads today's schema
+    store = SqliteStore(db)
+    an = await store.identify_person("telegram", "501", None, "vi")
+    assert (an.person.id, an.person.display_name, an.blocked) == (1, "An", True)
+    assert (await store.identify_person("zalo", "e4ea5c", None, "vi")).person.language == "en"
+    assert (await store.reach()).refused == {"cb-hh-mt"}, "Telegram refused him: still so"
+    assert not await store.claim_update("telegram", "900000123", clock.now()), "done stays done"
+    inbox = WebhookInbox(db)
+    assert [update_id for update_id, _ in await inbox.backlog()] == ["999999999", "1000000000"]
+    rows = await store.due_outbox(clock.now(), 10)
+    assert [(r.kind, r.recipient.id if r.recipient else None, r.account) for r in rows] == [
+        ("resident_update", 1, Account("telegram", "501")),
+        ("task_assigned", 2, Account("telegram", "7013")),
+        ("resident_update", 5, Account("zalo", "e4ea5c")),
+    ]
+    history = await store.admin_log(10)
+    assert [e.accounts for e in history] == [(Account("telegram", "501"),)]
+    await db.close()
+
+    # And the schema is the one a fresh database gets.
+    fresh = await Database.open(tmp_path / "fresh.db")
+    await fresh.close()
+    assert tables(path) == tables(tmp_path / "fresh.db")

@@ -24,15 +24,19 @@ from bot.domain.complaints import Complaint
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
 from bot.domain.orgdiff import Consequences, OrgDiff, consequences, diff, lines
+from bot.domain.places import upper_tier
 from bot.domain.routing import OwnerProblem, Reach, RouteReason, problem, route
-from bot.ports import AdminAction, AdminEntry, Invite, InviteUse, Notice
+from bot.ports import AdminAction, AdminEntry, ChannelLinks, Invite, InviteUse, Notice
 
 INVITE_TTL = timedelta(days=7)
+# An invite's code as a person types it, or as Telegram's /start carries it.
 INVITE_PREFIX = "i-"
 AREA_PREFIX = "a-"
 LEADER_NOTE = "leader_note"
 DEACTIVATE = AdminAction.STAFF_DEACTIVATE
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,60}$")
+# A typed code: "i-XXXX" (phones may capitalise the i) or the bare code.
+_TYPED_CODE = re.compile(r"^(?:[iI]-)?([A-Za-z0-9_-]{16,60})$")
 
 
 # Who may invite whom: a leader mints invites only for the roles below their own.
@@ -56,17 +60,21 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def deep_link(bot_username: str, payload: str) -> str:
-    return f"https://t.me/{bot_username}?start={payload}"
-
-
 @dataclass(frozen=True)
 class InviteLink:
+    """A one-time invite: ``url`` is the link the channel it was asked for
+    prints (`ChannelLinks.invite`); ``code`` is what to type instead, on
+    any channel (the Zalo bot has no links that carry it)."""
+
     staff_id: str
     role: Role
     url: str
     token: str
     expires_at: Any
+
+    @property
+    def code(self) -> str:
+        return INVITE_PREFIX + self.token
 
 
 @dataclass(frozen=True)
@@ -109,32 +117,43 @@ class Admin:
         self,
         staff_id: str,
         role: Role,
-        bot_username: str,
+        links: ChannelLinks,
         *,
         created_by: str = "cli",
         rebind: bool = False,
+        add: bool = False,
     ) -> InviteLink:
-        """A one-time link for a staff record.  A record some account holds
-        already gets one only with ``rebind`` — which only the command line
-        passes (`phananh invite --rebind`): a leader in chat could otherwise
-        take over a peer's account, the conduct leader's with it.  The
-        holder's confirmation is not asked for, since a rebinding is needed
-        exactly when they lost that account (a lost phone); the holder is
-        told instead, when the link is opened."""
+        """A one-time code for a staff record, with ``links``' link for it.
+        A record some person holds already gets one only with ``rebind`` or
+        ``add`` — which only the command line passes (`phananh invite
+        --rebind` / `--add`): a leader in chat could otherwise take over a
+        peer's account, the conduct leader's with it.  ``rebind`` moves the
+        record to the account that uses the code (a lost phone: the holder's
+        confirmation is not asked for, the holder is told instead); ``add``
+        adds that account to the holder, beside theirs (their Zalo beside
+        their Telegram)."""
         member = self._active_member(staff_id)
         if role not in member.roles:
             raise AdminError("admin.role_mismatch", staff=staff_id, role=role.value)
-        if not rebind and await self.services.store.person_of_staff(staff_id) is not None:
+        bound = await self.services.store.person_of_staff(staff_id) is not None
+        if bound and not (rebind or add):
             raise AdminError("admin.already_bound", staff=staff_id)
         token = secrets.token_urlsafe(18)  # 24 characters of A-Z a-z 0-9 _ -
         now = self.services.now()
         expires = now + INVITE_TTL
         await self.services.store.create_invite(
-            Invite(token_hash(token), staff_id, role.value, now, expires, created_by, rebind=rebind)
+            Invite(
+                token_hash(token),
+                staff_id,
+                role.value,
+                now,
+                expires,
+                created_by,
+                rebind=rebind,
+                adds_account=add and bound,
+            )
         )
-        return InviteLink(
-            staff_id, role, deep_link(bot_username, INVITE_PREFIX + token), token, expires
-        )
+        return InviteLink(staff_id, role, links.invite(token), token, expires)
 
     def invitable_by(self, leader: Actor, member: StaffMember) -> bool:
         """A ward leader invites the staff of their own ward whose every
@@ -143,7 +162,9 @@ class Admin:
             return False
         return _rank(member.roles) < _rank(leader.staff.roles)
 
-    async def invite_by_leader(self, leader: Actor, staff_id: str, bot_username: str) -> InviteLink:
+    async def invite_by_leader(
+        self, leader: Actor, staff_id: str, links: ChannelLinks
+    ) -> InviteLink:
         if leader.staff is None or not leader.has_role(Role.WARD_LEADER):
             raise AdminError("admin.only_ward_leaders")
         member = self.services.chart.staff.get(staff_id)
@@ -152,11 +173,13 @@ class Admin:
         if not self.invitable_by(leader, member):
             raise AdminError("admin.not_below_you", staff=staff_id)
         role = min(member.roles, key=ROLE_RANK.__getitem__)
-        return await self.invite(staff_id, role, bot_username, created_by=leader.staff.id)
+        return await self.invite(staff_id, role, links, created_by=leader.staff.id)
 
     async def accept_invite(self, actor: Actor, token: str) -> Reply:
-        """Bind the person's chat account to the staff record of the invite;
-        an account that held the record before is told (see `invite`)."""
+        """Bind the person to the staff record of the invite; a person who
+        held the record before is told (see `invite`).  An invite minted to
+        add an account makes the person one with the holder instead: the
+        account that used it, and what it filed as a resident, join them."""
         if not _TOKEN.match(token):
             return Reply.say("invite.unknown")
         invite = await self.services.store.get_invite(token_hash(token))
@@ -177,16 +200,43 @@ class Admin:
             payload = {"event": "account_rebound", "staff": member.name}
             return Notice(LEADER_NOTE, person_id=person_id, payload=payload)
 
-        used = await self.services.store.use_invite(
+        store = self.services.store
+        refused = member.id in (await store.reach()).refused
+        used = await store.use_invite(
             invite.token_hash, actor.person_id, self.services.now(), tell_previous
         )
         if used is InviteUse.SPENT:
             return Reply.say("invite.used")
         if used is InviteUse.TAKEN:
             return Reply.say("invite.taken")
-        # What the chart gives them comes to them now, as one list.
-        await Owners(self.services).joined(member.id)
+        if used is InviteUse.BOUND:
+            # What the chart gives them comes to them now, as one list.
+            await Owners(self.services).joined(member.id)
+        elif refused:
+            # No account of theirs could be reached: this one can.
+            holder = await store.person_of_staff(member.id)
+            if holder is not None and self.services.reach_changed is not None:
+                await self.services.reach_changed(holder.id, True)
         return Reply(notes=(text("invite.welcome", name=member.name), self.role_summary(member.id)))
+
+    async def bind_by_code(self, actor: Actor, typed: str) -> Reply | None:
+        """Someone typed an invite's code as a message ("i-XXXX", or the
+        bare code), on whichever channel: the same as opening the invite
+        link.  None when the message is no invite code — only a message
+        that starts with "i-", or a bare code that names an invite, is one
+        (any other word goes on to the conversation)."""
+        match = _TYPED_CODE.match(typed.strip())
+        if match is None:
+            return None
+        whole, token = typed.strip(), match.group(1)
+        prefixed = whole != token
+        # A code may itself begin with "i-": then the bare code is the whole text.
+        for candidate in dict.fromkeys((token, whole)):
+            if _TOKEN.match(candidate) and await self.services.store.get_invite(
+                token_hash(candidate)
+            ):
+                return await self.accept_invite(actor, candidate)
+        return Reply.say("invite.unknown") if prefixed else None
 
     def role_summary(self, staff_id: str) -> Text:
         """What this staff member now receives, in the catalogue's words."""
@@ -194,7 +244,7 @@ class Admin:
         member = chart.staff[staff_id]
         wards = ", ".join(chart.areas[w].name for w in member.wards if w in chart.areas)
         if member.has_role(Role.CITY_LEADER):
-            return text("whoami.city_leader")
+            return text("whoami.city_leader", upper=upper_tier(chart))
         if member.has_role(Role.WARD_LEADER):
             return text("whoami.ward_leader", wards=wards)
         areas = sorted(

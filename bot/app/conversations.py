@@ -123,7 +123,7 @@ class Conversations(Changes):
         return True
 
     async def answer(
-        self, actor: Actor, answer: Answer, *, update_id: int | None = None
+        self, actor: Actor, answer: Answer, *, update_id: str | None = None
     ) -> Reply | None:
         """Feed one answer to the chat's conversation; None if there is none
         (or an optional one ended rather than take it: see the engine).

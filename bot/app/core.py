@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.app.media import Media
 from bot.domain.authz import Actor, Refusal
 from bot.domain.clock import Clock
 from bot.domain.complaints import Complaint, Photo
@@ -114,6 +115,11 @@ class Core:
         # (bot/app/owners.py moves a staff member's tasks); set by the app.
         self.reach_changed: Callable[[int, bool], Awaitable[None]] | None = None
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
+
+    @property
+    def media(self) -> Media:
+        """The project's own photos (bot/app/media.py)."""
+        return Media(self.store, self.clock)
 
     @property
     def chart(self) -> OrgChart:

@@ -31,16 +31,26 @@ class Delivery(Residents):
         return await self.store.due_outbox(self.clock.now(), limit, self.channel)
 
     async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
-        """The recipient blocked the bot or never started it: give the row
-        up, and the first time, move a staff member's tasks to someone who
-        can act and tell their leader (``reach_changed``)."""
+        """The channel refuses the account the row went to (blocked the bot,
+        never started it).  While the person has another account the bot
+        can reach, the row goes there instead (at once); otherwise it is
+        given up, and the first time, a staff member's tasks move to someone
+        who can act and their leader is told (``reach_changed``)."""
         now = self.clock.now()
+        person, account = item.recipient, item.account
+        marked = (
+            await self.store.mark_unreachable(account, now)
+            if person is not None and account is not None
+            else None
+        )
+        if marked is not None and marked.after:
+            await self.store.mark_failed(item.id, error, now)
+            return
         await self.store.give_up(item.id, error, now)
-        person = item.recipient
-        if person is None or not await self.store.mark_unreachable(person.id, now):
+        if marked is None or not marked.changed or marked.person_id is None:
             return
         if self.reach_changed is not None:
-            await self.reach_changed(person.id, False)
+            await self.reach_changed(marked.person_id, False)
 
     def _leaders_over(self, staff_id: str) -> list[str]:
         """Who hears that a staff member cannot be reached: their wards'

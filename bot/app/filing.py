@@ -10,7 +10,7 @@ from bot.app.conversations import Conversations
 from bot.app.core import TASK_ASSIGNED, TO_RESIDENT, Reply
 from bot.app.owner_notices import Moved, leader_notices
 from bot.domain.authz import Actor
-from bot.domain.complaints import Photo, State
+from bot.domain.complaints import State
 from bot.domain.deadlines import deadlines
 from bot.domain.orgchart import Family, GeoPoint
 from bot.domain.reminders import ClockState
@@ -57,7 +57,7 @@ class Filing(Conversations):
             show_name=bool(data.get("show_name", not self.anonymous_by_default)),
             landmark=data.get("landmark"),
             location=location,
-            photos=[Photo(p["channel"], p["file_ref"]) for p in data.get("photos", [])],
+            photos=await self.media.photos(data.get("photos", [])),
             fallback_from=routed.fallback_from,
         )
         morning = self._morning(category.urgent)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.app.core import REFRESH_BUTTONS, TASK_ASSIGNED, WARD_TRANSFER, PendingChange, Reply
 from bot.app.filing import Filing
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, Photo, RejectReason
+from bot.domain.complaints import Action, Complaint, RejectReason
 from bot.domain.messages import text
 from bot.domain.orgchart import Family
 from bot.domain.owners import about_leadership, audience, candidates, handed_up
@@ -107,7 +107,7 @@ class Handling(Filing):
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
-        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        photos = await self.media.photos(data.get("photos", []))
         fields: dict[str, Any] = {
             "resolved_at": now,
             "resolution_note": data["note"],

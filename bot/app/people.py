@@ -10,7 +10,7 @@ from bot.app.core import Core, Reply
 from bot.domain.authz import Actor
 from bot.domain.routing import Reach
 from bot.domain.text import clean_name
-from bot.ports import Identity
+from bot.ports import Account, Identity
 
 
 class People(Core):
@@ -28,18 +28,18 @@ class People(Core):
             await self.reach_changed(identity.person.id, True)
 
     async def channel_reach(self, channel: str, external_id: str, *, reachable: bool) -> None:
-        """The person unblocked the bot (``reachable``) or blocked it:
-        Telegram says so with a ``my_chat_member`` update.  Unknown accounts
-        change nothing."""
-        person = await self.store.find_person(channel, external_id)
-        if person is None:
-            return
+        """The person unblocked the bot (``reachable``) or blocked it on
+        this account: Telegram says so with a ``my_chat_member`` update.
+        Their tasks move only when the person as a whole can be reached, or
+        not, from now on (a cadre who blocked the bot on Telegram may still
+        be reached on Zalo).  Unknown accounts change nothing."""
+        account = Account(channel, external_id)
         if reachable:
-            changed = await self.store.mark_reachable(person.id)
+            marked = await self.store.mark_reachable(account)
         else:
-            changed = await self.store.mark_unreachable(person.id, self.clock.now())
-        if changed and self.reach_changed is not None:
-            await self.reach_changed(person.id, reachable)
+            marked = await self.store.mark_unreachable(account, self.clock.now())
+        if marked.changed and marked.person_id is not None and self.reach_changed is not None:
+            await self.reach_changed(marked.person_id, reachable)
 
     async def reach(self) -> Reach:
         """Who the channel can reach now (read each time: another process,
@@ -73,10 +73,10 @@ class People(Core):
         await self.store.forget_person(actor.person_id, self.clock.now())
         return Reply.say("privacy.forgotten")
 
-    async def claim_update(self, channel: str, update_id: int) -> bool:
+    async def claim_update(self, channel: str, update_id: str) -> bool:
         return await self.store.claim_update(channel, update_id, self.clock.now())
 
-    async def finish_update(self, channel: str, update_id: int) -> None:
+    async def finish_update(self, channel: str, update_id: str) -> None:
         await self.store.finish_update(channel, update_id, self.clock.now())
 
     async def set_language(self, actor: Actor, language: str) -> Actor:

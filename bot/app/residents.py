@@ -9,7 +9,7 @@ from typing import Any
 from bot.app.core import REFRESH_BUTTONS, TASK_REOPENED, TO_OWNER, PendingChange, Reply
 from bot.app.leadership import Leadership
 from bot.domain.authz import Actor, Refusal
-from bot.domain.complaints import Action, Complaint, Photo, parse_code
+from bot.domain.complaints import Action, Complaint, parse_code
 from bot.domain.deadlines import deadlines
 from bot.domain.messages import text
 from bot.ports import Notice
@@ -43,7 +43,7 @@ class Residents(Leadership):
             return Reply(refused=refusal, complaint=complaint)
         if complaint.paused_since is None and await self._open_question(complaint) is None:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
-        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        photos = await self.media.photos(data.get("photos", []))
         # Answered in time, the resolve clock runs again from here; answered
         # after the wait timed out, it is running already and only the
         # answer goes to the owner.
@@ -63,7 +63,7 @@ class Residents(Leadership):
                     payload={
                         "event": "info_answered",
                         "answer": data["answer"],
-                        "photos": [[p.channel, p.file_ref] for p in photos],
+                        "photos": [p.media_id for p in photos],
                     },
                 )
             ],
@@ -103,7 +103,7 @@ class Residents(Leadership):
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.DISPUTE)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
-        photos = [Photo(p[0], p[1]) for p in data.get("photos", [])]
+        photos = await self.media.photos(data.get("photos", []))
         now = self.clock.now()
         category = self.chart.categories.get(complaint.category)
         fields: dict[str, Any] = {
@@ -131,7 +131,7 @@ class Residents(Leadership):
                     payload={
                         "comment": data["comment"],
                         # The resident's photos of what is still wrong go to the cadre.
-                        "photos": [[p.channel, p.file_ref] for p in photos],
+                        "photos": [p.media_id for p in photos],
                     },
                 )
             ],

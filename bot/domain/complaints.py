@@ -133,10 +133,11 @@ def parse_code(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class Photo:
-    """A photo as the channel knows it: which channel, and its file reference."""
+    """A photo of a complaint: the project's own copy, by its id in the
+    media store (bytes kept once, with each channel's handle for them; see
+    `bot.ports.MediaStore`), so it reaches a person on any channel."""
 
-    channel: str
-    file_ref: str
+    media_id: int
 
 
 @dataclass(frozen=True)
@@ -207,3 +208,12 @@ def replay(events: Iterable[Event]) -> State | None:
             raise ValueError(f"history breaks at {event.action} from {event.from_state}")
         state = event.to_state
     return state
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A complaint with its history, oldest event first."""
+
+    complaint: Complaint
+    events: tuple[Event, ...]
+    reporter_id: int | None

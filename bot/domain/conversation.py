@@ -92,8 +92,10 @@ class LocationAnswer:
 
 @dataclass(frozen=True)
 class PhotoAnswer:
-    channel: str
-    file_ref: str
+    """A photo, already kept by the channel that received it (its id in
+    the media store)."""
+
+    media_id: int
     caption: str | None = None  # what the person wrote under the photo
     album: str | None = None  # photos sent together share this (one update each)
 
@@ -119,7 +121,7 @@ class ConversationState:
     seq: int = 1
     # The incoming update that last moved this conversation (see the module
     # docstring), and when it was last stored (set by the store on loading).
-    last_update: int | None = None
+    last_update: str | None = None
     updated_at: datetime | None = None
 
 
@@ -256,7 +258,7 @@ class ConversationEngine:
         answer: Answer,
         *,
         now: datetime | None = None,
-        update_id: int | None = None,
+        update_id: str | None = None,
     ) -> Turn:
         """One answer.  ``now`` lets optional conversations lapse;
         ``update_id`` (the channel's id of the incoming update, when it has

@@ -40,9 +40,13 @@ from bot.domain.conversation import (
 from bot.domain.geo import locate
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import Area, AreaKind, Family, GeoPoint, OrgChart
+from bot.domain.places import upper_tier
 from bot.domain.text import Option, fold, match_typed, normalise_text, numbers, rank_words, words
 
 TEXT_MAX = 2000  # Zalo's limit, so a report reads the same on both channels
+# A draft's "photos" are media ids (the channel kept each photo as it
+# arrived); drafts saved before hold [channel, file id] pairs, which
+# bot/app/media.py still reads.
 PHOTO_MAX = 5
 PAGE_SIZE = 8
 # Telegram splits a long paste into several messages sent within a second or
@@ -233,7 +237,7 @@ def _keep_photo(
     caption written under it is that text.  An album's photos go on
     arriving after its captioned first one, so its caption is kept to open
     the text typed next instead."""
-    data["photos"] = [*data.get("photos", []), [answer.channel, answer.file_ref]][:PHOTO_MAX]
+    data["photos"] = [*data.get("photos", []), answer.media_id][:PHOTO_MAX]
     caption = normalise_text(answer.caption or "")
     if caption and answer.album is None:
         return _take_text(data, TextAnswer(caption), hint, field)
@@ -322,7 +326,7 @@ class ReportFlow:
         if step == "leadership":
             return Prompt(
                 seq,
-                text("report.ask_leadership"),
+                text("report.ask_leadership", upper=upper_tier(chart)),
                 (
                     Choice(YES, text("conv.yes"), aliases=("co", "yes")),
                     Choice(NO, text("conv.no"), aliases=("khong", "no")),
@@ -594,7 +598,7 @@ class ReportFlow:
             return Outcome(
                 data, notes=[text("report.album_limit", limit=PHOTO_MAX)], reprompt=False
             )
-        photos.append({"channel": answer.channel, "file_ref": answer.file_ref})
+        photos.append(answer.media_id)
         data["photos"] = photos
         if not first:
             return Outcome(data, reprompt=False)
@@ -692,7 +696,7 @@ class ResolveFlow:
                 return Outcome(data, result=dict(data))
             return Outcome(data, step="photo")
         if isinstance(answer, PhotoAnswer):
-            data["photos"] = [[answer.channel, answer.file_ref]]
+            data["photos"] = [answer.media_id]
             return Outcome(data, result=dict(data))
         if isinstance(answer, ChoiceAnswer) and answer.key == SKIP:
             return Outcome(data, result=dict(data))

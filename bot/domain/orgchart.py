@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.domain.channels import TELEGRAM, ZALO, Account
+
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -103,8 +105,9 @@ class Category:
 @dataclass(frozen=True)
 class StaffMember:
     """A cadre or leader as the ward office lists them.  The record exists
-    before anyone binds a chat account to it; ``telegram_id`` is only a
-    convenience for the import."""
+    before anyone binds a chat account to it; ``telegram_id`` and
+    ``zalo_id`` are only a convenience for the import (a Zalo id is rarely
+    known in advance: staff bind that account with their one-time code)."""
 
     id: str
     name: str
@@ -113,9 +116,15 @@ class StaffMember:
     telegram_id: int | None = None
     # A deactivated member keeps their history but gets no new tasks.
     active: bool = True
+    zalo_id: str | None = None
 
     def has_role(self, role: Role) -> bool:
         return self.active and role in self.roles
+
+    def accounts(self) -> tuple[Account, ...]:
+        """The accounts the chart names for them, Telegram's first."""
+        named = ((TELEGRAM, self.telegram_id), (ZALO, self.zalo_id))
+        return tuple(Account(channel, str(id_)) for channel, id_ in named if id_ is not None)
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import CODE_RE, Role
 from bot.domain.text import fold
 from bot.i18n import t
-from bot.orgio.reader import (
+from bot.orgio.issues import (
     AssignmentRecord,
     OrgChartInvalid,
     OrgIssue,
@@ -105,6 +106,14 @@ STAFF_COLUMNS = (
         required=False,
         cell_required=False,
     ),
+    Column(
+        "zalo_id",
+        "Zalo ID",
+        "zalo_id",
+        ("Zalo", "Mã Zalo", "ID Zalo", "zalo user id"),
+        required=False,
+        cell_required=False,
+    ),
 )
 
 ASSIGNMENT_COLUMNS = (
@@ -125,7 +134,16 @@ _ROLE_NAMES: dict[str, Role] = {
             Role.WARD_LEADER,
             ("lãnh đạo phường", "lãnh đạo xã", "lãnh đạo phường/xã", "ward leader"),
         ),
-        (Role.CITY_LEADER, ("lãnh đạo thành phố", "lãnh đạo TP", "city leader")),
+        (
+            Role.CITY_LEADER,
+            (
+                "lãnh đạo thành phố",
+                "lãnh đạo TP",
+                "lãnh đạo tỉnh",
+                "lãnh đạo cấp trên",
+                "city leader",
+            ),
+        ),
     )
     for name in names
 }
@@ -385,6 +403,11 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
         else:
             table.issue(row, "orgcsv.bad_telegram_id", value=written_id)
 
+    zalo_id = table.cell(row, "zalo_id") or None
+    if zalo_id is not None and not valid_account_id(ZALO, zalo_id):
+        table.issue(row, "org.bad_zalo_id", value=zalo_id)
+        zalo_id = None
+
     if staff_id is None:
         return None
     return StaffRecord(
@@ -395,4 +418,5 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
         roles=frozenset(roles),
         wards=wards,
         telegram_id=telegram_id,
+        zalo_id=zalo_id,
     )

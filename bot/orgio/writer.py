@@ -90,6 +90,7 @@ def dump_org(chart: OrgChart) -> str:
                 "roles": sorted(r.value for r in s.roles),
                 "wards": list(s.wards),
                 **({"telegram_id": s.telegram_id} if s.telegram_id is not None else {}),
+                **({"zalo_id": s.zalo_id} if s.zalo_id is not None else {}),
                 **({} if s.active else {"active": False}),
             }
             for s in chart.staff.values()

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.app.audit import Trail
-from bot.domain.complaints import Event
+from bot.domain.channels import label
+from bot.domain.complaints import Event, Trail
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
 from bot.ports import OPERATOR, AdminEntry
@@ -87,10 +87,13 @@ def trail_text(trail: Trail, chart: OrgChart, language: str, tz: ZoneInfo) -> st
 
 
 def _account(entry: AdminEntry, language: str) -> str:
-    if entry.account is None or entry.account.startswith("forgotten:"):
+    """The person's accounts as they are now; none: they asked to be forgotten."""
+    if not entry.accounts:
         return t(language, "history.account_forgotten")
-    channel, _, external = entry.account.partition(":")
-    return t(language, "history.account", channel=channel.capitalize(), id=external)
+    return ", ".join(
+        t(language, "history.account", channel=label(a.channel), id=a.external_id)
+        for a in entry.accounts
+    )
 
 
 def admin_line(entry: AdminEntry, language: str, tz: ZoneInfo) -> str:

@@ -1,10 +1,13 @@
 """Printable QR posters, one per residential group, for the ward office.
 
-Each poster is one A4 page at 300 dpi: the bot's name, the group and its
-ward, a large QR code of the deep link that starts a report in that group
-(``https://t.me/<bot>?start=a-<GROUP>``, which ``/start`` understands), the
-link itself in small print under the code for people who type it, and two
-lines from the catalogue on what to do.
+Each poster is one A4 page at 300 dpi: the bot's name and where to find it
+on each channel, the group and its ward, a large QR code per channel, and
+two lines from the catalogue on what to do.  The channels say what goes in
+their code (`bot.ports.ChannelLinks`): Telegram's is the deep link that
+starts a report in that group (``https://t.me/<bot>?start=a-<GROUP>``,
+which ``/start`` understands), printed in small under the code for people
+who type it; Zalo has no such link, so its code opens the bot and the
+group's code to send it is printed under it ("Zalo: nhắn “HH-TDP03” cho bot").
 
 The page is drawn with Pillow in greys and saved as PNG (anti-aliased, for
 screens and for checking) or as a one-page PDF (black and white, which
@@ -16,8 +19,8 @@ print shop's PC happens to have may lack Vietnamese letters.
 from __future__ import annotations
 
 import functools
-import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,8 +31,10 @@ import qrcode.constants
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import i18n
+from bot.domain.channels import label
 from bot.domain.orgchart import Area, AreaKind, OrgChart
 from bot.outfiles import output_folder, write_inside
+from bot.ports import ChannelLinks
 
 __all__ = [
     "A4_PIXELS",
@@ -38,25 +43,20 @@ __all__ = [
     "FONTS_DIR",
     "PosterError",
     "font",
-    "group_link",
     "render_posters",
 ]
 
 BOT_NAME = "Phản Ánh"
 DPI = 300
 A4_PIXELS = (2480, 3508)  # 210 x 297 mm at 300 dpi
-FONTS_DIR = Path(__file__).resolve().parent / "data" / "fonts"
+FONTS_DIR = Path(__file__).resolve().parent.parent / "data" / "fonts"
 FORMATS = ("pdf", "png")
-# The /start payload that pre-selects a residential group (handlers/telegram/resident.py).
-AREA_PAYLOAD_PREFIX = "a-"
-
-# Telegram usernames: 5-32 letters, digits and underscores.
-_USERNAME = re.compile(r"^[A-Za-z0-9_]{5,32}$")
 
 _WIDTH, _HEIGHT = A4_PIXELS
 _MARGIN = 200  # about 17 mm, inside what any office printer can print
 _TEXT_WIDTH = _WIDTH - 2 * _MARGIN
 _QR_TARGET = 1800  # the code's side with its quiet zone: about 15 cm
+_QR_GAP = 120  # between two codes side by side
 _LEADING, _PARAGRAPH_GAP = 8, 36
 # Greys darker than the middle: the PDF is thresholded to black and white.
 _BLACK, _GREY, _WHITE = 0, 70, 255
@@ -72,21 +72,26 @@ class PosterError(Exception):
 
 
 @dataclass(frozen=True)
+class _Code:
+    """One channel's QR code (``data``; None: it has nothing to open) and
+    the line printed under it: the link itself, or what to send the bot."""
+
+    data: str | None
+    caption: str
+    typed: bool = False  # the caption is what to send: printed large, not as small print
+
+
+@dataclass(frozen=True)
 class _Texts:
     """Everything written on one poster, already in the poster's language."""
 
     group: str
     ward: str
-    bot: str
-    link: str
+    bots: tuple[str, ...]
+    codes: tuple[_Code, ...]
     scan: str
     how: str
     code: str
-
-
-def group_link(bot_username: str, group_code: str) -> str:
-    """The deep link that opens the bot with the group pre-selected."""
-    return f"https://t.me/{bot_username}?start={AREA_PAYLOAD_PREFIX}{group_code}"
 
 
 @cache
@@ -99,28 +104,28 @@ def font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
 def render_posters(
     chart: OrgChart,
     ward: str,
-    bot_username: str,
+    links: Sequence[ChannelLinks],
     out_dir: Path,
     *,
     fmt: str = "pdf",
     language: str = "vi",
 ) -> list[Path]:
     """Write ``<GROUP-CODE>.pdf`` (or ``.png``) for every residential group of
-    ``ward`` into ``out_dir`` (created if needed), in the chart's order.
+    ``ward`` into ``out_dir`` (created if needed), in the chart's order, with
+    the way to each channel's bot in ``links`` (one or two of them).
 
-    :class:`PosterError` when the ward or the bot's username is wrong, the
-    ward has no groups; :class:`bot.outfiles.OutputError` when the folder
-    cannot be written; :class:`ValueError` for a format or language the code
-    does not know (a programming error, not an operator's).  A link planted
-    in the folder is never followed (`bot.outfiles.write_inside`).
+    :class:`PosterError` when the ward is wrong or has no groups;
+    :class:`bot.outfiles.OutputError` when the folder cannot be written;
+    :class:`ValueError` for a format, language or number of channels the
+    code does not know (a programming error, not an operator's).  A link
+    planted in the folder is never followed (`bot.outfiles.write_inside`).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown poster format {fmt!r}; use one of {FORMATS}")
     if language not in i18n.LANGUAGES:
         raise ValueError(f"unknown language {language!r}; use one of {i18n.LANGUAGES}")
-    username = bot_username.removeprefix("@")
-    if not _USERNAME.match(username):
-        raise PosterError("poster.bad_username", username=bot_username)
+    if not 1 <= len(links) <= 2:
+        raise ValueError(f"a poster shows one or two channels, not {len(links)}")
     ward_area = chart.areas.get(ward)
     if ward_area is None or ward_area.kind is not AreaKind.WARD:
         raise PosterError("poster.unknown_ward", ward=ward)
@@ -131,7 +136,7 @@ def render_posters(
     folder = output_folder(out_dir)
     paths: list[Path] = []
     for group in groups:
-        texts = _texts(group, ward_area, username, language)
+        texts = _texts(group, ward_area, links, language)
         save = functools.partial(_save, _draw(texts), texts, fmt)
         paths.append(write_inside(folder, f"{group.code}.{fmt}", save))
     return paths
@@ -152,7 +157,7 @@ def _save(page: Image.Image, texts: _Texts, fmt: str, out: BinaryIO) -> None:
     )
 
 
-def _texts(group: Area, ward: Area, username: str, language: str) -> _Texts:
+def _texts(group: Area, ward: Area, links: Sequence[ChannelLinks], language: str) -> _Texts:
     def nfc(text: str) -> str:
         # Names pasted from some programs carry their marks as separate
         # characters; composed letters are what the font draws best.
@@ -161,20 +166,38 @@ def _texts(group: Area, ward: Area, username: str, language: str) -> _Texts:
     return _Texts(
         group=nfc(group.name),
         ward=nfc(ward.name),
-        bot=i18n.t(language, "poster.bot", bot=username),
-        link=group_link(username, group.code),
+        bots=tuple(
+            i18n.t(language, "poster.bot", bot=one.bot, channel=label(one.channel))
+            for one in links
+            if one.bot
+        ),
+        codes=tuple(_code(one, group.code, language) for one in links),
         scan=nfc(i18n.t(language, "poster.scan", group=group.name)),
         how=i18n.t(language, "poster.how"),
         code=group.code,
     )
 
 
+def _code(links: ChannelLinks, group_code: str, language: str) -> _Code:
+    """The channel's link that starts a report in the group, under its code;
+    or, where it has none (Zalo), a code that opens the bot and the group's
+    code to send it."""
+    start = links.start_report(group_code)
+    if start is not None:
+        return _Code(start, start)
+    opens = links.bot if links.bot.startswith("https://") else None
+    caption = i18n.t(language, "poster.send_code", channel=label(links.channel), code=group_code)
+    return _Code(opens, caption, typed=True)
+
+
 # ---------------------------------------------------------------- drawing
 
 
-def _fitting(text: str, size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+def _fitting(
+    text: str, size: int, *, bold: bool = False, width: int = _TEXT_WIDTH
+) -> ImageFont.FreeTypeFont:
     """The font at ``size`` px, or smaller until ``text`` fits on one line."""
-    while size > 20 and font(size, bold=bold).getlength(text) > _TEXT_WIDTH:
+    while size > 20 and font(size, bold=bold).getlength(text) > width:
         size -= 4
     return font(size, bold=bold)
 
@@ -205,9 +228,10 @@ def _balanced(text: str, face: ImageFont.FreeTypeFont) -> list[str]:
     return _wrap(text, face, high)
 
 
-def _qr_image(link: str) -> Image.Image:
-    """The code with its quiet zone, scaled by a whole number of pixels per
-    module so that every module has the same size on paper."""
+def _qr_image(link: str, target: int = _QR_TARGET) -> Image.Image:
+    """The code with its quiet zone, about ``target`` pixels wide, scaled by
+    a whole number of pixels per module so that every module has the same
+    size on paper."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     code.add_data(link)
     code.make(fit=True)
@@ -215,7 +239,7 @@ def _qr_image(link: str) -> Image.Image:
     count = len(matrix)
     small = Image.new("L", (count, count), _WHITE)
     small.putdata([_BLACK if dark else _WHITE for row in matrix for dark in row])
-    scale = _QR_TARGET // count
+    scale = target // count
     return small.resize((count * scale, count * scale), Image.Resampling.NEAREST)
 
 
@@ -239,9 +263,10 @@ def _draw(texts: _Texts) -> Image.Image:
         ascent, descent = face.getmetrics()
         return y + ascent + descent
 
-    # The bot.
+    # The bot, and where to find it.
     y = line(_MARGIN, BOT_NAME, font(170, bold=True))
-    y = line(y + 10, texts.bot, _fitting(texts.bot, 72), _GREY)
+    for bot in texts.bots:
+        y = line(y + 10, bot, _fitting(bot, 72 if len(texts.bots) == 1 else 60), _GREY)
     y += 60
     draw.line([(_MARGIN, y), (_WIDTH - _MARGIN, y)], fill=_GREY, width=5)
 
@@ -249,11 +274,27 @@ def _draw(texts: _Texts) -> Image.Image:
     y = line(y + 70, texts.group, _fitting(texts.group, 150, bold=True))
     y = line(y + 10, texts.ward, _fitting(texts.ward, 90), _GREY)
 
-    # The code, its link under it.
-    qr = _qr_image(texts.link)
+    # The codes side by side, each with its line under it.
     y += 50
-    page.paste(qr, (centre - qr.width // 2, y))
-    y = line(y + qr.height + 10, texts.link, _fitting(texts.link, 44), _GREY)
+    codes = [c for c in texts.codes if c.data is not None]
+    column = (_TEXT_WIDTH - _QR_GAP * (len(codes) - 1)) // max(len(codes), 1)
+    below = y
+    for n, code in enumerate(codes):
+        assert code.data is not None
+        qr = _qr_image(code.data, min(_QR_TARGET, column))
+        middle = _MARGIN + n * (column + _QR_GAP) + column // 2 if len(codes) > 1 else centre
+        page.paste(qr, (middle - qr.width // 2, y))
+        width = column if len(codes) > 1 else _TEXT_WIDTH
+        face = _fitting(code.caption, 60 if code.typed else 44, bold=code.typed, width=width)
+        ink = _BLACK if code.typed else _GREY
+        draw.text((middle, y + qr.height + 10), code.caption, font=face, fill=ink, anchor="ma")
+        ascent, descent = face.getmetrics()
+        below = max(below, y + qr.height + 10 + ascent + descent)
+    y = below
+    # A channel with nothing to open: what to send its bot, on a line of its own.
+    for code in texts.codes:
+        if code.data is None:
+            y = line(y + 30, code.caption, _fitting(code.caption, 60, bold=True))
 
     # What to do, smaller if a long group name makes it run into the footer.
     y += 70

@@ -15,25 +15,34 @@ from typing import Any
 
 from telegram import Update
 
+from bot.app.digests import Digests
 from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.clock import Clock
+from bot.runtime import Runtime, running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict, SentMessage
-from handlers.telegram.app import SWEEP_JOB, build_application, running, services_of
-from handlers.telegram.context import BotApplication, Runtime
+from handlers.telegram.context import BotApplication
 
 
 @dataclass
 class BotDriver:
-    app: BotApplication
+    runtime: Runtime
     api: FakeBotApi
     _seen: int = 0
     users: dict[int, FakeUser] = field(default_factory=dict)
     startup_messages: list[SentMessage] = field(default_factory=list)
 
     @property
+    def app(self) -> BotApplication:
+        return self.runtime.telegram.app
+
+    @property
     def services(self) -> Services:
-        return services_of(self.app)
+        return self.runtime.services
+
+    @property
+    def digests(self) -> Digests:
+        return self.runtime.digests
 
     def user(self, user_id: int, first_name: str, **kwargs: Any) -> FakeUser:
         person = FakeUser(self.api, user_id, first_name, **kwargs)
@@ -44,9 +53,8 @@ class BotDriver:
         """Process one update to the end (outbox included) and return the
         messages the bot sent because of it."""
         await self.app.process_update(Update.de_json(update, self.app.bot))
-        runtime: Runtime = self.app.bot_data["runtime"]
-        if runtime.sender is not None:
-            await runtime.sender.settled()  # the story reads what the outbox sent, too
+        # The story reads what the outbox sent, too.
+        await self.runtime.telegram.wiring.sender.settled()
         return self.new_messages()
 
     def new_messages(self) -> list[SentMessage]:
@@ -74,18 +82,14 @@ class BotDriver:
         return await self.send(user.press(message, found))
 
     async def tick(self) -> list[SentMessage]:
-        """Run the periodic sweep job once, as the JobQueue would (tests move
-        the injected clock instead of waiting for APScheduler)."""
-        assert self.app.job_queue is not None
-        (job,) = self.app.job_queue.get_jobs_by_name(SWEEP_JOB)
-        await job.run(self.app)
+        """One run of the periodic job, as the scheduler would run it (tests
+        move the injected clock instead of waiting)."""
+        await self.runtime.tick()
         return self.new_messages()
 
     async def flush(self) -> list[SentMessage]:
-        """What the periodic outbox job would send now."""
-        runtime: Runtime = self.app.bot_data["runtime"]
-        assert runtime.sender is not None
-        await runtime.sender.flush()
+        """What the channels' outboxes would send now."""
+        await self.runtime.flush()
         return self.new_messages()
 
 
@@ -97,14 +101,13 @@ def texts(messages: list[SentMessage]) -> Iterator[str]:
 async def driven(
     settings: Settings, clock: Clock, api: FakeBotApi | None = None
 ) -> AsyncIterator[BotDriver]:
-    """A started Application over an in-memory fake API, and its driver."""
+    """The started bot (through the runtime, as `phananh run` builds it),
+    with Telegram over an in-memory fake API, and its driver."""
     fake = api or FakeBotApi()
-    app = build_application(
-        settings, clock=clock, request=InMemoryRequest(fake), updates_request=InMemoryRequest(fake)
-    )
+    channel = telegram(request=InMemoryRequest(fake), updates_request=InMemoryRequest(fake))
     before = len(fake.sent)  # a restart over the same fake: only what follows is new
-    async with running(app):
-        driver = BotDriver(app, fake, _seen=before)
+    async with running(settings, clock=clock, channels=[channel]) as runtime:
+        driver = BotDriver(runtime, fake, _seen=before)
         # Start-up is not part of the story, but what it sent (the catch-up
         # after a restart) is kept for whoever wants to look.
         driver.startup_messages = driver.new_messages()

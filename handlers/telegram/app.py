@@ -1,18 +1,15 @@
-"""The application factory: one place that wires settings, storage,
-services, handlers and jobs together.
+"""The Telegram Application: the bot object, the handlers in their order,
+and the use cases handed to them.
 
-`startup` and `shutdown` are what python-telegram-bot's ``post_init`` and
-``post_shutdown`` call — but PTB runs those hooks only under
-``run_polling``/``run_webhook``, so tests and the demo call them directly.
-Both are idempotent.
+The use cases themselves are built once, by the runtime (bot/runtime.py);
+the channel (handlers/telegram/channel.py) attaches them here and starts
+and stops the Application.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeDefault
@@ -21,23 +18,17 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.app.digests import Digests
 from bot.app.services import Services
-from bot.app.sweep import Sweeper
 from bot.config import Settings
-from bot.domain.clock import Clock, SystemClock
-from bot.domain.reminders import Schedule
+from bot.domain.channels import TELEGRAM
 from bot.i18n import LANGUAGES, t
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
-from handlers.telegram.context import BotApplication, BotContext, Runtime
+from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
 from handlers.telegram.outbox import OutboxSender
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import MessagePacer
 from handlers.telegram.render import Renderer
-from storage.engines import Storage, open_storage
 
-log = logging.getLogger(__name__)
-
-SWEEP_JOB = "sweep"
 BOT_USERNAME_KEY = "bot_username"
 OFFLINE_TOKEN = "0:offline"  # lets the demo and tests build an app with no real token
 
@@ -45,10 +36,11 @@ OFFLINE_TOKEN = "0:offline"  # lets the demo and tests build an app with no real
 def build_application(
     settings: Settings,
     *,
-    clock: Clock | None = None,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
 ) -> BotApplication:
+    """The Application with every handler registered, and no use cases yet
+    (`attach` gives it those)."""
     # The bot is built here rather than by the builder: it is our subclass,
     # which fits every text to Telegram's limits (handlers/telegram/extbot.py).
     # The HTTP requests are what ApplicationBuilder would make.
@@ -65,14 +57,13 @@ def build_application(
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .post_init(startup)
-        .post_shutdown(shutdown)
         .concurrent_updates(ChatOrderedProcessor())
+        # The periodic sweep is the runtime's (bot/scheduler.py), and PTB's
+        # own polling and webhook are replaced (polling.py, webhook.py).
+        .job_queue(None)
+        .updater(None)
     )
     app: BotApplication = builder.build()  # type: ignore[assignment]
-    runtime = Runtime(renderer=Renderer(settings.tz))
-    runtime.extras.update(settings=settings, clock=clock or SystemClock())
-    app.bot_data["runtime"] = runtime
 
     # Order matters: `common` identifies the person first (group -1) and
     # flushes the outbox last (group 99); the audiences' handlers share
@@ -86,105 +77,28 @@ def build_application(
     digest.register(app)
     history.register(app)
     common.register_fallbacks(app)
-
-    assert app.job_queue is not None
-    app.job_queue.run_repeating(
-        sweep_job, interval=settings.sweep_seconds, first=settings.sweep_seconds, name=SWEEP_JOB
-    )
     return app
 
 
-def _runtime(app: BotApplication) -> Runtime:
-    runtime: Runtime = app.bot_data["runtime"]
-    return runtime
-
-
-async def sweep_job(context: BotContext) -> None:
-    """The one periodic job: what is due becomes outbox rows, then the outbox
-    (including anything that failed before and is due for a retry) is sent."""
-    runtime = context.runtime
-    sweeper: Sweeper | None = runtime.extras.get("sweeper")
-    if sweeper is not None:
-        await sweeper.sweep()
-    if runtime.sender is not None:
-        await runtime.sender.flush()
-
-
-async def startup(app: BotApplication, *, catch_up_now: bool = True) -> None:
-    """Open the database, load the org chart, set the command menu, and
-    (unless the caller does it itself, see `catch_up`) send what fell due
-    and what the outbox still holds from before a restart."""
-    runtime = _runtime(app)
-    if runtime.services is not None:
-        return
-    settings: Settings = runtime.extras["settings"]
-    clock: Clock = runtime.extras["clock"]
-    storage = await open_storage(settings.database)
-    services = Services(
-        storage.store,
-        clock,
-        locate_max_km=settings.locate_max_km,
-        default_language=settings.default_language,
-        schedule=Schedule(settings.calendar(), settings.quiet_hours()),
-        max_reports_per_hour=settings.max_reports_per_hour,
-        anonymous_by_default=settings.anonymous_by_default,
+def attach(app: BotApplication, services: Services, digests: Digests, settings: Settings) -> Wiring:
+    """Hand the use cases to the handlers, with the outbox sender over this bot."""
+    renderer = Renderer(settings.tz)
+    wiring = Wiring(
+        renderer=renderer,
+        services=services,
+        sender=OutboxSender(services, renderer, app.bot, digests),
+        digests=digests,
     )
-    await services.load_org()
-    if not services.has_chart:
-        log.warning("no org chart in %s: run `phananh org import FILE`", settings.database)
-    holidays = settings.holiday_warning(clock.now().astimezone(settings.tz).date())
-    if holidays is not None:
-        log.warning(holidays)
-    runtime.extras["storage"] = storage
-    runtime.extras["db"] = storage.database
-    runtime.services = services
-    digests = Digests(storage.digests, services, schedule=settings.digest)
-    runtime.digests = digests
-    runtime.sender = OutboxSender(services, runtime.renderer, app.bot, digests)
-    sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
-    runtime.extras["sweeper"] = sweeper
-    # Someone blocked the bot or came back: their tasks move at once.
-    services.reach_changed = sweeper.owners.person_reach_changed
-    await set_commands(app)
-    if app.bot.username:
-        # The command line prints invite links and posters without asking Telegram.
-        await services.store.set_meta(BOT_USERNAME_KEY, app.bot.username)
-    if catch_up_now:
-        await catch_up(app)
+    app.bot_data[WIRING_KEY] = wiring
+    return wiring
 
 
-async def catch_up(app: BotApplication) -> None:
-    """Once after a restart: what fell due while the bot was down goes out
-    now, once (or at the end of the quiet hours), with whatever the outbox
-    still held.  `phananh run` does this while it already polls, so residents
-    are answered at once even after a long downtime."""
-    runtime = _runtime(app)
-    sweeper: Sweeper | None = runtime.extras.get("sweeper")
-    if sweeper is not None:
-        await sweeper.sweep()
-    if runtime.sender is not None:
-        await runtime.sender.flush()
+def wiring_of(app: BotApplication) -> Wiring:
+    wiring: Wiring = app.bot_data[WIRING_KEY]
+    return wiring
 
 
-# How long shutting down waits for a background outbox flush to finish.
-SETTLE_SECONDS = 5.0
-
-
-async def shutdown(app: BotApplication) -> None:
-    runtime = _runtime(app)
-    if runtime.sender is not None:
-        await runtime.sender.settled(SETTLE_SECONDS)
-    storage: Storage | None = runtime.extras.pop("storage", None)
-    runtime.extras.pop("db", None)
-    runtime.services = None
-    runtime.sender = None
-    runtime.digests = None
-    runtime.extras.pop("sweeper", None)
-    if storage is not None:
-        await storage.close()
-
-
-async def set_commands(app: BotApplication) -> None:
+async def set_commands(app: BotApplication, services: Services) -> None:
     """PTB never sets the command menu itself.  Residents get the default
     menu (Vietnamese, or English for clients set to English); each bound
     staff member's chat gets the menu of their role."""
@@ -196,52 +110,12 @@ async def set_commands(app: BotApplication) -> None:
         )
         for language in LANGUAGES
     ]
-    services = services_of(app)
     if services.has_chart:
         for staff_id, person in (await services.store.bound_staff()).items():
-            if person.channel != "telegram":
-                continue
             actor = services.actor_for(person, staff_id)
-            if actor.staff is not None:
-                calls.append(staff.set_menu(app, actor, int(person.external_id)))
+            if actor.staff is None:
+                continue
+            for account in person.on(TELEGRAM):
+                calls.append(staff.set_menu(app, actor, int(account.external_id)))
     # Side by side: one round trip to Telegram for all of them, not one each.
     await asyncio.gather(*calls)
-
-
-@asynccontextmanager
-async def initialized(app: BotApplication) -> AsyncIterator[BotApplication]:
-    """``async with app`` (getMe: Telegram checks the token), that also
-    closes the bot's HTTP clients when getMe fails: PTB skips its shutdown
-    for an application that never finished initialising."""
-    try:
-        await app.initialize()
-    except Exception:
-        await app.bot.shutdown()
-        raise
-    try:
-        yield app
-    finally:
-        await app.shutdown()
-
-
-@asynccontextmanager
-async def running(app: BotApplication) -> AsyncIterator[BotApplication]:
-    """Initialise, start up, and always shut down: for tests and the demo,
-    which drive the app with ``process_update`` instead of polling."""
-    async with app:
-        await startup(app)
-        try:
-            yield app
-        finally:
-            await shutdown(app)
-
-
-def services_of(app: BotApplication) -> Services:
-    services = _runtime(app).services
-    if services is None:
-        raise RuntimeError("start-up has not run")
-    return services
-
-
-def extras(app: BotApplication) -> dict[str, Any]:
-    return _runtime(app).extras

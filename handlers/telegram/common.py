@@ -68,13 +68,13 @@ async def claim(update: Update, context: BotContext) -> None:
     if reason is not None:
         log.debug("update %s ignored: %s", update.update_id, reason)
         raise ApplicationHandlerStop
-    if not await context.services.claim_update(CHANNEL, update.update_id):
+    if not await context.services.claim_update(CHANNEL, str(update.update_id)):
         raise ApplicationHandlerStop
 
 
 async def finish(update: Update, context: BotContext) -> None:
     """Last group: the update is done, whatever the handlers did with it."""
-    await context.services.finish_update(CHANNEL, update.update_id)
+    await context.services.finish_update(CHANNEL, str(update.update_id))
 
 
 async def identify(update: Update, context: BotContext) -> None:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.app.services import Services
 from bot.domain.authz import Actor
@@ -18,15 +18,17 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Runtime:
-    """What the wiring hands to the handlers.  ``services`` and ``sender``
-    exist once the start-up function has opened the database."""
+class Wiring:
+    """What the runtime hands to the handlers (bot/runtime.py builds the
+    use cases; handlers/telegram/channel.py puts them here)."""
 
     renderer: Renderer
-    services: Services | None = None
-    sender: OutboxSender | None = None
-    digests: Digests | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    services: Services
+    sender: OutboxSender
+    digests: Digests
+
+
+WIRING_KEY = "wiring"
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -34,34 +36,27 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     actor: Actor | None = None
 
     @property
-    def runtime(self) -> Runtime:
-        runtime: Runtime = self.bot_data["runtime"]
-        return runtime
+    def wiring(self) -> Wiring:
+        wiring: Wiring | None = self.bot_data.get(WIRING_KEY)
+        if wiring is None:
+            raise RuntimeError("no use cases: the channel was built without the runtime")
+        return wiring
 
     @property
     def services(self) -> Services:
-        services = self.runtime.services
-        if services is None:
-            raise RuntimeError("start-up has not run: call bot.app.startup(app) first")
-        return services
+        return self.wiring.services
 
     @property
     def sender(self) -> OutboxSender:
-        sender = self.runtime.sender
-        if sender is None:
-            raise RuntimeError("start-up has not run: call bot.app.startup(app) first")
-        return sender
+        return self.wiring.sender
 
     @property
     def digests(self) -> Digests:
-        digests = self.runtime.digests
-        if digests is None:
-            raise RuntimeError("start-up has not run: call bot.app.startup(app) first")
-        return digests
+        return self.wiring.digests
 
     @property
     def renderer(self) -> Renderer:
-        return self.runtime.renderer
+        return self.wiring.renderer
 
     def require_actor(self) -> Actor:
         if self.actor is None:
@@ -75,5 +70,5 @@ BotApplication = Application[
     dict[Any, Any],
     dict[Any, Any],
     dict[Any, Any],
-    JobQueue[BotContext],
+    None,
 ]

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from functools import partial
-from typing import Any
 
-from telegram import Bot, InputFile, Update
+from telegram import InputFile, Update
 from telegram.ext import CommandHandler
 
 from bot.app.digests import Digests
+from bot.app.notify import digest_messages
 from bot.domain import digest as d
-from bot.domain.authz import Actor
 from bot.domain.text import fold
-from bot.i18n import t
-from bot.report.text import digest_text, period_label, stats_text, week_number
+from bot.report.text import period_label, stats_text
 from handlers.telegram.common import PRIVATE, say
 from handlers.telegram.context import BotApplication, BotContext
-from handlers.telegram.render import split_message
+from handlers.telegram.sender import TelegramSender
 
 _WEEK = re.compile(r"^\d{4}-?[wW]\d{1,2}$")
 _KINDS = {
@@ -47,49 +43,13 @@ _KINDS = {
 _LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
 
 
-def digest_sends(
-    bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
-) -> list[Callable[[], Awaitable[object]]]:
-    """The digest's messages, each still to send: the text (in as many
-    messages as it needs), then the chart.  The outbox sends them as parts
-    of one row, recording each as Telegram accepts it."""
-    lang = actor.language
-    body = digest_text(digest, digests.chart, lang, digests.tz)
-    sends: list[Callable[[], Awaitable[object]]] = [
-        partial(bot.send_message, chat_id, piece) for piece in split_message(body)
-    ]
-    return [*sends, partial(_send_chart, bot, digests, lang, chat_id, digest)]
-
-
-async def _send_chart(
-    bot: Bot, digests: Digests, lang: str, chat_id: int, digest: d.Digest
-) -> None:
-    from bot.report.chart import chart_png  # matplotlib loads only when a chart is drawn
-
-    png = await asyncio.to_thread(chart_png, digest, digests.chart, lang, digests.tz)
-    number, year = week_number(digest.week)
-    caption = t(lang, "digest.chart_caption", number=number, year=year)
-    await bot.send_photo(chat_id, InputFile(png, filename=f"digest-{digest.week.key}.png"), caption)
-
-
-async def send_digest(
-    bot: Bot, digests: Digests, actor: Actor, chat_id: int, digest: d.Digest
-) -> None:
-    """The text, then the chart."""
-    for send in digest_sends(bot, digests, actor, chat_id, digest):
-        await send()
-
-
-async def delivery(
-    bot: Bot, digests: Digests, actor: Actor, chat_id: int, payload: Mapping[str, Any]
-) -> list[Callable[[], Awaitable[object]]]:
-    """An outbox "digest" row's messages: the scope and the week were fixed
-    when it was queued; the numbers are computed now."""
-    week = digests.parse_week(str(payload["week"]))
-    month = digests.parse_month(str(payload["month"])) if payload.get("month") else None
-    scope = digests.scope_from_payload(payload["scope"])
-    digest = await digests.build(scope, week, month=month)
-    return digest_sends(bot, digests, actor, chat_id, digest)
+async def send_digest(context: BotContext, chat_id: int, digest: d.Digest) -> None:
+    """The text (in as many messages as it needs), then the chart: the same
+    messages as Monday's digest from the outbox."""
+    actor = context.require_actor()
+    messages = digest_messages(context.digests, actor.language, digest)
+    for part in TelegramSender(context.bot, context.services).parts(chat_id, actor, messages):
+        await part.send()
 
 
 def _split(args: list[str], digests: Digests) -> tuple[str | None, str | None, list[str]]:
@@ -137,8 +97,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
     except ValueError:
         await say(context, chat_id, "digest.bad_week")
         return
-    digest = await digests.build(scope, week)
-    await send_digest(context.bot, digests, context.require_actor(), chat_id, digest)
+    await send_digest(context, chat_id, await digests.build(scope, week))
 
 
 def _words(rest: list[str]) -> str:
@@ -204,7 +163,7 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     digests = context.digests
     lang = context.require_actor().language
     table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
-    name = f"phan-anh-{'toan-thanh-pho' if scope.whole_city else '-'.join(scope.wards)}"
+    name = f"phan-anh-{'tat-ca-phuong-xa' if scope.whole_city else '-'.join(scope.wards)}"
     name = f"{name}-{period.key}".lower()
     caption = context.renderer.t(
         lang, "digest.export_caption", period=period_label(period, lang), count=len(table)

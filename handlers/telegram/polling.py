@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from telegram.error import NetworkError, RetryAfter, TimedOut
 
-from handlers.telegram.app import catch_up, initialized, shutdown, startup
+from bot.scheduler import pause
 from handlers.telegram.context import BotApplication
 from handlers.telegram.processing import read_update
 
@@ -129,11 +128,11 @@ async def poll(
             updates = fetch.result()
         except RetryAfter as exc:
             wait: timedelta | int = exc.retry_after
-            await _pause(stop, wait.total_seconds() if isinstance(wait, timedelta) else wait)
+            await pause(wait.total_seconds() if isinstance(wait, timedelta) else wait, stop)
             continue
         except (NetworkError, TimedOut) as exc:
             log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, backoff)
-            await _pause(stop, backoff)
+            await pause(backoff, stop)
             backoff = min(backoff * 2, BACKOFF_MAX)
             continue
         backoff = 1.0
@@ -161,54 +160,3 @@ async def _get_updates(
     data = {"offset": offset, "timeout": hold, "allowed_updates": allowed_updates}
     result = await app.bot._post("getUpdates", data, read_timeout=hold + READ_MARGIN)
     return list(result) if isinstance(result, list) else []
-
-
-async def catch_up_safely(app: BotApplication) -> None:
-    """`catch_up`, in the background once the bot serves: a failure is
-    logged, and the periodic sweep does the same work again."""
-    try:
-        await catch_up(app)
-    except Exception:
-        # The periodic sweep runs the same work again in 30 s.
-        log.exception("catching up after the start failed")
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def stop_on_signals() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM: the bot stops cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
-
-async def run(
-    app: BotApplication,
-    allowed_updates: Sequence[str] | None = None,
-    ready: Callable[[], None] | None = None,
-) -> None:
-    """Start the bot, poll until SIGINT or SIGTERM, stop it cleanly.
-    ``ready`` is called once Telegram accepted the token (getMe) and no
-    webhook stands in the way: only then is the bot running."""
-    stop = stop_on_signals()
-    async with initialized(app):
-        await startup(app, catch_up_now=False)
-        await app.bot.delete_webhook()
-        if ready is not None:
-            ready()
-        await app.start()
-        catching_up = asyncio.create_task(catch_up_safely(app))
-        try:
-            await poll(app, stop, allowed_updates)
-        finally:
-            if not catching_up.done():
-                catching_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await catching_up
-            await app.stop()
-            await shutdown(app)

@@ -28,9 +28,10 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from handlers.telegram.callbacks import NEW_REPORT, NewReportPress, PromptPress, TaskPress, decode
-from handlers.telegram.common import CHANNEL, PRIVATE, answer_press, drop_keyboard, say, send_reply
+from handlers.telegram.common import PRIVATE, answer_press, drop_keyboard, say, send_reply
 from handlers.telegram.context import BotApplication, BotContext
-from handlers.telegram.staff import accept_invite
+from handlers.telegram.photos import keep_photo
+from handlers.telegram.staff import accept_invite, typed_invite
 
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -53,8 +54,9 @@ _OTHER_KINDS = (
 )
 
 
-def to_answer(message: Message) -> Answer:
-    """Whatever arrived, as an answer the conversation engine understands."""
+async def to_answer(message: Message, context: BotContext) -> Answer:
+    """Whatever arrived, as an answer the conversation engine understands
+    (a photo downloaded and kept first: bot/app/media.py)."""
     if message.location is not None:
         title = None
         if message.venue is not None:
@@ -65,13 +67,16 @@ def to_answer(message: Message) -> Answer:
     # A photo's caption is part of the answer (at the description step it is
     # the description); photos of one album share their media group.
     caption, album = message.caption, message.media_group_id
+    media = context.services.media
     if message.photo:
-        return PhotoAnswer(CHANNEL, message.photo[-1].file_id, caption=caption, album=album)
+        kept = await keep_photo(context.bot, media, message.photo[-1].file_id, "image/jpeg")
+        return PhotoAnswer(kept, caption=caption, album=album)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
             return OtherAnswer("big_photo")
-        return PhotoAnswer(CHANNEL, document.file_id, caption=caption, album=album)
+        kept = await keep_photo(context.bot, media, document.file_id, document.mime_type)
+        return PhotoAnswer(kept, caption=caption, album=album)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
@@ -213,8 +218,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     if not services.has_chart:
         await say(context, chat_id, "fallback.not_set_up")
         return
-    answer = to_answer(message)
-    reply = await services.answer(actor, answer, update_id=update.update_id)
+    if message.text is not None and await typed_invite(update, context, message.text):
+        return  # an invite's code, typed as on Zalo
+    answer = await to_answer(message, context)
+    reply = await services.answer(actor, answer, update_id=str(update.update_id))
     album = answer.album if isinstance(answer, PhotoAnswer) else None
     memory = context.chat_data
     assert memory is not None  # a message in a private chat has its chat
@@ -235,7 +242,7 @@ async def on_message(update: Update, context: BotContext) -> None:
             return
         # A photo out of the blue starts a report and is kept in it.
         await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer, update_id=update.update_id)
+        reply = await services.answer(actor, answer, update_id=str(update.update_id))
         if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
@@ -264,7 +271,7 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))
         return
     reply = await services.answer(
-        actor, ChoiceAnswer(press.seq, press.key), update_id=update.update_id
+        actor, ChoiceAnswer(press.seq, press.key), update_id=str(update.update_id)
     )
     if reply is None:
         await answer_press(query, context.renderer.t(actor.language, "refusal.bad_button"))

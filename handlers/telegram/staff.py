@@ -11,7 +11,9 @@ from telegram.ext import CommandHandler
 
 from bot import i18n
 from bot.app.admin import Admin, AdminError
+from bot.app.services import Reply
 from bot.domain.authz import Actor, may_use
+from bot.domain.channels import TELEGRAM
 from handlers.telegram.common import (
     COMMANDS,
     LEADER_COMMANDS,
@@ -21,6 +23,7 @@ from handlers.telegram.common import (
     send_reply,
 )
 from handlers.telegram.context import BotApplication, BotContext
+from handlers.telegram.links import TelegramLinks
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +45,32 @@ async def set_menu(context: BotContext | BotApplication, actor: Actor, chat_id: 
 
 
 async def accept_invite(update: Update, context: BotContext, token: str) -> None:
+    """``/start i-<code>``: the invite link was opened."""
     assert update.effective_chat is not None
-    chat_id = update.effective_chat.id
-    services = context.services
-    if not services.has_chart:
-        await say(context, chat_id, "fallback.not_set_up")
+    if not context.services.has_chart:
+        await say(context, update.effective_chat.id, "fallback.not_set_up")
         return
-    reply = await Admin(services).accept_invite(context.require_actor(), token)
+    reply = await Admin(context.services).accept_invite(context.require_actor(), token)
+    await _bound(update, context, reply)
+
+
+async def typed_invite(update: Update, context: BotContext, typed: str) -> bool:
+    """An invite's code typed as a message, as on Zalo: the same as opening
+    the link.  False when the message is no invite code."""
+    reply = await Admin(context.services).bind_by_code(context.require_actor(), typed)
+    if reply is None:
+        return False
+    await _bound(update, context, reply)
+    return True
+
+
+async def _bound(update: Update, context: BotContext, reply: Reply) -> None:
+    """Say how the invite went; the person speaks as the staff record from
+    now on, with its command menu."""
+    assert update.effective_chat is not None and update.effective_user is not None
+    chat_id = update.effective_chat.id
     await send_reply(context, chat_id, reply)
-    assert update.effective_user is not None
-    actor = await services.identify("telegram", str(update.effective_user.id), None)
+    actor = await context.services.identify(TELEGRAM, str(update.effective_user.id), None)
     context.actor = actor
     if actor.staff is not None:
         await set_menu(context, actor, chat_id)
@@ -98,9 +117,10 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
         names = ", ".join(f"{s.id} ({s.name})" for s in mine) or "—"
         await say(context, chat_id, "invite.usage", pending=names)
         return
-    username = context.bot.username
     try:
-        link = await admin.invite_by_leader(actor, args[0].strip(), username)
+        link = await admin.invite_by_leader(
+            actor, args[0].strip(), TelegramLinks(context.bot.username)
+        )
     except AdminError as exc:
         await say(context, chat_id, exc.key, **exc.params)
         return
@@ -111,6 +131,7 @@ async def cmd_invite(update: Update, context: BotContext) -> None:
         "invite.link",
         name=member.name,
         url=link.url,
+        code=link.code,
         expires=link.expires_at,
     )
 

@@ -1,5 +1,5 @@
-"""Webhook mode: the project's own small HTTP server in front of the
-Application, instead of python-telegram-bot's.
+"""Webhook mode: Telegram's route on the bot's own HTTP server (bot/http.py),
+instead of python-telegram-bot's webhook server.
 
 PTB's webhook server was attacked and lost on three counts:
 
@@ -19,42 +19,36 @@ the body as UTF-8 JSON (400); a JSON object with an integer ``update_id``
 (400); readable by PTB (if not, logged by its id alone and answered 200,
 since Telegram would only send it again, as long polling confirms it past);
 then stored in the database's ``webhook_updates`` table and committed — and
-only then 200.  Each refusal is one log line, without the body.
+only then 200.  Each refusal is one log line, without the body.  An answer
+given before the body was read closes the connection, so the body is never
+taken in (uvicorn buffers at most 64 KiB of it meanwhile); a body that takes
+over `BODY_TIMEOUT` to arrive is refused with 408.
 
 A stored update is handed to the update processor (each chat in order) and
-its row deleted once handled; the rows a crash left behind are handled
-first at the next start, and the processed-update table keeps one that was
-finished from being handled twice: the at-least-once guarantee long polling
-has (handlers/telegram/polling.py).
+its row deleted once handled.  The rows a crash left behind are handed over
+at the next start, once the Application runs (an update that comes before
+then is stored and waits with them: the server listens first), and the
+processed-update table keeps one that was finished from being handled
+twice: the at-least-once guarantee long polling has (polling.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import json
 import logging
-import re
-import socket
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-import tornado.httpserver
-import tornado.httputil
-import tornado.web
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from telegram import Update
 
 from bot.domain.clock import Clock
-from handlers.telegram.app import extras, initialized, shutdown, startup
+from bot.ports import UpdateInbox
 from handlers.telegram.context import BotApplication
-from handlers.telegram.polling import catch_up_safely, stop_on_signals
 from handlers.telegram.processing import read_update
-from storage.engines import Storage
-from storage.errors import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -63,60 +57,35 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # message it replies to, entities): a megabyte is far beyond any of them.
 MAX_BODY = 1 << 20
 BODY_TIMEOUT = 30.0  # seconds a client may take to send a body
-IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may sit idle
+# An answer given before the body was read: the connection closes with it.
+CLOSE = {"Connection": "close"}
 
 
-class WebhookServer:
-    """The HTTP side of webhook mode, over a started Application (the
-    database must be open: `bot.app.startup` has run)."""
+def webhook_path(url: str) -> str:
+    """The path the webhook is served at: the URL's, as the reverse proxy passes it on."""
+    return "/" + urlsplit(url).path.strip("/")
 
-    def __init__(self, app: BotApplication, path: str, secret: str) -> None:
+
+class TelegramWebhook:
+    """Telegram's webhook route over a built Application, storing into ``inbox``."""
+
+    def __init__(self, app: BotApplication, inbox: UpdateInbox, clock: Clock, secret: str) -> None:
         if not secret:
             raise ValueError("a webhook needs a secret token")
         self.app = app
-        self.path = "/" + path.strip("/")
+        self.inbox = inbox
+        self._clock = clock
         self._secret = secret.encode()
-        storage: Storage = extras(app)["storage"]
-        self._clock: Clock = extras(app)["clock"]
-        self.inbox = storage.inbox("telegram")
-        self._handling: set[asyncio.Task[None]] = set()
-        self._server: tornado.httpserver.HTTPServer | None = None
-        self.port = 0
+        self._open = False  # updates are handed to the Application (it runs)
+        self._handling: dict[str, asyncio.Task[None]] = {}
 
     # ---- the life cycle ---------------------------------------------------------------------
 
-    async def start(self, listen: str, port: int) -> None:
-        """Hand over what a crash left stored, then listen (``port`` 0
-        picks a free one: see `port`)."""
-        await self.replay()
-        routes = [(rf"{re.escape(self.path)}/?", _UpdateHandler, {"server": self})]
-        application = tornado.web.Application(routes, log_function=lambda handler: None)
-        server = tornado.httpserver.HTTPServer(
-            application,
-            max_body_size=MAX_BODY,
-            body_timeout=BODY_TIMEOUT,
-            idle_connection_timeout=IDLE_TIMEOUT,
-        )
-        listening = _listening_socket(listen, port)
-        server.add_sockets([listening])
-        self._server = server
-        self.port = int(listening.getsockname()[1])
-
-    async def stop(self) -> None:
-        """Take no more requests, then let what is being handled finish
-        (what a stop cuts off stays stored for the next start)."""
-        if self._server is not None:
-            server, self._server = self._server, None
-            server.stop()
-            await server.close_all_connections()
-        await self.settled()
-
-    async def settled(self) -> None:
-        """Until every update handed over so far was handled (and deleted)."""
-        while self._handling:
-            await asyncio.wait(set(self._handling))
-
-    async def replay(self) -> None:
+    async def open(self) -> None:
+        """Once the Application runs: hand over what a crash (or a request
+        that came before now) left stored, and from now on each update as it
+        comes."""
+        self._open = True
         for update_id, payload in await self.inbox.backlog():
             update = read_update(json.loads(payload), self.app.bot)
             if update is None:
@@ -124,9 +93,37 @@ class WebhookServer:
             else:
                 self._hand_over(update_id, update)
 
+    async def close(self) -> None:
+        """Hand nothing more over, and let what is being handled finish
+        (what a stop cuts off stays stored for the next start)."""
+        self._open = False
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Until every update handed over so far was handled (and deleted)."""
+        while self._handling:
+            await asyncio.wait(set(self._handling.values()))
+
     # ---- one request ------------------------------------------------------------------------
 
-    def refusal(self, headers: tornado.httputil.HTTPHeaders) -> int | None:
+    async def endpoint(self, request: Request) -> Response:
+        status = self.refusal(request.headers)
+        if status is not None:
+            return Response(status_code=status, headers=CLOSE)
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT):
+                body = await _read(request)
+        except TimeoutError:
+            return Response(status_code=_refused(408, "the body was too slow"), headers=CLOSE)
+        except ClientDisconnect:
+            return Response(status_code=_refused(400, "the client left mid-body"), headers=CLOSE)
+        if body is None:
+            return Response(
+                status_code=_refused(413, f"a body over {MAX_BODY} bytes"), headers=CLOSE
+            )
+        return Response(status_code=await self.receive(body))
+
+    def refusal(self, headers: Mapping[str, str]) -> int | None:
         """What the headers alone decide, before any of the body is read."""
         token = headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self._secret):
@@ -154,24 +151,29 @@ class WebhookServer:
         if update is None:
             return 200  # logged; Telegram would only send it again
         try:
-            fresh = await self.inbox.put(update_id, payload, self._clock.now())
-        except (sqlite3.Error, Refusal) as exc:
+            fresh = await self.inbox.put(str(update_id), payload, self._clock.now())
+        except Exception as exc:  # the database refused: Telegram sends it again
             log.error(
                 "update %s could not be stored (%s); answered 500, Telegram sends it again",
                 update_id,
                 type(exc).__name__,
             )
             return 500
-        if fresh:  # else Telegram sent it again before hearing us: it is being handled
-            self._hand_over(update_id, update)
+        # Not fresh: Telegram sent it again before hearing us, it is being
+        # handled.  Not open: the Application is not running yet, and `open`
+        # hands it over with the rest of what is stored.
+        if fresh and self._open:
+            self._hand_over(str(update_id), update)
         return 200
 
-    def _hand_over(self, update_id: int, update: Update) -> None:
+    def _hand_over(self, update_id: str, update: Update) -> None:
+        if update_id in self._handling:  # stored while `open` read the backlog
+            return
         task = asyncio.create_task(self._handle(update_id, update))
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        self._handling[update_id] = task
+        task.add_done_callback(lambda _: self._handling.pop(update_id, None))
 
-    async def _handle(self, update_id: int, update: Update) -> None:
+    async def _handle(self, update_id: str, update: Update) -> None:
         processor = self.app.update_processor
         try:
             await processor.process_update(update, self.app.process_update(update))
@@ -182,90 +184,17 @@ class WebhookServer:
         await self.inbox.done(update_id)
 
 
-def _listening_socket(listen: str, port: int) -> socket.socket:
-    """The server's socket (tornado's bind_sockets leaves the socket open
-    when the port is taken)."""
-    family = socket.AF_INET6 if ":" in listen else socket.AF_INET
-    listening = socket.create_server((listen, port), family=family, backlog=128)
-    listening.setblocking(False)
-    return listening
+async def _read(request: Request) -> bytes | None:
+    """The body, or None past `MAX_BODY` (the declared length was checked;
+    this holds whatever the framing delivers to it)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
+    return bytes(body)
 
 
 def _refused(status: int, reason: str) -> int:
     log.warning("webhook request refused (%d): %s", status, reason)
     return status
-
-
-@tornado.web.stream_request_body
-class _UpdateHandler(tornado.web.RequestHandler):
-    """Streams the body, so that `prepare` decides on the headers alone
-    (tornado otherwise reads the whole body before any handler runs)."""
-
-    SUPPORTED_METHODS = ("POST",)
-
-    def initialize(self, server: WebhookServer) -> None:
-        self.server = server
-        self.body = bytearray()
-
-    def prepare(self) -> None:
-        status = self.server.refusal(self.request.headers)
-        if status is not None:
-            self.set_status(status)
-            self.finish()  # tornado then closes the connection: the body is never read
-
-    def data_received(self, chunk: bytes) -> None:
-        if not self._finished and len(self.body) + len(chunk) <= MAX_BODY:
-            self.body += chunk
-
-    async def post(self) -> None:
-        self.set_status(await self.server.receive(bytes(self.body)))
-        self.finish()
-
-
-@asynccontextmanager
-async def serving(
-    app: BotApplication, path: str, secret: str, listen: str = "127.0.0.1", port: int = 0
-) -> AsyncIterator[WebhookServer]:
-    """The webhook server over a started Application, for the time of a
-    block: `run_webhook` uses it, and so do the tests."""
-    server = WebhookServer(app, path, secret)
-    try:
-        await server.start(listen, port)
-        yield server
-    finally:
-        await server.stop()
-
-
-async def run_webhook(
-    app: BotApplication,
-    *,
-    url: str,
-    listen: str,
-    port: int,
-    secret: str,
-    allowed_updates: Sequence[str] | None = None,
-    ready: Callable[[], None] | None = None,
-) -> None:
-    """Start the bot, listen, tell Telegram where to send updates, serve
-    until SIGINT or SIGTERM, stop cleanly.  ``ready`` is called once
-    Telegram accepted the token (getMe) and the address (setWebhook).  The
-    webhook stays set when the bot stops: Telegram keeps the updates for it."""
-    stop = stop_on_signals()
-    async with initialized(app):
-        await startup(app, catch_up_now=False)
-        await app.start()
-        catching_up: asyncio.Task[Any] | None = None
-        try:
-            async with serving(app, urlsplit(url).path, secret, listen, port):
-                await app.bot.set_webhook(url, secret_token=secret, allowed_updates=allowed_updates)
-                if ready is not None:
-                    ready()
-                catching_up = asyncio.create_task(catch_up_safely(app))
-                await stop.wait()
-        finally:
-            if catching_up is not None and not catching_up.done():
-                catching_up.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await catching_up
-            await app.stop()
-            await shutdown(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.ports import AdminAction, AdminEntry
+from storage.postgres.accounts import accounts_of
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import instant
 from storage.postgres.rows import bump_roster, insert_admin_entry
@@ -34,13 +35,16 @@ class PostgresAdmin(PostgresBase):
 
     async def admin_log(self, limit: int) -> list[AdminEntry]:
         """The last ``limit`` lines of the admin log, oldest first, each
-        person with their chat account as it is now."""
-        rows = await self._all(
-            "SELECT * FROM (SELECT a.*, p.channel, p.external_id FROM admin_log a"
-            " LEFT JOIN people p ON p.id = a.person_id ORDER BY a.id DESC LIMIT $1) last"
-            " ORDER BY id",
-            limit,
-        )
+        person with their accounts as they are now (those of the person a
+        record was merged into; none after a /forget)."""
+        async with self.db.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT * FROM (SELECT a.*, COALESCE(p.merged_into, p.id) AS holder"
+                " FROM admin_log a LEFT JOIN people p ON p.id = a.person_id"
+                " ORDER BY a.id DESC LIMIT $1) last ORDER BY id",
+                limit,
+            )
+            accounts = await accounts_of(conn, (r["holder"] for r in rows if r["holder"]))
         return [
             AdminEntry(
                 at=r["at"],
@@ -49,7 +53,7 @@ class PostgresAdmin(PostgresBase):
                 subject=r["subject"],
                 person_id=r["person_id"],
                 detail=r["detail"],
-                account=None if r["channel"] is None else f"{r['channel']}:{r['external_id']}",
+                accounts=accounts.get(r["holder"], ()),
             )
             for r in rows
         ]

@@ -41,12 +41,9 @@ class PostgresBase:
     ) -> None:
         if photos:
             await conn.executemany(
-                "INSERT INTO complaint_photos (complaint_id, kind, channel, file_ref, position)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                [
-                    (complaint_id, kind, p.channel, p.file_ref, i)
-                    for i, (kind, p) in enumerate(photos)
-                ],
+                "INSERT INTO complaint_photos (complaint_id, kind, media_id, position)"
+                " VALUES ($1, $2, $3, $4)",
+                [(complaint_id, kind, p.media_id, i) for i, (kind, p) in enumerate(photos)],
             )
 
     async def _insert_event(self, conn: Conn, event: Event) -> None:
@@ -59,15 +56,14 @@ class PostgresBase:
         if not ids:
             return {}
         rows = await self._all(
-            "SELECT complaint_id, kind, channel, file_ref FROM complaint_photos"
-            " WHERE complaint_id = ANY($1::bigint[]) AND superseded_at IS NULL ORDER BY id",
+            "SELECT complaint_id, kind, media_id FROM complaint_photos"
+            " WHERE complaint_id = ANY($1::bigint[]) AND superseded_at IS NULL"
+            " AND media_id IS NOT NULL ORDER BY id",
             sorted(ids),
         )
         out: dict[int, list[tuple[str, Photo]]] = {}
         for r in rows:
-            out.setdefault(r["complaint_id"], []).append(
-                (r["kind"], Photo(r["channel"], r["file_ref"]))
-            )
+            out.setdefault(r["complaint_id"], []).append((r["kind"], Photo(r["media_id"])))
         return out
 
     async def _complaints(self, sql: str, *args: Any) -> list[Complaint]:

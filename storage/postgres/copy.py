@@ -3,19 +3,24 @@ SQLite history into PostgreSQL, so a ward that grows into a city keeps its
 past.
 
 Every table is copied, row for row and id for id, in one transaction (all
-of it, or nothing): the tables are those the PostgreSQL schema has, and the
-SQLite file must have exactly the same ones with the same columns — a table
-one engine has and the other lacks stops the copy before anything is
-written, naming it.  Each value is turned into the PostgreSQL column's type
-(instants stored as text become timestamptz, 0/1 become booleans, JSON text
-becomes jsonb), then the identity sequences are set past the highest id
-(SQLite's AUTOINCREMENT counter included: a tracking code is never reused).
-The target must be empty: a copy never merges two histories.
+of it, or nothing), parents before the tables that reference them: the
+tables are those the PostgreSQL schema has, and the SQLite file must have
+exactly the same ones with the same columns — a table one engine has and the
+other lacks stops the copy before anything is written, naming it.  The one
+difference allowed: an identity column only PostgreSQL has (``ordinal``,
+the order rows went in, which SQLite's rowid keeps there) is numbered as the
+rows go in, in the file's rowid order.  Each value is turned into the
+PostgreSQL column's type (instants stored as text become timestamptz, 0/1
+become booleans, JSON text becomes jsonb, blobs bytea), then the identity
+sequences are set past the highest value (SQLite's AUTOINCREMENT counter
+included: a tracking code is never reused).  The target must be empty: a
+copy never merges two histories.
 """
 
 from __future__ import annotations
 
 import asyncio
+import graphlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -58,6 +63,8 @@ def _convert(data_type: str) -> Callable[[Any], Any]:
         return lambda v: None if v is None else bool(v)
     if data_type == "jsonb":
         return lambda v: None if v is None else json.loads(v)
+    if data_type == "bytea":
+        return lambda v: None if v is None else bytes(v)
     if data_type in ("bigint", "integer", "smallint"):
         return lambda v: None if v is None else int(v)
     if data_type == "double precision":
@@ -65,9 +72,19 @@ def _convert(data_type: str) -> Callable[[Any], Any]:
     return lambda v: None if v is None else str(v)
 
 
-async def _target_tables(conn: Conn) -> list[tuple[str, list[tuple[str, str]], bool]]:
-    """Our tables in creation order (parents before children), each with
-    its columns and types, and whether its id is an identity column."""
+@dataclass(frozen=True)
+class Table:
+    """One of our tables: its columns and their types, and which of them
+    are identity columns (numbered by a sequence)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    identities: frozenset[str]
+
+
+async def _target_tables(conn: Conn) -> list[Table]:
+    """Our tables, each after every table it references (a migration may
+    add a parent after its child: media after complaint_photos)."""
     rows = await conn.fetch(
         "SELECT c.relname, a.attname, format_type(a.atttypid, NULL), a.attidentity <> ''"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
@@ -75,15 +92,29 @@ async def _target_tables(conn: Conn) -> list[tuple[str, list[tuple[str, str]], b
         " WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.oid, a.attnum",
         SCHEMA,
     )
-    tables: dict[str, tuple[list[tuple[str, str]], bool]] = {}
+    columns: dict[str, list[tuple[str, str]]] = {}
+    identities: dict[str, set[str]] = {}
     for table, column, data_type, identity in rows:
         if table in NOT_COPIED:
             continue
-        columns, _ = tables.setdefault(table, ([], False))
-        columns.append((column, data_type))
+        columns.setdefault(table, []).append((column, data_type))
         if identity:
-            tables[table] = (columns, True)
-    return [(t, cols, ident) for t, (cols, ident) in tables.items()]
+            identities.setdefault(table, set()).add(column)
+    references = await conn.fetch(
+        "SELECT child.relname, parent.relname FROM pg_constraint f"
+        " JOIN pg_class child ON child.oid = f.conrelid"
+        " JOIN pg_class parent ON parent.oid = f.confrelid"
+        " JOIN pg_namespace n ON n.oid = f.connamespace WHERE n.nspname = $1 AND f.contype = 'f'",
+        SCHEMA,
+    )
+    parents: dict[str, set[str]] = {table: set() for table in columns}
+    for child, parent in references:
+        if child != parent and child in parents:
+            parents[child].add(parent)
+    return [
+        Table(name, tuple(columns[name]), frozenset(identities.get(name, ())))
+        for name in graphlib.TopologicalSorter(parents).static_order()
+    ]
 
 
 def _source_tables(conn: sqlite3.Connection) -> dict[str, set[str]]:
@@ -120,11 +151,13 @@ async def _refuse_unless_empty(conn: Conn, tables: list[str], target: PostgresUr
             raise CopyRefused("cli.copy_not_empty", db=target, table=table)
 
 
-def _compare(
-    source: dict[str, set[str]], target: list[tuple[str, list[tuple[str, str]], bool]]
-) -> None:
-    """Both engines' schemas name the same tables and columns, or nothing is copied."""
-    wanted = {t: {c for c, _ in cols} for t, cols, _ in target}
+def _compare(source: dict[str, set[str]], target: list[Table]) -> None:
+    """Both engines' schemas name the same tables and columns (but the
+    identity columns only PostgreSQL has), or nothing is copied."""
+    wanted = {
+        t.name: {c for c, _ in t.columns} - (t.identities - source.get(t.name, set()))
+        for t in target
+    }
     differ = sorted(set(source) ^ set(wanted))
     differ += sorted(t for t in set(source) & set(wanted) if source[t] != wanted[t])
     if differ:
@@ -145,20 +178,17 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
         with closing(sqlite3.connect(uri, uri=True)) as lite:
             async with pg.transaction() as conn:
                 tables = await _target_tables(conn)
-                _compare(_source_tables(lite), tables)
-                await _refuse_unless_empty(conn, [t for t, _, _ in tables], target)
+                found = _source_tables(lite)
+                _compare(found, tables)
+                await _refuse_unless_empty(conn, [t.name for t in tables], target)
                 copied = Copied({})
-                for table, columns, _ in tables:
-                    copied.rows[table] = await _copy_table(conn, lite, table, columns)
+                for table in tables:
+                    shared = [c for c in table.columns if c[0] in found[table.name]]
+                    copied.rows[table.name] = await _copy_table(conn, lite, table.name, shared)
                 counters = _sqlite_sequences(lite)
-                for table, _, identity in tables:
-                    if identity:
-                        await conn.execute(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                            f" GREATEST((SELECT MAX(id) FROM {table}), $1::bigint, 1),"
-                            f" GREATEST((SELECT MAX(id) FROM {table}), $1::bigint) IS NOT NULL)",
-                            counters.get(table),
-                        )
+                for table in tables:
+                    for column in sorted(table.identities):
+                        await _set_sequence(conn, table.name, column, counters.get(table.name))
     except sqlite3.DatabaseError as exc:
         raise DatabaseUnusable("cli.db_not_sqlite", db=source) from exc
     except asyncpg.IntegrityConstraintViolationError as exc:
@@ -170,6 +200,19 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
     finally:
         await pg.close()
     return copied
+
+
+async def _set_sequence(conn: Conn, table: str, column: str, counter: int | None) -> None:
+    """The next value of an identity column: past the highest copied (and,
+    for ``id``, past SQLite's AUTOINCREMENT counter: ids never reused)."""
+    if column != "id":
+        counter = None
+    await conn.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"
+        f" GREATEST((SELECT MAX({column}) FROM {table}), $1::bigint, 1),"
+        f" GREATEST((SELECT MAX({column}) FROM {table}), $1::bigint) IS NOT NULL)",
+        counter,
+    )
 
 
 async def _copy_table(

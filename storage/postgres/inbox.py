@@ -17,7 +17,7 @@ class PostgresInbox:
         self.db = db
         self.channel = channel
 
-    async def put(self, update_id: int, payload: str, at: datetime) -> bool:
+    async def put(self, update_id: str, payload: str, at: datetime) -> bool:
         """Store an update; False when it is stored already.  A server that
         cannot take it raises `DatabaseUnusable` (the platform is answered
         500 and sends it again)."""
@@ -35,15 +35,17 @@ class PostgresInbox:
             raise _failed(self.db, exc) from None
         return stored is not None
 
-    async def backlog(self) -> list[tuple[int, str]]:
-        """What a crash left stored but not handled, oldest first."""
+    async def backlog(self) -> list[tuple[str, str]]:
+        """What a crash left stored but not handled, in the order it came
+        (the ids are the channel's strings, which need not sort: the
+        ``ordinal`` each row got as it was stored)."""
         rows = await self.db.fetch(
-            "SELECT update_id, payload FROM webhook_updates WHERE channel = $1 ORDER BY update_id",
+            "SELECT update_id, payload FROM webhook_updates WHERE channel = $1 ORDER BY ordinal",
             self.channel,
         )
-        return [(int(r[0]), str(r[1])) for r in rows]
+        return [(str(r[0]), str(r[1])) for r in rows]
 
-    async def done(self, update_id: int) -> None:
+    async def done(self, update_id: str) -> None:
         await self.db.execute(
             "DELETE FROM webhook_updates WHERE channel = $1 AND update_id = $2",
             self.channel,

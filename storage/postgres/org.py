@@ -4,7 +4,7 @@ same transaction) and read back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.domain.orgchart import (
@@ -21,8 +21,15 @@ from bot.domain.orgchart import (
     WardPolicy,
 )
 from bot.ports import AdminEntry, Change, Notice
+from storage.postgres.accounts import (
+    add_account,
+    channels_of,
+    merge_person,
+    new_person,
+    person_of_account,
+)
 from storage.postgres.base import PostgresBase
-from storage.postgres.db import ORG_LOCK, Conn, instant
+from storage.postgres.db import ORG_LOCK, Conn
 from storage.postgres.rows import (
     Conflict,
     bump_roster,
@@ -58,8 +65,8 @@ class PostgresOrg(PostgresBase):
         *,
         drop_pending_of: Sequence[str] = (),
     ) -> bool:
-        """Replace the whole chart in one transaction and bind the Telegram
-        accounts the chart names; complaints whose owner is gone move in the
+        """Replace the whole chart in one transaction and bind the accounts
+        the chart names (`_bind_named`); complaints whose owner is gone move in the
         same transaction, nothing more goes to the staff in
         ``drop_pending_of``, and the admin log records who did it.  False,
         and nothing applied, if any of those complaints changed meanwhile.
@@ -81,7 +88,9 @@ class PostgresOrg(PostgresBase):
                     assert at is not None, "notices need the time they were written"
                     await self._insert_notices(conn, notices, at)
                 await self._write_chart(conn, chart)
-                await self._bind_named(conn, chart)
+                for member in chart.staff.values():
+                    if member.accounts():
+                        await self._bind_named(conn, member)
         except Conflict:
             return False
         return True
@@ -135,13 +144,13 @@ class PostgresOrg(PostgresBase):
         await conn.execute("DELETE FROM staff_bindings WHERE staff_id = ANY($1::text[])", removed)
         await conn.execute("DELETE FROM staff WHERE id = ANY($1::text[])", removed)
         await conn.executemany(
-            "INSERT INTO staff (id, name, telegram_id, position, active)"
-            " VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO staff (id, name, telegram_id, zalo_id, position, active)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-            " telegram_id = excluded.telegram_id, position = excluded.position,"
-            " active = excluded.active",
+            " telegram_id = excluded.telegram_id, zalo_id = excluded.zalo_id,"
+            " position = excluded.position, active = excluded.active",
             [
-                (s.id, s.name, s.telegram_id, i, s.active)
+                (s.id, s.name, s.telegram_id, s.zalo_id, i, s.active)
                 for i, s in enumerate(chart.staff.values())
             ],
         )
@@ -166,35 +175,43 @@ class PostgresOrg(PostgresBase):
             [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
         )
 
-    async def _bind_named(self, conn: Conn, chart: OrgChart) -> None:
-        """The Telegram accounts the chart names are bound to their records."""
-        now = instant(datetime.now(UTC))
-        for member in chart.staff.values():
-            if member.telegram_id is None:
+    async def _bind_named(self, conn: Conn, member: StaffMember) -> None:
+        """The accounts the chart names for ``member`` (Telegram's, then
+        Zalo's) are theirs: each joins the person bound to the record — or,
+        where that person has another account on the same channel, the
+        account the chart names takes the record over (as when the chart
+        names a new Telegram id).  An account someone already used as a
+        resident joins with what they filed (`merge_person`).  As
+        storage/sqlite/org.py's, step for step."""
+        holder: int | None = await conn.fetchval(
+            "SELECT person_id FROM staff_bindings WHERE staff_id = $1", member.id
+        )
+        for account in member.accounts():
+            owner = await person_of_account(conn, account)
+            if owner is not None and owner == holder:
                 continue
-            external = str(member.telegram_id)
-            await conn.execute(
-                "INSERT INTO people (channel, external_id, display_name, language)"
-                " VALUES ('telegram', $1, $2, 'vi') ON CONFLICT (channel, external_id) DO NOTHING",
-                external,
-                member.name,
-            )
-            person = await conn.fetchval(
-                "SELECT id FROM people WHERE channel = 'telegram' AND external_id = $1", external
-            )
+            if holder is not None and account.channel not in await channels_of(conn, holder):
+                if owner is None:
+                    await add_account(conn, holder, account)
+                else:
+                    await merge_person(conn, owner, holder)
+                continue
+            if owner is None:
+                owner = await new_person(conn, account, member.name, "vi", seen=False)
             await conn.execute(
                 "DELETE FROM staff_bindings WHERE person_id = $1 AND staff_id <> $2",
-                person,
+                owner,
                 member.id,
             )
             await conn.execute(
-                "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES ($1, $2, $3)"
+                "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                " VALUES ($1, $2, date_trunc('second', now()))"
                 " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
                 member.id,
-                person,
-                now,
+                owner,
             )
-            self.db.outbox_changes += 1
+            holder = owner
+        self.db.outbox_changes += 1
 
     async def load_org(self) -> OrgChart | None:
         area_rows = await self._all("SELECT * FROM areas ORDER BY position")
@@ -246,6 +263,7 @@ class PostgresOrg(PostgresBase):
                 tuple(wards_of.get(r["id"], [])),
                 r["telegram_id"],
                 active=r["active"],
+                zalo_id=r["zalo_id"],
             )
             for r in await self._all("SELECT * FROM staff ORDER BY position")
         }

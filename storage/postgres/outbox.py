@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.ports import ButtonMessage, Notice, OutboxItem, Person
+from bot.ports import Account, ButtonMessage, Notice, OutboxItem
+from storage.postgres.accounts import ACCOUNT_ORDER, people_by_id
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import instant, maybe_instant
 
@@ -20,38 +21,39 @@ class PostgresOutbox(PostgresBase):
     async def due_outbox(
         self, now: datetime, limit: int, channel: str | None = None
     ) -> list[OutboxItem]:
-        """Pending rows whose time has come, oldest first, with the recipient
-        resolved (a staff member's bound account, if any) and, when given,
-        only those whose recipient is on ``channel``: one query."""
-        rows = await self._all(
-            "SELECT o.id, o.kind, o.complaint_id, o.staff_id, o.payload, o.attempts,"
-            " o.parts_done, o.failing_since, r.id AS r_id, r.channel AS r_channel,"
-            " r.external_id AS r_external_id, r.display_name AS r_display_name,"
-            " r.language AS r_language FROM outbox o"
-            " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
-            " JOIN people r ON r.id = COALESCE(o.person_id, b.person_id)"
-            " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= $1"
-            " AND ($2::text IS NULL OR r.channel = $2)"
-            " ORDER BY o.id LIMIT $3",
-            instant(now),
-            channel,
-            limit,
-        )
+        """Pending rows whose time has come, oldest first, each with its
+        recipient (a staff member's bound person, if any) and the account to
+        send to: the one the recipient used last among those the channel can
+        reach (their latest one when none can).  With ``channel``, only the
+        rows whose account is on it; a recipient with no account at all
+        waits.  Two reads: the rows with their accounts, then the people."""
+        async with self.db.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT o.id, o.kind, o.complaint_id, o.staff_id, o.payload, o.attempts,"
+                " o.parts_done, o.failing_since, a.person_id AS recipient_id,"
+                " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
+                " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
+                " CROSS JOIN LATERAL (SELECT x.person_id, x.channel, x.external_id"
+                " FROM accounts x WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
+                f" ORDER BY {ACCOUNT_ORDER} LIMIT 1) a"
+                " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= $1"
+                " AND ($2::text IS NULL OR a.channel = $2)"
+                " ORDER BY o.id LIMIT $3",
+                instant(now),
+                channel,
+                limit,
+            )
+            people = await people_by_id(conn, (r["recipient_id"] for r in rows))
         return [
             OutboxItem(
                 id=r["id"],
                 kind=r["kind"],
                 complaint_id=r["complaint_id"],
                 staff_id=r["staff_id"],
-                recipient=Person(
-                    r["r_id"],
-                    r["r_channel"],
-                    r["r_external_id"],
-                    r["r_display_name"],
-                    r["r_language"],
-                ),
+                recipient=people.get(r["recipient_id"]),
                 payload=r["payload"],
                 attempts=r["attempts"],
+                account=Account(r["to_channel"], r["to_account"]),
                 parts_done=tuple(r["parts_done"]),
                 failing_since=r["failing_since"],
             )

@@ -8,8 +8,9 @@ from typing import Any
 
 import asyncpg
 
+from storage.postgres.accounts import ACCOUNT_ORDER, SAME_PERSON
 from storage.postgres.base import PostgresBase
-from storage.postgres.db import instant
+from storage.postgres.db import Conn, instant
 from storage.postgres.rows import mask_what_they_wrote
 
 
@@ -25,9 +26,17 @@ def plain(row: asyncpg.Record) -> dict[str, Any]:
 
 class PostgresPrivacy(PostgresBase):
     async def person_data(self, person_id: int) -> dict[str, Any]:
-        """Everything stored about one person, as plain data: who they are,
-        what they reported, what they did, and any draft."""
-        person = await self._one("SELECT * FROM people WHERE id = $1", person_id)
+        """Everything stored about one person, as plain data: who they are
+        and their accounts, what they reported, what they did (under any
+        record merged into theirs, too), and any draft."""
+        person = await self._one(
+            "SELECT id, display_name, language, created_at FROM people WHERE id = $1", person_id
+        )
+        accounts = await self._all(
+            "SELECT channel, external_id, display_name, created_at, last_seen_at, unreachable_at"
+            f" FROM accounts WHERE person_id = $1 ORDER BY {ACCOUNT_ORDER}",
+            person_id,
+        )
         reported = await self._all(
             "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
             " WHERE p.person_id = $1 ORDER BY c.id",
@@ -36,7 +45,7 @@ class PostgresPrivacy(PostgresBase):
         photos = await self._photos({r["id"] for r in reported})
         acted = await self._all(
             "SELECT complaint_id, at, action, note FROM complaint_events"
-            " WHERE actor_person_id = $1 ORDER BY id",
+            f" WHERE actor_person_id IN {SAME_PERSON} ORDER BY id",
             person_id,
         )
         draft = await self._one("SELECT * FROM conversations WHERE person_id = $1", person_id)
@@ -45,12 +54,13 @@ class PostgresPrivacy(PostgresBase):
         )
         return {
             "person": plain(person) if person else {},
+            "accounts": [plain(a) for a in accounts],
             "staff_id": staff,
             "complaints": [
                 {
                     **plain(r),
                     "photos": [
-                        {"kind": kind, "file": photo.file_ref}
+                        {"kind": kind, "media": photo.media_id}
                         for kind, photo in photos.get(r["id"], [])
                     ],
                 }
@@ -62,13 +72,18 @@ class PostgresPrivacy(PostgresBase):
 
     async def forget_person(self, person_id: int, at: datetime) -> None:
         """Detach a person from everything: their complaints stay (they are
-        public business) but nothing left says who filed them.  The old row
-        versions leave the tables at the next VACUUM (autovacuum, on the
-        server); see README, "Running for a city"."""
+        public business) but nothing left says who filed them, and the
+        photos only they showed are erased.  The old row versions leave the
+        tables at the next VACUUM (autovacuum, on the server); see README,
+        "Running for a city"."""
         async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM accounts WHERE person_id = $1", person_id)
             await conn.execute(
-                "UPDATE people SET channel = 'forgotten', external_id = 'forgotten:' || id,"
-                " display_name = NULL, username = NULL, unreachable_at = NULL WHERE id = $1",
+                f"UPDATE people SET display_name = NULL WHERE id IN {SAME_PERSON}", person_id
+            )
+            draft = await conn.fetch(
+                f"SELECT {_PHOTO_ID} FROM conversations c, {_DRAFT_PHOTOS} j"
+                f" WHERE c.person_id = $1 AND {_IS_ID}",
                 person_id,
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = $1", person_id)
@@ -80,10 +95,41 @@ class PostgresPrivacy(PostgresBase):
                 instant(at),
                 person_id,
             )
-            await conn.execute(
-                "UPDATE complaint_photos SET file_ref = 'forgotten'"
-                " WHERE kind IN ('dispute', 'info') AND complaint_id IN"
-                " (SELECT complaint_id FROM complaint_people WHERE person_id = $1)",
-                person_id,
+            theirs = (
+                " WHERE kind IN ('dispute', 'info') AND media_id IS NOT NULL AND complaint_id IN"
+                " (SELECT complaint_id FROM complaint_people WHERE person_id = $1)"
             )
+            sent = await conn.fetch(f"SELECT media_id FROM complaint_photos{theirs}", person_id)
+            await conn.execute(f"UPDATE complaint_photos SET media_id = NULL{theirs}", person_id)
+            await erase_unused_media(conn, {r[0] for r in draft} | {r[0] for r in sent})
             await mask_what_they_wrote(conn, person_id)
+
+
+# A draft's photos: the media ids in its data's "photos" list.
+_DRAFT_PHOTOS = (
+    "jsonb_array_elements(CASE jsonb_typeof(c.data -> 'photos')"
+    " WHEN 'array' THEN c.data -> 'photos' ELSE '[]'::jsonb END)"
+)
+_IS_ID = "jsonb_typeof(j.value) = 'number'"
+_PHOTO_ID = "(j.value #>> '{}')::bigint"
+
+# Media a complaint or someone's draft still shows.  (A message waiting to
+# go does not keep a forgotten person's photo: it goes without it.)
+_MEDIA_IN_USE = (
+    "SELECT media_id FROM complaint_photos WHERE media_id IS NOT NULL"
+    f" UNION SELECT {_PHOTO_ID} FROM conversations c, {_DRAFT_PHOTOS} j WHERE {_IS_ID}"
+)
+
+
+async def erase_unused_media(conn: Conn, media_ids: set[int]) -> None:
+    """Erase the bytes (and handles) of these media, unless something else
+    still shows the same photo: the same bytes sent by someone else are one
+    row (they are kept once), and stay theirs."""
+    if not media_ids:
+        return
+    for sql in (
+        "DELETE FROM media_refs WHERE media_id = ANY($1::bigint[])"
+        f" AND media_id NOT IN ({_MEDIA_IN_USE})",
+        f"DELETE FROM media WHERE id = ANY($1::bigint[]) AND id NOT IN ({_MEDIA_IN_USE})",
+    ):
+        await conn.execute(sql, sorted(media_ids))

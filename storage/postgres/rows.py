@@ -18,7 +18,8 @@ import asyncpg
 from bot.domain.complaints import Action, Complaint, Event, Photo, State
 from bot.domain.orgchart import Family, GeoPoint
 from bot.domain.redact import mask_contacts, mask_in
-from bot.ports import CHANGEABLE, TIME_FIELDS, AdminEntry, DueComplaint, Notice, Person
+from bot.ports import CHANGEABLE, TIME_FIELDS, AdminEntry, DueComplaint, Notice
+from storage.postgres.accounts import SAME_PERSON
 from storage.postgres.db import Conn, instant
 
 ROSTER_VERSION = "roster_version"
@@ -30,16 +31,6 @@ OPEN_STATES = [s.value for s in State if s.is_open]
 
 class Conflict(Exception):
     """A complaint moved while a change that depends on it was being applied."""
-
-
-def person_from_row(row: asyncpg.Record) -> Person:
-    return Person(
-        id=row["id"],
-        channel=row["channel"],
-        external_id=row["external_id"],
-        display_name=row["display_name"],
-        language=row["language"],
-    )
 
 
 async def drop_pending(
@@ -69,7 +60,7 @@ async def bump_roster(conn: Conn) -> None:
 
 
 async def bind(conn: Conn, staff_id: str, person_id: int, at: datetime) -> None:
-    """The account's one binding: to this staff record (inside the caller's
+    """The person's one binding: to this staff record (inside the caller's
     transaction: an invite's use, a chart import and bind_staff share it)."""
     await conn.execute("DELETE FROM staff_bindings WHERE person_id = $1", person_id)
     await conn.execute(
@@ -105,8 +96,8 @@ async def _mask_rows(conn: Conn, select: str, params: Sequence[Any], update: str
 
 async def mask_what_they_wrote(conn: Conn, person_id: int) -> None:
     """Phone numbers, e-mail addresses and ID-card numbers out of every copy
-    of what the person wrote that is kept after /forget (as the SQLite
-    engine's ``mask_what_they_wrote``)."""
+    of what the person wrote that is kept after /forget, under a record
+    merged into theirs too (as the SQLite engine's ``mask_what_they_wrote``)."""
     mine = "SELECT complaint_id FROM complaint_people WHERE person_id = $1 AND role = 'reporter'"
     await _mask_rows(
         conn,
@@ -116,7 +107,7 @@ async def mask_what_they_wrote(conn: Conn, person_id: int) -> None:
     )
     await _mask_rows(
         conn,
-        "SELECT id, note FROM complaint_events WHERE actor_person_id = $1",
+        f"SELECT id, note FROM complaint_events WHERE actor_person_id IN {SAME_PERSON}",
         (person_id,),
         "UPDATE complaint_events SET note = $1 WHERE id = $2",
     )

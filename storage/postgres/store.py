@@ -7,6 +7,7 @@ from storage.postgres.admin import PostgresAdmin
 from storage.postgres.complaints import PostgresComplaints
 from storage.postgres.conversations import PostgresConversations
 from storage.postgres.invites import PostgresInvites
+from storage.postgres.media import PostgresMedia
 from storage.postgres.org import PostgresOrg
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.people import PostgresPeople
@@ -30,5 +31,6 @@ class PostgresStore(
     PostgresAdmin,
     PostgresSweep,
     PostgresOutbox,
+    PostgresMedia,
 ):
     """Every repository the use cases need (bot/ports.py `Store`)."""

@@ -10,7 +10,7 @@ from storage.postgres.db import instant
 
 
 class PostgresUpdates(PostgresBase):
-    async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool:
+    async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool:
         """True if this update should be processed: never seen, or seen but
         cut off before it was done (one statement, as on SQLite)."""
         claimed = await self.db.fetchval(
@@ -24,7 +24,7 @@ class PostgresUpdates(PostgresBase):
         )
         return claimed is not None
 
-    async def finish_update(self, channel: str, update_id: int, at: datetime) -> None:
+    async def finish_update(self, channel: str, update_id: str, at: datetime) -> None:
         await self.db.execute(
             "UPDATE processed_updates SET done_at = $1 WHERE channel = $2 AND update_id = $3",
             instant(at),

@@ -9,6 +9,7 @@ from bot.ports import (
     AdminAction,
     AdminEntry,
 )
+from storage.sqlite.accounts import accounts_of
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import parse_utc, utc_text
 from storage.sqlite.rows import (
@@ -38,12 +39,14 @@ class SqliteAdmin(SqliteBase):
 
     async def admin_log(self, limit: int) -> list[AdminEntry]:
         """The last ``limit`` lines of the admin log, oldest first, each
-        person with their chat account as it is now."""
+        person with their accounts as they are now (those of the person a
+        record was merged into; none after a /forget)."""
         rows = await self._all(
-            "SELECT * FROM (SELECT a.*, p.channel, p.external_id FROM admin_log a"
+            "SELECT * FROM (SELECT a.*, COALESCE(p.merged_into, p.id) AS holder FROM admin_log a"
             " LEFT JOIN people p ON p.id = a.person_id ORDER BY a.id DESC LIMIT ?) ORDER BY id",
             (limit,),
         )
+        accounts = await accounts_of(self.conn, (r["holder"] for r in rows if r["holder"]))
         return [
             AdminEntry(
                 at=parse_utc(r["at"]),
@@ -52,7 +55,7 @@ class SqliteAdmin(SqliteBase):
                 subject=r["subject"],
                 person_id=r["person_id"],
                 detail=json.loads(r["detail"]),
-                account=None if r["channel"] is None else f"{r['channel']}:{r['external_id']}",
+                accounts=accounts.get(r["holder"], ()),
             )
             for r in rows
         ]

@@ -50,9 +50,9 @@ class SqliteBase:
         self, conn: aiosqlite.Connection, complaint_id: int, photos: Sequence[tuple[str, Photo]]
     ) -> None:
         await conn.executemany(
-            "INSERT INTO complaint_photos (complaint_id, kind, channel, file_ref, position)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(complaint_id, kind, p.channel, p.file_ref, i) for i, (kind, p) in enumerate(photos)],
+            "INSERT INTO complaint_photos (complaint_id, kind, media_id, position)"
+            " VALUES (?, ?, ?, ?)",
+            [(complaint_id, kind, p.media_id, i) for i, (kind, p) in enumerate(photos)],
         )
 
     async def _insert_event(self, conn: aiosqlite.Connection, event: Event) -> None:
@@ -69,14 +69,12 @@ class SqliteBase:
         marks = ",".join("?" * len(ids))
         rows = await self._all(
             f"SELECT * FROM complaint_photos WHERE complaint_id IN ({marks})"
-            " AND superseded_at IS NULL ORDER BY id",
+            " AND superseded_at IS NULL AND media_id IS NOT NULL ORDER BY id",
             sorted(ids),
         )
         out: dict[int, list[tuple[str, Photo]]] = {}
         for r in rows:
-            out.setdefault(r["complaint_id"], []).append(
-                (r["kind"], Photo(r["channel"], r["file_ref"]))
-            )
+            out.setdefault(r["complaint_id"], []).append((r["kind"], Photo(r["media_id"])))
         return out
 
     async def _complaints(self, sql: str, params: Sequence[Any]) -> list[Complaint]:

@@ -14,7 +14,7 @@ class WebhookInbox:
         self.db = db
         self.channel = channel
 
-    async def put(self, update_id: int, payload: str, at: datetime) -> bool:
+    async def put(self, update_id: str, payload: str, at: datetime) -> bool:
         """Store an update; False when it is stored already (Telegram sent
         it again before hearing our answer)."""
         rows = await self.db.write_returning(
@@ -25,15 +25,16 @@ class WebhookInbox:
         )
         return bool(rows)
 
-    async def backlog(self) -> list[tuple[int, str]]:
-        """What a crash left stored but not handled, oldest first."""
+    async def backlog(self) -> list[tuple[str, str]]:
+        """What a crash left stored but not handled, in the order it came
+        (the ids are the channel's strings, which need not sort)."""
         rows = await self.db.conn.execute_fetchall(
-            "SELECT update_id, payload FROM webhook_updates WHERE channel = ? ORDER BY update_id",
+            "SELECT update_id, payload FROM webhook_updates WHERE channel = ? ORDER BY rowid",
             (self.channel,),
         )
-        return [(int(row[0]), str(row[1])) for row in rows]
+        return [(str(row[0]), str(row[1])) for row in rows]
 
-    async def done(self, update_id: int) -> None:
+    async def done(self, update_id: str) -> None:
         await self.db.write(
             "DELETE FROM webhook_updates WHERE channel = ? AND update_id = ?",
             (self.channel, update_id),

@@ -12,13 +12,13 @@ from bot.ports import (
     Notice,
     Person,
 )
+from storage.sqlite.accounts import merge_person, people_by_id
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import parse_utc, utc_text
 from storage.sqlite.rows import (
     bump_roster,
     insert_notices,
     maybe_time,
-    person_from_row,
 )
 
 
@@ -27,7 +27,7 @@ class SqliteInvites(SqliteBase):
         async with self.db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at,"
-                " created_by, rebind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_by, rebind, adds_account) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     invite.token_hash,
                     invite.staff_id,
@@ -36,6 +36,7 @@ class SqliteInvites(SqliteBase):
                     utc_text(invite.expires_at),
                     invite.created_by,
                     int(invite.rebind),
+                    int(invite.adds_account),
                 ),
             )
 
@@ -53,6 +54,7 @@ class SqliteInvites(SqliteBase):
             used_at=maybe_time(row["used_at"]),
             used_by=row["used_by"],
             rebind=bool(row["rebind"]),
+            adds_account=bool(row["adds_account"]),
         )
 
     async def use_invite(
@@ -63,13 +65,15 @@ class SqliteInvites(SqliteBase):
         tell_previous: Callable[[int], Notice],
     ) -> InviteUse:
         """Spend the invite and bind its staff record to the person, in one
-        transaction.  A record another account holds is taken over only by
+        transaction.  A record another person holds is taken over only by
         an invite minted to rebind it, and then ``tell_previous`` names the
-        notice the previous account gets (an outbox row, written with the
-        binding)."""
+        notice the previous person gets (an outbox row, written with the
+        binding).  An invite minted to add an account instead makes the
+        person who opened it one with the holder (`merge_person`): their
+        accounts, and whatever they filed as a resident, join the holder."""
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT i.staff_id, i.rebind, b.person_id FROM invites i"
+                "SELECT i.staff_id, i.rebind, i.adds_account, b.person_id FROM invites i"
                 " LEFT JOIN staff_bindings b ON b.staff_id = i.staff_id"
                 " WHERE i.token_hash = ? AND i.used_at IS NULL",
                 (token_hash,),
@@ -77,15 +81,19 @@ class SqliteInvites(SqliteBase):
                 row = await found.fetchone()
             if row is None:
                 return InviteUse.SPENT
-            staff_id, rebind, previous = str(row[0]), bool(row[1]), row[2]
-            taking_over = previous is not None and previous != person_id
-            if taking_over and not rebind:
+            staff_id, rebind, adds, previous = str(row[0]), bool(row[1]), bool(row[2]), row[3]
+            held = previous is not None and previous != person_id
+            if held and not (rebind or adds):
                 return InviteUse.TAKEN
             await conn.execute(
                 "UPDATE invites SET used_at = ?, used_by = ? WHERE token_hash = ?",
                 (utc_text(at), person_id, token_hash),
             )
             await bump_roster(conn)
+            self.db.outbox_changes += 1  # rows that waited for this account can go now
+            if held and adds:
+                await merge_person(conn, person_id, int(previous))
+                return InviteUse.ADDED
             await conn.execute("DELETE FROM staff_bindings WHERE person_id = ?", (person_id,))
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at) VALUES (?, ?, ?)"
@@ -93,13 +101,11 @@ class SqliteInvites(SqliteBase):
                 " bound_at = excluded.bound_at",
                 (staff_id, person_id, utc_text(at)),
             )
-            if taking_over:
+            if held:
                 await insert_notices(conn, [tell_previous(int(previous))], at)
-        self.db.outbox_changes += 1  # rows that waited for this account can go now
         return InviteUse.BOUND
 
     async def bound_staff(self) -> dict[str, Person]:
-        rows = await self._all(
-            "SELECT b.staff_id, p.* FROM staff_bindings b JOIN people p ON p.id = b.person_id"
-        )
-        return {r["staff_id"]: person_from_row(r) for r in rows}
+        rows = await self._all("SELECT staff_id, person_id FROM staff_bindings")
+        people = await people_by_id(self.conn, (r["person_id"] for r in rows))
+        return {r["staff_id"]: people[r["person_id"]] for r in rows if r["person_id"] in people}

@@ -7,6 +7,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+import aiosqlite
+
 from bot.domain.orgchart import (
     Area,
     AreaKind,
@@ -24,6 +26,13 @@ from bot.ports import (
     AdminEntry,
     Change,
     Notice,
+)
+from storage.sqlite.accounts import (
+    add_account,
+    channels_of,
+    merge_person,
+    new_person,
+    person_of_account,
 )
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.rows import (
@@ -46,8 +55,8 @@ class SqliteOrg(SqliteBase):
         *,
         drop_pending_of: Sequence[str] = (),
     ) -> bool:
-        """Replace the whole chart in one transaction and bind the Telegram
-        accounts the chart names; complaints whose owner is gone move in the
+        """Replace the whole chart in one transaction and bind the accounts
+        the chart names (`_bind_named`); complaints whose owner is gone move in the
         same transaction (``reroutes``), nothing more goes to the staff in
         ``drop_pending_of`` (they left), and the admin log records who did it
         (``audit``).  False, and nothing applied, if any of those complaints
@@ -130,13 +139,13 @@ class SqliteOrg(SqliteBase):
                 )
                 await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
                 await conn.executemany(
-                    "INSERT INTO staff (id, name, telegram_id, position, active)"
-                    " VALUES (?, ?, ?, ?, ?)"
+                    "INSERT INTO staff (id, name, telegram_id, zalo_id, position, active)"
+                    " VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                    " telegram_id = excluded.telegram_id, position = excluded.position,"
-                    " active = excluded.active",
+                    " telegram_id = excluded.telegram_id, zalo_id = excluded.zalo_id,"
+                    " position = excluded.position, active = excluded.active",
                     [
-                        (s.id, s.name, s.telegram_id, i, int(s.active))
+                        (s.id, s.name, s.telegram_id, s.zalo_id, i, int(s.active))
                         for i, s in enumerate(chart.staff.values())
                     ],
                 )
@@ -161,35 +170,49 @@ class SqliteOrg(SqliteBase):
                     [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
                 )
                 for member in chart.staff.values():
-                    if member.telegram_id is None:
-                        continue
-                    await conn.execute(
-                        "INSERT INTO people (channel, external_id, display_name, language,"
-                        " created_at) VALUES ('telegram', ?, ?, 'vi', datetime('now'))"
-                        " ON CONFLICT (channel, external_id) DO NOTHING",
-                        (str(member.telegram_id), member.name),
-                    )
-                    row = await (
-                        await conn.execute(
-                            "SELECT id FROM people WHERE channel = 'telegram' AND external_id = ?",
-                            (str(member.telegram_id),),
-                        )
-                    ).fetchone()
-                    assert row is not None
-                    await conn.execute(
-                        "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
-                        (row[0], member.id),
-                    )
-                    await conn.execute(
-                        "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
-                        " VALUES (?, ?, datetime('now'))"
-                        " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
-                        (member.id, row[0]),
-                    )
-                    self.db.outbox_changes += 1
+                    if member.accounts():
+                        await self._bind_named(conn, member)
         except Conflict:
             return False
         return True
+
+    async def _bind_named(self, conn: aiosqlite.Connection, member: StaffMember) -> None:
+        """The accounts the chart names for ``member`` (Telegram's, then
+        Zalo's) are theirs: each joins the person bound to the record — or,
+        where that person has another account on the same channel, the
+        account the chart names takes the record over (as when the chart
+        names a new Telegram id).  An account someone already used as a
+        resident joins with what they filed (`merge_person`)."""
+        found = await (
+            await conn.execute(
+                "SELECT person_id FROM staff_bindings WHERE staff_id = ?", (member.id,)
+            )
+        ).fetchone()
+        holder: int | None = int(found[0]) if found else None
+        for account in member.accounts():
+            owner = await person_of_account(conn, account)
+            if owner is not None and owner == holder:
+                continue
+            if holder is not None and account.channel not in await channels_of(conn, holder):
+                if owner is None:
+                    await add_account(conn, holder, account)
+                else:
+                    await merge_person(conn, owner, holder)
+                continue
+            if owner is None:
+                owner = await new_person(conn, account, member.name, "vi", seen=False)
+            await conn.execute(
+                "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
+                (owner, member.id),
+            )
+            await conn.execute(
+                "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                " VALUES (?, ?, datetime('now'))"
+                " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
+                (member.id, owner),
+            )
+            holder = owner
+        self.db.outbox_changes += 1
 
     async def load_org(self) -> OrgChart | None:
         area_rows = await self._all("SELECT * FROM areas ORDER BY position")
@@ -243,6 +266,7 @@ class SqliteOrg(SqliteBase):
                 tuple(wards_of.get(r["id"], [])),
                 r["telegram_id"],
                 active=bool(r["active"]),
+                zalo_id=r["zalo_id"],
             )
             for r in await self._all("SELECT * FROM staff ORDER BY position")
         }

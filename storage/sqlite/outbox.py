@@ -9,17 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import (
+    Account,
     ButtonMessage,
     Notice,
     OutboxItem,
-    Person,
 )
+from storage.sqlite.accounts import ACCOUNT_ORDER, people_by_id
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
-from storage.sqlite.rows import (
-    maybe_time,
-    person_from_row,
-)
+from storage.sqlite.rows import maybe_time
 
 
 class SqliteOutbox(SqliteBase):
@@ -30,40 +28,39 @@ class SqliteOutbox(SqliteBase):
     async def due_outbox(
         self, now: datetime, limit: int, channel: str | None = None
     ) -> list[OutboxItem]:
-        """Pending rows whose time has come, oldest first, with the recipient
-        resolved (a staff member's bound account, if any) and, when given,
-        only those whose recipient is on ``channel``.  Everything committed
-        is on disk before they are handed out (`Database.on_disk`)."""
+        """Pending rows whose time has come, oldest first, each with its
+        recipient (a staff member's bound person, if any) and the account to
+        send to: the one the recipient used last among those the channel can
+        reach (their latest one when none can).  With ``channel``, only the
+        rows whose account is on it; a recipient with no account at all
+        waits.  Everything committed is on disk before they are handed out
+        (`Database.on_disk`)."""
         rows = await self._all(
-            "SELECT o.*, r.id AS recipient_id FROM outbox o"
+            "SELECT o.*, COALESCE(o.person_id, b.person_id) AS recipient_id,"
+            " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
             " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
-            " JOIN people r ON r.id = COALESCE(o.person_id, b.person_id)"
+            " JOIN accounts a ON a.rowid = (SELECT x.rowid FROM accounts x"
+            " WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
+            f" ORDER BY {ACCOUNT_ORDER} LIMIT 1)"
             " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= ?"
-            " AND (? IS NULL OR r.channel = ?)"
+            " AND (? IS NULL OR a.channel = ?)"
             " ORDER BY o.id LIMIT ?",
             (utc_text(now), channel, channel, limit),
         )
         if rows:
             # What is about to be sent must outlive a power cut first.
             await self.db.on_disk()
-        people: dict[int, Person] = {}
-        ids = {r["recipient_id"] for r in rows if r["recipient_id"] is not None}
-        if ids:
-            marks = ",".join("?" * len(ids))
-            for r in await self._all(
-                f"SELECT * FROM people WHERE id IN ({marks})",
-                sorted(ids),
-            ):
-                people[r["id"]] = person_from_row(r)
+        people = await people_by_id(self.conn, (r["recipient_id"] for r in rows))
         return [
             OutboxItem(
                 id=r["id"],
                 kind=r["kind"],
                 complaint_id=r["complaint_id"],
                 staff_id=r["staff_id"],
-                recipient=people.get(r["recipient_id"]) if r["recipient_id"] else None,
+                recipient=people.get(r["recipient_id"]),
                 payload=json.loads(r["payload"]),
                 attempts=r["attempts"],
+                account=Account(r["to_channel"], r["to_account"]),
                 parts_done=tuple(json.loads(r["parts_done"])),
                 failing_since=maybe_time(r["failing_since"]),
             )

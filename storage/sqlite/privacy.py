@@ -7,6 +7,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
+from storage.sqlite.accounts import ACCOUNT_ORDER, SAME_PERSON
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
 from storage.sqlite.rows import (
@@ -16,9 +19,17 @@ from storage.sqlite.rows import (
 
 class SqlitePrivacy(SqliteBase):
     async def person_data(self, person_id: int) -> dict[str, Any]:
-        """Everything stored about one person, as plain data: who they are,
-        what they reported, what they did, and any draft."""
-        person = await self._one("SELECT * FROM people WHERE id = ?", (person_id,))
+        """Everything stored about one person, as plain data: who they are
+        and their accounts, what they reported, what they did (under any
+        record merged into theirs, too), and any draft."""
+        person = await self._one(
+            "SELECT id, display_name, language, created_at FROM people WHERE id = ?", (person_id,)
+        )
+        accounts = await self._all(
+            "SELECT channel, external_id, display_name, created_at, last_seen_at, unreachable_at"
+            f" FROM accounts WHERE person_id = ? ORDER BY {ACCOUNT_ORDER}",
+            (person_id,),
+        )
         reported = await self._all(
             "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
             " WHERE p.person_id = ? ORDER BY c.id",
@@ -27,8 +38,8 @@ class SqlitePrivacy(SqliteBase):
         photos = await self._photos({r["id"] for r in reported})
         acted = await self._all(
             "SELECT complaint_id, at, action, note FROM complaint_events"
-            " WHERE actor_person_id = ? ORDER BY id",
-            (person_id,),
+            f" WHERE actor_person_id IN {SAME_PERSON} ORDER BY id",
+            (person_id, person_id),
         )
         draft = await self._one("SELECT * FROM conversations WHERE person_id = ?", (person_id,))
         binding = await self._one(
@@ -36,12 +47,13 @@ class SqlitePrivacy(SqliteBase):
         )
         return {
             "person": dict(person) if person else {},
+            "accounts": [dict(a) for a in accounts],
             "staff_id": binding["staff_id"] if binding else None,
             "complaints": [
                 {
                     **dict(r),
                     "photos": [
-                        {"kind": kind, "file": photo.file_ref}
+                        {"kind": kind, "media": photo.media_id}
                         for kind, photo in photos.get(r["id"], [])
                     ],
                 }
@@ -55,10 +67,17 @@ class SqlitePrivacy(SqliteBase):
         """Detach a person from everything: their complaints stay (they are
         public business) but nothing left says who filed them."""
         async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM accounts WHERE person_id = ?", (person_id,))
             await conn.execute(
-                "UPDATE people SET channel = 'forgotten', external_id = 'forgotten:' || id,"
-                " display_name = NULL, username = NULL, unreachable_at = NULL WHERE id = ?",
-                (person_id,),
+                f"UPDATE people SET display_name = NULL WHERE id IN {SAME_PERSON}",
+                (person_id, person_id),
+            )
+            draft = list(
+                await conn.execute_fetchall(
+                    "SELECT j.value FROM conversations c, json_each(c.data, '$.photos') j"
+                    " WHERE c.person_id = ? AND j.type = 'integer'",
+                    (person_id,),
+                )
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
@@ -68,13 +87,41 @@ class SqlitePrivacy(SqliteBase):
                 " WHERE person_id = ? AND sent_at IS NULL AND given_up_at IS NULL",
                 (utc_text(at), person_id),
             )
-            await conn.execute(
-                "UPDATE complaint_photos SET file_ref = 'forgotten'"
-                " WHERE kind IN ('dispute', 'info') AND complaint_id IN"
-                " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)",
-                (person_id,),
+            theirs = (
+                " WHERE kind IN ('dispute', 'info') AND media_id IS NOT NULL AND complaint_id IN"
+                " (SELECT complaint_id FROM complaint_people WHERE person_id = ?)"
             )
+            sent = list(
+                await conn.execute_fetchall(
+                    f"SELECT media_id FROM complaint_photos{theirs}", (person_id,)
+                )
+            )
+            await conn.execute(f"UPDATE complaint_photos SET media_id = NULL{theirs}", (person_id,))
+            await erase_unused_media(conn, {r[0] for r in draft} | {r[0] for r in sent})
             await mask_what_they_wrote(conn, person_id)
         # secure_delete zeroed what the updates freed; the WAL still holds
         # the pages as they were, until it is copied back and truncated.
         await self.db.scrub_wal()
+
+
+# Media a complaint or someone's draft still shows.  (A message waiting to
+# go does not keep a forgotten person's photo: it goes without it.)
+_MEDIA_IN_USE = (
+    "SELECT media_id FROM complaint_photos WHERE media_id IS NOT NULL"
+    " UNION SELECT j.value FROM conversations c, json_each(c.data, '$.photos') j"
+    " WHERE j.type = 'integer'"
+)
+
+
+async def erase_unused_media(conn: aiosqlite.Connection, media_ids: set[int]) -> None:
+    """Erase the bytes (and handles) of these media, unless something else
+    still shows the same photo: the same bytes sent by someone else are one
+    row (they are kept once), and stay theirs."""
+    if not media_ids:
+        return
+    marks = ",".join("?" * len(media_ids))
+    for sql in (
+        f"DELETE FROM media_refs WHERE media_id IN ({marks}) AND media_id NOT IN ({_MEDIA_IN_USE})",
+        f"DELETE FROM media WHERE id IN ({marks}) AND id NOT IN ({_MEDIA_IN_USE})",
+    ):
+        await conn.execute(sql, sorted(media_ids))

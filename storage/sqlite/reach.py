@@ -32,12 +32,15 @@ class SqliteReach(SqliteBase):
         return int(row["value"]) if row else 0
 
     async def reach(self) -> Reach:
-        """Staff with a chat account, and those of them the channel refuses
-        (blocked the bot or never opened it) or the abuse list holds."""
+        """Staff bound to a person, and those of them no channel can reach
+        (every account refused: blocked the bot or never opened it; or no
+        account left) or the abuse list holds.  A cadre who blocked the bot
+        on Telegram but can be reached on Zalo can act."""
         rows = await self._all(
-            "SELECT b.staff_id, p.unreachable_at IS NOT NULL"
-            " OR EXISTS (SELECT 1 FROM blocked_people k WHERE k.person_id = p.id) AS refused"
-            " FROM staff_bindings b JOIN people p ON p.id = b.person_id"
+            "SELECT b.staff_id, NOT EXISTS (SELECT 1 FROM accounts a"
+            " WHERE a.person_id = b.person_id AND a.unreachable_at IS NULL)"
+            " OR EXISTS (SELECT 1 FROM blocked_people k WHERE k.person_id = b.person_id) AS refused"
+            " FROM staff_bindings b"
         )
         return Reach(
             bound=frozenset(str(r["staff_id"]) for r in rows),

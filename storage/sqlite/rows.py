@@ -24,23 +24,13 @@ from bot.ports import (
     AdminEntry,
     DueComplaint,
     Notice,
-    Person,
 )
+from storage.sqlite.accounts import SAME_PERSON
 from storage.sqlite.db import parse_utc, utc_text
 
 
 def maybe_time(value: str | None) -> datetime | None:
     return parse_utc(value) if value else None
-
-
-def person_from_row(row: aiosqlite.Row) -> Person:
-    return Person(
-        id=row["id"],
-        channel=row["channel"],
-        external_id=row["external_id"],
-        display_name=row["display_name"],
-        language=row["language"],
-    )
 
 
 class Conflict(Exception):
@@ -97,7 +87,8 @@ async def mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> No
     """Phone numbers, e-mail addresses and ID-card numbers out of every
     copy of what the person wrote that is kept after /forget: their
     complaints' descriptions and landmarks, the notes of what they did (an
-    answer to the cadre, a dispute comment), and the outbox rows to them or
+    answer to the cadre, a dispute comment; under a record merged into
+    theirs too), and the outbox rows to them or
     about their complaints (an answer relayed to the cadre)."""
     mine = "SELECT complaint_id FROM complaint_people WHERE person_id = ? AND role = 'reporter'"
     await masked_rows(
@@ -108,8 +99,8 @@ async def mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> No
     )
     await masked_rows(
         conn,
-        "SELECT id, note FROM complaint_events WHERE actor_person_id = ?",
-        (person_id,),
+        f"SELECT id, note FROM complaint_events WHERE actor_person_id IN {SAME_PERSON}",
+        (person_id, person_id),
         "UPDATE complaint_events SET note = ? WHERE id = ?",
     )
     async with conn.execute(

@@ -1,6 +1,6 @@
 """The SQLite engine's repositories as one store: each aggregate in a module
 of its own (people, reach, org, invites, conversations, complaints, privacy,
-updates, admin, sweep, outbox), all on one database (storage/sqlite/db.py).
+updates, admin, sweep, outbox, media), all on one database (storage/sqlite/db.py).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from storage.sqlite.admin import SqliteAdmin
 from storage.sqlite.complaints import SqliteComplaints
 from storage.sqlite.conversations import SqliteConversations
 from storage.sqlite.invites import SqliteInvites
+from storage.sqlite.media import SqliteMedia
 from storage.sqlite.org import SqliteOrg
 from storage.sqlite.outbox import SqliteOutbox
 from storage.sqlite.people import SqlitePeople
@@ -33,5 +34,6 @@ class SqliteStore(
     SqliteAdmin,
     SqliteSweep,
     SqliteOutbox,
+    SqliteMedia,
 ):
     """Every repository the use cases need (bot/ports.py `Store`)."""

@@ -10,7 +10,7 @@ from storage.sqlite.db import utc_text
 
 
 class SqliteUpdates(SqliteBase):
-    async def claim_update(self, channel: str, update_id: int, at: datetime) -> bool:
+    async def claim_update(self, channel: str, update_id: str, at: datetime) -> bool:
         """True if this update should be processed: never seen, or seen but
         cut off before it was done."""
         # One statement: a new update is inserted, one cut off before it was
@@ -24,7 +24,7 @@ class SqliteUpdates(SqliteBase):
         )
         return bool(rows)
 
-    async def finish_update(self, channel: str, update_id: int, at: datetime) -> None:
+    async def finish_update(self, channel: str, update_id: str, at: datetime) -> None:
         await self.db.write(
             "UPDATE processed_updates SET done_at = ? WHERE channel = ? AND update_id = ?",
             (utc_text(at), channel, update_id),

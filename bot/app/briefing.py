@@ -1,24 +1,22 @@
 """``phananh digest``: a week's digest written to files for printing at the
 briefing — the same text, chart and export a leader gets in Telegram.
 
-Wires storage, the digest use cases and the renderers, as the app factory
-does for the bot; the command line only parses the arguments.
+The digest use cases are the bot's own, built by the composition root
+(bot/runtime.py) and handed in by the command line.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app.digests import Digests
-from bot.app.services import Services
 from bot.config import Settings
 from bot.domain import digest as d
-from bot.domain.clock import SystemClock
-from bot.domain.reminders import Schedule
 from bot.outfiles import OutputError, output_folder, write_bytes_inside
-from storage.engines import opened
 
 FILES = ("digest.txt", "chart.png", "complaints.csv", "complaints.xlsx")
 
@@ -40,12 +38,22 @@ class Written:
     files: tuple[Path, ...]
 
 
+# The digest use cases over the configured database, for the time of a block
+# (the command line gives bot/runtime.py's).
+DigestsOpener = Callable[[Settings], AbstractAsyncContextManager[Digests]]
+
+
 def write_briefing(
-    settings: Settings, ward: str | None, week_text: str | None, out: Path, language: str
+    settings: Settings,
+    ward: str | None,
+    week_text: str | None,
+    out: Path,
+    language: str,
+    opener: DigestsOpener,
 ) -> Written:
     """Write the four files for one ward (or the whole city when ``ward`` is
     None) and one ISO week (the last complete one when not given)."""
-    week, scope, contents = asyncio.run(_build(settings, ward, week_text, language))
+    week, scope, contents = asyncio.run(_build(settings, ward, week_text, language, opener))
     try:
         folder = output_folder(out)
         paths = tuple(
@@ -58,7 +66,11 @@ def write_briefing(
 
 
 async def _build(
-    settings: Settings, ward: str | None, week_text: str | None, language: str
+    settings: Settings,
+    ward: str | None,
+    week_text: str | None,
+    language: str,
+    opener: DigestsOpener,
 ) -> tuple[d.Period, d.Scope, tuple[bytes, ...]]:
     from bot.report.chart import chart_png
     from bot.report.export import rows, to_csv, to_xlsx
@@ -66,16 +78,9 @@ async def _build(
 
     if settings.db_url is None and not settings.db_path.exists():
         raise BriefingError("cli.no_org", 1, db=settings.database)
-    async with opened(settings.database) as storage:
-        services = Services(
-            storage.store,
-            SystemClock(),
-            schedule=Schedule(settings.calendar(), settings.quiet_hours()),
-        )
-        await services.load_org()
-        if not services.has_chart:
+    async with opener(settings) as digests:
+        if not digests.services.has_chart:
             raise BriefingError("cli.no_org", 1, db=settings.database)
-        digests = Digests(storage.digests, services)
         known = digests.wards()
         if ward is not None:
             match = {w.lower(): w for w in known}.get(ward.lower())

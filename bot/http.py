@@ -1,0 +1,185 @@
+"""The bot's one HTTP server: every channel's webhook and the media links
+(later Open311, /metrics, /healthz), on ``PHANANH_HTTP_HOST`` and
+``PHANANH_HTTP_PORT`` behind a reverse proxy that provides the HTTPS.
+
+Routes are registered by the parts that own them (a channel adds its
+webhook, the runtime the media route) before the server listens; any other
+path is answered 404, another method 405.
+
+Why Starlette and uvicorn (rather than aiohttp's server, or the tornado
+server python-telegram-bot ships for its own webhook):
+
+- one ASGI application, which the tests call in process through
+  ``httpx.ASGITransport`` and over a real socket alike;
+- uvicorn's flow control stops reading a request body nobody asked for
+  (at most 64 KiB are buffered), so a webhook can refuse on the headers
+  alone and keep a large unread body out of memory;
+- the routes to come (Open311's JSON, metrics, a health check, a small
+  dashboard) are what Starlette is made for, and both are small, typed and
+  well kept.
+
+Nothing here is imported before the server is needed: the server listens
+only when a route asks for it (a webhook) or the bot has a public URL
+(media links point at it), so long polling starts without Starlette and
+uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[["Request"], Awaitable["Response"]]
+# A media token -> the bytes and their MIME type, or None (unknown, expired).
+MediaLookup = Callable[[str], Awaitable[tuple[bytes, str] | None]]
+
+IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may sit idle
+STOP_GRACE = 5.0  # seconds stopping waits for requests under way
+MEDIA_PATH = "/media"
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    endpoint: Endpoint
+    methods: tuple[str, ...]
+    # Whether this route alone is a reason to listen (a webhook is; the
+    # media route is only with a public URL).
+    listen: bool
+
+
+class HttpServer:
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port  # the port asked for; once listening, the one bound
+        self._routes: list[Route] = []
+        self._server: uvicorn.Server | None = None
+        self._socket: socket.socket | None = None
+
+    # ---- routes -----------------------------------------------------------------------------
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Endpoint,
+        *,
+        methods: Sequence[str] = ("GET",),
+        listen: bool = True,
+    ) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"a route's path starts with '/': {path!r}")
+        if any(route.path == path for route in self._routes):
+            raise ValueError(f"{path} is served already")
+        if self._server is not None:
+            raise RuntimeError("routes are added before the server listens")
+        self._routes.append(Route(path, endpoint, tuple(methods), listen))
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
+
+    @property
+    def wanted(self) -> bool:
+        """Some route needs the server to listen."""
+        return any(route.listen for route in self._routes)
+
+    def asgi(self) -> Starlette:
+        """The ASGI application of the routes added so far."""
+        from starlette.applications import Starlette
+        from starlette.routing import Route as StarletteRoute
+
+        routes = [
+            StarletteRoute(route.path, route.endpoint, methods=list(route.methods))
+            for route in self._routes
+        ]
+        app = Starlette(routes=routes)
+        # "/hook/" is not "/hook": no redirect that a webhook sender would not follow.
+        app.router.redirect_slashes = False
+        return app
+
+    # ---- the life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on host:port (an OSError when it cannot: the port is
+        taken, the address is not this machine's) and serve."""
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.asgi(),
+            http="h11",
+            ws="none",
+            lifespan="off",
+            # Our own modules log what matters, without bodies or addresses.
+            access_log=False,
+            log_config=None,
+            proxy_headers=False,
+            server_header=False,
+            date_header=False,
+            timeout_keep_alive=int(IDLE_TIMEOUT),
+            timeout_graceful_shutdown=int(STOP_GRACE),
+        )
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)  # what `serve` would set: off
+        listening = listening_socket(self.host, self.port)
+        try:
+            # Called directly rather than through `serve`, which would take
+            # over SIGINT and SIGTERM (the runtime stops on them itself) and
+            # poll for the stop every 100 ms.
+            await server.startup(sockets=[listening])
+        except BaseException:
+            listening.close()
+            raise
+        self._server, self._socket = server, listening
+        self.port = int(listening.getsockname()[1])
+        log.info("serving HTTP on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Take no more connections; let the requests under way finish."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.should_exit = True
+        await server.shutdown(sockets=[self._socket] if self._socket else None)
+        self._socket = None
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here so that a port in use is an OSError
+    for the caller (uvicorn would log it and exit the process)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.create_server((host, port), family=family, backlog=128)
+    listening.setblocking(False)
+    return listening
+
+
+def add_media_route(server: HttpServer, lookup: MediaLookup) -> None:
+    """``GET /media/{token}``: a stored photo at an unguessable, expiring
+    link (for channels that send photos by URL).  Served only when the bot
+    has a public URL, so the route alone is no reason to listen."""
+
+    async def media(request: Request) -> Response:
+        from starlette.responses import Response
+
+        found = await lookup(str(request.path_params["token"]))
+        if found is None:
+            return Response(status_code=404)
+        content, mime = found
+        return Response(content, media_type=mime, headers={"Cache-Control": "private"})
+
+    server.add_route(MEDIA_PATH + "/{token}", media, listen=False)

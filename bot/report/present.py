@@ -1,0 +1,145 @@
+"""Domain values as words a person reads, on any channel: catalogue texts
+in the person's language, dates in the ward's time zone, durations, task
+cards and list lines, the labels of the actions a person may take.
+
+Nothing here knows a messenger: a channel turns these words into its own
+messages (Telegram adds keyboards, handlers/telegram/render.py; a
+text-only channel numbers the choices).  Texts are built whole; each
+channel splits what is longer than one of its messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot import i18n
+from bot.domain.complaints import Action, Complaint, State
+from bot.domain.messages import Label, Text
+from bot.domain.orgchart import OrgChart
+from bot.domain.text import clean_name, inset
+from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
+
+# The catalogue key of each action's label (a button on Telegram, a
+# numbered choice elsewhere).
+ACTION_KEYS = {
+    Action.ACKNOWLEDGE: "button.acknowledge",
+    Action.RESOLVE: "button.resolve",
+    Action.TRANSFER: "button.transfer",
+    Action.REJECT: "button.reject",
+    Action.CONFIRM: "button.fixed",
+    Action.DISPUTE: "button.not_fixed",
+    Action.ASK_INFO: "button.ask_info",
+    Action.ANSWER_INFO: "button.answer_info",
+    Action.REASSIGN: "button.reassign",
+    Action.EXTEND: "button.extend",
+}
+
+
+class Presenter:
+    """Words for one ward's time zone; every method takes the reader's language."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def when(self, instant: datetime) -> str:
+        """dd/mm/yyyy HH:MM in the ward's time zone."""
+        return instant.astimezone(self.tz).strftime("%d/%m/%Y %H:%M")
+
+    def _param(self, language: str, value: Any) -> Any:
+        if isinstance(value, Text):
+            return self.text(language, value)
+        if isinstance(value, datetime):
+            return self.when(value)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return format_number(value, language)
+        return value
+
+    def text(self, language: str, value: Text | str) -> str:
+        if isinstance(value, str):
+            return value
+        params = {k: self._param(language, v) for k, v in value.params.items()}
+        return i18n.t(language, value.key, **params)
+
+    def t(self, language: str, key: str, **params: Any) -> str:
+        return self.text(language, Text(key, params))
+
+    def label(self, language: str, value: Label) -> str:
+        return self.text(language, value)
+
+    def action(self, language: str, action: Action) -> str:
+        """What a person reads to take ``action`` ("Nhận việc", "Đã xử lý"…)."""
+        return self.t(language, ACTION_KEYS[action])
+
+    def day(self, instant: datetime) -> str:
+        return instant.astimezone(self.tz).strftime("%d/%m/%Y")
+
+    def duration(self, language: str, span: timedelta) -> str:
+        """ "2 ngày 3 giờ" — how late something is, to the hour."""
+        hours = max(0, int(span.total_seconds() // 3600))
+        days, hours = divmod(hours, 24)
+        if days:
+            return self.t(language, "time.days_hours", days=days, hours=hours)
+        return self.t(language, "time.hours", hours=hours)
+
+    def notes(self, language: str, notes: Sequence[Text]) -> str:
+        return "\n\n".join(self.text(language, n) for n in notes)
+
+    # ---- complaints -------------------------------------------------------------------------
+
+    def state(self, language: str, state: State) -> str:
+        return self.t(language, f"state.{state.value}")
+
+    def complaint_fields(
+        self, language: str, chart: OrgChart, complaint: Complaint
+    ) -> Mapping[str, Any]:
+        category = chart.categories.get(complaint.category)
+        area = chart.areas.get(complaint.area)
+        ward = chart.areas.get(complaint.ward)
+        area_name = area.name if area else complaint.area
+        if ward is not None and ward.code != complaint.area:
+            area_name = f"{area_name}, {ward.name}"
+        return {
+            "code": complaint.code,
+            "category": category.display_name(language) if category else complaint.category,
+            "area": area_name,
+            # What residents wrote, as staff read it: cleaned and inset (see
+            # bot/domain/text.py), also for rows stored before it was cleaned.
+            "landmark": clean_name(complaint.landmark) or "—",
+            "description": inset(complaint.description),
+            "due": self.when(complaint.due_at),
+            "ack_due": self.when(complaint.ack_due_at or complaint.created_at),
+            "created": self.when(complaint.created_at),
+            "state": self.state(language, complaint.state),
+        }
+
+    def task_card(self, language: str, chart: OrgChart, complaint: Complaint, header: Text) -> str:
+        fields = dict(self.complaint_fields(language, chart, complaint))
+        fields["header"] = self.text(language, header)
+        return self.t(language, "task.card", **fields)
+
+    def task_line(self, language: str, chart: OrgChart, complaint: Complaint, now: datetime) -> str:
+        fields = dict(self.complaint_fields(language, chart, complaint))
+        overdue = self.t(language, "task.overdue_mark") if complaint.due_at < now else ""
+        return self.t(language, "task.item", overdue=overdue, **fields)
+
+    def reminder_line(self, language: str, chart: OrgChart, complaint: Complaint, what: str) -> str:
+        fields = dict(self.complaint_fields(language, chart, complaint))
+        return self.t(language, "reminder.item", what=what, **fields)
+
+    def mine_line(self, language: str, chart: OrgChart, complaint: Complaint) -> str:
+        return self.t(language, "mine.item", **self.complaint_fields(language, chart, complaint))
+
+    def status(self, language: str, chart: OrgChart, complaint: Complaint, handler: Text) -> str:
+        fields = dict(self.complaint_fields(language, chart, complaint))
+        lines = [self.t(language, "status.detail", handler=self.text(language, handler), **fields)]
+        if complaint.resolution_note:
+            lines.append(self.t(language, "status.resolution", note=complaint.resolution_note))
+        return "\n".join(lines)
+
+    def refusal(self, language: str, reason: str) -> str:
+        return self.t(language, f"refusal.{reason}")
