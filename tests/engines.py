@@ -148,6 +148,12 @@ def setting(where: Any) -> str:
     return where.reveal() if isinstance(where, PostgresUrl) else str(where)
 
 
+def _numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, …``."""
+    numbers = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+
+
 async def execute(db: Any, sql: str, *params: Any) -> None:
     """One statement, written with ``?`` placeholders, on either engine's
     database (a test's change behind the store's back)."""
@@ -156,5 +162,14 @@ async def execute(db: Any, sql: str, *params: Any) -> None:
     if isinstance(db, SqliteDatabase):
         await db.write(sql, params)
         return
-    numbers = itertools.count(1)
-    await db.execute(re.sub(r"\?", lambda _: f"${next(numbers)}", sql), *params)
+    await db.execute(_numbered(sql), *params)
+
+
+async def fetch(db: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """A query, written with ``?`` placeholders, on either engine's database
+    (what a test reads behind the store's back)."""
+    from storage.sqlite.db import Database as SqliteDatabase
+
+    if isinstance(db, SqliteDatabase):
+        return [tuple(r) for r in await db.conn.execute_fetchall(sql, params)]
+    return [tuple(r) for r in await db.fetch(_numbered(sql), *params)]
