@@ -29,10 +29,11 @@ from bot.app.services import Services
 from bot.cli import main
 from bot.config import ConfigError, PostgresUrl, Secret, Settings, load_settings
 from bot.domain import digest as d
+from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
+from bot.ports import DueComplaint, Invite, Notice, StoredMedia, SweepUpdate, SweepWrites
 from storage.engines import opened
 from storage.errors import DatabaseUnusable
 from storage.migrations import Migration
@@ -51,6 +52,7 @@ from tests.test_services import file_by_typing
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
 PASSWORD = "s3cr3t-Pässword/with@signs"
+PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 8  # every byte value, through pg_dump and back
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -141,6 +143,126 @@ async def test_migrations_apply_all_at_once_and_one_by_one(postgres: PgServer) -
     assert ("trigger", "complaint_events_no_delete") in {
         (k, v.split()[2]) for k, v in both[0] if k == "trigger"
     }
+
+
+ACCOUNTS = next(m.version for m in available_migrations() if m.name == "accounts")
+
+# A database filled at the version before accounts, as a ward's would be.
+BEFORE_ACCOUNTS = [
+    # An, a resident on the abuse list; Thắng, a cadre Telegram refused;
+    # someone forgotten; a Zalo resident writing in English.
+    "INSERT INTO people (id, channel, external_id, display_name, language, created_at,"
+    " unreachable_at) OVERRIDING SYSTEM VALUE VALUES"
+    " (1, 'telegram', '501', 'An', 'vi', '2026-11-01 08:00:00+00', NULL),"
+    " (2, 'telegram', '7013', 'Thắng', 'vi', '2026-11-01 08:01:00+00', '2026-11-20 10:00:00+00'),"
+    " (3, 'forgotten', 'forgotten:3', NULL, 'vi', '2026-11-01 08:02:00+00', NULL),"
+    " (5, 'zalo', 'e4ea5c', 'Lan', 'en', '2026-11-01 08:03:00+00', NULL)",
+    "SELECT setval(pg_get_serial_sequence('people', 'id'), 5)",
+    "INSERT INTO staff_bindings VALUES ('cb-hh-mt', 2, '2026-11-01 09:00:00+00')",
+    "INSERT INTO complaints (category, family, area, ward, state, owner, description,"
+    " created_at, due_at) VALUES"
+    " ('RKTG', 'sanitation', 'HH-TDP03', 'HONGHAI', 'submitted', 'cb-hh-mt', 'Rác',"
+    " '2026-11-02 08:00:00+00', '2026-11-05 08:00:00+00'),"
+    " ('RKTG', 'sanitation', 'HH-TDP03', 'HONGHAI', 'submitted', 'cb-hh-mt', 'Rác nữa',"
+    " '2026-11-02 09:00:00+00', '2026-11-05 09:00:00+00')",
+    "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at) VALUES"
+    " (1, 1, 'reporter', '2026-11-02 08:00:00+00'), (2, 3, 'reporter', '2026-11-02 09:00:00+00')",
+    # Photos as they were kept: Telegram file ids (the same one twice), one erased.
+    "INSERT INTO complaint_photos (complaint_id, kind, channel, file_ref, position) VALUES"
+    " (1, 'report', 'telegram', 'AgAC-one', 0), (1, 'report', 'telegram', 'AgAC-two', 1),"
+    " (2, 'report', 'telegram', 'AgAC-one', 0), (2, 'dispute', 'telegram', 'forgotten', 1)",
+    "INSERT INTO complaint_events (complaint_id, at, action, to_state, actor_person_id)"
+    " VALUES (1, '2026-11-02 08:00:00+00', 'file', 'submitted', 1)",
+    "INSERT INTO outbox (person_id, staff_id, kind, created_at, next_attempt_at) VALUES"
+    " (1, NULL, 'resident_update', '2026-11-02 08:00:00+00', '2026-11-02 08:00:00+00'),"
+    " (NULL, 'cb-hh-mt', 'task_assigned', '2026-11-02 08:00:00+00', '2026-11-02 08:00:00+00'),"
+    " (5, NULL, 'resident_update', '2026-11-02 08:00:00+00', '2026-11-02 08:00:00+00')",
+    "INSERT INTO conversations (person_id, kind, step, data, seq, updated_at, last_update)"
+    " VALUES (5, 'report', 'family', '{}', 1, '2026-11-02 08:00:00+00', 900000123)",
+    "INSERT INTO processed_updates VALUES"
+    " ('telegram', 900000123, '2026-11-02 08:00:00+00', '2026-11-02 08:00:01+00')",
+    # Two stored webhook updates across a power of ten: they stay in arrival order.
+    "INSERT INTO webhook_updates VALUES"
+    " ('telegram', 1000000000, '{}', '2026-11-02 08:00:01+00'),"
+    " ('telegram', 999999999, '{}', '2026-11-02 08:00:00+00')",
+    "INSERT INTO blocked_people VALUES (1, 'spam', '2026-11-03 08:00:00+00')",
+    "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at, created_by,"
+    " used_at, used_by) VALUES ('h', 'cb-hh-mt', 'cadre', '2026-11-01 08:00:00+00',"
+    " '2026-11-08 08:00:00+00', 'cli', '2026-11-01 09:00:00+00', 2)",
+    "INSERT INTO admin_log (at, actor, action, person_id)"
+    " VALUES ('2026-11-03 08:00:00+00', 'thu-ky', 'people_block', 1)",
+]
+
+
+async def test_the_accounts_and_media_migrations_keep_every_person_and_photo(
+    postgres: PgServer, clock: ManualClock
+) -> None:
+    """A ward's database at the version before accounts climbs the rest one
+    by one: every person keeps their id and gets their one account (the
+    forgotten none), each photo's file id becomes a media row of its own (the
+    same id twice: one), update ids become strings still in arrival order,
+    and the schema ends as a fresh database's."""
+    url = postgres.empty_database()
+    db = await Database.open(url, migrate=False)
+    try:
+        await db.migrate(target=ACCOUNTS - 1)
+        async with db.transaction() as conn:
+            for statement in BEFORE_ACCOUNTS:
+                await conn.execute(statement)
+        kept = [
+            "SELECT * FROM staff_bindings",
+            "SELECT complaint_id, person_id, role FROM complaint_people ORDER BY 1",
+            "SELECT id, person_id, staff_id, kind FROM outbox ORDER BY id",
+            "SELECT * FROM blocked_people",
+            "SELECT token_hash, used_by FROM invites",
+            "SELECT person_id, action FROM admin_log",
+            "SELECT id, display_name, language, created_at FROM people ORDER BY id",
+        ]
+        before = [[tuple(r) for r in await db.fetch(sql)] for sql in kept]
+        for migration in available_migrations()[ACCOUNTS - 1 :]:
+            assert await db.migrate(target=migration.version) == [migration.version]
+        assert [[tuple(r) for r in await db.fetch(sql)] for sql in kept] == before
+        accounts = await db.fetch(
+            "SELECT channel, external_id, person_id, unreachable_at IS NOT NULL FROM accounts"
+            " ORDER BY person_id"
+        )
+        assert [tuple(r) for r in accounts] == [
+            ("telegram", "501", 1, False),
+            ("telegram", "7013", 2, True),
+            ("zalo", "e4ea5c", 5, False),
+        ], "one account each; the forgotten person none"
+        assert await db.fetchval("SELECT last_update FROM conversations") == "900000123"
+    finally:
+        await db.close()
+
+    async with opened(url) as storage:
+        store = storage.store
+        an = await store.identify_person("telegram", "501", None, "vi")
+        assert (an.person.id, an.person.display_name, an.blocked) == (1, "An", True)
+        assert (await store.identify_person("zalo", "e4ea5c", None, "vi")).person.language == "en"
+        assert (await store.reach()).refused == {"cb-hh-mt"}, "Telegram refused him: still so"
+        assert not await store.claim_update("telegram", "900000123", clock.now()), "done stays"
+        backlog = await storage.inbox("telegram").backlog()
+        assert [update_id for update_id, _ in backlog] == ["999999999", "1000000000"]
+        due = await store.due_outbox(clock.now(), 10)
+        assert [(r.kind, r.recipient.id if r.recipient else None, r.account) for r in due] == [
+            ("resident_update", 1, Account("telegram", "501")),
+            ("task_assigned", 2, Account("telegram", "7013")),
+            ("resident_update", 5, Account("zalo", "e4ea5c")),
+        ]
+        assert [e.accounts for e in await store.admin_log(10)] == [(Account("telegram", "501"),)]
+        first, second = (await store.get_complaints([1, 2])).values()
+        refs = await store.media_refs([p.media_id for p in first.photos], "telegram")
+        assert [refs[p.media_id] for p in first.photos] == ["AgAC-one", "AgAC-two"]
+        assert second.photos == first.photos[:1], "the same file id: one media row"
+        assert await store.media_content(first.photos[0].media_id) is None, "no bytes yet"
+        erased = await rows(storage, "SELECT media_id FROM complaint_photos WHERE kind = 'dispute'")
+        assert erased == [(None,)]
+        media = await store.adopt_media_ref("telegram", "AgAC-new", "image/jpeg", clock.now())
+        assert media > max(p.media_id for p in first.photos), "ids go on after the kept ones"
+    fresh = postgres.empty_database()
+    await (await Database.open(fresh)).close()
+    assert await _objects(url) == await _objects(fresh)
 
 
 async def test_two_processes_starting_together_migrate_once(postgres: PgServer) -> None:
@@ -344,10 +466,18 @@ async def _set_probe(url: PostgresUrl, value: str) -> None:
 
 @pytest.fixture
 async def live(where: PostgresUrl, chart: OrgChart, clock: ManualClock) -> PostgresUrl:
-    """The live database: the example chart, a complaint, an outbox row, a probe."""
+    """The live database: the example chart, a person with accounts on two
+    channels, a photo's bytes, an outbox row, a probe."""
     async with opened(where) as storage:
         await storage.store.replace_org(chart)
         person = await storage.store.upsert_person("telegram", "501", "An", "vi")
+        zalo = await storage.store.upsert_person("zalo", "e4ea5c", "An", "vi")
+        await storage.store.create_invite(
+            Invite("add", "tt-hh-12", "cadre", clock.now(), clock.now(), "cli", adds_account=True)
+        )
+        await storage.store.bind_staff("tt-hh-12", person.id, clock.now())
+        await storage.store.use_invite("add", zalo.id, clock.now(), lambda p: Notice("x"))
+        await storage.store.put_media("0" * 64, PHOTO, "image/jpeg", clock.now())
         await storage.store.enqueue([Notice("resident_update", person_id=person.id)], clock.now())
         await storage.store.set_meta("probe", "backup")
     return where
@@ -372,6 +502,9 @@ async def test_a_backup_restores_every_row_and_the_sequences(
     async with opened(live) as storage:
         assert [i.id for i in await storage.store.due_outbox(clock.now(), 10)] == [before[0].id]
         assert (await storage.store.load_org()) is not None
+        an = await storage.store.find_person("zalo", "e4ea5c")
+        assert an is not None and an.on("telegram") == (Account("telegram", "501"),)
+        assert await storage.store.media_content(1) == StoredMedia(PHOTO, "image/jpeg")
         # The ids go on after the restored ones: a tracking code is never reused.
         await storage.store.enqueue([Notice("resident_update", person_id=1)], clock.now())
         ids = [i.id for i in await storage.store.due_outbox(clock.now(), 10)]
@@ -490,18 +623,22 @@ async def test_a_restore_while_the_bot_is_connected_is_refused(
 
 async def _everything(url: Path | PostgresUrl) -> dict[str, object]:
     """What the store reads back: the chart, every complaint with its events,
-    every person's own data, the staff bindings, the outbox, the admin log,
-    the digest's counts of the demo's week."""
+    every person's own data (their accounts too), the photos' bytes and
+    handles, the staff bindings, the outbox, the admin log, the digest's
+    counts of the demo's week."""
     async with opened(url) as storage:
         store = storage.store
         complaints = await store.all_complaints()
         people = [r[0] for r in await rows(storage, "SELECT id FROM people ORDER BY id")]
+        media = [r[0] for r in await rows(storage, "SELECT id FROM media ORDER BY id")]
         week = d.iso_week(2026, 48, TZ)
         return {
             "chart": await store.load_org(),
             "complaints": complaints,
             "events": {c.id: await store.events_of(c.id) for c in complaints},
             "people": {p: _plain(await store.person_data(p)) for p in people},
+            "media": {m: await store.media_content(m) for m in media},
+            "media_refs": await store.media_refs(media, "telegram"),
             "bound": await store.bound_staff(),
             "outbox": await store.outbox_counts(),
             "due": await store.due_outbox(week.end + timedelta(days=30), 1000),
@@ -550,6 +687,7 @@ async def test_db_copy_moves_a_wards_whole_history(
 
     sqlite_side, postgres_side = await _everything(ward), await _everything(target)
     assert sqlite_side["complaints"], "the demo filed complaints"
+    assert sqlite_side["media"] and all(sqlite_side["media"].values()), "photos, with bytes"
     for key, value in sqlite_side.items():
         assert postgres_side[key] == value, key
 

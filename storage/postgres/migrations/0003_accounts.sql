@@ -67,7 +67,8 @@ CREATE TABLE webhook_inbox (
     PRIMARY KEY (channel, update_id)
 );
 INSERT INTO webhook_inbox (channel, update_id, payload, received_at)
-    SELECT channel, update_id::text, payload, received_at FROM webhook_updates ORDER BY update_id;
+    SELECT w.channel, w.update_id::text, w.payload, w.received_at FROM webhook_updates w
+    ORDER BY w.update_id;  -- the number: the text would put 1000000000 before 999999999
 DROP TABLE webhook_updates;
 ALTER TABLE webhook_inbox RENAME TO webhook_updates;
 ALTER INDEX webhook_inbox_pkey RENAME TO webhook_updates_pkey;
