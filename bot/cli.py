@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import ConfigError, PostgresUrl, Settings, load_settings
+from bot.config import ConfigError, PostgresUrl, Settings, is_url, load_settings
 from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
@@ -252,9 +252,9 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
     demo.add_argument(
         "--db",
-        type=Path,
+        type=_demo_database,
         default=Path("data/demo.db"),
-        metavar=h("cli_help.file"),
+        metavar=h("cli_help.demo_db_value"),
         help=h("cli_help.demo_db"),
     )
     return parser
@@ -262,6 +262,16 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 OPERATOR_MAX = 80
+
+
+def _demo_database(text: str) -> Path | PostgresUrl:
+    """--db: a file, or a PostgreSQL URL (a malformed one said without its password)."""
+    if not is_url(text):
+        return Path(text)
+    try:
+        return PostgresUrl.parse(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _operator_name(language: str, text: str) -> str:

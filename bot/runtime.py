@@ -42,7 +42,8 @@ from bot.http import HttpServer, add_media_route
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
-from storage.engines import Storage, open_storage
+from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
+from storage.engines import Storage, open_storage, start_afresh
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -95,6 +96,12 @@ async def open_database(settings: Settings) -> Storage:
     server (``postgresql://…``, PostgreSQL); either way the same
     repositories (storage/engines.py)."""
     return await open_storage(settings.database)
+
+
+async def fresh_database(settings: Settings) -> None:
+    """The configured database emptied, for the demo to start from nothing
+    (a PostgreSQL database only if empty or a demo's own: storage/engines.py)."""
+    await start_afresh(settings.database)
 
 
 @asynccontextmanager

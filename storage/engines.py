@@ -28,6 +28,10 @@ POSTGRES = "postgres"
 
 Where = Path | PostgresUrl
 
+# The mark `phananh demo` leaves in its database (a meta key): the next demo
+# may empty a PostgreSQL database that has it, any other only if it is empty.
+DEMO_MARK = "demo"
+
 
 @dataclass
 class Storage:
@@ -92,6 +96,19 @@ async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
 
     lite = await SqliteDatabase.open(where, migrate=migrate)
     return Storage(SQLITE, SqliteStore(lite), SqliteDigestStore(lite), lite, where)
+
+
+async def start_afresh(where: Where) -> None:
+    """An empty database for `phananh demo`: SQLite's file (and its WAL)
+    removed; on PostgreSQL our schema dropped, only where it is empty or a
+    demo's own (`storage.postgres.db.wipe_for_demo`), else a refusal."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.db import wipe_for_demo
+
+        await wipe_for_demo(where)
+        return
+    for suffix in ("", "-wal", "-shm"):
+        await asyncio.to_thread(Path(f"{where}{suffix}").unlink, missing_ok=True)
 
 
 async def restore(backup: Path, where: Where) -> None:

@@ -856,6 +856,28 @@ async def test_forget_masks_what_they_wrote_and_detaches_them(
         assert [t for (t,) in texts if phone in t or "Xuyến" in t] == []
 
 
+# ---- the demo ------------------------------------------------------------------------------------
+
+
+async def test_the_demo_plays_on_postgresql_again_and_again_but_never_over_a_wards_data(
+    live: PostgresUrl, postgres: PgServer, cli: Cli
+) -> None:
+    """`phananh demo --db postgresql://…`: the story in an empty database,
+    played again over its own; a ward's database is refused, untouched."""
+    demo = postgres.empty_database()
+    for _ in range(2):
+        done = await cli(live, "demo", "--db", demo.reveal())
+        assert (done.code, done.err) == (0, "")
+        assert str(demo) in done.out and demo.password.reveal() not in done.out
+        async with opened(demo) as storage:
+            codes = [c.code for c in await storage.store.all_complaints()]
+        assert codes == [f"PA-{n:06d}" for n in range(1, len(codes) + 1)] and codes
+    done = await cli(live, "demo", "--db", live.reveal())
+    assert (done.code, done.out) == (1, "")
+    assert done.err.splitlines() == [t("vi", "cli.demo_not_ours", db=live)]
+    assert await _probe(live) == "backup", "the ward's data is as it was"
+
+
 # ---- a machine without PostgreSQL ---------------------------------------------------------------
 
 

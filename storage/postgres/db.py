@@ -34,6 +34,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.config import PostgresUrl
+from storage.engines import DEMO_MARK
 from storage.errors import DatabaseUnusable
 from storage.migrations import Migration, numbered_migrations
 
@@ -248,6 +249,32 @@ class Database:
                 )
             applied.append(migration.version)
         return applied
+
+
+async def wipe_for_demo(url: PostgresUrl) -> None:
+    """Drop our schema for `phananh demo` to start from nothing: only in a
+    database that holds none of it, an empty one, or a demo's own (marked);
+    any other is refused (`DatabaseUnusable`, one line) and left as it is."""
+    try:
+        conn = await asyncpg.connect(**connect_arguments(url))
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise unusable(url, exc) from None
+    try:
+        async with conn.transaction():
+            if await _version(conn) and not await _demo_or_empty(conn):
+                raise DatabaseUnusable("cli.demo_not_ours", db=url)
+            await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    finally:
+        await conn.close()
+
+
+async def _demo_or_empty(conn: Conn) -> bool:
+    if await conn.fetchval("SELECT 1 FROM meta WHERE key = $1", DEMO_MARK):
+        return True
+    for table in ("people", "complaints", "areas"):
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+            return False
+    return True
 
 
 async def _version(conn: Conn) -> int:
