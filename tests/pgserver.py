@@ -39,11 +39,13 @@ SERVER_USER = "nobody"
 
 
 def find_binaries() -> Path | None:
-    """The folder holding initdb, pg_ctl, postgres and psql: ``PHANANH_PG_BIN``,
+    """The folder holding initdb, pg_ctl, postgres and psql: ``PHANANH_PG_BIN``
+    when it is set (and then only there: a folder without them means none),
     else Debian's newest, else wherever ``initdb`` is on the PATH."""
     candidates: list[Path] = []
     if os.environ.get("PHANANH_PG_BIN"):
         candidates.append(Path(os.environ["PHANANH_PG_BIN"]))
+        return _holding_the_server(candidates)
     candidates.extend(
         Path(p)
         for p in sorted(
@@ -54,6 +56,10 @@ def find_binaries() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
+    return _holding_the_server(candidates)
+
+
+def _holding_the_server(candidates: list[Path]) -> Path | None:
     for folder in candidates:
         if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl", "postgres", "psql")):
             return folder

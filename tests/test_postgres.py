@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import closing
@@ -881,17 +882,36 @@ async def test_the_demo_plays_on_postgresql_again_and_again_but_never_over_a_war
 # ---- a machine without PostgreSQL ---------------------------------------------------------------
 
 
-def test_without_postgresql_its_tests_skip_in_one_line_but_fail_on_ci(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import tests.engines as engines
+def test_without_postgresql_its_tests_skip_in_one_line_but_fail_on_ci(tmp_path: Path) -> None:
+    """A run where no PostgreSQL server can be found (PHANANH_PG_BIN names a
+    folder without one): the PostgreSQL half of the tests is skipped, said
+    in one line of the summary; under CI=true the run fails instead."""
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env["PHANANH_PG_BIN"] = str(tmp_path)
+    run = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/test_storage.py",
+        "-k",
+        "things_done_once",
+    ]
 
-    monkeypatch.setattr(engines, "find_binaries", lambda: None)
-    monkeypatch.delenv("CI", raising=False)
-    skipped = engines.pg_server()
-    with pytest.raises(pytest.skip.Exception, match="PostgreSQL server binaries not found"):
-        skipped.__enter__()
-    monkeypatch.setenv("CI", "true")
-    failed = engines.pg_server()
-    with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        failed.__enter__()
+    def pytest_run(name: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        basetemp = ["--basetemp", str(tmp_path / name)]
+        return subprocess.run(
+            run + basetemp, cwd=ROOT, env=env | extra, capture_output=True, text=True, timeout=300
+        )
+
+    skipped = pytest_run("skipped")
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    said = [line for line in skipped.stdout.splitlines() if "server binaries not found" in line]
+    assert len(said) == 1 and said[0].startswith("SKIPPED [1] "), skipped.stdout
+    assert "1 passed, 1 skipped" in skipped.stdout, "SQLite's half ran"
+
+    failed = pytest_run("on-ci", CI="true")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "CI=true and PostgreSQL server binaries not found" in failed.stdout
