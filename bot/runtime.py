@@ -26,12 +26,13 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
 from bot.app.media import MediaLinks, media_secret
+from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
 from bot.config import Settings
@@ -64,6 +65,8 @@ class Core:
     digests: Digests
     sweeper: Sweeper
     media: MediaLinks  # expiring links to kept photos, for channels that send by URL
+    # Every channel's outbox loop: whatever handled an update flushes them all.
+    senders: Senders = field(default_factory=Senders)
 
 
 def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
@@ -133,6 +136,7 @@ def telegram(
             receiving=receiving,
             request=request,
             updates_request=updates_request,
+            senders=core.senders,
         )
 
     return build

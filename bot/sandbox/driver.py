@@ -53,8 +53,8 @@ class BotDriver:
         """Process one update to the end (outbox included) and return the
         messages the bot sent because of it."""
         await self.app.process_update(Update.de_json(update, self.app.bot))
-        # The story reads what the outbox sent, too.
-        await self.runtime.telegram.wiring.sender.settled()
+        # The story reads what the outbox sent, too (on every channel).
+        await self.runtime.core.senders.settled()
         return self.new_messages()
 
     def new_messages(self) -> list[SentMessage]:
