@@ -93,7 +93,9 @@ class Verdict(enum.Enum):
 class Failure:
     verdict: Verdict
     reason: str  # for the log and the row's last error; never a person's words
-    delay: timedelta = timedelta(0)  # WAIT: how long the person's rows wait
+    # WAIT: how long the person's rows wait (None: the platform did not say;
+    # the usual backoff, growing with the row's attempts).
+    delay: timedelta | None = None
 
 
 class Transport(Protocol):
@@ -282,8 +284,9 @@ class OutboxLoop:
 
     async def _judged(self, item: OutboxItem, failure: Failure) -> Attempt:
         if failure.verdict is Verdict.WAIT:
-            await self._failed(item, failure.reason, failure.delay, counts=False)
-            return Attempt(Outcome.HELD, failure.delay)
+            wait = failure.delay if failure.delay is not None else backoff(item.attempts)
+            await self._failed(item, failure.reason, wait, counts=False)
+            return Attempt(Outcome.HELD, wait)
         if failure.verdict is Verdict.RETRY:
             delay = backoff(item.attempts)
             await self._failed(item, failure.reason, delay, counts=True)
