@@ -145,10 +145,8 @@ def test_run_without_token_speaks_the_configured_language(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == [
-        "No bot token: set the PHANANH_TELEGRAM_TOKEN environment variable "
-        "(or telegram_token in the config file) and run again."
-    ]
+    assert err.splitlines() == [t("en", "cli.missing_token")]
+    assert t("en", "cli.missing_token") != t("vi", "cli.missing_token")
 
 
 class StopsOnFirstPoll(FakeBotApi):

@@ -186,14 +186,10 @@ class ZaloOut:
         url, expires = self.files.put(content, message.mime, message.filename)
         if message.mime.startswith("image/"):
             return await self.send_photo(chat_id, url, message.caption or None)
-        body = self.render.present.t(
-            actor.language,
-            "digest.file_link_zalo",
-            caption=message.caption or message.filename,
-            name=message.filename,
-            url=url,
-            expires=expires,
+        link = self.render.present.t(
+            actor.language, "digest.file_link_zalo", name=message.filename, url=url, expires=expires
         )
+        body = f"{message.caption}\n{link}" if message.caption else link
         last: object = None
         for piece in split_text(body):
             last = await self.send_text(chat_id, piece)
