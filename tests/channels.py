@@ -234,9 +234,14 @@ class Stage:
 
 @asynccontextmanager
 async def stage(
-    db_path: Path, clock: ManualClock, zalo_mode: str = "polling", **settings: Any
+    db_path: Path,
+    clock: ManualClock,
+    zalo_mode: str = "polling",
+    zalo_api: FakeZaloApi | None = None,
+    **settings: Any,
 ) -> AsyncIterator[Stage]:
-    """The bot with Telegram and Zalo side by side over their fakes."""
+    """The bot with Telegram and Zalo side by side over their fakes (the
+    Zalo fake given: a restart over the same one)."""
     values: dict[str, Any] = {
         "zalo_token": Secret(DEFAULT_TOKEN),
         "public_url": PUBLIC_URL,
@@ -244,7 +249,7 @@ async def stage(
         "zalo_rate": 1000.0,
         **settings,
     }
-    api = FakeZaloApi(clock=clock)
+    api = zalo_api or FakeZaloApi(clock=clock)
     async with driven(
         settings_for(db_path, **values), clock, zalo_api=api, zalo_webhook=zalo_mode == "webhook"
     ) as bot:

@@ -235,18 +235,18 @@ class ZaloIntake:
 
     async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
         """An action typed as words: on the complaint named, else the only
-        one it can be about (the last list's, else the person's own), else
-        a numbered list to pick from."""
+        one it can be about (the last list's, while nothing was shown after
+        it; else the person's own), else a numbered list to pick from."""
         desk = self.desk
         if code is not None:
             complaint_id = parse_code(code)
             assert complaint_id is not None
             return Said([await desk.act(actor, action, complaint_id)])
         menu = await self.menus.menu_of(actor.person_id)
+        # The last list counts while it is the last thing the person was shown.
+        shown = menu.items if menu is not None and menu.over_prompt else ()
         listed = {
-            found[1]
-            for item in (menu.items if menu else ())
-            if (found := task_of(item)) is not None and found[0] is action
+            found[1] for item in shown if (found := task_of(item)) is not None and found[0] is action
         }
         if len(listed) == 1:
             return Said([await desk.act(actor, action, listed.pop())])
