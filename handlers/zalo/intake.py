@@ -245,9 +245,8 @@ class ZaloIntake:
         menu = await self.menus.menu_of(actor.person_id)
         # The last list counts while it is the last thing the person was shown.
         shown = menu.items if menu is not None and menu.over_prompt else ()
-        listed = {
-            found[1] for item in shown if (found := task_of(item)) is not None and found[0] is action
-        }
+        tasks = [task_of(item) for item in shown]
+        listed = {task[1] for task in tasks if task is not None and task[0] is action}
         if len(listed) == 1:
             return Said([await desk.act(actor, action, listed.pop())])
         candidates = await self._candidates(actor, action)
