@@ -1,22 +1,31 @@
 # Two commands do all the set-up on a fresh machine: `make test` and `make demo`.
+# `make install` is for a server: the bot and its dependencies, no test tools.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.test-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo bench crash-test lint install clean
+.PHONY: test demo bench crash-test lint install dev clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+# The test tools (pytest, ruff, mypy…) on top: what lint, test and bench need.
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 install: $(STAMP)
 
-lint: $(STAMP)
+dev: $(TEST_STAMP)
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(CODE) tests
 	$(BIN)/ruff format --check $(CODE) tests
 	$(BIN)/mypy --strict $(CODE)
@@ -28,13 +37,13 @@ test: lint
 	@printf 'Coverage of bot/ (at least 90 %%): '
 	@$(BIN)/coverage report --include='bot/*' --fail-under=90 --format=total
 
-crash-test: $(STAMP)
+crash-test: $(TEST_STAMP)
 	$(BIN)/pytest -m crash -s
 
 demo: $(STAMP)
 	$(BIN)/phananh demo
 
-$(BENCH_STAMP): $(STAMP)
+$(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 

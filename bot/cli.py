@@ -11,9 +11,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
-from bot.i18n import LANGUAGES, t
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
 
@@ -29,119 +30,221 @@ EXIT_USAGE = 2
 EXIT_REFUSED = 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="phananh", description="Phản Ánh: residents report, cadres fix, leaders see."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser(
-        "run", help="run the bot (needs PHANANH_TELEGRAM_TOKEN or PHANANH_ZALO_TOKEN)"
-    )
-    run.add_argument("--webhook", metavar="URL", help="receive updates at this HTTPS URL")
-    run.add_argument("--listen", default="0.0.0.0", help="webhook: address to listen on")
-    run.add_argument("--port", type=int, default=8443, help="webhook: port to listen on")
+# argparse's own words ("usage:", "options", its error messages), as its
+# gettext calls ask for them, and the catalogue keys that say them in the
+# operator's language.  A message not listed stays in English.
+_ARGPARSE_WORDS = {
+    "usage: ": "argparse.usage",
+    "positional arguments": "argparse.positionals",
+    "options": "argparse.options",
+    "show this help message and exit": "argparse.help",
+    "%(prog)s: error: %(message)s\n": "argparse.error",
+    "argument %(argument_name)s: %(message)s": "argparse.argument",
+    "the following arguments are required: %s": "argparse.required",
+    "one of the arguments %s is required": "argparse.one_required",
+    "not allowed with argument %s": "argparse.not_allowed_with",
+    "unrecognized arguments: %s": "argparse.unrecognized",
+    "expected one argument": "argparse.expected_one",
+    "invalid %(type)s value: %(value)r": "argparse.invalid_value",
+    "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
+    "ambiguous option: %(option)s could match %(matches)s": "argparse.ambiguous",
+}
 
-    org = sub.add_parser("org", help="manage the org chart")
-    org_sub = org.add_subparsers(dest="org_command", required=True)
+
+@contextmanager
+def _argparse_speaks(language: str) -> Iterator[None]:
+    """argparse looks its words up through gettext (its module-level ``_``)
+    as it builds a parser, formats help and reports a mistake: while this
+    lasts, they come from the catalogue."""
+    english = argparse._  # type: ignore[attr-defined]
+
+    def translate(message: str) -> str:
+        key = _ARGPARSE_WORDS.get(message)
+        return t(language, key) if key is not None else str(english(message))
+
+    argparse._ = translate  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        argparse._ = english  # type: ignore[attr-defined]
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that speaks the operator's language: its help and
+    its mistakes, its own words included (`_argparse_speaks`).  Subparsers
+    are made of the same class, so they speak it too."""
+
+    language = DEFAULT_LANGUAGE
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        with _argparse_speaks(self.language):
+            super().__init__(*args, **kwargs)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        with _argparse_speaks(self.language):
+            return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        with _argparse_speaks(self.language):
+            return super().format_help()
+
+    def format_usage(self) -> str:
+        with _argparse_speaks(self.language):
+            return super().format_usage()
+
+
+def _parser_in(language: str) -> type[_Parser]:
+    """The parser class for one language."""
+    return type(f"Parser_{language}", (_Parser,), {"language": language})
+
+
+def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
+    """``phananh`` and its subcommands, every word of their help from the
+    catalogue in ``language``."""
+
+    def h(key: str, **params: object) -> str:
+        return t(language, key, **params)
+
+    make = _parser_in(language)
+    parser = make(prog="phananh", description=h("cli_help.description"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar=h("cli_help.command"))
+    run = sub.add_parser("run", help=h("cli_help.run"), description=h("cli_help.run"))
+    run.add_argument("--webhook", metavar=h("cli_help.url"), help=h("cli_help.webhook"))
+    # Given, --listen and --port replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
+    run.add_argument("--listen", metavar=h("cli_help.address"), help=h("cli_help.listen"))
+    run.add_argument("--port", type=int, metavar=h("cli_help.number"), help=h("cli_help.port"))
+
+    org = sub.add_parser("org", help=h("cli_help.org"), description=h("cli_help.org"))
+    org_sub = org.add_subparsers(
+        dest="org_command", required=True, metavar=h("cli_help.subcommand")
+    )
     # Changes to the set-up are recorded with who made them (the admin log).
-    operator = argparse.ArgumentParser(add_help=False)
+    operator = make(add_help=False)
     operator.add_argument(
         "--by",
-        metavar="NAME",
-        type=_operator_name,
-        help="who is making this change, for the log (default: the OS user)",
+        metavar=h("cli_help.name"),
+        type=partial(_operator_name, language),
+        help=h("cli_help.by"),
     )
     imp = org_sub.add_parser(
-        "import", help="validate an org chart and apply it as a diff", parents=[operator]
+        "import",
+        help=h("cli_help.org_import"),
+        description=h("cli_help.org_import"),
+        parents=[operator],
     )
-    imp.add_argument("file", type=Path)
-    imp.add_argument("--staff", type=Path, help="staff list as CSV (replaces `staff:`)")
-    imp.add_argument("--assignments", type=Path, help="assignments as CSV")
-    imp.add_argument("--dry-run", action="store_true", help="print the diff, apply nothing")
-    exp = org_sub.add_parser("export", help="write the current org chart as YAML")
-    exp.add_argument("file", type=Path)
-    org_sub.add_parser("check", help="list gaps: unassigned pairs, staff not yet joined")
+    imp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.org_file"))
+    imp.add_argument("--staff", type=Path, metavar=h("cli_help.file"), help=h("cli_help.staff_csv"))
+    imp.add_argument(
+        "--assignments", type=Path, metavar=h("cli_help.file"), help=h("cli_help.assignments_csv")
+    )
+    imp.add_argument("--dry-run", action="store_true", help=h("cli_help.dry_run"))
+    exp = org_sub.add_parser(
+        "export", help=h("cli_help.org_export"), description=h("cli_help.org_export")
+    )
+    exp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.export_file"))
+    org_sub.add_parser("check", help=h("cli_help.org_check"), description=h("cli_help.org_check"))
 
-    invite = sub.add_parser("invite", help="print a one-time invite link for a staff member")
-    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
-    invite.add_argument("--staff", required=True, metavar="ID")
+    invite = sub.add_parser("invite", help=h("cli_help.invite"), description=h("cli_help.invite"))
+    invite.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help=h("cli_help.role")
+    )
+    invite.add_argument(
+        "--staff", required=True, metavar=h("cli_help.id"), help=h("cli_help.staff_id")
+    )
     bound = invite.add_mutually_exclusive_group()
-    bound.add_argument(
-        "--rebind",
-        action="store_true",
-        help="for a staff member already bound: the link moves the record to the account that"
-        " opens it (the old account is told)",
-    )
-    bound.add_argument(
-        "--add",
-        action="store_true",
-        help="for a staff member already bound: the code adds the account that uses it (their"
-        " Zalo beside their Telegram, say) to their record",
-    )
+    bound.add_argument("--rebind", action="store_true", help=h("cli_help.rebind"))
+    bound.add_argument("--add", action="store_true", help=h("cli_help.add_account"))
 
-    staff = sub.add_parser("staff", help="manage staff")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    staff = sub.add_parser("staff", help=h("cli_help.staff"), description=h("cli_help.staff"))
+    staff_sub = staff.add_subparsers(
+        dest="staff_command", required=True, metavar=h("cli_help.subcommand")
+    )
     deactivate = staff_sub.add_parser(
-        "deactivate", help="deactivate; their tasks are rerouted", parents=[operator]
+        "deactivate",
+        help=h("cli_help.deactivate"),
+        description=h("cli_help.deactivate"),
+        parents=[operator],
     )
-    deactivate.add_argument("staff_id", metavar="ID")
+    deactivate.add_argument("staff_id", metavar=h("cli_help.id"), help=h("cli_help.staff_id"))
 
-    posters = sub.add_parser("posters", help="one printable QR poster per residential group")
-    posters.add_argument("--ward", required=True, metavar="CODE")
-    posters.add_argument("--out", required=True, type=Path, metavar="DIR")
-    posters.add_argument("--format", choices=["pdf", "png"], default="pdf")
+    posters = sub.add_parser(
+        "posters", help=h("cli_help.posters"), description=h("cli_help.posters")
+    )
+    posters.add_argument("--ward", required=True, metavar=h("cli_help.id"), help=h("cli_help.ward"))
+    posters.add_argument(
+        "--out", required=True, type=Path, metavar=h("cli_help.folder"), help=h("cli_help.out")
+    )
+    posters.add_argument(
+        "--format", choices=["pdf", "png"], default="pdf", help=h("cli_help.poster_format")
+    )
 
-    backup = sub.add_parser("backup", help="a consistent copy of the database, even while running")
-    backup.add_argument("file", type=Path)
-    restore = sub.add_parser("restore", help="replace the database with a backup (stop the bot)")
-    restore.add_argument("file", type=Path)
+    backup = sub.add_parser("backup", help=h("cli_help.backup"), description=h("cli_help.backup"))
+    backup.add_argument(
+        "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.backup_file")
+    )
+    restore = sub.add_parser(
+        "restore", help=h("cli_help.restore"), description=h("cli_help.restore")
+    )
+    restore.add_argument(
+        "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.restore_file")
+    )
 
-    people = sub.add_parser("people", help="the abuse list")
-    people_sub = people.add_subparsers(dest="people_command", required=True)
+    people = sub.add_parser("people", help=h("cli_help.people"), description=h("cli_help.people"))
+    people_sub = people.add_subparsers(
+        dest="people_command", required=True, metavar=h("cli_help.subcommand")
+    )
     # An account names the person: blocking it drops their messages on every channel.
-    account = argparse.ArgumentParser(add_help=False)
-    account.add_argument(
-        "account",
-        metavar="[CHANNEL:]ID",
-        help="the person's account: telegram:123456, zalo:e4ea…; a bare ID is on --channel",
-    )
+    account = make(add_help=False)
+    account.add_argument("account", metavar=h("cli_help.account_value"), help=h("cli_help.account"))
     account.add_argument(
         "--channel",
         default=TELEGRAM,
-        metavar="CHANNEL",
-        help=f"the channel of a bare ID: {', '.join(CHANNELS)} (default {TELEGRAM})",
+        metavar=h("cli_help.channel_value"),
+        help=h("cli_help.channel", channels=", ".join(CHANNELS), default=TELEGRAM),
     )
     block = people_sub.add_parser(
         "block",
-        help="drop a person's messages silently, on every channel",
+        help=h("cli_help.block"),
+        description=h("cli_help.block"),
         parents=[operator, account],
     )
-    block.add_argument("--reason", required=True)
+    block.add_argument(
+        "--reason", required=True, metavar=h("cli_help.text"), help=h("cli_help.reason")
+    )
     people_sub.add_parser(
-        "unblock", help="take a person off the abuse list", parents=[operator, account]
+        "unblock",
+        help=h("cli_help.unblock"),
+        description=h("cli_help.unblock"),
+        parents=[operator, account],
     )
 
     history = sub.add_parser(
-        "history",
-        help="a complaint's history; without a code, the set-up changes made from here",
+        "history", help=h("cli_help.history"), description=h("cli_help.history")
     )
-    history.add_argument("code", nargs="?", help="a tracking code like PA-000123")
-    history.add_argument("--limit", type=int, default=50, help="admin log lines (default 50)")
+    history.add_argument("code", nargs="?", metavar=h("cli_help.id"), help=h("cli_help.code"))
+    history.add_argument(
+        "--limit", type=int, default=50, metavar=h("cli_help.number"), help=h("cli_help.limit")
+    )
 
-    digest = sub.add_parser(
-        "digest", help="write a week's digest (text, chart, CSV, XLSX) to a folder"
-    )
+    digest = sub.add_parser("digest", help=h("cli_help.digest"), description=h("cli_help.digest"))
     which = digest.add_mutually_exclusive_group(required=True)
-    which.add_argument("--ward", help="a ward code from the org chart")
-    which.add_argument("--all", action="store_true", help="the whole city")
-    digest.add_argument("--week", help="an ISO week like 2026-W47 (default: last week)")
-    digest.add_argument("--out", type=Path, required=True, help="the folder to write to")
-    digest.add_argument("--lang", choices=LANGUAGES, help="vi or en (default: the configured)")
-    demo = sub.add_parser("demo", help="play the offline demo story (no token, no network)")
-    demo.add_argument("--db", type=Path, default=Path("data/demo.db"))
-
-    # Given, --listen and --port replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
-    run.set_defaults(listen=None, port=None)
+    which.add_argument("--ward", metavar=h("cli_help.id"), help=h("cli_help.digest_ward"))
+    which.add_argument("--all", action="store_true", help=h("cli_help.digest_all"))
+    digest.add_argument("--week", metavar=h("cli_help.week_value"), help=h("cli_help.week"))
+    digest.add_argument(
+        "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
+    )
+    digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
+    demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
+    demo.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/demo.db"),
+        metavar=h("cli_help.file"),
+        help=h("cli_help.demo_db"),
+    )
     return parser
 
 
@@ -149,11 +252,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u20
 OPERATOR_MAX = 80
 
 
-def _operator_name(text: str) -> str:
+def _operator_name(language: str, text: str) -> str:
     """--by NAME: one line of printable text, as it will be logged."""
     name = " ".join(_CONTROL.sub(" ", text).split())
     if not name or len(name) > OPERATOR_MAX:
-        raise argparse.ArgumentTypeError(f"a name of 1-{OPERATOR_MAX} printable characters")
+        raise argparse.ArgumentTypeError(t(language, "cli.operator_name", limit=OPERATOR_MAX))
     return name
 
 
@@ -580,7 +683,7 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
 
 
 def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.report.briefing import BriefingError, write_briefing
+    from bot.app.briefing import BriefingError, write_briefing
 
     language = args.lang or settings.default_language
     try:
@@ -596,11 +699,20 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from storage.sqlite.db import Refusal
 
-    args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings: Settings | None = load_settings()
     except ConfigError as exc:
-        Console(None).warn("cli.config_error", error=exc)
+        settings, problem = None, exc
+    # The help and the mistakes in the configured language, even when the
+    # rest of the configuration is wrong (its own variable is read alone).
+    language = (
+        settings.default_language
+        if settings is not None
+        else normalise_language(os.environ.get("PHANANH_DEFAULT_LANGUAGE"))
+    )
+    args = _parser(language).parse_args(argv)
+    if settings is None:
+        print(t(language, "cli.config_error", error=problem), file=sys.stderr)
         return EXIT_USAGE
     console = Console(settings)
     try:

@@ -2,17 +2,22 @@
 
 Catalogues are TOML files in ``bot/locales``; a key is the dotted path of a
 string in its file (``[resident] greeting = "..."`` is ``resident.greeting``).
-Placeholders use ``str.format`` syntax.  Messages go out as plain text, so
+Placeholders use ``str.format`` syntax, plus one conversion of our own:
+``{ward!p}`` is a place name as written inside a sentence ("phường Hồng Hải",
+see `bot.domain.places.in_sentence`).  Messages go out as plain text, so
 nothing needs escaping and no Vietnamese text can break a parse mode.
 """
 
 from __future__ import annotations
 
+import string
 import tomllib
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from bot.domain.places import in_sentence
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -40,6 +45,18 @@ def catalogue(lang: str) -> Mapping[str, str]:
     return out
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` with the ``!p`` conversion: a place inside a sentence."""
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion == "p":
+            return in_sentence(str(value))
+        return super().convert_field(value, conversion)
+
+
+_FORMATTER = _Formatter()
+
+
 def normalise_language(lang: str | None) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
@@ -54,10 +71,10 @@ def t(lang: str, key: str, /, **params: Any) -> str:
     text = catalogue(lang).get(key)
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE)[key]
-    return text.format(**params) if params else text
+    return _FORMATTER.vformat(text, (), params) if params else text
 
 
-# ---- numbers: Vietnamese writes 17.911 and 97,4 %; English 17,911 and 97.4% -----------------
+# ---- numbers: Vietnamese writes 17.911 and 97,4%; English 17,911 and 97.4% -----------------
 
 
 def format_number(value: int, lang: str) -> str:
@@ -75,8 +92,11 @@ def format_decimal(value: float, lang: str, digits: int = 1) -> str:
 
 
 def format_percent(ratio: float | None, lang: str, digits: int = 1) -> str:
-    """A share as a percentage (97,4 % / 97.4%); a dash when there is none."""
+    """A share as a percentage: "63,5%" ("63.5%" in English), and a whole
+    number without its decimals ("100%", "50%"); a dash when there is none."""
     if ratio is None:
         return "—"
     number = format_decimal(ratio * 100, lang, digits)
-    return f"{number} %" if normalise_language(lang) == "vi" else f"{number}%"
+    if digits and round(ratio * 100, digits) == round(ratio * 100):
+        number = format_decimal(ratio * 100, lang, 0)
+    return f"{number}%"

@@ -1,1 +1,2 @@
-"""Telegram handlers: thin adapters from updates to services."""
+"""The channels: each a folder of thin adapters between a messenger and the
+use cases (telegram/, zalo/)."""

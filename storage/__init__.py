@@ -1,1 +1,2 @@
-"""SQLite storage: repositories and migrations."""
+"""The storage engines: each a folder implementing the repository protocols
+of bot/ports.py with its own migrations (sqlite/)."""

@@ -23,6 +23,7 @@ from bot.ports import Invite, Notice
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, SentMessage
 from handlers.telegram.links import TelegramLinks
+from tests.catalogue import says
 from tests.factories import WARD_CHAIR, joined, to
 from tests.test_owners import owner_of
 from tests.test_services import file_by_typing
@@ -40,7 +41,7 @@ async def lan_joins_on_telegram(bot: BotDriver) -> FakeUser:
     link = await Admin(bot.services).invite("tt-hh-12", Role.CADRE, LINKS)
     lan = bot.user(LAN, "Lan")
     sent = await bot.send(lan.command("start", link.url.split("start=")[1]))
-    assert "Chào mừng Ngô Thị Lan" in joined(to(sent, lan))
+    assert says(joined(to(sent, lan)), "invite.welcome", name="Ngô Thị Lan")
     return lan
 
 
@@ -123,7 +124,7 @@ async def test_the_code_typed_as_a_message_binds_on_telegram_too(bot: BotDriver)
     lan = bot.user(LAN, "Lan")
     # Phones capitalise the first letter of a message.
     sent = await bot.send(lan.text("I" + typed.code[1:]))
-    assert "Chào mừng Ngô Thị Lan" in joined(to(sent, lan))
+    assert says(joined(to(sent, lan)), "invite.welcome", name="Ngô Thị Lan")
     assert "Ngô Thị Lan" in joined(await bot.send(lan.command("whoami")))
     menus = [c for c in bot.api.calls_to("setMyCommands") if "chat_id" in str(c.params)]
     assert menus, "her chat gets the staff menu, as with the link"
@@ -140,7 +141,7 @@ async def test_a_bare_code_binds_and_other_words_go_to_the_conversation(bot: Bot
     assert joined(sent) == t("vi", "invite.unknown"), "an i- code that is none says so"
     lan = bot.user(LAN, "Lan")
     sent = await bot.send(lan.text(f"  {link.token} "))
-    assert "Chào mừng Ngô Thị Lan" in joined(sent)
+    assert says(joined(sent), "invite.welcome", name="Ngô Thị Lan")
 
 
 async def test_a_code_that_itself_begins_with_i_dash_works_bare_and_prefixed(

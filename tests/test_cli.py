@@ -7,6 +7,7 @@ an operator would."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli import _parser, main
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
 from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi, JSONDict
+from tests.catalogue import says
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
@@ -487,7 +489,7 @@ def test_a_broken_import_keeps_the_chart_already_loaded(
 
     assert main(["org", "import", str(broken)]) == 1
 
-    assert "2 lỗi" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.org_invalid", count=2)
     assert _area_codes(db) == before
     assert "NOWHERE" not in before and "W" not in before
     assert _rows(db, "categories") == 13
@@ -591,7 +593,102 @@ def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         main(["frobnicate"])
 
     assert info.value.code == 2
-    assert "usage: phananh" in capsys.readouterr().err
+    assert f"{t('vi', 'argparse.usage')}phananh" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------- help, in the configured language
+
+
+def _subcommands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """Every subcommand path of ``phananh`` ("org", "org import"…)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += [(*prefix, name), *_subcommands(sub, (*prefix, name))]
+    return found
+
+
+SUBCOMMANDS = _subcommands(_parser())
+# What argparse says by itself, in English, unless it is told otherwise.
+ARGPARSE_ENGLISH = ("usage:", "positional arguments", "options:", "show this help message")
+
+
+def _help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str, *args: str
+) -> str:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--help"])
+    assert info.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return " ".join(out.split())  # argparse wraps lines at the terminal's width
+
+
+def test_every_subcommand_is_walked() -> None:
+    assert len(SUBCOMMANDS) == 17 and ("org", "import") in SUBCOMMANDS
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+@pytest.mark.parametrize("path", [(), *SUBCOMMANDS], ids=lambda p: " ".join(p) or "phananh")
+def test_every_help_speaks_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lang: str,
+    path: tuple[str, ...],
+) -> None:
+    """`phananh --help` and every subcommand's, argparse's own words too,
+    from the catalogue in PHANANH_DEFAULT_LANGUAGE."""
+    shown = _help(monkeypatch, capsys, lang, *path)
+    assert shown.startswith(f"{t(lang, 'argparse.usage')}phananh {' '.join(path)}".strip())
+    assert f"-h, --help {t(lang, 'argparse.help')}" in shown
+    assert f"{t(lang, 'argparse.options')}:" in shown
+    if lang == "vi":
+        assert not [word for word in ARGPARSE_ENGLISH if word in shown]
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_main_help_describes_each_command_from_the_catalogue(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    shown = _help(monkeypatch, capsys, lang)
+    assert " ".join(t(lang, "cli_help.description").split()) in shown
+    for command in ("run", "org", "invite", "staff", "posters", "backup", "restore", "people"):
+        assert f"{command} {' '.join(t(lang, f'cli_help.{command}').split())}" in shown
+    for command in ("history", "digest", "demo"):
+        assert " ".join(t(lang, f"cli_help.{command}").split()) in shown
+
+
+def test_the_help_is_vietnamese_without_any_setting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["org", "import", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert shown.startswith(f"{t('vi', 'argparse.usage')}phananh org import")
+    assert " ".join(t("vi", "cli_help.dry_run").split()) in shown
+    assert t("vi", "cli_help.file") in shown, "the file's placeholder, in Vietnamese"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_usage_mistake_is_told_in_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main(["invite", "--role", "mayor", "--staff", "x"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    error = t(lang, "argparse.error") % {"prog": "phananh invite", "message": ""}
+    assert error.strip() in err
+    assert t(lang, "argparse.invalid_choice").split("%")[0] in err
+    with pytest.raises(SystemExit):
+        main(["staff", "deactivate", "cb-1", "--by", " "])
+    err = capsys.readouterr().err
+    assert t(lang, "cli.operator_name", limit=80) in err, "the --by check, in the same language"
 
 
 # -------------------------------------------------------------------- demo

@@ -24,6 +24,7 @@ from bot.sandbox.telegram import FakeBotApi, FakeUser, SentMessage
 from handlers.telegram.outbox import GIVE_UP_AFTER
 from handlers.telegram.render import TEXT_LIMIT, split_message, utf16_len
 from storage.sqlite.db import utc_text
+from tests.catalogue import digest_part, says
 from tests.factories import (
     ENVIRONMENT_CADRE,
     WARD_CHAIR,
@@ -155,7 +156,7 @@ async def test_a_photo_telegram_refuses_does_not_hold_back_the_card(bot: BotDriv
     sent = await bot.choose(an, "ok")
     cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
     assert [m.kind for m in cadre] == ["text"]
-    assert "Việc mới — PA-000001" in (cadre[0].text or "")
+    assert says(cadre[0].text, "task.card", header=t("vi", "task.new_header"), code="PA-000001")
     assert [c.status for c in bot.api.calls_to("sendPhoto")] == [400]
     assert await bot.services.store.outbox_counts() == (0, 2)
 
@@ -289,7 +290,7 @@ async def test_a_flood_wait_for_one_chat_does_not_hold_back_another_residents_re
         async with asyncio.timeout(10):
             await file_sanitation_report(bot, bot.user(501, "An"))
             sent = await bot.send(bot.user(502, "Bình").command("start"))
-        assert "Xin chào Bình" in joined(sent)
+        assert says(joined(sent), "start.greeting", name="Bình")
         assert loop.time() - began < 5, "nobody waited for the cadre's 20 s"
         assert texts_to(bot, ENVIRONMENT_CADRE) == []
         clock.advance(timedelta(seconds=20))
@@ -367,8 +368,8 @@ async def test_a_photo_sent_with_not_fixed_reaches_the_cadre_with_its_code(
     sent = to(await bot.send(an.text("Chiều nay lại đổ ra")), cadre)
     assert [m.kind for m in sent] == ["photo", "text"]
     assert sent[0].media == [proof["message"]["photo"][-1]["file_id"]]
-    assert sent[0].text == "📷 Ảnh người dân gửi khi báo chưa khắc phục — PA-000001"
-    assert "CHƯA khắc phục" in (sent[1].text or "")
+    assert sent[0].text == t("vi", "task.dispute_photos_caption", code="PA-000001")
+    assert says(sent[1].text, "task.reopened_header", comment="Chiều nay lại đổ ra")
 
 
 async def test_a_photo_sent_with_an_answer_carries_its_code(bot: BotDriver) -> None:
@@ -382,7 +383,7 @@ async def test_a_photo_sent_with_an_answer_carries_its_code(bot: BotDriver) -> N
     await bot.send(an.photo())
     sent = to(await bot.send(an.text("Ngõ 14")), cadre)
     assert [m.kind for m in sent] == ["media_group_photo"] * 2 + ["text"]
-    assert sent[0].text == "📷 Ảnh người dân gửi kèm câu trả lời — PA-000001"
+    assert sent[0].text == t("vi", "task.info_photos_caption", code="PA-000001")
 
 
 async def test_a_second_resolution_without_a_photo_does_not_show_the_disputed_one(
@@ -425,8 +426,9 @@ async def test_status_of_a_reopened_complaint_does_not_show_the_disputed_result(
 async def test_a_digest_cut_short_sends_only_its_chart_again(
     tmp_path: Path, chart: OrgChart
 ) -> None:
-    """Monday's digest is a text and a chart: Telegram takes the text, then
-    asks to wait before the chart.  The retry sends the chart alone."""
+    """Monday's digest is two texts (the summary, the details) and a chart:
+    Telegram takes the texts, then asks to wait before the chart.  The retry
+    sends the chart alone."""
     db_path = tmp_path / "digest.db"
     await load_chart(db_path, chart)
     monday = datetime(2026, 11, 23, 7, 30, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -441,13 +443,13 @@ async def test_a_digest_cut_short_sends_only_its_chart_again(
             return [
                 m.kind
                 for m in bot.api.messages_to(WARD_CHAIR)
-                if m.kind == "photo" or "BÁO CÁO TUẦN" in (m.text or "")
+                if m.kind == "photo" or digest_part(m.text) is not None
             ]
 
-        assert digest_to_chair() == ["text"], "the text went; the chart waits"
+        assert digest_to_chair() == ["text", "text"], "the texts went; the chart waits"
         clock.advance(timedelta(seconds=5))
         await bot.flush()
-        assert digest_to_chair() == ["text", "photo"], "the text once, then the chart"
+        assert digest_to_chair() == ["text", "text", "photo"], "the texts once, then the chart"
 
 
 # ---- durability --------------------------------------------------------------------------------

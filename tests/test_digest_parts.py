@@ -25,6 +25,7 @@ from bot.i18n import format_decimal, format_number, format_percent, t
 from bot.report.text import duration
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
+from tests.catalogue import digest_part, says
 from tests.digest_data import Generator, write
 from tests.spreadsheet import open_like_excel
 
@@ -153,8 +154,11 @@ def test_hotspots_same_group_or_within_100_m() -> None:
 def test_numbers_the_vietnamese_way() -> None:
     assert format_number(17911, "vi") == "17.911"
     assert format_number(17911, "en") == "17,911"
-    assert format_percent(0.9738, "vi") == "97,4 %"
+    assert format_percent(0.9738, "vi") == "97,4%"
     assert format_percent(0.9738, "en") == "97.4%"
+    assert format_percent(1.0, "vi") == "100%", "a whole number without its decimals"
+    assert format_percent(0.5, "en") == "50%"
+    assert format_percent(0.635, "vi") == "63,5%"
     assert format_percent(None, "vi") == "—"
     assert format_decimal(1234.56, "vi") == "1.234,6"
     assert format_decimal(4.25, "en", 2) == "4.25"
@@ -272,24 +276,37 @@ def test_the_cli_writes_text_chart_and_exports(
         out=out,
     )
     text = (out / "digest.txt").read_text("utf-8")
-    assert text.startswith("📊 BÁO CÁO TUẦN 47/2026 (16/11/2026 – 22/11/2026)\nPhường Hồng Hải")
-    assert "Theo tổ dân phố:" in text and "… và" not in text, "the printout lists everything"
+    assert text.startswith(
+        t(
+            "vi",
+            "digest.title",
+            number=47,
+            year=2026,
+            start="16/11/2026",
+            end="22/11/2026",
+            scope="Phường Hồng Hải",
+        )
+    )
+    assert t("vi", "digest.by_area") in text, "the summary, then the details"
+    assert not says(text, "digest.more"), "the printout lists everything"
     png = (out / "chart.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (792, 1056)
     assert 20_000 < len(png) < 400_000
     rows = open_like_excel((out / "complaints.csv").read_bytes())
-    assert rows[0][0] == "Mã phản ánh" and len(rows) > 10
+    assert rows[0][0] == t("vi", "export.code") and len(rows) > 10
     sheet = openpyxl.load_workbook(out / "complaints.xlsx").active
     assert sheet is not None
-    assert [c.value for c in sheet[1]][:2] == ["Mã phản ánh", "Ngày gửi"]
+    assert [c.value for c in sheet[1]][:2] == [t("vi", "export.code"), t("vi", "export.created")]
     assert sheet.max_row == len(rows)
 
     code = main(["digest", "--all", "--week", "2026-W47", "--out", str(out), "--lang", "en"])
     assert code == 0
     english = (out / "digest.txt").read_text("utf-8")
-    assert english.startswith("📊 WEEKLY DIGEST, WEEK 47/2026") and "Whole city" in english
+    assert digest_part(english) == "summary"
+    assert says(english, "digest.title", "en", number=47, year=2026)
+    assert says(english, "digest.scope_city", "en", upper="Hạ Long City", count=2)
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,13 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
+from bot.report.export import COLUMNS
+from bot.report.text import SUMMARY_LIMIT
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeBotApi, SentMessage, UploadedFile
+from handlers.telegram.render import utf16_len
+from tests.catalogue import digest_part, opens_with, says
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -45,9 +50,13 @@ def digests(messages: list[SentMessage]) -> list[SentMessage]:
     return [
         m
         for m in messages
-        if m.chat_id in LEADERS
-        and (m.kind == "photo" or "BÁO CÁO TUẦN" in (m.text or "") or "WEEKLY" in (m.text or ""))
+        if m.chat_id in LEADERS and (m.kind == "photo" or digest_part(m.text) is not None)
     ]
+
+
+def counts(**values: int) -> dict[str, str]:
+    """The five counts as the digest writes them."""
+    return {k: str(v) for k, v in values.items()}
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -98,25 +107,43 @@ async def test_monday_0730_each_leader_gets_the_digest_once(db_path: Path) -> No
 
     assert {m.chat_id for m in sent} == LEADERS
     chair = to(sent, bot.user(WARD_CHAIR, "Hùng"))
-    assert [m.kind for m in chair] == ["text", "photo"]
-    text = chair[0].text or ""
-    assert "BÁO CÁO TUẦN 47/2026 (16/11/2026 – 22/11/2026)" in text
-    assert "Phường Hồng Hải" in text
-    assert "• Tiếp nhận: 3" in text
-    assert "• Giải quyết đúng hạn: 1" in text
-    assert "• Không tiếp nhận: 1" in text
-    assert "• Quá hạn: 1" in text
-    assert "Tỷ lệ đúng hạn: 50,0 %" in text
-    assert "Theo cán bộ phụ trách:" in text
-    assert "PA-000003 — Vũ Đức Thắng — quá hạn" in text
-    width, height = png_size(uploaded(chair[1], "photo"))
+    assert [m.kind for m in chair] == ["text", "text", "photo"], "the summary, the details, chart"
+    summary, details = chair[0].text or "", chair[1].text or ""
+    assert [digest_part(summary), digest_part(details)] == ["summary", "details"]
+    assert utf16_len(summary) <= SUMMARY_LIMIT, "the summary fits one phone screen"
+    assert summary.startswith(
+        t(
+            "vi",
+            "digest.title",
+            number=47,
+            year=2026,
+            start="16/11/2026",
+            end="22/11/2026",
+            scope="Phường Hồng Hải",
+        )
+    )
+    week = counts(received=3, on_time=1, late=0, in_progress=0, overdue=1)
+    assert says(summary, "digest.counts", **week)
+    assert says(summary, "digest.counting"), "what the counts count, said once"
+    assert says(summary, "digest.rate", rate="50%"), "week 46 had nothing due to compare with"
+    assert says(summary, "digest.follow_up_cadres", count=1, names="Vũ Đức Thắng (1 việc)")
+    assert says(summary, "digest.overdue_oldest", count=1, code="PA-000003", owner="Vũ Đức Thắng")
+    assert says(details, "digest.other_outcomes", rejected="1", withdrawn="0")
+    assert t("vi", "digest.by_owner") in details
+    assert says(details, "digest.oldest_line", code="PA-000003", owner="Vũ Đức Thắng")
+    assert not says(details, "digest.hotspots"), "no hotspot: no heading either"
+    width, height = png_size(uploaded(chair[2], "photo"))
     assert 600 <= width <= 1200 and height > width, "portrait, for a phone"
     city = to(sent, bot.user(CITY_LEADER, "Sơn"))
-    assert "Toàn thành phố (2 phường, xã)" in (city[0].text or "")
-    assert "🥇 1. Phường Hồng Hải — 50,0 %" in (city[0].text or "")
+    assert says(city[0].text, "digest.scope_city", upper="thành phố Hạ Long", count=2)
+    assert says(city[0].text, "digest.top_item", medal="🥇 ", name="Phường Hồng Hải", rate="50%"), (
+        "the first three in the summary"
+    )
+    assert says(city[1].text, "digest.rank_line", medal="🥇 ", rank=1, name="Phường Hồng Hải")
     other = to(sent, bot.user(OTHER_WARD_LEADER, "Khánh"))
     assert "Phường Bạch Đằng" in (other[0].text or "")
-    assert "• Tiếp nhận: 0" in (other[0].text or "")
+    assert says(other[0].text, "digest.counts", **counts(received=0))
+    assert says(other[0].text, "digest.no_rate"), "nothing fell due in Bạch Đằng"
 
 
 async def test_after_downtime_the_digest_goes_out_once_when_back(db_path: Path) -> None:
@@ -132,7 +159,9 @@ async def test_after_downtime_the_digest_goes_out_once_when_back(db_path: Path) 
     async with started_bot(db_path, clock, api) as third:
         assert digests(third.startup_messages) == []
     assert {m.chat_id for m in caught_up} == LEADERS
-    assert all("TUẦN 47/2026" in (m.text or "") for m in caught_up if m.kind == "text"), (
+    summaries = [m.text for m in caught_up if digest_part(m.text) == "summary"]
+    assert len(summaries) == len(LEADERS)
+    assert all(says(text, "digest.title", number=47, year=2026) for text in summaries), (
         "the week that was missed"
     )
 
@@ -157,10 +186,10 @@ async def test_the_first_monday_of_a_month_ranks_the_month(db_path: Path) -> Non
         last_of_november = joined(to(digests(await bot.tick()), bot.user(CITY_LEADER, "Sơn")))
         clock.set(at(12, 7, 7, 30))
         first_of_december = joined(to(digests(await bot.tick()), bot.user(CITY_LEADER, "Sơn")))
-    assert "TUẦN 48/2026" in last_of_november
-    assert "Xếp hạng tháng" not in last_of_november
-    assert "TUẦN 49/2026" in first_of_december
-    assert "🏆 Xếp hạng tháng 11/2026" in first_of_december
+    assert says(last_of_november, "digest.title", number=48, year=2026)
+    assert not says(last_of_november, "digest.ranking_month")
+    assert says(first_of_december, "digest.title", number=49, year=2026)
+    assert says(first_of_december, "digest.ranking_month", month=11, year=2026)
 
 
 async def test_switched_off_nothing_is_sent(db_path: Path) -> None:
@@ -169,7 +198,7 @@ async def test_switched_off_nothing_is_sent(db_path: Path) -> None:
         clock.set(at(11, 23, 7, 30))
         assert digests(await bot.tick()) == []
         sent = await bot.send(bot.user(WARD_CHAIR, "Hùng").command("digest"))
-        assert "BÁO CÁO TUẦN 47/2026" in joined(sent), "on demand it still works"
+        assert says(joined(sent), "digest.title", number=47, year=2026), "on demand it still works"
 
 
 # ---- on demand ------------------------------------------------------------------------------
@@ -191,25 +220,25 @@ async def test_digest_on_demand_for_each_leader_in_their_scope(
     async with started_bot(db_path, clock) as bot:
         chair = bot.user(WARD_CHAIR, "Hùng")
         sent = await bot.send(chair.command("digest"))
-        assert [m.kind for m in sent] == ["text", "photo"]
-        assert "BÁO CÁO TUẦN 47/2026" in joined(sent)
-        assert "Phường Hồng Hải" in joined(sent)
+        assert [m.kind for m in sent] == ["text", "text", "photo"]
+        assert says(joined(sent), "digest.title", number=47, year=2026, scope="Phường Hồng Hải")
         sent = await bot.send(chair.command("digest", "2026-W48"))
-        assert "BÁO CÁO TUẦN 48/2026" in joined(sent)
+        assert says(joined(sent), "digest.title", number=48, year=2026)
         sent = await bot.send(chair.command("digest", "BACHDANG"))
-        assert joined(sent) == "Bạn chỉ xem được số liệu của phường, xã mình phụ trách."
+        assert joined(sent) == t("vi", "digest.not_your_ward")
         sent = await bot.send(chair.command("digest", "2026-W60"))
-        assert joined(sent) == "Tuần viết theo dạng 2026-W47."
+        assert joined(sent) == t("vi", "digest.bad_week")
 
         city = bot.user(CITY_LEADER, "Sơn")
-        assert "Toàn thành phố" in joined(await bot.send(city.command("digest")))
+        assert says(joined(await bot.send(city.command("digest"))), "digest.scope_city")
         one = joined(await bot.send(city.command("digest", "bachdang")))
-        assert "Phường Bạch Đằng" in one and "Toàn thành phố" not in one
+        assert says(one, "digest.title", scope="Phường Bạch Đằng")
+        assert not says(one, "digest.scope_city")
 
         await bot.send(city.command("lang", "en"))
         english = joined(await bot.send(city.command("digest")))
-        assert "WEEKLY DIGEST, WEEK 47/2026" in english
-        assert "On-time rate: 50.0%" in english
+        assert says(english, "digest.title", "en", number=47, year=2026)
+        assert says(english, "digest.rate", "en", rate="50%")
 
 
 @pytest.mark.parametrize("command", ["digest", "stats", "export"])
@@ -222,12 +251,10 @@ async def test_residents_and_cadres_are_refused_politely(
         person = bot.user(who, "Ai đó")
         sent = await bot.send(person.command(command, "week"))
         assert [m.chat_id for m in sent] == [who]
-        assert sent[0].text == (
-            "Báo cáo, số liệu và danh sách chỉ dành cho lãnh đạo phường, xã và thành phố."
-        )
+        assert sent[0].text == t("vi", "digest.only_leaders")
         await bot.send(person.command("lang", "en"))
         sent = await bot.send(person.command(command))
-        assert sent[0].text == "Digests, figures and lists are for ward and city leaders only."
+        assert sent[0].text == t("en", "digest.only_leaders")
 
 
 async def test_stats_week_month_year(worked: tuple[Path, ManualClock]) -> None:
@@ -235,18 +262,22 @@ async def test_stats_week_month_year(worked: tuple[Path, ManualClock]) -> None:
     async with started_bot(db_path, clock) as bot:
         chair = bot.user(WARD_CHAIR, "Hùng")
         usage = joined(await bot.send(chair.command("stats")))
-        assert usage.startswith("Gõ /stats week")
+        assert usage == t("vi", "digest.stats_usage")
         week = joined(await bot.send(chair.command("stats", "week")))
-        assert week.startswith("📈 Số liệu tuần 48/2026 (23/11/2026 – 24/11/2026)")
-        assert "• Tiếp nhận: 0" in week
-        assert "• Quá hạn: 1" in week, "the one left open is overdue now"
+        assert opens_with(
+            week, "digest.stats_title", period="tuần 48/2026", start="23/11/2026", end="24/11/2026"
+        )
+        assert says(week, "digest.counts", **counts(received=0))
+        assert says(week, "digest.counts", **counts(overdue=1)), "the one left open is overdue now"
         month = joined(await bot.send(chair.command("stats", "tháng")))
-        assert month.startswith("📈 Số liệu tháng 11/2026")
-        assert "• Tiếp nhận: 3" in month
+        assert opens_with(month, "digest.stats_title", period="tháng 11/2026")
+        assert says(month, "digest.counts", **counts(received=3))
         year = joined(await bot.send(chair.command("stats", "year")))
-        assert "năm 2026" in year and "• Giải quyết đúng hạn: 1" in year
+        assert opens_with(year, "digest.stats_title", period="năm 2026")
+        assert says(year, "digest.counts", **counts(on_time=1))
         other = bot.user(OTHER_WARD_LEADER, "Khánh")
-        assert "• Tiếp nhận: 0" in joined(await bot.send(other.command("stats", "month")))
+        stats = joined(await bot.send(other.command("stats", "month")))
+        assert says(stats, "digest.counts", **counts(received=0))
 
 
 async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
@@ -257,36 +288,40 @@ async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
         chair = bot.user(WARD_CHAIR, "Hùng")
         sent = await bot.send(chair.command("export", "month"))
         assert [m.kind for m in sent] == ["document", "document"]
-        assert sent[0].text == "Danh sách phản ánh tháng 11/2026: 3 dòng."
+        assert sent[0].text == t("vi", "digest.export_caption", period="tháng 11/2026", count=3)
         csv_bytes = uploaded(sent[0], "document")
         assert csv_bytes.startswith(b"\xef\xbb\xbf"), "a BOM, so Excel reads UTF-8"
         table = open_like_excel(csv_bytes)
-        assert table[0][:4] == ["Mã phản ánh", "Ngày gửi", "Phường, xã", "Tổ dân phố"]
-        assert "Hạn giải quyết" in table[0] and "Kết quả" in table[0]
+        assert table[0][:4] == [
+            t("vi", f"export.{column}") for column in ("code", "created", "ward", "area")
+        ]
+        assert t("vi", "export.due") in table[0] and t("vi", "export.outcome") in table[0]
         by_code = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
         assert sorted(by_code) == ["PA-000001", "PA-000002", "PA-000003"]
-        assert by_code["PA-000001"]["Kết quả"] == "Đúng hạn"
-        assert by_code["PA-000001"]["Đúng hạn"] == "Có"
-        assert by_code["PA-000002"]["Kết quả"] == "Không tiếp nhận"
-        assert by_code["PA-000003"]["Kết quả"] == "Quá hạn"
-        assert by_code["PA-000003"]["Cán bộ phụ trách"] == "Vũ Đức Thắng"
-        assert by_code["PA-000003"]["Ngày gửi"] == "17/11/2026 09:00"
+        column = {key: t("vi", f"export.{key}") for key in COLUMNS}
+        outcome, owner, created = column["outcome"], column["owner"], column["created"]
+        assert by_code["PA-000001"][outcome] == t("vi", "outcome.on_time")
+        assert by_code["PA-000001"][column["on_time"]] == t("vi", "export.yes")
+        assert by_code["PA-000002"][outcome] == t("vi", "outcome.rejected")
+        assert by_code["PA-000003"][outcome] == t("vi", "outcome.overdue")
+        assert by_code["PA-000003"][owner] == "Vũ Đức Thắng"
+        assert by_code["PA-000003"][created] == "17/11/2026 09:00"
 
         workbook = openpyxl.load_workbook(io.BytesIO(uploaded(sent[1], "document")))
-        sheet = workbook["Phản ánh"]
+        sheet = workbook[t("vi", "export.sheet")]
         rows = list(sheet.iter_rows(values_only=True))
         assert list(rows[0]) == table[0]
         assert len(rows) == 4
         first = dict(zip(rows[0], rows[1], strict=True))
-        assert first["Mã phản ánh"] == "PA-000001"
-        assert first["Ngày gửi"] == datetime(2026, 11, 17, 9, 0)
-        assert first["Tổ dân phố"] == "Tổ dân phố 3"
+        assert first[column["code"]] == "PA-000001"
+        assert first[created] == datetime(2026, 11, 17, 9, 0)
+        assert first[column["area"]] == "Tổ dân phố 3"
         assert sheet.freeze_panes == "A2"
 
         await bot.send(chair.command("lang", "en"))
         sent = await bot.send(chair.command("export", "week"))
         english = open_like_excel(uploaded(sent[0], "document"))
-        assert english[0][:3] == ["Code", "Received", "Ward"]
+        assert english[0][:3] == [t("en", f"export.{key}") for key in ("code", "created", "ward")]
         assert [row[0] for row in english[1:]] == ["PA-000003"], "open at the week's end"
 
 
@@ -311,5 +346,6 @@ async def test_a_past_weeks_hotspot_counts_what_was_still_open_at_that_weeks_end
         week_47 = joined(await bot.send(chair.command("digest", "2026-W47")))
         week_48 = joined(await bot.send(chair.command("digest", "2026-W48")))
     place = "Tổ dân phố 3 (Phường Hồng Hải)"
-    assert f"Rác không được thu gom — {place}: 3 lần, 3 chưa xong" in week_47
-    assert f"Rác không được thu gom — {place}: 3 lần, 1 chưa xong" in week_48
+    rubbish = "Rác không được thu gom"
+    assert says(week_47, "digest.hotspot_line", category=rubbish, place=place, count=3, open=3)
+    assert says(week_48, "digest.hotspot_line", category=rubbish, place=place, count=3, open=1)

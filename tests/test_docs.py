@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
+import shlex
 import string
+import subprocess
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -465,3 +468,86 @@ def test_readme_configuration_table_matches_the_settings() -> None:
     assert rows["PHANANH_TZ"] == f"`{defaults.tz_name}`"
     assert rows["PHANANH_LOCATE_MAX_KM"] == f"`{defaults.locate_max_km}`"
     assert rows["PHANANH_DEFAULT_LANGUAGE"] == f"`{defaults.default_language}`"
+
+
+# ------------------------------------------------- for the ward's IT officer
+
+ORG_CSV_DOC = (ROOT / "docs" / "org-csv.md").read_text(encoding="utf-8")
+SERVICE = (ROOT / "examples" / "phananh.service").read_text(encoding="utf-8")
+
+
+def _shell_commands(text: str) -> list[str]:
+    return [
+        command
+        for m in FENCE.finditer(text)
+        if m.group(1) in SHELL_LANGUAGES
+        for command in _commands(m.group(2))
+    ]
+
+
+def test_the_csv_import_command_in_the_docs_runs_as_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/org-csv.md shows the exact commands; they run, from the
+    repository's folder, and the second loads the example's people."""
+    from bot.cli import main
+
+    commands = [c for c in _shell_commands(ORG_CSV_DOC) if "org import" in c]
+    assert len(commands) == 2 and all("--staff" in c and "--assignments" in c for c in commands)
+    for name in [n for n in os.environ if n.startswith("PHANANH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "csv.db"))
+    monkeypatch.chdir(ROOT)
+    for command in commands:
+        program, *args = shlex.split(command)
+        assert program == ".venv/bin/phananh"
+        assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert i18n.t("vi", "cli.org_dry_run") in out
+    assert (
+        i18n.t(
+            "vi",
+            "cli.org_imported",
+            db=tmp_path / "csv.db",
+            areas=23,
+            groups=18,
+            categories=13,
+            staff=13,
+            assignments=17,
+        )
+        in out
+    )
+
+
+def test_make_install_leaves_the_test_tools_out(tmp_path: Path) -> None:
+    """`make install` is for a server: the bot and its dependencies only."""
+    planned = subprocess.run(
+        ["make", "-n", "install", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in planned.splitlines() if "pip install" in line]
+    assert any(line.rstrip().endswith("-e .") for line in installs), planned
+    assert not [line for line in installs if "[test" in line], "no test extra"
+    assert re.search(r"^dev: \$\(TEST_STAMP\)", MAKEFILE, re.MULTILINE), "the tools, on demand"
+
+
+def _unit(key: str) -> list[str]:
+    return re.findall(rf"^{key}=(.*)$", SERVICE, re.MULTILINE)
+
+
+def test_the_systemd_unit_runs_the_bot_as_a_service() -> None:
+    assert _unit("User") == ["phananh"], "a dedicated user"
+    assert _unit("Restart") == ["on-failure"]
+    assert _unit("RestartPreventExitStatus") == ["2"], "a configuration mistake is not retried"
+    assert _unit("EnvironmentFile") == ["/etc/phananh/phananh.env"]
+    (db,) = [v.split("=", 1)[1] for v in _unit("Environment") if v.startswith("PHANANH_DB=")]
+    assert Path(db).is_absolute() and db.startswith("/var/lib/phananh/")
+    assert _unit("ExecStart")[0].endswith("/.venv/bin/phananh run")
+    assert "examples/phananh.service" in README and "examples/phananh.env" in README
+    env = (ROOT / "examples" / "phananh.env").read_text(encoding="utf-8")
+    assert set(re.findall(r"^#? ?(PHANANH_[A-Z_]+)=", env, re.MULTILINE)) <= set(
+        config._ENV_NAMES.values()
+    ), "only settings the bot knows"

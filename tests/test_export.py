@@ -21,6 +21,7 @@ from bot.i18n import t
 from bot.report.export import COLUMNS, FORMULA_STARTS, Cell, headers, to_csv, to_xlsx
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import SentMessage, UploadedFile
+from tests.catalogue import says
 from tests.factories import WARD_CHAIR, file_sanitation_report, load_chart, started_bot
 from tests.spreadsheet import (
     ENGLISH_US,
@@ -100,7 +101,7 @@ async def test_export_of_an_iso_week_or_last_week_lists_that_weeks_complaints(
     assert sent[0].params["document"].filename == "phan-anh-honghai-2026-w47.csv"
     rows = by_code(open_like_excel(uploaded(sent[0])))
     assert list(rows) == ["PA-000001"], "week 48's report is not in week 47"
-    assert rows["PA-000001"]["Nội dung phản ánh"] == "Rác tuần 47"
+    assert rows["PA-000001"][t("vi", "export.description")] == "Rác tuần 47"
     assert list(xlsx_by_code(uploaded(sent[1]))) == ["PA-000001"]
 
 
@@ -143,8 +144,8 @@ async def test_stats_and_digest_understand_last_week_too(
         chair = bot.user(WARD_CHAIR, "Hùng")
         stats = await bot.send(chair.command("stats", "tuần", "trước"))
         digest = await bot.send(chair.command("digest", "last", "week"))
-    assert stats[0].text is not None and stats[0].text.startswith("📈 Số liệu tuần 47/2026")
-    assert "BÁO CÁO TUẦN 47/2026" in (digest[0].text or "")
+    assert says(stats[0].text, "digest.stats_title", period="tuần 47/2026")
+    assert says(digest[0].text, "digest.title", number=47, year=2026)
 
 
 # ---- what each row says ---------------------------------------------------------------------
@@ -180,17 +181,19 @@ async def test_export_carries_description_landmark_resolution_note_and_only_name
 
     rows = by_code(open_like_excel(uploaded(sent[0])))
     first, second = rows["PA-000001"], rows["PA-000002"]
-    assert first["Nội dung phản ánh"] == "Rác sau chợ, bốc mùi"
-    assert first["Địa điểm cụ thể"] == "Chợ Hạ Long 1, Lê Thánh Tông"
-    assert first["Kết quả xử lý"] == "Đã thu gom, rửa sạch nền chợ"
-    assert first["Người phản ánh (nếu đồng ý cho biết tên)"] == "Nguyễn Thị An"
-    assert second["Nội dung phản ánh"] == "Ẩn danh"
-    assert second["Người phản ánh (nếu đồng ý cho biết tên)"] == "", "anonymous: no name"
+    assert first[t("vi", "export.description")] == "Rác sau chợ, bốc mùi"
+    assert first[t("vi", "export.landmark")] == "Chợ Hạ Long 1, Lê Thánh Tông"
+    assert first[t("vi", "export.resolution_note")] == "Đã thu gom, rửa sạch nền chợ"
+    assert first[t("vi", "export.reporter")] == "Nguyễn Thị An"
+    assert second[t("vi", "export.description")] == "Ẩn danh"
+    assert second[t("vi", "export.reporter")] == "", "anonymous: no name"
     assert "Trần Văn Bình" not in uploaded(sent[0]).decode("utf-8-sig")
     assert "Trần Văn Bình".encode() not in uploaded(sent[1])
     workbook = xlsx_by_code(uploaded(sent[1]))
-    assert workbook["PA-000001"]["Kết quả xử lý"] == "Đã thu gom, rửa sạch nền chợ"
-    assert workbook["PA-000002"]["Người phản ánh (nếu đồng ý cho biết tên)"] is None
+    assert (
+        workbook["PA-000001"][t("vi", "export.resolution_note")] == "Đã thu gom, rửa sạch nền chợ"
+    )
+    assert workbook["PA-000002"][t("vi", "export.reporter")] is None
     assert open_like_excel(uploaded(english[0]))[0] == headers("en")
 
 

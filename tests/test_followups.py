@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.sandbox.driver import BotDriver
+from tests.catalogue import says
 from tests.factories import (
     CONSTRUCTION_K1,
     ENVIRONMENT_CADRE,
@@ -69,10 +70,10 @@ async def test_a_resident_who_never_answers_restarts_the_clock_after_3_working_d
     await bot.send(cadre.text("Ngõ nào?"))
     clock.set(local(26, 8, 50))
     early = await bot.tick()
-    assert "chưa trả lời" not in joined(early), "not before three working days"
+    assert not says(joined(early), "notify.info_timeout"), "not before three working days"
     clock.set(local(26, 9, 0))  # Thursday 09:00: three working days later
     sent = await bot.tick()
-    assert "chưa trả lời sau 3 ngày làm việc" in joined(to(sent, cadre))
+    assert says(joined(to(sent, cadre)), "notify.info_timeout", code="PA-000001")
     resumed = await bot.services.complaint(1)
     assert resumed is not None
     assert resumed.paused_since is None
@@ -102,7 +103,7 @@ async def test_an_answer_started_in_time_and_sent_after_the_time_out_reaches_the
     to_cadre = to(sent, cadre)
     assert [m.kind for m in to_cadre] == ["photo", "text"]
     assert "Ngõ 14, cạnh cột điện" in joined(to_cadre)
-    assert "đã chuyển câu trả lời" in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "info_reply.sent", code="PA-000001")
     actions = [e.action for e in await bot.services.store.events_of(1)]
     assert actions[-2:] == [Action.RESUME, Action.ANSWER_INFO]
 
@@ -119,16 +120,20 @@ async def test_a_leader_reassigns_from_the_escalation_and_by_command(
     assert "g:1" in button_data(escalation[-1])
     await bot.press(chair, "g:1")
     sent = await bot.choose(chair, "tt-hh-01")
-    assert "Đã giao PA-000001 cho Hoàng Thị Mai" in joined(to(sent, chair))
-    assert "đã được chuyển tới" in joined(to(sent, an))
+    assert says(joined(to(sent, chair)), "reassign.done", code="PA-000001", cadre="Hoàng Thị Mai")
+    assert says(joined(to(sent, an)), "notify.transferred", code="PA-000001")
     assert [m for m in sent if m.chat_id == 7021], "the new cadre gets the task"
-    assert "không cần xử lý nữa" in joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE])
+    assert says(
+        joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE]),
+        "notify.reassigned_away",
+        code="PA-000001",
+    )
     moved = await bot.services.complaint(1)
     assert moved is not None
     assert (moved.owner, moved.state) == ("tt-hh-01", State.SUBMITTED)
 
     sent = await bot.send(chair.command("reassign", "pa000001"))
-    assert "giao lại cho cán bộ nào" in joined(sent)
+    assert says(joined(sent), "reassign.ask_cadre", code="PA-000001")
     await bot.send(chair.text("Vu Duc Thang"))
     back = await bot.services.complaint(1)
     assert back is not None
@@ -143,7 +148,7 @@ async def test_only_leaders_reassign_or_extend(bot: BotDriver) -> None:
     for user in (an, cadre, other):
         sent = await bot.send(user.command("extend", "PA-000001"))
         assert len(sent) == 1, "a clear refusal"
-        assert "bao nhiêu ngày" not in joined(sent), user.user_id
+        assert not says(joined(sent), "extend.ask_days"), user.user_id
         await bot.send(user.press_raw("g:1", 1))
         assert list(bot.api.callback_answers.values())[-1].get("show_alert") is True
     sent = await bot.send(bot.user(WARD_CHAIR, "Hùng").command("extend"))
@@ -187,25 +192,24 @@ async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     clock.set(local(26, 7, 30))  # Thursday: the first is overdue, the second due at 09:00
     sent = await bot.tick()
     briefing = [
-        m for m in to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")) if "Giao ban" in (m.text or "")
+        m for m in to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")) if says(m.text, "briefing.header")
     ]
     assert len(briefing) == 1
     lines = (briefing[0].text or "").splitlines()
-    assert "2 việc đang mở, 1 việc quá hạn" in lines[0]
+    assert says(lines[0], "briefing.header", count=2, overdue=1)
     assert lines[1].startswith("• PA-000001") and "quá hạn" in lines[1]
     assert lines[2].startswith("• PA-000002")
     clock.set(local(26, 8))
     again = await bot.tick()
-    assert not [m for m in again if "Giao ban" in (m.text or "")], "once a day"
+    assert not [m for m in again if says(m.text, "briefing.header")], "once a day"
 
 
 async def test_the_task_card_and_the_receipt_show_both_deadlines(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await file_sanitation_report(bot, an)
-    assert "Hạn tiếp nhận: 23/11/2026 17:00" in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "report.filed", ack_due="23/11/2026 17:00")
     card = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE][-1]
-    assert "Hạn tiếp nhận: 23/11/2026 17:00" in (card.text or "")
-    assert "Hạn xử lý: 25/11/2026 09:00" in (card.text or "")
+    assert says(card.text, "task.card", ack_due="23/11/2026 17:00", due="25/11/2026 09:00")
     assert [m for m in sent if m.chat_id == CONSTRUCTION_K1] == []
 
 
@@ -218,11 +222,11 @@ async def test_reply_templates_when_acknowledging_and_resolving(bot: BotDriver) 
     labels = [label for label, _ in bot.api.buttons(offer)]
     assert labels[0] == "1. Đã tiếp nhận, sẽ xử lý trong ngày."
     sent = await bot.choose(cadre, "t1")
-    assert "cán bộ phụ trách nhắn: “Đã tiếp nhận, sẽ xử lý trong ngày.”" in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "notify.message", text="Đã tiếp nhận, sẽ xử lý trong ngày.")
     await bot.press(cadre, "r:1")
     await bot.send(cadre.text("2"))  # the second resolve template, by its number
     sent = await bot.choose(cadre, "s")
-    assert "Kết quả: Đã lập biên bản, yêu cầu tháo dỡ." in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "notify.resolved", note="Đã lập biên bản, yêu cầu tháo dỡ.")
 
 
 async def test_the_optional_reply_gives_way_to_any_other_action(bot: BotDriver) -> None:
@@ -231,6 +235,6 @@ async def test_the_optional_reply_gives_way_to_any_other_action(bot: BotDriver) 
     await file_sanitation_report(bot, an)
     await bot.press(cadre, "a:1")  # the reply offer is pending…
     sent = await bot.press(cadre, "r:1")  # …and resolving simply replaces it
-    assert "mô tả ngắn kết quả" in joined(sent)
+    assert says(joined(sent), "resolve.ask_note", code="PA-000001")
     sent = await bot.send(cadre.text("Tự viết: đã dọn sạch"))
     assert "ảnh" in joined(sent)

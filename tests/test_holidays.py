@@ -17,6 +17,7 @@ from bot.daysoff import built_in
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
+from tests.catalogue import says
 from tests.factories import file_sanitation_report, joined, load_chart, started_bot
 from tests.test_reminders import at
 
@@ -44,7 +45,9 @@ async def test_a_report_filed_before_tet_2028_is_due_after_it_with_no_list_confi
     clock = ManualClock(on(date(2028, 1, 21), 9))  # Friday before Tết
     async with started_bot(db_path, clock, holidays=None, digest=None) as bot:
         sent = await file_sanitation_report(bot, bot.user(RESIDENT, "An"))
-    assert "Hạn xử lý: 01/02/2028 09:00" in joined(sent), "two working days: Monday 31, Tuesday 1"
+    assert says(joined(sent), "report.filed", due="01/02/2028 09:00"), (
+        "two working days: Monday 31, Tuesday 1"
+    )
 
 
 async def test_the_built_in_list_knows_2026_as_decided() -> None:

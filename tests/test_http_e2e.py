@@ -25,12 +25,14 @@ import pytest
 from bot.config import load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
+from bot.i18n import t
 from bot.orgio.reader import load_org_file
 from bot.runtime import running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
 from handlers.telegram.channel import Polling
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
+from tests.catalogue import first_line_of, says
 from tests.factories import TEST_HOLIDAYS
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
@@ -144,7 +146,7 @@ async def test_complaint_round_trip_over_long_polling(
         await api.wait_until(is_parked_poll(api))
 
         # The resident files a sanitation complaint, choosing the place from the lists.
-        ask_family = await push(api, lan.command("new"), RESIDENT, "lĩnh vực nào")
+        ask_family = await push(api, lan.command("new"), RESIDENT, t("vi", "report.ask_family"))
         assert has_button(ask_family, r"q:\d+:sanitation")
         ask_category = await press(api, lan, r"q:\d+:sanitation", "Vệ sinh môi trường")
         # An answered question keeps no live buttons (the edit goes out beside the reply).
@@ -152,68 +154,75 @@ async def test_complaint_round_trip_over_long_polling(
         assert has_button(ask_category, r"q:\d+:RKTG")
         since = len(api.sent)
         api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:RKTG")))
-        ask_ward = await sent_after(api, since, RESIDENT, "phường nào")
+        ask_ward = await sent_after(api, since, RESIDENT, t("vi", "report.ask_ward"))
         assert has_button(ask_ward, r"q:\d+:HONGHAI") and has_button(ask_ward, r"q:\d+:BACHDANG")
-        offer = await sent_after(api, since, RESIDENT, "gửi vị trí")
+        offer = await sent_after(api, since, RESIDENT, t("vi", "report.location_prompt"))
         assert api.reply_keyboard(offer) == ["📍 Gửi vị trí"]
-        ask_group = await press(api, lan, r"q:\d+:HONGHAI", "Sự việc ở đâu", "Phường Hồng Hải")
+        ask_group = await press(
+            api, lan, r"q:\d+:HONGHAI", t("vi", "report.ask_place", ward="Phường Hồng Hải")
+        )
         assert has_button(ask_group, r"q:\d+:HH-TDP03")
-        await press(api, lan, r"q:\d+:HH-TDP03", "mô tả ngắn gọn")
+        await press(api, lan, r"q:\d+:HH-TDP03", t("vi", "report.ask_description", limit="2.000"))
         ask_photos = await push(
             api,
             lan.text("Rác ở đầu ngõ 12 ba ngày nay không ai thu gom."),
             RESIDENT,
-            "ảnh chụp hiện trường",
+            first_line_of("report.ask_photos", "vi"),
         )
         assert has_button(ask_photos, r"q:\d+:d")
-        review = await press(api, lan, r"q:\d+:d", "kiểm tra lại")
+        review = await press(api, lan, r"q:\d+:d", first_line_of("report.review", "vi"))
         assert "Rác không được thu gom" in (review.text or "")
-        assert "Tổ dân phố 3" in (review.text or "")
+        assert says(review.text, "report.review", area="Tổ dân phố 3")
         assert "ngõ 12 ba ngày" in (review.text or "")
 
         since = len(api.sent)
         api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:ok")))
-        filed = await sent_after(api, since, RESIDENT, "Mã theo dõi", CODE)
-        assert "Hạn xử lý: 25/11/2026 09:00" in (filed.text or "")  # the injected clock, +2 days
+        filed = await sent_after(api, since, RESIDENT, first_line_of("report.filed", "vi"), CODE)
+        # the injected clock, +2 days
+        assert says(filed.text, "report.filed", code=CODE, due="25/11/2026 09:00")
 
         # The cadre gets the task card, with the task buttons.
-        card = await sent_after(api, since, CADRE, CODE, "Việc mới")
+        card = await sent_after(api, since, CADRE, CODE, t("vi", "task.new_header"))
         assert "Rác không được thu gom" in (card.text or "")
-        assert "Tổ dân phố 3, Phường Hồng Hải" in (card.text or "")
+        assert says(card.text, "task.card", area="Tổ dân phố 3, Phường Hồng Hải")
         assert [d for _, d in api.buttons(card)] == ["a:1", "r:1", "t:1", "j:1", "h:1"]
         assert ("✋ Tiếp nhận", "a:1") in api.buttons(card)
 
         # Acknowledge: the cadre is told, the card loses that button, the resident is told.
         since = len(api.sent)
         api.push_update(thang.press(card, "a:1"))
-        await sent_after(api, since, CADRE, f"Đã tiếp nhận {CODE}")
-        await sent_after(api, since, RESIDENT, CODE, "đã được tiếp nhận")
+        await sent_after(api, since, CADRE, t("vi", "task.acknowledged", code=CODE))
+        await sent_after(api, since, RESIDENT, first_line_of("notify.acknowledged", "vi"), CODE)
         await api.wait_until(lambda: not has_button(card, "a:1"))
         assert has_button(card, "r:1")
 
         # Resolve: a note, then skip the photo.
-        await push(api, thang.press(card, "r:1"), CADRE, CODE, "mô tả ngắn kết quả")
-        ask_photo = await push(api, thang.text(NOTE), CADRE, CODE, "ảnh chụp sau khi xử lý")
+        await push(api, thang.press(card, "r:1"), CADRE, t("vi", "resolve.ask_note", code=CODE))
+        ask_photo = await push(
+            api, thang.text(NOTE), CADRE, t("vi", "resolve.ask_photo", code=CODE)
+        )
         assert has_button(ask_photo, r"q:\d+:s")
         since = len(api.sent)
         api.push_update(thang.press(*find_button(api, CADRE, r"q:\d+:s")))
-        await sent_after(api, since, CADRE, f"Đã báo kết quả xử lý {CODE}")
-        verdict = await sent_after(api, since, RESIDENT, CODE, "đã xử lý xong", NOTE)
+        await sent_after(api, since, CADRE, t("vi", "task.resolved", code=CODE))
+        verdict = await sent_after(
+            api, since, RESIDENT, first_line_of("notify.resolved", "vi"), CODE, NOTE
+        )
         assert [d for _, d in api.buttons(verdict)] == ["f:1", "n:1"]
         await api.wait_until(lambda: not api.buttons(card))  # nothing left for the cadre to do
 
         # The resident confirms and rates; the cadre hears both.
         since = len(api.sent)
         api.push_update(lan.press(verdict, "f:1"))
-        await sent_after(api, since, RESIDENT, CODE, "cảm ơn bạn đã xác nhận")
-        ask_rating = await sent_after(api, since, RESIDENT, CODE, "bạn đánh giá kết quả")
-        await sent_after(api, since, CADRE, CODE, "xác nhận đã khắc phục")
+        await sent_after(api, since, RESIDENT, t("vi", "resident.thanks_confirmed", code=CODE))
+        ask_rating = await sent_after(api, since, RESIDENT, t("vi", "rate.ask", code=CODE))
+        await sent_after(api, since, CADRE, t("vi", "notify.confirmed", code=CODE))
         assert not api.buttons(verdict)
         assert has_button(ask_rating, r"q:\d+:5")
         since = len(api.sent)
         api.push_update(lan.press(*find_button(api, RESIDENT, r"q:\d+:5")))
-        await sent_after(api, since, RESIDENT, "Cảm ơn bạn đã đánh giá 5/5")
-        await sent_after(api, since, CADRE, CODE, "đánh giá 5/5")
+        await sent_after(api, since, RESIDENT, t("vi", "rate.thanks", stars=5))
+        await sent_after(api, since, CADRE, t("vi", "notify.rated", code=CODE, stars=5))
 
         # Every press was answered, nothing went wrong, and all of it went over the wire.
         presses = [
@@ -223,7 +232,8 @@ async def test_complaint_round_trip_over_long_polling(
             if "callback_query" in u
         ]
         assert set(presses) <= set(api.callback_answers)
-        assert not [m.text for m in api.sent if "đã có lỗi" in (m.text or "")]
+        error = first_line_of("fallback.error", "vi")
+        assert not [m.text for m in api.sent if error in (m.text or "")]
         assert api.calls[0].method == "getMe"
         default_menus = [c for c in api.calls_to("setMyCommands") if "chat_id" not in str(c.params)]
         assert len(default_menus) == 2  # Vietnamese default, and English; staff chats apart
@@ -316,7 +326,9 @@ async def test_cli_run_polls_answers_and_stops_on_sigterm(
             "my_chat_member",  # blocked or unblocked (handlers/reach.py)
         ]
 
-        greeting = await push(api, minh.command("start"), minh.user_id, "Xin chào Minh")
+        greeting = await push(
+            api, minh.command("start"), minh.user_id, t("vi", "start.greeting", name="Minh")
+        )
         assert api.buttons(greeting) == [("📝 Gửi phản ánh mới", "new")]
 
         began = time.monotonic()

@@ -41,6 +41,7 @@ from bot.report.present import Presenter
 from bot.report.text import digest_text, week_number
 from storage.sqlite.db import Database
 from storage.sqlite.digest import SqliteDigestStore
+from tests.catalogue import says
 from tests.test_services import resident, staff, typed
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -369,7 +370,7 @@ async def test_the_short_notices_to_leaders_and_staff(
     (moved,) = await one(services, composer, WARD_TRANSFER)
     assert isinstance(moved, TextOut)
     assert filed.code in moved.body and cadre_name in moved.body
-    assert services.chart.areas["BACHDANG"].name in moved.body
+    assert says(moved.body, "notify.ward_transfer", to_ward=services.chart.areas["BACHDANG"].name)
 
 
 async def test_the_digest_is_its_text_then_its_chart_drawn_when_sent(

@@ -16,6 +16,7 @@ from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import t
 from bot.sandbox.driver import BotDriver
 from handlers.telegram.links import TelegramLinks
+from tests.catalogue import says
 from tests.factories import (
     ENVIRONMENT_CADRE,
     POLICE_OFFICER,
@@ -51,7 +52,12 @@ async def test_an_invite_binds_the_account_and_brings_her_tasks_as_one_list(
     await bot.send(an.text("Họp chợ tự phát đầu ngõ"))
     await bot.choose(an, "d")
     sent = await bot.choose(an, "ok")
-    assert "Việc mới — PA-000001" in joined([m for m in sent if m.chat_id == POLICE_OFFICER])
+    assert says(
+        joined([m for m in sent if m.chat_id == POLICE_OFFICER]),
+        "task.card",
+        header=t("vi", "task.new_header"),
+        code="PA-000001",
+    )
     pending, _ = await bot.services.store.outbox_counts()
     assert pending == 0, "nothing waits for someone who cannot read it"
 
@@ -59,15 +65,15 @@ async def test_an_invite_binds_the_account_and_brings_her_tasks_as_one_list(
     lan = bot.user(NEWCOMER, "Lan")
     sent = await bot.send(lan.command("start", payload))
     mine = to(sent, lan)
-    assert "Chào mừng Ngô Thị Lan" in joined(mine)
-    assert "cán bộ Phường Hồng Hải" in joined(mine)
+    assert says(joined(mine), "invite.welcome", name="Ngô Thị Lan")
+    assert says(joined(mine), "whoami.cadre", wards="Phường Hồng Hải")
     assert "PA-000001" in joined(mine), "the task the chart gives her comes to her"
     assert "Việc mới" not in joined(mine), "as one list, not the backlog"
     menus = bot.api.calls_to("setMyCommands")
     scoped = [c for c in menus if "chat_id" in str(c.params.get("scope", ""))]
     assert scoped, "the staff chat gets its own command menu"
     sent = await bot.send(lan.command("whoami"))
-    assert "Bạn là Ngô Thị Lan" in joined(sent)
+    assert says(joined(sent), "whoami.staff", name="Ngô Thị Lan")
     sent = await bot.send(lan.command("tasks"))
     assert "PA-000001" in joined(sent)
 
@@ -78,12 +84,12 @@ async def test_an_invite_works_once_and_expires(bot: BotDriver, clock: ManualClo
     await bot.send(lan.command("start", payload))
     other = bot.user(8802, "Someone")
     sent = await bot.send(other.command("start", payload))
-    assert "đã được dùng" in joined(sent)
+    assert says(joined(sent), "invite.used")
 
     late = await _invite(bot, "cb-hh-dc2", rebind=True)  # a record someone holds
     clock.advance(timedelta(days=7, minutes=1))
     sent = await bot.send(bot.user(8803, "Late").command("start", late))
-    assert "hết hạn" in joined(sent)
+    assert says(joined(sent), "invite.expired")
     sent = await bot.send(bot.user(8804, "Guess").command("start", "i-" + "x" * 24))
     assert "không hợp lệ" in joined(sent)
     sent = await bot.send(bot.user(8805, "Short").command("start", "i-abc"))
@@ -94,7 +100,7 @@ async def test_an_invite_opened_by_someone_bound_elsewhere_is_refused(bot: BotDr
     payload = await _invite(bot)
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")  # already Vũ Đức Thắng
     sent = await bot.send(cadre.command("start", payload))
-    assert "đã được gắn với cán bộ Vũ Đức Thắng" in joined(sent)
+    assert says(joined(sent), "invite.bound_elsewhere", staff="Vũ Đức Thắng")
     sent = await bot.send(cadre.command("whoami"))
     assert "Vũ Đức Thắng" in joined(sent)
 
@@ -116,10 +122,10 @@ async def test_a_ward_leader_invites_in_chat_for_their_own_ward_only(bot: BotDri
     sent = await bot.send(chair.command("invite", "tt-hh-12"))
     assert "https://t.me/phananh_bot?start=i-" in joined(sent)
     sent = await bot.send(chair.command("invite", "cb-bd-dc"))
-    assert "không thuộc phường của bạn" in joined(sent)
+    assert says(joined(sent), "admin.not_your_ward", staff="cb-bd-dc")
     for outsider in (bot.user(501, "An"), bot.user(ENVIRONMENT_CADRE, "Thắng")):
         sent = await bot.send(outsider.command("invite", "tt-hh-12"))
-        assert "chỉ dành cho lãnh đạo phường" in joined(sent)
+        assert says(joined(sent), "admin.only_ward_leaders")
 
 
 async def test_a_ward_leader_cannot_mint_an_invite_to_take_over_an_account(
@@ -155,7 +161,7 @@ async def test_an_invite_for_a_record_bound_since_it_was_minted_is_refused(
     taker = bot.user(8810, "Kẻ lạ")
     sent = await bot.send(taker.command("start", second))
     assert joined(sent) == t("vi", "invite.taken")
-    assert "người dân" in joined(await bot.send(taker.command("whoami")))
+    assert says(joined(await bot.send(taker.command("whoami"))), "whoami.resident")
     assert "Ngô Thị Lan" in joined(await bot.send(lan.command("whoami")))
 
 
@@ -169,19 +175,23 @@ async def test_the_command_line_rebinds_an_account_and_the_old_one_is_told(
     link = await admin.invite("cb-hh-mt", Role.CADRE, LINKS, rebind=True)
     new_phone = bot.user(8811, "Thắng")
     sent = await bot.send(new_phone.command("start", link.url.split("start=")[1]))
-    assert "Chào mừng Vũ Đức Thắng" in joined(to(sent, new_phone))
+    assert says(joined(to(sent, new_phone)), "invite.welcome", name="Vũ Đức Thắng")
     told = to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng"))
     assert joined(told) == t("vi", "notify.account_rebound", staff="Vũ Đức Thắng")
     old_phone = bot.user(ENVIRONMENT_CADRE, "Thắng")
-    assert "người dân" in joined(await bot.send(old_phone.command("whoami")))
+    assert says(joined(await bot.send(old_phone.command("whoami"))), "whoami.resident")
     assert "Vũ Đức Thắng" in joined(await bot.send(new_phone.command("whoami")))
 
 
 async def test_whoami_and_help_follow_the_role(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     chair = bot.user(WARD_CHAIR, "Hùng")
-    assert "người dân" in joined(await bot.send(an.command("whoami")))
-    assert "lãnh đạo Phường Hồng Hải" in joined(await bot.send(chair.command("whoami")))
+    assert says(joined(await bot.send(an.command("whoami"))), "whoami.resident")
+    assert says(
+        joined(await bot.send(chair.command("whoami"))),
+        "whoami.ward_leader",
+        wards="Phường Hồng Hải",
+    )
     resident_help = joined(await bot.send(an.command("help")))
     leader_help = joined(await bot.send(chair.command("help")))
     assert "/tasks" not in resident_help
@@ -202,9 +212,11 @@ async def test_deactivating_a_cadre_reroutes_their_open_tasks(bot: BotDriver) ->
     assert "đã được chuyển tới" in joined(to(sent, an))
     chair = [m for m in sent if m.chat_id == WARD_CHAIR]
     assert "Vũ Đức Thắng đã ngừng hoạt động:\n   PA-000001 → Nguyễn Văn Hùng" in joined(chair)
-    assert "Việc được chuyển đến — PA-000001" in joined(chair), "the task reaches its new owner"
+    assert says(
+        joined(chair), "task.card", header=t("vi", "task.transferred_header"), code="PA-000001"
+    ), "the task reaches its new owner"
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
-    assert "chỉ dành cho cán bộ" in joined(await bot.send(cadre.command("tasks")))
+    assert says(joined(await bot.send(cadre.command("tasks"))), "task.not_staff")
     await file_sanitation_report(bot, an, group="HH-TDP05")
     routed = await bot.services.complaint(2)
     assert routed is not None
@@ -274,11 +286,11 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     example = Path(__file__).resolve().parents[1] / "examples" / "org.yaml"
 
     assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 1
-    assert "chưa có sơ đồ tổ chức" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.no_chart")
     assert main(["org", "import", str(example), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "+ staff: tt-hh-12" in out
-    assert "chưa thay đổi gì" in out
+    assert says(out, "cli.org_dry_run")
     assert main(["org", "check"]) == 1, "the dry run applied nothing"
     capsys.readouterr()
     assert main(["org", "import", str(example)]) == 0
@@ -290,7 +302,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 0
     assert "https://t.me/phananh_bot?start=i-" in capsys.readouterr().out
     assert main(["invite", "--role", "city_leader", "--staff", "tt-hh-12"]) == 1
-    assert "không có vai trò" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "admin.role_mismatch")
     assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt"]) == 1
     assert capsys.readouterr().err.strip() == t("vi", "admin.already_bound", staff="cb-hh-mt")
     assert main(["invite", "--role", "cadre", "--staff", "cb-hh-mt", "--rebind"]) == 0
@@ -310,7 +322,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert main(["staff", "deactivate", "cb-hh-mt"]) == 0
     assert "Đã ngừng hoạt động cb-hh-mt" in capsys.readouterr().out
     assert main(["staff", "deactivate", "nobody"]) == 1
-    assert "Không có cán bộ" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "admin.unknown_staff")
     assert main(["org", "export", str(exported)]) == 0
     assert "active: false" in exported.read_text(encoding="utf-8")
     capsys.readouterr()

@@ -21,6 +21,7 @@ from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.orgchart import OrgChart
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser
+from tests.catalogue import opens_with, says
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, to
 
 ENGINE = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
@@ -90,7 +91,7 @@ async def acknowledged(bot: BotDriver) -> tuple[FakeUser, FakeUser]:
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
     await file_sanitation_report(bot, an)
     sent = await bot.press(cadre, "a:1")
-    assert "gửi người phản ánh một lời nhắn" in joined(to(sent, cadre))
+    assert says(joined(to(sent, cadre)), "ack_reply.ask", code="PA-000001")
     return an, cadre
 
 
@@ -101,7 +102,9 @@ async def test_a_tracking_code_typed_after_acknowledging_is_looked_up_not_sent_t
     clock.advance(timedelta(minutes=5))
     sent = await bot.send(cadre.text("PA-000001"))
     assert to(sent, an) == []
-    assert joined(to(sent, cadre)).startswith("PA-000001 — "), "the task's status"
+    assert opens_with(joined(to(sent, cadre)), "status.detail", code="PA-000001"), (
+        "the task's status"
+    )
     events = [e.action.value for e in await bot.services.store.events_of(1)]
     assert "reply" not in events
 
@@ -128,7 +131,7 @@ async def test_acknowledging_another_task_offers_the_note_for_that_one(bot: BotD
     binh = bot.user(502, "Bình")
     await file_sanitation_report(bot, binh, description="Rác ngõ 14")
     sent = await bot.press(cadre, "a:2")  # a press elsewhere while the first offer waits
-    assert "PA-000002: gửi người phản ánh" in joined(to(sent, cadre))
+    assert says(joined(to(sent, cadre)), "ack_reply.ask", code="PA-000002")
     sent = await bot.send(cadre.text("Chiều nay xuống kiểm tra"))
     assert to(sent, an) == [], "the first resident hears nothing"
     assert "Chiều nay xuống kiểm tra" in joined(to(sent, binh))

@@ -1213,7 +1213,9 @@ def test_load_accepts_bom(tmp_path: Path) -> None:
 
 
 def test_catalogues_cover_every_key_with_the_same_placeholders() -> None:
-    source = (ROOT / "bot" / "orgio" / "reader.py").read_text("utf-8")
+    # Every module of the YAML reader (the CSV reader has its own test).
+    readers = sorted((ROOT / "bot" / "orgio").glob("*.py"))
+    source = "".join(p.read_text("utf-8") for p in readers if p.name != "csvfiles.py")
     used = set(re.findall(r'"(org\.[a-z0-9_]+)"', source))
     assert set(CATALOGUES["vi"]) == used
     assert set(CATALOGUES["en"]) == used

@@ -27,10 +27,12 @@ from bot.domain.conversation import ChoiceAnswer, TextAnswer
 from bot.domain.digest import Dimension, PeriodKind, Scope
 from bot.domain.orgchart import Family, OrgChart, Role
 from bot.domain.owners import can_act
+from bot.i18n import t
 from bot.orgio.writer import dump_org
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, SentMessage, UploadedFile
 from handlers.telegram.links import TelegramLinks
+from tests.catalogue import says
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -175,8 +177,8 @@ async def test_not_about_an_official_a_leader_rejects_it_and_the_resident_may_fi
     await bot.choose(secretary, "not_conduct")
     sent = await bot.send(secretary.text("Việc đỗ xe, không phải thái độ cán bộ"))
     told = joined(to(sent, an))
-    assert "không được tiếp nhận" in told
-    assert "không phải việc về thái độ, tác phong của cán bộ" in told
+    assert says(told, "notify.rejected")
+    assert says(told, "reason.not_conduct")
     assert "/new" in told, "the resident learns they may file it again"
 
     # The reason is only for complaints about an official.
@@ -201,7 +203,7 @@ async def test_a_task_for_a_group_leader_not_joined_goes_to_the_fallback_chairma
     sent = await bot.choose(an, "ok")
     assert await owner_of(bot, 1) == "cb-hh-ca"
     police = [m for m in sent if m.chat_id == POLICE_OFFICER]
-    assert "Việc mới — PA-000001" in joined(police)
+    assert says(joined(police), "task.card", header=t("vi", "task.new_header"), code="PA-000001")
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
     assert "Ngô Thị Lan chưa tham gia bot:\n   PA-000001 → Đỗ Văn Long" in chair
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
@@ -213,7 +215,7 @@ async def test_a_task_for_a_group_leader_not_joined_goes_to_the_fallback_chairma
     assert await owner_of(bot, 1) == "tt-hh-12"
     mine = to(sent, lan)
     assert sum("PA-000001" in (m.text or "") for m in mine) == 1, "one list, no backlog"
-    assert "Các việc đồng chí đang phụ trách (1" in joined(mine)
+    assert says(joined(mine), "summary.header", count=1)
     assert "đã được trả về người phụ trách" in joined(
         [m for m in sent if m.chat_id == POLICE_OFFICER]
     )
@@ -231,9 +233,11 @@ async def test_a_cadre_who_blocks_the_bot_loses_her_tasks_at_once_and_gets_one_l
     tried = len(attempts_to(bot, ENVIRONMENT_CADRE))
     assert await owner_of(bot, 1) == "ld-hh-ct"
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
-    assert "Không gửi được tin cho Vũ Đức Thắng" in chair
+    assert says(chair, "owners.why_blocked", name="Vũ Đức Thắng")
     assert "PA-000001 → Nguyễn Văn Hùng" in chair
-    assert "Việc được chuyển đến — PA-000001" in chair, "the task itself, with its buttons"
+    assert says(chair, "task.card", header=t("vi", "task.transferred_header"), code="PA-000001"), (
+        "the task itself, with its buttons"
+    )
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
 
     # While she is away, a new one goes past her, and the reminders go on.
@@ -276,7 +280,7 @@ async def test_when_the_cadre_and_the_ward_leader_cannot_be_reached_the_city_is_
     sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").blocks_bot())
     assert await owner_of(bot, 1) == "ld-hh-bt", "the ward's other leader holds it"
     city = joined([m for m in sent if m.chat_id == CITY_LEADER])
-    assert "Không gửi được tin cho Vũ Đức Thắng" in city
+    assert says(city, "owners.why_blocked", name="Vũ Đức Thắng")
     assert "PA-000001 → Trần Thị Thu Hà" in city
     assert [m for m in sent if m.chat_id == WARD_CHAIR] == []
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
@@ -289,12 +293,17 @@ async def test_a_cadre_telegram_refuses_is_passed_at_the_first_message(bot: BotD
     sent = await file_sanitation_report(bot, bot.user(501, "An"))
     assert await owner_of(bot, 1) == "ld-hh-ct"
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
-    assert "Việc được chuyển đến — PA-000001" in chair
-    assert "Không gửi được tin cho Vũ Đức Thắng" in chair
+    assert says(chair, "task.card", header=t("vi", "task.transferred_header"), code="PA-000001")
+    assert says(chair, "owners.why_blocked", name="Vũ Đức Thắng")
     # Until she writes to the bot, routing passes her by, and says so.
     sent = await file_sanitation_report(bot, bot.user(502, "Bình"), group="HH-TDP04")
     assert await owner_of(bot, 2) == "ld-hh-ct"
-    assert "Việc mới — PA-000002" in joined([m for m in sent if m.chat_id == WARD_CHAIR])
+    assert says(
+        joined([m for m in sent if m.chat_id == WARD_CHAIR]),
+        "task.card",
+        header=t("vi", "task.new_header"),
+        code="PA-000002",
+    )
     bot.api.blocked_chats.discard(ENVIRONMENT_CADRE)
     sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").command("tasks"))
     assert await owner_of(bot, 2) == "cb-hh-mt", "she wrote: she can be reached again"
@@ -433,7 +442,9 @@ async def test_a_deactivation_on_the_command_line_reaches_the_running_bot_within
 
     sent = await bot.tick()  # the next sweep: the bot reads the chart again
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
-    assert "Việc được chuyển đến — PA-000001" in chair, "the new owner is told"
+    assert says(chair, "task.card", header=t("vi", "task.transferred_header"), code="PA-000001"), (
+        "the new owner is told"
+    )
     assert "Vũ Đức Thắng đã ngừng hoạt động:\n   PA-000001 → Nguyễn Văn Hùng" in chair
     await file_sanitation_report(bot, an, group="HH-TDP05")
     assert await owner_of(bot, 2) == "ld-hh-ct", "routing no longer knows him"
@@ -442,7 +453,7 @@ async def test_a_deactivation_on_the_command_line_reaches_the_running_bot_within
         await bot.tick()
     assert len(attempts_to(bot, ENVIRONMENT_CADRE)) == cadre_tries, "he hears nothing more"
     sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").command("tasks"))
-    assert "chỉ dành cho cán bộ" in joined(sent)
+    assert says(joined(sent), "task.not_staff")
 
 
 async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
@@ -464,13 +475,18 @@ async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
     path = tmp_path / "changed.yaml"
     path.write_text(dump_org(changed), encoding="utf-8")
     done = await cli(db_path_of(bot), clock, "org", "import", str(path))
-    assert "PA-000001: chuyển từ cb-hh-mt sang cb-hh-ca" in done.stdout
+    assert says(done.stdout, "cli.org_move", code="PA-000001", old="cb-hh-mt", new="cb-hh-ca")
     sent = await bot.tick()
-    assert "Việc được chuyển đến — PA-000001" in joined(
-        [m for m in sent if m.chat_id == POLICE_OFFICER]
+    assert says(
+        joined([m for m in sent if m.chat_id == POLICE_OFFICER]),
+        "task.card",
+        header=t("vi", "task.transferred_header"),
+        code="PA-000001",
     )
-    assert "Vũ Đức Thắng không còn trong sơ đồ tổ chức" in joined(
-        [m for m in sent if m.chat_id == WARD_CHAIR]
+    assert says(
+        joined([m for m in sent if m.chat_id == WARD_CHAIR]),
+        "owners.why_removed",
+        name="Vũ Đức Thắng",
     )
     await file_sanitation_report(bot, an, group="HH-TDP05")
     assert await owner_of(bot, 2) == "cb-hh-ca", "the running bot routes by the new chart"
@@ -513,7 +529,13 @@ async def test_a_task_moved_to_another_wards_group_keeps_its_deadline_and_both_l
     assert moved.due_at == filed.due_at, "the deadline stays"
     for leader in (WARD_CHAIR, BACHDANG_CHAIR):
         told = joined([m for m in sent if m.chat_id == leader])
-        assert "PA-000001 đã được chuyển từ Phường Hồng Hải sang Phường Bạch Đằng" in told
+        assert says(
+            told,
+            "notify.ward_transfer",
+            code="PA-000001",
+            from_ward="Phường Hồng Hải",
+            to_ward="Phường Bạch Đằng",
+        )
     clock.advance(timedelta(minutes=1))
     digests = bot.digests
     week = digests.to_date(PeriodKind.WEEK)
@@ -574,7 +596,7 @@ async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and
     path = tmp_path / "fixed.yaml"
     path.write_text(dump_org(fixed), encoding="utf-8")
     done = await cli(db_path_of(bot), clock, "org", "import", str(path))
-    assert "PA-000001: trả về tt-hh-06 theo phân công" in done.stdout
+    assert says(done.stdout, "cli.org_move_back", code="PA-000001", new="tt-hh-06")
     sent = await bot.tick()
     assert await owner_of(bot, 1) == "tt-hh-06"
     chair = joined([m for m in sent if m.chat_id == WARD_CHAIR])
@@ -595,18 +617,16 @@ async def test_many_moved_at_once_are_told_in_messages_that_fit(
     sent = await bot.send(bot.user(ENVIRONMENT_CADRE, "Thắng").blocks_bot())
     tasks = await bot.services.store.open_tasks()
     assert {t.owner for t in tasks} == {"ld-hh-ct"} and len(tasks) == 160
-    told = [
-        m for m in sent if m.chat_id == WARD_CHAIR and "Thay đổi người phụ trách" in (m.text or "")
-    ]
+    told = [m for m in sent if m.chat_id == WARD_CHAIR and says(m.text, "owners.header")]
     assert len(told) == 3, "one message per batch of 60"
     assert all(len(m.text or "") <= 4096 for m in told)
     await assert_every_open_complaint_has_an_owner_who_can_act(bot)
 
     await Admin(bot.services).deactivate("ld-hh-ct")  # one transaction: one message
     sent = await bot.flush()
-    (told_city,) = [m for m in sent if "Thay đổi người phụ trách" in (m.text or "")]
+    (told_city,) = [m for m in sent if says(m.text, "owners.header")]
     assert len(told_city.text or "") <= 4096
-    assert "… và " in (told_city.text or ""), "what does not fit is counted"
+    assert says(told_city.text, "owners.more"), "what does not fit is counted"
 
 
 async def test_an_escalation_whose_ward_leader_blocked_the_bot_goes_to_the_city(

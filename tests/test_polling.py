@@ -28,6 +28,7 @@ from bot.sandbox.telegram import ApiCall, FakeBotApi, FakeUser
 from handlers.telegram.channel import Polling, TelegramChannel
 from handlers.telegram.context import BotApplication
 from handlers.telegram.polling import poll
+from tests.catalogue import says
 from tests.factories import fake_telegram, load_chart, settings_for, started_app
 
 Started = Callable[[], AbstractAsyncContextManager[BotApplication]]
@@ -124,7 +125,7 @@ async def test_an_update_the_bot_cannot_read_is_confirmed_past_and_the_bot_keeps
             greeting = await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
             stop.set()
             await asyncio.wait_for(polling, 5)
-    assert "Xin chào Lan" in (greeting.text or "")
+    assert says(greeting.text, "start.greeting", name="Lan Nguyễn")
     assert api.calls_to("getUpdates")[-1].params.get("offset") == start_id + 1
     assert api.pending_updates == [], "confirmed: it does not come back"
     ours = [r for r in caplog.records if r.name.startswith(("bot", "handlers", "storage"))]

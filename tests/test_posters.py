@@ -139,7 +139,9 @@ def test_the_poster_says_who_where_and_what_to_do(
     # The two lines from the catalogue, possibly wrapped.
     scan = i18n.t("vi", "poster.scan", group="Tổ dân phố 1")
     how = i18n.t("vi", "poster.how")
-    assert scan.startswith("Quét mã") and scan.endswith("của Tổ dân phố 1.")
+    assert scan.startswith("Quét mã") and scan.endswith("của tổ dân phố 1."), (
+        "the group as named inside a sentence"
+    )
     assert " ".join(scan.split()) in " ".join(joined.split())
     assert " ".join(how.split()) in " ".join(joined.split())
 

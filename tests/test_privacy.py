@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.redact import MASK, mask_contacts, mask_in
 from bot.sandbox.driver import BotDriver
+from tests.catalogue import says
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined
 
 PHONE_IN_DESCRIPTION = "0912 345 678"
@@ -77,7 +78,7 @@ async def test_forget_leaves_no_contact_details_in_the_database_or_its_wal(
 
     await bot.send(xuyen.command("forget"))
     sent = await bot.press(xuyen, "forget")
-    assert "Đã xóa dữ liệu cá nhân" in joined(sent)
+    assert says(joined(sent), "privacy.forgotten")
 
     assert found_in(raw_bytes(db_path)) == set()
     complaint = await bot.services.complaint(1)

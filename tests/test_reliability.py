@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from bot.orgio.reader import load_org_file
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeGroup, FakeUser, SentMessage
+from tests.catalogue import says
 from tests.conftest import EXAMPLE_ORG, START
 from tests.factories import file_sanitation_report, joined, load_chart, started_bot
 
@@ -47,7 +49,7 @@ async def test_an_update_cut_off_by_a_crash_is_handled_once_more(bot: BotDriver)
     # The bot claimed it, then died before it was done.
     await bot.services.claim_update("telegram", str(update["update_id"]))
     sent = await bot.send(update)
-    assert "Xin chào An" in joined(sent)
+    assert says(joined(sent), "start.greeting", name="An")
     assert await bot.send(update) == []
 
 
@@ -64,10 +66,10 @@ async def test_the_per_resident_limit_keeps_the_draft(
         await file_sanitation_report(bot, an)
         await file_sanitation_report(bot, an)
         sent = await bot.send(an.command("new"))
-        assert "tối đa" in joined(sent)
+        assert says(joined(sent), "report.too_many")
         clock.advance(timedelta(minutes=61))
         sent = await bot.send(an.command("new"))
-        assert "lĩnh vực nào" in joined(sent), "an hour later it works again"
+        assert says(joined(sent), "report.ask_family"), "an hour later it works again"
         # The cadre filing for someone is not limited.
         cadre = bot.user(7013, "Thắng")
         for _ in range(3):
@@ -90,13 +92,13 @@ async def test_in_a_group_the_bot_points_to_the_private_chat(bot: BotDriver) -> 
     an = bot.user(501, "An")
     group = FakeGroup(bot.api, -100123, "Tổ dân phố 3")
     sent = await bot.send(group.command_from(an, "new"))
-    assert "nhắn riêng cho bot" in joined(sent)
+    assert says(joined(sent), "group.private_only")
     assert sent[0].chat_id == -100123
     rows = (sent[0].reply_markup or {}).get("inline_keyboard", [])
     assert rows[0][0]["url"] == "https://t.me/phananh_bot?start=new"
     assert await bot.send(group.text_from(an, "chào cả nhà")) == [], "chatter is left alone"
     sent = await bot.send(an.command("start", "new"))
-    assert "lĩnh vực nào" in joined(sent), "the link starts a report"
+    assert says(joined(sent), "report.ask_family"), "the link starts a report"
 
 
 def test_backup_while_running_and_restore_with_checks(
@@ -130,7 +132,7 @@ def test_backup_while_running_and_restore_with_checks(
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all")
     assert main(["restore", str(junk)]) == 1
-    assert "không phải cơ sở dữ liệu của Phản Ánh" in capsys.readouterr().err
+    assert says(capsys.readouterr().err, "cli.restore_not_ours")
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     assert main(["restore", str(other)]) == 1
@@ -155,7 +157,7 @@ def test_people_block_and_unblock_from_the_command_line(
     assert main(["people", "unblock", "666"]) == 0
     with sqlite3.connect(tmp_path / "x.db") as db:
         assert db.execute("SELECT COUNT(*) FROM blocked_people").fetchone() == (0,)
-    assert "Đã bỏ chặn" in capsys.readouterr().out
+    assert says(capsys.readouterr().out, "cli.people_unblock")
 
 
 # ---- thousands of generated updates ----------------------------------------------------------
@@ -288,7 +290,7 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     sent = await bot.send(an.command("forget"))
     assert "không thể hoàn tác" in joined(sent).lower()
     sent = await bot.press(an, "forget")
-    assert "Đã xóa dữ liệu cá nhân" in joined(sent)
+    assert says(joined(sent), "privacy.forgotten")
     complaint = await bot.services.complaint(1)
     assert complaint is not None, "the complaint stays"
     reporter = await bot.services.store.reporter_of(1)
@@ -298,11 +300,11 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     assert (person.accounts, person.display_name) == ((), None), "no account, no name"
     # Writing again, they are a new person with no complaints.
     sent = await bot.send(an.command("mine"))
-    assert "chưa gửi phản ánh nào" in joined(sent)
+    assert says(joined(sent), "mine.empty")
     cadre = bot.user(7013, "Thắng")
     await bot.send(cadre.command("forget"))
     sent = await bot.press(cadre, "forget")
-    assert "không tự xóa được" in joined(sent)
+    assert says(joined(sent), "privacy.staff_cannot_forget")
 
 
 async def test_logs_carry_no_personal_data(
@@ -349,12 +351,12 @@ async def test_reports_are_anonymous_unless_the_resident_chooses(bot: BotDriver)
         await bot.choose(an, key)
     await bot.send(an.text("Rác tràn"))
     sent = await bot.choose(an, "d")
-    assert "ẩn danh" in joined(sent)
+    assert says(joined(sent), "report.review", identity=t("vi", "report.identity_hidden"))
     sent = await bot.choose(an, "nm")  # the resident lets the cadre see their name
-    assert "cán bộ phụ trách thấy tên bạn" in joined(sent)
+    assert says(joined(sent), "report.review", identity=t("vi", "report.identity_shown"))
     sent = await bot.choose(an, "ok")
     card = [m for m in sent if m.chat_id == 7013][-1]
-    assert "Người phản ánh: An Nguyễn" in (card.text or "")
+    assert says(card.text, "task.reporter", name="An Nguyễn")
 
 
 async def test_a_conduct_reporter_is_seen_by_the_leaders_only_if_they_agree_and_it_is_logged(
@@ -371,13 +373,13 @@ async def test_a_conduct_reporter_is_seen_by_the_leaders_only_if_they_agree_and_
         return [*review, *await bot.choose(who, "ok")]
 
     sent = await report(bot.user(503, "Cường"), show=False)  # anonymous, as by default
-    assert "không ai thấy tên anh/chị, kể cả lãnh đạo" in joined(sent)
+    assert says(joined(sent), "report.identity_hidden_leaders")
     card = [m for m in sent if m.chat_id == 7002][-1]  # the ward's conduct leader
-    assert "Người phản ánh" not in (card.text or ""), "anonymous means nobody"
+    assert not says(card.text, "task.reporter"), "anonymous means nobody"
     sent = await report(bot.user(504, "Dũng"), show=True)
-    assert "lãnh đạo xử lý phản ánh này sẽ thấy tên anh/chị" in joined(sent)
+    assert says(joined(sent), "report.identity_shown_leaders")
     card = [m for m in sent if m.chat_id == 7002][-1]
-    assert "Người phản ánh: Dũng" in (card.text or "")
+    assert says(card.text, "task.reporter", name="Dũng")
     db_path = bot.services.store.db.path  # type: ignore[attr-defined]
     with sqlite3.connect(db_path) as db:
         rows = db.execute("SELECT complaint_id, staff_id FROM identity_access").fetchall()
@@ -390,10 +392,10 @@ async def test_a_photo_file_over_10_mb_gets_a_clear_answer(bot: BotDriver) -> No
     big = an.photo_as_document()
     big["message"]["document"]["file_size"] = 25 * 1024 * 1024
     sent = await bot.send(big)
-    assert "lớn hơn 10 MB" in joined(sent)
+    assert says(joined(sent), "media.big_photo")
     small = an.photo_as_document()
     sent = await bot.send(small)
-    assert "Đã nhận ảnh 1/5" in joined(sent), "nothing else was lost"
+    assert says(joined(sent), "report.photo_received", count=1, limit=5), "nothing else was lost"
 
 
 async def test_an_unexpected_error_is_logged_with_a_reference_and_answered(
@@ -407,4 +409,4 @@ async def test_an_unexpected_error_is_logged_with_a_reference_and_answered(
     reference = record.getMessage().split()[1]
     assert len(reference) == 8
     assert f"(mã {reference})" in joined(sent), "the user gets the same reference, politely"
-    assert "chưa bị mất" in joined(sent)
+    assert says(joined(sent), "fallback.error")

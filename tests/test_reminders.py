@@ -18,6 +18,7 @@ from bot.domain.orgchart import OrgChart
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeBotApi, SentMessage
 from storage.sqlite.db import utc_text
+from tests.catalogue import says
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -77,21 +78,22 @@ class Week:
         return [(stamp(h.when), kind_of(h.message)) for h in self.to(chat_id)]
 
 
-MARKERS = (
-    ("Giao ban", "briefing"),
-    ("chưa tiếp nhận", "ack"),
-    ("quá hạn tiếp nhận", "ack_overdue"),
-    ("còn 1 ngày", "soon"),
-    ("đến hạn xử lý", "due"),
-    ("báo cáo cấp 1", "level1"),
-    ("báo cáo cấp 2", "level2"),
+# What each message is, by the catalogue entry it says (and its parameters).
+MARKERS: tuple[tuple[str, dict[str, object], str], ...] = (
+    ("briefing.header", {}, "briefing"),
+    ("reminder.ack_reminder", {}, "ack"),
+    ("reminder.ack_overdue", {}, "ack_overdue"),
+    ("reminder.resolve_soon", {}, "soon"),
+    ("reminder.resolve_due", {}, "due"),
+    ("reminder.escalation", {"level": 1}, "level1"),
+    ("reminder.escalation", {"level": 2}, "level2"),
 )
 
 
 def kind_of(message: SentMessage) -> str:
     text = message.text or ""
-    for marker, kind in MARKERS:
-        if marker in text:
+    for key, params, kind in MARKERS:
+        if says(text, key, "vi", **params):
             return kind
     return text.splitlines()[0][:30] if text else message.kind
 
@@ -188,11 +190,13 @@ async def test_resolved_just_before_a_reminder_sends_none_and_closes_unconfirmed
     assert "briefing" not in cadre_heard, "no open task, no morning list"
     resident = week.timeline(501)
     assert resident[-2][0] == "Thu 12:50", "asked again 3 days after the resolution"
-    assert "khắc phục chưa" in week.to(501)[-2].message.text or ""
+    assert says(week.to(501)[-2].message.text, "notify.confirm_again", code="PA-000001")
     assert button_data(week.to(501)[-2].message) == ["f:1", "n:1"]
     assert resident[-1][0] == "Mon 12:50", "closed after 7 days of silence"
-    assert "đã được đóng" in (week.to(501)[-1].message.text or "")
-    assert "không xác nhận sau 7 ngày" in (week.to(ENVIRONMENT_CADRE)[-1].message.text or "")
+    assert says(week.to(501)[-1].message.text, "notify.auto_closed", code="PA-000001")
+    assert says(
+        week.to(ENVIRONMENT_CADRE)[-1].message.text, "notify.closed_unconfirmed", code="PA-000001"
+    )
 
 
 async def test_asking_again_at_night_waits_for_the_morning(
@@ -257,10 +261,12 @@ async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
     owner = [m for m in caught_up if m.chat_id == ENVIRONMENT_CADRE]
     assert len(owner) == 1, "everything missed, in one message"
     assert joined(owner).count("PA-000001") == 1
-    assert "đã quá hạn 3 giờ" in joined(owner), "the strongest of what was missed"
+    assert says(joined(owner), "reminder.overdue", late="3 giờ"), "the strongest of what was missed"
     leader = [m for m in caught_up if m.chat_id != ENVIRONMENT_CADRE]
     assert [m.chat_id for m in leader] == [WARD_CHAIR]
-    assert "báo cáo cấp 1" in joined(leader), "the ack overdue and level 1, as one message"
+    assert says(joined(leader), "reminder.escalation", level=1), (
+        "the ack overdue and level 1, as one message"
+    )
     after = [stamp(h.when) for h in week.heard[heard_before:] if h.message.chat_id == 7013]
     assert after == ["Wed 12:00", "Wed 14:00", "Wed 16:00"], "then on schedule, no repeats"
 
@@ -302,7 +308,14 @@ async def _to_the_resident(bot: BotDriver, clock: ManualClock) -> tuple[int, obj
 
 
 PATHS = {"task": _to_the_task, "reminder": _to_the_reminder, "resident": _to_the_resident}
-MARK = {"task": "Việc mới", "reminder": "Nhắc việc", "resident": "đã được tiếp nhận"}
+# What a leader is told when a message could not be delivered.
+UNDELIVERED = (
+    "notify.undeliverable",
+    "notify.undeliverable_other",
+    "notify.staff_unreachable",
+    "owners.why_blocked",
+)
+MARK = {"task": "task.new_header", "reminder": "reminder.header", "resident": "notify.acknowledged"}
 
 
 @pytest.mark.parametrize("path", sorted(PATHS))
@@ -323,7 +336,7 @@ async def test_telegram_errors_on_every_send_path(
     await trigger()
 
     def received() -> list[SentMessage]:
-        return [m for m in bot.api.messages_to(chat_id) if MARK[path] in (m.text or "")]
+        return [m for m in bot.api.messages_to(chat_id) if says(m.text, MARK[path])]
 
     assert received() == [], "not delivered yet"
     if error == "forbidden":
@@ -334,7 +347,9 @@ async def test_telegram_errors_on_every_send_path(
         assert pending == 0, "given up, not left pending"
         if chat_id == ENVIRONMENT_CADRE:
             warned = [
-                m for m in bot.api.messages_to(WARD_CHAIR) if "Không gửi được tin" in (m.text or "")
+                m
+                for m in bot.api.messages_to(WARD_CHAIR)
+                if any(says(m.text, k) for k in UNDELIVERED)
             ]
             assert len(warned) == 1, "the ward leader is told, once"
         return

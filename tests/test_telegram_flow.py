@@ -11,6 +11,7 @@ from bot.domain.complaints import State
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
 from bot.sandbox.driver import BotDriver
+from tests.catalogue import says
 from tests.factories import (
     CONSTRUCTION_K1,
     CONSTRUCTION_K2,
@@ -29,10 +30,10 @@ from tests.factories import (
 async def test_start_greets_and_offers_the_report_button(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("start"))
-    assert "Xin chào An" in joined(sent)
+    assert says(joined(sent), "start.greeting", name="An")
     assert button_data(sent[-1]) == ["new"]
     sent = await bot.press(an, "new")
-    assert "lĩnh vực nào" in joined(sent)
+    assert says(joined(sent), "report.ask_family")
 
 
 async def test_commands_menu_is_set_in_both_languages(bot: BotDriver) -> None:
@@ -43,7 +44,7 @@ async def test_commands_menu_is_set_in_both_languages(bot: BotDriver) -> None:
 async def test_deep_link_preselects_the_group(bot: BotDriver) -> None:
     binh = bot.user(502, "Bình")
     sent = await bot.send(binh.command("start", "a-HH-TDP06"))
-    assert "Địa bàn đã chọn sẵn: Tổ dân phố 6" in joined(sent)
+    assert says(joined(sent), "report.area_preselected", area="Tổ dân phố 6")
     await bot.choose(binh, "urban_order")
     sent = await bot.choose(binh, "LCVH")
     assert "mô tả" in joined(sent), "the place question is skipped"
@@ -53,14 +54,14 @@ async def test_deep_link_preselects_the_group(bot: BotDriver) -> None:
     assert "PA-000001" in joined(to(sent, binh))
     cadre_card = [m for m in sent if m.chat_id == 7026]
     assert cadre_card, "the group's own tổ trưởng gets sidewalk complaints"
-    assert "Tổ dân phố 6" in joined(cadre_card)
+    assert says(joined(cadre_card), "task.card", area="Tổ dân phố 6, Phường Hồng Hải")
 
 
 async def test_unknown_deep_links_get_a_clear_answer_and_the_normal_start(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("start", "a-NO-SUCH-GROUP"))
-    assert "Không tìm thấy khu vực có mã “NO-SUCH-GROUP”" in joined(sent)
-    assert "Xin chào An" in joined(sent)
+    assert says(joined(sent), "start.unknown_area", code="NO-SUCH-GROUP")
+    assert says(joined(sent), "start.greeting", name="An")
     sent = await bot.send(an.command("start", "zzz"))
     assert "không hợp lệ" in joined(sent)
 
@@ -77,16 +78,16 @@ async def test_report_with_location_album_and_photo_as_file(
     sent = await bot.choose(an, "RKTG")
     assert bot.api.reply_keyboard(sent[-1]) == ["📍 Gửi vị trí"]
     sent = await bot.send(an.location(spot.lat, spot.lon, live_period=600))
-    assert "Vị trí thuộc địa bàn: Tổ dân phố 3" in joined(sent)
+    assert says(joined(sent), "report.location_found", area="Tổ dân phố 3")
     assert sent[0].reply_markup == {"remove_keyboard": True}
     # A live location keeps editing itself: the edits are ignored.
     assert await bot.send(an.edited_location(an.updates[-1], spot.lat, spot.lon)) == []
     await bot.send(an.text("Rác tràn ra đường"))
     replies = [await bot.send(an.photo(media_group_id="album-1")) for _ in range(3)]
     assert [len(r) for r in replies] == [1, 0, 0], "an album is answered once"
-    assert "Đang nhận các ảnh" in joined(replies[0])
+    assert says(joined(replies[0]), "report.album_received")
     sent = await bot.send(an.photo_as_document())
-    assert "Đã nhận ảnh 4/5" in joined(sent)
+    assert says(joined(sent), "report.photo_received", count=4, limit=5)
     await bot.choose(an, "d")
     sent = await bot.choose(an, "ok")
     cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
@@ -112,7 +113,7 @@ async def test_a_venue_is_a_location_and_a_landmark(bot: BotDriver, chart: OrgCh
     await bot.choose(an, "sanitation")
     await bot.choose(an, "RKTG")
     sent = await bot.send(an.venue(centre.lat, centre.lon, "Chợ Hạ Long 1", "Đường Lê Thánh Tông"))
-    assert "Tổ dân phố 11" in joined(sent)
+    assert says(joined(sent), "report.location_found", area="Tổ dân phố 11")
     await bot.send(an.text("Rác sau chợ"))
     await bot.choose(an, "d")
     await bot.choose(an, "ok")
@@ -125,29 +126,29 @@ async def test_bad_input_at_each_step_gets_an_answer_and_loses_nothing(bot: BotD
     an = bot.user(501, "An")
     await bot.send(an.command("new"))
     sent = await bot.send(an.sticker())
-    assert "nhãn dán" in joined(sent)
+    assert says(joined(sent), "media.sticker")
     await bot.choose(an, "sanitation")
     await bot.choose(an, "RKTG")
     sent = await bot.send(an.location(21.03, 105.85))  # Hà Nội, far from Hạ Long
-    assert "nằm ngoài các phường" in joined(sent)
+    assert says(joined(sent), "report.location_outside")
     await bot.choose(an, "HONGHAI")
     await bot.choose(an, "HH-TDP02")
     sent = await bot.send(an.text("   "))
-    assert "trống" in joined(sent)
+    assert says(joined(sent), "conv.empty_text")
     sent = await bot.send(an.voice())
-    assert "tin nhắn thoại" in joined(sent)
+    assert says(joined(sent), "media.voice")
     # A 10,000-character paste arrives as three messages within a second.
     an.date_override = 1_790_000_000
     parts = [an.text("a" * 4096), an.text("b" * 4096), an.text("c" * 1808)]
     replies = [joined(await bot.send(part)) for part in parts]
-    assert "vượt mức tối đa 2.000 ký tự" in replies[0]
-    assert all("Phần tiếp theo" in r for r in replies[1:])
+    assert says(replies[0], "conv.too_long", limit="2.000")
+    assert all(says(r, "conv.split_part_ignored") for r in replies[1:])
     an.date_override = 1_790_000_100
     await bot.send(an.text("Rác tràn"))
     sent = await bot.send(an.video_note())
-    assert "video tròn" in joined(sent)
+    assert says(joined(sent), "media.video_note")
     sent = await bot.send(an.document())
-    assert "tệp đính kèm" in joined(sent)
+    assert says(joined(sent), "media.document")
     await bot.choose(an, "d")
     sent = await bot.choose(an, "ok")
     assert "PA-000001" in joined(sent)
@@ -162,7 +163,7 @@ async def test_status_mine_and_codes_typed_loosely(bot: BotDriver) -> None:
     await file_sanitation_report(bot, an)
     sent = await bot.send(an.command("status", "pa000001"))
     assert "PA-000001" in joined(sent)
-    assert "Chờ tiếp nhận" in joined(sent)
+    assert says(joined(sent), "state.submitted")
     sent = await bot.send(an.text("PA-000001"))
     assert "Rác tràn ngõ" in joined(sent), "a bare code shows the status"
     sent = await bot.send(an.command("mine"))
@@ -181,7 +182,7 @@ async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None
 
     sent = await bot.press(cadre, "a:1")
     assert "Đã tiếp nhận PA-000001" in joined(to(sent, cadre))
-    assert "đã được tiếp nhận" in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "notify.acknowledged", code="PA-000001")
     card = next(m for m in bot.api.messages_to(ENVIRONMENT_CADRE) if "Việc mới" in (m.text or ""))
     assert button_data(card) == ["r:1", "t:1", "j:1", "h:1"], "acknowledge is gone"
 
@@ -196,7 +197,7 @@ async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None
     assert button_data(card) == [], "the resolved task has no buttons left"
 
     sent = await bot.press(an, "f:1")
-    assert "người phản ánh xác nhận" in joined(to(sent, cadre))
+    assert says(joined(to(sent, cadre)), "notify.confirmed", code="PA-000001")
     sent = await bot.choose(an, "4")
     assert "4/5" in joined(to(sent, cadre))
     complaint = await bot.services.complaint(1)
@@ -213,9 +214,9 @@ async def test_not_fixed_reopens_to_the_same_owner(bot: BotDriver) -> None:
     await bot.choose(cadre, "s")
     await bot.press(an, "n:1")
     sent = await bot.send(an.text("Vẫn còn rác"))
-    assert "đã mở lại" in joined(to(sent, an))
+    assert says(joined(to(sent, an)), "resident.reopened", code="PA-000001")
     reopened = to(sent, cadre)
-    assert "CHƯA khắc phục" in joined(reopened)
+    assert says(joined(reopened), "task.reopened_header", comment="Vẫn còn rác")
     assert "Vẫn còn rác" in joined(reopened)
     assert button_data(reopened[-1]) == ["a:1", "r:1", "t:1", "j:1", "h:1"]
 
@@ -251,8 +252,12 @@ async def test_transfer_reject_and_withdraw_tell_the_resident(bot: BotDriver) ->
     an = bot.user(501, "An")
     await file_sanitation_report(bot, an)
     sent = await bot.send(an.command("withdraw", "PA-000002"))
-    assert "đã rút lại" in joined(to(sent, an))
-    assert "rút lại phản ánh" in joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE])
+    assert says(joined(to(sent, an)), "resident.withdrawn", code="PA-000002")
+    assert says(
+        joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE]),
+        "notify.withdrawn",
+        code="PA-000002",
+    )
 
 
 async def test_forged_and_stale_presses_change_nothing(bot: BotDriver) -> None:
@@ -285,7 +290,7 @@ async def test_forged_and_stale_presses_change_nothing(bot: BotDriver) -> None:
     await bot.press(cadre, "a:1")
     await bot.send(cadre.press_raw("a:1", card.message_id))  # a stale second press
     last_answer = list(bot.api.callback_answers.values())[-1]
-    assert "trạng thái khác" in str(last_answer.get("text"))
+    assert says(str(last_answer.get("text")), "refusal.wrong_state")
 
 
 async def test_a_stale_prompt_button_is_refused_and_the_question_repeated(bot: BotDriver) -> None:
@@ -294,8 +299,8 @@ async def test_a_stale_prompt_button_is_refused_and_the_question_repeated(bot: B
     first, data = bot.find_button(501, r"^q:\d+:sanitation$")
     await bot.choose(an, "sanitation")
     sent = await bot.send(an.press_raw(data, first.message_id))
-    assert "câu hỏi cũ" in joined(sent)
-    assert "cụ thể là việc gì" in joined(sent)
+    assert says(joined(sent), "conv.stale_button")
+    assert says(joined(sent), "report.ask_category")
 
 
 async def test_a_draft_and_a_cadre_note_survive_a_restart(
@@ -314,7 +319,7 @@ async def test_a_draft_and_a_cadre_note_survive_a_restart(
         sent = await again.send(cadre.text("Đã thu gom sau khởi động lại"))
         assert "ảnh" in joined(sent), "the note was taken; the photo is asked"
         sent = await again.choose(an, "RKTG")
-        assert "phường nào" in joined(sent)
+        assert says(joined(sent), "report.ask_ward")
 
 
 async def test_a_failed_send_stays_pending_and_is_retried_once(
@@ -361,11 +366,11 @@ async def test_tasks_lists_and_language_switch(bot: BotDriver) -> None:
     sent = await bot.send(chair.command("tasks"))
     assert "PA-000001" in joined(sent), "the ward leader sees the ward's tasks"
     sent = await bot.send(an.command("tasks"))
-    assert "chỉ dành cho cán bộ" in joined(sent)
+    assert says(joined(sent), "task.not_staff")
     sent = await bot.send(an.command("lang", "en"))
     assert "Switched to English" in joined(sent)
     sent = await bot.send(an.command("mine"))
-    assert "Your reports (1)" in joined(sent)
+    assert says(joined(sent), "mine.header", "en", count=1)
     sent = await bot.send(an.command("lang", "xx"))
     assert "not supported" in joined(sent)
 
@@ -377,14 +382,14 @@ async def test_unknown_commands_and_plain_chatter_get_help(bot: BotDriver) -> No
     sent = await bot.send(an.text("xin chào"))
     assert "/new" in joined(sent)
     sent = await bot.send(an.command("cancel"))
-    assert "Không có thao tác nào" in joined(sent)
+    assert says(joined(sent), "cancel.none")
 
 
 async def test_a_photo_out_of_the_blue_starts_a_report_and_is_kept(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.photo())
-    assert "lĩnh vực nào" in joined(sent)
-    assert "Đã nhận ảnh 1/5" in joined(sent)
+    assert says(joined(sent), "report.ask_family")
+    assert says(joined(sent), "report.photo_received", count=1, limit=5)
 
 
 async def test_lang_offers_each_language_in_its_own_words(bot: BotDriver) -> None:

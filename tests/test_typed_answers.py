@@ -32,6 +32,7 @@ from bot.domain.messages import text
 from bot.domain.orgchart import OrgChart
 from bot.domain.text import Option, match_typed
 from bot.sandbox.driver import BotDriver
+from tests.catalogue import says
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, to
 
 ENGINE = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
@@ -318,8 +319,8 @@ async def test_typing_11_at_the_group_list_picks_group_11_and_keeps_the_draft(
     buttons = [label for m in sent for label, _ in bot.api.buttons(m)]
     assert buttons[10] == "11. ✖ Hủy", "Cancel is the 11th button"
     sent = await bot.send(an.text("11"))
-    assert "Đã hủy" not in joined(sent)
-    assert "mô tả ngắn gọn" in joined(sent), "the next question: the description"
+    assert not says(joined(sent), "conv.cancelled")
+    assert says(joined(sent), "report.ask_description"), "the next question: the description"
     await bot.send(an.text("Rác tràn"))
     await bot.choose(an, "d")
     await bot.choose(an, "ok")

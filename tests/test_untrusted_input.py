@@ -11,13 +11,20 @@ import sqlite3
 import pytest
 from telegram import Update
 
+from bot import i18n
 from bot.domain.text import clean_name, clean_text, has_visible, inset, normalise_text
+from bot.i18n import t
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeGroup, FakeUser, JSONDict, SentMessage
 from handlers.telegram.common import not_for_us
+from tests.catalogue import says
 from tests.factories import ENVIRONMENT_CADRE, joined, to
 
 FORGED = "🆕 Việc mới — PA-000999"
+# The label of the resolve deadline on a task card, as a forger would type it.
+DUE = next(line for line in i18n.catalogue("vi")["task.card"].split("\n") if "{due}" in line).split(
+    "{"
+)[0]
 
 # ---- the cleaning itself ---------------------------------------------------------------------
 
@@ -87,13 +94,13 @@ async def file_named_report(bot: BotDriver, user: FakeUser, description: str) ->
 
 
 async def test_a_display_name_cannot_forge_lines_on_the_cadre_card(bot: BotDriver) -> None:
-    mallory = bot.user(666, f"An\n{FORGED}\n\u202e", last_name="Nguyễn\nHạn xử lý: 01/01/2030")
+    mallory = bot.user(666, f"An\n{FORGED}\n\u202e", last_name=f"Nguyễn\n{DUE}01/01/2030")
     card = await file_named_report(bot, mallory, "Rác tràn ngõ 5")
     lines = card.split("\n")
     assert lines[0].startswith("🆕 Việc mới — PA-000001")
     assert not any(line.startswith(FORGED) for line in lines), "no forged header"
-    assert [line for line in lines if line.startswith("Hạn xử lý:")] == [lines[6]]
-    assert f"Người phản ánh: An {FORGED} Nguyễn Hạn xử lý: 01/01/2030" in lines
+    assert [line for line in lines if line.startswith(DUE)] == [lines[6]]
+    assert t("vi", "task.reporter", name=f"An {FORGED} Nguyễn {DUE}01/01/2030") in lines
     assert "\u202e" not in card
 
 
@@ -114,9 +121,9 @@ async def test_a_description_of_only_zero_width_characters_is_refused(bot: BotDr
     for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP04"):
         await bot.choose(an, key)
     sent = await bot.send(an.text("\u200b\u200c\u200d\u2060\ufeff"))
-    assert "Nội dung đang trống" in joined(sent)
+    assert says(joined(sent), "conv.empty_text")
     sent = await bot.send(an.text("Rác tràn ngõ 5"))
-    assert "ảnh chụp hiện trường" in joined(sent), "the draft waited at its description"
+    assert says(joined(sent), "report.ask_photos"), "the draft waited at its description"
 
 
 # ---- photos: captions and albums --------------------------------------------------------------
@@ -134,8 +141,8 @@ async def test_a_photo_with_a_caption_at_the_description_step_is_the_description
     an = bot.user(501, "An")
     await at_description(bot, an)
     sent = await bot.send(an.photo(caption="Rác tràn ra ngõ 5 từ sáng"))
-    assert "Đã lấy chú thích của ảnh làm mô tả" in joined(sent)
-    assert "ảnh chụp hiện trường" in joined(sent), "the next question: more photos"
+    assert says(joined(sent), "report.caption_is_description")
+    assert says(joined(sent), "report.ask_photos"), "the next question: more photos"
     await bot.choose(an, "d")
     await bot.choose(an, "ok")
     complaint = await bot.services.complaint(1)
@@ -152,7 +159,7 @@ async def test_a_caption_sent_before_the_description_step_is_not_asked_again(
     for key in ("sanitation", "CRNU", "HONGHAI"):
         await bot.choose(an, key)
     sent = await bot.choose(an, "HH-TDP04")
-    assert "ảnh chụp hiện trường" in joined(sent), "the description is there already"
+    assert says(joined(sent), "report.ask_photos"), "the description is there already"
     await bot.choose(an, "d")
     await bot.choose(an, "ok")
     complaint = await bot.services.complaint(1)
@@ -229,7 +236,7 @@ async def test_a_command_for_another_bot_in_a_group_is_left_alone(bot: BotDriver
     )
     assert await bot.send(other) == []
     sent = await bot.send(group.command_from(an, "new", mention=True))
-    assert "nhắn riêng cho bot" in joined(sent), "one addressed to this bot is answered"
+    assert says(joined(sent), "group.private_only"), "one addressed to this bot is answered"
 
 
 def ignored_updates(user: FakeUser) -> dict[str, JSONDict]:
@@ -332,10 +339,12 @@ async def test_a_deep_link_to_a_ward_or_zone_still_asks_for_the_group(
     an = bot.user(501, "An")
     sent = await bot.send(an.command("start", f"a-{code}"))
     if ward is not None:
-        assert f"Địa bàn đã chọn sẵn: {ward}" in joined(sent)
+        assert says(joined(sent), "report.area_preselected", area=ward)
     await bot.choose(an, "sanitation")
     sent = await bot.choose(an, "RKTG")
-    assert "chọn tổ dân phố của Phường Hồng Hải" in joined(sent), "the group is still asked"
+    assert says(joined(sent), "report.ask_place", ward="Phường Hồng Hải"), (
+        "the group is still asked"
+    )
     await bot.choose(an, "HH-TDP02")
     await bot.send(an.text("Rác tràn"))
     await bot.choose(an, "d")
@@ -348,17 +357,17 @@ async def test_a_deep_link_to_a_ward_or_zone_still_asks_for_the_group(
 async def test_a_deep_link_to_the_city_chooses_nothing(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("start", "a-HALONG"))
-    assert "chọn sẵn" not in joined(sent)
+    assert not says(joined(sent), "report.area_preselected")
     await bot.choose(an, "sanitation")
     sent = await bot.choose(an, "RKTG")
-    assert "phường nào" in joined(sent)
+    assert says(joined(sent), "report.ask_ward")
     assert to(sent, an)
 
 
 async def test_a_comment_or_a_reason_cannot_forge_lines_on_a_task_card(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
-    forged = "Hạn xử lý: 01/01/2030"
+    forged = f"{DUE}01/01/2030"
     await file_named_report(bot, an, "Rác tràn ngõ 5")
     await bot.press(cadre, "r:1")
     await bot.send(cadre.text("Đã thu gom"))
@@ -366,7 +375,7 @@ async def test_a_comment_or_a_reason_cannot_forge_lines_on_a_task_card(bot: BotD
     await bot.press(an, "n:1")
     sent = await bot.send(an.text(f"Vẫn còn rác\n{forged}"))
     reopened = card_of(sent).split("\n")
-    assert sum(line.startswith("Hạn xử lý:") for line in reopened) == 1
+    assert sum(line.startswith(DUE) for line in reopened) == 1
     assert any(line.startswith(f"    {forged}") for line in reopened), "inset"
     await bot.press(cadre, "t:1")
     await bot.send(cadre.text("khác"))

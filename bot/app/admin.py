@@ -24,6 +24,7 @@ from bot.domain.complaints import Complaint
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
 from bot.domain.orgdiff import Consequences, OrgDiff, consequences, diff, lines
+from bot.domain.places import upper_tier
 from bot.domain.routing import OwnerProblem, Reach, RouteReason, problem, route
 from bot.ports import AdminAction, AdminEntry, ChannelLinks, Invite, InviteUse, Notice
 
@@ -243,7 +244,7 @@ class Admin:
         member = chart.staff[staff_id]
         wards = ", ".join(chart.areas[w].name for w in member.wards if w in chart.areas)
         if member.has_role(Role.CITY_LEADER):
-            return text("whoami.city_leader")
+            return text("whoami.city_leader", upper=upper_tier(chart))
         if member.has_role(Role.WARD_LEADER):
             return text("whoami.ward_leader", wards=wards)
         areas = sorted(

@@ -10,21 +10,10 @@ Nothing here formats text: ``bot/report/history.py`` does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.app.services import Services
 from bot.domain.authz import Actor, Refusal, View, may_read
-from bot.domain.complaints import Complaint, Event, parse_code
+from bot.domain.complaints import Trail, parse_code
 from bot.ports import AdminEntry
-
-
-@dataclass(frozen=True)
-class Trail:
-    """A complaint with its history, oldest event first."""
-
-    complaint: Complaint
-    events: tuple[Event, ...]
-    reporter_id: int | None
 
 
 async def trail(services: Services, code_text: str) -> Trail | None:

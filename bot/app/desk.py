@@ -450,7 +450,7 @@ class Desk:
         digests = self.digests
         lang = actor.language
         table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
-        name = f"phan-anh-{'toan-thanh-pho' if scope.whole_city else '-'.join(scope.wards)}"
+        name = f"phan-anh-{'tat-ca-phuong-xa' if scope.whole_city else '-'.join(scope.wards)}"
         name = f"{name}-{period.key}".lower()
         caption = self.present.t(
             lang, "digest.export_caption", period=period_label(period, lang), count=len(table)

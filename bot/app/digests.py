@@ -171,6 +171,7 @@ class Digests:
         dims += [] if scope.whole_city else [d.Dimension.AREA, d.Dimension.OWNER]
         start, end = d.hotspot_window(week.end)
         weeks = d.weeks_before(week, TREND_WEEKS, self.tz)
+        previous = weeks[-2]  # the week before, for the on-time rate to compare with
         # A scope of every ward (the city's digest) already counts the week
         # by ward: that is the ranking's tally, so it is not counted twice.
         # (The ranking of wards is the city's, the same for every leader.)
@@ -194,9 +195,10 @@ class Digests:
                 self.store.trend(weeks, wards, leadership=lead),
                 self.store.timing(week, wards, leadership=lead),
                 self.store.oldest_overdue(week.end, wards, d.OLDEST_OVERDUE, leadership=lead),
+                self.store.tally(previous, wards, [d.Dimension.SCOPE], leadership=lead),
             ),
         )
-        all_wards, series, week_timing, oldest = rest
+        all_wards, series, week_timing, oldest, previous_tally = rest
         if own_ranking:
             all_wards = week_tally[d.Dimension.WARD]
             self._remember(self._ward_key(week), all_wards)
@@ -229,6 +231,7 @@ class Digests:
             overdue_by_ward=tuple((w, all_wards.get(w, d.Counts()).overdue) for w in self.wards()),
             month=month,
             month_ranking=month_ranking,
+            previous_week_counts=previous_tally[d.Dimension.SCOPE].get("", d.Counts()),
         )
 
     # ---- Monday morning ---------------------------------------------------------------------

@@ -53,7 +53,7 @@ from bot.domain.text import inset
 from bot.i18n import t
 from bot.ports import OutboxItem
 from bot.report.present import Presenter
-from bot.report.text import digest_text, week_number
+from bot.report.text import digest_details, digest_summary, week_number
 
 log = logging.getLogger(__name__)
 
@@ -479,8 +479,11 @@ class Composer:
 
 
 def digest_messages(digests: Digests, language: str, digest: d.Digest) -> list[Outgoing]:
-    """The digest's text, then its chart (drawn only when it is sent)."""
-    body = digest_text(digest, digests.chart, language, digests.tz)
+    """The summary a chairman reads at the Monday meeting (one phone
+    screen), the details when there are any, then the chart (drawn only when
+    it is sent)."""
+    details = digest_details(digest, digests.chart, language, digests.tz)
+    summary = digest_summary(digest, digests.chart, language, digests.tz, more=bool(details))
     number, year = week_number(digest.week)
     # The week and the year as written, not as amounts ("2026", not "2.026").
     caption = t(language, "digest.chart_caption", number=number, year=year)
@@ -490,7 +493,10 @@ def digest_messages(digests: Digests, language: str, digest: d.Digest) -> list[O
 
         return await asyncio.to_thread(chart_png, digest, digests.chart, language, digests.tz)
 
+    texts = [TextOut("digest", summary)]
+    if details:
+        texts.append(TextOut("details", details))
     return [
-        TextOut("digest", body),
+        *texts,
         FileOut("chart", f"digest-{digest.week.key}.png", "image/png", caption, chart),
     ]

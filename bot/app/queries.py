@@ -12,6 +12,7 @@ from bot.domain.authz import Actor, authorize, can_handle, can_lead
 from bot.domain.complaints import Action, Complaint, parse_code
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, Role
+from bot.domain.places import upper_tier
 from bot.domain.text import clean_name
 
 
@@ -25,7 +26,7 @@ class Queries(People):
         ward = chart.areas.get(complaint.ward)
         ward_name = ward.name if ward else complaint.ward
         if owner is not None and owner.has_role(Role.CITY_LEADER):
-            return text("handler.city_leaders")
+            return text("handler.city_leaders", upper=upper_tier(chart))
         if owner is not None and owner.has_role(Role.WARD_LEADER):
             return text("handler.ward_leaders", ward=ward_name)
         return text("handler.cadre", area=area.name if area else complaint.area, ward=ward_name)

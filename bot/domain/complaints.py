@@ -208,3 +208,12 @@ def replay(events: Iterable[Event]) -> State | None:
             raise ValueError(f"history breaks at {event.action} from {event.from_state}")
         state = event.to_state
     return state
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A complaint with its history, oldest event first."""
+
+    complaint: Complaint
+    events: tuple[Event, ...]
+    reporter_id: int | None

@@ -766,3 +766,6 @@ class Digest:
     overdue_by_ward: tuple[tuple[str, int], ...]
     month: Period | None = None
     month_ranking: tuple[Ranked, ...] = ()
+    # The week before, counted the same way: the summary sets this week's
+    # on-time rate against it.
+    previous_week_counts: Counts | None = None

@@ -40,6 +40,7 @@ from bot.domain.conversation import (
 from bot.domain.geo import locate
 from bot.domain.messages import Label, Text, text
 from bot.domain.orgchart import Area, AreaKind, Family, GeoPoint, OrgChart
+from bot.domain.places import upper_tier
 from bot.domain.text import Option, fold, match_typed, normalise_text, numbers, rank_words, words
 
 TEXT_MAX = 2000  # Zalo's limit, so a report reads the same on both channels
@@ -325,7 +326,7 @@ class ReportFlow:
         if step == "leadership":
             return Prompt(
                 seq,
-                text("report.ask_leadership"),
+                text("report.ask_leadership", upper=upper_tier(chart)),
                 (
                     Choice(YES, text("conv.yes"), aliases=("co", "yes")),
                     Choice(NO, text("conv.no"), aliases=("khong", "no")),

@@ -36,7 +36,7 @@ from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import CODE_RE, Role
 from bot.domain.text import fold
 from bot.i18n import t
-from bot.orgio.reader import (
+from bot.orgio.issues import (
     AssignmentRecord,
     OrgChartInvalid,
     OrgIssue,
@@ -134,7 +134,16 @@ _ROLE_NAMES: dict[str, Role] = {
             Role.WARD_LEADER,
             ("lãnh đạo phường", "lãnh đạo xã", "lãnh đạo phường/xã", "ward leader"),
         ),
-        (Role.CITY_LEADER, ("lãnh đạo thành phố", "lãnh đạo TP", "city leader")),
+        (
+            Role.CITY_LEADER,
+            (
+                "lãnh đạo thành phố",
+                "lãnh đạo TP",
+                "lãnh đạo tỉnh",
+                "lãnh đạo cấp trên",
+                "city leader",
+            ),
+        ),
     )
     for name in names
 }

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.app.audit import Trail
 from bot.domain.channels import label
-from bot.domain.complaints import Event
+from bot.domain.complaints import Event, Trail
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
 from bot.ports import OPERATOR, AdminEntry

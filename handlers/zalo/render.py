@@ -43,6 +43,7 @@ ZALO_WORDS: dict[str, str] = {
     "resolve.photo_hint": "resolve.photo_hint_zalo",
     "notify.resolved": "notify.resolved_zalo",
     "notify.info_requested": "notify.info_requested_zalo",
+    "notify.confirm_again": "notify.confirm_again_zalo",
 }
 
 MenuItem = tuple[str, ...]

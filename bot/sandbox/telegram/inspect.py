@@ -1,0 +1,72 @@
+"""What a test reads back: the messages each chat got, their buttons, the
+calls made, and waiting (without sleeping) for one to arrive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from bot.sandbox.telegram.records import (
+    ApiCall,
+    SentMessage,
+)
+from bot.sandbox.telegram.state import ApiState
+
+
+class Inspection(ApiState):
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        return list(self._sent_to.get(chat_id, ()))
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """A message the bot sent, as it is now (edits applied)."""
+        return self._messages.get((chat_id, message_id))
+
+    def last_to(self, chat_id: int) -> SentMessage:
+        messages = self.messages_to(chat_id)
+        if not messages:
+            raise LookupError(f"the bot sent nothing to chat {chat_id}")
+        return messages[-1]
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method.lower() == method.lower()]
+
+    @staticmethod
+    def buttons(msg: SentMessage) -> list[tuple[str, str]]:
+        """(label, callback_data) of every callback button; URL buttons carry no data."""
+        rows = (msg.reply_markup or {}).get("inline_keyboard", [])
+        return [
+            (b["text"], b["callback_data"]) for row in rows for b in row if "callback_data" in b
+        ]
+
+    @staticmethod
+    def reply_keyboard(msg: SentMessage) -> list[str]:
+        rows = (msg.reply_markup or {}).get("keyboard", [])
+        return [b if isinstance(b, str) else b["text"] for row in rows for b in row]
+
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109 - bounded by default, even when a test forgets
+    ) -> None:
+        """Wait, without polling, until `condition` holds after some API call arrived or ended."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(condition)
+        except TimeoutError:
+            recent = [(m.chat_id, m.kind, m.text) for m in self.sent[-5:]]
+            raise TimeoutError(f"not met within {timeout}s; last sent: {recent}") from None
+
+    async def wait_for_sent(
+        self,
+        predicate: Callable[[SentMessage], bool],
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> SentMessage:
+        """The first recorded message (edits count) matching `predicate`, waiting if needed."""
+        found: list[SentMessage] = []
+
+        def matched() -> bool:
+            found[:] = [m for m in self.sent if predicate(m)][:1]
+            return bool(found)
+
+        await self.wait_until(matched, timeout)
+        return found[0]

@@ -1,0 +1,173 @@
+"""The fake server's state, how one request is answered, and the faults a
+test can script (an error, a lost answer, a network failure)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from bot.sandbox.telegram.records import (
+    ApiCall,
+    ApiError,
+    Fault,
+    JSONDict,
+    SentMessage,
+    SimulatedNetworkFailure,
+    StoredFile,
+    as_int,
+)
+
+
+class ApiState:
+    """The state of a fake Telegram server, independent of how requests reach it."""
+
+    def __init__(
+        self, *, bot_id: int = 900000001, bot_username: str = "phananh_bot", latency: float = 0.0
+    ) -> None:
+        self.bot_user: JSONDict = {
+            "id": bot_id,
+            "is_bot": True,
+            "first_name": "Phản Ánh",
+            "username": bot_username,
+        }
+        self.latency = latency
+        self.rate_limit_per_second: int | None = None
+        self.blocked_chats: set[int] = set()
+        self.calls: list[ApiCall] = []
+        self.sent: list[SentMessage] = []
+        self._sent_to: dict[int, list[SentMessage]] = {}  # `sent` by chat, for quick look-ups
+        self.tokens_seen: set[str] = set()
+        self.callback_answers: dict[str, JSONDict] = {}
+        self.commands: dict[str, list[JSONDict]] = {}
+        self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_answers: list[tuple[int, int]] = []  # (update id, HTTP status) per delivery
+        self._webhook_client: httpx.AsyncClient | None = None
+        self._messages: dict[tuple[int, int], SentMessage] = {}
+        self._last_message_id: dict[int, int] = {}
+        self._chats: dict[int, JSONDict] = {}
+        self._files: dict[str, StoredFile] = {}
+        self._updates: list[JSONDict] = []
+        self._allowed_updates: list[str] = []
+        self._last_update_id = 0
+        self._new_update = asyncio.Event()
+        self._closed = False
+        self._faults: list[Fault] = []
+        self._lost_answers: list[Fault] = []
+        self._send_times: deque[float] = deque()
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+        self._dispatch: dict[str, Callable[[JSONDict], Any]] = {}
+
+    async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        """getUpdates, a long poll: answered by the feed (feed.py)."""
+        raise NotImplementedError
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        """Answer one Bot API request with (HTTP status, Telegram's JSON body)."""
+        record = ApiCall(method, dict(params))
+        self.calls.append(record)
+        await self._notify()  # waiters may be watching for a call to arrive, e.g. a long-poll
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        key = method.lower()
+        try:
+            self._check_faults(key, params)
+            if key == "getupdates":
+                result: Any = await self._get_updates(params)
+            else:
+                handler = self._dispatch.get(key)
+                result = handler(params) if handler else True
+            record.status, body = 200, {"ok": True, "result": result}
+            if self._answer_lost(key, params):
+                # Telegram did the work, but the answer never reached the bot:
+                # what a crash or a timeout right after the send looks like.
+                record.status = 0
+                raise SimulatedNetworkFailure(f"simulated lost answer of {key}")
+        except ApiError as exc:
+            record.status = exc.code
+            body = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.parameters:
+                body["parameters"] = exc.parameters
+        await self._notify()
+        return record.status, body
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _check_faults(self, key: str, params: JSONDict) -> None:
+        chat_id = as_int(params.get("chat_id"), 0) if "chat_id" in params else None
+        for fault in self._faults:
+            if fault.method == key and fault.chat_id in (None, chat_id):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                if fault.error is None:
+                    raise SimulatedNetworkFailure(f"simulated network failure in {key}")
+                raise fault.error
+        is_send = key.startswith("send") and key != "sendchataction"
+        if is_send and chat_id in self.blocked_chats:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if is_send and self.rate_limit_per_second is not None:
+            now = time.monotonic()
+            while self._send_times and now - self._send_times[0] >= 1.0:
+                self._send_times.popleft()
+            if len(self._send_times) >= self.rate_limit_per_second:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+            self._send_times.append(now)
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int | None = None,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next `times` calls of `method` (to `chat_id`, if given) answer an error.
+
+        The code defaults to 429 when `retry_after` is given, else 500; the description defaults
+        to the wording Telegram uses for that code.
+        """
+        code = error_code if error_code is not None else (429 if retry_after else 500)
+        default = {
+            400: "Bad Request",
+            403: "Forbidden: bot was blocked by the user",
+            429: f"Too Many Requests: retry after {retry_after}",
+        }.get(code, "Internal Server Error")
+        extra = {} if retry_after is None else {"retry_after": retry_after}
+        error = ApiError(code, description or default, **extra)
+        self._faults.append(Fault(method.lower(), chat_id, times, error))
+
+    def network_failure_next(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
+        """Make the next `times` calls of `method` get no answer at all (PTB: NetworkError)."""
+        self._faults.append(Fault(method.lower(), chat_id, times, None))
+
+    def clear_faults(self) -> None:
+        """Forget the failures still planned: the network is back."""
+        self._faults.clear()
+        self._lost_answers.clear()
+
+    def lose_answer_next(self, method: str, times: int = 1, chat_id: int | None = None) -> None:
+        """Carry out the next `times` calls of `method`, then drop their answers: the
+        message is delivered, but the bot sees a network error (PTB: NetworkError)."""
+        self._lost_answers.append(Fault(method.lower(), chat_id, times, None))
+
+    def _answer_lost(self, key: str, params: JSONDict) -> bool:
+        chat_id = as_int(params.get("chat_id"), 0) if "chat_id" in params else None
+        for fault in self._lost_answers:
+            if fault.method == key and fault.chat_id in (None, chat_id):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._lost_answers.remove(fault)
+                return True
+        return False

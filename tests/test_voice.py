@@ -1,0 +1,180 @@
+"""The catalogues speak like the ward office (VOICE.md), and stay so: every
+Vietnamese string addresses residents as "anh/chị", never "bạn"; every key
+has words in both languages; no message opens like a log line with a bare
+code and a colon; the calques, the statistics jargon and the abbreviations
+a native reader flagged stay out; the tier above the ward is never written
+as a fixed "thành phố"; place names read in lower case inside a sentence."""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+import pytest
+
+from bot import i18n
+from bot.domain.messages import Text
+from bot.domain.orgchart import Area, AreaKind, OrgChart
+from bot.domain.places import in_sentence, upper_tier
+from bot.i18n import format_percent, t
+
+VI = i18n.catalogue("vi")
+EN = i18n.catalogue("en")
+
+# "bạn" as a word: not inside another word ("bạnx"), whatever the case.
+BAN = re.compile(r"(?<!\w)bạn(?!\w)", re.IGNORECASE)
+# A line that opens with a bare code and a colon: "{code}: …", "PA-000001: …".
+CODE_COLON = re.compile(r"^\s*(\{code\}|PA-\d+)\s*:", re.MULTILINE)
+# Where the catalogue may write "thành phố": naming a tier whose name says so,
+# and explaining the org chart's own words to the IT officer.
+PLACEHOLDER = re.compile(r"\{[^}]*\}")
+TIER_WORDS_ALLOWED = {"tier.city", "org.ward_not_under_city", "orgcsv.unknown_role"}
+
+
+def nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def test_the_word_check_finds_ban_and_only_as_a_word() -> None:
+    assert BAN.search("Bạn vui lòng chọn")
+    assert BAN.search("cảm ơn bạn!")
+    assert not BAN.search("bản đồ, bàn ghế, ban quản lý")
+    assert not BAN.search("anh/chị")
+
+
+@pytest.mark.parametrize("key", sorted(VI))
+def test_no_vietnamese_string_says_ban(key: str) -> None:
+    """Residents are "anh/chị" and staff "đồng chí" or no address at all,
+    so no Vietnamese string, resident-facing or not, may say "bạn"."""
+    assert not BAN.search(nfc(VI[key])), VI[key]
+
+
+@pytest.mark.parametrize("key", sorted(set(VI) | set(EN)))
+def test_every_key_has_words_in_both_languages(key: str) -> None:
+    assert VI.get(key, "").strip(), f"{key} has no Vietnamese"
+    assert EN.get(key, "").strip(), f"{key} has no English"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_no_message_opens_with_a_bare_code_and_a_colon(lang: str) -> None:
+    found = {k: v for k, v in i18n.catalogue(lang).items() if CODE_COLON.search(v)}
+    assert found == {}
+    assert CODE_COLON.search("{code}: bạn mô tả"), "the check finds the old shape"
+    assert CODE_COLON.search("Dòng 1\n  PA-000001: chuyển"), "on any line"
+
+
+@pytest.mark.parametrize("word", ["đã đóng", "việc đang mở", "trung vị", "Đơn vị xử lý", " %"])
+def test_no_calque_or_jargon(word: str) -> None:
+    said = sorted(k for k, v in VI.items() if word in v and not k.startswith("argparse."))
+    assert said == []
+
+
+# A list of three or more with a comma before its "hoặc" / "và" ("A, B, hoặc C").
+LIST_COMMA = re.compile(r",[^,.;:()\[\]]*, (hoặc|và) ")
+
+
+def test_no_comma_before_the_last_item_of_a_list() -> None:
+    assert LIST_COMMA.search("chọn bên dưới, gửi vị trí, hoặc gõ tên")
+    assert not LIST_COMMA.search("gửi ảnh, hoặc bấm “Xong”"), "two clauses may have one"
+    assert not LIST_COMMA.search("ví dụ [A, B], hoặc"), "nor an example in brackets"
+    assert sorted(k for k, v in VI.items() if LIST_COMMA.search(v)) == []
+
+
+def test_weeks_are_never_t_and_a_number() -> None:
+    """ "T2…T7" are weekdays in Vietnamese: a week is "tuần 48" or a date."""
+    assert sorted(k for k, v in VI.items() if re.search(r"(?<!\w)T\d", v)) == []
+
+
+def test_the_tier_above_the_ward_is_never_a_fixed_city() -> None:
+    said = sorted(
+        k for k, v in VI.items() if "thành phố" in v.lower() and k not in TIER_WORDS_ALLOWED
+    )
+    assert said == []
+    english = sorted(k for k, v in EN.items() if re.search(r"\bcity leaders?\b", v, re.I))
+    assert english == []
+
+
+@pytest.mark.parametrize(
+    ("word", "lang"),
+    [("cadre", "en"), ("Needs urging", "en"), ("flag", "en"), ("Kind:", "en")],
+)
+def test_english_says_officer_problem_and_follow_up(word: str, lang: str) -> None:
+    """The role's code "cadre" may appear only where the org chart's own
+    values are explained (the file format, for the IT officer)."""
+    said = sorted(
+        k
+        for k, v in i18n.catalogue(lang).items()
+        if re.search(rf"(?<!\w){re.escape(word)}", PLACEHOLDER.sub("", v))
+        and not k.startswith(("org.", "orgcsv."))
+    )
+    assert said == []
+
+
+# ---- places in a sentence, and the tier above -------------------------------------------
+
+
+def test_place_names_are_lower_case_inside_a_sentence() -> None:
+    assert in_sentence("Tổ dân phố 3, Phường Hồng Hải") == "tổ dân phố 3, phường Hồng Hải"
+    assert in_sentence("Thành phố Hạ Long") == "thành phố Hạ Long"
+    assert in_sentence("Tổ dân phố 3 (Phường Hồng Hải)") == "tổ dân phố 3 (phường Hồng Hải)"
+    assert in_sentence("Khu 1") == "khu 1"
+    assert in_sentence("Cán bộ phụ trách địa bàn") == "cán bộ phụ trách địa bàn"
+    assert in_sentence("Nguyễn Văn Hùng") == "Nguyễn Văn Hùng", "a person's name is untouched"
+    assert in_sentence("Khuê Trung") == "Khuê Trung", "a whole word only"
+    said = t("vi", "handler.cadre", area="Tổ dân phố 3", ward="Phường Hồng Hải")
+    assert said == "Cán bộ phụ trách địa bàn tổ dân phố 3, phường Hồng Hải"
+    assert t("vi", "notify.acknowledged", code="PA-000001", handler=said, due="…").startswith(
+        "Phản ánh PA-000001 của anh/chị đã được cán bộ phụ trách địa bàn tổ dân phố 3,"
+    ), "a notice is a sentence; the handler inside it is lower case"
+
+
+def _chart(*areas: Area) -> OrgChart:
+    return OrgChart(areas={a.code: a for a in areas}, categories={}, staff={})
+
+
+def _said(tier: Text, lang: str) -> str:
+    return t(lang, tier.key, **tier.params)
+
+
+@pytest.mark.parametrize(
+    ("top", "vi", "en"),
+    [
+        ("Tỉnh Quảng Ninh", "tỉnh Quảng Ninh", "Quảng Ninh Province"),
+        ("Thành phố Hạ Long", "thành phố Hạ Long", "Hạ Long City"),
+        ("TP. Hải Phòng", "thành phố Hải Phòng", "Hải Phòng City"),
+        ("Quảng Ninh", "Quảng Ninh", "Quảng Ninh"),
+    ],
+)
+def test_the_tier_above_is_named_from_the_org_charts_top_area(top: str, vi: str, en: str) -> None:
+    chart = _chart(
+        Area("TOP", top, AreaKind.CITY, None),
+        Area("W", "Phường A", AreaKind.WARD, "TOP"),
+    )
+    tier = upper_tier(chart)
+    assert (_said(tier, "vi"), _said(tier, "en")) == (vi, en)
+    assert t("vi", "handler.city_leaders", upper=_said(tier, "vi")) == f"Lãnh đạo {vi}"
+
+
+def test_without_a_single_top_area_the_tier_has_general_words() -> None:
+    single_ward = _chart(Area("W", "Phường A", AreaKind.WARD, None))
+    assert upper_tier(single_ward).key == "tier.unnamed"
+    two_cities = _chart(
+        Area("A", "Thành phố A", AreaKind.CITY, None), Area("B", "Thành phố B", AreaKind.CITY, None)
+    )
+    assert upper_tier(two_cities).key == "tier.unnamed"
+
+
+def test_percentages_are_written_as_the_ward_office_writes_them() -> None:
+    assert format_percent(1.0, "vi") == "100%"
+    assert format_percent(0.635, "vi") == "63,5%"
+    assert format_percent(0.635, "en") == "63.5%"
+
+
+def test_the_catalogue_placeholders_use_only_known_conversions() -> None:
+    """``!p`` is the only conversion of our own; a typo ("!l") would raise
+    only when the message is sent."""
+    for lang in i18n.LANGUAGES:
+        for key, value in i18n.catalogue(lang).items():
+            conversions = {c for _, f, _, c in string.Formatter().parse(value) if f is not None}
+            assert conversions <= {None, "p"}, (lang, key)
