@@ -27,6 +27,7 @@ from bot.sandbox.zalo import DEFAULT_TOKEN, SECRET_HEADER, FakeZaloGroup
 from handlers.zalo.client import ZaloNetworkError
 from handlers.zalo.split import ZALO_TEXT_LIMIT
 from storage.sqlite.db import Database
+from tests.catalogue import says
 from tests.channels import Stage, ZaloChat, joined, stage
 from tests.digest_data import Generator, write
 from tests.factories import load_chart
@@ -149,6 +150,52 @@ async def test_an_update_delivered_twice_is_handled_once(
         state = await play.bot.services.store.load_conversation((await lan.person()).id)
         assert state is not None and state.step == "category", "taken once, not twice"
         assert len(lan.news()) == 1, "answered once"
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+async def test_the_send_handled_again_after_a_crash_starts_no_new_report(
+    db_path: Path, clock: ManualClock, mode: str
+) -> None:
+    """The bot filed the report and died before it marked the "1" that sent it as done:
+    at the next start that update, still stored, is handled again.  The conversation is
+    over by then; the "1" must not fall on an older list (the greeting's "1. new report")."""
+    async with stage(db_path, clock, mode) as play:
+        lan = resident(play)
+        await lan.command("start")  # the greeting, whose list offers a new report as 1
+        await file_report(lan)
+        send = lan.user.updates[-1]
+        message_id = send["message"]["message_id"]
+        assert send["message"]["text"] == "1"
+        # What the crash left: the update stored, claimed, never marked done.
+        store = play.bot.services.store
+        await store.db.write(
+            "UPDATE processed_updates SET done_at = NULL WHERE channel = ? AND update_id = ?",
+            (ZALO, message_id),
+        )
+        await play.zalo.channel.receiver.inbox.put(message_id, json.dumps(send), clock.now())
+        lan.news()
+        api = play.zalo.api
+    async with stage(db_path, clock, mode, zalo_api=api) as again:
+        lan.bot, lan.zalo = again.bot, again.zalo
+        await again.zalo.settle()
+        said = joined(lan.news())
+        assert not says(said, "report.ask_family"), "no new report was started"
+        assert await again.bot.services.store.load_conversation((await lan.person()).id) is None
+        assert len(await again.bot.services.store.all_complaints()) == 1
+
+
+async def test_a_number_typed_after_an_offer_ends_takes_up_the_card_again(
+    hooked: Stage,
+) -> None:
+    """The card's list, then the acknowledgement's offer (a question) answered: typed now,
+    "2" is the card's "Báo đã xử lý" again."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")  # no note for the resident: the offer is over
+    await cadre.act(Action.RESOLVE, 1)
+    state = await hooked.bot.services.store.load_conversation((await cadre.person()).id)  # type: ignore[attr-defined]
+    assert state is not None and (state.kind, state.data["code"]) == ("resolve", "PA-000001")
 
 
 async def test_a_burst_from_one_chat_is_handled_in_order(hooked: Stage) -> None:

@@ -76,8 +76,9 @@ class ZaloIntake:
         self.links = links
         self.senders = senders
 
-    async def handle(self, update_id: str, event: IncomingEvent) -> None:
-        """One event, answered; then every channel sends what it queued."""
+    async def handle(self, update_id: str, event: IncomingEvent, recovered: bool = False) -> None:
+        """One event, answered; then every channel sends what it queued.  ``recovered``:
+        left stored by a stop or a crash, perhaps handled once already (see `_number`)."""
         services = self.services
         if event.kind is EventKind.UNFOLLOW:
             # Not the person writing: nothing to answer, and nobody to answer.
@@ -87,7 +88,7 @@ class ZaloIntake:
         if actor is None:
             return  # on the abuse list: dropped without a word
         try:
-            said = await self._said(actor, f"{ZALO}:{update_id}", event)
+            said = await self._said(actor, f"{ZALO}:{update_id}", event, recovered)
             await self.answer(event.chat_id, actor, said)
         except Exception:
             await self._apologise(event.chat_id, actor)
@@ -130,7 +131,9 @@ class ZaloIntake:
 
     # ---- what to say ------------------------------------------------------------------------
 
-    async def _said(self, actor: Actor, update_id: str, event: IncomingEvent) -> Said:
+    async def _said(
+        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool = False
+    ) -> Said:
         desk = self.desk
         if event.is_group:
             return desk.say(actor, "group.private_only")
@@ -139,7 +142,7 @@ class ZaloIntake:
         if not self.services.has_chart:
             return desk.say(actor, "fallback.not_set_up")
         if event.kind is EventKind.TEXT:
-            return await self._text(actor, update_id, event)
+            return await self._text(actor, update_id, event, recovered)
         if event.kind is EventKind.PHOTO:
             assert event.photo_url is not None
             media_id = await keep_photo(self.downloads, self.services.media, event.photo_url)
@@ -153,7 +156,9 @@ class ZaloIntake:
         # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
         return await self._answer(actor, update_id, OtherAnswer("other"))
 
-    async def _text(self, actor: Actor, update_id: str, event: IncomingEvent) -> Said:
+    async def _text(
+        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool
+    ) -> Said:
         desk = self.desk
         typed = (event.text or "").strip()
         invited = await desk.typed_invite(actor, typed)
@@ -167,7 +172,7 @@ class ZaloIntake:
             )
         bare = typed.rstrip(".)")
         if bare.isdecimal():
-            chosen = await self._number(actor, int(bare), event.sender_name)
+            chosen = await self._number(actor, int(bare), event.sender_name, recovered)
             if chosen is not None:
                 return chosen
         action = typed_action(typed)
@@ -209,13 +214,21 @@ class ZaloIntake:
         menu = await self.menus.menu_of(actor.person_id)
         return menu is None or not menu.over_prompt
 
-    async def _number(self, actor: Actor, number: int, who: str) -> Said | None:
+    async def _number(
+        self, actor: Actor, number: int, who: str, recovered: bool = False
+    ) -> Said | None:
         """A bare number for the person's last list, or None: it answers
-        the conversation's question (or, with neither, gets the help)."""
+        the conversation's question (or, with neither, gets the help).
+
+        A list a question came after is taken up again once that question's
+        conversation is over ("2. Báo đã xử lý" on the card, after the
+        acknowledgement's offer), but not by an update recovered after a crash:
+        that may be the very number the question took, the "1" that sent a
+        report handled a second time, which must not start a new one."""
         talking, menu = await self._menu(actor)
         if menu is None or not menu.items:
             return None
-        if talking and not menu.over_prompt:
+        if not menu.over_prompt and (talking or recovered):
             return None
         if not 1 <= number <= len(menu.items):
             if talking:

@@ -37,7 +37,9 @@ from handlers.zalo.updates import IncomingEvent, MalformedUpdate, parse_update
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, IncomingEvent], Awaitable[None]]
+# (the update's id, its event, whether it was left stored by a stop or a crash and is
+# handled now, at the next start: perhaps for the second time).
+Handler = Callable[[str, IncomingEvent, bool], Awaitable[None]]
 MAX_CONCURRENT_CHATS = 32
 POLL_SECONDS = 30  # how long Zalo holds a getUpdates open when nothing comes
 # An idle answer quicker than this (a server that does not hold the poll):
@@ -80,7 +82,7 @@ class ZaloReceiver:
             if event is None:
                 await self.inbox.done(update_id)
             else:
-                self._hand_over(update_id, event)
+                self._hand_over(update_id, event, recovered=True)
 
     async def close(self) -> None:
         """Hand nothing more over; let what is being handled finish (what a
@@ -138,14 +140,14 @@ class ZaloReceiver:
             log.warning("a Zalo update could not be read (%s); skipped", exc)
             return None
 
-    def _hand_over(self, update_id: str, event: IncomingEvent) -> None:
+    def _hand_over(self, update_id: str, event: IncomingEvent, *, recovered: bool = False) -> None:
         if update_id in self._handling:  # stored while `open` read the backlog
             return
-        task = asyncio.create_task(self._in_turn(update_id, event))
+        task = asyncio.create_task(self._in_turn(update_id, event, recovered))
         self._handling[update_id] = task
         task.add_done_callback(lambda _: self._handling.pop(update_id, None))
 
-    async def _in_turn(self, update_id: str, event: IncomingEvent) -> None:
+    async def _in_turn(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
         """After the chat's previous update (registered before the first
         await: in the order they were handed over)."""
         key = event.chat_id
@@ -156,18 +158,18 @@ class ZaloReceiver:
             if previous is not None:
                 await asyncio.shield(previous)
             async with self._gate:
-                await self._handle(update_id, event)
+                await self._handle(update_id, event, recovered)
         finally:
             done.set_result(None)
             if self._tails.get(key) is done:
                 del self._tails[key]
 
-    async def _handle(self, update_id: str, event: IncomingEvent) -> None:
+    async def _handle(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
         services = self.services
         try:
             if await services.claim_update(ZALO, update_id):
                 assert self.handle is not None
-                await self.handle(update_id, event)
+                await self.handle(update_id, event, recovered)
                 await services.finish_update(ZALO, update_id)
         except Exception:
             # Handled as far as it went (and logged); not handed over again and again.
