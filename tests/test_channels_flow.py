@@ -18,6 +18,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
+from tests.catalogue import digest_part, says
 from tests.channels import Chat, Stage, joined, stage
 from tests.factories import load_chart
 
@@ -149,13 +150,15 @@ async def test_not_fixed_reopens_to_the_same_owner(
     assert complaint is not None and complaint.state is State.REOPENED
 
 
-@pytest.mark.parametrize("channel", [TELEGRAM, ZALO])
-async def test_ask_the_resident_transfer_and_reject(play: Stage, channel: str) -> None:
+@pytest.mark.parametrize(("resident_on", "cadre_on"), PAIRS)
+async def test_ask_the_resident_transfer_and_reject(
+    play: Stage, resident_on: str, cadre_on: str
+) -> None:
     """A cadre asks the resident, who answers; then transfers the task to
     another group, whose cadre rejects it — every step told to the resident."""
-    tuan = await play.staff(channel, "cb-hh-dc1", "Tuấn")
-    nhung = await play.staff(channel, "cb-hh-dc2", "Nhung")
-    cuong = play.resident(channel, "Cường")
+    tuan = await play.staff(cadre_on, "cb-hh-dc1", "Tuấn")
+    nhung = await play.staff(cadre_on, "cb-hh-dc2", "Nhung")
+    cuong = play.resident(resident_on, "Cường")
     await cuong.command("new")
     await cuong.choose("urban_order")
     await cuong.choose("XDKP")
@@ -202,12 +205,12 @@ async def test_tasks_history_and_language(play: Stage, channel: str) -> None:
 # ---- the leader -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("channel", [TELEGRAM, ZALO])
+@pytest.mark.parametrize(("resident_on", "channel"), PAIRS)
 async def test_a_leader_extends_and_reassigns_an_overdue_task(
-    play: Stage, channel: str, clock: ManualClock
+    play: Stage, resident_on: str, channel: str, clock: ManualClock
 ) -> None:
     chair = await play.staff(channel, "ld-hh-ct", "Hùng")
-    an = play.resident(TELEGRAM, "An")
+    an = play.resident(resident_on, "An")
     await file_report(an)
     clock.advance(timedelta(days=5))
     await play.tick()
@@ -217,6 +220,8 @@ async def test_a_leader_extends_and_reassigns_an_overdue_task(
     await chair.act(Action.EXTEND, 1)
     await chair.choose("2")
     await chair.text("Chờ xe chuyên dụng")
+    told = joined(an.news())
+    assert says(told, "notify.extended", code="PA-000001", reason="Chờ xe chuyên dụng")
     complaint = await play.bot.services.complaint(1)
     assert complaint is not None
     events = [e.action for e in await play.bot.services.store.events_of(1)]
@@ -236,8 +241,8 @@ async def test_a_leader_reads_the_digest_the_counts_and_the_export(
     an = play.resident(TELEGRAM, "An")
     await file_report(an)
     clock.advance(timedelta(days=7))
-    digest = joined(await chair.command("digest"))
-    assert digest, "the digest's text"
+    parts = [digest_part(text) for text in await chair.command("digest")]
+    assert "summary" in parts and "details" in parts, "the summary, then its details"
     assert chair.photos() >= 1, "and its chart"
     stats = joined(await chair.command("stats", "year"))
     assert stats
