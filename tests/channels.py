@@ -32,7 +32,8 @@ from bot.sandbox.zalo import DEFAULT_TOKEN, FakeZaloApi, FakeZaloUser, ZaloSent
 from handlers.telegram.callbacks import encode_task
 from handlers.zalo.commands import PHRASES
 from handlers.zalo.links import ZaloLinks
-from handlers.zalo.render import menu_item
+from handlers.zalo.render import ZALO_WORDS, menu_item, typed_commands
+from tests import catalogue
 from tests.factories import settings_for
 
 # Telegram user ids of the example chart's staff.
@@ -81,6 +82,11 @@ class Chat:
         """How many photos this person received."""
         raise NotImplementedError
 
+    def says(self, shown: str, key: str, **known: Any) -> bool:
+        """Whether ``shown`` holds the catalogue entry ``key``, as this
+        person's channel words it (tests/catalogue.py)."""
+        return catalogue.says(shown, key, **known)
+
     def news(self) -> list[str]:
         """What this person read since the last look."""
         seen = self._seen
@@ -89,6 +95,11 @@ class Chat:
         return found[seen:]
 
     _seen: int = 0
+
+
+def zalo_wording(template: str) -> str:
+    """How Zalo words a Vietnamese catalogue entry (handlers/zalo/render.py)."""
+    return typed_commands(template, "vi")
 
 
 def joined(texts: list[str]) -> str:
@@ -141,6 +152,11 @@ class ZaloChat(Chat):
         self.user = user
         self.name = name
         self._seen = len(self.texts())
+
+    def says(self, shown: str, key: str, **known: Any) -> bool:
+        """Zalo's words: its own entry where Telegram's speak of buttons, and
+        what to type where a text names a /command."""
+        return catalogue.says(shown, ZALO_WORDS.get(key, key), wording=zalo_wording, **known)
 
     def _mine(self, sent: list[ZaloSent]) -> list[str]:
         self._seen = len(self.texts())

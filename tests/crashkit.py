@@ -28,7 +28,7 @@ from bot.i18n import t
 from bot.orgio.reader import load_org_file
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
-from tests.catalogue import capture, pattern
+from tests.catalogue import Wording, capture, pattern
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 START_TIMEOUT = 60.0  # a cold interpreter importing PTB on a busy machine
@@ -95,23 +95,31 @@ ANYWHERE = {
 
 class Reader:
     """Classifies the bot's messages as a resident reads them.  ``words`` maps a catalogue
-    key to the one the channel says instead (Zalo words a few texts its own way)."""
+    key to the one the channel says instead, and ``wording`` is how the channel words an
+    entry (Zalo: its own entries where Telegram's speak of buttons, what to type where a
+    text names a /command)."""
 
-    def __init__(self, words: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, words: Mapping[str, str] | None = None, wording: Wording | None = None
+    ) -> None:
         def compiled(table: dict[Reply, tuple[str, ...]]) -> dict[Reply, list[Any]]:
             return {
-                kind: [pattern((words or {}).get(key, key)) for key in keys]
+                kind: [pattern((words or {}).get(key, key), wording=wording) for key in keys]
                 for kind, keys in table.items()
             }
 
         self.openings = compiled(OPENINGS)
         self.anywhere = compiled(ANYWHERE)
+        self.filed = capture("report.filed", groups={"code": CODE}, wording=wording)
+        self.status = capture(
+            "status.detail", groups={"code": CODE, "description": r"[^\n]*"}, wording=wording
+        )
 
     def classify(self, text: str) -> Reply | None:
         """None for a message that only leads up to a question (a greeting, a note)."""
-        if FILED.search(text):
+        if self.filed.search(text):
             return Reply.FILED
-        if STATUS.match(text):
+        if self.status.match(text):
             return Reply.STATUS
         for kind, patterns in self.openings.items():
             if any(p.match(text) for p in patterns):
@@ -128,6 +136,8 @@ class Killer:
     exactly-once — and records every outbox message accepted (receipts and task cards, by
     chat and code) with the number of kills so far.  A copy the dying bot had in flight at
     kill k may be accepted just after it, and so counts k, like the resend after it."""
+
+    filed = FILED  # a receipt as the channel words it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -149,7 +159,7 @@ class Killer:
 
     def accepted(self, chat: Hashable, text: str) -> bool:
         """The fake accepted ``text`` for ``chat``; True if that killed the bot."""
-        notice = FILED.search(text) or CARD.search(text)
+        notice = self.filed.search(text) or CARD.search(text)
         if notice is not None:
             self.copies.setdefault((chat, notice.group(1)), []).append(self.kills)
         if self._victim is None:
@@ -163,7 +173,7 @@ class Killer:
         self._victim = None
         self.kills += 1
         self.kills_on_cards += card
-        self.kills_on_receipts += FILED.search(text) is not None
+        self.kills_on_receipts += self.filed.search(text) is not None
         return True
 
 

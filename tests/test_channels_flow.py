@@ -18,7 +18,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from tests.catalogue import digest_part, says
+from tests.catalogue import digest_part
 from tests.channels import Chat, Stage, joined, stage
 from tests.factories import load_chart
 
@@ -221,7 +221,7 @@ async def test_a_leader_extends_and_reassigns_an_overdue_task(
     await chair.choose("2")
     await chair.text("Chờ xe chuyên dụng")
     told = joined(an.news())
-    assert says(told, "notify.extended", code="PA-000001", reason="Chờ xe chuyên dụng")
+    assert an.says(told, "notify.extended", code="PA-000001", reason="Chờ xe chuyên dụng")
     complaint = await play.bot.services.complaint(1)
     assert complaint is not None
     events = [e.action for e in await play.bot.services.store.events_of(1)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -389,6 +390,28 @@ async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     await lan.text("da khac phuc")
     complaint = await hooked.bot.services.complaint(1)
     assert complaint is not None and complaint.state is State.CONFIRMED
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_a_zalo_resident_is_told_what_to_type_never_a_slash_command(
+    hooked: Stage, lang: str
+) -> None:
+    """Texts shared with Telegram name its /commands; on Zalo, where nothing is tapped
+    and no menu shows them, they name the words to type instead."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await lan.command("lang", lang)
+    await lan.command("mine")  # nothing yet: "type new to report"
+    await file_report(lan)
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")
+    await lan.command("new")
+    await lan.text("huy" if lang == "vi" else "cancel")
+    told = lan.texts()
+    slashed = [text for text in told if re.search(r"(?<![\w/])/[a-z]+", text)]
+    assert slashed == []
+    typed = "trạng thái" if lang == "vi" else "status"
+    assert any(f"“{typed} PA-000001”" in text for text in told), "the receipt says what to type"
 
 
 async def test_a_posters_group_code_starts_a_report_there(hooked: Stage) -> None:

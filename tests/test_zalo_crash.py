@@ -48,13 +48,12 @@ from bot.domain.channels import ZALO
 from bot.orgio.reader import load_org_file
 from bot.sandbox.zalo import FakeZaloApi, FakeZaloUser, HttpFakeZaloApi, JSONDict, ZaloSent
 from handlers.zalo.render import ZALO_WORDS
+from tests.channels import zalo_wording
 from tests.crashkit import (
     CARD,
     CODE,
     EXAMPLE_ORG,
-    FILED,
     STALL_TIMEOUT,
-    STATUS,
     STOP_TIMEOUT,
     BotProcess,
     Killer,
@@ -89,7 +88,7 @@ GROUPS = [f"HH-TDP{i:02d}" for i in range(1, 15) if i != 12]
 CADRES = {"cb-hh-mt": "9a1c0e5f7b3d2a4c6e8f", "tt-hh-01": "5e7a9c1b3d5f7a9c1e3b"}
 BURST_TIMEOUT = 300.0
 
-read = Reader(ZALO_WORDS)
+read = Reader(ZALO_WORDS, zalo_wording)
 CODES = re.compile(CODE)
 MINE = "của tôi"
 STATUS_OF = "trạng thái "
@@ -97,6 +96,8 @@ STATUS_OF = "trạng thái "
 
 class CrashingZaloApi(Killer, FakeZaloApi):
     """The fake Zalo, able to SIGKILL the bot the moment it accepted a message."""
+
+    filed = read.filed
 
     async def call(
         self, token: str, method: str, params: JSONDict, *, long_poll: bool = False
@@ -254,7 +255,7 @@ class Burst:
             text = message.text or ""
             kind = read.classify(text)
             if kind is Reply.FILED:
-                filed = FILED.search(text)
+                filed = read.filed.search(text)
                 if filed is not None and filed.group(1) in known:
                     continue
             if kind is not None and (text == r.answered or self._stale(r, kind)):
@@ -290,7 +291,7 @@ class Burst:
         filed = False
         for kind, message in answers:
             if kind is Reply.FILED and not r.done:
-                found = FILED.search(message.text or "")
+                found = read.filed.search(message.text or "")
                 assert found is not None
                 if found.group(1) not in r.codes.values():
                     self._filed(r, found.group(1))
@@ -299,7 +300,7 @@ class Burst:
         text = message.text or ""
         r.answered = text
         if kind is Reply.STATUS:
-            status = STATUS.match(text)
+            status = read.status.match(text)
             if status is not None and status.group(2) == r.description():
                 self._filed(r, status.group(1))
                 self.stats.recovered += 1
@@ -482,7 +483,7 @@ async def test_a_burst_of_zalo_residents_survives_repeated_sigkill(
         (m.chat_id, filed.group(1))
         for r in residents
         for m in r.inbox
-        if (filed := FILED.search(m.text or ""))
+        if (filed := read.filed.search(m.text or ""))
     )
     once = sum(1 for n in burst.cards.values() if n == 1)
     twice = sum(1 for n in burst.cards.values() if n == 2)

@@ -10,11 +10,16 @@ notice's choices (a task card's actions, "fixed / not fixed", a reminder's
 (`menu_item`), so a bare number typed later acts on the right complaint.
 
 A few texts say "press the button" on Telegram; `ZaloPresenter` words them
-Zalo's way (`ZALO_WORDS`: the catalogue key Telegram uses -> Zalo's).
+Zalo's way (`ZALO_WORDS`: the catalogue key Telegram uses -> Zalo's).  The
+many that name a /command ("xem tình trạng: /status PA-000123") name what
+to type on Zalo instead, in the person's language ("“trạng thái
+PA-000123”"): `typed_commands`, applied to every text the renderer makes.
+(A slash still works when typed: commands.py.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +29,7 @@ from bot.domain.complaints import Action
 from bot.domain.conversation import CANCEL, Prompt
 from bot.domain.messages import Text
 from bot.report.present import Presenter
+from handlers.zalo.commands import PHRASES
 
 # Telegram's words -> Zalo's, where Telegram's speak of buttons or a pin.
 ZALO_WORDS: dict[str, str] = {
@@ -45,6 +51,30 @@ ZALO_WORDS: dict[str, str] = {
     "notify.info_requested": "notify.info_requested_zalo",
     "notify.confirm_again": "notify.confirm_again_zalo",
 }
+
+# A /command in a shared text, with what may follow it there: a complaint's
+# code (or the template's {code}), a placeholder, a language, a period.
+_SLASHED = re.compile(
+    r"(?<![\w/])/(?P<name>[a-z]+)"
+    r"(?P<arg>(?: (?:PA-\d+|\{code\}|MÃ_CÁN_BỘ|MÃ|CODE|STAFF_ID|vi|en|week|month|year"
+    r"|\d{4}-W\d{1,2}))?)(?![\w@/-])"
+)
+
+
+def typed_commands(text: str, language: str) -> str:
+    """``text`` with each /command it names replaced by what a Zalo user
+    types for it, quoted: its first Vietnamese phrase, or in English its
+    own name ("/status PA-1" -> "“trạng thái PA-1”" / "“status PA-1”")."""
+
+    def typed(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in PHRASES:
+            return match[0]
+        phrase = PHRASES[name][1][0] if language == "vi" else name
+        return f"“{phrase}{match['arg']}”"
+
+    return _SLASHED.sub(typed, text)
+
 
 MenuItem = tuple[str, ...]
 TASK = "task"
@@ -115,11 +145,12 @@ class ZaloRenderer:
         parts = [self.present.notes(language, notes)] if notes else []
         if reply.prompt is not None:
             parts.append(self.prompt(language, reply.prompt))
-        return "\n\n".join(parts)
+        return typed_commands("\n\n".join(parts), language)
 
     def with_choices(self, language: str, body: str, choices: Choices) -> Numbered:
         """A text and the choices under it, all rows numbered in order."""
         flat: Sequence[Choice] = [c for row in choices for c in row]
+        body = typed_commands(body, language)
         if not flat:
             return Numbered(body)
         lines = [body, ""]
