@@ -441,6 +441,8 @@ async def run_burst(
             task.cancel()
     errors = [line for log in logs for line in log.splitlines() if " ERROR " in line]
     assert errors == []
+    secret = TOKEN.partition(":")[2]
+    assert not [log for log in logs if secret in log], "the token is in no line the bot wrote"
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
