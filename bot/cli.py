@@ -343,17 +343,20 @@ async def _has_chart(settings: Settings) -> bool:
 
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """Everything that can be wrong before the bot serves anyone is said in
-    one line with a non-zero exit: no token, an unusable database, no org
-    chart, a token Telegram refuses, no network, a port that cannot be
-    listened on.  "Running" is printed only once Telegram accepted the
-    token (and, for a webhook, took the address)."""
-    if not settings.telegram_token:
+    one line with a non-zero exit: no token at all, an unusable database,
+    no org chart, a token Telegram or Zalo refuses, no network, a port that
+    cannot be listened on.  "Running" is printed only once every channel
+    whose token is set started (the messenger accepted the token and, for
+    a webhook, took the address)."""
+    if not settings.telegram_token and not settings.zalo_token:
         console.warn("cli.missing_token")
         return EXIT_USAGE
     if not asyncio.run(_has_chart(settings)):
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from handlers.zalo.client import ZaloError, ZaloNetworkError, ZaloUnauthorized
 
     # --listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
     try:
@@ -381,6 +384,15 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     except TelegramError as exc:
         console.warn("cli.telegram_refused", error=exc.message)
         return EXIT_REFUSED
+    except ZaloUnauthorized:
+        console.warn("cli.zalo_bad_token")
+        return EXIT_REFUSED
+    except ZaloNetworkError:
+        console.warn("cli.zalo_no_network", host=urlsplit(settings.zalo_api_url).netloc)
+        return EXIT_REFUSED
+    except ZaloError as exc:  # the token is never in it (handlers/zalo/client.py)
+        console.warn("cli.zalo_refused", error=exc.description)
+        return EXIT_REFUSED
     except OSError as exc:  # the HTTP server's port
         console.warn(
             "cli.cannot_listen",
@@ -396,10 +408,11 @@ async def _serve(settings: Settings, console: Console, webhook: str | None) -> N
     from bot.runtime import configured_channels, serve
 
     def ready() -> None:
-        if webhook is None:
+        hook = webhook or (settings.zalo_webhook_url if settings.zalo_token else None)
+        if hook is None:
             console.warn("cli.running")
         else:
-            console.warn("cli.running_webhook", url=webhook, port=settings.http_port)
+            console.warn("cli.running_webhook", url=hook, port=settings.http_port)
 
     channels = configured_channels(settings, telegram_webhook=webhook)
     await serve(settings, channels=channels, ready=ready)

@@ -23,6 +23,13 @@ from bot.domain.digest import DigestSchedule
 from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+# Zalo's Bot Platform (older clients use https://bot-api.zapps.me/bot).
+DEFAULT_ZALO_API_URL = "https://bot-api.zaloplatforms.com/bot"
+# Zalo publishes no rate limit: messages a second, kept well under what its
+# Official Account API documents, so a burst never runs into one unknown.
+DEFAULT_ZALO_RATE = 5.0
+# What Zalo's setWebhook accepts as a secret token.
+ZALO_SECRET_LENGTH = range(8, 257)
 DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEFAULT_HTTP_HOST = "127.0.0.1"
@@ -195,6 +202,14 @@ class Settings:
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
+    # The Zalo bot (handlers/zalo/): its token, the Bot API's base URL (the
+    # bot appends <token>/<method>, as for Telegram), the secret of its
+    # webhook (set: Zalo posts updates to PHANANH_PUBLIC_URL + /zalo; unset:
+    # long polling), and how many messages a second it sends at most.
+    zalo_token: Secret = field(default_factory=lambda: Secret(""))
+    zalo_api_url: str = DEFAULT_ZALO_API_URL
+    zalo_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    zalo_rate: float = DEFAULT_ZALO_RATE
     # The Zalo bot's link (https://zalo.me/…): set, the posters show it and
     # the group's code to send it (Zalo has no links that start a report).
     zalo_bot_link: str = ""
@@ -232,6 +247,7 @@ class Settings:
             )
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
+        self._check_zalo()
         if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
             raise ConfigError(f"zalo_bot_link must be an https:// link, not {self.zalo_bot_link!r}")
         if not 0 <= self.http_port <= 65535:
@@ -250,6 +266,32 @@ class Settings:
             raise ConfigError(
                 f"{both[0].isoformat()} is both a bridge day off and a make-up day worked"
             )
+
+    def _check_zalo(self) -> None:
+        if urlsplit(self.zalo_api_url).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"zalo_api_url must look like {DEFAULT_ZALO_API_URL}, not {self.zalo_api_url!r}"
+            )
+        if not math.isfinite(self.zalo_rate) or not 0 < self.zalo_rate <= 1000:
+            raise ConfigError("zalo_rate must be a number of messages a second, above 0")
+        secret = self.zalo_webhook_secret.reveal()
+        if not secret:
+            return
+        if len(secret) not in ZALO_SECRET_LENGTH or not secret.isprintable() or " " in secret:
+            raise ConfigError(
+                "zalo_webhook_secret must be 8 to 256 characters without spaces (Zalo's rule)"
+            )
+        if not self.public_url:
+            raise ConfigError(
+                "zalo_webhook_secret needs public_url: Zalo posts updates to public_url + /zalo"
+            )
+
+    @property
+    def zalo_webhook_url(self) -> str | None:
+        """Where Zalo posts updates (webhook mode), or None: long polling."""
+        if not self.zalo_webhook_secret or not self.public_url:
+            return None
+        return self.public_url.rstrip("/") + "/zalo"
 
     @property
     def database(self) -> Path | PostgresUrl:
@@ -307,6 +349,10 @@ _ENV_NAMES = {
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
     "zalo_bot_link": "PHANANH_ZALO_BOT_LINK",
+    "zalo_token": "PHANANH_ZALO_TOKEN",
+    "zalo_api_url": "PHANANH_ZALO_API_URL",
+    "zalo_webhook_secret": "PHANANH_ZALO_WEBHOOK_SECRET",
+    "zalo_rate": "PHANANH_ZALO_RATE",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
     "media_secret": "PHANANH_MEDIA_SECRET",
@@ -424,6 +470,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate = float(raw.get("locate_max_km", 1.0))
     except (TypeError, ValueError) as exc:
         raise ConfigError("locate_max_km must be a number") from exc
+    try:
+        zalo_rate = float(raw.get("zalo_rate", DEFAULT_ZALO_RATE))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("zalo_rate must be a number of messages a second") from exc
     timing: dict[str, Any] = {}
     if "work_hours" in raw:
         timing["work_start"], timing["work_end"] = _span(raw["work_hours"], "work_hours")
@@ -464,4 +514,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_host=str(raw.get("http_host", DEFAULT_HTTP_HOST)).strip(),
         public_url=str(raw.get("public_url", "")).strip(),
         media_secret=Secret(str(raw.get("media_secret", ""))),
+        zalo_token=Secret(str(raw.get("zalo_token", "")).strip()),
+        zalo_api_url=str(raw.get("zalo_api_url", DEFAULT_ZALO_API_URL)).strip(),
+        zalo_webhook_secret=Secret(str(raw.get("zalo_webhook_secret", ""))),
+        zalo_rate=zalo_rate,
     )

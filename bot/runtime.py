@@ -26,22 +26,26 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import httpx
 from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
-from bot.app.media import MediaLinks, media_secret
+from bot.app.media import MediaLinks, TemporaryFiles, media_secret
+from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
-from bot.http import HttpServer, add_media_route
+from bot.http import HttpServer, add_files_route, add_media_route
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
+from handlers.zalo import channel as zalo_channel
+from handlers.zalo.channel import ZaloChannel
 from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
 from storage.engines import Storage, open_storage, start_afresh
 
@@ -66,6 +70,9 @@ class Core:
     digests: Digests
     sweeper: Sweeper
     media: MediaLinks  # expiring links to kept photos, for channels that send by URL
+    files: TemporaryFiles  # files made for one person, at links that expire (Zalo)
+    # Every channel's outbox loop: whatever handled an update flushes them all.
+    senders: Senders = field(default_factory=Senders)
 
     @property
     def store(self) -> Store:
@@ -120,7 +127,8 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         await services.load_org()
         secret = media_secret(settings.media_secret.reveal())
         media = MediaLinks(store, clock, secret, settings.public_url)
-        yield Core(settings, clock, storage, services, digests, sweeper, media)
+        files = TemporaryFiles(clock, settings.public_url)
+        yield Core(settings, clock, storage, services, digests, sweeper, media, files)
     finally:
         await storage.close()
 
@@ -151,6 +159,39 @@ def telegram(
             receiving=receiving,
             request=request,
             updates_request=updates_request,
+            senders=core.senders,
+        )
+
+    return build
+
+
+def zalo(
+    *,
+    receiving: zalo_channel.Receiving = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    wait: Pause = pause,
+) -> Callable[[Core, HttpServer], ZaloChannel]:
+    """Zalo, receiving by long polling, by webhook or (tests, the demo) not
+    at all; ``transport`` replaces the HTTP transport (the fake Zalo API)."""
+
+    def build(core: Core, http: HttpServer) -> ZaloChannel:
+        parts = zalo_channel.Parts(
+            inbox=core.storage.inbox(ZaloChannel.name),
+            menus=core.storage.menus(),
+            media=core.media,
+            files=core.files,
+            senders=core.senders,
+        )
+        return ZaloChannel(
+            core.settings,
+            core.services,
+            core.digests,
+            parts,
+            clock=core.clock,
+            http=http,
+            receiving=receiving,
+            transport=transport,
+            wait=wait,
         )
 
     return build
@@ -163,7 +204,17 @@ def configured_channels(
     channels: list[ChannelFactory] = []
     if settings.telegram_token:
         channels.append(telegram(receiving=telegram_receiving(settings, telegram_webhook)))
+    if settings.zalo_token:
+        channels.append(zalo(receiving=zalo_receiving(settings)))
     return channels
+
+
+def zalo_receiving(settings: Settings) -> zalo_channel.Receiving:
+    """A webhook at PHANANH_PUBLIC_URL + /zalo when its secret is set, else long polling."""
+    url = settings.zalo_webhook_url
+    if url is None:
+        return zalo_channel.LongPolling()
+    return zalo_channel.Webhook(url, settings.zalo_webhook_secret.reveal())
 
 
 def telegram_receiving(settings: Settings, webhook_url: str | None) -> Receiving:
@@ -218,6 +269,12 @@ class Runtime:
     def telegram(self) -> TelegramChannel:
         channel = self.channel(TelegramChannel.name)
         assert isinstance(channel, TelegramChannel)
+        return channel
+
+    @property
+    def zalo(self) -> ZaloChannel:
+        channel = self.channel(ZaloChannel.name)
+        assert isinstance(channel, ZaloChannel)
         return channel
 
     # ---- the periodic job -------------------------------------------------------------------
@@ -299,6 +356,7 @@ async def running(
     async with opened(settings, clock) as core:
         http = HttpServer(settings.http_host, settings.http_port)
         add_media_route(http, core.media.media_response)
+        add_files_route(http, core.files.get)
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
-from bot.ports import DigestStore, Store, UpdateInbox
+from bot.ports import DigestStore, MenuStore, Store, UpdateInbox
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -56,6 +56,20 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return WebhookInbox(self.database, channel)
+
+    def menus(self) -> MenuStore:
+        """Each person's last numbered list (channels without buttons)."""
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.menus import PostgresMenus
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresMenus(self.database)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.menus import SqliteMenus
+
+        assert isinstance(self.database, SqliteDatabase)
+        return SqliteMenus(self.database)
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online

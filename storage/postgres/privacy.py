@@ -88,6 +88,7 @@ class PostgresPrivacy(PostgresBase):
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM button_messages WHERE person_id = $1", person_id)
+            await conn.execute("DELETE FROM menus WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM blocked_people WHERE person_id = $1", person_id)
             await conn.execute(
                 "UPDATE outbox SET given_up_at = $1, last_error = 'forgotten'"
