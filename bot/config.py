@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.daysoff import DaysOff, days_off, missing_list_warning
@@ -68,6 +68,87 @@ class Secret:
         return hash(self._value)
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# What a PostgreSQL URL's query may set (libpq's names): where the server's
+# Unix socket is, and whether to use TLS.
+POSTGRES_OPTIONS = ("host", "sslmode")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True, repr=False)
+class PostgresUrl:
+    """``postgresql://user:pass@host:port/db``: where the PostgreSQL engine
+    connects.  The password is a `Secret`, and the URL prints (in a log
+    line, an error, a ``repr``) with ``***`` in its place.  The driver is
+    given the parts, never the URL, so no error it raises can quote it."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: Secret = field(default_factory=lambda: Secret(""))
+    sslmode: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> PostgresUrl:
+        """The URL's parts; a ConfigError (which never quotes the password)
+        for anything this program would not know how to use."""
+        try:
+            parts = urlsplit(text.strip())
+            port = parts.port or 5432
+        except ValueError as exc:
+            raise ConfigError("PHANANH_DB: the port of the PostgreSQL URL is not a number") from exc
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ConfigError("PHANANH_DB: a PostgreSQL URL starts with postgresql://")
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = sorted(set(options) - set(POSTGRES_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"PHANANH_DB: unknown URL parameters {', '.join(unknown)}"
+                f" (known: {', '.join(POSTGRES_OPTIONS)})"
+            )
+        sslmode = options.get("sslmode")
+        if sslmode is not None and sslmode not in SSL_MODES:
+            raise ConfigError(f"PHANANH_DB: sslmode must be one of {', '.join(SSL_MODES)}")
+        host = options.get("host") or unquote(parts.hostname or "")
+        database = unquote(parts.path.lstrip("/"))
+        user = unquote(parts.username or "")
+        if not host or not database or not user:
+            raise ConfigError(
+                "PHANANH_DB: a PostgreSQL URL names the user, the host and the database:"
+                " postgresql://user:password@host:5432/database"
+            )
+        return cls(host, port, database, user, Secret(unquote(parts.password or "")), sslmode)
+
+    def reveal(self) -> str:
+        """The whole URL, password included: only for a child process's
+        environment (``PHANANH_DB``), never for printing."""
+        return self._text(quote(self.password.reveal(), safe="") if self.password else "")
+
+    def __str__(self) -> str:
+        return self._text("***" if self.password else "")
+
+    def _text(self, password: str) -> str:
+        user = quote(self.user, safe="")
+        secret = f":{password}" if password else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        database = quote(self.database, safe="")
+        query = f"?sslmode={self.sslmode}" if self.sslmode else ""
+        if host.startswith("/"):  # a Unix socket's folder
+            query = f"?host={quote(host, safe='/')}" + (
+                f"&sslmode={self.sslmode}" if self.sslmode else ""
+            )
+            return f"postgresql://{user}{secret}@:{self.port}/{database}{query}"
+        return f"postgresql://{user}{secret}@{host}:{self.port}/{database}{query}"
+
+    __repr__ = __str__
+
+
+def is_url(text: str) -> bool:
+    """``PHANANH_DB`` names a server (``scheme://…``), not a file."""
+    return "://" in text
+
+
 def default_file_url(api_url: str) -> str:
     """The file endpoint lives beside the API endpoint: same scheme and host."""
     parts = urlsplit(api_url)
@@ -80,6 +161,9 @@ class Settings:
     telegram_api_url: str = DEFAULT_API_URL
     telegram_file_url: str = ""
     db_path: Path = Path(DEFAULT_DB)
+    # Set when PHANANH_DB is a postgresql:// URL: the PostgreSQL engine, and
+    # db_path is not used.
+    db_url: PostgresUrl | None = None
     tz_name: str = DEFAULT_TZ
     # How far from a residential group's centre a shared location may fall
     # and still be attributed to it.
@@ -208,6 +292,12 @@ class Settings:
         if not self.zalo_webhook_secret or not self.public_url:
             return None
         return self.public_url.rstrip("/") + "/zalo"
+
+    @property
+    def database(self) -> Path | PostgresUrl:
+        """Where the store lives: a file (SQLite) or a server (PostgreSQL).
+        Printed, a URL hides its password."""
+        return self.db_url if self.db_url is not None else self.db_path
 
     @property
     def tz(self) -> ZoneInfo:
@@ -405,12 +495,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["anonymous_by_default"] = _flag(raw["anonymous_by_default"], "anonymous_by_default")
     if "rate_limit" in raw:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
+    db = str(raw.get("db", DEFAULT_DB))
+    if is_url(db):
+        timing["db_url"] = PostgresUrl.parse(db)
+        db = DEFAULT_DB
     return Settings(
         **timing,
         telegram_token=Secret(str(raw.get("telegram_token", ""))),
         telegram_api_url=str(raw.get("telegram_api_url", DEFAULT_API_URL)),
         telegram_file_url=str(raw.get("telegram_file_url", "")),
-        db_path=Path(str(raw.get("db", DEFAULT_DB))),
+        db_path=Path(db),
         tz_name=str(raw.get("tz", DEFAULT_TZ)),
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),

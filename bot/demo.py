@@ -20,13 +20,13 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app.admin import Admin
-from bot.config import Secret, Settings
+from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
 from bot.domain.orgchart import Role
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
-from bot.runtime import opened
+from bot.runtime import DEMO_MARK, fresh_database, opened
 from bot.sandbox.driver import PUBLIC_URL, BotDriver, ZaloDriver, driven
 from bot.sandbox.telegram import FakeUser, JSONDict, SentMessage
 from bot.sandbox.zalo import FakeZaloApi, FakeZaloUser, ZaloSent
@@ -366,14 +366,11 @@ async def final_lines(driver: BotDriver) -> list[str]:
     return lines
 
 
-def reset_database(db_path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-
-
-async def run_demo(db_path: Path, out: TextIO | None = None) -> int:
+async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
+    """The story in a database of its own: a file, emptied first, or a
+    PostgreSQL database that is empty or a demo's own (marked as one)."""
     out = out or sys.stdout
-    reset_database(db_path)
+    place = {"db_url": db} if isinstance(db, PostgresUrl) else {"db_path": db}
     # Both channels; Zalo fetches the photos the bot shows it from the bot's
     # own web server (PHANANH_PUBLIC_URL), here on a free port of 127.0.0.1.
     settings = Settings(
@@ -382,15 +379,17 @@ async def run_demo(db_path: Path, out: TextIO | None = None) -> int:
         public_url=PUBLIC_URL,
         http_port=0,
         zalo_rate=1000.0,
-        db_path=db_path,
+        **place,
     )
+    await fresh_database(settings)
     clock = ManualClock(DEMO_START)
     async with opened(settings, clock) as core:
         await core.store.replace_org(load_org_file(EXAMPLE_ORG))
+        await core.store.set_meta(DEMO_MARK, "1")
     zalo = FakeZaloApi(token=settings.zalo_token.reveal(), clock=clock)
     async with driven(settings, clock, zalo_api=zalo) as driver:
         out.write("Phản Ánh — bản chạy thử ngoại tuyến (offline demo)\n")
-        out.write(f"Cơ sở dữ liệu: {db_path}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
+        out.write(f"Cơ sở dữ liệu: {db}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
         story = Story(driver, clock, out)
         await play(story)
         out.write("\nKết quả / Final state:\n")

@@ -27,6 +27,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from telegram.request import BaseRequest
@@ -45,11 +46,12 @@ from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
 from handlers.zalo import channel as zalo_channel
 from handlers.zalo.channel import ZaloChannel
-from storage.sqlite.db import Database
-from storage.sqlite.digest import SqliteDigestStore
-from storage.sqlite.inbox import WebhookInbox
-from storage.sqlite.menus import SqliteMenus
-from storage.sqlite.store import SqliteStore
+from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
+from storage.engines import Storage, open_storage, start_afresh
+
+if TYPE_CHECKING:
+    from storage.postgres.db import Database as PostgresDatabase
+    from storage.sqlite.db import Database as SqliteDatabase
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,7 @@ class Core:
 
     settings: Settings
     clock: Clock
-    db: Database
-    store: SqliteStore
+    storage: Storage  # the engine PHANANH_DB chose, SQLite or PostgreSQL
     services: Services
     digests: Digests
     sweeper: Sweeper
@@ -72,6 +73,15 @@ class Core:
     files: TemporaryFiles  # files made for one person, at links that expire (Zalo)
     # Every channel's outbox loop: whatever handled an update flushes them all.
     senders: Senders = field(default_factory=Senders)
+
+    @property
+    def store(self) -> Store:
+        return self.storage.store
+
+    @property
+    def db(self) -> SqliteDatabase | PostgresDatabase:
+        """The engine's own database object (tests read behind the store's back)."""
+        return self.storage.database
 
 
 def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
@@ -88,10 +98,17 @@ def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
     )
 
 
-async def open_database(settings: Settings) -> Database:
-    """The configured database (SQLite today; ``PHANANH_DB``'s form will
-    choose the engine when there is a second one)."""
-    return await Database.open(settings.db_path)
+async def open_database(settings: Settings) -> Storage:
+    """The configured database: ``PHANANH_DB`` names a file (SQLite) or a
+    server (``postgresql://…``, PostgreSQL); either way the same
+    repositories (storage/engines.py)."""
+    return await open_storage(settings.database)
+
+
+async def fresh_database(settings: Settings) -> None:
+    """The configured database emptied, for the demo to start from nothing
+    (a PostgreSQL database only if empty or a demo's own: storage/engines.py)."""
+    await start_afresh(settings.database)
 
 
 @asynccontextmanager
@@ -99,11 +116,11 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
     """The database and the use cases with the org chart loaded, and no
     channel: what they queue is sent the next time the bot runs."""
     clock = clock or SystemClock()
-    db = await open_database(settings)
+    storage = await open_database(settings)
     try:
-        store = SqliteStore(db)
+        store = storage.store
         services = build_services(settings, store, clock)
-        digests = Digests(SqliteDigestStore(db), services, schedule=settings.digest)
+        digests = Digests(storage.digests, services, schedule=settings.digest)
         sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
         # Someone blocked the bot or came back: their tasks move at once.
         services.reach_changed = sweeper.owners.person_reach_changed
@@ -111,9 +128,9 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         secret = media_secret(settings.media_secret.reveal())
         media = MediaLinks(store, clock, secret, settings.public_url)
         files = TemporaryFiles(clock, settings.public_url)
-        yield Core(settings, clock, db, store, services, digests, sweeper, media, files)
+        yield Core(settings, clock, storage, services, digests, sweeper, media, files)
     finally:
-        await db.close()
+        await storage.close()
 
 
 # ---- channels ---------------------------------------------------------------------------------
@@ -138,7 +155,7 @@ def telegram(
             core.digests,
             clock=core.clock,
             http=http,
-            inbox=WebhookInbox(core.db, TelegramChannel.name),
+            inbox=core.storage.inbox(TelegramChannel.name),
             receiving=receiving,
             request=request,
             updates_request=updates_request,
@@ -159,8 +176,8 @@ def zalo(
 
     def build(core: Core, http: HttpServer) -> ZaloChannel:
         parts = zalo_channel.Parts(
-            inbox=WebhookInbox(core.db, ZaloChannel.name),
-            menus=SqliteMenus(core.db),
+            inbox=core.storage.inbox(ZaloChannel.name),
+            menus=core.storage.menus(),
             media=core.media,
             files=core.files,
             senders=core.senders,
@@ -239,7 +256,7 @@ class Runtime:
         return self.core.sweeper
 
     @property
-    def db(self) -> Database:
+    def db(self) -> SqliteDatabase | PostgresDatabase:
         return self.core.db
 
     def channel(self, name: str) -> Channel:
@@ -319,7 +336,7 @@ class Runtime:
     def _warn(self) -> None:
         settings = self.settings
         if not self.services.has_chart:
-            log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
+            log.warning("no org chart in %s: run `phananh org import FILE`", settings.database)
         holidays = settings.holiday_warning(self.services.now().astimezone(settings.tz).date())
         if holidays is not None:
             log.warning(holidays)

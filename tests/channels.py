@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.app.admin import ROLE_RANK, Admin
 from bot.app.outgoing import TaskChoice
-from bot.config import Secret
+from bot.config import PostgresUrl, Secret
 from bot.domain.authz import Actor
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
@@ -250,7 +250,7 @@ class Stage:
 
 @asynccontextmanager
 async def stage(
-    db_path: Path,
+    db_path: Path | PostgresUrl,
     clock: ManualClock,
     zalo_mode: str = "polling",
     zalo_api: FakeZaloApi | None = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import PostgresUrl
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
@@ -22,17 +23,19 @@ from tests.catalogue import digest_part
 from tests.channels import Chat, Stage, joined, stage
 from tests.factories import load_chart
 
+# Every story runs on both engines, SQLite and PostgreSQL (tests/engines.py).
+pytestmark = pytest.mark.both_engines
+
 # (how Zalo receives): every story runs with both.
 MODES = ["polling", "webhook"]
 
 
 @pytest.fixture(params=MODES)
 async def play(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock, chart: OrgChart
+    request: pytest.FixtureRequest, where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
 ) -> AsyncIterator[Stage]:
-    db_path = tmp_path / "flow.db"
-    await load_chart(db_path, chart)
-    async with stage(db_path, clock, request.param) as started:
+    await load_chart(where, chart)
+    async with stage(where, clock, request.param) as started:
         yield started
 
 

@@ -629,7 +629,8 @@ def _help(
 
 
 def test_every_subcommand_is_walked() -> None:
-    assert len(SUBCOMMANDS) == 17 and ("org", "import") in SUBCOMMANDS
+    assert len(SUBCOMMANDS) == 19 and ("org", "import") in SUBCOMMANDS
+    assert ("db", "copy") in SUBCOMMANDS
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -656,7 +657,17 @@ def test_the_main_help_describes_each_command_from_the_catalogue(
 ) -> None:
     shown = _help(monkeypatch, capsys, lang)
     assert " ".join(t(lang, "cli_help.description").split()) in shown
-    for command in ("run", "org", "invite", "staff", "posters", "backup", "restore", "people"):
+    for command in (
+        "run",
+        "org",
+        "invite",
+        "staff",
+        "posters",
+        "backup",
+        "restore",
+        "people",
+        "db",
+    ):
         assert f"{command} {' '.join(t(lang, f'cli_help.{command}').split())}" in shown
     for command in ("history", "digest", "demo"):
         assert " ".join(t(lang, f"cli_help.{command}").split()) in shown
