@@ -47,7 +47,7 @@ from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webho
 from handlers.zalo import channel as zalo_channel
 from handlers.zalo.channel import ZaloChannel
 from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
-from storage.engines import Storage, open_storage, start_afresh
+from storage.engines import Storage, open_storage, sole_runner, start_afresh
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -377,10 +377,12 @@ async def serve(
     messenger accepted the token, a webhook its address), serve until
     SIGINT or SIGTERM, stop cleanly."""
     stop = stop_on_signals()
-    async with running(settings, clock=clock, channels=channels, scheduled=True) as runtime:
-        if ready is not None:
-            ready()
-        await runtime.until(stop)
+    # One bot process per SQLite file (refused in one line); any number on PostgreSQL.
+    with sole_runner(settings.database):
+        async with running(settings, clock=clock, channels=channels, scheduled=True) as runtime:
+            if ready is not None:
+                ready()
+            await runtime.until(stop)
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -10,8 +10,8 @@ modules are imported only when that engine is used.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -137,6 +137,21 @@ async def restore(backup: Path, where: Where) -> None:
     from storage.sqlite.restore import restore as restore_sqlite
 
     await asyncio.to_thread(restore_sqlite, backup, where)
+
+
+@contextmanager
+def sole_runner(where: Where) -> Iterator[None]:
+    """Held by `phananh run` for its life: on SQLite, a second bot process
+    on the same file is refused (`storage.sqlite.db.only_runner`); on
+    PostgreSQL any number of processes may run (they share the work through
+    the database), so nothing is held."""
+    if isinstance(where, PostgresUrl):
+        yield
+        return
+    from storage.sqlite.db import only_runner
+
+    with only_runner(where):
+        yield
 
 
 @asynccontextmanager
