@@ -160,6 +160,7 @@ def telegram(
             request=request,
             updates_request=updates_request,
             senders=core.senders,
+            pace=core.storage.pace(),
         )
 
     return build
@@ -181,6 +182,7 @@ def zalo(
             media=core.media,
             files=core.files,
             senders=core.senders,
+            pace=core.storage.pace(),
         )
         return ZaloChannel(
             core.settings,

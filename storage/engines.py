@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
-from bot.ports import DigestStore, MenuStore, Store, UpdateInbox
+from bot.ports import DigestStore, MenuStore, SharedPace, Store, UpdateInbox
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -56,6 +56,18 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return WebhookInbox(self.database, channel)
+
+    def pace(self) -> SharedPace | None:
+        """The platforms' rates, kept by every process together — on
+        PostgreSQL, where several processes may send; None on SQLite, whose
+        one process paces itself."""
+        if self.engine != POSTGRES:
+            return None
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.pace import PostgresPace
+
+        assert isinstance(self.database, PostgresDatabase)
+        return PostgresPace(self.database)
 
     def menus(self) -> MenuStore:
         """Each person's last numbered list (channels without buttons)."""

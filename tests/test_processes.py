@@ -13,15 +13,177 @@ SQLite serves one process: a second `phananh run` on the same file is refused in
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import signal
 import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi
+import pytest
+
+from bot.app.admin import LEADER_NOTE
+from bot.app.inbox import InboxWorker
+from bot.config import PostgresUrl
+from bot.domain.clock import ManualClock
+from bot.domain.orgchart import OrgChart
+from bot.ports import Notice
+from bot.runtime import Runtime, running
+from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi, JSONDict
+from handlers.telegram.ratelimit import SHARED_PER_SECOND
+from storage.engines import Storage, open_storage, opened
 from tests.catalogue import says
-from tests.crashkit import STOP_TIMEOUT, bot_env, prepare_db, start_bot
+from tests.crashkit import CARD, STOP_TIMEOUT, bot_env, prepare_db, start_bot
+from tests.engines import PgServer
+from tests.factories import ENVIRONMENT_CADRE, fake_telegram, load_chart, settings_for
+from tests.test_services import file_by_typing
 
 TOKEN = "626262:processes"
+
+
+@pytest.fixture
+def shared(postgres: PgServer) -> Iterator[PostgresUrl]:
+    """One PostgreSQL database for several processes."""
+    url = postgres.new_database()
+    yield url
+    postgres.release(url)
+
+
+# ---- the inbox: each update once, each chat in order, whichever process got it ----------------
+
+
+@dataclass
+class Handled:
+    """What the processes' handlers did, as the channels' handlers do it: claim the update in
+    the processed-update ledger, handle it, finish it."""
+
+    log: list[tuple[str, str, str, bool]] = field(default_factory=list)  # process, chat, id
+    # (process, id): that process handles that update until the event is set.
+    hold: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    started: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    async def worker(self, name: str, storage: Storage, clock: ManualClock) -> InboxWorker:
+        """Process ``name``'s inbox worker, open."""
+        worker = InboxWorker(storage.inbox("telegram"))
+
+        async def handle(update_id: str, payload: str, recovered: bool) -> None:
+            store = storage.store
+            if not await store.claim_update("telegram", update_id, clock.now()):
+                return
+            self.started.setdefault(update_id, asyncio.Event()).set()
+            if (name, update_id) in self.hold:
+                await self.hold[name, update_id].wait()
+            self.log.append((name, json.loads(payload)["chat"], update_id, recovered))
+            await store.finish_update("telegram", update_id, clock.now())
+
+        await worker.open(handle)
+        return worker
+
+    def order(self, chat: str) -> list[str]:
+        return [update_id for _, c, update_id, _ in self.log if c == chat]
+
+
+async def store(worker: InboxWorker, clock: ManualClock, chat: str, update_id: str) -> bool:
+    payload = json.dumps({"chat": chat, "id": update_id})
+    return await worker.store(update_id, payload, clock.now(), chat)
+
+
+@pytest.fixture
+async def two(shared: PostgresUrl) -> AsyncIterator[tuple[Storage, Storage]]:
+    """Two bot processes' storage on the shared database, each with its own pools."""
+    async with opened(shared) as a, opened(shared) as b:
+        yield a, b
+
+
+async def test_a_chats_updates_are_handled_once_and_in_order_whichever_process_got_them(
+    two: tuple[Storage, Storage], clock: ManualClock
+) -> None:
+    """Behind a load balancer a chat's updates reach any process.  The one holding the chat's
+    turn handles them in the order they were stored; the other leaves the chat to it; an
+    update delivered again, to the same process or another, is handled once."""
+    a, b = two
+    handled = Handled()
+    wa, wb = await handled.worker("a", a, clock), await handled.worker("b", b, clock)
+    handled.hold["a", "1"] = asyncio.Event()
+    assert await store(wa, clock, "X", "1")
+    await handled.started.setdefault("1", asyncio.Event()).wait()  # a holds X's turn now
+    # The same chat's next updates come to both processes, and another chat's to b.
+    assert await store(wb, clock, "X", "2")
+    assert await store(wa, clock, "X", "3")
+    assert await store(wb, clock, "Y", "4")
+    assert not await store(wb, clock, "X", "2"), "delivered again before it was handled"
+    await wb.settled()
+    assert handled.order("X") == [], "b left X to a, which holds its turn"
+    assert handled.order("Y") == ["4"]
+    handled.hold["a", "1"].set()
+    await wa.settled()
+    await wb.settled()
+    assert handled.order("X") == ["1", "2", "3"]
+    assert {(name, update_id) for name, chat, update_id, _ in handled.log if chat == "X"} == {
+        ("a", "1"),
+        ("a", "2"),
+        ("a", "3"),
+    }, "a took b's update of X in its turn, after the one before it"
+    # Delivered again after it was handled, to either process: handled once all the same.
+    assert await store(wb, clock, "X", "2"), "stored again: its row was deleted once handled"
+    assert await store(wa, clock, "X", "3")
+    await wa.settled()
+    await wb.settled()
+    assert handled.order("X") == ["1", "2", "3"]
+    assert await a.inbox("telegram").backlog() == []
+    await wa.close()
+    await wb.close()
+
+
+async def test_a_stored_update_goes_before_a_later_one_of_its_chat_in_another_process(
+    two: tuple[Storage, Storage], clock: ManualClock
+) -> None:
+    """a stored update 5 and has not turned to it yet when b gets update 6 of the same chat:
+    b handles 5 first (the order they were stored), then 6, and a finds nothing left."""
+    a, b = two
+    handled = Handled()
+    wb = await handled.worker("b", b, clock)
+    assert await a.inbox("telegram").put("5", json.dumps({"chat": "Z"}), clock.now(), "Z")
+    assert await store(wb, clock, "Z", "6")
+    await wb.settled()
+    assert handled.order("Z") == ["5", "6"]
+    assert [recovered for *_, recovered in handled.log] == [True, False], (
+        "5 was not stored by b: it may have been cut off elsewhere"
+    )
+    await wb.close()
+
+
+async def test_what_a_dead_process_was_handling_is_handled_by_another_in_order(
+    shared: PostgresUrl, clock: ManualClock
+) -> None:
+    """a dies (its connections gone: the server lets its turns go) while it handles update 7;
+    b, which stored 8 of the same chat meanwhile and found the turn taken, handles 7 again
+    (cut off: claimed, never finished) and then 8, at its next look (the sweep)."""
+    handled = Handled()
+    async with opened(shared) as b:
+        a = await open_storage(shared)
+        wa, wb = await handled.worker("a", a, clock), await handled.worker("b", b, clock)
+        handled.hold["a", "7"] = asyncio.Event()
+        assert await store(wa, clock, "W", "7")
+        await handled.started.setdefault("7", asyncio.Event()).wait()
+        assert await store(wb, clock, "W", "8")
+        await wb.settled()
+        assert handled.order("W") == []
+        # kill -9: every connection of a's is gone at once.
+        a.database.pool.terminate()
+        a.database.locks.terminate()
+        await wb.look_again()
+        await wb.settled()
+        assert [(n, u, r) for n, _, u, r in handled.log] == [("b", "7", True), ("b", "8", False)]
+        handled.hold["a", "7"].set()  # the dead process's handler never writes again
+        await wa.settled()
+        assert await b.inbox("telegram").backlog() == []
+        assert await b.store.claim_update("telegram", "7", clock.now()) is False
+        await wb.close()
 
 
 async def test_a_second_bot_process_on_one_sqlite_file_is_refused_in_one_line(
@@ -63,3 +225,161 @@ async def test_a_second_bot_process_on_one_sqlite_file_is_refused_in_one_line(
             async with asyncio.timeout(STOP_TIMEOUT):
                 await first.collect()
     assert first.proc.returncode == 0
+
+
+# ---- the outbox: claimed person by person, so no message goes out twice -----------------------
+
+RESIDENTS = 24
+FIRST_RESIDENT = 40001
+
+
+class HoldingApi(FakeBotApi):
+    """The fake, holding the next message to one chat until `release` is set (the process
+    sending it is stuck in the send, or dies in it)."""
+
+    def __init__(self, *, latency: float = 0.0) -> None:
+        super().__init__(latency=latency)
+        self.held_chat: int | None = None
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
+        if method.lower() == "sendmessage" and int(params["chat_id"]) == self.held_chat:
+            self.held_chat = None
+            self.holding.set()
+            await self.release.wait()
+        return await super().call(method, params)
+
+
+@asynccontextmanager
+async def bots(
+    url: PostgresUrl, clock: ManualClock, api: FakeBotApi, n: int
+) -> AsyncIterator[list[Runtime]]:
+    """``n`` bot processes on one database, each with its own pools, sending to one fake."""
+    async with AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                running(settings_for(url), clock=clock, channels=[fake_telegram(api)])
+            )
+            for _ in range(n)
+        ]
+
+
+async def file_reports(runtime: Runtime, count: int, *, first: int = 0) -> list[int]:
+    """``count`` residents on Telegram file a report each (by typing); nothing is sent yet."""
+    services = runtime.services
+    residents = []
+    for i in range(first, first + count):
+        actor = await services.identify("telegram", str(FIRST_RESIDENT + i), f"Dân {i}")
+        await file_by_typing(services, actor)
+        residents.append(FIRST_RESIDENT + i)
+    return residents
+
+
+def receipts(api: FakeBotApi, chat: int) -> list[str]:
+    return [m.text or "" for m in api.messages_to(chat) if says(m.text, "report.filed")]
+
+
+def cards(api: FakeBotApi) -> Counter[str]:
+    return Counter(
+        found.group(1)
+        for m in api.messages_to(ENVIRONMENT_CADRE)
+        if (found := CARD.search(m.text or ""))
+    )
+
+
+async def test_three_processes_flushing_at_once_send_every_notice_once(
+    shared: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """Three processes deliver one outbox at the same moment (each update's flush, each
+    sweep): each takes the people nobody else is sending to, so every receipt and every task
+    card arrives once, and the cadre's cards in the order they were filed."""
+    await load_chart(shared, chart)
+    api = FakeBotApi(latency=0.005)  # each send a moment long: the passes overlap
+    async with bots(shared, clock, api, 3) as three:
+        residents = await file_reports(three[0], RESIDENTS)
+        await asyncio.gather(*(bot.flush() for bot in three))
+        await asyncio.gather(*(bot.core.senders.settled() for bot in three))
+        pending, sent = await three[0].core.store.outbox_counts()
+    assert pending == 0
+    assert [len(receipts(api, chat)) for chat in residents] == [1] * RESIDENTS
+    assert list(cards(api).values()) == [1] * RESIDENTS
+    assert list(cards(api)) == sorted(cards(api)), "the cadre's cards in the order filed"
+    assert sent == 2 * RESIDENTS
+
+
+async def test_a_process_dying_mid_send_leaves_its_rows_to_the_others(
+    shared: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """Process a is stuck sending the cadre's first card.  b, flushing meanwhile, sends the
+    receipts of reports filed since but leaves the cadre to a (nothing twice, nothing out of
+    order).  a dies (its connections gone): b's next flush sends the cadre's cards — the one a
+    had in flight once more, the at-most-once-more window — and leaves nothing behind."""
+    await load_chart(shared, chart)
+    api = HoldingApi()
+    async with bots(shared, clock, api, 1) as (b,):
+        dying = running(settings_for(shared), clock=clock, channels=[fake_telegram(api)])
+        a = await dying.__aenter__()
+        first = await file_reports(b, 3)
+        api.held_chat = ENVIRONMENT_CADRE
+        stuck = asyncio.ensure_future(a.flush())
+        await api.holding.wait()
+        later = await file_reports(b, 3, first=len(first))
+        await b.flush()
+        await b.core.senders.settled()
+        assert [len(receipts(api, chat)) for chat in first + later] == [1] * 6
+        assert cards(api) == Counter(), "the cadre is a's while a sends to him"
+        a.core.db.pool.terminate()  # kill -9: every connection of a's is gone
+        a.core.db.locks.terminate()
+        await b.flush()
+        await b.core.senders.settled()
+        assert sum(cards(api).values()) == 6
+        assert list(cards(api)) == sorted(cards(api))
+        assert await b.core.store.outbox_counts() == (0, 12)
+        api.release.set()  # what a had in flight reaches Telegram after all
+        await stuck
+        with contextlib.suppress(Exception):
+            await dying.__aexit__(None, None, None)
+    assert sorted(cards(api).values()) == [1] * 5 + [2], "the card in flight, once more"
+
+
+# ---- the platforms' rate: one bucket for every process ----------------------------------------
+
+NOTES = 90  # three seconds of Telegram's 30 a second
+
+
+async def test_three_processes_together_keep_telegrams_thirty_a_second(
+    shared: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """Each process paced itself to 30 a second, so three sent 90 and Telegram answered 429.
+    Now every message's slot comes from one bucket in the database: the three together stay
+    under the ceiling Telegram counts (the fake refuses the 31st message within a second)."""
+    await load_chart(shared, chart)
+    api = FakeBotApi()
+    api.rate_limit_per_second = 30
+    async with AsyncExitStack() as stack:
+        three = [
+            await stack.enter_async_context(
+                running(
+                    settings_for(shared, rate_limit=True),
+                    clock=clock,
+                    channels=[fake_telegram(api)],
+                )
+            )
+            for _ in range(3)
+        ]
+        store = three[0].core.store
+        notices = []
+        for i in range(NOTES):
+            found = await store.identify_person("telegram", str(FIRST_RESIDENT + i), None, "vi")
+            note = {"event": "account_rebound", "staff": f"s{i}"}
+            notices.append(Notice(LEADER_NOTE, person_id=found.person.id, payload=note))
+        await store.enqueue(notices, clock.now())
+        began = time.monotonic()
+        await asyncio.gather(*(bot.flush() for bot in three))
+        took = time.monotonic() - began
+        assert await store.outbox_counts() == (0, NOTES)
+    sends = [c for c in api.calls if c.method == "sendMessage"]
+    print(f"\n{NOTES} messages from 3 processes in {took:.2f}s: {NOTES / took:.1f}/s")
+    assert [c.status for c in sends] == [200] * NOTES, "no 429"
+    assert took >= (NOTES - 1) / SHARED_PER_SECOND * 0.95, "paced, not merely lucky"

@@ -23,6 +23,7 @@ from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.channels import TELEGRAM
 from bot.i18n import LANGUAGES, t
+from bot.ports import SharedPace
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
@@ -40,9 +41,11 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
+    pace: SharedPace | None = None,
 ) -> BotApplication:
     """The Application with every handler registered, and no use cases yet
-    (`attach` gives it those)."""
+    (`attach` gives it those).  ``pace``: the send rate every process on
+    the database keeps together (PostgreSQL), else this process paces alone."""
     # The bot is built here rather than by the builder: it is our subclass,
     # which fits every text to Telegram's limits (handlers/telegram/extbot.py).
     # The HTTP requests are what ApplicationBuilder would make.
@@ -53,7 +56,7 @@ def build_application(
         defaults=Defaults(tzinfo=settings.tz),
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=updates_request or request or HTTPXRequest(connection_pool_size=1),
-        rate_limiter=MessagePacer() if settings.rate_limit else None,  # type: ignore[arg-type]
+        rate_limiter=MessagePacer(shared=pace) if settings.rate_limit else None,  # type: ignore[arg-type]
     )
     builder = (
         ApplicationBuilder()

@@ -23,7 +23,7 @@ from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.http import HttpServer
-from bot.ports import UpdateInbox
+from bot.ports import SharedPace, UpdateInbox
 from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application, set_commands
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
@@ -72,12 +72,13 @@ class TelegramChannel:
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
         senders: Senders | None = None,
+        pace: SharedPace | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
         self.receiving = receiving
         self.app: BotApplication = build_application(
-            settings, request=request, updates_request=updates_request
+            settings, request=request, updates_request=updates_request, pace=pace
         )
         self.wiring: Wiring = attach(self.app, services, digests, settings, senders)
         self.webhook: TelegramWebhook | None = None
@@ -171,4 +172,8 @@ class TelegramChannel:
                 raise error
 
     async def flush(self) -> None:
+        """The outbox; first, with a webhook, the stored updates another
+        process died with (or left to a holder that stopped)."""
+        if self.webhook is not None and self.app.running:
+            await self.webhook.look_again()
         await self.wiring.sender.flush()

@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.domain.channels import ZALO
 from bot.domain.clock import Clock
 from bot.http import HttpServer
-from bot.ports import MenuStore, UpdateInbox
+from bot.ports import MenuStore, SharedPace, UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient
 from handlers.zalo.intake import ZaloIntake
@@ -79,6 +79,8 @@ class Parts:
     media: MediaLinks
     files: TemporaryFiles
     senders: Senders
+    # The send rate every process on the database keeps together (PostgreSQL).
+    pace: SharedPace | None = None
 
 
 class ZaloChannel:
@@ -107,7 +109,7 @@ class ZaloChannel:
         self.downloads = httpx.AsyncClient(
             transport=transport, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
         )
-        self.pacer = Pacer(settings.zalo_rate)
+        self.pacer = Pacer(settings.zalo_rate, shared=parts.pace, bucket=ZALO)
         self.present = ZaloPresenter(settings.tz)
         self.desk = Desk(services, digests, self.present)
         self.out = ZaloOut(
@@ -197,6 +199,9 @@ class ZaloChannel:
                 raise error
 
     async def flush(self) -> None:
+        """The outbox; first the stored updates another process died with
+        (or left to a holder that stopped)."""
+        await self.receiver.look_again()
         await self.sender.flush()
 
     async def poll_once(self) -> bool:
