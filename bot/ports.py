@@ -7,6 +7,7 @@ channel (Zalo) reuse the services unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -682,6 +683,29 @@ class SharedPace(Protocol):
     async def hold(self, bucket: str, seconds: float) -> None:
         """No slot of the bucket before ``seconds`` from now (the platform
         said to slow down)."""
+        ...
+
+
+class Lead(Protocol):
+    """This process leads something only one process may do at a time."""
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when the lead is lost (the database connection that holds it
+        died): another process may lead by now."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+class Leadership(Protocol):
+    """Which process does what only one may do at a time — long polling a
+    messenger, which hands each update to whoever asks first — among the
+    bot processes on one database (storage/postgres/leader.py)."""
+
+    async def acquire(self, name: str) -> Lead:
+        """Wait until this process leads ``name`` (at once when nobody does;
+        else when the process that does stops or dies)."""
         ...
 
 

@@ -161,6 +161,7 @@ def telegram(
             updates_request=updates_request,
             senders=core.senders,
             pace=core.storage.pace(),
+            leadership=core.storage.leadership(),
         )
 
     return build
@@ -183,6 +184,7 @@ def zalo(
             files=core.files,
             senders=core.senders,
             pace=core.storage.pace(),
+            leadership=core.storage.leadership(),
         )
         return ZaloChannel(
             core.settings,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
-from bot.ports import DigestStore, MenuStore, SharedPace, Store, UpdateInbox
+from bot.ports import DigestStore, Leadership, MenuStore, SharedPace, Store, UpdateInbox
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -68,6 +68,15 @@ class Storage:
 
         assert isinstance(self.database, PostgresDatabase)
         return PostgresPace(self.database)
+
+    def leadership(self) -> Leadership | None:
+        """Who long-polls each messenger: on PostgreSQL one process at a
+        time, by a lock in the database; None on SQLite (one process)."""
+        if not isinstance(self.where, PostgresUrl):
+            return None
+        from storage.postgres.leader import PostgresLeadership
+
+        return PostgresLeadership(self.where)
 
     def menus(self) -> MenuStore:
         """Each person's last numbered list (channels without buttons)."""

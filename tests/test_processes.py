@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,12 +33,14 @@ from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.ports import Notice
 from bot.runtime import Runtime, running
-from bot.sandbox.telegram import FakeBotApi, HttpFakeBotApi, JSONDict
+from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict
 from handlers.telegram.ratelimit import SHARED_PER_SECOND
 from storage.engines import Storage, open_storage, opened
+from storage.postgres.db import Database as PostgresDatabase
+from storage.postgres.leader import CHECK_SECONDS, PostgresLeadership
 from tests.catalogue import says
-from tests.crashkit import CARD, STOP_TIMEOUT, bot_env, prepare_db, start_bot
-from tests.engines import PgServer
+from tests.crashkit import CARD, STOP_TIMEOUT, BotProcess, bot_env, prepare_db, start_bot
+from tests.engines import PgServer, setting
 from tests.factories import ENVIRONMENT_CADRE, fake_telegram, load_chart, settings_for
 from tests.test_services import file_by_typing
 
@@ -383,3 +385,111 @@ async def test_three_processes_together_keep_telegrams_thirty_a_second(
     print(f"\n{NOTES} messages from 3 processes in {took:.2f}s: {NOTES / took:.1f}/s")
     assert [c.status for c in sends] == [200] * NOTES, "no 429"
     assert took >= (NOTES - 1) / SHARED_PER_SECOND * 0.95, "paced, not merely lucky"
+
+
+# ---- long polling: one process at a time --------------------------------------------------------
+
+POLL_LOCKS = (
+    "SELECT pid, granted FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+async def poll_locks(db: PostgresDatabase) -> list[tuple[int, bool]]:
+    """Who holds a polling lock (True) and who waits for one (False), by server process."""
+    return sorted((int(r[0]), bool(r[1])) for r in await db.fetch(POLL_LOCKS))
+
+
+async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
+    """A condition checked until it holds, within a deadline (a server's view of another
+    process: nothing to wait on but its tables)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not await condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not so within {seconds} s")
+        await asyncio.sleep(0.05)
+
+
+async def test_one_process_leads_the_polling_and_another_takes_over_when_it_dies(
+    shared: PostgresUrl,
+) -> None:
+    """a leads "telegram"; b waits in the lock itself; a's connection dies (the server ends
+    its session, as when a is killed): a hears it has lost the lead, and b leads at once."""
+    checks: list[float] = []
+
+    async def check(seconds: float) -> None:  # the leader's watch, on a clock of its own
+        checks.append(seconds)
+        await asyncio.Event().wait()
+
+    a, b = PostgresLeadership(shared, sleep=check), PostgresLeadership(shared, sleep=check)
+    async with opened(shared) as watcher:
+        db = watcher.database
+        assert isinstance(db, PostgresDatabase)
+        lead_a = await a.acquire("telegram")
+        waiting = asyncio.ensure_future(b.acquire("telegram"))
+        await until(lambda: _waits_one(db))
+        [(leader, _)] = [lock for lock in await poll_locks(db) if lock[1]]
+        assert not waiting.done()
+        other = await b.acquire("zalo")  # another channel's lead is apart
+        await db.execute("SELECT pg_terminate_backend($1)", leader)
+        async with asyncio.timeout(10):
+            lead_b = await waiting
+            await lead_a.lost.wait()
+        assert not lead_b.lost.is_set()
+        assert [granted for _, granted in await poll_locks(db)] == [True, True]
+        for lead in (lead_a, lead_b, other):
+            await lead.release()
+    assert checks and all(s == CHECK_SECONDS for s in checks)
+
+
+async def _waits_one(db: PostgresDatabase) -> bool:
+    """One process holds the polling lock, one waits for it."""
+    return sorted(granted for _, granted in await poll_locks(db)) == [False, True]
+
+
+async def test_when_the_polling_process_is_killed_another_polls_within_seconds(
+    shared: PostgresUrl, chart: OrgChart, tmp_path: Path
+) -> None:
+    """Two real `phananh run` on one database, long polling: one polls, the other stands by
+    (waiting in the lock).  kill -9 the poller: the other polls within seconds and answers."""
+    await load_chart(shared, chart)
+    api = FakeBotApi()
+    async with opened(shared) as watcher, HttpFakeBotApi(api) as server:
+        db = watcher.database
+        assert isinstance(db, PostgresDatabase)
+        env = bot_env(
+            PHANANH_TELEGRAM_API_URL=server.base_url,
+            PHANANH_TELEGRAM_TOKEN=TOKEN,
+            PHANANH_DB=setting(shared),
+        )
+        first = await start_bot(api, env, tmp_path)
+        second: BotProcess | None = None
+        try:
+            second = await start_bot(api, env, tmp_path, ready="deleteWebhook")
+            await until(lambda: _waits_one(db))
+            lan = FakeUser(api, FIRST_RESIDENT, "Lan")
+            update = api.push_update(lan.command("start"))
+            await api.wait_for_sent(lambda m: m.chat_id == lan.user_id)
+            await api.wait_until(lambda: api.pending_updates == [], 30)  # confirmed: done
+            assert update not in api.pending_updates
+            mark = len(api.calls)
+            killed = time.monotonic()
+            await first.kill()
+            await api.wait_until(lambda: any(c.method == "getUpdates" for c in api.calls[mark:]))
+            takeover = time.monotonic() - killed
+            print(f"\nthe poller killed: another polled {takeover:.2f}s later")
+            assert takeover < 10
+            an = FakeUser(api, FIRST_RESIDENT + 1, "An")
+            api.push_update(an.command("start"))
+            await api.wait_for_sent(lambda m: m.chat_id == an.user_id)
+            assert [len(api.messages_to(u.user_id)) for u in (lan, an)] == [1, 1]
+            second.proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                output = await second.collect()
+            assert second.proc.returncode == 0, output[-3000:]
+            assert "stands by to take over" in output
+        finally:
+            for bot in (first, second):
+                if bot is not None:
+                    await bot.kill()

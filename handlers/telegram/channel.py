@@ -1,9 +1,10 @@
 """Telegram as one channel of the runtime (bot/runtime.py builds it).
 
 It wraps the Application (handlers/telegram/app.py) and receives in one of
-three ways: long polling (polling.py), a webhook route on the bot's HTTP
-server (webhook.py), or not at all — the tests and the demo hand it
-updates themselves.  Sending is the outbox sender (outbox.py), which the
+three ways: long polling (polling.py; of several bot processes on one
+database, only the one leading "telegram" polls: bot/leading.py), a webhook
+route on the bot's HTTP server (webhook.py), or not at all — the tests and
+the demo hand it updates themselves.  Sending is the outbox sender (outbox.py), which the
 scheduler flushes through `flush`.
 """
 
@@ -23,7 +24,8 @@ from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.http import HttpServer
-from bot.ports import SharedPace, UpdateInbox
+from bot.leading import while_leading
+from bot.ports import Leadership, SharedPace, UpdateInbox
 from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application, set_commands
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
@@ -73,10 +75,12 @@ class TelegramChannel:
         updates_request: BaseRequest | None = None,
         senders: Senders | None = None,
         pace: SharedPace | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
         self.receiving = receiving
+        self.leadership = leadership  # long polling: one process of several at a time
         self.app: BotApplication = build_application(
             settings, request=request, updates_request=updates_request, pace=pace
         )
@@ -135,8 +139,14 @@ class TelegramChannel:
         if isinstance(receiving, Polling):
             await self.app.bot.delete_webhook()
             await self.app.start()
+            allowed = receiving.allowed_updates
             self._polling = asyncio.create_task(
-                poll(self.app, self._stop_polling, receiving.allowed_updates)
+                while_leading(
+                    self.leadership,
+                    TELEGRAM,
+                    self._stop_polling,
+                    lambda stop: poll(self.app, stop, allowed),
+                )
             )
             self._polling.add_done_callback(lambda _: self._stopped.set())
             return
