@@ -78,6 +78,18 @@ class Storage:
 
         return PostgresLeadership(self.where)
 
+    async def shared_secret(self, key: str) -> str | None:
+        """A secret every process on the database agrees on (kept in it,
+        drawn by the first to ask: storage/postgres/shared.py); None on
+        SQLite, whose one process draws its own."""
+        if self.engine != POSTGRES:
+            return None
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.shared import shared_secret
+
+        assert isinstance(self.database, PostgresDatabase)
+        return await shared_secret(self.database, key)
+
     def menus(self) -> MenuStore:
         """Each person's last numbered list (channels without buttons)."""
         if self.engine == POSTGRES:

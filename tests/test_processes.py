@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.app.admin import LEADER_NOTE
@@ -34,7 +35,9 @@ from bot.domain.orgchart import OrgChart
 from bot.ports import Notice
 from bot.runtime import Runtime, running
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict
+from handlers.telegram.channel import Webhook
 from handlers.telegram.ratelimit import SHARED_PER_SECOND
+from handlers.telegram.webhook import SECRET_HEADER
 from storage.engines import Storage, open_storage, opened
 from storage.postgres.db import Database as PostgresDatabase
 from storage.postgres.leader import CHECK_SECONDS, PostgresLeadership
@@ -493,3 +496,48 @@ async def test_when_the_polling_process_is_killed_another_polls_within_seconds(
             for bot in (first, second):
                 if bot is not None:
                     await bot.kill()
+
+
+# ---- what the processes must agree on ---------------------------------------------------------
+
+PUBLIC = "https://phananh.example.vn"
+
+
+async def test_processes_behind_one_address_share_the_webhook_secret_and_the_photo_links(
+    shared: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """With no secret configured, each process drew its own at start: behind a load balancer
+    Telegram posted with the last setWebhook's token and every other process answered 403;
+    a photo's link made by one process was 404 through another.  On PostgreSQL they now
+    share one of each, kept in the database."""
+    await load_chart(shared, chart)
+    api = FakeBotApi()
+    settings = settings_for(shared, http_port=0, public_url=PUBLIC)
+    hook = fake_telegram(api, Webhook(PUBLIC + "/telegram", ""))
+    async with (
+        running(settings, clock=clock, channels=[hook]) as a,
+        running(settings, clock=clock, channels=[hook]) as b,
+        httpx.AsyncClient() as client,
+    ):
+        assert [c.method for c in api.calls].count("setWebhook") == 2
+        secrets_sent = {c.params["secret_token"] for c in api.calls if c.method == "setWebhook"}
+        assert len(secrets_sent) == 1, "one secret for every process"
+        for n, bot in enumerate((a, b)):
+            update = FakeUser(api, FIRST_RESIDENT + n, "Lan").command("start")
+            answer = await client.post(
+                f"http://127.0.0.1:{bot.http.port}/telegram",
+                json=update,
+                headers={SECRET_HEADER: api.webhook_secret},
+            )
+            assert answer.status_code == 200
+        media_id = await a.core.store.put_media(
+            "ab" * 32, b"\xff\xd8\xffphoto", "image/jpeg", clock.now()
+        )
+        link = a.core.media.link(media_id)
+        path = link.removeprefix(PUBLIC)
+        photo = await client.get(f"http://127.0.0.1:{b.http.port}{path}")
+        assert (photo.status_code, photo.content) == (200, b"\xff\xd8\xffphoto")
+        for bot in (a, b):
+            assert bot.telegram.webhook is not None
+            await bot.telegram.webhook.settled()
+    assert [len(api.messages_to(FIRST_RESIDENT + n)) for n in (0, 1)] == [1, 1]
