@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import sys
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.app.admin import LEADER_NOTE
+from bot.app.admin import LEADER_NOTE, Admin
 from bot.app.inbox import InboxWorker
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
@@ -44,7 +45,13 @@ from storage.postgres.leader import CHECK_SECONDS, PostgresLeadership
 from tests.catalogue import says
 from tests.crashkit import CARD, STOP_TIMEOUT, BotProcess, bot_env, prepare_db, start_bot
 from tests.engines import PgServer, setting
-from tests.factories import ENVIRONMENT_CADRE, fake_telegram, load_chart, settings_for
+from tests.factories import (
+    ENVIRONMENT_CADRE,
+    WARD_CHAIR,
+    fake_telegram,
+    load_chart,
+    settings_for,
+)
 from tests.test_services import file_by_typing
 
 TOKEN = "626262:processes"
@@ -541,3 +548,30 @@ async def test_processes_behind_one_address_share_the_webhook_secret_and_the_pho
             assert bot.telegram.webhook is not None
             await bot.telegram.webhook.settled()
     assert [len(api.messages_to(FIRST_RESIDENT + n)) for n in (0, 1)] == [1, 1]
+
+
+async def test_a_chart_change_made_in_one_process_reaches_the_others_at_their_sweep(
+    shared: PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    """Process a deactivates the environment cadre (the ward office's command, or a leader's
+    action, lands in one process).  The chart's version stamp in the database moves, and at
+    its next sweep b reads the chart again: b routes new reports by the new chart, and the
+    ward leader hears of each move once, not once per process."""
+    await load_chart(shared, chart)
+    api = FakeBotApi()
+    async with bots(shared, clock, api, 2) as (a, b):
+        await file_reports(a, 1)
+        assert await Admin(a.services).deactivate("cb-hh-mt") == 1
+        assert b.services.chart.staff["cb-hh-mt"].active, "b has not looked yet"
+        await b.tick()
+        await a.tick()
+        assert not b.services.chart.staff["cb-hh-mt"].active
+        await file_reports(b, 1, first=1)
+        owners = {c.owner for c in await b.services.store.all_complaints()}
+        await asyncio.gather(a.tick(), b.tick())
+        for bot in (a, b):
+            await bot.core.senders.settled()
+    assert owners == {"ld-hh-ct"}, "the moved task and the new one: the ward leader's"
+    told = [m.text or "" for m in api.messages_to(WARD_CHAIR) if says(m.text, "owners.header")]
+    mentioned = Counter(code for text in told for code in re.findall(r"PA-\d{6}", text))
+    assert mentioned == {"PA-000001": 1, "PA-000002": 1}, "each move told once, not per process"
