@@ -39,7 +39,7 @@ class UpdatesFeed(ApiState):
         if not self.webhook_url:
             raise RuntimeError("no webhook is set")
         if self._webhook_client is None:
-            self._webhook_client = httpx.AsyncClient(timeout=30)
+            self._webhook_client = httpx.AsyncClient(timeout=30, verify=self.webhook_verify)
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
         try:
             response = await self._webhook_client.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,9 @@ class ApiState:
         self.webhook_url = ""
         self.webhook_secret = ""
         self.webhook_answers: list[tuple[int, int]] = []  # (update id, HTTP status) per delivery
+        # How a webhook's HTTPS certificate is checked: a test's own (nginx with a
+        # certificate made for the run), or the system's.
+        self.webhook_verify: ssl.SSLContext | bool = True
         self._webhook_client: httpx.AsyncClient | None = None
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._last_message_id: dict[int, int] = {}
