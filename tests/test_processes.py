@@ -33,6 +33,7 @@ from bot.app.inbox import InboxWorker
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
+from bot.leading import while_leading
 from bot.ports import Notice
 from bot.runtime import Runtime, running
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict
@@ -575,3 +576,53 @@ async def test_a_chart_change_made_in_one_process_reaches_the_others_at_their_sw
     told = [m.text or "" for m in api.messages_to(WARD_CHAIR) if says(m.text, "owners.header")]
     mentioned = Counter(code for text in told for code in re.findall(r"PA-\d{6}", text))
     assert mentioned == {"PA-000001": 1, "PA-000002": 1}, "each move told once, not per process"
+
+
+async def test_polling_stops_when_its_lead_is_lost_and_starts_again_once_it_leads_again(
+    shared: PostgresUrl,
+) -> None:
+    """The poller's lock connection breaks: another process may poll by now, so this one
+    stops polling, waits for the lock again and polls once it has it.  Stopping while it
+    waits for the lock (another process holds it) ends the wait."""
+    never = asyncio.Event()
+
+    async def no_checks(_: float) -> None:
+        await never.wait()
+
+    rounds: list[str] = []
+
+    async def work(ended: asyncio.Event) -> None:
+        rounds.append("polls")
+        await ended.wait()
+        rounds.append("stops")
+
+    stop = asyncio.Event()
+    leading = asyncio.ensure_future(
+        while_leading(PostgresLeadership(shared, sleep=no_checks), "zalo", stop, work)
+    )
+    async with opened(shared) as watcher:
+        db = watcher.database
+        assert isinstance(db, PostgresDatabase)
+
+        async def polls(times: int) -> bool:
+            return rounds.count("polls") == times
+
+        await until(lambda: polls(1))
+        [(leader, _)] = await poll_locks(db)
+        await db.execute("SELECT pg_terminate_backend($1)", leader)
+        await until(lambda: polls(2))
+        assert rounds == ["polls", "stops", "polls"]
+        stop.set()
+        await asyncio.wait_for(leading, 10)
+        assert rounds[-1] == "stops"
+        # Another process holds the lead: stopping ends the wait for it.
+        other = await PostgresLeadership(shared, sleep=no_checks).acquire("zalo")
+        stop_waiting = asyncio.Event()
+        waiting = asyncio.ensure_future(
+            while_leading(PostgresLeadership(shared), "zalo", stop_waiting, work)
+        )
+        await until(lambda: _waits_one(db))
+        stop_waiting.set()
+        await asyncio.wait_for(waiting, 10)
+        await other.release()
+    assert rounds.count("polls") == 2
