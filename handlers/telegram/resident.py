@@ -233,17 +233,14 @@ async def on_message(update: Update, context: BotContext) -> None:
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             await show_status(context, chat_id, answer.text)
             return
-        if not isinstance(answer, PhotoAnswer):
+        # A photo or a sentence out of the blue starts a report and is kept in it.
+        reply = await services.open_report(actor, answer, update_id=str(update.update_id))
+        if reply is None:
             await context.bot.send_message(
                 chat_id,
                 context.renderer.t(actor.language, "fallback.help"),
                 reply_markup=context.renderer.new_report_keyboard(actor.language),
             )
-            return
-        # A photo out of the blue starts a report and is kept in it.
-        await send_reply(context, chat_id, await services.start_report(actor))
-        reply = await services.answer(actor, answer, update_id=str(update.update_id))
-        if reply is None:
             return
     await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
 
