@@ -468,7 +468,7 @@ class ReportFlow:
         area = chart.areas[data["area"]]
         return {
             "category": category.display_name(env.language),
-            "area": area.name,
+            "area": self._place_name(env, area),
             "landmark": data.get("landmark") or "—",
             "description": data.get("description", ""),
             "photos": len(data.get("photos", [])),
