@@ -254,6 +254,8 @@ async def test_transfer_reject_and_withdraw_tell_the_resident(bot: BotDriver) ->
     an = bot.user(501, "An")
     await file_sanitation_report(bot, an)
     sent = await bot.send(an.command("withdraw", "PA-000002"))
+    assert says(joined(to(sent, an)), "withdraw.ask_confirm", code="PA-000002")
+    sent = await bot.choose(an, "w2")
     assert says(joined(to(sent, an)), "resident.withdrawn", code="PA-000002")
     assert says(
         joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE]),

@@ -9,6 +9,7 @@
   abusive, with a reason.
 * ``dispute`` — the resident says "not fixed" and must say why.
 * ``rate`` — the resident rates a confirmed fix, 1 to 5.
+* ``withdraw`` — the resident confirms taking a complaint back.
 
 Each flow's ``data`` is JSON-serialisable so the caller can store it.
 """
@@ -1236,6 +1237,36 @@ class ReassignFlow:
         return Outcome(data, result={**data, "cadre": key})
 
 
+class WithdrawFlow:
+    """Withdrawing ends a complaint for good, so the resident confirms it.
+    The confirming choice names the complaint: a press left on an older
+    question (another complaint's) is stale, never a confirmation."""
+
+    kind = "withdraw"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "confirm"
+
+    @staticmethod
+    def confirm_key(data: Mapping[str, Any]) -> str:
+        return f"w{int(data['complaint_id'])}"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        confirm = Choice(
+            self.confirm_key(data), text("withdraw.confirm"), aliases=("rut", "rut lai", "withdraw")
+        )
+        keep = Choice(NO, text("withdraw.keep"), aliases=("khong", "no", "giu", "keep", "huy"))
+        return Prompt(seq, text("withdraw.ask_confirm", code=data["code"]), (confirm, keep))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = _typed_key(answer, prompt)
+        if key is None:
+            return Outcome(data, notes=notes)
+        return Outcome(data, result={**data, "confirmed": key == self.confirm_key(data)})
+
+
 EXTEND_CHOICES = (1, 2, 3, 5, 10)
 
 
@@ -1283,4 +1314,5 @@ ALL_FLOWS = (
     InfoReplyFlow(),
     ReassignFlow(),
     ExtendFlow(),
+    WithdrawFlow(),
 )
