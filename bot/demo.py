@@ -193,7 +193,7 @@ async def play(story: Story) -> None:
     await story.chooses(thang, "t1")
     await story.presses(thang, "j:4")
     await story.chooses(thang, "duplicate")
-    await story.says(thang, "Trùng phản ánh PA-000001, đang được xử lý.")
+    await story.chooses(thang, "1")  # the original, offered: PA-000001
     story.clock.advance(timedelta(hours=2))
     await story.presses(thang, "r:1")
     await story.says(thang, "Đã thu gom toàn bộ rác, rửa lại đầu ngõ 12.")

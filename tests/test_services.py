@@ -234,12 +234,12 @@ async def test_reject_needs_a_reason_and_counts_apart(services: Services) -> Non
     assert filed is not None
     owner = await staff(services, filed.owner)
     await services.begin(owner, filed.id, Action.REJECT)
-    reply = await typed(services, owner, "1")
+    reply = await typed(services, owner, "3")  # abusive: a reason in words
     assert reply.prompt is not None
     assert reply.prompt.question.key == "reject.ask_reason"
     reply = await typed(services, owner, "   ")
     assert keys(reply) == ["conv.empty_text"]
-    reply = await typed(services, owner, "Trùng PA-000001")
+    reply = await typed(services, owner, "Lời lẽ xúc phạm")
     assert keys(reply) == ["task.rejected"]
     rejected = await services.complaint(filed.id)
     assert rejected is not None

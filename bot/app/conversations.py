@@ -197,8 +197,9 @@ class Conversations(Changes):
             if state.kind != "report":
                 raise
             return await self._restart_stale_draft(actor, state)
-        if reply.refused is not None or state.kind != "report":
-            # The conversation is over either way; the refusal says why.
+        if reply.refused is not None or (state.kind != "report" and reply.prompt is None):
+            # The conversation is over either way; the refusal says why.  (A
+            # use case that asks again has started its question anew.)
             await self.store.delete_conversation(actor.person_id)
         return Reply(
             notes=(*turn.notes, *reply.notes),

@@ -23,7 +23,7 @@ from itertools import pairwise
 from typing import Any
 
 from bot import i18n
-from bot.domain.complaints import RejectReason
+from bot.domain.complaints import RejectReason, format_code, parse_code
 from bot.domain.conversation import (
     BACK,
     CANCEL,
@@ -1062,10 +1062,14 @@ class TransferFlow:
 
 
 class RejectFlow:
+    """Why a task is rejected: a duplicate names the report it repeats (the
+    resident is sent there), the others give a reason in words."""
+
     kind = "reject"
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
-        return "kind"
+        # Asked again for the original when the one named would not do.
+        return "original" if data.get("reason_kind") == RejectReason.DUPLICATE else "kind"
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         if step == "kind":
@@ -1077,6 +1081,20 @@ class RejectFlow:
                 if conduct or r is not RejectReason.NOT_CONDUCT
             ]
             return Prompt(seq, text("reject.ask_kind", code=data["code"]), (*reasons, _cancel()))
+        if step == "original":
+            # The likely originals (open, same ward and problem: the services
+            # list them when the flow starts); any other is typed by its code.
+            originals = [
+                Choice(
+                    str(original),
+                    text("reject.original_choice", original=format_code(original), area=name),
+                    aliases=(format_code(original),),
+                )
+                for original, name in data.get("originals", [])
+            ]
+            return Prompt(
+                seq, text("reject.ask_original", code=data["code"]), (*originals, _cancel())
+            )
         return Prompt(seq, text("reject.ask_reason"), (_cancel(),))
 
     def answer(
@@ -1087,8 +1105,28 @@ class RejectFlow:
             if key is None:
                 return Outcome(data, notes=notes)
             data["reason_kind"] = key
-            return Outcome(data, step="reason")
+            return Outcome(data, step="original" if key == RejectReason.DUPLICATE else "reason")
+        if step == "original":
+            return self._original(data, answer, prompt)
         return _take_text(data, answer, "reject.ask_reason", "reason")
+
+    @staticmethod
+    def _original(data: dict[str, Any], answer: Answer, prompt: Prompt) -> Outcome:
+        """The report this one repeats: a choice, or its code typed, alone or
+        in a few words ("Trùng PA-000123", kept as the reason).  The services
+        check that it exists, in the same ward (`_reject`)."""
+        original: int | None = None
+        reason = ""
+        if isinstance(answer, ChoiceAnswer):
+            original = int(answer.key)
+        elif isinstance(answer, TextAnswer):
+            reason = normalise_text(answer.text)[:TEXT_MAX]
+            found = {parse_code(w.strip(".,;:()")) for w in reason.split()} - {None}
+            original = found.pop() if len(found) == 1 else None
+        if original is None:
+            return Outcome(data, notes=_unusable(answer, "reject.original_hint"), reprompt=False)
+        reason = reason or format_code(original)
+        return Outcome(data, result={**data, "original": original, "reason": reason})
 
 
 class DisputeFlow:
