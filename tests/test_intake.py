@@ -7,15 +7,26 @@ through the real Application."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from bot import i18n
+from bot.domain.clock import ManualClock
 from bot.domain.flows import reads_like_a_report, suggest_categories
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
 from bot.sandbox import steps
 from bot.sandbox.driver import BotDriver
 from tests.catalogue import says
-from tests.factories import ENVIRONMENT_CADRE, button_data, choice_key, joined, to
+from tests.factories import (
+    ENVIRONMENT_CADRE,
+    button_data,
+    choice_key,
+    file_sanitation_report,
+    joined,
+    load_chart,
+    started_bot,
+    to,
+)
 
 SENTENCE = "có người đổ rác ra vỉa hè đầu ngõ 12"
 
@@ -195,3 +206,42 @@ def test_filing_with_a_photo_and_a_pin_takes_at_most_six_steps() -> None:
     assert tallies["a sentence typed"].steps == 6
     assert tallies["the menu"].steps == 8
     assert min(t.steps for t in tallies.values()) <= 6
+
+
+async def test_words_typed_at_the_suggestions_pick_a_problem_or_add_to_the_description(
+    bot: BotDriver,
+) -> None:
+    an = bot.user(501, "An")
+    await bot.send(an.text(SENTENCE))
+    sent = await bot.send(an.text("từ tối qua, bốc mùi cả ngõ"))
+    assert says(joined(sent), "report.words_kept"), "more words: more description"
+    assert says(joined(sent), "report.ask_suggested")
+    sent = await bot.send(an.text("xyz"))
+    assert says(joined(sent), "conv.no_match")
+    sent = await bot.send(an.text("đổ rác phế thải"))  # a problem's name, typed
+    assert says(joined(sent), "report.ask_ward")
+    actor = await bot.services.identify("telegram", "501", None)
+    assert actor is not None
+    draft = await bot.services.store.load_conversation(actor.person_id)
+    assert draft is not None
+    assert draft.data["category"] == "RTPT"
+    assert draft.data["description"] == f"{SENTENCE}\n\ntừ tối qua, bốc mùi cả ngõ"
+
+
+async def test_a_sentence_too_long_is_refused_whole_and_nothing_is_lost(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    sent = await bot.send(an.text("rác " * 600))
+    assert says(joined(sent), "conv.too_long", limit="2.000")
+    assert says(joined(sent), "report.ask_family"), "the report waits for a shorter text"
+
+
+async def test_a_sentence_over_the_hourly_limit_is_told_so(
+    tmp_path: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    db_path = tmp_path / "bot.db"
+    await load_chart(db_path, chart)
+    async with started_bot(db_path, clock, max_reports_per_hour=1) as bot:
+        an = bot.user(501, "An")
+        await file_sanitation_report(bot, an)
+        sent = await bot.send(an.text(SENTENCE))
+        assert says(joined(sent), "report.too_many", limit=1)
