@@ -37,7 +37,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, HTTPXRequest
 
-import handlers.telegram.outbox
+import bot.app.outbox
 from bench.aiohttp_request import AiohttpRequest
 from bench.common import EXAMPLE_ORG, START, count_complaints, percentile
 from bench.table import Row
@@ -249,7 +249,7 @@ async def run(
         telegram_api_url=base_url,
         rate_limit=True,
     )
-    saved = handlers.telegram.outbox.PARALLEL_RECIPIENTS
+    saved = bot.app.outbox.PARALLEL_RECIPIENTS
 
     def build(core: Core, http: HttpServer) -> Channel:
         channel = telegram(request=request)(core, http)
@@ -260,7 +260,7 @@ async def run(
         return channel
 
     if sequential:
-        handlers.telegram.outbox.PARALLEL_RECIPIENTS = 1
+        bot.app.outbox.PARALLEL_RECIPIENTS = 1
     try:
         async with running(settings, clock=ManualClock(START), channels=[build]) as runtime:
             app = runtime.telegram.app
@@ -272,7 +272,7 @@ async def run(
             await polling
             await app.stop()
     finally:
-        handlers.telegram.outbox.PARALLEL_RECIPIENTS = saved
+        bot.app.outbox.PARALLEL_RECIPIENTS = saved
         fake.stdin.close()
         await fake.wait()
     result = json.loads(line)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, PostgresUrl, Settings, is_url, load_settings
 from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
@@ -237,12 +237,24 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
     )
     digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
+    db = sub.add_parser("db", help=h("cli_help.db"), description=h("cli_help.db"))
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar=h("cli_help.subcommand"))
+    copy = db_sub.add_parser("copy", help=h("cli_help.db_copy"), description=h("cli_help.db_copy"))
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        type=Path,
+        metavar=h("cli_help.file"),
+        help=h("cli_help.copy_from"),
+    )
+    copy.add_argument("--to", metavar=h("cli_help.url"), help=h("cli_help.copy_to"))
     demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
     demo.add_argument(
         "--db",
-        type=Path,
+        type=_demo_database,
         default=Path("data/demo.db"),
-        metavar=h("cli_help.file"),
+        metavar=h("cli_help.demo_db_value"),
         help=h("cli_help.demo_db"),
     )
     return parser
@@ -250,6 +262,16 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 OPERATOR_MAX = 80
+
+
+def _demo_database(text: str) -> Path | PostgresUrl:
+    """--db: a file, or a PostgreSQL URL (a malformed one said without its password)."""
+    if not is_url(text):
+        return Path(text)
+    try:
+        return PostgresUrl.parse(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _operator_name(language: str, text: str) -> str:
@@ -321,17 +343,20 @@ async def _has_chart(settings: Settings) -> bool:
 
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """Everything that can be wrong before the bot serves anyone is said in
-    one line with a non-zero exit: no token, an unusable database, no org
-    chart, a token Telegram refuses, no network, a port that cannot be
-    listened on.  "Running" is printed only once Telegram accepted the
-    token (and, for a webhook, took the address)."""
-    if not settings.telegram_token:
+    one line with a non-zero exit: no token at all, an unusable database,
+    no org chart, a token Telegram or Zalo refuses, no network, a port that
+    cannot be listened on.  "Running" is printed only once every channel
+    whose token is set started (the messenger accepted the token and, for
+    a webhook, took the address)."""
+    if not settings.telegram_token and not settings.zalo_token:
         console.warn("cli.missing_token")
         return EXIT_USAGE
     if not asyncio.run(_has_chart(settings)):
-        console.warn("cli.no_chart", db=settings.db_path)
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from handlers.zalo.client import ZaloError, ZaloNetworkError, ZaloUnauthorized
 
     # --listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
     try:
@@ -359,6 +384,15 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     except TelegramError as exc:
         console.warn("cli.telegram_refused", error=exc.message)
         return EXIT_REFUSED
+    except ZaloUnauthorized:
+        console.warn("cli.zalo_bad_token")
+        return EXIT_REFUSED
+    except ZaloNetworkError:
+        console.warn("cli.zalo_no_network", host=urlsplit(settings.zalo_api_url).netloc)
+        return EXIT_REFUSED
+    except ZaloError as exc:  # the token is never in it (handlers/zalo/client.py)
+        console.warn("cli.zalo_refused", error=exc.description)
+        return EXIT_REFUSED
     except OSError as exc:  # the HTTP server's port
         console.warn(
             "cli.cannot_listen",
@@ -374,10 +408,11 @@ async def _serve(settings: Settings, console: Console, webhook: str | None) -> N
     from bot.runtime import configured_channels, serve
 
     def ready() -> None:
-        if webhook is None:
+        hook = webhook or (settings.zalo_webhook_url if settings.zalo_token else None)
+        if hook is None:
             console.warn("cli.running")
         else:
-            console.warn("cli.running_webhook", url=webhook, port=settings.http_port)
+            console.warn("cli.running_webhook", url=hook, port=settings.http_port)
 
     channels = configured_channels(settings, telegram_webhook=webhook)
     await serve(settings, channels=channels, ready=ready)
@@ -429,7 +464,7 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
             return EXIT_REFUSED
     console.say(
         "cli.org_imported",
-        db=settings.db_path,
+        db=settings.database,
         areas=len(chart.areas),
         groups=len(chart.groups()),
         categories=len(chart.categories),
@@ -449,7 +484,7 @@ def cmd_org_export(settings: Settings, console: Console, path: Path) -> int:
 
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
-        console.warn("cli.no_chart", db=settings.db_path)
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     path.write_text(dump_org(chart), encoding="utf-8")
     console.say("cli.org_exported", path=path)
@@ -461,7 +496,7 @@ async def cmd_org_check(settings: Settings, console: Console) -> int:
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         chart = services.chart
         check = await Admin(services).check()
@@ -498,7 +533,7 @@ async def cmd_invite(settings: Settings, console: Console, args: argparse.Namesp
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
         if username is None:
@@ -530,7 +565,7 @@ async def cmd_staff_deactivate(
     staff_id = args.staff_id
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         try:
             moved = await Admin(services).deactivate(staff_id, by=operator(args))
@@ -553,7 +588,7 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
     async with _services(settings) as services:
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
         chart = services.chart
@@ -575,22 +610,50 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
 
 
 async def cmd_backup(settings: Settings, console: Console, target: Path) -> int:
+    """SQLite: the online backup API; PostgreSQL: pg_dump (storage/engines.py)."""
     from bot.runtime import open_database
 
-    db = await open_database(settings)
+    storage = await open_database(settings)
     try:
-        await db.backup_to(target)
+        await storage.backup_to(target)
     finally:
-        await db.close()
+        await storage.close()
     console.say("cli.backup_done", path=target)
     return 0
 
 
 def cmd_restore(settings: Settings, console: Console, source: Path) -> int:
-    from storage.sqlite.restore import restore
+    """A refusal (not our backup, the bot still running) is one line, in `main`."""
+    from storage.engines import restore
 
-    restore(source, settings.db_path)  # a refusal is one line, in `main`
-    console.say("cli.restore_done", path=source, db=settings.db_path)
+    asyncio.run(restore(source, settings.database))
+    console.say("cli.restore_done", path=source, db=settings.database)
+    return 0
+
+
+def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """A ward's SQLite history into an empty PostgreSQL database.  The
+    target is --to, or PHANANH_DB when that is a PostgreSQL URL (which keeps
+    the password off the command line, where ps would show it)."""
+    from storage.postgres.copy import copy_sqlite
+
+    try:
+        target = PostgresUrl.parse(args.to) if args.to else settings.db_url
+    except ConfigError as exc:
+        console.warn("cli.config_error", error=exc)
+        return EXIT_USAGE
+    if target is None:
+        console.warn("cli.copy_needs_postgres")
+        return EXIT_USAGE
+    copied = asyncio.run(copy_sqlite(args.source, target))
+    console.say(
+        "cli.copy_done",
+        source=args.source,
+        db=target,
+        complaints=copied.rows.get("complaints", 0),
+        people=copied.rows.get("people", 0),
+        rows=copied.total,
+    )
     return 0
 
 
@@ -649,8 +712,8 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
     from bot.app.audit import admin_log, trail
     from bot.report.history import admin_log_text, trail_text
 
-    if not settings.db_path.is_file():
-        console.warn("cli.no_chart", db=settings.db_path)
+    if settings.db_url is None and not settings.db_path.is_file():
+        console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     async with _services(settings) as services:
         if args.code is None:
@@ -659,7 +722,7 @@ async def cmd_history(settings: Settings, console: Console, args: argparse.Names
             )
             return 0
         if not services.has_chart:
-            console.warn("cli.no_chart", db=settings.db_path)
+            console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         found = await trail(services, args.code)
         if found is None:
@@ -684,7 +747,7 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from storage.sqlite.db import Refusal
+    from storage.errors import Refusal
 
     try:
         settings: Settings | None = load_settings()
@@ -737,6 +800,8 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return asyncio.run(cmd_history(settings, console, args))
     if args.command == "digest":
         return cmd_digest(settings, args)
+    if args.command == "db":
+        return cmd_db_copy(settings, console, args)
     if args.command == "demo":
         from bot.demo import run_demo
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.daysoff import DaysOff, days_off, missing_list_warning
@@ -23,6 +23,13 @@ from bot.domain.digest import DigestSchedule
 from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+# Zalo's Bot Platform (older clients use https://bot-api.zapps.me/bot).
+DEFAULT_ZALO_API_URL = "https://bot-api.zaloplatforms.com/bot"
+# Zalo publishes no rate limit: messages a second, kept well under what its
+# Official Account API documents, so a burst never runs into one unknown.
+DEFAULT_ZALO_RATE = 5.0
+# What Zalo's setWebhook accepts as a secret token.
+ZALO_SECRET_LENGTH = range(8, 257)
 DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEFAULT_HTTP_HOST = "127.0.0.1"
@@ -61,6 +68,87 @@ class Secret:
         return hash(self._value)
 
 
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+# What a PostgreSQL URL's query may set (libpq's names): where the server's
+# Unix socket is, and whether to use TLS.
+POSTGRES_OPTIONS = ("host", "sslmode")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True, repr=False)
+class PostgresUrl:
+    """``postgresql://user:pass@host:port/db``: where the PostgreSQL engine
+    connects.  The password is a `Secret`, and the URL prints (in a log
+    line, an error, a ``repr``) with ``***`` in its place.  The driver is
+    given the parts, never the URL, so no error it raises can quote it."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password: Secret = field(default_factory=lambda: Secret(""))
+    sslmode: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> PostgresUrl:
+        """The URL's parts; a ConfigError (which never quotes the password)
+        for anything this program would not know how to use."""
+        try:
+            parts = urlsplit(text.strip())
+            port = parts.port or 5432
+        except ValueError as exc:
+            raise ConfigError("PHANANH_DB: the port of the PostgreSQL URL is not a number") from exc
+        if parts.scheme not in POSTGRES_SCHEMES:
+            raise ConfigError("PHANANH_DB: a PostgreSQL URL starts with postgresql://")
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = sorted(set(options) - set(POSTGRES_OPTIONS))
+        if unknown:
+            raise ConfigError(
+                f"PHANANH_DB: unknown URL parameters {', '.join(unknown)}"
+                f" (known: {', '.join(POSTGRES_OPTIONS)})"
+            )
+        sslmode = options.get("sslmode")
+        if sslmode is not None and sslmode not in SSL_MODES:
+            raise ConfigError(f"PHANANH_DB: sslmode must be one of {', '.join(SSL_MODES)}")
+        host = options.get("host") or unquote(parts.hostname or "")
+        database = unquote(parts.path.lstrip("/"))
+        user = unquote(parts.username or "")
+        if not host or not database or not user:
+            raise ConfigError(
+                "PHANANH_DB: a PostgreSQL URL names the user, the host and the database:"
+                " postgresql://user:password@host:5432/database"
+            )
+        return cls(host, port, database, user, Secret(unquote(parts.password or "")), sslmode)
+
+    def reveal(self) -> str:
+        """The whole URL, password included: only for a child process's
+        environment (``PHANANH_DB``), never for printing."""
+        return self._text(quote(self.password.reveal(), safe="") if self.password else "")
+
+    def __str__(self) -> str:
+        return self._text("***" if self.password else "")
+
+    def _text(self, password: str) -> str:
+        user = quote(self.user, safe="")
+        secret = f":{password}" if password else ""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        database = quote(self.database, safe="")
+        query = f"?sslmode={self.sslmode}" if self.sslmode else ""
+        if host.startswith("/"):  # a Unix socket's folder
+            query = f"?host={quote(host, safe='/')}" + (
+                f"&sslmode={self.sslmode}" if self.sslmode else ""
+            )
+            return f"postgresql://{user}{secret}@:{self.port}/{database}{query}"
+        return f"postgresql://{user}{secret}@{host}:{self.port}/{database}{query}"
+
+    __repr__ = __str__
+
+
+def is_url(text: str) -> bool:
+    """``PHANANH_DB`` names a server (``scheme://…``), not a file."""
+    return "://" in text
+
+
 def default_file_url(api_url: str) -> str:
     """The file endpoint lives beside the API endpoint: same scheme and host."""
     parts = urlsplit(api_url)
@@ -73,6 +161,9 @@ class Settings:
     telegram_api_url: str = DEFAULT_API_URL
     telegram_file_url: str = ""
     db_path: Path = Path(DEFAULT_DB)
+    # Set when PHANANH_DB is a postgresql:// URL: the PostgreSQL engine, and
+    # db_path is not used.
+    db_url: PostgresUrl | None = None
     tz_name: str = DEFAULT_TZ
     # How far from a residential group's centre a shared location may fall
     # and still be attributed to it.
@@ -111,6 +202,14 @@ class Settings:
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
+    # The Zalo bot (handlers/zalo/): its token, the Bot API's base URL (the
+    # bot appends <token>/<method>, as for Telegram), the secret of its
+    # webhook (set: Zalo posts updates to PHANANH_PUBLIC_URL + /zalo; unset:
+    # long polling), and how many messages a second it sends at most.
+    zalo_token: Secret = field(default_factory=lambda: Secret(""))
+    zalo_api_url: str = DEFAULT_ZALO_API_URL
+    zalo_webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    zalo_rate: float = DEFAULT_ZALO_RATE
     # The Zalo bot's link (https://zalo.me/…): set, the posters show it and
     # the group's code to send it (Zalo has no links that start a report).
     zalo_bot_link: str = ""
@@ -148,6 +247,7 @@ class Settings:
             )
         if not 10 <= self.sweep_seconds <= 600:
             raise ConfigError("sweep_seconds must be between 10 and 600")
+        self._check_zalo()
         if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
             raise ConfigError(f"zalo_bot_link must be an https:// link, not {self.zalo_bot_link!r}")
         if not 0 <= self.http_port <= 65535:
@@ -166,6 +266,38 @@ class Settings:
             raise ConfigError(
                 f"{both[0].isoformat()} is both a bridge day off and a make-up day worked"
             )
+
+    def _check_zalo(self) -> None:
+        if urlsplit(self.zalo_api_url).scheme not in ("http", "https"):
+            raise ConfigError(
+                f"zalo_api_url must look like {DEFAULT_ZALO_API_URL}, not {self.zalo_api_url!r}"
+            )
+        if not math.isfinite(self.zalo_rate) or not 0 < self.zalo_rate <= 1000:
+            raise ConfigError("zalo_rate must be a number of messages a second, above 0")
+        secret = self.zalo_webhook_secret.reveal()
+        if not secret:
+            return
+        if len(secret) not in ZALO_SECRET_LENGTH or not secret.isprintable() or " " in secret:
+            raise ConfigError(
+                "zalo_webhook_secret must be 8 to 256 characters without spaces (Zalo's rule)"
+            )
+        if not self.public_url:
+            raise ConfigError(
+                "zalo_webhook_secret needs public_url: Zalo posts updates to public_url + /zalo"
+            )
+
+    @property
+    def zalo_webhook_url(self) -> str | None:
+        """Where Zalo posts updates (webhook mode), or None: long polling."""
+        if not self.zalo_webhook_secret or not self.public_url:
+            return None
+        return self.public_url.rstrip("/") + "/zalo"
+
+    @property
+    def database(self) -> Path | PostgresUrl:
+        """Where the store lives: a file (SQLite) or a server (PostgreSQL).
+        Printed, a URL hides its password."""
+        return self.db_url if self.db_url is not None else self.db_path
 
     @property
     def tz(self) -> ZoneInfo:
@@ -217,6 +349,10 @@ _ENV_NAMES = {
     "rate_limit": "PHANANH_RATE_LIMIT",
     "bot_username": "PHANANH_BOT_USERNAME",
     "zalo_bot_link": "PHANANH_ZALO_BOT_LINK",
+    "zalo_token": "PHANANH_ZALO_TOKEN",
+    "zalo_api_url": "PHANANH_ZALO_API_URL",
+    "zalo_webhook_secret": "PHANANH_ZALO_WEBHOOK_SECRET",
+    "zalo_rate": "PHANANH_ZALO_RATE",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
     "media_secret": "PHANANH_MEDIA_SECRET",
@@ -334,6 +470,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         locate = float(raw.get("locate_max_km", 1.0))
     except (TypeError, ValueError) as exc:
         raise ConfigError("locate_max_km must be a number") from exc
+    try:
+        zalo_rate = float(raw.get("zalo_rate", DEFAULT_ZALO_RATE))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError("zalo_rate must be a number of messages a second") from exc
     timing: dict[str, Any] = {}
     if "work_hours" in raw:
         timing["work_start"], timing["work_end"] = _span(raw["work_hours"], "work_hours")
@@ -355,12 +495,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["anonymous_by_default"] = _flag(raw["anonymous_by_default"], "anonymous_by_default")
     if "rate_limit" in raw:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
+    db = str(raw.get("db", DEFAULT_DB))
+    if is_url(db):
+        timing["db_url"] = PostgresUrl.parse(db)
+        db = DEFAULT_DB
     return Settings(
         **timing,
         telegram_token=Secret(str(raw.get("telegram_token", ""))),
         telegram_api_url=str(raw.get("telegram_api_url", DEFAULT_API_URL)),
         telegram_file_url=str(raw.get("telegram_file_url", "")),
-        db_path=Path(str(raw.get("db", DEFAULT_DB))),
+        db_path=Path(db),
         tz_name=str(raw.get("tz", DEFAULT_TZ)),
         locate_max_km=locate,
         default_language=str(raw.get("default_language", "vi")),
@@ -370,4 +514,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         http_host=str(raw.get("http_host", DEFAULT_HTTP_HOST)).strip(),
         public_url=str(raw.get("public_url", "")).strip(),
         media_secret=Secret(str(raw.get("media_secret", ""))),
+        zalo_token=Secret(str(raw.get("zalo_token", "")).strip()),
+        zalo_api_url=str(raw.get("zalo_api_url", DEFAULT_ZALO_API_URL)).strip(),
+        zalo_webhook_secret=Secret(str(raw.get("zalo_webhook_secret", ""))),
+        zalo_rate=zalo_rate,
     )

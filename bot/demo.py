@@ -1,9 +1,13 @@
 """`phananh demo`: a short, complete story played offline.
 
-Three residents file five complaints; cadres acknowledge, one transfers, one
-rejects a duplicate, two resolve; one resident confirms and rates, one
-disputes.  Everything runs through the real Application, handlers and SQLite
-file, over the in-package fake Bot API, with a clock that moves by itself.
+Three residents file five complaints on Telegram; cadres acknowledge, one
+transfers, one rejects a duplicate, two resolve; one resident confirms and
+rates, one disputes.  Then Zalo beside Telegram: a resident on Zalo types
+every answer and sends a photo, her complaint reaches a cadre on Telegram,
+whose photo of the fix reaches her on Zalo; and a cadre who added his Zalo
+account works a Telegram resident's complaint there.  Everything runs
+through the real channels, handlers and SQLite file, over the in-package
+fake Bot APIs (Telegram's and Zalo's), with a clock that moves by itself.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app.admin import Admin
-from bot.config import Secret, Settings
+from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.geo import centroid
+from bot.domain.orgchart import Role
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
-from bot.runtime import opened
-from bot.sandbox.driver import BotDriver, driven
+from bot.runtime import DEMO_MARK, fresh_database, opened
+from bot.sandbox.driver import PUBLIC_URL, BotDriver, ZaloDriver, driven
 from bot.sandbox.telegram import FakeUser, JSONDict, SentMessage
+from bot.sandbox.zalo import FakeZaloApi, FakeZaloUser, ZaloSent
+from handlers.zalo.links import ZaloLinks
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -32,13 +39,15 @@ DEMO_START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 
 
 class Transcript:
-    """Prints who said what, in the ward's local time, buttons as [label]."""
+    """Prints who said what, in the ward's local time, buttons as [label];
+    on Zalo, where there are no buttons, the numbered lists are the text."""
 
     def __init__(self, driver: BotDriver, clock: ManualClock, out: TextIO) -> None:
         self.driver = driver
         self.clock = clock
         self.out = out
         self.names: dict[int, str] = {}
+        self.zalo_names: dict[str, str] = {}
 
     def _stamp(self) -> str:
         return (self.clock.now() + timedelta(hours=7)).strftime("%d/%m %H:%M")
@@ -65,8 +74,20 @@ class Transcript:
                 body += "\n" + " ".join(f"[{b}]" for b in buttons)
             self._print(f"  {self._stamp()} 🤖 → {who}: ", body)
 
+    def zalo_said(self, messages: list[ZaloSent]) -> None:
+        for message in messages:
+            who = self.zalo_names.get(message.chat_id, message.chat_id)
+            if message.kind == "photo":
+                body = "[ảnh]" + (f" {message.caption}" if message.caption else "")
+            else:
+                body = message.text or ""
+            self._print(f"  {self._stamp()} 🤖 → {who}: ", body)
+
     def person_did(self, user: FakeUser, what: str) -> None:
         self._print(f"  {self._stamp()} 👤 {self.names[user.user_id]}: ", what)
+
+    def zalo_person_did(self, user: FakeZaloUser, what: str) -> None:
+        self._print(f"  {self._stamp()} 👤 {self.zalo_names[user.user_id]}: ", what)
 
 
 class Story:
@@ -80,12 +101,41 @@ class Story:
         self.log.names[user_id] = name
         return self.driver.user(user_id, name.split()[-1])
 
+    @property
+    def zalo(self) -> ZaloDriver:
+        assert self.driver.zalo is not None
+        return self.driver.zalo
+
+    def zalo_person(self, name: str, display_name: str) -> FakeZaloUser:
+        """Someone on Zalo: ``name`` in the transcript, ``display_name`` as Zalo shows it."""
+        user = self.zalo.user(display_name)
+        self.log.zalo_names[user.user_id] = f"{name} (Zalo)"
+        return user
+
     def scene(self, title: str, minutes: int = 5) -> None:
         self.clock.advance(timedelta(minutes=minutes))
         self.out.write(f"\n— {title}\n")
 
     async def _after(self, messages: list[SentMessage]) -> None:
+        """What the bot sent because of a step on Telegram: there, then on Zalo."""
         self.log.bot_said(messages)
+        if self.driver.zalo is not None:
+            self.log.zalo_said(self.driver.zalo.new_messages())
+        self.clock.advance(timedelta(minutes=1))
+
+    async def types(self, user: FakeZaloUser, text: str) -> None:
+        """A Zalo user types ``text``; what the bot sent because of it, on
+        Zalo, then on Telegram."""
+        self.log.zalo_person_did(user, text)
+        await self._after_zalo(await self.zalo.send(user.text(text)))
+
+    async def sends_image(self, user: FakeZaloUser, what: str) -> None:
+        self.log.zalo_person_did(user, what)
+        await self._after_zalo(await self.zalo.send(user.image()))
+
+    async def _after_zalo(self, messages: list[ZaloSent]) -> None:
+        self.log.zalo_said(messages)
+        self.log.bot_said(self.driver.new_messages())
         self.clock.advance(timedelta(minutes=1))
 
     async def says(self, user: FakeUser, text: str) -> None:
@@ -115,14 +165,31 @@ class Story:
         self.out.write(f"  {self.log._stamp()} 💻 $ phananh {' '.join(command)}\n")
         if command[:2] == ("staff", "deactivate"):
             await Admin(self.driver.services).deactivate(command[2])
-        self.log.bot_said(await self.driver.flush())
+        await self._after(await self.driver.flush())
+
+    async def zalo_code_for(self, staff_id: str) -> str:
+        """``phananh invite --add``: the one-time code a staff member types on
+        Zalo to add that account beside their Telegram one (the printed
+        Telegram link is left out of the transcript)."""
+        role = "cadre"
+        self.out.write(
+            f"  {self.log._stamp()} 💻 $ phananh invite --add --role {role} --staff {staff_id}\n"
+        )
+        admin = Admin(self.driver.services)
+        invite = await admin.invite(staff_id, Role(role), ZaloLinks(), add=True)
+        code = ZaloLinks().invite(invite.token)
+        self._print_line(t("vi", "cli.invite_code", code=code))
+        return code
+
+    def _print_line(self, text: str) -> None:
+        self.out.write(f"  {' ' * len(self.log._stamp())}    {text}\n")
 
     async def sweep_at(self, local: datetime) -> None:
         """Jump the clock to a local time and run the reminder sweep, as the
         bot's periodic job would; what fell due in between comes out once."""
         self.clock.set(local)
         self.out.write("  … ⏰\n")
-        self.log.bot_said(await self.driver.tick())
+        await self._after(await self.driver.tick())
 
 
 async def play(story: Story) -> None:
@@ -220,15 +287,67 @@ async def play(story: Story) -> None:
     await story.says(tuan, "to dan pho 7")
     await story.presses(ha, "a:5")
 
+    await on_zalo(story, thang, cuong)
+
     story.person(7001, "Chủ tịch phường Hùng")
-    story.scene("10. Cuối giờ chiều: PA-000003 chưa được tiếp nhận — bot nhắc cán bộ")
-    await story.sweep_at(datetime(2026, 11, 23, 17, 0, tzinfo=LOCAL))
-    story.scene("11. Một tuần sau: PA-000002 quá hạn — báo cáo lãnh đạo phường; giao ban sáng")
+    story.person(7051, "Chủ tịch phường Bạch Đằng")
+    story.person(7091, "Bí thư Thành ủy")
+    story.person(7092, "Chủ tịch UBND thành phố")
+    story.scene("13. Cuối giờ chiều: PA-000003 chưa được tiếp nhận — bot nhắc cán bộ")
+    await story.sweep_at(datetime(2026, 11, 23, 17, 30, tzinfo=LOCAL))
+    story.scene("14. Một tuần sau: PA-000002 quá hạn — báo cáo lãnh đạo phường; giao ban sáng")
     await story.sweep_at(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL))
 
     story.person(7014, "CA phường Long")
-    story.scene("12. CB địa chính Nhung chuyển công tác: văn phòng phường cho ngừng hoạt động", 30)
+    story.scene("15. CB địa chính Nhung chuyển công tác: văn phòng phường cho ngừng hoạt động", 30)
     await story.operator_runs("staff", "deactivate", "cb-hh-dc2")
+
+
+async def on_zalo(story: Story, thang: FakeUser, cuong: FakeUser) -> None:
+    """Zalo beside Telegram: no buttons, no location pin, every answer typed."""
+    mai = story.zalo_person("Cô Mai", "Mai")
+
+    story.scene("10. Cô Mai dùng Zalo: gõ chữ và số, gửi ảnh; phản ánh đến cán bộ trên Telegram")
+    await story.types(mai, "mới")
+    await story.types(mai, "2")
+    await story.types(mai, "rac khong duoc thu gom")
+    await story.types(mai, "hong hai")
+    await story.types(mai, "to dan pho 4")
+    await story.types(mai, "Thùng rác đầu ngõ 45 tràn ra đường hai ngày nay, chưa ai thu gom.")
+    await story.sends_image(mai, "[ảnh]")
+    await story.types(mai, "xong")
+    await story.types(mai, "1")
+
+    story.scene("11. Cán bộ môi trường (Telegram) xử lý, gửi ảnh; cô Mai xem ảnh trên Zalo", 10)
+    await story.presses(thang, "a:6")
+    await story.chooses(thang, "t2")
+    story.clock.advance(timedelta(minutes=20))
+    await story.presses(thang, "r:6")
+    await story.says(thang, "Đã thu gom hết rác, đặt thêm một thùng ở đầu ngõ 45.")
+    await story.sends(thang, "[ảnh sau xử lý]", thang.photo)
+    await story.types(mai, "1")
+    await story.types(mai, "5")
+
+    story.scene("12. CB địa chính Tuấn thêm tài khoản Zalo, xử lý phản ánh của ông Cường trên Zalo")
+    tuan = story.zalo_person("CB địa chính Tuấn", "Tuấn")
+    code = await story.zalo_code_for("cb-hh-dc1")
+    await story.types(tuan, code)
+    await story.command(cuong, "new")
+    await story.chooses(cuong, "urban_order")
+    await story.chooses(cuong, "BHQC")
+    await story.chooses(cuong, "HONGHAI")
+    await story.chooses(cuong, "HH-TDP04")
+    await story.says(cuong, "Biển quảng cáo lớn treo chắn lối thoát hiểm của nhà số 12.")
+    await story.sends(cuong, "[ảnh]", cuong.photo)
+    await story.chooses(cuong, "d")
+    await story.chooses(cuong, "ok")
+    await story.types(tuan, "1")
+    await story.types(tuan, "2")
+    await story.types(tuan, "báo đã xử lý")
+    await story.types(tuan, "Đã yêu cầu chủ nhà tháo biển, lối thoát hiểm đã thông.")
+    await story.sends_image(tuan, "[ảnh sau xử lý]")
+    await story.presses(cuong, "f:7")
+    await story.chooses(cuong, "4")
 
 
 async def final_lines(driver: BotDriver) -> list[str]:
@@ -244,21 +363,30 @@ async def final_lines(driver: BotDriver) -> list[str]:
     return lines
 
 
-def reset_database(db_path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-
-
-async def run_demo(db_path: Path, out: TextIO | None = None) -> int:
+async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
+    """The story in a database of its own: a file, emptied first, or a
+    PostgreSQL database that is empty or a demo's own (marked as one)."""
     out = out or sys.stdout
-    reset_database(db_path)
-    settings = Settings(telegram_token=Secret("123456:DEMO"), db_path=db_path)
+    place = {"db_url": db} if isinstance(db, PostgresUrl) else {"db_path": db}
+    # Both channels; Zalo fetches the photos the bot shows it from the bot's
+    # own web server (PHANANH_PUBLIC_URL), here on a free port of 127.0.0.1.
+    settings = Settings(
+        telegram_token=Secret("123456:DEMO"),
+        zalo_token=Secret("2718281828:DEMO"),
+        public_url=PUBLIC_URL,
+        http_port=0,
+        zalo_rate=1000.0,
+        **place,
+    )
+    await fresh_database(settings)
     clock = ManualClock(DEMO_START)
     async with opened(settings, clock) as core:
         await core.store.replace_org(load_org_file(EXAMPLE_ORG))
-    async with driven(settings, clock) as driver:
+        await core.store.set_meta(DEMO_MARK, "1")
+    zalo = FakeZaloApi(token=settings.zalo_token.reveal(), clock=clock)
+    async with driven(settings, clock, zalo_api=zalo) as driver:
         out.write("Phản Ánh — bản chạy thử ngoại tuyến (offline demo)\n")
-        out.write(f"Cơ sở dữ liệu: {db_path}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
+        out.write(f"Cơ sở dữ liệu: {db}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
         story = Story(driver, clock, out)
         await play(story)
         out.write("\nKết quả / Final state:\n")

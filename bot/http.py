@@ -26,13 +26,17 @@ uvicorn.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -44,9 +48,13 @@ Endpoint = Callable[["Request"], Awaitable["Response"]]
 # A media token -> the bytes and their MIME type, or None (unknown, expired).
 MediaLookup = Callable[[str], Awaitable[tuple[bytes, str] | None]]
 
+# A file's token -> its bytes, MIME type and name, or None (unknown, expired).
+FileLookup = Callable[[str], tuple[bytes, str, str] | None]
+
 IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may sit idle
 STOP_GRACE = 5.0  # seconds stopping waits for requests under way
 MEDIA_PATH = "/media"
+FILES_PATH = "/files"
 
 
 @dataclass(frozen=True)
@@ -183,3 +191,63 @@ def add_media_route(server: HttpServer, lookup: MediaLookup) -> None:
         return Response(content, media_type=mime, headers={"Cache-Control": "private"})
 
     server.add_route(MEDIA_PATH + "/{token}", media, listen=False)
+
+
+def add_files_route(server: HttpServer, lookup: FileLookup) -> None:
+    """``GET /files/{token}/{name}``: a file the bot made for one person (an
+    export, /mydata, a chart), at a random link that expires, downloaded
+    under its name.  Like the media route, no reason to listen on its own."""
+
+    async def files(request: Request) -> Response:
+        from starlette.responses import Response
+
+        found = lookup(str(request.path_params["token"]))
+        if found is None:
+            return Response(status_code=404)
+        content, mime, name = found
+        headers = {"Cache-Control": "private, no-store"}
+        if not mime.startswith("image/"):
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        return Response(content, media_type=mime, headers=headers)
+
+    server.add_route(FILES_PATH + "/{token}/{name}", files, listen=False)
+
+
+# ---- webhooks ---------------------------------------------------------------------------------
+
+# A webhook's update is a few kilobytes: a megabyte is far beyond any of them.
+MAX_BODY = 1 << 20
+BODY_TIMEOUT = 30.0  # seconds a client may take to send a body
+
+
+def length_refusal(headers: Mapping[str, str], max_body: int = MAX_BODY) -> tuple[int, str] | None:
+    """What the declared length alone decides, before any of the body is
+    read: none declared (411), or more than ``max_body`` (413)."""
+    length = headers.get("Content-Length")
+    if length is None:
+        return 411, "no Content-Length"
+    if not length.isdigit() or int(length) > max_body:
+        return 413, f"a body over {max_body} bytes"
+    return None
+
+
+async def read_body(
+    request: Request, max_body: int = MAX_BODY, seconds: float = BODY_TIMEOUT
+) -> bytes | tuple[int, str]:
+    """A webhook request's body — or why it was refused: not all there
+    within ``seconds`` (408), the client left mid-body (400), more than ``max_body`` whatever
+    the framing said (413)."""
+    from starlette.requests import ClientDisconnect
+
+    body = bytearray()
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > max_body:
+                    return 413, f"a body over {max_body} bytes"
+    except TimeoutError:
+        return 408, "the body was too slow"
+    except ClientDisconnect:
+        return 400, "the client left mid-body"
+    return bytes(body)

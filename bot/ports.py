@@ -632,6 +632,33 @@ class Channel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Menu:
+    """A person's last numbered list on a channel without buttons: each
+    choice as plain strings (``("task", "resolve", "12")``, ``("command",
+    "new")``: the channel reads them), and whether it came after the
+    question of a conversation under way (then a number means the list)."""
+
+    channel: str
+    items: tuple[tuple[str, ...], ...]
+    over_prompt: bool = True
+
+
+class MenuStore(Protocol):
+    """Each person's last numbered list (storage/sqlite/menus.py)."""
+
+    async def remember_menu(
+        self, person_id: int, channel: str, items: Sequence[Sequence[str]], at: datetime
+    ) -> None:
+        """The list just shown (after anything else: it is over any question)."""
+        ...
+
+    async def menu_of(self, person_id: int) -> Menu | None: ...
+    async def prompt_shown(self, person_id: int) -> None:
+        """A question was shown after the list: a number answers the question."""
+        ...
+
+
 class UpdateInbox(Protocol):
     """A webhook's updates, stored before the sender is answered 200 and
     deleted once handled (storage/sqlite/inbox.py)."""

@@ -26,25 +26,32 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import httpx
 from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
-from bot.app.media import MediaLinks, media_secret
+from bot.app.media import MediaLinks, TemporaryFiles, media_secret
+from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
-from bot.http import HttpServer, add_media_route
+from bot.http import HttpServer, add_files_route, add_media_route
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
-from storage.sqlite.db import Database
-from storage.sqlite.digest import SqliteDigestStore
-from storage.sqlite.inbox import WebhookInbox
-from storage.sqlite.store import SqliteStore
+from handlers.zalo import channel as zalo_channel
+from handlers.zalo.channel import ZaloChannel
+from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
+from storage.engines import Storage, open_storage, start_afresh
+
+if TYPE_CHECKING:
+    from storage.postgres.db import Database as PostgresDatabase
+    from storage.sqlite.db import Database as SqliteDatabase
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +65,23 @@ class Core:
 
     settings: Settings
     clock: Clock
-    db: Database
-    store: SqliteStore
+    storage: Storage  # the engine PHANANH_DB chose, SQLite or PostgreSQL
     services: Services
     digests: Digests
     sweeper: Sweeper
     media: MediaLinks  # expiring links to kept photos, for channels that send by URL
+    files: TemporaryFiles  # files made for one person, at links that expire (Zalo)
+    # Every channel's outbox loop: whatever handled an update flushes them all.
+    senders: Senders = field(default_factory=Senders)
+
+    @property
+    def store(self) -> Store:
+        return self.storage.store
+
+    @property
+    def db(self) -> SqliteDatabase | PostgresDatabase:
+        """The engine's own database object (tests read behind the store's back)."""
+        return self.storage.database
 
 
 def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
@@ -80,10 +98,17 @@ def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
     )
 
 
-async def open_database(settings: Settings) -> Database:
-    """The configured database (SQLite today; ``PHANANH_DB``'s form will
-    choose the engine when there is a second one)."""
-    return await Database.open(settings.db_path)
+async def open_database(settings: Settings) -> Storage:
+    """The configured database: ``PHANANH_DB`` names a file (SQLite) or a
+    server (``postgresql://…``, PostgreSQL); either way the same
+    repositories (storage/engines.py)."""
+    return await open_storage(settings.database)
+
+
+async def fresh_database(settings: Settings) -> None:
+    """The configured database emptied, for the demo to start from nothing
+    (a PostgreSQL database only if empty or a demo's own: storage/engines.py)."""
+    await start_afresh(settings.database)
 
 
 @asynccontextmanager
@@ -91,20 +116,21 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
     """The database and the use cases with the org chart loaded, and no
     channel: what they queue is sent the next time the bot runs."""
     clock = clock or SystemClock()
-    db = await open_database(settings)
+    storage = await open_database(settings)
     try:
-        store = SqliteStore(db)
+        store = storage.store
         services = build_services(settings, store, clock)
-        digests = Digests(SqliteDigestStore(db), services, schedule=settings.digest)
+        digests = Digests(storage.digests, services, schedule=settings.digest)
         sweeper = Sweeper(services, briefing_at=settings.briefing_time, digests=digests)
         # Someone blocked the bot or came back: their tasks move at once.
         services.reach_changed = sweeper.owners.person_reach_changed
         await services.load_org()
         secret = media_secret(settings.media_secret.reveal())
         media = MediaLinks(store, clock, secret, settings.public_url)
-        yield Core(settings, clock, db, store, services, digests, sweeper, media)
+        files = TemporaryFiles(clock, settings.public_url)
+        yield Core(settings, clock, storage, services, digests, sweeper, media, files)
     finally:
-        await db.close()
+        await storage.close()
 
 
 # ---- channels ---------------------------------------------------------------------------------
@@ -129,10 +155,43 @@ def telegram(
             core.digests,
             clock=core.clock,
             http=http,
-            inbox=WebhookInbox(core.db, TelegramChannel.name),
+            inbox=core.storage.inbox(TelegramChannel.name),
             receiving=receiving,
             request=request,
             updates_request=updates_request,
+            senders=core.senders,
+        )
+
+    return build
+
+
+def zalo(
+    *,
+    receiving: zalo_channel.Receiving = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    wait: Pause = pause,
+) -> Callable[[Core, HttpServer], ZaloChannel]:
+    """Zalo, receiving by long polling, by webhook or (tests, the demo) not
+    at all; ``transport`` replaces the HTTP transport (the fake Zalo API)."""
+
+    def build(core: Core, http: HttpServer) -> ZaloChannel:
+        parts = zalo_channel.Parts(
+            inbox=core.storage.inbox(ZaloChannel.name),
+            menus=core.storage.menus(),
+            media=core.media,
+            files=core.files,
+            senders=core.senders,
+        )
+        return ZaloChannel(
+            core.settings,
+            core.services,
+            core.digests,
+            parts,
+            clock=core.clock,
+            http=http,
+            receiving=receiving,
+            transport=transport,
+            wait=wait,
         )
 
     return build
@@ -145,7 +204,17 @@ def configured_channels(
     channels: list[ChannelFactory] = []
     if settings.telegram_token:
         channels.append(telegram(receiving=telegram_receiving(settings, telegram_webhook)))
+    if settings.zalo_token:
+        channels.append(zalo(receiving=zalo_receiving(settings)))
     return channels
+
+
+def zalo_receiving(settings: Settings) -> zalo_channel.Receiving:
+    """A webhook at PHANANH_PUBLIC_URL + /zalo when its secret is set, else long polling."""
+    url = settings.zalo_webhook_url
+    if url is None:
+        return zalo_channel.LongPolling()
+    return zalo_channel.Webhook(url, settings.zalo_webhook_secret.reveal())
 
 
 def telegram_receiving(settings: Settings, webhook_url: str | None) -> Receiving:
@@ -187,7 +256,7 @@ class Runtime:
         return self.core.sweeper
 
     @property
-    def db(self) -> Database:
+    def db(self) -> SqliteDatabase | PostgresDatabase:
         return self.core.db
 
     def channel(self, name: str) -> Channel:
@@ -200,6 +269,12 @@ class Runtime:
     def telegram(self) -> TelegramChannel:
         channel = self.channel(TelegramChannel.name)
         assert isinstance(channel, TelegramChannel)
+        return channel
+
+    @property
+    def zalo(self) -> ZaloChannel:
+        channel = self.channel(ZaloChannel.name)
+        assert isinstance(channel, ZaloChannel)
         return channel
 
     # ---- the periodic job -------------------------------------------------------------------
@@ -261,7 +336,7 @@ class Runtime:
     def _warn(self) -> None:
         settings = self.settings
         if not self.services.has_chart:
-            log.warning("no org chart in %s: run `phananh org import FILE`", settings.db_path)
+            log.warning("no org chart in %s: run `phananh org import FILE`", settings.database)
         holidays = settings.holiday_warning(self.services.now().astimezone(settings.tz).date())
         if holidays is not None:
             log.warning(holidays)
@@ -281,6 +356,7 @@ async def running(
     async with opened(settings, clock) as core:
         http = HttpServer(settings.http_host, settings.http_port)
         add_media_route(http, core.media.media_response)
+        add_files_route(http, core.files.get)
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

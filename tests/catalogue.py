@@ -7,20 +7,32 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable
 from typing import Any
 
 from bot import i18n
 from bot.domain.places import in_sentence
 
 ANYTHING = r"[\s\S]*?"
+# How a channel words an entry before it fills it in (Zalo names what to type
+# where a text names a /command): the entry's template in, the channel's out.
+Wording = Callable[[str], str]
 
 
-def pattern(key: str, lang: str = "vi", /, **known: Any) -> re.Pattern[str]:
+def _template(key: str, lang: str, wording: Wording | None) -> str:
+    template = i18n.catalogue(lang)[key]
+    return wording(template) if wording is not None else template
+
+
+def pattern(
+    key: str, lang: str = "vi", /, *, wording: Wording | None = None, **known: Any
+) -> re.Pattern[str]:
     """The catalogue entry ``key`` as a regular expression: its words as
-    they are, each ``known`` parameter as it would be rendered, any other
-    parameter as any text (line breaks included)."""
+    they are (as the channel words them, with ``wording``), each ``known``
+    parameter as it would be rendered, any other parameter as any text
+    (line breaks included)."""
     parts: list[str] = []
-    for literal, field, spec, conversion in string.Formatter().parse(i18n.catalogue(lang)[key]):
+    for literal, field, spec, conversion in string.Formatter().parse(_template(key, lang, wording)):
         parts.append(re.escape(literal))
         if field is None:
             continue
@@ -34,9 +46,17 @@ def pattern(key: str, lang: str = "vi", /, **known: Any) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-def says(shown: str | None, key: str, lang: str = "vi", /, **known: Any) -> bool:
+def says(
+    shown: str | None,
+    key: str,
+    lang: str = "vi",
+    /,
+    *,
+    wording: Wording | None = None,
+    **known: Any,
+) -> bool:
     """Whether ``shown`` holds the catalogue entry ``key`` with ``known``."""
-    return pattern(key, lang, **known).search(shown or "") is not None
+    return pattern(key, lang, wording=wording, **known).search(shown or "") is not None
 
 
 def first_line(key: str, lang: str = "vi", /, **params: Any) -> str:
@@ -67,13 +87,19 @@ def opens_with(shown: str | None, key: str, lang: str = "vi", /, **known: Any) -
 
 
 def capture(
-    key: str, lang: str = "vi", /, *, groups: dict[str, str], **known: Any
+    key: str,
+    lang: str = "vi",
+    /,
+    *,
+    groups: dict[str, str],
+    wording: Wording | None = None,
+    **known: Any,
 ) -> re.Pattern[str]:
     """`pattern`, with some parameters captured: ``groups`` maps a parameter
     to the regular expression its value matches (``code=r"PA-\\d{6,}"``)."""
     parts: list[str] = []
     seen: set[str] = set()
-    for literal, field, _, conversion in string.Formatter().parse(i18n.catalogue(lang)[key]):
+    for literal, field, _, conversion in string.Formatter().parse(_template(key, lang, wording)):
         parts.append(re.escape(literal))
         if field is None:
             continue

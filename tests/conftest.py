@@ -1,22 +1,26 @@
-"""Shared fixtures: the example org chart, a real SQLite file per test, and
-a clock that only moves when a test says so."""
+"""Shared fixtures: the example org chart, a real database per test (an
+SQLite file; in the modules marked ``both_engines``, a PostgreSQL database
+too: see tests/engines.py), and a clock that only moves when a test says so."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
 
 from bot.app.services import Services
+from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.orgio.reader import load_org_file
+from bot.ports import Store
 from bot.sandbox.driver import BotDriver
-from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
+from storage.engines import Storage, opened
+from tests.engines import POSTGRES, SQLITE, PgServer, parametrize_engines, pg_server
 from tests.factories import load_chart, started_bot
 
 # The property tests check results, not speed: a busy machine (CI, or helpers
@@ -40,25 +44,68 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "phananh.db")
-    yield database
-    await database.close()
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_engines(metafunc)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """The run's throwaway PostgreSQL cluster, started by the first test
+    that needs it and removed at the end."""
+    with pg_server() as server:
+        yield server
 
 
 @pytest.fixture
-async def services(db: Database, clock: ManualClock, chart: OrgChart) -> Services:
-    svc = Services(SqliteStore(db), clock)
+def engine(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless the module runs both engines (tests/engines.py)."""
+    return str(getattr(request, "param", SQLITE))
+
+
+@pytest.fixture
+def where(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Where the test's database lives: a fresh file, or a fresh PostgreSQL
+    database (``PHANANH_DB`` as the bot reads it)."""
+    if engine != POSTGRES:
+        yield tmp_path / "bot.db"
+        return
+    server: PgServer = request.getfixturevalue("postgres")
+    url: PostgresUrl = server.new_database()
+    yield url
+    server.release(url)
+
+
+@pytest.fixture
+async def storage(where: Path | PostgresUrl) -> AsyncIterator[Storage]:
+    async with opened(where) as opened_storage:
+        yield opened_storage
+
+
+@pytest.fixture
+def db(storage: Storage) -> Any:
+    """The engine's own database object (SQLite's `Database` outside the
+    modules that run both engines)."""
+    return storage.database
+
+
+@pytest.fixture
+def store(storage: Storage) -> Store:
+    return storage.store
+
+
+@pytest.fixture
+async def services(store: Store, clock: ManualClock, chart: OrgChart) -> Services:
+    svc = Services(store, clock)
     await svc.import_org(chart)
     return svc
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, clock: ManualClock, chart: OrgChart) -> AsyncIterator[BotDriver]:
+async def bot(
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> AsyncIterator[BotDriver]:
     """The real Application, started, over the in-memory fake Bot API, with
-    the example org chart in a fresh SQLite file."""
-    db_path = tmp_path / "bot.db"
-    await load_chart(db_path, chart)
-    async with started_bot(db_path, clock) as driver:
+    the example org chart in a fresh database."""
+    await load_chart(where, chart)
+    async with started_bot(where, clock) as driver:
         yield driver

@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.domain.complaints import Complaint, State
 from bot.domain.orgchart import Family, GeoPoint, OrgChart, Role
@@ -175,8 +176,12 @@ def _time(value: datetime | None) -> str | None:
     return utc_text(value) if value is not None else None
 
 
-async def write(db: Database, data: Generated) -> None:
-    """Store the complaints and their dispute events as the bot would."""
+async def write(db: Any, data: Generated) -> None:
+    """Store the complaints and their dispute events as the bot would (on
+    either engine's database)."""
+    if not isinstance(db, Database):
+        await _write_postgres(db, data)
+        return
     async with db.transaction() as conn:
         await conn.executemany(
             "INSERT INTO complaints (id, category, family, area, ward, state, owner, description,"
@@ -214,6 +219,53 @@ async def write(db: Database, data: Generated) -> None:
             "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state)"
             " VALUES (?, ?, 'dispute', 'resolved', 'reopened')",
             [(cid, utc_text(at)) for cid, times in data.disputes.items() for at in times],
+        )
+
+
+async def _write_postgres(db: Any, data: Generated) -> None:
+    """The same rows into PostgreSQL: its own types, ids given explicitly
+    (the identity sequence then moved past them)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO complaints (id, category, family, area, ward, state, owner, description,"
+            " lat, lon, created_at, due_at, acknowledged_at, resolved_at, closed_at, rating,"
+            " clock_start, ack_due_at, paused_since, swept_until, concerns_leadership)"
+            " OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+            " $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            [
+                (
+                    c.id,
+                    c.category,
+                    c.family.value,
+                    c.area,
+                    c.ward,
+                    c.state.value,
+                    c.owner,
+                    c.description,
+                    c.location.lat if c.location else None,
+                    c.location.lon if c.location else None,
+                    c.created_at,
+                    c.due_at,
+                    c.acknowledged_at,
+                    c.resolved_at,
+                    c.closed_at,
+                    c.rating,
+                    c.clock_start,
+                    c.ack_due_at,
+                    c.paused_since,
+                    c.created_at,
+                    c.concerns_leadership,
+                )
+                for c in data.complaints
+            ],
+        )
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('complaints', 'id'), MAX(id)) FROM complaints"
+        )
+        await conn.executemany(
+            "INSERT INTO complaint_events (complaint_id, at, action, from_state, to_state)"
+            " VALUES ($1, $2, 'dispute', 'resolved', 'reopened')",
+            [(cid, at) for cid, times in data.disputes.items() for at in times],
         )
 
 

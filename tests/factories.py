@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.config import Secret, Settings
+from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.runtime import ChannelFactory, running, telegram
@@ -18,8 +18,7 @@ from bot.sandbox.driver import BotDriver, driven
 from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, SentMessage
 from handlers.telegram.channel import Receiving
 from handlers.telegram.context import BotApplication
-from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
+from storage.engines import opened
 
 # Staff of examples/org.yaml, by Telegram user id.
 ENVIRONMENT_CADRE = 7013  # cb-hh-mt: sanitation in Hồng Hải
@@ -40,23 +39,23 @@ CITY_LEADER = 7091  # ld-tp-bt
 TEST_HOLIDAYS = frozenset({date(2026, 1, 1), date(2027, 1, 1)})
 
 
-def settings_for(db_path: Path, **overrides: Any) -> Settings:
+def settings_for(db: Path | PostgresUrl, **overrides: Any) -> Settings:
     # The rate limiter paces by the wall clock; tests that need it turn it on.
     values: dict[str, Any] = {"rate_limit": False, "holidays": TEST_HOLIDAYS, **overrides}
-    return Settings(telegram_token=Secret("123456:TEST"), db_path=db_path, **values)
+    place = {"db_url": db} if isinstance(db, PostgresUrl) else {"db_path": db}
+    return Settings(telegram_token=Secret("123456:TEST"), **place, **values)
 
 
-async def load_chart(db_path: Path, chart: OrgChart) -> None:
-    db = await Database.open(db_path)
-    await SqliteStore(db).replace_org(chart)
-    await db.close()
+async def load_chart(db: Path | PostgresUrl, chart: OrgChart) -> None:
+    async with opened(db) as storage:
+        await storage.store.replace_org(chart)
 
 
 @asynccontextmanager
 async def started_bot(
-    db_path: Path, clock: ManualClock, api: FakeBotApi | None = None, **settings: Any
+    db: Path | PostgresUrl, clock: ManualClock, api: FakeBotApi | None = None, **settings: Any
 ) -> AsyncIterator[BotDriver]:
-    async with driven(settings_for(db_path, **settings), clock, api) as driver:
+    async with driven(settings_for(db, **settings), clock, api) as driver:
         yield driver
 
 

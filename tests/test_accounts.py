@@ -5,12 +5,14 @@ they used last, and can be reached while any of their accounts can.
 
 The Telegram side runs on the real Application over the fake Bot API; the
 Zalo side is the channel-neutral use case (bot/app/) a Zalo channel calls
-with what a Zalo account typed."""
+with what a Zalo account typed.  On both engines (tests/engines.py)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from bot.app.admin import Admin, token_hash
 from bot.domain.authz import Actor
@@ -27,6 +29,8 @@ from tests.catalogue import says
 from tests.factories import WARD_CHAIR, joined, to
 from tests.test_owners import owner_of
 from tests.test_services import file_by_typing
+
+pytestmark = pytest.mark.both_engines
 
 LINKS = TelegramLinks("phananh_bot")
 LAN = 8801  # Ngô Thị Lan (tt-hh-12), tổ trưởng of group 12: no account in the chart

@@ -147,10 +147,8 @@ def test_run_without_token_speaks_the_configured_language(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == [
-        "No bot token: set the PHANANH_TELEGRAM_TOKEN environment variable "
-        "(or telegram_token in the config file) and run again."
-    ]
+    assert err.splitlines() == [t("en", "cli.missing_token")]
+    assert t("en", "cli.missing_token") != t("vi", "cli.missing_token")
 
 
 class StopsOnFirstPoll(FakeBotApi):
@@ -631,7 +629,8 @@ def _help(
 
 
 def test_every_subcommand_is_walked() -> None:
-    assert len(SUBCOMMANDS) == 17 and ("org", "import") in SUBCOMMANDS
+    assert len(SUBCOMMANDS) == 19 and ("org", "import") in SUBCOMMANDS
+    assert ("db", "copy") in SUBCOMMANDS
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -658,7 +657,17 @@ def test_the_main_help_describes_each_command_from_the_catalogue(
 ) -> None:
     shown = _help(monkeypatch, capsys, lang)
     assert " ".join(t(lang, "cli_help.description").split()) in shown
-    for command in ("run", "org", "invite", "staff", "posters", "backup", "restore", "people"):
+    for command in (
+        "run",
+        "org",
+        "invite",
+        "staff",
+        "posters",
+        "backup",
+        "restore",
+        "people",
+        "db",
+    ):
         assert f"{command} {' '.join(t(lang, f'cli_help.{command}').split())}" in shown
     for command in ("history", "digest", "demo"):
         assert " ".join(t(lang, f"cli_help.{command}").split()) in shown
@@ -695,11 +704,16 @@ def test_a_usage_mistake_is_told_in_the_configured_language(
 
 # -------------------------------------------------------------------- demo
 
-FIVE_CODES = [f"PA-00000{n}" for n in range(1, 6)]
+DEMO_CODES = [f"PA-00000{n}" for n in range(1, 8)]
+FINAL = "Kết quả / Final state:"
+
+
+def _final_lines(out: str) -> list[str]:
+    return out.rstrip("\n").split(FINAL + "\n", 1)[1].splitlines()
 
 
 def _final_codes(out: str) -> list[str]:
-    return [line.split(" | ")[0].strip() for line in out.rstrip("\n").splitlines()[-5:]]
+    return [line.split(" | ")[0].strip() for line in _final_lines(out)]
 
 
 def test_demo_uses_the_example_org_chart() -> None:
@@ -717,11 +731,11 @@ def test_demo_in_process_plays_the_story_into_its_database(tmp_path: Path) -> No
     assert _rows(db, "areas") == 23
     with closing(sqlite3.connect(db)) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM complaints ORDER BY id")]
-    assert ids == [1, 2, 3, 4, 5]
+    assert ids == list(range(1, len(DEMO_CODES) + 1))
 
-    # A second run starts again from an empty database: still exactly five.
+    # A second run starts again from an empty database: still exactly as many.
     assert main(["demo", "--db", str(db)]) == 0
-    assert _rows(db, "complaints") == 5
+    assert _rows(db, "complaints") == len(DEMO_CODES)
 
 
 def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:
@@ -731,12 +745,10 @@ def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[-6] == "Kết quả / Final state:"
-    assert _final_codes(result.stdout) == FIVE_CODES
-    assert all(line.count(" | ") == 4 for line in lines[-5:])
+    assert _final_codes(result.stdout) == DEMO_CODES
+    assert all(line.count(" | ") == 4 for line in _final_lines(result.stdout))
     assert db.exists()
-    assert _rows(db, "complaints") == 5
+    assert _rows(db, "complaints") == len(DEMO_CODES)
 
 
 def test_a_full_demo_run_logs_no_error(
@@ -759,4 +771,44 @@ def test_demo_in_process_prints_to_the_current_stdout(
 ) -> None:
     assert main(["demo", "--db", str(tmp_path / "demo.db")]) == 0
 
-    assert _final_codes(capsys.readouterr().out) == FIVE_CODES
+    assert _final_codes(capsys.readouterr().out) == DEMO_CODES
+
+
+def test_the_demo_crosses_channels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A resident on Zalo, typing every answer, whose photo reaches the cadre on Telegram
+    and who gets the cadre's photo of the fix on Zalo; a cadre who added Zalo works a
+    Telegram resident's complaint there, his photo reaching the resident on Telegram."""
+    db = tmp_path / "demo.db"
+    assert main(["demo", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    with closing(sqlite3.connect(db)) as conn:
+        reporters = dict(
+            conn.execute(
+                "SELECT c.id, a.channel FROM complaints c"
+                " JOIN complaint_people cp ON cp.complaint_id = c.id AND cp.role = 'reporter'"
+                " JOIN accounts a ON a.person_id = cp.person_id"
+            ).fetchall()
+        )
+        states = dict(conn.execute("SELECT id, state FROM complaints").fetchall())
+        tuan = {
+            row[0]
+            for row in conn.execute(
+                "SELECT a.channel FROM staff_bindings s"
+                " JOIN accounts a ON a.person_id = s.person_id WHERE s.staff_id = 'cb-hh-dc1'"
+            )
+        }
+    assert (reporters[6], reporters[7]) == ("zalo", "telegram")
+    assert (states[6], states[7]) == ("confirmed", "confirmed")
+    assert tuan == {"telegram", "zalo"}, "the cadre added his Zalo beside his Telegram"
+    scene = out.split("— 10.", 1)[1].split("— 13.", 1)[0]
+    seen = t("vi", "task.photos_caption", code="PA-000006")
+    fixed = [t("vi", "resident.resolution_photos_caption", code=f"PA-00000{n}") for n in (6, 7)]
+    assert f"🤖 → CB môi trường Thắng: [ảnh] {seen}" in scene
+    assert f"🤖 → Cô Mai (Zalo): [ảnh] {fixed[0]}" in scene
+    assert (
+        f"🤖 → CB địa chính Tuấn (Zalo): [ảnh] {t('vi', 'task.photos_caption', code='PA-000007')}"
+        in scene
+    )
+    assert f"🤖 → Ông Cường: [ảnh] {fixed[1]}" in scene
+    typed = [line for line in scene.splitlines() if "👤 Cô Mai (Zalo):" in line]
+    assert all("[" not in line or "[ảnh]" in line for line in typed), "no button on Zalo"

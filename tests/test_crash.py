@@ -29,37 +29,43 @@ Nothing sleeps: every wait is the fake's bounded `wait_until`, on a condition.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
 import signal
 import socket
 import sqlite3
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.domain.complaints import format_code
-from bot.i18n import t
-from bot.orgio.reader import load_org_file
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
 from handlers.telegram.outbox import PARALLEL_RECIPIENTS
-from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
-from tests.catalogue import capture, pattern, says
+from tests.catalogue import says
+from tests.crashkit import (
+    CARD,
+    FILED,
+    STALL_TIMEOUT,
+    STATUS,
+    STOP_TIMEOUT,
+    BotProcess,
+    Killer,
+    Reader,
+    Reply,
+    bot_env,
+    prepare_db,
+    read_db,
+    start_bot,
+    wait_or_fail,
+)
 
 # Slow (a minute or more): run it with `make crash-test`.
 pytestmark = pytest.mark.crash
 
-EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
 TOKEN = "515151:crash-test"
 SEED = 20261123
 RESIDENTS = 200
@@ -77,112 +83,19 @@ CARD_GAP = (40, 100)
 # joined the bot, so its cards could never be delivered.
 GROUPS = [f"HH-TDP{i:02d}" for i in range(1, 15) if i != 12]
 CADRE_CHAT = {"cb-hh-mt": 7013, "tt-hh-01": 7021}
-START_TIMEOUT = 60.0  # a cold interpreter importing PTB on a busy machine
-STALL_TIMEOUT = 30.0  # nothing sent for this long while residents still wait: a failure
-STOP_TIMEOUT = 20.0
 BURST_TIMEOUT = 300.0  # the whole burst; it took 64-78 s on a quiet machine
 
-# What the bot says, read through the catalogue (compiled once: the burst reads
-# thousands of messages).
-CODE = r"PA-\d{6,}"
-FILED = capture("report.filed", groups={"code": CODE})
-CARD = capture("task.card", groups={"code": CODE}, header=t("vi", "task.new_header"))
-STATUS = capture("status.detail", groups={"code": CODE, "description": r"[^\n]*"})
+classify = Reader().classify
 
 
-class Reply(Enum):
-    """What a resident makes of a message from the bot."""
-
-    FAMILY = "family"
-    CATEGORY = "category"
-    DESCRIPTION = "description"
-    PHOTOS = "photos"
-    REVIEW = "review"
-    FILED = "filed"
-    NO_DRAFT = "no_draft"
-    CANCELLED = "cancelled"
-    MINE = "mine"
-    STATUS = "status"
-    ERROR = "error"
-
-
-OPENINGS = {
-    Reply.REVIEW: ("report.review",),
-    Reply.NO_DRAFT: ("fallback.help",),
-    Reply.CANCELLED: ("conv.cancelled", "cancel.none"),
-    Reply.MINE: ("mine.header", "mine.empty"),
-    Reply.STATUS: ("status.not_found",),
-    Reply.ERROR: ("fallback.error",),
-}
-ANYWHERE = {
-    Reply.FAMILY: ("report.ask_family",),
-    Reply.CATEGORY: ("report.ask_category",),
-    Reply.DESCRIPTION: ("report.ask_description", "report.ask_description_again"),
-    Reply.PHOTOS: ("report.ask_photos", "report.photos_hint"),
-}
-OPENING_PATTERNS = {kind: [pattern(k) for k in keys] for kind, keys in OPENINGS.items()}
-ANYWHERE_PATTERNS = {kind: [pattern(k) for k in keys] for kind, keys in ANYWHERE.items()}
-
-
-def classify(text: str) -> Reply | None:
-    """None for a message that only leads up to a question (a greeting, a note)."""
-    if FILED.search(text):
-        return Reply.FILED
-    if STATUS.match(text):
-        return Reply.STATUS
-    for kind, patterns in OPENING_PATTERNS.items():
-        if any(p.match(text) for p in patterns):
-            return kind
-    for kind, patterns in ANYWHERE_PATTERNS.items():
-        if any(p.search(text) for p in patterns):
-            return kind
-    return None
-
-
-class CrashingBotApi(FakeBotApi):
+class CrashingBotApi(Killer, FakeBotApi):
     """The fake, able to SIGKILL the bot the moment it accepted a message, before answering."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._victim: int | None = None
-        self._countdown = 0
-        self._cards_only = False
-        self.kills = 0
-        self.kills_on_cards = 0
-        self.kills_on_receipts = 0
-        # Every outbox message accepted (receipts and task cards, by chat and code), with
-        # the number of kills so far when it was.  A copy the dying bot had in flight at
-        # kill k may be accepted just after it, and so counts k, like the resend after it.
-        self.copies: dict[tuple[int, str], list[int]] = {}
-
-    def arm(self, pid: int, countdown: int, *, cards_only: bool) -> None:
-        """Kill `pid` once `countdown` more messages (or task cards) have been accepted."""
-        self._victim, self._countdown, self._cards_only = pid, countdown, cards_only
-
-    @property
-    def armed(self) -> bool:
-        return self._victim is not None
 
     async def call(self, method: str, params: JSONDict) -> tuple[int, JSONDict]:
         status, body = await super().call(method, params)
-        if status == 200 and method.lower() == "sendmessage":
-            text = str(params.get("text", ""))
-            notice = FILED.search(text) or CARD.search(text)
-            if notice is not None:
-                key = (int(params["chat_id"]), notice.group(1))
-                self.copies.setdefault(key, []).append(self.kills)
-        if self._victim is not None and status == 200 and method.lower() == "sendmessage":
-            text = str(params.get("text", ""))
-            card = CARD.search(text) is not None
-            if card or not self._cards_only:
-                self._countdown -= 1
-            if self._countdown <= 0:
-                os.kill(self._victim, signal.SIGKILL)  # the answer is not written yet
-                self._victim = None
-                self.kills += 1
-                self.kills_on_cards += card
-                self.kills_on_receipts += FILED.search(text) is not None
-                await self._notify()
+        sent = status == 200 and method.lower() == "sendmessage"
+        if sent and self.accepted(int(params["chat_id"]), str(params.get("text", ""))):
+            await self._notify()
         return status, body
 
 
@@ -382,105 +295,6 @@ class Burst:
         )
 
 
-@dataclass
-class BotProcess:
-    proc: asyncio.subprocess.Process
-    output: asyncio.Future[tuple[bytes, bytes]]
-
-    async def collect(self) -> str:
-        """What it wrote, once it has exited."""
-        stdout, stderr = await self.output
-        return (stdout + stderr).decode(errors="replace")
-
-    async def kill(self) -> str:
-        if self.proc.returncode is None:
-            self.proc.kill()
-        return await self.collect()
-
-
-async def start_bot(
-    api: FakeBotApi,
-    env: dict[str, str],
-    cwd: Path,
-    args: Sequence[str] = ("run",),
-    ready: str = "getUpdates",
-) -> BotProcess:
-    """Start `phananh run` and wait until it polls (or makes the `ready` call: setWebhook in
-    webhook mode); fail at once if it exits first."""
-    mark = len(api.calls)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    bot = BotProcess(proc, asyncio.ensure_future(proc.communicate()))  # pipes never fill
-
-    def polling() -> bool:
-        return any(c.method == ready for c in api.calls[mark:])
-
-    polled = asyncio.ensure_future(api.wait_until(polling, START_TIMEOUT))
-    racers: set[asyncio.Future[Any]] = {polled, bot.output}
-    await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
-    if not polled.done():
-        polled.cancel()
-        await asyncio.gather(polled, return_exceptions=True)
-        raise AssertionError(f"the bot exited before polling:\n{await bot.collect()}")
-    polled.result()
-    return bot
-
-
-async def prepare_db(db_path: Path) -> None:
-    db = await Database.open(db_path)
-    try:
-        await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
-    finally:
-        await db.close()
-
-
-@dataclass
-class Stored:
-    complaints: dict[str, tuple[str, str, int]]  # code -> (description, owner, reporter chat)
-    pending_outbox: list[tuple[int, str, int, int, str]]
-    unfinished_updates: int  # claimed, never done: cut off by a kill and not handled again
-
-
-def read_db(db_path: Path) -> Stored:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT c.id, c.description, c.owner, CAST(p.external_id AS INTEGER)"
-            " FROM complaints c"
-            " JOIN complaint_people cp ON cp.complaint_id = c.id AND cp.role = 'reporter'"
-            " JOIN accounts p ON p.person_id = cp.person_id AND p.channel = 'telegram'"
-        ).fetchall()
-        total = conn.execute("SELECT COUNT(*) FROM complaints").fetchone()[0]
-        pending = conn.execute(
-            "SELECT id, kind, complaint_id, attempts, last_error FROM outbox"
-            " WHERE sent_at IS NULL AND given_up_at IS NULL"
-        ).fetchall()
-        unfinished = conn.execute(
-            "SELECT COUNT(*) FROM processed_updates WHERE done_at IS NULL"
-        ).fetchone()[0]
-    assert total == len(rows), "every complaint has exactly one reporter"
-    complaints = {format_code(cid): (desc, owner, chat) for cid, desc, owner, chat in rows}
-    return Stored(complaints, pending, unfinished)
-
-
-async def wait_or_fail(
-    api: FakeBotApi, condition: Callable[[], bool], limit: float, why: Callable[[], str]
-) -> None:
-    """The fake's bounded wait, failing with `why()` (who is stuck, and how) on a timeout."""
-    try:
-        await api.wait_until(condition, limit)
-    except TimeoutError as exc:
-        raise AssertionError(f"{exc}\n{why()}") from None
-
-
 async def run_burst(api: CrashingBotApi, burst: Burst, env: dict[str, str], cwd: Path) -> None:
     """The burst with its kills and restarts, then a drain and a clean stop."""
     rng = random.Random(SEED + 1)
@@ -556,8 +370,7 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
     api = CrashingBotApi()
     burst = Burst(api, random.Random(SEED))
     async with HttpFakeBotApi(api) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
-        env.update(
+        env = bot_env(
             PHANANH_TELEGRAM_API_URL=server.base_url,
             PHANANH_TELEGRAM_TOKEN=TOKEN,
             PHANANH_DB=str(db_path),
@@ -566,7 +379,7 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
         await run_burst(api, burst, env, tmp_path)
     elapsed = time.monotonic() - began
 
-    stored = read_db(db_path)
+    stored = read_db(db_path, "telegram")
     stats = burst.stats
     residents = burst.residents.values()
     receipts = Counter(
@@ -616,7 +429,7 @@ async def test_a_thousand_complaints_survive_repeated_sigkill(tmp_path: Path) ->
     assert api.kills_on_receipts <= receipts_twice
     for chat_id, code in receipts:
         description, _, reporter = stored.complaints[code]
-        assert reporter == chat_id, code
+        assert reporter == str(chat_id), code
         resident = burst.residents[chat_id]
         [n] = [i for i, c in resident.codes.items() if c == code]
         assert description == resident.description(n), code
@@ -700,8 +513,7 @@ async def test_webhook_updates_answered_200_survive_sigkill(tmp_path: Path) -> N
     logs: list[str] = []
     bot: BotProcess | None = None
     async with HttpFakeBotApi(api) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
-        env.update(
+        env = bot_env(
             PHANANH_TELEGRAM_API_URL=server.base_url,
             PHANANH_TELEGRAM_TOKEN=TOKEN,
             PHANANH_DB=str(db_path),

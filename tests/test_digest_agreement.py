@@ -1,15 +1,15 @@
 """The digest computed two ways must agree: the domain's definitions applied
 to every complaint one by one (``bot/domain/digest.py``), and the SQL
-aggregates (``storage/sqlite/digest.py``).  First on hand-built cases played
+aggregates of each engine (``storage/sqlite/digest.py``,
+``storage/postgres/digest.py``: every test runs on both).  First on hand-built cases played
 through the real use cases, each tricky definition with its expected
 numbers; then on a few thousand generated histories."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,12 +20,13 @@ from bot.domain.authz import Actor
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, Event, State
 from bot.domain.orgchart import OrgChart
-from bot.ports import Change
-from storage.sqlite.db import Database
-from storage.sqlite.digest import WIDE_SCOPE, SqliteDigestStore
-from storage.sqlite.store import SqliteStore
+from bot.ports import Change, DigestStore
+from storage.engines import Storage
+from storage.sqlite.digest import WIDE_SCOPE
 from tests.digest_data import Generated, Generator, write
 from tests.test_services import file_by_typing, resident, staff, typed
+
+pytestmark = pytest.mark.both_engines
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WARDS = ("HONGHAI", "BACHDANG")
@@ -38,7 +39,7 @@ def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 async def assert_agree(
-    store: SqliteDigestStore,
+    store: DigestStore,
     data: Generated,
     periods: Sequence[d.Period],
     scopes: Sequence[Sequence[str]],
@@ -87,15 +88,12 @@ async def dispute(services: Services, an: Actor, complaint_id: int) -> None:
 
 
 @pytest.fixture
-async def story(
-    tmp_path: Path, chart: OrgChart
-) -> AsyncIterator[tuple[Services, SqliteDigestStore, dict[str, int]]]:
+async def story(storage: Storage, chart: OrgChart) -> tuple[Services, DigestStore, dict[str, int]]:
     """One week (48: Monday 23/11 – Sunday 29/11/2026) in Hồng Hải, every
     tricky definition once.  Deadlines: rubbish not collected is 2 working
     days, so a report filed Monday 09:00 is due Wednesday 09:00."""
-    db = await Database.open(tmp_path / "story.db")
     clock = ManualClock(local(22, 10))  # Sunday of week 47
-    services = Services(SqliteStore(db), clock)
+    services = Services(storage.store, clock)
     await services.import_org(chart)
     cadre = await staff(services, "cb-hh-mt")
     leader = await staff(services, "ld-hh-ct")
@@ -168,8 +166,7 @@ async def story(
     await resolve(services, cadre, ids["extended"], "Đã thu gom")
     await file("in_progress")  # Friday: due Tuesday 01/12 10:00
     clock.set(local(30, 8))
-    yield services, SqliteDigestStore(db), ids
-    await db.close()
+    return services, storage.digests, ids
 
 
 async def _everything(services: Services) -> Generated:
@@ -182,7 +179,7 @@ async def _everything(services: Services) -> Generated:
 
 
 async def test_each_definition_on_a_hand_built_week(
-    story: tuple[Services, SqliteDigestStore, dict[str, int]],
+    story: tuple[Services, DigestStore, dict[str, int]],
 ) -> None:
     services, store, ids = story
     week = d.iso_week(2026, 48, TZ)
@@ -248,7 +245,7 @@ async def test_each_definition_on_a_hand_built_week(
 
 
 async def test_a_fix_while_paused_folds_the_wait_into_the_deadline(
-    story: tuple[Services, SqliteDigestStore, dict[str, int]],
+    story: tuple[Services, DigestStore, dict[str, int]],
 ) -> None:
     """Resolving while waiting on the resident ends the wait: the deadline in
     force moves by it, and a later dispute starts with no pause."""
@@ -273,15 +270,15 @@ async def test_a_fix_while_paused_folds_the_wait_into_the_deadline(
 
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_sql_and_domain_agree_on_generated_complaints(
-    db: Database, chart: OrgChart, seed: int
+    storage: Storage, chart: OrgChart, seed: int
 ) -> None:
     weeks = d.weeks_before(d.iso_week(2026, 48, TZ), 8, TZ)
     boundaries = [w.start for w in weeks] + [weeks[-1].end]
     generator = Generator(chart, weeks[0].start - timedelta(days=10), 70, boundaries, seed)
     data = generator.many(2500)
-    await SqliteStore(db).replace_org(chart)
-    await write(db, data)
-    store = SqliteDigestStore(db)
+    await storage.store.replace_org(chart)
+    await write(storage.database, data)
+    store = storage.digests
     kinds = {c.state for c in data.complaints}
     assert kinds == set(State), "every state is generated"
     assert len(data.disputes) > 100
@@ -300,7 +297,7 @@ async def test_sql_and_domain_agree_on_generated_complaints(
 
 @pytest.mark.parametrize("seed", [3, 4])
 async def test_hotspots_count_what_was_open_at_each_periods_end_both_ways(
-    db: Database, chart: OrgChart, seed: int
+    storage: Storage, chart: OrgChart, seed: int
 ) -> None:
     """Sightings and hotspots, SQL and domain, for windows ending at the end
     of this week, of earlier weeks and mid-week: "still open" is as of the
@@ -313,9 +310,9 @@ async def test_hotspots_count_what_was_open_at_each_periods_end_both_ways(
         d.iso_week(2026, 46, TZ).end,
     ]
     data = Generator(chart, week.start - timedelta(days=40), 45, ends, seed).many(900)
-    await SqliteStore(db).replace_org(chart)
-    await write(db, data)
-    store = SqliteDigestStore(db)
+    await storage.store.replace_org(chart)
+    await write(storage.database, data)
+    store = storage.digests
     compared = open_then_closed_now = 0
     for end in ends:
         start, _ = d.hotspot_window(end)
@@ -333,14 +330,14 @@ async def test_hotspots_count_what_was_open_at_each_periods_end_both_ways(
 
 
 async def test_sightings_are_the_windows_complaints_without_rejected_or_withdrawn(
-    db: Database, chart: OrgChart
+    storage: Storage, chart: OrgChart
 ) -> None:
     week = d.iso_week(2026, 48, TZ)
     data = Generator(chart, week.start - timedelta(days=40), 45, [week.end], 3).many(600)
-    await SqliteStore(db).replace_org(chart)
-    await write(db, data)
+    await storage.store.replace_org(chart)
+    await write(storage.database, data)
     start, end = d.hotspot_window(week.end)
-    got = await SqliteDigestStore(db).sightings(start, end, WARDS)
+    got = await storage.digests.sightings(start, end, WARDS)
     expected = [
         c.id
         for c in data.complaints

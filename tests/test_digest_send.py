@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
@@ -35,6 +36,8 @@ from tests.factories import (
     to,
 )
 from tests.spreadsheet import open_like_excel
+
+pytestmark = pytest.mark.both_engines
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OTHER_CITY_LEADER = 7092
@@ -86,13 +89,13 @@ async def a_week_of_work(bot: BotDriver, clock: ManualClock) -> None:
 
 
 @pytest.fixture
-async def db_path(tmp_path: Path, chart: OrgChart) -> Path:
-    path = tmp_path / "digest.db"
-    await load_chart(path, chart)
-    return path
+async def db_path(where: Path | PostgresUrl, chart: OrgChart) -> Path | PostgresUrl:
+    """The database (either engine's), with the example chart."""
+    await load_chart(where, chart)
+    return where
 
 
-async def test_monday_0730_each_leader_gets_the_digest_once(db_path: Path) -> None:
+async def test_monday_0730_each_leader_gets_the_digest_once(db_path: Path | PostgresUrl) -> None:
     clock = ManualClock(at(11, 17, 9))
     async with started_bot(db_path, clock) as bot:
         assert bot.startup_messages == [], "the first run sends nothing for weeks gone by"
@@ -146,7 +149,9 @@ async def test_monday_0730_each_leader_gets_the_digest_once(db_path: Path) -> No
     assert says(other[0].text, "digest.no_rate"), "nothing fell due in Bạch Đằng"
 
 
-async def test_after_downtime_the_digest_goes_out_once_when_back(db_path: Path) -> None:
+async def test_after_downtime_the_digest_goes_out_once_when_back(
+    db_path: Path | PostgresUrl,
+) -> None:
     api = FakeBotApi()
     clock = ManualClock(at(11, 17, 9))
     async with started_bot(db_path, clock, api) as bot:
@@ -166,7 +171,7 @@ async def test_after_downtime_the_digest_goes_out_once_when_back(db_path: Path) 
     )
 
 
-async def test_not_in_the_quiet_hours(db_path: Path) -> None:
+async def test_not_in_the_quiet_hours(db_path: Path | PostgresUrl) -> None:
     api = FakeBotApi()
     clock = ManualClock(at(11, 17, 9))
     async with started_bot(db_path, clock, api):
@@ -178,7 +183,7 @@ async def test_not_in_the_quiet_hours(db_path: Path) -> None:
         assert {m.chat_id for m in digests(await bot.tick())} == LEADERS
 
 
-async def test_the_first_monday_of_a_month_ranks_the_month(db_path: Path) -> None:
+async def test_the_first_monday_of_a_month_ranks_the_month(db_path: Path | PostgresUrl) -> None:
     clock = ManualClock(at(11, 26, 9))
     async with started_bot(db_path, clock) as bot:
         await file_sanitation_report(bot, bot.user(501, "An"))
@@ -192,7 +197,7 @@ async def test_the_first_monday_of_a_month_ranks_the_month(db_path: Path) -> Non
     assert says(first_of_december, "digest.ranking_month", month=11, year=2026)
 
 
-async def test_switched_off_nothing_is_sent(db_path: Path) -> None:
+async def test_switched_off_nothing_is_sent(db_path: Path | PostgresUrl) -> None:
     clock = ManualClock(at(11, 17, 9))
     async with started_bot(db_path, clock, digest=None) as bot:
         clock.set(at(11, 23, 7, 30))
@@ -205,7 +210,7 @@ async def test_switched_off_nothing_is_sent(db_path: Path) -> None:
 
 
 @pytest.fixture
-async def worked(db_path: Path) -> tuple[Path, ManualClock]:
+async def worked(db_path: Path | PostgresUrl) -> tuple[Path | PostgresUrl, ManualClock]:
     clock = ManualClock(at(11, 17, 9))
     async with started_bot(db_path, clock) as bot:
         await a_week_of_work(bot, clock)
@@ -214,7 +219,7 @@ async def worked(db_path: Path) -> tuple[Path, ManualClock]:
 
 
 async def test_digest_on_demand_for_each_leader_in_their_scope(
-    worked: tuple[Path, ManualClock],
+    worked: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     db_path, clock = worked
     async with started_bot(db_path, clock) as bot:
@@ -244,7 +249,7 @@ async def test_digest_on_demand_for_each_leader_in_their_scope(
 @pytest.mark.parametrize("command", ["digest", "stats", "export"])
 @pytest.mark.parametrize("who", [501, ENVIRONMENT_CADRE])
 async def test_residents_and_cadres_are_refused_politely(
-    worked: tuple[Path, ManualClock], command: str, who: int
+    worked: tuple[Path | PostgresUrl, ManualClock], command: str, who: int
 ) -> None:
     db_path, clock = worked
     async with started_bot(db_path, clock) as bot:
@@ -257,7 +262,7 @@ async def test_residents_and_cadres_are_refused_politely(
         assert sent[0].text == t("en", "digest.only_leaders")
 
 
-async def test_stats_week_month_year(worked: tuple[Path, ManualClock]) -> None:
+async def test_stats_week_month_year(worked: tuple[Path | PostgresUrl, ManualClock]) -> None:
     db_path, clock = worked
     async with started_bot(db_path, clock) as bot:
         chair = bot.user(WARD_CHAIR, "Hùng")
@@ -281,7 +286,7 @@ async def test_stats_week_month_year(worked: tuple[Path, ManualClock]) -> None:
 
 
 async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
-    worked: tuple[Path, ManualClock],
+    worked: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     db_path, clock = worked
     async with started_bot(db_path, clock) as bot:

@@ -124,6 +124,8 @@ def test_the_cli_has_the_documented_shape() -> None:
     # Guards the walk below against an empty or a flattened parser.
     assert CLI_SUBCOMMANDS == [
         "phananh backup",
+        "phananh db",
+        "phananh db copy",
         "phananh demo",
         "phananh digest",
         "phananh history",

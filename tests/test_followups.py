@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.sandbox.driver import BotDriver
@@ -20,6 +22,8 @@ from tests.factories import (
     joined,
     to,
 )
+
+pytestmark = pytest.mark.both_engines
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

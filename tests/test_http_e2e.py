@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_settings
+from bot.config import PostgresUrl, load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.i18n import t
@@ -30,9 +30,11 @@ from bot.orgio.reader import load_org_file
 from bot.runtime import running, telegram
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict, SentMessage
 from handlers.telegram.channel import Polling
+from storage.engines import opened
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
 from tests.catalogue import first_line_of, says
+from tests.engines import setting
 from tests.factories import TEST_HOLIDAYS
 
 EXAMPLE_ORG = Path(__file__).resolve().parent.parent / "examples" / "org.yaml"
@@ -55,19 +57,16 @@ async def server() -> AsyncIterator[HttpFakeBotApi]:
         yield srv
 
 
-async def load_example_org(db_path: Path) -> None:
-    db = await Database.open(db_path)
-    try:
-        await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
-    finally:
-        await db.close()
+async def load_example_org(where: Path | PostgresUrl) -> None:
+    async with opened(where) as storage:
+        await storage.store.replace_org(load_org_file(EXAMPLE_ORG))
 
 
-def bot_environ(server: HttpFakeBotApi, token: str, db_path: Path) -> dict[str, str]:
+def bot_environ(server: HttpFakeBotApi, token: str, where: Path | PostgresUrl) -> dict[str, str]:
     return {
         "PHANANH_TELEGRAM_API_URL": server.base_url,
         "PHANANH_TELEGRAM_TOKEN": token,
-        "PHANANH_DB": str(db_path),
+        "PHANANH_DB": setting(where),
         # The tests' calendar, without the real list's Tuesday 24/11/2026.
         "PHANANH_HOLIDAYS": ",".join(sorted(d.isoformat() for d in TEST_HOLIDAYS)),
     }
@@ -291,14 +290,16 @@ async def until_called(
     called.result()
 
 
+@pytest.mark.both_engines
 async def test_cli_run_polls_answers_and_stops_on_sigterm(
-    server: HttpFakeBotApi, tmp_path: Path
+    server: HttpFakeBotApi, tmp_path: Path, where: Path | PostgresUrl
 ) -> None:
+    """`phananh run` as the operator starts it, on the database PHANANH_DB
+    names: a file, or a PostgreSQL server (whose password it never prints)."""
     api = server.api
-    db_path = tmp_path / "cli.db"
-    await load_example_org(db_path)
+    await load_example_org(where)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
-    env.update(bot_environ(server, CLI_TOKEN, db_path))
+    env.update(bot_environ(server, CLI_TOKEN, where))
     minh = FakeUser(api, 601, "Minh")
 
     proc = await asyncio.create_subprocess_exec(
@@ -346,3 +347,7 @@ async def test_cli_run_polls_answers_and_stops_on_sigterm(
     text = (stdout + stderr).decode(errors="replace")
     assert "long polling" in text  # the run path wrote here: the next check means something
     assert CLI_TOKEN not in text and CLI_TOKEN.split(":")[1] not in text
+    if isinstance(where, PostgresUrl):
+        assert where.password.reveal() not in text
+    async with opened(where) as storage:  # Minh's /start reached the database PHANANH_DB names
+        assert await storage.store.find_person("telegram", str(minh.user_id)) is not None

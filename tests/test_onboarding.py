@@ -27,6 +27,8 @@ from tests.factories import (
     to,
 )
 
+pytestmark = pytest.mark.both_engines
+
 NEWCOMER = 8801  # Ngô Thị Lan, tổ trưởng of group 12, has no Telegram id in the chart
 
 LINKS = TelegramLinks("phananh_bot")

@@ -22,6 +22,7 @@ import pytest
 
 from bot.app import owners as owners_module
 from bot.app.admin import Admin
+from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.conversation import ChoiceAnswer, TextAnswer
 from bot.domain.digest import Dimension, PeriodKind, Scope
@@ -33,6 +34,7 @@ from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, SentMessage, UploadedFile
 from handlers.telegram.links import TelegramLinks
 from tests.catalogue import says
+from tests.engines import setting
 from tests.factories import (
     CITY_LEADER,
     ENVIRONMENT_CADRE,
@@ -47,6 +49,8 @@ from tests.factories import (
     to,
 )
 from tests.spreadsheet import open_like_excel
+
+pytestmark = pytest.mark.both_engines
 
 OTHER_CITY_LEADER = 7092  # ld-tp-ct
 BACHDANG_CHAIR = 7051  # ld-bd-ct
@@ -397,12 +401,14 @@ async def test_every_open_complaint_has_exactly_one_owner_who_can_act(bot: BotDr
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def cli(db_path: Path, clock: ManualClock, *args: str) -> subprocess.CompletedProcess[str]:
+async def cli(
+    db: Path | PostgresUrl, clock: ManualClock, *args: str
+) -> subprocess.CompletedProcess[str]:
     """`phananh …` as an operator runs it, beside the running bot, on its
     database.  It stamps what it writes with the wall clock: the bot's clock
     moves on to then, so it sees that due."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")}
-    env.update(PHANANH_DB=str(db_path), PYTHONPATH=str(ROOT))
+    env.update(PHANANH_DB=setting(db), PYTHONPATH=str(ROOT))
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot.cli", *args],
@@ -424,18 +430,13 @@ def wall_clock(clock: ManualClock) -> None:
     clock.set(max(clock.now(), datetime.now(UTC)))
 
 
-def db_path_of(bot: BotDriver) -> Path:
-    path: Path = bot.services.store.db.path  # type: ignore[attr-defined]
-    return path
-
-
 async def test_a_deactivation_on_the_command_line_reaches_the_running_bot_within_one_sweep(
-    bot: BotDriver, clock: ManualClock
+    bot: BotDriver, where: Path | PostgresUrl, clock: ManualClock
 ) -> None:
     wall_clock(clock)
     an = bot.user(501, "An")
     await file_sanitation_report(bot, an)
-    done = await cli(db_path_of(bot), clock, "staff", "deactivate", "cb-hh-mt")
+    done = await cli(where, clock, "staff", "deactivate", "cb-hh-mt")
     assert "Đã ngừng hoạt động cb-hh-mt; 1 việc" in done.stdout
     assert await owner_of(bot, 1) == "ld-hh-ct", "the command line moved it"
     cadre_tries = len(attempts_to(bot, ENVIRONMENT_CADRE))
@@ -457,7 +458,7 @@ async def test_a_deactivation_on_the_command_line_reaches_the_running_bot_within
 
 
 async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
-    bot: BotDriver, chart: OrgChart, tmp_path: Path, clock: ManualClock
+    bot: BotDriver, where: Path | PostgresUrl, chart: OrgChart, tmp_path: Path, clock: ManualClock
 ) -> None:
     wall_clock(clock)
     an = bot.user(501, "An")
@@ -474,7 +475,7 @@ async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
     )
     path = tmp_path / "changed.yaml"
     path.write_text(dump_org(changed), encoding="utf-8")
-    done = await cli(db_path_of(bot), clock, "org", "import", str(path))
+    done = await cli(where, clock, "org", "import", str(path))
     assert says(done.stdout, "cli.org_move", code="PA-000001", old="cb-hh-mt", new="cb-hh-ca")
     sent = await bot.tick()
     assert says(
@@ -494,12 +495,12 @@ async def test_an_org_import_on_the_command_line_reroutes_in_the_running_bot(
 
 
 async def test_two_bot_processes_on_one_database_both_follow_the_command_line(
-    bot: BotDriver, clock: ManualClock
+    bot: BotDriver, where: Path | PostgresUrl, clock: ManualClock
 ) -> None:
     wall_clock(clock)
     # Replicas of one bot: the same Telegram bot, the same database.
-    async with started_bot(db_path_of(bot), clock, api=bot.api) as other:
-        await cli(db_path_of(bot), clock, "staff", "deactivate", "cb-hh-mt")
+    async with started_bot(where, clock, api=bot.api) as other:
+        await cli(where, clock, "staff", "deactivate", "cb-hh-mt")
         await bot.tick()
         await other.tick()
         await file_sanitation_report(bot, bot.user(501, "An"))
@@ -574,7 +575,7 @@ async def test_the_wards_own_export_and_digest_leave_out_a_complaint_about_its_l
 
 
 async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and_the_chair_hears(
-    bot: BotDriver, chart: OrgChart, tmp_path: Path, clock: ManualClock
+    bot: BotDriver, where: Path | PostgresUrl, chart: OrgChart, tmp_path: Path, clock: ManualClock
 ) -> None:
     wall_clock(clock)
     an = bot.user(501, "An")
@@ -595,7 +596,7 @@ async def test_when_the_chart_is_fixed_the_fallbacks_task_goes_where_it_says_and
     )
     path = tmp_path / "fixed.yaml"
     path.write_text(dump_org(fixed), encoding="utf-8")
-    done = await cli(db_path_of(bot), clock, "org", "import", str(path))
+    done = await cli(where, clock, "org", "import", str(path))
     assert says(done.stdout, "cli.org_move_back", code="PA-000001", new="tt-hh-06")
     sent = await bot.tick()
     assert await owner_of(bot, 1) == "tt-hh-06"

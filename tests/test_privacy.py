@@ -59,11 +59,11 @@ def test_masking_reaches_into_stored_data_and_keeps_its_shape() -> None:
 
 
 async def test_forget_leaves_no_contact_details_in_the_database_or_its_wal(
-    bot: BotDriver, tmp_path: Path
+    bot: BotDriver, where: Path
 ) -> None:
     """The phone number a resident typed in answer to the cadre's question
     stayed in the outbox payload and in the event note after /forget."""
-    db_path = tmp_path / "bot.db"
+    db_path = where
     xuyen = bot.user(501, "Xuyến", last_name="Đặng")
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
     await file_sanitation_report(

@@ -275,6 +275,7 @@ async def _play(batch: list[dict[str, Any]]) -> None:
             await bot.tick()
 
 
+@pytest.mark.both_engines
 async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDriver) -> None:
     import json
 

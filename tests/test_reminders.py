@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart
@@ -30,6 +31,8 @@ from tests.factories import (
     started_bot,
     to,
 )
+
+pytestmark = pytest.mark.both_engines
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 OTHER_CITY_LEADER = 7092
@@ -103,14 +106,15 @@ def kind_of(message: SentMessage) -> str:
 
 
 @pytest.fixture
-async def week_bot(tmp_path: Path, chart: OrgChart) -> tuple[Path, ManualClock]:
-    db_path = tmp_path / "week.db"
-    await load_chart(db_path, chart)
-    return db_path, ManualClock(at(23, 7))
+async def week_bot(
+    where: Path | PostgresUrl, chart: OrgChart
+) -> tuple[Path | PostgresUrl, ManualClock]:
+    await load_chart(where, chart)
+    return where, ManualClock(at(23, 7))
 
 
 async def test_a_complaint_never_acknowledged_for_a_week(
-    week_bot: tuple[Path, ManualClock],
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     """Reminders and both escalation levels reach the right people at the
     right working times: none at night, at the weekend or on the holiday."""
@@ -177,7 +181,7 @@ async def test_a_complaint_never_acknowledged_for_a_week(
 
 
 async def test_resolved_just_before_a_reminder_sends_none_and_closes_unconfirmed(
-    week_bot: tuple[Path, ManualClock],
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     db_path, clock = week_bot
     async with started_bot(db_path, clock) as bot:
@@ -212,7 +216,7 @@ async def test_resolved_just_before_a_reminder_sends_none_and_closes_unconfirmed
 
 
 async def test_asking_again_at_night_waits_for_the_morning(
-    week_bot: tuple[Path, ManualClock],
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     db_path, clock = week_bot
     async with started_bot(db_path, clock) as bot:
@@ -229,7 +233,9 @@ async def test_asking_again_at_night_waits_for_the_morning(
     assert [stamp(h.when) for h in asked] == ["Fri 07:00"], "not Thursday 21:30"
 
 
-async def test_a_dispute_restarts_the_clocks(week_bot: tuple[Path, ManualClock]) -> None:
+async def test_a_dispute_restarts_the_clocks(
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
+) -> None:
     db_path, clock = week_bot
     async with started_bot(db_path, clock) as bot:
         week = Week(bot, clock)
@@ -254,7 +260,7 @@ async def test_a_dispute_restarts_the_clocks(week_bot: tuple[Path, ManualClock])
 
 
 async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
-    week_bot: tuple[Path, ManualClock],
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
     db_path, clock = week_bot
     api = FakeBotApi()
@@ -415,6 +421,7 @@ async def test_a_crash_before_the_send_sends_after_the_restart(
         assert await again.services.store.outbox_counts() == (0, 2)
 
 
+@pytest.mark.sqlite_only
 async def test_a_long_reminder_lists_what_fits_and_counts_the_rest(bot: BotDriver) -> None:
     """A cadre back from leave with 45 tasks due gets one readable message
     (Telegram allows 4,096 characters), not a clipped wall of text."""

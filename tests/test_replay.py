@@ -8,6 +8,8 @@ must change nothing: each conversation records the update that last moved it.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app.services import Services
 from bot.domain.conversation import ConversationEngine, ConversationState, TextAnswer
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
@@ -15,15 +17,19 @@ from bot.domain.orgchart import OrgChart
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser, JSONDict
 from tests.catalogue import says
+from tests.engines import execute
 from tests.factories import joined
+
+pytestmark = pytest.mark.both_engines
 
 
 async def cut_off_after_its_effect(bot: BotDriver, update: JSONDict) -> None:
     """The bot handled ``update`` and stored its effect, then was killed
     before it marked the update done: exactly what a redelivery meets."""
-    await bot.services.store.db.write(  # type: ignore[attr-defined]
+    await execute(
+        bot.services.store.db,  # type: ignore[attr-defined]
         "UPDATE processed_updates SET done_at = NULL WHERE channel = 'telegram' AND update_id = ?",
-        (update["update_id"],),
+        str(update["update_id"]),
     )
 
 

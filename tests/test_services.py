@@ -1,5 +1,5 @@
-"""The use cases on real SQLite with no channel at all: what a Zalo channel
-would drive with typed answers only."""
+"""The use cases on a real database (SQLite and PostgreSQL) with no channel
+at all: what a Zalo channel would drive with typed answers only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.services import Reply, Services
+from bot.config import PostgresUrl
 from bot.domain.authz import Actor, Refusal
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State, replay
@@ -20,8 +21,10 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from bot.domain.orgchart import OrgChart
-from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
+from storage.engines import Storage, opened
+from tests.engines import rows
+
+pytestmark = pytest.mark.both_engines
 
 
 def keys(reply: Reply | None) -> list[str]:
@@ -114,7 +117,7 @@ async def test_deadline_is_the_category_resolve_time(
     assert reply.complaint.due_at == clock.now() + timedelta(days=days)
 
 
-async def test_the_whole_loop_and_its_history(services: Services, db: Database) -> None:
+async def test_the_whole_loop_and_its_history(services: Services, storage: Storage) -> None:
     an = await resident(services)
     filed = (await file_by_typing(services, an)).complaint
     assert filed is not None
@@ -161,8 +164,7 @@ async def test_the_whole_loop_and_its_history(services: Services, db: Database) 
         Action.CONFIRM,
         Action.RATE,
     ]
-    async with db.conn.execute("SELECT kind, payload FROM outbox ORDER BY id") as cur:
-        kinds = [r[0] for r in await cur.fetchall()]
+    kinds = [r[0] for r in await rows(storage, "SELECT kind FROM outbox ORDER BY id")]
     assert kinds[:2] == ["resident_update", "task_assigned"], "the receipt, then the task"
     assert "task_reopened" in kinds
     assert kinds.count("resident_update") == 4  # filed, acknowledged, resolved twice
@@ -330,27 +332,24 @@ async def test_stale_choice_is_refused_and_the_question_repeated(services: Servi
 
 
 async def test_a_draft_survives_a_restart(
-    tmp_path: Path, clock: ManualClock, chart: OrgChart
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
 ) -> None:
-    path = tmp_path / "restart.db"
-    db = await Database.open(path)
-    first = Services(SqliteStore(db), clock)
-    await first.import_org(chart)
-    an = await resident(first)
-    await first.start_report(an)
-    await typed(first, an, "2", "1", "Phường Hồng Hải", "to dan pho 2", "Rác tràn ra đường")
-    await db.close()
+    async with opened(where) as storage:
+        first = Services(storage.store, clock)
+        await first.import_org(chart)
+        an = await resident(first)
+        await first.start_report(an)
+        await typed(first, an, "2", "1", "Phường Hồng Hải", "to dan pho 2", "Rác tràn ra đường")
 
-    reopened = await Database.open(path)
-    second = Services(SqliteStore(reopened), clock)
-    await second.load_org()
-    prompt = await second.current_prompt(an)
-    assert prompt is not None
-    assert prompt.question.key == "report.ask_photos"
-    filed = (await typed(second, an, "xong", "gui")).complaint
-    assert filed is not None
-    assert filed.description == "Rác tràn ra đường"
-    await reopened.close()
+    async with opened(where) as reopened:
+        second = Services(reopened.store, clock)
+        await second.load_org()
+        prompt = await second.current_prompt(an)
+        assert prompt is not None
+        assert prompt.question.key == "report.ask_photos"
+        filed = (await typed(second, an, "xong", "gui")).complaint
+        assert filed is not None
+        assert filed.description == "Rác tràn ra đường"
 
 
 async def test_busy_with_a_draft_a_button_elsewhere_loses_nothing(services: Services) -> None:

@@ -1,19 +1,39 @@
-"""Migrations, the append-only history and the outbox on real SQLite files."""
+"""Migrations on real SQLite files (PostgreSQL's: tests/test_postgres.py);
+the outbox on both engines."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.app.services import Services
 from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
-from bot.ports import Notice
+from bot.domain.complaints import Action, Event, State
+from bot.domain.orgchart import OrgChart
+from bot.ports import (
+    AccountReach,
+    AdminAction,
+    AdminEntry,
+    Change,
+    Invite,
+    InviteUse,
+    Notice,
+    Person,
+    Store,
+    StoredMedia,
+)
 from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
 from storage.sqlite.inbox import WebhookInbox
 from storage.sqlite.store import SqliteStore
+from tests.test_services import file_by_typing
+
+pytestmark = pytest.mark.both_engines
 
 
 def tables(path: Path) -> set[str]:
@@ -80,6 +100,7 @@ def test_split_statements_keeps_trigger_bodies_whole() -> None:
     assert statements[1].endswith("END;")
 
 
+@pytest.mark.sqlite_only
 async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
     async with db.conn.execute("PRAGMA journal_mode") as cur:
         row = await cur.fetchone()
@@ -91,8 +112,7 @@ async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
         assert row[0] == 1
 
 
-async def test_outbox_row_is_sent_once_and_failures_wait(db: Database, clock: ManualClock) -> None:
-    store = SqliteStore(db)
+async def test_outbox_row_is_sent_once_and_failures_wait(store: Store, clock: ManualClock) -> None:
     person = await store.upsert_person("telegram", "42", "An", "vi")
     await store.enqueue([Notice("owner_update", person_id=person.id)], clock.now())
     due = await store.due_outbox(clock.now(), 10)
@@ -111,11 +131,233 @@ async def test_outbox_row_is_sent_once_and_failures_wait(db: Database, clock: Ma
     assert await store.outbox_counts() == (0, 1)
 
 
-async def test_notices_to_unbound_staff_wait_for_them(db: Database, clock: ManualClock) -> None:
-    store = SqliteStore(db)
+async def test_notices_to_unbound_staff_wait_for_them(store: Store, clock: ManualClock) -> None:
     await store.enqueue([Notice("task_assigned", staff_id="nobody-yet")], clock.now())
     assert await store.due_outbox(clock.now(), 10) == []
     assert await store.outbox_counts() == (1, 0)
+
+
+# ---- the repositories' contract, on both engines ------------------------------------------
+
+
+async def test_a_change_at_a_stale_version_writes_nothing(
+    services: Services, store: Store, clock: ManualClock
+) -> None:
+    """One complaint changed by someone else first, or one of several:
+    nothing of the change (or of the batch) is applied, no event, no notice."""
+    actor = await services.identify("zalo", "r1", "An")
+    first = await file_by_typing(services, actor)
+    second = await file_by_typing(services, actor)
+    assert first.complaint is not None and second.complaint is not None
+    a, b = first.complaint, second.complaint
+    pending = await store.outbox_counts()
+
+    def change(complaint_id: int, version: int) -> Change:
+        event = Event(
+            complaint_id, clock.now(), Action.ACKNOWLEDGE, State.SUBMITTED, State.ACKNOWLEDGED
+        )
+        notice = Notice("resident_update", person_id=actor.person_id)
+        return Change(complaint_id, version, {"state": State.ACKNOWLEDGED}, event, (notice,))
+
+    assert not await store.apply_change(change(a.id, a.version + 1))
+    assert not await store.apply_changes(
+        [change(a.id, a.version), change(b.id, b.version + 1)], [], clock.now()
+    )
+    assert [e.action for e in await store.events_of(a.id)] == [Action.FILE]
+    assert (await store.get_complaints([a.id, b.id]))[a.id].state is State.SUBMITTED
+    assert await store.outbox_counts() == pending
+    assert await store.apply_changes(
+        [change(a.id, a.version), change(b.id, b.version)], [], clock.now()
+    )
+    assert {c.state for c in (await store.get_complaints([a.id, b.id])).values()} == {
+        State.ACKNOWLEDGED
+    }
+    assert await store.last_note(a.id, Action.FILE) is None
+
+
+async def test_the_abuse_list_and_who_can_be_reached_move_the_roster(
+    store: Store, clock: ManualClock
+) -> None:
+    person = await store.upsert_person("telegram", "666", "Spam", "vi")
+    roster = await store.roster_version()
+    entry = AdminEntry(clock.now(), "ops", AdminAction.PEOPLE_BLOCK, person_id=person.id)
+    await store.set_blocked(person.id, "spam", clock.now(), entry)
+    assert (await store.identify_person("telegram", "666", None, "vi")).blocked
+    await store.set_blocked(person.id, None, clock.now())
+    assert not (await store.identify_person("telegram", "666", None, "vi")).blocked
+    (logged,) = await store.admin_log(10)
+    assert (logged.actor, logged.accounts, logged.person_id) == (
+        "ops",
+        (Account("telegram", "666"),),
+        person.id,
+    )
+    account = Account("telegram", "666")
+    refused = await store.mark_unreachable(account, clock.now())
+    assert (refused.person_id, refused.before, refused.after) == (person.id, True, False)
+    assert not (await store.mark_unreachable(account, clock.now())).changed, "once"
+    returned = await store.identify_person("telegram", "666", None, "vi")
+    assert returned.returned, "writing again makes them reachable"
+    assert not (await store.mark_reachable(account)).changed
+    assert await store.mark_reachable(Account("zalo", "nobody")) == AccountReach(None)
+    assert await store.roster_version() == roster + 4
+
+
+async def test_things_done_once_are_done_once(store: Store, clock: ManualClock) -> None:
+    person = await store.upsert_person("telegram", "7", "An", "vi")
+    notice = Notice("briefing", person_id=person.id)
+    assert await store.record_once("briefing", "2026-11-23", [notice], clock.now())
+    assert not await store.record_once("briefing", "2026-11-23", [notice], clock.now())
+    assert await store.record_once("briefing", "2026-11-24", [notice], clock.now())
+    assert await store.get_meta("briefing") == "2026-11-24"
+    assert await store.outbox_counts() == (2, 0)
+
+    assert await store.claim_update("telegram", "41", clock.now())
+    assert await store.claim_update("telegram", "41", clock.now()), "cut off: handled once more"
+    await store.finish_update("telegram", "41", clock.now())
+    assert not await store.claim_update("telegram", "41", clock.now()), "done: never again"
+    assert await store.claim_update("zalo", "41", clock.now()), "each channel its own ids"
+    assert await store.claim_update("zalo", "c0ffee.41", clock.now()), "ids are strings"
+    assert await store.prune_updates(clock.now() + timedelta(seconds=1)) == 3
+    assert await store.claim_update("telegram", "41", clock.now()), "forgotten once pruned"
+
+
+async def test_an_invite_binds_once(store: Store, clock: ManualClock, chart: OrgChart) -> None:
+    await store.replace_org(chart)
+    invite = Invite(
+        "hash", "tt-hh-12", "cadre", clock.now(), clock.now() + timedelta(days=7), "cli"
+    )
+    await store.create_invite(invite)
+    assert await store.get_invite("hash") == invite
+    first = await store.upsert_person("telegram", "8801", "Lan", "vi")
+    second = await store.upsert_person("telegram", "8802", "Other", "vi")
+
+    def tell(person_id: int) -> Notice:
+        return Notice("rebound", person_id=person_id)
+
+    assert await store.use_invite("hash", first.id, clock.now(), tell) is InviteUse.BOUND
+    assert await store.use_invite("hash", second.id, clock.now(), tell) is InviteUse.SPENT
+    assert await store.staff_of_person(first.id) == "tt-hh-12"
+    assert (await store.bound_staff())["tt-hh-12"] == first
+
+
+async def test_an_account_added_by_code_joins_its_person_with_what_it_filed(
+    services: Services, store: Store, clock: ManualClock
+) -> None:
+    """A cadre bound on Telegram who wrote first as a resident from Zalo: the
+    code minted to add an account makes the two one person — her Zalo
+    account, her complaint and her draft-free record join the cadre's; the
+    old record stays, marked, and reads as hers."""
+    lan = await store.upsert_person("telegram", "8801", "Lan", "vi")
+    await store.bind_staff("tt-hh-12", lan.id, clock.now())
+    on_zalo = await services.identify("zalo", "e4ea5c", "Lan Zalo")
+    filed = await file_by_typing(services, on_zalo)
+    assert filed.complaint is not None
+    zalo_record = on_zalo.person_id
+    invite = Invite(
+        "add",
+        "tt-hh-12",
+        "cadre",
+        clock.now(),
+        clock.now() + timedelta(days=7),
+        "cli",
+        adds_account=True,
+    )
+    await store.create_invite(invite)
+    assert (await store.get_invite("add")) == invite
+
+    def tell(person_id: int) -> Notice:
+        return Notice("rebound", person_id=person_id)
+
+    assert await store.use_invite("add", zalo_record, clock.now(), tell) is InviteUse.ADDED
+    person = await store.find_person("zalo", "e4ea5c")
+    assert person is not None and person.id == lan.id
+    assert set(person.accounts) == {Account("telegram", "8801"), Account("zalo", "e4ea5c")}
+    assert await store.reporter_of(filed.complaint.id) == lan.id
+    assert [c.id for c in await store.complaints_of_reporter(lan.id)] == [filed.complaint.id]
+    assert await store.staff_of_person(lan.id) == "tt-hh-12"
+    assert (await store.bound_staff())["tt-hh-12"].id == lan.id
+    data = await store.person_data(lan.id)
+    assert {(a["channel"], a["external_id"]) for a in data["accounts"]} == {
+        ("telegram", "8801"),
+        ("zalo", "e4ea5c"),
+    }
+    assert [a["action"] for a in data["actions"]] == ["file"], "what the old record did"
+    assert (await store.get_person(zalo_record)) == replace(
+        person, id=zalo_record, display_name="Lan Zalo", accounts=()
+    )
+
+
+async def test_messages_go_to_the_account_used_last_that_can_be_reached(
+    store: Store, clock: ManualClock
+) -> None:
+    """The outbox sends to the person's latest reachable account, per
+    channel when asked; refused on one channel, reachable on another, the
+    person can still act; with no account left, a row waits."""
+    lan = await store.upsert_person("telegram", "8801", "Lan", "vi")
+    invite = Invite("add", "tt-hh-12", "cadre", clock.now(), clock.now(), "cli", adds_account=True)
+    await store.create_invite(invite)
+    await store.bind_staff("tt-hh-12", lan.id, clock.now())
+    zalo = await store.upsert_person("zalo", "e4ea5c", "Lan", "vi")
+
+    def tell(person_id: int) -> Notice:
+        return Notice("rebound", person_id=person_id)
+
+    assert await store.use_invite("add", zalo.id, clock.now(), tell) is InviteUse.ADDED
+    await store.identify_person("zalo", "e4ea5c", None, "vi")  # she writes from Zalo
+    await store.enqueue([Notice("task_assigned", staff_id="tt-hh-12")], clock.now())
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == Account("zalo", "e4ea5c") and row.recipient is not None
+    assert row.recipient.id == lan.id and row.recipient.account == row.account
+    assert await store.due_outbox(clock.now(), 10, channel="telegram") == []
+
+    telegram, on_zalo = Account("telegram", "8801"), Account("zalo", "e4ea5c")
+    assert not (await store.mark_unreachable(on_zalo, clock.now())).changed, "Telegram still"
+    (row,) = await store.due_outbox(clock.now(), 10, channel="telegram")
+    assert row.account == telegram
+    assert (await store.reach()).refused == frozenset()
+    cut_off = await store.mark_unreachable(telegram, clock.now())
+    assert (cut_off.person_id, cut_off.before, cut_off.after) == (lan.id, True, False)
+    assert (await store.reach()).refused == {"tt-hh-12"}
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == on_zalo, "none reachable: the latest"
+    back = await store.identify_person("telegram", "8801", None, "vi")
+    assert back.returned and back.staff_id == "tt-hh-12"
+    assert (await store.reach()).refused == frozenset()
+    (row,) = await store.due_outbox(clock.now(), 10)
+    assert row.account == telegram, "she wrote from Telegram last"
+
+    await store.forget_person(lan.id, clock.now())
+    assert await store.find_person("telegram", "8801") is None
+    assert (await store.get_person(lan.id)) == Person(lan.id, None, "vi", ())
+    assert await store.due_outbox(clock.now(), 10) == []
+    await store.enqueue([Notice("task_assigned", staff_id="tt-hh-12")], clock.now())
+    assert await store.due_outbox(clock.now(), 10) == [], "no account: the row waits"
+
+
+async def test_media_are_kept_once_with_each_channels_handles(
+    store: Store, clock: ManualClock
+) -> None:
+    photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40  # every byte value, as bytea must
+    sha = hashlib.sha256(photo).hexdigest()
+    first = await store.put_media(sha, photo, "image/jpeg", clock.now())
+    assert await store.put_media(sha, photo, "image/jpeg", clock.now()) == first, "once"
+    assert await store.media_content(first) == StoredMedia(photo, "image/jpeg")
+    await store.remember_media_ref(first, "telegram", "AgAC-1", clock.now())
+    await store.remember_media_ref(first, "telegram", "AgAC-2", clock.now())
+    await store.remember_media_ref(first, "telegram", "AgAC-1", clock.now())  # known: nothing
+    await store.remember_media_ref(first, "zalo", "https://zalo/1.jpg", clock.now())
+    assert await store.media_refs([first, first], "telegram") == {first: "AgAC-2"}, "newest"
+    assert await store.media_refs([first], "zalo") == {first: "https://zalo/1.jpg"}
+    assert await store.media_refs([], "zalo") == {}
+    assert await store.media_of_ref("telegram", "AgAC-1") == first
+
+    old = await store.adopt_media_ref("telegram", "AgAC-old", "image/jpeg", clock.now())
+    assert old != first
+    assert await store.adopt_media_ref("telegram", "AgAC-old", "image/jpeg", clock.now()) == old
+    assert await store.media_content(old) is None, "a handle alone: no bytes"
+    assert await store.media_refs([old, first], "telegram") == {old: "AgAC-old", first: "AgAC-2"}
+    assert await store.media_of_ref("telegram", "AgAC-unknown") is None
+    assert await store.media_content(10_000) is None
 
 
 # ---- people with accounts on channels (migration 0012) -----------------------------------

@@ -1,11 +1,15 @@
 """The whole loop through the real telegram.ext.Application, the real
-handlers and a real SQLite file, over the project's in-memory fake Bot API."""
+handlers and a real database (an SQLite file, and a PostgreSQL database:
+both engines), over the project's in-memory fake Bot API."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.geo import centroid
@@ -25,6 +29,8 @@ from tests.factories import (
     started_bot,
     to,
 )
+
+pytestmark = pytest.mark.both_engines
 
 
 async def test_start_greets_and_offers_the_report_button(bot: BotDriver) -> None:
@@ -308,7 +314,7 @@ async def test_a_stale_prompt_button_is_refused_and_the_question_repeated(bot: B
 
 
 async def test_a_draft_and_a_cadre_note_survive_a_restart(
-    tmp_path: Path, clock: ManualClock, chart: OrgChart, bot: BotDriver
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart, bot: BotDriver
 ) -> None:
     an = bot.user(501, "An")
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
@@ -316,9 +322,7 @@ async def test_a_draft_and_a_cadre_note_survive_a_restart(
     await bot.press(cadre, "r:1")  # the cadre is asked for a note...
     await bot.send(an.command("new"))
     await bot.choose(an, "sanitation")  # ...and the resident is half-way through a draft
-    db_path = bot.services.store.db.path  # type: ignore[attr-defined]
-
-    async with started_bot(db_path, clock, bot.api) as again:
+    async with started_bot(where, clock, bot.api) as again:
         again.new_messages()
         sent = await again.send(cadre.text("Đã thu gom sau khởi động lại"))
         assert "ảnh" in joined(sent), "the note was taken; the photo is asked"

@@ -76,11 +76,11 @@ async def _build(
     from bot.report.export import rows, to_csv, to_xlsx
     from bot.report.text import digest_text
 
-    if not settings.db_path.exists():
-        raise BriefingError("cli.no_org", 1, db=settings.db_path)
+    if settings.db_url is None and not settings.db_path.exists():
+        raise BriefingError("cli.no_org", 1, db=settings.database)
     async with opener(settings) as digests:
         if not digests.services.has_chart:
-            raise BriefingError("cli.no_org", 1, db=settings.db_path)
+            raise BriefingError("cli.no_org", 1, db=settings.database)
         known = digests.wards()
         if ward is not None:
             match = {w.lower(): w for w in known}.get(ward.lower())

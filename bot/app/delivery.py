@@ -27,8 +27,10 @@ class Delivery(Residents):
     async def button_message_cleared(self, button_id: int) -> None:
         await self.store.clear_button_message(button_id, self.clock.now())
 
-    async def due_notices(self, limit: int) -> list[OutboxItem]:
-        return await self.store.due_outbox(self.clock.now(), limit, self.channel)
+    async def due_notices(self, limit: int, channel: str | None = None) -> list[OutboxItem]:
+        """The rows due whose account is on ``channel`` (by default the
+        services' own, Telegram)."""
+        return await self.store.due_outbox(self.clock.now(), limit, channel or self.channel)
 
     async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
         """The channel refuses the account the row went to (blocked the bot,

@@ -19,8 +19,10 @@ import hmac
 import logging
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from bot.domain.clock import Clock
 from bot.domain.complaints import Photo
@@ -195,3 +197,60 @@ class MediaLinks:
             return None
         stored = await self.store.media_content(media_id)
         return (stored.content, stored.mime) if stored is not None else None
+
+
+# ---- files made for one person ----------------------------------------------------------------
+
+FILES_PATH = "/files/"
+# A file the bot made for someone (an export, /mydata, a digest's chart)
+# lives this long at its link: long enough to open it from the chat.
+FILE_LIFETIME = timedelta(hours=1)
+# At most this much is held at once; the oldest files go first.
+FILES_MAX_BYTES = 64 * 1024 * 1024
+_FILE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+class TemporaryFiles:
+    """Files the bot made for one person, for a channel that can send no
+    file (Zalo takes photos by URL only): each at a random, unguessable
+    link under ``PHANANH_PUBLIC_URL`` that works for `FILE_LIFETIME`.  They
+    are held in this process's memory only, never written down — they may
+    hold personal data (an export with residents' names, someone's
+    /mydata) — so a restart ends their links too."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        public_url: str = "",
+        lifetime: timedelta = FILE_LIFETIME,
+        limit: int = FILES_MAX_BYTES,
+    ) -> None:
+        self.clock = clock
+        self.public_url = public_url.rstrip("/")
+        self.lifetime = lifetime
+        self.limit = limit
+        self._files: OrderedDict[str, tuple[bytes, str, str, datetime]] = OrderedDict()
+
+    def put(self, content: bytes, mime: str, filename: str) -> tuple[str, datetime]:
+        """The link to ``content`` (named ``filename`` when downloaded), and
+        when it stops working."""
+        self._expire()
+        token = secrets.token_urlsafe(32)
+        expires = self.clock.now() + self.lifetime
+        self._files[token] = (content, mime, filename, expires)
+        while sum(len(f[0]) for f in self._files.values()) > self.limit and len(self._files) > 1:
+            self._files.popitem(last=False)
+        return f"{self.public_url}{FILES_PATH}{token}/{quote(filename)}", expires
+
+    def get(self, token: str) -> tuple[bytes, str, str] | None:
+        """The bytes, type and name a link names; None once it has expired."""
+        self._expire()
+        if not _FILE_TOKEN.match(token):
+            return None
+        found = self._files.get(token)
+        return None if found is None else found[:3]
+
+    def _expire(self) -> None:
+        now = self.clock.now()
+        for token in [t for t, f in self._files.items() if f[3] <= now]:
+            del self._files[token]

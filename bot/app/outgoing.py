@@ -27,9 +27,23 @@ class TaskChoice:
     complaint_id: int
 
 
+@dataclass(frozen=True)
+class CommandChoice:
+    """A command a person may run from this message ("new report", a
+    language, "yes, erase my data"): a button on Telegram, a numbered
+    choice on a text-only channel.  ``command`` is the command's name as
+    bot/app/desk.py knows it, ``args`` what it is given."""
+
+    label: str
+    command: str
+    args: tuple[str, ...] = ()
+
+
+Choice = TaskChoice | CommandChoice
+
 # Choices in rows: a channel with buttons shows each row as one; a
 # text-only channel numbers them all in order.
-Choices = tuple[tuple[TaskChoice, ...], ...]
+Choices = tuple[tuple[Choice, ...], ...]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.app.desk import Desk
 from bot.app.digests import Digests
+from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.channels import TELEGRAM
@@ -80,14 +82,26 @@ def build_application(
     return app
 
 
-def attach(app: BotApplication, services: Services, digests: Digests, settings: Settings) -> Wiring:
-    """Hand the use cases to the handlers, with the outbox sender over this bot."""
+def attach(
+    app: BotApplication,
+    services: Services,
+    digests: Digests,
+    settings: Settings,
+    senders: Senders | None = None,
+) -> Wiring:
+    """Hand the use cases to the handlers, with the outbox sender over this
+    bot (joined to ``senders``, every channel's, flushed after each update)."""
     renderer = Renderer(settings.tz)
+    sender = OutboxSender(services, renderer, app.bot, digests)
+    senders = senders if senders is not None else Senders()
+    senders.add(sender)
     wiring = Wiring(
         renderer=renderer,
         services=services,
-        sender=OutboxSender(services, renderer, app.bot, digests),
+        sender=sender,
         digests=digests,
+        desk=Desk(services, digests, renderer),
+        senders=senders,
     )
     app.bot_data[WIRING_KEY] = wiring
     return wiring

@@ -8,30 +8,16 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.domain.authz import may_use
 from bot.domain.complaints import Action
 from handlers.telegram.callbacks import TaskPress, decode
-from handlers.telegram.common import PRIVATE, answer_press, drop_keyboard, say, send_reply
+from handlers.telegram.common import PRIVATE, answer_press, deliver, drop_keyboard, send_reply
 from handlers.telegram.context import BotApplication, BotContext
 
 
 async def cmd_tasks(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    chat_id = update.effective_chat.id
-    if not may_use(actor, "tasks"):
-        await say(context, chat_id, "task.not_staff")
-        return
-    services = context.services
-    tasks = await services.tasks(actor)
-    if not tasks:
-        await say(context, chat_id, "task.none")
-        return
-    render = context.renderer
-    now = services.now()
-    lines = [render.t(actor.language, "task.header", count=len(tasks))]
-    lines += [render.task_line(actor.language, services.chart, t, now) for t in tasks[:40]]
-    await context.bot.send_message(chat_id, "\n".join(lines))
+    said = await context.desk.tasks(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def on_task_press(update: Update, context: BotContext) -> None:
@@ -42,10 +28,7 @@ async def on_task_press(update: Update, context: BotContext) -> None:
     actor = context.require_actor()
     services = context.services
     render = context.renderer
-    if press.action is Action.ACKNOWLEDGE:
-        reply = await services.acknowledge(actor, press.complaint_id)
-    else:
-        reply = await services.begin(actor, press.complaint_id, press.action)
+    reply = await context.desk.act(actor, press.action, press.complaint_id)
     if reply.refused is not None:
         await answer_press(query, render.refusal(actor.language, reply.refused.value))
         if reply.complaint is not None and services.may_see(actor, reply.complaint):

@@ -34,6 +34,7 @@ _TASK = re.compile(r"^([a-z]):([1-9][0-9]{0,11})$")
 _PROMPT = re.compile(r"^q:([1-9][0-9]{0,8}):([A-Za-z0-9_<>^-]{1,40})$")
 _LANG = re.compile(r"^l:(vi|en)$")
 NEW_REPORT = "new"
+FORGET = "forget"  # "yes, erase my data", under /forget's warning
 
 
 @dataclass(frozen=True)

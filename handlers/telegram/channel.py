@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
+from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.clock import Clock
@@ -70,6 +71,7 @@ class TelegramChannel:
         receiving: Receiving = None,
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
+        senders: Senders | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
@@ -77,7 +79,7 @@ class TelegramChannel:
         self.app: BotApplication = build_application(
             settings, request=request, updates_request=updates_request
         )
-        self.wiring: Wiring = attach(self.app, services, digests, settings)
+        self.wiring: Wiring = attach(self.app, services, digests, settings, senders)
         self.webhook: TelegramWebhook | None = None
         if isinstance(receiving, Webhook):
             # Imported here: long polling starts without the HTTP stack.

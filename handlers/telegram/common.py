@@ -11,6 +11,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     ReplyKeyboardRemove,
     Update,
 )
@@ -25,12 +26,14 @@ from telegram.ext import (
 )
 
 from bot import i18n
+from bot.app.desk import Said
 from bot.app.services import Reply
+from bot.domain.conversation import Prompt
 from bot.domain.messages import Text
-from bot.domain.orgchart import Role
 from handlers.telegram import reach
-from handlers.telegram.callbacks import LanguagePress, PromptPress, decode, encode_language
+from handlers.telegram.callbacks import LanguagePress, PromptPress, decode
 from handlers.telegram.context import BotApplication, BotContext
+from handlers.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +143,39 @@ async def in_a_group(update: Update, context: BotContext) -> None:
 
 
 async def flush_outbox(update: Update, context: BotContext) -> None:
-    """Last group: send what the update's changes put in the outbox."""
-    await context.sender.flush_update()
+    """Last group: send what the update's changes put in the outbox, on
+    every channel (a Telegram resident's complaint may go to a cadre on Zalo)."""
+    await context.wiring.senders.after_update()
+
+
+def location_keyboard(before: Prompt | None, after: Prompt | None) -> dict[str, bool]:
+    """Offer the location button when a place question starts; take it away
+    when the conversation moves past it."""
+    was = bool(before and before.wants_location)
+    now = bool(after and after.wants_location)
+    return {"close_location": was and not now, "offer_location": not was}
+
+
+async def deliver(context: BotContext, chat_id: int, said: Said) -> None:
+    """Send what the desk (bot/app/desk.py) says to the person who acted:
+    a service's reply with its question's buttons, texts with their choices
+    as buttons (remembered where they are about a complaint), files as
+    uploads.  The person may be someone else from now on (a language, an
+    invite opened)."""
+    if said.actor is not None:
+        context.actor = said.actor
+    actor = context.require_actor()
+    sender = TelegramSender(context.bot, context.services)
+    for item in said.items:
+        if isinstance(item, Reply):
+            await send_reply(context, chat_id, item, **location_keyboard(item.before, item.after))
+            continue
+        for part in sender.parts(chat_id, actor, [item]):
+            sent = await part.send()
+            if part.buttons_of is not None and isinstance(sent, Message):
+                await context.services.remember_buttons(
+                    part.buttons_of, actor, str(chat_id), str(sent.message_id)
+                )
 
 
 async def send_reply(
@@ -217,54 +251,20 @@ async def drop_keyboard(update: Update) -> None:
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
-    if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
-        keys.append("help.leader")
-    await context.bot.send_message(
-        update.effective_chat.id,
-        "\n\n".join(context.renderer.t(actor.language, k) for k in keys),
-    )
+    await deliver(context, update.effective_chat.id, context.desk.help(context.require_actor()))
 
 
 async def cmd_cancel(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    had = await context.services.cancel(actor)
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.renderer.t(actor.language, "conv.cancelled" if had else "cancel.none"),
-        reply_markup=ReplyKeyboardRemove(),
-    )
+    said = await context.desk.cancel(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def cmd_lang(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
-    assert update.effective_chat is not None and update.effective_message is not None
-    args = context.args or []
-    if args:
-        choice = args[0].strip().lower()
-        if choice not in i18n.LANGUAGES:
-            await say(context, update.effective_chat.id, "lang.unknown")
-            return
-        context.actor = await context.services.set_language(actor, choice)
-        await say(context, update.effective_chat.id, "lang.set")
-        return
-    # Each language offers itself in its own words.
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(i18n.t(lang, "lang.name"), callback_data=encode_language(lang))
-                for lang in i18n.LANGUAGES
-            ]
-        ]
-    )
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.renderer.t(actor.language, "lang.ask"),
-        reply_markup=keyboard,
-    )
+    assert update.effective_chat is not None
+    said = await context.desk.language(context.require_actor(), context.args or [])
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def on_language_press(update: Update, context: BotContext) -> None:
@@ -273,10 +273,10 @@ async def on_language_press(update: Update, context: BotContext) -> None:
     press = decode(query.data)
     if not isinstance(press, LanguagePress):
         return
-    context.actor = await context.services.set_language(context.require_actor(), press.language)
+    said = await context.desk.set_language(context.require_actor(), press.language)
     await answer_press(query)
     await drop_keyboard(update)
-    await say(context, update.effective_chat.id, "lang.set")
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def on_unknown_press(update: Update, context: BotContext) -> None:

@@ -12,7 +12,9 @@ from bot.app.services import Services
 from bot.domain.authz import Actor
 
 if TYPE_CHECKING:
+    from bot.app.desk import Desk
     from bot.app.digests import Digests
+    from bot.app.outbox import Senders
     from handlers.telegram.outbox import OutboxSender
     from handlers.telegram.render import Renderer
 
@@ -26,6 +28,8 @@ class Wiring:
     services: Services
     sender: OutboxSender
     digests: Digests
+    desk: Desk  # what each command and press does (bot/app/desk.py)
+    senders: Senders  # every channel's outbox, flushed after each update
 
 
 WIRING_KEY = "wiring"
@@ -53,6 +57,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     @property
     def digests(self) -> Digests:
         return self.wiring.digests
+
+    @property
+    def desk(self) -> Desk:
+        return self.wiring.desk
 
     @property
     def renderer(self) -> Renderer:

@@ -16,8 +16,8 @@ from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.error import TelegramError
 
 from bot.app.media import Media
+from bot.domain.channels import TELEGRAM as CHANNEL
 from bot.ports import StoredMedia
-from handlers.telegram.common import CHANNEL
 
 log = logging.getLogger(__name__)
 

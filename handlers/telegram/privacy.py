@@ -3,36 +3,23 @@ JSON file; /forget deletes their personal data (after they confirm)."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from handlers.telegram.common import PRIVATE, answer_press, drop_keyboard, send_reply
+from handlers.telegram.callbacks import FORGET
+from handlers.telegram.common import PRIVATE, answer_press, deliver, drop_keyboard
 from handlers.telegram.context import BotApplication, BotContext
-
-FORGET = "forget"
 
 
 async def cmd_mydata(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    data = await context.services.my_data(actor)
-    await context.bot.send_document(
-        update.effective_chat.id,
-        data,
-        filename="phananh-mydata.json",
-        caption=context.renderer.t(actor.language, "privacy.mydata_caption"),
-    )
+    said = await context.desk.mydata(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def cmd_forget(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    label = context.renderer.t(actor.language, "privacy.forget_button")
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.renderer.t(actor.language, "privacy.forget_warning"),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=FORGET)]]),
-    )
+    await deliver(context, update.effective_chat.id, context.desk.forget(context.require_actor()))
 
 
 async def on_forget_press(update: Update, context: BotContext) -> None:
@@ -41,8 +28,8 @@ async def on_forget_press(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     await answer_press(query)
     await drop_keyboard(update)
-    reply = await context.services.forget(context.require_actor())
-    await send_reply(context, update.effective_chat.id, reply)
+    said = await context.desk.forget_confirmed(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 def register(app: BotApplication) -> None:

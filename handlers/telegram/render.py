@@ -16,12 +16,18 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.app.notify import action_choices
-from bot.app.outgoing import Choices
+from bot.app.outgoing import Choice, Choices, TaskChoice
 from bot.domain.complaints import Action
 from bot.domain.conversation import Prompt
 from bot.domain.text import split_text
 from bot.report.present import Presenter
-from handlers.telegram.callbacks import NEW_REPORT, encode_prompt, encode_task
+from handlers.telegram.callbacks import (
+    FORGET,
+    NEW_REPORT,
+    encode_language,
+    encode_prompt,
+    encode_task,
+)
 
 # Telegram's limits, counted as Telegram counts them: in UTF-16 code units,
 # where an emoji (or any character beyond the first 65,536) counts two.
@@ -52,14 +58,26 @@ def split_message(value: str, limit: int = TEXT_LIMIT) -> list[str]:
     return split_text(value, limit, utf16_len)
 
 
+def callback_data(choice: Choice) -> str:
+    """What a button carries: the action and the complaint, or the command
+    (a new report, a language, erasing one's data)."""
+    if isinstance(choice, TaskChoice):
+        return encode_task(choice.action, choice.complaint_id)
+    if choice.command == "lang":
+        return encode_language(choice.args[0])
+    if choice.command == "forget":
+        return FORGET
+    if choice.command == "new":
+        return NEW_REPORT
+    raise ValueError(f"no button for the command {choice.command!r}")
+
+
 def choices_markup(choices: Choices) -> InlineKeyboardMarkup | None:
     """The channel-neutral choices of a message (bot/app/outgoing.py), row
-    by row, as inline buttons whose data names the action and the complaint."""
+    by row, as inline buttons whose data names the action and the complaint
+    (or the command)."""
     rows = [
-        [
-            InlineKeyboardButton(c.label, callback_data=encode_task(c.action, c.complaint_id))
-            for c in row
-        ]
+        [InlineKeyboardButton(c.label, callback_data=callback_data(c)) for c in row]
         for row in choices
         if row
     ]

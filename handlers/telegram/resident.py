@@ -9,33 +9,37 @@ the conversation under way, so the same flow can later serve Zalo.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import UTC
 
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.app.admin import INVITE_PREFIX
-from bot.app.services import Reply
-from bot.domain.complaints import Action, parse_code
+from bot.app.desk import Said
+from bot.domain.complaints import Action
 from bot.domain.conversation import (
     Answer,
     ChoiceAnswer,
     LocationAnswer,
     OtherAnswer,
     PhotoAnswer,
-    Prompt,
     TextAnswer,
 )
-from handlers.telegram.callbacks import NEW_REPORT, NewReportPress, PromptPress, TaskPress, decode
-from handlers.telegram.common import PRIVATE, answer_press, drop_keyboard, say, send_reply
+from handlers.telegram.callbacks import NewReportPress, PromptPress, TaskPress, decode
+from handlers.telegram.common import (
+    PRIVATE,
+    answer_press,
+    deliver,
+    drop_keyboard,
+    location_keyboard,
+    say,
+    send_reply,
+)
 from handlers.telegram.context import BotApplication, BotContext
 from handlers.telegram.photos import keep_photo
-from handlers.telegram.staff import accept_invite, typed_invite
+from handlers.telegram.staff import bound
 
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
-_AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
 # The album whose first photo ended a conversation (a fix's photo, a dispute
 # with a caption): its other photos arrive right after, one update each, and
 # must not start a report of their own.
@@ -90,63 +94,23 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
     return OtherAnswer("other")
 
 
-def location_keyboard(before: Prompt | None, after: Prompt | None) -> dict[str, bool]:
-    """Offer the location button when a place question starts; take it away
-    when the conversation moves past it."""
-    was = bool(before and before.wants_location)
-    now = bool(after and after.wants_location)
-    return {"close_location": was and not now, "offer_location": not was}
-
-
-async def _greet(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
-    assert update.effective_chat is not None and update.effective_user is not None
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.renderer.t(actor.language, "start.greeting", name=update.effective_user.first_name),
-        reply_markup=context.renderer.new_report_keyboard(actor.language),
-    )
-
-
 async def cmd_start(update: Update, context: BotContext) -> None:
     """``/start`` greets; ``/start a-<area>`` (a deep link, e.g. from a QR
     poster) also starts a report with that area chosen; ``/start i-<token>``
     opens a staff invite."""
-    assert update.effective_chat is not None
-    chat_id = update.effective_chat.id
+    assert update.effective_chat is not None and update.effective_user is not None
     args = context.args or []
-    if not args:
-        await _greet(update, context)
-        return
-    if args[0].startswith(INVITE_PREFIX):
-        await accept_invite(update, context, args[0][len(INVITE_PREFIX) :])
-        return
-    if args[0] == NEW_REPORT:  # the link a group chat points to
-        await _greet(update, context)
-        await _start_report(update, context)
-        return
-    match = _AREA_LINK.match(args[0])
-    services = context.services
-    if match is None:
-        await say(context, chat_id, "start.unknown_link")
-        await _greet(update, context)
-        return
-    if not services.has_chart or match.group(1) not in services.chart.areas:
-        await say(context, chat_id, "start.unknown_area", code=match.group(1)[:32])
-        await _greet(update, context)
-        return
-    await _greet(update, context)
-    reply = await services.start_report(context.require_actor(), match.group(1))
-    await send_reply(context, chat_id, reply)
+    name = update.effective_user.first_name
+    said = await context.desk.start(context.require_actor(), name, args[0] if args else None)
+    await deliver(context, update.effective_chat.id, said)
+    if said.actor is not None:
+        await bound(update, context)
 
 
 async def _start_report(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
-    if not context.services.has_chart:
-        await say(context, update.effective_chat.id, "fallback.not_set_up")
-        return
-    reply = await context.services.start_report(context.require_actor())
-    await send_reply(context, update.effective_chat.id, reply)
+    said = await context.desk.new_report(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def cmd_new(update: Update, context: BotContext) -> None:
@@ -154,57 +118,21 @@ async def cmd_new(update: Update, context: BotContext) -> None:
 
 
 async def cmd_mine(update: Update, context: BotContext) -> None:
-    actor = context.require_actor()
     assert update.effective_chat is not None
-    complaints = await context.services.my_complaints(actor)
-    if not complaints:
-        await say(context, update.effective_chat.id, "mine.empty")
-        return
-    render = context.renderer
-    chart = context.services.chart
-    lines = [render.t(actor.language, "mine.header", count=len(complaints))]
-    lines += [render.mine_line(actor.language, chart, c) for c in complaints[:30]]
-    await context.bot.send_message(update.effective_chat.id, "\n".join(lines))
+    said = await context.desk.mine(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def cmd_status(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
-    args = context.args or []
-    if not args:
-        await say(context, update.effective_chat.id, "status.usage")
-        return
-    await show_status(context, update.effective_chat.id, " ".join(args))
-
-
-async def show_status(context: BotContext, chat_id: int, code_text: str) -> None:
-    """One complaint in detail, for its reporter or whoever may handle it.
-    Any other code reads "not found", whether or not it exists."""
-    actor = context.require_actor()
-    services = context.services
-    complaint = await services.find_own(actor, code_text) if services.has_chart else None
-    if complaint is None:
-        await say(context, chat_id, "status.not_found", code=code_text.strip()[:20])
-        return
-    render = context.renderer
-    body = render.status(
-        actor.language, services.chart, complaint, services.handler_label(complaint)
-    )
-    reporter = await services.reporter_id(complaint.id)
-    actions = services.available_actions(actor, complaint, reporter)
-    keyboard = render.action_keyboard(actor.language, complaint.id, actions)
-    sent = await context.bot.send_message(chat_id, body, reply_markup=keyboard)
-    if keyboard is not None:
-        await services.remember_buttons(complaint.id, actor, str(chat_id), str(sent.message_id))
+    said = await context.desk.status(context.require_actor(), context.args or [])
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def cmd_withdraw(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
-    args = context.args or []
-    if not args:
-        await say(context, update.effective_chat.id, "withdraw.usage")
-        return
-    reply = await context.services.withdraw(context.require_actor(), " ".join(args))
-    await send_reply(context, update.effective_chat.id, reply)
+    said = await context.desk.withdraw(context.require_actor(), context.args or [])
+    await deliver(context, update.effective_chat.id, said)
 
 
 async def on_message(update: Update, context: BotContext) -> None:
@@ -215,11 +143,16 @@ async def on_message(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     actor = context.require_actor()
     services = context.services
+    desk = context.desk
     if not services.has_chart:
         await say(context, chat_id, "fallback.not_set_up")
         return
-    if message.text is not None and await typed_invite(update, context, message.text):
-        return  # an invite's code, typed as on Zalo
+    if message.text is not None:
+        invited = await desk.typed_invite(actor, message.text)
+        if invited is not None:  # an invite's code, typed as on Zalo
+            await deliver(context, chat_id, invited)
+            await bound(update, context)
+            return
     answer = await to_answer(message, context)
     reply = await services.answer(actor, answer, update_id=str(update.update_id))
     album = answer.album if isinstance(answer, PhotoAnswer) else None
@@ -230,19 +163,10 @@ async def on_message(update: Update, context: BotContext) -> None:
     if reply is not None and reply.after is None and album is not None:
         memory[FINISHED_ALBUM] = album
     if reply is None:  # no conversation under way
-        if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
-            await show_status(context, chat_id, answer.text)
-            return
-        # A photo or a sentence out of the blue starts a report and is kept in it.
-        reply = await services.open_report(actor, answer, update_id=str(update.update_id))
-        if reply is None:
-            await context.bot.send_message(
-                chat_id,
-                context.renderer.t(actor.language, "fallback.help"),
-                reply_markup=context.renderer.new_report_keyboard(actor.language),
-            )
-            return
-    await send_reply(context, chat_id, reply, **location_keyboard(reply.before, reply.after))
+        said = await desk.unanswered(actor, answer, update_id=str(update.update_id))
+    else:
+        said = Said([reply])
+    await deliver(context, chat_id, said)
 
 
 async def on_edited(update: Update, context: BotContext) -> None:
@@ -297,14 +221,7 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     press = decode(query.data)
     assert isinstance(press, TaskPress)
     actor = context.require_actor()
-    services = context.services
-    reply: Reply
-    if press.action is Action.CONFIRM:
-        reply = await services.confirm_fixed(actor, press.complaint_id)
-    elif press.action is Action.ANSWER_INFO:
-        reply = await services.begin_info_reply(actor, press.complaint_id)
-    else:
-        reply = await services.begin(actor, press.complaint_id, Action.DISPUTE)
+    reply = await context.desk.act(actor, press.action, press.complaint_id)
     if reply.refused is not None:
         await answer_press(query, context.renderer.refusal(actor.language, reply.refused.value))
         return

@@ -135,8 +135,8 @@ class TelegramSender:
         upload = InputFile(await message.content(), filename=message.filename)
         caption = clip(message.caption, CAPTION_LIMIT)
         if message.mime.startswith("image/"):
-            return await self.bot.send_photo(chat_id, upload, caption=caption)
-        return await self.bot.send_document(chat_id, upload, caption=caption)
+            return await self.bot.send_photo(chat_id, upload, caption=caption or None)
+        return await self.bot.send_document(chat_id, upload, caption=caption or None)
 
     async def _refresh(self, actor: Actor, message: RefreshOut) -> None:
         """Redraw (or remove) the buttons this person still has on the

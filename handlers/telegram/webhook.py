@@ -41,11 +41,12 @@ import logging
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from telegram import Update
 
 from bot.domain.clock import Clock
+from bot.http import BODY_TIMEOUT, MAX_BODY, length_refusal, read_body
 from bot.ports import UpdateInbox
 from handlers.telegram.context import BotApplication
 from handlers.telegram.processing import read_update
@@ -54,9 +55,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's updates are a few kilobytes (a 4,096-character text, the
-# message it replies to, entities): a megabyte is far beyond any of them.
-MAX_BODY = 1 << 20
-BODY_TIMEOUT = 30.0  # seconds a client may take to send a body
+# message it replies to, entities): a megabyte (MAX_BODY) is far beyond any.
 # An answer given before the body was read: the connection closes with it.
 CLOSE = {"Connection": "close"}
 
@@ -110,17 +109,9 @@ class TelegramWebhook:
         status = self.refusal(request.headers)
         if status is not None:
             return Response(status_code=status, headers=CLOSE)
-        try:
-            async with asyncio.timeout(BODY_TIMEOUT):
-                body = await _read(request)
-        except TimeoutError:
-            return Response(status_code=_refused(408, "the body was too slow"), headers=CLOSE)
-        except ClientDisconnect:
-            return Response(status_code=_refused(400, "the client left mid-body"), headers=CLOSE)
-        if body is None:
-            return Response(
-                status_code=_refused(413, f"a body over {MAX_BODY} bytes"), headers=CLOSE
-            )
+        body = await read_body(request, MAX_BODY, BODY_TIMEOUT)
+        if isinstance(body, tuple):
+            return Response(status_code=_refused(*body), headers=CLOSE)
         return Response(status_code=await self.receive(body))
 
     def refusal(self, headers: Mapping[str, str]) -> int | None:
@@ -128,12 +119,8 @@ class TelegramWebhook:
         token = headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self._secret):
             return _refused(403, "missing or wrong secret token")
-        length = headers.get("Content-Length")
-        if length is None:
-            return _refused(411, "no Content-Length")
-        if not length.isdigit() or int(length) > MAX_BODY:
-            return _refused(413, f"a body over {MAX_BODY} bytes")
-        return None
+        length = length_refusal(headers, MAX_BODY)
+        return None if length is None else _refused(*length)
 
     async def receive(self, body: bytes) -> int:
         """The HTTP status for a body that came with the right secret."""
@@ -182,17 +169,6 @@ class TelegramWebhook:
             # not handed over again and again.
             log.exception("update %s failed", update_id)
         await self.inbox.done(update_id)
-
-
-async def _read(request: Request) -> bytes | None:
-    """The body, or None past `MAX_BODY` (the declared length was checked;
-    this holds whatever the framing delivers to it)."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            return None
-    return bytes(body)
 
 
 def _refused(status: int, reason: str) -> int:

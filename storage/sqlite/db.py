@@ -21,42 +21,26 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from storage.errors import DatabaseUnusable, Refusal
+from storage.migrations import Migration, numbered_migrations
+
+__all__ = ["Database", "DatabaseUnusable", "Migration", "Refusal", "available_migrations"]
+
 log = logging.getLogger(__name__)
-
-_MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
 
 
 def available_migrations() -> list[Migration]:
     """Every ``NNNN_name.sql`` file shipped in ``storage/sqlite/migrations``, in order."""
-    found = []
-    for entry in resources.files("storage.sqlite").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {versions}")
-    return found
+    return numbered_migrations("storage.sqlite")
 
 
 # Kept as one statement: the restore check compares the schema a file holds
@@ -92,22 +76,6 @@ def split_statements(sql: str) -> list[str]:
     ):
         raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer[:80]!r}")
     return statements
-
-
-class Refusal(Exception):
-    """A database file this program will not use, named by a catalogue key
-    and its parameters: the command line prints it as one line."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
-
-
-class DatabaseUnusable(Refusal):
-    """The configured database cannot be opened or read: the path is a
-    folder, the file is not SQLite or is damaged, another program holds it
-    locked, or its schema is newer than this program or unreadable."""
 
 
 # SQLite's primary result codes that say what is wrong with the file itself.

@@ -43,6 +43,7 @@ from bot.domain.digest import (
 )
 from bot.domain.orgchart import GeoPoint
 from bot.ports import Notice
+from storage.digest_sums import add_up
 from storage.sqlite.db import Database, parse_utc, utc_text
 from storage.sqlite.rows import complaint_from_row, insert_notices
 
@@ -383,40 +384,7 @@ class SqliteDigestStore:
         rows = await self._all(
             _tally_sql(keys, _wide(wards)), self._params(period, wards), leadership
         )
-        totals: dict[tuple[str, ...], list[int]] = {}
-        for row in rows:
-            values = tuple(row)
-            key = tuple(str(v) for v in values[: len(keys)])
-            found = totals.setdefault(key, [0] * 12)
-            for i, value in enumerate(values[len(keys) :]):
-                found[i] += int(value or 0)
-        out: dict[Dimension, dict[str, Counts]] = {d: {} for d in dimensions}
-        for dimension in dimensions:
-            where = None if dimension is Dimension.SCOPE else keys.index(_KEY_SQL[dimension])
-            grouped: dict[str, list[int]] = {}
-            for key, found in totals.items():
-                into = grouped.setdefault("" if where is None else key[where], [0] * 12)
-                for i, value in enumerate(found):
-                    into[i] += value
-            for group, (
-                received,
-                on_time,
-                resolved,
-                in_progress,
-                open_end,
-                *rest,
-            ) in grouped.items():
-                counts = Counts(
-                    received,
-                    on_time,
-                    resolved - on_time,
-                    in_progress,
-                    open_end - in_progress,
-                    *rest,
-                )
-                if not counts.empty:  # the scope had nothing to count there
-                    out[dimension][group] = counts
-        return out
+        return add_up((tuple(row) for row in rows), keys, dimensions, _KEY_SQL)
 
     async def timing(
         self,

@@ -81,6 +81,7 @@ class SqlitePrivacy(SqliteBase):
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
+            await conn.execute("DELETE FROM menus WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))
             await conn.execute(
                 "UPDATE outbox SET given_up_at = ?, last_error = 'forgotten'"

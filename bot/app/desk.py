@@ -1,0 +1,519 @@
+"""What a command or a press does, for any channel: which use case, and
+what the person who asked is told.
+
+Telegram's handlers (a /command, a button) and Zalo's (a command typed as
+words, a number typed for a choice) both come here, so each command is
+written once.  A `Said` is what to tell the person, in order: a service's
+`Reply` (notes and the next question, which each channel renders its way:
+buttons on Telegram, a numbered list on Zalo) and channel-neutral messages
+(bot/app/outgoing.py: a text with the choices a person may take, a file).
+Words come from the catalogue through the channel's `Presenter`, so a
+channel may word a few things its own way (Zalo has no buttons to press).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import i18n
+from bot.app.admin import INVITE_PREFIX, Admin, AdminError
+from bot.app.audit import trail_for
+from bot.app.digests import Digests
+from bot.app.notify import action_choices, digest_messages
+from bot.app.outgoing import CommandChoice, FileOut, Outgoing, TextOut
+from bot.app.services import Reply, Services
+from bot.domain import digest as d
+from bot.domain.authz import Actor, Refusal, may_use
+from bot.domain.complaints import Action, parse_code
+from bot.domain.conversation import Answer, TextAnswer
+from bot.domain.orgchart import Role
+from bot.domain.text import fold
+from bot.ports import ChannelLinks
+from bot.report.history import trail_text
+from bot.report.present import Presenter
+from bot.report.text import period_label, stats_text
+
+Item = Reply | Outgoing
+
+NEW_REPORT = "new"
+# ``/start a-<area>``: a link that starts a report in an area (a QR poster).
+_AREA_LINK = re.compile(r"^a-([A-Za-z0-9_-]{1,32})$")
+_WEEK = re.compile(r"^\d{4}-?[wW]\d{1,2}$")
+_KINDS = {
+    "week": d.PeriodKind.WEEK,
+    "tuan": d.PeriodKind.WEEK,
+    "tuan nay": d.PeriodKind.WEEK,
+    "this week": d.PeriodKind.WEEK,
+    "month": d.PeriodKind.MONTH,
+    "thang": d.PeriodKind.MONTH,
+    "thang nay": d.PeriodKind.MONTH,
+    "this month": d.PeriodKind.MONTH,
+    "year": d.PeriodKind.YEAR,
+    "nam": d.PeriodKind.YEAR,
+    "nam nay": d.PeriodKind.YEAR,
+    "this year": d.PeriodKind.YEAR,
+}
+# The last complete week, as /digest reports it (typed with or without
+# diacritics: "tuần trước", "tuan truoc").
+_LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
+MINE_SHOWN = 30
+TASKS_SHOWN = 40
+
+
+@dataclass
+class Said:
+    """What to tell the person who acted, in order; ``actor`` is who they
+    are now when the action changed it (a language chosen, an invite
+    opened), for the rest of the update."""
+
+    items: list[Item] = field(default_factory=list)
+    actor: Actor | None = None
+
+    def add(self, *items: Item) -> Said:
+        self.items += items
+        return self
+
+
+class Desk:
+    """The front desk: every command and every press, channel-neutral."""
+
+    def __init__(self, services: Services, digests: Digests, present: Presenter) -> None:
+        self.services = services
+        self.digests = digests
+        self.present = present
+
+    # ---- words ------------------------------------------------------------------------------
+
+    def text(self, actor: Actor, key: str, **params: Any) -> TextOut:
+        return TextOut("text", self.present.t(actor.language, key, **params))
+
+    def say(self, actor: Actor, key: str, **params: Any) -> Said:
+        return Said([self.text(actor, key, **params)])
+
+    def _not_set_up(self, actor: Actor) -> Said | None:
+        return None if self.services.has_chart else self.say(actor, "fallback.not_set_up")
+
+    def greeting(self, actor: Actor, name: str) -> TextOut:
+        """Who the bot is, with the choice to start a report."""
+        lang = actor.language
+        choice = CommandChoice(self.present.t(lang, "report.start_button"), NEW_REPORT)
+        return TextOut("text", self.present.t(lang, "start.greeting", name=name), ((choice,),))
+
+    def help_text(self, actor: Actor) -> TextOut:
+        keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
+        if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
+            keys.append("help.leader")
+        return TextOut("text", "\n\n".join(self.present.t(actor.language, k) for k in keys))
+
+    def fallback(self, actor: Actor) -> TextOut:
+        """What to do here, with the choice to start a report."""
+        lang = actor.language
+        choice = CommandChoice(self.present.t(lang, "report.start_button"), NEW_REPORT)
+        return TextOut("text", self.present.t(lang, "fallback.help"), ((choice,),))
+
+    # ---- starting and reporting -------------------------------------------------------------
+
+    async def start(self, actor: Actor, name: str, arg: str | None = None) -> Said:
+        """``start`` greets; with ``a-<area>`` (a poster's link) it also
+        starts a report with that area chosen; ``i-<code>`` opens a staff
+        invite; ``new`` (the link a group chat points to) starts a report."""
+        if arg is None:
+            return Said([self.greeting(actor, name)])
+        if arg.startswith(INVITE_PREFIX):
+            return await self.accept_invite(actor, arg[len(INVITE_PREFIX) :])
+        if arg == NEW_REPORT:
+            said = Said([self.greeting(actor, name)])
+            return said.add(*(await self.new_report(actor)).items)
+        match = _AREA_LINK.match(arg)
+        services = self.services
+        if match is None:
+            return Said([self.text(actor, "start.unknown_link"), self.greeting(actor, name)])
+        if not services.has_chart or match.group(1) not in services.chart.areas:
+            unknown = self.text(actor, "start.unknown_area", code=match.group(1)[:32])
+            return Said([unknown, self.greeting(actor, name)])
+        return await self.start_in(actor, name, match.group(1))
+
+    async def start_in(self, actor: Actor, name: str, area: str) -> Said:
+        """Greet, and start a report in ``area`` (a group chosen in advance)."""
+        reply = await self.services.start_report(actor, area)
+        return Said([self.greeting(actor, name), reply])
+
+    async def new_report(self, actor: Actor) -> Said:
+        return self._not_set_up(actor) or Said([await self.services.start_report(actor)])
+
+    async def mine(self, actor: Actor) -> Said:
+        complaints = await self.services.my_complaints(actor)
+        if not complaints:
+            return self.say(actor, "mine.empty")
+        chart = self.services.chart
+        lines = [self.present.t(actor.language, "mine.header", count=len(complaints))]
+        lines += [self.present.mine_line(actor.language, chart, c) for c in complaints[:MINE_SHOWN]]
+        return Said([TextOut("text", "\n".join(lines))])
+
+    async def status(self, actor: Actor, args: Sequence[str]) -> Said:
+        if not args:
+            return self.say(actor, "status.usage")
+        return await self.show_status(actor, " ".join(args))
+
+    async def show_status(self, actor: Actor, code_text: str) -> Said:
+        """One complaint in detail, with what this person may do about it,
+        for its reporter or whoever may handle it.  Any other code reads
+        "not found", whether or not it exists."""
+        services = self.services
+        complaint = await services.find_own(actor, code_text) if services.has_chart else None
+        if complaint is None:
+            return self.say(actor, "status.not_found", code=code_text.strip()[:20])
+        lang = actor.language
+        body = self.present.status(
+            lang, services.chart, complaint, services.handler_label(complaint)
+        )
+        reporter = await services.reporter_id(complaint.id)
+        actions = services.available_actions(actor, complaint, reporter)
+        choices = action_choices(self.present, lang, complaint.id, actions)
+        return Said([TextOut("text", body, choices, about=complaint.id if choices else None)])
+
+    async def withdraw(self, actor: Actor, args: Sequence[str]) -> Said:
+        if not args:
+            return self.say(actor, "withdraw.usage")
+        return Said([await self.services.withdraw(actor, " ".join(args))])
+
+    async def act(self, actor: Actor, action: Action, complaint_id: int) -> Reply:
+        """An action on a complaint (a button, a number or words typed for
+        it): acknowledging and "fixed" are done at once; the others start
+        the conversation they need (a note, a reason, a choice)."""
+        services = self.services
+        if action is Action.ACKNOWLEDGE:
+            return await services.acknowledge(actor, complaint_id)
+        if action is Action.CONFIRM:
+            return await services.confirm_fixed(actor, complaint_id)
+        if action is Action.ANSWER_INFO:
+            return await services.begin_info_reply(actor, complaint_id)
+        return await services.begin(actor, complaint_id, action)
+
+    async def unanswered(self, actor: Actor, answer: Answer, *, update_id: str | None) -> Said:
+        """A message no conversation took: a tracking code shows its
+        complaint, a photo or a resident's sentence out of the blue starts a
+        report (and is kept in it), anything else gets the help."""
+        if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
+            return await self.show_status(actor, answer.text)
+        reply = await self.services.open_report(actor, answer, update_id=update_id)
+        if reply is None:
+            return Said([self.fallback(actor)])
+        return Said([reply])
+
+    # ---- staff ------------------------------------------------------------------------------
+
+    async def tasks(self, actor: Actor) -> Said:
+        if not may_use(actor, "tasks"):
+            return self.say(actor, "task.not_staff")
+        services = self.services
+        tasks = await services.tasks(actor)
+        if not tasks:
+            return self.say(actor, "task.none")
+        now = services.now()
+        lang = actor.language
+        lines = [self.present.t(lang, "task.header", count=len(tasks))]
+        lines += [self.present.task_line(lang, services.chart, t, now) for t in tasks[:TASKS_SHOWN]]
+        return Said([TextOut("text", "\n".join(lines))])
+
+    async def history(self, actor: Actor, args: Sequence[str]) -> Said:
+        if not may_use(actor, "history"):
+            return self.say(actor, "history.only_staff")
+        code_text = " ".join(args)
+        if not code_text:
+            return self.say(actor, "history.usage")
+        services = self.services
+        found = await trail_for(services, actor, code_text)
+        if found is Refusal.NOT_FOUND:
+            return self.say(actor, "status.not_found", code=code_text.strip()[:20])
+        if isinstance(found, Refusal):
+            return self.say(actor, f"refusal.{found.value}")
+        tz = services.schedule.calendar.tz
+        return Said([TextOut("text", trail_text(found, services.chart, actor.language, tz))])
+
+    async def lead(self, actor: Actor, action: Action, args: Sequence[str]) -> Said:
+        """``reassign CODE`` / ``extend CODE``: a leader's action by command."""
+        if not may_use(actor, action.value):
+            return self.say(actor, "leader.only_leaders")
+        if not args:
+            return self.say(actor, f"leader.{action.value}_usage")
+        services = self.services
+        complaint = await services.find_for_leader(actor, " ".join(args))
+        if complaint is None:
+            return self.say(actor, "status.not_found", code=" ".join(args)[:20])
+        return Said([await services.begin(actor, complaint.id, action)])
+
+    async def whoami(self, actor: Actor) -> Said:
+        if actor.staff is None or not self.services.has_chart:
+            return self.say(actor, "whoami.resident")
+        summary = Admin(self.services).role_summary(actor.staff.id)
+        lang = actor.language
+        lines = [
+            self.present.t(lang, "whoami.staff", name=actor.staff.name),
+            self.present.text(lang, summary),
+        ]
+        return Said([TextOut("text", "\n".join(lines))])
+
+    async def invite(self, actor: Actor, args: Sequence[str], links: ChannelLinks) -> Said:
+        """``invite STAFF_ID``: a ward leader gets a one-time code (and the
+        channel's link for it) for a member of their own ward; without an
+        argument, who has not joined yet."""
+        services = self.services
+        if actor.staff is None or not may_use(actor, "invite") or not services.has_chart:
+            return self.say(actor, "admin.only_ward_leaders")
+        admin = Admin(services)
+        if not args:
+            check = await admin.check()
+            mine = [
+                s
+                for s in (services.chart.staff[i] for i in check.unbound)
+                if admin.invitable_by(actor, s)
+            ]
+            names = ", ".join(f"{s.id} ({s.name})" for s in mine) or "—"
+            return self.say(actor, "invite.usage", pending=names)
+        try:
+            link = await admin.invite_by_leader(actor, args[0].strip(), links)
+        except AdminError as exc:
+            return self.say(actor, exc.key, **exc.params)
+        member = services.chart.staff[link.staff_id]
+        return self.say(
+            actor,
+            "invite.link",
+            name=member.name,
+            url=link.url,
+            code=link.code,
+            expires=link.expires_at,
+        )
+
+    async def accept_invite(self, actor: Actor, token: str) -> Said:
+        """An invite opened (``start i-<code>``)."""
+        if not self.services.has_chart:
+            return self.say(actor, "fallback.not_set_up")
+        return await self._bound(actor, await Admin(self.services).accept_invite(actor, token))
+
+    async def typed_invite(self, actor: Actor, typed: str) -> Said | None:
+        """An invite's code typed as a message (the only way on Zalo): the
+        same as opening the link.  None when the message is no invite code."""
+        reply = await Admin(self.services).bind_by_code(actor, typed)
+        return None if reply is None else await self._bound(actor, reply)
+
+    async def _bound(self, actor: Actor, reply: Reply) -> Said:
+        """How the invite went; the person speaks as the staff record from
+        now on."""
+        person = await self.services.store.get_person(actor.person_id)
+        now = await self.services.actor_of_person(person) if person is not None else actor
+        return Said([reply], actor=now)
+
+    # ---- everyone ---------------------------------------------------------------------------
+
+    def help(self, actor: Actor) -> Said:
+        return Said([self.help_text(actor)])
+
+    async def cancel(self, actor: Actor) -> Said:
+        had = await self.services.cancel(actor)
+        body = self.present.t(actor.language, "conv.cancelled" if had else "cancel.none")
+        return Said([TextOut("text", body, closes_prompt=True)])
+
+    async def language(self, actor: Actor, args: Sequence[str]) -> Said:
+        """``lang en`` switches at once; ``lang`` alone offers each language
+        in its own words."""
+        if args:
+            choice = args[0].strip().lower()
+            if choice not in i18n.LANGUAGES:
+                return self.say(actor, "lang.unknown")
+            return await self.set_language(actor, choice)
+        choices = tuple(
+            CommandChoice(i18n.t(lang, "lang.name"), "lang", (lang,)) for lang in i18n.LANGUAGES
+        )
+        return Said([TextOut("text", self.present.t(actor.language, "lang.ask"), (choices,))])
+
+    async def set_language(self, actor: Actor, language: str) -> Said:
+        now = await self.services.set_language(actor, language)
+        return Said([self.text(now, "lang.set")], actor=now)
+
+    async def mydata(self, actor: Actor) -> Said:
+        """Everything stored about the person, as a JSON file."""
+        data = await self.services.my_data(actor)
+
+        async def content() -> bytes:
+            return data
+
+        caption = self.present.t(actor.language, "privacy.mydata_caption")
+        return Said(
+            [FileOut("mydata", "phananh-mydata.json", "application/json", caption, content)]
+        )
+
+    def forget(self, actor: Actor) -> Said:
+        """The warning, with the choice to go ahead."""
+        lang = actor.language
+        go = CommandChoice(self.present.t(lang, "privacy.forget_button"), "forget", ("yes",))
+        return Said([TextOut("text", self.present.t(lang, "privacy.forget_warning"), ((go,),))])
+
+    async def forget_confirmed(self, actor: Actor) -> Said:
+        return Said([await self.services.forget(actor)])
+
+    # ---- leaders' reports -------------------------------------------------------------------
+
+    def _split(self, args: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
+        """(ward code, ISO week, the rest) from a command's words; ward codes
+        match in any case."""
+        wards = {w.lower(): w for w in self.digests.wards()}
+        ward = week = None
+        rest = []
+        for arg in args:
+            if _WEEK.match(arg):
+                week = arg
+            elif arg.lower() in wards:
+                ward = wards[arg.lower()]
+            else:
+                rest.append(arg)
+        return ward, week, rest
+
+    def _scope(self, actor: Actor, ward: str | None) -> d.Scope | Said:
+        """The scope the person may see, or what to tell them instead."""
+        digests = self.digests
+        if digests.scope_for(actor) is None:
+            return self.say(actor, "digest.only_leaders")
+        scope = digests.scope_for(actor, ward)
+        return self.say(actor, "digest.not_your_ward") if scope is None else scope
+
+    async def digest(self, actor: Actor, args: Sequence[str]) -> Said:
+        """Last week's digest (or the week named), text and chart: the same
+        messages as Monday's digest from the outbox."""
+        digests = self.digests
+        ward, week_text, rest = self._split(args)
+        scope = self._scope(actor, ward)
+        if isinstance(scope, Said):
+            return scope
+        if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
+            return self.say(actor, "digest.digest_usage")
+        try:
+            week = digests.parse_week(week_text) if week_text else digests.last_week()
+        except ValueError:
+            return self.say(actor, "digest.bad_week")
+        digest = await digests.build(scope, week)
+        return Said(list(digest_messages(digests, actor.language, digest)))
+
+    def _period(self, week_text: str | None, rest: list[str]) -> d.Period | None:
+        """The period the words name: an ISO week, last week, or this week,
+        month or year to date; None when they name none.  A malformed ISO
+        week raises ValueError."""
+        digests = self.digests
+        if week_text is not None:
+            return None if rest else digests.parse_week(week_text)
+        words = _words(rest)
+        if words in _LAST_WEEK:
+            return digests.last_week()
+        kind = _KINDS.get(words)
+        return digests.to_date(kind) if kind is not None else None
+
+    def _scope_and_period(
+        self, actor: Actor, args: Sequence[str], usage: str
+    ) -> tuple[d.Scope, d.Period] | Said:
+        """The leader's scope and the period asked for (``week``, ``month``,
+        ``year``, ``last week`` or an ISO week like ``2026-W47``, with or
+        without a ward code), or what to tell them instead."""
+        ward, week_text, rest = self._split(args)
+        scope = self._scope(actor, ward)
+        if isinstance(scope, Said):
+            return scope
+        try:
+            period = self._period(week_text, rest)
+        except ValueError:
+            return self.say(actor, "digest.bad_week")
+        return self.say(actor, usage) if period is None else (scope, period)
+
+    async def stats(self, actor: Actor, args: Sequence[str]) -> Said:
+        asked = self._scope_and_period(actor, args, "digest.stats_usage")
+        if isinstance(asked, Said):
+            return asked
+        scope, period = asked
+        digests = self.digests
+        counts, timing = await digests.stats(scope, period)
+        body = stats_text(scope, period, counts, timing, digests.chart, actor.language, digests.tz)
+        return Said([TextOut("text", body)])
+
+    async def export(self, actor: Actor, args: Sequence[str]) -> Said:
+        """The period's complaints as a CSV and an Excel file."""
+        from bot.report.export import rows, to_csv, to_xlsx  # openpyxl loads only when used
+
+        asked = self._scope_and_period(actor, args, "digest.export_usage")
+        if isinstance(asked, Said):
+            return asked
+        scope, period = asked
+        digests = self.digests
+        lang = actor.language
+        table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
+        name = f"phan-anh-{'tat-ca-phuong-xa' if scope.whole_city else '-'.join(scope.wards)}"
+        name = f"{name}-{period.key}".lower()
+        caption = self.present.t(
+            lang, "digest.export_caption", period=period_label(period, lang), count=len(table)
+        )
+        csv = to_csv(table, lang)
+
+        async def csv_bytes() -> bytes:
+            return csv
+
+        async def xlsx_bytes() -> bytes:
+            return await asyncio.to_thread(to_xlsx, table, lang)
+
+        return Said(
+            [
+                FileOut("csv", f"{name}.csv", "text/csv", caption, csv_bytes),
+                FileOut("xlsx", f"{name}.xlsx", XLSX, "", xlsx_bytes),
+            ]
+        )
+
+    # ---- by name ----------------------------------------------------------------------------
+
+    async def command(
+        self, actor: Actor, name: str, args: Sequence[str], links: ChannelLinks, *, who: str = ""
+    ) -> Said:
+        """A command by its name (as Telegram knows it), for a channel where
+        commands are typed (Zalo) or chosen from a list; ``who``: the name
+        to greet."""
+        if name == "start":
+            return await self.start(actor, who, args[0] if args else None)
+        if name == "new":
+            return await self.new_report(actor)
+        if name == "forget":
+            return await self.forget_confirmed(actor) if args == ("yes",) else self.forget(actor)
+        if name == "invite":
+            return await self.invite(actor, args, links)
+        if name in ("reassign", "extend"):
+            return await self.lead(actor, Action(name), args)
+        if name == "help":
+            return self.help(actor)
+        if name == "lang":
+            return await self.language(actor, args)
+        simple: dict[str, Callable[[Actor], Awaitable[Said]]] = {
+            "mine": self.mine,
+            "tasks": self.tasks,
+            "whoami": self.whoami,
+            "cancel": self.cancel,
+            "mydata": self.mydata,
+        }
+        with_args: dict[str, Callable[[Actor, Sequence[str]], Awaitable[Said]]] = {
+            "status": self.status,
+            "withdraw": self.withdraw,
+            "history": self.history,
+            "digest": self.digest,
+            "stats": self.stats,
+            "export": self.export,
+        }
+        if name in simple:
+            return await simple[name](actor)
+        if name in with_args:
+            return await with_args[name](actor, args)
+        return self.help(actor)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _words(rest: Sequence[str]) -> str:
+    return fold(" ".join(rest))

@@ -1,0 +1,295 @@
+"""What a person did on Zalo (an `IncomingEvent`), handed to the same use
+cases the Telegram handlers call (bot/app/desk.py), and the answer sent
+back — everything typed, since Zalo has no buttons.
+
+A text is, in this order:
+
+1. an invite's one-time code ("i-XXXX"): a staff member binds this account;
+2. a command typed as words ("mới", "trạng thái PA-000123", "/new"): the
+   command, which ends an optional offer (a rating, a note) as on Telegram;
+3. a bare number: a choice of the person's last numbered list — the
+   question of the conversation under way, or a notice's choices when
+   those came after it (a task card's "1. Tiếp nhận" typed an hour later);
+4. an action typed as words ("tiếp nhận PA-000123", "đã khắc phục"): that
+   action, on the complaint named, else on the only one it can be about,
+   else the person picks from a numbered list;
+5. anything else: an answer to the conversation under way; with none, a
+   tracking code shows its complaint, a residential group's code from a
+   poster ("HH-TDP03") starts a report there, and the rest gets the help.
+
+A photo is downloaded at once and kept (photos.py); stickers, voice notes
+and what Zalo will not show the bot get a clear answer; a group chat gets
+one line: write to the bot privately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import httpx
+
+from bot import i18n
+from bot.app.desk import Desk, Said
+from bot.app.outbox import Senders, Verdict
+from bot.app.outgoing import TaskChoice, TextOut
+from bot.app.services import Services
+from bot.domain.authz import Actor
+from bot.domain.channels import ZALO
+from bot.domain.complaints import Action, Complaint, parse_code
+from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.messages import text
+from bot.ports import Menu, MenuStore
+from handlers.zalo.actions import typed_action
+from handlers.zalo.client import ZaloError, ZaloTransientError
+from handlers.zalo.commands import parse_command
+from handlers.zalo.links import ZaloLinks
+from handlers.zalo.photos import keep_photo
+from handlers.zalo.render import COMMAND, MenuItem, task_of
+from handlers.zalo.sender import ZaloOut
+from handlers.zalo.updates import EventKind, IncomingEvent
+
+log = logging.getLogger(__name__)
+
+# A direct answer that meets a 429 or a 5xx is tried again this often, this
+# long apart (seconds); the outbox has its own, longer clock.
+ANSWER_RETRIES = (0.5, 1.0)
+
+
+class ZaloIntake:
+    def __init__(
+        self,
+        services: Services,
+        desk: Desk,
+        out: ZaloOut,
+        menus: MenuStore,
+        downloads: httpx.AsyncClient,
+        links: ZaloLinks,
+        senders: Senders,
+    ) -> None:
+        self.services = services
+        self.desk = desk
+        self.out = out
+        self.menus = menus
+        self.downloads = downloads
+        self.links = links
+        self.senders = senders
+
+    async def handle(self, update_id: str, event: IncomingEvent, recovered: bool = False) -> None:
+        """One event, answered; then every channel sends what it queued.  ``recovered``:
+        left stored by a stop or a crash, perhaps handled once already (see `_number`)."""
+        services = self.services
+        if event.kind is EventKind.UNFOLLOW:
+            # Not the person writing: nothing to answer, and nobody to answer.
+            await services.channel_reach(ZALO, event.sender_id, reachable=False)
+            return
+        actor = await services.identify_sender(ZALO, event.sender_id, event.sender_name or None)
+        if actor is None:
+            return  # on the abuse list: dropped without a word
+        try:
+            said = await self._said(actor, f"{ZALO}:{update_id}", event, recovered)
+            await self.answer(event.chat_id, actor, said)
+        except Exception:
+            await self._apologise(event.chat_id, actor)
+            raise
+        finally:
+            await self.senders.after_update()
+
+    async def answer(self, chat_id: str, actor: Actor, said: Said) -> None:
+        """Send what the desk says, each call tried again on a 429 or a 5xx;
+        a message Zalo refuses is left out and the rest still goes."""
+        actor = said.actor or actor
+        for part in self.out.parts(chat_id, actor, said.items):
+            for attempt, wait in enumerate((*ANSWER_RETRIES, None)):
+                try:
+                    sent = await part.send()
+                except ZaloTransientError:
+                    if wait is None:
+                        raise
+                    log.info("a Zalo answer is tried again (attempt %d)", attempt + 2)
+                    await asyncio.sleep(wait)
+                    continue
+                except ZaloError as exc:
+                    failure = self.out.judge(exc)
+                    if failure is None or failure.verdict is not Verdict.REFUSED:
+                        raise
+                    log.warning("a Zalo answer was refused and left out: %s", failure.reason)
+                    break
+                if part.accepted is not None and sent is not None:
+                    await part.accepted(sent)
+                break
+
+    async def _apologise(self, chat_id: str, actor: Actor) -> None:
+        ref = secrets.token_hex(4)
+        log.error("error %s while handling a Zalo update", ref, exc_info=True)
+        body = i18n.t(actor.language, "fallback.error", ref=ref)
+        try:
+            await self.out.send_text(chat_id, body)
+        except Exception:  # the apology itself failed; the log has the reference
+            log.exception("could not send the error apology %s", ref)
+
+    # ---- what to say ------------------------------------------------------------------------
+
+    async def _said(
+        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool = False
+    ) -> Said:
+        desk = self.desk
+        if event.is_group:
+            return desk.say(actor, "group.private_only")
+        if event.kind is EventKind.FOLLOW:
+            return Said([desk.greeting(actor, event.sender_name)])
+        if not self.services.has_chart:
+            return desk.say(actor, "fallback.not_set_up")
+        if event.kind is EventKind.TEXT:
+            return await self._text(actor, update_id, event, recovered)
+        if event.kind is EventKind.PHOTO:
+            assert event.photo_url is not None
+            media_id = await keep_photo(self.downloads, self.services.media, event.photo_url)
+            if media_id is None:
+                return desk.say(actor, "report.photo_unavailable_zalo")
+            return await self._answer(actor, update_id, PhotoAnswer(media_id, event.caption))
+        if event.kind is EventKind.STICKER:
+            return await self._answer(actor, update_id, OtherAnswer("sticker"))
+        if event.kind is EventKind.VOICE:
+            return await self._answer(actor, update_id, OtherAnswer("voice"))
+        # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
+        return await self._answer(actor, update_id, OtherAnswer("other"))
+
+    async def _text(
+        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool
+    ) -> Said:
+        desk = self.desk
+        typed = (event.text or "").strip()
+        invited = await desk.typed_invite(actor, typed)
+        if invited is not None:
+            return invited
+        command = parse_command(typed)
+        if command is not None and parse_code(typed) is None:
+            await self.services.leave_optional(actor)
+            return await desk.command(
+                actor, command.name, command.args, self.links, who=event.sender_name
+            )
+        bare = typed.rstrip(".)")
+        if bare.isdecimal():
+            chosen = await self._number(actor, int(bare), event.sender_name, recovered)
+            if chosen is not None:
+                return chosen
+        action = typed_action(typed)
+        if action is not None and not await self._conversation_has_the_floor(actor):
+            await self.services.leave_optional(actor)
+            return await self._act(actor, *action)
+        answer = TextAnswer(typed, sent_at=event.sent_at)
+        reply = await self.services.answer(actor, answer, update_id=update_id)
+        if reply is not None:
+            return Said([reply])
+        area = self._area(typed)
+        if area is not None:
+            return await desk.start_in(actor, event.sender_name, area)
+        return await desk.unanswered(actor, answer, update_id=update_id)
+
+    async def _answer(self, actor: Actor, update_id: str, answer: Answer) -> Said:
+        reply = await self.services.answer(actor, answer, update_id=update_id)
+        if reply is not None:
+            return Said([reply])
+        if isinstance(answer, OtherAnswer):
+            kind = text(f"media.{answer.kind}")
+            unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
+            return Said([unread, self.desk.fallback(actor)])
+        return await self.desk.unanswered(actor, answer, update_id=update_id)
+
+    # ---- numbers and actions ----------------------------------------------------------------
+
+    async def _menu(self, actor: Actor) -> tuple[bool, Menu | None]:
+        """(whether a conversation is under way, the person's last list)."""
+        state = await self.services.store.load_conversation(actor.person_id)
+        return state is not None, await self.menus.menu_of(actor.person_id)
+
+    async def _conversation_has_the_floor(self, actor: Actor) -> bool:
+        """A conversation other than an optional offer is under way, and its
+        question came after the person's last list."""
+        state = await self.services.store.load_conversation(actor.person_id)
+        if state is None or self.services.engine.is_optional(state.kind):
+            return False
+        menu = await self.menus.menu_of(actor.person_id)
+        return menu is None or not menu.over_prompt
+
+    async def _number(
+        self, actor: Actor, number: int, who: str, recovered: bool = False
+    ) -> Said | None:
+        """A bare number for the person's last list, or None: it answers
+        the conversation's question (or, with neither, gets the help).
+
+        A list a question came after is taken up again once that question's
+        conversation is over ("2. Báo đã xử lý" on the card, after the
+        acknowledgement's offer), but not by an update recovered after a crash:
+        that may be the very number the question took, the "1" that sent a
+        report handled a second time, which must not start a new one."""
+        talking, menu = await self._menu(actor)
+        if menu is None or not menu.items:
+            return None
+        if not menu.over_prompt and (talking or recovered):
+            return None
+        if not 1 <= number <= len(menu.items):
+            if talking:
+                return None
+            count = len(menu.items)
+            return self.desk.say(actor, "fallback.no_such_number_zalo", number=number, count=count)
+        await self.services.leave_optional(actor)
+        return await self._run(actor, menu.items[number - 1], who)
+
+    async def _run(self, actor: Actor, item: MenuItem, who: str) -> Said:
+        task = task_of(item)
+        if task is not None:
+            return Said([await self.desk.act(actor, *task)])
+        if item and item[0] == COMMAND and len(item) >= 2:
+            return await self.desk.command(actor, item[1], item[2:], self.links, who=who)
+        return Said([self.desk.fallback(actor)])
+
+    async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
+        """An action typed as words: on the complaint named, else the only
+        one it can be about (the last list's, while nothing was shown after
+        it; else the person's own), else a numbered list to pick from."""
+        desk = self.desk
+        if code is not None:
+            complaint_id = parse_code(code)
+            assert complaint_id is not None
+            return Said([await desk.act(actor, action, complaint_id)])
+        menu = await self.menus.menu_of(actor.person_id)
+        # The last list counts while it is the last thing the person was shown.
+        shown = menu.items if menu is not None and menu.over_prompt else ()
+        tasks = [task_of(item) for item in shown]
+        listed = {task[1] for task in tasks if task is not None and task[0] is action}
+        if len(listed) == 1:
+            return Said([await desk.act(actor, action, listed.pop())])
+        candidates = await self._candidates(actor, action)
+        label = desk.present.action(actor.language, action)
+        if not candidates:
+            return desk.say(actor, "fallback.nothing_to_do_zalo", action=label)
+        if len(candidates) == 1:
+            return Said([await desk.act(actor, action, candidates[0].id)])
+        body = desk.present.t(actor.language, "fallback.which_complaint_zalo", action=label)
+        rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
+        return Said([TextOut("text", body, rows)])
+
+    async def _candidates(self, actor: Actor, action: Action) -> list[Complaint]:
+        """The person's complaints (their tasks, and what they reported)
+        on which they may take ``action`` now."""
+        services = self.services
+        found: dict[int, Complaint] = {c.id: c for c in await services.tasks(actor)}
+        for complaint in await services.my_complaints(actor):
+            if complaint.state.is_open:
+                found.setdefault(complaint.id, complaint)
+        out = []
+        for complaint in found.values():
+            reporter = await services.reporter_id(complaint.id)
+            if action in services.available_actions(actor, complaint, reporter):
+                out.append(complaint)
+        return out
+
+    def _area(self, typed: str) -> str | None:
+        """The area a poster's code names ("HH-TDP03", in any case), if any."""
+        wanted = typed.strip().upper().replace(" ", "-")
+        if not wanted or len(wanted) > 40:
+            return None
+        return next((c for c in self.services.chart.areas if c.upper() == wanted), None)

@@ -1,0 +1,243 @@
+"""Receiving Zalo's updates: written down before they are handled, each
+handled once, each chat's in order.
+
+Zalo acknowledges nothing: `getUpdates` hands out one update and forgets
+it, and whether a webhook that failed is called again is not documented.
+So an update is stored in the database's inbox (the ``webhook_updates``
+table, under channel "zalo") and committed first — a webhook is answered
+200 only then — and handled after; once handled, its row is deleted.  The
+rows a crash left behind are handled at the next start.  Each update is
+claimed by its message id in the processed-update table, so one delivered
+twice (a webhook sent again, a row handled again after a crash) is
+handled once.  Updates of one chat are handled one after the other, in the
+order they came; different chats side by side.
+
+What is lost can only be lost before the update is stored: with long
+polling, an update Zalo handed out at the moment the bot was killed (or
+stopped mid-poll).  That is Zalo's at-most-once polling, and why the
+webhook is the production mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.app.services import Services
+from bot.domain.channels import ZALO
+from bot.domain.clock import Clock
+from bot.ports import UpdateInbox
+from bot.scheduler import Pause, pause
+from handlers.zalo.client import ZaloBotClient, ZaloError, ZaloUnauthorized
+from handlers.zalo.updates import IncomingEvent, MalformedUpdate, parse_update
+
+log = logging.getLogger(__name__)
+
+# (the update's id, its event, whether it was left stored by a stop or a crash and is
+# handled now, at the next start: perhaps for the second time).
+Handler = Callable[[str, IncomingEvent, bool], Awaitable[None]]
+MAX_CONCURRENT_CHATS = 32
+POLL_SECONDS = 30  # how long Zalo holds a getUpdates open when nothing comes
+# An idle answer quicker than this (a server that does not hold the poll):
+# the next poll waits the rest, so the loop never spins.
+MIN_POLL_GAP = 1.0
+BACKOFF_MAX = 30.0
+
+
+def update_id_of(event: IncomingEvent, raw: object) -> str:
+    """The key an update is stored and handled once by: its message id;
+    for the few events without one (follow, unfollow), a hash of the update."""
+    if event.message_id is not None:
+        return event.message_id
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    return "h-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+class ZaloReceiver:
+    """Stores updates, then hands them to ``handle`` (an update's id, its event)."""
+
+    def __init__(self, inbox: UpdateInbox, services: Services, clock: Clock) -> None:
+        self.inbox = inbox
+        self.services = services
+        self.clock = clock
+        self.handle: Handler | None = None
+        self._open = False
+        self._handling: dict[str, asyncio.Task[None]] = {}
+        self._tails: dict[str, asyncio.Future[None]] = {}
+        self._gate = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
+
+    # ---- the life cycle ---------------------------------------------------------------------
+
+    async def open(self, handle: Handler) -> None:
+        """Hand over what a crash (or a request that came before now) left
+        stored, and from now on each update as it is stored."""
+        self.handle = handle
+        self._open = True
+        for update_id, payload in await self.inbox.backlog():
+            event = self._event(json.loads(payload))
+            if event is None:
+                await self.inbox.done(update_id)
+            else:
+                self._hand_over(update_id, event, recovered=True)
+
+    async def close(self) -> None:
+        """Hand nothing more over; let what is being handled finish (what a
+        stop cuts off stays stored for the next start)."""
+        self._open = False
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Until every update handed over so far was handled (and deleted)."""
+        while self._handling:
+            await asyncio.wait(set(self._handling.values()))
+
+    # ---- one update -------------------------------------------------------------------------
+
+    async def receive(self, body: bytes) -> int:
+        """An update as Zalo sent it (a webhook's body, bare or inside
+        ``{"ok": true, "result": …}``): the HTTP status to answer."""
+        try:
+            payload = body.decode("utf-8")
+            raw = json.loads(payload)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep
+            log.warning("Zalo webhook request refused (400): the body is not JSON")
+            return 400
+        if not isinstance(raw, dict):
+            log.warning("Zalo webhook request refused (400): JSON that is not an object")
+            return 400
+        return await self.accept(raw, payload)
+
+    async def accept(self, raw: object, payload: str | None = None) -> int:
+        """Store an update and hand it over: 200 once stored (or when there
+        is nothing to store: an update the bot cannot read is logged and
+        would only be sent again), 500 when the database refused it."""
+        event = self._event(raw)
+        if event is None:
+            return 200
+        update_id = update_id_of(event, raw)
+        text = payload if payload is not None else json.dumps(raw, ensure_ascii=False)
+        try:
+            fresh = await self.inbox.put(update_id, text, self.clock.now())
+        except Exception as exc:  # the database refused: answered 500, sent again
+            log.error("a Zalo update could not be stored (%s); answered 500", type(exc).__name__)
+            return 500
+        # Not fresh: delivered again before it was handled; it is being handled.
+        # Not open: handed over with the rest of the backlog at `open`.
+        if fresh and self._open:
+            self._hand_over(update_id, event)
+        return 200
+
+    @staticmethod
+    def _event(raw: object) -> IncomingEvent | None:
+        try:
+            return parse_update(raw)
+        except MalformedUpdate as exc:
+            # The message names the missing field, never a value of the update.
+            log.warning("a Zalo update could not be read (%s); skipped", exc)
+            return None
+
+    def _hand_over(self, update_id: str, event: IncomingEvent, *, recovered: bool = False) -> None:
+        if update_id in self._handling:  # stored while `open` read the backlog
+            return
+        task = asyncio.create_task(self._in_turn(update_id, event, recovered))
+        self._handling[update_id] = task
+        task.add_done_callback(lambda _: self._handling.pop(update_id, None))
+
+    async def _in_turn(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
+        """After the chat's previous update (registered before the first
+        await: in the order they were handed over)."""
+        key = event.chat_id
+        previous = self._tails.get(key)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tails[key] = done
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
+            async with self._gate:
+                await self._handle(update_id, event, recovered)
+        finally:
+            done.set_result(None)
+            if self._tails.get(key) is done:
+                del self._tails[key]
+
+    async def _handle(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
+        services = self.services
+        try:
+            if await services.claim_update(ZALO, update_id):
+                assert self.handle is not None
+                await self.handle(update_id, event, recovered)
+                await services.finish_update(ZALO, update_id)
+        except Exception:
+            # Handled as far as it went (and logged); not handed over again and again.
+            log.exception("Zalo update %s failed", update_id)
+            await services.finish_update(ZALO, update_id)
+        await self.inbox.done(update_id)
+
+
+class Polling:
+    """Long polling: one getUpdates at a time, each update stored before it
+    is handled; an idle poll (HTTP 408) is "nothing new"."""
+
+    def __init__(
+        self,
+        client: ZaloBotClient,
+        receiver: ZaloReceiver,
+        *,
+        poll_seconds: int = POLL_SECONDS,
+        wait: Pause = pause,
+    ) -> None:
+        self.client = client
+        self.receiver = receiver
+        self.poll_seconds = poll_seconds
+        self._wait = wait
+
+    async def poll_once(self) -> bool:
+        """One getUpdates: True when it brought an update (stored by now)."""
+        update = await self.client.get_updates(self.poll_seconds)
+        if update is None:
+            return False
+        # Zalo has forgotten it: a stop arriving now must not cut the storing short.
+        await asyncio.shield(self.receiver.accept(update))
+        return True
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set; a token Zalo no longer accepts ends
+        it (with the error), anything else is logged and tried again."""
+        failures = 0
+        loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            began = loop.time()
+            try:
+                got = await _until(self.poll_once(), stop)
+            except ZaloUnauthorized:
+                raise
+            except ZaloError as exc:
+                failures += 1
+                delay = min(BACKOFF_MAX, 2.0 ** min(failures, 5))
+                log.warning("Zalo getUpdates failed (%s); again in %.0f s", exc, delay)
+                await self._wait(delay, stop)
+                continue
+            failures = 0
+            if got is False and loop.time() - began < MIN_POLL_GAP:
+                await self._wait(MIN_POLL_GAP, stop)
+
+
+async def _until(work: Awaitable[bool], stop: asyncio.Event) -> bool | None:
+    """``work``'s result, or None when ``stop`` came first (the poll is
+    cancelled: Zalo may have handed out an update that is then lost)."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None

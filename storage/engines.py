@@ -1,0 +1,149 @@
+"""One factory for both engines: ``PHANANH_DB`` names a file (SQLite) or a
+server (``postgresql://…``, PostgreSQL), and `open_storage` hands back the
+same repositories either way.
+
+The composition root (the bot's start-up, the command line, the demo, the
+tests) calls `open_storage` and never names an engine; the engine's own
+modules are imported only when that engine is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.config import PostgresUrl
+from bot.ports import DigestStore, MenuStore, Store, UpdateInbox
+
+if TYPE_CHECKING:
+    from storage.postgres.db import Database as PostgresDatabase
+    from storage.sqlite.db import Database as SqliteDatabase
+
+SQLITE = "sqlite"
+POSTGRES = "postgres"
+
+Where = Path | PostgresUrl
+
+# The mark `phananh demo` leaves in its database (a meta key): the next demo
+# may empty a PostgreSQL database that has it, any other only if it is empty.
+DEMO_MARK = "demo"
+
+
+@dataclass
+class Storage:
+    """One opened database: the store, the digest's aggregates, the webhook
+    inbox, and how to close it."""
+
+    engine: str
+    store: Store
+    digests: DigestStore
+    database: SqliteDatabase | PostgresDatabase
+    where: Where
+
+    def inbox(self, channel: str = "telegram") -> UpdateInbox:
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.inbox import PostgresInbox
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresInbox(self.database, channel)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.inbox import WebhookInbox
+
+        assert isinstance(self.database, SqliteDatabase)
+        return WebhookInbox(self.database, channel)
+
+    def menus(self) -> MenuStore:
+        """Each person's last numbered list (channels without buttons)."""
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.menus import PostgresMenus
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresMenus(self.database)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.menus import SqliteMenus
+
+        assert isinstance(self.database, SqliteDatabase)
+        return SqliteMenus(self.database)
+
+    async def backup_to(self, target: Path) -> None:
+        """A consistent copy while the bot keeps writing: SQLite's online
+        backup API into a file, or ``pg_dump`` (its custom format) of the
+        schema's rows (storage/postgres/backup.py)."""
+        if isinstance(self.where, PostgresUrl):
+            from storage.postgres.backup import dump
+
+            await dump(self.where, target)
+            return
+        from storage.sqlite.db import Database as SqliteDatabase
+
+        assert isinstance(self.database, SqliteDatabase)
+        await self.database.backup_to(target)
+
+    async def close(self) -> None:
+        await self.database.close()
+
+
+def engine_of(where: Where) -> str:
+    return POSTGRES if isinstance(where, PostgresUrl) else SQLITE
+
+
+async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
+    """Open (and bring to this program's schema) the database ``where``
+    names.  Anything that keeps it from being used raises
+    `storage.errors.DatabaseUnusable` with one line for the operator."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.digest import PostgresDigestStore
+        from storage.postgres.store import PostgresStore
+
+        pg = await PostgresDatabase.open(where, migrate=migrate)
+        return Storage(POSTGRES, PostgresStore(pg), PostgresDigestStore(pg), pg, where)
+    from storage.sqlite.db import Database as SqliteDatabase
+    from storage.sqlite.digest import SqliteDigestStore
+    from storage.sqlite.store import SqliteStore
+
+    lite = await SqliteDatabase.open(where, migrate=migrate)
+    return Storage(SQLITE, SqliteStore(lite), SqliteDigestStore(lite), lite, where)
+
+
+async def start_afresh(where: Where) -> None:
+    """An empty database for `phananh demo`: SQLite's file (and its WAL)
+    removed; on PostgreSQL our schema dropped, only where it is empty or a
+    demo's own (`storage.postgres.db.wipe_for_demo`), else a refusal."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.db import wipe_for_demo
+
+        await wipe_for_demo(where)
+        return
+    for suffix in ("", "-wal", "-shm"):
+        await asyncio.to_thread(Path(f"{where}{suffix}").unlink, missing_ok=True)
+
+
+async def restore(backup: Path, where: Where) -> None:
+    """Replace the database ``where`` names with a backup `Storage.backup_to`
+    wrote; a backup that is not ours, or a bot still using the database,
+    raises a `storage.errors.Refusal` and changes nothing."""
+    if isinstance(where, PostgresUrl):
+        from storage.postgres.backup import restore as restore_postgres
+
+        await restore_postgres(backup, where)
+        return
+    from storage.sqlite.restore import restore as restore_sqlite
+
+    await asyncio.to_thread(restore_sqlite, backup, where)
+
+
+@asynccontextmanager
+async def opened(where: Where, *, migrate: bool = True) -> AsyncIterator[Storage]:
+    """`open_storage` for a block, closed at its end."""
+    storage = await open_storage(where, migrate=migrate)
+    try:
+        yield storage
+    finally:
+        await storage.close()

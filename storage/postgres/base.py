@@ -1,0 +1,105 @@
+"""What every PostgreSQL repository shares: the database, a read in one
+round trip, and the writes several aggregates make inside one transaction
+(a complaint's change with its event, photos and outbox rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from bot.domain.complaints import Complaint, Event, Photo
+from bot.ports import Change, Notice
+from storage.postgres.db import Conn, Database, instant, rows_changed
+from storage.postgres.rows import (
+    INSERT_EVENT,
+    assignments_sql,
+    complaint_from_row,
+    event_values,
+    insert_notices,
+)
+
+
+class PostgresBase:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self.db.fetchrow(sql, *args)
+
+    async def _all(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.db.fetch(sql, *args)
+
+    @property
+    def outbox_changes(self) -> int:
+        return self.db.outbox_changes
+
+    async def _insert_photos(
+        self, conn: Conn, complaint_id: int, photos: Sequence[tuple[str, Photo]]
+    ) -> None:
+        if photos:
+            await conn.executemany(
+                "INSERT INTO complaint_photos (complaint_id, kind, media_id, position)"
+                " VALUES ($1, $2, $3, $4)",
+                [(complaint_id, kind, p.media_id, i) for i, (kind, p) in enumerate(photos)],
+            )
+
+    async def _insert_event(self, conn: Conn, event: Event) -> None:
+        await conn.execute(INSERT_EVENT, *event_values(event))
+
+    async def _insert_notices(self, conn: Conn, notices: Iterable[Notice], at: datetime) -> None:
+        self.db.outbox_changes += await insert_notices(conn, notices, at)
+
+    async def _photos(self, ids: set[int]) -> dict[int, list[tuple[str, Photo]]]:
+        if not ids:
+            return {}
+        rows = await self._all(
+            "SELECT complaint_id, kind, media_id FROM complaint_photos"
+            " WHERE complaint_id = ANY($1::bigint[]) AND superseded_at IS NULL"
+            " AND media_id IS NOT NULL ORDER BY id",
+            sorted(ids),
+        )
+        out: dict[int, list[tuple[str, Photo]]] = {}
+        for r in rows:
+            out.setdefault(r["complaint_id"], []).append((r["kind"], Photo(r["media_id"])))
+        return out
+
+    async def _complaints(self, sql: str, *args: Any) -> list[Complaint]:
+        rows = await self._all(sql, *args)
+        photos = await self._photos({r["id"] for r in rows})
+        return [complaint_from_row(r, photos.get(r["id"], [])) for r in rows]
+
+    async def _write_change(self, conn: Conn, change: Change) -> bool:
+        """One complaint's change, its event, photos and notices — inside the
+        caller's transaction; False if the complaint changed meanwhile (the
+        version compared under the row's lock: a concurrent change waits,
+        then finds the version moved)."""
+        columns, values = assignments_sql(change.fields)
+        n = len(values)
+        status = await conn.execute(
+            f"UPDATE complaints SET {columns}, version = version + 1"
+            f" WHERE id = ${n + 1} AND version = ${n + 2}",
+            *values,
+            change.complaint_id,
+            change.expected_version,
+        )
+        if rows_changed(status) != 1:
+            return False
+        await self._insert_event(conn, change.event)
+        if change.supersede_photos:
+            await conn.execute(
+                "UPDATE complaint_photos SET superseded_at = $1 WHERE complaint_id = $2"
+                " AND kind = ANY($3::text[]) AND superseded_at IS NULL",
+                instant(change.event.at),
+                change.complaint_id,
+                list(change.supersede_photos),
+            )
+        await self._insert_photos(conn, change.complaint_id, change.photos)
+        await self._insert_notices(conn, change.notices, change.event.at)
+        if change.end_conversation_of is not None:
+            await conn.execute(
+                "DELETE FROM conversations WHERE person_id = $1", change.end_conversation_of
+            )
+        return True

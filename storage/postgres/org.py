@@ -1,0 +1,283 @@
+"""The org chart, replaced as a whole (with the complaints it moves, in the
+same transaction) and read back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.orgchart import (
+    Area,
+    AreaKind,
+    Category,
+    EscalationLevel,
+    EscalationTarget,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+    StaffMember,
+    WardPolicy,
+)
+from bot.ports import AdminEntry, Change, Notice
+from storage.postgres.accounts import (
+    add_account,
+    channels_of,
+    merge_person,
+    new_person,
+    person_of_account,
+)
+from storage.postgres.base import PostgresBase
+from storage.postgres.db import ORG_LOCK, Conn
+from storage.postgres.rows import (
+    Conflict,
+    bump_roster,
+    drop_pending,
+    insert_admin_entry,
+    lock_complaints,
+)
+
+# Emptied and filled again by every import, children first.
+CHART_TABLES = (
+    "ward_policies",
+    "family_defaults",
+    "assignments",
+    "staff_wards",
+    "staff_roles",
+    "categories",
+    "areas",
+)
+
+
+def _templates(raw: dict[str, Any] | None, kind: str) -> tuple[str, ...]:
+    return tuple(str(t) for t in (raw or {}).get(kind, []))
+
+
+class PostgresOrg(PostgresBase):
+    async def replace_org(
+        self,
+        chart: OrgChart,
+        reroutes: Sequence[Change] = (),
+        notices: Sequence[Notice] = (),
+        at: datetime | None = None,
+        audit: AdminEntry | None = None,
+        *,
+        drop_pending_of: Sequence[str] = (),
+    ) -> bool:
+        """Replace the whole chart in one transaction and bind the accounts
+        the chart names (`_bind_named`); complaints whose owner is gone move in the
+        same transaction, nothing more goes to the staff in
+        ``drop_pending_of``, and the admin log records who did it.  False,
+        and nothing applied, if any of those complaints changed meanwhile.
+        Two imports at once (two operators) run one after the other."""
+        try:
+            async with self.db.transaction() as conn:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", ORG_LOCK)
+                await bump_roster(conn)
+                await lock_complaints(conn, (c.complaint_id for c in reroutes))
+                if drop_pending_of:
+                    assert at is not None, "giving rows up needs the time"
+                    await drop_pending(conn, drop_pending_of, (), at)
+                for change in reroutes:
+                    if not await self._write_change(conn, change):
+                        raise Conflict
+                if audit is not None:
+                    await insert_admin_entry(conn, audit)
+                if notices:
+                    assert at is not None, "notices need the time they were written"
+                    await self._insert_notices(conn, notices, at)
+                await self._write_chart(conn, chart)
+                for member in chart.staff.values():
+                    if member.accounts():
+                        await self._bind_named(conn, member)
+        except Conflict:
+            return False
+        return True
+
+    async def _write_chart(self, conn: Conn, chart: OrgChart) -> None:
+        for table in CHART_TABLES:
+            await conn.execute(f"DELETE FROM {table}")
+        await conn.executemany(
+            "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
+            " position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            [
+                (
+                    a.code,
+                    a.name,
+                    a.kind.value,
+                    a.parent,
+                    [[p.lon, p.lat] for p in a.polygon] if a.polygon else None,
+                    a.centre.lon if a.centre else None,
+                    a.centre.lat if a.centre else None,
+                    i,
+                )
+                for i, a in enumerate(chart.areas.values())
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
+            " acknowledge_hours, urgent, escalation, repeat, templates)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            [
+                (
+                    c.code,
+                    c.name,
+                    c.name_en,
+                    c.family.value,
+                    c.resolve_days,
+                    i,
+                    c.acknowledge_hours,
+                    c.urgent,
+                    [[lvl.after_days, lvl.target.value] for lvl in c.escalation],
+                    c.repeat,
+                    {
+                        "acknowledge": list(c.acknowledge_templates),
+                        "resolve": list(c.resolve_templates),
+                    },
+                )
+                for i, c in enumerate(chart.categories.values())
+            ],
+        )
+        known = {row[0] for row in await conn.fetch("SELECT id FROM staff")}
+        removed = sorted(known - set(chart.staff))
+        await conn.execute("DELETE FROM staff_bindings WHERE staff_id = ANY($1::text[])", removed)
+        await conn.execute("DELETE FROM staff WHERE id = ANY($1::text[])", removed)
+        await conn.executemany(
+            "INSERT INTO staff (id, name, telegram_id, zalo_id, position, active)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
+            " telegram_id = excluded.telegram_id, zalo_id = excluded.zalo_id,"
+            " position = excluded.position, active = excluded.active",
+            [
+                (s.id, s.name, s.telegram_id, s.zalo_id, i, s.active)
+                for i, s in enumerate(chart.staff.values())
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO staff_roles (staff_id, role) VALUES ($1, $2)",
+            [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
+        )
+        await conn.executemany(
+            "INSERT INTO staff_wards (staff_id, ward, position) VALUES ($1, $2, $3)",
+            [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
+        )
+        await conn.executemany(
+            "INSERT INTO assignments (area, category, cadre) VALUES ($1, $2, $3)",
+            [(a, c, s) for (a, c), s in chart.assignments.items()],
+        )
+        await conn.executemany(
+            "INSERT INTO family_defaults (ward, family, cadre) VALUES ($1, $2, $3)",
+            [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
+        )
+        await conn.executemany(
+            "INSERT INTO ward_policies (ward, leader, conduct_leader, refer_to)"
+            " VALUES ($1, $2, $3, $4)",
+            [(p.ward, p.leader, p.conduct_leader, p.refer_to) for p in chart.wards.values()],
+        )
+
+    async def _bind_named(self, conn: Conn, member: StaffMember) -> None:
+        """The accounts the chart names for ``member`` (Telegram's, then
+        Zalo's) are theirs: each joins the person bound to the record — or,
+        where that person has another account on the same channel, the
+        account the chart names takes the record over (as when the chart
+        names a new Telegram id).  An account someone already used as a
+        resident joins with what they filed (`merge_person`).  As
+        storage/sqlite/org.py's, step for step."""
+        holder: int | None = await conn.fetchval(
+            "SELECT person_id FROM staff_bindings WHERE staff_id = $1", member.id
+        )
+        for account in member.accounts():
+            owner = await person_of_account(conn, account)
+            if owner is not None and owner == holder:
+                continue
+            if holder is not None and account.channel not in await channels_of(conn, holder):
+                if owner is None:
+                    await add_account(conn, holder, account)
+                else:
+                    await merge_person(conn, owner, holder)
+                continue
+            if owner is None:
+                owner = await new_person(conn, account, member.name, "vi", seen=False)
+            await conn.execute(
+                "DELETE FROM staff_bindings WHERE person_id = $1 AND staff_id <> $2",
+                owner,
+                member.id,
+            )
+            await conn.execute(
+                "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
+                " VALUES ($1, $2, date_trunc('second', now()))"
+                " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
+                member.id,
+                owner,
+            )
+            holder = owner
+        self.db.outbox_changes += 1
+
+    async def load_org(self) -> OrgChart | None:
+        area_rows = await self._all("SELECT * FROM areas ORDER BY position")
+        if not area_rows:
+            return None
+        areas = {}
+        for r in area_rows:
+            polygon = (
+                tuple(GeoPoint(lon=p[0], lat=p[1]) for p in r["polygon"]) if r["polygon"] else None
+            )
+            centre = (
+                GeoPoint(lon=r["centre_lon"], lat=r["centre_lat"])
+                if r["centre_lon"] is not None
+                else None
+            )
+            areas[r["code"]] = Area(
+                r["code"], r["name"], AreaKind(r["kind"]), r["parent"], polygon, centre
+            )
+        categories = {
+            r["code"]: Category(
+                r["code"],
+                r["name"],
+                r["name_en"],
+                Family(r["family"]),
+                r["resolve_days"],
+                acknowledge_hours=r["acknowledge_hours"],
+                urgent=r["urgent"],
+                escalation=tuple(
+                    EscalationLevel(float(days), EscalationTarget(target))
+                    for days, target in (r["escalation"] or [])
+                ),
+                repeat=r["repeat"],
+                acknowledge_templates=_templates(r["templates"], "acknowledge"),
+                resolve_templates=_templates(r["templates"], "resolve"),
+            )
+            for r in await self._all("SELECT * FROM categories ORDER BY position")
+        }
+        roles: dict[str, set[Role]] = {}
+        for r in await self._all("SELECT staff_id, role FROM staff_roles"):
+            roles.setdefault(r["staff_id"], set()).add(Role(r["role"]))
+        wards_of: dict[str, list[str]] = {}
+        for r in await self._all("SELECT staff_id, ward FROM staff_wards ORDER BY position"):
+            wards_of.setdefault(r["staff_id"], []).append(r["ward"])
+        staff = {
+            r["id"]: StaffMember(
+                r["id"],
+                r["name"],
+                frozenset(roles.get(r["id"], set())),
+                tuple(wards_of.get(r["id"], [])),
+                r["telegram_id"],
+                active=r["active"],
+                zalo_id=r["zalo_id"],
+            )
+            for r in await self._all("SELECT * FROM staff ORDER BY position")
+        }
+        assignments = {
+            (r["area"], r["category"]): r["cadre"]
+            for r in await self._all("SELECT * FROM assignments")
+        }
+        defaults = {
+            (r["ward"], Family(r["family"])): r["cadre"]
+            for r in await self._all("SELECT * FROM family_defaults")
+        }
+        policies = {
+            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"], r["refer_to"])
+            for r in await self._all("SELECT * FROM ward_policies")
+        }
+        return OrgChart(areas, categories, staff, assignments, defaults, policies)

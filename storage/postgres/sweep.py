@@ -1,0 +1,95 @@
+"""The sweep's reads and writes (the due complaints, a batch at a time),
+things done once (by key), and the small key-value store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.domain.complaints import Event
+from bot.ports import DueComplaint, Notice, SweepWrites
+from storage.postgres.base import PostgresBase
+from storage.postgres.db import instant
+from storage.postgres.rows import (
+    DUE_COLUMNS,
+    INSERT_EVENT,
+    columns_sql,
+    due_from_row,
+    event_values,
+    sql_value,
+)
+
+
+class PostgresSweep(PostgresBase):
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+    ) -> tuple[int, int]:
+        """Claim the complaints due (row locks, skipping those another
+        transaction holds), let ``decide`` say what happens, write it — all
+        in one transaction, so no handler's change slips in between: a
+        cadre's button on a claimed complaint waits for the sweep's commit,
+        then finds the version it read (or not, if the sweep moved it).
+        Writes go in one statement per shape of change (most are the
+        bookmark and the next look alone), each over the whole batch."""
+        async with self.db.transaction() as conn:
+            rows = await conn.fetch(DUE_COLUMNS, instant(now), limit)
+            if not rows:
+                return 0, 0
+            writes = decide([due_from_row(row) for row in rows])
+            shapes: dict[tuple[str, bool], list[list[Any]]] = {}
+            events: list[Event] = []
+            for update in writes.updates:
+                fields = update.fields
+                values = [sql_value(name, value) for name, value in fields.items()]
+                values.append(update.complaint_id)
+                shape = (columns_sql(tuple(fields)), update.bump_version)
+                shapes.setdefault(shape, []).append(values)
+                if update.event is not None:
+                    events.append(update.event)
+            for (columns, bump), params in shapes.items():
+                version = ", version = version + 1" if bump else ""
+                where = f"${len(params[0])}"
+                await conn.executemany(
+                    f"UPDATE complaints SET {columns}{version} WHERE id = {where}", params
+                )
+            if events:
+                await conn.executemany(INSERT_EVENT, [event_values(e) for e in events])
+            if writes.notices:
+                await self._insert_notices(conn, writes.notices, now)
+        return len(rows), len(writes.notices)
+
+    async def record_once(
+        self, key: str, value: str, notices: Sequence[Notice], at: datetime
+    ) -> bool:
+        """Queue ``notices`` unless ``key`` already holds ``value`` (e.g. the
+        morning briefing of a given day), atomically: the key's row is
+        written (and locked) only when its value changes, so of two
+        processes at the same moment one queues and the other finds it done."""
+        async with self.db.transaction() as conn:
+            changed = await conn.fetchval(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key)"
+                " DO UPDATE SET value = excluded.value WHERE meta.value <> excluded.value"
+                " RETURNING 1",
+                key,
+                value,
+            )
+            if changed is None:
+                return False
+            await self._insert_notices(conn, notices, at)
+        return True
+
+    async def get_meta(self, key: str) -> str | None:
+        value: str | None = await self.db.fetchval("SELECT value FROM meta WHERE key = $1", key)
+        return value
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            key,
+            value,
+        )
