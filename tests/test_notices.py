@@ -31,7 +31,7 @@ from bot.app.sweep import BRIEFING, REMINDERS
 from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint
-from bot.domain.conversation import LocationAnswer, PhotoAnswer
+from bot.domain.conversation import LocationAnswer, PhotoAnswer, TextAnswer
 from bot.domain.geo import centroid
 from bot.domain.messages import text
 from bot.domain.orgchart import OrgChart
@@ -404,6 +404,7 @@ async def test_nothing_is_said_about_what_was_handled_meanwhile(
     an = await resident(services)
     filed = await file_report(services, an)
     await services.withdraw(an, filed.code)
+    await services.answer(an, TextAnswer("rút"))  # confirmed
     closed = await services.complaint(filed.id)
     assert closed is not None and not closed.state.is_open
     await take(services, composer, "none")

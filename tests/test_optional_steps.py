@@ -164,7 +164,7 @@ async def test_after_confirming_a_new_problem_typed_is_not_taken_for_a_rating(
     an, cadre = await confirmed(bot)
     sent = await bot.send(an.text("Rác lại tràn ra ngõ 14"))
     assert to(sent, cadre) == []
-    assert "/new" in joined(to(sent, an)), "the ordinary help: how to report it"
+    assert says(joined(to(sent, an)), "report.words_kept"), "a new report, keeping the words"
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert complaint.rating is None

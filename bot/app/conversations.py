@@ -13,8 +13,15 @@ from typing import Any
 from bot.app.changes import Changes
 from bot.app.core import Reply
 from bot.domain.authz import Actor
-from bot.domain.conversation import Answer, ConversationState, Prompt, Turn
-from bot.domain.flows import ReportFlow
+from bot.domain.conversation import (
+    Answer,
+    ConversationState,
+    PhotoAnswer,
+    Prompt,
+    TextAnswer,
+    Turn,
+)
+from bot.domain.flows import ReportFlow, reads_like_a_report
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind
 from bot.domain.routing import RoutingError
@@ -75,6 +82,32 @@ class Conversations(Changes):
             return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
         reply = await self._start_flow(actor, "report", data)
         return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
+
+    async def open_report(
+        self, actor: Actor, answer: Answer, *, update_id: str | None = None
+    ) -> Reply | None:
+        """A message no conversation took that opens a report, kept in it: a
+        photo, or a resident's sentence ("có người đổ rác ra vỉa hè…"), which
+        becomes the description (staff get the help instead: their words
+        are more likely a note for a task).  None when the message opens
+        nothing."""
+        sentence = (
+            isinstance(answer, TextAnswer)
+            and actor.staff is None
+            and reads_like_a_report(answer.text)
+        )
+        if not (sentence or isinstance(answer, PhotoAnswer)):
+            return None
+        started = await self.start_report(actor)
+        if started.prompt is None:  # over the hourly limit: that is what to say
+            return started
+        reply = await self.answer(actor, answer, update_id=update_id)
+        if reply is None:
+            return started
+        # One question: the one the answer led to, else the first.
+        return replace(
+            reply, notes=(*started.notes, *reply.notes), prompt=reply.prompt or started.prompt
+        )
 
     def _preselected(self, code: str) -> dict[str, Any]:
         """What a link naming an area chooses in advance: only what the
@@ -164,8 +197,9 @@ class Conversations(Changes):
             if state.kind != "report":
                 raise
             return await self._restart_stale_draft(actor, state)
-        if reply.refused is not None or state.kind != "report":
-            # The conversation is over either way; the refusal says why.
+        if reply.refused is not None or (state.kind != "report" and reply.prompt is None):
+            # The conversation is over either way; the refusal says why.  (A
+            # use case that asks again has started its question anew.)
             await self.store.delete_conversation(actor.person_id)
         return Reply(
             notes=(*turn.notes, *reply.notes),

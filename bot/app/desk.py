@@ -29,7 +29,7 @@ from bot.app.services import Reply, Services
 from bot.domain import digest as d
 from bot.domain.authz import Actor, Refusal, may_use
 from bot.domain.complaints import Action, parse_code
-from bot.domain.conversation import Answer, PhotoAnswer, TextAnswer
+from bot.domain.conversation import Answer, TextAnswer
 from bot.domain.orgchart import Role
 from bot.domain.text import fold
 from bot.ports import ChannelLinks
@@ -196,16 +196,14 @@ class Desk:
 
     async def unanswered(self, actor: Actor, answer: Answer, *, update_id: str | None) -> Said:
         """A message no conversation took: a tracking code shows its
-        complaint, a photo out of the blue starts a report (and is kept in
-        it), anything else gets the help."""
-        services = self.services
+        complaint, a photo or a resident's sentence out of the blue starts a
+        report (and is kept in it), anything else gets the help."""
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             return await self.show_status(actor, answer.text)
-        if not isinstance(answer, PhotoAnswer):
+        reply = await self.services.open_report(actor, answer, update_id=update_id)
+        if reply is None:
             return Said([self.fallback(actor)])
-        said = Said([await services.start_report(actor)])
-        reply = await services.answer(actor, answer, update_id=update_id)
-        return said.add(reply) if reply is not None else said
+        return Said([reply])
 
     # ---- staff ------------------------------------------------------------------------------
 

@@ -49,6 +49,9 @@ from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State, format_code
 from bot.domain.messages import Text, text
+from bot.domain.orgchart import EscalationTarget
+from bot.domain.places import upper_tier
+from bot.domain.reminders import HANDLING
 from bot.domain.text import inset
 from bot.i18n import t
 from bot.ports import OutboxItem
@@ -64,6 +67,8 @@ MAX_CHOICE_ROWS = 20
 # A deadline passed more than this long ago while the bot was away: the
 # reminder says "overdue", not "due".
 OVERDUE_NOTICE = timedelta(hours=1)
+# What a resident hears when their complaint runs late (bot/app/sweep.py).
+LATE_NEWS = frozenset({"ack_overdue", "overdue", "escalated"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,7 @@ class Composer:
         if item.kind == REFRESH_BUTTONS:
             return [await self._refresh(actor, complaint)]
         if item.kind == TO_RESIDENT:
-            return self._to_resident(item, actor, complaint)
+            return await self._to_resident(item, actor, complaint)
         if item.kind == TO_OWNER:
             return await self._to_owner(item, actor, complaint)
         if item.kind == WARD_TRANSFER:
@@ -423,7 +428,76 @@ class Composer:
             "refresh", complaint.id, self.actions(actor.language, complaint.id, actions)
         )
 
-    def _to_resident(self, item: OutboxItem, actor: Actor, complaint: Complaint) -> list[Outgoing]:
+    def _leaders(self, language: str, complaint: Complaint, tier: object) -> str:
+        """ "lãnh đạo UBND phường Hồng Hải", or the leaders of the tier above."""
+        chart = self.services.chart
+        if tier == EscalationTarget.CITY_LEADERS.value:
+            return self.present.t(language, "notify.leaders_city", upper=upper_tier(chart))
+        ward = chart.areas.get(complaint.ward)
+        name = ward.name if ward is not None else complaint.ward
+        return self.present.t(language, "notify.leaders_ward", ward=name)
+
+    def _late(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint, params: dict[str, Any]
+    ) -> list[Outgoing]:
+        """The resident told that their complaint runs late (bot/app/sweep.py,
+        `_news`): who follows it up, and the date it goes higher if nothing
+        happens.  Nothing when it was handled, or given a new deadline, in
+        the meantime."""
+        event = str(item.payload.get("event"))
+        lang = actor.language
+        payload = item.payload
+        if event == "ack_overdue":
+            late = complaint.state in (State.SUBMITTED, State.REOPENED)
+        else:
+            late = complaint.state in HANDLING and complaint.due_at <= self.services.now()
+        if not late:
+            return []
+        params["ack_due"] = complaint.ack_due_at or complaint.created_at
+        params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
+        lines = [self.present.t(lang, f"notify.{event}", **params)]
+        if payload.get("next_at"):
+            when = datetime.fromisoformat(str(payload["next_at"]))
+            higher = self._leaders(lang, complaint, payload.get("next_leaders"))
+            lines.append(
+                self.present.t(
+                    lang, "notify.next_step", when=when, leaders=higher, code=complaint.code
+                )
+            )
+        elif event != "ack_overdue":
+            lines.append(self.present.t(lang, "notify.no_next_step", code=complaint.code))
+        return [self._about(complaint, "\n".join(lines), ())]
+
+    async def _rejected(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint, params: dict[str, Any]
+    ) -> list[Outgoing]:
+        """A rejection, with what the resident can do next: a duplicate names
+        the report to follow (and where it stands), "not the ward's remit"
+        says where to turn (the ward's own words from the org chart, else
+        general advice); the others, that a new report is welcome."""
+        lang = actor.language
+        kind = str(item.payload.get("reason_kind"))
+        params["reason_kind"] = text(f"reason.{kind}")
+        params["reason"] = str(item.payload.get("reason", ""))
+        key = "notify.rejected"
+        original_id = item.payload.get("original")
+        original = await self.services.complaint(int(original_id)) if original_id else None
+        if kind == "duplicate" and original is not None:
+            key = "notify.rejected_duplicate"
+            params.update(
+                original=original.code,
+                original_state=self.present.state(lang, original.state),
+                original_due=original.due_at,
+            )
+        elif kind == "not_remit":
+            key = "notify.rejected_not_remit"
+            written = str(item.payload.get("refer_to") or "")
+            params["refer_to"] = written or self.present.t(lang, "notify.refer_default")
+        return [self._about(complaint, self.present.t(lang, key, **params), ())]
+
+    async def _to_resident(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint
+    ) -> list[Outgoing]:
         lang = actor.language
         event = str(item.payload.get("event"))
         params: dict[str, Any] = {"code": complaint.code, "due": complaint.due_at}
@@ -447,8 +521,9 @@ class Composer:
                 body += "\n" + self.present.t(lang, "report.filed_at_night", when=when)
             return [TextOut("text", body, closes_prompt=True)]
         if event == "rejected":
-            params["reason_kind"] = text(f"reason.{item.payload.get('reason_kind')}")
-            params["reason"] = str(item.payload.get("reason", ""))
+            return await self._rejected(item, actor, complaint, params)
+        if event in LATE_NEWS:
+            return self._late(item, actor, complaint, params)
         if event == "extended":
             params["reason"] = str(item.payload.get("reason", ""))
         if event == "message":

@@ -42,6 +42,7 @@ ZALO_WORDS: dict[str, str] = {
     "report.ask_place_matches": "report.ask_place_matches_zalo",
     "report.place_hint": "report.place_hint_zalo",
     "report.ask_photos": "report.ask_photos_zalo",
+    "report.ask_photos_more": "report.ask_photos_more_zalo",
     "report.photos_hint": "report.photos_hint_zalo",
     "report.review": "report.review_zalo",
     "report.review_hint": "report.review_hint_zalo",
