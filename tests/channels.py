@@ -245,7 +245,7 @@ class Stage:
 
     async def tick(self) -> None:
         await self.bot.runtime.tick()
-        await self.bot.runtime.core.senders.settled()
+        await self.bot.settled()
 
 
 @asynccontextmanager

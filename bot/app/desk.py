@@ -17,6 +17,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 from bot import i18n
@@ -81,10 +82,18 @@ class Said:
 class Desk:
     """The front desk: every command and every press, channel-neutral."""
 
-    def __init__(self, services: Services, digests: Digests, present: Presenter) -> None:
+    def __init__(
+        self,
+        services: Services,
+        digests: Digests,
+        present: Presenter,
+        *,
+        briefing_at: time = time(7, 30),
+    ) -> None:
         self.services = services
         self.digests = digests
         self.present = present
+        self.briefing_at = briefing_at  # the morning list's time (PHANANH_BRIEFING_TIME)
 
     # ---- words ------------------------------------------------------------------------------
 
@@ -350,7 +359,10 @@ class Desk:
         )
 
     def forget(self, actor: Actor) -> Said:
-        """The warning, with the choice to go ahead."""
+        """The warning, with the choice to go ahead; staff are deactivated
+        by the ward office, never erased."""
+        if not may_use(actor, "forget"):
+            return self.say(actor, "privacy.staff_cannot_forget")
         lang = actor.language
         go = CommandChoice(self.present.t(lang, "privacy.forget_button"), "forget", ("yes",))
         return Said([TextOut("text", self.present.t(lang, "privacy.forget_warning"), ((go,),))])
