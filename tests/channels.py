@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.admin import ROLE_RANK, Admin
-from bot.app.outgoing import TaskChoice
+from bot.app.outgoing import CommandChoice, TaskChoice
 from bot.config import Secret
 from bot.domain.authz import Actor
 from bot.domain.channels import TELEGRAM, ZALO
@@ -30,6 +30,7 @@ from bot.sandbox.driver import PUBLIC_URL, BotDriver, ZaloDriver, driven
 from bot.sandbox.telegram import FakeUser, SentMessage
 from bot.sandbox.zalo import DEFAULT_TOKEN, FakeZaloApi, FakeZaloUser, ZaloSent
 from handlers.telegram.callbacks import encode_task
+from handlers.telegram.render import callback_data
 from handlers.zalo.commands import PHRASES
 from handlers.zalo.links import ZaloLinks
 from handlers.zalo.render import ZALO_WORDS, menu_item, typed_commands
@@ -69,6 +70,11 @@ class Chat:
 
     async def act(self, action: Action, complaint_id: int) -> list[str]:
         """Take ``action`` on a complaint from the last message offering it."""
+        raise NotImplementedError
+
+    async def pick(self, command: str, *args: str) -> list[str]:
+        """Take the choice that runs ``command`` from the last message
+        offering it (a button on Telegram, a number on Zalo)."""
         raise NotImplementedError
 
     async def photo(self, caption: str | None = None) -> list[str]:
@@ -131,6 +137,10 @@ class TelegramChat(Chat):
     async def act(self, action: Action, complaint_id: int) -> list[str]:
         return self._mine(await self.bot.press(self.user, encode_task(action, complaint_id)))
 
+    async def pick(self, command: str, *args: str) -> list[str]:
+        data = callback_data(CommandChoice("", command, args))
+        return self._mine(await self.bot.press(self.user, data))
+
     async def photo(self, caption: str | None = None) -> list[str]:
         return self._mine(await self.bot.send(self.user.photo(caption=caption)))
 
@@ -188,9 +198,15 @@ class ZaloChat(Chat):
 
     async def act(self, action: Action, complaint_id: int) -> list[str]:
         """The number the last list shows for the action, typed."""
+        return await self._number(menu_item(TaskChoice("", action, complaint_id)))
+
+    async def pick(self, command: str, *args: str) -> list[str]:
+        return await self._number(menu_item(CommandChoice("", command, args)))
+
+    async def _number(self, wanted: tuple[str, ...]) -> list[str]:
+        """The number the last list shows for ``wanted``, typed."""
         menu = await self.zalo.channel.intake.menus.menu_of((await self.person()).id)
         assert menu is not None, f"{self.name} was offered no choices"
-        wanted = menu_item(TaskChoice("", action, complaint_id))
         assert wanted in menu.items, f"{wanted} is not in {menu.items}"
         return await self.text(str(menu.items.index(wanted) + 1))
 

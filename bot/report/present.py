@@ -51,6 +51,8 @@ class Presenter:
     def _param(self, language: str, value: Any) -> Any:
         if isinstance(value, Text):
             return self.text(language, value)
+        if isinstance(value, tuple):  # a list of words: "Vệ sinh môi trường, Trật tự đô thị"
+            return ", ".join(str(self._param(language, item)) for item in value)
         if isinstance(value, datetime):
             return self.when(value)
         if isinstance(value, bool):

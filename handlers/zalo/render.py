@@ -35,7 +35,9 @@ from handlers.zalo.commands import PHRASES
 ZALO_WORDS: dict[str, str] = {
     "start.greeting": "start.greeting_zalo",
     "help.resident": "help.resident_zalo",
-    "help.staff": "help.staff_zalo",
+    "help.staff_header": "help.staff_header_zalo",
+    "help.leader_header": "help.leader_header_zalo",
+    "help.staff_actions": "help.staff_actions_zalo",
     "fallback.help": "fallback.help_zalo",
     "group.private_only": "group.private_only_zalo",
     "report.ask_place": "report.ask_place_zalo",
