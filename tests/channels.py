@@ -12,6 +12,7 @@ same things whichever channel each person is on.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ class Chat:
         """How many photos this person received."""
         raise NotImplementedError
 
+    def choices(self) -> list[str]:
+        """The labels of the choices the last message offered (its buttons
+        on Telegram, its numbered lines on Zalo)."""
+        raise NotImplementedError
+
     def says(self, shown: str, key: str, **known: Any) -> bool:
         """Whether ``shown`` holds the catalogue entry ``key``, as this
         person's channel words it (tests/catalogue.py)."""
@@ -150,6 +156,9 @@ class TelegramChat(Chat):
     def photos(self) -> int:
         kinds = ("photo", "media_group_photo")
         return sum(1 for m in self.bot.api.messages_to(self.user.user_id) if m.kind in kinds)
+
+    def choices(self) -> list[str]:
+        return [label for label, _ in self.bot.api.buttons(self.bot.api.last_to(self.user.user_id))]
 
 
 class ZaloChat(Chat):
@@ -218,6 +227,10 @@ class ZaloChat(Chat):
 
     def photos(self) -> int:
         return sum(1 for m in self.zalo.api.messages_to(self.user.user_id) if m.kind == "photo")
+
+    def choices(self) -> list[str]:
+        last = self.texts()[-1]
+        return [m.group(1) for m in re.finditer(r"^\d+\. (.+)$", last, re.MULTILINE)]
 
 
 @dataclass

@@ -14,6 +14,7 @@ channel words it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from tests.channels import Chat, Stage, joined, stage
+from tests.channels import TELEGRAM_IDS, Chat, Stage, joined, stage
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
 
@@ -69,8 +70,6 @@ async def test_a_cadre_is_greeted_as_staff_with_her_tasks_not_the_report_button(
 async def test_a_leader_is_greeted_with_the_wards_overdue_tasks(
     play: Stage, channel: str, clock: ManualClock
 ) -> None:
-    from datetime import timedelta
-
     chair = await play.staff(channel, "ld-hh-ct", "Hùng")
     await file_report(play.resident(TELEGRAM, "An"))
     clock.advance(timedelta(days=5))
@@ -190,3 +189,115 @@ async def test_the_cancel_button_of_a_task_question_is_worded_for_staff(play: St
     said = joined(await cadre.choose("x"))
     assert cadre.says(said, "conv.cancelled_task", code="PA-000001")
     assert not cadre.says(said, "conv.cancelled")
+
+
+# ---- /tasks: each task with its actions, the most urgent first, the late marked -----------------
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_tasks_come_most_urgent_first_each_with_its_actions(
+    play: Stage, channel: str, clock: ManualClock
+) -> None:
+    """PA-000001 is acknowledged and due Wednesday 09:00; PA-000002, filed
+    a day later, must be acknowledged by Tuesday 17:00: it comes first,
+    though its resolve deadline is later (a list by resolve deadline would
+    put it second)."""
+    cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")  # no note for the resident
+    clock.advance(timedelta(days=1))  # Tuesday 09:00
+    await file_report(an, "Rác ở đầu ngõ 7")
+    listed = joined(await cadre.command("tasks"))
+    assert cadre.says(listed, "task.header", count=2, overdue=0)
+    lines = [line for line in listed.splitlines() if line.startswith("•")]
+    assert cadre.says(lines[0], "task.item", mark="", code="PA-000002")
+    assert cadre.says(lines[0], "task.ack_by", due="24/11/2026 17:00"), "its next deadline"
+    assert cadre.says(lines[1], "task.item", mark="", code="PA-000001")
+    assert cadre.says(lines[1], "task.resolve_by", due="25/11/2026 09:00")
+
+    # The first task's next step, straight from the list: acknowledging it.
+    said = joined(await cadre.act(Action.ACKNOWLEDGE, 2))
+    assert cadre.says(said, "task.acknowledged", code="PA-000002")
+    await cadre.choose("s")  # no note for the resident
+    # The other's details, from the same list, with all its actions.
+    details = joined(await cadre.pick("status", "PA-000001"))
+    assert cadre.says(details, "status.detail", code="PA-000001")
+    offered = cadre.choices()
+    assert t("vi", "button.resolve") in offered and t("vi", "button.transfer") in offered
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_late_tasks_are_marked_with_the_deadline_they_missed(
+    play: Stage, channel: str, clock: ManualClock
+) -> None:
+    cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")
+    clock.advance(timedelta(days=1))
+    await file_report(an, "Rác ở đầu ngõ 7")
+    clock.advance(timedelta(days=1, hours=1))  # Wednesday 10:00
+    listed = joined(await cadre.command("tasks"))
+    assert cadre.says(listed, "task.header", count=2, overdue=2)
+    late = t("vi", "task.late_mark")
+    lines = [line for line in listed.splitlines() if line.startswith("•")]
+    assert cadre.says(lines[0], "task.item", mark=late, code="PA-000002")
+    assert cadre.says(lines[0], "task.ack_late", due="24/11/2026 17:00")
+    assert cadre.says(lines[1], "task.item", mark=late, code="PA-000001")
+    assert cadre.says(lines[1], "task.resolve_late", late="1 giờ", due="25/11/2026 09:00")
+
+
+async def test_acting_from_the_list_takes_away_that_button_only(play: Stage) -> None:
+    """On Telegram the list is one message: acknowledging one task from it
+    leaves the other tasks' buttons (a task card would be redrawn whole)."""
+    cadre = await play.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    await file_report(an, "Rác ở đầu ngõ 7")
+    await cadre.command("tasks")
+    api = play.bot.api
+    listing = api.last_to(TELEGRAM_IDS["cb-hh-mt"])
+    assert [data for _, data in api.buttons(listing)] == ["a:1", "v:1", "a:2", "v:2"]
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    now = api.message(listing.chat_id, listing.message_id)
+    assert now is not None
+    assert [data for _, data in api.buttons(now)] == ["v:1", "a:2", "v:2"]
+    labels = [label for label, _ in api.buttons(now)]
+    assert labels[0] == t("vi", "task.choice", code="PA-000001", action=t("vi", "task.details"))
+
+
+async def test_a_long_list_gives_the_most_urgent_their_actions(
+    play: Stage, clock: ManualClock
+) -> None:
+    cadre = await play.staff(ZALO, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    for n in range(12):
+        await file_report(an, f"Rác ở ngõ {n + 1}")
+        clock.advance(timedelta(minutes=10))
+    listed = joined(await cadre.command("tasks"))
+    assert cadre.says(listed, "task.header", count=12, overdue=0)
+    assert cadre.says(listed, "task.choices_first", count=10)
+    assert len([line for line in listed.splitlines() if line.startswith("•")]) == 12
+    assert "20. " in listed and "21. " not in listed, "two choices each for the first ten"
+
+
+# ---- reminders and the task card ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_the_reminder_to_acknowledge_gives_the_acknowledge_deadline(
+    play: Stage, channel: str, clock: ManualClock
+) -> None:
+    cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
+    await file_report(play.resident(TELEGRAM, "An"))
+    cadre.news()
+    clock.advance(timedelta(hours=4, minutes=1))  # half of the 8 working hours to acknowledge
+    await play.tick()
+    reminder = joined(cadre.news())
+    ack_by = t("vi", "task.ack_by", due="23/11/2026 17:00")
+    assert cadre.says(reminder, "reminder.item", code="PA-000001", deadline=ack_by)
+    assert cadre.says(reminder, "reminder.ack_reminder")
+    assert "25/11/2026 09:00" not in reminder, "not the resolve deadline"

@@ -24,7 +24,7 @@ from bot import i18n
 from bot.app.admin import INVITE_PREFIX, Admin, AdminError
 from bot.app.audit import trail_for
 from bot.app.digests import Digests
-from bot.app.notify import action_choices, digest_messages
+from bot.app.notify import action_choices, digest_messages, task_list
 from bot.app.outgoing import Choices, CommandChoice, FileOut, Outgoing, TextOut
 from bot.app.services import Reply, Services
 from bot.domain import digest as d
@@ -32,7 +32,7 @@ from bot.domain.authz import Actor, Refusal, may_use
 from bot.domain.commands import commands_for
 from bot.domain.complaints import Action, parse_code
 from bot.domain.conversation import Answer, PhotoAnswer, TextAnswer
-from bot.domain.tasks import is_overdue
+from bot.domain.tasks import by_urgency, is_late
 from bot.domain.text import fold
 from bot.ports import ChannelLinks
 from bot.report.history import trail_text
@@ -140,7 +140,7 @@ class Desk:
         services = self.services
         lang = actor.language
         tasks = await services.tasks(actor)
-        overdue = sum(1 for task in tasks if is_overdue(task, services.now()))
+        overdue = sum(1 for task in tasks if is_late(task, services.now()))
         summary = Admin(services).role_summary(staff.id)
         lines = [
             self.present.t(lang, "start.staff_greeting", name=staff.name),
@@ -285,17 +285,22 @@ class Desk:
     # ---- staff ------------------------------------------------------------------------------
 
     async def tasks(self, actor: Actor) -> Said:
+        """The person's tasks, most urgent first, the late ones marked, the
+        most urgent with their next action and their details."""
         if not may_use(actor, "tasks"):
             return self.say(actor, "task.not_staff")
         services = self.services
-        tasks = await services.tasks(actor)
+        tasks = by_urgency(await services.tasks(actor))
         if not tasks:
             return self.say(actor, "task.none")
         now = services.now()
         lang = actor.language
-        lines = [self.present.t(lang, "task.header", count=len(tasks))]
-        lines += [self.present.task_line(lang, services.chart, t, now) for t in tasks[:TASKS_SHOWN]]
-        return Said([TextOut("text", "\n".join(lines))])
+        late = sum(1 for task in tasks if is_late(task, now))
+        head = self.present.t(lang, "task.header", count=len(tasks), overdue=late)
+        shown = tasks[:TASKS_SHOWN]
+        listed = [self.present.task_line(lang, services.chart, t, now) for t in tasks]
+        more = self.present.t(lang, "task.more", count=len(tasks) - len(shown))
+        return Said([task_list(self.present, services, actor, shown, head, more, listed)])
 
     async def history(self, actor: Actor, args: Sequence[str]) -> Said:
         if not may_use(actor, "history"):

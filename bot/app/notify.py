@@ -24,7 +24,9 @@ from typing import Any
 from bot.app.admin import LEADER_NOTE
 from bot.app.digests import DIGEST, Digests
 from bot.app.outgoing import (
+    Choice,
     Choices,
+    CommandChoice,
     FileOut,
     LocationOut,
     Outgoing,
@@ -49,6 +51,8 @@ from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import Action, Complaint, Photo, State, format_code
 from bot.domain.messages import Text, text
+from bot.domain.reminders import Due
+from bot.domain.tasks import Deadline, by_urgency, is_late
 from bot.domain.text import inset
 from bot.i18n import t
 from bot.ports import OutboxItem
@@ -64,6 +68,11 @@ MAX_CHOICE_ROWS = 20
 # A deadline passed more than this long ago while the bot was away: the
 # reminder says "overdue", not "due".
 OVERDUE_NOTICE = timedelta(hours=1)
+ACK_DUES = frozenset({Due.ACK_REMINDER.value, Due.ACK_OVERDUE.value})
+# A list of tasks gives the most urgent this many their choices (two each).
+TASK_CHOICES = 10
+# What to do next about a task, the first its holder may take.
+NEXT_STEPS = (Action.ACKNOWLEDGE, Action.RESOLVE, Action.REASSIGN)
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,50 @@ def action_choices(
     """A complaint's actions, two to a row."""
     choices = [TaskChoice(present.action(language, a), a, complaint_id) for a in actions]
     return tuple(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
+
+
+def task_list(
+    present: Presenter,
+    services: Services,
+    actor: Actor,
+    tasks: Sequence[Complaint],
+    head: str,
+    more: str,
+    listed: Sequence[str],
+) -> TextOut:
+    """A list of tasks, most urgent first (``tasks``, those shown of
+    ``listed``, every line), ``more`` counting the rest; the most urgent
+    each with two choices — what to do next, and the task in detail with
+    all its actions: buttons on Telegram, numbers on Zalo."""
+    lang = actor.language
+    lines = [head, *listed[: len(tasks)]]
+    if len(tasks) < len(listed):
+        lines.append(more)
+    rows = [_task_row(present, services, actor, task) for task in tasks[:TASK_CHOICES]]
+    if len(tasks) > TASK_CHOICES:
+        lines.append(present.t(lang, "task.choices_first", count=TASK_CHOICES))
+    return TextOut("text", "\n".join(lines), tuple(rows))
+
+
+def _task_row(
+    present: Presenter, services: Services, actor: Actor, task: Complaint
+) -> tuple[Choice, ...]:
+    """What to do next about a task (acknowledge it, report it resolved, or
+    for a leader give it to someone else), and its details; each names the
+    task first, so the choices read as a list on a phone."""
+    lang = actor.language
+    actions = services.available_actions(actor, task, None)
+    row: list[Choice] = [
+        TaskChoice(
+            present.t(lang, "task.choice", code=task.code, action=present.action(lang, action)),
+            action,
+            task.id,
+        )
+        for action in [a for a in NEXT_STEPS if a in actions][:1]
+    ]
+    details = present.t(lang, "task.choice", code=task.code, action=present.t(lang, "task.details"))
+    row.append(CommandChoice(details, "status", (task.code,)))
+    return tuple(row)
 
 
 class Composer:
@@ -258,6 +311,8 @@ class Composer:
         ]
         for entry, complaint in still_open:
             due = str(entry["due"])
+            # A reminder to acknowledge gives the acknowledge deadline, not the resolve one.
+            which = Deadline.ACKNOWLEDGE if due in ACK_DUES else Deadline.RESOLVE
             if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
                 due = "overdue"  # the deadline passed while the bot was away
             what = self.present.t(
@@ -266,7 +321,7 @@ class Composer:
                 level=int(entry.get("level", 0)),
                 late=self.present.duration(lang, now - complaint.due_at),
             )
-            lines.append(self.present.reminder_line(lang, chart, complaint, what))
+            lines.append(self.present.reminder_line(lang, chart, complaint, what, which))
             actions = self.services.available_actions(actor, complaint, None)
             wanted = [
                 a for a in (Action.ACKNOWLEDGE, Action.REASSIGN, Action.EXTEND) if a in actions
@@ -288,7 +343,7 @@ class Composer:
         now = self.services.now()
         ids = [int(i) for i in item.payload.get("ids", [])]
         found = await self.services.complaints(ids)
-        tasks = [found[i] for i in ids if i in found and found[i].state.is_open]
+        tasks = by_urgency(found[i] for i in ids if i in found and found[i].state.is_open)
         if not tasks:
             return []
         overdue = sum(1 for task in tasks if task.due_at < now)
@@ -357,28 +412,19 @@ class Composer:
 
     async def _open_summary(self, actor: Actor) -> list[Outgoing]:
         """Someone the bot can reach again (or who just joined): one list of
-        what they hold now, with a choice for each task, instead of the
-        backlog that waited or failed meanwhile."""
-        tasks = await self.services.own_tasks(actor)
+        what they hold now, with their choices, instead of the backlog that
+        waited or failed meanwhile."""
+        tasks = by_urgency(await self.services.own_tasks(actor))
         if not tasks:
             return []
         lang = actor.language
-        chart = self.services.chart
         now = self.services.now()
-        overdue = sum(1 for task in tasks if task.due_at < now)
-        head = self.present.t(lang, "summary.header", count=len(tasks), overdue=overdue)
-        listed = [self.present.task_line(lang, chart, task, now) for task in tasks]
+        late = sum(1 for task in tasks if is_late(task, now))
+        head = self.present.t(lang, "summary.header", count=len(tasks), overdue=late)
+        listed = [self.present.task_line(lang, self.services.chart, task, now) for task in tasks]
         shown = self.room.fitting(head, listed)
-        lines = [head, *listed[:shown]]
-        if shown < len(listed):
-            lines.append(self.present.t(lang, "briefing.more", count=len(listed) - shown))
-        rows = []
-        for task in tasks[:shown]:
-            actions = self.services.available_actions(actor, task, None)
-            wanted = [a for a in (Action.ACKNOWLEDGE, Action.RESOLVE) if a in actions][:1]
-            if wanted:
-                rows.append(self.coded(lang, task, wanted))
-        return [TextOut("text", "\n".join(lines), tuple(rows[:MAX_CHOICE_ROWS]))]
+        more = self.present.t(lang, "briefing.more", count=len(tasks) - shown)
+        return [task_list(self.present, self.services, actor, tasks[:shown], head, more, listed)]
 
     def _ward_transfer(
         self, item: OutboxItem, actor: Actor, complaint: Complaint

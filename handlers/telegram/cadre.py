@@ -5,7 +5,7 @@ gets a polite refusal and changes nothing."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -62,11 +62,17 @@ async def on_task_press(update: Update, context: BotContext) -> None:
 
 
 async def redraw_keyboard(update: Update, context: BotContext) -> None:
-    """Show on the pressed message the buttons its complaint allows now."""
+    """Show on the pressed message the buttons its complaint allows now; on
+    a message about several tasks (a list, a reminder), take away the
+    button pressed and leave the others."""
     query = update.callback_query
     assert query is not None
     press = decode(query.data)
     if not isinstance(press, TaskPress) or query.message is None:
+        return
+    markup = getattr(query.message, "reply_markup", None)
+    if isinstance(markup, InlineKeyboardMarkup) and not _about_one(markup, press.complaint_id):
+        await _without(query, markup, query.data)
         return
     services = context.services
     actor = context.require_actor()
@@ -82,6 +88,27 @@ async def redraw_keyboard(update: Update, context: BotContext) -> None:
         return
     try:
         await query.edit_message_reply_markup(reply_markup=keyboard)
+    except BadRequest:  # not modified, or too old to edit: the press is handled anyway
+        return
+
+
+def _about_one(markup: InlineKeyboardMarkup, complaint_id: int) -> bool:
+    """Whether every button of a keyboard acts on this one complaint."""
+    presses = [
+        decode(b.callback_data if isinstance(b.callback_data, str) else None)
+        for row in markup.inline_keyboard
+        for b in row
+    ]
+    return all(isinstance(p, TaskPress) and p.complaint_id == complaint_id for p in presses)
+
+
+async def _without(query: CallbackQuery, markup: InlineKeyboardMarkup, data: str | None) -> None:
+    rows = [[b for b in row if b.callback_data != data] for row in markup.inline_keyboard]
+    kept = [row for row in rows if row]
+    try:
+        await query.edit_message_reply_markup(
+            reply_markup=InlineKeyboardMarkup(kept) if kept else None
+        )
     except BadRequest:  # not modified, or too old to edit: the press is handled anyway
         return
 
