@@ -141,7 +141,8 @@ async def test_a_task_card_brings_its_photos_its_place_and_the_owners_choices(
 
     assert isinstance(card, TextOut) and card.key == "text"
     header = text("task.new_header")
-    assert card.body.startswith(PRESENT.task_card(LANG, services.chart, filed, header))
+    assert card.body == PRESENT.task_card(LANG, services.chart, filed, header, photos=1)
+    assert says(card.body, "task.card_photos", count=1), "the card says how many photos came"
     wanted = services.available_actions(cadre, filed, None)
     assert flat_actions(card) == [(a, filed.id) for a in wanted]
     assert all(len(row) <= 2 for row in card.choices)

@@ -22,9 +22,18 @@ import pytest
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action
+from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from tests.channels import TELEGRAM_IDS, Chat, Stage, joined, stage
+from tests.channels import (
+    TELEGRAM_IDS,
+    Chat,
+    Stage,
+    TelegramChat,
+    ZaloChat,
+    joined,
+    stage,
+)
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
 
@@ -223,7 +232,8 @@ async def test_tasks_come_most_urgent_first_each_with_its_actions(
     await cadre.choose("s")  # no note for the resident
     # The other's details, from the same list, with all its actions.
     details = joined(await cadre.pick("status", "PA-000001"))
-    assert cadre.says(details, "status.detail", code="PA-000001")
+    header = t("vi", "task.details_header")
+    assert cadre.says(details, "task.card", header=header, code="PA-000001"), "the task's card"
     offered = cadre.choices()
     assert t("vi", "button.resolve") in offered and t("vi", "button.transfer") in offered
 
@@ -301,3 +311,65 @@ async def test_the_reminder_to_acknowledge_gives_the_acknowledge_deadline(
     assert cadre.says(reminder, "reminder.item", code="PA-000001", deadline=ack_by)
     assert cadre.says(reminder, "reminder.ack_reminder")
     assert "25/11/2026 09:00" not in reminder, "not the resolve deadline"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_the_task_card_carries_what_a_cadre_needs_in_one_message(
+    play: Stage, channel: str, chart: OrgChart
+) -> None:
+    """A Telegram resident shares the place (a venue: the landmark), sends
+    two photos and lets the cadre see her name.  The cadre's card — one
+    message, the last, with the actions — has the code, the problem, the
+    place with its landmark, the description, how many photos came, the
+    reporter, both deadlines; on Zalo the map link is inside it."""
+    cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    assert isinstance(an, TelegramChat)
+    group = chart.areas["HH-TDP03"]
+    assert group.polygon is not None
+    spot = centroid(group.polygon)
+    await an.command("new")
+    await an.choose("sanitation")
+    await an.choose("RKTG")
+    await an.bot.send(an.user.venue(spot.lat, spot.lon, "Ngõ 12", "Lê Thánh Tông"))
+    await an.text("Rác tràn ra ngõ 12")
+    await an.photo()
+    await an.photo()
+    await an.choose("d")
+    await an.choose("nm")  # the cadre may see her name
+    cadre.news()
+    await an.choose("ok")
+    received = cadre.news()
+    card = received[-1]
+    assert cadre.says(card, "task.card", code="PA-000001", ack_due="23/11/2026 17:00")
+    assert cadre.says(card, "task.card", due="25/11/2026 09:00")
+    assert cadre.says(card, "task.place_landmark", landmark="Ngõ 12, Lê Thánh Tông")
+    assert "Rác tràn ra ngõ 12" in card
+    assert cadre.says(card, "task.card_photos", count=2)
+    assert cadre.says(card, "task.reporter", name="An")
+    assert t("vi", "button.acknowledge") in cadre.choices(), "the actions under it"
+    assert cadre.photos() == 2, "the photos above it"
+    if channel == ZALO:
+        assert cadre.says(card, "task.map_zalo"), "the place as a link inside the card"
+        assert isinstance(cadre, ZaloChat)
+        kinds = [m.kind for m in play.zalo.api.messages_to(cadre.user.user_id)]
+        assert kinds[-3:] == ["photo", "photo", "text"], "two photos and the card, nothing apart"
+        assert len(received) == 2, "the first photo's caption names the task, then the card"
+    else:
+        pins = [m for m in play.bot.api.messages_to(TELEGRAM_IDS["cb-hh-mt"]) if m.kind == "venue"]
+        assert len(pins) == 1, "a pin to tap, just above the card"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_a_leader_reads_a_cadres_task_as_its_card_with_who_holds_it(
+    play: Stage, channel: str
+) -> None:
+    chair = await play.staff(channel, "ld-hh-ct", "Hùng")
+    await file_report(play.resident(TELEGRAM, "An"))
+    said = joined(await chair.command("status", "PA-000001"))
+    header = t("vi", "task.details_header")
+    assert chair.says(said, "task.card", header=header, code="PA-000001")
+    assert chair.says(said, "task.card_holder", name="Vũ Đức Thắng"), "who holds it: the leader is not the owner"
+    assert chair.says(said, "task.card_photos", count=1)
+    offered = chair.choices()
+    assert t("vi", "button.reassign") in offered and t("vi", "button.extend") in offered

@@ -24,7 +24,7 @@ from bot import i18n
 from bot.app.admin import INVITE_PREFIX, Admin, AdminError
 from bot.app.audit import trail_for
 from bot.app.digests import Digests
-from bot.app.notify import action_choices, digest_messages, task_list
+from bot.app.notify import action_choices, digest_messages, task_card, task_list
 from bot.app.outgoing import Choices, CommandChoice, FileOut, Outgoing, TextOut
 from bot.app.services import Reply, Services
 from bot.domain import digest as d
@@ -32,6 +32,7 @@ from bot.domain.authz import Actor, Refusal, may_use
 from bot.domain.commands import commands_for
 from bot.domain.complaints import Action, parse_code
 from bot.domain.conversation import Answer, PhotoAnswer, TextAnswer
+from bot.domain.messages import text
 from bot.domain.tasks import by_urgency, is_late
 from bot.domain.text import fold
 from bot.ports import ChannelLinks
@@ -235,14 +236,23 @@ class Desk:
         return await self.show_status(actor, " ".join(args))
 
     async def show_status(self, actor: Actor, code_text: str) -> Said:
-        """One complaint in detail, with what this person may do about it,
-        for its reporter or whoever may handle it.  Any other code reads
+        """One complaint in detail, with what this person may do about it:
+        its reporter reads its status, whoever may handle it its task card
+        (photos, place, everything a cadre needs).  Any other code reads
         "not found", whether or not it exists."""
         services = self.services
         complaint = await services.find_own(actor, code_text) if services.has_chart else None
         if complaint is None:
             return self.say(actor, "status.not_found", code=code_text.strip()[:20])
         lang = actor.language
+        if services.may_see(actor, complaint):  # whoever may handle it reads its card
+            caption = self.present.t(lang, "task.photos_caption", code=complaint.code)
+            header = text("task.details_header")
+            photos = complaint.photos
+            card = await task_card(
+                services, self.present, actor, complaint, header, photos, caption
+            )
+            return Said(list(card))
         body = self.present.status(
             lang, services.chart, complaint, services.handler_label(complaint)
         )

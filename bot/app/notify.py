@@ -146,6 +146,69 @@ def _task_row(
     return tuple(row)
 
 
+async def task_card(
+    services: Services,
+    present: Presenter,
+    actor: Actor,
+    complaint: Complaint,
+    header: Text,
+    photos: Sequence[Photo],
+    caption: str,
+    *,
+    note: str = "",
+) -> list[Outgoing]:
+    """What a cadre needs for a task, as one unit on a phone: the photos
+    (an album on Telegram), the place the resident shared (a pin; a map
+    link inside the card where a channel has no pins), then the card —
+    code, problem, place with its landmark, description, how many photos
+    came with it, who reported it (if they let staff see their name), who
+    holds it (for anyone else), both deadlines, the state — with every
+    action this person may take, last, where the thumb is."""
+    lang = actor.language
+    reporter = await services.reporter_name_for(actor, complaint)
+    holder = None
+    if actor.staff is not None and actor.staff.id != complaint.owner:
+        # A leader looking at someone else's task: who holds it, by name.
+        member = services.chart.staff.get(complaint.owner)
+        holder = member.name if member is not None else complaint.owner
+    body = present.task_card(
+        lang,
+        services.chart,
+        complaint,
+        header,
+        photos=len(photos),
+        reporter=reporter,
+        holder=holder,
+        note=note,
+    )
+    actions = services.available_actions(actor, complaint, await services.reporter_id(complaint.id))
+    choices = action_choices(present, lang, complaint.id, actions)
+    shown = [PhotosOut("photos", tuple(p.media_id for p in photos), caption)] if photos else []
+    return [
+        *shown,
+        *_place(services, present, lang, complaint),
+        TextOut("text", body, choices, about=complaint.id if choices else None),
+    ]
+
+
+def _place(
+    services: Services, present: Presenter, language: str, complaint: Complaint
+) -> list[Outgoing]:
+    """The place the resident shared, as a pin titled with the complaint's code."""
+    if complaint.location is None:
+        return []
+    area = services.chart.areas.get(complaint.area)
+    return [
+        LocationOut(
+            "pin",
+            lat=complaint.location.lat,
+            lon=complaint.location.lon,
+            title=present.t(language, "task.pin_title", code=complaint.code),
+            address=area.name if area else complaint.area,
+        )
+    ]
+
+
 class Composer:
     """Turns outbox rows into messages, for one channel's `Room`."""
 
@@ -221,25 +284,10 @@ class Composer:
     def _photos(self, photos: Sequence[Photo], caption: str) -> list[Outgoing]:
         return [PhotosOut("photos", tuple(p.media_id for p in photos), caption)] if photos else []
 
-    def _place(self, language: str, complaint: Complaint) -> list[Outgoing]:
-        """The place as a pin titled with the complaint's code."""
-        if complaint.location is None:
-            return []
-        area = self.services.chart.areas.get(complaint.area)
-        return [
-            LocationOut(
-                "pin",
-                lat=complaint.location.lat,
-                lon=complaint.location.lon,
-                title=self.present.t(language, "task.pin_title", code=complaint.code),
-                address=area.name if area else complaint.area,
-            )
-        ]
-
     async def _task(self, item: OutboxItem, actor: Actor, complaint: Complaint) -> list[Outgoing]:
-        """The photos (an album when several), the location pin, then the
-        card with its choices.  A reopened task brings the photos the
-        resident sent with "not fixed", not the first ones again."""
+        """A new, transferred or reopened task's card with its photos and
+        place (`task_card`).  A reopened task brings the photos the resident
+        sent with "not fixed", not the first ones again."""
         lang = actor.language
         header: Text
         if item.kind == TASK_REOPENED:
@@ -254,19 +302,10 @@ class Composer:
             )
             photos = list(complaint.photos)
             caption = self.present.t(lang, "task.photos_caption", code=complaint.code)
-        body = self.present.task_card(lang, self.services.chart, complaint, header)
-        reporter = await self.services.reporter_name_for(actor, complaint)
-        if reporter is not None:
-            body += "\n" + self.present.t(lang, "task.reporter", name=reporter)
         note = inset(str(item.payload.get("transfer_note") or ""))
-        if note:
-            body += "\n" + self.present.t(lang, "task.transfer_note", note=note)
-        actions = self.services.available_actions(actor, complaint, None)
-        return [
-            *self._photos(photos, caption),
-            *self._place(lang, complaint),
-            self._about(complaint, body, self.actions(lang, complaint.id, actions)),
-        ]
+        return await task_card(
+            self.services, self.present, actor, complaint, header, photos, caption, note=note
+        )
 
     async def _payload_photos(self, item: OutboxItem) -> list[Photo]:
         """Photos a row carries itself (what a resident sent with an answer

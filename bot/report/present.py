@@ -126,9 +126,42 @@ class Presenter:
             "state": self.state(language, complaint.state),
         }
 
-    def task_card(self, language: str, chart: OrgChart, complaint: Complaint, header: Text) -> str:
+    def task_card(
+        self,
+        language: str,
+        chart: OrgChart,
+        complaint: Complaint,
+        header: Text,
+        *,
+        photos: int = 0,
+        reporter: str | None = None,
+        holder: str | None = None,
+        note: str = "",
+    ) -> str:
+        """A task's card: the place with its landmark on one line, how many
+        photos came with it, and — where there are — who reported it, why
+        it was transferred, who holds it."""
         fields = dict(self.complaint_fields(language, chart, complaint))
         fields["header"] = self.text(language, header)
+        landmark = clean_name(complaint.landmark)
+        fields["place"] = (
+            self.t(language, "task.place_landmark", landmark=landmark, area=fields["area"])
+            if landmark
+            else self.t(language, "task.place", area=fields["area"])
+        )
+        fields["photos"] = (
+            self.t(language, "task.card_photos", count=photos)
+            if photos
+            else self.t(language, "task.card_no_photos")
+        )
+        more = []
+        if reporter is not None:
+            more.append(self.t(language, "task.reporter", name=reporter))
+        if note:
+            more.append(self.t(language, "task.transfer_note", note=note))
+        if holder is not None:
+            more.append(self.t(language, "task.card_holder", name=holder))
+        fields["more"] = "".join(f"\n{line}" for line in more)
         return self.t(language, "task.card", **fields)
 
     def task_line(self, language: str, chart: OrgChart, complaint: Complaint, now: datetime) -> str:
