@@ -13,18 +13,21 @@ channel words it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import i18n
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action
 from bot.domain.geo import centroid
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
+from handlers.zalo.render import typed_commands
 from tests.channels import (
     TELEGRAM_IDS,
     Chat,
@@ -369,7 +372,57 @@ async def test_a_leader_reads_a_cadres_task_as_its_card_with_who_holds_it(
     said = joined(await chair.command("status", "PA-000001"))
     header = t("vi", "task.details_header")
     assert chair.says(said, "task.card", header=header, code="PA-000001")
-    assert chair.says(said, "task.card_holder", name="Vũ Đức Thắng"), "who holds it: the leader is not the owner"
+    assert chair.says(said, "task.card_holder", name="Vũ Đức Thắng"), (
+        "who holds it: the leader is not the owner"
+    )
     assert chair.says(said, "task.card_photos", count=1)
     offered = chair.choices()
     assert t("vi", "button.reassign") in offered and t("vi", "button.extend") in offered
+
+
+# ---- usage texts in one language ----------------------------------------------------------------
+
+ENGLISH_PERIOD = re.compile(r"/(?:stats|export|digest)(?: \S+)* (?:last week|week|month|year)\b")
+# A phrase Zalo shows to type, quoted, with an English word in it ("“thống kê week”").
+QUOTED_ENGLISH = re.compile(
+    r"“[^”]*\b(?:week|month|year|stats|export|digest|status|tasks|new|mine|help|lang|cancel"
+    r"|withdraw|history|reassign|extend|invite|whoami|mydata|forget)\b[^”]*”"
+)
+
+
+def test_the_checks_find_english_inside_vietnamese_usage() -> None:
+    assert ENGLISH_PERIOD.search("Gõ /stats week (tuần này)")
+    assert ENGLISH_PERIOD.search("ví dụ /export 2026-W47 month")
+    assert not ENGLISH_PERIOD.search("Gõ /stats tuần (tuần này)")
+    assert QUOTED_ENGLISH.search("Gõ “thống kê week” (tuần này)")
+    assert not QUOTED_ENGLISH.search("Gõ “thống kê tuần” (tuần này), “Xong”")
+
+
+@pytest.mark.parametrize("key", sorted(i18n.catalogue("vi")))
+def test_no_vietnamese_text_tells_to_type_english_words(key: str) -> None:
+    """On Telegram ("/stats tuần") and as Zalo shows what to type
+    ("“thống kê tuần”"): a period or a command in Vietnamese words."""
+    text = i18n.catalogue("vi")[key]
+    assert not ENGLISH_PERIOD.search(text), text
+    assert not QUOTED_ENGLISH.search(typed_commands(text, "vi")), typed_commands(text, "vi")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_what_a_usage_text_tells_a_leader_to_type_works(play: Stage, channel: str) -> None:
+    """Each example the usage of /stats gives, typed as it is shown (on
+    Zalo, the quoted words), brings the figures, not the usage again."""
+    chair = await play.staff(channel, "ld-hh-ct", "Hùng")
+    usage = joined(await chair.command("stats", "sao"))
+    assert chair.says(usage, "digest.stats_usage")
+    if channel == ZALO:
+        examples = re.findall(r"“([^”]+)”", usage)
+    else:
+        word = r"(?: (?:tuần trước|tuần|tháng|năm|\d{4}-W\d+|[A-Z]{4,}))"
+        examples = re.findall(rf"/stats{word}*", usage)
+    assert len(examples) == 6, examples
+    for example in examples:
+        name, *args = example.lstrip("/").split()
+        said = joined(
+            await chair.text(example) if channel == ZALO else await chair.command(name, *args)
+        )
+        assert chair.says(said, "digest.stats_title"), example
