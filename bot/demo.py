@@ -207,15 +207,12 @@ async def play(story: Story) -> None:
     assert tdp03.polygon is not None
     spot = centroid(tdp03.polygon)
 
-    story.scene("1. Chị Lan báo rác không được thu gom, gửi vị trí và ảnh", 0)
+    story.scene("1. Chị Lan gửi ngay ảnh kèm chú thích: rác không được thu gom; gửi vị trí", 0)
     await story.command(an, "start")
-    await story.presses(an, "new")
-    await story.chooses(an, "sanitation")
+    caption = "Rác ở đầu ngõ 12 ba ngày nay không ai thu gom, bốc mùi."
+    await story.sends(an, f"[ảnh] {caption}", lambda: an.photo(caption=caption))
     await story.chooses(an, "RKTG")
     await story.sends(an, "[📍 vị trí]", lambda: an.location(spot.lat, spot.lon))
-    await story.says(an, "Rác ở đầu ngõ 12 ba ngày nay không ai thu gom, bốc mùi.")
-    await story.sends(an, "[ảnh]", an.photo)
-    await story.chooses(an, "d")
     await story.chooses(an, "ok")
 
     story.scene("2. Anh Bình quét mã QR của tổ 6 và gõ không dấu")
@@ -263,7 +260,7 @@ async def play(story: Story) -> None:
     await story.chooses(thang, "t1")
     await story.presses(thang, "j:4")
     await story.chooses(thang, "duplicate")
-    await story.says(thang, "Trùng phản ánh PA-000001, đang được xử lý.")
+    await story.chooses(thang, "1")  # the original, offered: PA-000001
     story.clock.advance(timedelta(hours=2))
     await story.presses(thang, "r:1")
     await story.says(thang, "Đã thu gom toàn bộ rác, rửa lại đầu ngõ 12.")

@@ -47,8 +47,7 @@ async def file_report(resident: Chat, description: str = "Rác tràn ra ngõ 12"
     await resident.choose("HONGHAI")
     await resident.choose("HH-TDP03")
     await resident.text(description)
-    await resident.photo()
-    await resident.choose("d")
+    await resident.photo()  # one photo goes on to the review
     return await resident.choose("ok")
 
 
@@ -79,6 +78,9 @@ async def test_a_resident_reports_follows_and_withdraws(play: Stage, channel: st
     status = joined(await an.command("status", "PA-000001"))
     assert "Rác tràn ra ngõ 12" in status
     await an.command("withdraw", "PA-000001")
+    complaint = await play.bot.services.complaint(1)
+    assert complaint is not None and complaint.state is State.SUBMITTED, "it asks first"
+    await an.choose("w1")  # "Rút lại phản ánh"
     complaint = await play.bot.services.complaint(1)
     assert complaint is not None and complaint.state is State.WITHDRAWN
 

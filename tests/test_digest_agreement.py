@@ -134,7 +134,7 @@ async def story(storage: Storage, chart: OrgChart) -> tuple[Services, DigestStor
     await dispute(services, an, ids["disputed_then_on_time"])
     clock.set(local(23, 14))
     await services.begin(cadre, ids["rejected"], Action.REJECT)
-    await typed(services, cadre, "1", "Trùng phản ánh")
+    await typed(services, cadre, "2", "Không thuộc thẩm quyền của phường")
     clock.set(local(23, 15))
     await services.begin(leader, ids["extended"], Action.EXTEND)
     await typed(services, leader, "5", "Chờ xe chuyên dụng")
@@ -153,6 +153,7 @@ async def story(storage: Storage, chart: OrgChart) -> tuple[Services, DigestStor
     )
     clock.set(local(24, 10))
     await services.withdraw(an, f"PA-{ids['withdrawn']}")
+    await typed(services, an, "1")  # "yes, withdraw it"
     await resolve(services, cadre, ids["disputed_then_on_time"], "Đã dọn nốt")
     await services.begin(cadre, ids["paused"], Action.ASK_INFO)
     await typed(services, cadre, "Ở ngõ nào ạ?")

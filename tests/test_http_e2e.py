@@ -171,7 +171,7 @@ async def test_complaint_round_trip_over_long_polling(
         assert has_button(ask_photos, r"q:\d+:d")
         review = await press(api, lan, r"q:\d+:d", first_line_of("report.review", "vi"))
         assert "Rác không được thu gom" in (review.text or "")
-        assert says(review.text, "report.review", area="Tổ dân phố 3")
+        assert says(review.text, "report.review", area="Tổ dân phố 3, Phường Hồng Hải")
         assert "ngõ 12 ba ngày" in (review.text or "")
 
         since = len(api.sent)

@@ -30,9 +30,8 @@ from bot.ports import Notice
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import UploadedFile, placeholder_jpeg
 from storage.sqlite.db import Database, available_migrations, utc_text
-from storage.sqlite.store import SqliteStore
 from tests.engines import fetch
-from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, started_bot
+from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, load_chart, started_bot
 from tests.test_privacy import raw_bytes
 from tests.test_services import typed
 
@@ -224,7 +223,6 @@ async def test_an_old_complaint_with_only_a_telegram_file_id_still_reaches_a_tel
     before = next(m.version for m in available_migrations() if m.name == "media") - 1
     db = await Database.open(db_path, migrate=False)
     await db.migrate(target=before)
-    await SqliteStore(db).replace_org(chart)
     at = utc_text(clock.now())
     async with db.transaction() as conn:
         await conn.execute(
@@ -240,6 +238,8 @@ async def test_an_old_complaint_with_only_a_telegram_file_id_still_reaches_a_tel
                 ("report" if n < 2 else "dispute", ref, n),
             )
     await db.close()
+    # The upgrade, then the chart imported (with today's columns).
+    await load_chart(db_path, chart)
 
     async with started_bot(db_path, clock) as bot:
         for ref in ("AgAC-old-1", "AgAC-old-2"):

@@ -28,6 +28,7 @@ from bot.domain.orgchart import (
     Role,
 )
 from bot.orgio.reader import OrgChartInvalid, OrgIssue, load_org_file, parse_org
+from bot.orgio.writer import dump_org
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "org.yaml"
@@ -576,6 +577,14 @@ MISTAKES = [
     ),
     pytest.param(
         {"in_ward": group("G9", "leader: ld  # <- leader_not_on_ward")}, id="leader-on-group"
+    ),
+    pytest.param(
+        {"in_ward": group("G9", "refer_to: Hỏi UBND thành phố  # <- leader_not_on_ward")},
+        id="refer-to-on-group",
+    ),
+    pytest.param(
+        {"w_fields": "refer_to: " + "Liên hệ UBND thành phố. " * 25 + " # <- refer_to_too_long"},
+        id="refer-to-too-long",
     ),
     # -- geometry
     pytest.param(
@@ -1264,3 +1273,11 @@ def test_a_staff_member_can_be_marked_inactive() -> None:
     )
     keys = [i.key for i in issues_of(base.replace(anchor, anchor + "    active: maybe\n"))]
     assert keys == ["org.bad_active"]
+
+
+def test_a_ward_says_where_to_turn_with_what_is_not_its_remit(example: OrgChart) -> None:
+    """`refer_to:` on a ward (issue 14 §3): kept as written, exported again;
+    a ward without it says nothing of its own (the catalogue advises)."""
+    assert example.wards["HONGHAI"].refer_to.startswith("Bộ phận một cửa UBND phường Hồng Hải")
+    assert example.wards["BACHDANG"].refer_to == ""
+    assert parse_org(dump_org(example)).wards == example.wards

@@ -90,6 +90,10 @@ MARKERS: tuple[tuple[str, dict[str, object], str], ...] = (
     ("reminder.resolve_due", {}, "due"),
     ("reminder.escalation", {"level": 1}, "level1"),
     ("reminder.escalation", {"level": 2}, "level2"),
+    # What the resident is told (issue 14 §3).
+    ("notify.ack_overdue", {}, "told: not acknowledged"),
+    ("notify.escalated", {}, "told: escalated"),
+    ("notify.overdue", {}, "told: overdue"),
 )
 
 
@@ -163,9 +167,17 @@ async def test_a_complaint_never_acknowledged_for_a_week(
         assert 7 <= local.hour < 21, stamp(heard.when)
         assert local.weekday() < 5, stamp(heard.when)
         assert local.date() != HOLIDAY, stamp(heard.when)
-    # 29 to the owner (task card, reminders, four briefings), 2 to the ward
-    # leader, 1 to each city leader; the resident's own replies are not swept.
-    assert len(week.heard) == 30
+    # The resident is told three times: not acknowledged in time, then each
+    # escalation level (the first with the deadline passed), never again.
+    assert [(when, kind) for when, kind in week.timeline(501) if kind.startswith("told")] == [
+        ("Mon 17:00", "told: not acknowledged"),
+        ("Thu 09:00", "told: escalated"),
+        ("Mon 09:00", "told: escalated"),
+    ]
+    # 25 to the owner (the task card, 20 reminders, four briefings), 2 to the
+    # ward leader, 1 to each city leader, 4 to the resident (the receipt and
+    # the three above).
+    assert len(week.heard) == 33
 
 
 async def test_resolved_just_before_a_reminder_sends_none_and_closes_unconfirmed(
@@ -268,7 +280,10 @@ async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
     assert len(owner) == 1, "everything missed, in one message"
     assert joined(owner).count("PA-000001") == 1
     assert says(joined(owner), "reminder.overdue", late="3 giờ"), "the strongest of what was missed"
-    leader = [m for m in caught_up if m.chat_id != ENVIRONMENT_CADRE]
+    resident = [m for m in caught_up if m.chat_id == 501]
+    assert len(resident) == 1, "the resident too: once, for the strongest news"
+    assert says(joined(resident), "notify.escalated", code="PA-000001")
+    leader = [m for m in caught_up if m.chat_id not in (ENVIRONMENT_CADRE, 501)]
     assert [m.chat_id for m in leader] == [WARD_CHAIR]
     assert says(joined(leader), "reminder.escalation", level=1), (
         "the ack overdue and level 1, as one message"

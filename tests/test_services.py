@@ -91,7 +91,7 @@ async def test_a_report_typed_without_buttons_or_diacritics(services: Services) 
     reply = await typed(services, an, "xong")
     assert reply.prompt is not None
     assert reply.prompt.question.key == "report.review"
-    assert reply.prompt.question.params["area"] == "Tổ dân phố 3"
+    assert reply.prompt.question.params["area"] == "Tổ dân phố 3, Phường Hồng Hải"
     reply = await typed(services, an, "gui")
     assert keys(reply) == [], "the receipt goes through the outbox"
     assert reply.complaint is not None
@@ -236,12 +236,12 @@ async def test_reject_needs_a_reason_and_counts_apart(services: Services) -> Non
     assert filed is not None
     owner = await staff(services, filed.owner)
     await services.begin(owner, filed.id, Action.REJECT)
-    reply = await typed(services, owner, "1")
+    reply = await typed(services, owner, "3")  # abusive: a reason in words
     assert reply.prompt is not None
     assert reply.prompt.question.key == "reject.ask_reason"
     reply = await typed(services, owner, "   ")
     assert keys(reply) == ["conv.empty_text"]
-    reply = await typed(services, owner, "Trùng PA-000001")
+    reply = await typed(services, owner, "Lời lẽ xúc phạm")
     assert keys(reply) == ["task.rejected"]
     rejected = await services.complaint(filed.id)
     assert rejected is not None
@@ -254,7 +254,8 @@ async def test_withdraw_only_before_resolution(services: Services) -> None:
     filed = (await file_by_typing(services, an)).complaint
     assert filed is not None
     reply = await services.withdraw(an, filed.code.lower().replace("-", ""))
-    assert keys(reply) == ["resident.withdrawn"]
+    assert reply.prompt is not None and reply.prompt.question.key == "withdraw.ask_confirm"
+    assert keys(await typed(services, an, "rút lại")) == ["resident.withdrawn"]
     again = await services.withdraw(an, filed.code)
     assert again.refused is Refusal.WRONG_STATE
 

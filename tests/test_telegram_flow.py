@@ -84,14 +84,16 @@ async def test_report_with_location_album_and_photo_as_file(
     sent = await bot.choose(an, "RKTG")
     assert bot.api.reply_keyboard(sent[-1]) == ["📍 Gửi vị trí"]
     sent = await bot.send(an.location(spot.lat, spot.lon, live_period=600))
-    assert says(joined(sent), "report.location_found", area="Tổ dân phố 3")
+    assert says(joined(sent), "report.location_found", area="Tổ dân phố 3, Phường Hồng Hải")
     assert sent[0].reply_markup == {"remove_keyboard": True}
     # A live location keeps editing itself: the edits are ignored.
     assert await bot.send(an.edited_location(an.updates[-1], spot.lat, spot.lon)) == []
     await bot.send(an.text("Rác tràn ra đường"))
     replies = [await bot.send(an.photo(media_group_id="album-1")) for _ in range(3)]
-    assert [len(r) for r in replies] == [1, 0, 0], "an album is answered once"
+    assert [bool(r) for r in replies] == [True, False, False], "an album is answered once"
     assert says(joined(replies[0]), "report.album_received")
+    done, _ = bot.api.buttons(replies[0][-1])[0]
+    assert says(done, "report.photos_done"), "after a photo, the button says done"
     sent = await bot.send(an.photo_as_document())
     assert says(joined(sent), "report.photo_received", count=4, limit=5)
     await bot.choose(an, "d")
@@ -119,7 +121,7 @@ async def test_a_venue_is_a_location_and_a_landmark(bot: BotDriver, chart: OrgCh
     await bot.choose(an, "sanitation")
     await bot.choose(an, "RKTG")
     sent = await bot.send(an.venue(centre.lat, centre.lon, "Chợ Hạ Long 1", "Đường Lê Thánh Tông"))
-    assert says(joined(sent), "report.location_found", area="Tổ dân phố 11")
+    assert says(joined(sent), "report.location_found", area="Tổ dân phố 11, Phường Hồng Hải")
     await bot.send(an.text("Rác sau chợ"))
     await bot.choose(an, "d")
     await bot.choose(an, "ok")
@@ -258,6 +260,8 @@ async def test_transfer_reject_and_withdraw_tell_the_resident(bot: BotDriver) ->
     an = bot.user(501, "An")
     await file_sanitation_report(bot, an)
     sent = await bot.send(an.command("withdraw", "PA-000002"))
+    assert says(joined(to(sent, an)), "withdraw.ask_confirm", code="PA-000002")
+    sent = await bot.choose(an, "w2")
     assert says(joined(to(sent, an)), "resident.withdrawn", code="PA-000002")
     assert says(
         joined([m for m in sent if m.chat_id == ENVIRONMENT_CADRE]),

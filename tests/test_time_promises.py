@@ -143,7 +143,8 @@ async def test_a_report_filed_and_withdrawn_at_night_reaches_the_cadre_in_the_mo
         an = bot.user(RESIDENT, "An")
         await file_sanitation_report(bot, an)
         clock.set(at(23, 23, 30))
-        sent = week.keep(await bot.send(an.command("withdraw", "PA-000001")))
+        week.keep(await bot.send(an.command("withdraw", "PA-000001")))
+        sent = week.keep(await bot.choose(an, "w1"))
         assert "PA-000001" in joined(to(sent, an)), "the resident is answered at once"
         await week.run_until(at(24, 7, 20))
 

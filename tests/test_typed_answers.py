@@ -234,7 +234,8 @@ def test_a_transfer_to_a_group_typed_anywhere_in_the_list(
 def test_reject_reasons_typed_as_words(chart: OrgChart, answer: str, kind: str) -> None:
     turn = typed(chart, state("reject", "kind", TASK), answer)
     assert turn.state is not None
-    assert turn.state.step == "reason"
+    # A duplicate names its original; the other reasons are given in words.
+    assert turn.state.step == ("original" if kind == "duplicate" else "reason")
     assert turn.state.data["reason_kind"] == kind
 
 
@@ -340,7 +341,7 @@ async def test_a_cadre_rejects_and_transfers_by_typing_words(bot: BotDriver) -> 
     assert "Đã chuyển PA-000001" in joined(to(sent, cadre))
     await bot.press(cadre, "j:2")
     sent = await bot.send(cadre.text("trùng"))
-    assert "lý do" in joined(sent)
+    assert says(joined(sent), "reject.ask_original", code="PA-000002")
     sent = await bot.send(cadre.text("Trùng với PA-000001"))
     assert "Đã từ chối PA-000002" in joined(to(sent, cadre))
     rejected = await bot.services.complaint(2)

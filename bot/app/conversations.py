@@ -13,13 +13,26 @@ from typing import Any
 from bot.app.changes import Changes
 from bot.app.core import Reply
 from bot.domain.authz import Actor
-from bot.domain.conversation import Answer, ConversationState, Prompt, Turn
-from bot.domain.flows import ReportFlow
+from bot.domain.conversation import (
+    Answer,
+    ConversationState,
+    PhotoAnswer,
+    Prompt,
+    TextAnswer,
+    Turn,
+)
+from bot.domain.flows import ReportFlow, reads_like_a_report
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind
 from bot.domain.routing import RoutingError
 
 Finisher = Callable[[Actor, dict[str, Any]], Awaitable[Reply]]
+
+# What a staff member does about a task (bot/domain/flows.py): stopping one
+# leaves the task as it was, and they are told so, with where their tasks are.
+TASK_KINDS = frozenset(
+    {"resolve", "ack_reply", "transfer", "reject", "ask_info", "reassign", "extend"}
+)
 
 
 class Conversations(Changes):
@@ -76,6 +89,32 @@ class Conversations(Changes):
         reply = await self._start_flow(actor, "report", data)
         return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
 
+    async def open_report(
+        self, actor: Actor, answer: Answer, *, update_id: str | None = None
+    ) -> Reply | None:
+        """A message no conversation took that opens a report, kept in it: a
+        photo, or a resident's sentence ("có người đổ rác ra vỉa hè…"), which
+        becomes the description (staff get the help instead: their words
+        are more likely a note for a task).  None when the message opens
+        nothing."""
+        sentence = (
+            isinstance(answer, TextAnswer)
+            and actor.staff is None
+            and reads_like_a_report(answer.text)
+        )
+        if not (sentence or isinstance(answer, PhotoAnswer)):
+            return None
+        started = await self.start_report(actor)
+        if started.prompt is None:  # over the hourly limit: that is what to say
+            return started
+        reply = await self.answer(actor, answer, update_id=update_id)
+        if reply is None:
+            return started
+        # One question: the one the answer led to, else the first.
+        return replace(
+            reply, notes=(*started.notes, *reply.notes), prompt=reply.prompt or started.prompt
+        )
+
     def _preselected(self, code: str) -> dict[str, Any]:
         """What a link naming an area chooses in advance: only what the
         resident could pick by hand.  A residential group is chosen; a ward
@@ -115,12 +154,13 @@ class Conversations(Changes):
         state = await self.store.load_conversation(actor.person_id)
         return state is not None and not self.engine.is_optional(state.kind)
 
-    async def cancel(self, actor: Actor) -> bool:
+    async def cancel(self, actor: Actor) -> Text:
+        """Stop what the person is doing; what to tell them, by role."""
         had = await self.store.load_conversation(actor.person_id)
         if had is None:
-            return False
+            return text("cancel.none_staff" if actor.staff is not None else "cancel.none")
         await self.store.delete_conversation(actor.person_id)
-        return True
+        return cancelled(actor, had)
 
     async def answer(
         self, actor: Actor, answer: Answer, *, update_id: str | None = None
@@ -149,6 +189,8 @@ class Conversations(Changes):
             finished = await self._finish(actor, state, turn)
             return replace(finished, before=before, after=await self.current_prompt(actor))
         after: Prompt | None = None
+        if turn.cancelled:  # "✖ Hủy" pressed, or typed
+            turn = replace(turn, notes=(cancelled(actor, state),))
         if turn.state is None:
             await self.store.delete_conversation(actor.person_id)
         else:
@@ -164,8 +206,9 @@ class Conversations(Changes):
             if state.kind != "report":
                 raise
             return await self._restart_stale_draft(actor, state)
-        if reply.refused is not None or state.kind != "report":
-            # The conversation is over either way; the refusal says why.
+        if reply.refused is not None or (state.kind != "report" and reply.prompt is None):
+            # The conversation is over either way; the refusal says why.  (A
+            # use case that asks again has started its question anew.)
             await self.store.delete_conversation(actor.person_id)
         return Reply(
             notes=(*turn.notes, *reply.notes),
@@ -182,3 +225,11 @@ class Conversations(Changes):
         assert turn.state is not None
         await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
         return Reply(notes=(text("report.draft_invalid"),), prompt=turn.prompt)
+
+
+def cancelled(actor: Actor, state: ConversationState) -> Text:
+    """What a stopped conversation tells the person: a task is as it was; a
+    resident may report again; staff are pointed to their tasks."""
+    if state.kind in TASK_KINDS:
+        return text("conv.cancelled_task", code=str(state.data.get("code", "")))
+    return text("conv.cancelled_staff" if actor.staff is not None else "conv.cancelled")

@@ -4,17 +4,21 @@ ward, another category, or up to the leaders), reject, ask the resident."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from bot.app.core import REFRESH_BUTTONS, TASK_ASSIGNED, WARD_TRANSFER, PendingChange, Reply
 from bot.app.filing import Filing
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, RejectReason
+from bot.domain.complaints import Action, Complaint, RejectReason, format_code
 from bot.domain.messages import text
 from bot.domain.orgchart import Family
 from bot.domain.owners import about_leadership, audience, candidates, handed_up
 from bot.domain.routing import Reach, route
 from bot.ports import Notice
+
+# How many likely originals a duplicate's question offers.
+ORIGINALS_OFFERED = 5
 
 
 class Handling(Filing):
@@ -96,7 +100,25 @@ class Handling(Filing):
             if not offered:
                 return Reply(notes=(text("reassign.nobody", code=complaint.code),))
             data["candidates"] = offered
+        if action is Action.REJECT:
+            data["originals"] = await self._likely_originals(complaint)
         return await self._start_flow(actor, kind, data)
+
+    async def _likely_originals(self, complaint: Complaint) -> list[tuple[int, str]]:
+        """What a duplicate most likely repeats: the open complaints about
+        the same problem in the same ward, newest first, with their group's
+        name (at most `ORIGINALS_OFFERED`; any other is typed by its code)."""
+        same = [
+            c
+            for c in await self.store.open_tasks(wards=[complaint.ward])
+            if c.category == complaint.category and c.id != complaint.id
+        ]
+        same.sort(key=lambda c: c.id, reverse=True)
+        areas = self.chart.areas
+        return [
+            (c.id, areas[c.area].name if c.area in areas else c.area)
+            for c in same[:ORIGINALS_OFFERED]
+        ]
 
     async def _candidates(self, actor: Actor, complaint: Complaint) -> list[str]:
         excluding = (actor.staff.id,) if actor.staff else ()
@@ -249,21 +271,39 @@ class Handling(Filing):
         kind = RejectReason(data["reason_kind"])
         if kind is RejectReason.NOT_CONDUCT and complaint.family is not Family.OFFICIAL_CONDUCT:
             return Reply(notes=(text("reject.not_conduct_only"),), complaint=complaint)
+        told: dict[str, Any] = {"reason_kind": kind.value, "reason": data["reason"]}
+        recorded = {"reason_kind": kind.value}
+        if kind is RejectReason.DUPLICATE:
+            original = await self.store.get_complaint(int(data["original"]))
+            if original is None or original.id == complaint.id or original.ward != complaint.ward:
+                return await self._ask_original_again(actor, data)
+            # The resident is sent to the original, and may follow it (`find_own`).
+            told["original"] = recorded["original"] = str(original.id)
+        if kind is RejectReason.NOT_REMIT:
+            policy = self.chart.wards.get(complaint.ward)
+            told["refer_to"] = policy.refer_to if policy else ""
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
             notices=[
-                await self._reporter_notice(
-                    complaint, "rejected", reason_kind=kind.value, reason=data["reason"]
-                ),
+                await self._reporter_notice(complaint, "rejected", **told),
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
             ],
             note=data["reason"],
-            data={"reason_kind": kind.value},
+            data=recorded,
         )
         reply = await self._apply(actor, complaint, Action.REJECT, pending, end_conversation=True)
         if reply.refused:
             return reply
         return Reply(notes=(text("task.rejected", code=complaint.code),), complaint=reply.complaint)
+
+    async def _ask_original_again(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        """The code named is no report of this ward (or is this one): the
+        question is asked again, the choice of "duplicate" kept."""
+        again = {k: v for k, v in data.items() if k not in ("original", "reason")}
+        reply = await self._start_flow(actor, "reject", again)
+        named = format_code(int(data["original"]))
+        unknown = text("reject.original_unknown", original=named, code=data["code"])
+        return replace(reply, notes=(unknown, *reply.notes))
 
     async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ASK_INFO)

@@ -6,13 +6,15 @@ where the review step promised it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.app.people import People
 from bot.domain.authz import Actor, authorize, can_handle, can_lead
-from bot.domain.complaints import Action, Complaint, parse_code
+from bot.domain.complaints import Action, Complaint, State, parse_code
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, Role
 from bot.domain.places import upper_tier
+from bot.domain.redact import mask_contacts
 from bot.domain.text import clean_name
 
 
@@ -47,7 +49,23 @@ class Queries(People):
             return complaint
         if self._chart is not None and can_handle(actor, complaint):
             return complaint
+        if await self._follows(actor, complaint_id):
+            # Another resident's report: followed, their contact details masked.
+            return replace(complaint, description=mask_contacts(complaint.description))
         return None
+
+    async def _follows(self, actor: Actor, complaint_id: int) -> bool:
+        """Whether this person reported a complaint rejected as a duplicate
+        of ``complaint_id``: they were told to follow it there."""
+        for own in await self.store.complaints_of_reporter(actor.person_id):
+            if own.state is not State.REJECTED:
+                continue
+            for event in await self.store.events_of(own.id):
+                if event.action is Action.REJECT and event.data.get("original") == str(
+                    complaint_id
+                ):
+                    return True
+        return False
 
     async def tasks(self, actor: Actor) -> list[Complaint]:
         """Open tasks, oldest deadline first: a cadre's own; a ward leader

@@ -140,10 +140,20 @@ class Residents(Leadership):
             supersede_photos=("resolution",),
         )
         reply = await self._apply(actor, complaint, Action.DISPUTE, pending, end_conversation=True)
-        if reply.refused:
+        if reply.refused or reply.complaint is None:
             return reply
+        # The new deadlines, so the resident knows what to hold the ward to.
+        reopened = reply.complaint
         return Reply(
-            notes=(text("resident.reopened", code=complaint.code),), complaint=reply.complaint
+            notes=(
+                text(
+                    "resident.reopened",
+                    code=complaint.code,
+                    ack_due=reopened.ack_due_at or reopened.created_at,
+                    due=reopened.due_at,
+                ),
+            ),
+            complaint=reopened,
         )
 
     async def _rate(self, actor: Actor, data: dict[str, Any]) -> Reply:
@@ -170,10 +180,21 @@ class Residents(Leadership):
         return Reply(notes=(text("rate.thanks", stars=int(stars)),), complaint=reply.complaint)
 
     async def withdraw(self, actor: Actor, code_text: str) -> Reply:
+        """``/withdraw CODE`` asks first: the answer (bot/domain/flows.py,
+        `WithdrawFlow`) comes to `_withdraw`, which checks again."""
         complaint_id = parse_code(code_text)
         if complaint_id is None:
             return Reply(refused=Refusal.NOT_FOUND)
         complaint, refusal = await self._checked(actor, complaint_id, Action.WITHDRAW)
+        if refusal or complaint is None:
+            return Reply(refused=refusal, complaint=complaint)
+        data = {"complaint_id": complaint.id, "code": complaint.code}
+        return await self._start_flow(actor, "withdraw", data)
+
+    async def _withdraw(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        if not data.get("confirmed"):
+            return Reply.say("withdraw.kept", code=data["code"])
+        complaint, refusal = await self._checked(actor, data["complaint_id"], Action.WITHDRAW)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         pending = PendingChange(
@@ -183,7 +204,7 @@ class Residents(Leadership):
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
             ],
         )
-        reply = await self._apply(actor, complaint, Action.WITHDRAW, pending)
+        reply = await self._apply(actor, complaint, Action.WITHDRAW, pending, end_conversation=True)
         if reply.refused:
             return reply
         return Reply(

@@ -71,4 +71,5 @@ FINISHERS: dict[str, Callable[[Services, Actor, dict[str, Any]], Awaitable[Reply
     "info_reply": Services._info_reply,
     "reassign": Services._reassign,
     "extend": Services._extend,
+    "withdraw": Services._withdraw,
 }

@@ -24,7 +24,7 @@ from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due
+from bot.domain.reminders import ClockState, Due, Reason
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
@@ -44,6 +44,14 @@ _STRENGTH = {
 }
 # The columns a sweep may change that the schedule reads.
 _CLOCK_FIELDS = frozenset(ClockState._fields)
+# What the resident hears when their complaint runs late, weakest first: not
+# acknowledged in time, then not resolved in time, then followed up higher.
+_NEWS: dict[Due, dict[str, Any]] = {
+    Due.ACK_OVERDUE: {"event": "ack_overdue"},
+    Due.RESOLVE_DUE: {"event": "overdue"},
+    Due.ESCALATION: {"event": "escalated"},
+}
+_NEWS_ORDER = tuple(_NEWS)
 
 
 @dataclass
@@ -166,6 +174,7 @@ class Sweeper:
         reporter = complaint.reporter
         fields: dict[str, Any] = {"swept_until": now}
         event: Event | None = None
+        news: Reason | None = None
         for due, level, target in reasons:
             if due is Due.AUTO_CLOSE:
                 fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
@@ -188,10 +197,14 @@ class Sweeper:
                     decision.single.append(_resident(complaint, reporter, "confirm_again"))
                 continue
             self._remind(decision, chart, complaint, due, level, target)
+            if due in _NEWS and (due is not Due.ESCALATION or level > complaint.escalation_level):
+                news = _stronger(news, (due, level, target))
             if due is Due.ESCALATION:
                 fields["escalation_level"] = max(
                     level, int(fields.get("escalation_level", complaint.escalation_level))
                 )
+        if news is not None and reporter is not None and event is None:
+            decision.single.append(self._news(decision, chart, complaint, reporter, news))
         if event is not None:
             # The clock itself changed (closed, or running again): look afresh.
             after = clock._replace(**{k: v for k, v in fields.items() if k in _CLOCK_FIELDS})
@@ -216,6 +229,53 @@ class Sweeper:
             entry = _Entry(due, level)
             for leader in self._leaders(chart, complaint, target, decision):
                 decision.remind(leader, complaint.id, entry)
+
+    def _news(
+        self,
+        decision: _Decision,
+        chart: OrgChart,
+        complaint: DueComplaint,
+        reporter: int,
+        news: Reason,
+    ) -> Notice:
+        """The resident told, once, that their complaint runs late: who
+        follows it up now, and when it goes higher if nothing happens — a
+        date they can hold the ward to.  Each escalation level is news once
+        (a repeated round is not: the level stored says how far it went),
+        and the notice is written with the bookmark, so a restart does not
+        tell it again.  At night it waits for the morning."""
+        due, level, target = news
+        payload = dict(_NEWS[due])
+        if due is not Due.RESOLVE_DUE:  # the leaders told (an overdue acknowledgement: the ward's)
+            payload["leaders"] = self._tier(decision, chart, complaint, target)
+        if due is not Due.ACK_OVERDUE:
+            reached = level if due is Due.ESCALATION else complaint.escalation_level
+            policy = self.services.policy(complaint.category)
+            higher = self.services.schedule.next_escalation(complaint.clock(), policy, reached)
+            if higher is not None:
+                payload["next_at"] = higher.at.isoformat()
+                payload["next_leaders"] = self._tier(decision, chart, complaint, higher.target)
+        return Notice(
+            TO_RESIDENT,
+            complaint_id=complaint.id,
+            person_id=reporter,
+            payload=payload,
+            not_before=decision.morning,
+        )
+
+    def _tier(
+        self,
+        decision: _Decision,
+        chart: OrgChart,
+        complaint: DueComplaint,
+        target: EscalationTarget | None,
+    ) -> str:
+        """Whether an escalation to ``target`` reaches the leaders above the
+        ward or the ward's own (as `_leaders` decides), as the resident is
+        told."""
+        reached = self._leaders(chart, complaint, target, decision)
+        above = bool(reached) and set(reached) <= set(decision.city)
+        return EscalationTarget.CITY_LEADERS.value if above else EscalationTarget.WARD_LEADER.value
 
     @staticmethod
     def _leaders(
@@ -285,6 +345,14 @@ def _waits(complaint: DueComplaint, urgent: bool) -> bool:
     at 22:00 (the bookmark stays, so nothing is lost).  Urgent complaints do
     not wait, except on the resident's side, which never speaks at night."""
     return not urgent or complaint.state is State.RESOLVED
+
+
+def _stronger(held: Reason | None, found: Reason) -> Reason:
+    """The bigger news of two: the later kind (`_NEWS`), the higher level."""
+    if held is None:
+        return found
+    rank = (_NEWS_ORDER.index(found[0]), found[1])
+    return found if rank > (_NEWS_ORDER.index(held[0]), held[1]) else held
 
 
 def _overdue_first(tasks: Sequence[tuple[datetime, int]], now: datetime) -> list[int]:

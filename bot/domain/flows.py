@@ -9,6 +9,7 @@
   abusive, with a reason.
 * ``dispute`` — the resident says "not fixed" and must say why.
 * ``rate`` — the resident rates a confirmed fix, 1 to 5.
+* ``withdraw`` — the resident confirms taking a complaint back.
 
 Each flow's ``data`` is JSON-serialisable so the caller can store it.
 """
@@ -18,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 from bot import i18n
-from bot.domain.complaints import RejectReason
+from bot.domain.complaints import RejectReason, format_code, parse_code
 from bot.domain.conversation import (
     BACK,
     CANCEL,
@@ -39,9 +41,19 @@ from bot.domain.conversation import (
 )
 from bot.domain.geo import locate
 from bot.domain.messages import Label, Text, text
-from bot.domain.orgchart import Area, AreaKind, Family, GeoPoint, OrgChart
+from bot.domain.orgchart import Area, AreaKind, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
-from bot.domain.text import Option, fold, match_typed, normalise_text, numbers, rank_words, words
+from bot.domain.text import (
+    Option,
+    fold,
+    marked_words,
+    match_typed,
+    normalise_text,
+    numbers,
+    rank_words,
+    same_word,
+    words,
+)
 
 TEXT_MAX = 2000  # Zalo's limit, so a report reads the same on both channels
 # A draft's "photos" are media ids (the channel kept each photo as it
@@ -56,6 +68,7 @@ SPLIT_WINDOW = timedelta(seconds=3)
 YES = "y"
 NO = "n"
 CONFIRM = "ok"
+MORE = "<>"  # not a code: codes never hold < or >
 NAME = "nm"
 DONE = "d"
 SKIP = "s"
@@ -77,6 +90,78 @@ NOT_A_PLACE = frozenset(
     {"ok", "oke", "okay", "vang", "da", "co", "khong", "xong", "roi", "cam on", "thanks"}
     | {"thank you", "yes", "no", "hi", "alo", "chao", "xin chao", "hello", "test"}
 )
+
+
+# A message that opens with these words is small talk, not a report.
+SMALL_TALK = frozenset(
+    {"xin chao", "chao", "cam on", "thank", "thanks", "hello", "hi", "alo", "ok", "oke"}
+)
+# Words too common to say which problem a sentence is about: Vietnamese
+# particles and the general words of category names, then English ones.
+# "Vấn đề khác" is all such words, so the catch-all is never suggested.
+NOT_A_TOPIC = frozenset(
+    {"co", "nguoi", "khong", "duoc", "dung", "noi", "quy", "dinh", "cua", "va", "la", "o"}
+    | {"tai", "thi", "nay", "cac", "nhung", "mot", "rat", "da", "dang", "se", "bi", "cho"}
+    | {"voi", "tren", "duoi", "trong", "ngoai", "ra", "vao", "len", "xuong", "khac", "van"}
+    | {"de", "roi", "nua", "day", "kia", "ay", "ai", "gi", "sao", "nhieu", "lam", "qua"}
+    | {"phep", "trai", "sai", "tu", "phat", "muc"}
+    | {"the", "and", "or", "a", "an", "in", "on", "of", "to", "by", "not", "without"}
+    | {"against", "wrong", "place", "rules", "other", "problem", "is", "are", "there"}
+    | {"someone", "people", "it", "at", "my", "our", "this", "that"}
+)
+SUGGESTED_MAX = 5
+# Typed at the photo question, these go on (with photos or without).
+PHOTOS_DONE_WORDS = ("xong", "done", "bo qua", "skip", "tiep tuc", "continue", "khong co anh")
+
+
+def reads_like_a_report(typed: str) -> bool:
+    """Whether a message no question asked for reads like a report ("có
+    người đổ rác ra vỉa hè đầu ngõ 12"): a few words, not small talk.  Such
+    a message opens a report and becomes its description."""
+    said = [w for w in words(typed) if not w.isdecimal()]
+    telling = [w for w in said if w not in NOT_A_TOPIC]
+    if len(said) < 3 or len(telling) < 2:
+        return False
+    return " ".join(said[:2]) not in SMALL_TALK and said[0] not in SMALL_TALK
+
+
+def _topic(value: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The words of ``value`` that may name a problem (diacritics kept), and
+    the pairs of them written side by side ("vỉa hè", "đổ rác"): a pair in
+    common says more than a word."""
+    every = marked_words(value)
+    said = [w for w in every if not w.isdecimal() and fold(w) not in NOT_A_TOPIC]
+    pairs = [(a, b) for a, b in pairwise(every) if a in said and b in said]
+    return said, pairs
+
+
+def _shared(typed: tuple[list[str], list[tuple[str, str]]], name: str) -> int:
+    """How much a category's name has in common with what was typed."""
+    said, pairs = typed
+    own, own_pairs = _topic(name)
+    score = sum(1 for w in set(said) if any(same_word(w, n) for n in own))
+    for a, b in set(pairs):
+        if any(same_word(a, x) and same_word(b, y) for x, y in own_pairs):
+            score += 2
+    return score
+
+
+def suggest_categories(chart: OrgChart, typed: str) -> list[str]:
+    """Codes of the categories whose names share words with what a resident
+    wrote, best first: with diacritics a word must be the same word ("thải"
+    is not "thái"), without them its bare form is enough.  Those at least
+    half as good as the best are kept, at most `SUGGESTED_MAX`; none when
+    no name shares a word (the resident then picks from the full list)."""
+    topic = _topic(typed)
+    scores = []
+    for category in chart.categories.values():
+        names = [category.name, *([category.name_en] if category.name_en else [])]
+        score = max(_shared(topic, name) for name in names)
+        if score:
+            scores.append((score, category.code))
+    best = max((score for score, _ in scores), default=0)
+    ranked = sorted((s for s in scores if 2 * s[0] >= best), key=lambda s: -s[0])
+    return [code for _, code in ranked[:SUGGESTED_MAX]]
 
 
 @dataclass(frozen=True)
@@ -288,6 +373,12 @@ class ReportFlow:
     kind = "report"
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        """The problem's family first — or, when the draft opens with the
+        resident's own words, only the problems those words name."""
+        if data.get("description") and not data.get("category"):
+            data["suggested"] = suggest_categories(env.chart, str(data["description"]))
+            if data["suggested"]:
+                return "suggest"
         return "family"
 
     @staticmethod
@@ -305,6 +396,14 @@ class ReportFlow:
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         chart = env.chart
+        if step == "suggest":
+            cats = [
+                self._category_choice(env, chart.categories[code])
+                for code in data.get("suggested", [])
+                if code in chart.categories
+            ]
+            more = Choice(MORE, text("report.other_categories"), aliases=("tat ca", "all"))
+            return Prompt(seq, text("report.ask_suggested"), (*cats, more, _cancel()))
         if step == "family":
             choices = [
                 Choice(f.value, text(f"family.{f.value}"), aliases=_family_names(f))
@@ -313,10 +412,7 @@ class ReportFlow:
             return Prompt(seq, text("report.ask_family"), (*choices, _cancel()))
         if step == "category":
             family = Family(data["family"])
-            cats = [
-                Choice(c.code, c.display_name(env.language), aliases=(c.name, c.name_en, c.code))
-                for c in chart.categories_of(family)
-            ]
+            cats = [self._category_choice(env, c) for c in chart.categories_of(family)]
             back = Choice(BACK, text("conv.back"))
             return Prompt(
                 seq,
@@ -338,11 +434,15 @@ class ReportFlow:
         if step == "description":
             return Prompt(seq, text("report.ask_description", limit=TEXT_MAX), (_cancel(),))
         if step == "photos":
-            count = len(data.get("photos", []))
-            done = Choice(DONE, text("report.photos_done"), ("xong", "done", "bo qua", "skip"))
-            return Prompt(
-                seq, text("report.ask_photos", limit=PHOTO_MAX, count=count), (done, _cancel())
+            # Until a photo arrives the button goes on without one; then it says "done".
+            some = bool(data.get("photos"))
+            done = Choice(
+                DONE,
+                text("report.photos_done" if some else "report.photos_none"),
+                aliases=PHOTOS_DONE_WORDS,
             )
+            question = "report.ask_photos_more" if some else "report.ask_photos"
+            return Prompt(seq, text(question, limit=PHOTO_MAX), (done, _cancel()))
         if step == "review":
             shown = bool(data.get("show_name", env.show_name_default))
             # About an official, the name goes to the leaders handling it.
@@ -358,13 +458,18 @@ class ReportFlow:
             )
         raise ValueError(f"unknown report step {step!r}")
 
+    @staticmethod
+    def _category_choice(env: FlowEnv, category: Category) -> Choice:
+        aliases = (category.name, category.name_en, category.code)
+        return Choice(category.code, category.display_name(env.language), aliases=aliases)
+
     def summary(self, env: FlowEnv, data: Mapping[str, Any]) -> dict[str, Any]:
         chart = env.chart
         category = chart.categories[data["category"]]
         area = chart.areas[data["area"]]
         return {
             "category": category.display_name(env.language),
-            "area": area.name,
+            "area": self._place_name(env, area),
             "landmark": data.get("landmark") or "—",
             "description": data.get("description", ""),
             "photos": len(data.get("photos", [])),
@@ -415,7 +520,7 @@ class ReportFlow:
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         if isinstance(answer, PhotoAnswer):
-            return self._photo(step, data, answer)
+            return self._photo(env, step, data, answer)
         handler = getattr(self, f"_answer_{step}")
         result: Outcome = handler(env, data, answer, prompt)
         return result
@@ -425,30 +530,67 @@ class ReportFlow:
     ) -> Outcome:
         key, notes = _typed_key(answer, prompt)
         if key is None and isinstance(answer, TextAnswer):
-            # "rac thai" typed at the first question names a category directly.
-            cats = [
-                Option(c.code, [c.name, c.name_en, c.code]) for c in env.chart.categories.values()
-            ]
-            hits = match_typed(answer.text, cats)
-            if len(hits) == 1:
-                category = env.chart.categories[hits[0]]
-                data["family"] = category.family.value
-                return self._after_category(env, data, category.code)
+            return self._typed_problem(env, data, answer, notes)
         if key is None:
             return Outcome(data, notes=notes)
         data["family"] = key
+        only = env.chart.categories_of(Family(key))
+        if len(only) == 1:  # one problem in the family: nothing to choose
+            return self._after_category(env, data, only[0].code)
         return Outcome(data, step="category")
 
     def _answer_category(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
         key, notes = _typed_key(answer, prompt)
+        if key is None and isinstance(answer, TextAnswer):
+            return self._typed_problem(env, data, answer, notes)
         if key is None:
             return Outcome(data, notes=notes)
         if key == BACK:
             data.pop("family", None)
             return Outcome(data, step="family")
         return self._after_category(env, data, key)
+
+    def _answer_suggest(
+        self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = _typed_key(answer, prompt)
+        if key is None and isinstance(answer, TextAnswer):
+            return self._typed_problem(env, data, answer, notes)
+        if key is None:
+            return Outcome(data, notes=notes)
+        if key == MORE:  # none of these: the full list
+            return Outcome(data, step="family")
+        return self._after_category(env, data, key)
+
+    def _typed_problem(
+        self, env: FlowEnv, data: dict[str, Any], answer: TextAnswer, notes: list[Text]
+    ) -> Outcome:
+        """Words typed where the problem is asked for.  A problem's name picks
+        it, from any family ("rac thai"); a sentence ("có người đổ rác ra vỉa
+        hè…") is kept as the description, and the problems it names are
+        offered (all of them when it names none); anything else is told why
+        it was not understood."""
+        cats = [Option(c.code, [c.name, c.name_en, c.code]) for c in env.chart.categories.values()]
+        hits = match_typed(answer.text, cats)
+        if len(hits) == 1:
+            category = env.chart.categories[hits[0]]
+            data["family"] = category.family.value
+            return self._after_category(env, data, category.code)
+        if not reads_like_a_report(answer.text):
+            return Outcome(data, notes=notes)
+        value, refused = _check_text(data, answer, field_name="description")
+        if value is None:
+            return Outcome(data, notes=refused, reprompt=False)
+        described = data.get("description")
+        merged = f"{described}\n\n{value}" if described else value
+        if len(merged) > TEXT_MAX:
+            too_long = text("conv.too_long", limit=TEXT_MAX, length=len(merged))
+            return Outcome(data, notes=[too_long], reprompt=False)
+        data["description"] = merged
+        data.pop("family", None)
+        return Outcome(data, step=self.first_step(env, data), notes=[text("report.words_kept")])
 
     def _after_category(self, env: FlowEnv, data: dict[str, Any], code: str) -> Outcome:
         data["category"] = code
@@ -462,8 +604,12 @@ class ReportFlow:
 
     @staticmethod
     def _after_place(data: Mapping[str, Any]) -> str:
-        """A description kept from an earlier draft is not asked again."""
-        return "photos" if data.get("description") else "description"
+        """A description the resident already gave (their first words, a
+        photo's caption, an earlier draft) is not asked again, nor photos
+        when some were sent already: they can still send more at the review."""
+        if not data.get("description"):
+            return "description"
+        return "review" if data.get("photos") else "photos"
 
     def _answer_leadership(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
@@ -487,11 +633,8 @@ class ReportFlow:
             data.pop("matches", None)
             if answer.title:
                 data["landmark"] = normalise_text(answer.title)[:200]
-            return Outcome(
-                data,
-                step=self._after_place(data),
-                notes=[text("report.location_found", area=found.name)],
-            )
+            found_in = text("report.location_found", area=self._place_name(env, found))
+            return Outcome(data, step=self._after_place(data), notes=[found_in])
         if isinstance(answer, ChoiceAnswer):
             return self._place_choice(env, data, answer.key)
         if isinstance(answer, TextAnswer):
@@ -521,7 +664,15 @@ class ReportFlow:
             return Outcome(data)
         data["area"] = area.code
         data["ward"] = chart.ward_of(area.code)
-        return Outcome(data, step=self._after_place(data))
+        chosen = text("report.area_chosen", area=self._place_name(env, area))
+        return Outcome(data, step=self._after_place(data), notes=[chosen])
+
+    @staticmethod
+    def _place_name(env: FlowEnv, area: Area) -> str:
+        """ "Tổ dân phố 3, Phường Hồng Hải": a group with its ward, as the
+        resident hears back what they chose."""
+        ward = env.chart.areas.get(env.chart.ward_of(area.code) or "")
+        return f"{area.name}, {ward.name}" if ward is not None else area.name
 
     def _place_typed(self, env: FlowEnv, data: dict[str, Any], answer: TextAnswer) -> Outcome:
         chart = env.chart
@@ -556,16 +707,43 @@ class ReportFlow:
         if value is None:
             return Outcome(data, notes=notes, reprompt=False)
         data["description"] = value
-        return Outcome(data, step="photos")
+        return Outcome(data, step="review" if data.get("photos") else "photos")
 
-    def _photo(self, step: str, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:
+    def _photo(self, env: FlowEnv, step: str, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:
         """A photo is kept at any step (one sent early is not lost; the flow
-        goes on where it was), and its caption is the description."""
+        goes on where it was), and its caption is the description.
+
+        At the photo question, a single first photo goes on to the review
+        (which takes more photos): a "done" after one photo would add a tap
+        and nothing else.  An album's photos keep arriving with no end
+        marker, so the question stays, its button now saying "done".  The
+        review is shown again when a photo changes what it says."""
+        had = len(data.get("photos", []))
         outcome = self._add_photo(data, answer)
         caption = normalise_text(answer.caption or "")
-        if not caption:
+        if caption:
+            outcome = self._caption(env, step, data, answer, list(outcome.notes), caption)
+        added = len(data.get("photos", [])) > had and bool(outcome.notes)
+        if outcome.step is not None or not added:
             return outcome
-        notes = list(outcome.notes)
+        if step == "photos" and not had:
+            if answer.album is None:
+                outcome.step = "review"
+            outcome.reprompt = True
+        elif step == "review":
+            outcome.reprompt = True
+        return outcome
+
+    def _caption(
+        self,
+        env: FlowEnv,
+        step: str,
+        data: dict[str, Any],
+        answer: PhotoAnswer,
+        notes: list[Text],
+        caption: str,
+    ) -> Outcome:
+        """A photo's caption: the description, or more of it."""
         described = data.get("description")
         value = f"{described}\n\n{caption}" if described else caption
         if len(value) > TEXT_MAX:
@@ -574,10 +752,14 @@ class ReportFlow:
         data["description"] = value
         if described:
             notes.append(text("report.caption_added"))
-            return Outcome(data, notes=notes, reprompt=False)
+            return Outcome(data, notes=notes, reprompt=step == "review")
         notes.append(text("report.caption_is_description"))
         if step == "description":
-            return Outcome(data, step="photos", notes=notes)
+            # One photo with its caption answers both questions; an album's
+            # other photos are still arriving, so its photo question stays.
+            return Outcome(data, step="photos" if answer.album else "review", notes=notes)
+        if step == "family" and self.first_step(env, data) == "suggest":
+            return Outcome(data, step="suggest", notes=notes)  # the problems it names
         return Outcome(data, notes=notes, reprompt=False)
 
     def _add_photo(self, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:
@@ -880,10 +1062,14 @@ class TransferFlow:
 
 
 class RejectFlow:
+    """Why a task is rejected: a duplicate names the report it repeats (the
+    resident is sent there), the others give a reason in words."""
+
     kind = "reject"
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
-        return "kind"
+        # Asked again for the original when the one named would not do.
+        return "original" if data.get("reason_kind") == RejectReason.DUPLICATE else "kind"
 
     def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
         if step == "kind":
@@ -895,6 +1081,20 @@ class RejectFlow:
                 if conduct or r is not RejectReason.NOT_CONDUCT
             ]
             return Prompt(seq, text("reject.ask_kind", code=data["code"]), (*reasons, _cancel()))
+        if step == "original":
+            # The likely originals (open, same ward and problem: the services
+            # list them when the flow starts); any other is typed by its code.
+            originals = [
+                Choice(
+                    str(original),
+                    text("reject.original_choice", original=format_code(original), area=name),
+                    aliases=(format_code(original),),
+                )
+                for original, name in data.get("originals", [])
+            ]
+            return Prompt(
+                seq, text("reject.ask_original", code=data["code"]), (*originals, _cancel())
+            )
         return Prompt(seq, text("reject.ask_reason"), (_cancel(),))
 
     def answer(
@@ -905,8 +1105,28 @@ class RejectFlow:
             if key is None:
                 return Outcome(data, notes=notes)
             data["reason_kind"] = key
-            return Outcome(data, step="reason")
+            return Outcome(data, step="original" if key == RejectReason.DUPLICATE else "reason")
+        if step == "original":
+            return self._original(data, answer, prompt)
         return _take_text(data, answer, "reject.ask_reason", "reason")
+
+    @staticmethod
+    def _original(data: dict[str, Any], answer: Answer, prompt: Prompt) -> Outcome:
+        """The report this one repeats: a choice, or its code typed, alone or
+        in a few words ("Trùng PA-000123", kept as the reason).  The services
+        check that it exists, in the same ward (`_reject`)."""
+        original: int | None = None
+        reason = ""
+        if isinstance(answer, ChoiceAnswer):
+            original = int(answer.key)
+        elif isinstance(answer, TextAnswer):
+            reason = normalise_text(answer.text)[:TEXT_MAX]
+            found = {parse_code(w.strip(".,;:()")) for w in reason.split()} - {None}
+            original = found.pop() if len(found) == 1 else None
+        if original is None:
+            return Outcome(data, notes=_unusable(answer, "reject.original_hint"), reprompt=False)
+        reason = reason or format_code(original)
+        return Outcome(data, result={**data, "original": original, "reason": reason})
 
 
 class DisputeFlow:
@@ -1055,6 +1275,36 @@ class ReassignFlow:
         return Outcome(data, result={**data, "cadre": key})
 
 
+class WithdrawFlow:
+    """Withdrawing ends a complaint for good, so the resident confirms it.
+    The confirming choice names the complaint: a press left on an older
+    question (another complaint's) is stale, never a confirmation."""
+
+    kind = "withdraw"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "confirm"
+
+    @staticmethod
+    def confirm_key(data: Mapping[str, Any]) -> str:
+        return f"w{int(data['complaint_id'])}"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        confirm = Choice(
+            self.confirm_key(data), text("withdraw.confirm"), aliases=("rut", "rut lai", "withdraw")
+        )
+        keep = Choice(NO, text("withdraw.keep"), aliases=("khong", "no", "giu", "keep", "huy"))
+        return Prompt(seq, text("withdraw.ask_confirm", code=data["code"]), (confirm, keep))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = _typed_key(answer, prompt)
+        if key is None:
+            return Outcome(data, notes=notes)
+        return Outcome(data, result={**data, "confirmed": key == self.confirm_key(data)})
+
+
 EXTEND_CHOICES = (1, 2, 3, 5, 10)
 
 
@@ -1102,4 +1352,5 @@ ALL_FLOWS = (
     InfoReplyFlow(),
     ReassignFlow(),
     ExtendFlow(),
+    WithdrawFlow(),
 )

@@ -130,11 +130,14 @@ class StaffMember:
 @dataclass(frozen=True)
 class WardPolicy:
     """Per-ward leadership: who receives escalations and complaints nobody is
-    assigned to (``leader``), and who receives official-conduct complaints."""
+    assigned to (``leader``), and who receives official-conduct complaints;
+    and where a resident may turn with what is not the ward's to handle
+    (``refer_to``; empty: the catalogue's general advice)."""
 
     ward: str
     leader: str
     conduct_leader: str
+    refer_to: str = ""
 
 
 @dataclass(frozen=True)

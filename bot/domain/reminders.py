@@ -197,6 +197,20 @@ class Schedule:
             None if upcoming is None else from_us(upcoming),
         )
 
+    def next_escalation(
+        self, clock: ClockState, policy: ReminderPolicy, reached: int
+    ) -> Item | None:
+        """The first escalation level above ``reached`` (of the first round:
+        a repeat tells no one new), placed as the sweep will find it; None
+        after the last.  A resident told their complaint is overdue learns
+        the date they can hold the ward to."""
+        work = self.clockwork(policy)
+        for raw in self._resolve_items(clock, policy, work):
+            at, due, level, target, round_no = self._place(raw, policy.urgent)
+            if due is Due.ESCALATION and round_no == 0 and level > reached:
+                return Item(from_us(at), 0, due, level, target, round_no)
+        return None
+
     def reasons(
         self, clock: ClockState, policy: ReminderPolicy, after: datetime, until: datetime
     ) -> tuple[list[Reason], datetime | None]:

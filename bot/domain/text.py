@@ -59,6 +59,22 @@ def words(text: str) -> list[str]:
     return _LETTER_DIGIT.sub(" ", fold(text)).split()
 
 
+def marked_words(text: str) -> list[str]:
+    """The words of ``text`` as written: lower case with their diacritics,
+    split like `words` ("Đổ rác" is "đổ" and "rác")."""
+    lowered = _PUNCT.sub(" ", unicodedata.normalize("NFC", text).casefold())
+    return _LETTER_DIGIT.sub(" ", lowered).split()
+
+
+def same_word(typed: str, written: str) -> bool:
+    """Whether a typed word is a written one: exactly when typed with
+    diacritics ("thải" is not "thái", "đổ" not "đỗ"), by their bare form
+    when typed without ("thai" is both)."""
+    if typed == written:
+        return True
+    return fold(typed) == typed and fold(written) == typed
+
+
 def numbers(text: str) -> list[int]:
     """The whole numbers written in ``text`` ("Tổ dân phố 03" has 3)."""
     return [int(w) for w in words(text) if w.isdecimal()]

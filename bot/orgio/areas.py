@@ -8,10 +8,13 @@ from yaml.nodes import Node, SequenceNode
 from bot.domain.orgchart import (
     AreaKind,
 )
+from bot.domain.text import clean_text
 from bot.orgio.fields import FieldReader
 from bot.orgio.yamlnodes import (
     AREA_KEYS,
+    REFER_TO_MAX,
     AreaDraft,
+    Fields,
 )
 
 
@@ -61,6 +64,7 @@ class AreaReader(FieldReader):
                         self._issue(fields.key_line(key), "org.leader_not_on_ward", field=key)
             elif kind is AreaKind.WARD and fields.get("leader") is None:
                 self._issue(fields.key_line("leader"), "org.ward_without_leader", ward=label)
+            refer_to = self._refer_to(fields, kind)
 
             draft: AreaDraft | None = None
             if own is not None:
@@ -81,6 +85,7 @@ class AreaReader(FieldReader):
                         centre=centre,
                         leader=leader,
                         conduct_leader=conduct_leader,
+                        refer_to=refer_to,
                     )
                     self._areas[own[0]] = draft
 
@@ -96,6 +101,22 @@ class AreaReader(FieldReader):
                 ward=area_ward,
                 placed=placed and kind is not None and draft is not None,
             )
+
+    def _refer_to(self, fields: Fields, kind: AreaKind | None) -> str | None:
+        """A ward's advice for what is not in its remit: text, on a ward, of
+        a length that fits the message it closes."""
+        if "refer_to" not in fields:
+            return None
+        line = fields.key_line("refer_to")
+        if kind is not None and kind is not AreaKind.WARD:
+            self._issue(line, "org.leader_not_on_ward", field="refer_to")
+            return None
+        written = self._text(fields, "refer_to", required=False)
+        value = clean_text(written or "")
+        if len(value) > REFER_TO_MAX:
+            self._issue(line, "org.refer_to_too_long", limit=str(REFER_TO_MAX))
+            return None
+        return value or None
 
     def _check_placement(
         self,

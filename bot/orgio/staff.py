@@ -168,7 +168,9 @@ class StaffReader(CategoryReader):
             leader = self._check_leader(area, area.leader, conduct=False)
             conduct = self._check_leader(area, area.conduct_leader, conduct=True)
             if leader is not None:
-                policies[area.code] = WardPolicy(area.code, leader, conduct or leader)
+                policies[area.code] = WardPolicy(
+                    area.code, leader, conduct or leader, refer_to=area.refer_to or ""
+                )
         return policies
 
     def _check_leader(self, area: AreaDraft, ref: Ref | None, *, conduct: bool) -> str | None:

@@ -25,6 +25,8 @@ def _area(chart: OrgChart, area: Area) -> dict[str, Any]:
         out["leader"] = policy.leader
         if policy.conduct_leader != policy.leader:
             out["conduct_leader"] = policy.conduct_leader
+        if policy.refer_to:
+            out["refer_to"] = policy.refer_to
     if area.polygon:
         out["polygon"] = [[p.lon, p.lat] for p in area.polygon]
     if area.centre:

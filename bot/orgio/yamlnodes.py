@@ -37,7 +37,19 @@ BOOL_TAG = "tag:yaml.org,2002:bool"
 TOP_KEYS = ("areas", "categories", "staff", "assignments", "family_defaults", "defaults")
 
 
-AREA_KEYS = ("code", "name", "kind", "children", "leader", "conduct_leader", "polygon", "centre")
+AREA_KEYS = (
+    "code",
+    "name",
+    "kind",
+    "children",
+    "leader",
+    "conduct_leader",
+    "refer_to",
+    "polygon",
+    "centre",
+)
+# The most a ward's `refer_to:` may say: it closes a message to the resident.
+REFER_TO_MAX = 500
 
 
 # The knobs of the complaint's clocks: set in ``defaults:`` or per category.
@@ -138,6 +150,7 @@ class AreaDraft:
     centre: GeoPoint | None
     leader: Ref | None
     conduct_leader: Ref | None
+    refer_to: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,6 @@ and stops the Application.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any
-
-from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -21,12 +16,11 @@ from bot.app.digests import Digests
 from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
-from bot.domain.channels import TELEGRAM
-from bot.i18n import LANGUAGES, t
 from bot.ports import SharedPace
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
+from handlers.telegram.menus import CommandMenus
 from handlers.telegram.outbox import OutboxSender
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import MessagePacer
@@ -103,8 +97,9 @@ def attach(
         services=services,
         sender=sender,
         digests=digests,
-        desk=Desk(services, digests, renderer),
+        desk=Desk(services, digests, renderer, briefing_at=settings.briefing_time),
         senders=senders,
+        menus=CommandMenus(app.bot, services),
     )
     app.bot_data[WIRING_KEY] = wiring
     return wiring
@@ -113,26 +108,3 @@ def attach(
 def wiring_of(app: BotApplication) -> Wiring:
     wiring: Wiring = app.bot_data[WIRING_KEY]
     return wiring
-
-
-async def set_commands(app: BotApplication, services: Services) -> None:
-    """PTB never sets the command menu itself.  Residents get the default
-    menu (Vietnamese, or English for clients set to English); each bound
-    staff member's chat gets the menu of their role."""
-    calls: list[Coroutine[Any, Any, object]] = [
-        app.bot.set_my_commands(
-            [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS],
-            scope=BotCommandScopeDefault(),
-            language_code=None if language == "vi" else language,
-        )
-        for language in LANGUAGES
-    ]
-    if services.has_chart:
-        for staff_id, person in (await services.store.bound_staff()).items():
-            actor = services.actor_for(person, staff_id)
-            if actor.staff is None:
-                continue
-            for account in person.on(TELEGRAM):
-                calls.append(staff.set_menu(app, actor, int(account.external_id)))
-    # Side by side: one round trip to Telegram for all of them, not one each.
-    await asyncio.gather(*calls)

@@ -26,7 +26,7 @@ from bot.domain.clock import Clock
 from bot.http import HttpServer
 from bot.leading import while_leading
 from bot.ports import Leadership, SharedPace, UpdateInbox
-from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application, set_commands
+from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
 from handlers.telegram.polling import poll
@@ -108,11 +108,11 @@ class TelegramChannel:
     # ---- the life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """getMe (Telegram checks the token), the command menus, then
-        receiving.  What fails here leaves nothing open."""
+        """getMe (Telegram checks the token), the command menus (staff
+        chats' in the background), then receiving.  What fails here leaves nothing open."""
         await self._initialize()
         try:
-            await set_commands(self.app, self.services)
+            await self.wiring.menus.start()
             if self.app.bot.username:
                 self._username = self.app.bot.username
                 # The command line prints invite links and posters without asking Telegram.
@@ -169,6 +169,7 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.wiring.sender.settled(SETTLE_SECONDS)
+        await self.wiring.menus.stop()
         if self._initialized:
             self._initialized = False
             await self.app.shutdown()
@@ -182,8 +183,11 @@ class TelegramChannel:
                 raise error
 
     async def flush(self) -> None:
-        """The outbox; first, with a webhook, the stored updates another
-        process died with (or left to a holder that stopped)."""
+        """With a webhook, first the stored updates another process died
+        with (or left to a holder that stopped); then the outbox; then the
+        command menus catch up (a role or a language changed), in the
+        background."""
         if self.webhook is not None and self.app.running:
             await self.webhook.look_again()
         await self.wiring.sender.flush()
+        self.wiring.menus.soon()

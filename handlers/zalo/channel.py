@@ -116,7 +116,7 @@ class ZaloChannel:
         )
         self.pacer = Pacer(settings.zalo_rate, shared=parts.pace, bucket=ZALO)
         self.present = ZaloPresenter(settings.tz)
-        self.desk = Desk(services, digests, self.present)
+        self.desk = Desk(services, digests, self.present, briefing_at=settings.briefing_time)
         self.out = ZaloOut(
             self.client,
             services,

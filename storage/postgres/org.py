@@ -171,8 +171,9 @@ class PostgresOrg(PostgresBase):
             [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
         )
         await conn.executemany(
-            "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES ($1, $2, $3)",
-            [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
+            "INSERT INTO ward_policies (ward, leader, conduct_leader, refer_to)"
+            " VALUES ($1, $2, $3, $4)",
+            [(p.ward, p.leader, p.conduct_leader, p.refer_to) for p in chart.wards.values()],
         )
 
     async def _bind_named(self, conn: Conn, member: StaffMember) -> None:
@@ -276,7 +277,7 @@ class PostgresOrg(PostgresBase):
             for r in await self._all("SELECT * FROM family_defaults")
         }
         policies = {
-            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"])
+            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"], r["refer_to"])
             for r in await self._all("SELECT * FROM ward_policies")
         }
         return OrgChart(areas, categories, staff, assignments, defaults, policies)

@@ -166,8 +166,12 @@ class SqliteOrg(SqliteBase):
                     [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
                 )
                 await conn.executemany(
-                    "INSERT INTO ward_policies (ward, leader, conduct_leader) VALUES (?, ?, ?)",
-                    [(p.ward, p.leader, p.conduct_leader) for p in chart.wards.values()],
+                    "INSERT INTO ward_policies (ward, leader, conduct_leader, refer_to)"
+                    " VALUES (?, ?, ?, ?)",
+                    [
+                        (p.ward, p.leader, p.conduct_leader, p.refer_to)
+                        for p in chart.wards.values()
+                    ],
                 )
                 for member in chart.staff.values():
                     if member.accounts():
@@ -279,7 +283,7 @@ class SqliteOrg(SqliteBase):
             for r in await self._all("SELECT * FROM family_defaults")
         }
         policies = {
-            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"])
+            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"], r["refer_to"])
             for r in await self._all("SELECT * FROM ward_policies")
         }
         return OrgChart(areas, categories, staff, assignments, defaults, policies)
