@@ -7,7 +7,9 @@ channel (Zalo) reuse the services unchanged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -474,6 +476,15 @@ class OutboxRepo(Protocol):
     async def due_outbox(
         self, now: datetime, limit: int, channel: str | None = None
     ) -> list[OutboxItem]: ...
+    def claim_outbox(
+        self, now: datetime, limit: int, channel: str
+    ) -> AbstractAsyncContextManager[list[OutboxItem]]:
+        """The rows due on ``channel`` (as `due_outbox`), claimed for the
+        block: with several processes on one database, no other process
+        sends to their recipients meanwhile, and the rows of a recipient
+        another process is sending to are left to it."""
+        ...
+
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
     async def mark_parts(
         self, item_id: int, parts_done: Sequence[str], at: datetime, *, finished: bool
@@ -659,13 +670,79 @@ class MenuStore(Protocol):
         ...
 
 
-class UpdateInbox(Protocol):
-    """A webhook's updates, stored before the sender is answered 200 and
-    deleted once handled (storage/sqlite/inbox.py)."""
+class SharedPace(Protocol):
+    """A channel's send rate kept by every bot process on the database
+    together (storage/postgres/pace.py); None where one process sends alone
+    (SQLite)."""
 
-    async def put(self, update_id: str, payload: str, at: datetime) -> bool:
+    async def slot(self, bucket: str, gap: float) -> float:
+        """Reserve the bucket's next slot — ``gap`` seconds after the one
+        before it, and not before now — and return the seconds until it."""
+        ...
+
+    async def hold(self, bucket: str, seconds: float) -> None:
+        """No slot of the bucket before ``seconds`` from now (the platform
+        said to slow down)."""
+        ...
+
+
+class Lead(Protocol):
+    """This process leads something only one process may do at a time."""
+
+    @property
+    def lost(self) -> asyncio.Event:
+        """Set when the lead is lost (the database connection that holds it
+        died): another process may lead by now."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+class Leadership(Protocol):
+    """Which process does what only one may do at a time — long polling a
+    messenger, which hands each update to whoever asks first — among the
+    bot processes on one database (storage/postgres/leader.py)."""
+
+    async def acquire(self, name: str) -> Lead:
+        """Wait until this process leads ``name`` (at once when nobody does;
+        else when the process that does stops or dies)."""
+        ...
+
+
+class UpdateInbox(Protocol):
+    """A channel's updates, stored (and committed) before the platform is
+    answered 200 — or, polling, before they are handled — and deleted once
+    handled (storage/sqlite/inbox.py, storage/postgres/inbox.py).  Each row
+    names its chat: a chat's rows are handled one after the other, in the
+    order they were stored, by the one process holding the chat's `turn`
+    (bot/app/inbox.py)."""
+
+    @property
+    def turns(self) -> int:
+        """How many chats this process may work on at once (on PostgreSQL,
+        each turn holds a connection of its own)."""
+        ...
+
+    async def put(self, update_id: str, payload: str, at: datetime, chat: str = "") -> bool:
         """False when it is stored already (sent again before our answer)."""
         ...
 
-    async def backlog(self) -> list[tuple[str, str]]: ...
+    async def backlog(self) -> list[tuple[str, str]]:
+        """Every stored update (id, payload), in the order they were stored."""
+        ...
+
+    async def waiting_chats(self) -> list[str]:
+        """The chats with stored updates, the one waiting longest first."""
+        ...
+
+    async def next_of(self, chat: str) -> tuple[str, str] | None:
+        """The chat's oldest stored update (id, payload), if any."""
+        ...
+
+    def turn(self, chat: str) -> AbstractAsyncContextManager[bool]:
+        """The chat's turn, for the block: True when this process holds it
+        (another process handles none of the chat's updates meanwhile),
+        False when another process holds it now."""
+        ...
+
     async def done(self, update_id: str) -> None: ...

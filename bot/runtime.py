@@ -26,7 +26,7 @@ import secrets
 import signal
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import httpx
@@ -47,7 +47,7 @@ from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webho
 from handlers.zalo import channel as zalo_channel
 from handlers.zalo.channel import ZaloChannel
 from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
-from storage.engines import Storage, open_storage, start_afresh
+from storage.engines import Storage, open_storage, sole_runner, start_afresh
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -73,6 +73,9 @@ class Core:
     files: TemporaryFiles  # files made for one person, at links that expire (Zalo)
     # Every channel's outbox loop: whatever handled an update flushes them all.
     senders: Senders = field(default_factory=Senders)
+    # Telegram's webhook secret when none is configured: the one every process
+    # on the database shares (PostgreSQL), or "" to draw one at start.
+    webhook_secret: str = ""
 
     @property
     def store(self) -> Store:
@@ -133,6 +136,30 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         await storage.close()
 
 
+# Where the secrets that processes share are kept when none is configured.
+SHARED_WEBHOOK_SECRET = "telegram_webhook_secret"
+SHARED_MEDIA_SECRET = "media_secret"
+
+
+async def shared_by_processes(core: Core) -> Core:
+    """The core as several bot processes on one database must run it: on
+    PostgreSQL the secrets they must agree on — Telegram's webhook secret
+    (Telegram posts to any of them with the token the last setWebhook gave)
+    and the key of the photos' links (made by one process, opened through
+    another) — are the configured ones or, when none is, one kept in the
+    database (storage/postgres/shared.py); on SQLite, as before, drawn at
+    each start."""
+    settings, storage = core.settings, core.storage
+    hook = settings.webhook_secret.reveal() or await storage.shared_secret(SHARED_WEBHOOK_SECRET)
+    if settings.media_secret.reveal():
+        return replace(core, webhook_secret=hook or "")
+    kept = await storage.shared_secret(SHARED_MEDIA_SECRET)
+    if kept is None:
+        return replace(core, webhook_secret=hook or "")
+    media = MediaLinks(core.store, core.clock, kept.encode(), settings.public_url)
+    return replace(core, media=media, webhook_secret=hook or "")
+
+
 # ---- channels ---------------------------------------------------------------------------------
 
 # Builds a channel over the core, adding its routes to the HTTP server.
@@ -149,6 +176,10 @@ def telegram(
     not at all; ``request`` replaces the HTTP transport (the fake Bot API)."""
 
     def build(core: Core, http: HttpServer) -> TelegramChannel:
+        hook = receiving
+        if isinstance(hook, Webhook) and not hook.secret:
+            # None configured: the one the processes share, or one for this start.
+            hook = replace(hook, secret=core.webhook_secret or secrets.token_urlsafe(32))
         return TelegramChannel(
             core.settings,
             core.services,
@@ -156,10 +187,12 @@ def telegram(
             clock=core.clock,
             http=http,
             inbox=core.storage.inbox(TelegramChannel.name),
-            receiving=receiving,
+            receiving=hook,
             request=request,
             updates_request=updates_request,
             senders=core.senders,
+            pace=core.storage.pace(),
+            leadership=core.storage.leadership(),
         )
 
     return build
@@ -181,6 +214,8 @@ def zalo(
             media=core.media,
             files=core.files,
             senders=core.senders,
+            pace=core.storage.pace(),
+            leadership=core.storage.leadership(),
         )
         return ZaloChannel(
             core.settings,
@@ -219,11 +254,12 @@ def zalo_receiving(settings: Settings) -> zalo_channel.Receiving:
 
 def telegram_receiving(settings: Settings, webhook_url: str | None) -> Receiving:
     """Long polling, or a webhook at ``webhook_url`` with the configured
-    secret (a fresh one each start when none is set: Telegram is told it
-    with setWebhook)."""
+    secret (when none is set, "": the channel gets one when it is built —
+    the processes' shared one on PostgreSQL, a fresh one each start on
+    SQLite; Telegram is told it with setWebhook)."""
     if webhook_url is None:
         return Polling()
-    return Webhook(webhook_url, settings.webhook_secret.reveal() or secrets.token_urlsafe(32))
+    return Webhook(webhook_url, settings.webhook_secret.reveal())
 
 
 # ---- the running bot ----------------------------------------------------------------------------
@@ -353,7 +389,8 @@ async def running(
 ) -> AsyncIterator[Runtime]:
     """The started bot for the time of a block: the channels given (the
     configured ones when None), and the scheduler when ``scheduled``."""
-    async with opened(settings, clock) as core:
+    async with opened(settings, clock) as opened_core:
+        core = await shared_by_processes(opened_core)
         http = HttpServer(settings.http_host, settings.http_port)
         add_media_route(http, core.media.media_response)
         add_files_route(http, core.files.get)
@@ -377,10 +414,12 @@ async def serve(
     messenger accepted the token, a webhook its address), serve until
     SIGINT or SIGTERM, stop cleanly."""
     stop = stop_on_signals()
-    async with running(settings, clock=clock, channels=channels, scheduled=True) as runtime:
-        if ready is not None:
-            ready()
-        await runtime.until(stop)
+    # One bot process per SQLite file (refused in one line); any number on PostgreSQL.
+    with sole_runner(settings.database):
+        async with running(settings, clock=clock, channels=channels, scheduled=True) as runtime:
+            if ready is not None:
+                ready()
+            await runtime.until(stop)
 
 
 def stop_on_signals() -> asyncio.Event:

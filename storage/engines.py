@@ -10,14 +10,14 @@ modules are imported only when that engine is used.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
-from bot.ports import DigestStore, MenuStore, Store, UpdateInbox
+from bot.ports import DigestStore, Leadership, MenuStore, SharedPace, Store, UpdateInbox
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -56,6 +56,39 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return WebhookInbox(self.database, channel)
+
+    def pace(self) -> SharedPace | None:
+        """The platforms' rates, kept by every process together — on
+        PostgreSQL, where several processes may send; None on SQLite, whose
+        one process paces itself."""
+        if self.engine != POSTGRES:
+            return None
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.pace import PostgresPace
+
+        assert isinstance(self.database, PostgresDatabase)
+        return PostgresPace(self.database)
+
+    def leadership(self) -> Leadership | None:
+        """Who long-polls each messenger: on PostgreSQL one process at a
+        time, by a lock in the database; None on SQLite (one process)."""
+        if not isinstance(self.where, PostgresUrl):
+            return None
+        from storage.postgres.leader import PostgresLeadership
+
+        return PostgresLeadership(self.where)
+
+    async def shared_secret(self, key: str) -> str | None:
+        """A secret every process on the database agrees on (kept in it,
+        drawn by the first to ask: storage/postgres/shared.py); None on
+        SQLite, whose one process draws its own."""
+        if self.engine != POSTGRES:
+            return None
+        from storage.postgres.db import Database as PostgresDatabase
+        from storage.postgres.shared import shared_secret
+
+        assert isinstance(self.database, PostgresDatabase)
+        return await shared_secret(self.database, key)
 
     def menus(self) -> MenuStore:
         """Each person's last numbered list (channels without buttons)."""
@@ -137,6 +170,21 @@ async def restore(backup: Path, where: Where) -> None:
     from storage.sqlite.restore import restore as restore_sqlite
 
     await asyncio.to_thread(restore_sqlite, backup, where)
+
+
+@contextmanager
+def sole_runner(where: Where) -> Iterator[None]:
+    """Held by `phananh run` for its life: on SQLite, a second bot process
+    on the same file is refused (`storage.sqlite.db.only_runner`); on
+    PostgreSQL any number of processes may run (they share the work through
+    the database), so nothing is held."""
+    if isinstance(where, PostgresUrl):
+        yield
+        return
+    from storage.sqlite.db import only_runner
+
+    with only_runner(where):
+        yield
 
 
 @asynccontextmanager

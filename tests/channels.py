@@ -12,6 +12,7 @@ same things whichever channel each person is on.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app.admin import ROLE_RANK, Admin
-from bot.app.outgoing import TaskChoice
+from bot.app.outgoing import CommandChoice, TaskChoice
 from bot.config import PostgresUrl, Secret
 from bot.domain.authz import Actor
 from bot.domain.channels import TELEGRAM, ZALO
@@ -30,6 +31,7 @@ from bot.sandbox.driver import PUBLIC_URL, BotDriver, ZaloDriver, driven
 from bot.sandbox.telegram import FakeUser, SentMessage
 from bot.sandbox.zalo import DEFAULT_TOKEN, FakeZaloApi, FakeZaloUser, ZaloSent
 from handlers.telegram.callbacks import encode_task
+from handlers.telegram.render import callback_data
 from handlers.zalo.commands import PHRASES
 from handlers.zalo.links import ZaloLinks
 from handlers.zalo.render import ZALO_WORDS, menu_item, typed_commands
@@ -71,6 +73,11 @@ class Chat:
         """Take ``action`` on a complaint from the last message offering it."""
         raise NotImplementedError
 
+    async def pick(self, command: str, *args: str) -> list[str]:
+        """Take the choice that runs ``command`` from the last message
+        offering it (a button on Telegram, a number on Zalo)."""
+        raise NotImplementedError
+
     async def photo(self, caption: str | None = None) -> list[str]:
         raise NotImplementedError
 
@@ -80,6 +87,11 @@ class Chat:
 
     def photos(self) -> int:
         """How many photos this person received."""
+        raise NotImplementedError
+
+    def choices(self) -> list[str]:
+        """The labels of the choices the last message offered (its buttons
+        on Telegram, its numbered lines on Zalo)."""
         raise NotImplementedError
 
     def says(self, shown: str, key: str, **known: Any) -> bool:
@@ -131,6 +143,10 @@ class TelegramChat(Chat):
     async def act(self, action: Action, complaint_id: int) -> list[str]:
         return self._mine(await self.bot.press(self.user, encode_task(action, complaint_id)))
 
+    async def pick(self, command: str, *args: str) -> list[str]:
+        data = callback_data(CommandChoice("", command, args))
+        return self._mine(await self.bot.press(self.user, data))
+
     async def photo(self, caption: str | None = None) -> list[str]:
         return self._mine(await self.bot.send(self.user.photo(caption=caption)))
 
@@ -140,6 +156,9 @@ class TelegramChat(Chat):
     def photos(self) -> int:
         kinds = ("photo", "media_group_photo")
         return sum(1 for m in self.bot.api.messages_to(self.user.user_id) if m.kind in kinds)
+
+    def choices(self) -> list[str]:
+        return [label for label, _ in self.bot.api.buttons(self.bot.api.last_to(self.user.user_id))]
 
 
 class ZaloChat(Chat):
@@ -188,9 +207,15 @@ class ZaloChat(Chat):
 
     async def act(self, action: Action, complaint_id: int) -> list[str]:
         """The number the last list shows for the action, typed."""
+        return await self._number(menu_item(TaskChoice("", action, complaint_id)))
+
+    async def pick(self, command: str, *args: str) -> list[str]:
+        return await self._number(menu_item(CommandChoice("", command, args)))
+
+    async def _number(self, wanted: tuple[str, ...]) -> list[str]:
+        """The number the last list shows for ``wanted``, typed."""
         menu = await self.zalo.channel.intake.menus.menu_of((await self.person()).id)
         assert menu is not None, f"{self.name} was offered no choices"
-        wanted = menu_item(TaskChoice("", action, complaint_id))
         assert wanted in menu.items, f"{wanted} is not in {menu.items}"
         return await self.text(str(menu.items.index(wanted) + 1))
 
@@ -202,6 +227,10 @@ class ZaloChat(Chat):
 
     def photos(self) -> int:
         return sum(1 for m in self.zalo.api.messages_to(self.user.user_id) if m.kind == "photo")
+
+    def choices(self) -> list[str]:
+        last = self.texts()[-1]
+        return [m.group(1) for m in re.finditer(r"^\d+\. (.+)$", last, re.MULTILINE)]
 
 
 @dataclass
@@ -245,7 +274,7 @@ class Stage:
 
     async def tick(self) -> None:
         await self.bot.runtime.tick()
-        await self.bot.runtime.core.senders.settled()
+        await self.bot.settled()
 
 
 @asynccontextmanager

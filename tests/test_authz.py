@@ -9,7 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.authz import Actor, Refusal, View, authorize, may_read, may_use
+from bot.domain.authz import (
+    COMMAND_ROLES,
+    RESIDENTS_ONLY,
+    Actor,
+    Refusal,
+    View,
+    authorize,
+    may_read,
+    may_use,
+)
+from bot.domain.commands import ALL_COMMANDS, STAFF_ORDER, commands_for
 from bot.domain.complaints import Action, Complaint, State
 from bot.domain.flows import FlowEnv, TransferFlow
 from bot.domain.orgchart import Family, OrgChart, Role
@@ -178,9 +188,12 @@ EVERYONE_COMMANDS = (
     "cancel",
     "lang",
     "whoami",
+    "mydata",
     "help",
 )
 COMMAND_EXPECTED = {
+    # Staff are deactivated by the ward office, never erased.
+    "forget": {"reporter", "stranger"},
     "tasks": {"owner", "other_cadre", "ward_leader", "other_ward_leader", "city_leader"},
     "reassign": {"ward_leader", "other_ward_leader", "city_leader"},
     "extend": {"ward_leader", "other_ward_leader", "city_leader"},
@@ -204,6 +217,35 @@ COMMAND_EXPECTED = {
 def test_every_person_times_every_command(chart: OrgChart, command: str, who: str) -> None:
     expected = COMMAND_EXPECTED.get(command, set(PEOPLE))
     assert may_use(actor(chart, who), command) is (who in expected)
+    # Each person's menu offers what they may use, once each (staff reach
+    # their greeting by /help; /start stays the residents' first step).
+    person = actor(chart, who)
+    menu = commands_for(person)
+    offered = who in expected and not (person.staff is not None and command == "start")
+    assert (command in menu) is offered
+    assert len(menu) == len(set(menu))
+
+
+def test_every_command_is_in_some_menu() -> None:
+    assert set(COMMAND_ROLES) == set(ALL_COMMANDS)
+    assert set(STAFF_ORDER) == set(ALL_COMMANDS) - RESIDENTS_ONLY - {"start"}
+
+
+@pytest.mark.parametrize("who", sorted(PEOPLE))
+def test_a_menu_puts_the_roles_work_first(chart: OrgChart, who: str) -> None:
+    menu = commands_for(actor(chart, who))
+    first = {
+        "reporter": "start",
+        "stranger": "start",
+        "owner": "tasks",
+        "other_cadre": "tasks",
+        "ward_leader": "tasks",
+        "other_ward_leader": "tasks",
+        "city_leader": "tasks",
+    }
+    assert menu[0] == first[who]
+    if who.endswith("leader"):
+        assert menu[1:4] == ("digest", "stats", "export"), "then the figures a leader reads"
 
 
 # ---- through the real buttons ---------------------------------------------------------------

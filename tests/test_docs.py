@@ -24,6 +24,7 @@ from bot.app.owner_notices import BACK, JOINED, RETURNED
 from bot.cli import _parser
 from bot.config import Settings
 from bot.domain.authz import Refusal
+from bot.domain.commands import ALL_COMMANDS
 from bot.domain.complaints import Action, RejectReason, State
 from bot.domain.digest import Outcome
 from bot.domain.flows import ALL_FLOWS
@@ -33,7 +34,6 @@ from bot.domain.routing import OwnerProblem
 from bot.ports import AdminAction
 from bot.report.export import COLUMNS
 from handlers.telegram.app import build_application
-from handlers.telegram.common import COMMANDS, LEADER_COMMANDS, STAFF_COMMANDS
 from handlers.telegram.resident import _OTHER_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,19 +97,19 @@ def test_every_command_in_the_readme_is_registered(registered: set[str]) -> None
 
 
 def test_the_command_lists_match_the_registered_handlers(registered: set[str]) -> None:
-    listed = [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS]
+    listed = list(ALL_COMMANDS)
     assert len(listed) == len(set(listed)), "a command is listed twice"
     assert sorted(set(listed) - registered) == [], "listed but never registered"
     assert sorted(registered - set(listed)) == [], "registered but missing from the lists"
 
 
-@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS])
+@pytest.mark.parametrize("command", ALL_COMMANDS)
 def test_command_names_are_valid_for_telegram(command: str) -> None:
     assert re.fullmatch(r"[a-z0-9_]{1,32}", command)
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
-@pytest.mark.parametrize("command", [*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS])
+@pytest.mark.parametrize("command", ALL_COMMANDS)
 def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
     description = i18n.catalogue(lang).get(f"commands.{command}")
     assert description is not None, f"commands.{command} missing from {lang}.toml"
@@ -313,8 +313,8 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
     placeholders can take there (one tuple per key)."""
     people = (p.rsplit(" ", 1)[1] for p in CLI_SUBCOMMANDS if p.startswith("phananh people "))
     return {
-        # The menus of each audience (handlers/telegram/app.py, handlers/staff.py).
-        "commands.{}": _each([*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS]),
+        # The menus of each role (bot/domain/commands.py, handlers/telegram/menus.py).
+        "commands.{}": _each(ALL_COMMANDS),
         # Enumerations, shown by their value.
         "state.{}": _values(State),
         "family.{}": _values(Family),

@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
+from bot.i18n import t
 from bot.sandbox.driver import BotDriver
 from tests.catalogue import says
 from tests.factories import (
@@ -201,8 +202,11 @@ async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     assert len(briefing) == 1
     lines = (briefing[0].text or "").splitlines()
     assert says(lines[0], "briefing.header", count=2, overdue=1)
-    assert lines[1].startswith("• PA-000001") and "quá hạn" in lines[1]
-    assert lines[2].startswith("• PA-000002")
+    late = t("vi", "task.late_mark")
+    assert says(lines[1], "task.item", mark=late, code="PA-000001")
+    assert says(lines[1], "task.resolve_late", due="25/11/2026 09:00"), "past its resolve deadline"
+    assert says(lines[2], "task.item", mark=late, code="PA-000002")
+    assert says(lines[2], "task.ack_late"), "not resolve-overdue yet, but not acknowledged in time"
     clock.set(local(26, 8))
     again = await bot.tick()
     assert not [m for m in again if says(m.text, "briefing.header")], "once a day"

@@ -115,7 +115,7 @@ async def test_small_talk_and_staff_notes_are_not_taken_for_reports(bot: BotDriv
         sent = await bot.send(an.text(typed))
         assert says(joined(sent), "fallback.help"), typed
     sent = await bot.send(cadre.text("Đã thu gom xong rác ở ngõ 12"))
-    assert says(joined(sent), "fallback.help"), "a cadre's words are a note, not a report"
+    assert says(joined(sent), "fallback.staff"), "a cadre's words are a note, not a report"
     assert not await bot.services.store.all_complaints()
 
 

@@ -16,7 +16,16 @@ import pytest
 
 from bot.app.digests import DIGEST, Digests, week_key_payload
 from bot.app.notify import Composer, Room
-from bot.app.outgoing import FileOut, LocationOut, Outgoing, PhotosOut, RefreshOut, TextOut
+from bot.app.outgoing import (
+    CommandChoice,
+    FileOut,
+    LocationOut,
+    Outgoing,
+    PhotosOut,
+    RefreshOut,
+    TaskChoice,
+    TextOut,
+)
 from bot.app.services import (
     REFRESH_BUTTONS,
     STAFF_UNREACHABLE,
@@ -82,7 +91,13 @@ async def one(
 
 
 def flat_actions(message: TextOut | RefreshOut) -> list[tuple[Action, int]]:
-    return [(c.action, c.complaint_id) for row in message.choices for c in row]
+    """The actions on complaints a message offers (not its commands)."""
+    return [
+        (c.action, c.complaint_id)
+        for row in message.choices
+        for c in row
+        if isinstance(c, TaskChoice)
+    ]
 
 
 async def file_report(
@@ -126,7 +141,8 @@ async def test_a_task_card_brings_its_photos_its_place_and_the_owners_choices(
 
     assert isinstance(card, TextOut) and card.key == "text"
     header = text("task.new_header")
-    assert card.body.startswith(PRESENT.task_card(LANG, services.chart, filed, header))
+    assert card.body == PRESENT.task_card(LANG, services.chart, filed, header, photos=1)
+    assert says(card.body, "task.card_photos", count=1), "the card says how many photos came"
     wanted = services.available_actions(cadre, filed, None)
     assert flat_actions(card) == [(a, filed.id) for a in wanted]
     assert all(len(row) <= 2 for row in card.choices)
@@ -336,6 +352,8 @@ async def test_someone_back_gets_one_list_of_what_they_hold(
     assert isinstance(summary, TextOut)
     assert filed.code in summary.body
     assert flat_actions(summary) == [(Action.ACKNOWLEDGE, filed.id)]
+    details = [c for row in summary.choices for c in row if isinstance(c, CommandChoice)]
+    assert [(c.command, c.args) for c in details] == [("status", (filed.code,))], "and its details"
 
 
 async def test_the_short_notices_to_leaders_and_staff(

@@ -19,9 +19,10 @@ from bot.domain.conversation import (
 )
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser
-from tests.catalogue import opens_with, says
+from tests.catalogue import says
 from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, to
 
 ENGINE = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
@@ -102,9 +103,12 @@ async def test_a_tracking_code_typed_after_acknowledging_is_looked_up_not_sent_t
     clock.advance(timedelta(minutes=5))
     sent = await bot.send(cadre.text("PA-000001"))
     assert to(sent, an) == []
-    assert opens_with(joined(to(sent, cadre)), "status.detail", code="PA-000001"), (
-        "the task's status"
-    )
+    assert says(
+        joined(to(sent, cadre)),
+        "task.card",
+        header=t("vi", "task.details_header"),
+        code="PA-000001",
+    ), "the task's card"
     events = [e.action.value for e in await bot.services.store.events_of(1)]
     assert "reply" not in events
 
@@ -116,7 +120,8 @@ async def test_text_typed_two_hours_after_acknowledging_does_not_reach_the_resid
     clock.advance(timedelta(hours=2))
     sent = await bot.send(cadre.text("Chiều nay họp giao ban"))
     assert to(sent, an) == []
-    assert "/new" in joined(to(sent, cadre)), "the ordinary help, nothing was sent"
+    told = joined(to(sent, cadre))
+    assert says(told, "fallback.staff"), "a staff member's ordinary help, nothing was sent"
 
 
 async def test_a_command_ends_the_offer_to_send_a_note(bot: BotDriver) -> None:

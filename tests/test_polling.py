@@ -174,6 +174,27 @@ async def test_a_network_failure_is_logged_and_retried(
     assert api.pending_updates == []
 
 
+async def test_another_poller_of_the_bot_is_waited_out_not_a_crash(
+    bot: Started, api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram answers 409 Conflict while another process still polls the bot (one that
+    lost its lead a moment ago): the poll waits and goes on, rather than stopping the bot."""
+    lan = FakeUser(api, RESIDENT, "Lan")
+    api.push_update(lan.command("start"))
+    api.fail_next(
+        "getUpdates", error_code=409, description="Conflict: terminated by other getUpdates request"
+    )
+    stop = asyncio.Event()
+    async with bot() as app:
+        polling = asyncio.create_task(poll(app, stop))
+        await api.wait_for_sent(lambda m: m.chat_id == RESIDENT)
+        stop.set()
+        await asyncio.wait_for(polling, 5)
+    assert "getUpdates: another poller of this bot (409); again in 1 s" in caplog.messages
+    assert [call.status for call in api.calls_to("getUpdates")][:2] == [409, 200]
+    assert api.pending_updates == []
+
+
 async def test_run_starts_the_bot_polls_and_stops_on_sigterm(
     settings: Settings, clock: ManualClock, api: FakeBotApi
 ) -> None:

@@ -99,7 +99,7 @@ async def test_a_display_name_cannot_forge_lines_on_the_cadre_card(bot: BotDrive
     lines = card.split("\n")
     assert lines[0].startswith("🆕 Việc mới — PA-000001")
     assert not any(line.startswith(FORGED) for line in lines), "no forged header"
-    assert [line for line in lines if line.startswith(DUE)] == [lines[6]]
+    assert [line for line in lines if line.startswith(DUE)] == [lines[-2]]
     assert t("vi", "task.reporter", name=f"An {FORGED} Nguyễn {DUE}01/01/2030") in lines
     assert "\u202e" not in card
 

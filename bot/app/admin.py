@@ -257,13 +257,15 @@ class Admin:
                 if cadre == staff_id
             }
         )
+        # The families by their names in the reader's language, not their codes.
+        named = tuple(text(f"family.{family}") for family in families)
         names = ", ".join(chart.areas[a].name for a in areas if a in chart.areas) or "—"
         return text(
             "whoami.cadre",
             wards=wards,
             areas=names,
             count=sum(1 for cadre in chart.assignments.values() if cadre == staff_id),
-            families=", ".join(families) or "—",
+            families=named or "—",
         )
 
     # ---- deactivating staff -----------------------------------------------------------------

@@ -28,6 +28,12 @@ from bot.domain.routing import RoutingError
 
 Finisher = Callable[[Actor, dict[str, Any]], Awaitable[Reply]]
 
+# What a staff member does about a task (bot/domain/flows.py): stopping one
+# leaves the task as it was, and they are told so, with where their tasks are.
+TASK_KINDS = frozenset(
+    {"resolve", "ack_reply", "transfer", "reject", "ask_info", "reassign", "extend"}
+)
+
 
 class Conversations(Changes):
     def finisher(self, kind: str) -> Finisher:
@@ -148,12 +154,13 @@ class Conversations(Changes):
         state = await self.store.load_conversation(actor.person_id)
         return state is not None and not self.engine.is_optional(state.kind)
 
-    async def cancel(self, actor: Actor) -> bool:
+    async def cancel(self, actor: Actor) -> Text:
+        """Stop what the person is doing; what to tell them, by role."""
         had = await self.store.load_conversation(actor.person_id)
         if had is None:
-            return False
+            return text("cancel.none_staff" if actor.staff is not None else "cancel.none")
         await self.store.delete_conversation(actor.person_id)
-        return True
+        return cancelled(actor, had)
 
     async def answer(
         self, actor: Actor, answer: Answer, *, update_id: str | None = None
@@ -182,6 +189,8 @@ class Conversations(Changes):
             finished = await self._finish(actor, state, turn)
             return replace(finished, before=before, after=await self.current_prompt(actor))
         after: Prompt | None = None
+        if turn.cancelled:  # "✖ Hủy" pressed, or typed
+            turn = replace(turn, notes=(cancelled(actor, state),))
         if turn.state is None:
             await self.store.delete_conversation(actor.person_id)
         else:
@@ -216,3 +225,11 @@ class Conversations(Changes):
         assert turn.state is not None
         await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
         return Reply(notes=(text("report.draft_invalid"),), prompt=turn.prompt)
+
+
+def cancelled(actor: Actor, state: ConversationState) -> Text:
+    """What a stopped conversation tells the person: a task is as it was; a
+    resident may report again; staff are pointed to their tasks."""
+    if state.kind in TASK_KINDS:
+        return text("conv.cancelled_task", code=str(state.data.get("code", "")))
+    return text("conv.cancelled_staff" if actor.staff is not None else "conv.cancelled")

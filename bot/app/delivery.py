@@ -5,6 +5,7 @@ and the messages that carry buttons."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from bot.app.core import STAFF_UNREACHABLE
@@ -27,10 +28,12 @@ class Delivery(Residents):
     async def button_message_cleared(self, button_id: int) -> None:
         await self.store.clear_button_message(button_id, self.clock.now())
 
-    async def due_notices(self, limit: int, channel: str | None = None) -> list[OutboxItem]:
-        """The rows due whose account is on ``channel`` (by default the
-        services' own, Telegram)."""
-        return await self.store.due_outbox(self.clock.now(), limit, channel or self.channel)
+    def claim_notices(
+        self, limit: int, channel: str
+    ) -> AbstractAsyncContextManager[list[OutboxItem]]:
+        """The rows due on ``channel``, claimed for the block: no other
+        process sends to their recipients meanwhile (`OutboxRepo.claim_outbox`)."""
+        return self.store.claim_outbox(self.clock.now(), limit, channel)
 
     async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
         """The channel refuses the account the row went to (blocked the bot,

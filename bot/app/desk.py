@@ -17,20 +17,23 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any
 
 from bot import i18n
 from bot.app.admin import INVITE_PREFIX, Admin, AdminError
 from bot.app.audit import trail_for
 from bot.app.digests import Digests
-from bot.app.notify import action_choices, digest_messages
-from bot.app.outgoing import CommandChoice, FileOut, Outgoing, TextOut
+from bot.app.notify import action_choices, digest_messages, task_card, task_list
+from bot.app.outgoing import Choices, CommandChoice, FileOut, Outgoing, TextOut
 from bot.app.services import Reply, Services
 from bot.domain import digest as d
 from bot.domain.authz import Actor, Refusal, may_use
+from bot.domain.commands import commands_for
 from bot.domain.complaints import Action, parse_code
 from bot.domain.conversation import Answer, TextAnswer
-from bot.domain.orgchart import Role
+from bot.domain.messages import text
+from bot.domain.tasks import by_urgency, is_late
 from bot.domain.text import fold
 from bot.ports import ChannelLinks
 from bot.report.history import trail_text
@@ -62,6 +65,23 @@ _KINDS = {
 _LAST_WEEK = frozenset({"last week", "tuan truoc", "tuan roi", "lastweek"})
 MINE_SHOWN = 30
 TASKS_SHOWN = 40
+# A staff member's /help: a line per command of their menu (bot/domain/commands.py);
+# what they share with residents is one line, under /new.
+STAFF_HELP = {
+    "tasks": "help.tasks",
+    "digest": "help.digest",
+    "stats": "help.stats",
+    "export": "help.export",
+    "reassign": "help.reassign",
+    "extend": "help.extend",
+    "invite": "help.invite",
+    "status": "help.status",
+    "history": "help.history",
+    "cancel": "help.cancel",
+    "new": "help.as_resident",
+    "lang": "help.lang",
+    "whoami": "help.whoami",
+}
 
 
 @dataclass
@@ -81,10 +101,18 @@ class Said:
 class Desk:
     """The front desk: every command and every press, channel-neutral."""
 
-    def __init__(self, services: Services, digests: Digests, present: Presenter) -> None:
+    def __init__(
+        self,
+        services: Services,
+        digests: Digests,
+        present: Presenter,
+        *,
+        briefing_at: time = time(7, 30),
+    ) -> None:
         self.services = services
         self.digests = digests
         self.present = present
+        self.briefing_at = briefing_at  # the morning list's time (PHANANH_BRIEFING_TIME)
 
     # ---- words ------------------------------------------------------------------------------
 
@@ -98,20 +126,67 @@ class Desk:
         return None if self.services.has_chart else self.say(actor, "fallback.not_set_up")
 
     def greeting(self, actor: Actor, name: str) -> TextOut:
-        """Who the bot is, with the choice to start a report."""
+        """Who the bot is, to a resident, with the choice to start a report."""
         lang = actor.language
         choice = CommandChoice(self.present.t(lang, "report.start_button"), NEW_REPORT)
         return TextOut("text", self.present.t(lang, "start.greeting", name=name), ((choice,),))
 
+    async def welcome(self, actor: Actor, name: str) -> TextOut:
+        """The greeting by role: a resident's, or a staff member's — their
+        role, how many tasks wait, what they can type — with the choice to
+        see those tasks (never a "new report" button)."""
+        staff = actor.staff
+        if staff is None or not self.services.has_chart:
+            return self.greeting(actor, name)
+        services = self.services
+        lang = actor.language
+        tasks = await services.tasks(actor)
+        overdue = sum(1 for task in tasks if is_late(task, services.now()))
+        summary = Admin(services).role_summary(staff.id)
+        lines = [
+            self.present.t(lang, "start.staff_greeting", name=staff.name),
+            self.present.text(lang, summary),
+            self._tasks_line(lang, len(tasks), overdue),
+            "",
+            self._staff_help(actor),
+        ]
+        return TextOut("text", "\n".join(lines), self._tasks_choice(actor))
+
+    def _tasks_line(self, lang: str, count: int, overdue: int) -> str:
+        if not count:
+            return self.present.t(lang, "start.staff_no_tasks")
+        key = "start.staff_tasks_overdue" if overdue else "start.staff_tasks"
+        return self.present.t(lang, key, count=count, overdue=overdue)
+
+    def _tasks_choice(self, actor: Actor) -> Choices:
+        label = self.present.t(actor.language, "start.tasks_button")
+        return ((CommandChoice(label, "tasks"),),)
+
     def help_text(self, actor: Actor) -> TextOut:
-        keys = ["help.resident"] + (["help.staff"] if actor.staff else [])
-        if actor.has_role(Role.WARD_LEADER) or actor.has_role(Role.CITY_LEADER):
-            keys.append("help.leader")
-        return TextOut("text", "\n\n".join(self.present.t(actor.language, k) for k in keys))
+        """The commands of the person's role, each once, in the order of
+        their menu (bot/domain/commands.py)."""
+        if actor.staff is None:
+            return TextOut("text", self.present.t(actor.language, "help.resident"))
+        return TextOut("text", self._staff_help(actor))
+
+    def _staff_help(self, actor: Actor) -> str:
+        lang = actor.language
+        header = "help.leader_header" if actor.is_leader else "help.staff_header"
+        lines = [self.present.t(lang, header)]
+        lines += [
+            self.present.t(lang, STAFF_HELP[c]) for c in commands_for(actor) if c in STAFF_HELP
+        ]
+        lines.append(self.present.t(lang, "help.staff_actions"))
+        lines.append(self.present.t(lang, "help.morning", time=self.briefing_at.strftime("%H:%M")))
+        return "\n".join(lines)
 
     def fallback(self, actor: Actor) -> TextOut:
-        """What to do here, with the choice to start a report."""
+        """What to do here: a resident may start a report, staff see their tasks."""
         lang = actor.language
+        if actor.staff is not None:
+            return TextOut(
+                "text", self.present.t(lang, "fallback.staff"), self._tasks_choice(actor)
+            )
         choice = CommandChoice(self.present.t(lang, "report.start_button"), NEW_REPORT)
         return TextOut("text", self.present.t(lang, "fallback.help"), ((choice,),))
 
@@ -122,7 +197,7 @@ class Desk:
         starts a report with that area chosen; ``i-<code>`` opens a staff
         invite; ``new`` (the link a group chat points to) starts a report."""
         if arg is None:
-            return Said([self.greeting(actor, name)])
+            return Said([await self.welcome(actor, name)])
         if arg.startswith(INVITE_PREFIX):
             return await self.accept_invite(actor, arg[len(INVITE_PREFIX) :])
         if arg == NEW_REPORT:
@@ -131,14 +206,15 @@ class Desk:
         match = _AREA_LINK.match(arg)
         services = self.services
         if match is None:
-            return Said([self.text(actor, "start.unknown_link"), self.greeting(actor, name)])
+            return Said([self.text(actor, "start.unknown_link"), await self.welcome(actor, name)])
         if not services.has_chart or match.group(1) not in services.chart.areas:
             unknown = self.text(actor, "start.unknown_area", code=match.group(1)[:32])
-            return Said([unknown, self.greeting(actor, name)])
+            return Said([unknown, await self.welcome(actor, name)])
         return await self.start_in(actor, name, match.group(1))
 
     async def start_in(self, actor: Actor, name: str, area: str) -> Said:
-        """Greet, and start a report in ``area`` (a group chosen in advance)."""
+        """Greet, and start a report in ``area`` (a group chosen in advance:
+        whoever scans a poster means to report, staff too)."""
         reply = await self.services.start_report(actor, area)
         return Said([self.greeting(actor, name), reply])
 
@@ -160,14 +236,23 @@ class Desk:
         return await self.show_status(actor, " ".join(args))
 
     async def show_status(self, actor: Actor, code_text: str) -> Said:
-        """One complaint in detail, with what this person may do about it,
-        for its reporter or whoever may handle it.  Any other code reads
+        """One complaint in detail, with what this person may do about it:
+        its reporter reads its status, whoever may handle it its task card
+        (photos, place, everything a cadre needs).  Any other code reads
         "not found", whether or not it exists."""
         services = self.services
         complaint = await services.find_own(actor, code_text) if services.has_chart else None
         if complaint is None:
             return self.say(actor, "status.not_found", code=code_text.strip()[:20])
         lang = actor.language
+        if services.may_see(actor, complaint):  # whoever may handle it reads its card
+            caption = self.present.t(lang, "task.photos_caption", code=complaint.code)
+            header = text("task.details_header")
+            photos = complaint.photos
+            card = await task_card(
+                services, self.present, actor, complaint, header, photos, caption
+            )
+            return Said(list(card))
         body = self.present.status(
             lang, services.chart, complaint, services.handler_label(complaint)
         )
@@ -208,17 +293,22 @@ class Desk:
     # ---- staff ------------------------------------------------------------------------------
 
     async def tasks(self, actor: Actor) -> Said:
+        """The person's tasks, most urgent first, the late ones marked, the
+        most urgent with their next action and their details."""
         if not may_use(actor, "tasks"):
             return self.say(actor, "task.not_staff")
         services = self.services
-        tasks = await services.tasks(actor)
+        tasks = by_urgency(await services.tasks(actor))
         if not tasks:
             return self.say(actor, "task.none")
         now = services.now()
         lang = actor.language
-        lines = [self.present.t(lang, "task.header", count=len(tasks))]
-        lines += [self.present.task_line(lang, services.chart, t, now) for t in tasks[:TASKS_SHOWN]]
-        return Said([TextOut("text", "\n".join(lines))])
+        late = sum(1 for task in tasks if is_late(task, now))
+        head = self.present.t(lang, "task.header", count=len(tasks), overdue=late)
+        shown = tasks[:TASKS_SHOWN]
+        listed = [self.present.task_line(lang, services.chart, t, now) for t in tasks]
+        more = self.present.t(lang, "task.more", count=len(tasks) - len(shown))
+        return Said([task_list(self.present, services, actor, shown, head, more, listed)])
 
     async def history(self, actor: Actor, args: Sequence[str]) -> Said:
         if not may_use(actor, "history"):
@@ -306,7 +396,10 @@ class Desk:
         now on."""
         person = await self.services.store.get_person(actor.person_id)
         now = await self.services.actor_of_person(person) if person is not None else actor
-        return Said([reply], actor=now)
+        said = Said([reply], actor=now)
+        if now.staff is not None and actor.staff is None:
+            said.add(TextOut("text", self._staff_help(now)))  # what they can do from now on
+        return said
 
     # ---- everyone ---------------------------------------------------------------------------
 
@@ -314,8 +407,9 @@ class Desk:
         return Said([self.help_text(actor)])
 
     async def cancel(self, actor: Actor) -> Said:
-        had = await self.services.cancel(actor)
-        body = self.present.t(actor.language, "conv.cancelled" if had else "cancel.none")
+        """Stop what the person is doing, in words of their role."""
+        note = await self.services.cancel(actor)
+        body = self.present.text(actor.language, note)
         return Said([TextOut("text", body, closes_prompt=True)])
 
     async def language(self, actor: Actor, args: Sequence[str]) -> Said:
@@ -348,7 +442,10 @@ class Desk:
         )
 
     def forget(self, actor: Actor) -> Said:
-        """The warning, with the choice to go ahead."""
+        """The warning, with the choice to go ahead; staff are deactivated
+        by the ward office, never erased."""
+        if not may_use(actor, "forget"):
+            return self.say(actor, "privacy.staff_cannot_forget")
         lang = actor.language
         go = CommandChoice(self.present.t(lang, "privacy.forget_button"), "forget", ("yes",))
         return Said([TextOut("text", self.present.t(lang, "privacy.forget_warning"), ((go,),))])

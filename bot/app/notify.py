@@ -24,7 +24,9 @@ from typing import Any
 from bot.app.admin import LEADER_NOTE
 from bot.app.digests import DIGEST, Digests
 from bot.app.outgoing import (
+    Choice,
     Choices,
+    CommandChoice,
     FileOut,
     LocationOut,
     Outgoing,
@@ -51,7 +53,8 @@ from bot.domain.complaints import Action, Complaint, Photo, State, format_code
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import EscalationTarget
 from bot.domain.places import upper_tier
-from bot.domain.reminders import HANDLING
+from bot.domain.reminders import HANDLING, Due
+from bot.domain.tasks import Deadline, by_urgency, is_late
 from bot.domain.text import inset
 from bot.i18n import t
 from bot.ports import OutboxItem
@@ -69,6 +72,11 @@ MAX_CHOICE_ROWS = 20
 OVERDUE_NOTICE = timedelta(hours=1)
 # What a resident hears when their complaint runs late (bot/app/sweep.py).
 LATE_NEWS = frozenset({"ack_overdue", "overdue", "escalated"})
+ACK_DUES = frozenset({Due.ACK_REMINDER.value, Due.ACK_OVERDUE.value})
+# A list of tasks gives the most urgent this many their choices (two each).
+TASK_CHOICES = 10
+# What to do next about a task, the first its holder may take.
+NEXT_STEPS = (Action.ACKNOWLEDGE, Action.RESOLVE, Action.REASSIGN)
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,113 @@ def action_choices(
     """A complaint's actions, two to a row."""
     choices = [TaskChoice(present.action(language, a), a, complaint_id) for a in actions]
     return tuple(tuple(choices[i : i + 2]) for i in range(0, len(choices), 2))
+
+
+def task_list(
+    present: Presenter,
+    services: Services,
+    actor: Actor,
+    tasks: Sequence[Complaint],
+    head: str,
+    more: str,
+    listed: Sequence[str],
+) -> TextOut:
+    """A list of tasks, most urgent first (``tasks``, those shown of
+    ``listed``, every line), ``more`` counting the rest; the most urgent
+    each with two choices — what to do next, and the task in detail with
+    all its actions: buttons on Telegram, numbers on Zalo."""
+    lang = actor.language
+    lines = [head, *listed[: len(tasks)]]
+    if len(tasks) < len(listed):
+        lines.append(more)
+    rows = [_task_row(present, services, actor, task) for task in tasks[:TASK_CHOICES]]
+    if len(tasks) > TASK_CHOICES:
+        lines.append(present.t(lang, "task.choices_first", count=TASK_CHOICES))
+    return TextOut("text", "\n".join(lines), tuple(rows))
+
+
+def _task_row(
+    present: Presenter, services: Services, actor: Actor, task: Complaint
+) -> tuple[Choice, ...]:
+    """What to do next about a task (acknowledge it, report it resolved, or
+    for a leader give it to someone else), and its details; each names the
+    task first, so the choices read as a list on a phone."""
+    lang = actor.language
+    actions = services.available_actions(actor, task, None)
+    row: list[Choice] = [
+        TaskChoice(
+            present.t(lang, "task.choice", code=task.code, action=present.action(lang, action)),
+            action,
+            task.id,
+        )
+        for action in [a for a in NEXT_STEPS if a in actions][:1]
+    ]
+    details = present.t(lang, "task.choice", code=task.code, action=present.t(lang, "task.details"))
+    row.append(CommandChoice(details, "status", (task.code,)))
+    return tuple(row)
+
+
+async def task_card(
+    services: Services,
+    present: Presenter,
+    actor: Actor,
+    complaint: Complaint,
+    header: Text,
+    photos: Sequence[Photo],
+    caption: str,
+    *,
+    note: str = "",
+) -> list[Outgoing]:
+    """What a cadre needs for a task, as one unit on a phone: the photos
+    (an album on Telegram), the place the resident shared (a pin; a map
+    link inside the card where a channel has no pins), then the card —
+    code, problem, place with its landmark, description, how many photos
+    came with it, who reported it (if they let staff see their name), who
+    holds it (for anyone else), both deadlines, the state — with every
+    action this person may take, last, where the thumb is."""
+    lang = actor.language
+    reporter = await services.reporter_name_for(actor, complaint)
+    holder = None
+    if actor.staff is not None and actor.staff.id != complaint.owner:
+        # A leader looking at someone else's task: who holds it, by name.
+        member = services.chart.staff.get(complaint.owner)
+        holder = member.name if member is not None else complaint.owner
+    body = present.task_card(
+        lang,
+        services.chart,
+        complaint,
+        header,
+        photos=len(photos),
+        reporter=reporter,
+        holder=holder,
+        note=note,
+    )
+    actions = services.available_actions(actor, complaint, await services.reporter_id(complaint.id))
+    choices = action_choices(present, lang, complaint.id, actions)
+    shown = [PhotosOut("photos", tuple(p.media_id for p in photos), caption)] if photos else []
+    return [
+        *shown,
+        *_place(services, present, lang, complaint),
+        TextOut("text", body, choices, about=complaint.id if choices else None),
+    ]
+
+
+def _place(
+    services: Services, present: Presenter, language: str, complaint: Complaint
+) -> list[Outgoing]:
+    """The place the resident shared, as a pin titled with the complaint's code."""
+    if complaint.location is None:
+        return []
+    area = services.chart.areas.get(complaint.area)
+    return [
+        LocationOut(
+            "pin",
+            lat=complaint.location.lat,
+            lon=complaint.location.lon,
+            title=present.t(language, "task.pin_title", code=complaint.code),
+            address=area.name if area else complaint.area,
+        )
+    ]
 
 
 class Composer:
@@ -173,25 +288,10 @@ class Composer:
     def _photos(self, photos: Sequence[Photo], caption: str) -> list[Outgoing]:
         return [PhotosOut("photos", tuple(p.media_id for p in photos), caption)] if photos else []
 
-    def _place(self, language: str, complaint: Complaint) -> list[Outgoing]:
-        """The place as a pin titled with the complaint's code."""
-        if complaint.location is None:
-            return []
-        area = self.services.chart.areas.get(complaint.area)
-        return [
-            LocationOut(
-                "pin",
-                lat=complaint.location.lat,
-                lon=complaint.location.lon,
-                title=self.present.t(language, "task.pin_title", code=complaint.code),
-                address=area.name if area else complaint.area,
-            )
-        ]
-
     async def _task(self, item: OutboxItem, actor: Actor, complaint: Complaint) -> list[Outgoing]:
-        """The photos (an album when several), the location pin, then the
-        card with its choices.  A reopened task brings the photos the
-        resident sent with "not fixed", not the first ones again."""
+        """A new, transferred or reopened task's card with its photos and
+        place (`task_card`).  A reopened task brings the photos the resident
+        sent with "not fixed", not the first ones again."""
         lang = actor.language
         header: Text
         if item.kind == TASK_REOPENED:
@@ -206,19 +306,10 @@ class Composer:
             )
             photos = list(complaint.photos)
             caption = self.present.t(lang, "task.photos_caption", code=complaint.code)
-        body = self.present.task_card(lang, self.services.chart, complaint, header)
-        reporter = await self.services.reporter_name_for(actor, complaint)
-        if reporter is not None:
-            body += "\n" + self.present.t(lang, "task.reporter", name=reporter)
         note = inset(str(item.payload.get("transfer_note") or ""))
-        if note:
-            body += "\n" + self.present.t(lang, "task.transfer_note", note=note)
-        actions = self.services.available_actions(actor, complaint, None)
-        return [
-            *self._photos(photos, caption),
-            *self._place(lang, complaint),
-            self._about(complaint, body, self.actions(lang, complaint.id, actions)),
-        ]
+        return await task_card(
+            self.services, self.present, actor, complaint, header, photos, caption, note=note
+        )
 
     async def _payload_photos(self, item: OutboxItem) -> list[Photo]:
         """Photos a row carries itself (what a resident sent with an answer
@@ -263,6 +354,8 @@ class Composer:
         ]
         for entry, complaint in still_open:
             due = str(entry["due"])
+            # A reminder to acknowledge gives the acknowledge deadline, not the resolve one.
+            which = Deadline.ACKNOWLEDGE if due in ACK_DUES else Deadline.RESOLVE
             if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
                 due = "overdue"  # the deadline passed while the bot was away
             what = self.present.t(
@@ -271,7 +364,7 @@ class Composer:
                 level=int(entry.get("level", 0)),
                 late=self.present.duration(lang, now - complaint.due_at),
             )
-            lines.append(self.present.reminder_line(lang, chart, complaint, what))
+            lines.append(self.present.reminder_line(lang, chart, complaint, what, which))
             actions = self.services.available_actions(actor, complaint, None)
             wanted = [
                 a for a in (Action.ACKNOWLEDGE, Action.REASSIGN, Action.EXTEND) if a in actions
@@ -293,7 +386,7 @@ class Composer:
         now = self.services.now()
         ids = [int(i) for i in item.payload.get("ids", [])]
         found = await self.services.complaints(ids)
-        tasks = [found[i] for i in ids if i in found and found[i].state.is_open]
+        tasks = by_urgency(found[i] for i in ids if i in found and found[i].state.is_open)
         if not tasks:
             return []
         overdue = sum(1 for task in tasks if task.due_at < now)
@@ -362,28 +455,19 @@ class Composer:
 
     async def _open_summary(self, actor: Actor) -> list[Outgoing]:
         """Someone the bot can reach again (or who just joined): one list of
-        what they hold now, with a choice for each task, instead of the
-        backlog that waited or failed meanwhile."""
-        tasks = await self.services.own_tasks(actor)
+        what they hold now, with their choices, instead of the backlog that
+        waited or failed meanwhile."""
+        tasks = by_urgency(await self.services.own_tasks(actor))
         if not tasks:
             return []
         lang = actor.language
-        chart = self.services.chart
         now = self.services.now()
-        overdue = sum(1 for task in tasks if task.due_at < now)
-        head = self.present.t(lang, "summary.header", count=len(tasks), overdue=overdue)
-        listed = [self.present.task_line(lang, chart, task, now) for task in tasks]
+        late = sum(1 for task in tasks if is_late(task, now))
+        head = self.present.t(lang, "summary.header", count=len(tasks), overdue=late)
+        listed = [self.present.task_line(lang, self.services.chart, task, now) for task in tasks]
         shown = self.room.fitting(head, listed)
-        lines = [head, *listed[:shown]]
-        if shown < len(listed):
-            lines.append(self.present.t(lang, "briefing.more", count=len(listed) - shown))
-        rows = []
-        for task in tasks[:shown]:
-            actions = self.services.available_actions(actor, task, None)
-            wanted = [a for a in (Action.ACKNOWLEDGE, Action.RESOLVE) if a in actions][:1]
-            if wanted:
-                rows.append(self.coded(lang, task, wanted))
-        return [TextOut("text", "\n".join(lines), tuple(rows[:MAX_CHOICE_ROWS]))]
+        more = self.present.t(lang, "briefing.more", count=len(tasks) - shown)
+        return [task_list(self.present, self.services, actor, tasks[:shown], head, more, listed)]
 
     def _ward_transfer(
         self, item: OutboxItem, actor: Actor, complaint: Complaint

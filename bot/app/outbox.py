@@ -13,9 +13,13 @@ days.
 At most `PARALLEL_RECIPIENTS` rows are sent at once, each one part at a
 time, so a crash (kill -9) between the platform accepting a message and its
 mark being written repeats at most that many sends, and never one that was
-marked.  Each person's rows go in order: a row that must wait (a 429, the
-network) holds that person's later rows as long, so nobody reads a reminder
-before the task card it is about.
+marked.  Each pass claims its rows (`OutboxRepo.claim_outbox`): with
+several bot processes on one PostgreSQL database, no two send to the same
+person at once, so no row goes out twice and a dead process's rows are
+sent by the others — the same window, per process that dies.  Each
+person's rows go in order: a row that must wait (a 429, the network) holds
+that person's later rows as long, so nobody reads a reminder before the
+task card it is about.
 
 What differs between channels is behind a `Transport`: how a row's messages
 become parts (handlers/telegram/sender.py, handlers/zalo/render.py) and what
@@ -198,9 +202,10 @@ class OutboxLoop:
                 self._again = False
                 self._seen_changes = self.services.store.outbox_changes
                 self._passes_started += 1
-                items = await self.services.due_notices(BATCH, self.channel)
-                if items:
-                    sent += await self._send_batch(items)
+                # Claimed for the pass: another process sends none of them meanwhile.
+                async with self.services.claim_notices(BATCH, self.channel) as items:
+                    if items:
+                        sent += await self._send_batch(items)
                 async with self._pass_end:
                     self._passes_done = self._passes_started
                     self._pass_end.notify_all()

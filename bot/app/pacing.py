@@ -8,6 +8,12 @@ default; when the platform says "slow down" anyway (a 429), every send of
 the channel waits a moment, and the delivery loop (bot/app/outbox.py)
 retries the message and holds that person's next ones.
 
+With several bot processes on one PostgreSQL database the rate is the
+bot's, not each process's: each slot is then reserved in the database
+(`SharedPace`), in one bucket every process draws from, and a "slow down"
+one process hears holds them all (at its next send).  Should the database
+not answer, the process paces itself.
+
 The wait is injected (like the scheduler's), so tests see the spacing the
 pacer asks for without waiting for it.
 """
@@ -15,7 +21,12 @@ pacer asks for without waiting for it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+
+from bot.ports import SharedPace
+
+log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -27,6 +38,8 @@ class Pacer:
         *,
         sleep: Sleep = asyncio.sleep,
         now: Callable[[], float] | None = None,
+        shared: SharedPace | None = None,
+        bucket: str = "",
     ) -> None:
         if per_second <= 0:
             raise ValueError("a rate must be above 0")
@@ -36,13 +49,25 @@ class Pacer:
         self._next = 0.0  # before this moment no message may leave
         self._lock = asyncio.Lock()
         self.waited = 0.0  # seconds asked to wait so far (what tests read)
+        self._shared = shared
+        self._bucket = bucket
+        self._hold = 0.0  # a "slow down" not yet passed on to the shared bucket
+        self._shared_failing = False
 
     def _time(self) -> float:
         return self._now() if self._now is not None else asyncio.get_running_loop().time()
 
     async def turn(self) -> None:
         """Wait for this message's slot: slots are handed out one at a
-        time, `gap` apart, in the order they were asked for."""
+        time, `gap` apart, in the order they were asked for — by every
+        process together when shared, else by this one."""
+        if self._shared is not None:
+            wait = await self._shared_slot(self._shared)
+            if wait is not None:
+                if wait > 0:
+                    self.waited += wait
+                    await self._sleep(wait)
+                return
         async with self._lock:
             now = self._time()
             slot = max(now, self._next)
@@ -51,6 +76,25 @@ class Pacer:
             self.waited += slot - now
             await self._sleep(slot - now)
 
+    async def _shared_slot(self, shared: SharedPace) -> float | None:
+        """The wait for this message's slot in the shared bucket (a pause
+        heard here passed on first); None when the database did not answer."""
+        try:
+            if self._hold > 0:
+                await shared.hold(self._bucket, self._hold)
+                self._hold = 0.0
+            wait = await shared.slot(self._bucket, self.gap)
+        except Exception as exc:
+            if not self._shared_failing:
+                log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
+            self._shared_failing = True
+            return None
+        self._shared_failing = False
+        # Slow-downs heard here apply to this process's own pacing too.
+        return max(wait, self._next - self._time())
+
     def pause(self, seconds: float) -> None:
-        """The platform asked to slow down: no message leaves for ``seconds``."""
+        """The platform asked to slow down: no message leaves for ``seconds``
+        (from any process, when shared: passed on at the next send)."""
         self._next = max(self._next, self._time() + seconds)
+        self._hold = max(self._hold, seconds)

@@ -89,6 +89,8 @@ READS: dict[View, frozenset[Relation]] = {
 }
 
 # Commands by role: None stands for everybody (residents included).
+# ``RESIDENTS_ONLY`` are for people who are not staff: a staff member is
+# deactivated by the ward office, never erased by /forget.
 COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "start": None,
     "new": None,
@@ -110,6 +112,7 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "export": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "history": frozenset(Role),  # which complaints: READS
 }
+RESIDENTS_ONLY = frozenset({"forget"})
 
 
 def relations(actor: Actor, complaint: Complaint, reporter_id: int | None) -> frozenset[Relation]:
@@ -194,6 +197,8 @@ def _refusal(mine: frozenset[Relation]) -> Refusal:
 
 
 def may_use(actor: Actor, command: str) -> bool:
+    if command in RESIDENTS_ONLY:
+        return actor.staff is None
     roles = COMMAND_ROLES.get(command, frozenset())
     return roles is None or any(actor.has_role(role) for role in roles)
 

@@ -19,6 +19,7 @@ from bot import i18n
 from bot.domain.complaints import Action, Complaint, State
 from bot.domain.messages import Label, Text
 from bot.domain.orgchart import OrgChart
+from bot.domain.tasks import Deadline, is_late, is_overdue, next_deadline
 from bot.domain.text import clean_name, inset
 from bot.i18n import format_number  # Vietnamese 17.911, English 17,911
 
@@ -37,6 +38,12 @@ ACTION_KEYS = {
     Action.EXTEND: "button.extend",
 }
 
+# Each deadline as a list line names it: before it ("hạn tiếp nhận …"), and past it.
+DEADLINE_KEYS = {
+    Deadline.ACKNOWLEDGE: ("task.ack_by", "task.ack_late"),
+    Deadline.RESOLVE: ("task.resolve_by", "task.resolve_late"),
+}
+
 
 class Presenter:
     """Words for one ward's time zone; every method takes the reader's language."""
@@ -51,6 +58,8 @@ class Presenter:
     def _param(self, language: str, value: Any) -> Any:
         if isinstance(value, Text):
             return self.text(language, value)
+        if isinstance(value, tuple):  # a list of words: "Vệ sinh môi trường, Trật tự đô thị"
+            return ", ".join(str(self._param(language, item)) for item in value)
         if isinstance(value, datetime):
             return self.when(value)
         if isinstance(value, bool):
@@ -117,19 +126,76 @@ class Presenter:
             "state": self.state(language, complaint.state),
         }
 
-    def task_card(self, language: str, chart: OrgChart, complaint: Complaint, header: Text) -> str:
+    def task_card(
+        self,
+        language: str,
+        chart: OrgChart,
+        complaint: Complaint,
+        header: Text,
+        *,
+        photos: int = 0,
+        reporter: str | None = None,
+        holder: str | None = None,
+        note: str = "",
+    ) -> str:
+        """A task's card: the place with its landmark on one line, how many
+        photos came with it, and — where there are — who reported it, why
+        it was transferred, who holds it."""
         fields = dict(self.complaint_fields(language, chart, complaint))
         fields["header"] = self.text(language, header)
+        landmark = clean_name(complaint.landmark)
+        fields["place"] = (
+            self.t(language, "task.place_landmark", landmark=landmark, area=fields["area"])
+            if landmark
+            else self.t(language, "task.place", area=fields["area"])
+        )
+        fields["photos"] = (
+            self.t(language, "task.card_photos", count=photos)
+            if photos
+            else self.t(language, "task.card_no_photos")
+        )
+        more = []
+        if reporter is not None:
+            more.append(self.t(language, "task.reporter", name=reporter))
+        if note:
+            more.append(self.t(language, "task.transfer_note", note=note))
+        if holder is not None:
+            more.append(self.t(language, "task.card_holder", name=holder))
+        fields["more"] = "".join(f"\n{line}" for line in more)
         return self.t(language, "task.card", **fields)
 
     def task_line(self, language: str, chart: OrgChart, complaint: Complaint, now: datetime) -> str:
+        """One task in a list: marked when late, with the deadline it must
+        meet next (the acknowledge one until it is acknowledged)."""
         fields = dict(self.complaint_fields(language, chart, complaint))
-        overdue = self.t(language, "task.overdue_mark") if complaint.due_at < now else ""
-        return self.t(language, "task.item", overdue=overdue, **fields)
+        mark = self.t(language, "task.late_mark") if is_late(complaint, now) else ""
+        deadline = self.deadline(language, complaint, now)
+        return self.t(language, "task.item", mark=mark, deadline=deadline, **fields)
 
-    def reminder_line(self, language: str, chart: OrgChart, complaint: Complaint, what: str) -> str:
+    def deadline(
+        self, language: str, complaint: Complaint, now: datetime, which: Deadline | None = None
+    ) -> str:
+        """ "hạn tiếp nhận 23/11/2026 17:00", or how late it is past it;
+        ``which`` deadline, else the one the task must meet next (a resolve
+        deadline passed outweighs an acknowledgement still owed)."""
+        which = which or next_deadline(complaint)[0]
+        if is_overdue(complaint, now):
+            which = Deadline.RESOLVE
+        when = complaint.ack_due_at if which is Deadline.ACKNOWLEDGE else complaint.due_at
+        assert when is not None  # next_deadline names the acknowledgement only when it has one
+        if when < now:
+            late = self.duration(language, now - when)
+            return self.t(language, DEADLINE_KEYS[which][1], late=late, due=when)
+        return self.t(language, DEADLINE_KEYS[which][0], due=when)
+
+    def reminder_line(
+        self, language: str, chart: OrgChart, complaint: Complaint, what: str, which: Deadline
+    ) -> str:
+        """A reminder's line: the deadline it is about, and what is due."""
         fields = dict(self.complaint_fields(language, chart, complaint))
-        return self.t(language, "reminder.item", what=what, **fields)
+        due = complaint.ack_due_at if which is Deadline.ACKNOWLEDGE else complaint.due_at
+        deadline = self.t(language, DEADLINE_KEYS[which][0], due=due or complaint.due_at)
+        return self.t(language, "reminder.item", what=what, deadline=deadline, **fields)
 
     def mine_line(self, language: str, chart: OrgChart, complaint: Complaint) -> str:
         return self.t(language, "mine.item", **self.complaint_fields(language, chart, complaint))

@@ -66,8 +66,14 @@ class BotDriver:
         messages the bot sent because of it."""
         await self.app.process_update(Update.de_json(update, self.app.bot))
         # The story reads what the outbox sent, too (on every channel).
-        await self.runtime.core.senders.settled()
+        await self.settled()
         return self.new_messages()
+
+    async def settled(self) -> None:
+        """What runs in the background after an update or a tick is done:
+        every channel's outbox, and Telegram's command menus."""
+        await self.runtime.core.senders.settled()
+        await self.runtime.telegram.wiring.menus.settled()
 
     def new_messages(self) -> list[SentMessage]:
         fresh = self.api.sent[self._seen :]
@@ -97,11 +103,13 @@ class BotDriver:
         """One run of the periodic job, as the scheduler would run it (tests
         move the injected clock instead of waiting)."""
         await self.runtime.tick()
+        await self.settled()
         return self.new_messages()
 
     async def flush(self) -> list[SentMessage]:
         """What the channels' outboxes would send now."""
         await self.runtime.flush()
+        await self.settled()
         return self.new_messages()
 
 
@@ -206,6 +214,7 @@ async def driven(
             driver.zalo.new_messages()
         # Start-up is not part of the story, but what it sent (the catch-up
         # after a restart) is kept for whoever wants to look.
+        await driver.settled()
         driver.startup_messages = driver.new_messages()
         try:
             yield driver

@@ -8,11 +8,6 @@ and stops the Application.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from typing import Any
-
-from telegram import BotCommand, BotCommandScopeDefault
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -21,11 +16,11 @@ from bot.app.digests import Digests
 from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
-from bot.domain.channels import TELEGRAM
-from bot.i18n import LANGUAGES, t
+from bot.ports import SharedPace
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
+from handlers.telegram.menus import CommandMenus
 from handlers.telegram.outbox import OutboxSender
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import MessagePacer
@@ -40,9 +35,11 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
+    pace: SharedPace | None = None,
 ) -> BotApplication:
     """The Application with every handler registered, and no use cases yet
-    (`attach` gives it those)."""
+    (`attach` gives it those).  ``pace``: the send rate every process on
+    the database keeps together (PostgreSQL), else this process paces alone."""
     # The bot is built here rather than by the builder: it is our subclass,
     # which fits every text to Telegram's limits (handlers/telegram/extbot.py).
     # The HTTP requests are what ApplicationBuilder would make.
@@ -53,7 +50,7 @@ def build_application(
         defaults=Defaults(tzinfo=settings.tz),
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=updates_request or request or HTTPXRequest(connection_pool_size=1),
-        rate_limiter=MessagePacer() if settings.rate_limit else None,  # type: ignore[arg-type]
+        rate_limiter=MessagePacer(shared=pace) if settings.rate_limit else None,  # type: ignore[arg-type]
     )
     builder = (
         ApplicationBuilder()
@@ -100,8 +97,9 @@ def attach(
         services=services,
         sender=sender,
         digests=digests,
-        desk=Desk(services, digests, renderer),
+        desk=Desk(services, digests, renderer, briefing_at=settings.briefing_time),
         senders=senders,
+        menus=CommandMenus(app.bot, services),
     )
     app.bot_data[WIRING_KEY] = wiring
     return wiring
@@ -110,26 +108,3 @@ def attach(
 def wiring_of(app: BotApplication) -> Wiring:
     wiring: Wiring = app.bot_data[WIRING_KEY]
     return wiring
-
-
-async def set_commands(app: BotApplication, services: Services) -> None:
-    """PTB never sets the command menu itself.  Residents get the default
-    menu (Vietnamese, or English for clients set to English); each bound
-    staff member's chat gets the menu of their role."""
-    calls: list[Coroutine[Any, Any, object]] = [
-        app.bot.set_my_commands(
-            [BotCommand(c, t(language, f"commands.{c}")) for c in common.COMMANDS],
-            scope=BotCommandScopeDefault(),
-            language_code=None if language == "vi" else language,
-        )
-        for language in LANGUAGES
-    ]
-    if services.has_chart:
-        for staff_id, person in (await services.store.bound_staff()).items():
-            actor = services.actor_for(person, staff_id)
-            if actor.staff is None:
-                continue
-            for account in person.on(TELEGRAM):
-                calls.append(staff.set_menu(app, actor, int(account.external_id)))
-    # Side by side: one round trip to Telegram for all of them, not one each.
-    await asyncio.gather(*calls)

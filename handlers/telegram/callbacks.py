@@ -33,8 +33,10 @@ _ACTIONS = {code: action for action, code in TASK_CODES.items()}
 _TASK = re.compile(r"^([a-z]):([1-9][0-9]{0,11})$")
 _PROMPT = re.compile(r"^q:([1-9][0-9]{0,8}):([A-Za-z0-9_<>^-]{1,40})$")
 _LANG = re.compile(r"^l:(vi|en)$")
+_VIEW = re.compile(r"^v:([1-9][0-9]{0,11})$")
 NEW_REPORT = "new"
 FORGET = "forget"  # "yes, erase my data", under /forget's warning
+TASKS = "tasks"  # a staff member's tasks, under their greeting
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,19 @@ class NewReportPress:
     pass
 
 
-Press = TaskPress | PromptPress | LanguagePress | NewReportPress
+@dataclass(frozen=True)
+class TasksPress:
+    """A staff member's list of tasks (/tasks)."""
+
+
+@dataclass(frozen=True)
+class ViewPress:
+    """One complaint in detail, with what the person may do about it (/status)."""
+
+    complaint_id: int
+
+
+Press = TaskPress | PromptPress | LanguagePress | NewReportPress | TasksPress | ViewPress
 
 
 def _checked(data: str) -> str:
@@ -80,12 +94,20 @@ def encode_language(language: str) -> str:
     return _checked(f"l:{language}")
 
 
+def encode_view(complaint_id: int) -> str:
+    return _checked(f"v:{complaint_id}")
+
+
 def decode(data: str | None) -> Press | None:
     """The press a button stands for, or None for anything malformed."""
     if not data or len(data.encode("utf-8")) > MAX_BYTES:
         return None
     if data == NEW_REPORT:
         return NewReportPress()
+    if data == TASKS:
+        return TasksPress()
+    if match := _VIEW.match(data):
+        return ViewPress(int(match.group(1)))
     if match := _PROMPT.match(data):
         return PromptPress(int(match.group(1)), match.group(2))
     if match := _LANG.match(data):

@@ -1,9 +1,10 @@
 """Telegram as one channel of the runtime (bot/runtime.py builds it).
 
 It wraps the Application (handlers/telegram/app.py) and receives in one of
-three ways: long polling (polling.py), a webhook route on the bot's HTTP
-server (webhook.py), or not at all — the tests and the demo hand it
-updates themselves.  Sending is the outbox sender (outbox.py), which the
+three ways: long polling (polling.py; of several bot processes on one
+database, only the one leading "telegram" polls: bot/leading.py), a webhook
+route on the bot's HTTP server (webhook.py), or not at all — the tests and
+the demo hand it updates themselves.  Sending is the outbox sender (outbox.py), which the
 scheduler flushes through `flush`.
 """
 
@@ -23,8 +24,9 @@ from bot.app.services import Services
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.http import HttpServer
-from bot.ports import UpdateInbox
-from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application, set_commands
+from bot.leading import while_leading
+from bot.ports import Leadership, SharedPace, UpdateInbox
+from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
 from handlers.telegram.polling import poll
@@ -72,12 +74,15 @@ class TelegramChannel:
         request: BaseRequest | None = None,
         updates_request: BaseRequest | None = None,
         senders: Senders | None = None,
+        pace: SharedPace | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
         self.receiving = receiving
+        self.leadership = leadership  # long polling: one process of several at a time
         self.app: BotApplication = build_application(
-            settings, request=request, updates_request=updates_request
+            settings, request=request, updates_request=updates_request, pace=pace
         )
         self.wiring: Wiring = attach(self.app, services, digests, settings, senders)
         self.webhook: TelegramWebhook | None = None
@@ -103,11 +108,11 @@ class TelegramChannel:
     # ---- the life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """getMe (Telegram checks the token), the command menus, then
-        receiving.  What fails here leaves nothing open."""
+        """getMe (Telegram checks the token), the command menus (staff
+        chats' in the background), then receiving.  What fails here leaves nothing open."""
         await self._initialize()
         try:
-            await set_commands(self.app, self.services)
+            await self.wiring.menus.start()
             if self.app.bot.username:
                 self._username = self.app.bot.username
                 # The command line prints invite links and posters without asking Telegram.
@@ -134,8 +139,14 @@ class TelegramChannel:
         if isinstance(receiving, Polling):
             await self.app.bot.delete_webhook()
             await self.app.start()
+            allowed = receiving.allowed_updates
             self._polling = asyncio.create_task(
-                poll(self.app, self._stop_polling, receiving.allowed_updates)
+                while_leading(
+                    self.leadership,
+                    TELEGRAM,
+                    self._stop_polling,
+                    lambda stop: poll(self.app, stop, allowed),
+                )
             )
             self._polling.add_done_callback(lambda _: self._stopped.set())
             return
@@ -158,6 +169,7 @@ class TelegramChannel:
         if self.app.running:
             await self.app.stop()
         await self.wiring.sender.settled(SETTLE_SECONDS)
+        await self.wiring.menus.stop()
         if self._initialized:
             self._initialized = False
             await self.app.shutdown()
@@ -171,4 +183,11 @@ class TelegramChannel:
                 raise error
 
     async def flush(self) -> None:
+        """With a webhook, first the stored updates another process died
+        with (or left to a holder that stopped); then the outbox; then the
+        command menus catch up (a role or a language changed), in the
+        background."""
+        if self.webhook is not None and self.app.running:
+            await self.webhook.look_again()
         await self.wiring.sender.flush()
+        self.wiring.menus.soon()

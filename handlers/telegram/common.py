@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 
 from telegram import (
     CallbackQuery,
@@ -265,6 +264,14 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     said = await context.desk.language(context.require_actor(), context.args or [])
     await deliver(context, update.effective_chat.id, said)
+    menu_in_language(context, said)
+
+
+def menu_in_language(context: BotContext, said: Said) -> None:
+    """A staff member switched language: their menu follows at once (the
+    residents' menus follow the language of their Telegram app)."""
+    if said.actor is not None and said.actor.staff is not None:
+        context.wiring.menus.soon()
 
 
 async def on_language_press(update: Update, context: BotContext) -> None:
@@ -277,6 +284,7 @@ async def on_language_press(update: Update, context: BotContext) -> None:
     await answer_press(query)
     await drop_keyboard(update)
     await deliver(context, update.effective_chat.id, said)
+    menu_in_language(context, said)
 
 
 async def on_unknown_press(update: Update, context: BotContext) -> None:
@@ -324,21 +332,3 @@ def register_fallbacks(app: BotApplication) -> None:
     """Registered after every audience's handlers: only what none took."""
     app.add_handler(CallbackQueryHandler(on_unknown_press))
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_unknown_command))
-
-
-# The command menus: everyone's, then what cadres and leaders add.
-COMMANDS: Sequence[str] = (
-    "start",
-    "new",
-    "mine",
-    "status",
-    "withdraw",
-    "cancel",
-    "lang",
-    "whoami",
-    "mydata",
-    "forget",
-    "help",
-)
-STAFF_COMMANDS: Sequence[str] = ("tasks", "history")
-LEADER_COMMANDS: Sequence[str] = ("reassign", "extend", "invite", "digest", "stats", "export")

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.app.desk import Desk
     from bot.app.digests import Digests
     from bot.app.outbox import Senders
+    from handlers.telegram.menus import CommandMenus
     from handlers.telegram.outbox import OutboxSender
     from handlers.telegram.render import Renderer
 
@@ -30,6 +31,7 @@ class Wiring:
     digests: Digests
     desk: Desk  # what each command and press does (bot/app/desk.py)
     senders: Senders  # every channel's outbox, flushed after each update
+    menus: CommandMenus  # each chat's command menu (handlers/telegram/menus.py)
 
 
 WIRING_KEY = "wiring"

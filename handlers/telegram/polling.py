@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 
 from bot.scheduler import pause
 from handlers.telegram.context import BotApplication
@@ -129,6 +129,13 @@ async def poll(
         except RetryAfter as exc:
             wait: timedelta | int = exc.retry_after
             await pause(wait.total_seconds() if isinstance(wait, timedelta) else wait, stop)
+            continue
+        except Conflict:
+            # Another poller of this bot (a process that lost its lead a
+            # moment ago, bot/leading.py; or another program): wait it out.
+            log.warning("getUpdates: another poller of this bot (409); again in %.0f s", backoff)
+            await pause(backoff, stop)
+            backoff = min(backoff * 2, BACKOFF_MAX)
             continue
         except (NetworkError, TimedOut) as exc:
             log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, backoff)

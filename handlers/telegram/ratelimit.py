@@ -19,6 +19,16 @@ outbox's) is not held for a chat's pause at all: its 429 comes straight back
 as `RetryAfter`, and the outbox retries the row (and holds that person's
 next rows) by its own clock, so one chat's wait never holds up a pass that
 has other people's messages in it.
+
+With several bot processes on one PostgreSQL database, the 30 a second are
+the bot's, not each process's: each message's slot is then reserved in the
+database (`SharedPace`, storage/postgres/pace.py), in one bucket all
+processes draw from, evenly `1 / SHARED_PER_SECOND` apart (28 a second:
+slack for a message that leaves its process later than its slot), and a
+429 that says the bot as a whole was too fast holds every process's bucket.  Should the database not
+answer, the process paces itself as above.  The per-group and per-chat
+pauses stay each process's own: a chat's updates are handled by one process
+at a time, and the bot only ever answers a group with one pointer message.
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.domain.channels import TELEGRAM
+from bot.ports import SharedPace
+
 log = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 30  # the spacing between two messages: 1/30 s
@@ -45,6 +58,13 @@ GROUP_MESSAGES_PER_MINUTE = 20
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
+
+# Shared by several processes, slots are this many a second: a slot is
+# reserved at the database and the message leaves when its process gets to
+# it, a few milliseconds late or more on a busy machine, so 30 slots of a
+# shared second could reach Telegram within less than a second.  At 28 a
+# second, the 31st message leaves 1.07 s after the first: 70 ms of slack.
+SHARED_PER_SECOND = 28
 
 # How recently the 30th-latest message must have left for a 429 to count as
 # the bot's global limit rather than one chat's.
@@ -85,13 +105,25 @@ class MessagePacer(BaseRateLimiter[int]):
         "_lock",
         "_next",
         "_resume_at",
+        "_shared",
+        "_shared_busy_at",
+        "_shared_failing",
         "_window",
         "max_retries",
     )
 
-    def __init__(self, per_second: float = MESSAGES_PER_SECOND, max_retries: int = 1) -> None:
+    def __init__(
+        self,
+        per_second: float = MESSAGES_PER_SECOND,
+        max_retries: int = 1,
+        *,
+        shared: SharedPace | None = None,
+    ) -> None:
         self._gap = 1 / per_second
         self.max_retries = max_retries
+        self._shared = shared
+        self._shared_busy_at = -GLOBAL_SECONDS  # when a shared slot last had to wait
+        self._shared_failing = False
         self._lock = asyncio.Lock()
         self._next = 0.0  # loop time before which no message may leave
         self._resume_at = 0.0  # end of a global 429's pause
@@ -106,11 +138,39 @@ class MessagePacer(BaseRateLimiter[int]):
         pass
 
     async def _turn(self) -> None:
-        """Wait for this message's slot: slots are handed out one at a time
-        and `_gap` apart, in the order they were asked for, and never more
-        than `WINDOW_MESSAGES` within `WINDOW_SECONDS` (a little over one
-        second, so a message that reaches Telegram a few milliseconds late
-        cannot make a 31st in its count)."""
+        """Wait for this message's slot: the bot's, shared by every process
+        (when shared), else this process's own."""
+        if self._shared is not None and await self._shared_turn(self._shared):
+            return
+        await self._own_turn()
+
+    async def _shared_turn(self, shared: SharedPace) -> bool:
+        """This message's slot in the bucket every process draws from; False
+        when the database did not answer (the process paces itself)."""
+        loop = asyncio.get_running_loop()
+        if self._resume_at > loop.time():  # a global 429 this process heard
+            await asyncio.sleep(self._resume_at - loop.time())
+        try:
+            wait = await shared.slot(TELEGRAM, 1 / SHARED_PER_SECOND)
+        except Exception as exc:
+            if not self._shared_failing:
+                log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
+            self._shared_failing = True
+            return False
+        self._shared_failing = False
+        now = loop.time()
+        self._window.append(now + wait)
+        if wait > 0:
+            self._shared_busy_at = now
+            await asyncio.sleep(wait)
+        return True
+
+    async def _own_turn(self) -> None:
+        """Slots handed out one at a time and `_gap` apart, in the order
+        they were asked for, and never more than `WINDOW_MESSAGES` within
+        `WINDOW_SECONDS` (a little over one second, so a message that
+        reaches Telegram a few milliseconds late cannot make a 31st in its
+        count)."""
         loop = asyncio.get_running_loop()
         async with self._lock:
             now = loop.time()
@@ -130,17 +190,25 @@ class MessagePacer(BaseRateLimiter[int]):
         return contextlib.nullcontext()
 
     def _at_the_ceiling(self, now: float) -> bool:
-        """Whether the bot as a whole was sending at Telegram's limit."""
+        """Whether the bot as a whole was sending at Telegram's limit: this
+        process's last 30 messages left within the last moments, or (shared)
+        the bucket every process draws from made a message wait lately."""
         full = len(self._window) == WINDOW_MESSAGES
-        return full and now - self._window[0] <= GLOBAL_SECONDS
+        if full and now - self._window[0] <= GLOBAL_SECONDS:
+            return True
+        return self._shared is not None and now - self._shared_busy_at <= GLOBAL_SECONDS
 
-    def _pause(self, chat: int | str | None, seconds: float) -> None:
-        """Record a 429: the whole bot, or only this chat, waits ``seconds``."""
+    async def _pause(self, chat: int | str | None, seconds: float) -> None:
+        """Record a 429: the whole bot (every process, when shared), or
+        only this chat, waits ``seconds``."""
         now = asyncio.get_running_loop().time()
         until = now + seconds + 0.1
         if chat is None or self._at_the_ceiling(now):
             log.warning("Telegram asked the bot to slow down: pausing sends for %.1f s", seconds)
             self._resume_at = max(self._resume_at, until)
+            if self._shared is not None:
+                with contextlib.suppress(Exception):  # paced alone meanwhile (_shared_turn)
+                    await self._shared.hold(TELEGRAM, seconds + 0.1)
         else:
             log.warning("Telegram asked to slow down in one chat: pausing it for %.1f s", seconds)
             self._chat_resume[chat] = max(self._chat_resume.get(chat, 0.0), until)
@@ -180,7 +248,7 @@ class MessagePacer(BaseRateLimiter[int]):
                 except RetryAfter as exc:
                     wait = exc.retry_after
                     seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
-                    self._pause(chat, seconds)
+                    await self._pause(chat, seconds)
                     if attempt == retries:
                         raise
         raise AssertionError("unreachable")  # pragma: no cover

@@ -17,16 +17,18 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from bot.app.notify import action_choices
 from bot.app.outgoing import Choice, Choices, TaskChoice
-from bot.domain.complaints import Action
+from bot.domain.complaints import Action, parse_code
 from bot.domain.conversation import Prompt
 from bot.domain.text import split_text
 from bot.report.present import Presenter
 from handlers.telegram.callbacks import (
     FORGET,
     NEW_REPORT,
+    TASKS,
     encode_language,
     encode_prompt,
     encode_task,
+    encode_view,
 )
 
 # Telegram's limits, counted as Telegram counts them: in UTF-16 code units,
@@ -60,7 +62,7 @@ def split_message(value: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 def callback_data(choice: Choice) -> str:
     """What a button carries: the action and the complaint, or the command
-    (a new report, a language, erasing one's data)."""
+    (a new report, a language, erasing one's data, the tasks, one complaint)."""
     if isinstance(choice, TaskChoice):
         return encode_task(choice.action, choice.complaint_id)
     if choice.command == "lang":
@@ -69,6 +71,11 @@ def callback_data(choice: Choice) -> str:
         return FORGET
     if choice.command == "new":
         return NEW_REPORT
+    if choice.command == "tasks":
+        return TASKS
+    code = parse_code(choice.args[0]) if choice.command == "status" and choice.args else None
+    if code is not None:
+        return encode_view(code)
     raise ValueError(f"no button for the command {choice.command!r}")
 
 

@@ -3,50 +3,19 @@ leaders, /whoami for anyone, and each person's command menu."""
 
 from __future__ import annotations
 
-import logging
-
-from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot import i18n
-from bot.domain.authz import Actor, may_use
-from handlers.telegram.common import (
-    COMMANDS,
-    LEADER_COMMANDS,
-    PRIVATE,
-    STAFF_COMMANDS,
-    deliver,
-)
+from handlers.telegram.common import PRIVATE, deliver
 from handlers.telegram.context import BotApplication, BotContext
 from handlers.telegram.links import TelegramLinks
 
-log = logging.getLogger(__name__)
-
-
-def commands_for(actor: Actor) -> list[str]:
-    """The command menu of a role: what the authorization table lets them use."""
-    return [c for c in (*COMMANDS, *STAFF_COMMANDS, *LEADER_COMMANDS) if may_use(actor, c)]
-
-
-async def set_menu(context: BotContext | BotApplication, actor: Actor, chat_id: int) -> None:
-    """One menu per staff chat, in that person's language (the default menu
-    stays the residents')."""
-    bot = context.bot
-    commands = [BotCommand(c, i18n.t(actor.language, f"commands.{c}")) for c in commands_for(actor)]
-    try:
-        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
-    except TelegramError as exc:  # a menu is a convenience; never fail a binding for it
-        log.warning("command menu not set for a staff chat: %s", type(exc).__name__)
-
 
 async def bound(update: Update, context: BotContext) -> None:
-    """After an invite was opened: a staff member's chat gets the command
-    menu of their role."""
-    assert update.effective_chat is not None
-    actor = context.require_actor()
-    if actor.staff is not None:
-        await set_menu(context, actor, update.effective_chat.id)
+    """After an invite was opened: the person's chats get the command menu
+    of their role at once, in the background (handlers/telegram/menus.py)."""
+    if context.require_actor().staff is not None:
+        context.wiring.menus.soon()
 
 
 async def cmd_whoami(update: Update, context: BotContext) -> None:

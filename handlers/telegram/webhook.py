@@ -24,17 +24,19 @@ given before the body was read closes the connection, so the body is never
 taken in (uvicorn buffers at most 64 KiB of it meanwhile); a body that takes
 over `BODY_TIMEOUT` to arrive is refused with 408.
 
-A stored update is handed to the update processor (each chat in order) and
-its row deleted once handled.  The rows a crash left behind are handed over
-at the next start, once the Application runs (an update that comes before
-then is stored and waits with them: the server listens first), and the
-processed-update table keeps one that was finished from being handled
-twice: the at-least-once guarantee long polling has (polling.py).
+A stored update is handed to the inbox worker (bot/app/inbox.py): a chat's
+stored updates are handled one by one, in the order they were stored, each
+deleted once handled — with several bot processes behind a load balancer,
+by the one process holding the chat's turn, whichever process stored them.
+The rows a crash left behind are handled at the next start, once the
+Application runs (an update that comes before then is stored and waits
+with them: the server listens first), or by another process at its next
+sweep; the processed-update table keeps one that was finished from being
+handled twice: the at-least-once guarantee long polling has (polling.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
@@ -43,13 +45,13 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
-from telegram import Update
 
+from bot.app.inbox import InboxWorker
 from bot.domain.clock import Clock
 from bot.http import BODY_TIMEOUT, MAX_BODY, length_refusal, read_body
 from bot.ports import UpdateInbox
 from handlers.telegram.context import BotApplication
-from handlers.telegram.processing import read_update
+from handlers.telegram.processing import chat_key, read_update
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +74,13 @@ class TelegramWebhook:
         if not secret:
             raise ValueError("a webhook needs a secret token")
         self.app = app
-        self.inbox = inbox
+        self.worker = InboxWorker(inbox)
         self._clock = clock
         self._secret = secret.encode()
-        self._open = False  # updates are handed to the Application (it runs)
-        self._handling: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def inbox(self) -> UpdateInbox:
+        return self.worker.inbox
 
     # ---- the life cycle ---------------------------------------------------------------------
 
@@ -84,24 +88,20 @@ class TelegramWebhook:
         """Once the Application runs: hand over what a crash (or a request
         that came before now) left stored, and from now on each update as it
         comes."""
-        self._open = True
-        for update_id, payload in await self.inbox.backlog():
-            update = read_update(json.loads(payload), self.app.bot)
-            if update is None:
-                await self.inbox.done(update_id)
-            else:
-                self._hand_over(update_id, update)
+        await self.worker.open(self._handle)
+
+    async def look_again(self) -> None:
+        """What another process died with, or left stored (the sweep)."""
+        await self.worker.look_again()
 
     async def close(self) -> None:
         """Hand nothing more over, and let what is being handled finish
         (what a stop cuts off stays stored for the next start)."""
-        self._open = False
-        await self.settled()
+        await self.worker.close()
 
     async def settled(self) -> None:
         """Until every update handed over so far was handled (and deleted)."""
-        while self._handling:
-            await asyncio.wait(set(self._handling.values()))
+        await self.worker.settled()
 
     # ---- one request ------------------------------------------------------------------------
 
@@ -137,8 +137,11 @@ class TelegramWebhook:
         update = read_update(data, self.app.bot)
         if update is None:
             return 200  # logged; Telegram would only send it again
+        key = chat_key(update)
         try:
-            fresh = await self.inbox.put(str(update_id), payload, self._clock.now())
+            await self.worker.store(
+                str(update_id), payload, self._clock.now(), "" if key is None else str(key)
+            )
         except Exception as exc:  # the database refused: Telegram sends it again
             log.error(
                 "update %s could not be stored (%s); answered 500, Telegram sends it again",
@@ -146,29 +149,15 @@ class TelegramWebhook:
                 type(exc).__name__,
             )
             return 500
-        # Not fresh: Telegram sent it again before hearing us, it is being
-        # handled.  Not open: the Application is not running yet, and `open`
-        # hands it over with the rest of what is stored.
-        if fresh and self._open:
-            self._hand_over(str(update_id), update)
         return 200
 
-    def _hand_over(self, update_id: str, update: Update) -> None:
-        if update_id in self._handling:  # stored while `open` read the backlog
-            return
-        task = asyncio.create_task(self._handle(update_id, update))
-        self._handling[update_id] = task
-        task.add_done_callback(lambda _: self._handling.pop(update_id, None))
-
-    async def _handle(self, update_id: str, update: Update) -> None:
-        processor = self.app.update_processor
-        try:
+    async def _handle(self, update_id: str, payload: str, recovered: bool) -> None:
+        """One stored update, through the update processor (a failed one is
+        logged by the worker and, like long polling's, not handed over again)."""
+        update = read_update(json.loads(payload), self.app.bot)
+        if update is not None:
+            processor = self.app.update_processor
             await processor.process_update(update, self.app.process_update(update))
-        except Exception:
-            # Like long polling, which confirms a failed update past: it is
-            # not handed over again and again.
-            log.exception("update %s failed", update_id)
-        await self.inbox.done(update_id)
 
 
 def _refused(status: int, reason: str) -> int:

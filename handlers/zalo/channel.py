@@ -1,9 +1,11 @@
 """Zalo as one channel of the runtime (bot/runtime.py builds it), beside
 Telegram, on the same use cases.
 
-- Receiving (receiving.py): long polling for development, or a webhook
-  route on the bot's HTTP server for production (webhook.py); either way
-  each update is stored before it is handled.  The tests and the demo may
+- Receiving (receiving.py): long polling for development (of several bot
+  processes on one database, only the one leading "zalo" polls:
+  bot/leading.py), or a webhook route on the bot's HTTP server for
+  production (webhook.py); either way each update is stored before it is
+  handled.  The tests and the demo may
   also receive nothing by themselves and poll one update at a time.
 - What a person typed goes to the same use cases as Telegram's buttons
   (intake.py, through bot/app/desk.py) and is answered as numbered text.
@@ -35,7 +37,8 @@ from bot.config import Settings
 from bot.domain.channels import ZALO
 from bot.domain.clock import Clock
 from bot.http import HttpServer
-from bot.ports import MenuStore, UpdateInbox
+from bot.leading import while_leading
+from bot.ports import Leadership, MenuStore, SharedPace, UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient
 from handlers.zalo.intake import ZaloIntake
@@ -79,6 +82,10 @@ class Parts:
     media: MediaLinks
     files: TemporaryFiles
     senders: Senders
+    # The send rate every process on the database keeps together (PostgreSQL).
+    pace: SharedPace | None = None
+    # Long polling: one process of several at a time (PostgreSQL).
+    leadership: Leadership | None = None
 
 
 class ZaloChannel:
@@ -107,9 +114,9 @@ class ZaloChannel:
         self.downloads = httpx.AsyncClient(
             transport=transport, timeout=DOWNLOAD_TIMEOUT, follow_redirects=True
         )
-        self.pacer = Pacer(settings.zalo_rate)
+        self.pacer = Pacer(settings.zalo_rate, shared=parts.pace, bucket=ZALO)
         self.present = ZaloPresenter(settings.tz)
-        self.desk = Desk(services, digests, self.present)
+        self.desk = Desk(services, digests, self.present, briefing_at=settings.briefing_time)
         self.out = ZaloOut(
             self.client,
             services,
@@ -141,6 +148,7 @@ class ZaloChannel:
             self.webhook = ZaloWebhook(self.receiver, receiving.secret)
             for path in webhook_paths(receiving.url):
                 http.add_route(path, self.webhook.endpoint, methods=["POST"])
+        self.leadership = parts.leadership
         self._stop = asyncio.Event()
         self._polling: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
@@ -171,7 +179,9 @@ class ZaloChannel:
                 await self.client.delete_webhook()
             await self.receiver.open(self.intake.handle)
             if isinstance(receiving, LongPolling):
-                self._polling = asyncio.create_task(self.polling.run(self._stop))
+                self._polling = asyncio.create_task(
+                    while_leading(self.leadership, ZALO, self._stop, self.polling.run)
+                )
                 self._polling.add_done_callback(lambda _: self._stopped.set())
         except BaseException:
             await self.stop()
@@ -197,6 +207,9 @@ class ZaloChannel:
                 raise error
 
     async def flush(self) -> None:
+        """The outbox; first the stored updates another process died with
+        (or left to a holder that stopped)."""
+        await self.receiver.look_again()
         await self.sender.flush()
 
     async def poll_once(self) -> bool:

@@ -138,7 +138,7 @@ class ZaloIntake:
         if event.is_group:
             return desk.say(actor, "group.private_only")
         if event.kind is EventKind.FOLLOW:
-            return Said([desk.greeting(actor, event.sender_name)])
+            return Said([await desk.welcome(actor, event.sender_name)])
         if not self.services.has_chart:
             return desk.say(actor, "fallback.not_set_up")
         if event.kind is EventKind.TEXT:

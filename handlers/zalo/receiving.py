@@ -5,12 +5,13 @@ Zalo acknowledges nothing: `getUpdates` hands out one update and forgets
 it, and whether a webhook that failed is called again is not documented.
 So an update is stored in the database's inbox (the ``webhook_updates``
 table, under channel "zalo") and committed first — a webhook is answered
-200 only then — and handled after; once handled, its row is deleted.  The
-rows a crash left behind are handled at the next start.  Each update is
-claimed by its message id in the processed-update table, so one delivered
-twice (a webhook sent again, a row handled again after a crash) is
-handled once.  Updates of one chat are handled one after the other, in the
-order they came; different chats side by side.
+200 only then — and handled after by the inbox worker (bot/app/inbox.py):
+a chat's stored updates one after the other, in the order they came, by
+whichever bot process holds the chat's turn; once handled, a row is
+deleted.  The rows a crash left behind are handled at the next start (or
+by another process at its next sweep).  Each update is claimed by its
+message id in the processed-update table, so one delivered twice (a
+webhook sent again, a row handled again after a crash) is handled once.
 
 What is lost can only be lost before the update is stored: with long
 polling, an update Zalo handed out at the moment the bot was killed (or
@@ -27,6 +28,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.app.inbox import InboxWorker
 from bot.app.services import Services
 from bot.domain.channels import ZALO
 from bot.domain.clock import Clock
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 # (the update's id, its event, whether it was left stored by a stop or a crash and is
 # handled now, at the next start: perhaps for the second time).
 Handler = Callable[[str, IncomingEvent, bool], Awaitable[None]]
-MAX_CONCURRENT_CHATS = 32
 POLL_SECONDS = 30  # how long Zalo holds a getUpdates open when nothing comes
 # An idle answer quicker than this (a server that does not hold the poll):
 # the next poll waits the rest, so the loop never spins.
@@ -61,14 +62,14 @@ class ZaloReceiver:
     """Stores updates, then hands them to ``handle`` (an update's id, its event)."""
 
     def __init__(self, inbox: UpdateInbox, services: Services, clock: Clock) -> None:
-        self.inbox = inbox
+        self.worker = InboxWorker(inbox)
         self.services = services
         self.clock = clock
         self.handle: Handler | None = None
-        self._open = False
-        self._handling: dict[str, asyncio.Task[None]] = {}
-        self._tails: dict[str, asyncio.Future[None]] = {}
-        self._gate = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
+
+    @property
+    def inbox(self) -> UpdateInbox:
+        return self.worker.inbox
 
     # ---- the life cycle ---------------------------------------------------------------------
 
@@ -76,24 +77,20 @@ class ZaloReceiver:
         """Hand over what a crash (or a request that came before now) left
         stored, and from now on each update as it is stored."""
         self.handle = handle
-        self._open = True
-        for update_id, payload in await self.inbox.backlog():
-            event = self._event(json.loads(payload))
-            if event is None:
-                await self.inbox.done(update_id)
-            else:
-                self._hand_over(update_id, event, recovered=True)
+        await self.worker.open(self._handle)
+
+    async def look_again(self) -> None:
+        """What another process died with, or left stored (the sweep)."""
+        await self.worker.look_again()
 
     async def close(self) -> None:
         """Hand nothing more over; let what is being handled finish (what a
         stop cuts off stays stored for the next start)."""
-        self._open = False
-        await self.settled()
+        await self.worker.close()
 
     async def settled(self) -> None:
         """Until every update handed over so far was handled (and deleted)."""
-        while self._handling:
-            await asyncio.wait(set(self._handling.values()))
+        await self.worker.settled()
 
     # ---- one update -------------------------------------------------------------------------
 
@@ -121,14 +118,10 @@ class ZaloReceiver:
         update_id = update_id_of(event, raw)
         text = payload if payload is not None else json.dumps(raw, ensure_ascii=False)
         try:
-            fresh = await self.inbox.put(update_id, text, self.clock.now())
+            await self.worker.store(update_id, text, self.clock.now(), event.chat_id)
         except Exception as exc:  # the database refused: answered 500, sent again
             log.error("a Zalo update could not be stored (%s); answered 500", type(exc).__name__)
             return 500
-        # Not fresh: delivered again before it was handled; it is being handled.
-        # Not open: handed over with the rest of the backlog at `open`.
-        if fresh and self._open:
-            self._hand_over(update_id, event)
         return 200
 
     @staticmethod
@@ -140,31 +133,10 @@ class ZaloReceiver:
             log.warning("a Zalo update could not be read (%s); skipped", exc)
             return None
 
-    def _hand_over(self, update_id: str, event: IncomingEvent, *, recovered: bool = False) -> None:
-        if update_id in self._handling:  # stored while `open` read the backlog
+    async def _handle(self, update_id: str, payload: str, recovered: bool) -> None:
+        event = self._event(json.loads(payload))
+        if event is None:
             return
-        task = asyncio.create_task(self._in_turn(update_id, event, recovered))
-        self._handling[update_id] = task
-        task.add_done_callback(lambda _: self._handling.pop(update_id, None))
-
-    async def _in_turn(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
-        """After the chat's previous update (registered before the first
-        await: in the order they were handed over)."""
-        key = event.chat_id
-        previous = self._tails.get(key)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._tails[key] = done
-        try:
-            if previous is not None:
-                await asyncio.shield(previous)
-            async with self._gate:
-                await self._handle(update_id, event, recovered)
-        finally:
-            done.set_result(None)
-            if self._tails.get(key) is done:
-                del self._tails[key]
-
-    async def _handle(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
         services = self.services
         try:
             if await services.claim_update(ZALO, update_id):
@@ -175,7 +147,6 @@ class ZaloReceiver:
             # Handled as far as it went (and logged); not handed over again and again.
             log.exception("Zalo update %s failed", update_id)
             await services.finish_update(ZALO, update_id)
-        await self.inbox.done(update_id)
 
 
 class Polling:

@@ -35,7 +35,9 @@ from handlers.zalo.commands import PHRASES
 ZALO_WORDS: dict[str, str] = {
     "start.greeting": "start.greeting_zalo",
     "help.resident": "help.resident_zalo",
-    "help.staff": "help.staff_zalo",
+    "help.staff_header": "help.staff_header_zalo",
+    "help.leader_header": "help.leader_header_zalo",
+    "help.staff_actions": "help.staff_actions_zalo",
     "fallback.help": "fallback.help_zalo",
     "group.private_only": "group.private_only_zalo",
     "report.ask_place": "report.ask_place_zalo",
@@ -54,25 +56,34 @@ ZALO_WORDS: dict[str, str] = {
 }
 
 # A /command in a shared text, with what may follow it there: a complaint's
-# code (or the template's {code}), a placeholder, a language, a period.
-_SLASHED = re.compile(
-    r"(?<![\w/])/(?P<name>[a-z]+)"
-    r"(?P<arg>(?: (?:PA-\d+|\{code\}|MÃ_CÁN_BỘ|MÃ|CODE|STAFF_ID|vi|en|week|month|year"
-    r"|\d{4}-W\d{1,2}))?)(?![\w@/-])"
+# code (or the template's {code}), a placeholder, a language, a period (in
+# either language), an ISO week, a ward's code — up to three of them.
+_ARG = (
+    r"PA-\d+|\{code\}|MÃ_CÁN_BỘ|MÃ|CODE|STAFF_ID|vi|en|last week|week|month|year"
+    r"|tuần trước|tuần|tháng|năm|\d{4}-W\d{1,2}|[A-Z][A-Z0-9_]{3,}"
 )
+_SLASHED = re.compile(
+    rf"(?<![\w/])/(?P<name>[a-z]+)(?P<arg>(?: (?:{_ARG})(?![\w@/-])){{0,3}})(?![\w@/-])"
+)
+# A period named in English, as Vietnamese types it ("/stats week" is "thống kê tuần").
+_VIETNAMESE_PERIODS = {"last week": "tuần trước", "week": "tuần", "month": "tháng", "year": "năm"}
+_PERIOD = re.compile(r"\b(last week|week|month|year)\b")
 
 
 def typed_commands(text: str, language: str) -> str:
     """``text`` with each /command it names replaced by what a Zalo user
-    types for it, quoted: its first Vietnamese phrase, or in English its
-    own name ("/status PA-1" -> "“trạng thái PA-1”" / "“status PA-1”")."""
+    types for it, quoted with what follows it: its first Vietnamese phrase,
+    the periods in Vietnamese too, or in English its own name ("/stats week
+    HONGHAI" -> "“thống kê tuần HONGHAI”" / "“stats week HONGHAI”")."""
 
     def typed(match: re.Match[str]) -> str:
         name = match["name"]
         if name not in PHRASES:
             return match[0]
-        phrase = PHRASES[name][1][0] if language == "vi" else name
-        return f"“{phrase}{match['arg']}”"
+        if language != "vi":
+            return f"“{name}{match['arg']}”"
+        arg = _PERIOD.sub(lambda period: _VIETNAMESE_PERIODS[period[1]], match["arg"])
+        return f"“{PHRASES[name][1][0]}{arg}”"
 
     return _SLASHED.sub(typed, text)
 

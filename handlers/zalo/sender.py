@@ -7,7 +7,8 @@
   each at a signed link to the kept photo that expires (bot/app/media.py),
   the complaint's code in the first one's caption.  A photo whose bytes
   are not kept (known to Telegram alone, or erased by /forget) is left out.
-- A place is a line with a map link (Zalo has no location messages).
+- A place is a line with a map link (Zalo has no location messages),
+  inside the task card that follows it.
 - A file the bot made goes by link too: an image (the digest's chart) as a
   photo, anything else (CSV, Excel, /mydata) as a link that expires.
 - "Redraw the buttons of complaint N" means nothing here: no part.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from functools import partial
 
 from bot.app.media import MediaLinks, TemporaryFiles
@@ -87,6 +89,7 @@ class ZaloOut:
 
     def parts(self, chat_id: str, actor: Actor, items: Sequence[Outgoing | Reply]) -> list[Part]:
         out: list[Part] = []
+        items = self._places_folded(actor, items)
         for item in items:
             if isinstance(item, Reply):
                 out += self._reply(chat_id, actor, item)
@@ -101,6 +104,25 @@ class ZaloOut:
             else:
                 assert isinstance(item, RefreshOut)  # nothing to redraw on Zalo
         return out
+
+    def _places_folded(
+        self, actor: Actor, items: Sequence[Outgoing | Reply]
+    ) -> list[Outgoing | Reply]:
+        """A place followed by its text (a task card) goes inside that text,
+        as a map link: the card stays one message, with everything a cadre
+        needs (Zalo has no location messages to show it apart)."""
+        folded: list[Outgoing | Reply] = []
+        for n, item in enumerate(items):
+            after = items[n + 1] if n + 1 < len(items) else None
+            if isinstance(item, LocationOut) and isinstance(after, TextOut):
+                continue
+            before = items[n - 1] if n else None
+            if isinstance(item, TextOut) and isinstance(before, LocationOut):
+                url = MAP_URL.format(lat=before.lat, lon=before.lon)
+                line = self.render.present.t(actor.language, "task.map_zalo", url=url)
+                item = replace(item, body=f"{item.body}\n{line}")
+            folded.append(item)
+        return folded
 
     # ---- the calls --------------------------------------------------------------------------
 

@@ -114,6 +114,7 @@ async def dump(url: PostgresUrl, target: Path) -> None:
         "--format=custom",
         "--data-only",
         f"--schema={SCHEMA}",
+        "--no-unlogged-table-data",  # the shared send rate: state of the moment
         "--no-owner",
         "--no-privileges",
         f"--file={target}",

@@ -84,12 +84,15 @@ class Table:
 
 async def _target_tables(conn: Conn) -> list[Table]:
     """Our tables, each after every table it references (a migration may
-    add a parent after its child: media after complaint_photos)."""
+    add a parent after its child: media after complaint_photos).  Unlogged
+    tables hold only state of the moment (the shared send rate) and have no
+    SQLite twin: they are not copied."""
     rows = await conn.fetch(
         "SELECT c.relname, a.attname, format_type(a.atttypid, NULL), a.attidentity <> ''"
         " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
-        " WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY c.oid, a.attnum",
+        " WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relpersistence = 'p'"
+        " ORDER BY c.oid, a.attnum",
         SCHEMA,
     )
     columns: dict[str, list[tuple[str, str]]] = {}

@@ -6,9 +6,8 @@ borrows a connection for one statement, or for one transaction
 (`Database.transaction`), and gives it back at once.  Unlike SQLite there is
 no process-wide write lock: the server orders concurrent writers, and the
 repositories say where they need it (``FOR UPDATE``, version checks,
-``ON CONFLICT``, advisory locks): the groundwork for several processes on
-one database (the update ledger, the outbox and the platforms' rate limits
-are not shared between processes yet).
+``ON CONFLICT``, advisory locks).  Any number of bot processes may share one
+database: the locks that keep them apart are the database's.
 
 Everything the bot creates lives in the schema `SCHEMA`, set as each
 connection's search path: a backup, a restore and ``phananh db copy`` know
@@ -20,6 +19,13 @@ round trip, which cost a report a quarter more of the bot's CPU in
 bench/pgdriver.py.  An open
 transaction is still rolled back on return.  Locks that must outlive a
 statement are transaction-level (``pg_advisory_xact_lock``).
+
+A second, smaller pool (`Database.locks`) lends connections that hold such a
+lock for longer than a statement, while the work they guard runs on the
+main pool: a chat's turn while its updates are handled (inbox.py), the
+outbox rows of the people one delivery pass sends to (outbox.py).  Apart,
+so that the work can always borrow a connection while its lock is held;
+a process that dies closes them, and the server drops its locks at once.
 """
 
 from __future__ import annotations
@@ -144,10 +150,16 @@ class Database:
     # Connections per process: the bot's handlers, its outbox and its sweep
     # run side by side; the server has max_connections for every process.
     POOL_SIZE = 10
+    # Chats a process works on at once, each holding its turn's connection
+    # (inbox.py), and the connections a delivery pass holds its people's
+    # lock on (one per channel, outbox.py): the lock pool's size.
+    TURNS = 16
+    LOCK_POOL_SIZE = TURNS + 4
 
-    def __init__(self, pool: asyncpg.Pool, url: PostgresUrl) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: PostgresUrl, locks: asyncpg.Pool) -> None:
         self.pool = pool
         self.url = url
+        self.locks = locks
         # Bumped by every write that can give the outbox something new to
         # send (see storage/sqlite/db.py): the flush after each update
         # skips its query when it did not move.
@@ -170,7 +182,15 @@ class Database:
             )
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise unusable(url, exc) from None
-        db = cls(pool, url)
+        # Connected only when a lock is first taken (the command line never does).
+        locks = await asyncpg.create_pool(
+            min_size=0,
+            max_size=cls.LOCK_POOL_SIZE,
+            init=_prepare,
+            reset=_keep,
+            **connect_arguments(url),
+        )
+        db = cls(pool, url, locks)
         try:
             if migrate:
                 await db.migrate()
@@ -183,6 +203,7 @@ class Database:
 
     async def close(self) -> None:
         await self.pool.close()
+        await self.locks.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:

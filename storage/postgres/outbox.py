@@ -1,16 +1,58 @@
 """The outbox: rows due, each part marked the moment the platform accepts
-it, failures retried or given up; and the messages that carry buttons."""
+it, failures retried or given up; and the messages that carry buttons.
+
+Several bot processes deliver the one outbox side by side.  A delivery pass
+(bot/app/outbox.py) *claims* its rows: in one transaction on a connection
+of the lock pool it takes, person by person, a transaction-level advisory
+lock on the recipient (``pg_try_advisory_xact_lock``: a person another
+process is sending to is skipped, never waited for), then reads the rows of
+the people it got — in a statement of its own, so it sees every mark the
+previous holder wrote before letting go — and holds the locks until the
+pass is over.  So no two processes send to one person at once: no row goes
+out twice, and each person's rows keep their order.  A lock on the person
+rather than ``FOR UPDATE SKIP LOCKED`` on the rows: a row lock would also
+make the marks (written at once, on other connections) wait for it, and
+would let another process send a person's later row past an earlier one.
+
+A process that dies mid-send drops its connection and with it its locks:
+the rows it had not marked are due at once for the others (the next flush,
+or the next sweep at the latest).  The part the platform had accepted but
+whose mark was not written yet is sent once more — at most one part per
+row being sent, `PARALLEL_RECIPIENTS` rows per channel (bot/app/outbox.py),
+the window a single process already has.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from bot.ports import Account, ButtonMessage, Notice, OutboxItem
 from storage.postgres.accounts import ACCOUNT_ORDER, people_by_id
 from storage.postgres.base import PostgresBase
-from storage.postgres.db import instant, maybe_instant
+from storage.postgres.db import Conn, instant, maybe_instant
+
+# The first key of a recipient's lock, under this prefix and the channel
+# (the second is the person's id): two channels' passes never wait for each other.
+CLAIM_PREFIX = "outbox:"
+# A pass looks this many times its batch ahead for people nobody is sending to.
+LOOK_AHEAD = 4
+
+_DUE = (
+    "SELECT o.id, o.kind, o.complaint_id, o.staff_id, o.payload, o.attempts,"
+    " o.parts_done, o.failing_since, a.person_id AS recipient_id,"
+    " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
+    " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
+    " CROSS JOIN LATERAL (SELECT x.person_id, x.channel, x.external_id"
+    " FROM accounts x WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
+    f" ORDER BY {ACCOUNT_ORDER} LIMIT 1) a"
+    " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= $1"
+    " AND ($2::text IS NULL OR a.channel = $2)"
+    " AND ($4::bigint[] IS NULL OR a.person_id = ANY($4::bigint[]))"
+    " ORDER BY o.id LIMIT $3"
+)
 
 
 class PostgresOutbox(PostgresBase):
@@ -28,37 +70,18 @@ class PostgresOutbox(PostgresBase):
         rows whose account is on it; a recipient with no account at all
         waits.  Two reads: the rows with their accounts, then the people."""
         async with self.db.pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT o.id, o.kind, o.complaint_id, o.staff_id, o.payload, o.attempts,"
-                " o.parts_done, o.failing_since, a.person_id AS recipient_id,"
-                " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
-                " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
-                " CROSS JOIN LATERAL (SELECT x.person_id, x.channel, x.external_id"
-                " FROM accounts x WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
-                f" ORDER BY {ACCOUNT_ORDER} LIMIT 1) a"
-                " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= $1"
-                " AND ($2::text IS NULL OR a.channel = $2)"
-                " ORDER BY o.id LIMIT $3",
-                instant(now),
-                channel,
-                limit,
-            )
-            people = await people_by_id(conn, (r["recipient_id"] for r in rows))
-        return [
-            OutboxItem(
-                id=r["id"],
-                kind=r["kind"],
-                complaint_id=r["complaint_id"],
-                staff_id=r["staff_id"],
-                recipient=people.get(r["recipient_id"]),
-                payload=r["payload"],
-                attempts=r["attempts"],
-                account=Account(r["to_channel"], r["to_account"]),
-                parts_done=tuple(r["parts_done"]),
-                failing_since=r["failing_since"],
-            )
-            for r in rows
-        ]
+            return await _due(conn, now, limit, channel)
+
+    @asynccontextmanager
+    async def claim_outbox(
+        self, now: datetime, limit: int, channel: str
+    ) -> AsyncIterator[list[OutboxItem]]:
+        """The rows due (as `due_outbox`) of the people this process got the
+        lock of, held until the block ends (see the module's docstring)."""
+        async with self.db.locks.acquire() as conn, conn.transaction():
+            ahead = await conn.fetch(_DUE, instant(now), channel, limit * LOOK_AHEAD, None)
+            people = await _lock_people(conn, channel, [r["recipient_id"] for r in ahead], limit)
+            yield await _due(conn, now, limit, channel, people) if people else []
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self.db.execute(
@@ -145,3 +168,54 @@ class PostgresOutbox(PostgresBase):
         await self.db.execute(
             "UPDATE button_messages SET cleared_at = $1 WHERE id = $2", instant(at), button_id
         )
+
+
+async def _due(
+    conn: Conn, now: datetime, limit: int, channel: str | None, people: list[int] | None = None
+) -> list[OutboxItem]:
+    rows = await conn.fetch(_DUE, instant(now), channel, limit, people)
+    found = await people_by_id(conn, (r["recipient_id"] for r in rows))
+    return [
+        OutboxItem(
+            id=r["id"],
+            kind=r["kind"],
+            complaint_id=r["complaint_id"],
+            staff_id=r["staff_id"],
+            recipient=found.get(r["recipient_id"]),
+            payload=r["payload"],
+            attempts=r["attempts"],
+            account=Account(r["to_channel"], r["to_account"]),
+            parts_done=tuple(r["parts_done"]),
+            failing_since=r["failing_since"],
+        )
+        for r in rows
+    ]
+
+
+async def _lock_people(conn: Conn, channel: str, recipients: list[int], limit: int) -> list[int]:
+    """The recipients (one per due row, in the rows' order) whose lock this
+    transaction got, taken in order until their rows fill ``limit``: a
+    person another process holds is passed over for the next ones."""
+    rows: dict[int, int] = {}
+    for person in recipients:
+        rows[person] = rows.get(person, 0) + 1
+    waiting = list(rows.items())
+    locked: list[int] = []
+    taken = 0
+    while waiting and taken < limit:
+        chunk: list[int] = []
+        room = limit - taken
+        while waiting and room > 0:
+            person, count = waiting.pop(0)
+            chunk.append(person)
+            room -= count
+        got = await conn.fetch(
+            "SELECT p FROM unnest($2::bigint[]) AS p"
+            " WHERE pg_try_advisory_xact_lock(hashtext($1), (p % 2147483647)::int)",
+            CLAIM_PREFIX + channel,
+            chunk,
+        )
+        for row in got:
+            locked.append(int(row[0]))
+            taken += rows[int(row[0])]
+    return locked

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,6 +92,36 @@ def prepare_path(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DatabaseUnusable("cli.db_cannot_open", db=path, error=exc.strerror) from exc
+
+
+@contextlib.contextmanager
+def only_runner(path: Path) -> Iterator[None]:
+    """`phananh run` holds this for its whole life: an SQLite file serves one
+    bot process, so a second ``phananh run`` on the same file is refused in
+    one line (`DatabaseUnusable`) instead of sending every reminder and
+    outbox row twice — the sweep, the outbox and the rate limit are shared
+    between processes only on PostgreSQL.
+
+    The lock is ``flock`` on the database file itself, through a descriptor
+    of its own that stays open until the block ends (after the bot closed
+    its connections): the kernel drops it when the process dies, so a killed
+    bot never leaves it behind.  ``flock`` and the POSIX locks SQLite takes
+    are separate on Linux, and this descriptor is closed only once SQLite
+    is done with the file.  The command line's other commands do not take
+    it: they work beside the running bot."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        yield  # nothing to guard yet: opening creates it
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseUnusable("cli.db_one_process", db=path) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def unusable(path: Path, error: sqlite3.Error) -> DatabaseUnusable:

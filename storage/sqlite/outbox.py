@@ -4,7 +4,8 @@ it, failures retried or given up; and the messages that carry buttons."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,14 @@ class SqliteOutbox(SqliteBase):
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None:
         async with self.db.transaction() as conn:
             await self._insert_notices(conn, notices, at)
+
+    @asynccontextmanager
+    async def claim_outbox(
+        self, now: datetime, limit: int, channel: str
+    ) -> AsyncIterator[list[OutboxItem]]:
+        """The rows due (`due_outbox`): an SQLite file serves one process,
+        whose one delivery pass per channel has them to itself."""
+        yield await self.due_outbox(now, limit, channel)
 
     async def due_outbox(
         self, now: datetime, limit: int, channel: str | None = None

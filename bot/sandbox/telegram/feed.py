@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import json
 import re
 
 import httpx
 
 from bot.sandbox.telegram.records import (
+    MENU_SCOPES,
     ApiError,
     JSONDict,
     as_int,
+    menu_key,
 )
 from bot.sandbox.telegram.state import ApiState
 
@@ -39,7 +40,7 @@ class UpdatesFeed(ApiState):
         if not self.webhook_url:
             raise RuntimeError("no webhook is set")
         if self._webhook_client is None:
-            self._webhook_client = httpx.AsyncClient(timeout=30)
+            self._webhook_client = httpx.AsyncClient(timeout=30, verify=self.webhook_verify)
         headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret}
         try:
             response = await self._webhook_client.post(
@@ -136,10 +137,26 @@ class UpdatesFeed(ApiState):
             "pending_update_count": len(self._updates),
         }
 
+    # ---- command menus, one per scope and language, as Telegram keeps them ----------------
+
     @staticmethod
-    def _commands_key(params: JSONDict) -> str:
+    def _scope(params: JSONDict) -> JSONDict:
+        """The scope of a *MyCommands call, checked as Telegram checks it
+        (no scope: the default one)."""
         scope = params.get("scope") or {"type": "default"}
-        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
+        if not isinstance(scope, dict) or scope.get("type") not in MENU_SCOPES:
+            raise ApiError(400, "Bad Request: wrong scope type specified")
+        ids = {field: as_int(scope.get(field), 0) for field in MENU_SCOPES[str(scope["type"])]}
+        if not all(ids.values()):
+            raise ApiError(400, "Bad Request: chat not found")
+        return {"type": scope["type"], **ids}
+
+    @classmethod
+    def _commands_key(cls, params: JSONDict) -> str:
+        language = str(params.get("language_code") or "")
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        return menu_key(cls._scope(params), language)
 
     def _set_my_commands(self, params: JSONDict) -> bool:
         commands = params.get("commands")
@@ -149,7 +166,11 @@ class UpdatesFeed(ApiState):
             name, description = str(command.get("command", "")), str(command.get("description"))
             if not re.fullmatch(r"[a-z0-9_]{1,32}", name) or not 1 <= len(description) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        self.commands[self._commands_key(params)] = [dict(c) for c in commands]
+        key = self._commands_key(params)
+        if commands:
+            self.commands[key] = [dict(c) for c in commands]
+        else:  # an empty list is no list: the next scope's shows
+            self.commands.pop(key, None)
         return True
 
     def _get_my_commands(self, params: JSONDict) -> list[JSONDict]:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 
 from bot.sandbox.telegram.records import (
     ApiCall,
+    JSONDict,
     SentMessage,
+    menu_key,
 )
 from bot.sandbox.telegram.state import ApiState
 
@@ -26,6 +28,27 @@ class Inspection(ApiState):
         if not messages:
             raise LookupError(f"the bot sent nothing to chat {chat_id}")
         return messages[-1]
+
+    def menu(self, chat_id: int, language: str = "") -> list[str]:
+        """The commands a private chat's menu shows, in order."""
+        return [str(c["command"]) for c in self.menu_entries(chat_id, language)]
+
+    def menu_entries(self, chat_id: int, language: str = "") -> list[JSONDict]:
+        """The menu a private chat shows a user whose app is set to
+        ``language``, found as Telegram finds it: the first list set of the
+        chat's own scope, all private chats, then the default one, each in
+        that language before the one without a language."""
+        scopes: list[JSONDict] = [
+            {"type": "chat", "chat_id": chat_id},
+            {"type": "all_private_chats"},
+            {"type": "default"},
+        ]
+        for scope in scopes:
+            for code in dict.fromkeys((language, "")):
+                found = self.commands.get(menu_key(scope, code))
+                if found:
+                    return [dict(c) for c in found]
+        return []
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method.lower() == method.lower()]

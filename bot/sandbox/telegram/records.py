@@ -3,6 +3,7 @@ and how Telegram reads HTML and counts lengths."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -192,6 +193,23 @@ class TelegramHtml(HTMLParser):
             tag = self.open_tags[-1]
             raise self._fail(f'Can\'t find end tag corresponding to start tag "{tag}"')
         return "".join(self.parts)
+
+
+# The scopes of a command menu, with the ids each names (Bot API: BotCommandScope).
+MENU_SCOPES: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "all_private_chats": (),
+    "all_group_chats": (),
+    "all_chat_administrators": (),
+    "chat": ("chat_id",),
+    "chat_administrators": ("chat_id",),
+    "chat_member": ("chat_id", "user_id"),
+}
+
+
+def menu_key(scope: JSONDict, language: str = "") -> str:
+    """How the fake keeps one menu: its scope and its language ("" for all)."""
+    return json.dumps([scope, language], sort_keys=True)
 
 
 def as_int(value: Any, default: int) -> int:

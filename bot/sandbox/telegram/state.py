@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import ssl
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,9 @@ class ApiState:
         self.webhook_url = ""
         self.webhook_secret = ""
         self.webhook_answers: list[tuple[int, int]] = []  # (update id, HTTP status) per delivery
+        # How a webhook's HTTPS certificate is checked: a test's own (nginx with a
+        # certificate made for the run), or the system's.
+        self.webhook_verify: ssl.SSLContext | bool = True
         self._webhook_client: httpx.AsyncClient | None = None
         self._messages: dict[tuple[int, int], SentMessage] = {}
         self._last_message_id: dict[int, int] = {}
@@ -59,6 +63,7 @@ class ApiState:
         self._new_update = asyncio.Event()
         self._closed = False
         self._faults: list[Fault] = []
+        self._holds: list[tuple[str, str | None, asyncio.Event]] = []
         self._lost_answers: list[Fault] = []
         self._send_times: deque[float] = deque()
         self._changed = asyncio.Condition()
@@ -77,6 +82,7 @@ class ApiState:
         if self.latency:
             await asyncio.sleep(self.latency)
         key = method.lower()
+        await self._held(key, params)
         try:
             self._check_faults(key, params)
             if key == "getupdates":
@@ -101,6 +107,21 @@ class ApiState:
     async def _notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
+
+    def hold(self, method: str, *, scope: str | None = None) -> asyncio.Event:
+        """Keep every call of ``method`` (of a command menu's ``scope`` type,
+        if given: "chat", "default"…) unanswered until the event returned is
+        set: Telegram slow to answer, for as long as a test wants."""
+        released = asyncio.Event()
+        self._holds.append((method.lower(), scope, released))
+        return released
+
+    async def _held(self, key: str, params: JSONDict) -> None:
+        scope = params.get("scope")
+        scope_type = scope.get("type") if isinstance(scope, dict) else None
+        for method, wanted, released in list(self._holds):
+            if method == key and wanted in (None, scope_type or "default"):
+                await released.wait()
 
     def _check_faults(self, key: str, params: JSONDict) -> None:
         chat_id = as_int(params.get("chat_id"), 0) if "chat_id" in params else None
