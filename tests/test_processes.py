@@ -344,6 +344,11 @@ async def test_a_process_dying_mid_send_leaves_its_rows_to_the_others(
         assert cards(api) == Counter(), "the cadre is a's while a sends to him"
         a.core.db.pool.terminate()  # kill -9: every connection of a's is gone
         a.core.db.locks.terminate()
+
+        async def released() -> bool:  # the server ends a's sessions when it sees them closed
+            return await poll_locks(b.core.db) == []
+
+        await until(released)
         await b.flush()
         await b.core.senders.settled()
         assert sum(cards(api).values()) == 6
