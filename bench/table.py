@@ -1,8 +1,9 @@
 """One row per benchmark, and the table `make bench` prints.
 
-Every benchmark runs in its own process (`python -m bench.<name> --json`) so
-that one's memory and event loop cannot colour the next; it prints its row as
-JSON on the last line of its output, and `python -m bench` gathers the rows.
+Every benchmark runs in its own process (`python -m bench.<name>`) so that
+one's memory and event loop cannot colour the next; it prints each of its rows
+as one JSON line (a benchmark may measure several engines, one row each), and
+`python -m bench` gathers them.
 Shared machines drift, so each row carries its reference measured in the same
 run and the ratio between the two; a target is met or it is not, but a miss
 never fails a build.
@@ -37,14 +38,21 @@ class Row:
     def parse(cls, line: str) -> Row:
         return cls(**json.loads(line))
 
+    @classmethod
+    def found_in(cls, output: str) -> list[Row]:
+        """The rows a benchmark printed: its JSON lines, in order."""
+        return [cls.parse(line) for line in output.splitlines() if line.startswith('{"name": ')]
 
-def markdown(rows: list[Row]) -> str:
+
+def markdown(rows: list[tuple[Row, str]]) -> str:
+    """The results table; each row with the day it was measured (rows are run again one
+    benchmark at a time, so they need not share a day)."""
     lines = [
-        "| # | benchmark | Phản Ánh | reference (same run) | ratio | target | met |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| # | benchmark | Phản Ánh | reference (same run) | ratio | target | met | measured |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for n, row in enumerate(rows, start=1):
+    for n, (row, when) in enumerate(rows, start=1):
         met = "yes" if row.met else "**no**"
-        cells = (str(n), row.name, row.ours, row.reference, row.ratio, row.target, met)
+        cells = (str(n), row.name, row.ours, row.reference, row.ratio, row.target, met, when)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
