@@ -358,6 +358,8 @@ class Composer:
             which = Deadline.ACKNOWLEDGE if due in ACK_DUES else Deadline.RESOLVE
             if due == "resolve_due" and now - complaint.due_at > OVERDUE_NOTICE:
                 due = "overdue"  # the deadline passed while the bot was away
+            if due == Due.ACK_REMINDER and complaint.ack_due_at and now >= complaint.ack_due_at:
+                due = Due.ACK_OVERDUE  # the later "please acknowledge" rounds say it is late
             what = self.present.t(
                 lang,
                 f"reminder.{due}",
