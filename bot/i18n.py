@@ -4,7 +4,7 @@ Catalogues are TOML files in ``bot/locales``; a key is the dotted path of a
 string in its file (``[resident] greeting = "..."`` is ``resident.greeting``).
 Placeholders use ``str.format`` syntax, plus one conversion of our own:
 ``{ward!p}`` is a place name as written inside a sentence ("phường Hồng Hải",
-see `bot.domain.places.in_sentence`).  Messages go out as plain text, so
+see `bot.placenames.in_sentence`).  Messages go out as plain text, so
 nothing needs escaping and no Vietnamese text can break a parse mode.
 """
 
@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.domain.places import in_sentence
+from bot.placenames import in_sentence
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"

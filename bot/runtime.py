@@ -46,8 +46,8 @@ from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
 from handlers.zalo import channel as zalo_channel
 from handlers.zalo.channel import ZaloChannel
-from storage.engines import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
 from storage.engines import Storage, open_storage, sole_runner, start_afresh
+from storage.meta_keys import DEMO_MARK as DEMO_MARK  # the demo's mark, for bot/demo.py
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase

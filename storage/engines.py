@@ -28,10 +28,6 @@ POSTGRES = "postgres"
 
 Where = Path | PostgresUrl
 
-# The mark `phananh demo` leaves in its database (a meta key): the next demo
-# may empty a PostgreSQL database that has it, any other only if it is empty.
-DEMO_MARK = "demo"
-
 
 @dataclass
 class Storage:

@@ -16,8 +16,9 @@ import pytest
 from bot import i18n
 from bot.domain.messages import Text
 from bot.domain.orgchart import Area, AreaKind, OrgChart
-from bot.domain.places import in_sentence, upper_tier
+from bot.domain.places import upper_tier
 from bot.i18n import format_percent, t
+from bot.placenames import in_sentence
 
 VI = i18n.catalogue("vi")
 EN = i18n.catalogue("en")

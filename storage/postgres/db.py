@@ -40,8 +40,8 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from bot.config import PostgresUrl
-from storage.engines import DEMO_MARK
 from storage.errors import DatabaseUnusable
+from storage.meta_keys import DEMO_MARK
 from storage.migrations import Migration, numbered_migrations
 
 # A connection as the pool lends it (or one of its own).
