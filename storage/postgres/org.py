@@ -21,6 +21,7 @@ from bot.domain.orgchart import (
     WardPolicy,
 )
 from bot.ports import AdminEntry, Change, Notice
+from storage.chart_rows import CHART_TABLES, chart_rows, removed_staff
 from storage.postgres.accounts import (
     add_account,
     channels_of,
@@ -36,17 +37,6 @@ from storage.postgres.rows import (
     drop_pending,
     insert_admin_entry,
     lock_complaints,
-)
-
-# Emptied and filled again by every import, children first.
-CHART_TABLES = (
-    "ward_policies",
-    "family_defaults",
-    "assignments",
-    "staff_wards",
-    "staff_roles",
-    "categories",
-    "areas",
 )
 
 
@@ -98,83 +88,12 @@ class PostgresOrg(PostgresBase):
     async def _write_chart(self, conn: Conn, chart: OrgChart) -> None:
         for table in CHART_TABLES:
             await conn.execute(f"DELETE FROM {table}")
-        await conn.executemany(
-            "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
-            " position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            [
-                (
-                    a.code,
-                    a.name,
-                    a.kind.value,
-                    a.parent,
-                    [[p.lon, p.lat] for p in a.polygon] if a.polygon else None,
-                    a.centre.lon if a.centre else None,
-                    a.centre.lat if a.centre else None,
-                    i,
-                )
-                for i, a in enumerate(chart.areas.values())
-            ],
-        )
-        await conn.executemany(
-            "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
-            " acknowledge_hours, urgent, escalation, repeat, templates)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            [
-                (
-                    c.code,
-                    c.name,
-                    c.name_en,
-                    c.family.value,
-                    c.resolve_days,
-                    i,
-                    c.acknowledge_hours,
-                    c.urgent,
-                    [[lvl.after_days, lvl.target.value] for lvl in c.escalation],
-                    c.repeat,
-                    {
-                        "acknowledge": list(c.acknowledge_templates),
-                        "resolve": list(c.resolve_templates),
-                    },
-                )
-                for i, c in enumerate(chart.categories.values())
-            ],
-        )
-        known = {row[0] for row in await conn.fetch("SELECT id FROM staff")}
-        removed = sorted(known - set(chart.staff))
+        known = [row[0] for row in await conn.fetch("SELECT id FROM staff")]
+        removed = removed_staff(known, chart)
         await conn.execute("DELETE FROM staff_bindings WHERE staff_id = ANY($1::text[])", removed)
         await conn.execute("DELETE FROM staff WHERE id = ANY($1::text[])", removed)
-        await conn.executemany(
-            "INSERT INTO staff (id, name, telegram_id, zalo_id, position, active)"
-            " VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-            " telegram_id = excluded.telegram_id, zalo_id = excluded.zalo_id,"
-            " position = excluded.position, active = excluded.active",
-            [
-                (s.id, s.name, s.telegram_id, s.zalo_id, i, s.active)
-                for i, s in enumerate(chart.staff.values())
-            ],
-        )
-        await conn.executemany(
-            "INSERT INTO staff_roles (staff_id, role) VALUES ($1, $2)",
-            [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
-        )
-        await conn.executemany(
-            "INSERT INTO staff_wards (staff_id, ward, position) VALUES ($1, $2, $3)",
-            [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
-        )
-        await conn.executemany(
-            "INSERT INTO assignments (area, category, cadre) VALUES ($1, $2, $3)",
-            [(a, c, s) for (a, c), s in chart.assignments.items()],
-        )
-        await conn.executemany(
-            "INSERT INTO family_defaults (ward, family, cadre) VALUES ($1, $2, $3)",
-            [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
-        )
-        await conn.executemany(
-            "INSERT INTO ward_policies (ward, leader, conduct_leader, refer_to)"
-            " VALUES ($1, $2, $3, $4)",
-            [(p.ward, p.leader, p.conduct_leader, p.refer_to) for p in chart.wards.values()],
-        )
+        for rows in chart_rows(chart):  # asyncpg's codecs take JSON values and booleans as they are
+            await conn.executemany(rows.insert(lambda n: f"${n}"), rows.rows)
 
     async def _bind_named(self, conn: Conn, member: StaffMember) -> None:
         """The accounts the chart names for ``member`` (Telegram's, then

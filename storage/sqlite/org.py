@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -27,6 +28,7 @@ from bot.ports import (
     Change,
     Notice,
 )
+from storage.chart_rows import CHART_TABLES, chart_rows, removed_staff
 from storage.sqlite.accounts import (
     add_account,
     channels_of,
@@ -76,103 +78,7 @@ class SqliteOrg(SqliteBase):
                     assert at is not None, "notices need the time they were written"
                     await self._insert_notices(conn, notices, at)
 
-                for table in (
-                    "ward_policies",
-                    "family_defaults",
-                    "assignments",
-                    "staff_wards",
-                    "staff_roles",
-                    "categories",
-                ):
-                    await conn.execute(f"DELETE FROM {table}")
-                await conn.execute("DELETE FROM areas")
-                await conn.executemany(
-                    "INSERT INTO areas (code, name, kind, parent, polygon, centre_lon, centre_lat,"
-                    " position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            a.code,
-                            a.name,
-                            a.kind.value,
-                            a.parent,
-                            json.dumps([[p.lon, p.lat] for p in a.polygon]) if a.polygon else None,
-                            a.centre.lon if a.centre else None,
-                            a.centre.lat if a.centre else None,
-                            i,
-                        )
-                        for i, a in enumerate(chart.areas.values())
-                    ],
-                )
-                await conn.executemany(
-                    "INSERT INTO categories (code, name, name_en, family, resolve_days, position,"
-                    " acknowledge_hours, urgent, escalation, repeat, templates)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            c.code,
-                            c.name,
-                            c.name_en,
-                            c.family.value,
-                            c.resolve_days,
-                            i,
-                            c.acknowledge_hours,
-                            int(c.urgent),
-                            json.dumps(
-                                [[lvl.after_days, lvl.target.value] for lvl in c.escalation]
-                            ),
-                            c.repeat,
-                            json.dumps(
-                                {
-                                    "acknowledge": list(c.acknowledge_templates),
-                                    "resolve": list(c.resolve_templates),
-                                },
-                                ensure_ascii=False,
-                            ),
-                        )
-                        for i, c in enumerate(chart.categories.values())
-                    ],
-                )
-                known = {row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")}
-                removed = known - set(chart.staff)
-                await conn.executemany(
-                    "DELETE FROM staff_bindings WHERE staff_id = ?", [(s,) for s in removed]
-                )
-                await conn.executemany("DELETE FROM staff WHERE id = ?", [(s,) for s in removed])
-                await conn.executemany(
-                    "INSERT INTO staff (id, name, telegram_id, zalo_id, position, active)"
-                    " VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
-                    " telegram_id = excluded.telegram_id, zalo_id = excluded.zalo_id,"
-                    " position = excluded.position, active = excluded.active",
-                    [
-                        (s.id, s.name, s.telegram_id, s.zalo_id, i, int(s.active))
-                        for i, s in enumerate(chart.staff.values())
-                    ],
-                )
-                await conn.executemany(
-                    "INSERT INTO staff_roles (staff_id, role) VALUES (?, ?)",
-                    [(s.id, r.value) for s in chart.staff.values() for r in sorted(s.roles)],
-                )
-                await conn.executemany(
-                    "INSERT INTO staff_wards (staff_id, ward, position) VALUES (?, ?, ?)",
-                    [(s.id, w, i) for s in chart.staff.values() for i, w in enumerate(s.wards)],
-                )
-                await conn.executemany(
-                    "INSERT INTO assignments (area, category, cadre) VALUES (?, ?, ?)",
-                    [(a, c, s) for (a, c), s in chart.assignments.items()],
-                )
-                await conn.executemany(
-                    "INSERT INTO family_defaults (ward, family, cadre) VALUES (?, ?, ?)",
-                    [(w, f.value, s) for (w, f), s in chart.family_defaults.items()],
-                )
-                await conn.executemany(
-                    "INSERT INTO ward_policies (ward, leader, conduct_leader, refer_to)"
-                    " VALUES (?, ?, ?, ?)",
-                    [
-                        (p.ward, p.leader, p.conduct_leader, p.refer_to)
-                        for p in chart.wards.values()
-                    ],
-                )
+                await _write_chart(conn, chart)
                 for member in chart.staff.values():
                     if member.accounts():
                         await self._bind_named(conn, member)
@@ -287,3 +193,23 @@ class SqliteOrg(SqliteBase):
             for r in await self._all("SELECT * FROM ward_policies")
         }
         return OrgChart(areas, categories, staff, assignments, defaults, policies)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A chart value as SQLite keeps it: JSON text for lists and objects, 0/1 for booleans."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+async def _write_chart(conn: aiosqlite.Connection, chart: OrgChart) -> None:
+    for table in CHART_TABLES:
+        await conn.execute(f"DELETE FROM {table}")
+    known = [row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")]
+    removed = [(staff_id,) for staff_id in removed_staff(known, chart)]
+    await conn.executemany("DELETE FROM staff_bindings WHERE staff_id = ?", removed)
+    await conn.executemany("DELETE FROM staff WHERE id = ?", removed)
+    for rows in chart_rows(chart):
+        await conn.executemany(rows.insert(lambda _: "?"), rows.adapted(_sqlite_value))
