@@ -9,11 +9,23 @@ JSON value and a boolean (`adapt`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from bot.domain.orgchart import OrgChart
+from bot.domain.orgchart import (
+    Area,
+    AreaKind,
+    Category,
+    EscalationLevel,
+    EscalationTarget,
+    Family,
+    GeoPoint,
+    OrgChart,
+    Role,
+    StaffMember,
+    WardPolicy,
+)
 
 # Emptied and filled again by every import, children first.
 CHART_TABLES = (
@@ -142,3 +154,92 @@ def chart_rows(chart: OrgChart) -> list[TableRows]:
 def removed_staff(known: Iterable[str], chart: OrgChart) -> list[str]:
     """The staff the database knows and the new chart no longer names."""
     return sorted(set(known) - set(chart.staff))
+
+
+# How the chart is read back: each table in its order (a table's rows are
+# mappings by column name, as both drivers give them).
+CHART_READS = {
+    "areas": "SELECT * FROM areas ORDER BY position",
+    "categories": "SELECT * FROM categories ORDER BY position",
+    "staff_roles": "SELECT staff_id, role FROM staff_roles",
+    "staff_wards": "SELECT staff_id, ward FROM staff_wards ORDER BY position",
+    "staff": "SELECT * FROM staff ORDER BY position",
+    "assignments": "SELECT * FROM assignments",
+    "family_defaults": "SELECT * FROM family_defaults",
+    "ward_policies": "SELECT * FROM ward_policies",
+}
+
+
+class Row(Protocol):
+    """A row by column name, as both drivers give it (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+Rows = Sequence[Row]
+
+
+def chart_from(tables: Mapping[str, Rows], json_value: Callable[[Any], Any]) -> OrgChart | None:
+    """The chart the rows of `CHART_READS` hold, or None before the first import.
+    ``json_value`` turns a JSON column as the engine returns it into Python values."""
+    if not tables["areas"]:
+        return None
+    areas = {r["code"]: _area(r, json_value) for r in tables["areas"]}
+    categories = {r["code"]: _category(r, json_value) for r in tables["categories"]}
+    roles: dict[str, set[Role]] = {}
+    for r in tables["staff_roles"]:
+        roles.setdefault(r["staff_id"], set()).add(Role(r["role"]))
+    wards_of: dict[str, list[str]] = {}
+    for r in tables["staff_wards"]:
+        wards_of.setdefault(r["staff_id"], []).append(r["ward"])
+    staff = {
+        r["id"]: StaffMember(
+            r["id"],
+            r["name"],
+            frozenset(roles.get(r["id"], set())),
+            tuple(wards_of.get(r["id"], [])),
+            r["telegram_id"],
+            active=bool(r["active"]),
+            zalo_id=r["zalo_id"],
+        )
+        for r in tables["staff"]
+    }
+    assignments = {(r["area"], r["category"]): r["cadre"] for r in tables["assignments"]}
+    defaults = {(r["ward"], Family(r["family"])): r["cadre"] for r in tables["family_defaults"]}
+    policies = {
+        r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"], r["refer_to"])
+        for r in tables["ward_policies"]
+    }
+    return OrgChart(areas, categories, staff, assignments, defaults, policies)
+
+
+def _area(r: Row, json_value: Callable[[Any], Any]) -> Area:
+    polygon = (
+        tuple(GeoPoint(lon=p[0], lat=p[1]) for p in json_value(r["polygon"]))
+        if r["polygon"]
+        else None
+    )
+    centre = (
+        GeoPoint(lon=r["centre_lon"], lat=r["centre_lat"]) if r["centre_lon"] is not None else None
+    )
+    return Area(r["code"], r["name"], AreaKind(r["kind"]), r["parent"], polygon, centre)
+
+
+def _category(r: Row, json_value: Callable[[Any], Any]) -> Category:
+    templates = json_value(r["templates"]) if r["templates"] else {}
+    return Category(
+        r["code"],
+        r["name"],
+        r["name_en"],
+        Family(r["family"]),
+        r["resolve_days"],
+        acknowledge_hours=r["acknowledge_hours"],
+        urgent=bool(r["urgent"]),
+        escalation=tuple(
+            EscalationLevel(float(days), EscalationTarget(target))
+            for days, target in (json_value(r["escalation"]) if r["escalation"] else [])
+        ),
+        repeat=r["repeat"],
+        acknowledge_templates=tuple(str(t) for t in templates.get("acknowledge", [])),
+        resolve_templates=tuple(str(t) for t in templates.get("resolve", [])),
+    )

@@ -11,24 +11,15 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.orgchart import (
-    Area,
-    AreaKind,
-    Category,
-    EscalationLevel,
-    EscalationTarget,
-    Family,
-    GeoPoint,
     OrgChart,
-    Role,
     StaffMember,
-    WardPolicy,
 )
 from bot.ports import (
     AdminEntry,
     Change,
     Notice,
 )
-from storage.chart_rows import CHART_TABLES, chart_rows, removed_staff
+from storage.chart_rows import CHART_READS, CHART_TABLES, chart_from, chart_rows, removed_staff
 from storage.sqlite.accounts import (
     add_account,
     channels_of,
@@ -42,7 +33,6 @@ from storage.sqlite.rows import (
     bump_roster,
     drop_pending,
     insert_admin_entry,
-    templates_of,
 )
 
 
@@ -125,74 +115,8 @@ class SqliteOrg(SqliteBase):
         self.db.outbox_changes += 1
 
     async def load_org(self) -> OrgChart | None:
-        area_rows = await self._all("SELECT * FROM areas ORDER BY position")
-        if not area_rows:
-            return None
-        areas = {}
-        for r in area_rows:
-            polygon = (
-                tuple(GeoPoint(lon=p[0], lat=p[1]) for p in json.loads(r["polygon"]))
-                if r["polygon"]
-                else None
-            )
-            centre = (
-                GeoPoint(lon=r["centre_lon"], lat=r["centre_lat"])
-                if r["centre_lon"] is not None
-                else None
-            )
-            areas[r["code"]] = Area(
-                r["code"], r["name"], AreaKind(r["kind"]), r["parent"], polygon, centre
-            )
-        categories = {
-            r["code"]: Category(
-                r["code"],
-                r["name"],
-                r["name_en"],
-                Family(r["family"]),
-                r["resolve_days"],
-                acknowledge_hours=r["acknowledge_hours"],
-                urgent=bool(r["urgent"]),
-                escalation=tuple(
-                    EscalationLevel(float(days), EscalationTarget(target))
-                    for days, target in json.loads(r["escalation"] or "[]")
-                ),
-                repeat=r["repeat"],
-                acknowledge_templates=tuple(templates_of(r["templates"], "acknowledge")),
-                resolve_templates=tuple(templates_of(r["templates"], "resolve")),
-            )
-            for r in await self._all("SELECT * FROM categories ORDER BY position")
-        }
-        roles: dict[str, set[Role]] = {}
-        for r in await self._all("SELECT staff_id, role FROM staff_roles"):
-            roles.setdefault(r["staff_id"], set()).add(Role(r["role"]))
-        wards_of: dict[str, list[str]] = {}
-        for r in await self._all("SELECT staff_id, ward FROM staff_wards ORDER BY position"):
-            wards_of.setdefault(r["staff_id"], []).append(r["ward"])
-        staff = {
-            r["id"]: StaffMember(
-                r["id"],
-                r["name"],
-                frozenset(roles.get(r["id"], set())),
-                tuple(wards_of.get(r["id"], [])),
-                r["telegram_id"],
-                active=bool(r["active"]),
-                zalo_id=r["zalo_id"],
-            )
-            for r in await self._all("SELECT * FROM staff ORDER BY position")
-        }
-        assignments = {
-            (r["area"], r["category"]): r["cadre"]
-            for r in await self._all("SELECT * FROM assignments")
-        }
-        defaults = {
-            (r["ward"], Family(r["family"])): r["cadre"]
-            for r in await self._all("SELECT * FROM family_defaults")
-        }
-        policies = {
-            r["ward"]: WardPolicy(r["ward"], r["leader"], r["conduct_leader"], r["refer_to"])
-            for r in await self._all("SELECT * FROM ward_policies")
-        }
-        return OrgChart(areas, categories, staff, assignments, defaults, policies)
+        tables = {name: await self._all(sql) for name, sql in CHART_READS.items()}
+        return chart_from(tables, json.loads)
 
 
 def _sqlite_value(value: Any) -> Any:
