@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import i18n
-from bot.domain.places import in_sentence
+from bot.placenames import in_sentence
 
 ANYTHING = r"[\s\S]*?"
 # How a channel words an entry before it fills it in (Zalo names what to type
