@@ -196,6 +196,23 @@ async def test_open_complaints_by_ward_and_overdue_after_the_deadline(
     assert value(found, "phananh_complaints_overdue", ward=ward) == 2
 
 
+async def test_the_database_is_read_at_most_once_in_a_few_seconds(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Two Prometheus servers, or an operator refreshing the page, do not
+    repeat the database's queries: its values are kept `DB_READ_SECONDS`."""
+    await report(bot, bot.user(RESIDENT, "Lan"))
+    complaint = await bot.services.store.get_complaint(1)
+    assert complaint is not None
+    assert value(await samples(bot), "phananh_complaints", ward=complaint.ward, group="open") == 1
+    await report(bot, bot.user(RESIDENT + 1, "Minh"), "Rác lần hai")
+    kept = await samples(bot)
+    assert value(kept, "phananh_complaints", ward=complaint.ward, group="open") == 1
+    clock.advance(AFTER_A_READ)
+    fresh = await samples(bot)
+    assert value(fresh, "phananh_complaints", ward=complaint.ward, group="open") == 2
+
+
 async def test_the_weekly_digest_sent_is_counted(bot: BotDriver, clock: ManualClock) -> None:
     await report(bot, bot.user(RESIDENT, "Lan"))
     before = value(await samples(bot), "phananh_digests_sent_total", channel="telegram")
