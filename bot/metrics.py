@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -325,7 +324,7 @@ class Metrics:
         ok = not failing or age <= API_STALE
         detail = f"last answer {int(age.total_seconds())} s ago"
         if failing:
-            detail += f", failing since (at most {int(API_STALE.total_seconds())} s)"
+            detail += f"; failing since (not ready after {int(API_STALE.total_seconds())} s)"
         return Check(name, ok, detail)
 
 
@@ -424,8 +423,3 @@ def add_routes(server: HttpServer, metrics: Metrics, *, listen: bool) -> None:
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since ``started`` (a `time.perf_counter` reading)."""
-    return time.perf_counter() - started
