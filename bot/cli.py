@@ -23,6 +23,7 @@ from bot.config import ConfigError, PostgresUrl, Settings, is_url, load_settings
 from bot.domain.channels import CHANNELS, TELEGRAM, Account, label, valid_account_id
 from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language, t
+from bot.logs import configure_logging
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
 
@@ -364,15 +365,12 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
             settings,
             http_host=settings.http_host if args.listen is None else args.listen,
             http_port=settings.http_port if args.port is None else args.port,
+            http_port_given=settings.http_port_given or args.port is not None,
         )
     except ConfigError as exc:
         console.warn("cli.config_error", error=exc)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL, and the URL carries the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings.log_format, logging.INFO)
     try:
         asyncio.run(_serve(settings, console, args.webhook))
     except InvalidToken:
@@ -804,6 +802,10 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return cmd_db_copy(settings, console, args)
     if args.command == "demo":
         from bot.demo import run_demo
+
+        if settings.log_format == "json":
+            # The demo's story goes to stdout; its log lines, as a log system reads them.
+            configure_logging(settings.log_format, logging.INFO)
 
         return asyncio.run(run_demo(args.db))
     return EXIT_USAGE

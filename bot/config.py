@@ -34,6 +34,8 @@ DEFAULT_DB = "./data/phananh.db"
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8080
+# How log lines are written: "text" for a person, "json" (one object a line) for a log system.
+LOG_FORMATS = ("text", "json")
 # A media link's signature is only as strong as its key.
 MEDIA_SECRET_MIN = 32
 
@@ -217,9 +219,15 @@ class Settings:
     # reverse proxy that provides the HTTPS.  Port 0 picks a free port (tests).
     http_host: str = DEFAULT_HTTP_HOST
     http_port: int = DEFAULT_HTTP_PORT
+    # The port was configured (PHANANH_HTTP_PORT, or `run --port`): the server
+    # listens even for long polling without a public URL, for /metrics and
+    # the health checks (bot/metrics.py).
+    http_port_given: bool = False
     # The HTTPS base under which the reverse proxy makes that server reachable
     # ("" when it is not: the server then listens only for a webhook).
     public_url: str = ""
+    # "json": log lines as JSON objects, one a line (bot/logs.py).
+    log_format: str = "text"
 
     def __post_init__(self) -> None:
         if not self.telegram_file_url:
@@ -254,6 +262,8 @@ class Settings:
             raise ConfigError("http_port must be between 0 and 65535")
         if not self.http_host.strip():
             raise ConfigError("http_host must name an address to listen on")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -360,6 +370,7 @@ _ENV_NAMES = {
     "http_host": "PHANANH_HTTP_HOST",
     "http_port": "PHANANH_HTTP_PORT",
     "public_url": "PHANANH_PUBLIC_URL",
+    "log_format": "PHANANH_LOG_FORMAT",
 }
 
 
@@ -513,6 +524,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=Secret(str(raw.get("webhook_secret", ""))),
         http_host=str(raw.get("http_host", DEFAULT_HTTP_HOST)).strip(),
         public_url=str(raw.get("public_url", "")).strip(),
+        http_port_given="http_port" in raw,
+        log_format=str(raw.get("log_format", "text")).strip().lower(),
         media_secret=Secret(str(raw.get("media_secret", ""))),
         zalo_token=Secret(str(raw.get("zalo_token", "")).strip()),
         zalo_api_url=str(raw.get("zalo_api_url", DEFAULT_ZALO_API_URL)).strip(),

@@ -746,3 +746,59 @@ class UpdateInbox(Protocol):
         ...
 
     async def done(self, update_id: str) -> None: ...
+
+
+# ---- what the operators watch (bot/metrics.py) ------------------------------------------------
+
+
+class Observer(Protocol):
+    """What the use cases tell the operators' metrics (bot/metrics.py
+    implements it with Prometheus; the use cases never import it).  Every
+    argument is a name from a fixed list — a channel, a notice kind —
+    never a person, a text or a code."""
+
+    def delivered(self, channel: str, kind: str) -> None:
+        """An outbox row of ``kind`` was delivered whole on ``channel``."""
+        ...
+
+
+class NoObserver:
+    """Nobody watching: the command line, and the use cases built alone."""
+
+    def delivered(self, channel: str, kind: str) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """The outbox's rows not sent and not given up: all of them, those due
+    now, and when the oldest of those due was written (None: none due)."""
+
+    pending: int
+    due: int
+    oldest_due: datetime | None
+
+
+@dataclass(frozen=True)
+class WardLoad:
+    """One ward's complaints that are not closed: by state group (``open``,
+    ``resolved``) and, of the open ones, how many are past their deadline."""
+
+    ward: str
+    groups: Mapping[str, int]
+    overdue: int
+
+
+class HealthStore(Protocol):
+    """The few cheap reads the health checks and the metrics make at scrape
+    time (storage/sqlite/health.py, storage/postgres/health.py)."""
+
+    async def ping(self) -> None:
+        """One round trip; raises when the database does not answer."""
+        ...
+
+    async def outbox_backlog(self, now: datetime) -> OutboxBacklog: ...
+
+    async def ward_load(self, now: datetime) -> list[WardLoad]:
+        """Every ward with a complaint not closed, by ward."""
+        ...

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
 from bot.http import HttpServer, add_files_route, add_media_route
+from bot.metrics import Metrics, add_routes
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
@@ -71,6 +73,7 @@ class Core:
     sweeper: Sweeper
     media: MediaLinks  # expiring links to kept photos, for channels that send by URL
     files: TemporaryFiles  # files made for one person, at links that expire (Zalo)
+    metrics: Metrics  # what the operators watch: /metrics, /readyz (bot/metrics.py)
     # Every channel's outbox loop: whatever handled an update flushes them all.
     senders: Senders = field(default_factory=Senders)
     # Telegram's webhook secret when none is configured: the one every process
@@ -131,7 +134,9 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         secret = media_secret(settings.media_secret.reveal())
         media = MediaLinks(store, clock, secret, settings.public_url)
         files = TemporaryFiles(clock, settings.public_url)
-        yield Core(settings, clock, storage, services, digests, sweeper, media, files)
+        metrics = Metrics(clock, storage.health(), sweep_seconds=settings.sweep_seconds)
+        services.observer = metrics
+        yield Core(settings, clock, storage, services, digests, sweeper, media, files, metrics)
     finally:
         await storage.close()
 
@@ -193,6 +198,7 @@ def telegram(
             senders=core.senders,
             pace=core.storage.pace(),
             leadership=core.storage.leadership(),
+            metrics=core.metrics,
         )
 
     return build
@@ -216,6 +222,7 @@ def zalo(
             senders=core.senders,
             pace=core.storage.pace(),
             leadership=core.storage.leadership(),
+            metrics=core.metrics,
         )
         return ZaloChannel(
             core.settings,
@@ -317,8 +324,12 @@ class Runtime:
 
     async def tick(self) -> None:
         """What fell due becomes outbox rows, then each channel sends what
-        the outbox holds for it (including earlier failures due for a retry)."""
-        await self.sweeper.sweep()
+        the outbox holds for it (including earlier failures due for a retry).
+        A sweep that finishes is timed for the metrics (one that fails is
+        not: /readyz then sees the sweep late)."""
+        started = time.perf_counter()
+        report = await self.sweeper.sweep()
+        self.core.metrics.swept(time.perf_counter() - started, report.complaints)
         await self.flush()
 
     async def flush(self) -> None:
@@ -337,6 +348,8 @@ class Runtime:
         background) or one tick now (the tests and the demo, which tick
         themselves).  What fails on the way is stopped again by `stop`."""
         self._warn()
+        for channel in self.channels:
+            self.core.metrics.expect_channel(channel.name)
         if self.http.wanted or self.settings.public_url:
             await self.http.start()
             self._exit.push_async_callback(self.http.stop)
@@ -394,6 +407,8 @@ async def running(
         http = HttpServer(settings.http_host, settings.http_port)
         add_media_route(http, core.media.media_response)
         add_files_route(http, core.files.get)
+        # /metrics, /healthz, /readyz: a reason to listen when the port is configured.
+        add_routes(http, core.metrics, listen=settings.http_port_given)
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

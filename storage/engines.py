@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
-from bot.ports import DigestStore, Leadership, MenuStore, SharedPace, Store, UpdateInbox
+from bot.ports import (
+    DigestStore,
+    HealthStore,
+    Leadership,
+    MenuStore,
+    SharedPace,
+    Store,
+    UpdateInbox,
+)
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -99,6 +107,20 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return SqliteMenus(self.database)
+
+    def health(self) -> HealthStore:
+        """The cheap reads of the health checks and the metrics (bot/metrics.py)."""
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.health import PostgresHealth
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresHealth(self.database)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.health import SqliteHealth
+
+        assert isinstance(self.database, SqliteDatabase)
+        return SqliteHealth(self.database)
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online

@@ -28,7 +28,7 @@ from bot.domain.messages import Text, text
 from bot.domain.orgchart import Category, OrgChart
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.worktime import QuietHours, WorkCalendar
-from bot.ports import Notice, Person, Store
+from bot.ports import NoObserver, Notice, Observer, Person, Store
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
@@ -114,6 +114,8 @@ class Core:
         # Called when the channel refuses a person or reaches them again
         # (bot/app/owners.py moves a staff member's tasks); set by the app.
         self.reach_changed: Callable[[int, bool], Awaitable[None]] | None = None
+        # What the operators' metrics are told (bot/metrics.py; set by the runtime).
+        self.observer: Observer = NoObserver()
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
     @property

@@ -285,6 +285,7 @@ class OutboxLoop:
                 await self._failed(item, type(exc).__name__, backoff(item.attempts), counts=True)
                 return Attempt(Outcome.FAILED)
             return await self._judged(item, failure)
+        self.services.observer.delivered(self.channel, item.kind)
         return Attempt(Outcome.SENT)
 
     async def _judged(self, item: OutboxItem, failure: Failure) -> Attempt:

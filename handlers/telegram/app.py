@@ -16,11 +16,13 @@ from bot.app.digests import Digests
 from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.ports import SharedPace
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
 from handlers.telegram.menus import CommandMenus
+from handlers.telegram.metered import TelegramApplication, WatchedRequest
 from handlers.telegram.outbox import OutboxSender
 from handlers.telegram.processing import ChatOrderedProcessor
 from handlers.telegram.ratelimit import MessagePacer
@@ -36,10 +38,17 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     pace: SharedPace | None = None,
+    metrics: Metrics | None = None,
 ) -> BotApplication:
     """The Application with every handler registered, and no use cases yet
     (`attach` gives it those).  ``pace``: the send rate every process on
-    the database keeps together (PostgreSQL), else this process paces alone."""
+    the database keeps together (PostgreSQL), else this process paces alone.
+    ``metrics``: told of every update and every API call (handlers/telegram/metered.py)."""
+    updates_request = updates_request or request or HTTPXRequest(connection_pool_size=1)
+    request = request or HTTPXRequest(connection_pool_size=256)
+    if metrics is not None:
+        request = WatchedRequest(request, metrics.api_answer_of)
+        updates_request = WatchedRequest(updates_request, metrics.api_answer_of)
     # The bot is built here rather than by the builder: it is our subclass,
     # which fits every text to Telegram's limits (handlers/telegram/extbot.py).
     # The HTTP requests are what ApplicationBuilder would make.
@@ -48,12 +57,13 @@ def build_application(
         base_url=settings.telegram_api_url,
         base_file_url=settings.telegram_file_url,
         defaults=Defaults(tzinfo=settings.tz),
-        request=request or HTTPXRequest(connection_pool_size=256),
-        get_updates_request=updates_request or request or HTTPXRequest(connection_pool_size=1),
+        request=request,
+        get_updates_request=updates_request,
         rate_limiter=MessagePacer(shared=pace) if settings.rate_limit else None,  # type: ignore[arg-type]
     )
     builder = (
         ApplicationBuilder()
+        .application_class(TelegramApplication)
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(ChatOrderedProcessor())
@@ -63,6 +73,9 @@ def build_application(
         .updater(None)
     )
     app: BotApplication = builder.build()  # type: ignore[assignment]
+    if metrics is not None:
+        assert isinstance(app, TelegramApplication)
+        app.watch = metrics.update_handled
 
     # Order matters: `common` identifies the person first (group -1) and
     # flushes the outbox last (group 99); the audiences' handlers share

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.http import HttpServer
 from bot.leading import while_leading
+from bot.metrics import Metrics
 from bot.ports import Leadership, SharedPace, UpdateInbox
 from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application
 from handlers.telegram.context import BotApplication, Wiring
@@ -76,13 +77,14 @@ class TelegramChannel:
         senders: Senders | None = None,
         pace: SharedPace | None = None,
         leadership: Leadership | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.services = services
         self.receiving = receiving
         self.leadership = leadership  # long polling: one process of several at a time
         self.app: BotApplication = build_application(
-            settings, request=request, updates_request=updates_request, pace=pace
+            settings, request=request, updates_request=updates_request, pace=pace, metrics=metrics
         )
         self.wiring: Wiring = attach(self.app, services, digests, settings, senders)
         self.webhook: TelegramWebhook | None = None

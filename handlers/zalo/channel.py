@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -38,6 +39,7 @@ from bot.domain.channels import ZALO
 from bot.domain.clock import Clock
 from bot.http import HttpServer
 from bot.leading import while_leading
+from bot.metrics import Metrics
 from bot.ports import Leadership, MenuStore, SharedPace, UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient
@@ -86,6 +88,8 @@ class Parts:
     pace: SharedPace | None = None
     # Long polling: one process of several at a time (PostgreSQL).
     leadership: Leadership | None = None
+    # Told of every update and every API call (bot/metrics.py).
+    metrics: Metrics | None = None
 
 
 class ZaloChannel:
@@ -107,8 +111,12 @@ class ZaloChannel:
         self.settings = settings
         self.services = services
         self.receiving = receiving
+        metrics = parts.metrics
         self.client = ZaloBotClient(
-            settings.zalo_token.reveal(), base_url=settings.zalo_api_url, transport=transport
+            settings.zalo_token.reveal(),
+            base_url=settings.zalo_api_url,
+            transport=transport,
+            watch=partial(metrics.api_answer_of, ZALO) if metrics is not None else None,
         )
         # Photos people send are on Zalo's servers: fetched with a client of their own.
         self.downloads = httpx.AsyncClient(
@@ -138,6 +146,8 @@ class ZaloChannel:
             services, self.desk, self.out, parts.menus, self.downloads, self.links, parts.senders
         )
         self.receiver = ZaloReceiver(parts.inbox, services, clock)
+        if metrics is not None:
+            self.receiver.watch = metrics.update_handled
         poll_seconds = receiving.poll_seconds if isinstance(receiving, LongPolling) else 0
         self.polling = Polling(self.client, self.receiver, poll_seconds=poll_seconds, wait=wait)
         self.webhook: ZaloWebhook | None = None

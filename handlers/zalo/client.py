@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -224,6 +224,7 @@ class ZaloBotClient:
         transport: httpx.AsyncBaseTransport | None = None,
         http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
+        watch: Callable[[str, int], None] | None = None,
     ) -> None:
         if not _TOKEN_SHAPE.fullmatch(token):
             raise ValueError("the Zalo token is empty or not a single URL path segment")
@@ -236,6 +237,8 @@ class ZaloBotClient:
         self.timeout = timeout
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
+        # Told each call's method and status (0: no answer): the operators' metrics.
+        self._watch = watch
 
     def __repr__(self) -> str:
         return f"ZaloBotClient(base_url={self.base_url!r}, token={REDACTED!r})"
@@ -265,6 +268,19 @@ class ZaloBotClient:
         Raises a `ZaloError` subclass; an idle long poll raises `ZaloTransientError` here (408),
         which `get_updates` turns into "nothing new".
         """
+        try:
+            result = await self._post(method, params, read_timeout)
+        except ZaloError as exc:
+            if self._watch is not None:
+                self._watch(method, exc.status)
+            raise
+        if self._watch is not None:
+            self._watch(method, 200)
+        return result
+
+    async def _post(
+        self, method: str, params: Mapping[str, Any] | None, read_timeout: float | None
+    ) -> Any:
         url = f"{self.base_url}{self.__token}/{method}"
         timeout = httpx.Timeout(self.timeout, read=read_timeout or self.timeout)
         try:

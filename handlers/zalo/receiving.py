@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.app.inbox import InboxWorker
@@ -35,7 +36,7 @@ from bot.domain.clock import Clock
 from bot.ports import UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient, ZaloError, ZaloUnauthorized
-from handlers.zalo.updates import IncomingEvent, MalformedUpdate, parse_update
+from handlers.zalo.updates import EventKind, IncomingEvent, MalformedUpdate, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,13 @@ def update_id_of(event: IncomingEvent, raw: object) -> str:
     return "h-" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
+def event_kind(event: IncomingEvent) -> str:
+    """What the update is, in a word (a text starting with "/" is a command)."""
+    if event.kind is EventKind.TEXT and (event.text or "").startswith("/"):
+        return "command"
+    return event.kind.value
+
+
 class ZaloReceiver:
     """Stores updates, then hands them to ``handle`` (an update's id, its event)."""
 
@@ -66,6 +74,8 @@ class ZaloReceiver:
         self.services = services
         self.clock = clock
         self.handle: Handler | None = None
+        # Told of every update handled: (channel, kind, seconds) — the operators' metrics.
+        self.watch: Callable[[str, str, float], None] | None = None
 
     @property
     def inbox(self) -> UpdateInbox:
@@ -137,6 +147,14 @@ class ZaloReceiver:
         event = self._event(json.loads(payload))
         if event is None:
             return
+        started = time.perf_counter()
+        try:
+            await self._handle_event(update_id, event, recovered)
+        finally:
+            if self.watch is not None:
+                self.watch(ZALO, event_kind(event), time.perf_counter() - started)
+
+    async def _handle_event(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
         services = self.services
         try:
             if await services.claim_update(ZALO, update_id):
