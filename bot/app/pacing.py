@@ -30,6 +30,40 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
+# A process that wakes for its slot more than one gap late (its event loop was
+# busy) takes a new slot rather than send at once: every message whose slot
+# passed during the stall would otherwise leave together, a burst the platform
+# counts against the bot's rate (Telegram answers 429).  After so many late
+# wakes in a row the message goes anyway.
+LATE_SLOTS = 3
+
+
+async def wait_for_shared_slot(
+    take: Callable[[], Awaitable[float]],
+    gap: float,
+    *,
+    sleep: Sleep = asyncio.sleep,
+    now: Callable[[], float] | None = None,
+) -> float:
+    """Take a slot from the shared bucket (``take`` reserves one and says how
+    long until it) and wait for it; a slot missed by more than ``gap`` is taken
+    again (`LATE_SLOTS`).  Returns the seconds asked to wait in all."""
+    clock = now or asyncio.get_running_loop().time
+    waited = 0.0
+    for _ in range(LATE_SLOTS):
+        wait = await take()
+        due = clock() + wait
+        if wait > 0:
+            waited += wait
+            await sleep(wait)
+        if clock() - due <= gap:
+            break
+    return waited
+
+
+class _OutOfReach(Exception):
+    """The shared bucket's database did not answer: the process paces itself."""
+
 
 class Pacer:
     def __init__(
@@ -62,12 +96,14 @@ class Pacer:
         time, `gap` apart, in the order they were asked for — by every
         process together when shared, else by this one."""
         if self._shared is not None:
-            wait = await self._shared_slot(self._shared)
-            if wait is not None:
-                if wait > 0:
-                    self.waited += wait
-                    await self._sleep(wait)
+            shared = self._shared
+            try:
+                self.waited += await wait_for_shared_slot(
+                    lambda: self._shared_slot(shared), self.gap, sleep=self._sleep, now=self._now
+                )
                 return
+            except _OutOfReach:
+                pass
         async with self._lock:
             now = self._time()
             slot = max(now, self._next)
@@ -76,9 +112,9 @@ class Pacer:
             self.waited += slot - now
             await self._sleep(slot - now)
 
-    async def _shared_slot(self, shared: SharedPace) -> float | None:
+    async def _shared_slot(self, shared: SharedPace) -> float:
         """The wait for this message's slot in the shared bucket (a pause
-        heard here passed on first); None when the database did not answer."""
+        heard here passed on first); `_OutOfReach` when the database did not answer."""
         try:
             if self._hold > 0:
                 await shared.hold(self._bucket, self._hold)
@@ -88,7 +124,7 @@ class Pacer:
             if not self._shared_failing:
                 log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
             self._shared_failing = True
-            return None
+            raise _OutOfReach from exc
         self._shared_failing = False
         # Slow-downs heard here apply to this process's own pacing too.
         return max(wait, self._next - self._time())

@@ -46,6 +46,7 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.app.pacing import wait_for_shared_slot
 from bot.domain.channels import TELEGRAM
 from bot.ports import SharedPace
 
@@ -151,19 +152,23 @@ class MessagePacer(BaseRateLimiter[int]):
         if self._resume_at > loop.time():  # a global 429 this process heard
             await asyncio.sleep(self._resume_at - loop.time())
         try:
-            wait = await shared.slot(TELEGRAM, 1 / SHARED_PER_SECOND)
+            await wait_for_shared_slot(lambda: self._shared_slot(shared), 1 / SHARED_PER_SECOND)
         except Exception as exc:
             if not self._shared_failing:
                 log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
             self._shared_failing = True
             return False
         self._shared_failing = False
-        now = loop.time()
+        return True
+
+    async def _shared_slot(self, shared: SharedPace) -> float:
+        """One slot of the shared bucket: the seconds until it (noted for `_at_the_ceiling`)."""
+        wait = await shared.slot(TELEGRAM, 1 / SHARED_PER_SECOND)
+        now = asyncio.get_running_loop().time()
         self._window.append(now + wait)
         if wait > 0:
             self._shared_busy_at = now
-            await asyncio.sleep(wait)
-        return True
+        return wait
 
     async def _own_turn(self) -> None:
         """Slots handed out one at a time and `_gap` apart, in the order

@@ -1,0 +1,63 @@
+"""Pacing with the bucket every process shares: a process that wakes late for
+its slot (its event loop was busy) takes a new one instead of sending in a burst
+with every other message whose slot passed meanwhile."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app.pacing import LATE_SLOTS, Pacer
+
+
+class Bucket:
+    """The shared bucket as `storage/postgres/pace.py` keeps it: slots a gap apart."""
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock = clock
+        self.next_at = 0.0
+        self.backlog = 0.0  # seconds of other processes' messages queued ahead
+        self.taken: list[float] = []
+
+    async def slot(self, bucket: str, gap: float) -> float:
+        at = max(self.next_at, self.clock[0] + self.backlog)
+        self.next_at = at + gap
+        self.taken.append(at)
+        return at - self.clock[0]
+
+    async def hold(self, bucket: str, seconds: float) -> None:
+        self.next_at = max(self.next_at, self.clock[0] + seconds)
+
+
+def paced(stall: list[float]) -> tuple[Pacer, Bucket, list[float]]:
+    """A pacer at 4 a second whose sleeps overrun by the next of ``stall`` (a busy loop;
+    the first message's slot is now, so it does not sleep)."""
+    clock = [100.0]
+    bucket = Bucket(clock)
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds + (stall.pop(0) if stall else 0.0)
+
+    pacer = Pacer(4.0, sleep=sleep, now=lambda: clock[0], shared=bucket, bucket="zalo")
+    return pacer, bucket, clock
+
+
+async def test_a_slot_woken_on_time_is_used() -> None:
+    pacer, bucket, _ = paced([0.01])
+    await pacer.turn()
+    await pacer.turn()
+    assert bucket.taken == pytest.approx([100.0, 100.25])
+
+
+async def test_a_slot_missed_by_more_than_a_gap_is_taken_again() -> None:
+    pacer, bucket, clock = paced([1.0])  # the second message wakes a second late
+    await pacer.turn()
+    await pacer.turn()
+    assert len(bucket.taken) == 3, "the late slot was given up and a new one taken"
+    assert clock[0] == pytest.approx(bucket.taken[-1]), "the message leaves at its new slot"
+
+
+async def test_a_message_late_every_time_goes_after_so_many_slots() -> None:
+    pacer, bucket, _ = paced([1.0] * 10)
+    bucket.backlog = 10.0  # other processes' messages queued ahead: every slot is a wait
+    await pacer.turn()
+    assert len(bucket.taken) == LATE_SLOTS
