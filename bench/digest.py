@@ -16,8 +16,18 @@ connection.  Both are timed from outside, the CLI as a whole subprocess
 
 Seeding a million rows takes about a minute, so the seeded file is kept in
 the temp directory, keyed by the count, the seed, the generator and the
-schema version; a clean machine builds it.  The last line of output is the
-benchmark's `Row` (bench/table.py).
+schema version; a clean machine builds it.
+
+Then the same on PostgreSQL (the empty database in ``PHANANH_BENCH_PG``,
+else a throwaway cluster made with the machine's server binaries,
+tests/pgserver.py): the same complaints through ``COPY``, then ``VACUUM
+ANALYZE`` as a live database would have had; the bot's PostgreSQL digest
+store builds the whole-city digest, and the reference is ``psql`` (from the
+cluster's binaries) running the very statements it executed: each
+``PREPARE``d on the server and ``EXECUTE``d with the same arguments, as
+asyncpg prepares and executes them, the whole subprocess timed (connecting
+included; its bare cost is reported apart).  Each engine's `Row`
+(bench/table.py) is printed as a JSON line.
 """
 
 from __future__ import annotations
@@ -560,6 +570,10 @@ async def postgres_row(url: PostgresUrl, psql: Path, count: int, runs: int) -> R
         "psql result lines": f"{lines:,}",
         "ours median/min/max": " / ".join(_fmt(x) for x in (median, min(ours), max(ours))),
         "psql median/min/max": " / ".join(_fmt(x) for x in (reference, min(theirs), max(theirs))),
+        "how each runs them": (
+            "ours on the pool's connections side by side, as the bot builds a digest"
+            " (bot/app/digests.py gathers its reads); psql one after another on one connection"
+        ),
         "psql start-up and connection alone (median of 5)": (
             f"{statistics.median(started) * 1000:.0f} ms"
         ),
