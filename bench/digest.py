@@ -16,8 +16,18 @@ connection.  Both are timed from outside, the CLI as a whole subprocess
 
 Seeding a million rows takes about a minute, so the seeded file is kept in
 the temp directory, keyed by the count, the seed, the generator and the
-schema version; a clean machine builds it.  The last line of output is the
-benchmark's `Row` (bench/table.py).
+schema version; a clean machine builds it.
+
+Then the same on PostgreSQL (the empty database in ``PHANANH_BENCH_PG``,
+else a throwaway cluster made with the machine's server binaries,
+tests/pgserver.py): the same complaints through ``COPY``, then ``VACUUM
+ANALYZE`` as a live database would have had; the bot's PostgreSQL digest
+store builds the whole-city digest, and the reference is ``psql`` (from the
+cluster's binaries) running the very statements it executed: each
+``PREPARE``d on the server and ``EXECUTE``d with the same arguments, as
+asyncpg prepares and executes them, the whole subprocess timed (connecting
+included; its bare cost is reported apart).  Each engine's `Row`
+(bench/table.py) is printed as a JSON line.
 """
 
 from __future__ import annotations
@@ -38,10 +48,12 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import asyncpg
 
 from bench.table import Row
 from bot.app.digests import Digests
 from bot.app.services import Services
+from bot.config import PostgresUrl
 from bot.domain import digest as d
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import (
@@ -54,9 +66,16 @@ from bot.domain.orgchart import (
     StaffMember,
     WardPolicy,
 )
-from storage.sqlite.db import Database, available_migrations, utc_text
+from bot.ports import DigestStore
+from storage.postgres.db import Database as PostgresDatabase
+from storage.postgres.db import connect_arguments
+from storage.postgres.digest import PostgresDigestStore
+from storage.postgres.store import PostgresStore
+from storage.sqlite.db import Database, available_migrations, parse_utc, utc_text
 from storage.sqlite.digest import SqliteDigestStore
+from storage.sqlite.digest import _without_leadership as without_leadership
 from storage.sqlite.store import SqliteStore
+from tests.pgserver import TEMPLATE, find_binaries, throwaway_cluster
 
 NOW = datetime(2026, 11, 30, 0, 30, tzinfo=UTC)  # Monday 07:30 in Hạ Long
 WARDS = 100
@@ -252,16 +271,18 @@ class RecordingStore(SqliteDigestStore):
         self.statements: list[tuple[str, Params]] = []
         self.rows = 0
 
-    async def _all(self, sql: str, params: Params) -> list[aiosqlite.Row]:
-        self.statements.append((sql, params))
-        rows = await super()._all(sql, params)
+    async def _all(
+        self, sql: str, params: dict[str, Any] | Sequence[Any], leadership: bool = True
+    ) -> list[aiosqlite.Row]:
+        self.statements.append((sql if leadership else without_leadership(sql), params))
+        rows = await super()._all(sql, params, leadership)
         self.rows += len(rows)
         return rows
 
 
-async def build_once(db: Database, services: Services, store: SqliteDigestStore) -> float:
-    """One whole-city digest with a fresh `Digests` (nothing cached but
-    SQLite's pages), as the Monday send or /digest would build it."""
+async def build_once(services: Services, store: DigestStore) -> float:
+    """One whole-city digest with a fresh `Digests` (nothing cached but the
+    engine's pages), as the Monday send or /digest would build it."""
     digests = Digests(store, services)
     week = d.previous_week(NOW, digests.tz)
     month = d.previous_month(NOW, digests.tz)
@@ -318,7 +339,7 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-async def main(count: int, runs: int, fresh: bool) -> Row:
+async def sqlite_row(count: int, runs: int, fresh: bool) -> Row:
     path, seeded = await seeded_file(count, fresh)
     db = await Database.open(path)
     try:
@@ -328,7 +349,7 @@ async def main(count: int, runs: int, fresh: bool) -> Row:
         services = Services(SqliteStore(db), ManualClock(NOW))
         await services.load_org()
         recording = RecordingStore(db)
-        warm = await build_once(db, services, recording)  # also opens the readers
+        warm = await build_once(services, recording)  # also opens the readers
         script = cli_script(recording.statements)
         cli = shutil.which("sqlite3")
         ours: list[float] = []
@@ -346,7 +367,7 @@ async def main(count: int, runs: int, fresh: bool) -> Row:
             _, lines = run_cli(cli, path, script)  # warm-up, and a check
             details["CLI result lines"] = f"{lines:,}"
         for _ in range(runs):
-            ours.append(await build_once(db, services, SqliteDigestStore(db)))
+            ours.append(await build_once(services, SqliteDigestStore(db)))
             if cli is not None:
                 theirs.append(run_cli(cli, path, script)[0])
     finally:
@@ -376,10 +397,225 @@ async def main(count: int, runs: int, fresh: bool) -> Row:
     )
 
 
+# ---- PostgreSQL: seeded by COPY, the reference is psql --------------------------------------
+
+PG_COLUMNS = [
+    "id",
+    "category",
+    "family",
+    "area",
+    "ward",
+    "state",
+    "owner",
+    "description",
+    "lat",
+    "lon",
+    "created_at",
+    "due_at",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "rating",
+    "paused_since",
+]
+_INSTANTS = frozenset(n for n, name in enumerate(PG_COLUMNS) if name.endswith(("_at", "_since")))
+
+
+def _as_instants(row: Sequence[object]) -> tuple[object, ...]:
+    """A seeded row as PostgreSQL takes it: the stored UTC text back to instants."""
+    return tuple(
+        parse_utc(v) if n in _INSTANTS and isinstance(v, str) else v for n, v in enumerate(row)
+    )
+
+
+async def seed_postgres(url: PostgresUrl, count: int) -> float:
+    """The same complaints as SQLite's file, through ``COPY``, then ``VACUUM
+    ANALYZE`` as a live database would have had; the seconds it took."""
+    started = time.perf_counter()
+    db = await PostgresDatabase.open(url)
+    try:
+        await PostgresStore(db).replace_org(city())
+    finally:
+        await db.close()
+    rows, disputes = _rows(count, seed=SEED)
+    conn = await asyncpg.connect(**connect_arguments(url))
+    try:
+        await conn.copy_records_to_table(
+            "complaints", records=[_as_instants(r) for r in rows], columns=PG_COLUMNS
+        )
+        del rows
+        await conn.copy_records_to_table(
+            "complaint_events",
+            records=[
+                (cid, parse_utc(str(at)), "dispute", "resolved", "reopened") for cid, at in disputes
+            ],
+            columns=["complaint_id", "at", "action", "from_state", "to_state"],
+        )
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('complaints', 'id'), MAX(id)) FROM complaints"
+        )
+        await conn.execute("VACUUM ANALYZE")
+    finally:
+        await conn.close()
+    return time.perf_counter() - started
+
+
+class RecordingPgStore(PostgresDigestStore):
+    """PostgreSQL's digest store as the bot runs it, noting each statement
+    and its arguments (every read goes through ``_all``)."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        super().__init__(db)
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        self.rows = 0
+
+    async def _all(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        self.statements.append((sql, args))
+        rows = await super()._all(sql, *args)
+        self.rows += len(rows)
+        return rows
+
+
+def _pg_literal(value: Any) -> str:
+    """An argument as psql's ``EXECUTE`` takes it: a quoted literal the
+    prepared statement's parameter type reads (arrays as ``'{…}'``)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        inner = ",".join(
+            '"' + (v.isoformat() if isinstance(v, datetime) else str(v)).replace('"', '\\"') + '"'
+            for v in value
+        )
+        return "'{" + inner.replace("'", "''") + "}'"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
+def psql_script(statements: Sequence[tuple[str, tuple[Any, ...]]]) -> str:
+    """The statements for ``psql`` on stdin, each prepared on the server with
+    its parameters and executed with the same arguments: what asyncpg does
+    (a named prepared statement, executed), in psql's own words."""
+    lines: list[str] = []
+    for n, (sql, args) in enumerate(statements, start=1):
+        lines.append(f"PREPARE s{n} AS {sql.strip().rstrip(';')};")
+        values = ", ".join(_pg_literal(a) for a in args)
+        lines.append(f"EXECUTE s{n}({values});" if args else f"EXECUTE s{n};")
+    return "\n".join(lines) + "\n"
+
+
+def run_psql(psql: Path, url: PostgresUrl, script: str) -> tuple[float, int]:
+    """Seconds for the whole psql subprocess (connecting included, as the
+    bot's pool is already connected: its start-up is reported apart), and
+    how many result lines it printed."""
+    env = {
+        **os.environ,
+        "PGPASSWORD": url.password.reveal(),
+        "PGOPTIONS": "-c search_path=phananh -c timezone=UTC",
+    }
+    argv = [
+        str(psql),
+        "-X",
+        "-q",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        url.host,
+        "-p",
+        str(url.port),
+        "-U",
+        url.user,
+        "-d",
+        url.database,
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(argv, input=script, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0 or done.stderr:
+        raise RuntimeError(f"psql failed: {done.stderr[:500]}")
+    return elapsed, len(done.stdout.splitlines())
+
+
+async def postgres_row(url: PostgresUrl, psql: Path, count: int, runs: int) -> Row:
+    seeded = await seed_postgres(url, count)
+    db = await PostgresDatabase.open(url)
+    try:
+        total = int(await db.fetchval("SELECT COUNT(*) FROM complaints"))
+        services = Services(PostgresStore(db), ManualClock(NOW))
+        await services.load_org()
+        recording = RecordingPgStore(db)
+        warm = await build_once(services, recording)
+        script = psql_script(recording.statements)
+        _, lines = run_psql(psql, url, script)  # warm-up, and a check
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(runs):
+            ours.append(await build_once(services, PostgresDigestStore(db)))
+            theirs.append(run_psql(psql, url, script)[0])
+    finally:
+        await db.close()
+    median, reference = statistics.median(ours), statistics.median(theirs)
+    started = [run_psql(psql, url, "")[0] for _ in range(5)]
+    details = {
+        "complaints": f"{total:,}",
+        "wards": str(WARDS),
+        "statements per digest": str(len(recording.statements)),
+        "rows fetched per digest": f"{recording.rows:,}",
+        "first build (warm-up)": _fmt(warm),
+        "seeding (COPY, VACUUM ANALYZE)": f"{seeded:.0f} s",
+        "psql result lines": f"{lines:,}",
+        "ours median/min/max": " / ".join(_fmt(x) for x in (median, min(ours), max(ours))),
+        "psql median/min/max": " / ".join(_fmt(x) for x in (reference, min(theirs), max(theirs))),
+        "how each runs them": (
+            "ours on the pool's connections side by side, as the bot builds a digest"
+            " (bot/app/digests.py gathers its reads); psql one after another on one connection"
+        ),
+        "psql start-up and connection alone (median of 5)": (
+            f"{statistics.median(started) * 1000:.0f} ms"
+        ),
+    }
+    ratio = median / reference
+    return Row(
+        name=f"whole-city weekly digest, {total / 1e6:g}M complaints, {WARDS} wards, PostgreSQL",
+        ours=_fmt(median),
+        reference=f"{_fmt(reference)} (psql, same SQL prepared and executed)",
+        ratio=f"{ratio:.2f}×",
+        target="≤ 1.5× psql",
+        met=ratio <= 1.5,
+        details=details,
+    )
+
+
+async def main(count: int, runs: int, fresh: bool) -> None:
+    """SQLite's row, then PostgreSQL's: on the empty database in
+    PHANANH_BENCH_PG, else on a throwaway cluster (without server binaries
+    or psql, SQLite's row alone)."""
+    (await sqlite_row(count, runs, fresh)).emit()
+    binaries = find_binaries()
+    url = os.environ.get("PHANANH_BENCH_PG")
+    psql = binaries / "psql" if binaries is not None else shutil.which("psql")
+    if psql is None:
+        print("PostgreSQL: no psql here: its row is skipped")
+        return
+    if url:
+        (await postgres_row(PostgresUrl.parse(url), Path(psql), count, runs)).emit()
+        return
+    if binaries is None:
+        print("PostgreSQL: no server binaries here (set PHANANH_BENCH_PG): its row is skipped")
+        return
+    with throwaway_cluster(binaries) as cluster:
+        where = PostgresUrl.parse(cluster.url(TEMPLATE))
+        (await postgres_row(where, Path(psql), count, runs)).emit()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fresh", action="store_true", help="seed again even if cached")
     args = parser.parse_args()
-    asyncio.run(main(args.count, args.runs, args.fresh)).emit()
+    asyncio.run(main(args.count, args.runs, args.fresh))

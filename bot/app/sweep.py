@@ -84,6 +84,11 @@ class _Decision:
     # The end of the quiet hours when the sweep runs in them (see _waits).
     morning: datetime | None = None
     reach: Reach = field(default_factory=Reach.assumed)  # who can be reached, read once
+    # Who each escalation reaches, by (ward, target, about the leadership):
+    # the same for every complaint of a ward in one sweep (see Sweeper._leaders).
+    leaders: dict[tuple[str, EscalationTarget | None, bool], list[str]] = field(
+        default_factory=dict
+    )
 
     def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
         mine = self.grouped.setdefault(staff_id, {})
@@ -287,19 +292,17 @@ class Sweeper:
         """Who an escalation level reaches.  A complaint about the ward's own
         leadership skips the ward leaders; a chart with no city leaders stops
         at the ward leader; a ward leader who cannot be reached is passed for
-        the city leaders (the next level up)."""
-        policy = chart.wards.get(complaint.ward)
-        ward_leader = [policy.leader] if policy else []
-        city = decision.city
-        able = [s for s in (*ward_leader, *city) if problem(chart, decision.reach, s) is None]
-        if ward_leader and ward_leader[0] not in able and any(c in able for c in city):
-            ward_leader = []
+        the city leaders (the next level up).  Worked out once per ward and
+        kind in a sweep (the chart and who can be reached do not change
+        during it), not once per complaint."""
         about_leaders = (
             complaint.family is Family.OFFICIAL_CONDUCT and complaint.concerns_leadership
         )
-        if target is EscalationTarget.CITY_LEADERS or about_leaders:
-            return city or ward_leader
-        return ward_leader or city
+        key = (complaint.ward, target, about_leaders)
+        found = decision.leaders.get(key)
+        if found is None:
+            found = decision.leaders[key] = _reached(chart, decision, complaint.ward, *key[1:])
+        return found
 
     @staticmethod
     def _event(complaint: DueComplaint, action: Action, now: datetime) -> Event:
@@ -333,6 +336,25 @@ class Sweeper:
         ]
         sent = await self.services.store.record_once(BRIEFING_KEY, today, notices, now)
         return len(notices) if sent else 0
+
+
+def _reached(
+    chart: OrgChart,
+    decision: _Decision,
+    ward: str,
+    target: EscalationTarget | None,
+    about_leaders: bool,
+) -> list[str]:
+    """`Sweeper._leaders`, worked out."""
+    policy = chart.wards.get(ward)
+    ward_leader = [policy.leader] if policy else []
+    city = decision.city
+    able = [s for s in (*ward_leader, *city) if problem(chart, decision.reach, s) is None]
+    if ward_leader and ward_leader[0] not in able and any(c in able for c in city):
+        ward_leader = []
+    if target is EscalationTarget.CITY_LEADERS or about_leaders:
+        return city or ward_leader
+    return ward_leader or city
 
 
 def _waits(complaint: DueComplaint, urgent: bool) -> bool:

@@ -14,7 +14,7 @@ from storage.postgres.db import instant
 from storage.postgres.rows import (
     DUE_COLUMNS,
     INSERT_EVENT,
-    columns_sql,
+    batch_update_sql,
     due_from_row,
     event_values,
     sql_value,
@@ -34,28 +34,29 @@ class PostgresSweep(PostgresBase):
         cadre's button on a claimed complaint waits for the sweep's commit,
         then finds the version it read (or not, if the sweep moved it).
         Writes go in one statement per shape of change (most are the
-        bookmark and the next look alone), each over the whole batch."""
+        bookmark and the next look alone), each over the whole batch: one
+        ``UPDATE … FROM unnest(arrays)``, a single round trip and a single
+        plan, not a statement per complaint."""
         async with self.db.transaction() as conn:
             rows = await conn.fetch(DUE_COLUMNS, instant(now), limit)
             if not rows:
                 return 0, 0
             writes = decide([due_from_row(row) for row in rows])
-            shapes: dict[tuple[str, bool], list[list[Any]]] = {}
+            shapes: dict[tuple[tuple[str, ...], bool], list[list[Any]]] = {}
             events: list[Event] = []
             for update in writes.updates:
                 fields = update.fields
-                values = [sql_value(name, value) for name, value in fields.items()]
-                values.append(update.complaint_id)
-                shape = (columns_sql(tuple(fields)), update.bump_version)
-                shapes.setdefault(shape, []).append(values)
+                shape = (tuple(fields), update.bump_version)
+                columns = shapes.get(shape)
+                if columns is None:
+                    columns = shapes[shape] = [[] for _ in range(len(fields) + 1)]
+                columns[0].append(update.complaint_id)
+                for column, (name, value) in zip(columns[1:], fields.items(), strict=True):
+                    column.append(sql_value(name, value))
                 if update.event is not None:
                     events.append(update.event)
-            for (columns, bump), params in shapes.items():
-                version = ", version = version + 1" if bump else ""
-                where = f"${len(params[0])}"
-                await conn.executemany(
-                    f"UPDATE complaints SET {columns}{version} WHERE id = {where}", params
-                )
+            for (names, bump), columns in shapes.items():
+                await conn.execute(batch_update_sql(names, bump), *columns)
             if events:
                 await conn.executemany(INSERT_EVENT, [event_values(e) for e in events])
             if writes.notices:
