@@ -34,16 +34,12 @@ class SqliteBase:
         return self.db.conn
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        rows = await self.db.read(sql, params)
-        return rows[0] if rows else None
+        rows = await self.conn.execute_fetchall(sql, params)
+        for row in rows:
+            return row
+        return None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """A short read (`Database.read`); long ones go to `_all_in_background`."""
-        return await self.db.read(sql, params)
-
-    async def _all_in_background(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        """A read of the whole table or so, on aiosqlite's thread: the bot
-        goes on answering meanwhile."""
         return list(await self.conn.execute_fetchall(sql, params))
 
     @property
@@ -81,10 +77,8 @@ class SqliteBase:
             out.setdefault(r["complaint_id"], []).append((r["kind"], Photo(r["media_id"])))
         return out
 
-    async def _complaints(
-        self, sql: str, params: Sequence[Any], *, background: bool = False
-    ) -> list[Complaint]:
-        rows = await (self._all_in_background if background else self._all)(sql, params)
+    async def _complaints(self, sql: str, params: Sequence[Any]) -> list[Complaint]:
+        rows = await self._all(sql, params)
         photos = await self._photos({r["id"] for r in rows})
         return [complaint_from_row(r, photos.get(r["id"], [])) for r in rows]
 

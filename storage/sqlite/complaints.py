@@ -166,7 +166,7 @@ class SqliteComplaints(SqliteBase):
         return [(owner, id_, parse_utc(due_at)) for owner, id_, due_at in rows]
 
     async def all_complaints(self) -> list[Complaint]:
-        return await self._complaints("SELECT * FROM complaints ORDER BY id", (), background=True)
+        return await self._complaints("SELECT * FROM complaints ORDER BY id", ())
 
     async def reporter_identity(self, complaint_id: int) -> tuple[str | None, bool]:
         """The reporter's display name and whether they let the cadre see it."""

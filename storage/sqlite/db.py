@@ -13,16 +13,6 @@ complaints writes some 1,500 pages, and copying them back into the database
 file inside its commit tripled its time.  The write connection still
 checkpoints by itself past `Database.WAL_LIMIT` pages, should the background
 ever fall behind.
-
-Short reads outside a transaction (a repository's `_one` and `_all`) run at
-once on the event loop's thread, on a read-only connection of their own
-(`Database.read`): a point look-up takes SQLite some tens of microseconds,
-and the trip to aiosqlite's thread and back cost several times that on a
-busy machine (the identity of every update, its conversation, the
-complaint and photos the outbox renders: bench/intake.py).  WAL lets that
-connection read what was committed while the write connection works; a
-read inside `Database.transaction` goes to the write connection, which sees
-the transaction's own rows.
 """
 
 from __future__ import annotations
@@ -35,7 +25,6 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,10 +53,6 @@ MIGRATIONS_TABLE = (
 
 # How long a statement waits for another connection's lock before failing.
 BUSY_TIMEOUT_MS = 5000
-
-# Set inside `Database.transaction` for the task that holds it: its reads
-# must see its own uncommitted rows, on the write connection.
-_IN_TRANSACTION: ContextVar[bool] = ContextVar("sqlite_in_transaction", default=False)
 
 
 def split_statements(sql: str) -> list[str]:
@@ -220,7 +205,6 @@ class Database:
         self._checkpointing: asyncio.Task[None] | None = None
         self._written = False
         self._unsynced = False  # a commit since the WAL was last forced to disk
-        self._inline: sqlite3.Connection | None = None  # `read`'s, opened on first use
 
     @classmethod
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
@@ -270,9 +254,6 @@ class Database:
         for reader in self._opened:
             await reader.close()
         self._opened.clear()
-        if self._inline is not None:
-            self._inline.close()
-            self._inline = None
         await self.conn.close()
 
     @asynccontextmanager
@@ -295,23 +276,6 @@ class Database:
         finally:
             self._readers.put_nowait(reader)
 
-    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        """A short read (see the module docstring): at once on the loop's
-        read-only connection, or on the write connection inside a transaction."""
-        if _IN_TRANSACTION.get():
-            return list(await self.conn.execute_fetchall(sql, params))
-        if self._inline is None:
-            self._inline = self._open_inline()
-        return self._inline.execute(sql, params).fetchall()
-
-    def _open_inline(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return conn
-
     async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement that is a transaction on its own (SQLite makes each
         statement atomic outside BEGIN): one trip to the database thread
@@ -333,19 +297,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            inside = _IN_TRANSACTION.set(True)
+            await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self.conn
-                except BaseException:
-                    await self.conn.execute("ROLLBACK")
-                    raise
-                else:
-                    await self.conn.execute("COMMIT")
-                    self._checkpoint_soon()
-            finally:
-                _IN_TRANSACTION.reset(inside)
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+                self._checkpoint_soon()
 
     async def on_disk(self) -> None:
         """Make every commit so far survive a power cut: one fsync of the WAL
