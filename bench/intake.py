@@ -1,28 +1,50 @@
-"""Benchmark 1: intake throughput against a bare python-telegram-bot echo bot.
+"""Benchmark 1: intake throughput on each engine against a bare
+python-telegram-bot replaying the same Bot API calls.
 
-Both bots run the real `telegram.ext.Application` over the same in-memory
-fake Bot API (`bot.sandbox.InMemoryRequest`), fed with `process_update` one
-update at a time.  Phản Ánh plays every update of a whole report — /new, the
+Phản Ánh runs the real `telegram.ext.Application` over the in-memory fake
+Bot API (`bot.sandbox.InMemoryRequest`), fed with `process_update` one
+update at a time, and plays every update of a whole report — /new, the
 category buttons, the ward and group, the description, a photo, done,
-confirm — with its SQLite writes, its outbox and its replies (the receipt,
-the cadre's task card).  The echo bot answers each text message with the same
-text.  The ratio compares updates per second.  The rate limiter is off for
-both: this measures the work per update, not Telegram's 30 messages/s.
-The same run is repeated with ``PRAGMA synchronous = FULL`` (every commit
-waits for the disk) and with NORMAL alone (without the fsync of the WAL the
-outbox forces before it sends): the costs the README weighs under
-"Durability".
+confirm — with its database writes, its outbox and its replies (the
+receipt, the cadre's task card): on SQLite (a file in a fresh temporary
+folder) and on PostgreSQL (a fresh database in a throwaway PostgreSQL
+cluster with the server's durable defaults — fsync, synchronous_commit,
+full-page writes — or the database ``PHANANH_BENCH_PG`` names, whose
+schema ``phananh`` is dropped before each run).  What is timed is each
+update's handling, from its JSON to the end of what it set going (the
+outbox included), not the fake residents' work between updates (see
+`phananh`); the rate over the whole loop is in the details.
+
+The reference of each engine is the replay: a bare PTB Application over a
+fresh fake that makes, for each of the same updates, the very Bot API calls
+Phản Ánh made for it on that engine, with no database and no logic — what
+python-telegram-bot itself costs for this conversation's messages.  A bare
+echo bot (one reply per text message) is kept in the details.  The rate
+limiter is off everywhere: this measures the work per update, not
+Telegram's 30 messages/s.
+
+On SQLite the run is repeated with ``PRAGMA synchronous = FULL`` (every
+commit waits for the disk) and with NORMAL alone (without the fsync of the
+WAL the outbox forces before it sends): the costs the README weighs under
+"Durability".  Every variant and its replay run twice, taking turns, and
+the better run of each counts (shared machines drift by the minute).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import tempfile
 import time
 import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from itertools import count
 from pathlib import Path
 
+import asyncpg
 from telegram import Message, Update
 from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler, filters
 from telegram.warnings import PTBUserWarning
@@ -35,15 +57,17 @@ from bench.common import (
     sanitation_categories,
 )
 from bench.table import Row
-from bot.config import Secret, Settings
+from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.orgio.reader import load_org_file
 from bot.sandbox.driver import BotDriver, driven
 from bot.sandbox.telegram import FakeBotApi, FakeUser, InMemoryRequest, JSONDict, SentMessage
+from storage.engines import Where, opened
 from storage.sqlite.db import Database
-from storage.sqlite.store import SqliteStore
 
 REPORTS = 300  # one report each from 300 residents
+STEPS = 9  # updates in one report
+ROUNDS = 2  # each variant runs this many times, taking turns; the best counts
 TOKEN = "123456:BENCH"
 
 
@@ -112,23 +136,46 @@ async def one_report(bot: BotDriver, user: FakeUser, rng: random.Random) -> int:
 Recording = list[tuple[JSONDict, list[tuple[str, JSONDict]]]]
 
 
-async def phananh(tmp: Path) -> tuple[float, int, int, Recording]:
-    """Updates per second over ``REPORTS`` whole reports; also how many
-    complaints were stored, how many messages went out, and each update with
-    the Bot API calls it caused (for the replay)."""
-    db_path = tmp / "intake.db"
-    db = await Database.open(db_path)
-    await SqliteStore(db).replace_org(load_org_file(EXAMPLE_ORG))
-    await db.close()
-    settings = Settings(telegram_token=Secret(TOKEN), db_path=db_path, rate_limit=False)
+@dataclass(frozen=True)
+class Run:
+    """One intake run: updates per second, complaints stored, messages
+    sent, and each update with the Bot API calls it caused (for the replay)."""
+
+    rate: float  # updates per second of the bot's own handling (see `phananh`)
+    stored: int
+    sent: int
+    recording: Recording
+    whole: float  # updates per second over the whole loop, the fake residents' work included
+
+
+async def phananh(where: Where) -> Run:
+    """``REPORTS`` whole reports, one update at a time, on the database
+    ``where`` names (empty: the org chart is loaded first).
+
+    The rate counts the time the bot takes with each update — from the
+    update's JSON to the end of what it queued (`BotDriver.send`: parsing,
+    `process_update`, the outbox and menus it set going) — as the replay
+    counts its own parsing and `process_update`; not the fake residents'
+    work between updates (building the next update, finding the button to
+    press among the messages), which the replay does not do at all.  The
+    rate over the whole loop is kept too (`Run.whole`)."""
+    async with opened(where) as storage:
+        await storage.store.replace_org(load_org_file(EXAMPLE_ORG))
+    place = {"db_url": where} if isinstance(where, PostgresUrl) else {"db_path": where}
+    settings = Settings(telegram_token=Secret(TOKEN), rate_limit=False, **place)
     rng = random.Random(2)
     recording: Recording = []
     async with driven(settings, ManualClock(START)) as bot:
         send = bot.send
 
+        handling = 0.0
+
         async def recorded(update: JSONDict) -> list[SentMessage]:
+            nonlocal handling
             mark = len(bot.api.calls)
+            started = time.perf_counter()
             out = await send(update)
+            handling += time.perf_counter() - started
             recording.append((update, [(c.method, c.params) for c in bot.api.calls[mark:]]))
             return out
 
@@ -140,7 +187,21 @@ async def phananh(tmp: Path) -> tuple[float, int, int, Recording]:
             updates += await one_report(bot, user, rng)
         elapsed = time.perf_counter() - started
         sent = len(bot.api.sent)
-    return updates / elapsed, count_complaints(db_path), sent, recording
+    assert updates == len(recording), "every update was handled through the driver"
+    stored = await stored_complaints(where)
+    return Run(updates / handling, stored, sent, recording, updates / elapsed)
+
+
+async def stored_complaints(where: Where) -> int:
+    if not isinstance(where, PostgresUrl):
+        return count_complaints(where)
+    from storage.postgres.db import connect_arguments
+
+    conn = await asyncpg.connect(**connect_arguments(where))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM complaints"))
+    finally:
+        await conn.close()
 
 
 RETURNS_MESSAGE = {"sendMessage", "sendPhoto", "sendLocation", "editMessageReplyMarkup"}
@@ -197,64 +258,153 @@ async def _no_sync(_: Database) -> None:
     """`Database.on_disk` switched off, to measure what it costs."""
 
 
-async def durable(variant: str) -> tuple[float, int, int, Recording]:
-    """The intake run with the database as ``variant`` says, in a fresh
-    directory on the machine's disk: "bot" (synchronous=NORMAL, and the WAL
-    forced to disk before each outbox pass: what the bot does), "NORMAL"
-    (without that) or "FULL" (every commit waits for the disk)."""
+async def on_sqlite(variant: str) -> Run:
+    """The intake run on SQLite with the database as ``variant`` says, in a
+    fresh directory on the machine's disk: "bot" (synchronous=NORMAL, and
+    the WAL forced to disk before each outbox pass: what the bot does),
+    "NORMAL" (without that) or "FULL" (every commit waits for the disk)."""
     saved = Database.SYNCHRONOUS, Database.on_disk
     Database.SYNCHRONOUS = "FULL" if variant == "FULL" else "NORMAL"
     if variant == "NORMAL":
         Database.on_disk = _no_sync  # type: ignore[method-assign,assignment]
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            return await phananh(Path(tmp))
+            return await phananh(Path(tmp) / "intake.db")
     finally:
         Database.SYNCHRONOUS, Database.on_disk = saved  # type: ignore[method-assign]
 
 
-async def main() -> Row:
-    # The three durability variants, each twice, taking turns so a shared
-    # machine's drift touches all alike; the better run of each counts.
-    runs: dict[str, list[tuple[float, int, int, Recording]]] = {
-        "bot": [],
-        "NORMAL": [],
-        "FULL": [],
-    }
-    for _ in range(2):
-        for variant, results in runs.items():
-            results.append(await durable(variant))
-    ours, stored, sent, recording = max(runs["bot"], key=lambda r: r[0])
-    normal = max(r[0] for r in runs["NORMAL"])
-    full = max(r[0] for r in runs["FULL"])
-    reference = await echo_bot(REPORTS * 9)
-    floor = await replay(recording)
-    calls = sum(len(c) for _, c in recording) / len(recording)
-    ratio = ours / reference
+# A fresh, empty PostgreSQL database for each run, and what its server promises.
+FreshDatabase = Callable[[], Awaitable[PostgresUrl]]
+
+
+@asynccontextmanager
+async def postgres() -> AsyncIterator[tuple[FreshDatabase, str]]:
+    """``PHANANH_BENCH_PG`` (its schema dropped before each run), or a
+    throwaway cluster with the server's durable defaults (a database made
+    for each run); with the server's durability settings as read from it."""
+    named = os.environ.get("PHANANH_BENCH_PG")
+    if named:
+        url = PostgresUrl.parse(named)
+
+        async def emptied() -> PostgresUrl:
+            from storage.postgres.db import SCHEMA, connect_arguments
+
+            conn = await asyncpg.connect(**connect_arguments(url))
+            try:
+                await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+            finally:
+                await conn.close()
+            return url
+
+        yield emptied, await server_settings(url)
+        return
+    from tests.pgserver import TEMPLATE, find_binaries, throwaway_cluster
+
+    binaries = find_binaries()
+    if binaries is None:
+        raise SystemExit("no PostgreSQL server binaries: set PHANANH_BENCH_PG")
+    with throwaway_cluster(binaries, durable=True) as cluster:
+        numbers = count()
+
+        async def made() -> PostgresUrl:
+            name = f"intake_{next(numbers)}"
+            await asyncio.to_thread(cluster.psql, f"CREATE DATABASE {name} OWNER phananh")
+            return PostgresUrl.parse(cluster.url(name))
+
+        yield made, await server_settings(PostgresUrl.parse(cluster.url(TEMPLATE)))
+
+
+async def server_settings(url: PostgresUrl) -> str:
+    from storage.postgres.db import connect_arguments
+
+    conn = await asyncpg.connect(**connect_arguments(url))
+    try:
+        values = [
+            f"{name}={await conn.fetchval(f'SHOW {name}')}"
+            for name in ("fsync", "synchronous_commit", "full_page_writes")
+        ]
+        version = await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+    return f"PostgreSQL {version}, {', '.join(values)}"
+
+
+def best(runs: list[Run]) -> Run:
+    return max(runs, key=lambda r: r.rate)
+
+
+def engine_row(
+    engine: str, ours: Run, floor: float, echo: float, target: float, extra: dict[str, str]
+) -> Row:
+    ratio = ours.rate / floor
+    calls = sum(len(c) for _, c in ours.recording) / len(ours.recording)
     return Row(
-        name="Intake: a whole report's updates per second (in-memory fake API)",
-        ours=f"{ours:,.0f} updates/s",
-        reference=f"{reference:,.0f} updates/s (bare PTB echo bot)",
-        ratio=f"{ratio:.2f}× the echo bot",
-        target="≥ 0.5× the echo bot",
-        met=ratio >= 0.5,
+        name=f"Intake on {engine}: a whole report's updates per second (in-memory fake API)",
+        ours=f"{ours.rate:,.0f} updates/s",
+        reference=f"{floor:,.0f} updates/s (bare PTB replaying the same Bot API calls)",
+        ratio=f"{ratio:.2f}× the replay",
+        target=f"≥ {target}× the replay",
+        met=ratio >= target,
         details={
-            "reports": f"{REPORTS} residents × 9 updates, {stored} complaints stored",
-            "messages sent by Phản Ánh": str(sent),
+            "reports": (
+                f"{REPORTS} residents × {STEPS} updates = {len(ours.recording)} updates,"
+                f" {ours.stored} complaints stored"
+            ),
+            "messages sent by Phản Ánh": str(ours.sent),
             "Bot API calls per update": f"{calls:.2f} (the echo bot: 1)",
-            "replay: bare PTB making the same calls, no database or logic": (
-                f"{floor:,.0f} updates/s = {floor / reference:.2f}× the echo bot;"
-                f" Phản Ánh is {ours / floor:.2f}× the replay"
+            "replay: bare PTB making the same calls for the same updates, no database or logic": (
+                f"{floor:,.0f} updates/s (best of {ROUNDS}, each after its own run)"
             ),
-            "durability (best of 2 runs each, taking turns)": (
-                f"the bot's (synchronous=NORMAL, the WAL forced to disk before each outbox"
-                f" pass) {ours:,.0f} updates/s = {ours / normal:.2f}× NORMAL alone"
-                f" ({normal:,.0f}); synchronous=FULL (an fsync at every commit)"
-                f" {full:,.0f} updates/s = {full / normal:.2f}× NORMAL alone"
+            "timed": (
+                "each side's handling of every update, from its JSON to the end of what it"
+                " set going; over the whole loop, the fake residents building updates and"
+                f" finding buttons included, Phản Ánh made {ours.whole:,.0f} updates/s"
+                f" = {ours.whole / floor:.2f}× the replay"
             ),
+            "bare PTB echo bot": (
+                f"{echo:,.0f} updates/s; Phản Ánh is {ours.rate / echo:.2f}× the echo bot,"
+                f" the replay {floor / echo:.2f}×"
+            ),
+            **extra,
         },
     )
 
 
+async def main() -> list[Row]:
+    """Every variant ``ROUNDS`` times, taking turns, each followed by the
+    replay of its own recording; the better run of each counts."""
+    sqlite: dict[str, list[Run]] = {"bot": [], "NORMAL": [], "FULL": []}
+    pg: list[Run] = []
+    replays: dict[str, list[float]] = {"sqlite": [], "postgres": []}
+    echoes: list[float] = []
+    async with postgres() as (fresh, server):
+        for _ in range(ROUNDS):
+            for variant, runs in sqlite.items():
+                runs.append(await on_sqlite(variant))
+                if variant == "bot":
+                    replays["sqlite"].append(await replay(runs[-1].recording))
+            pg.append(await phananh(await fresh()))
+            replays["postgres"].append(await replay(pg[-1].recording))
+            echoes.append(await echo_bot(REPORTS * STEPS))
+    ours = best(sqlite["bot"])
+    normal = (best(sqlite["NORMAL"])).rate
+    full = (best(sqlite["FULL"])).rate
+    echo = max(echoes)
+    durability = {
+        "durability (best of 2 runs each, taking turns)": (
+            f"the bot's (synchronous=NORMAL, the WAL forced to disk before each outbox"
+            f" pass) {ours.rate:,.0f} updates/s = {ours.rate / normal:.2f}× NORMAL alone"
+            f" ({normal:,.0f}); synchronous=FULL (an fsync at every commit)"
+            f" {full:,.0f} updates/s = {full / normal:.2f}× NORMAL alone"
+        )
+    }
+    return [
+        engine_row("SQLite", ours, max(replays["sqlite"]), echo, 0.5, durability),
+        engine_row("PostgreSQL", best(pg), max(replays["postgres"]), echo, 0.4, {"server": server}),
+    ]
+
+
 if __name__ == "__main__":
-    asyncio.run(main()).emit()
+    for row in asyncio.run(main()):
+        row.emit()

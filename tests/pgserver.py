@@ -79,6 +79,10 @@ class Cluster:
     port: int
     password: str
     as_user: str | None  # run the server as this account (we are root)
+    # The server's own durability (fsync, synchronous_commit, full-page
+    # writes: PostgreSQL's defaults), for a benchmark that must pay what a
+    # city's server pays; off for the tests, built for speed.
+    durable: bool = False
 
     @property
     def data(self) -> Path:
@@ -119,16 +123,18 @@ class Cluster:
             "--locale=C.UTF-8",
             "--no-sync",
         )
-        # Built for speed, not for surviving the machine: a test cluster.
+        # Built for speed, not for surviving the machine: a test cluster
+        # (unless `durable`).
+        fast = (
+            () if self.durable else ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+        )
         options = " ".join(
             f"-c {o}"
             for o in (
                 "listen_addresses=127.0.0.1",
                 f"port={self.port}",
                 f"unix_socket_directories={self.socket_dir}",
-                "fsync=off",
-                "synchronous_commit=off",
-                "full_page_writes=off",
+                *fast,
                 "max_connections=300",
                 "shared_buffers=64MB",
             )
@@ -193,15 +199,15 @@ def _server_user() -> str | None:
 
 
 @contextlib.contextmanager
-def throwaway_cluster(binaries: Path) -> Iterator[Cluster]:
-    """A running cluster for the block, removed afterwards."""
+def throwaway_cluster(binaries: Path, *, durable: bool = False) -> Iterator[Cluster]:
+    """A running cluster for the block, removed afterwards (`Cluster.durable`)."""
     as_user = _server_user()
     folder = Path(tempfile.mkdtemp(prefix="phananh-pg-"))
     if as_user is not None:
         entry = pwd.getpwnam(as_user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     folder.chmod(0o700)
-    cluster = Cluster(folder, binaries, _free_port(), secrets.token_hex(12), as_user)
+    cluster = Cluster(folder, binaries, _free_port(), secrets.token_hex(12), as_user, durable)
     try:
         cluster.start()
         yield cluster

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,7 @@ from storage.errors import DatabaseUnusable
 from storage.migrations import Migration
 from storage.postgres import db as pg
 from storage.postgres.db import Database, available_migrations
+from storage.postgres.rows import insert_notices
 from tests.engines import PgServer, rows
 from tests.factories import (
     ENVIRONMENT_CADRE,
@@ -287,6 +288,30 @@ async def test_a_newer_schema_is_refused(where: PostgresUrl) -> None:
         await Database.open(where)
     assert refused.value.key == "cli.db_newer"
     assert refused.value.params["version"] == 999
+
+
+async def test_a_queued_notice_commits_as_the_server_says_and_other_writes_do_not_wait(
+    where: PostgresUrl,
+) -> None:
+    """README, Durability on PostgreSQL: the bot's sessions commit without
+    waiting for the server's disk, but a transaction that queues a notice
+    commits as the server is configured to (so nothing the outbox sends
+    announces a row a crash of the server could take back)."""
+    setting = "SELECT source FROM pg_settings WHERE name = 'synchronous_commit'"
+    db = await Database.open(where)
+    try:
+        assert await db.fetchval("SHOW synchronous_commit") == "off"
+        assert await db.fetchval(setting) == "session"
+        person = await db.fetchval(
+            "INSERT INTO people (display_name, language) VALUES ('Lan', 'vi') RETURNING id"
+        )
+        async with db.transaction() as conn:
+            assert await conn.fetchval(setting) == "session"
+            await insert_notices(conn, [Notice("welcome", person_id=person)], datetime.now(UTC))
+            assert await conn.fetchval(setting) != "session"  # the server's own
+        assert await db.fetchval(setting) == "session"  # for that transaction only
+    finally:
+        await db.close()
 
 
 async def test_a_failing_migration_leaves_nothing_half_applied(

@@ -3,6 +3,7 @@ outbox flush after each update, and the error handler."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -70,8 +71,31 @@ async def claim(update: Update, context: BotContext) -> None:
     if reason is not None:
         log.debug("update %s ignored: %s", update.update_id, reason)
         raise ApplicationHandlerStop
-    if not await context.services.claim_update(CHANNEL, str(update.update_id)):
+    claimed, _ = await asyncio.gather(
+        context.services.claim_update(CHANNEL, str(update.update_id)),
+        identify_early(update, context),
+    )
+    if not claimed:
         raise ApplicationHandlerStop
+
+
+async def identify_early(update: Update, context: BotContext) -> None:
+    """Who is writing, looked up while the ledger claims the update (the
+    two do not depend on each other): the identify step then has it without
+    a second wait.  Not for a block or unblock (``my_chat_member``), which
+    must not count as the person being reachable again (reach.py), nor for
+    an update without a person."""
+    user = update.effective_user
+    if user is None or user.is_bot or update.my_chat_member is not None:
+        return
+    context.identified = await context.services.identify_sender(
+        CHANNEL, str(user.id), display_name(user.first_name, user.last_name)
+    )
+    context.prefetched = True
+
+
+def display_name(first: str | None, last: str | None) -> str | None:
+    return " ".join(p for p in (first, last) if p) or None
 
 
 async def finish(update: Update, context: BotContext) -> None:
@@ -87,8 +111,11 @@ async def identify(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         raise ApplicationHandlerStop  # channel posts and the like: nothing to answer
-    name = " ".join(p for p in (user.first_name, user.last_name) if p) or None
-    actor = await context.services.identify_sender(CHANNEL, str(user.id), name)
+    if context.prefetched:
+        actor = context.identified
+    else:
+        name = display_name(user.first_name, user.last_name)
+        actor = await context.services.identify_sender(CHANNEL, str(user.id), name)
     if actor is None:
         raise ApplicationHandlerStop
     context.actor = actor

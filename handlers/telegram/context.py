@@ -40,6 +40,10 @@ WIRING_KEY = "wiring"
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     # Set by the identify step (handler group -1) for every update with a user.
     actor: Actor | None = None
+    # The identity the claim step (group -2) looked up alongside the ledger's
+    # claim, for the identify step to use: one wait instead of two.
+    identified: Actor | None = None
+    prefetched: bool = False
 
     @property
     def wiring(self) -> Wiring:

@@ -13,8 +13,9 @@ Everything the bot creates lives in the schema `SCHEMA`, set as each
 connection's search path: a backup, a restore and ``phananh db copy`` know
 exactly what is theirs, and the database may hold other things beside it.
 
-The pool's connections keep no session state (no ``SET``, no ``LISTEN``, no
-session-level advisory lock): returning one skips asyncpg's ``RESET ALL``
+The pool's connections keep no session state of their own (no ``LISTEN``,
+no session-level advisory lock; every connection gets the same
+``synchronous_commit`` when it opens, `ASYNC_COMMIT`): returning one skips asyncpg's ``RESET ALL``
 round trip, which cost a report a quarter more of the bot's CPU in
 bench/pgdriver.py.  An open
 transaction is still rolled back on return.  Locks that must outlive a
@@ -83,12 +84,27 @@ def _jsonb_in(data: bytes) -> Any:
     return json.loads(data[1:])
 
 
+# Durability, as on SQLite (README, "Durability"): the bot's own commits do
+# not wait for the server's disk (a draft step, an update's ledger mark, a
+# "sent" mark: the server's WAL writer flushes them within its
+# wal_writer_delay, 200 ms by default); a transaction that queues a notice,
+# or stores an update a platform is then told was received, commits as the
+# server is configured to (`DURABLE_COMMIT`), which also flushes every
+# commit before it.  So no message the outbox sends announces a row a crash
+# of the server could still take back, and a crash of the bot loses nothing
+# committed.
+ASYNC_COMMIT = "SET synchronous_commit = off"
+DURABLE_COMMIT = "SET LOCAL synchronous_commit TO DEFAULT"
+
+
 async def _prepare(conn: asyncpg.Connection) -> None:
     """jsonb in and out as Python values, in the binary format (which COPY
-    needs: `phananh db copy` writes jsonb columns with it)."""
+    needs: `phananh db copy` writes jsonb columns with it); commits that
+    do not wait for the disk unless they say so (`ASYNC_COMMIT`)."""
     await conn.set_type_codec(
         "jsonb", encoder=_jsonb_out, decoder=_jsonb_in, schema="pg_catalog", format="binary"
     )
+    await conn.execute(ASYNC_COMMIT)
 
 
 async def _keep(conn: asyncpg.Connection) -> None:
@@ -232,8 +248,9 @@ class Database:
         return rows_changed(status)
 
     async def on_disk(self) -> None:
-        """Nothing to do: the server makes a commit durable before it
-        answers (synchronous_commit, the server's setting)."""
+        """Nothing to do: the transaction that queued a notice committed as
+        the server is configured to (`DURABLE_COMMIT`), which flushed every
+        commit before it too."""
 
     async def schema_version(self) -> int:
         async with self.pool.acquire() as conn:

@@ -34,7 +34,7 @@ from datetime import datetime
 import asyncpg
 
 from storage.errors import DatabaseUnusable
-from storage.postgres.db import Database, instant, unusable
+from storage.postgres.db import DURABLE_COMMIT, Database, instant, unusable
 
 # The first key of a chat's turn is the channel's, under this prefix (the
 # second is the chat's): other two-key advisory locks use other prefixes.
@@ -55,16 +55,19 @@ class PostgresInbox:
         cannot take it raises `DatabaseUnusable` (the platform is answered
         500 and sends it again)."""
         try:
-            stored = await self.db.fetchval(
-                "INSERT INTO webhook_updates (channel, update_id, payload, received_at, chat)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel, update_id) DO NOTHING"
-                " RETURNING update_id",
-                self.channel,
-                update_id,
-                payload,
-                instant(at),
-                chat,
-            )
+            # The platform is told it was received: durable as the server is configured.
+            async with self.db.transaction() as conn:
+                await conn.execute(DURABLE_COMMIT)
+                stored = await conn.fetchval(
+                    "INSERT INTO webhook_updates (channel, update_id, payload, received_at, chat)"
+                    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel, update_id) DO NOTHING"
+                    " RETURNING update_id",
+                    self.channel,
+                    update_id,
+                    payload,
+                    instant(at),
+                    chat,
+                )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _failed(self.db, exc) from None
         return stored is not None

@@ -20,7 +20,7 @@ from bot.domain.orgchart import Family, GeoPoint
 from bot.domain.redact import mask_contacts, mask_in
 from bot.ports import CHANGEABLE, TIME_FIELDS, AdminEntry, DueComplaint, Notice
 from storage.postgres.accounts import SAME_PERSON
-from storage.postgres.db import Conn, instant
+from storage.postgres.db import DURABLE_COMMIT, Conn, instant
 
 ROSTER_VERSION = "roster_version"
 
@@ -145,6 +145,8 @@ async def insert_notices(conn: Conn, notices: Iterable[Notice], at: datetime) ->
         for n in notices
     ]
     if rows:
+        # Announced once sent: durable as the server is configured (db.py).
+        await conn.execute(DURABLE_COMMIT)
         await conn.executemany(INSERT_NOTICE, rows)
     return len(rows)
 
