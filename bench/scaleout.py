@@ -10,9 +10,10 @@ they are).
 Every resident files one whole report by typing, six updates (/start with the area's link,
 "2", "2", the description, "xong", "1"), posted to nginx over HTTPS as Telegram posts a
 webhook: a chat's next update once the one before was answered 200 (stored), every chat at
-once.  An update nobody answered 200 (the killed process's) is posted again, as Telegram
-would.  What each chat got is read from the fake: the bot's eight messages (greeting, area,
-five questions, the receipt) in order, each once.
+once, through at most 40 connections (Telegram's default for a webhook).  An update nobody
+answered 200 (the killed process's) is posted again, as Telegram would.  What each chat got
+is read from the fake: the bot's eight messages (greeting, area, five questions, the
+receipt) in order, each once.
 
 1. Throughput: 1,000 residents at once, one process, then three; no cap at the fake and the
    bot's own pacing off (PHANANH_RATE_LIMIT=false: else the bot holds itself to 28 messages
@@ -83,6 +84,10 @@ CAP_RESIDENTS = 200
 CAP = 30  # messages a second the fake accepts in all
 PROCESSES = 3
 SWEEP_SECONDS = 10
+# Telegram's webhook connections at once (setWebhook's max_connections, which the bot leaves
+# at its default).  More at once also slows the fake's own HTTP client more than the bot:
+# httpx's pool grows slow with a thousand requests queued in it.
+WEBHOOK_CONNECTIONS = 40
 FIRST_CHAT = 810_001
 SEED = 20261206
 KILL_AT = (0.4, 0.6)  # the share of the burst's messages accepted when the victim dies
@@ -287,11 +292,17 @@ class Posting:
 
 
 async def post_all(fleet: Fleet, people: list[Resident], posting: Posting) -> None:
-    """Every chat at once; each chat's next update once the one before was answered 200."""
+    """Every chat at once, through at most `WEBHOOK_CONNECTIONS` posts at a time (as
+    Telegram does); each chat's next update once the one before was answered 200."""
+    connections = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
 
     async def one(resident: Resident) -> None:
         for update in resident.updates:
-            while (status := await fleet.post(update)) != 200:
+            while True:
+                async with connections:
+                    status = await fleet.post(update)
+                if status == 200:
+                    break
                 posting.reposted += 1
                 posting.statuses[status] += 1
 
