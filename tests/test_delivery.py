@@ -343,6 +343,24 @@ async def test_a_429_at_the_bots_ceiling_pauses_every_chat(
     assert all(c.status in (200, 429) for c in api.calls_to("sendMessage"))
 
 
+async def test_a_reply_refused_twice_by_telegram_still_reaches_the_resident(
+    tmp_path: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """Telegram answered 429 twice to the greeting: the bot waits as told and sends it a
+    third time; the resident gets their answer, not the error message (the scale-out
+    benchmark's cap run lost 22 replies so, with one retry)."""
+    db_path = tmp_path / "bot.db"
+    await load_chart(db_path, chart)
+    api = FakeBotApi()
+    async with started_bot(db_path, clock, api, rate_limit=True) as bot:
+        binh = bot.user(502, "Bình")
+        api.fail_next("sendMessage", retry_after=1, times=2, chat_id=binh.user_id)
+        sent = await bot.send(binh.command("start"))
+    assert says(joined(sent), "start.greeting", name="Bình")
+    assert not any(says(m.text, "fallback.error") for m in sent)
+    assert [c.status for c in api.calls_to("sendMessage")][:3] == [429, 429, 200]
+
+
 # ---- photos reach the right person, with their complaint's code -----------------------------
 
 

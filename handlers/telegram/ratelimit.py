@@ -56,6 +56,10 @@ MESSAGES_PER_SECOND = 30  # the spacing between two messages: 1/30 s
 WINDOW_MESSAGES = 30  # and at most 30 in any window of
 WINDOW_SECONDS = 1.025  # seconds: 29.3 a second when busy
 GROUP_MESSAGES_PER_MINUTE = 20
+# A reply to an update is sent again after each 429, waiting as Telegram says, up
+# to so many times: with one retry, two 429s in a row (a busy second) left the
+# resident with the error message instead of their answer.
+REPLY_RETRIES = 3
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -116,7 +120,7 @@ class MessagePacer(BaseRateLimiter[int]):
     def __init__(
         self,
         per_second: float = MESSAGES_PER_SECOND,
-        max_retries: int = 1,
+        max_retries: int = REPLY_RETRIES,
         *,
         shared: SharedPace | None = None,
     ) -> None:
