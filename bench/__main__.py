@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.table import Row, markdown
 
-BENCHMARKS = ("intake", "latency", "sweep", "digest", "burst", "memory", "scaleout")
+BENCHMARKS = ("intake", "latency", "sweep", "digest", "burst", "memory", "scaleout", "suggest")
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 RECORD = HERE / "results.json"
