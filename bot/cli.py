@@ -241,10 +241,11 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     apikey_sub = apikey.add_subparsers(
         dest="apikey_command", required=True, metavar=h("cli_help.subcommand")
     )
-    for action in ("create", "revoke"):
-        named = apikey_sub.add_parser(
-            action, help=h(f"cli_help.apikey_{action}"), description=h(f"cli_help.apikey_{action}")
-        )
+    for action, words in (
+        ("create", "cli_help.apikey_create"),
+        ("revoke", "cli_help.apikey_revoke"),
+    ):
+        named = apikey_sub.add_parser(action, help=h(words), description=h(words))
         named.add_argument("name", metavar=h("cli_help.name"), help=h("cli_help.key_name"))
     apikey_sub.add_parser(
         "list", help=h("cli_help.apikey_list"), description=h("cli_help.apikey_list")

@@ -27,7 +27,7 @@ from bot.app.open311 import ApiKeys
 from bot.cli import main
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
-from bot.domain.complaints import State, format_code
+from bot.domain.complaints import Action, State, format_code
 from bot.domain.open311 import MAX_REQUESTS, mask_personal
 from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.i18n import t
@@ -642,6 +642,24 @@ async def test_a_posted_request_is_routed_to_the_cadre_and_its_card_arrives_on_t
     assert pending == 0
     [request] = json_document(await city.get(f"/requests/{code}.json"))
     assert request["status"] == "open" and request["address"].startswith("cạnh chợ, ")
+
+
+async def test_the_cadre_cannot_ask_a_posted_requests_reporter_who_has_no_chat(
+    city: City,
+) -> None:
+    key = await city.key()
+    form = {"service_code": "RKTG", "address_id": "HH-TDP03", "description": "Rác"}
+    [receipt] = json_document(await city.post(api_key=key, **form))
+    posted = int(receipt["service_request_id"].removeprefix("PA-"))
+    chatted = await city.report()
+    services = city.bot.services
+    refused = await services.begin(await city.as_owner(posted), posted, Action.ASK_INFO)
+    assert [n.key for n in refused.notes] == ["ask_info.no_chat"]
+    assert refused.prompt is None
+    asked = await services.begin(await city.as_owner(chatted), chatted, Action.ASK_INFO)
+    assert asked.prompt is not None
+    complaint = await services.store.get_complaint(posted)
+    assert complaint is not None and complaint.paused_since is None
 
 
 async def test_a_posted_requests_contact_is_kept_and_never_published(city: City) -> None:
