@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -28,7 +28,7 @@ from bot.cli import main
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State, format_code
-from bot.domain.open311 import MAX_REQUESTS, mask_personal
+from bot.domain.open311 import MAX_REQUESTS, mask_personal, parse_query
 from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.i18n import t
 from bot.ports import NewComplaint, Open311Store
@@ -412,6 +412,31 @@ async def test_requests_have_the_specifications_fields_and_the_complaints_values
     }
 
 
+async def test_a_closed_requests_updated_time_is_when_it_closed_not_when_it_was_rated(
+    city: City,
+) -> None:
+    complaint_id = await city.report()
+    services = city.bot.services
+    await services.finisher("resolve")(
+        await city.as_owner(complaint_id), {"complaint_id": complaint_id, "note": "Xong"}
+    )
+    city.clock.advance(timedelta(hours=1))
+    reporter = await services.store.reporter_of(complaint_id)
+    assert reporter is not None
+    person = await services.store.get_person(reporter)
+    assert person is not None
+    resident = services.actor_for(person, None)
+    confirmed = await services.confirm_fixed(resident, complaint_id)
+    assert confirmed.complaint is not None and confirmed.complaint.state is State.CONFIRMED
+    closed_at = city.clock.now()
+    city.clock.advance(timedelta(hours=3))
+    rated = await services.finisher("rate")(resident, {"complaint_id": complaint_id, "stars": 5})
+    assert rated.complaint is not None and rated.complaint.rating == 5
+    [request] = json_document(await city.get(f"/requests/{complaint_id}.json"))
+    assert request["status"] == "closed"
+    assert datetime.fromisoformat(request["updated_datetime"]) == closed_at
+
+
 async def test_a_request_without_location_or_photo_leaves_those_fields_empty(
     city: City,
 ) -> None:
@@ -544,6 +569,14 @@ async def test_a_bad_query_is_400_with_the_reason(
             assert error["code"] == 400 and says(error["description"], key)
         else:
             assert xml_document(response).findtext("error/code") == "400"
+
+
+def test_a_list_of_ids_is_read_once_each_and_at_most_1000() -> None:
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    ids = ",".join(str(n) for n in [*range(1, MAX_REQUESTS + 500), 7, 7])
+    query = parse_query({"service_request_id": ids}, now, UTC, ["RKTG"])
+    assert query.ids == tuple(range(1, MAX_REQUESTS + 1))
+    assert parse_query({"service_request_id": "PA-000007, 7"}, now, UTC, []).ids == (7,)
 
 
 async def test_an_unknown_request_is_404(city: City) -> None:

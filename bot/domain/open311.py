@@ -32,6 +32,10 @@ UNPUBLISHED_FAMILIES = frozenset({Family.OFFICIAL_CONDUCT})
 # request's ``status_notes`` (a transfer's reason or a leader's remark is internal).
 PUBLIC_NOTES = (Action.REPLY, Action.RESOLVE, Action.REJECT, Action.EXTEND)
 
+# What does not change a request: its ``updated_datetime`` is the last other
+# event (for a closed request, the specification says, when it was closed).
+NOT_UPDATES = (Action.RATE,)
+
 OPEN, CLOSED = "open", "closed"
 
 
@@ -119,7 +123,8 @@ def parse_query(
         ids = [request_id(i) for i in ids_given]
         if any(i is None for i in ids):
             raise QueryError("open311.bad_id")
-        return RequestQuery(ids=tuple(i for i in ids if i is not None))
+        wanted = dict.fromkeys(i for i in ids if i is not None)
+        return RequestQuery(ids=tuple(wanted)[:MAX_REQUESTS])
     codes = _listed(params.get("service_code"))
     unknown = [c for c in codes if c not in categories]
     if unknown:

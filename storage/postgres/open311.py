@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.complaints import Complaint
-from bot.domain.open311 import PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
+from bot.domain.open311 import NOT_UPDATES, PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
 from bot.ports import ApiKey, Published
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import instant, rows_changed
 
 _UNPUBLISHED = sorted(f.value for f in UNPUBLISHED_FAMILIES)
 _NOTES = [a.value for a in PUBLIC_NOTES]
+_NOT_UPDATES = [a.value for a in NOT_UPDATES]
 
 
 class PostgresOpen311(PostgresBase):
@@ -117,8 +118,10 @@ class PostgresOpen311(PostgresBase):
             r[0]: r[1]
             for r in await self._all(
                 "SELECT complaint_id, MAX(at) FROM complaint_events"
-                " WHERE complaint_id = ANY($1::bigint[]) GROUP BY complaint_id",
+                " WHERE complaint_id = ANY($1::bigint[]) AND action <> ALL($2::text[])"
+                " GROUP BY complaint_id",
                 ids,
+                _NOT_UPDATES,
             )
         }
         notes = {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.complaints import Complaint
-from bot.domain.open311 import PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
+from bot.domain.open311 import NOT_UPDATES, PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
 from bot.ports import ApiKey, Published
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import parse_utc, utc_text
@@ -16,6 +16,7 @@ from storage.sqlite.rows import maybe_time
 
 _UNPUBLISHED = ",".join(f"'{f.value}'" for f in sorted(UNPUBLISHED_FAMILIES))
 _NOTES = ",".join(f"'{a.value}'" for a in PUBLIC_NOTES)
+_NOT_UPDATES = ",".join(f"'{a.value}'" for a in NOT_UPDATES)
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -121,7 +122,8 @@ class SqliteOpen311(SqliteBase):
             r[0]: parse_utc(r[1])
             for r in await self._all(
                 "SELECT complaint_id, MAX(at) FROM complaint_events"
-                f" WHERE complaint_id IN ({marks}) GROUP BY complaint_id",
+                f" WHERE complaint_id IN ({marks}) AND action NOT IN ({_NOT_UPDATES})"
+                " GROUP BY complaint_id",
                 ids,
             )
         }
