@@ -238,6 +238,19 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
     )
     digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
+    apikey = sub.add_parser("apikey", help=h("cli_help.apikey"), description=h("cli_help.apikey"))
+    apikey_sub = apikey.add_subparsers(
+        dest="apikey_command", required=True, metavar=h("cli_help.subcommand")
+    )
+    for action, words in (
+        ("create", "cli_help.apikey_create"),
+        ("revoke", "cli_help.apikey_revoke"),
+    ):
+        named = apikey_sub.add_parser(action, help=h(words), description=h(words))
+        named.add_argument("name", metavar=h("cli_help.name"), help=h("cli_help.key_name"))
+    apikey_sub.add_parser(
+        "list", help=h("cli_help.apikey_list"), description=h("cli_help.apikey_list")
+    )
     db = sub.add_parser("db", help=h("cli_help.db"), description=h("cli_help.db"))
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar=h("cli_help.subcommand"))
     copy = db_sub.add_parser("copy", help=h("cli_help.db_copy"), description=h("cli_help.db_copy"))
@@ -744,6 +757,52 @@ def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_apikey(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """An integration's key to Open311: made (shown this once, stored
+    hashed), revoked, or listed by name and dates (never the keys)."""
+    from bot.app.open311 import ApiKeys, valid_key_name
+    from bot.runtime import opened
+
+    name = getattr(args, "name", "")
+    if args.apikey_command != "list" and not valid_key_name(name):
+        console.warn("cli.apikey_bad_name", name=name[:80])
+        return EXIT_USAGE
+    async with opened(settings) as core:
+        keys = ApiKeys(core.storage.open311(), core.services)
+        if args.apikey_command == "create":
+            made = await keys.create(name)
+            if made is None:
+                console.warn("cli.apikey_exists", name=name)
+                return EXIT_REFUSED
+            console.say("cli.apikey_created", name=name, token=made.key)
+            return 0
+        if args.apikey_command == "revoke":
+            if not await keys.revoke(name):
+                console.warn("cli.apikey_unknown", name=name)
+                return EXIT_REFUSED
+            console.say("cli.apikey_revoked", name=name)
+            return 0
+        listed = await keys.listed()
+    if not listed:
+        console.say("cli.apikey_none")
+    for key in listed:
+        console.say(
+            "cli.apikey_row",
+            name=key.name,
+            created=_when(key.created_at, settings),
+            used=_when(key.last_used_at, settings) or t(console.language, "cli.apikey_never"),
+            revoked=t(console.language, "cli.apikey_revoked_at", at=_when(key.revoked_at, settings))
+            if key.revoked_at
+            else "",
+        )
+    return 0
+
+
+def _when(instant: Any, settings: Settings) -> str:
+    """dd/mm/yyyy HH:MM in the ward's time ("" for none)."""
+    return instant.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M") if instant else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from storage.errors import Refusal
 
@@ -798,6 +857,8 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return asyncio.run(cmd_history(settings, console, args))
     if args.command == "digest":
         return cmd_digest(settings, args)
+    if args.command == "apikey":
+        return asyncio.run(cmd_apikey(settings, console, args))
     if args.command == "db":
         return cmd_db_copy(settings, console, args)
     if args.command == "demo":

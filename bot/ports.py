@@ -19,6 +19,7 @@ from bot.domain.channels import Account as Account  # an account on a channel, r
 from bot.domain.complaints import Action, Complaint, Event, Photo, State
 from bot.domain.conversation import ConversationState
 from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
+from bot.domain.open311 import RequestQuery
 from bot.domain.orgchart import Family, GeoPoint, OrgChart
 from bot.domain.reminders import ClockState
 from bot.domain.routing import Reach
@@ -667,6 +668,60 @@ class MenuStore(Protocol):
     async def menu_of(self, person_id: int) -> Menu | None: ...
     async def prompt_shown(self, person_id: int) -> None:
         """A question was shown after the list: a number answers the question."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An integration's key to Open311 (`phananh apikey`), as listed: its
+    name and dates; the key itself is never kept, only its hash."""
+
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A complaint as Open311 may show it (bot/app/open311.py): the
+    complaint, when it last changed, and the last note the office addressed
+    to the resident."""
+
+    complaint: Complaint
+    updated_at: datetime
+    note: str | None = None
+
+
+class Open311Store(Protocol):
+    """The integrations' keys, the reporters who came through them, and the
+    complaints Open311 publishes (storage/sqlite/open311.py)."""
+
+    async def add_key(self, name: str, key_hash: str, at: datetime) -> bool:
+        """False: a key of that name is in use (a revoked one is replaced)."""
+        ...
+
+    async def revoke_key(self, name: str, at: datetime) -> bool:
+        """False: no key of that name in use."""
+        ...
+
+    async def api_keys(self) -> list[ApiKey]: ...
+    async def key_holder(self, key_hash: str, at: datetime) -> str | None:
+        """The name of the key in use with this hash (its use recorded), or None."""
+        ...
+
+    async def add_reporter(
+        self, key: str, phone: str | None, email: str | None, language: str, at: datetime
+    ) -> int:
+        """A person with no account for one POSTed request, and their contact."""
+        ...
+
+    async def contact_of(self, person_id: int) -> tuple[str | None, str | None] | None:
+        """The (phone, e-mail) a platform gave for a reporter; None: not one of theirs."""
+        ...
+
+    async def published(self, query: RequestQuery) -> list[Published]:
+        """The complaints the query asks for that may be published, newest first."""
         ...
 
 

@@ -35,6 +35,7 @@ from telegram.request import BaseRequest
 
 from bot.app.digests import Digests
 from bot.app.media import MediaLinks, TemporaryFiles, media_secret
+from bot.app.open311 import Open311
 from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
@@ -43,6 +44,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
 from bot.http import HttpServer, add_files_route, add_media_route
 from bot.metrics import Metrics, add_routes
+from bot.open311_http import add_open311_routes
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
@@ -163,6 +165,19 @@ async def shared_by_processes(core: Core) -> Core:
         return replace(core, webhook_secret=hook or "")
     media = MediaLinks(core.store, core.clock, kept.encode(), settings.public_url)
     return replace(core, media=media, webhook_secret=hook or "")
+
+
+def open311_of(core: Core) -> Open311:
+    """Open311 GeoReport v2 over the core (bot/app/open311.py)."""
+    settings = core.settings
+    return Open311(
+        core.services,
+        core.storage.open311(),
+        core.media,
+        language=settings.default_language,
+        tz=settings.tz,
+        public_url=settings.public_url,
+    )
 
 
 # ---- channels ---------------------------------------------------------------------------------
@@ -409,6 +424,7 @@ async def running(
         add_files_route(http, core.files.get)
         # /metrics, /healthz, /readyz: a reason to listen when the port is configured.
         add_routes(http, core.metrics, listen=settings.http_port_given)
+        add_open311_routes(http, open311_of(core))
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

@@ -22,6 +22,7 @@ from bot.ports import (
     HealthStore,
     Leadership,
     MenuStore,
+    Open311Store,
     SharedPace,
     Store,
     UpdateInbox,
@@ -121,6 +122,20 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return SqliteHealth(self.database)
+
+    def open311(self) -> Open311Store:
+        """The integrations' keys, their reporters, the published complaints."""
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.open311 import PostgresOpen311
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresOpen311(self.database)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.open311 import SqliteOpen311
+
+        assert isinstance(self.database, SqliteDatabase)
+        return SqliteOpen311(self.database)
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online

@@ -629,7 +629,7 @@ def _help(
 
 
 def test_every_subcommand_is_walked() -> None:
-    assert len(SUBCOMMANDS) == 19 and ("org", "import") in SUBCOMMANDS
+    assert len(SUBCOMMANDS) == 23 and ("org", "import") in SUBCOMMANDS
     assert ("db", "copy") in SUBCOMMANDS
 
 

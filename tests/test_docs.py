@@ -123,6 +123,10 @@ def test_every_command_has_a_menu_description(lang: str, command: str) -> None:
 def test_the_cli_has_the_documented_shape() -> None:
     # Guards the walk below against an empty or a flattened parser.
     assert CLI_SUBCOMMANDS == [
+        "phananh apikey",
+        "phananh apikey create",
+        "phananh apikey list",
+        "phananh apikey revoke",
         "phananh backup",
         "phananh db",
         "phananh db copy",

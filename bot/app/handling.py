@@ -102,7 +102,16 @@ class Handling(Filing):
             data["candidates"] = offered
         if action is Action.REJECT:
             data["originals"] = await self._likely_originals(complaint)
+        if action is Action.ASK_INFO and not await self._reporter_has_chat(complaint.id):
+            # A request a city platform posted (or a reporter who left): a
+            # question nobody can read would only stop the clock.
+            return Reply.say("ask_info.no_chat", code=complaint.code)
         return await self._start_flow(actor, kind, data)
+
+    async def _reporter_has_chat(self, complaint_id: int) -> bool:
+        reporter = await self.store.reporter_of(complaint_id)
+        person = await self.store.get_person(reporter) if reporter is not None else None
+        return person is not None and bool(person.accounts)
 
     async def _likely_originals(self, complaint: Complaint) -> list[tuple[int, str]]:
         """What a duplicate most likely repeats: the open complaints about
