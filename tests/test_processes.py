@@ -189,6 +189,7 @@ async def test_what_a_dead_process_was_handling_is_handled_by_another_in_order(
         # kill -9: every connection of a's is gone at once.
         a.database.pool.terminate()
         a.database.locks.terminate()
+        await until(lambda: server_let_go(b.database))
         await wb.look_again()
         await wb.settled()
         assert [(n, u, r) for n, _, u, r in handled.log] == [("b", "7", True), ("b", "8", False)]
@@ -344,11 +345,7 @@ async def test_a_process_dying_mid_send_leaves_its_rows_to_the_others(
         assert cards(api) == Counter(), "the cadre is a's while a sends to him"
         a.core.db.pool.terminate()  # kill -9: every connection of a's is gone
         a.core.db.locks.terminate()
-
-        async def released() -> bool:  # the server ends a's sessions when it sees them closed
-            return await poll_locks(b.core.db) == []
-
-        await until(released)
+        await until(lambda: server_let_go(b.core.db))
         await b.flush()
         await b.core.senders.settled()
         assert sum(cards(api).values()) == 6
@@ -414,6 +411,14 @@ POLL_LOCKS = (
 async def poll_locks(db: PostgresDatabase) -> list[tuple[int, bool]]:
     """Who holds a polling lock (True) and who waits for one (False), by server process."""
     return sorted((int(r[0]), bool(r[1])) for r in await db.fetch(POLL_LOCKS))
+
+
+async def server_let_go(db: object) -> bool:
+    """Whether the server holds no turn or claim lock any more: it ends a killed
+    process's sessions (and lets its locks go) when it sees their sockets closed, not at
+    once.  The process asking holds none of its own when it asks."""
+    assert isinstance(db, PostgresDatabase)
+    return await poll_locks(db) == []
 
 
 async def until(condition: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
