@@ -117,6 +117,10 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     run.add_argument("--listen", metavar=h("cli_help.address"), help=h("cli_help.listen"))
     run.add_argument("--port", type=int, metavar=h("cli_help.number"), help=h("cli_help.port"))
 
+    serve = sub.add_parser("serve", help=h("cli_help.serve"), description=h("cli_help.serve"))
+    serve.add_argument("--listen", metavar=h("cli_help.address"), help=h("cli_help.listen"))
+    serve.add_argument("--port", type=int, metavar=h("cli_help.number"), help=h("cli_help.port"))
+
     org = sub.add_parser("org", help=h("cli_help.org"), description=h("cli_help.org"))
     org_sub = org.add_subparsers(
         dest="org_command", required=True, metavar=h("cli_help.subcommand")
@@ -372,14 +376,8 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
 
     from handlers.zalo.client import ZaloError, ZaloNetworkError, ZaloUnauthorized
 
-    # --listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT.
     try:
-        settings = replace(
-            settings,
-            http_host=settings.http_host if args.listen is None else args.listen,
-            http_port=settings.http_port if args.port is None else args.port,
-            http_port_given=settings.http_port_given or args.port is not None,
-        )
+        settings = _listening(settings, args)
     except ConfigError as exc:
         console.warn("cli.config_error", error=exc)
         return EXIT_USAGE
@@ -404,6 +402,46 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
     except ZaloError as exc:  # the token is never in it (handlers/zalo/client.py)
         console.warn("cli.zalo_refused", error=exc.description)
         return EXIT_REFUSED
+    except OSError as exc:  # the HTTP server's port
+        console.warn(
+            "cli.cannot_listen",
+            listen=settings.http_host,
+            port=settings.http_port,
+            error=exc.strerror,
+        )
+        return EXIT_REFUSED
+    return 0
+
+
+def _listening(settings: Settings, args: argparse.Namespace) -> Settings:
+    """--listen and --port, when given, replace PHANANH_HTTP_HOST and PHANANH_HTTP_PORT."""
+    return replace(
+        settings,
+        http_host=settings.http_host if args.listen is None else args.listen,
+        http_port=settings.http_port if args.port is None else args.port,
+        http_port_given=settings.http_port_given or args.port is not None,
+    )
+
+
+def cmd_serve(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The HTTP server alone (Open311, metrics, health, links), no channel: no
+    token needed; says where it listens once it does, or in one line why it
+    cannot."""
+    if not asyncio.run(_has_chart(settings)):
+        console.warn("cli.no_chart", db=settings.database)
+        return EXIT_REFUSED
+    try:
+        settings = _listening(settings, args)
+    except ConfigError as exc:
+        console.warn("cli.config_error", error=exc)
+        return EXIT_USAGE
+    configure_logging(settings.log_format, logging.INFO)
+    from bot.runtime import serve_http
+
+    shown = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::", "") else settings.http_host
+    address = f"http://{shown}:{settings.http_port}"
+    try:
+        asyncio.run(serve_http(settings, ready=lambda: console.warn("cli.serving", url=address)))
     except OSError as exc:  # the HTTP server's port
         console.warn(
             "cli.cannot_listen",
@@ -832,6 +870,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     if args.command == "run":
         return cmd_run(settings, console, args)
+    if args.command == "serve":
+        return cmd_serve(settings, console, args)
     if args.command == "org":
         if args.org_command == "import":
             return asyncio.run(cmd_org_import(settings, console, args))

@@ -389,6 +389,13 @@ async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
         out.write(f"Cơ sở dữ liệu: {db}; sơ đồ tổ chức: {EXAMPLE_ORG.name}\n")
         story = Story(driver, clock, out)
         await play(story)
+        # Issue 16's endpoints over the story's database, served apart (no channel, no sweep).
+        out.write(
+            "\nTrên web / On the web: PHANANH_DB="
+            f"{db} .venv/bin/phananh serve --port 8080, then"
+            " http://127.0.0.1:8080/open311/v2/discovery.json (Open311)"
+            " and http://127.0.0.1:8080/metrics\n"
+        )
         out.write("\nKết quả / Final state:\n")
         for line in await final_lines(driver):
             out.write(f"  {line}\n")

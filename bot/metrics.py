@@ -154,6 +154,7 @@ class Metrics:
         self.clock = clock
         self.health = health
         self.sweep_stale = max(timedelta(seconds=sweep_seconds * SWEEP_PERIODS), SWEEP_STALE_MIN)
+        self.sweeps = True  # whether this process sweeps (readiness checks that it does)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.updates = Counter(
@@ -288,6 +289,8 @@ class Metrics:
         found = [await self._database()]
         for channel, state in sorted(self._api.items()):
             found.append(self._channel(channel, state, now))
+        if not self.sweeps:  # `phananh serve`: the bot beside it sweeps
+            return found
         swept = self._swept_at or self._started
         late = now - swept
         found.append(

@@ -357,11 +357,12 @@ class Runtime:
 
     # ---- the life cycle ---------------------------------------------------------------------
 
-    async def start(self, *, scheduled: bool) -> None:
+    async def start(self, *, scheduled: bool, sweeping: bool = True) -> None:
         """Listen (when a route needs it), start every channel, then either
         the scheduler (``scheduled``: its first run is the catch-up, in the
         background) or one tick now (the tests and the demo, which tick
-        themselves).  What fails on the way is stopped again by `stop`."""
+        themselves) — neither when not ``sweeping`` (`phananh serve`: the
+        running bot sweeps).  What fails on the way is stopped again by `stop`."""
         self._warn()
         for channel in self.channels:
             self.core.metrics.expect_channel(channel.name)
@@ -371,6 +372,8 @@ class Runtime:
         for channel in self.channels:
             self._exit.push_async_callback(channel.stop)
             await channel.start()
+        if not sweeping:
+            return
         if scheduled:
             self.scheduler.start(at_once=True)
             self._exit.push_async_callback(self.scheduler.stop)
@@ -414,9 +417,11 @@ async def running(
     channels: Sequence[ChannelFactory] | None = None,
     scheduled: bool = False,
     wait: Pause = pause,
+    sweeping: bool = True,
 ) -> AsyncIterator[Runtime]:
     """The started bot for the time of a block: the channels given (the
-    configured ones when None), and the scheduler when ``scheduled``."""
+    configured ones when None), and the scheduler when ``scheduled`` (no
+    sweep at all when not ``sweeping``)."""
     async with opened(settings, clock) as opened_core:
         core = await shared_by_processes(opened_core)
         http = HttpServer(settings.http_host, settings.http_port)
@@ -428,7 +433,7 @@ async def running(
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:
-            await runtime.start(scheduled=scheduled)
+            await runtime.start(scheduled=scheduled, sweeping=sweeping)
             yield runtime
         finally:
             await runtime.stop()
@@ -451,6 +456,27 @@ async def serve(
             if ready is not None:
                 ready()
             await runtime.until(stop)
+
+
+async def serve_http(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
+    """`phananh serve`: the HTTP server alone — Open311, /metrics, /healthz,
+    /readyz, the photo and file links — with no channel, no sweep and nothing
+    sent, until SIGINT or SIGTERM.  Beside a running bot (what a request
+    POSTed here queues, the bot sends), or over the demo's database.  It
+    takes no one-process lock: on SQLite it only adds a writer SQLite itself
+    orders, and the sweep and the sending stay the bot's."""
+    stop = stop_on_signals()
+    settings = replace(settings, http_port_given=True)  # listening is its whole job
+    async with running(settings, clock=clock, channels=[], sweeping=False) as runtime:
+        runtime.core.metrics.sweeps = False  # /readyz: the running bot's sweep, not ours
+        if ready is not None:
+            ready()
+        await runtime.until(stop)
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import _parser, main
@@ -279,6 +280,56 @@ def test_run_as_a_webhook_says_running_once_telegram_took_the_address(
     [webhook] = api.calls_to("setWebhook")
     assert webhook.params["url"] == "https://example.org/hook"
     assert len(str(webhook.params["secret_token"])) >= 32
+
+
+async def test_serve_answers_open311_and_health_without_a_token_or_a_channel(
+    tmp_path: Path,
+) -> None:
+    """`phananh serve` over a charted database, as after `make demo`: no token, no channel;
+    it says where it listens, answers Open311's discovery, /readyz (no sweep of its own to
+    wait for) and /metrics, and stops cleanly on SIGTERM."""
+    db = tmp_path / "serve.db"
+    assert (
+        _run_cli(["org", "import", str(EXAMPLE_ORG)], tmp_path, PHANANH_DB=str(db)).returncode == 0
+    )
+    port = _closed_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        cwd=tmp_path,
+        env=_clean_environ(PHANANH_DB=str(db)),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        url = f"http://127.0.0.1:{port}"
+        said: list[str] = []  # the log lines come first, on the same stream
+        async with asyncio.timeout(60):
+            while t("vi", "cli.serving", url=url) not in said:
+                line = (await proc.stderr.readline()).decode()
+                assert line, f"ended without saying where it serves: {said}"
+                said.append(line.strip())
+        async with httpx.AsyncClient(base_url=url) as client:
+            discovery = await client.get("/open311/v2/discovery.json")
+            ready = await client.get("/readyz")
+            metrics = await client.get("/metrics")
+        assert discovery.status_code == 200 and discovery.json()["endpoints"]
+        assert ready.status_code == 200, ready.text
+        assert "sweep" not in ready.text
+        assert metrics.status_code == 200 and b"phananh_database_up 1.0" in metrics.content
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            rest = (await proc.stderr.read()).decode()
+            code = await proc.wait()
+    assert code == 0, rest
+    assert "Traceback" not in rest
 
 
 class ReachesTheWebhook(StopsOnFirstPoll):
@@ -629,7 +680,7 @@ def _help(
 
 
 def test_every_subcommand_is_walked() -> None:
-    assert len(SUBCOMMANDS) == 23 and ("org", "import") in SUBCOMMANDS
+    assert len(SUBCOMMANDS) == 24 and ("org", "import") in SUBCOMMANDS
     assert ("db", "copy") in SUBCOMMANDS
 
 

@@ -144,6 +144,7 @@ def test_the_cli_has_the_documented_shape() -> None:
         "phananh posters",
         "phananh restore",
         "phananh run",
+        "phananh serve",
         "phananh staff",
         "phananh staff deactivate",
     ]
