@@ -47,7 +47,7 @@ $(BENCH_STAMP): $(TEST_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-# Six benchmarks, each against a reference in the same run; writes bench/RESULTS.md.
+# Every benchmark, each against a reference in the same run; writes bench/RESULTS.md.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 

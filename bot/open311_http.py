@@ -111,6 +111,9 @@ def _endpoint(root: str, produce: Produce) -> Callable[[Request], Awaitable[Resp
 async def _form(open311: Open311, request: Request) -> dict[str, str]:
     """A POST's fields (``application/x-www-form-urlencoded``, as the
     specification sends them), read within a bounded size."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":  # JSON or multipart: not a wrong key
+        raise open311.error(400, "open311.bad_body")
     refused = length_refusal(request.headers, MAX_FORM)
     body = refused if refused is not None else await read_body(request, MAX_FORM)
     if isinstance(body, tuple):  # too large, too slow, cut off: the specification's 400

@@ -364,6 +364,7 @@ class Runtime:
         themselves) — neither when not ``sweeping`` (`phananh serve`: the
         running bot sweeps).  What fails on the way is stopped again by `stop`."""
         self._warn()
+        self.core.metrics.sweeps = sweeping  # /readyz checks only a sweep this process runs
         for channel in self.channels:
             self.core.metrics.expect_channel(channel.name)
         if self.http.wanted or self.settings.public_url:
@@ -465,15 +466,14 @@ async def serve_http(
     ready: Callable[[], None] | None = None,
 ) -> None:
     """`phananh serve`: the HTTP server alone — Open311, /metrics, /healthz,
-    /readyz, the photo and file links — with no channel, no sweep and nothing
-    sent, until SIGINT or SIGTERM.  Beside a running bot (what a request
+    /readyz and the photo links it signs — with no channel, no sweep and
+    nothing sent, until SIGINT or SIGTERM.  Beside a running bot (what a request
     POSTed here queues, the bot sends), or over the demo's database.  It
     takes no one-process lock: on SQLite it only adds a writer SQLite itself
     orders, and the sweep and the sending stay the bot's."""
     stop = stop_on_signals()
     settings = replace(settings, http_port_given=True)  # listening is its whole job
     async with running(settings, clock=clock, channels=[], sweeping=False) as runtime:
-        runtime.core.metrics.sweeps = False  # /readyz: the running bot's sweep, not ours
         if ready is not None:
             ready()
         await runtime.until(stop)

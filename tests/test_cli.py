@@ -318,11 +318,14 @@ async def test_serve_answers_open311_and_health_without_a_token_or_a_channel(
         async with httpx.AsyncClient(base_url=url) as client:
             discovery = await client.get("/open311/v2/discovery.json")
             ready = await client.get("/readyz")
+            alive = await client.get("/healthz")
             metrics = await client.get("/metrics")
         assert discovery.status_code == 200 and discovery.json()["endpoints"]
         assert ready.status_code == 200, ready.text
         assert "sweep" not in ready.text
+        assert alive.status_code == 200
         assert metrics.status_code == 200 and b"phananh_database_up 1.0" in metrics.content
+        assert b"phananh_sweep_last_run_timestamp_seconds 0.0" in metrics.content, "no sweep"
     finally:
         proc.send_signal(signal.SIGTERM)
         async with asyncio.timeout(30):

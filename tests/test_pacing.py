@@ -61,3 +61,14 @@ async def test_a_message_late_every_time_goes_after_so_many_slots() -> None:
     bucket.backlog = 10.0  # other processes' messages queued ahead: every slot is a wait
     await pacer.turn()
     assert len(bucket.taken) == LATE_SLOTS
+
+
+async def test_a_slow_down_heard_by_one_process_holds_the_shared_bucket() -> None:
+    """A 429 one process hears is passed on to the bucket every process draws from: the
+    next slot, whoever takes it, is after the pause."""
+    pacer, bucket, clock = paced([])
+    await pacer.turn()
+    pacer.pause(2.0)
+    await pacer.turn()
+    assert bucket.next_at - 0.25 >= 100.0 + 2.0, "the bucket itself was held"
+    assert clock[0] >= 102.0, "and this message waited for it"

@@ -38,12 +38,12 @@ from bot.domain.open311 import (
     UNPUBLISHED_FAMILIES,
     QueryError,
     RequestQuery,
-    mask_personal,
     parse_query,
     request_id,
     status_of,
 )
 from bot.domain.orgchart import AreaKind, Category, GeoPoint
+from bot.domain.redact import mask_contacts
 from bot.domain.text import normalise_text
 from bot.i18n import t
 from bot.ports import ApiKey, Open311Store, Person, Published
@@ -235,10 +235,10 @@ class Open311:
         return {
             "service_request_id": complaint.code,
             "status": status_of(complaint.state),
-            "status_notes": mask_personal(published.note) if published.note else None,
+            "status_notes": mask_contacts(published.note) if published.note else None,
             "service_name": category.display_name(self.language) if category else None,
             "service_code": complaint.category,
-            "description": mask_personal(complaint.description),
+            "description": mask_contacts(complaint.description),
             "agency_responsible": ward.name if ward else complaint.ward,
             "service_notice": self.notice(category) if category else None,
             "requested_datetime": self._time(complaint.created_at),
@@ -259,7 +259,7 @@ class Open311:
 
     @staticmethod
     def _address(landmark: str | None, group: str | None, ward: str | None) -> str:
-        parts = [mask_personal(landmark) if landmark else None, group, ward]
+        parts = [mask_contacts(landmark) if landmark else None, group, ward]
         return ", ".join(p for p in parts if p)
 
     # ---- a platform's new request -------------------------------------------------------------

@@ -10,12 +10,11 @@ description or a note is shown only with the personal data in it masked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from bot.domain.complaints import Action, State, StateGroup, parse_code
+from bot.domain.complaints import Action, State, parse_code
 from bot.domain.orgchart import Family
 
 # The specification's limits on ``GET requests``.
@@ -39,30 +38,23 @@ NOT_UPDATES = (Action.RATE,)
 OPEN, CLOSED = "open", "closed"
 
 
+# Not published at all: a complaint the resident took back, and one the ward
+# rejected (a duplicate, not its remit, or abusive): what a city's platform
+# shows is the problems being handled, not what was withdrawn or refused.
+UNPUBLISHED_STATES = frozenset({State.WITHDRAWN, State.REJECTED})
+
+
 def status_of(state: State) -> str:
     """Open311 knows two statuses: a complaint someone must still act on is
     open; one the cadre reported fixed (waiting for the resident) or that
     is closed is closed, as FixMyStreet publishes its "fixed" group."""
-    return OPEN if state.group is StateGroup.OPEN else CLOSED
+    return OPEN if state.is_open else CLOSED
 
 
 STATES_OF: dict[str, frozenset[State]] = {
-    OPEN: frozenset(s for s in State if status_of(s) == OPEN),
-    CLOSED: frozenset(s for s in State if status_of(s) == CLOSED),
+    status: frozenset(s for s in State if status_of(s) == status) - UNPUBLISHED_STATES
+    for status in (OPEN, CLOSED)
 }
-
-# Personal data in free text: e-mail addresses, and any run of nine or more
-# digits (spaces, dots or dashes between them; a leading +) — a phone number
-# (10 digits, 11 with +84) or an ID card's number (9 or 12 digits).
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_DIGITS = re.compile(r"(?<![\w+])\+?\d(?:[ .-]?\d){8,}(?!\w)")
-MASK = "***"
-
-
-def mask_personal(text: str) -> str:
-    """The text with e-mail addresses, phone numbers and ID-card numbers
-    replaced by ``***``: what a description may say in public."""
-    return _DIGITS.sub(MASK, _EMAIL.sub(MASK, text))
 
 
 class QueryError(Exception):
@@ -85,7 +77,6 @@ class RequestQuery:
     start: datetime | None = None
     end: datetime | None = None
     states: tuple[State, ...] = ()
-    limit: int = MAX_REQUESTS
 
 
 def _listed(value: str | None) -> list[str]:

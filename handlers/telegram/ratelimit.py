@@ -157,6 +157,8 @@ class MessagePacer(BaseRateLimiter[int]):
             await asyncio.sleep(self._resume_at - loop.time())
         try:
             await wait_for_shared_slot(lambda: self._shared_slot(shared), 1 / SHARED_PER_SECOND)
+            # The slot the message leaves in, once (a slot given up for being late is not).
+            self._window.append(asyncio.get_running_loop().time())
         except Exception as exc:
             if not self._shared_failing:
                 log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
@@ -166,12 +168,10 @@ class MessagePacer(BaseRateLimiter[int]):
         return True
 
     async def _shared_slot(self, shared: SharedPace) -> float:
-        """One slot of the shared bucket: the seconds until it (noted for `_at_the_ceiling`)."""
+        """One slot of the shared bucket: the seconds until it."""
         wait = await shared.slot(TELEGRAM, 1 / SHARED_PER_SECOND)
-        now = asyncio.get_running_loop().time()
-        self._window.append(now + wait)
         if wait > 0:
-            self._shared_busy_at = now
+            self._shared_busy_at = asyncio.get_running_loop().time()
         return wait
 
     async def _own_turn(self) -> None:

@@ -179,7 +179,7 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
     pg = await PostgresDatabase.open(target, pool_size=1)
     try:
         with closing(sqlite3.connect(uri, uri=True)) as lite:
-            async with pg.transaction() as conn:
+            async with pg.durable_transaction() as conn:
                 tables = await _target_tables(conn)
                 found = _source_tables(lite)
                 _compare(found, tables)

@@ -229,6 +229,16 @@ class Database:
         async with self.pool.acquire() as conn, conn.transaction():
             yield conn
 
+    @asynccontextmanager
+    async def durable_transaction(self) -> AsyncIterator[Conn]:
+        """A transaction whose commit waits for the disk (`DURABLE_COMMIT`):
+        for a change someone is told of at once — erased data, a staff
+        binding, an invite link or API key printed, a secret given to a
+        platform, a database copied — not only for one that queues a notice."""
+        async with self.transaction() as conn:
+            await conn.execute(DURABLE_COMMIT)
+            yield conn
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
             return list(await conn.fetch(sql, *args))

@@ -15,18 +15,19 @@ from storage.postgres.rows import bind, bump_roster, insert_notices
 
 class PostgresInvites(PostgresBase):
     async def create_invite(self, invite: Invite) -> None:
-        await self.db.execute(
-            "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at,"
-            " created_by, rebind, adds_account) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            invite.token_hash,
-            invite.staff_id,
-            invite.role,
-            instant(invite.created_at),
-            instant(invite.expires_at),
-            invite.created_by,
-            invite.rebind,
-            invite.adds_account,
-        )
+        async with self.db.durable_transaction() as conn:  # the link is printed at once
+            await conn.execute(
+                "INSERT INTO invites (token_hash, staff_id, role, created_at, expires_at,"
+                " created_by, rebind, adds_account) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                invite.token_hash,
+                invite.staff_id,
+                invite.role,
+                instant(invite.created_at),
+                instant(invite.expires_at),
+                invite.created_by,
+                invite.rebind,
+                invite.adds_account,
+            )
 
     async def get_invite(self, token_hash: str) -> Invite | None:
         row = await self._one("SELECT * FROM invites WHERE token_hash = $1", token_hash)
@@ -61,7 +62,7 @@ class PostgresInvites(PostgresBase):
         invite's row is locked as it is read: two people opening the same
         code at once (in two processes, say) are served one after the
         other, and the second finds it spent."""
-        async with self.db.transaction() as conn:
+        async with self.db.durable_transaction() as conn:
             row = await conn.fetchrow(
                 "SELECT i.staff_id, i.rebind, i.adds_account, b.person_id FROM invites i"
                 " LEFT JOIN staff_bindings b ON b.staff_id = i.staff_id"

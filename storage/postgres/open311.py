@@ -7,27 +7,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.complaints import Complaint
-from bot.domain.open311 import NOT_UPDATES, PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
+from bot.domain.open311 import (
+    MAX_REQUESTS,
+    NOT_UPDATES,
+    PUBLIC_NOTES,
+    UNPUBLISHED_FAMILIES,
+    UNPUBLISHED_STATES,
+    RequestQuery,
+)
 from bot.ports import ApiKey, Published
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import instant, rows_changed
 
 _UNPUBLISHED = sorted(f.value for f in UNPUBLISHED_FAMILIES)
+_HIDDEN_STATES = sorted(s.value for s in UNPUBLISHED_STATES)
 _NOTES = [a.value for a in PUBLIC_NOTES]
 _NOT_UPDATES = [a.value for a in NOT_UPDATES]
 
 
 class PostgresOpen311(PostgresBase):
     async def add_key(self, name: str, key_hash: str, at: datetime) -> bool:
-        added = await self.db.fetchval(
-            "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3)"
-            " ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash,"
-            " created_at = excluded.created_at, revoked_at = NULL, last_used_at = NULL"
-            " WHERE api_keys.revoked_at IS NOT NULL RETURNING name",
-            name,
-            key_hash,
-            instant(at),
-        )
+        async with self.db.durable_transaction() as conn:  # the key is printed at once
+            added = await conn.fetchval(
+                "INSERT INTO api_keys (name, key_hash, created_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET key_hash = excluded.key_hash,"
+                " created_at = excluded.created_at, revoked_at = NULL, last_used_at = NULL"
+                " WHERE api_keys.revoked_at IS NOT NULL RETURNING name",
+                name,
+                key_hash,
+                instant(at),
+            )
         return added is not None
 
     async def revoke_key(self, name: str, at: datetime) -> bool:
@@ -84,8 +93,8 @@ class PostgresOpen311(PostgresBase):
         return None if row is None else (row["phone"], row["email"])
 
     async def published(self, query: RequestQuery) -> list[Published]:
-        where = ["family <> ALL($1::text[])", "NOT concerns_leadership"]
-        params: list[object] = [_UNPUBLISHED]
+        where = ["family <> ALL($1::text[])", "state <> ALL($2::text[])", "NOT concerns_leadership"]
+        params: list[object] = [_UNPUBLISHED, _HIDDEN_STATES]
 
         def param(value: object) -> str:
             params.append(value)
@@ -104,7 +113,7 @@ class PostgresOpen311(PostgresBase):
                 where.append(f"state = ANY({param([s.value for s in query.states])}::text[])")
         sql = (
             f"SELECT * FROM complaints WHERE {' AND '.join(where)}"
-            f" ORDER BY created_at DESC, id DESC LIMIT {param(query.limit)}"
+            f" ORDER BY created_at DESC, id DESC LIMIT {param(MAX_REQUESTS)}"
         )
         complaints = await self._complaints(sql, *params)
         return await self._with_history(complaints)

@@ -48,7 +48,7 @@ class PostgresOrg(PostgresBase):
         and nothing applied, if any of those complaints changed meanwhile.
         Two imports at once (two operators) run one after the other."""
         try:
-            async with self.db.transaction() as conn:
+            async with self.db.durable_transaction() as conn:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", ORG_LOCK)
                 await bump_roster(conn)
                 await lock_complaints(conn, (c.complaint_id for c in reroutes))

@@ -76,7 +76,7 @@ class PostgresPrivacy(PostgresBase):
         photos only they showed are erased.  The old row versions leave the
         tables at the next VACUUM (autovacuum, on the server); see README,
         "Running for a city"."""
-        async with self.db.transaction() as conn:
+        async with self.db.durable_transaction() as conn:
             await conn.execute("DELETE FROM accounts WHERE person_id = $1", person_id)
             await conn.execute(
                 f"UPDATE people SET display_name = NULL WHERE id IN {SAME_PERSON}", person_id

@@ -21,10 +21,11 @@ from storage.postgres.db import Database
 async def shared_secret(db: Database, key: str) -> str:
     """The secret kept under ``key``; one drawn now if there is none yet (of
     two processes drawing at once, the first to write it wins for both)."""
-    await db.execute(
-        "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        key,
-        secrets.token_urlsafe(32),
-    )
+    async with db.durable_transaction() as conn:  # given to a platform, shared by processes
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            key,
+            secrets.token_urlsafe(32),
+        )
     value: str = await db.fetchval("SELECT value FROM meta WHERE key = $1", key)
     return value

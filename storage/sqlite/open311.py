@@ -8,13 +8,21 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.complaints import Complaint
-from bot.domain.open311 import NOT_UPDATES, PUBLIC_NOTES, UNPUBLISHED_FAMILIES, RequestQuery
+from bot.domain.open311 import (
+    MAX_REQUESTS,
+    NOT_UPDATES,
+    PUBLIC_NOTES,
+    UNPUBLISHED_FAMILIES,
+    UNPUBLISHED_STATES,
+    RequestQuery,
+)
 from bot.ports import ApiKey, Published
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import parse_utc, utc_text
 from storage.sqlite.rows import maybe_time
 
 _UNPUBLISHED = ",".join(f"'{f.value}'" for f in sorted(UNPUBLISHED_FAMILIES))
+_HIDDEN_STATES = ",".join(f"'{s.value}'" for s in sorted(UNPUBLISHED_STATES))
 _NOTES = ",".join(f"'{a.value}'" for a in PUBLIC_NOTES)
 _NOT_UPDATES = ",".join(f"'{a.value}'" for a in NOT_UPDATES)
 
@@ -89,7 +97,7 @@ class SqliteOpen311(SqliteBase):
     async def published(self, query: RequestQuery) -> list[Published]:
         sql = (
             f"SELECT * FROM complaints WHERE family NOT IN ({_UNPUBLISHED})"
-            " AND concerns_leadership = 0"
+            f" AND state NOT IN ({_HIDDEN_STATES}) AND concerns_leadership = 0"
         )
         params: list[object] = []
         if query.ids:
@@ -109,7 +117,7 @@ class SqliteOpen311(SqliteBase):
                 sql += f" AND state IN ({_marks(query.states)})"
                 params += [s.value for s in query.states]
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        complaints = await self._complaints(sql, [*params, query.limit])
+        complaints = await self._complaints(sql, [*params, MAX_REQUESTS])
         return await self._with_history(complaints)
 
     async def _with_history(self, complaints: list[Complaint]) -> list[Published]:
