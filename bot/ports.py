@@ -648,12 +648,24 @@ class Channel(Protocol):
 class Menu:
     """A person's last numbered list on a channel without buttons: each
     choice as plain strings (``("task", "resolve", "12")``, ``("command",
-    "new")``: the channel reads them), and whether it came after the
-    question of a conversation under way (then a number means the list)."""
+    "new")``: the channel reads them), whether it came after the question
+    of a conversation under way (then a number means the list), and when it
+    was shown (a number typed before that cannot mean it)."""
 
     channel: str
     items: tuple[tuple[str, ...], ...]
     over_prompt: bool = True
+    shown_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """An update as the inbox keeps it: the channel's id, the body as it
+    came, and when it was stored (by then the person had typed it)."""
+
+    update_id: str
+    payload: str
+    received_at: datetime
 
 
 class MenuStore(Protocol):
@@ -790,8 +802,8 @@ class UpdateInbox(Protocol):
         """The chats with stored updates, the one waiting longest first."""
         ...
 
-    async def next_of(self, chat: str) -> tuple[str, str] | None:
-        """The chat's oldest stored update (id, payload), if any."""
+    async def next_of(self, chat: str) -> StoredUpdate | None:
+        """The chat's oldest stored update, if any."""
         ...
 
     def turn(self, chat: str) -> AbstractAsyncContextManager[bool]:

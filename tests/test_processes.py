@@ -34,7 +34,7 @@ from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.leading import while_leading
-from bot.ports import Notice
+from bot.ports import Notice, StoredUpdate
 from bot.runtime import Runtime, running
 from bot.sandbox.telegram import FakeBotApi, FakeUser, HttpFakeBotApi, JSONDict
 from handlers.telegram.channel import Webhook
@@ -83,7 +83,8 @@ class Handled:
         """Process ``name``'s inbox worker, open."""
         worker = InboxWorker(storage.inbox("telegram"))
 
-        async def handle(update_id: str, payload: str, recovered: bool) -> None:
+        async def handle(stored: StoredUpdate, recovered: bool) -> None:
+            update_id, payload = stored.update_id, stored.payload
             store = storage.store
             if not await store.claim_update("telegram", update_id, clock.now()):
                 return

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -24,7 +24,7 @@ from bot.domain.orgchart import OrgChart
 from bot.i18n import t
 from bot.report.text import digest_text
 from bot.sandbox.driver import PUBLIC_URL, ZALO_SECRET
-from bot.sandbox.zalo import DEFAULT_TOKEN, SECRET_HEADER, FakeZaloGroup
+from bot.sandbox.zalo import DEFAULT_TOKEN, SECRET_HEADER, FakeZaloGroup, JSONDict
 from handlers.zalo.client import ZaloNetworkError
 from handlers.zalo.split import ZALO_TEXT_LIMIT
 from storage.sqlite.db import Database
@@ -153,6 +153,18 @@ async def test_an_update_delivered_twice_is_handled_once(
         assert len(lan.news()) == 1, "answered once"
 
 
+async def cut_off(play: Stage, update: JSONDict, received: datetime | None = None) -> None:
+    """What a kill after handling ``update`` leaves: the update stored (when it came:
+    ``received``, else now), claimed, never marked done (handled again at the next start)."""
+    message_id = update["message"]["message_id"]
+    await play.bot.services.store.db.write(  # type: ignore[attr-defined]
+        "UPDATE processed_updates SET done_at = NULL WHERE channel = ? AND update_id = ?",
+        (ZALO, message_id),
+    )
+    inbox = play.zalo.channel.receiver.inbox
+    await inbox.put(message_id, json.dumps(update), received or play.bot.services.now())
+
+
 @pytest.mark.parametrize("mode", ["webhook", "polling"])
 async def test_the_send_handled_again_after_a_crash_starts_no_new_report(
     db_path: Path, clock: ManualClock, mode: str
@@ -165,15 +177,8 @@ async def test_the_send_handled_again_after_a_crash_starts_no_new_report(
         await lan.command("start")  # the greeting, whose list offers a new report as 1
         await file_report(lan)
         send = lan.user.updates[-1]
-        message_id = send["message"]["message_id"]
         assert send["message"]["text"] == "1"
-        # What the crash left: the update stored, claimed, never marked done.
-        store = play.bot.services.store
-        await store.db.write(
-            "UPDATE processed_updates SET done_at = NULL WHERE channel = ? AND update_id = ?",
-            (ZALO, message_id),
-        )
-        await play.zalo.channel.receiver.inbox.put(message_id, json.dumps(send), clock.now())
+        await cut_off(play, send)
         lan.news()
         api = play.zalo.api
     async with stage(db_path, clock, mode, zalo_api=api) as again:
@@ -183,6 +188,56 @@ async def test_the_send_handled_again_after_a_crash_starts_no_new_report(
         assert not says(said, "report.ask_family"), "no new report was started"
         assert await again.bot.services.store.load_conversation((await lan.person()).id) is None
         assert len(await again.bot.services.store.all_complaints()) == 1
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+async def test_the_send_cut_off_twice_by_crashes_starts_no_new_report(
+    db_path: Path, clock: ManualClock, mode: str
+) -> None:
+    """Killed after filing, then killed again after the restart had answered the "1" once
+    more (with the help, whose list offers a new report as 1): handled a third time, the "1"
+    must not take that list, shown only after it was typed."""
+    async with stage(db_path, clock, mode) as play:
+        lan = resident(play)
+        await file_report(lan)
+        send, sent_at = lan.user.updates[-1], clock.now()
+        await cut_off(play, send, sent_at)
+        api = play.zalo.api
+    for restart in range(2):
+        clock.advance(timedelta(seconds=5))
+        async with stage(db_path, clock, mode, zalo_api=api) as again:
+            lan.bot, lan.zalo = again.bot, again.zalo
+            await again.zalo.settle()
+            said = joined(lan.news())
+            assert not says(said, "report.ask_family"), f"no new report (restart {restart + 1})"
+            if restart == 0:
+                await cut_off(again, send, sent_at)
+            else:
+                store = again.bot.services.store
+                assert await store.load_conversation((await lan.person()).id) is None
+                assert len(await store.all_complaints()) == 1
+
+
+@pytest.mark.parametrize("mode", ["webhook", "polling"])
+async def test_a_posters_code_handled_again_after_a_crash_asks_the_first_question_again(
+    db_path: Path, clock: ManualClock, mode: str
+) -> None:
+    """Killed after the poster's code had started the draft: handled again, the code is not
+    taken for an answer to the draft's first question ("no match"), and the area stays."""
+    async with stage(db_path, clock, mode) as play:
+        lan = resident(play)
+        await lan.text("HH-TDP06")
+        lan.news()
+        await cut_off(play, lan.user.updates[-1])
+        api = play.zalo.api
+    clock.advance(timedelta(seconds=5))
+    async with stage(db_path, clock, mode, zalo_api=api) as again:
+        lan.bot, lan.zalo = again.bot, again.zalo
+        await again.zalo.settle()
+        said = joined(lan.news())
+        assert says(said, "report.ask_family") and not says(said, "conv.no_match")
+        state = await again.bot.services.store.load_conversation((await lan.person()).id)
+        assert state is not None and state.data.get("area") == "HH-TDP06"
 
 
 async def test_a_number_typed_after_an_offer_ends_takes_up_the_card_again(

@@ -121,6 +121,9 @@ class Resident:
     update: JSONDict = field(default_factory=dict)  # the update that carried it
     answered: str | None = None  # the message the resident last acted on
     to_check: list[str] = field(default_factory=list)  # codes from "mine" to open
+    timeline: list[str] = field(default_factory=list)  # what happened, for a failure's note
+    # One post at a time, in the order typed, as Zalo delivers one person's messages.
+    posting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def done(self) -> bool:
@@ -165,7 +168,7 @@ class Burst:
         self.card_chats: dict[str, set[str]] = {}
         self.card_texts: dict[str, str] = {}
         self.posting: set[asyncio.Task[None]] = set()
-        self.unposted: list[Resident] = []  # webhook posts to make again
+        self.unposted: list[tuple[Resident, JSONDict]] = []  # webhook posts to make again
 
     @property
     def finished(self) -> bool:
@@ -175,6 +178,7 @@ class Burst:
         resident.last = text
         resident.update = resident.user.text(text)
         resident.since = len(resident.inbox)
+        resident.timeline.append(f"typed {text!r} ({resident.message_id})")
         self.deliver(resident)
 
     def deliver(self, resident: Resident) -> None:
@@ -182,23 +186,34 @@ class Burst:
         if not self.webhook:
             self.api.push_update(resident.update)
             return
-        task = asyncio.ensure_future(self._post(resident, resident.update))
+        self._posted(resident, resident.update)
+
+    def _posted(self, resident: Resident, update: JSONDict) -> None:
+        task = asyncio.ensure_future(self._post(resident, update))
         self.posting.add(task)
         task.add_done_callback(self.posting.discard)
 
     async def _post(self, resident: Resident, update: JSONDict) -> None:
-        delivery = await self.api.deliver_webhook(update)
+        async with resident.posting:
+            delivery = await self.api.deliver_webhook(update)
+        message = update["message"]
+        resident.timeline.append(
+            f"post {message.get('text')!r} ({message['message_id']}) -> {delivery.status}"
+        )
         if delivery.status != 200:  # the bot died (or was down): not stored, post it again
-            self.unposted.append(resident)
+            self.unposted.append((resident, update))
 
     def repost(self) -> None:
         """The posts the bot never answered 200, again: the same updates."""
         again, self.unposted = self.unposted, []
-        for resident in again:
+        for resident, update in again:
             self.stats.reposted += 1
-            task = asyncio.ensure_future(self._post(resident, resident.update))
-            self.posting.add(task)
-            task.add_done_callback(self.posting.discard)
+            self._posted(resident, update)
+
+    def mark(self, event: str) -> None:
+        for resident in self.residents.values():
+            if not resident.done:
+                resident.timeline.append(event)
 
     def begin(self) -> None:
         for resident in self.residents.values():
@@ -230,6 +245,8 @@ class Burst:
         for message in fresh:
             if message.chat_id in self.residents:
                 self.residents[message.chat_id].inbox.append(message)
+                first = (message.text or "").splitlines()[:1]
+                self.residents[message.chat_id].timeline.append(f"  told {first}")
             elif card := CARD.search(message.text or ""):
                 code = card.group(1)
                 self.cards[code] += 1
@@ -344,6 +361,7 @@ class Burst:
         if stuck:
             lines.append(f"typed: {[u['message'].get('text') for u in stuck[0].user.updates]}")
             lines += [f"  told: {m.text}" for m in stuck[0].inbox]
+            lines += ["timeline:", *stuck[0].timeline]
         return f"{len(stuck)} residents waiting, e.g.:\n" + "\n".join(lines)
 
 
@@ -400,9 +418,11 @@ async def run_burst(
             if api.kills > kills:
                 logs.append(await bot.kill())  # already dead: reap it, keep what it wrote
                 bot = None
+                burst.mark(f"-- killed ({api.kills})")
                 lost = [] if burst.webhook else burst.lost_with_the_bot(db_path)
                 assert len(lost) <= 1, "one poll at a time: at most one update in flight"
                 bot = await start()
+                burst.mark("-- restarted")
                 if api.kills < KILLS:
                     arm(bot)
                 for resident in lost:

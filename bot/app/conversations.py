@@ -41,9 +41,17 @@ class Conversations(Changes):
         (the table is `FINISHERS` in bot/app/services.py, the top floor)."""
         raise NotImplementedError(kind)
 
-    async def _start_flow(self, actor: Actor, kind: str, data: Mapping[str, Any]) -> Reply:
+    async def _start_flow(
+        self,
+        actor: Actor,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        update_id: str | None = None,
+    ) -> Reply:
         """Start a conversation unless a different one is under way: a draft
-        is never thrown away because a button was pressed elsewhere."""
+        is never thrown away because a button was pressed elsewhere.
+        ``update_id``: the update that started it (see `ConversationEngine.start`)."""
         current = await self.store.load_conversation(actor.person_id)
         same = (
             current is not None
@@ -58,7 +66,7 @@ class Conversations(Changes):
             return Reply(
                 notes=(text("conv.busy", kind=text(f"conv.kind_{current.kind}")),), prompt=prompt
             )
-        turn = self.engine.start(self._env(actor), kind, data)
+        turn = self.engine.start(self._env(actor), kind, data, update_id=update_id)
         assert turn.state is not None
         await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
         return Reply(notes=turn.notes, prompt=turn.prompt)
@@ -71,7 +79,9 @@ class Conversations(Changes):
         since = self.clock.now() - timedelta(hours=1)
         return await self.store.reports_since(actor.person_id, since) >= self.max_reports_per_hour
 
-    async def start_report(self, actor: Actor, area: str | None = None) -> Reply:
+    async def start_report(
+        self, actor: Actor, area: str | None = None, *, update_id: str | None = None
+    ) -> Reply:
         data: dict[str, Any] = {}
         notes: list[Text] = []
         if area is not None:
@@ -86,7 +96,7 @@ class Conversations(Changes):
             # /new while a draft exists: keep the draft, ask its question again.
             prompt = self.engine.current_prompt(self._env(actor), current)
             return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
-        reply = await self._start_flow(actor, "report", data)
+        reply = await self._start_flow(actor, "report", data, update_id=update_id)
         return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
 
     async def open_report(

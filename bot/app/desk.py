@@ -212,10 +212,14 @@ class Desk:
             return Said([unknown, await self.welcome(actor, name)])
         return await self.start_in(actor, name, match.group(1))
 
-    async def start_in(self, actor: Actor, name: str, area: str) -> Said:
+    async def start_in(
+        self, actor: Actor, name: str, area: str, *, update_id: str | None = None
+    ) -> Said:
         """Greet, and start a report in ``area`` (a group chosen in advance:
-        whoever scans a poster means to report, staff too)."""
-        reply = await self.services.start_report(actor, area)
+        whoever scans a poster means to report, staff too).  ``update_id``:
+        the typed code that started it, so that handled again after a crash
+        it asks the first question again rather than answer it."""
+        reply = await self.services.start_report(actor, area, update_id=update_id)
         return Said([self.greeting(actor, name), reply])
 
     async def new_report(self, actor: Actor) -> Said:

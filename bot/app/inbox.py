@@ -34,12 +34,12 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.ports import UpdateInbox
+from bot.ports import StoredUpdate, UpdateInbox
 
 log = logging.getLogger(__name__)
 
-# (update id, payload, recovered): the channel's handling of one stored update.
-Handle = Callable[[str, str, bool], Awaitable[None]]
+# (the stored update, recovered): the channel's handling of one stored update.
+Handle = Callable[[StoredUpdate, bool], Awaitable[None]]
 # How many update ids stored here are remembered for ``recovered`` (those
 # another process handled are never seen again here).
 REMEMBERED = 10_000
@@ -126,21 +126,22 @@ class InboxWorker:
             async with self.inbox.turn(chat) as mine:
                 if not mine:
                     return  # another process has it, and looks again when it lets go
-                while self._open and (row := await self.inbox.next_of(chat)) is not None:
-                    await self._one(*row)
+                while self._open and (stored := await self.inbox.next_of(chat)) is not None:
+                    await self._one(stored)
             if not self._open:
                 return
             # The turn is let go: anything stored meanwhile is seen now.
             if await self.inbox.next_of(chat) is None and chat not in self._again:
                 return
 
-    async def _one(self, update_id: str, payload: str) -> None:
+    async def _one(self, stored: StoredUpdate) -> None:
         """One update, handled as far as it goes, then deleted: one that
         fails is logged, not handed over again and again."""
         assert self._handle is not None
+        update_id = stored.update_id
         recovered = update_id not in self._stored_here
         try:
-            await self._handle(update_id, payload, recovered)
+            await self._handle(stored, recovered)
         except Exception:
             log.exception("update %s failed", update_id)
         await self.inbox.done(update_id)

@@ -241,11 +241,17 @@ class ConversationEngine:
         code = isinstance(answer, TextAnswer) and parse_code(answer.text) is not None
         return code or _stale(answer, state, prompt) or self.lapsed(state, now)
 
-    def start(self, ctx: Any, kind: str, data: Mapping[str, Any]) -> Turn:
+    def start(
+        self, ctx: Any, kind: str, data: Mapping[str, Any], *, update_id: str | None = None
+    ) -> Turn:
+        """A new conversation.  ``update_id``: the update that started it,
+        recorded as if it had answered, so that the same update handled
+        again (after a crash) asks the first question again rather than be
+        taken for its answer."""
         flow = self._flows[kind]
         mutable = dict(data)
         step = flow.first_step(ctx, mutable)
-        state = ConversationState(kind=kind, step=step, data=mutable, seq=1)
+        state = ConversationState(kind=kind, step=step, data=mutable, seq=1, last_update=update_id)
         return Turn(state=state, prompt=flow.prompt(ctx, step, mutable, state.seq))
 
     def current_prompt(self, ctx: Any, state: ConversationState) -> Prompt:

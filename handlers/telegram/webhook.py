@@ -49,7 +49,7 @@ from starlette.responses import Response
 from bot.app.inbox import InboxWorker
 from bot.domain.clock import Clock
 from bot.http import BODY_TIMEOUT, MAX_BODY, length_refusal, read_body
-from bot.ports import UpdateInbox
+from bot.ports import StoredUpdate, UpdateInbox
 from handlers.telegram.context import BotApplication
 from handlers.telegram.processing import chat_key, read_update
 
@@ -151,10 +151,10 @@ class TelegramWebhook:
             return 500
         return 200
 
-    async def _handle(self, update_id: str, payload: str, recovered: bool) -> None:
+    async def _handle(self, stored: StoredUpdate, recovered: bool) -> None:
         """One stored update, through the update processor (a failed one is
         logged by the worker and, like long polling's, not handed over again)."""
-        update = read_update(json.loads(payload), self.app.bot)
+        update = read_update(json.loads(stored.payload), self.app.bot)
         if update is not None:
             processor = self.app.update_processor
             await processor.process_update(update, self.app.process_update(update))

@@ -27,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 
@@ -57,6 +59,22 @@ log = logging.getLogger(__name__)
 ANSWER_RETRIES = (0.5, 1.0)
 
 
+@dataclass(frozen=True)
+class Typed:
+    """The update being handled, as `_number` weighs it: its id (as the
+    conversation records it), whether a stop or a crash left it stored, and
+    when it was stored (by then the person had typed it)."""
+
+    update_id: str
+    recovered: bool = False
+    received_at: datetime | None = None
+
+    def before(self, menu: Menu) -> bool:
+        """The list was shown only after this was typed: it cannot mean it."""
+        shown = menu.shown_at
+        return self.received_at is not None and shown is not None and shown > self.received_at
+
+
 class ZaloIntake:
     def __init__(
         self,
@@ -76,9 +94,16 @@ class ZaloIntake:
         self.links = links
         self.senders = senders
 
-    async def handle(self, update_id: str, event: IncomingEvent, recovered: bool = False) -> None:
+    async def handle(
+        self,
+        update_id: str,
+        event: IncomingEvent,
+        recovered: bool = False,
+        received_at: datetime | None = None,
+    ) -> None:
         """One event, answered; then every channel sends what it queued.  ``recovered``:
-        left stored by a stop or a crash, perhaps handled once already (see `_number`)."""
+        left stored by a stop or a crash, perhaps handled once already; ``received_at``:
+        when it was stored, so typed before any list shown later (see `_number`)."""
         services = self.services
         if event.kind is EventKind.UNFOLLOW:
             # Not the person writing: nothing to answer, and nobody to answer.
@@ -88,7 +113,8 @@ class ZaloIntake:
         if actor is None:
             return  # on the abuse list: dropped without a word
         try:
-            said = await self._said(actor, f"{ZALO}:{update_id}", event, recovered)
+            typed = Typed(f"{ZALO}:{update_id}", recovered, received_at)
+            said = await self._said(actor, typed, event)
             await self.answer(event.chat_id, actor, said)
         except Exception:
             await self._apologise(event.chat_id, actor)
@@ -131,9 +157,7 @@ class ZaloIntake:
 
     # ---- what to say ------------------------------------------------------------------------
 
-    async def _said(
-        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool = False
-    ) -> Said:
+    async def _said(self, actor: Actor, typed: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
         if event.is_group:
             return desk.say(actor, "group.private_only")
@@ -141,8 +165,9 @@ class ZaloIntake:
             return Said([await desk.welcome(actor, event.sender_name)])
         if not self.services.has_chart:
             return desk.say(actor, "fallback.not_set_up")
+        update_id = typed.update_id
         if event.kind is EventKind.TEXT:
-            return await self._text(actor, update_id, event, recovered)
+            return await self._text(actor, typed, event)
         if event.kind is EventKind.PHOTO:
             assert event.photo_url is not None
             media_id = await keep_photo(self.downloads, self.services.media, event.photo_url)
@@ -156,10 +181,9 @@ class ZaloIntake:
         # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
         return await self._answer(actor, update_id, OtherAnswer("other"))
 
-    async def _text(
-        self, actor: Actor, update_id: str, event: IncomingEvent, recovered: bool
-    ) -> Said:
+    async def _text(self, actor: Actor, came: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
+        update_id = came.update_id
         typed = (event.text or "").strip()
         invited = await desk.typed_invite(actor, typed)
         if invited is not None:
@@ -172,7 +196,7 @@ class ZaloIntake:
             )
         bare = typed.rstrip(".)")
         if bare.isdecimal():
-            chosen = await self._number(actor, int(bare), event.sender_name, recovered)
+            chosen = await self._number(actor, int(bare), event.sender_name, came)
             if chosen is not None:
                 return chosen
         action = typed_action(typed)
@@ -185,7 +209,7 @@ class ZaloIntake:
             return Said([reply])
         area = self._area(typed)
         if area is not None:
-            return await desk.start_in(actor, event.sender_name, area)
+            return await desk.start_in(actor, event.sender_name, area, update_id=update_id)
         return await desk.unanswered(actor, answer, update_id=update_id)
 
     async def _answer(self, actor: Actor, update_id: str, answer: Answer) -> Said:
@@ -214,9 +238,7 @@ class ZaloIntake:
         menu = await self.menus.menu_of(actor.person_id)
         return menu is None or not menu.over_prompt
 
-    async def _number(
-        self, actor: Actor, number: int, who: str, recovered: bool = False
-    ) -> Said | None:
+    async def _number(self, actor: Actor, number: int, who: str, came: Typed) -> Said | None:
         """A bare number for the person's last list, or None: it answers
         the conversation's question (or, with neither, gets the help).
 
@@ -224,11 +246,16 @@ class ZaloIntake:
         conversation is over ("2. Báo đã xử lý" on the card, after the
         acknowledgement's offer), but not by an update recovered after a crash:
         that may be the very number the question took, the "1" that sent a
-        report handled a second time, which must not start a new one."""
+        report handled a second time, which must not start a new one.  Nor is
+        a list shown after the number was typed: the person had not seen it
+        (a notice sent meanwhile, or the help this very update got from a
+        handling a crash cut off)."""
         talking, menu = await self._menu(actor)
         if menu is None or not menu.items:
             return None
-        if not menu.over_prompt and (talking or recovered):
+        if not menu.over_prompt and (talking or came.recovered):
+            return None
+        if came.before(menu):
             return None
         if not 1 <= number <= len(menu.items):
             if talking:

@@ -28,12 +28,13 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.app.inbox import InboxWorker
 from bot.app.services import Services
 from bot.domain.channels import ZALO
 from bot.domain.clock import Clock
-from bot.ports import UpdateInbox
+from bot.ports import StoredUpdate, UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient, ZaloError, ZaloUnauthorized
 from handlers.zalo.updates import EventKind, IncomingEvent, MalformedUpdate, parse_update
@@ -41,8 +42,8 @@ from handlers.zalo.updates import EventKind, IncomingEvent, MalformedUpdate, par
 log = logging.getLogger(__name__)
 
 # (the update's id, its event, whether it was left stored by a stop or a crash and is
-# handled now, at the next start: perhaps for the second time).
-Handler = Callable[[str, IncomingEvent, bool], Awaitable[None]]
+# handled now, at the next start: perhaps for the second time; when it was stored).
+Handler = Callable[[str, IncomingEvent, bool, datetime], Awaitable[None]]
 POLL_SECONDS = 30  # how long Zalo holds a getUpdates open when nothing comes
 # An idle answer quicker than this (a server that does not hold the poll):
 # the next poll waits the rest, so the loop never spins.
@@ -143,23 +144,26 @@ class ZaloReceiver:
             log.warning("a Zalo update could not be read (%s); skipped", exc)
             return None
 
-    async def _handle(self, update_id: str, payload: str, recovered: bool) -> None:
-        event = self._event(json.loads(payload))
+    async def _handle(self, stored: StoredUpdate, recovered: bool) -> None:
+        event = self._event(json.loads(stored.payload))
         if event is None:
             return
         started = time.perf_counter()
         try:
-            await self._handle_event(update_id, event, recovered)
+            await self._handle_event(stored, event, recovered)
         finally:
             if self.watch is not None:
                 self.watch(ZALO, event_kind(event), time.perf_counter() - started)
 
-    async def _handle_event(self, update_id: str, event: IncomingEvent, recovered: bool) -> None:
+    async def _handle_event(
+        self, stored: StoredUpdate, event: IncomingEvent, recovered: bool
+    ) -> None:
         services = self.services
+        update_id = stored.update_id
         try:
             if await services.claim_update(ZALO, update_id):
                 assert self.handle is not None
-                await self.handle(update_id, event, recovered)
+                await self.handle(update_id, event, recovered, stored.received_at)
                 await services.finish_update(ZALO, update_id)
         except Exception:
             # Handled as far as it went (and logged); not handed over again and again.

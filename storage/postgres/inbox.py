@@ -33,6 +33,7 @@ from datetime import datetime
 
 import asyncpg
 
+from bot.ports import StoredUpdate
 from storage.errors import DatabaseUnusable
 from storage.postgres.db import DURABLE_COMMIT, Database, instant, unusable
 
@@ -90,14 +91,14 @@ class PostgresInbox:
         )
         return [str(r[0]) for r in rows]
 
-    async def next_of(self, chat: str) -> tuple[str, str] | None:
+    async def next_of(self, chat: str) -> StoredUpdate | None:
         row = await self.db.fetchrow(
-            "SELECT update_id, payload FROM webhook_updates WHERE channel = $1 AND chat = $2"
-            " ORDER BY ordinal LIMIT 1",
+            "SELECT update_id, payload, received_at FROM webhook_updates"
+            " WHERE channel = $1 AND chat = $2 ORDER BY ordinal LIMIT 1",
             self.channel,
             chat,
         )
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else StoredUpdate(str(row[0]), str(row[1]), row[2])
 
     @asynccontextmanager
     async def turn(self, chat: str) -> AsyncIterator[bool]:

@@ -31,12 +31,13 @@ class PostgresMenus:
 
     async def menu_of(self, person_id: int) -> Menu | None:
         row = await self.db.fetchrow(
-            "SELECT channel, items, over_prompt FROM menus WHERE person_id = $1", person_id
+            "SELECT channel, items, over_prompt, shown_at FROM menus WHERE person_id = $1",
+            person_id,
         )
         if row is None:
             return None
         items = tuple(tuple(str(v) for v in item) for item in row["items"])
-        return Menu(str(row["channel"]), items, bool(row["over_prompt"]))
+        return Menu(str(row["channel"]), items, bool(row["over_prompt"]), row["shown_at"])
 
     async def prompt_shown(self, person_id: int) -> None:
         await self.db.execute(

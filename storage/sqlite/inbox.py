@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from storage.sqlite.db import Database, utc_text
+from bot.ports import StoredUpdate
+from storage.sqlite.db import Database, parse_utc, utc_text
 
 # Chats worked on at once: the one connection serialises the writes anyway.
 TURNS = 32
@@ -55,14 +56,14 @@ class WebhookInbox:
         )
         return [str(row[0]) for row in rows]
 
-    async def next_of(self, chat: str) -> tuple[str, str] | None:
+    async def next_of(self, chat: str) -> StoredUpdate | None:
         rows = await self.db.conn.execute_fetchall(
-            "SELECT update_id, payload FROM webhook_updates WHERE channel = ? AND chat = ?"
-            " ORDER BY rowid LIMIT 1",
+            "SELECT update_id, payload, received_at FROM webhook_updates"
+            " WHERE channel = ? AND chat = ? ORDER BY rowid LIMIT 1",
             (self.channel, chat),
         )
-        for update_id, payload in rows:
-            return str(update_id), str(payload)
+        for update_id, payload, received_at in rows:
+            return StoredUpdate(str(update_id), str(payload), parse_utc(received_at))
         return None
 
     @asynccontextmanager

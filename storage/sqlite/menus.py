@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.ports import Menu
-from storage.sqlite.db import Database, utc_text
+from storage.sqlite.db import Database, parse_utc, utc_text
 
 
 class SqliteMenus:
@@ -28,11 +28,12 @@ class SqliteMenus:
 
     async def menu_of(self, person_id: int) -> Menu | None:
         rows = await self.db.conn.execute_fetchall(
-            "SELECT channel, items, over_prompt FROM menus WHERE person_id = ?", (person_id,)
+            "SELECT channel, items, over_prompt, shown_at FROM menus WHERE person_id = ?",
+            (person_id,),
         )
         for row in rows:
             items = tuple(tuple(str(v) for v in item) for item in json.loads(row[1]))
-            return Menu(str(row[0]), items, bool(row[2]))
+            return Menu(str(row[0]), items, bool(row[2]), parse_utc(row[3]))
         return None
 
     async def prompt_shown(self, person_id: int) -> None:
