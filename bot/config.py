@@ -201,6 +201,9 @@ class Settings:
     anonymous_by_default: bool = True
     # New complaints one resident may file in an hour.
     max_reports_per_hour: int = 10
+    # New requests one Open311 key may POST in an hour (a leaked or looping
+    # integration cannot flood the ward's cadres).
+    open311_posts_per_hour: int = 600
     # For links printed on the command line (invites, posters) when the bot
     # has not run yet to learn its own name.
     bot_username: str = ""
@@ -248,6 +251,8 @@ class Settings:
             raise ConfigError("work_days needs at least one day")
         if self.max_reports_per_hour < 1:
             raise ConfigError("max_reports_per_hour must be at least 1")
+        if self.open311_posts_per_hour < 1:
+            raise ConfigError("open311_posts_per_hour must be at least 1")
         if self.media_secret and len(self.media_secret.reveal()) < MEDIA_SECRET_MIN:
             raise ConfigError(
                 f"media_secret must be at least {MEDIA_SECRET_MIN} characters"
@@ -364,6 +369,7 @@ _ENV_NAMES = {
     "zalo_webhook_secret": "PHANANH_ZALO_WEBHOOK_SECRET",
     "zalo_rate": "PHANANH_ZALO_RATE",
     "max_reports_per_hour": "PHANANH_MAX_REPORTS_PER_HOUR",
+    "open311_posts_per_hour": "PHANANH_OPEN311_POSTS_PER_HOUR",
     "webhook_secret": "PHANANH_WEBHOOK_SECRET",
     "media_secret": "PHANANH_MEDIA_SECRET",
     "anonymous_by_default": "PHANANH_ANONYMOUS_BY_DEFAULT",
@@ -499,7 +505,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["briefing_time"] = _clock_time(raw["briefing_time"], "briefing_time")
     if "digest_time" in raw:
         timing["digest"] = _digest(raw["digest_time"])
-    for name in ("sweep_seconds", "max_reports_per_hour", "http_port"):
+    for name in ("sweep_seconds", "max_reports_per_hour", "open311_posts_per_hour", "http_port"):
         if name in raw:
             timing[name] = _whole(raw[name], name)
     if "anonymous_by_default" in raw:

@@ -728,6 +728,15 @@ class Open311Store(Protocol):
         """A person with no account for one POSTed request, and their contact."""
         ...
 
+    async def drop_reporter(self, person_id: int) -> None:
+        """Forget a reporter whose request was not filed after all (their
+        contact is kept for nothing); one with a complaint stays."""
+        ...
+
+    async def reporters_since(self, key: str, since: datetime) -> int:
+        """How many requests the key named ``key`` POSTed from ``since`` on."""
+        ...
+
     async def contact_of(self, person_id: int) -> tuple[str | None, str | None] | None:
         """The (phone, e-mail) a platform gave for a reporter; None: not one of theirs."""
         ...

@@ -177,6 +177,7 @@ def open311_of(core: Core) -> Open311:
         language=settings.default_language,
         tz=settings.tz,
         public_url=settings.public_url,
+        posts_per_hour=settings.open311_posts_per_hour,
     )
 
 

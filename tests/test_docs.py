@@ -463,7 +463,7 @@ def test_the_make_targets_the_readme_shows_exist(target: str) -> None:
 
 
 def test_readme_configuration_table_matches_the_settings() -> None:
-    rows = dict(re.findall(r"^\| `(PHANANH_[A-Z_]+)` \| ([^|]+?) \|", README, re.MULTILINE))
+    rows = dict(re.findall(r"^\| `(PHANANH_[A-Z0-9_]+)` \| ([^|]+?) \|", README, re.MULTILINE))
     assert set(rows) == set(config._ENV_NAMES.values())
     # TOML keys are the variable names without the prefix, in lower case.
     for key, variable in config._ENV_NAMES.items():

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -281,18 +282,26 @@ class City:
         return services.actor_for(person, complaint.owner)
 
 
-@pytest.fixture
-async def city(
-    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
+@asynccontextmanager
+async def a_city(
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart, **settings: Any
 ) -> AsyncIterator[City]:
     await load_chart(where, chart)
     async with started_bot(
-        where, clock, public_url=PUBLIC_URL, http_host="127.0.0.1", http_port=0
+        where, clock, public_url=PUBLIC_URL, http_host="127.0.0.1", http_port=0, **settings
     ) as driver:
         runtime = driver.runtime
         transport = httpx.ASGITransport(app=runtime.http.asgi())
         async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
             yield City(driver, client, runtime.core.storage.open311(), clock)
+
+
+@pytest.fixture
+async def city(
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> AsyncIterator[City]:
+    async with a_city(where, clock, chart) as started:
+        yield started
 
 
 # ---- discovery, services, definitions ---------------------------------------------------------
@@ -521,6 +530,20 @@ async def test_requests_by_dates_and_the_last_90_days_by_default(city: City) -> 
         await city.get("/requests.json", end_date=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     )
     assert [r["service_request_id"] for r in utc] == [format_code(recent)]
+
+
+async def test_a_date_without_a_time_takes_in_that_whole_day(city: City) -> None:
+    """A platform asking ``end_date=2026-11-23`` means up to the end of that day in the
+    ward, not its first instant."""
+    city.clock.advance(timedelta(hours=3))
+    filed = await city.report()
+    tz = city.bot.runtime.core.settings.tz
+    day = city.clock.now().astimezone(tz).date().isoformat()
+    for params in ({"end_date": day}, {"start_date": day}, {"start_date": day, "end_date": day}):
+        found = json_document(await city.get("/requests.json", **params))
+        assert [r["service_request_id"] for r in found] == [format_code(filed)], params
+    before = (city.clock.now().astimezone(tz).date() - timedelta(days=1)).isoformat()
+    assert json_document(await city.get("/requests.json", end_date=before)) == []
 
 
 async def test_at_most_1000_requests_newest_first(city: City) -> None:
@@ -776,6 +799,49 @@ async def test_a_post_without_a_valid_key_is_403(city: City) -> None:
                 errors = xml_document(response)
                 assert xml_shape(errors) == xml_shape(ElementTree.fromstring(SPEC_ERRORS_XML))
     assert await city.bot.services.store.all_complaints() == []
+
+
+async def test_a_key_over_its_hourly_limit_is_429_until_the_hour_has_passed(
+    where: Path | PostgresUrl, clock: ManualClock, chart: OrgChart
+) -> None:
+    async with a_city(where, clock, chart, open311_posts_per_hour=2) as city:
+        key = await city.key()
+        other = await city.key("hue-s")
+        request = {"service_code": "RKTG", "address_id": "HH-TDP03", "description": "Rác"}
+        for _ in range(2):
+            assert (await city.post(api_key=key, **request)).status_code == 200
+        for fmt in ("json", "xml"):
+            refused = await city.post(fmt, api_key=key, **request)
+            assert refused.status_code == 429
+        [error] = json_document(await city.post(api_key=key, **request))
+        assert error["code"] == 429 and says(error["description"], "open311.too_many")
+        assert (await city.post(api_key=other, **request)).status_code == 200, "per key"
+        assert len(await city.bot.services.store.all_complaints()) == 3
+        city.clock.advance(timedelta(hours=1, seconds=1))
+        assert (await city.post(api_key=key, **request)).status_code == 200
+
+
+async def test_a_reporter_whose_request_was_not_filed_is_not_kept(city: City) -> None:
+    """The platform's contact is kept only for a request filed: one the filing failed
+    for is forgotten; one with its complaint stays."""
+    key = await city.key()
+    store, now = city.store, city.clock.now()
+    lost = await store.add_reporter("ihanoi", "0912 345 678", "dan@example.com", "vi", now)
+    await store.drop_reporter(lost)
+    assert await store.contact_of(lost) is None
+    assert await city.bot.services.store.get_person(lost) is None
+    response = await city.post(
+        api_key=key,
+        service_code="RKTG",
+        address_id="HH-TDP03",
+        description="Rác",
+        phone="0987 654 321",
+    )
+    code = json_document(response)[0]["service_request_id"]
+    reporter = await city.bot.services.store.reporter_of(int(code.removeprefix("PA-")))
+    assert reporter is not None
+    await store.drop_reporter(reporter)
+    assert await store.contact_of(reporter) == ("0987 654 321", None), "filed: kept"
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.app.media import MediaLinks
@@ -118,6 +118,7 @@ class Open311:
         language: str,
         tz: tzinfo,
         public_url: str = "",
+        posts_per_hour: int = 600,
     ) -> None:
         self.services = services
         self.store = store
@@ -125,6 +126,7 @@ class Open311:
         self.language = language
         self.tz = tz
         self.public_url = public_url.rstrip("/")
+        self.posts_per_hour = posts_per_hour
 
     def t(self, key: str, **params: Any) -> str:
         return t(self.language, key, **params)
@@ -269,6 +271,7 @@ class Open311:
         filed; its id (the tracking code) at once: creation is synchronous,
         so no token is ever handed out."""
         name = await self._key_holder(form.get("api_key", ""))
+        await self._within_the_hourly_limit(name)
         category = self._posted_category(form.get("service_code", ""))
         area, location = self._place(form)
         description = normalise_text(form.get("description", ""))
@@ -297,8 +300,15 @@ class Open311:
         if location is not None:
             data["lat"], data["lon"] = location.lat, location.lon
         actor = self.services.actor_for(Person(person_id, language=self.language), None)
-        reply = await self.services.finisher("report")(actor, data)
+        try:
+            reply = await self.services.finisher("report")(actor, data)
+        except Exception:
+            # Not filed (the chart changed under it, the database refused):
+            # the contact the platform sent would be kept for nothing.
+            await self.store.drop_reporter(person_id)
+            raise
         if reply.complaint is None:  # pragma: no cover - a new person is never over the limit
+            await self.store.drop_reporter(person_id)
             raise self.error(400, "open311.not_filed")
         return [
             {
@@ -307,6 +317,13 @@ class Open311:
                 "account_id": None,
             }
         ]
+
+    async def _within_the_hourly_limit(self, name: str) -> None:
+        """A key may POST ``posts_per_hour`` requests an hour: a leaked key
+        or a looping integration cannot flood the ward's cadres."""
+        since = self.services.now() - timedelta(hours=1)
+        if await self.store.reporters_since(name, since) >= self.posts_per_hour:
+            raise self.error(429, "open311.too_many", limit=self.posts_per_hour)
 
     async def _key_holder(self, key: str) -> str:
         name = await self.store.key_holder(key_hash(key), self.services.now()) if key else None

@@ -103,6 +103,11 @@ def parse_instant(text: str, tz: tzinfo) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
+def _date_only(text: str) -> bool:
+    """``2026-11-23``, not a date-time."""
+    return len(text.strip()) == len("2026-11-23")
+
+
 def parse_query(
     params: Mapping[str, str], now: datetime, tz: tzinfo, categories: Collection[str]
 ) -> RequestQuery:
@@ -126,6 +131,8 @@ def parse_query(
     start_text, end_text = params.get("start_date"), params.get("end_date")
     start = parse_instant(start_text, tz) if start_text else None
     end = parse_instant(end_text, tz) if end_text else None
+    if end is not None and end_text is not None and _date_only(end_text):
+        end += timedelta(days=1, microseconds=-1)  # a date: to the end of that day
     if end is None:
         # From a start on, the 90 days after it (no further than now).
         end = now if start is None else min(now, start + WINDOW)

@@ -86,6 +86,23 @@ class PostgresOpen311(PostgresBase):
             assert rows_changed(status) == 1
         return person_id
 
+    async def drop_reporter(self, person_id: int) -> None:
+        async with self.db.transaction() as conn:
+            if await conn.fetchval(
+                "SELECT 1 FROM complaint_people WHERE person_id = $1 LIMIT 1", person_id
+            ):
+                return
+            await conn.execute("DELETE FROM open311_reporters WHERE person_id = $1", person_id)
+            await conn.execute("DELETE FROM people WHERE id = $1", person_id)
+
+    async def reporters_since(self, key: str, since: datetime) -> int:
+        count = await self.db.fetchval(
+            "SELECT COUNT(*) FROM open311_reporters WHERE api_key = $1 AND created_at >= $2",
+            key,
+            instant(since),
+        )
+        return int(count or 0)
+
     async def contact_of(self, person_id: int) -> tuple[str | None, str | None] | None:
         row = await self._one(
             "SELECT phone, email FROM open311_reporters WHERE person_id = $1", person_id

@@ -88,6 +88,23 @@ class SqliteOpen311(SqliteBase):
             )
         return person_id
 
+    async def drop_reporter(self, person_id: int) -> None:
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM complaint_people WHERE person_id = ? LIMIT 1", (person_id,)
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    return
+            await conn.execute("DELETE FROM open311_reporters WHERE person_id = ?", (person_id,))
+            await conn.execute("DELETE FROM people WHERE id = ?", (person_id,))
+
+    async def reporters_since(self, key: str, since: datetime) -> int:
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM open311_reporters WHERE api_key = ? AND created_at >= ?",
+            (key, utc_text(since)),
+        )
+        return int(row["n"]) if row is not None else 0
+
     async def contact_of(self, person_id: int) -> tuple[str | None, str | None] | None:
         row = await self._one(
             "SELECT phone, email FROM open311_reporters WHERE person_id = ?", (person_id,)
