@@ -310,6 +310,11 @@ async def test_a_queued_notice_commits_as_the_server_says_and_other_writes_do_no
             await insert_notices(conn, [Notice("welcome", person_id=person)], datetime.now(UTC))
             assert await conn.fetchval(setting) != "session"  # the server's own
         assert await db.fetchval(setting) == "session"  # for that transaction only
+        # What someone is told of at once (an erasure, an invite, a key) commits so too.
+        async with db.durable_transaction() as conn:
+            assert await conn.fetchval(setting) != "session"  # the server's own
+        assert await db.fetchval(setting) == "session"
+        assert await db.fetchval("SHOW synchronous_commit") == "off"
     finally:
         await db.close()
 
