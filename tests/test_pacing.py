@@ -72,3 +72,31 @@ async def test_a_slow_down_heard_by_one_process_holds_the_shared_bucket() -> Non
     await pacer.turn()
     assert bucket.next_at - 0.25 >= 100.0 + 2.0, "the bucket itself was held"
     assert clock[0] >= 102.0, "and this message waited for it"
+
+
+async def test_a_shared_bucket_out_of_reach_paces_alone_says_so_once_and_comes_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database holding the shared bucket stops answering: the process paces itself
+    at the same rate (one warning, not one per message), and draws from the bucket again
+    once it answers."""
+    pacer, bucket, clock = paced([])
+    answering = [False]
+    slot = bucket.slot
+
+    async def flaky(name: str, gap: float) -> float:
+        if not answering[0]:
+            raise OSError("the database went away")
+        return await slot(name, gap)
+
+    bucket.slot = flaky  # type: ignore[method-assign]
+    began = clock[0]
+    for _ in range(3):
+        await pacer.turn()
+    assert bucket.taken == []
+    assert clock[0] == pytest.approx(began + 0.5), "still 4 a second, paced alone"
+    warnings = [r for r in caplog.records if "out of reach" in r.getMessage()]
+    assert len(warnings) == 1
+    answering[0] = True
+    await pacer.turn()
+    assert len(bucket.taken) == 1, "back on the shared bucket"

@@ -61,8 +61,27 @@ async def wait_for_shared_slot(
     return waited
 
 
-class _OutOfReach(Exception):
-    """The shared bucket's database did not answer: the process paces itself."""
+class SharedSlots:
+    """The bucket every process draws from, as one process uses it: the wait
+    for a slot, or None when the database did not answer (the process then
+    paces itself; said once in the log until the database answers again)."""
+
+    def __init__(self, *, sleep: Sleep = asyncio.sleep, now: Callable[[], float] | None = None):
+        self._sleep = sleep
+        self._now = now
+        self.failing = False
+
+    async def wait(self, take: Callable[[], Awaitable[float]], gap: float) -> float | None:
+        """`wait_for_shared_slot` of ``take``: the seconds asked to wait, or None."""
+        try:
+            waited = await wait_for_shared_slot(take, gap, sleep=self._sleep, now=self._now)
+        except Exception as exc:
+            if not self.failing:
+                log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
+            self.failing = True
+            return None
+        self.failing = False
+        return waited
 
 
 class Pacer:
@@ -84,9 +103,9 @@ class Pacer:
         self._lock = asyncio.Lock()
         self.waited = 0.0  # seconds asked to wait so far (what tests read)
         self._shared = shared
+        self._slots = SharedSlots(sleep=sleep, now=now)
         self._bucket = bucket
         self._hold = 0.0  # a "slow down" not yet passed on to the shared bucket
-        self._shared_failing = False
 
     def _time(self) -> float:
         return self._now() if self._now is not None else asyncio.get_running_loop().time()
@@ -97,13 +116,10 @@ class Pacer:
         process together when shared, else by this one."""
         if self._shared is not None:
             shared = self._shared
-            try:
-                self.waited += await wait_for_shared_slot(
-                    lambda: self._shared_slot(shared), self.gap, sleep=self._sleep, now=self._now
-                )
+            waited = await self._slots.wait(lambda: self._shared_slot(shared), self.gap)
+            if waited is not None:
+                self.waited += waited
                 return
-            except _OutOfReach:
-                pass
         async with self._lock:
             now = self._time()
             slot = max(now, self._next)
@@ -114,18 +130,11 @@ class Pacer:
 
     async def _shared_slot(self, shared: SharedPace) -> float:
         """The wait for this message's slot in the shared bucket (a pause
-        heard here passed on first); `_OutOfReach` when the database did not answer."""
-        try:
-            if self._hold > 0:
-                await shared.hold(self._bucket, self._hold)
-                self._hold = 0.0
-            wait = await shared.slot(self._bucket, self.gap)
-        except Exception as exc:
-            if not self._shared_failing:
-                log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
-            self._shared_failing = True
-            raise _OutOfReach from exc
-        self._shared_failing = False
+        heard here passed on first)."""
+        if self._hold > 0:
+            await shared.hold(self._bucket, self._hold)
+            self._hold = 0.0
+        wait = await shared.slot(self._bucket, self.gap)
         # Slow-downs heard here apply to this process's own pacing too.
         return max(wait, self._next - self._time())
 

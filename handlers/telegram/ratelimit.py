@@ -46,7 +46,7 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.app.pacing import wait_for_shared_slot
+from bot.app.pacing import SharedSlots
 from bot.domain.channels import TELEGRAM
 from bot.ports import SharedPace
 
@@ -112,7 +112,7 @@ class MessagePacer(BaseRateLimiter[int]):
         "_resume_at",
         "_shared",
         "_shared_busy_at",
-        "_shared_failing",
+        "_slots",
         "_window",
         "max_retries",
     )
@@ -128,7 +128,7 @@ class MessagePacer(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self._shared = shared
         self._shared_busy_at = -GLOBAL_SECONDS  # when a shared slot last had to wait
-        self._shared_failing = False
+        self._slots = SharedSlots()
         self._lock = asyncio.Lock()
         self._next = 0.0  # loop time before which no message may leave
         self._resume_at = 0.0  # end of a global 429's pause
@@ -155,16 +155,11 @@ class MessagePacer(BaseRateLimiter[int]):
         loop = asyncio.get_running_loop()
         if self._resume_at > loop.time():  # a global 429 this process heard
             await asyncio.sleep(self._resume_at - loop.time())
-        try:
-            await wait_for_shared_slot(lambda: self._shared_slot(shared), 1 / SHARED_PER_SECOND)
-            # The slot the message leaves in, once (a slot given up for being late is not).
-            self._window.append(asyncio.get_running_loop().time())
-        except Exception as exc:
-            if not self._shared_failing:
-                log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
-            self._shared_failing = True
+        gap = 1 / SHARED_PER_SECOND
+        if await self._slots.wait(lambda: self._shared_slot(shared), gap) is None:
             return False
-        self._shared_failing = False
+        # The slot the message leaves in, once (a slot given up for being late is not).
+        self._window.append(asyncio.get_running_loop().time())
         return True
 
     async def _shared_slot(self, shared: SharedPace) -> float:
