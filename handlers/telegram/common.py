@@ -99,7 +99,12 @@ def display_name(first: str | None, last: str | None) -> str | None:
 
 
 async def finish(update: Update, context: BotContext) -> None:
-    """Last group: the update is done, whatever the handlers did with it."""
+    """After the handlers: the update is done, whatever they did with it.
+    Marked before the outbox is flushed (the group after): what the update
+    queued is in the database and goes out from any process, so a crash
+    while it is sent no longer hands the update (and its reply) to be
+    handled a second time — only a crash between the reply and this mark
+    does."""
     await context.services.finish_update(CHANNEL, str(update.update_id))
 
 
@@ -170,7 +175,8 @@ async def in_a_group(update: Update, context: BotContext) -> None:
 
 async def flush_outbox(update: Update, context: BotContext) -> None:
     """Last group: send what the update's changes put in the outbox, on
-    every channel (a Telegram resident's complaint may go to a cadre on Zalo)."""
+    every channel (a Telegram resident's complaint may go to a cadre on Zalo),
+    once the update is marked done (`finish`)."""
     await context.wiring.senders.after_update()
 
 
@@ -345,8 +351,8 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
     app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_language_press, pattern=r"^l:"))
-    app.add_handler(TypeHandler(Update, flush_outbox), group=99)
-    app.add_handler(TypeHandler(Update, finish), group=100)
+    app.add_handler(TypeHandler(Update, finish), group=99)
+    app.add_handler(TypeHandler(Update, flush_outbox), group=100)
     app.add_error_handler(on_error)
 
 

@@ -187,7 +187,7 @@ class ZaloChannel:
                 await self.client.set_webhook(receiving.url, receiving.secret)
             elif isinstance(receiving, LongPolling):
                 await self.client.delete_webhook()
-            await self.receiver.open(self.intake.handle)
+            await self.receiver.open(self.intake.handle, after=self.intake.after)
             if isinstance(receiving, LongPolling):
                 self._polling = asyncio.create_task(
                     while_leading(self.leadership, ZALO, self._stop, self.polling.run)

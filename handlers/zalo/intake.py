@@ -101,7 +101,7 @@ class ZaloIntake:
         recovered: bool = False,
         received_at: datetime | None = None,
     ) -> None:
-        """One event, answered; then every channel sends what it queued.  ``recovered``:
+        """One event, answered (what it queued is sent by `after`).  ``recovered``:
         left stored by a stop or a crash, perhaps handled once already; ``received_at``:
         when it was stored, so typed before any list shown later (see `_number`)."""
         services = self.services
@@ -119,8 +119,11 @@ class ZaloIntake:
         except Exception:
             await self._apologise(event.chat_id, actor)
             raise
-        finally:
-            await self.senders.after_update()
+
+    async def after(self) -> None:
+        """Once an update is marked done: every channel sends what it queued
+        (see `ZaloReceiver.open`)."""
+        await self.senders.after_update()
 
     async def answer(self, chat_id: str, actor: Actor, said: Said) -> None:
         """Send what the desk says, each call tried again on a 429 or a 5xx;

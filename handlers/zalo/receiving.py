@@ -75,6 +75,7 @@ class ZaloReceiver:
         self.services = services
         self.clock = clock
         self.handle: Handler | None = None
+        self.after: Callable[[], Awaitable[None]] | None = None
         # Told of every update handled: (channel, kind, seconds) — the operators' metrics.
         self.watch: Callable[[str, str, float], None] | None = None
 
@@ -84,10 +85,16 @@ class ZaloReceiver:
 
     # ---- the life cycle ---------------------------------------------------------------------
 
-    async def open(self, handle: Handler) -> None:
+    async def open(
+        self, handle: Handler, *, after: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         """Hand over what a crash (or a request that came before now) left
-        stored, and from now on each update as it is stored."""
+        stored, and from now on each update as it is stored; ``after`` each
+        one is marked done (the outbox's flush: what the update queued is in
+        the database and goes out from any process, so a crash while it is
+        sent does not hand the update, and its reply, over a second time)."""
         self.handle = handle
+        self.after = after
         await self.worker.open(self._handle)
 
     async def look_again(self) -> None:
@@ -161,14 +168,16 @@ class ZaloReceiver:
         services = self.services
         update_id = stored.update_id
         try:
-            if await services.claim_update(ZALO, update_id):
-                assert self.handle is not None
-                await self.handle(update_id, event, recovered, stored.received_at)
-                await services.finish_update(ZALO, update_id)
+            if not await services.claim_update(ZALO, update_id):
+                return
+            assert self.handle is not None
+            await self.handle(update_id, event, recovered, stored.received_at)
         except Exception:
             # Handled as far as it went (and logged); not handed over again and again.
             log.exception("Zalo update %s failed", update_id)
-            await services.finish_update(ZALO, update_id)
+        await services.finish_update(ZALO, update_id)
+        if self.after is not None:
+            await self.after()
 
 
 class Polling:
