@@ -87,6 +87,11 @@ class PostgresPrivacy(PostgresBase):
                 person_id,
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = $1", person_id)
+            # They stop following others' reports (whose photos are not theirs to erase).
+            await conn.execute(
+                "DELETE FROM complaint_people WHERE person_id = $1 AND role = 'follower'",
+                person_id,
+            )
             await conn.execute("DELETE FROM button_messages WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM menus WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM blocked_people WHERE person_id = $1", person_id)
