@@ -18,6 +18,7 @@ from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from tests.channels import Chat, Stage, TelegramChat, joined, stage
 from tests.factories import load_chart
 
@@ -153,3 +154,29 @@ async def test_a_follower_stops_following_on_zalo_by_typing(play: Stage) -> None
     assert binh.says(stopped, "follow.stopped", code="PA-000001")
     assert await play.bot.services.store.followers_of(1) == []
     assert binh.says(joined(await binh.command("mine")), "mine.empty")
+
+
+async def pinned_review(play: Stage, chat: Chat, lat: float, lon: float) -> list[str]:
+    """On Telegram, the place as a shared location (Zalo has no pins)."""
+    assert isinstance(chat, TelegramChat)
+    await chat.command("new")
+    await chat.choose("sanitation")
+    await chat.choose("RKTG")
+    await play.bot.send(chat.user.location(lat, lon))
+    await chat.text("Rác đầu ngõ chưa thu")
+    return await chat.choose("d")
+
+
+async def test_on_telegram_a_pin_finds_the_report_within_250_m_not_beyond(play: Stage) -> None:
+    an = play.resident(TELEGRAM, "An")
+    await pinned_review(play, an, 20.9530, 107.0815)
+    await an.choose("ok")
+    binh = play.resident(TELEGRAM, "Bình")
+    near = joined(await pinned_review(play, binh, 20.9530 + 120 / 111_000, 107.0815))
+    assert binh.says(near, "report.nearby_metres", metres="120")
+    assert binh.says(near, "report.nearby_item", code="PA-000001")
+    await binh.choose("x")
+    chi = play.resident(TELEGRAM, "Chi")
+    far = joined(await pinned_review(play, chi, 20.9530 + 300 / 111_000, 107.0815))
+    assert not chi.says(far, "report.nearby_item", code="PA-000001")
+    assert chi.choices()[0].endswith(t("vi", "report.confirm"))

@@ -88,14 +88,20 @@ class Residents(Leadership):
 
     async def confirm_fixed(self, actor: Actor, complaint_id: int) -> Reply:
         """The reporter's "fixed" closes the complaint (and its followers
-        hear so).  A follower's is thanked and closes nothing while there is
-        a reporter: the one who raised it decides, and anyone's "not fixed"
-        still reopens it until it closes (issue 17)."""
+        hear so).  A follower's is thanked and closes nothing while the
+        reporter can answer: the one who raised it decides, and anyone's
+        "not fixed" still reopens it until it closes (issue 17); with no
+        reporter left to ask (erased, or a city platform's request), the
+        first follower's closes it."""
         complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         reporter, followers = await self._people_of(complaint.id)
-        if reporter is not None and actor.person_id != reporter:
+        if (
+            reporter is not None
+            and actor.person_id != reporter
+            and await self._reporter_has_chat(complaint.id)
+        ):
             return Reply(notes=(text("follow.confirm_noted", code=complaint.code),))
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
