@@ -405,3 +405,33 @@ def test_followers_weigh_in_the_hotspots_and_are_counted_there() -> None:
     followed = [two[0], d.Sighting(2, "RKTG", "HH-TDP03", at, True, followers=1)]
     [hotspot] = d.hotspots(followed)
     assert (hotspot.count, hotspot.residents) == (2, 3)
+
+
+# ---- privacy -----------------------------------------------------------------------------------
+
+
+async def test_a_followers_data_holds_what_they_follow_not_the_others_report(
+    services: Services, store: Store, clock: ManualClock
+) -> None:
+    an, binh, first = await follow_first(services)
+    data = await store.person_data(binh.person_id)
+    assert data["complaints"] == [], "another resident's report (and phone) is not theirs"
+    assert [row["complaint_id"] for row in data["following"]] == [first.id]
+    await store.forget_person(binh.person_id, clock.now())
+    assert await store.followers_of(first.id) == [], "/forget ends what they follow"
+    assert await store.reporter_of(first.id) == an.person_id
+
+
+async def test_a_conduct_report_rejected_as_a_duplicate_makes_no_follower(
+    services: Services, store: Store
+) -> None:
+    """A name its reporter let the leaders see must not reach a cadre
+    through another report: across the line, nobody is made a follower."""
+    an, binh = await resident(services, 1), await resident(services, 2)
+    first = await file_at(services, an, at=HERE, family="3", category="thai do")
+    again = await file_at(services, binh, at=HERE, family="3", category="thai do")
+    leader = await staff(services, again.owner)
+    await services.begin(leader, again.id, Action.REJECT)
+    reply = await typed(services, leader, "trung", first.code)
+    assert keys(reply) == ["task.rejected"]
+    assert await store.followers_of(first.id) == []

@@ -180,3 +180,21 @@ async def test_on_telegram_a_pin_finds_the_report_within_250_m_not_beyond(play: 
     far = joined(await pinned_review(play, chi, 20.9530 + 300 / 111_000, 107.0815))
     assert not chi.says(far, "report.nearby_item", code="PA-000001")
     assert chi.choices()[0].endswith(t("vi", "report.confirm"))
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_the_card_names_only_the_followers_who_allowed_it(play: Stage, channel: str) -> None:
+    cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    binh = play.resident(channel, "Bình")
+    await to_review(binh)
+    await binh.choose("f1")  # anonymous, by default
+    chi = play.resident(channel, "Chi")
+    await to_review(chi)
+    await chi.choose("nm")  # "Cho cán bộ biết tên tôi"
+    await chi.choose("f1")
+    card = joined(await cadre.command("status", "PA-000001"))
+    assert cadre.says(card, "task.same_reports", count="3")
+    assert cadre.says(card, "task.followers_named", names="Chi")
+    assert "Bình" not in card

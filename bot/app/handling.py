@@ -303,7 +303,13 @@ class Handling(Filing):
         # A real problem reported twice (issue 17): its reporter and followers
         # follow the original from now on, and are told so — never "not
         # accepted".  (A complaint about an official is followed by no one.)
-        merged = original is not None and original.family is not Family.OFFICIAL_CONDUCT
+        # Never across the line: a name its reporter let the leaders see is
+        # not to reach a cadre through another report, nor the reverse.
+        merged = (
+            original is not None
+            and original.family is not Family.OFFICIAL_CONDUCT
+            and complaint.family is not Family.OFFICIAL_CONDUCT
+        )
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
             notices=[
