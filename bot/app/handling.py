@@ -310,16 +310,14 @@ class Handling(Filing):
             and original.family is not Family.OFFICIAL_CONDUCT
             and complaint.family is not Family.OFFICIAL_CONDUCT
         )
+        told_residents = (
+            await self._merged_notices(complaint, original, told)
+            if merged and original is not None
+            else [await self._reporter_notice(complaint, "rejected", **told)]
+        )
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
-            notices=[
-                *(
-                    await self._merged_notices(complaint, original, told)
-                    if merged and original is not None
-                    else [await self._reporter_notice(complaint, "rejected", **told)]
-                ),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=[*told_residents, Notice(REFRESH_BUTTONS, staff_id=complaint.owner)],
             note=data["reason"],
             data=recorded,
         )
@@ -333,9 +331,11 @@ class Handling(Filing):
         )
         if reply.refused:
             return reply
+        # Someone now follows the original (not its own reporter, who filed twice).
+        moved = any(n.payload.get("following") for n in told_residents)
         said = (
             text("task.merged", code=complaint.code, original=original.code)
-            if merged and original is not None
+            if moved and original is not None
             else text("task.rejected", code=complaint.code)
         )
         return Reply(notes=(said,), complaint=reply.complaint)
