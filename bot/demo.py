@@ -1,8 +1,10 @@
 """`phananh demo`: a short, complete story played offline.
 
-Three residents file five complaints on Telegram; cadres acknowledge, one
-transfers, one rejects a duplicate, two resolve; one resident confirms and
-rates, one disputes.  Then Zalo beside Telegram: a resident on Zalo types
+Three residents file five complaints on Telegram; a fourth is shown the
+report of the same rubbish already there and follows it instead (issue 17);
+cadres acknowledge, one transfers, one rejects a duplicate (its reporter
+then follows the original), two resolve; the followers hear of the fix;
+one resident confirms and rates, one disputes.  Then Zalo beside Telegram: a resident on Zalo types
 every answer and sends a photo, her complaint reaches a cadre on Telegram,
 whose photo of the fix reaches her on Zalo; and a cadre who added his Zalo
 account works a Telegram resident's complaint there.  Everything runs
@@ -197,6 +199,7 @@ async def play(story: Story) -> None:
     an = story.person(501, "Chị Lan")
     binh = story.person(502, "Anh Bình")
     cuong = story.person(503, "Ông Cường")
+    hoa = story.person(504, "Chị Hoa")
     thang = story.person(7013, "CB môi trường Thắng")
     toan = story.person(7026, "Tổ trưởng Toàn")
     tuan = story.person(7011, "CB địa chính Tuấn")
@@ -235,7 +238,14 @@ async def play(story: Story) -> None:
     await story.chooses(cuong, "d")
     await story.chooses(cuong, "ok")
 
-    story.scene("4. Anh Bình báo trùng chỗ rác của chị Lan")
+    story.scene("4. Chỗ rác của chị Lan: chị Hoa theo dõi phản ánh đã có, anh Bình vẫn gửi mới")
+    await story.command(hoa, "new")
+    await story.chooses(hoa, "sanitation")
+    await story.chooses(hoa, "RKTG")
+    await story.sends(hoa, "[📍 vị trí]", lambda: hoa.location(spot.lat - 0.0003, spot.lon))
+    await story.says(hoa, "Đống rác cuối ngõ 12 bốc mùi cả tuần nay.")
+    await story.chooses(hoa, "d")
+    await story.chooses(hoa, "f1")  # the report already there, 33 m away: followed
     await story.command(binh, "new")
     await story.chooses(binh, "sanitation")
     await story.chooses(binh, "RKTG")
@@ -255,7 +265,10 @@ async def play(story: Story) -> None:
     await story.chooses(cuong, "d")
     await story.chooses(cuong, "ok")
 
-    story.scene("6. Cán bộ môi trường tiếp nhận, xử lý, và từ chối phản ánh trùng", 20)
+    story.scene(
+        "6. Cán bộ môi trường tiếp nhận, xử lý; phản ánh trùng: anh Bình chuyển sang theo dõi",
+        20,
+    )
     await story.presses(thang, "a:1")
     await story.chooses(thang, "t1")
     await story.presses(thang, "j:4")

@@ -19,6 +19,7 @@ from bot.domain.channels import Account as Account  # an account on a channel, r
 from bot.domain.complaints import Action, Complaint, Event, Photo, State
 from bot.domain.conversation import ConversationState
 from bot.domain.digest import Counts, Dimension, Outcome, Overdue, Period, Sighting, Timing
+from bot.domain.following import Box as Box  # where to look for the same problem
 from bot.domain.open311 import RequestQuery
 from bot.domain.orgchart import Family, GeoPoint, OrgChart
 from bot.domain.reminders import ClockState
@@ -150,6 +151,10 @@ class Notice:
     # for the morning): the row's first attempt time, so the delivery simply
     # does not pick it up earlier.
     not_before: datetime | None = None
+    # A resident's notice that the complaint's followers get too (issue 17):
+    # one row each, written with this one from who follows it then, its
+    # payload marked "follower".
+    followers: bool = False
 
 
 @dataclass(frozen=True)
@@ -246,6 +251,9 @@ class Change:
     # Kinds of photo that stop being current with this change (a disputed
     # result's 'resolution' photos): kept, but no longer shown as its proof.
     supersede_photos: Sequence[str] = ()
+    # A duplicate rejected: its reporter and followers follow this complaint
+    # from now on (all but those already on it), written with the change.
+    followers_to: int | None = None
 
 
 class DueComplaint(NamedTuple):
@@ -425,6 +433,53 @@ class ComplaintRepo(Protocol):
     async def log_identity_access(self, complaint_id: int, staff_id: str, at: datetime) -> None: ...
 
 
+class FollowerRepo(Protocol):
+    """Residents who follow a complaint instead of filing it again (issue
+    17): rows of ``complaint_people`` with the role 'follower', each with
+    whether the cadre may see their name, as a reporter's."""
+
+    async def follow(
+        self, complaint_id: int, person_id: int, at: datetime, *, show_name: bool
+    ) -> bool:
+        """Follow it and end the person's draft, at once; False (nothing
+        written) when they already report or follow it."""
+        ...
+
+    async def unfollow(self, complaint_id: int, person_id: int) -> bool:
+        """False when they did not follow it (a reporter never stops)."""
+        ...
+
+    async def followers_of(self, complaint_id: int) -> list[int]:
+        """Its followers' person ids, who came first first."""
+        ...
+
+    async def followed_by(self, person_id: int) -> list[Complaint]:
+        """What this person follows, newest first."""
+        ...
+
+    async def follower_counts(self, complaint_ids: Sequence[int]) -> dict[int, int]:
+        """How many follow each (those no one follows are left out)."""
+        ...
+
+    async def follower_names(self, complaint_id: int) -> list[str]:
+        """The names of the followers who let staff see them, first first."""
+        ...
+
+    async def open_alike(
+        self,
+        category: str,
+        since: datetime,
+        person_id: int,
+        *,
+        area: str | None = None,
+        box: Box | None = None,
+    ) -> list[Complaint]:
+        """Open complaints of ``category`` filed since ``since`` in ``area``
+        or with a location inside ``box``, but those ``person_id`` reports
+        or follows already."""
+        ...
+
+
 class PrivacyRepo(Protocol):
     """A person's own data, and its erasure."""
 
@@ -545,6 +600,7 @@ class Store(
     InviteRepo,
     ConversationRepo,
     ComplaintRepo,
+    FollowerRepo,
     PrivacyRepo,
     UpdateLog,
     AdminRepo,

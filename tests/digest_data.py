@@ -19,6 +19,8 @@ from storage.sqlite.db import Database, utc_text
 class Generated:
     complaints: list[Complaint] = field(default_factory=list)
     disputes: dict[int, list[datetime]] = field(default_factory=dict)
+    # How many residents follow each complaint (issue 17), by id; none: left out.
+    followers: dict[int, int] = field(default_factory=dict)
 
 
 def _sec(instant: datetime) -> datetime:
@@ -55,6 +57,7 @@ class Generator:
         self.rng = random.Random(seed)
         # Apart, so the histories drawn from ``rng`` stay what they were.
         self.about_leaders = random.Random(seed + 1)
+        self.follows = random.Random(seed + 2)
         self.chart = chart
         self.origin = origin
         self.days = days
@@ -164,6 +167,9 @@ class Generator:
         )
         if disputes:
             out.disputes[complaint_id] = disputes
+        followers = self.follows.choice((0, 0, 0, 0, 0, 1, 1, 2, 4))
+        if followers:
+            out.followers[complaint_id] = followers
 
     def many(self, count: int, first_id: int = 1) -> Generated:
         out = Generated()
@@ -220,6 +226,15 @@ async def write(db: Any, data: Generated) -> None:
             " VALUES (?, ?, 'dispute', 'resolved', 'reopened')",
             [(cid, utc_text(at)) for cid, times in data.disputes.items() for at in times],
         )
+        await conn.executemany(
+            "INSERT INTO people (display_name, language, created_at) VALUES (NULL, 'vi', ?)",
+            [(utc_text(data.complaints[0].created_at),)] * _residents(data),
+        )
+        await conn.executemany(
+            "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at)"
+            " SELECT ?, id, 'follower', ? FROM people ORDER BY id LIMIT ?",
+            _follower_rows(data, utc_text),
+        )
 
 
 async def _write_postgres(db: Any, data: Generated) -> None:
@@ -267,6 +282,26 @@ async def _write_postgres(db: Any, data: Generated) -> None:
             " VALUES ($1, $2, 'dispute', 'resolved', 'reopened')",
             [(cid, at) for cid, times in data.disputes.items() for at in times],
         )
+        await conn.executemany(
+            "INSERT INTO people (display_name, language) VALUES (NULL, 'vi')",
+            [()] * _residents(data),
+        )
+        await conn.executemany(
+            "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at)"
+            " SELECT $1, id, 'follower', $2 FROM people ORDER BY id LIMIT $3",
+            _follower_rows(data, lambda at: at),
+        )
+
+
+def _residents(data: Generated) -> int:
+    """People enough to follow the most followed complaint."""
+    return max(data.followers.values(), default=0)
+
+
+def _follower_rows(data: Generated, when: Any) -> list[tuple[Any, ...]]:
+    """(complaint, when they joined, how many of the people follow it)."""
+    created = {c.id: c.created_at for c in data.complaints}
+    return [(cid, when(created[cid]), n) for cid, n in data.followers.items()]
 
 
 def leaders(chart: OrgChart) -> list[str]:

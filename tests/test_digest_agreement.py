@@ -313,20 +313,22 @@ async def test_hotspots_count_what_was_open_at_each_periods_end_both_ways(
     await storage.store.replace_org(chart)
     await write(storage.database, data)
     store = storage.digests
-    compared = open_then_closed_now = 0
+    compared = open_then_closed_now = followed = 0
     for end in ends:
         start, _ = d.hotspot_window(end)
         for wards in (WARDS, ("HONGHAI",), CITY):
             mine = [c for c in data.complaints if c.ward in wards]
-            expected = d.sightings(mine, start, end)
+            expected = d.sightings(mine, start, end, data.followers)
             got = await store.sightings(start, end, wards)
             assert got == expected, (end, wards)
             assert d.hotspots(got) == d.hotspots(expected)
             compared += len(expected)
+            followed += sum(1 for s in got if s.followers)
             now = {c.id: c.state.is_open for c in mine}
             open_then_closed_now += sum(1 for s in got if s.is_open and not now[s.id])
     assert compared > 1000
     assert open_then_closed_now > 20, "the cases where as-of-the-end and now differ"
+    assert followed > 100, "complaints followed by residents, counted both ways (issue 17)"
 
 
 async def test_sightings_are_the_windows_complaints_without_rejected_or_withdrawn(

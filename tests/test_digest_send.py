@@ -134,7 +134,9 @@ async def test_monday_0730_each_leader_gets_the_digest_once(db_path: Path | Post
     assert says(details, "digest.other_outcomes", rejected="1", withdrawn="0")
     assert t("vi", "digest.by_owner") in details
     assert says(details, "digest.oldest_line", code="PA-000003", owner="Vũ Đức Thắng")
-    assert not says(details, "digest.hotspots"), "no hotspot: no heading either"
+    # Two reports left in group 3, and the duplicate's reporter now follows
+    # the first (issue 17): three residents reported it, a hotspot.
+    assert says(details, "digest.hotspot_line", count="2", residents="3", open="1")
     width, height = png_size(uploaded(chair[2], "photo"))
     assert 600 <= width <= 1200 and height > width, "portrait, for a phone"
     city = to(sent, bot.user(CITY_LEADER, "Sơn"))

@@ -180,15 +180,17 @@ async def test_a_duplicate_names_the_original_and_its_reporter_may_follow_it(
     sent = await bot.choose(cadre, "1")
     original = await bot.services.complaint(1)
     assert original is not None
+    # Bình now follows the original (issue 17): told so, never "not accepted".
     assert says(
         joined(to(sent, binh)),
-        "notify.rejected_duplicate",
+        "notify.rejected_following",
         code="PA-000002",
         original="PA-000001",
         original_state=i18n.t("vi", "state.submitted"),
         original_due=PRESENT.when(original.due_at),
     )
     assert await state_of(bot, 2) is State.REJECTED
+    assert await bot.services.store.followers_of(1) == [await bot.services.reporter_id(2)]
     # Bình follows the original; its reporter's phone number is not his to read.
     shown = joined(await bot.send(binh.command("status", "PA-000001")))
     assert says(shown, "status.detail", code="PA-000001")

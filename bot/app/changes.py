@@ -13,6 +13,9 @@ from bot.domain.authz import Actor, Refusal, authorize
 from bot.domain.complaints import Action, Complaint, Event, next_state
 from bot.ports import Change, Notice
 
+# What the reporter alone hears: the owner's question, which only they answer.
+REPORTER_ONLY = frozenset({"info_requested"})
+
 
 class Changes(Queries):
     async def _checked(
@@ -21,10 +24,15 @@ class Changes(Queries):
         complaint = await self.store.get_complaint(complaint_id)
         if complaint is None:
             return None, Refusal.NOT_FOUND
-        reporter = await self.store.reporter_of(complaint_id)
+        reporter, followers = await self._people_of(complaint_id)
         if self._chart is None:
             return None, Refusal.NOT_FOUND
-        return complaint, authorize(actor, action, complaint, reporter)
+        return complaint, authorize(actor, action, complaint, reporter, followers)
+
+    async def _people_of(self, complaint_id: int) -> tuple[int | None, list[int]]:
+        """Who reported it and who follows it (issue 17)."""
+        reporter = await self.store.reporter_of(complaint_id)
+        return reporter, await self.store.followers_of(complaint_id)
 
     async def _apply(
         self,
@@ -34,6 +42,7 @@ class Changes(Queries):
         pending: PendingChange,
         *,
         end_conversation: bool = False,
+        followers_to: int | None = None,
     ) -> Reply:
         target = next_state(complaint.state, action)
         if target is None:
@@ -68,6 +77,7 @@ class Changes(Queries):
             photos=pending.photos,
             end_conversation_of=actor.person_id if end_conversation else None,
             supersede_photos=pending.supersede_photos,
+            followers_to=followers_to,
         )
         if not await self.store.apply_change(change):
             # Someone else acted first; nothing was changed.
@@ -77,6 +87,13 @@ class Changes(Queries):
         return Reply(complaint=updated)
 
     async def _reporter_notice(self, complaint: Complaint, event: str, **payload: Any) -> Notice:
+        """A notice to the reporter — and to whoever follows the complaint
+        (issue 17), but a question only the reporter can answer."""
         reporter = await self.store.reporter_of(complaint.id)
         assert reporter is not None
-        return Notice(TO_RESIDENT, person_id=reporter, payload={"event": event, **payload})
+        return Notice(
+            TO_RESIDENT,
+            person_id=reporter,
+            payload={"event": event, **payload},
+            followers=event not in REPORTER_ONLY,
+        )

@@ -41,6 +41,11 @@ class Conversations(Changes):
         (the table is `FINISHERS` in bot/app/services.py, the top floor)."""
         raise NotImplementedError(kind)
 
+    async def _offer_alike(self, actor: Actor, state: ConversationState) -> ConversationState:
+        """A draft come to its review, with the reports of the same problem
+        it may follow instead (bot/app/following.py); as it was otherwise."""
+        return state
+
     async def _start_flow(
         self,
         actor: Actor,
@@ -201,6 +206,10 @@ class Conversations(Changes):
         after: Prompt | None = None
         if turn.cancelled:  # "✖ Hủy" pressed, or typed
             turn = replace(turn, notes=(cancelled(actor, state),))
+        if turn.state is not None:
+            offered = await self._offer_alike(actor, turn.state)
+            if offered is not turn.state:  # the review now shows reports to follow
+                turn = replace(turn, state=offered, prompt=self.engine.current_prompt(env, offered))
         if turn.state is None:
             await self.store.delete_conversation(actor.person_id)
         else:

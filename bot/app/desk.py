@@ -226,13 +226,31 @@ class Desk:
         return self._not_set_up(actor) or Said([await self.services.start_report(actor)])
 
     async def mine(self, actor: Actor) -> Said:
+        """The reports this person sent, then those they follow (issue 17),
+        marked as followed, with how to stop following."""
         complaints = await self.services.my_complaints(actor)
-        if not complaints:
+        followed = await self.services.followed(actor)
+        if not complaints and not followed:
             return self.say(actor, "mine.empty")
         chart = self.services.chart
-        lines = [self.present.t(actor.language, "mine.header", count=len(complaints))]
-        lines += [self.present.mine_line(actor.language, chart, c) for c in complaints[:MINE_SHOWN]]
+        lang = actor.language
+        lines = []
+        if complaints:
+            lines.append(self.present.t(lang, "mine.header", count=len(complaints)))
+            lines += [self.present.mine_line(lang, chart, c) for c in complaints[:MINE_SHOWN]]
+        if followed:
+            if lines:
+                lines.append("")
+            lines.append(self.present.t(lang, "mine.followed_header", count=len(followed)))
+            lines += [self.present.mine_line(lang, chart, c) for c in followed[:MINE_SHOWN]]
+            lines.append(self.present.t(lang, "mine.unfollow_hint"))
         return Said([TextOut("text", "\n".join(lines))])
+
+    async def unfollow(self, actor: Actor, args: Sequence[str]) -> Said:
+        """Stop following a report (issue 17)."""
+        if not args:
+            return self.say(actor, "follow.usage")
+        return Said([await self.services.unfollow(actor, " ".join(args))])
 
     async def status(self, actor: Actor, args: Sequence[str]) -> Said:
         if not args:
@@ -261,8 +279,11 @@ class Desk:
             lang, services.chart, complaint, services.handler_label(complaint)
         )
         reporter = await services.reporter_id(complaint.id)
-        actions = services.available_actions(actor, complaint, reporter)
+        followers = await services.followers(complaint.id)
+        actions = services.available_actions(actor, complaint, reporter, followers)
         choices = action_choices(self.present, lang, complaint.id, actions)
+        if actor.person_id in followers:
+            body += "\n" + self.present.t(lang, "follow.status_mark", code=complaint.code)
         return Said([TextOut("text", body, choices, about=complaint.id if choices else None)])
 
     async def withdraw(self, actor: Actor, args: Sequence[str]) -> Said:
@@ -601,6 +622,7 @@ class Desk:
         with_args: dict[str, Callable[[Actor, Sequence[str]], Awaitable[Said]]] = {
             "status": self.status,
             "withdraw": self.withdraw,
+            "unfollow": self.unfollow,
             "history": self.history,
             "digest": self.digest,
             "stats": self.stats,

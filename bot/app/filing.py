@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app.conversations import Conversations
 from bot.app.core import TASK_ASSIGNED, TO_RESIDENT, Reply
+from bot.app.following import Following
 from bot.app.owner_notices import Moved, leader_notices
 from bot.domain.authz import Actor
 from bot.domain.complaints import State
@@ -18,8 +18,11 @@ from bot.domain.routing import Reach, Route, route
 from bot.ports import NewComplaint, Notice
 
 
-class Filing(Conversations):
+class Filing(Following):
     async def _file(self, actor: Actor, data: dict[str, Any]) -> Reply:
+        if data.get("follow") is not None:
+            # A report shown at the review followed instead (issue 17).
+            return await self._follow_instead(actor, data)
         if await self._over_limit(actor):
             # The draft stays at its review step: nothing is lost, it can be
             # sent later.

@@ -7,10 +7,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.app.core import REFRESH_BUTTONS, TASK_ASSIGNED, WARD_TRANSFER, PendingChange, Reply
+from bot.app.core import (
+    REFRESH_BUTTONS,
+    TASK_ASSIGNED,
+    TO_RESIDENT,
+    WARD_TRANSFER,
+    PendingChange,
+    Reply,
+)
 from bot.app.filing import Filing
 from bot.domain.authz import Actor
-from bot.domain.complaints import Action, Complaint, RejectReason, format_code
+from bot.domain.complaints import Action, Complaint, RejectReason, StateGroup, format_code
 from bot.domain.messages import text
 from bot.domain.orgchart import Family
 from bot.domain.owners import about_leadership, audience, candidates, handed_up
@@ -282,36 +289,83 @@ class Handling(Filing):
             return Reply(notes=(text("reject.not_conduct_only"),), complaint=complaint)
         told: dict[str, Any] = {"reason_kind": kind.value, "reason": data["reason"]}
         recorded = {"reason_kind": kind.value}
+        original: Complaint | None = None
         if kind is RejectReason.DUPLICATE:
             original = await self.store.get_complaint(int(data["original"]))
             if original is None or original.id == complaint.id or original.ward != complaint.ward:
-                return await self._ask_original_again(actor, data)
-            # The resident is sent to the original, and may follow it (`find_own`).
+                return await self._ask_original_again(actor, data, "reject.original_unknown")
+            if original.state.group is StateGroup.CLOSED:
+                return await self._ask_original_again(actor, data, "reject.original_closed")
             told["original"] = recorded["original"] = str(original.id)
         if kind is RejectReason.NOT_REMIT:
             policy = self.chart.wards.get(complaint.ward)
             told["refer_to"] = policy.refer_to if policy else ""
+        # A real problem reported twice (issue 17): its reporter and followers
+        # follow the original from now on, and are told so — never "not
+        # accepted".  (A complaint about an official is followed by no one.)
+        # Never across the line: a name its reporter let the leaders see is
+        # not to reach a cadre through another report, nor the reverse.
+        merged = (
+            original is not None
+            and original.family is not Family.OFFICIAL_CONDUCT
+            and complaint.family is not Family.OFFICIAL_CONDUCT
+        )
+        told_residents = (
+            await self._merged_notices(complaint, original, told)
+            if merged and original is not None
+            else [await self._reporter_notice(complaint, "rejected", **told)]
+        )
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
-            notices=[
-                await self._reporter_notice(complaint, "rejected", **told),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=[*told_residents, Notice(REFRESH_BUTTONS, staff_id=complaint.owner)],
             note=data["reason"],
             data=recorded,
         )
-        reply = await self._apply(actor, complaint, Action.REJECT, pending, end_conversation=True)
+        reply = await self._apply(
+            actor,
+            complaint,
+            Action.REJECT,
+            pending,
+            end_conversation=True,
+            followers_to=original.id if merged and original is not None else None,
+        )
         if reply.refused:
             return reply
-        return Reply(notes=(text("task.rejected", code=complaint.code),), complaint=reply.complaint)
+        # Someone now follows the original (not its own reporter, who filed twice).
+        moved = any(n.payload.get("following") for n in told_residents)
+        said = (
+            text("task.merged", code=complaint.code, original=original.code)
+            if moved and original is not None
+            else text("task.rejected", code=complaint.code)
+        )
+        return Reply(notes=(said,), complaint=reply.complaint)
 
-    async def _ask_original_again(self, actor: Actor, data: dict[str, Any]) -> Reply:
-        """The code named is no report of this ward (or is this one): the
-        question is asked again, the choice of "duplicate" kept."""
+    async def _merged_notices(
+        self, complaint: Complaint, original: Complaint, told: dict[str, Any]
+    ) -> list[Notice]:
+        """What the reporter and followers of a duplicate hear: each now
+        follows the original — but one who reports or follows it already,
+        who is only told it repeats it."""
+        reporter, followers = await self._people_of(complaint.id)
+        original_reporter, original_followers = await self._people_of(original.id)
+        on_it = {original_reporter, *original_followers}
+        return [
+            Notice(
+                TO_RESIDENT,
+                person_id=p,
+                payload={"event": "rejected", **told, **({} if p in on_it else {"following": 1})},
+            )
+            for p in (reporter, *followers)
+            if p is not None
+        ]
+
+    async def _ask_original_again(self, actor: Actor, data: dict[str, Any], why: str) -> Reply:
+        """The code named is no report of this ward (or is this one, or is
+        closed): the question is asked again, the choice of "duplicate" kept."""
         again = {k: v for k, v in data.items() if k not in ("original", "reason")}
         reply = await self._start_flow(actor, "reject", again)
         named = format_code(int(data["original"]))
-        unknown = text("reject.original_unknown", original=named, code=data["code"])
+        unknown = text(why, original=named, code=data["code"])
         return replace(reply, notes=(unknown, *reply.notes))
 
     async def _ask_info(self, actor: Actor, data: dict[str, Any]) -> Reply:

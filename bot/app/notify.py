@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -170,6 +170,10 @@ async def task_card(
     action this person may take, last, where the thumb is."""
     lang = actor.language
     reporter = await services.reporter_name_for(actor, complaint)
+    # Residents who reported the same thing (issue 17): how many, and the
+    # names of those who let staff see theirs, by the reporter's rules.
+    followers = len(await services.followers(complaint.id))
+    named = await services.follower_names_for(actor, complaint)
     holder = None
     if actor.staff is not None and actor.staff.id != complaint.owner:
         # A leader looking at someone else's task: who holds it, by name.
@@ -184,6 +188,8 @@ async def task_card(
         reporter=reporter,
         holder=holder,
         note=note,
+        followers=followers,
+        follower_names=tuple(named),
     )
     actions = services.available_actions(actor, complaint, await services.reporter_id(complaint.id))
     choices = action_choices(present, lang, complaint.id, actions)
@@ -256,7 +262,12 @@ class Composer:
         if item.kind == REFRESH_BUTTONS:
             return [await self._refresh(actor, complaint)]
         if item.kind == TO_RESIDENT:
-            return await self._to_resident(item, actor, complaint)
+            parts = await self._to_resident(item, actor, complaint)
+            return (
+                self._as_follower(actor, complaint, parts)
+                if item.payload.get("follower")
+                else parts
+            )
         if item.kind == TO_OWNER:
             return await self._to_owner(item, actor, complaint)
         if item.kind == WARD_TRANSFER:
@@ -569,7 +580,9 @@ class Composer:
         original_id = item.payload.get("original")
         original = await self.services.complaint(int(original_id)) if original_id else None
         if kind == "duplicate" and original is not None:
-            key = "notify.rejected_duplicate"
+            # Now following the original (issue 17), or only sent to it.
+            following = item.payload.get("following")
+            key = "notify.rejected_following" if following else "notify.rejected_duplicate"
             params.update(
                 original=original.code,
                 original_state=self.present.state(lang, original.state),
@@ -623,6 +636,20 @@ class Composer:
             choices = self.actions(lang, complaint.id, (Action.CONFIRM, Action.DISPUTE))
         body = self.present.t(lang, f"notify.{event}", **params)
         return [*parts, self._about(complaint, body, choices)]
+
+    def _as_follower(
+        self, actor: Actor, complaint: Complaint, parts: list[Outgoing]
+    ) -> list[Outgoing]:
+        """A follower's copy of the reporter's notice (issue 17) says whose
+        report it is about: the last text ends with a line saying they
+        follow it, and how to stop."""
+        mark = self.present.t(actor.language, "follow.notice_mark", code=complaint.code)
+        for index in range(len(parts) - 1, -1, -1):
+            part = parts[index]
+            if isinstance(part, TextOut):
+                parts[index] = replace(part, body=f"{part.body}\n{mark}")
+                break
+        return parts
 
     # ---- the digest -------------------------------------------------------------------------
 

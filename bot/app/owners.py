@@ -241,7 +241,12 @@ class Owners:
         ):
             # The resident hears only when the office handling it changes.
             notices.append(
-                Notice(TO_RESIDENT, person_id=reporter, payload={"event": "transferred"})
+                Notice(
+                    TO_RESIDENT,
+                    person_id=reporter,
+                    payload={"event": "transferred"},
+                    followers=True,
+                )
             )
         why = move.why.value if move.why is not None else BACK
         return Change(

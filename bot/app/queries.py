@@ -5,7 +5,7 @@ where the review step promised it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
 from bot.app.people import People
@@ -55,8 +55,11 @@ class Queries(People):
         return None
 
     async def _follows(self, actor: Actor, complaint_id: int) -> bool:
-        """Whether this person reported a complaint rejected as a duplicate
-        of ``complaint_id``: they were told to follow it there."""
+        """Whether this person follows ``complaint_id`` (issue 17), or —
+        before followers were kept — reported a complaint rejected as its
+        duplicate: they were told to follow it there."""
+        if actor.person_id in await self.store.followers_of(complaint_id):
+            return True
         for own in await self.store.complaints_of_reporter(actor.person_id):
             if own.state is not State.REJECTED:
                 continue
@@ -95,7 +98,11 @@ class Queries(People):
         return complaint if complaint is not None and can_lead(actor, complaint) else None
 
     def available_actions(
-        self, actor: Actor, complaint: Complaint, reporter_id: int | None
+        self,
+        actor: Actor,
+        complaint: Complaint,
+        reporter_id: int | None,
+        followers: Collection[int] = (),
     ) -> tuple[Action, ...]:
         """The buttons this person may press on this complaint now, in order."""
         if self._chart is None:
@@ -112,7 +119,9 @@ class Queries(People):
             Action.DISPUTE,
             Action.ANSWER_INFO,
         )
-        allowed = tuple(a for a in order if authorize(actor, a, complaint, reporter_id) is None)
+        allowed = tuple(
+            a for a in order if authorize(actor, a, complaint, reporter_id, followers) is None
+        )
         if complaint.paused_since is None:
             allowed = tuple(a for a in allowed if a is not Action.ANSWER_INFO)
         return allowed
@@ -138,3 +147,19 @@ class Queries(People):
 
     async def reporter_id(self, complaint_id: int) -> int | None:
         return await self.store.reporter_of(complaint_id)
+
+    async def followers(self, complaint_id: int) -> list[int]:
+        """Who follows it (issue 17): they may confirm or dispute the fix too."""
+        return await self.store.followers_of(complaint_id)
+
+    async def follower_names_for(self, viewer: Actor, complaint: Complaint) -> list[str]:
+        """The names of its followers who let staff see them, by the rules
+        of `reporter_name_for`: a follower keeps the privacy a reporter has."""
+        if viewer.staff is None:
+            return []
+        if complaint.family is Family.OFFICIAL_CONDUCT and not viewer.is_leader:
+            return []
+        names = [n for n in map(clean_name, await self.store.follower_names(complaint.id)) if n]
+        if names and complaint.family is Family.OFFICIAL_CONDUCT:
+            await self.store.log_identity_access(complaint.id, viewer.staff.id, self.clock.now())
+        return names

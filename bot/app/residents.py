@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.app.core import REFRESH_BUTTONS, TASK_REOPENED, TO_OWNER, PendingChange, Reply
+from bot.app.core import (
+    REFRESH_BUTTONS,
+    TASK_REOPENED,
+    TO_OWNER,
+    TO_RESIDENT,
+    PendingChange,
+    Reply,
+)
 from bot.app.leadership import Leadership
 from bot.domain.authz import Actor, Refusal
 from bot.domain.complaints import Action, Complaint, parse_code
@@ -80,12 +87,30 @@ class Residents(Leadership):
         )
 
     async def confirm_fixed(self, actor: Actor, complaint_id: int) -> Reply:
+        """The reporter's "fixed" closes the complaint (and its followers
+        hear so).  A follower's is thanked and closes nothing while the
+        reporter can answer: the one who raised it decides, and anyone's
+        "not fixed" still reopens it until it closes (issue 17); with no
+        reporter left to ask (erased, or a city platform's request), the
+        first follower's closes it."""
         complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
+        reporter, followers = await self._people_of(complaint.id)
+        if (
+            reporter is not None
+            and actor.person_id != reporter
+            and await self._reporter_has_chat(complaint.id)
+        ):
+            return Reply(notes=(text("follow.confirm_noted", code=complaint.code),))
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
-            notices=[Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "confirmed"})],
+            notices=[
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "confirmed"}),
+                *self._told_of(
+                    complaint, "confirmed_by_reporter", reporter, followers, but=actor.person_id
+                ),
+            ],
         )
         reply = await self._apply(actor, complaint, Action.CONFIRM, pending)
         if reply.refused:
@@ -122,9 +147,14 @@ class Residents(Leadership):
             )
         fields["swept_until"] = now
         fields["escalation_level"] = 0
+        reporter, followers = await self._people_of(complaint.id)
         pending = PendingChange(
             fields=fields,
             notices=[
+                # The reporter and the followers hear it reopened, but the one who said so.
+                *self._told_of(
+                    complaint, "reopened_by_other", reporter, followers, but=actor.person_id
+                ),
                 Notice(
                     TASK_REOPENED,
                     staff_id=complaint.owner,
@@ -133,7 +163,7 @@ class Residents(Leadership):
                         # The resident's photos of what is still wrong go to the cadre.
                         "photos": [p.media_id for p in photos],
                     },
-                )
+                ),
             ],
             photos=[("dispute", p) for p in photos],
             note=data["comment"],
@@ -155,6 +185,24 @@ class Residents(Leadership):
             ),
             complaint=reopened,
         )
+
+    @staticmethod
+    def _told_of(
+        complaint: Complaint, event: str, reporter: int | None, followers: list[int], *, but: int
+    ) -> list[Notice]:
+        """A resident notice to the reporter and each follower but ``but``
+        (who acted and is answered directly), each copy marked as a
+        follower's where it is one."""
+        told = [p for p in (reporter, *followers) if p is not None and p != but]
+        return [
+            Notice(
+                TO_RESIDENT,
+                complaint_id=complaint.id,
+                person_id=p,
+                payload={"event": event, **({"follower": True} if p != reporter else {})},
+            )
+            for p in told
+        ]
 
     async def _rate(self, actor: Actor, data: dict[str, Any]) -> Reply:
         stars = data.get("stars")

@@ -266,6 +266,7 @@ class Sweeper:
             person_id=reporter,
             payload=payload,
             not_before=decision.morning,
+            followers=True,
         )
 
     def _tier(
@@ -385,7 +386,11 @@ def _overdue_first(tasks: Sequence[tuple[datetime, int]], now: datetime) -> list
 
 def _resident(complaint: DueComplaint, reporter: int, event: str) -> Notice:
     return Notice(
-        TO_RESIDENT, complaint_id=complaint.id, person_id=reporter, payload={"event": event}
+        TO_RESIDENT,
+        complaint_id=complaint.id,
+        person_id=reporter,
+        payload={"event": event},
+        followers=True,
     )
 
 

@@ -10,7 +10,7 @@ complaint is told it was not found, so a guessed code reveals nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +45,7 @@ class Relation(StrEnum):
     """How a person stands to one complaint."""
 
     REPORTER = "reporter"
+    FOLLOWER = "follower"  # follows another resident's report of the same problem
     OWNER = "owner"  # the cadre (or leader) the task is with
     WARD_LEADER = "ward_leader"  # a leader of the complaint's ward
     CITY_LEADER = "city_leader"
@@ -55,6 +56,9 @@ class Relation(StrEnum):
 HANDLERS = frozenset({Relation.OWNER, Relation.WARD_LEADER, Relation.CITY_LEADER})
 LEADERS = frozenset({Relation.WARD_LEADER, Relation.CITY_LEADER})
 RESIDENT = frozenset({Relation.REPORTER})
+# Whoever reported the problem, first or again (issue 17): a follower hears
+# what the reporter hears and may say whether it is fixed.
+NEIGHBOURS = frozenset({Relation.REPORTER, Relation.FOLLOWER})
 
 # The table.  An action not listed is taken by the system only (the sweep).
 PERMISSIONS: dict[Action, frozenset[Relation]] = {
@@ -67,8 +71,8 @@ PERMISSIONS: dict[Action, frozenset[Relation]] = {
     Action.REPLY: HANDLERS,
     Action.REASSIGN: LEADERS,
     Action.EXTEND: LEADERS,
-    Action.CONFIRM: RESIDENT,
-    Action.DISPUTE: RESIDENT,
+    Action.CONFIRM: NEIGHBOURS,
+    Action.DISPUTE: NEIGHBOURS,
     Action.WITHDRAW: RESIDENT,
     Action.RATE: RESIDENT,
     Action.ANSWER_INFO: RESIDENT,
@@ -97,6 +101,7 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "mine": None,
     "status": None,
     "withdraw": None,
+    "unfollow": None,
     "cancel": None,
     "lang": None,
     "whoami": None,
@@ -115,15 +120,22 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
 RESIDENTS_ONLY = frozenset({"forget"})
 
 
-def relations(actor: Actor, complaint: Complaint, reporter_id: int | None) -> frozenset[Relation]:
+def relations(
+    actor: Actor,
+    complaint: Complaint,
+    reporter_id: int | None,
+    followers: Collection[int] = (),
+) -> frozenset[Relation]:
     """Every way this person stands to this complaint (a cadre may also have
-    reported it).  A deactivated staff member counts as a resident.  A
+    reported it, or follow it).  A deactivated staff member counts as a resident.  A
     complaint about an official is handled by leaders only: a cadre holding
     one (old data, a bug) is not its owner, and a leader of the ward whose
     leadership it concerns has nothing to do with it at all."""
     found: set[Relation] = set()
     if reporter_id is not None and reporter_id == actor.person_id:
         found.add(Relation.REPORTER)
+    elif actor.person_id in followers:
+        found.add(Relation.FOLLOWER)
     staff = actor.staff
     if staff is None or not staff.active or _concerned(staff, complaint):
         # A leader it concerns learns no more than a stranger would.
@@ -134,7 +146,7 @@ def relations(actor: Actor, complaint: Complaint, reporter_id: int | None) -> fr
         found.add(Relation.CITY_LEADER)
     if staff.has_role(Role.WARD_LEADER) and complaint.ward in staff.wards:
         found.add(Relation.WARD_LEADER)
-    if not found - {Relation.REPORTER}:
+    if not found - NEIGHBOURS:
         found.add(Relation.STAFF)
     return frozenset(found)
 
@@ -167,11 +179,15 @@ def can_lead(actor: Actor, complaint: Complaint) -> bool:
 
 
 def authorize(
-    actor: Actor, action: Action, complaint: Complaint, reporter_id: int | None
+    actor: Actor,
+    action: Action,
+    complaint: Complaint,
+    reporter_id: int | None,
+    followers: Collection[int] = (),
 ) -> Refusal | None:
     """None when allowed; otherwise why not.  Someone with no business with
     the complaint gets NOT_FOUND, so a guessed code reveals nothing."""
-    mine = relations(actor, complaint, reporter_id)
+    mine = relations(actor, complaint, reporter_id, followers)
     allowed = PERMISSIONS.get(action, frozenset())
     if not mine & allowed:
         return _refusal(mine)
@@ -192,7 +208,7 @@ def may_read(
 def _refusal(mine: frozenset[Relation]) -> Refusal:
     """Someone involved (or any staff) is told they may not; anyone else
     that the complaint was not found."""
-    involved = mine & (HANDLERS | RESIDENT)
+    involved = mine & (HANDLERS | NEIGHBOURS)
     return Refusal.NOT_ALLOWED if involved or Relation.STAFF in mine else Refusal.NOT_FOUND
 
 

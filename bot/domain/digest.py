@@ -541,14 +541,37 @@ class Sighting:
     created_at: datetime
     is_open: bool
     location: GeoPoint | None = None
+    # Residents who follow it rather than report it again (issue 17): the
+    # same problem reported by that many more people.
+    followers: int = 0
+
+    @property
+    def residents(self) -> int:
+        """How many residents reported it: its reporter and its followers."""
+        return 1 + self.followers
 
 
-def sightings(complaints: Iterable[Complaint], start: datetime, end: datetime) -> list[Sighting]:
+def sightings(
+    complaints: Iterable[Complaint],
+    start: datetime,
+    end: datetime,
+    followers: Mapping[int, int] | None = None,
+) -> list[Sighting]:
     """The reference for the store's sightings: the complaints received in
     ``[start, end)`` but the rejected and withdrawn, in filing order, each
-    open or not at ``end``."""
+    open or not at ``end``, with how many follow it now (``followers``: by
+    complaint id)."""
+    following = followers or {}
     return [
-        Sighting(c.id, c.category, c.area, c.created_at, open_at(c, end), c.location)
+        Sighting(
+            c.id,
+            c.category,
+            c.area,
+            c.created_at,
+            open_at(c, end),
+            c.location,
+            following.get(c.id, 0),
+        )
         for c in sorted(complaints, key=operator.attrgetter("id"))
         if start <= c.created_at < end and c.state not in (State.REJECTED, State.WITHDRAWN)
     ]
@@ -560,6 +583,8 @@ class Hotspot:
     areas: tuple[str, ...]
     ids: tuple[int, ...]  # oldest first
     open_count: int
+    # "Số người cùng phản ánh": its reports' reporters and followers (issue 17).
+    residents: int = 0
 
     @property
     def count(self) -> int:
@@ -582,10 +607,13 @@ def hotspots(
 ) -> list[Hotspot]:
     """Places where the same category came back: complaints of one category
     are linked when they share a residential group or lie within
-    ``radius_m`` of each other; a linked cluster of at least ``min_count``
-    is a hotspot.  The caller passes one window's complaints (30 days,
-    rejected and withdrawn left out: a rejection says it was not a real
-    problem of the ward's).  Biggest first."""
+    ``radius_m`` of each other; a linked cluster that at least
+    ``min_count`` residents reported — each complaint's reporter and its
+    followers, who reported the same thing once more (issue 17) — is a
+    hotspot.  The caller passes one window's complaints (30 days, rejected
+    and withdrawn left out: a rejection says it was not a real problem of
+    the ward's; a duplicate's reporter follows the original).  Most
+    residents first."""
     parent = list(range(len(sightings)))
 
     def find(i: int) -> int:
@@ -646,7 +674,8 @@ def hotspots(
         clusters.setdefault(find(i), []).append(s)
     found = []
     for members in clusters.values():
-        if len(members) < min_count:
+        residents = sum(m.residents for m in members)
+        if residents < min_count:
             continue
         members.sort(key=_filing_order)
         found.append(
@@ -655,9 +684,10 @@ def hotspots(
                 areas=tuple(dict.fromkeys(m.area for m in members)),
                 ids=tuple(m.id for m in members),
                 open_count=sum(1 for m in members if m.is_open),
+                residents=residents,
             )
         )
-    found.sort(key=lambda h: (-h.count, -h.open_count, h.ids[0]))
+    found.sort(key=lambda h: (-h.residents, -h.count, -h.open_count, h.ids[0]))
     return found
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -40,7 +40,7 @@ from bot.domain.conversation import (
     TextAnswer,
 )
 from bot.domain.geo import locate
-from bot.domain.messages import Label, Text, text
+from bot.domain.messages import Label, Lines, Text, text
 from bot.domain.orgchart import Area, AreaKind, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
 from bot.domain.text import (
@@ -70,6 +70,7 @@ NO = "n"
 CONFIRM = "ok"
 MORE = "<>"  # not a code: codes never hold < or >
 NAME = "nm"
+FOLLOW = "f"  # and a complaint's id: follow that report instead of filing (issue 17)
 DONE = "d"
 SKIP = "s"
 
@@ -369,6 +370,35 @@ _FOR_LEADERS = {
 }
 
 
+def _nearby_block(nearby: list[Mapping[str, Any]]) -> Text | str:
+    """The open reports of the same problem near this one (bot/app/following.py
+    found them), each on a line: code, a line of its description, its state
+    and deadline, how far; nothing when there are none."""
+    if not nearby:
+        return ""
+    items = tuple(
+        text(
+            "report.nearby_item",
+            code=format_code(int(item["id"])),
+            line=item["line"],
+            state=text(f"state.{item['state']}"),
+            due=datetime.fromisoformat(str(item["due"])),
+            where=(
+                text("report.nearby_group")
+                if item.get("metres") is None
+                else text("report.nearby_metres", metres=int(item["metres"]))
+            ),
+        )
+        for item in nearby
+    )
+    return text("report.nearby", items=Lines(items))
+
+
+def _follow_choice(item: Mapping[str, Any]) -> Choice:
+    code = format_code(int(item["id"]))
+    return Choice(f"{FOLLOW}{int(item['id'])}", text("report.follow", code=code), aliases=(code,))
+
+
 class ReportFlow:
     kind = "report"
 
@@ -447,12 +477,18 @@ class ReportFlow:
             shown = bool(data.get("show_name", env.show_name_default))
             # About an official, the name goes to the leaders handling it.
             toggle = "report.hide_name" if shown else _identity_key(env, data, "report.show_name")
+            nearby = data.get("nearby") or []
             return Prompt(
                 seq,
-                text("report.review", **self.summary(env, data)),
+                text("report.review", **self.summary(env, data), nearby=_nearby_block(nearby)),
                 (
-                    Choice(CONFIRM, text("report.confirm"), aliases=("gui", "send", "ok")),
+                    Choice(
+                        CONFIRM,
+                        text("report.confirm_anyway" if nearby else "report.confirm"),
+                        aliases=("gui", "send", "ok"),
+                    ),
                     Choice(NAME, text(toggle)),
+                    *(_follow_choice(item) for item in nearby),
                     _cancel(),
                 ),
             )
@@ -824,9 +860,13 @@ class ReportFlow:
                 data["show_name"] = typed == ["show"]
                 return Outcome(data)
         key, _ = _typed_key(answer, prompt)
-        if key == CONFIRM:
+        if key == CONFIRM or (key or "").startswith(FOLLOW):
+            # Filed, or (issue 17) a report shown here followed instead.
             shown = bool(data.get("show_name", env.show_name_default))
-            return Outcome(data, result={**data, "show_name": shown})
+            result = {**data, "show_name": shown}
+            if key != CONFIRM:
+                result["follow"] = int(str(key)[len(FOLLOW) :])
+            return Outcome(data, result=result)
         if key == NAME:
             data["show_name"] = not bool(data.get("show_name", env.show_name_default))
             return Outcome(data)

@@ -21,5 +21,13 @@ class Text:
 Label = Text | str
 
 
+@dataclass(frozen=True)
+class Lines:
+    """A parameter that is several texts, each on a line of its own (the
+    reports shown at a review)."""
+
+    items: tuple[Text, ...]
+
+
 def text(key: str, **params: Any) -> Text:
     return Text(key, params)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import i18n
 from bot.domain.complaints import Action, Complaint, State
-from bot.domain.messages import Label, Text
+from bot.domain.messages import Label, Lines, Text
 from bot.domain.orgchart import OrgChart
 from bot.domain.tasks import Deadline, is_late, is_overdue, next_deadline
 from bot.domain.text import clean_name, inset
@@ -58,6 +58,8 @@ class Presenter:
     def _param(self, language: str, value: Any) -> Any:
         if isinstance(value, Text):
             return self.text(language, value)
+        if isinstance(value, Lines):
+            return "\n".join(self.text(language, item) for item in value.items)
         if isinstance(value, tuple):  # a list of words: "Vệ sinh môi trường, Trật tự đô thị"
             return ", ".join(str(self._param(language, item)) for item in value)
         if isinstance(value, datetime):
@@ -137,6 +139,8 @@ class Presenter:
         reporter: str | None = None,
         holder: str | None = None,
         note: str = "",
+        followers: int = 0,
+        follower_names: tuple[str, ...] = (),
     ) -> str:
         """A task's card: the place with its landmark on one line, how many
         photos came with it, and — where there are — who reported it, why
@@ -157,6 +161,11 @@ class Presenter:
         more = []
         if reporter is not None:
             more.append(self.t(language, "task.reporter", name=reporter))
+        if followers:
+            # "Số người cùng phản ánh": the reporter and those who follow it.
+            more.append(self.t(language, "task.same_reports", count=1 + followers))
+        if follower_names:
+            more.append(self.t(language, "task.followers_named", names=follower_names))
         if note:
             more.append(self.t(language, "task.transfer_note", note=note))
         if holder is not None:

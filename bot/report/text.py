@@ -320,6 +320,7 @@ def hotspot_block(hotspots: Sequence[d.Hotspot], names: Names, limit: int | None
             category=names.category(h.category),
             place=", ".join(names.group(a) for a in h.areas),
             count=h.count,
+            residents=max(h.residents, h.count),
             open=h.open_count,
             codes=", ".join(format_code(i) for i in h.ids),
         )

@@ -81,7 +81,8 @@ async def redraw_keyboard(update: Update, context: BotContext) -> None:
         await drop_keyboard(update)
         return
     reporter = await services.reporter_id(complaint.id)
-    actions = services.available_actions(actor, complaint, reporter)
+    followers = await services.followers(complaint.id)
+    actions = services.available_actions(actor, complaint, reporter, followers)
     keyboard = context.renderer.action_keyboard(actor.language, complaint.id, actions)
     if keyboard is None:
         await drop_keyboard(update)

@@ -135,6 +135,12 @@ async def cmd_withdraw(update: Update, context: BotContext) -> None:
     await deliver(context, update.effective_chat.id, said)
 
 
+async def cmd_unfollow(update: Update, context: BotContext) -> None:
+    assert update.effective_chat is not None
+    said = await context.desk.unfollow(context.require_actor(), context.args or [])
+    await deliver(context, update.effective_chat.id, said)
+
+
 async def on_message(update: Update, context: BotContext) -> None:
     """Any non-command message in a private chat: an answer to the
     conversation under way, a tracking code, or the start of a report."""
@@ -237,6 +243,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("mine", cmd_mine, filters=PRIVATE))
     app.add_handler(CommandHandler("status", cmd_status, filters=PRIVATE))
     app.add_handler(CommandHandler("withdraw", cmd_withdraw, filters=PRIVATE))
+    app.add_handler(CommandHandler("unfollow", cmd_unfollow, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_prompt_press, pattern=r"^(q:|new$)"))
     app.add_handler(CallbackQueryHandler(on_verdict_press, pattern=r"^[fni]:[1-9][0-9]{0,11}$"))
     app.add_handler(

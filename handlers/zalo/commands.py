@@ -42,6 +42,7 @@ PHRASES: dict[str, tuple[Takes, tuple[str, ...]]] = {
     "mine": (Takes.NOTHING, ("của tôi", "phản ánh của tôi", "của tui")),
     "status": (Takes.CODE, ("trạng thái", "tra cứu", "xem")),
     "withdraw": (Takes.CODE, ("rút", "rút lại", "rút phản ánh")),
+    "unfollow": (Takes.CODE, ("bỏ theo dõi", "thôi theo dõi", "ngừng theo dõi")),
     "cancel": (Takes.NOTHING, ("hủy", "huỷ", "hủy bỏ", "thôi")),
     "lang": (Takes.ANY, ("ngôn ngữ", "đổi ngôn ngữ")),
     "whoami": (Takes.NOTHING, ("tôi là ai",)),

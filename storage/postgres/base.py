@@ -102,4 +102,23 @@ class PostgresBase:
             await conn.execute(
                 "DELETE FROM conversations WHERE person_id = $1", change.end_conversation_of
             )
+        if change.followers_to is not None:
+            await self._move_people(conn, change.complaint_id, change.followers_to, change.event.at)
         return True
+
+    async def _move_people(self, conn: Conn, from_id: int, to_id: int, at: datetime) -> None:
+        """A duplicate rejected: the reporter and followers of ``from_id``
+        follow ``to_id`` (each keeping their choice about their name), but
+        those already on it; its followers stop following the rejected one."""
+        await conn.execute(
+            "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at, show_name,"
+            " followed_from) SELECT $1, person_id, 'follower', $2, show_name, $3"
+            " FROM complaint_people WHERE complaint_id = $3 AND person_id NOT IN"
+            " (SELECT person_id FROM complaint_people WHERE complaint_id = $1)",
+            to_id,
+            instant(at),
+            from_id,
+        )
+        await conn.execute(
+            "DELETE FROM complaint_people WHERE complaint_id = $1 AND role = 'follower'", from_id
+        )

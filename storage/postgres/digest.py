@@ -46,6 +46,13 @@ from storage.postgres.rows import complaint_from_row, insert_notices
 
 W, S, E = "$1::text[]", "$2::timestamptz", "$3::timestamptz"
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
+
+# How many residents follow a complaint (issue 17): bot/domain/digest.py `Sighting.followers`.
+_FOLLOWERS = (
+    "(SELECT COUNT(*) FROM complaint_people cp"
+    " WHERE cp.complaint_id = complaints.id AND cp.role = 'follower')::int"
+)
+
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 _RES = f"state IN ({_RESOLVED})"
 
@@ -315,7 +322,7 @@ class PostgresDigestStore:
         without the rejected and withdrawn; each open or not at ``end``."""
         rows = await self._all(
             "SELECT id, category, area, created_at,"
-            f" NOT ({_RES} AND (resolved_at < {E}) IS TRUE) AS open_end, lat, lon"
+            f" NOT ({_RES} AND (resolved_at < {E}) IS TRUE) AS open_end, lat, lon, {_FOLLOWERS}"
             f" FROM complaints WHERE {_scope(leadership=leadership)} AND created_at >= {S}"
             f" AND created_at < {E} AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             list(wards),
@@ -330,8 +337,9 @@ class PostgresDigestStore:
                 created_at,
                 open_end,
                 None if lat is None else GeoPoint(lon=lon, lat=lat),
+                followers,
             )
-            for id_, category, area, created_at, open_end, lat, lon in rows
+            for id_, category, area, created_at, open_end, lat, lon, followers in rows
         ]
 
     async def counted(

@@ -39,7 +39,13 @@ class PostgresPrivacy(PostgresBase):
         )
         reported = await self._all(
             "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
-            " WHERE p.person_id = $1 ORDER BY c.id",
+            " WHERE p.person_id = $1 AND p.role = 'reporter' ORDER BY c.id",
+            person_id,
+        )
+        # What they follow (issue 17): their own row, not the others' report.
+        following = await self._all(
+            "SELECT complaint_id, joined_at, show_name, followed_from FROM complaint_people"
+            " WHERE person_id = $1 AND role = 'follower' ORDER BY complaint_id",
             person_id,
         )
         photos = await self._photos({r["id"] for r in reported})
@@ -66,6 +72,7 @@ class PostgresPrivacy(PostgresBase):
                 }
                 for r in reported
             ],
+            "following": [plain(r) for r in following],
             "actions": [plain(r) for r in acted],
             "draft": plain(draft) if draft else None,
         }
@@ -87,6 +94,11 @@ class PostgresPrivacy(PostgresBase):
                 person_id,
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = $1", person_id)
+            # They stop following others' reports (whose photos are not theirs to erase).
+            await conn.execute(
+                "DELETE FROM complaint_people WHERE person_id = $1 AND role = 'follower'",
+                person_id,
+            )
             await conn.execute("DELETE FROM button_messages WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM menus WHERE person_id = $1", person_id)
             await conn.execute("DELETE FROM blocked_people WHERE person_id = $1", person_id)

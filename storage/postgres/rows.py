@@ -20,7 +20,7 @@ from bot.domain.orgchart import Family, GeoPoint
 from bot.domain.redact import mask_contacts, mask_in
 from bot.ports import CHANGEABLE, TIME_FIELDS, AdminEntry, DueComplaint, Notice
 from storage.postgres.accounts import SAME_PERSON
-from storage.postgres.db import DURABLE_COMMIT, Conn, instant
+from storage.postgres.db import DURABLE_COMMIT, Conn, instant, rows_changed
 
 ROSTER_VERSION = "roster_version"
 
@@ -131,6 +131,7 @@ async def insert_notices(conn: Conn, notices: Iterable[Notice], at: datetime) ->
     """Outbox rows, inside the caller's transaction (shared with
     storage/postgres/digest.py); returns how many."""
     when = instant(at)
+    notices = list(notices)
     rows = [
         (
             n.person_id,
@@ -148,7 +149,24 @@ async def insert_notices(conn: Conn, notices: Iterable[Notice], at: datetime) ->
         # Announced once sent: durable as the server is configured (db.py).
         await conn.execute(DURABLE_COMMIT)
         await conn.executemany(INSERT_NOTICE, rows)
-    return len(rows)
+    copied = 0
+    for n, row in zip(notices, rows, strict=True):
+        if n.followers and n.complaint_id is not None:
+            # A copy for each follower of its complaint (issue 17), marked as theirs.
+            status = await conn.execute(
+                "INSERT INTO outbox (person_id, complaint_id, kind, payload, created_at,"
+                " next_attempt_at) SELECT person_id, complaint_id, $1, $2, $3, $4"
+                " FROM complaint_people WHERE complaint_id = $5 AND role = 'follower'"
+                " AND person_id IS DISTINCT FROM $6 ORDER BY joined_at, person_id",
+                n.kind,
+                {**n.payload, "follower": True},
+                row[5],
+                row[6],
+                n.complaint_id,
+                n.person_id,
+            )
+            copied += rows_changed(status)
+    return len(rows) + copied
 
 
 def assignments_sql(fields: Mapping[str, Any], first: int = 1) -> tuple[str, list[Any]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from storage.postgres.admin import PostgresAdmin
 from storage.postgres.complaints import PostgresComplaints
 from storage.postgres.conversations import PostgresConversations
+from storage.postgres.followers import PostgresFollowers
 from storage.postgres.invites import PostgresInvites
 from storage.postgres.media import PostgresMedia
 from storage.postgres.org import PostgresOrg
@@ -26,6 +27,7 @@ class PostgresStore(
     PostgresInvites,
     PostgresConversations,
     PostgresComplaints,
+    PostgresFollowers,
     PostgresPrivacy,
     PostgresUpdates,
     PostgresAdmin,

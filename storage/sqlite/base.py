@@ -106,4 +106,24 @@ class SqliteBase:
             await conn.execute(
                 "DELETE FROM conversations WHERE person_id = ?", (change.end_conversation_of,)
             )
+        if change.followers_to is not None:
+            await self._move_people(conn, change.complaint_id, change.followers_to, change.event.at)
         return True
+
+    async def _move_people(
+        self, conn: aiosqlite.Connection, from_id: int, to_id: int, at: datetime
+    ) -> None:
+        """A duplicate rejected: the reporter and followers of ``from_id``
+        follow ``to_id`` (each keeping their choice about their name), but
+        those already on it; its followers stop following the rejected one."""
+        await conn.execute(
+            "INSERT INTO complaint_people (complaint_id, person_id, role, joined_at, show_name,"
+            " followed_from) SELECT ?, person_id, 'follower', ?, show_name, ?"
+            " FROM complaint_people WHERE complaint_id = ? AND person_id NOT IN"
+            " (SELECT person_id FROM complaint_people WHERE complaint_id = ?)",
+            (to_id, utc_text(at), from_id, from_id, to_id),
+        )
+        await conn.execute(
+            "DELETE FROM complaint_people WHERE complaint_id = ? AND role = 'follower'",
+            (from_id,),
+        )

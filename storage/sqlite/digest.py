@@ -48,6 +48,13 @@ from storage.sqlite.db import Database, parse_utc, utc_text
 from storage.sqlite.rows import complaint_from_row, insert_notices
 
 _OPEN = ", ".join(f"'{s}'" for s in OPEN_STATE_VALUES)
+
+# How many residents follow a complaint (issue 17): bot/domain/digest.py `Sighting.followers`.
+_FOLLOWERS = (
+    "(SELECT COUNT(*) FROM complaint_people cp"
+    " WHERE cp.complaint_id = complaints.id AND cp.role = 'follower')"
+)
+
 _RESOLVED = "'resolved', 'confirmed', 'closed_unconfirmed'"
 
 
@@ -455,7 +462,8 @@ class SqliteDigestStore:
         rejected and withdrawn left out make moot)."""
         rows = await self._all(
             "SELECT id, category, area, created_at,"
-            f" NOT ({_RES} AND (resolved_at < ?3) IS TRUE) AS open_end, lat, lon FROM complaints"
+            f" NOT ({_RES} AND (resolved_at < ?3) IS TRUE) AS open_end, lat, lon, {_FOLLOWERS}"
+            " FROM complaints"
             f" WHERE {_plus(wards)}ward IN (SELECT value FROM json_each(?1)) AND created_at >= ?2"
             " AND created_at < ?3 AND state NOT IN ('rejected', 'withdrawn') ORDER BY id",
             (json.dumps(list(wards)), utc_text(start), utc_text(end)),
@@ -473,8 +481,9 @@ class SqliteDigestStore:
                 parse(f"{created_at}+00:00"),
                 bool(open_end),
                 None if lat is None else GeoPoint(lon=lon, lat=lat),
+                followers,
             )
-            for id_, category, area, created_at, open_end, lat, lon in rows
+            for id_, category, area, created_at, open_end, lat, lon, followers in rows
         ]
 
     async def counted(

@@ -32,7 +32,13 @@ class SqlitePrivacy(SqliteBase):
         )
         reported = await self._all(
             "SELECT c.* FROM complaints c JOIN complaint_people p ON p.complaint_id = c.id"
-            " WHERE p.person_id = ? ORDER BY c.id",
+            " WHERE p.person_id = ? AND p.role = 'reporter' ORDER BY c.id",
+            (person_id,),
+        )
+        # What they follow (issue 17): their own row, not the others' report.
+        following = await self._all(
+            "SELECT complaint_id, joined_at, show_name, followed_from FROM complaint_people"
+            " WHERE person_id = ? AND role = 'follower' ORDER BY complaint_id",
             (person_id,),
         )
         photos = await self._photos({r["id"] for r in reported})
@@ -59,6 +65,7 @@ class SqlitePrivacy(SqliteBase):
                 }
                 for r in reported
             ],
+            "following": [dict(r) for r in following],
             "actions": [dict(r) for r in acted],
             "draft": {**dict(draft), "data": json.loads(draft["data"])} if draft else None,
         }
@@ -80,6 +87,11 @@ class SqlitePrivacy(SqliteBase):
                 )
             )
             await conn.execute("DELETE FROM conversations WHERE person_id = ?", (person_id,))
+            # They stop following others' reports (whose photos are not theirs to erase).
+            await conn.execute(
+                "DELETE FROM complaint_people WHERE person_id = ? AND role = 'follower'",
+                (person_id,),
+            )
             await conn.execute("DELETE FROM button_messages WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM menus WHERE person_id = ?", (person_id,))
             await conn.execute("DELETE FROM blocked_people WHERE person_id = ?", (person_id,))

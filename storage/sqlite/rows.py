@@ -141,7 +141,33 @@ async def insert_notices(
             for n in notices
         ],
     )
-    return len(notices)
+    return len(notices) + await _to_followers(conn, notices, when)
+
+
+async def _to_followers(conn: aiosqlite.Connection, notices: list[Notice], when: str) -> int:
+    """A copy of each resident notice meant for followers too, for each
+    follower of its complaint (issue 17), marked as theirs."""
+    copied = 0
+    for n in notices:
+        if not n.followers or n.complaint_id is None:
+            continue
+        first = utc_text(n.not_before) if n.not_before and utc_text(n.not_before) > when else when
+        cur = await conn.execute(
+            "INSERT INTO outbox (person_id, complaint_id, kind, payload, created_at,"
+            " next_attempt_at) SELECT person_id, complaint_id, ?, ?, ?, ? FROM complaint_people"
+            " WHERE complaint_id = ? AND role = 'follower' AND person_id IS NOT ?"
+            " ORDER BY joined_at, person_id",
+            (
+                n.kind,
+                json.dumps({**n.payload, "follower": True}, ensure_ascii=False),
+                when,
+                first,
+                n.complaint_id,
+                n.person_id,
+            ),
+        )
+        copied += max(0, cur.rowcount)
+    return copied
 
 
 def assignments_sql(fields: Mapping[str, Any]) -> tuple[str, list[Any]]:

@@ -1,5 +1,5 @@
 """The SQLite engine's repositories as one store: each aggregate in a module
-of its own (people, reach, org, invites, conversations, complaints, privacy,
+of its own (people, reach, org, invites, conversations, complaints, followers, privacy,
 updates, admin, sweep, outbox, media), all on one database (storage/sqlite/db.py).
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 from storage.sqlite.admin import SqliteAdmin
 from storage.sqlite.complaints import SqliteComplaints
 from storage.sqlite.conversations import SqliteConversations
+from storage.sqlite.followers import SqliteFollowers
 from storage.sqlite.invites import SqliteInvites
 from storage.sqlite.media import SqliteMedia
 from storage.sqlite.org import SqliteOrg
@@ -29,6 +30,7 @@ class SqliteStore(
     SqliteInvites,
     SqliteConversations,
     SqliteComplaints,
+    SqliteFollowers,
     SqlitePrivacy,
     SqliteUpdates,
     SqliteAdmin,
