@@ -36,6 +36,7 @@ STAFF_ORDER: tuple[str, ...] = (
     "digest",
     "stats",
     "export",
+    "web",
     "reassign",
     "extend",
     "invite",
