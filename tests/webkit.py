@@ -5,6 +5,7 @@ tests use a real socket instead), and the steps a leader takes — type
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,13 +19,13 @@ import httpx
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Complaint, Photo
-from bot.domain.orgchart import OrgChart
+from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.ports import NewComplaint
 from bot.sandbox.driver import BotDriver
 from tests.factories import load_chart, started_bot, texts
 
 PUBLIC_URL = "https://bot.example.org"
-LINK = re.compile(r"https://bot\.example\.org(/web/signin/[A-Za-z0-9_-]{43})")
+LINK = re.compile(r"https?://\S+?(/web/signin/[A-Za-z0-9_-]{43})")
 
 
 @dataclass
@@ -69,6 +70,69 @@ class Dash:
 
     async def photo(self, content: bytes) -> Photo:
         return Photo(await self.bot.services.media.keep(content))
+
+
+def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (480, 360)) -> bytes:
+    """A photo as a phone would send one (a plain picture, drawn here)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(image)
+    for x in range(0, size[0], 40):
+        draw.line([(x, 0), (x + 120, size[1])], fill=(90, 90, 90), width=6)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=70)
+    return out.getvalue()
+
+
+async def seed_story(dash: Dash) -> list[Complaint]:
+    """A ward's week to look at: complaints in several groups and
+    categories, one with a photo and a pin, some acknowledged, one late,
+    one in the other ward; then the week is over."""
+    services = dash.bot.services
+    now = dash.clock.now()
+    photo = await dash.photo(jpeg((170, 140, 90)))
+    made = [
+        await dash.complaint(
+            description="Rác tràn ra ngõ 12 ba ngày nay, bốc mùi",
+            landmark="Đầu ngõ 12, cạnh cột điện",
+            location=GeoPoint(lon=107.0875, lat=20.953),
+            photos=[photo],
+        ),
+        await dash.complaint(description="Rác chưa được thu gom", area="HH-TDP03"),
+        await dash.complaint(description="Cống bốc mùi", area="HH-TDP06", category="CRNU"),
+        await dash.complaint(
+            description="Quán lấn chiếm vỉa hè",
+            area="HH-TDP06",
+            category="LCVH",
+            family="urban_order",
+            owner="cb-hh-ca",
+            due_at=now + timedelta(hours=3),
+        ),
+        await dash.complaint(description="Rác đổ trộm", area="HH-TDP11"),
+        await dash.complaint(
+            description="Đèn đường hỏng",
+            area="HH-TDP01",
+            category="KHAC",
+            family="other",
+            owner="tt-hh-01",
+        ),
+        await dash.complaint(
+            description="Lấn chiếm lòng đường",
+            area="BD-TDP01",
+            ward="BACHDANG",
+            owner="cb-bd-dc",
+            category="LCVH",
+            family="urban_order",
+        ),
+    ]
+    dash.clock.advance(timedelta(hours=2))
+    for complaint in made[:2]:
+        person = await services.store.person_of_staff(complaint.owner)
+        assert person is not None
+        await services.acknowledge(services.actor_for(person, complaint.owner), complaint.id)
+    dash.clock.advance(timedelta(days=7))
+    return made
 
 
 @asynccontextmanager

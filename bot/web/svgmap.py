@@ -20,7 +20,7 @@ from bot.domain.geo import area_centre
 from bot.domain.orgchart import Area, GeoPoint
 
 WIDTH = 800.0
-MARGIN = 24.0
+MARGIN = 64.0  # room for the names of the groups at the edges
 # Shades from "nothing received" to "the most in the scope" (ColorBrewer's Reds).
 SHADES = ("#f7f7f7", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15")
 MAX_RADIUS = 22.0
@@ -125,7 +125,7 @@ def svg_map(figures: Sequence[GroupFigure], label: Mapping[str, str]) -> str:
         r = radius(figure.open, most_open)
         if r:
             marks.append(
-                f'<circle class="open" cx="{_number(cx)}" cy="{_number(cy + 6)}"'
+                f'<circle class="open" cx="{_number(cx)}" cy="{_number(cy + 14)}"'
                 f' r="{_number(r)}"><title>{escape(figure.tip)}</title></circle>'
             )
     return (
