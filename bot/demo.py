@@ -399,10 +399,11 @@ async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
         )
         week = week_of(DEMO_START, settings.tz).key
         out.write(
-            "Trang số liệu cho lãnh đạo / Leaders' dashboard: PHANANH_DB="
-            f"{db} PHANANH_PUBLIC_URL=http://127.0.0.1:8080"
-            " .venv/bin/phananh web link --staff ld-hh-ct prints a sign-in link"
-            f" (15 minutes, once); the story's week is {week}\n"
+            "Trang số liệu cho lãnh đạo / Leaders' dashboard, with that server running:\n"
+            f"  PHANANH_DB={db} PHANANH_PUBLIC_URL=http://127.0.0.1:8080"
+            " .venv/bin/phananh web link --staff ld-hh-ct\n"
+            "  prints a sign-in link (once, 15 minutes); the story's week is"
+            f" http://127.0.0.1:8080/web/week?week={week}\n"
         )
         out.write("\nKết quả / Final state:\n")
         for line in await final_lines(driver):

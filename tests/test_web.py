@@ -598,3 +598,37 @@ async def test_a_leader_on_either_channel_gets_a_link_that_signs_them_in(
             assert chart.staff["ld-hh-ct"].name in page_text(week)
         cadre = await play.staff(channel, "cb-hh-mt", "Thắng")
         assert cadre.says("\n".join(await cadre.command("web")), "digest.only_leaders")
+
+
+# ---- behind the shipped nginx -------------------------------------------------------------------
+
+
+async def test_the_shipped_nginx_passes_the_dashboard_through(
+    tmp_path: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """examples/nginx-phananh.conf: a leader signs in and reads the week over HTTPS."""
+    import ssl
+
+    from tests.nginx import nginx_or_skip, running_nginx
+
+    binary = nginx_or_skip()
+    async with dashboard(tmp_path / "web.db", clock, chart) as dash:
+        path = await dash.link(WARD_CHAIR)
+        with running_nginx(binary, [dash.bot.runtime.http.port]) as nginx:
+            context = ssl.create_default_context(cafile=str(nginx.certificate))
+            async with httpx.AsyncClient(verify=context) as client:
+                assert (await client.get(nginx.url(path))).status_code == 200
+                signed = await client.post(nginx.url(path))
+                assert signed.status_code == 303 and "Secure" in signed.headers["set-cookie"]
+                week = await client.get(nginx.url("/web/week"))
+                assert week.status_code == 200 and 'data-count="received"' in week.text
+                style = await client.get(nginx.url("/web/style.css"))
+                assert style.status_code == 200
+
+
+async def test_web_without_its_slash_leads_to_the_dashboard(dash: Dash) -> None:
+    await dash.sign_in(WARD_CHAIR)
+    moved = await dash.http.get("/web")
+    assert moved.status_code == 308 and moved.headers["location"] == "/web/"
+    home = await dash.http.get("/web/")
+    assert home.status_code == 303 and home.headers["location"] == "/web/week"

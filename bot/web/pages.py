@@ -192,6 +192,12 @@ class Pages:
             return self.signed_out(request)
         return RedirectResponse(PREFIX + "/week", status_code=303, headers=HEADERS)
 
+    async def slash(self, request: Request) -> Response:
+        """``/web`` is ``/web/`` (where the session's cookie is sent)."""
+        from starlette.responses import RedirectResponse
+
+        return RedirectResponse(PREFIX + "/", status_code=308, headers=HEADERS)
+
     def signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A page for a signed-in leader only; its refusals as pages."""
 
@@ -479,7 +485,7 @@ def add_web_routes(server: HttpServer, web: WebAccess, dashboard: Dashboard) -> 
     pages = Pages(web, dashboard)
     page = pages.signed_in
     routes: list[tuple[str, Callable[[Request], Awaitable[Response]], tuple[str, ...]]] = [
-        ("", pages.home, ("GET",)),
+        ("", pages.slash, ("GET",)),
         ("/", pages.home, ("GET",)),
         ("/style.css", pages.style, ("GET",)),
         ("/signin/{token}", pages.signin, ("GET", "POST")),
