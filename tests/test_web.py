@@ -632,3 +632,27 @@ async def test_web_without_its_slash_leads_to_the_dashboard(dash: Dash) -> None:
     assert moved.status_code == 308 and moved.headers["location"] == "/web/"
     home = await dash.http.get("/web/")
     assert home.status_code == 303 and home.headers["location"] == "/web/week"
+
+
+async def test_behind_a_path_prefix_every_link_keeps_it(
+    where: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """PHANANH_PUBLIC_URL=https://host/phananh: the proxy strips /phananh, the
+    browser must keep it — in the links, the forms, the redirects, the cookie."""
+    async with dashboard(where, clock, chart, public_url=f"{PUBLIC_URL}/phananh") as dash:
+        user = dash.bot.user(WARD_CHAIR, "Hải")
+        said = "\n".join(texts(await dash.bot.send(user.command("web"))))
+        assert f"{PUBLIC_URL}/phananh/web/signin/" in said
+        path = await dash.link(WARD_CHAIR)  # as the proxy passes it on: /web/signin/…
+        shown = await dash.http.get(path)
+        assert f'action="/phananh{path}"' in shown.text
+        assert 'href="/phananh/web/style.css"' in shown.text
+        signed = await dash.http.post(path)
+        assert signed.headers["location"] == "/phananh/web/week"
+        assert "Path=/phananh/web/" in signed.headers["set-cookie"]
+        session = signed.cookies["phananh_session"]
+        dash.http.cookies.set("phananh_session", session, domain="bot.example.org")
+        week = await dash.http.get("/web/week")
+        assert week.status_code == 200
+        links = re.findall(r'(?:href|action|src)="([^"]+)"', week.text)
+        assert links and all(link.startswith("/phananh/web/") for link in links), links

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -31,7 +31,7 @@ from bot.app.dashboard import PHOTO_KINDS, TASKS_SHOWN, Dashboard, PageError, ov
 from bot.app.web import SESSION_LIFETIME, WebAccess
 from bot.domain import digest as d
 from bot.domain.authz import Actor
-from bot.domain.complaints import OPEN_STATES
+from bot.domain.complaints import OPEN_STATES, format_code
 from bot.domain.orgchart import Role
 from bot.http import HttpServer
 from bot.report.history import event_line
@@ -88,6 +88,7 @@ _templates = Environment(
 )
 
 
+@cache
 def stylesheet() -> bytes:
     return resources.files("bot.web").joinpath("static/style.css").read_bytes()
 
@@ -100,6 +101,9 @@ class Pages:
         self.dashboard = dashboard
         self.present = Presenter(dashboard.digests.tz)
         self.secure = web.public_url.startswith("https://")
+        # Where the browser finds the pages: under the public URL's path
+        # (``https://host/phananh`` → ``/phananh/web``; the proxy strips it).
+        self.base = urlsplit(web.public_url).path.rstrip("/") + PREFIX
 
     # ---- rendering ------------------------------------------------------------------------------
 
@@ -121,7 +125,8 @@ class Pages:
             percent=partial(i18n.format_percent, lang=language),
             lang=language,
             actor=actor,
-            path=request.url.path,
+            path=request.url.path.removeprefix(PREFIX),
+            base=self.base,
             **context,
         )
         return HTMLResponse(body, status_code=status, headers=HEADERS)
@@ -147,7 +152,7 @@ class Pages:
         response = self.message(
             request, 401, "web.signed_out", language or self.web.services.default_language
         )
-        response.delete_cookie(COOKIE, path=PREFIX + "/")
+        response.delete_cookie(COOKIE, path=self.base + "/")
         return response
 
     # ---- signing in and out ---------------------------------------------------------------------
@@ -164,12 +169,12 @@ class Pages:
         session = await self.web.sign_in(token)
         if session is None:
             return self.message(request, 410, "web.link_invalid", language)
-        response = RedirectResponse(PREFIX + "/week", status_code=303, headers=HEADERS)
+        response = RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
         response.set_cookie(
             COOKIE,
             session.id,
             max_age=int(SESSION_LIFETIME.total_seconds()),
-            path=PREFIX + "/",
+            path=self.base + "/",
             secure=self.secure,
             httponly=True,
             samesite="lax",
@@ -180,8 +185,8 @@ class Pages:
         from starlette.responses import RedirectResponse
 
         await self.web.sign_out(request.cookies.get(COOKIE, ""))
-        response = RedirectResponse(PREFIX + "/", status_code=303, headers=HEADERS)
-        response.delete_cookie(COOKIE, path=PREFIX + "/")
+        response = RedirectResponse(self.base + "/", status_code=303, headers=HEADERS)
+        response.delete_cookie(COOKIE, path=self.base + "/")
         return response
 
     async def home(self, request: Request) -> Response:
@@ -190,13 +195,13 @@ class Pages:
         actor = await self.web.actor(request.cookies.get(COOKIE, ""))
         if actor is None:
             return self.signed_out(request)
-        return RedirectResponse(PREFIX + "/week", status_code=303, headers=HEADERS)
+        return RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
 
     async def slash(self, request: Request) -> Response:
         """``/web`` is ``/web/`` (where the session's cookie is sent)."""
         from starlette.responses import RedirectResponse
 
-        return RedirectResponse(PREFIX + "/", status_code=308, headers=HEADERS)
+        return RedirectResponse(self.base + "/", status_code=308, headers=HEADERS)
 
     def signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A page for a signed-in leader only; its refusals as pages."""
@@ -236,7 +241,7 @@ class Pages:
         def link(path: str, **params: str) -> str:
             kept = {"ward": ward, "week": week.key, **params}
             query = urlencode({k: v for k, v in kept.items() if v})
-            return f"{PREFIX}{path}" + (f"?{query}" if query else "")
+            return f"{self.base}{path}" + (f"?{query}" if query else "")
 
         tz = self.dashboard.digests.tz
         return {
@@ -290,7 +295,7 @@ class Pages:
             overdue=digest.oldest_overdue,
             late_for=lambda o: duration(o.late.total_seconds(), lang),
             median=lambda seconds: duration(seconds, lang),
-            code_of=_code,
+            code_of=format_code,
             **frame,
         )
 
@@ -355,7 +360,9 @@ class Pages:
         fields = self.present.complaint_fields(lang, chart, complaint)
         photos: dict[str, list[str]] = {}
         for photo in found.photos:
-            path = f"{PREFIX}/complaints/{quote(complaint.code)}/photos/{photo.kind}/{photo.number}"
+            path = (
+                f"{self.base}/complaints/{quote(complaint.code)}/photos/{photo.kind}/{photo.number}"
+            )
             photos.setdefault(photo.kind, []).append(path)
         return self.page(
             request,
@@ -471,12 +478,6 @@ class Pages:
 
     def _language(self, request: Request) -> str:
         return self.web.services.default_language
-
-
-def _code(complaint_id: int) -> str:
-    from bot.domain.complaints import format_code
-
-    return format_code(complaint_id)
 
 
 def add_web_routes(server: HttpServer, web: WebAccess, dashboard: Dashboard) -> None:
