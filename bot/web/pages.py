@@ -36,7 +36,7 @@ from bot.domain.orgchart import Role
 from bot.http import HttpServer
 from bot.report.history import event_line
 from bot.report.present import Presenter
-from bot.report.text import Names, duration
+from bot.report.text import Names, duration, week_number
 from bot.web.svgmap import GroupFigure, drawable, svg_map
 
 if TYPE_CHECKING:
@@ -244,7 +244,10 @@ class Pages:
             return f"{self.base}{path}" + (f"?{query}" if query else "")
 
         tz = self.dashboard.digests.tz
+        number, year = week_number(week)
         return {
+            "week_no": number,
+            "week_year": year,
             "names": names,
             "scope_name": names.scope(scope),
             "leader_name": actor.staff.name if actor.staff else "",
