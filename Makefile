@@ -8,7 +8,7 @@ TEST_STAMP := $(VENV)/.test-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 CODE := bot handlers storage
 
-.PHONY: test demo bench crash-test lint install dev clean
+.PHONY: test demo bench crash-test lint install dev clean screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint
 
 crash-test: $(TEST_STAMP)
 	$(BIN)/pytest -m crash -s
+
+# The dashboard's pages as PNGs in docs/ (Debian's Chromium; not part of make test).
+screenshots: $(TEST_STAMP)
+	$(BIN)/python -m tests.screenshots
 
 demo: $(STAMP)
 	$(BIN)/phananh demo

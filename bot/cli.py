@@ -255,6 +255,15 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     apikey_sub.add_parser(
         "list", help=h("cli_help.apikey_list"), description=h("cli_help.apikey_list")
     )
+    web = sub.add_parser("web", help=h("cli_help.web"), description=h("cli_help.web"))
+    web_sub = web.add_subparsers(
+        dest="web_command", required=True, metavar=h("cli_help.subcommand")
+    )
+    for action, words in (("link", "cli_help.web_link"), ("revoke", "cli_help.web_revoke")):
+        named = web_sub.add_parser(action, help=h(words), description=h(words))
+        named.add_argument(
+            "--staff", required=True, metavar=h("cli_help.id"), help=h("cli_help.staff_id")
+        )
     db = sub.add_parser("db", help=h("cli_help.db"), description=h("cli_help.db"))
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar=h("cli_help.subcommand"))
     copy = db_sub.add_parser("copy", help=h("cli_help.db_copy"), description=h("cli_help.db_copy"))
@@ -836,6 +845,33 @@ async def cmd_apikey(settings: Settings, console: Console, args: argparse.Namesp
     return 0
 
 
+async def cmd_web(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """A leader's one-time sign-in link to the dashboard (what /web gives in
+    the chat), or the end of all their sessions."""
+    from bot.runtime import opened, web_of
+
+    async with opened(settings) as core:
+        if not core.services.has_chart:
+            console.warn("cli.no_chart", db=settings.database)
+            return EXIT_REFUSED
+        web = web_of(core)
+        if args.web_command == "revoke":
+            ended = await web.revoke(args.staff)
+            console.say("cli.web_revoked", staff=args.staff, count=ended)
+            return 0
+        if not web.available:
+            console.warn("cli.web_no_public_url")
+            return EXIT_USAGE
+        leader = web.leader(args.staff)
+        if leader is None:
+            console.warn("cli.web_not_leader", staff=args.staff[:40])
+            return EXIT_REFUSED
+        link = await web.link_for(leader.id)
+    expires = _when(link.expires_at, settings)
+    console.say("cli.web_link", name=leader.name, url=link.url, expires=expires)
+    return 0
+
+
 def _when(instant: Any, settings: Settings) -> str:
     """dd/mm/yyyy HH:MM in the ward's time ("" for none)."""
     return instant.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M") if instant else ""
@@ -899,6 +935,8 @@ def _dispatch(settings: Settings, console: Console, args: argparse.Namespace) ->
         return cmd_digest(settings, args)
     if args.command == "apikey":
         return asyncio.run(cmd_apikey(settings, console, args))
+    if args.command == "web":
+        return asyncio.run(cmd_web(settings, console, args))
     if args.command == "db":
         return cmd_db_copy(settings, console, args)
     if args.command == "demo":

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from bot.app.admin import Admin
 from bot.config import PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
+from bot.domain.digest import week_of
 from bot.domain.geo import centroid
 from bot.domain.orgchart import Role
 from bot.i18n import t
@@ -408,6 +409,14 @@ async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
             f"{db} .venv/bin/phananh serve --port 8080, then"
             " http://127.0.0.1:8080/open311/v2/discovery.json (Open311)"
             " and http://127.0.0.1:8080/metrics\n"
+        )
+        week = week_of(DEMO_START, settings.tz).key
+        out.write(
+            "Trang số liệu cho lãnh đạo / Leaders' dashboard, with that server running:\n"
+            f"  PHANANH_DB={db} PHANANH_PUBLIC_URL=http://127.0.0.1:8080"
+            " .venv/bin/phananh web link --staff ld-hh-ct\n"
+            "  prints a sign-in link (once, 15 minutes); the story's week is"
+            f" http://127.0.0.1:8080/web/week?week={week}\n"
         )
         out.write("\nKết quả / Final state:\n")
         for line in await final_lines(driver):

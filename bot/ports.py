@@ -802,6 +802,34 @@ class Open311Store(Protocol):
         ...
 
 
+class WebStore(Protocol):
+    """The leaders' dashboard's one-time sign-in links and the sessions they
+    start (storage/sqlite/web.py), both kept by the SHA-256 of their token."""
+
+    async def add_signin(
+        self, token_hash: str, staff_id: str, at: datetime, expires_at: datetime
+    ) -> None:
+        """A new sign-in link (links long expired are cleared on the way)."""
+        ...
+
+    async def open_session(
+        self, token_hash: str, session_hash: str, at: datetime, expires_at: datetime
+    ) -> str | None:
+        """Use a sign-in link once and start a session for its staff member,
+        in one transaction: their staff id, or None when the link is unknown,
+        used or expired (then nothing changes)."""
+        ...
+
+    async def session_staff(self, session_hash: str, at: datetime) -> str | None:
+        """The staff id of a session that has not ended or expired at ``at``."""
+        ...
+
+    async def end_session(self, session_hash: str, at: datetime) -> bool: ...
+    async def end_sessions_of(self, staff_id: str, at: datetime) -> int:
+        """End every session of a staff member (and their unused links): how many."""
+        ...
+
+
 class SharedPace(Protocol):
     """A channel's send rate kept by every bot process on the database
     together (storage/postgres/pace.py); None where one process sends alone

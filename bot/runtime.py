@@ -33,12 +33,14 @@ from typing import TYPE_CHECKING
 import httpx
 from telegram.request import BaseRequest
 
+from bot.app.dashboard import Dashboard
 from bot.app.digests import Digests
 from bot.app.media import MediaLinks, TemporaryFiles, media_secret
 from bot.app.open311 import Open311
 from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.app.sweep import Sweeper
+from bot.app.web import WebAccess
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.reminders import Schedule
@@ -47,6 +49,7 @@ from bot.metrics import Metrics, add_routes
 from bot.open311_http import add_open311_routes
 from bot.ports import Channel, Store
 from bot.scheduler import Pause, Scheduler, pause
+from bot.web.pages import add_web_routes
 from handlers.telegram.channel import Polling, Receiving, TelegramChannel, Webhook
 from handlers.zalo import channel as zalo_channel
 from handlers.zalo.channel import ZaloChannel
@@ -138,6 +141,8 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
         files = TemporaryFiles(clock, settings.public_url)
         metrics = Metrics(clock, storage.health(), sweep_seconds=settings.sweep_seconds)
         services.observer = metrics
+        # /web's sign-in links and the dashboard's sessions (bot/app/web.py).
+        services.web = WebAccess(storage.web(), services, settings.public_url)
         yield Core(settings, clock, storage, services, digests, sweeper, media, files, metrics)
     finally:
         await storage.close()
@@ -179,6 +184,13 @@ def open311_of(core: Core) -> Open311:
         public_url=settings.public_url,
         posts_per_hour=settings.open311_posts_per_hour,
     )
+
+
+def web_of(core: Core) -> WebAccess:
+    """The dashboard's sign-in links and sessions (set on the services by `opened`)."""
+    web = core.services.web
+    assert web is not None
+    return web
 
 
 # ---- channels ---------------------------------------------------------------------------------
@@ -432,6 +444,7 @@ async def running(
         # /metrics, /healthz, /readyz: a reason to listen when the port is configured.
         add_routes(http, core.metrics, listen=settings.http_port_given)
         add_open311_routes(http, open311_of(core))
+        add_web_routes(http, web_of(core), Dashboard(core.services, core.digests))
         factories = configured_channels(settings) if channels is None else channels
         runtime = Runtime(core, [build(core, http) for build in factories], http, wait=wait)
         try:

@@ -26,6 +26,7 @@ from bot.ports import (
     SharedPace,
     Store,
     UpdateInbox,
+    WebStore,
 )
 
 if TYPE_CHECKING:
@@ -136,6 +137,20 @@ class Storage:
 
         assert isinstance(self.database, SqliteDatabase)
         return SqliteOpen311(self.database)
+
+    def web(self) -> WebStore:
+        """The dashboard's sign-in links and sessions (bot/app/web.py)."""
+        if self.engine == POSTGRES:
+            from storage.postgres.db import Database as PostgresDatabase
+            from storage.postgres.web import PostgresWeb
+
+            assert isinstance(self.database, PostgresDatabase)
+            return PostgresWeb(self.database)
+        from storage.sqlite.db import Database as SqliteDatabase
+        from storage.sqlite.web import SqliteWeb
+
+        assert isinstance(self.database, SqliteDatabase)
+        return SqliteWeb(self.database)
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online

@@ -683,7 +683,7 @@ def _help(
 
 
 def test_every_subcommand_is_walked() -> None:
-    assert len(SUBCOMMANDS) == 24 and ("org", "import") in SUBCOMMANDS
+    assert len(SUBCOMMANDS) == 27 and ("org", "import") in SUBCOMMANDS
     assert ("db", "copy") in SUBCOMMANDS
 
 

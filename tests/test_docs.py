@@ -147,6 +147,9 @@ def test_the_cli_has_the_documented_shape() -> None:
         "phananh serve",
         "phananh staff",
         "phananh staff deactivate",
+        "phananh web",
+        "phananh web link",
+        "phananh web revoke",
     ]
 
 
@@ -385,9 +388,23 @@ def unused_keys(
     return sorted(key for key in keys if key not in literals and key not in built)
 
 
-LITERALS = string_literals(SOURCES)
+def template_keys() -> set[str]:
+    """The keys the dashboard's templates look up: t("web.…") in bot/web/templates."""
+    return {
+        key
+        for path in (ROOT / "bot" / "web" / "templates").glob("*.html")
+        for key in re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_0-9]+)["']""", path.read_text("utf-8"))
+    }
+
+
+LITERALS = string_literals(SOURCES) | template_keys()
 SHAPES = fstring_shapes(SOURCES)
 FAMILIES = dynamic_families(SOURCES)
+
+
+def test_the_templates_keys_are_read() -> None:
+    # The dashboard's words are looked up in its templates, not in Python.
+    assert {"web.nav_week", "web.signin_button", "web.map_legend"} <= template_keys()
 
 
 def test_no_catalogue_key_is_unused() -> None:

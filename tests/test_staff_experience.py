@@ -113,6 +113,7 @@ async def test_a_leaders_help_lists_each_command_once(play: Stage, channel: str)
         "help.digest",
         "help.stats",
         "help.export",
+        "help.web",
         "help.reassign",
         "help.extend",
         "help.invite",

@@ -45,7 +45,7 @@ async def test_a_cadres_menu_starts_with_her_tasks_and_has_no_forget(bot: BotDri
     menu = bot.api.menu(ENVIRONMENT_CADRE)
     assert menu[:3] == ["tasks", "status", "history"], "the work first"
     assert "forget" not in menu, "staff are deactivated by the office, never erased"
-    assert not {"digest", "stats", "export", "reassign", "extend", "invite"} & set(menu)
+    assert not {"digest", "stats", "export", "web", "reassign", "extend", "invite"} & set(menu)
     assert {"new", "mine", "lang", "help"} <= set(menu), "she may still report, as anyone"
 
 
@@ -53,11 +53,12 @@ async def test_a_ward_leaders_menu_starts_with_the_tasks_and_the_wards_figures(
     bot: BotDriver,
 ) -> None:
     menu = bot.api.menu(WARD_CHAIR)
-    assert menu[:7] == ["tasks", "digest", "stats", "export", "reassign", "extend", "invite"]
+    figures = ["tasks", "digest", "stats", "export", "web"]
+    assert menu[:8] == [*figures, "reassign", "extend", "invite"]
     assert "forget" not in menu
     assert len(menu) == len(set(menu)), "each command once"
     city = bot.api.menu(CITY_LEADER)
-    assert city[:6] == ["tasks", "digest", "stats", "export", "reassign", "extend"]
+    assert city[:7] == [*figures, "reassign", "extend"]
     assert "invite" not in city, "only a ward leader invites"
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.app.media import Media
@@ -29,6 +29,9 @@ from bot.domain.orgchart import Category, OrgChart
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.worktime import QuietHours, WorkCalendar
 from bot.ports import NoObserver, Notice, Observer, Person, Store
+
+if TYPE_CHECKING:
+    from bot.app.web import WebAccess
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
@@ -116,6 +119,8 @@ class Core:
         self.reach_changed: Callable[[int, bool], Awaitable[None]] | None = None
         # What the operators' metrics are told (bot/metrics.py; set by the runtime).
         self.observer: Observer = NoObserver()
+        # The dashboard's sign-in links, for /web (bot/app/web.py; set by the runtime).
+        self.web: WebAccess | None = None
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
     @property

@@ -72,6 +72,7 @@ STAFF_HELP = {
     "digest": "help.digest",
     "stats": "help.stats",
     "export": "help.export",
+    "web": "help.web",
     "reassign": "help.reassign",
     "extend": "help.extend",
     "invite": "help.invite",
@@ -561,7 +562,7 @@ class Desk:
 
     async def export(self, actor: Actor, args: Sequence[str]) -> Said:
         """The period's complaints as a CSV and an Excel file."""
-        from bot.report.export import rows, to_csv, to_xlsx  # openpyxl loads only when used
+        from bot.report.export import export_name, rows, to_csv, to_xlsx  # openpyxl when used
 
         asked = self._scope_and_period(actor, args, "digest.export_usage")
         if isinstance(asked, Said):
@@ -570,8 +571,7 @@ class Desk:
         digests = self.digests
         lang = actor.language
         table = rows(await digests.export(scope, period), digests.chart, lang, digests.tz)
-        name = f"phan-anh-{'tat-ca-phuong-xa' if scope.whole_city else '-'.join(scope.wards)}"
-        name = f"{name}-{period.key}".lower()
+        name = export_name(scope, period)
         caption = self.present.t(
             lang, "digest.export_caption", period=period_label(period, lang), count=len(table)
         )
@@ -589,6 +589,19 @@ class Desk:
                 FileOut("xlsx", f"{name}.xlsx", XLSX, "", xlsx_bytes),
             ]
         )
+
+    async def web(self, actor: Actor) -> Said:
+        """A one-time link to the dashboard (bot/app/web.py), for a leader;
+        where the bot has no public address there is nothing to link to."""
+        if not may_use(actor, "web") or actor.staff is None:
+            return self.say(actor, "digest.only_leaders")
+        web = self.services.web
+        if web is None or not web.available or web.leader(actor.staff.id) is None:
+            return self.say(actor, "web.unavailable")
+        link = await web.link_for(actor.staff.id)
+        tz = self.services.schedule.calendar.tz
+        until = link.expires_at.astimezone(tz).strftime("%H:%M")
+        return self.say(actor, "web.link", url=link.url, until=until)
 
     # ---- by name ----------------------------------------------------------------------------
 
@@ -618,6 +631,7 @@ class Desk:
             "whoami": self.whoami,
             "cancel": self.cancel,
             "mydata": self.mydata,
+            "web": self.web,
         }
         with_args: dict[str, Callable[[Actor, Sequence[str]], Awaitable[Said]]] = {
             "status": self.status,

@@ -115,6 +115,7 @@ COMMAND_ROLES: dict[str, frozenset[Role] | None] = {
     "digest": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "stats": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
     "export": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),
+    "web": frozenset({Role.WARD_LEADER, Role.CITY_LEADER}),  # the dashboard's sign-in link
     "history": frozenset(Role),  # which complaints: READS
 }
 RESIDENTS_ONLY = frozenset({"forget"})

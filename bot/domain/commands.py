@@ -37,6 +37,7 @@ STAFF_ORDER: tuple[str, ...] = (
     "digest",
     "stats",
     "export",
+    "web",
     "reassign",
     "extend",
     "invite",

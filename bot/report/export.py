@@ -98,6 +98,13 @@ def _on_time(outcome: d.Outcome, language: str) -> str:
     return ""
 
 
+def export_name(scope: d.Scope, period: d.Period) -> str:
+    """The files' name, without the extension: whose and which period
+    ("phan-anh-honghai-2026-w47"), the same in chat and on the dashboard."""
+    whose = "tat-ca-phuong-xa" if scope.whole_city else "-".join(scope.wards)
+    return f"phan-anh-{whose}-{period.key}".lower()
+
+
 def rows(
     items: Sequence[d.Exported], chart: OrgChart, language: str, tz: ZoneInfo
 ) -> list[list[Cell]]:

@@ -1,4 +1,5 @@
-"""Leaders' reports in Telegram: ``/digest``, ``/stats``, ``/export``.
+"""Leaders' reports in Telegram: ``/digest``, ``/stats``, ``/export``, and
+``/web`` (a sign-in link to the same reports on a screen).
 
 Only leaders, only for their own wards (`bot.domain.authz.report_scope`);
 anyone else gets a polite refusal in their language.  What each command
@@ -33,7 +34,15 @@ async def cmd_export(update: Update, context: BotContext) -> None:
     await deliver(context, update.effective_chat.id, said)
 
 
+async def cmd_web(update: Update, context: BotContext) -> None:
+    """A one-time link to the dashboard: it is the leaders' reports on a screen."""
+    assert update.effective_chat is not None
+    said = await context.desk.web(context.require_actor())
+    await deliver(context, update.effective_chat.id, said)
+
+
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("digest", cmd_digest, filters=PRIVATE))
     app.add_handler(CommandHandler("stats", cmd_stats, filters=PRIVATE))
     app.add_handler(CommandHandler("export", cmd_export, filters=PRIVATE))
+    app.add_handler(CommandHandler("web", cmd_web, filters=PRIVATE))

@@ -57,6 +57,7 @@ PHRASES: dict[str, tuple[Takes, tuple[str, ...]]] = {
     "digest": (Takes.ANY, ("báo cáo tuần", "tổng hợp tuần", "tổng hợp")),
     "stats": (Takes.ANY, ("thống kê",)),
     "export": (Takes.ANY, ("xuất", "xuất dữ liệu", "xuất file")),
+    "web": (Takes.NOTHING, ("trang web", "mở web", "đăng nhập web")),
 }
 
 _SPACES = re.compile(r"\s+")
