@@ -945,3 +945,27 @@ def test_apikey_create_shows_the_key_once_list_shows_names_and_revoke_refuses_it
     assert says(capsys.readouterr().out, "cli.apikey_revoked_at", "en")
     assert main(["apikey", "create", "bad name!"]) == 2
     assert says(capsys.readouterr().err, "cli.apikey_bad_name", "en", name="bad name!")
+
+
+async def test_the_shipped_nginx_passes_open311_through(
+    tmp_path: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """examples/nginx-phananh.conf: a city platform reads and posts over HTTPS."""
+    import ssl
+
+    from tests.nginx import nginx_or_skip, running_nginx
+
+    binary = nginx_or_skip()
+    async with a_city(tmp_path / "city.db", clock, chart) as city:
+        key = await city.key()
+        with running_nginx(binary, [city.bot.runtime.http.port]) as nginx:
+            context = ssl.create_default_context(cafile=str(nginx.certificate))
+            async with httpx.AsyncClient(verify=context) as client:
+                services = await client.get(nginx.url(f"{V2}/services.json"))
+                assert services.status_code == 200 and json_document(services)
+                form = {"service_code": "RKTG", "address_id": "HH-TDP03", "description": "Rác"}
+                posted = await client.post(
+                    nginx.url(f"{V2}/requests.json"), data={"api_key": key, **form}
+                )
+                assert posted.status_code == 200
+        assert len(await city.bot.services.store.all_complaints()) == 1
