@@ -377,7 +377,7 @@ class ReportFlow:
         shown = [code for code in suggestion.shown if code in env.chart.categories]
         if not suggestion.fits:
             others = [c.code for c in env.chart.categories_of(Family.OTHER)]
-            shown = [code for code in shown if code not in others] + others
+            shown += [code for code in others if code not in shown]
         data["suggested"] = shown
         data["unsure"] = not suggestion.fits
         return "suggest" if shown else "family"
