@@ -156,7 +156,7 @@ def main() -> Row:
             "time to suggest, a first pass (word cache emptied) / the best of five": (
                 f"{cold_us:,.0f} µs / {ours_us:,.0f} µs a text"
             ),
-            "learning the shipped set (once per process, as the bot starts)": (
+            "learning the shipped set (once per process, at the first suggestion)": (
                 f"{learn_s * 1000:.0f} ms; the chart's suggester {build_s * 1000:.0f} ms; "
                 f"they hold {held_mb:.1f} MB (tracemalloc)"
             ),

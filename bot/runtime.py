@@ -370,9 +370,6 @@ class Runtime:
         if self.http.wanted or self.settings.public_url:
             await self.http.start()
             self._exit.push_async_callback(self.http.stop)
-        if self.channels and self.services.has_chart:
-            # Learned now (about 0.1 s), not while the first resident waits.
-            _ = self.services.suggester
         for channel in self.channels:
             self._exit.push_async_callback(channel.stop)
             await channel.start()
