@@ -1,10 +1,12 @@
 """`phananh demo`: a short, complete story played offline.
 
-Three residents file five complaints on Telegram; a fourth is shown the
-report of the same rubbish already there and follows it instead (issue 17);
-cadres acknowledge, one transfers, one rejects a duplicate (its reporter
-then follows the original), two resolve; the followers hear of the fix;
-one resident confirms and rates, one disputes.  Then Zalo beside Telegram: a resident on Zalo types
+Three residents file five complaints on Telegram (one starts with a photo's
+caption, one with his own words: the bot suggests the problem, he confirms
+it with one tap); a fourth is shown the report of the same rubbish already
+there and follows it instead (issue 17); cadres acknowledge, one transfers,
+one rejects a duplicate (its reporter then follows the original), two
+resolve; the followers hear of the fix; one resident confirms and rates, one
+disputes.  Then Zalo beside Telegram: a resident on Zalo types
 every answer and sends a photo, her complaint reaches a cadre on Telegram,
 whose photo of the fix reaches her on Zalo; and a cadre who added his Zalo
 account works a Telegram resident's complaint there.  Everything runs
@@ -255,14 +257,14 @@ async def play(story: Story) -> None:
     await story.chooses(binh, "d")
     await story.chooses(binh, "ok")
 
-    story.scene("5. Ông Cường phản ánh cán bộ vòi vĩnh")
-    await story.command(cuong, "new")
-    await story.chooses(cuong, "official_conduct")
+    story.scene(
+        "5. Ông Cường gõ ngay sự việc: bot gợi ý vấn đề (cán bộ vòi vĩnh), ông bấm xác nhận"
+    )
+    await story.says(cuong, "Cán bộ địa chính gợi ý “bồi dưỡng” thì mới ký xác nhận hồ sơ.")
     await story.chooses(cuong, "NNCB")
     await story.chooses(cuong, "n")
     await story.chooses(cuong, "HONGHAI")
     await story.chooses(cuong, "HH-TDP05")
-    await story.says(cuong, "Cán bộ địa chính gợi ý “bồi dưỡng” thì mới ký xác nhận hồ sơ.")
     await story.chooses(cuong, "d")
     await story.chooses(cuong, "ok")
 
@@ -321,15 +323,15 @@ async def on_zalo(story: Story, thang: FakeUser, cuong: FakeUser) -> None:
     """Zalo beside Telegram: no buttons, no location pin, every answer typed."""
     mai = story.zalo_person("Cô Mai", "Mai")
 
-    story.scene("10. Cô Mai dùng Zalo: gõ chữ và số, gửi ảnh; phản ánh đến cán bộ trên Telegram")
-    await story.types(mai, "mới")
-    await story.types(mai, "2")
-    await story.types(mai, "rac khong duoc thu gom")
+    story.scene(
+        "10. Cô Mai dùng Zalo: gõ ngay sự việc, gõ số của vấn đề bot gợi ý, gửi ảnh;"
+        " phản ánh đến cán bộ trên Telegram"
+    )
+    await story.types(mai, "Thùng rác đầu ngõ 45 tràn ra đường hai ngày nay, chưa ai thu gom.")
+    await story.types(mai, "1")
     await story.types(mai, "hong hai")
     await story.types(mai, "to dan pho 4")
-    await story.types(mai, "Thùng rác đầu ngõ 45 tràn ra đường hai ngày nay, chưa ai thu gom.")
     await story.sends_image(mai, "[ảnh]")
-    await story.types(mai, "xong")
     await story.types(mai, "1")
 
     story.scene("11. Cán bộ môi trường (Telegram) xử lý, gửi ảnh; cô Mai xem ảnh trên Zalo", 10)

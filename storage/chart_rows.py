@@ -96,6 +96,7 @@ def chart_rows(chart: OrgChart) -> list[TableRows]:
                 "escalation",
                 "repeat",
                 "templates",
+                "words",
             ),
             [
                 (
@@ -113,6 +114,7 @@ def chart_rows(chart: OrgChart) -> list[TableRows]:
                         "acknowledge": list(c.acknowledge_templates),
                         "resolve": list(c.resolve_templates),
                     },
+                    list(c.words),
                 )
                 for i, c in enumerate(chart.categories.values())
             ],
@@ -242,4 +244,5 @@ def _category(r: Row, json_value: Callable[[Any], Any]) -> Category:
         repeat=r["repeat"],
         acknowledge_templates=tuple(str(t) for t in templates.get("acknowledge", [])),
         resolve_templates=tuple(str(t) for t in templates.get("resolve", [])),
+        words=tuple(str(w) for w in (json_value(r["words"]) if r["words"] else [])),
     )

@@ -1281,3 +1281,62 @@ def test_a_ward_says_where_to_turn_with_what_is_not_its_remit(example: OrgChart)
     assert example.wards["HONGHAI"].refer_to.startswith("Bộ phận một cửa UBND phường Hồng Hải")
     assert example.wards["BACHDANG"].refer_to == ""
     assert parse_org(dump_org(example)).wards == example.wards
+
+
+# ----------------------------------------------------- the ward's own words (issue 17)
+
+
+def test_the_example_gives_problems_words_of_the_ward_s_own(example: OrgChart) -> None:
+    assert example.categories["RTPT"].words == ("xà bần", "phế thải xây dựng")
+    assert example.categories["LCVH"].words == ()
+    again = parse_org(dump_org(example))
+    assert again.categories == example.categories, "exported and read again, the words stay"
+
+
+def test_words_may_be_one_a_line_or_a_lone_one() -> None:
+    chart = parse_org(
+        org_yaml(
+            categories="\n".join(
+                [
+                    category("A", "words:", "  - xà  bần", "  - phế thải xây dựng"),
+                    category("B", "words: karaoke"),
+                    category("C", "words:"),
+                ]
+            )
+        )
+    )
+    assert chart.categories["A"].words == ("xà bần", "phế thải xây dựng")
+    assert chart.categories["B"].words == ("karaoke",)
+    assert chart.categories["C"].words == ()
+
+
+def test_a_word_empty_too_short_or_given_twice_is_pinned_to_its_line() -> None:
+    assert_issues_as_marked(
+        org_yaml(
+            categories="\n".join(
+                [
+                    category(
+                        "A",
+                        "words:",
+                        '  - ""  # <- empty_word',
+                        "  - x  # <- bad_word",
+                        "  - 3  # <- bad_word",
+                        "  - xà bần",
+                        "  - " + "dài " * 20 + " # <- bad_word",
+                    ),
+                    # The same word without diacritics is the same word.
+                    category("B", "words: [đổ xà bần, Xa Ban]  # <- duplicate_word"),
+                    category("C", "words:", "  - karaoke", "  - KARAOKE  # <- duplicate_word"),
+                ]
+            )
+        )
+    )
+
+
+def test_a_word_given_twice_names_the_problem_and_line_it_was_given_first() -> None:
+    text = org_yaml(
+        categories="\n".join([category("A", "words: [xà bần]"), category("B", "words: [xa ban]")])
+    )
+    (issue,) = issues_of(text)
+    first = next(n for n, line in enumerate(text.splitlines(), 1) if "words: [xà bần]" in line)
+    assert issue.params == {"word": "xa ban", "code": "A", "first_line": str(first)}

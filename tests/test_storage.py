@@ -474,3 +474,21 @@ async def test_the_accounts_migration_keeps_every_person_binding_and_complaint(
     fresh = await Database.open(tmp_path / "fresh.db")
     await fresh.close()
     assert tables(path) == tables(tmp_path / "fresh.db")
+
+
+async def test_the_ward_s_own_words_are_kept_with_the_chart(store: Store, chart: OrgChart) -> None:
+    """`words:` of the org file (issue 17) are stored with the chart, on both
+    engines, and a new set of them moves the roster version like any other
+    chart change, so every running process loads them."""
+    await store.replace_org(chart)
+    assert (await store.load_org()) == chart
+    roster = await store.roster_version()
+    parking = replace(chart.categories["DXTT"], words=("xe tải", "đỗ chắn cổng"))
+    worded = replace(chart, categories={**chart.categories, "DXTT": parking})
+    await store.replace_org(worded)
+    loaded = await store.load_org()
+    assert loaded is not None
+    assert loaded.categories["DXTT"].words == ("xe tải", "đỗ chắn cổng")
+    assert loaded.categories["RTPT"].words == ("xà bần", "phế thải xây dựng")
+    assert loaded == worded
+    assert await store.roster_version() > roster

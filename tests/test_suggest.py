@@ -117,6 +117,55 @@ def test_chat_abbreviations_and_telex_leftovers_are_understood(
     assert codes(suggester.suggest(text))[0] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bt sáng nào cx có xe thu gom mà nay k thấy", "RKTG"),
+        ("đc mấy hôm r mà rác vẫn ko ai dọn, ntn vậy", "RKTG"),
+        ("nuoc thai xuong cha ra song hoi thoi vs ca khu", "ONMT"),
+        ("nha ben canh xay nha ko phep, dc 3 tang r", "XDKP"),
+    ],
+)
+def test_the_issue_s_abbreviations_in_real_complaints(
+    suggester: Suggester, text: str, expected: str
+) -> None:
+    """ "ko", "k", "dc", "đc", "vs", "ntn", "bt" (issue 17), as residents write them."""
+    assert suggester.suggest(text).best == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quán nước lấn chím vĩa hè", "LCVH"),
+        ("rát thải đổ bừa bải đầu ngõ", "RTPT"),
+        ("cống bị tắt, nướt ngập", "CRNU"),
+        ("xây nhà ko fép", "XDKP"),
+        ("bản hiệu quãng cáo che hết lối đi", "BHQC"),
+        ("dân buôn bán rông chiếm lòng đừơng", "BHR"),
+    ],
+)
+def test_misspellings_are_understood(suggester: Suggester, text: str, expected: str) -> None:
+    assert suggester.suggest(text).best == expected
+
+
+def test_only_choices_likely_enough_are_shown(suggester: Suggester) -> None:
+    """Three choices always come back, but the resident is offered only
+    those with a chance (`SHOWN_SCORE`): the best always."""
+    clear = suggester.suggest("Cống tắc, nước ngập cả ngõ 5 sau mưa")
+    assert len(clear.choices) == 3 and clear.shown == ("CRNU",)
+    unsure = suggester.suggest("rác")
+    assert unsure.shown == ("RKTG", "RTPT", "DOTRAC")
+    assert Suggestion((), fits=False).shown == ()
+
+
+def test_a_chart_s_suggester_learns_the_ward_s_words_from_the_chart() -> None:
+    chart = load_org_file(ROOT / "examples" / "org.yaml")
+    smoke = "khói than tổ ong bay vào nhà suốt ngày"
+    assert Suggester(CATEGORIES).suggest(smoke).best == "DOTRAC"
+    assert chart.categories["ONMT"].words == ("lò than", "khói than")
+    assert Suggester.of_chart(chart).suggest(smoke).best == "ONMT"
+
+
 def test_a_long_text_about_several_things_leads_with_the_main_one(suggester: Suggester) -> None:
     text = (
         "Cuối ngõ 12 tổ dân phố 5, cứ tối là có xe ba gác đến đổ trộm xà bần với rác "

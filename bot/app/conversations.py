@@ -21,7 +21,7 @@ from bot.domain.conversation import (
     TextAnswer,
     Turn,
 )
-from bot.domain.flows import ReportFlow, reads_like_a_report
+from bot.domain.flows import ReportFlow, names_a_problem, reads_like_a_report
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind
 from bot.domain.routing import RoutingError
@@ -109,13 +109,13 @@ class Conversations(Changes):
     ) -> Reply | None:
         """A message no conversation took that opens a report, kept in it: a
         photo, or a resident's sentence ("có người đổ rác ra vỉa hè…"), which
-        becomes the description (staff get the help instead: their words
-        are more likely a note for a task).  None when the message opens
-        nothing."""
+        becomes the description, or a word or two that name a problem
+        ("ngập"; staff get the help instead: their words are more likely a
+        note for a task).  None when the message opens nothing."""
         sentence = (
             isinstance(answer, TextAnswer)
             and actor.staff is None
-            and reads_like_a_report(answer.text)
+            and (reads_like_a_report(answer.text) or names_a_problem(self.chart, answer.text))
         )
         if not (sentence or isinstance(answer, PhotoAnswer)):
             return None

@@ -27,6 +27,7 @@ from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import Category, OrgChart
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
+from bot.domain.suggest import Suggester
 from bot.domain.worktime import QuietHours, WorkCalendar
 from bot.ports import NoObserver, Notice, Observer, Person, Store
 
@@ -112,6 +113,8 @@ class Core:
         self.channel = channel
         self.engine = ConversationEngine(ALL_FLOWS, OPTIONAL_LIFETIMES)
         self._chart: OrgChart | None = None
+        # The chart's category suggester, built at its first use (see `suggester`).
+        self._suggester: Suggester | None = None
         # The chart's version stamp this process last reconciled (bot/app/owners.py).
         self.roster_seen: int | None = None
         # Called when the channel refuses a person or reaches them again
@@ -140,14 +143,30 @@ class Core:
 
     async def load_org(self) -> None:
         self._chart = await self.store.load_org()
+        self._suggester = None
 
     async def import_org(self, chart: OrgChart) -> None:
         await self.store.replace_org(chart)
         self._chart = chart
+        self._suggester = None
+
+    @property
+    def suggester(self) -> Suggester:
+        """The suggester of the chart this process holds: built once per
+        chart (a few tens of milliseconds; the shipped examples are learned
+        once per process), again when the chart changes here or in another
+        process (`load_org`, at the sweep that sees a new roster version)."""
+        if self._suggester is None:
+            self._suggester = Suggester.of_chart(self.chart)
+        return self._suggester
 
     def _env(self, actor: Actor) -> FlowEnv:
         return FlowEnv(
-            self.chart, actor.language, self.locate_max_km, not self.anonymous_by_default
+            self.chart,
+            actor.language,
+            self.locate_max_km,
+            not self.anonymous_by_default,
+            given_suggester=self.suggester,
         )
 
     def actor_for(self, person: Person, staff_id: str | None) -> Actor:

@@ -16,10 +16,10 @@ Each flow's ``data`` is JSON-serialisable so the caller can store it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from bot import i18n
@@ -43,15 +43,15 @@ from bot.domain.geo import locate
 from bot.domain.messages import Label, Lines, Text, text
 from bot.domain.orgchart import Area, AreaKind, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
+from bot.domain.suggest import Suggester
+from bot.domain.suggest import tokens as suggest_tokens
 from bot.domain.text import (
     Option,
     fold,
-    marked_words,
     match_typed,
     normalise_text,
     numbers,
     rank_words,
-    same_word,
     words,
 )
 
@@ -69,6 +69,8 @@ YES = "y"
 NO = "n"
 CONFIRM = "ok"
 MORE = "<>"  # not a code: codes never hold < or >
+# Typed at the suggested problems, these open the full list.
+NONE_OF_THESE = ("tat ca", "all", "khong phai", "none", "none of these")
 NAME = "nm"
 FOLLOW = "f"  # and a complaint's id: follow that report instead of filing (issue 17)
 DONE = "d"
@@ -97,9 +99,8 @@ NOT_A_PLACE = frozenset(
 SMALL_TALK = frozenset(
     {"xin chao", "chao", "cam on", "thank", "thanks", "hello", "hi", "alo", "ok", "oke"}
 )
-# Words too common to say which problem a sentence is about: Vietnamese
-# particles and the general words of category names, then English ones.
-# "Vấn đề khác" is all such words, so the catch-all is never suggested.
+# Words too common to say what a message is about: Vietnamese particles and
+# the general words of category names, then English ones.
 NOT_A_TOPIC = frozenset(
     {"co", "nguoi", "khong", "duoc", "dung", "noi", "quy", "dinh", "cua", "va", "la", "o"}
     | {"tai", "thi", "nay", "cac", "nhung", "mot", "rat", "da", "dang", "se", "bi", "cho"}
@@ -110,7 +111,6 @@ NOT_A_TOPIC = frozenset(
     | {"against", "wrong", "place", "rules", "other", "problem", "is", "are", "there"}
     | {"someone", "people", "it", "at", "my", "our", "this", "that"}
 )
-SUGGESTED_MAX = 5
 # Typed at the photo question, these go on (with photos or without).
 PHOTOS_DONE_WORDS = ("xong", "done", "bo qua", "skip", "tiep tuc", "continue", "khong co anh")
 
@@ -123,46 +123,26 @@ def reads_like_a_report(typed: str) -> bool:
     telling = [w for w in said if w not in NOT_A_TOPIC]
     if len(said) < 3 or len(telling) < 2:
         return False
-    return " ".join(said[:2]) not in SMALL_TALK and said[0] not in SMALL_TALK
+    return not _small_talk(said)
 
 
-def _topic(value: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """The words of ``value`` that may name a problem (diacritics kept), and
-    the pairs of them written side by side ("vỉa hè", "đổ rác"): a pair in
-    common says more than a word."""
-    every = marked_words(value)
-    said = [w for w in every if not w.isdecimal() and fold(w) not in NOT_A_TOPIC]
-    pairs = [(a, b) for a, b in pairwise(every) if a in said and b in said]
-    return said, pairs
+def _small_talk(said: list[str]) -> bool:
+    return " ".join(said[:2]) in SMALL_TALK or said[0] in SMALL_TALK
 
 
-def _shared(typed: tuple[list[str], list[tuple[str, str]]], name: str) -> int:
-    """How much a category's name has in common with what was typed."""
-    said, pairs = typed
-    own, own_pairs = _topic(name)
-    score = sum(1 for w in set(said) if any(same_word(w, n) for n in own))
-    for a, b in set(pairs):
-        if any(same_word(a, x) and same_word(b, y) for x, y in own_pairs):
-            score += 2
-    return score
-
-
-def suggest_categories(chart: OrgChart, typed: str) -> list[str]:
-    """Codes of the categories whose names share words with what a resident
-    wrote, best first: with diacritics a word must be the same word ("thải"
-    is not "thái"), without them its bare form is enough.  Those at least
-    half as good as the best are kept, at most `SUGGESTED_MAX`; none when
-    no name shares a word (the resident then picks from the full list)."""
-    topic = _topic(typed)
-    scores = []
+def names_a_problem(chart: OrgChart, typed: str) -> bool:
+    """Whether a word or two ("rác", "ngập", "xà bần") name a problem of
+    the chart: a word of a category's name, or one of the ward's own words
+    for it.  Too short to be a description, they still open a report, and
+    the problems they name are offered."""
+    said = [w for w in words(typed) if not w.isdecimal()]
+    if not 1 <= len(said) <= 2 or _small_talk(said):
+        return False
+    named: set[str] = set()
     for category in chart.categories.values():
-        names = [category.name, *([category.name_en] if category.name_en else [])]
-        score = max(_shared(topic, name) for name in names)
-        if score:
-            scores.append((score, category.code))
-    best = max((score for score, _ in scores), default=0)
-    ranked = sorted((s for s in scores if 2 * s[0] >= best), key=lambda s: -s[0])
-    return [code for _, code in ranked[:SUGGESTED_MAX]]
+        for name in (category.name, category.name_en, *category.words):
+            named.update(suggest_tokens(name))
+    return bool((set(suggest_tokens(typed)) - NOT_A_TOPIC) & named)
 
 
 @dataclass(frozen=True)
@@ -176,6 +156,13 @@ class FlowEnv:
     # Whether a report shows the resident's name to the cadre unless they
     # choose otherwise at the review (FixMyStreet hides names by default).
     show_name_default: bool = False
+    # The chart's suggester, built once per chart by whoever holds the chart
+    # (bot/app/core.py); without one, one is built for this env.
+    given_suggester: Suggester | None = None
+
+    @functools.cached_property
+    def suggester(self) -> Suggester:
+        return self.given_suggester or Suggester.of_chart(self.chart)
 
 
 def _cancel() -> Choice:
@@ -404,12 +391,26 @@ class ReportFlow:
 
     def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
         """The problem's family first — or, when the draft opens with the
-        resident's own words, only the problems those words name."""
-        if data.get("description") and not data.get("category"):
-            data["suggested"] = suggest_categories(env.chart, str(data["description"]))
-            if data["suggested"]:
-                return "suggest"
+        resident's own words, the problems those words suggest."""
+        said = data.get("description") or data.get("topic")
+        if said and not data.get("category"):
+            return self._suggest(env, data, str(said))
         return "family"
+
+    @staticmethod
+    def _suggest(env: FlowEnv, data: dict[str, Any], said: str) -> str:
+        """Offer the likeliest problems, best first (bot/domain/suggest.py).
+        When none fits well, the problems of the family "other" are offered
+        with them: a report is never forced into a family.  "None of these"
+        opens the full list."""
+        suggestion = env.suggester.suggest(said)
+        shown = [code for code in suggestion.shown if code in env.chart.categories]
+        if not suggestion.fits:
+            others = [c.code for c in env.chart.categories_of(Family.OTHER)]
+            shown += [code for code in others if code not in shown]
+        data["suggested"] = shown
+        data["unsure"] = not suggestion.fits
+        return "suggest" if shown else "family"
 
     @staticmethod
     def draft_fits(chart: OrgChart, data: Mapping[str, Any]) -> bool:
@@ -432,8 +433,11 @@ class ReportFlow:
                 for code in data.get("suggested", [])
                 if code in chart.categories
             ]
-            more = Choice(MORE, text("report.other_categories"), aliases=("tat ca", "all"))
-            return Prompt(seq, text("report.ask_suggested"), (*cats, more, _cancel()))
+            more = Choice(MORE, text("report.other_categories"), aliases=NONE_OF_THESE)
+            question = (
+                "report.ask_suggested_unsure" if data.get("unsure") else "report.ask_suggested"
+            )
+            return Prompt(seq, text(question), (*cats, more, _cancel()))
         if step == "family":
             choices = [
                 Choice(f.value, text(f"family.{f.value}"), aliases=_family_names(f))
@@ -605,15 +609,20 @@ class ReportFlow:
     ) -> Outcome:
         """Words typed where the problem is asked for.  A problem's name picks
         it, from any family ("rac thai"); a sentence ("có người đổ rác ra vỉa
-        hè…") is kept as the description, and the problems it names are
-        offered (all of them when it names none); anything else is told why
-        it was not understood."""
+        hè…") is kept as the description, and the problems it suggests are
+        offered; a word or two that name a problem ("ngập") only say which
+        (the description is asked later); anything else is told why it was
+        not understood."""
         cats = [Option(c.code, [c.name, c.name_en, c.code]) for c in env.chart.categories.values()]
         hits = match_typed(answer.text, cats)
         if len(hits) == 1:
             category = env.chart.categories[hits[0]]
             data["family"] = category.family.value
             return self._after_category(env, data, category.code)
+        if names_a_problem(env.chart, answer.text):
+            data["topic"] = normalise_text(answer.text)
+            data.pop("family", None)
+            return Outcome(data, step=self.first_step(env, data))
         if not reads_like_a_report(answer.text):
             return Outcome(data, notes=notes)
         value, refused = _check_text(data, answer, field_name="description")
@@ -794,8 +803,8 @@ class ReportFlow:
             # One photo with its caption answers both questions; an album's
             # other photos are still arriving, so its photo question stays.
             return Outcome(data, step="photos" if answer.album else "review", notes=notes)
-        if step == "family" and self.first_step(env, data) == "suggest":
-            return Outcome(data, step="suggest", notes=notes)  # the problems it names
+        if step in ("family", "suggest") and self.first_step(env, data) == "suggest":
+            return Outcome(data, step="suggest", notes=notes)  # the problems it suggests
         return Outcome(data, notes=notes, reprompt=False)
 
     def _add_photo(self, data: dict[str, Any], answer: PhotoAnswer) -> Outcome:

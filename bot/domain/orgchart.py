@@ -97,6 +97,9 @@ class Category:
     # Short replies a cadre can pick instead of typing (empty: the catalogue's).
     acknowledge_templates: tuple[str, ...] = ()
     resolve_templates: tuple[str, ...] = ()
+    # The ward's own words for this problem ("xà bần"): a text that holds
+    # one is suggested this category first (bot/domain/suggest.py).
+    words: tuple[str, ...] = ()
 
     def display_name(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name

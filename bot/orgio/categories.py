@@ -3,7 +3,7 @@ policy (inherited from the defaults where not set)."""
 
 from __future__ import annotations
 
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain.orgchart import (
     DEFAULT_ACKNOWLEDGE_HOURS,
@@ -14,6 +14,7 @@ from bot.domain.orgchart import (
     Family,
     Role,
 )
+from bot.domain.text import fold
 from bot.orgio.areas import AreaReader
 from bot.orgio.yamlnodes import (
     CATEGORY_KEYS,
@@ -22,8 +23,11 @@ from bot.orgio.yamlnodes import (
     TEMPLATE_KEYS,
     TEMPLATE_LENGTH,
     TEMPLATE_MAX,
+    WORD_LENGTH,
+    WORD_LETTERS_MIN,
     Fields,
     PolicyDraft,
+    is_null,
     line_of,
 )
 
@@ -59,6 +63,7 @@ class CategoryReader(AreaReader):
             if own is None:
                 continue
             code, line = own
+            words = self._read_words(fields.get("words"), code)
             if code in self._category_lines:
                 first = str(self._category_lines[code])
                 self._issue(line, "org.duplicate_category", code=code, first_line=first)
@@ -76,7 +81,43 @@ class CategoryReader(AreaReader):
                 repeat=repeat,
                 acknowledge_templates=templates.get("acknowledge", ()),
                 resolve_templates=templates.get("resolve", ()),
+                words=words,
             )
+
+    def _read_words(self, node: Node | None, code: str) -> tuple[str, ...]:
+        """The ward's own words for a category ("xà bần"): each a word or
+        a short phrase of two letters at least, written once in the whole
+        file (with or without diacritics: the suggester folds them), so a
+        word never speaks for two problems."""
+        if node is None or is_null(node):
+            return ()
+        out: list[str] = []
+        for item in self._sequence(node, "words", single_ok=True) or ():
+            if not isinstance(item, ScalarNode):
+                self._issue(line_of(item), "org.expected_text", field="words")
+                continue
+            word = " ".join(str(item.value).split())
+            line = line_of(item)
+            if not word:
+                self._issue(line, "org.empty_word")
+                continue
+            if sum(ch.isalpha() for ch in word) < WORD_LETTERS_MIN or len(word) > WORD_LENGTH:
+                self._issue(
+                    line,
+                    "org.bad_word",
+                    word=word,
+                    letters=str(WORD_LETTERS_MIN),
+                    limit=str(WORD_LENGTH),
+                )
+                continue
+            first = self._word_lines.setdefault(fold(word), (code, line))
+            if first != (code, line):
+                self._issue(
+                    line, "org.duplicate_word", word=word, code=first[0], first_line=str(first[1])
+                )
+                continue
+            out.append(word)
+        return tuple(out)
 
     def _read_templates(self, node: Node | None) -> dict[str, tuple[str, ...]]:
         """Short replies a cadre can pick: at most eight of each kind, each a

@@ -46,6 +46,8 @@ class FieldReader:
         self._areas: dict[str, AreaDraft] = {}
         self._categories: dict[str, Category] = {}
         self._category_lines: dict[str, int] = {}
+        # A ward's word for a category, folded -> (the category, its line).
+        self._word_lines: dict[str, tuple[str, int]] = {}
         self._staff: dict[str, StaffDraft] = {}
         self._telegram_ids: dict[int, str] = {}
         self._zalo_ids: dict[str, str] = {}

@@ -63,6 +63,8 @@ def _category(category: Category) -> dict[str, Any]:
     }
     if templates:
         out["templates"] = templates
+    if category.words:
+        out["words"] = list(category.words)
     return out
 
 

@@ -64,6 +64,7 @@ CATEGORY_KEYS = (
     "resolve_days",
     "urgent",
     "templates",
+    "words",
     *POLICY_KEYS,
 )
 
@@ -75,6 +76,12 @@ TEMPLATE_MAX = 8
 
 
 TEMPLATE_LENGTH = 200
+
+
+# A ward's own word for a category (``words:``): a word or a short phrase,
+# two letters at least (one letter would match half of every complaint).
+WORD_LETTERS_MIN = 2
+WORD_LENGTH = 60
 
 
 LEVEL_KEYS = ("after_days", "to")
