@@ -198,3 +198,43 @@ async def test_the_card_names_only_the_followers_who_allowed_it(play: Stage, cha
     assert cadre.says(card, "task.same_reports", count="3")
     assert cadre.says(card, "task.followers_named", names="Chi")
     assert "Bình" not in card
+
+
+async def test_a_zalo_follower_typing_not_fixed_without_a_code_finds_what_they_follow(
+    play: Stage,
+) -> None:
+    """After the fix notice and another list shown since (the greeting's), "chưa khắc
+    phục" typed alone is about the one report the follower may dispute: the one they
+    follow."""
+    cadre = await play.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    binh = play.resident(ZALO, "Bình")
+    await to_review(binh)
+    await binh.choose("f1")
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")  # no photo
+    assert binh.says(joined(await binh.command("mine")), "follow.notice_mark", code="PA-000001")
+    await binh.command("start")  # the greeting's list, shown since: the notice's is over
+    await binh.text("chưa khắc phục")
+    await binh.text("Vẫn còn rác ở góc ngõ")
+    complaint = await play.bot.services.complaint(1)
+    assert complaint is not None and complaint.state is State.REOPENED
+
+
+async def test_a_zalo_reporter_typing_fixed_without_a_code_finds_their_resolved_report(
+    play: Stage,
+) -> None:
+    """The same for the reporter: a report awaiting their word is not "open" (it is
+    reported fixed), and typing "đã khắc phục" alone is about it."""
+    cadre = await play.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = play.resident(ZALO, "Lan")
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")  # no photo
+    await lan.command("start")  # the greeting's list, shown since the notice
+    await lan.text("đã khắc phục")
+    complaint = await play.bot.services.complaint(1)
+    assert complaint is not None and complaint.state is State.CONFIRMED

@@ -39,7 +39,7 @@ from bot.app.outgoing import TaskChoice, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
-from bot.domain.complaints import Action, Complaint, parse_code
+from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
 from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
@@ -303,17 +303,21 @@ class ZaloIntake:
         return Said([TextOut("text", body, rows)])
 
     async def _candidates(self, actor: Actor, action: Action) -> list[Complaint]:
-        """The person's complaints (their tasks, and what they reported)
-        on which they may take ``action`` now."""
+        """The person's complaints (their tasks, what they reported, and
+        what they follow) on which they may take ``action`` now."""
         services = self.services
         found: dict[int, Complaint] = {c.id: c for c in await services.tasks(actor)}
-        for complaint in await services.my_complaints(actor):
-            if complaint.state.is_open:
+        followed = await services.followed(actor)
+        for complaint in [*await services.my_complaints(actor), *followed]:
+            # Not closed: one reported fixed is what "đã/chưa khắc phục" is about.
+            if complaint.state.group is not StateGroup.CLOSED:
                 found.setdefault(complaint.id, complaint)
+        following = {c.id for c in followed}
         out = []
         for complaint in found.values():
             reporter = await services.reporter_id(complaint.id)
-            if action in services.available_actions(actor, complaint, reporter):
+            followers = (actor.person_id,) if complaint.id in following else ()
+            if action in services.available_actions(actor, complaint, reporter, followers):
                 out.append(complaint)
         return out
 
