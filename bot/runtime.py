@@ -189,7 +189,7 @@ def open311_of(core: Core) -> Open311:
 def web_of(core: Core) -> WebAccess:
     """The dashboard's sign-in links and sessions (set on the services by `opened`)."""
     web = core.services.web
-    assert web is not None
+    assert isinstance(web, WebAccess)
     return web
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.app.media import Media
@@ -25,14 +25,29 @@ from bot.domain.conversation import ConversationEngine, Prompt
 from bot.domain.deadlines import policy_for
 from bot.domain.flows import ALL_FLOWS, OPTIONAL_LIFETIMES, FlowEnv
 from bot.domain.messages import Text, text
-from bot.domain.orgchart import Category, OrgChart
+from bot.domain.orgchart import Category, OrgChart, StaffMember
 from bot.domain.reminders import ClockState, ReminderPolicy, Schedule
 from bot.domain.suggest import Suggester
 from bot.domain.worktime import QuietHours, WorkCalendar
 from bot.ports import NoObserver, Notice, Observer, Person, Store
 
-if TYPE_CHECKING:
-    from bot.app.web import WebAccess
+
+@dataclass(frozen=True)
+class SignInLink:
+    """A one-time link to the leaders' dashboard, and until when it works."""
+
+    url: str
+    expires_at: datetime
+
+
+class DashboardLinks(Protocol):
+    """What the chat needs of the dashboard (bot/app/web.py, which the
+    runtime sets): whether it has an address, who may use it, a link."""
+
+    @property
+    def available(self) -> bool: ...
+    def leader(self, staff_id: str) -> StaffMember | None: ...
+    async def link_for(self, staff_id: str) -> SignInLink: ...
 
 
 def default_schedule(tz_name: str = "Asia/Ho_Chi_Minh") -> Schedule:
@@ -123,7 +138,7 @@ class Core:
         # What the operators' metrics are told (bot/metrics.py; set by the runtime).
         self.observer: Observer = NoObserver()
         # The dashboard's sign-in links, for /web (bot/app/web.py; set by the runtime).
-        self.web: WebAccess | None = None
+        self.web: DashboardLinks | None = None
         self._policies: dict[str, tuple[Category, ReminderPolicy, ReminderPolicy]] = {}
 
     @property

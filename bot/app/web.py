@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.app.core import SignInLink
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.orgchart import StaffMember
@@ -42,12 +43,6 @@ def token_hash(token: str) -> str:
 
 def well_formed(token: str) -> bool:
     return bool(_TOKEN.match(token))
-
-
-@dataclass(frozen=True)
-class SignInLink:
-    url: str
-    expires_at: datetime
 
 
 @dataclass(frozen=True)
