@@ -20,6 +20,7 @@ import pytest
 from telegram.ext import CommandHandler
 
 from bot import config, i18n
+from bot.app.notify import FOLLOWER_WORDED
 from bot.app.owner_notices import BACK, JOINED, RETURNED
 from bot.cli import _parser
 from bot.config import Settings
@@ -339,6 +340,8 @@ def dynamic_families(sources: Mapping[str, ast.Module]) -> dict[str, set[tuple[s
         "conv.kind_{}": _each(flow.kind for flow in ALL_FLOWS),
         # What the services emit, and what the outbox tells each person.
         "notify.{}": _each(emitted_events(sources)),
+        # A follower's copy of the notices worded as the reporter's own.
+        "notify_follower.{}": _each(FOLLOWER_WORDED),
         # A reminder's Due, or "overdue": the outbox's word for a resolve_due
         # reminder sent after the deadline (the bot was away).
         "reminder.{}": _values(Due) | _each(constants_assigned_to(sources, "due")),

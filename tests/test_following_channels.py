@@ -96,14 +96,35 @@ async def test_a_follower_hears_the_fix_and_their_not_fixed_reopens_it(
     await cadre.text("Đã thu gom")
     await cadre.choose("s")  # no photo
     told = joined(binh.news())
+    assert binh.says(told, "notify_follower.resolved", code="PA-000001", note="Đã thu gom")
+    assert not binh.says(told, "notify.resolved", code="PA-000001"), "not 'your report'"
     assert binh.says(told, "follow.notice_mark", code="PA-000001")
-    assert "Đã thu gom" in told
+    assert an.says(joined(an.news()), "notify.resolved", code="PA-000001", note="Đã thu gom")
     await binh.act(Action.DISPUTE, 1)
     await binh.text("Vẫn còn rác ở góc ngõ")
     complaint = await play.bot.services.complaint(1)
     assert complaint is not None and complaint.state is State.REOPENED
     assert "Vẫn còn rác ở góc ngõ" in joined(cadre.news())
     assert an.says(joined(an.news()), "notify.reopened_by_other", code="PA-000001")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_a_follower_hears_the_acknowledgement_as_the_report_they_follow(
+    play: Stage, channel: str
+) -> None:
+    cadre = await play.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    binh = play.resident(channel, "Bình")
+    await to_review(binh)
+    await binh.choose("f1")
+    binh.news()
+    an.news()
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    told = joined(binh.news())
+    assert binh.says(told, "notify_follower.acknowledged", code="PA-000001")
+    assert not binh.says(told, "notify.acknowledged", code="PA-000001"), "not 'your report'"
+    assert an.says(joined(an.news()), "notify.acknowledged", code="PA-000001")
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

@@ -72,6 +72,36 @@ MAX_CHOICE_ROWS = 20
 OVERDUE_NOTICE = timedelta(hours=1)
 # What a resident hears when their complaint runs late (bot/app/sweep.py).
 LATE_NEWS = frozenset({"ack_overdue", "overdue", "escalated"})
+# The resident notices worded as the reporter's own ("Phản ánh PA-… của
+# anh/chị"): a follower's copy says "the report you follow" instead
+# (catalogue section notify_follower).
+FOLLOWER_WORDED = frozenset(
+    {
+        "acknowledged",
+        "transferred",
+        "rejected",
+        "rejected_not_remit",
+        "resolved",
+        "ack_overdue",
+        "overdue",
+        "escalated",
+        "extended",
+        "auto_closed",
+        "message",
+    }
+)
+
+
+def resident_key(key: str, item: OutboxItem) -> str:
+    """The catalogue key of a resident notice ("notify.resolved"): the
+    follower's wording for a follower's copy where the reporter's speaks of
+    "your report"."""
+    name = key.removeprefix("notify.")
+    if item.payload.get("follower") and name in FOLLOWER_WORDED:
+        return f"notify_follower.{name}"
+    return key
+
+
 ACK_DUES = frozenset({Due.ACK_REMINDER.value, Due.ACK_OVERDUE.value})
 # A list of tasks gives the most urgent this many their choices (two each).
 TASK_CHOICES = 10
@@ -552,7 +582,7 @@ class Composer:
             return []
         params["ack_due"] = complaint.ack_due_at or complaint.created_at
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
-        lines = [self.present.t(lang, f"notify.{event}", **params)]
+        lines = [self.present.t(lang, resident_key(f"notify.{event}", item), **params)]
         if payload.get("next_at"):
             when = datetime.fromisoformat(str(payload["next_at"]))
             higher = self._leaders(lang, complaint, payload.get("next_leaders"))
@@ -576,7 +606,7 @@ class Composer:
         kind = str(item.payload.get("reason_kind"))
         params["reason_kind"] = text(f"reason.{kind}")
         params["reason"] = str(item.payload.get("reason", ""))
-        key = "notify.rejected"
+        key = resident_key("notify.rejected", item)
         original_id = item.payload.get("original")
         original = await self.services.complaint(int(original_id)) if original_id else None
         if kind == "duplicate" and original is not None:
@@ -589,7 +619,7 @@ class Composer:
                 original_due=original.due_at,
             )
         elif kind == "not_remit":
-            key = "notify.rejected_not_remit"
+            key = resident_key("notify.rejected_not_remit", item)
             written = str(item.payload.get("refer_to") or "")
             params["refer_to"] = written or self.present.t(lang, "notify.refer_default")
         return [self._about(complaint, self.present.t(lang, key, **params), ())]
@@ -634,7 +664,7 @@ class Composer:
             if complaint.state is not State.RESOLVED:
                 return []  # answered in the meantime
             choices = self.actions(lang, complaint.id, (Action.CONFIRM, Action.DISPUTE))
-        body = self.present.t(lang, f"notify.{event}", **params)
+        body = self.present.t(lang, resident_key(f"notify.{event}", item), **params)
         return [*parts, self._about(complaint, body, choices)]
 
     def _as_follower(

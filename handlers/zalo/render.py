@@ -51,6 +51,7 @@ ZALO_WORDS: dict[str, str] = {
     "resolve.ask_photo": "resolve.ask_photo_zalo",
     "resolve.photo_hint": "resolve.photo_hint_zalo",
     "notify.resolved": "notify.resolved_zalo",
+    "notify_follower.resolved": "notify_follower.resolved_zalo",
     "notify.info_requested": "notify.info_requested_zalo",
     "notify.confirm_again": "notify.confirm_again_zalo",
 }
