@@ -8,7 +8,7 @@ bench/suggest_cv.py).  Reported: top-1 and top-2 accuracy overall and per
 category; how many "other" (KHAC) texts were forced into a family (the best
 suggestion fits and is not "other"); how many real complaints were left to the
 full list; how often the right one is among the choices the resident is
-offered (bot/domain/flows.py: the likely ones, and "other" when nothing fits);
+offered (bot/domain/flows/report.py: the likely ones, and "other" when nothing fits);
 the same with the example chart's own words (``words:``); the time to learn
 the shipped set and to suggest, against `fold()` of the same texts in the
 same run, and the memory the learned model holds.

@@ -28,7 +28,7 @@ from bot.domain.routing import RoutingError
 
 Finisher = Callable[[Actor, dict[str, Any]], Awaitable[Reply]]
 
-# What a staff member does about a task (bot/domain/flows.py): stopping one
+# What a staff member does about a task (bot/domain/flows/staff.py and handover.py): stopping one
 # leaves the task as it was, and they are told so, with where their tasks are.
 TASK_KINDS = frozenset(
     {"resolve", "ack_reply", "transfer", "reject", "ask_info", "reassign", "extend"}

@@ -228,7 +228,7 @@ class Residents(Leadership):
         return Reply(notes=(text("rate.thanks", stars=int(stars)),), complaint=reply.complaint)
 
     async def withdraw(self, actor: Actor, code_text: str) -> Reply:
-        """``/withdraw CODE`` asks first: the answer (bot/domain/flows.py,
+        """``/withdraw CODE`` asks first: the answer (bot/domain/flows/resident.py,
         `WithdrawFlow`) comes to `_withdraw`, which checks again."""
         complaint_id = parse_code(code_text)
         if complaint_id is None:

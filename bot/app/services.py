@@ -58,7 +58,7 @@ class Services(Delivery):
         return finish
 
 
-# Each conversation kind (bot/domain/flows.py) and the use case its result goes to.
+# Each conversation kind (bot/domain/flows/) and the use case its result goes to.
 FINISHERS: dict[str, Callable[[Services, Actor, dict[str, Any]], Awaitable[Reply]]] = {
     "report": Services._file,
     "resolve": Services._resolve,

@@ -182,7 +182,7 @@ def pick_by_number(text_value: str, prompt: Prompt) -> str | None:
     """A bare number picks that numbered choice (1-based) — never Cancel:
     "11" typed for "Tổ 11" must not throw a draft away because Cancel
     happens to be the eleventh button.  The flow then reads the number as
-    a name (see flows.py)."""
+    a name (see bot/domain/flows/places.py)."""
     stripped = text_value.strip().rstrip(".)")
     if stripped.isdecimal():  # "²".isdigit() is true, but int() refuses it
         index = int(stripped)

@@ -1,0 +1,159 @@
+"""The resident's flows after filing: ``dispute`` ("not fixed", and
+why), ``rate`` (1 to 5 stars), ``info_reply`` (answering the officer's
+question) and ``withdraw`` (taking a complaint back, confirmed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.domain.conversation import (
+    Answer,
+    Choice,
+    ChoiceAnswer,
+    Outcome,
+    PhotoAnswer,
+    Prompt,
+    TextAnswer,
+)
+from bot.domain.flows.steps import (
+    NO,
+    SKIP,
+    FlowEnv,
+    cancel_choice,
+    keep_photo,
+    take_text,
+    typed_key,
+)
+from bot.domain.messages import text
+from bot.domain.text import (
+    fold,
+    words,
+)
+
+
+class DisputeFlow:
+    """FixMyStreet requires a comment to reopen a fixed report; so do we."""
+
+    kind = "dispute"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "comment"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(seq, text("dispute.ask_comment", code=data["code"]), (cancel_choice(),))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer):
+            return keep_photo(data, answer, "dispute.photo_kept", "dispute.comment_hint", "comment")
+        return take_text(data, answer, "dispute.comment_hint", "comment")
+
+
+STAR_WORDS = frozenset({"sao", "star", "stars", "diem", "points"})
+
+NUMBER_WORDS = {
+    **{"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5},
+    **{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5},
+}
+
+
+def typed_stars(typed: str) -> int | None:
+    """A rating typed in words: "4 sao", "năm sao", "5 stars", "⭐⭐⭐", "4/5";
+    None when the text is not a rating."""
+    bare = "".join(typed.replace("\ufe0f", "").split())
+    if bare and set(bare) == {"⭐"}:
+        return len(bare) if len(bare) <= 5 else None
+    said = words(typed.replace("/5", " sao"))
+    values = [NUMBER_WORDS[w] for w in said if w in NUMBER_WORDS]
+    values += [int(w) for w in said if w.isdecimal()]
+    starred = any(w in STAR_WORDS for w in said)
+    if len(values) != 1 or not 1 <= values[0] <= 5:
+        return None
+    return values[0] if starred or len(said) == 1 else None
+
+
+class RateFlow:
+    kind = "rate"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "stars"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        stars = [Choice(str(n), "⭐" * n) for n in range(1, 6)]
+        return Prompt(
+            seq,
+            text("rate.ask", code=data["code"]),
+            (*stars, Choice(SKIP, text("rate.skip"), aliases=("bo qua", "skip"))),
+            columns=5,
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, ChoiceAnswer):
+            if answer.key == SKIP:
+                return Outcome(data, result={**data, "stars": None})
+            return Outcome(data, result={**data, "stars": int(answer.key)})
+        if isinstance(answer, TextAnswer) and fold(answer.text) in ("bo qua", "skip"):
+            return Outcome(data, result={**data, "stars": None})
+        stars = typed_stars(answer.text) if isinstance(answer, TextAnswer) else None
+        if stars is not None:
+            return Outcome(data, result={**data, "stars": stars})
+        # Anything else is not a rating: the offer ends and the input is
+        # handled as if it had not been made (a new report, a question…).
+        return Outcome(data, release=True)
+
+
+class InfoReplyFlow:
+    """The resident answers the cadre's question, with photos if they like."""
+
+    kind = "info_reply"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "answer"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        return Prompt(
+            seq,
+            text("info_reply.ask", code=data["code"], question=data["question"]),
+            (cancel_choice(),),
+        )
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        if isinstance(answer, PhotoAnswer):
+            return keep_photo(data, answer, "info_reply.photo_kept", "info_reply.hint", "answer")
+        return take_text(data, answer, "info_reply.hint", "answer")
+
+
+class WithdrawFlow:
+    """Withdrawing ends a complaint for good, so the resident confirms it.
+    The confirming choice names the complaint: a press left on an older
+    question (another complaint's) is stale, never a confirmation."""
+
+    kind = "withdraw"
+
+    def first_step(self, env: FlowEnv, data: dict[str, Any]) -> str:
+        return "confirm"
+
+    @staticmethod
+    def confirm_key(data: Mapping[str, Any]) -> str:
+        return f"w{int(data['complaint_id'])}"
+
+    def prompt(self, env: FlowEnv, step: str, data: Mapping[str, Any], seq: int) -> Prompt:
+        confirm = Choice(
+            self.confirm_key(data), text("withdraw.confirm"), aliases=("rut", "rut lai", "withdraw")
+        )
+        keep = Choice(NO, text("withdraw.keep"), aliases=("khong", "no", "giu", "keep", "huy"))
+        return Prompt(seq, text("withdraw.ask_confirm", code=data["code"]), (confirm, keep))
+
+    def answer(
+        self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
+    ) -> Outcome:
+        key, notes = typed_key(answer, prompt)
+        if key is None:
+            return Outcome(data, notes=notes)
+        return Outcome(data, result={**data, "confirmed": key == self.confirm_key(data)})
