@@ -3,7 +3,6 @@ calls made, and waiting (without sleeping) for one to arrive."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from bot.sandbox.telegram.records import (
@@ -13,6 +12,7 @@ from bot.sandbox.telegram.records import (
     menu_key,
 )
 from bot.sandbox.telegram.state import ApiState
+from bot.sandbox.waiting import wait_on
 
 
 class Inspection(ApiState):
@@ -72,12 +72,12 @@ class Inspection(ApiState):
         timeout: float = 5.0,  # noqa: ASYNC109 - bounded by default, even when a test forgets
     ) -> None:
         """Wait, without polling, until `condition` holds after some API call arrived or ended."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(condition)
-        except TimeoutError:
-            recent = [(m.chat_id, m.kind, m.text) for m in self.sent[-5:]]
-            raise TimeoutError(f"not met within {timeout}s; last sent: {recent}") from None
+        await wait_on(
+            self._changed,
+            condition,
+            timeout,
+            lambda: [(m.chat_id, m.kind, m.text) for m in self.sent[-5:]],
+        )
 
     async def wait_for_sent(
         self,

@@ -3,9 +3,9 @@ method, and waiting (without polling) for a condition to hold."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
+from bot.sandbox.waiting import wait_on
 from bot.sandbox.zalo.records import (
     ZaloCall,
     ZaloSent,
@@ -38,9 +38,9 @@ class Inspection(ZaloApiState):
         timeout: float = 5.0,  # noqa: ASYNC109 - bounded by default, even when a test forgets
     ) -> None:
         """Wait, without polling, until `condition` holds after some call arrived or ended."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(condition)
-        except TimeoutError:
-            recent = [(m.chat_id, m.kind, m.text) for m in self.sent[-5:]]
-            raise TimeoutError(f"not met within {timeout}s; last sent: {recent}") from None
+        await wait_on(
+            self._changed,
+            condition,
+            timeout,
+            lambda: [(m.chat_id, m.kind, m.text) for m in self.sent[-5:]],
+        )
