@@ -1,0 +1,52 @@
+"""`phananh` on the command line: argument parsing and printing only; the
+work is done by the app factory, the org-file loader, the admin use cases,
+the poster renderer and the demo.
+
+One module per kind of command (serving: run, serve, demo; admin: the org
+chart, invitations, staff, posters; data: backup, restore, db copy, people,
+history, digest; platforms: Open311 keys, dashboard links), the table of
+commands in parsing.py, what they share in console.py, the parser's
+language in language.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.cli.console import EXIT_REFUSED, EXIT_USAGE, Console, Handler, services_of
+from bot.cli.parsing import _parser
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import normalise_language, t
+
+# What other code and the tests use by these names.
+_services = services_of
+
+__all__ = ["EXIT_REFUSED", "EXIT_USAGE", "_parser", "_services", "main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from storage.errors import Refusal
+
+    try:
+        settings: Settings | None = load_settings()
+    except ConfigError as exc:
+        settings, problem = None, exc
+    # The help and the mistakes in the configured language, even when the
+    # rest of the configuration is wrong (its own variable is read alone).
+    language = (
+        settings.default_language
+        if settings is not None
+        else normalise_language(os.environ.get("PHANANH_DEFAULT_LANGUAGE"))
+    )
+    args = _parser(language).parse_args(argv)
+    if settings is None:
+        print(t(language, "cli.config_error", error=problem), file=sys.stderr)
+        return EXIT_USAGE
+    console = Console(settings)
+    try:
+        handler: Handler = args.handler
+        return handler(settings, console, args)
+    except Refusal as refusal:  # a database file that cannot be used: one line, never a traceback
+        console.warn(refusal.key, **refusal.params)
+        return EXIT_REFUSED

@@ -1,0 +1,298 @@
+"""The ward's set-up on the command line: the org chart (import, export,
+check), staff invitations and deactivation, the QR posters."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli.console import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    Console,
+    awaited,
+    operator,
+    services_of,
+)
+from bot.cli.language import Subcommands, Words
+from bot.config import Settings
+from bot.domain.orgchart import OrgChart, Role
+from bot.orgio.csvfiles import describe_issue
+from bot.orgio.reader import OrgChartInvalid, load_org_file
+
+
+def add_org(sub: Subcommands, w: Words) -> None:
+    """``org import|export|check``."""
+    h = w.h
+    by = w.operator
+    org = sub.add_parser("org", help=h("cli_help.org"), description=h("cli_help.org"))
+    org_sub = org.add_subparsers(
+        dest="org_command", required=True, metavar=h("cli_help.subcommand")
+    )
+    imp = org_sub.add_parser(
+        "import",
+        help=h("cli_help.org_import"),
+        description=h("cli_help.org_import"),
+        parents=[by],
+    )
+    imp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.org_file"))
+    imp.add_argument("--staff", type=Path, metavar=h("cli_help.file"), help=h("cli_help.staff_csv"))
+    imp.add_argument(
+        "--assignments", type=Path, metavar=h("cli_help.file"), help=h("cli_help.assignments_csv")
+    )
+    imp.add_argument("--dry-run", action="store_true", help=h("cli_help.dry_run"))
+    exp = org_sub.add_parser(
+        "export", help=h("cli_help.org_export"), description=h("cli_help.org_export")
+    )
+    exp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.export_file"))
+    check = org_sub.add_parser(
+        "check", help=h("cli_help.org_check"), description=h("cli_help.org_check")
+    )
+    imp.set_defaults(handler=awaited(cmd_org_import))
+    exp.set_defaults(handler=cmd_org_export)
+    check.set_defaults(handler=awaited(cmd_org_check))
+
+
+def add_invite(sub: Subcommands, w: Words) -> None:
+    """``invite``: a one-time code for a staff member."""
+    h = w.h
+    invite = sub.add_parser("invite", help=h("cli_help.invite"), description=h("cli_help.invite"))
+    invite.add_argument(
+        "--role", required=True, choices=[r.value for r in Role], help=h("cli_help.role")
+    )
+    invite.add_argument(
+        "--staff", required=True, metavar=h("cli_help.id"), help=h("cli_help.staff_id")
+    )
+    bound = invite.add_mutually_exclusive_group()
+    bound.add_argument("--rebind", action="store_true", help=h("cli_help.rebind"))
+    bound.add_argument("--add", action="store_true", help=h("cli_help.add_account"))
+    invite.set_defaults(handler=awaited(cmd_invite))
+
+
+def add_staff(sub: Subcommands, w: Words) -> None:
+    """``staff deactivate``."""
+    h = w.h
+    by = w.operator
+    staff = sub.add_parser("staff", help=h("cli_help.staff"), description=h("cli_help.staff"))
+    staff_sub = staff.add_subparsers(
+        dest="staff_command", required=True, metavar=h("cli_help.subcommand")
+    )
+    deactivate = staff_sub.add_parser(
+        "deactivate",
+        help=h("cli_help.deactivate"),
+        description=h("cli_help.deactivate"),
+        parents=[by],
+    )
+    deactivate.add_argument("staff_id", metavar=h("cli_help.id"), help=h("cli_help.staff_id"))
+    deactivate.set_defaults(handler=awaited(cmd_staff_deactivate))
+
+
+def add_posters(sub: Subcommands, w: Words) -> None:
+    """``posters``: a QR poster per residential group."""
+    h = w.h
+    posters = sub.add_parser(
+        "posters", help=h("cli_help.posters"), description=h("cli_help.posters")
+    )
+    posters.add_argument("--ward", required=True, metavar=h("cli_help.id"), help=h("cli_help.ward"))
+    posters.add_argument(
+        "--out", required=True, type=Path, metavar=h("cli_help.folder"), help=h("cli_help.out")
+    )
+    posters.add_argument(
+        "--format", choices=["pdf", "png"], default="pdf", help=h("cli_help.poster_format")
+    )
+    posters.set_defaults(handler=awaited(cmd_posters))
+
+
+def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
+    try:
+        return load_org_file(args.file, staff_csv=args.staff, assignments_csv=args.assignments)
+    except OrgChartInvalid as invalid:
+        csv_given = args.staff is not None or args.assignments is not None
+        org_file = str(args.file) if csv_given else None
+        for issue in invalid.issues:
+            print(describe_issue(issue, console.language, org_file=org_file), file=sys.stderr)
+        console.warn("cli.org_invalid", path=args.file, count=len(invalid.issues))
+        return None
+
+
+async def cmd_org_import(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.app.admin import Admin
+    from bot.domain.orgdiff import lines
+
+    chart = _load_chart(args, console)
+    if chart is None:
+        return EXIT_REFUSED
+    async with services_of(settings) as services:
+        admin = Admin(services)
+        plan = await admin.plan_import(chart)
+        changes = lines(plan.diff)
+        console.say("cli.org_diff_header", count=len(changes))
+        for section, sign, key in changes:
+            print(f"  {sign} {section}: {key}")
+        for move in plan.consequences.moves:
+            console.say(
+                "cli.org_move" if move.why is not None else "cli.org_move_back",
+                code=move.complaint.code,
+                old=move.complaint.owner,
+                new=move.route.owner,
+            )
+        if plan.refused:
+            for orphan in plan.consequences.orphans:
+                console.warn("cli.org_orphan", code=orphan.code, area=orphan.area)
+            console.warn("cli.org_refused", count=len(plan.consequences.orphans))
+            return EXIT_REFUSED
+        if args.dry_run:
+            console.say("cli.org_dry_run")
+            return 0
+        if not await admin.apply_import(plan, by=operator(args), source=str(args.file)):
+            console.warn("cli.org_conflict")
+            return EXIT_REFUSED
+    console.say(
+        "cli.org_imported",
+        db=settings.database,
+        areas=len(chart.areas),
+        groups=len(chart.groups()),
+        categories=len(chart.categories),
+        staff=len(chart.staff),
+        assignments=len(chart.assignments),
+    )
+    return 0
+
+
+async def _current_chart(settings: Settings) -> OrgChart | None:
+    async with services_of(settings) as services:
+        return services.chart if services.has_chart else None
+
+
+def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.orgio.writer import dump_org
+
+    path: Path = args.file
+    chart = asyncio.run(_current_chart(settings))
+    if chart is None:
+        console.warn("cli.no_chart", db=settings.database)
+        return EXIT_REFUSED
+    path.write_text(dump_org(chart), encoding="utf-8")
+    console.say("cli.org_exported", path=path)
+    return 0
+
+
+async def cmd_org_check(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    from bot.app.admin import Admin
+
+    async with services_of(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.database)
+            return EXIT_REFUSED
+        chart = services.chart
+        check = await Admin(services).check()
+        today = services.now().astimezone(settings.tz).date()
+    holidays = settings.holiday_warning(today)
+    if holidays is not None:
+        print(holidays)
+    console.say("cli.check_gaps", count=len(check.gaps))
+    for ward, group, category in check.gaps:
+        print(f"  {ward} / {group} ({chart.areas[group].name}) × {category}")
+    console.say("cli.check_unbound", count=len(check.unbound))
+    for staff_id in check.unbound:
+        print(f"  {staff_id} ({chart.staff[staff_id].name})")
+    if check.inactive:
+        console.say("cli.check_inactive", staff=", ".join(check.inactive))
+    return 0
+
+
+async def _bot_username(settings: Settings, services: Any) -> str | None:
+    from handlers.telegram.app import BOT_USERNAME_KEY
+
+    if settings.bot_username:
+        return settings.bot_username
+    stored: str | None = await services.store.get_meta(BOT_USERNAME_KEY)
+    return stored
+
+
+async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """One code for a staff member: the Telegram link that carries it, and
+    the code itself to send the bot where no link can carry it (Zalo)."""
+    from bot.app.admin import Admin, AdminError
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
+
+    async with services_of(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.database)
+            return EXIT_REFUSED
+        username = await _bot_username(settings, services)
+        if username is None:
+            console.warn("cli.no_bot_username")
+            return EXIT_USAGE
+        try:
+            link = await Admin(services).invite(
+                args.staff,
+                Role(args.role),
+                TelegramLinks(username),
+                rebind=args.rebind,
+                add=args.add,
+            )
+        except AdminError as exc:
+            console.warn(exc.key, **exc.params)
+            return EXIT_REFUSED
+        name = services.chart.staff[args.staff].name
+    expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
+    console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+    console.say("cli.invite_code", code=ZaloLinks(settings.zalo_bot_link).invite(link.token))
+    return 0
+
+
+async def cmd_staff_deactivate(
+    settings: Settings, console: Console, args: argparse.Namespace
+) -> int:
+    from bot.app.admin import Admin, AdminError
+
+    staff_id = args.staff_id
+    async with services_of(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.database)
+            return EXIT_REFUSED
+        try:
+            moved = await Admin(services).deactivate(staff_id, by=operator(args))
+        except AdminError as exc:
+            console.warn(exc.key, **exc.params)
+            return EXIT_REFUSED
+    console.say("cli.deactivated", staff=staff_id, count=moved)
+    return 0
+
+
+async def cmd_posters(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The posters show Telegram's link to each group and, when the Zalo
+    bot's link is set, that bot and the group's code to send it."""
+    from bot.app.admin import AdminError
+    from bot.outfiles import OutputError
+    from bot.ports import ChannelLinks
+    from bot.report.posters import PosterError, render_posters
+    from handlers.telegram.links import TelegramLinks
+    from handlers.zalo.links import ZaloLinks
+
+    async with services_of(settings) as services:
+        if not services.has_chart:
+            console.warn("cli.no_chart", db=settings.database)
+            return EXIT_REFUSED
+        username = await _bot_username(settings, services)
+        chart = services.chart
+    if username is None:
+        console.warn("cli.no_bot_username")
+        return EXIT_USAGE
+    try:
+        links: list[ChannelLinks] = [TelegramLinks(username)]
+        if settings.zalo_bot_link:
+            links.append(ZaloLinks(settings.zalo_bot_link))
+        paths = render_posters(
+            chart, args.ward, links, args.out, fmt=args.format, language=console.language
+        )
+    except (AdminError, PosterError, OutputError) as exc:
+        console.warn(exc.key, **exc.params)
+        return EXIT_REFUSED
+    console.say("cli.posters", count=len(paths), out=args.out)
+    return 0

@@ -1,0 +1,110 @@
+"""What every command shares: the console that prints catalogue text in
+the operator's language, the exit codes, who the admin log names, and the
+bot's own services opened on the configured database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.config import Settings
+from bot.i18n import t
+
+EXIT_USAGE = 2
+EXIT_REFUSED = 1
+
+# A command: the settings, the console, the parsed arguments in; the exit code out.
+Handler = Callable[[Settings, "Console", argparse.Namespace], int]
+AsyncHandler = Callable[[Settings, "Console", argparse.Namespace], Coroutine[Any, Any, int]]
+
+
+def awaited(command: AsyncHandler) -> Handler:
+    """A command written as a coroutine, run to its end."""
+
+    def run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+        return asyncio.run(command(settings, console, args))
+
+    return run
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+OPERATOR_MAX = 80
+
+
+def operator_name(language: str, text: str) -> str:
+    """--by NAME: one line of printable text, as it will be logged."""
+    name = " ".join(CONTROL.sub(" ", text).split())
+    if not name or len(name) > OPERATOR_MAX:
+        raise argparse.ArgumentTypeError(t(language, "cli.operator_name", limit=OPERATOR_MAX))
+    return name
+
+
+def os_user() -> str:
+    """The account running ``phananh``; under sudo, the person who ran sudo."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = f"uid {os.getuid()}"
+    sudo = os.environ.get("SUDO_USER")
+    return f"{sudo} (sudo)" if sudo and sudo != user else user
+
+
+def operator(args: argparse.Namespace) -> str:
+    """Who the admin log names: ``--by NAME`` (with the OS account it ran
+    under), or the OS user."""
+    user = os_user()
+    by: str | None = getattr(args, "by", None)
+    return user if by is None or by == user else f"{by} / {user}"
+
+
+class Console:
+    """Prints catalogue text in the operator's language."""
+
+    def __init__(self, settings: Settings | None) -> None:
+        self.language = settings.default_language if settings else "vi"
+
+    def say(self, key: str, **params: Any) -> None:
+        print(t(self.language, key, **params))
+
+    def warn(self, key: str, **params: Any) -> None:
+        print(t(self.language, key, **params), file=sys.stderr)
+
+
+@asynccontextmanager
+async def services_of(settings: Settings) -> AsyncIterator[Any]:
+    """The same services the bot uses (bot/runtime.py builds both), on the
+    configured database, with no channel: what they queue is sent the next
+    time the bot runs."""
+    from bot.runtime import opened
+
+    async with opened(settings) as core:
+        yield core.services
+
+
+@asynccontextmanager
+async def digests_of(settings: Settings) -> AsyncIterator[Any]:
+    """The bot's digest use cases on the configured database."""
+    from bot.runtime import opened
+
+    async with opened(settings) as core:
+        yield core.digests
+
+
+async def has_chart(settings: Settings) -> bool:
+    """Opens the database as the bot will (a folder, a file that is not
+    SQLite, a newer schema: DatabaseUnusable, one line) and says whether it
+    holds an org chart."""
+    async with services_of(settings) as services:
+        return bool(services.has_chart)
+
+
+def when(instant: Any, settings: Settings) -> str:
+    """dd/mm/yyyy HH:MM in the ward's time ("" for none)."""
+    return instant.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M") if instant else ""
