@@ -219,6 +219,7 @@ CHANGEABLE = frozenset(
         "next_action_at",
         "escalation_level",
         "fallback_from",
+        "follower_confirmed_at",
     }
 )
 TIME_FIELDS = frozenset(
@@ -232,6 +233,7 @@ TIME_FIELDS = frozenset(
         "paused_since",
         "swept_until",
         "next_action_at",
+        "follower_confirmed_at",
     }
 )
 
@@ -278,6 +280,8 @@ class DueComplaint(NamedTuple):
     swept_until: datetime | None
     escalation_level: int
     reporter: int | None
+    # When a follower last said "fixed" to the current fix (None: nobody).
+    follower_confirmed_at: datetime | None = None
 
     def clock(self) -> ClockState:
         """The timestamps the schedule depends on (as `Services.clock_state`)."""

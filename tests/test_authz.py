@@ -62,6 +62,9 @@ EXPECTED: dict[Action, set[str]] = {
     Action.ANSWER_INFO: {"reporter"},
     Action.RESUME: set(),  # the sweep only
     Action.AUTO_CLOSE: set(),
+    # A follower's own (none of these people follows; see test_following.py).
+    Action.FOLLOWER_CONFIRM: set(),
+    Action.CONFIRM_BY_FOLLOWER: set(),  # the sweep only
 }
 # A state in which each action is possible at all.
 STATE_FOR = {
@@ -70,6 +73,8 @@ STATE_FOR = {
     Action.CONFIRM: State.RESOLVED,
     Action.DISPUTE: State.RESOLVED,
     Action.AUTO_CLOSE: State.RESOLVED,
+    Action.FOLLOWER_CONFIRM: State.RESOLVED,
+    Action.CONFIRM_BY_FOLLOWER: State.RESOLVED,
     Action.RATE: State.CONFIRMED,
 }
 
@@ -317,7 +322,12 @@ def conduct_expected(case: str, action: Action) -> set[str]:
         return {"reporter"}
     if action is Action.ANSWER_INFO:
         return {"reporter"}
-    if action in (Action.RESUME, Action.AUTO_CLOSE):
+    if action in (
+        Action.RESUME,
+        Action.AUTO_CLOSE,
+        Action.FOLLOWER_CONFIRM,  # none of these people follows
+        Action.CONFIRM_BY_FOLLOWER,
+    ):
         return set()
     leaders = {"city_leader"} | (set() if case == "about_the_ward_leadership" else WARD_LEADERS)
     return leaders

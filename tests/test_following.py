@@ -297,6 +297,24 @@ async def test_a_follower_gets_the_resolve_notice_and_their_not_fixed_reopens_it
     assert told[-1] == "reopened_by_other"
 
 
+async def test_a_followers_fixed_said_twice_is_noted_once_and_told_the_owner_once(
+    services: Services, store: Store, clock: ManualClock
+) -> None:
+    _, binh, first = await follow_first(services)
+    cadre = await staff(services, first.owner)
+    await services.begin(cadre, first.id, Action.RESOLVE)
+    await typed(services, cadre, "Đã thu gom", "bo qua")
+    for _ in range(2):
+        assert keys(await services.confirm_fixed(binh, first.id)) == ["follow.confirm_noted"]
+    actions = [e.action for e in await store.events_of(first.id)]
+    assert actions.count(Action.FOLLOWER_CONFIRM) == 1
+    noted = await store.get_complaint(first.id)
+    assert noted is not None and noted.follower_confirmed_at == clock.now()
+    due = await store.due_outbox(clock.now() + timedelta(days=400), 500)
+    owner_told = [i for i in due if i.payload.get("event") == "follower_confirmed"]
+    assert len(owner_told) == 1
+
+
 async def test_the_reporters_confirm_closes_it_and_followers_hear_so(
     services: Services, store: Store, clock: ManualClock
 ) -> None:

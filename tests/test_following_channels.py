@@ -9,6 +9,7 @@ through the catalogue's keys."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,65 @@ async def test_a_follower_hears_the_acknowledgement_as_the_report_they_follow(
     assert binh.says(told, "notify_follower.acknowledged", code="PA-000001")
     assert not binh.says(told, "notify.acknowledged", code="PA-000001"), "not 'your report'"
     assert an.says(joined(an.news()), "notify.acknowledged", code="PA-000001")
+
+
+async def resolved_with_a_follower(play: Stage, channel: str) -> tuple[Chat, Chat, Chat]:
+    """An's report followed by Bình (on ``channel``), reported fixed by its
+    cadre; everyone's news read."""
+    cadre = await play.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    an = play.resident(TELEGRAM, "An")
+    await file_report(an)
+    binh = play.resident(channel, "Bình")
+    await to_review(binh)
+    await binh.choose("f1")
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")  # no photo
+    for person in (an, binh, cadre):
+        person.news()
+    return an, binh, cadre
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+async def test_a_followers_fixed_is_noted_and_closes_it_confirmed_when_the_reporter_is_silent(
+    play: Stage, clock: ManualClock, channel: str
+) -> None:
+    an, binh, cadre = await resolved_with_a_follower(play, channel)
+    said = joined(await binh.act(Action.CONFIRM, 1))
+    assert binh.says(said, "follow.confirm_noted", code="PA-000001")
+    assert cadre.says(joined(cadre.news()), "notify.follower_confirmed", code="PA-000001")
+    store = play.bot.services.store
+    actions = [e.action for e in await store.events_of(1)]
+    assert actions.count(Action.FOLLOWER_CONFIRM) == 1
+    complaint = await store.get_complaint(1)
+    assert complaint is not None and complaint.state is State.RESOLVED, "the reporter decides"
+    # The reporter never answers: after the wait it closes confirmed, on Bình's word.
+    clock.advance(timedelta(days=8))
+    await play.tick()
+    complaint = await store.get_complaint(1)
+    assert complaint is not None and complaint.state is State.CONFIRMED
+    assert (await store.events_of(1))[-1].action is Action.CONFIRM_BY_FOLLOWER
+    assert an.says(joined(an.news()), "notify.confirmed_by_follower", code="PA-000001")
+    assert binh.says(joined(binh.news()), "notify.confirmed_by_follower", code="PA-000001")
+    told = joined(cadre.news())
+    assert cadre.says(told, "notify.closed_confirmed_by_follower", code="PA-000001")
+
+
+async def test_a_followers_fixed_counts_no_more_once_the_fix_is_disputed(
+    play: Stage, clock: ManualClock
+) -> None:
+    an, binh, cadre = await resolved_with_a_follower(play, TELEGRAM)
+    await binh.act(Action.CONFIRM, 1)
+    await an.act(Action.DISPUTE, 1)
+    await an.text("Vẫn còn rác ở góc ngõ")
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom lần hai")
+    await cadre.choose("s")
+    clock.advance(timedelta(days=8))
+    await play.tick()
+    complaint = await play.bot.services.store.get_complaint(1)
+    assert complaint is not None and complaint.state is State.CLOSED_UNCONFIRMED
+    assert an.says(joined(an.news()), "notify.auto_closed", code="PA-000001")
 
 
 @pytest.mark.parametrize("channel", CHANNELS)

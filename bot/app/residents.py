@@ -88,11 +88,13 @@ class Residents(Leadership):
 
     async def confirm_fixed(self, actor: Actor, complaint_id: int) -> Reply:
         """The reporter's "fixed" closes the complaint (and its followers
-        hear so).  A follower's is thanked and closes nothing while the
-        reporter can answer: the one who raised it decides, and anyone's
-        "not fixed" still reopens it until it closes (issue 17); with no
-        reporter left to ask (erased, or a city platform's request), the
-        first follower's closes it."""
+        hear so).  A follower's closes nothing while the reporter can answer:
+        the one who raised it decides, and anyone's "not fixed" still
+        reopens it until it closes (issue 17).  It is recorded, though, and
+        the owner told: should the reporter stay silent past the wait, the
+        sweep closes it as confirmed on the follower's word, not as
+        unconfirmed.  With no reporter left to ask (erased, or a city
+        platform's request), the first follower's closes it."""
         complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
@@ -102,7 +104,7 @@ class Residents(Leadership):
             and actor.person_id != reporter
             and await self._reporter_has_chat(complaint.id)
         ):
-            return Reply(notes=(text("follow.confirm_noted", code=complaint.code),))
+            return await self._follower_confirms(actor, complaint)
         pending = PendingChange(
             fields={"closed_at": self.clock.now()},
             notices=[
@@ -124,6 +126,24 @@ class Residents(Leadership):
             complaint=reply.complaint,
         )
 
+    async def _follower_confirms(self, actor: Actor, complaint: Complaint) -> Reply:
+        """A follower's "fixed", noted: the event in the history, the time on
+        the complaint (for the sweep), the owner told.  Said twice, noted
+        once."""
+        noted = Reply(notes=(text("follow.confirm_noted", code=complaint.code),))
+        if complaint.follower_confirmed_at is not None:
+            return noted
+        pending = PendingChange(
+            fields={"follower_confirmed_at": self.clock.now()},
+            notices=[
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "follower_confirmed"})
+            ],
+        )
+        reply = await self._apply(actor, complaint, Action.FOLLOWER_CONFIRM, pending)
+        if reply.refused:
+            return reply
+        return Reply(notes=noted.notes, complaint=reply.complaint)
+
     async def _dispute(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.DISPUTE)
         if refusal or complaint is None:
@@ -139,6 +159,7 @@ class Residents(Leadership):
             "resolution_note": None,
             "clock_start": now,
             "paused_since": None,  # a fresh start: no wait carries over
+            "follower_confirmed_at": None,  # a word about the disputed fix
         }
         if category is not None:
             # The clocks restart from the reopen: a fresh acknowledge and resolve window.

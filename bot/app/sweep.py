@@ -182,11 +182,7 @@ class Sweeper:
         news: Reason | None = None
         for due, level, target in reasons:
             if due is Due.AUTO_CLOSE:
-                fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
-                event = self._event(complaint, Action.AUTO_CLOSE, now)
-                if reporter is not None:
-                    decision.single.append(_resident(complaint, reporter, "auto_closed"))
-                decision.single.append(_owner(complaint, "closed_unconfirmed"))
+                event = self._close(decision, complaint, fields, now)
                 break
             if due is Due.INFO_TIMEOUT:
                 paused = complaint.paused_since or now
@@ -304,6 +300,25 @@ class Sweeper:
         if found is None:
             found = decision.leaders[key] = _reached(chart, decision, complaint.ward, *key[1:])
         return found
+
+    def _close(
+        self, decision: _Decision, complaint: DueComplaint, fields: dict[str, Any], now: datetime
+    ) -> Event:
+        """The reporter never answered: closed unconfirmed, unless a follower
+        said "fixed" to this fix meanwhile (bot/app/residents.py), when it
+        closes confirmed on their word."""
+        reporter = complaint.reporter
+        if complaint.follower_confirmed_at is not None:
+            fields.update(state=State.CONFIRMED, closed_at=now)
+            if reporter is not None:
+                decision.single.append(_resident(complaint, reporter, "confirmed_by_follower"))
+            decision.single.append(_owner(complaint, "closed_confirmed_by_follower"))
+            return self._event(complaint, Action.CONFIRM_BY_FOLLOWER, now)
+        fields.update(state=State.CLOSED_UNCONFIRMED, closed_at=now)
+        if reporter is not None:
+            decision.single.append(_resident(complaint, reporter, "auto_closed"))
+        decision.single.append(_owner(complaint, "closed_unconfirmed"))
+        return self._event(complaint, Action.AUTO_CLOSE, now)
 
     @staticmethod
     def _event(complaint: DueComplaint, action: Action, now: datetime) -> Event:

@@ -73,6 +73,7 @@ PERMISSIONS: dict[Action, frozenset[Relation]] = {
     Action.EXTEND: LEADERS,
     Action.CONFIRM: NEIGHBOURS,
     Action.DISPUTE: NEIGHBOURS,
+    Action.FOLLOWER_CONFIRM: frozenset({Relation.FOLLOWER}),
     Action.WITHDRAW: RESIDENT,
     Action.RATE: RESIDENT,
     Action.ANSWER_INFO: RESIDENT,

@@ -73,6 +73,10 @@ class Action(StrEnum):
     RESUME = "resume"  # the resident did not answer in time; the clock runs again
     AUTO_CLOSE = "auto_close"  # resolved and never confirmed nor disputed
     REPLY = "reply"  # the owner sends the resident a short message
+    # A follower says "fixed" while the reporter may still answer: noted (the
+    # owner told); should the reporter stay silent, it closes confirmed.
+    FOLLOWER_CONFIRM = "follower_confirm"
+    CONFIRM_BY_FOLLOWER = "confirm_by_follower"  # closed confirmed on a follower's word
 
 
 # (from, action) -> to.  ``None`` as "from" is the moment of filing.
@@ -95,7 +99,11 @@ TRANSITIONS: dict[tuple[State | None, Action], State] = {
     **{(s, Action.ANSWER_INFO): s for s in OPEN_STATES},
     **{(s, Action.RESUME): s for s in OPEN_STATES},
     **{(s, Action.REPLY): s for s in OPEN_STATES},
+    (State.RESOLVED, Action.FOLLOWER_CONFIRM): State.RESOLVED,
     (State.RESOLVED, Action.AUTO_CLOSE): State.CLOSED_UNCONFIRMED,
+    # The reporter silent past the wait, a follower said "fixed": the sweep
+    # closes it as confirmed, on the follower's word.
+    (State.RESOLVED, Action.CONFIRM_BY_FOLLOWER): State.CONFIRMED,
 }
 
 
@@ -178,6 +186,9 @@ class Complaint:
     # (see bot/domain/owners.py): their staff id, until it goes back or the
     # fallback takes it on.
     fallback_from: str | None = None
+    # When a follower said "fixed" to the current fix while the reporter
+    # could still answer (see Action.FOLLOWER_CONFIRM).
+    follower_confirmed_at: datetime | None = None
 
     @property
     def code(self) -> str:

@@ -259,6 +259,7 @@ def complaint_from_row(row: asyncpg.Record, photos: Sequence[tuple[str, Photo]])
         next_action_at=row["next_action_at"],
         escalation_level=row["escalation_level"],
         fallback_from=row["fallback_from"],
+        follower_confirmed_at=row["follower_confirmed_at"],
     )
 
 
@@ -316,7 +317,7 @@ async def insert_admin_entry(conn: Conn, entry: AdminEntry) -> None:
 DUE_COLUMNS = (
     "SELECT c.id, c.category, c.family, c.ward, c.state, c.owner, c.concerns_leadership,"
     " c.created_at, c.due_at, c.clock_start, c.ack_due_at, c.resolved_at, c.paused_since,"
-    " c.swept_until, c.escalation_level, p.person_id"
+    " c.swept_until, c.escalation_level, p.person_id, c.follower_confirmed_at"
     " FROM complaints c"
     " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
     " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= $1"
@@ -344,6 +345,7 @@ def due_from_row(row: asyncpg.Record) -> DueComplaint:
         swept_until,
         escalation_level,
         reporter,
+        follower_confirmed_at,
     ) = row
     return DueComplaint(
         id_,
@@ -362,4 +364,5 @@ def due_from_row(row: asyncpg.Record) -> DueComplaint:
         swept_until,
         escalation_level,
         reporter,
+        follower_confirmed_at,
     )

@@ -238,6 +238,7 @@ def complaint_from_row(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) 
         next_action_at=maybe_time(row["next_action_at"]),
         escalation_level=row["escalation_level"],
         fallback_from=row["fallback_from"],
+        follower_confirmed_at=maybe_time(row["follower_confirmed_at"]),
     )
 
 
@@ -279,7 +280,7 @@ def event_values(event: Event) -> tuple[Any, ...]:
 DUE_COLUMNS = (
     "SELECT c.id, c.category, c.family, c.ward, c.state, c.owner, c.concerns_leadership,"
     " c.created_at, c.due_at, c.clock_start, c.ack_due_at, c.resolved_at, c.paused_since,"
-    " c.swept_until, c.escalation_level, p.person_id"
+    " c.swept_until, c.escalation_level, p.person_id, c.follower_confirmed_at"
     " FROM complaints c"
     " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
     " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= ?"
@@ -312,6 +313,7 @@ def due_from_row(row: Sequence[Any]) -> DueComplaint:
         swept_until,
         escalation_level,
         reporter,
+        follower_confirmed_at,
     ) = row
     return DueComplaint(
         id_,
@@ -330,4 +332,5 @@ def due_from_row(row: Sequence[Any]) -> DueComplaint:
         parse_utc(swept_until) if swept_until else None,
         escalation_level,
         reporter,
+        parse_utc(follower_confirmed_at) if follower_confirmed_at else None,
     )
