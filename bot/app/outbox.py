@@ -64,12 +64,6 @@ GIVE_UP_AFTER = timedelta(hours=2)
 # platform's answer); each channel's pacing keeps the whole under its limit.
 # It is also the bound on what a crash can send twice (see the docstring).
 PARALLEL_RECIPIENTS = 8
-# A pass sends at most so many rows to one person; the rest go in the next
-# pass, in order.  One person's rows go one at a time, so a pass that sent
-# a long queue (a cadre's task cards after a burst of reports) would last
-# as long as that queue, and every row queued meanwhile by this process — a
-# resident's reply — would wait for it.
-ROWS_PER_PERSON = 4
 
 
 def backoff(attempts: int) -> timedelta:
@@ -256,8 +250,7 @@ class OutboxLoop:
                 await task
 
     async def _send_batch(self, items: Sequence[OutboxItem]) -> int:
-        """Each person's rows in order (the first `ROWS_PER_PERSON` of them),
-        different people side by side."""
+        """Each person's rows in order, different people side by side."""
         by_person: dict[int, list[OutboxItem]] = {}
         for item in items:
             key = item.recipient.id if item.recipient is not None else -item.id
@@ -267,8 +260,7 @@ class OutboxLoop:
         async def one_person(queue: list[OutboxItem]) -> int:
             sent = 0
             async with gate:
-                # The rest next pass (`_run` passes again), unless held with these.
-                for n, item in enumerate(queue[:ROWS_PER_PERSON]):
+                for n, item in enumerate(queue):
                     attempt = await self._attempt(item)
                     if attempt.outcome is Outcome.HELD:
                         # The person's later rows wait as long, and keep their order.
