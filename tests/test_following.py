@@ -7,6 +7,7 @@ follower.  The channels' side is in tests/test_following_channels.py."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -313,6 +314,25 @@ async def test_a_followers_fixed_said_twice_is_noted_once_and_told_the_owner_onc
     due = await store.due_outbox(clock.now() + timedelta(days=400), 500)
     owner_told = [i for i in due if i.payload.get("event") == "follower_confirmed"]
     assert len(owner_told) == 1
+
+
+async def test_two_followers_saying_fixed_at_once_are_both_noted_and_recorded_once(
+    services: Services, store: Store
+) -> None:
+    _, binh, first = await follow_first(services)
+    cuong = await resident(services, 3)
+    review = await to_review(services, cuong, at=HERE)
+    assert review.prompt is not None
+    await services.answer(cuong, ChoiceAnswer(review.prompt.seq, f"f{first.id}"))
+    cadre = await staff(services, first.owner)
+    await services.begin(cadre, first.id, Action.RESOLVE)
+    await typed(services, cadre, "Đã thu gom", "bo qua")
+    replies = await asyncio.gather(
+        services.confirm_fixed(binh, first.id), services.confirm_fixed(cuong, first.id)
+    )
+    assert [keys(r) for r in replies] == [["follow.confirm_noted"]] * 2
+    actions = [e.action for e in await store.events_of(first.id)]
+    assert actions.count(Action.FOLLOWER_CONFIRM) == 1
 
 
 async def test_the_reporters_confirm_closes_it_and_followers_hear_so(

@@ -16,7 +16,7 @@ from bot.app.core import (
 )
 from bot.app.leadership import Leadership
 from bot.domain.authz import Actor, Refusal
-from bot.domain.complaints import Action, Complaint, parse_code
+from bot.domain.complaints import Action, Complaint, State, parse_code
 from bot.domain.deadlines import deadlines
 from bot.domain.messages import text
 from bot.ports import Notice
@@ -128,8 +128,8 @@ class Residents(Leadership):
 
     async def _follower_confirms(self, actor: Actor, complaint: Complaint) -> Reply:
         """A follower's "fixed", noted: the event in the history, the time on
-        the complaint (for the sweep), the owner told.  Said twice, noted
-        once."""
+        the complaint (for the sweep), the owner told.  Said twice, or by
+        two followers at once, noted once."""
         noted = Reply(notes=(text("follow.confirm_noted", code=complaint.code),))
         if complaint.follower_confirmed_at is not None:
             return noted
@@ -140,9 +140,12 @@ class Residents(Leadership):
             ],
         )
         reply = await self._apply(actor, complaint, Action.FOLLOWER_CONFIRM, pending)
-        if reply.refused:
-            return reply
-        return Reply(notes=noted.notes, complaint=reply.complaint)
+        now = reply.complaint
+        if reply.refused and not (
+            now is not None and now.state is State.RESOLVED and now.follower_confirmed_at
+        ):
+            return reply  # not noted by another follower meanwhile: reopened, or closed
+        return Reply(notes=noted.notes, complaint=now)
 
     async def _dispute(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.DISPUTE)
