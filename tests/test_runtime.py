@@ -19,7 +19,7 @@ import pytest
 from telegram.error import InvalidToken
 
 from bot.app.services import Services
-from bot.cli import _services
+from bot.cli.console import services_of
 from bot.domain.clock import ManualClock
 from bot.domain.digest import DigestSchedule
 from bot.domain.orgchart import OrgChart
@@ -334,12 +334,12 @@ async def test_the_command_line_and_the_running_bot_build_the_same_use_cases(
         digest=DigestSchedule(1, time(9, 0)),
     )
     defaults = settings_for(db_path)
-    async with _services(settings) as cli:
+    async with services_of(settings) as cli:
         from_cli = knobs(cli)
     async with driven(settings, clock) as bot:
         from_bot = knobs(bot.services)
         sweeper, digests = bot.runtime.sweeper, bot.digests
-    async with _services(defaults) as default_cli:
+    async with services_of(defaults) as default_cli:
         assert knobs(default_cli) != from_cli, "every setting above is away from its default"
     assert from_cli == from_bot
     assert from_bot == {

@@ -14,15 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.cli.console import EXIT_REFUSED, EXIT_USAGE, Console, Handler, services_of
+from bot.cli.console import EXIT_REFUSED, EXIT_USAGE, Console, Handler
 from bot.cli.parsing import _parser
 from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import normalise_language, t
 
-# What other code and the tests use by these names.
-_services = services_of
-
-__all__ = ["EXIT_REFUSED", "EXIT_USAGE", "_parser", "_services", "main"]
+__all__ = ["EXIT_REFUSED", "EXIT_USAGE", "_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

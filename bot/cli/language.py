@@ -77,7 +77,7 @@ class _Parser(argparse.ArgumentParser):
             return super().format_usage()
 
 
-def _parser_in(language: str) -> type[_Parser]:
+def parser_in(language: str) -> type[_Parser]:
     """The parser class for one language."""
     return type(f"Parser_{language}", (_Parser,), {"language": language})
 

@@ -10,7 +10,7 @@ from functools import partial
 
 from bot.cli import admin, data, platforms, serving
 from bot.cli.console import operator_name
-from bot.cli.language import Subcommands, Words, _parser_in
+from bot.cli.language import Subcommands, Words, parser_in
 from bot.i18n import DEFAULT_LANGUAGE, t
 
 COMMANDS = (
@@ -39,7 +39,7 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
     def h(key: str, **params: object) -> str:
         return t(language, key, **params)
 
-    make = _parser_in(language)
+    make = parser_in(language)
     parser = make(prog="phananh", description=h("cli_help.description"))
     sub: Subcommands = parser.add_subparsers(  # type: ignore[assignment]
         dest="command", required=True, metavar=h("cli_help.command")
