@@ -9,12 +9,12 @@ transaction when there is one.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import aiosqlite
-
 from bot.ports import Account, Person
+from storage.sqlite.inline import InlineConnection
 
 # A person's accounts in the order a message tries them: those the channel
 # can reach first, then the one used last.  ``last_seen_at`` grows strictly
@@ -30,13 +30,13 @@ SEEN = (
 )
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+async def _rows(conn: InlineConnection, sql: str, params: Sequence[Any]) -> list[Any]:
     async with conn.execute(sql, params) as cursor:
         return list(await cursor.fetchall())
 
 
 async def accounts_of(
-    conn: aiosqlite.Connection, person_ids: Iterable[int]
+    conn: InlineConnection, person_ids: Iterable[int]
 ) -> dict[int, tuple[Account, ...]]:
     """Each person's accounts, in `ACCOUNT_ORDER`."""
     ids = sorted(set(person_ids))
@@ -55,7 +55,7 @@ async def accounts_of(
     return {person_id: tuple(accounts) for person_id, accounts in found.items()}
 
 
-def person_from_row(row: aiosqlite.Row, accounts: tuple[Account, ...]) -> Person:
+def person_from_row(row: sqlite3.Row, accounts: tuple[Account, ...]) -> Person:
     return Person(
         id=row["id"],
         display_name=row["display_name"],
@@ -64,7 +64,7 @@ def person_from_row(row: aiosqlite.Row, accounts: tuple[Account, ...]) -> Person
     )
 
 
-async def people_by_id(conn: aiosqlite.Connection, person_ids: Iterable[int]) -> dict[int, Person]:
+async def people_by_id(conn: InlineConnection, person_ids: Iterable[int]) -> dict[int, Person]:
     """These people with their accounts, in two reads."""
     ids = sorted(set(person_ids))
     if not ids:
@@ -80,11 +80,11 @@ async def people_by_id(conn: aiosqlite.Connection, person_ids: Iterable[int]) ->
     return people
 
 
-async def person_by_id(conn: aiosqlite.Connection, person_id: int) -> Person | None:
+async def person_by_id(conn: InlineConnection, person_id: int) -> Person | None:
     return (await people_by_id(conn, [person_id])).get(person_id)
 
 
-async def person_of_account(conn: aiosqlite.Connection, account: Account) -> int | None:
+async def person_of_account(conn: InlineConnection, account: Account) -> int | None:
     rows = await _rows(
         conn,
         "SELECT person_id FROM accounts WHERE channel = ? AND external_id = ?",
@@ -93,13 +93,13 @@ async def person_of_account(conn: aiosqlite.Connection, account: Account) -> int
     return int(rows[0][0]) if rows else None
 
 
-async def channels_of(conn: aiosqlite.Connection, person_id: int) -> set[str]:
+async def channels_of(conn: InlineConnection, person_id: int) -> set[str]:
     rows = await _rows(conn, "SELECT channel FROM accounts WHERE person_id = ?", (person_id,))
     return {str(r[0]) for r in rows}
 
 
 async def new_person(
-    conn: aiosqlite.Connection,
+    conn: InlineConnection,
     account: Account,
     display_name: str | None,
     language: str,
@@ -122,7 +122,7 @@ async def new_person(
     return person_id
 
 
-async def add_account(conn: aiosqlite.Connection, person_id: int, account: Account) -> None:
+async def add_account(conn: InlineConnection, person_id: int, account: Account) -> None:
     """Give ``person_id`` an account nobody has yet (the org chart named it)."""
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, person_id, created_at, last_seen_at)"
@@ -131,7 +131,7 @@ async def add_account(conn: aiosqlite.Connection, person_id: int, account: Accou
     )
 
 
-async def merge_person(conn: aiosqlite.Connection, absorbed: int, into: int) -> None:
+async def merge_person(conn: InlineConnection, absorbed: int, into: int) -> None:
     """``absorbed`` turns out to be ``into`` on another account: every
     account of theirs joins ``into``, and what was theirs goes with them —
     the complaints they filed (they keep hearing of them and may confirm

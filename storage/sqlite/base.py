@@ -4,11 +4,10 @@ complaint's change with its event, photos and outbox rows)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from bot.domain.complaints import Complaint, Event, Photo
 from bot.ports import (
@@ -16,6 +15,7 @@ from bot.ports import (
     Notice,
 )
 from storage.sqlite.db import Database, utc_text
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.rows import (
     INSERT_EVENT,
     assignments_sql,
@@ -30,16 +30,16 @@ class SqliteBase:
         self.db = db
 
     @property
-    def conn(self) -> aiosqlite.Connection:
+    def conn(self) -> InlineConnection:
         return self.db.conn
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = await self.conn.execute_fetchall(sql, params)
         for row in rows:
             return row
         return None
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return list(await self.conn.execute_fetchall(sql, params))
 
     @property
@@ -47,7 +47,7 @@ class SqliteBase:
         return self.db.outbox_changes
 
     async def _insert_photos(
-        self, conn: aiosqlite.Connection, complaint_id: int, photos: Sequence[tuple[str, Photo]]
+        self, conn: InlineConnection, complaint_id: int, photos: Sequence[tuple[str, Photo]]
     ) -> None:
         await conn.executemany(
             "INSERT INTO complaint_photos (complaint_id, kind, media_id, position)"
@@ -55,11 +55,11 @@ class SqliteBase:
             [(complaint_id, kind, p.media_id, i) for i, (kind, p) in enumerate(photos)],
         )
 
-    async def _insert_event(self, conn: aiosqlite.Connection, event: Event) -> None:
+    async def _insert_event(self, conn: InlineConnection, event: Event) -> None:
         await conn.execute(INSERT_EVENT, event_values(event))
 
     async def _insert_notices(
-        self, conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
+        self, conn: InlineConnection, notices: Iterable[Notice], at: datetime
     ) -> None:
         self.db.outbox_changes += await insert_notices(conn, notices, at)
 
@@ -82,7 +82,7 @@ class SqliteBase:
         photos = await self._photos({r["id"] for r in rows})
         return [complaint_from_row(r, photos.get(r["id"], [])) for r in rows]
 
-    async def _write_change(self, conn: aiosqlite.Connection, change: Change) -> bool:
+    async def _write_change(self, conn: InlineConnection, change: Change) -> bool:
         """One complaint's change, its event, photos and notices — inside the
         caller's transaction; False if the complaint changed meanwhile."""
         columns, values = assignments_sql(change.fields)
@@ -111,7 +111,7 @@ class SqliteBase:
         return True
 
     async def _move_people(
-        self, conn: aiosqlite.Connection, from_id: int, to_id: int, at: datetime
+        self, conn: InlineConnection, from_id: int, to_id: int, at: datetime
     ) -> None:
         """A duplicate rejected: the reporter and followers of ``from_id``
         follow ``to_id`` (each keeping their choice about their name), but

@@ -33,6 +33,7 @@ import aiosqlite
 
 from storage.errors import DatabaseUnusable, Refusal
 from storage.migrations import Migration, numbered_migrations
+from storage.sqlite.inline import InlineConnection, patiently
 
 __all__ = ["Database", "DatabaseUnusable", "Migration", "Refusal", "available_migrations"]
 
@@ -165,6 +166,14 @@ def _checkpoint(path: Path) -> None:
         log.warning("background checkpoint of %s failed: %s", path.name, exc)
 
 
+def _truncate_wal(path: Path) -> bool:
+    """`Database.scrub_wal`'s work: True when the WAL is empty afterwards."""
+    uri = f"{path.resolve().as_uri()}?mode=rw"
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
+
+
 def _fsync_wal(path: Path) -> None:
     """Force the WAL's committed frames to disk (on Linux, fsync flushes the
     file whichever descriptor wrote it)."""
@@ -192,7 +201,7 @@ class Database:
     # throughput (bench/intake.py).  See README, "Durability".
     SYNCHRONOUS = "NORMAL"
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, conn: InlineConnection, path: Path) -> None:
         self.conn = conn
         self.path = path
         self._lock = asyncio.Lock()
@@ -210,13 +219,13 @@ class Database:
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
         """Open (or create) the database and bring it to this program's
         schema.  Anything wrong with the file itself raises
-        `DatabaseUnusable`, and the connection is closed first: aiosqlite
-        runs each connection on a thread of its own that the interpreter
-        waits for at exit, so one left open by a failed PRAGMA (a file that
-        is not SQLite) kept the process from ever ending."""
+        `DatabaseUnusable`, and the connection is closed first (when it
+        was an aiosqlite one, its thread left open by a failed PRAGMA on a
+        file that is not SQLite kept the process from ever ending; the
+        readers still are)."""
         prepare_path(path)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = InlineConnection.connect(path, BUSY_TIMEOUT_MS)
         except sqlite3.Error as exc:
             raise unusable(path, exc) from exc
         try:
@@ -231,13 +240,12 @@ class Database:
         return db
 
     @classmethod
-    async def _configure(cls, conn: aiosqlite.Connection, path: Path) -> Database:
-        conn.row_factory = aiosqlite.Row
+    async def _configure(cls, conn: InlineConnection, path: Path) -> Database:
+        conn.row_factory = sqlite3.Row
         # PRAGMA foreign_keys is ignored inside a transaction: set it first.
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute(f"PRAGMA synchronous = {cls.SYNCHRONOUS}")
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute(f"PRAGMA cache_size = -{cls.CACHE_KIB}")
         await conn.execute(f"PRAGMA wal_autocheckpoint = {cls.WAL_LIMIT}")
         # What is deleted or overwritten is zeroed in the page, not left in
@@ -283,21 +291,21 @@ class Database:
         never lands inside another task's open transaction.  Returns the
         number of rows changed."""
         async with self._lock:
-            cursor = await self.conn.execute(sql, params)
+            cursor = await patiently(self.conn, lambda: self.conn.execute(sql, params))
         self._checkpoint_soon()
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
-    async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+    async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Like `write`, for a statement with RETURNING."""
         async with self._lock:
-            rows = list(await self.conn.execute_fetchall(sql, params))
+            rows = list(await patiently(self.conn, lambda: self.conn.execute_fetchall(sql, params)))
         self._checkpoint_soon()
         return rows
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[InlineConnection]:
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await patiently(self.conn, lambda: self.conn.execute("BEGIN IMMEDIATE"))
             try:
                 yield self.conn
             except BaseException:
@@ -335,19 +343,29 @@ class Database:
         """Copy the WAL back into the database and truncate it to nothing,
         so that the old page images it holds (an erased phone number among
         them) are gone from the disk too.  Waits for readers up to the busy
-        timeout; False (logged) when one still held an old snapshot."""
-        async with self._lock, self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-            row = await cursor.fetchone()
-        if row is None or row[0]:
+        timeout, on a connection and thread of its own (the write
+        connection runs on the event loop's), holding the write lock's turn
+        meanwhile; False (logged) when a reader still held an old snapshot."""
+        async with self._lock:
+            done = await asyncio.to_thread(_truncate_wal, self.path)
+        if not done:
             log.warning("the WAL of %s could not be truncated: a reader held it", self.path.name)
-            return False
-        return True
+        return done
 
     async def backup_to(self, target: Path) -> None:
         """A consistent copy while the bot keeps writing: SQLite's online
-        backup API, page by page, under its own read transaction."""
-        async with aiosqlite.connect(target) as copy:
-            await self.conn.backup(copy)
+        backup API in one step, under its own read transaction, from a
+        connection of its own on a thread (the write connection runs on the
+        event loop's thread, which a copy of the whole file must not hold)."""
+
+        def copy() -> None:
+            with (
+                contextlib.closing(sqlite3.connect(self.path)) as source,
+                contextlib.closing(sqlite3.connect(target)) as copy,
+            ):
+                source.backup(copy)
+
+        await asyncio.to_thread(copy)
 
     async def schema_version(self) -> int:
         """The highest migration applied; a version stored as anything but

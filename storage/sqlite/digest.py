@@ -24,11 +24,10 @@ import asyncio
 import functools
 import json
 import re
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from bot.domain.complaints import Complaint
 from bot.domain.digest import (
@@ -356,7 +355,7 @@ class SqliteDigestStore:
 
     async def _all(
         self, sql: str, params: dict[str, Any] | Sequence[Any], leadership: bool = True
-    ) -> list[aiosqlite.Row]:
+    ) -> list[sqlite3.Row]:
         """Reports read on a connection of their own (`Database.reading`),
         never holding up the bot's; ``leadership`` False: without the
         complaints about a ward's own leadership."""

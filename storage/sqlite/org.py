@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.orgchart import (
     OrgChart,
     StaffMember,
@@ -28,6 +26,7 @@ from storage.sqlite.accounts import (
     person_of_account,
 )
 from storage.sqlite.base import SqliteBase
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.rows import (
     Conflict,
     bump_roster,
@@ -76,7 +75,7 @@ class SqliteOrg(SqliteBase):
             return False
         return True
 
-    async def _bind_named(self, conn: aiosqlite.Connection, member: StaffMember) -> None:
+    async def _bind_named(self, conn: InlineConnection, member: StaffMember) -> None:
         """The accounts the chart names for ``member`` (Telegram's, then
         Zalo's) are theirs: each joins the person bound to the record — or,
         where that person has another account on the same channel, the
@@ -128,7 +127,7 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-async def _write_chart(conn: aiosqlite.Connection, chart: OrgChart) -> None:
+async def _write_chart(conn: InlineConnection, chart: OrgChart) -> None:
     for table in CHART_TABLES:
         await conn.execute(f"DELETE FROM {table}")
     known = [row[0] for row in await conn.execute_fetchall("SELECT id FROM staff")]

@@ -4,10 +4,9 @@ be reached, and how many complaints someone filed lately."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from datetime import datetime
-
-import aiosqlite
 
 from bot.ports import (
     Account,
@@ -18,6 +17,7 @@ from bot.ports import (
 from storage.sqlite.accounts import SEEN, new_person, person_by_id, person_from_row
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.rows import bump_roster
 
 # Who wrote, in one read: the person, this account's own state, the others'
@@ -187,12 +187,12 @@ class SqlitePeople(SqliteBase):
 
 
 async def _fetch_one(
-    conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]
-) -> aiosqlite.Row | None:
+    conn: InlineConnection, sql: str, params: tuple[object, ...]
+) -> sqlite3.Row | None:
     async with conn.execute(sql, params) as cursor:
         return await cursor.fetchone()
 
 
-async def _reachable(conn: aiosqlite.Connection, person_id: int) -> bool:
+async def _reachable(conn: InlineConnection, person_id: int) -> bool:
     row = await _fetch_one(conn, f"SELECT {_REACHABLE}", (person_id,))
     return bool(row and row[0])

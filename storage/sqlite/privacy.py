@@ -7,11 +7,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.sqlite.accounts import ACCOUNT_ORDER, SAME_PERSON
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
+from storage.sqlite.inline import InlineConnection
 from storage.sqlite.rows import (
     mask_what_they_wrote,
 )
@@ -126,7 +125,7 @@ _MEDIA_IN_USE = (
 )
 
 
-async def erase_unused_media(conn: aiosqlite.Connection, media_ids: set[int]) -> None:
+async def erase_unused_media(conn: InlineConnection, media_ids: set[int]) -> None:
     """Erase the bytes (and handles) of these media, unless something else
     still shows the same photo: the same bytes sent by someone else are one
     row (they are kept once), and stay theirs."""

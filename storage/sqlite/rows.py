@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-
-import aiosqlite
 
 from bot.domain.complaints import Complaint, Event, Photo, State
 from bot.domain.orgchart import (
@@ -27,6 +26,7 @@ from bot.ports import (
 )
 from storage.sqlite.accounts import SAME_PERSON
 from storage.sqlite.db import parse_utc, utc_text
+from storage.sqlite.inline import InlineConnection
 
 
 def maybe_time(value: str | None) -> datetime | None:
@@ -41,7 +41,7 @@ ROSTER_VERSION = "roster_version"
 
 
 async def drop_pending(
-    conn: aiosqlite.Connection, staff: Sequence[str], keep_kinds: Sequence[str], at: datetime
+    conn: InlineConnection, staff: Sequence[str], keep_kinds: Sequence[str], at: datetime
 ) -> None:
     """Give up the rows still waiting for these staff, but those of
     ``keep_kinds``: what they would say is stale (or nobody is left to read it)."""
@@ -57,7 +57,7 @@ async def drop_pending(
     )
 
 
-async def bump_roster(conn: aiosqlite.Connection) -> None:
+async def bump_roster(conn: InlineConnection) -> None:
     """Inside the caller's transaction: the chart, or who can be reached, changed."""
     await conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, '1')"
@@ -71,7 +71,7 @@ def templates_of(raw: str | None, kind: str) -> list[str]:
 
 
 async def masked_rows(
-    conn: aiosqlite.Connection, select: str, params: Sequence[Any], update: str
+    conn: InlineConnection, select: str, params: Sequence[Any], update: str
 ) -> None:
     """Run ``select`` (an id, then text columns) and write back, with
     ``update``, the rows whose text had contact details in it."""
@@ -83,7 +83,7 @@ async def masked_rows(
             await conn.execute(update, (*masked, row_id))
 
 
-async def mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> None:
+async def mask_what_they_wrote(conn: InlineConnection, person_id: int) -> None:
     """Phone numbers, e-mail addresses and ID-card numbers out of every
     copy of what the person wrote that is kept after /forget: their
     complaints' descriptions and landmarks, the notes of what they did (an
@@ -114,9 +114,7 @@ async def mask_what_they_wrote(conn: aiosqlite.Connection, person_id: int) -> No
             await conn.execute("UPDATE outbox SET payload = ? WHERE id = ?", (masked, row_id))
 
 
-async def insert_notices(
-    conn: aiosqlite.Connection, notices: Iterable[Notice], at: datetime
-) -> int:
+async def insert_notices(conn: InlineConnection, notices: Iterable[Notice], at: datetime) -> int:
     """Outbox rows, inside the caller's transaction (shared with
     storage/sqlite/digest.py); returns how many."""
     when = utc_text(at)
@@ -144,7 +142,7 @@ async def insert_notices(
     return len(notices) + await _to_followers(conn, notices, when)
 
 
-async def _to_followers(conn: aiosqlite.Connection, notices: list[Notice], when: str) -> int:
+async def _to_followers(conn: InlineConnection, notices: list[Notice], when: str) -> int:
     """A copy of each resident notice meant for followers too, for each
     follower of its complaint (issue 17), marked as theirs."""
     copied = 0
@@ -206,7 +204,7 @@ def with_complaint(notice: Notice, complaint_id: int) -> Notice:
     return replace(notice, complaint_id=complaint_id)
 
 
-def complaint_from_row(row: aiosqlite.Row, photos: Sequence[tuple[str, Photo]]) -> Complaint:
+def complaint_from_row(row: sqlite3.Row, photos: Sequence[tuple[str, Photo]]) -> Complaint:
     location = GeoPoint(lon=row["lon"], lat=row["lat"]) if row["lat"] is not None else None
     return Complaint(
         id=row["id"],
@@ -248,7 +246,7 @@ INSERT_EVENT = (
 )
 
 
-async def insert_admin_entry(conn: aiosqlite.Connection, entry: AdminEntry) -> None:
+async def insert_admin_entry(conn: InlineConnection, entry: AdminEntry) -> None:
     await conn.execute(
         "INSERT INTO admin_log (at, actor, action, subject, person_id, detail)"
         " VALUES (?, ?, ?, ?, ?, ?)",

@@ -35,8 +35,8 @@ class SqliteSweep(SqliteBase):
         """Read the complaints due, let ``decide`` say what happens, write it
         — all in one transaction, so no handler's change slips in between.
 
-        Every statement crosses to aiosqlite's thread and back: the batch is
-        read in one, and written in one per shape of change (most are the
+        The batch is read in one statement, and written in one per shape of
+        change (most are the
         bookmark and the next look alone), not one per complaint."""
         async with self.db.transaction() as conn:
             async with conn.execute(DUE_COLUMNS, (utc_text(now), limit)) as cur:
