@@ -38,8 +38,10 @@ CAPTION_LIMIT = 1024
 
 
 def utf16_len(value: str) -> int:
-    """The length Telegram checks its limits against."""
-    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+    """The length Telegram checks its limits against (counted by the codec
+    in C: every message sent is measured, a character at a time in Python
+    cost a tenth of an update's handling)."""
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def clip(value: str, limit: int) -> str:
