@@ -16,7 +16,7 @@ is read from the fake: the bot's eight messages (greeting, area, five questions,
 receipt) in order, each once.
 
 1. Throughput: 1,000 residents at once, one process, then three; no cap at the fake and the
-   bot's own pacing off (PHANANH_RATE_LIMIT=false: else the bot holds itself to 28 messages
+   bot's own pacing off (PHANANH_RATE_LIMIT=false: else the bot holds itself to 27.5 messages
    a second, and both would measure that).  Updates handled per second, from the first post
    to the last receipt; the ratio three against one.  Each process's CPU time, the time it
    waited for a CPU (run queue, /proc/PID/schedstat), PostgreSQL's, nginx's, this driver's
@@ -29,7 +29,9 @@ receipt) in order, each once.
    put in as the burst starts, so the processes' sweeps queue reminders, escalations and
    digests while it runs.  Counted: complaints lost or stored twice (the database), replies,
    receipts and task cards lost or sent twice, reminder lines and digests sent twice.
-3. The fake enforcing 30 messages a second in all (429 above), the bot's pacing on: three
+3. The fake enforcing 30 messages a second in all (429 above; counted as each message arrives,
+   as Telegram counts, not after the fake's 50 ms answer delay, when its own late wake-ups
+   bunched them), the bot's pacing on: three
    processes, 200 residents; messages accepted per second by the three together, from the
    first to the last of the burst, and the number of 429 answers.
 

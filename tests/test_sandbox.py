@@ -310,6 +310,28 @@ async def test_rate_limit(
         await app.bot.send_message(alice.user_id, "too fast")
 
 
+async def test_the_rate_is_counted_when_a_message_arrives_not_when_it_is_answered(
+    api: FakeBotApi, alice: FakeUser
+) -> None:
+    """As Telegram counts: three messages arriving over 1.2 s at a limit of two a second
+    are all accepted, even when their answers come back together (a busy server, here a
+    hold), and a third within one second of arrivals is refused."""
+    now = [0.0]
+    api.monotonic = lambda: now[0]
+    api.rate_limit_per_second = 2
+    released = api.hold("sendMessage")
+    sends = []
+    for at in (0.0, 0.6, 1.2):
+        now[0] = at
+        sends.append(asyncio.ensure_future(api.call("sendMessage", {"chat_id": 1, "text": "x"})))
+        await api.wait_until(lambda: len(api.calls) == len(sends))
+    released.set()
+    assert [status for status, _ in await asyncio.gather(*sends)] == [200, 200, 200]
+    now[0] = 1.3  # the second and third arrived within the last second
+    status, body = await api.call("sendMessage", {"chat_id": 1, "text": "x"})
+    assert status == 429 and body["parameters"] == {"retry_after": 1}
+
+
 async def test_long_poll_wakes_on_push_and_on_close(api: FakeBotApi, alice: FakeUser) -> None:
     parked = asyncio.create_task(api.call("getUpdates", {"offset": 0, "timeout": 30}))
     await api.wait_until(lambda: bool(api.calls))

@@ -39,6 +39,8 @@ class ApiState:
         }
         self.latency = latency
         self.rate_limit_per_second: int | None = None
+        # The clock the rate counts by (a test may hand it another).
+        self.monotonic: Callable[[], float] = time.monotonic
         self.blocked_chats: set[int] = set()
         self.calls: list[ApiCall] = []
         self.sent: list[SentMessage] = []
@@ -78,13 +80,21 @@ class ApiState:
         """Answer one Bot API request with (HTTP status, Telegram's JSON body)."""
         record = ApiCall(method, dict(params))
         self.calls.append(record)
+        key = method.lower()
+        # Telegram counts a message against the bot's rate when it arrives;
+        # the answer comes after the latency.  Counted after it instead, the
+        # count would hold this fake's own late wake-ups (its event loop,
+        # busy on a loaded machine, wakes many sleepers at once), not the
+        # bot's spacing.
+        too_fast = self._over_rate(key, params)
         await self._notify()  # waiters may be watching for a call to arrive, e.g. a long-poll
         if self.latency:
             await asyncio.sleep(self.latency)
-        key = method.lower()
         await self._held(key, params)
         try:
             self._check_faults(key, params)
+            if too_fast:
+                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
             if key == "getupdates":
                 result: Any = await self._get_updates(params)
             else:
@@ -136,13 +146,23 @@ class ApiState:
         is_send = key.startswith("send") and key != "sendchataction"
         if is_send and chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if is_send and self.rate_limit_per_second is not None:
-            now = time.monotonic()
-            while self._send_times and now - self._send_times[0] >= 1.0:
-                self._send_times.popleft()
-            if len(self._send_times) >= self.rate_limit_per_second:
-                raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
-            self._send_times.append(now)
+
+    def _over_rate(self, key: str, params: JSONDict) -> bool:
+        """Whether a message arriving now is one too many for the bot's
+        rate (``rate_limit_per_second`` within the last second); one that is
+        not is counted."""
+        is_send = key.startswith("send") and key != "sendchataction"
+        if not is_send or self.rate_limit_per_second is None:
+            return False
+        if as_int(params.get("chat_id"), 0) in self.blocked_chats:
+            return False  # refused for that, and not counted
+        now = self.monotonic()
+        while self._send_times and now - self._send_times[0] >= 1.0:
+            self._send_times.popleft()
+        if len(self._send_times) >= self.rate_limit_per_second:
+            return True
+        self._send_times.append(now)
+        return False
 
     def fail_next(
         self,
