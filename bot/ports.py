@@ -534,15 +534,31 @@ class OutboxRepo(Protocol):
 
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None: ...
     async def due_outbox(
-        self, now: datetime, limit: int, channel: str | None = None
-    ) -> list[OutboxItem]: ...
+        self,
+        now: datetime,
+        limit: int,
+        channel: str | None = None,
+        per_person: int | None = None,
+    ) -> list[OutboxItem]:
+        """Pending rows whose time has come, oldest first; with
+        ``per_person``, at most that many (the oldest) of one recipient's,
+        so that a few rows each of many people fill ``limit`` rather than
+        one person's long queue."""
+        ...
+
     def claim_outbox(
-        self, now: datetime, limit: int, channel: str
+        self, now: datetime, limit: int, channel: str, per_person: int | None = None
     ) -> AbstractAsyncContextManager[list[OutboxItem]]:
         """The rows due on ``channel`` (as `due_outbox`), claimed for the
         block: with several processes on one database, no other process
         sends to their recipients meanwhile, and the rows of a recipient
         another process is sending to are left to it."""
+        ...
+
+    async def hold_later(self, item_id: int, until: datetime) -> None:
+        """Nothing of this row's recipient queued after it leaves before
+        ``until`` (the row itself must wait: a 429, the network), claimed
+        in this pass or not, so their messages keep their order."""
         ...
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...

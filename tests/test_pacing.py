@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app.pacing import LATE_SLOTS, Pacer
+from bot.app.pacing import LATE_SECONDS, LATE_SLOTS, Pacer
 
 
 class Bucket:
@@ -42,14 +42,18 @@ def paced(stall: list[float]) -> tuple[Pacer, Bucket, list[float]]:
 
 
 async def test_a_slot_woken_on_time_is_used() -> None:
-    pacer, bucket, _ = paced([0.01])
+    pacer, bucket, _ = paced([LATE_SECONDS / 2])
     await pacer.turn()
     await pacer.turn()
     assert bucket.taken == pytest.approx([100.0, 100.25])
 
 
-async def test_a_slot_missed_by_more_than_a_gap_is_taken_again() -> None:
-    pacer, bucket, clock = paced([1.0])  # the second message wakes a second late
+@pytest.mark.parametrize("late", [1.0, 2 * LATE_SECONDS], ids=["a second", "a little"])
+async def test_a_slot_missed_is_taken_again(late: float) -> None:
+    """Late by a second, or by less than the gap between slots (0.25 s here) but more
+    than `LATE_SECONDS`: sent at once, it would reach the platform close behind the next
+    slot's message, and a second's count there could hold one too many."""
+    pacer, bucket, clock = paced([late])  # the second message wakes late
     await pacer.turn()
     await pacer.turn()
     assert len(bucket.taken) == 3, "the late slot was given up and a new one taken"

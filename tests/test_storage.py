@@ -131,6 +131,59 @@ async def test_outbox_row_is_sent_once_and_failures_wait(store: Store, clock: Ma
     assert await store.outbox_counts() == (0, 1)
 
 
+async def test_a_pass_takes_a_few_rows_of_each_person_so_a_long_queue_does_not_fill_it(
+    store: Store, clock: ManualClock, chart: OrgChart
+) -> None:
+    """A cadre's long queue of task cards (to their staff record) and a resident's
+    receipt queued after it: a pass capped at 2 rows a person takes the cadre's 2
+    oldest and the resident's, in order; the next pass the cadre's next 2."""
+    await store.replace_org(chart)
+    cadre = await store.upsert_person("telegram", "70001", "Cán bộ", "vi")
+    await store.bind_staff("tt-hh-12", cadre.id, clock.now())
+    resident = await store.upsert_person("telegram", "70002", "Dân", "vi")
+    await store.enqueue(
+        [Notice("task_assigned", staff_id="tt-hh-12") for _ in range(6)], clock.now()
+    )
+    await store.enqueue([Notice("owner_update", person_id=resident.id)], clock.now())
+    async with store.claim_outbox(clock.now(), 10, "telegram", per_person=2) as first:
+        people = [i.recipient.id for i in first if i.recipient is not None]
+        assert people == [cadre.id, cadre.id, resident.id]
+        for item in first:
+            await store.mark_sent(item.id, clock.now())
+    cards = [i.id for i in await store.due_outbox(clock.now(), 10)]
+    async with store.claim_outbox(clock.now(), 10, "telegram", per_person=2) as second:
+        assert [i.id for i in second] == cards[:2], "the cadre's next two, oldest first"
+    assert len(await store.due_outbox(clock.now(), 10)) == 4, "uncapped, every row due"
+
+
+async def test_a_row_that_must_wait_holds_the_rows_after_it_in_a_pass_or_not(
+    store: Store, clock: ManualClock, chart: OrgChart
+) -> None:
+    """A 429 on a cadre's first card: their later cards — also those the capped pass did
+    not take, and a note to their person — wait as long, so none overtakes it; another
+    person's rows do not."""
+    await store.replace_org(chart)
+    cadre = await store.upsert_person("telegram", "70001", "Cán bộ", "vi")
+    await store.bind_staff("tt-hh-12", cadre.id, clock.now())
+    resident = await store.upsert_person("telegram", "70002", "Dân", "vi")
+    await store.enqueue(
+        [Notice("task_assigned", staff_id="tt-hh-12") for _ in range(3)], clock.now()
+    )
+    await store.enqueue([Notice("owner_update", person_id=cadre.id)], clock.now())
+    await store.enqueue([Notice("owner_update", person_id=resident.id)], clock.now())
+    async with store.claim_outbox(clock.now(), 10, "telegram", per_person=1) as claimed:
+        held = claimed[0]
+        assert held.recipient == cadre
+        wait = timedelta(seconds=30)
+        await store.mark_failed(held.id, "RetryAfter", clock.now() + wait)
+        await store.hold_later(held.id, clock.now() + wait)
+    due = await store.due_outbox(clock.now(), 10)
+    assert [i.recipient for i in due] == [resident], "only the other person's row goes on"
+    clock.advance(wait)
+    due = await store.due_outbox(clock.now(), 10)
+    assert due[0].id == held.id and len(due) == 5, "after the wait, in their order"
+
+
 async def test_notices_to_unbound_staff_wait_for_them(store: Store, clock: ManualClock) -> None:
     await store.enqueue([Notice("task_assigned", staff_id="nobody-yet")], clock.now())
     assert await store.due_outbox(clock.now(), 10) == []

@@ -29,11 +29,16 @@ class Delivery(Residents):
         await self.store.clear_button_message(button_id, self.clock.now())
 
     def claim_notices(
-        self, limit: int, channel: str
+        self, limit: int, channel: str, per_person: int | None = None
     ) -> AbstractAsyncContextManager[list[OutboxItem]]:
-        """The rows due on ``channel``, claimed for the block: no other
-        process sends to their recipients meanwhile (`OutboxRepo.claim_outbox`)."""
-        return self.store.claim_outbox(self.clock.now(), limit, channel)
+        """The rows due on ``channel`` (at most ``per_person`` of one
+        recipient's), claimed for the block: no other process sends to
+        their recipients meanwhile (`OutboxRepo.claim_outbox`)."""
+        return self.store.claim_outbox(self.clock.now(), limit, channel, per_person)
+
+    async def hold_later(self, item: OutboxItem, retry_in: timedelta) -> None:
+        """The recipient's rows after ``item`` wait as long as it does."""
+        await self.store.hold_later(item.id, self.clock.now() + retry_in)
 
     async def recipient_unreachable(self, item: OutboxItem, error: str) -> None:
         """The channel refuses the account the row went to (blocked the bot,

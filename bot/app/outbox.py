@@ -64,6 +64,13 @@ GIVE_UP_AFTER = timedelta(hours=2)
 # platform's answer); each channel's pacing keeps the whole under its limit.
 # It is also the bound on what a crash can send twice (see the docstring).
 PARALLEL_RECIPIENTS = 8
+# A pass takes at most so many rows of one person (their oldest; the rest go
+# in the next pass, in order).  One person's rows go one at a time, so a pass
+# that took a long queue (a cadre's task cards after a burst of reports)
+# would last as long as that queue, and a resident's receipt queued behind it
+# would wait for all of it; capped in the claim itself, a pass holds a few
+# rows each of many people.
+ROWS_PER_PERSON = 4
 
 
 def backoff(attempts: int) -> timedelta:
@@ -203,7 +210,8 @@ class OutboxLoop:
                 self._seen_changes = self.services.store.outbox_changes
                 self._passes_started += 1
                 # Claimed for the pass: another process sends none of them meanwhile.
-                async with self.services.claim_notices(BATCH, self.channel) as items:
+                claim = self.services.claim_notices(BATCH, self.channel, ROWS_PER_PERSON)
+                async with claim as items:
                     if items:
                         sent += await self._send_batch(items)
                 async with self._pass_end:
@@ -260,14 +268,12 @@ class OutboxLoop:
         async def one_person(queue: list[OutboxItem]) -> int:
             sent = 0
             async with gate:
-                for n, item in enumerate(queue):
+                for item in queue:
                     attempt = await self._attempt(item)
                     if attempt.outcome is Outcome.HELD:
-                        # The person's later rows wait as long, and keep their order.
-                        for later in queue[n + 1 :]:
-                            await self.services.notice_failed(
-                                later.id, "held", attempt.retry_in, counts=False
-                            )
+                        # The person's later rows (in this pass or not) wait as
+                        # long, and keep their order.
+                        await self.services.hold_later(item, attempt.retry_in)
                         break
                     sent += attempt.outcome is Outcome.SENT
             return sent

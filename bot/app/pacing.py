@@ -30,24 +30,30 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
-# A process that wakes for its slot more than one gap late (its event loop was
-# busy) takes a new slot rather than send at once: every message whose slot
-# passed during the stall would otherwise leave together, a burst the platform
-# counts against the bot's rate (Telegram answers 429).  After so many late
-# wakes in a row the message goes anyway.
+# A process that wakes for its slot more than `LATE_SECONDS` late (its event
+# loop was busy) takes a new slot rather than send at once: every message
+# whose slot passed during the stall would otherwise leave together, a burst
+# the platform counts against the bot's rate (Telegram answers 429).  After so
+# many late wakes in a row the message goes anyway.
 LATE_SLOTS = 3
+# How late is late.  Slots 1/28 s apart keep Telegram's 30 in any second only
+# if every message reaches it within 71 ms of its slot, all delays counted;
+# the process's own lateness may take 10 of them, the rest is the network's
+# and the platform's.  One gap (36 ms) was too much: the scale-out
+# benchmark's capped run met one or two 429s at the start of each burst.
+LATE_SECONDS = 0.010
 
 
 async def wait_for_shared_slot(
     take: Callable[[], Awaitable[float]],
-    gap: float,
     *,
     sleep: Sleep = asyncio.sleep,
     now: Callable[[], float] | None = None,
+    late: float = LATE_SECONDS,
 ) -> float:
     """Take a slot from the shared bucket (``take`` reserves one and says how
-    long until it) and wait for it; a slot missed by more than ``gap`` is taken
-    again (`LATE_SLOTS`).  Returns the seconds asked to wait in all."""
+    long until it) and wait for it; a slot missed by more than ``late`` is
+    taken again (`LATE_SLOTS`).  Returns the seconds asked to wait in all."""
     clock = now or asyncio.get_running_loop().time
     waited = 0.0
     for _ in range(LATE_SLOTS):
@@ -56,7 +62,7 @@ async def wait_for_shared_slot(
         if wait > 0:
             waited += wait
             await sleep(wait)
-        if clock() - due <= gap:
+        if clock() - due <= late:
             break
     return waited
 
@@ -71,10 +77,10 @@ class SharedSlots:
         self._now = now
         self.failing = False
 
-    async def wait(self, take: Callable[[], Awaitable[float]], gap: float) -> float | None:
+    async def wait(self, take: Callable[[], Awaitable[float]]) -> float | None:
         """`wait_for_shared_slot` of ``take``: the seconds asked to wait, or None."""
         try:
-            waited = await wait_for_shared_slot(take, gap, sleep=self._sleep, now=self._now)
+            waited = await wait_for_shared_slot(take, sleep=self._sleep, now=self._now)
         except Exception as exc:
             if not self.failing:
                 log.warning("the shared send rate is out of reach (%s): pacing alone", exc)
@@ -116,7 +122,7 @@ class Pacer:
         process together when shared, else by this one."""
         if self._shared is not None:
             shared = self._shared
-            waited = await self._slots.wait(lambda: self._shared_slot(shared), self.gap)
+            waited = await self._slots.wait(lambda: self._shared_slot(shared))
             if waited is not None:
                 self.waited += waited
                 return

@@ -37,8 +37,9 @@ from storage.postgres.db import Conn, instant, maybe_instant
 # The first key of a recipient's lock, under this prefix and the channel
 # (the second is the person's id): two channels' passes never wait for each other.
 CLAIM_PREFIX = "outbox:"
-# A pass looks this many times its batch ahead for people nobody is sending to.
-LOOK_AHEAD = 4
+# A pass looks this many times its batch ahead for people nobody is sending to
+# (and, capped per person, for more people than one long queue's).
+LOOK_AHEAD = 10
 
 _DUE = (
     "SELECT o.id, o.kind, o.complaint_id, o.staff_id, o.payload, o.attempts,"
@@ -54,6 +55,19 @@ _DUE = (
     " ORDER BY o.id LIMIT $3"
 )
 
+# The same, then at most $5 rows per recipient (their oldest) among them, then $6 rows:
+# $3 is then the look-ahead.
+_DUE_CAPPED = (
+    "SELECT * FROM (SELECT d.*, ROW_NUMBER() OVER"
+    f" (PARTITION BY d.recipient_id ORDER BY d.id) AS nth FROM ({_DUE}) d) c"
+    " WHERE c.nth <= $5 ORDER BY c.id LIMIT $6"
+)
+# Whom a row goes to: its person, or the person bound to its staff member.
+_RECIPIENT = (
+    "COALESCE({row}.person_id,"
+    " (SELECT b.person_id FROM staff_bindings b WHERE b.staff_id = {row}.staff_id))"
+)
+
 
 class PostgresOutbox(PostgresBase):
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None:
@@ -61,27 +75,34 @@ class PostgresOutbox(PostgresBase):
             await self._insert_notices(conn, notices, at)
 
     async def due_outbox(
-        self, now: datetime, limit: int, channel: str | None = None
+        self,
+        now: datetime,
+        limit: int,
+        channel: str | None = None,
+        per_person: int | None = None,
     ) -> list[OutboxItem]:
         """Pending rows whose time has come, oldest first, each with its
         recipient (a staff member's bound person, if any) and the account to
         send to: the one the recipient used last among those the channel can
         reach (their latest one when none can).  With ``channel``, only the
         rows whose account is on it; a recipient with no account at all
-        waits.  Two reads: the rows with their accounts, then the people."""
+        waits.  With ``per_person``, at most that many of one recipient's
+        (their oldest), looked for among the oldest `LOOK_AHEAD` batches.
+        Two reads: the rows with their accounts, then the people."""
         async with self.db.pool.acquire() as conn:
-            return await _due(conn, now, limit, channel)
+            return await _due(conn, now, limit, channel, None, per_person)
 
     @asynccontextmanager
     async def claim_outbox(
-        self, now: datetime, limit: int, channel: str
+        self, now: datetime, limit: int, channel: str, per_person: int | None = None
     ) -> AsyncIterator[list[OutboxItem]]:
         """The rows due (as `due_outbox`) of the people this process got the
         lock of, held until the block ends (see the module's docstring)."""
         async with self.db.locks.acquire() as conn, conn.transaction():
             ahead = await conn.fetch(_DUE, instant(now), channel, limit * LOOK_AHEAD, None)
-            people = await _lock_people(conn, channel, [r["recipient_id"] for r in ahead], limit)
-            yield await _due(conn, now, limit, channel, people) if people else []
+            recipients = [r["recipient_id"] for r in ahead]
+            people = await _lock_people(conn, channel, recipients, limit, per_person)
+            yield await _due(conn, now, limit, channel, people, per_person) if people else []
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self.db.execute(
@@ -131,6 +152,16 @@ class PostgresOutbox(PostgresBase):
             item_id,
         )
 
+    async def hold_later(self, item_id: int, until: datetime) -> None:
+        await self.db.execute(
+            "UPDATE outbox SET next_attempt_at = GREATEST(next_attempt_at, $1), last_error = 'held'"
+            " WHERE id > $2 AND sent_at IS NULL AND given_up_at IS NULL"
+            f" AND {_RECIPIENT.format(row='outbox')} = (SELECT {_RECIPIENT.format(row='o')}"
+            " FROM outbox o WHERE o.id = $2)",
+            instant(until),
+            item_id,
+        )
+
     async def outbox_counts(self) -> tuple[int, int]:
         """(pending, sent); rows given up count as neither."""
         row = await self._one(
@@ -171,9 +202,20 @@ class PostgresOutbox(PostgresBase):
 
 
 async def _due(
-    conn: Conn, now: datetime, limit: int, channel: str | None, people: list[int] | None = None
+    conn: Conn,
+    now: datetime,
+    limit: int,
+    channel: str | None,
+    people: list[int] | None = None,
+    per_person: int | None = None,
 ) -> list[OutboxItem]:
-    rows = await conn.fetch(_DUE, instant(now), channel, limit, people)
+    if per_person is None:
+        rows = await conn.fetch(_DUE, instant(now), channel, limit, people)
+    else:
+        ahead = limit * LOOK_AHEAD
+        rows = await conn.fetch(
+            _DUE_CAPPED, instant(now), channel, ahead, people, per_person, limit
+        )
     found = await people_by_id(conn, (r["recipient_id"] for r in rows))
     return [
         OutboxItem(
@@ -192,13 +234,18 @@ async def _due(
     ]
 
 
-async def _lock_people(conn: Conn, channel: str, recipients: list[int], limit: int) -> list[int]:
+async def _lock_people(
+    conn: Conn, channel: str, recipients: list[int], limit: int, per_person: int | None = None
+) -> list[int]:
     """The recipients (one per due row, in the rows' order) whose lock this
-    transaction got, taken in order until their rows fill ``limit``: a
-    person another process holds is passed over for the next ones."""
+    transaction got, taken in order until their rows (at most ``per_person``
+    each) fill ``limit``: a person another process holds is passed over for
+    the next ones."""
     rows: dict[int, int] = {}
     for person in recipients:
         rows[person] = rows.get(person, 0) + 1
+    if per_person is not None:
+        rows = {person: min(n, per_person) for person, n in rows.items()}
     waiting = list(rows.items())
     locked: list[int] = []
     taken = 0

@@ -20,6 +20,38 @@ from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
 from storage.sqlite.rows import maybe_time
 
+# A pass capped per person looks this many times its batch ahead for others.
+LOOK_AHEAD = 10
+
+_DUE = (
+    "SELECT o.*, COALESCE(o.person_id, b.person_id) AS recipient_id,"
+    " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
+    " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
+    " JOIN accounts a ON a.rowid = (SELECT x.rowid FROM accounts x"
+    " WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
+    f" ORDER BY {ACCOUNT_ORDER} LIMIT 1)"
+    " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= ?"
+    " AND (? IS NULL OR a.channel = ?)"
+    " ORDER BY o.id LIMIT ?"
+)
+
+
+# Whom a row goes to: its person, or the person bound to its staff member.
+_RECIPIENT = (
+    "COALESCE({row}.person_id,"
+    " (SELECT b.person_id FROM staff_bindings b WHERE b.staff_id = {row}.staff_id))"
+)
+
+
+def capped(due: str) -> str:
+    """``due`` (its rows oldest first, up to the look-ahead), then at most
+    so many per recipient, then the batch."""
+    return (
+        "SELECT * FROM (SELECT d.*, ROW_NUMBER() OVER"
+        f" (PARTITION BY d.recipient_id ORDER BY d.id) AS nth FROM ({due}) d)"
+        " WHERE nth <= ? ORDER BY id LIMIT ?"
+    )
+
 
 class SqliteOutbox(SqliteBase):
     async def enqueue(self, notices: Sequence[Notice], at: datetime) -> None:
@@ -28,34 +60,34 @@ class SqliteOutbox(SqliteBase):
 
     @asynccontextmanager
     async def claim_outbox(
-        self, now: datetime, limit: int, channel: str
+        self, now: datetime, limit: int, channel: str, per_person: int | None = None
     ) -> AsyncIterator[list[OutboxItem]]:
         """The rows due (`due_outbox`): an SQLite file serves one process,
         whose one delivery pass per channel has them to itself."""
-        yield await self.due_outbox(now, limit, channel)
+        yield await self.due_outbox(now, limit, channel, per_person)
 
     async def due_outbox(
-        self, now: datetime, limit: int, channel: str | None = None
+        self,
+        now: datetime,
+        limit: int,
+        channel: str | None = None,
+        per_person: int | None = None,
     ) -> list[OutboxItem]:
         """Pending rows whose time has come, oldest first, each with its
         recipient (a staff member's bound person, if any) and the account to
         send to: the one the recipient used last among those the channel can
         reach (their latest one when none can).  With ``channel``, only the
         rows whose account is on it; a recipient with no account at all
-        waits.  Everything committed is on disk before they are handed out
+        waits.  With ``per_person``, at most that many of one recipient's
+        (their oldest), looked for among the oldest `LOOK_AHEAD` batches.
+        Everything committed is on disk before they are handed out
         (`Database.on_disk`)."""
-        rows = await self._all(
-            "SELECT o.*, COALESCE(o.person_id, b.person_id) AS recipient_id,"
-            " a.channel AS to_channel, a.external_id AS to_account FROM outbox o"
-            " LEFT JOIN staff_bindings b ON b.staff_id = o.staff_id"
-            " JOIN accounts a ON a.rowid = (SELECT x.rowid FROM accounts x"
-            " WHERE x.person_id = COALESCE(o.person_id, b.person_id)"
-            f" ORDER BY {ACCOUNT_ORDER} LIMIT 1)"
-            " WHERE o.sent_at IS NULL AND o.given_up_at IS NULL AND o.next_attempt_at <= ?"
-            " AND (? IS NULL OR a.channel = ?)"
-            " ORDER BY o.id LIMIT ?",
-            (utc_text(now), channel, channel, limit),
-        )
+        params: tuple[Any, ...] = (utc_text(now), channel, channel, limit)
+        sql = _DUE
+        if per_person is not None:
+            sql = capped(_DUE)
+            params = (utc_text(now), channel, channel, limit * LOOK_AHEAD, per_person, limit)
+        rows = await self._all(sql, params)
         if rows:
             # What is about to be sent must outlive a power cut first.
             await self.db.on_disk()
@@ -119,6 +151,15 @@ class SqliteOutbox(SqliteBase):
                 " WHERE id = ? AND sent_at IS NULL",
                 (error[:500], utc_text(retry_at), failed_at and utc_text(failed_at), item_id),
             )
+
+    async def hold_later(self, item_id: int, until: datetime) -> None:
+        await self.db.write(
+            "UPDATE outbox SET next_attempt_at = MAX(next_attempt_at, ?), last_error = 'held'"
+            " WHERE id > ? AND sent_at IS NULL AND given_up_at IS NULL"
+            f" AND {_RECIPIENT.format(row='outbox')} = (SELECT {_RECIPIENT.format(row='o')}"
+            " FROM outbox o WHERE o.id = ?)",
+            (utc_text(until), item_id, item_id),
+        )
 
     async def outbox_counts(self) -> tuple[int, int]:
         """(pending, sent); rows given up count as neither."""
