@@ -319,22 +319,10 @@ class SweepUpdate(NamedTuple):
     bump_version: bool = False
 
 
-class SweepBatch(Protocol):
-    """One batch of a sweep being decided (bot/app/sweep.py), inside the
-    batch's one transaction.  Its rows are taken a chunk at a time, in
-    order, and each chunk's changes come back at once: the store may write
-    them, and read the next chunk, while the sweep decides the next one
-    (the database works on its own thread or server meanwhile).  What the
-    batch tells people comes once all of it is taken: everything due for
-    one person in the batch is one message."""
-
-    def take(self, rows: Sequence[DueComplaint]) -> Sequence[SweepUpdate]:
-        """The changes to ``rows``, in their order."""
-        ...
-
-    def notices(self) -> Sequence[Notice]:
-        """What the whole batch tells, after its last chunk was taken."""
-        ...
+@dataclass(frozen=True)
+class SweepWrites:
+    updates: Sequence[SweepUpdate]
+    notices: Sequence[Notice]
 
 
 @dataclass(frozen=True)
@@ -523,11 +511,12 @@ class AdminRepo(Protocol):
 class SweepRepo(Protocol):
     """The sweep's batches, things done once, and small settings."""
 
-    async def sweep(self, now: datetime, limit: int, batch: SweepBatch) -> tuple[int, int]:
-        """Up to ``limit`` complaints due at ``now``, decided by ``batch``
-        and written, in one transaction; how many, and how many notices."""
-        ...
-
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+    ) -> tuple[int, int]: ...
     async def record_once(
         self, key: str, value: str, notices: Sequence[Notice], at: datetime
     ) -> bool: ...

@@ -34,7 +34,7 @@ from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
-from bot.ports import DueComplaint, Invite, Notice, StoredMedia, SweepUpdate
+from bot.ports import DueComplaint, Invite, Notice, StoredMedia, SweepUpdate, SweepWrites
 from storage.engines import opened
 from storage.errors import DatabaseUnusable
 from storage.migrations import Migration
@@ -427,23 +427,19 @@ async def test_two_sweeps_at_once_take_different_complaints_and_neither_waits(
     claimed: dict[str, list[int]] = {}
     deciding, release = threading.Event(), threading.Event()
 
-    class Batch:
-        def __init__(self, name: str, wait: bool) -> None:
-            self.name, self.wait = name, wait
-
-        def take(self, due: Sequence[DueComplaint]) -> list[SweepUpdate]:
-            claimed.setdefault(self.name, []).extend(c.id for c in due)
-            if self.wait:
+    def decide(name: str, wait: bool) -> Callable[[Sequence[DueComplaint]], SweepWrites]:
+        def writes(due: Sequence[DueComplaint]) -> SweepWrites:
+            claimed[name] = [c.id for c in due]
+            if wait:
                 deciding.set()
                 release.wait(10)
-            return [SweepUpdate(c.id, {"next_action_at": later}) for c in due]
+            return SweepWrites([SweepUpdate(c.id, {"next_action_at": later}) for c in due], [])
 
-        def notices(self) -> list[Notice]:
-            return []
+        return writes
 
     async def sweep(name: str, wait: bool) -> None:
         async with opened(where) as storage:
-            await storage.store.sweep(later, 3, Batch(name, wait))
+            await storage.store.sweep(later, 3, decide(name, wait))
 
     a = threading.Thread(target=asyncio.run, args=(sweep("a", True),))
     a.start()

@@ -24,9 +24,9 @@ from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy
+from bot.domain.reminders import ClockState, Due, Reason
 from bot.domain.routing import Reach, problem
-from bot.ports import DueComplaint, Notice, SweepUpdate
+from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
 REMINDERS = "reminders"
 BRIEFING_WINDOW = timedelta(hours=3)
@@ -52,8 +52,6 @@ _NEWS: dict[Due, dict[str, Any]] = {
     Due.ESCALATION: {"event": "escalated"},
 }
 _NEWS_ORDER = tuple(_NEWS)
-# What a reminder's payload says of its kind (a lookup: ``.value`` of an enum is slow).
-_DUE_TEXT = {due: due.value for due in Due}
 
 
 @dataclass
@@ -79,15 +77,7 @@ class _Entry:
 
 @dataclass
 class _Decision:
-    """One batch of a sweep being decided (the store's `SweepBatch`): its
-    rows come a chunk at a time and their changes go back at once, while
-    what the batch tells people is gathered to the end — everything due for
-    one person in the batch as one message."""
-
-    sweeper: Sweeper
-    chart: OrgChart
-    now: datetime
-    updates: list[SweepUpdate] = field(default_factory=list)  # of the chunk being taken
+    updates: list[SweepUpdate] = field(default_factory=list)
     single: list[Notice] = field(default_factory=list)
     grouped: dict[str, dict[int, _Entry]] = field(default_factory=dict)
     city: list[str] = field(default_factory=list)  # the city leaders, looked up once
@@ -99,23 +89,6 @@ class _Decision:
     leaders: dict[tuple[str, EscalationTarget | None, bool], list[str]] = field(
         default_factory=dict
     )
-    # Each category's reminder policy, looked up once per batch, not per complaint.
-    policies: dict[str, ReminderPolicy] = field(default_factory=dict)
-
-    def take(self, rows: Sequence[DueComplaint]) -> list[SweepUpdate]:
-        """The changes to ``rows``, in their order (`SweepBatch.take`)."""
-        updates: list[SweepUpdate] = []
-        self.updates = updates
-        decide_one = self.sweeper._decide_one
-        for complaint in rows:
-            decide_one(self, complaint)
-        return updates
-
-    def policy(self, category: str) -> ReminderPolicy:
-        found = self.policies.get(category)
-        if found is None:
-            found = self.policies[category] = self.sweeper.services.policy(category)
-        return found
 
     def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
         mine = self.grouped.setdefault(staff_id, {})
@@ -124,16 +97,15 @@ class _Decision:
         else:
             mine[complaint_id] = entry
 
-    def notices(self) -> list[Notice]:
-        """What the batch tells, once all of it is taken (`SweepBatch.notices`)."""
+    def writes(self) -> SweepWrites:
         notices = list(self.single)
         for staff_id, entries in self.grouped.items():
             items = [
-                {"id": cid, "due": _DUE_TEXT[e.due], "level": e.level}
+                {"id": cid, "due": e.due.value, "level": e.level}
                 for cid, e in sorted(entries.items())
             ]
             notices.append(Notice(REMINDERS, staff_id=staff_id, payload={"items": items}))
-        return notices
+        return SweepWrites(updates=self.updates, notices=notices)
 
 
 class Sweeper:
@@ -161,7 +133,9 @@ class Sweeper:
         now = self.services.now()
         self._reach = await self.services.reach()
         while True:
-            done, notices = await self.services.store.sweep(now, BATCH, self.batch(now))
+            done, notices = await self.services.store.sweep(
+                now, BATCH, lambda rows: self.decide(rows, now)
+            )
             report.complaints += done
             report.notices += notices
             if done < BATCH:
@@ -176,22 +150,23 @@ class Sweeper:
 
     # ---- deciding ---------------------------------------------------------------------------
 
-    def batch(self, now: datetime) -> _Decision:
-        """A batch of the sweep at ``now``, to be decided (`SweepBatch`)."""
+    def decide(self, rows: Sequence[DueComplaint], now: datetime) -> SweepWrites:
         quiet = self.services.schedule.quiet
-        return _Decision(
-            self,
-            self.services.chart,
-            now,
+        decision = _Decision(
             city=[s.id for s in self.services.chart.city_leaders()],
             morning=quiet.defer(now) if quiet.contains(now) else None,
             reach=self._reach,
         )
+        chart = self.services.chart
+        for complaint in rows:
+            self._decide_one(decision, chart, complaint, now)
+        return decision.writes()
 
-    def _decide_one(self, decision: _Decision, complaint: DueComplaint) -> None:
+    def _decide_one(
+        self, decision: _Decision, chart: OrgChart, complaint: DueComplaint, now: datetime
+    ) -> None:
         services = self.services
-        now = decision.now
-        policy = decision.policy(complaint.category)
+        policy = services.policy(complaint.category)
         if decision.morning is not None and _waits(complaint, policy.urgent):
             next_look = {"next_action_at": decision.morning}
             decision.updates.append(SweepUpdate(complaint.id, next_look))
@@ -205,7 +180,6 @@ class Sweeper:
         fields: dict[str, Any] = {"swept_until": now}
         event: Event | None = None
         news: Reason | None = None
-        chart = decision.chart
         for due, level, target in reasons:
             if due is Due.AUTO_CLOSE:
                 event = self._close(decision, complaint, fields, now)

@@ -3,12 +3,12 @@ things done once (by key), and the small key-value store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.domain.complaints import Event
-from bot.ports import Notice, SweepBatch
+from bot.ports import DueComplaint, Notice, SweepWrites
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import instant
 from storage.postgres.rows import (
@@ -22,9 +22,14 @@ from storage.postgres.rows import (
 
 
 class PostgresSweep(PostgresBase):
-    async def sweep(self, now: datetime, limit: int, batch: SweepBatch) -> tuple[int, int]:
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+    ) -> tuple[int, int]:
         """Claim the complaints due (row locks, skipping those another
-        transaction holds), let ``batch`` say what happens, write it — all
+        transaction holds), let ``decide`` say what happens, write it — all
         in one transaction, so no handler's change slips in between: a
         cadre's button on a claimed complaint waits for the sweep's commit,
         then finds the version it read (or not, if the sweep moved it).
@@ -36,10 +41,10 @@ class PostgresSweep(PostgresBase):
             rows = await conn.fetch(DUE_COLUMNS, instant(now), limit)
             if not rows:
                 return 0, 0
-            updates = batch.take([due_from_row(row) for row in rows])
+            writes = decide([due_from_row(row) for row in rows])
             shapes: dict[tuple[tuple[str, ...], bool], list[list[Any]]] = {}
             events: list[Event] = []
-            for update in updates:
+            for update in writes.updates:
                 fields = update.fields
                 shape = (tuple(fields), update.bump_version)
                 columns = shapes.get(shape)
@@ -54,10 +59,9 @@ class PostgresSweep(PostgresBase):
                 await conn.execute(batch_update_sql(names, bump), *columns)
             if events:
                 await conn.executemany(INSERT_EVENT, [event_values(e) for e in events])
-            notices = batch.notices()
-            if notices:
-                await self._insert_notices(conn, notices, now)
-        return len(rows), len(notices)
+            if writes.notices:
+                await self._insert_notices(conn, writes.notices, now)
+        return len(rows), len(writes.notices)
 
     async def record_once(
         self, key: str, value: str, notices: Sequence[Notice], at: datetime

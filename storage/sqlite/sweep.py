@@ -3,12 +3,16 @@ things done once (by key), and the small key-value store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.domain.complaints import Event
-from bot.ports import Notice, SweepBatch
+from bot.ports import (
+    DueComplaint,
+    Notice,
+    SweepWrites,
+)
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
 from storage.sqlite.rows import (
@@ -22,8 +26,13 @@ from storage.sqlite.rows import (
 
 
 class SqliteSweep(SqliteBase):
-    async def sweep(self, now: datetime, limit: int, batch: SweepBatch) -> tuple[int, int]:
-        """Read the complaints due, let ``batch`` say what happens, write it
+    async def sweep(
+        self,
+        now: datetime,
+        limit: int,
+        decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+    ) -> tuple[int, int]:
+        """Read the complaints due, let ``decide`` say what happens, write it
         — all in one transaction, so no handler's change slips in between.
 
         Every statement crosses to aiosqlite's thread and back: the batch is
@@ -35,11 +44,11 @@ class SqliteSweep(SqliteBase):
                 rows = list(await cur.fetchall())
             if not rows:
                 return 0, 0
-            updates = batch.take([due_from_row(row) for row in rows])
+            writes = decide([due_from_row(row) for row in rows])
             shapes: dict[tuple[str, bool], list[list[Any]]] = {}
             events: list[Event] = []
             texts: dict[datetime, str] = {}
-            for update in updates:
+            for update in writes.updates:
                 fields = update.fields
                 values = [sql_value(name, value, texts) for name, value in fields.items()]
                 values.append(update.complaint_id)
@@ -54,10 +63,9 @@ class SqliteSweep(SqliteBase):
                 )
             if events:
                 await conn.executemany(INSERT_EVENT, [event_values(e) for e in events])
-            notices = batch.notices()
-            if notices:
-                await self._insert_notices(conn, notices, now)
-        return len(rows), len(notices)
+            if writes.notices:
+                await self._insert_notices(conn, writes.notices, now)
+        return len(rows), len(writes.notices)
 
     async def record_once(
         self, key: str, value: str, notices: Sequence[Notice], at: datetime
