@@ -24,7 +24,7 @@ from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due, Reason
+from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
@@ -52,6 +52,8 @@ _NEWS: dict[Due, dict[str, Any]] = {
     Due.ESCALATION: {"event": "escalated"},
 }
 _NEWS_ORDER = tuple(_NEWS)
+# What a reminder's payload says of its kind (a lookup: an enum's ``.value`` is slow).
+_DUE_TEXT = {due: due.value for due in Due}
 
 
 @dataclass
@@ -70,9 +72,9 @@ class _Entry:
     due: Due
     level: int = 0
 
-    def merge(self, other: _Entry) -> None:
-        if (_STRENGTH[other.due], other.level) > (_STRENGTH[self.due], self.level):
-            self.due, self.level = other.due, other.level
+    def merge(self, due: Due, level: int) -> None:
+        if (_STRENGTH[due], level) > (_STRENGTH[self.due], self.level):
+            self.due, self.level = due, level
 
 
 @dataclass
@@ -90,18 +92,49 @@ class _Decision:
         default_factory=dict
     )
 
-    def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
-        mine = self.grouped.setdefault(staff_id, {})
-        if complaint_id in mine:
-            mine[complaint_id].merge(entry)
+    # Each category's reminder policy, looked up once per batch.
+    policies: dict[str, ReminderPolicy] = field(default_factory=dict)
+
+    def remind(self, staff_id: str, complaint_id: int, due: Due, level: int = 0) -> None:
+        """``staff_id`` hears of the complaint for ``due``, unless already
+        for a stronger reason (the entry is made only when it is the first)."""
+        mine = self.grouped.get(staff_id)
+        if mine is None:
+            mine = self.grouped[staff_id] = {}
+        held = mine.get(complaint_id)
+        if held is None:
+            mine[complaint_id] = _Entry(due, level)
         else:
-            mine[complaint_id] = entry
+            held.merge(due, level)
+
+    def remind_all(self, staff_ids: Sequence[str], complaint_id: int, due: Due, level: int) -> None:
+        """`remind` for several people told alike: those who hear of the
+        complaint first share one entry (a stronger reason for one of them
+        later strengthens it for all who share it)."""
+        shared: _Entry | None = None
+        for staff_id in staff_ids:
+            mine = self.grouped.get(staff_id)
+            if mine is None:
+                mine = self.grouped[staff_id] = {}
+            held = mine.get(complaint_id)
+            if held is None:
+                if shared is None:
+                    shared = _Entry(due, level)
+                mine[complaint_id] = shared
+            else:
+                held.merge(due, level)
+
+    def policy(self, services: Services, category: str) -> ReminderPolicy:
+        found = self.policies.get(category)
+        if found is None:
+            found = self.policies[category] = services.policy(category)
+        return found
 
     def writes(self) -> SweepWrites:
         notices = list(self.single)
         for staff_id, entries in self.grouped.items():
             items = [
-                {"id": cid, "due": e.due.value, "level": e.level}
+                {"id": cid, "due": _DUE_TEXT[e.due], "level": e.level}
                 for cid, e in sorted(entries.items())
             ]
             notices.append(Notice(REMINDERS, staff_id=staff_id, payload={"items": items}))
@@ -166,7 +199,7 @@ class Sweeper:
         self, decision: _Decision, chart: OrgChart, complaint: DueComplaint, now: datetime
     ) -> None:
         services = self.services
-        policy = services.policy(complaint.category)
+        policy = decision.policy(services, complaint.category)
         if decision.morning is not None and _waits(complaint, policy.urgent):
             next_look = {"next_action_at": decision.morning}
             decision.updates.append(SweepUpdate(complaint.id, next_look))
@@ -225,11 +258,10 @@ class Sweeper:
         target: EscalationTarget | None,
     ) -> None:
         if due is not Due.ESCALATION:
-            decision.remind(complaint.owner, complaint.id, _Entry(due))
+            decision.remind(complaint.owner, complaint.id, due)
         if due is Due.ACK_OVERDUE or due is Due.ESCALATION:
-            entry = _Entry(due, level)
-            for leader in self._leaders(chart, complaint, target, decision):
-                decision.remind(leader, complaint.id, entry)
+            leaders = self._leaders(chart, complaint, target, decision)
+            decision.remind_all(leaders, complaint.id, due, level)
 
     def _news(
         self,
