@@ -44,6 +44,7 @@ class PostgresSweep(PostgresBase):
             writes = decide([due_from_row(row) for row in rows])
             shapes: dict[tuple[tuple[str, ...], bool], list[list[Any]]] = {}
             events: list[Event] = []
+            instants: dict[datetime, datetime] = {}
             for update in writes.updates:
                 fields = update.fields
                 shape = (tuple(fields), update.bump_version)
@@ -52,7 +53,7 @@ class PostgresSweep(PostgresBase):
                     columns = shapes[shape] = [[] for _ in range(len(fields) + 1)]
                 columns[0].append(update.complaint_id)
                 for column, (name, value) in zip(columns[1:], fields.items(), strict=True):
-                    column.append(sql_value(name, value))
+                    column.append(sql_value(name, value, instants))
                 if update.event is not None:
                     events.append(update.event)
             for (names, bump), columns in shapes.items():
