@@ -44,7 +44,8 @@ class SqliteSweep(SqliteBase):
                 rows = list(await cur.fetchall())
             if not rows:
                 return 0, 0
-            writes = decide([due_from_row(row) for row in rows])
+            read: dict[str, datetime] = {}
+            writes = decide([due_from_row(row, read) for row in rows])
             shapes: dict[tuple[str, bool], list[list[Any]]] = {}
             events: list[Event] = []
             texts: dict[datetime, str] = {}
