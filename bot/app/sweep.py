@@ -14,6 +14,7 @@ tasks wants one list, not five pings.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -165,14 +166,7 @@ class Sweeper:
             return report
         now = self.services.now()
         self._reach = await self.services.reach()
-        while True:
-            done, notices = await self.services.store.sweep(
-                now, BATCH, lambda rows: self.decide(rows, now)
-            )
-            report.complaints += done
-            report.notices += notices
-            if done < BATCH:
-                break
+        report.complaints, report.notices = await self._batches(now)
         report.briefings = await self.briefing(now)
         # Telegram redelivers for 24 hours at most: older update ids can go.
         await self.services.store.prune_updates(now - UPDATE_MEMORY)
@@ -180,6 +174,51 @@ class Sweeper:
             # Monday's digest to the leaders, once a week (bot/app/digests.py).
             report.digests = await self.digests.queue_weekly(now)
         return report
+
+    async def _batches(self, now: datetime) -> tuple[int, int]:
+        """Everything due at ``now``, a batch (one transaction) at a time,
+        until one is not full: how many complaints, and notices.
+
+        Where the store can claim a batch while the one before is still
+        being decided and written (PostgreSQL: `SweepRepo.sweep` says when
+        its rows are held), the next batch starts then, on a connection of
+        its own: one batch is decided here while the server writes the
+        other, and the two batches' writes run side by side in two server
+        processes.  Two batches at most at a time; each still reads,
+        decides and writes in its one transaction, and holds the rows the
+        one before would (the next claim skips rows that are locked)."""
+        store = self.services.store
+        loop = asyncio.get_running_loop()
+
+        def decide(rows: Sequence[DueComplaint]) -> SweepWrites:
+            return self.decide(rows, now)
+
+        complaints = notices = 0
+        flying: list[asyncio.Task[tuple[int, int]]] = []  # in the order they were claimed
+        try:
+            while True:
+                claim: asyncio.Future[int] = loop.create_future()
+                batch = asyncio.create_task(store.sweep(now, BATCH, decide, claim.set_result))
+                flying.append(batch)
+                await asyncio.wait((claim, batch), return_when=asyncio.FIRST_COMPLETED)
+                held = claim.result() if claim.done() else batch.result()[0]
+                # Done with the batch before this one (and with this one, if
+                # it could not be claimed beside it) before the next starts.
+                while flying and (len(flying) > 1 or flying[0].done()):
+                    done, sent = await flying.pop(0)
+                    complaints, notices = complaints + done, notices + sent
+                if held < BATCH:
+                    break
+            while flying:
+                done, sent = await flying.pop(0)
+                complaints, notices = complaints + done, notices + sent
+        finally:
+            # A batch failed, or the sweep was cancelled: one still running is
+            # cancelled too (it rolls back, and its complaints stay due).
+            for running in flying:
+                running.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
+        return complaints, notices
 
     # ---- deciding ---------------------------------------------------------------------------
 

@@ -31,13 +31,18 @@ class SqliteSweep(SqliteBase):
         now: datetime,
         limit: int,
         decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+        claimed: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
         """Read the complaints due, let ``decide`` say what happens, write it
         — all in one transaction, so no handler's change slips in between.
 
         Every statement crosses to aiosqlite's thread and back: the batch is
         read in one, and written in one per shape of change (most are the
-        bookmark and the next look alone), not one per complaint."""
+        bookmark and the next look alone), not one per complaint.
+
+        ``claimed`` is never called: the file has one writer, so the next
+        batch could only queue for it, ahead of the handlers that come
+        meanwhile, and the sweep takes one batch after the other."""
         async with self.db.transaction() as conn:
             async with conn.execute(DUE_COLUMNS, (utc_text(now), limit)) as cur:
                 cur.row_factory = None  # plain tuples: no name lookups needed here
