@@ -516,7 +516,16 @@ class SweepRepo(Protocol):
         now: datetime,
         limit: int,
         decide: Callable[[Sequence[DueComplaint]], SweepWrites],
-    ) -> tuple[int, int]: ...
+        claimed: Callable[[int], None] | None = None,
+    ) -> tuple[int, int]:
+        """Up to ``limit`` complaints due at ``now``, decided and written in
+        one transaction: how many, and how many notices.  A store that can
+        claim the next batch while this one is still being decided and
+        written calls ``claimed`` with the number of rows it holds as soon
+        as it holds them (PostgreSQL: they are locked, and the next claim
+        skips them); one that cannot (SQLite: one writer) never calls it."""
+        ...
+
     async def record_once(
         self, key: str, value: str, notices: Sequence[Notice], at: datetime
     ) -> bool: ...

@@ -5,6 +5,7 @@ for APScheduler."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import sweep as sweeping
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
@@ -452,3 +454,28 @@ async def test_a_long_reminder_lists_what_fits_and_counts_the_rest(bot: BotDrive
     listed = body.count("\n• PA-")
     assert 30 < listed < 45, "as many whole lines as fit"
     assert body.endswith(f"… và {45 - listed} việc khác cần xử lý: xem bằng /tasks")
+
+
+async def test_more_complaints_due_than_a_batch_holds_come_as_one_list_per_batch_in_order(
+    week_bot: tuple[Path | PostgresUrl, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven complaints due at once, three to a batch: the cadre gets one
+    list per batch, the lists in the order of their complaints, each
+    complaint in exactly one — also where the next batch is claimed and
+    decided while the one before is still being written (PostgreSQL)."""
+    monkeypatch.setattr(sweeping, "BATCH", 3)
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock) as bot:
+        for n in range(7):
+            await file_sanitation_report(bot, bot.user(501 + n, f"Dân {n}"))
+        bot.new_messages()
+        clock.set(at(23, 12))  # the first "please acknowledge" of all seven has come
+        sent = await bot.tick()
+        sent += await bot.tick()
+    lists = [m.text or "" for m in sent if m.chat_id == ENVIRONMENT_CADRE]
+    assert [re.findall(r"PA-\d+", text) for text in lists] == [
+        ["PA-000001", "PA-000002", "PA-000003"],
+        ["PA-000004", "PA-000005", "PA-000006"],
+        ["PA-000007"],
+    ]
+    assert all(says(text, "reminder.ack_reminder") for text in lists)

@@ -5,8 +5,10 @@ policy, calendar and quiet hours."""
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import count, islice
 from zoneinfo import ZoneInfo
@@ -254,3 +256,46 @@ def test_the_integer_schedule_agrees_with_the_datetime_one(
 
 def _key(item: Item) -> tuple[object, ...]:
     return (item.at, item.seq, item.due, item.level, item.target, item.round)
+
+
+@given(
+    case=cases(),
+    others=st.lists(
+        st.tuples(st.integers(-3 * 24 * 60, 3 * 24 * 60), st.booleans(), st.integers(1, 12)),
+        min_size=1,
+        max_size=4,
+    ),
+    sweep_before=st.integers(1, 3 * 24 * 60),
+)
+def test_asking_about_many_complaints_at_one_instant_changes_no_answer(
+    case: tuple[Schedule, ClockState, ReminderPolicy, datetime, datetime],
+    others: list[tuple[int, bool, int]],
+    sweep_before: int,
+) -> None:
+    """The sweep asks one schedule about a thousand complaints with the same
+    "now", and again at the next sweep: what the schedule keeps between
+    them (each policy's plan, that "now" in microseconds and as a
+    working-time position) must not change what it says of any of them —
+    the same as a fresh schedule says."""
+    schedule, clock, policy, after, until = case
+
+    def ask(asked: Schedule) -> object:
+        try:
+            return asked.reasons(clock, policy, after, until), asked.window(
+                clock, policy, after, until
+            )
+        except RuntimeError as exc:  # the runaway guard, for both alike
+            return str(exc)
+
+    for now in (until - timedelta(minutes=sweep_before), until):  # two sweeps
+        for minutes, urgent, every in others:
+            shift = timedelta(minutes=minutes)
+            other = clock._replace(
+                clock_start=clock.clock_start + shift,
+                ack_due_at=clock.ack_due_at + shift,
+                due_at=clock.due_at + shift,
+            )
+            knobs = replace(policy, urgent=urgent, remind_every_hours=every / 4)
+            with contextlib.suppress(RuntimeError):
+                schedule.reasons(other, knobs, after + shift, now)
+    assert ask(schedule) == ask(Schedule(schedule.calendar, schedule.quiet))

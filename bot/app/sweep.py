@@ -14,6 +14,7 @@ tasks wants one list, not five pings.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -24,7 +25,7 @@ from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due, Reason
+from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
@@ -52,6 +53,8 @@ _NEWS: dict[Due, dict[str, Any]] = {
     Due.ESCALATION: {"event": "escalated"},
 }
 _NEWS_ORDER = tuple(_NEWS)
+# What a reminder's payload says of its kind (a lookup: an enum's ``.value`` is slow).
+_DUE_TEXT = {due: due.value for due in Due}
 
 
 @dataclass
@@ -70,9 +73,9 @@ class _Entry:
     due: Due
     level: int = 0
 
-    def merge(self, other: _Entry) -> None:
-        if (_STRENGTH[other.due], other.level) > (_STRENGTH[self.due], self.level):
-            self.due, self.level = other.due, other.level
+    def merge(self, due: Due, level: int) -> None:
+        if (_STRENGTH[due], level) > (_STRENGTH[self.due], self.level):
+            self.due, self.level = due, level
 
 
 @dataclass
@@ -90,18 +93,49 @@ class _Decision:
         default_factory=dict
     )
 
-    def remind(self, staff_id: str, complaint_id: int, entry: _Entry) -> None:
-        mine = self.grouped.setdefault(staff_id, {})
-        if complaint_id in mine:
-            mine[complaint_id].merge(entry)
+    # Each category's reminder policy, looked up once per batch.
+    policies: dict[str, ReminderPolicy] = field(default_factory=dict)
+
+    def remind(self, staff_id: str, complaint_id: int, due: Due, level: int = 0) -> None:
+        """``staff_id`` hears of the complaint for ``due``, unless already
+        for a stronger reason (the entry is made only when it is the first)."""
+        mine = self.grouped.get(staff_id)
+        if mine is None:
+            mine = self.grouped[staff_id] = {}
+        held = mine.get(complaint_id)
+        if held is None:
+            mine[complaint_id] = _Entry(due, level)
         else:
-            mine[complaint_id] = entry
+            held.merge(due, level)
+
+    def remind_all(self, staff_ids: Sequence[str], complaint_id: int, due: Due, level: int) -> None:
+        """`remind` for several people told alike: those who hear of the
+        complaint first share one entry (a stronger reason for one of them
+        later strengthens it for all who share it)."""
+        shared: _Entry | None = None
+        for staff_id in staff_ids:
+            mine = self.grouped.get(staff_id)
+            if mine is None:
+                mine = self.grouped[staff_id] = {}
+            held = mine.get(complaint_id)
+            if held is None:
+                if shared is None:
+                    shared = _Entry(due, level)
+                mine[complaint_id] = shared
+            else:
+                held.merge(due, level)
+
+    def policy(self, services: Services, category: str) -> ReminderPolicy:
+        found = self.policies.get(category)
+        if found is None:
+            found = self.policies[category] = services.policy(category)
+        return found
 
     def writes(self) -> SweepWrites:
         notices = list(self.single)
         for staff_id, entries in self.grouped.items():
             items = [
-                {"id": cid, "due": e.due.value, "level": e.level}
+                {"id": cid, "due": _DUE_TEXT[e.due], "level": e.level}
                 for cid, e in sorted(entries.items())
             ]
             notices.append(Notice(REMINDERS, staff_id=staff_id, payload={"items": items}))
@@ -132,14 +166,7 @@ class Sweeper:
             return report
         now = self.services.now()
         self._reach = await self.services.reach()
-        while True:
-            done, notices = await self.services.store.sweep(
-                now, BATCH, lambda rows: self.decide(rows, now)
-            )
-            report.complaints += done
-            report.notices += notices
-            if done < BATCH:
-                break
+        report.complaints, report.notices = await self._batches(now)
         report.briefings = await self.briefing(now)
         # Telegram redelivers for 24 hours at most: older update ids can go.
         await self.services.store.prune_updates(now - UPDATE_MEMORY)
@@ -147,6 +174,51 @@ class Sweeper:
             # Monday's digest to the leaders, once a week (bot/app/digests.py).
             report.digests = await self.digests.queue_weekly(now)
         return report
+
+    async def _batches(self, now: datetime) -> tuple[int, int]:
+        """Everything due at ``now``, a batch (one transaction) at a time,
+        until one is not full: how many complaints, and notices.
+
+        Where the store can claim a batch while the one before is still
+        being decided and written (PostgreSQL: `SweepRepo.sweep` says when
+        its rows are held), the next batch starts then, on a connection of
+        its own: one batch is decided here while the server writes the
+        other, and the two batches' writes run side by side in two server
+        processes.  Two batches at most at a time; each still reads,
+        decides and writes in its one transaction, and holds the rows the
+        one before would (the next claim skips rows that are locked)."""
+        store = self.services.store
+        loop = asyncio.get_running_loop()
+
+        def decide(rows: Sequence[DueComplaint]) -> SweepWrites:
+            return self.decide(rows, now)
+
+        complaints = notices = 0
+        flying: list[asyncio.Task[tuple[int, int]]] = []  # in the order they were claimed
+        try:
+            while True:
+                claim: asyncio.Future[int] = loop.create_future()
+                batch = asyncio.create_task(store.sweep(now, BATCH, decide, claim.set_result))
+                flying.append(batch)
+                await asyncio.wait((claim, batch), return_when=asyncio.FIRST_COMPLETED)
+                held = claim.result() if claim.done() else batch.result()[0]
+                # Done with the batch before this one (and with this one, if
+                # it could not be claimed beside it) before the next starts.
+                while flying and (len(flying) > 1 or flying[0].done()):
+                    done, sent = await flying.pop(0)
+                    complaints, notices = complaints + done, notices + sent
+                if held < BATCH:
+                    break
+            while flying:
+                done, sent = await flying.pop(0)
+                complaints, notices = complaints + done, notices + sent
+        finally:
+            # A batch failed, or the sweep was cancelled: one still running is
+            # cancelled too (it rolls back, and its complaints stay due).
+            for running in flying:
+                running.cancel()
+            await asyncio.gather(*flying, return_exceptions=True)
+        return complaints, notices
 
     # ---- deciding ---------------------------------------------------------------------------
 
@@ -166,7 +238,7 @@ class Sweeper:
         self, decision: _Decision, chart: OrgChart, complaint: DueComplaint, now: datetime
     ) -> None:
         services = self.services
-        policy = services.policy(complaint.category)
+        policy = decision.policy(services, complaint.category)
         if decision.morning is not None and _waits(complaint, policy.urgent):
             next_look = {"next_action_at": decision.morning}
             decision.updates.append(SweepUpdate(complaint.id, next_look))
@@ -225,11 +297,10 @@ class Sweeper:
         target: EscalationTarget | None,
     ) -> None:
         if due is not Due.ESCALATION:
-            decision.remind(complaint.owner, complaint.id, _Entry(due))
+            decision.remind(complaint.owner, complaint.id, due)
         if due is Due.ACK_OVERDUE or due is Due.ESCALATION:
-            entry = _Entry(due, level)
-            for leader in self._leaders(chart, complaint, target, decision):
-                decision.remind(leader, complaint.id, entry)
+            leaders = self._leaders(chart, complaint, target, decision)
+            decision.remind_all(leaders, complaint.id, due, level)
 
     def _news(
         self,

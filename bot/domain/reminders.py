@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import count
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bot.domain.complaints import State
 from bot.domain.orgchart import DEFAULT_ESCALATION, EscalationLevel, EscalationTarget
@@ -80,6 +80,22 @@ class Item:
 # What an item says: its kind, its escalation level and whom it reaches.
 Reason = tuple[Due, int, EscalationTarget | None]
 
+
+class _Plan(NamedTuple):
+    """One policy as the sweep's hot loop counts with it (`Schedule._plan`):
+    the same for every complaint of its category, so worked out once."""
+
+    policy: ReminderPolicy  # whose plan this is
+    work: Clockwork
+    to_pos: Callable[[int], int]  # an instant to its position on the clock
+    to_instant: Callable[[int], int]  # .. and back
+    place: Callable[[int], int]  # where an item at an instant is placed (out of the quiet hours)
+    until_pos: Callable[[int], int]  # `to_pos`, for the end of the sweep's window
+    one_day: float  # a day of this clock, in hours
+    every: int  # between two "please acknowledge" reminders, in µs of the clock
+    half: int  # to the first one: half the acknowledge time, in µs of the clock
+
+
 NEEDS_ACK = frozenset({State.SUBMITTED, State.REOPENED})
 HANDLING = frozenset({State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED})
 
@@ -96,6 +112,47 @@ class Schedule:
         # Two ways to count, made once (the sweep asks per complaint).
         clockworks = {urgent: Clockwork(self.calendar, urgent=urgent) for urgent in (False, True)}
         object.__setattr__(self, "_clockworks", clockworks)
+        # Each policy's `_Plan`, by the policy's id (the policy kept in it).
+        object.__setattr__(self, "_plans", {})
+        # The end of the window the sweep asks about a thousand times in a row
+        # (its "now"), in µs, and as a working-time position.
+        object.__setattr__(self, "_until_us", _LastOne(to_us))
+        object.__setattr__(self, "_until_pos", _LastOne(self.calendar.position_us))
+
+    def _plan(self, policy: ReminderPolicy) -> _Plan:
+        """What `_handling_window` needs of ``policy`` that is the same for
+        every complaint under it, worked out once."""
+        plans: dict[int, _Plan] = self._plans  # type: ignore[attr-defined]
+        plan = plans.get(id(policy))
+        if plan is None or plan.policy is not policy:
+            if len(plans) >= 256:  # policies come and go with the org chart
+                plans.clear()
+            plan = plans[id(policy)] = self._make_plan(policy)
+        return plan
+
+    def _make_plan(self, policy: ReminderPolicy) -> _Plan:
+        work = self.clockwork(policy)
+        to_pos: Callable[[int], int]
+        to_instant: Callable[[int], int]
+        place: Callable[[int], int]
+        until_pos: Callable[[int], int]
+        if policy.urgent:  # calendar time: positions are instants, nothing waits for the morning
+            to_pos = to_instant = place = until_pos = _same
+        else:
+            to_pos, to_instant = self.calendar.position_us, self.calendar.instant_us
+            place = self.quiet.defer_us
+            until_pos = self._until_pos  # type: ignore[attr-defined]
+        return _Plan(
+            policy,
+            work,
+            to_pos,
+            to_instant,
+            place,
+            until_pos,
+            work.days(1),
+            hours_us(policy.remind_every_hours),
+            hours_us(policy.acknowledge_hours / 2),
+        )
 
     def acknowledge_due(self, start: datetime, policy: ReminderPolicy) -> datetime:
         return self.clockwork(policy).add(start, policy.acknowledge_hours)
@@ -219,7 +276,8 @@ class Schedule:
         hears of a complaint once per sweep, for its strongest reason, so a
         repeat (the "please acknowledge" reminders of a long catch-up) says
         nothing new; and the sweep needs no item's own time."""
-        items, upcoming = self._window(clock, policy, to_us(after), to_us(until), True)
+        until_us: int = self._until_us(until)  # type: ignore[attr-defined]
+        items, upcoming = self._window(clock, policy, to_us(after), until_us, True)
         return (
             [(due, level, target) for _, _, due, level, target, _ in items],
             None if upcoming is None else from_us(upcoming),
@@ -252,18 +310,12 @@ class Schedule:
         from there.  The resolve stream's escalations are only placed when
         its deadline is in the window.
 
-        Written flat, with the steps as local functions: this runs for every
-        complaint due, and each method call or attribute lookup shows."""
-        urgent = policy.urgent
-        work = self.clockwork(policy)
-        to_pos: Callable[[int], int]
-        to_instant: Callable[[int], int]
-        place: Callable[[int], int]
-        if urgent:  # calendar time: positions are instants, and nothing waits for the morning
-            to_pos = to_instant = place = _same
-        else:
-            to_pos, to_instant = self.calendar.position_us, self.calendar.instant_us
-            place = self.quiet.defer_us
+        Written flat, with what is the same for every complaint of a policy
+        worked out once (`_Plan`) and the window's end converted once per
+        sweep (`_until`): this runs for every complaint due, and each method
+        call, attribute lookup or conversion shows."""
+        plan = self._plan(policy)
+        work, to_pos, to_instant, place = plan.work, plan.to_pos, plan.to_instant, plan.place
         start = to_us(clock.clock_start)
         start_at = to_pos(start)
         # Due items as (instant, stream, n, kind, level, target, round): sorted, in time order.
@@ -275,35 +327,40 @@ class Schedule:
         due_at = to_us(clock.due_at)
         deadline = place(due_at)
         if deadline <= until:
-            resolve = [self._place(raw, urgent) for raw in self._resolve_items(clock, policy, work)]
+            for raw in self._resolve_items(clock, policy, work):
+                when, kind, level, target, round_no = self._place(raw, policy.urgent)
+                if when > until:
+                    upcoming = when
+                    break
+                counted += 1
+                if when > after:
+                    found.append((when, 1, counted, kind, level, target, round_no))
         else:
-            # The escalations come after the deadline: none is due, nor next.
-            resolve = [(deadline, Due.RESOLVE_DUE, 0, None, 0)]
+            # The escalations come after the deadline: none is due, nor next;
+            # the deadline is next unless the day before it is still to come.
             if due_at > start:  # else no time at all: elapsed is 0
                 total = (to_pos(due_at) - start_at) / 1_000_000 / 3600  # as elapsed()
-                one_day = work.days(1)
-                if total > one_day:
-                    step = hours_us(total - one_day)
-                    soon = to_instant(start_at + step) if step else work.add_us(start, 0)
-                    resolve.insert(0, (place(soon), Due.RESOLVE_SOON, 0, None, 0))
-        for when, kind, level, target, round_no in resolve:
-            if when > until:
-                upcoming = when
-                break
-            counted += 1
-            if when > after:
-                found.append((when, 1, counted, kind, level, target, round_no))
+                if total > plan.one_day:
+                    step = hours_us(total - plan.one_day)
+                    soon = place(to_instant(start_at + step) if step else work.add_us(start, 0))
+                    if soon > until:
+                        upcoming = soon
+                    else:
+                        counted = 1
+                        if soon > after:
+                            found.append((soon, 1, 1, Due.RESOLVE_SOON, 0, None, 0))
+            if upcoming is None:
+                upcoming = deadline
 
         # -- the acknowledge stream
         if clock.state in NEEDS_ACK:
-            every = hours_us(policy.remind_every_hours)
+            every = plan.every
             if every <= 0:  # a schedule that never moves on: the plain walk refuses it
                 return self._walked(clock, policy, after, until, distinct)
             ack_due = to_us(clock.ack_due_at)
             due_pos = to_pos(ack_due)
-            half = hours_us(policy.acknowledge_hours / 2)
-            if half > 0:
-                first_at = start_at + half
+            if plan.half > 0:
+                first_at = start_at + plan.half
                 first = to_instant(first_at)
             else:  # no time: the next opening (add's rule for zero), or add's refusal
                 first = work.add_us(start, policy.acknowledge_hours / 2)
@@ -328,13 +385,12 @@ class Schedule:
                     return place(ack_due)
                 return place(to_instant(due_pos + (i - overdue) * every))
 
-            def first_above(t: int) -> tuple[int, int | None]:
-                """The first item placed after ``t``, and where (None: not
-                placed yet): the items never go back in time (each step
-                moves on, and deferring keeps the order)."""
+            def first_above(t: int, t_pos: int) -> tuple[int, int | None]:
+                """The first item placed after ``t`` (at position ``t_pos``),
+                and where (None: not placed yet): the items never go back in
+                time (each step moves on, and deferring keeps the order)."""
                 if t < (first if overdue else ack_due):
                     return 0, None
-                t_pos = to_pos(t)
                 if t_pos < due_pos:
                     guess = min((t_pos - first_at) // every + 1, overdue)
                 else:
@@ -350,17 +406,19 @@ class Schedule:
                 guess = _first(lambda i: at(i) > t, guess)
                 return guess, at(guess)
 
-            index = first_above(after)[0]
-            beyond, placed = first_above(until)
+            index, index_at = first_above(after, to_pos(after))
+            beyond, placed = first_above(until, plan.until_pos(until))
             next_ack = at(beyond) if placed is None else placed
             counted += beyond
             while index < beyond:
+                when = at(index) if index_at is None else index_at
+                index_at = None  # known for the first one only
                 if index == overdue:
                     found.append(
-                        (at(index), 0, index, Due.ACK_OVERDUE, 0, EscalationTarget.WARD_LEADER, 0)
+                        (when, 0, index, Due.ACK_OVERDUE, 0, EscalationTarget.WARD_LEADER, 0)
                     )
                 else:
-                    found.append((at(index), 0, index, Due.ACK_REMINDER, 0, None, 0))
+                    found.append((when, 0, index, Due.ACK_REMINDER, 0, None, 0))
                     if distinct:
                         # The reminders after this one up to ``until`` say the
                         # same; only the overdue notice may still be new.
@@ -410,6 +468,27 @@ class Schedule:
 
 def _same(x: int) -> int:
     return x
+
+
+class _LastOne:
+    """A function of one argument, its result remembered for the last
+    argument: a sweep asks about a thousand complaints with the same "now"."""
+
+    __slots__ = ("argument", "function", "result")
+
+    def __init__(self, function: Callable[[Any], int]) -> None:
+        self.function = function
+        self.argument: object = _NOTHING
+        self.result = 0
+
+    def __call__(self, argument: Any) -> int:
+        if argument != self.argument:
+            self.result = self.function(argument)
+            self.argument = argument
+        return self.result
+
+
+_NOTHING = object()
 
 
 def _first(above: Callable[[int], bool], guess: int) -> int:

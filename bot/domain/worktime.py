@@ -39,8 +39,9 @@ def to_us(instant: datetime) -> int:
 
 
 def from_us(us: int) -> datetime:
-    """The instant, in UTC."""
-    return _EPOCH + timedelta(microseconds=us)
+    """The instant, in UTC.  (timedelta's arguments by position: by keyword
+    they cost a quarter more, and the sweep converts one per complaint.)"""
+    return _EPOCH + timedelta(0, 0, us)
 
 
 _HOURS_US: dict[float, int] = {}

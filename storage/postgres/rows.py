@@ -212,10 +212,17 @@ def batch_update_sql(names: tuple[str, ...], bump_version: bool) -> str:
     )
 
 
-def sql_value(name: str, value: Any) -> Any:
-    """A column's value as the driver takes it."""
+def sql_value(name: str, value: Any, instants: dict[datetime, datetime] | None = None) -> Any:
+    """A column's value as the driver takes it; ``instants`` remembers those
+    already brought to the second (a sweep writes the same "now" a thousand
+    times)."""
     if name in TIME_FIELDS and value is not None:
-        return instant(value)
+        if instants is None:
+            return instant(value)
+        found = instants.get(value)
+        if found is None:
+            found = instants[value] = instant(value)
+        return found
     if isinstance(value, State | Family):
         return value.value
     return value

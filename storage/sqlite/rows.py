@@ -292,8 +292,12 @@ FAMILIES = {f.value: f for f in Family}
 STATES = {s.value: s for s in State}
 
 
-def due_from_row(row: Sequence[Any]) -> DueComplaint:
-    """A row of ``DUE_COLUMNS``, as plainly as it can be read (a thousand a sweep)."""
+def due_from_row(row: Sequence[Any], read: dict[str, datetime]) -> DueComplaint:
+    """A row of ``DUE_COLUMNS``, as plainly as it can be read (a thousand a
+    sweep).  The clock mostly starts when the complaint was filed, and the
+    bookmarks of a batch come from a few earlier sweeps: such an instant is
+    read once, from the row's own filing time or from ``read`` (the
+    batch's bookmarks so far), not parsed again."""
     (
         id_,
         category,
@@ -313,6 +317,14 @@ def due_from_row(row: Sequence[Any]) -> DueComplaint:
         reporter,
         follower_confirmed_at,
     ) = row
+    created = parse_utc(created_at)
+    swept: datetime | None = None
+    if swept_until == created_at:
+        swept = created
+    elif swept_until:
+        swept = read.get(swept_until)
+        if swept is None:
+            swept = read[swept_until] = parse_utc(swept_until)
     return DueComplaint(
         id_,
         category,
@@ -321,13 +333,13 @@ def due_from_row(row: Sequence[Any]) -> DueComplaint:
         STATES[state],
         owner,
         bool(concerns_leadership),
-        parse_utc(created_at),
+        created,
         parse_utc(due_at),
-        parse_utc(clock_start) if clock_start else None,
+        (created if clock_start == created_at else parse_utc(clock_start)) if clock_start else None,
         parse_utc(ack_due_at) if ack_due_at else None,
         parse_utc(resolved_at) if resolved_at else None,
         parse_utc(paused_since) if paused_since else None,
-        parse_utc(swept_until) if swept_until else None,
+        swept,
         escalation_level,
         reporter,
         parse_utc(follower_confirmed_at) if follower_confirmed_at else None,

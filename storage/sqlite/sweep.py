@@ -31,20 +31,26 @@ class SqliteSweep(SqliteBase):
         now: datetime,
         limit: int,
         decide: Callable[[Sequence[DueComplaint]], SweepWrites],
+        claimed: Callable[[int], None] | None = None,
     ) -> tuple[int, int]:
         """Read the complaints due, let ``decide`` say what happens, write it
         — all in one transaction, so no handler's change slips in between.
 
         The batch is read in one statement, and written in one per shape of
-        change (most are the
-        bookmark and the next look alone), not one per complaint."""
+        change (most are the bookmark and the next look alone), not one per
+        complaint.
+
+        ``claimed`` is never called: the file has one writer, so the next
+        batch could only queue for it, ahead of the handlers that come
+        meanwhile, and the sweep takes one batch after the other."""
         async with self.db.transaction() as conn:
             async with conn.execute(DUE_COLUMNS, (utc_text(now), limit)) as cur:
                 cur.row_factory = None  # plain tuples: no name lookups needed here
                 rows = list(await cur.fetchall())
             if not rows:
                 return 0, 0
-            writes = decide([due_from_row(row) for row in rows])
+            read: dict[str, datetime] = {}
+            writes = decide([due_from_row(row, read) for row in rows])
             shapes: dict[tuple[str, bool], list[list[Any]]] = {}
             events: list[Event] = []
             texts: dict[datetime, str] = {}
