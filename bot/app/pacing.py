@@ -36,11 +36,11 @@ Sleep = Callable[[float], Awaitable[None]]
 # the platform counts against the bot's rate (Telegram answers 429).  After so
 # many late wakes in a row the message goes anyway.
 LATE_SLOTS = 3
-# How late is late.  Slots 1/28 s apart keep Telegram's 30 in any second only
-# if every message reaches it within 71 ms of its slot, all delays counted;
-# the process's own lateness may take 10 of them, the rest is the network's
-# and the platform's.  One gap (36 ms) was too much: the scale-out
-# benchmark's capped run met one or two 429s at the start of each burst.
+# How late is late.  Telegram's shared slots, 27.5 a second, keep its 30 in any
+# second only if every message reaches it within 90 ms of its slot, all delays
+# counted (handlers/telegram/ratelimit.py); the process's own lateness may take
+# 10 of them, the rest is the network's and the platform's.  One gap (36 ms)
+# was too much: the scale-out benchmark's capped run met 429s.
 LATE_SECONDS = 0.010
 
 
@@ -49,11 +49,11 @@ async def wait_for_shared_slot(
     *,
     sleep: Sleep = asyncio.sleep,
     now: Callable[[], float] | None = None,
-    late: float = LATE_SECONDS,
 ) -> float:
     """Take a slot from the shared bucket (``take`` reserves one and says how
-    long until it) and wait for it; a slot missed by more than ``late`` is
-    taken again (`LATE_SLOTS`).  Returns the seconds asked to wait in all."""
+    long until it) and wait for it; a slot missed by more than
+    `LATE_SECONDS` is taken again (`LATE_SLOTS`).  Returns the seconds asked
+    to wait in all."""
     clock = now or asyncio.get_running_loop().time
     waited = 0.0
     for _ in range(LATE_SLOTS):
@@ -62,7 +62,7 @@ async def wait_for_shared_slot(
         if wait > 0:
             waited += wait
             await sleep(wait)
-        if clock() - due <= late:
+        if clock() - due <= LATE_SECONDS:
             break
     return waited
 

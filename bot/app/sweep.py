@@ -98,15 +98,8 @@ class _Decision:
 
     def remind(self, staff_id: str, complaint_id: int, due: Due, level: int = 0) -> None:
         """``staff_id`` hears of the complaint for ``due``, unless already
-        for a stronger reason (the entry is made only when it is the first)."""
-        mine = self.grouped.get(staff_id)
-        if mine is None:
-            mine = self.grouped[staff_id] = {}
-        held = mine.get(complaint_id)
-        if held is None:
-            mine[complaint_id] = _Entry(due, level)
-        else:
-            held.merge(due, level)
+        for a stronger reason."""
+        self.remind_all((staff_id,), complaint_id, due, level)
 
     def remind_all(self, staff_ids: Sequence[str], complaint_id: int, due: Due, level: int) -> None:
         """`remind` for several people told alike: those who hear of the

@@ -312,8 +312,8 @@ class Schedule:
 
         Written flat, with what is the same for every complaint of a policy
         worked out once (`_Plan`) and the window's end converted once per
-        sweep (`_until`): this runs for every complaint due, and each method
-        call, attribute lookup or conversion shows."""
+        sweep (`_until_us`, `_until_pos`): this runs for every complaint
+        due, and each method call, attribute lookup or conversion shows."""
         plan = self._plan(policy)
         work, to_pos, to_instant, place = plan.work, plan.to_pos, plan.to_instant, plan.place
         start = to_us(clock.clock_start)

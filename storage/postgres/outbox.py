@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.ports import Account, ButtonMessage, Notice, OutboxItem
+from storage.outbox_sql import capped, hold_later
 from storage.postgres.accounts import ACCOUNT_ORDER, people_by_id
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import Conn, instant, maybe_instant
@@ -55,18 +56,8 @@ _DUE = (
     " ORDER BY o.id LIMIT $3"
 )
 
-# The same, then at most $5 rows per recipient (their oldest) among them, then $6 rows:
-# $3 is then the look-ahead.
-_DUE_CAPPED = (
-    "SELECT * FROM (SELECT d.*, ROW_NUMBER() OVER"
-    f" (PARTITION BY d.recipient_id ORDER BY d.id) AS nth FROM ({_DUE}) d) c"
-    " WHERE c.nth <= $5 ORDER BY c.id LIMIT $6"
-)
-# Whom a row goes to: its person, or the person bound to its staff member.
-_RECIPIENT = (
-    "COALESCE({row}.person_id,"
-    " (SELECT b.person_id FROM staff_bindings b WHERE b.staff_id = {row}.staff_id))"
-)
+# The same, then at most $5 rows per recipient among them, then $6: $3 is the look-ahead.
+_DUE_CAPPED = capped(_DUE, "$5", "$6")
 
 
 class PostgresOutbox(PostgresBase):
@@ -153,14 +144,7 @@ class PostgresOutbox(PostgresBase):
         )
 
     async def hold_later(self, item_id: int, until: datetime) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET next_attempt_at = GREATEST(next_attempt_at, $1), last_error = 'held'"
-            " WHERE id > $2 AND sent_at IS NULL AND given_up_at IS NULL"
-            f" AND {_RECIPIENT.format(row='outbox')} = (SELECT {_RECIPIENT.format(row='o')}"
-            " FROM outbox o WHERE o.id = $2)",
-            instant(until),
-            item_id,
-        )
+        await self.db.execute(hold_later("${}", "GREATEST"), instant(until), item_id)
 
     async def outbox_counts(self) -> tuple[int, int]:
         """(pending, sent); rows given up count as neither."""

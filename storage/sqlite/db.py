@@ -154,24 +154,24 @@ def parse_utc(value: str) -> datetime:
     return datetime.fromisoformat(value + "+00:00")
 
 
+def _wal_checkpoint(path: Path, mode: str) -> bool:
+    """``PRAGMA wal_checkpoint(mode)`` on a connection of its own (for a
+    thread: the write connection runs on the event loop's), to an existing
+    file only; True when no reader held it back."""
+    uri = f"{path.resolve().as_uri()}?mode=rw"  # never creates a file
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+        busy = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()[0]
+    return not busy
+
+
 def _checkpoint(path: Path) -> None:
     """Copy what the WAL holds back into the database, as far as readers
     allow (PASSIVE: it never waits, and never holds up a writer).  Best
     effort: the write connection's own limit is there if this fails."""
     try:
-        uri = f"{path.resolve().as_uri()}?mode=rw"  # never creates a file
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as conn:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        _wal_checkpoint(path, "PASSIVE")
     except sqlite3.Error as exc:
         log.warning("background checkpoint of %s failed: %s", path.name, exc)
-
-
-def _truncate_wal(path: Path) -> bool:
-    """`Database.scrub_wal`'s work: True when the WAL is empty afterwards."""
-    uri = f"{path.resolve().as_uri()}?mode=rw"
-    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
-        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-    return not busy
 
 
 def _fsync_wal(path: Path) -> None:
@@ -219,10 +219,8 @@ class Database:
     async def open(cls, path: Path, *, migrate: bool = True) -> Database:
         """Open (or create) the database and bring it to this program's
         schema.  Anything wrong with the file itself raises
-        `DatabaseUnusable`, and the connection is closed first (when it
-        was an aiosqlite one, its thread left open by a failed PRAGMA on a
-        file that is not SQLite kept the process from ever ending; the
-        readers still are)."""
+        `DatabaseUnusable`, and the connection is closed first: one left
+        open by a failed PRAGMA (a file that is not SQLite) held the file."""
         prepare_path(path)
         try:
             conn = InlineConnection.connect(path, BUSY_TIMEOUT_MS)
@@ -293,7 +291,7 @@ class Database:
         async with self._lock:
             cursor = await patiently(self.conn, lambda: self.conn.execute(sql, params))
         self._checkpoint_soon()
-        return int(cursor.rowcount)
+        return cursor.rowcount
 
     async def write_returning(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Like `write`, for a statement with RETURNING."""
@@ -347,7 +345,7 @@ class Database:
         connection runs on the event loop's), holding the write lock's turn
         meanwhile; False (logged) when a reader still held an old snapshot."""
         async with self._lock:
-            done = await asyncio.to_thread(_truncate_wal, self.path)
+            done = await asyncio.to_thread(_wal_checkpoint, self.path, "TRUNCATE")
         if not done:
             log.warning("the WAL of %s could not be truncated: a reader held it", self.path.name)
         return done
@@ -358,14 +356,14 @@ class Database:
         connection of its own on a thread (the write connection runs on the
         event loop's thread, which a copy of the whole file must not hold)."""
 
-        def copy() -> None:
+        def back_up() -> None:
             with (
                 contextlib.closing(sqlite3.connect(self.path)) as source,
                 contextlib.closing(sqlite3.connect(target)) as copy,
             ):
                 source.backup(copy)
 
-        await asyncio.to_thread(copy)
+        await asyncio.to_thread(back_up)
 
     async def schema_version(self) -> int:
         """The highest migration applied; a version stored as anything but

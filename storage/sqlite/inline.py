@@ -35,13 +35,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 SPIN_MS = 20  # SQLite's own busy wait, on the loop's thread: short
 RETRY_PAUSE = 0.01  # seconds between tries while another process writes
+
+T = TypeVar("T")
 
 
 class InlineCursor:
@@ -72,9 +74,6 @@ class InlineCursor:
 
     async def fetchall(self) -> list[sqlite3.Row]:
         return self._cursor.fetchall()
-
-    async def fetchmany(self, size: int) -> list[sqlite3.Row]:
-        return self._cursor.fetchmany(size)
 
     async def close(self) -> None:
         self._cursor.close()
@@ -130,10 +129,6 @@ class InlineConnection:
         self._conn.row_factory = factory
 
     @property
-    def in_transaction(self) -> bool:
-        return self._conn.in_transaction
-
-    @property
     def patience(self) -> float:
         """Seconds a write waits for another program's lock (`patiently`)."""
         return self._patience
@@ -162,7 +157,7 @@ def locked(error: sqlite3.OperationalError) -> bool:
     return error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-async def patiently(conn: InlineConnection, attempt: Any) -> Any:
+async def patiently(conn: InlineConnection, attempt: Callable[[], Awaitable[T]]) -> T:
     """Run ``attempt`` (which starts a write: BEGIN IMMEDIATE or a single
     statement) until the write lock is free or the busy timeout passes,
     sleeping between tries so that the event loop runs meanwhile."""

@@ -15,6 +15,7 @@ from bot.ports import (
     Notice,
     OutboxItem,
 )
+from storage.outbox_sql import capped, hold_later
 from storage.sqlite.accounts import ACCOUNT_ORDER, people_by_id
 from storage.sqlite.base import SqliteBase
 from storage.sqlite.db import utc_text
@@ -34,23 +35,6 @@ _DUE = (
     " AND (? IS NULL OR a.channel = ?)"
     " ORDER BY o.id LIMIT ?"
 )
-
-
-# Whom a row goes to: its person, or the person bound to its staff member.
-_RECIPIENT = (
-    "COALESCE({row}.person_id,"
-    " (SELECT b.person_id FROM staff_bindings b WHERE b.staff_id = {row}.staff_id))"
-)
-
-
-def capped(due: str) -> str:
-    """``due`` (its rows oldest first, up to the look-ahead), then at most
-    so many per recipient, then the batch."""
-    return (
-        "SELECT * FROM (SELECT d.*, ROW_NUMBER() OVER"
-        f" (PARTITION BY d.recipient_id ORDER BY d.id) AS nth FROM ({due}) d)"
-        " WHERE nth <= ? ORDER BY id LIMIT ?"
-    )
 
 
 class SqliteOutbox(SqliteBase):
@@ -85,7 +69,7 @@ class SqliteOutbox(SqliteBase):
         params: tuple[Any, ...] = (utc_text(now), channel, channel, limit)
         sql = _DUE
         if per_person is not None:
-            sql = capped(_DUE)
+            sql = capped(_DUE, "?", "?")
             params = (utc_text(now), channel, channel, limit * LOOK_AHEAD, per_person, limit)
         rows = await self._all(sql, params)
         if rows:
@@ -153,13 +137,7 @@ class SqliteOutbox(SqliteBase):
             )
 
     async def hold_later(self, item_id: int, until: datetime) -> None:
-        await self.db.write(
-            "UPDATE outbox SET next_attempt_at = MAX(next_attempt_at, ?), last_error = 'held'"
-            " WHERE id > ? AND sent_at IS NULL AND given_up_at IS NULL"
-            f" AND {_RECIPIENT.format(row='outbox')} = (SELECT {_RECIPIENT.format(row='o')}"
-            " FROM outbox o WHERE o.id = ?)",
-            (utc_text(until), item_id, item_id),
-        )
+        await self.db.write(hold_later("?{}", "MAX"), (utc_text(until), item_id))
 
     async def outbox_counts(self) -> tuple[int, int]:
         """(pending, sent); rows given up count as neither."""

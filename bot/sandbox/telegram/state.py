@@ -143,16 +143,14 @@ class ApiState:
                 if fault.error is None:
                     raise SimulatedNetworkFailure(f"simulated network failure in {key}")
                 raise fault.error
-        is_send = key.startswith("send") and key != "sendchataction"
-        if is_send and chat_id in self.blocked_chats:
+        if _is_send(key) and chat_id in self.blocked_chats:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
     def _over_rate(self, key: str, params: JSONDict) -> bool:
         """Whether a message arriving now is one too many for the bot's
         rate (``rate_limit_per_second`` within the last second); one that is
         not is counted."""
-        is_send = key.startswith("send") and key != "sendchataction"
-        if not is_send or self.rate_limit_per_second is None:
+        if not _is_send(key) or self.rate_limit_per_second is None:
             return False
         if as_int(params.get("chat_id"), 0) in self.blocked_chats:
             return False  # refused for that, and not counted
@@ -212,3 +210,9 @@ class ApiState:
                     self._lost_answers.remove(fault)
                 return True
         return False
+
+
+def _is_send(key: str) -> bool:
+    """Whether a method (lower case) sends a message: what Telegram counts
+    against the bot's rate, and what a chat that blocked the bot refuses."""
+    return key.startswith("send") and key != "sendchataction"
