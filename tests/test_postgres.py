@@ -558,6 +558,40 @@ async def test_a_file_that_is_not_a_dump_is_refused(
     assert await _probe(live) == "backup"
 
 
+async def test_a_backup_of_the_other_engine_is_refused_with_what_to_do_instead(
+    live: PostgresUrl,
+    tmp_path: Path,
+    chart: OrgChart,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A ward that moved to the city's PostgreSQL still has its SQLite
+    backups, and a city may try its pg_dump on a SQLite file: each is told
+    which engine the file is from and what takes it (`phananh db copy`, or
+    the PostgreSQL URL), not that it is no Phản Ánh database; nothing changes."""
+    ward = tmp_path / "ward.db"
+    ward_backup = tmp_path / "ward-2026-11-23.db"
+    async with opened(ward) as storage:
+        await storage.store.replace_org(chart)
+        await storage.backup_to(ward_backup)
+    await _refused(cli, live, ward_backup, "cli.restore_sqlite_into_postgres", db=live)
+    assert await _probe(live) == "backup"
+
+    city_backup = tmp_path / "city.dump"
+    assert (await cli(live, "backup", str(city_backup))).code == 0
+    monkeypatch.setenv("PHANANH_DB", str(ward))
+    before = ward.read_bytes()
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["restore", str(city_backup)]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == (
+        "",
+        [t("vi", "cli.restore_postgres_into_sqlite", path=city_backup, db=ward)],
+    )
+    assert ward.read_bytes() == before
+
+
 async def test_a_full_dump_with_objects_of_its_own_is_refused(
     live: PostgresUrl, tmp_path: Path, postgres: PgServer, cli: Cli
 ) -> None:
