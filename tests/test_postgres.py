@@ -21,6 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -54,6 +55,7 @@ from tests.test_services import file_by_typing
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
 PASSWORD = "s3cr3t-Pässword/with@signs"
+BIN = Path(sys.executable).parent  # where this run's `phananh` is (.venv/bin)
 PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 8  # every byte value, through pg_dump and back
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -941,6 +943,33 @@ async def test_the_demo_plays_on_postgresql_again_and_again_but_never_over_a_war
     assert (done.code, done.out) == (1, "")
     assert done.err.splitlines() == [t("vi", "cli.demo_not_ours", db=live)]
     assert await _probe(live) == "backup", "the ward's data is as it was"
+
+
+async def test_the_demos_printed_commands_work_on_postgresql_once_the_password_is_put_in(
+    live: PostgresUrl, postgres: PgServer, cli: Cli
+) -> None:
+    """The demo ends with commands to copy (the web server, a leader's
+    sign-in link) naming its database: on PostgreSQL they carry the word
+    PASSWORD where the password goes — never the password, and not ``***``,
+    which a copied command would send as the password and be refused."""
+    demo = postgres.empty_database()
+    done = await cli(live, "demo", "--db", demo.reveal())
+    assert done.code == 0, done.err
+    assert demo.password.reveal() not in done.out
+    (link,) = [line for line in done.out.splitlines() if "web link --staff" in line]
+    assert "***" not in link and "PASSWORD" in link
+    typed = quote(demo.password.reveal(), safe="")  # as the operator wrote it in --db
+    ran = await asyncio.to_thread(
+        subprocess.run,
+        ["sh", "-c", link.strip().replace("PASSWORD", typed).replace(".venv/bin/", f"{BIN}/")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")},
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "http://127.0.0.1:8080/web/signin/" in ran.stdout
 
 
 # ---- a machine without PostgreSQL ---------------------------------------------------------------
