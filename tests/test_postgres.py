@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -542,6 +543,21 @@ async def test_a_backup_restores_every_row_and_the_sequences(
         await storage.store.enqueue([Notice("resident_update", person_id=1)], clock.now())
         ids = [i.id for i in await storage.store.due_outbox(clock.now(), 10)]
         assert ids == [before[0].id, before[0].id + 1]
+
+
+async def test_a_postgresql_backup_is_readable_by_its_owner_only(
+    live: PostgresUrl, tmp_path: Path, cli: Cli
+) -> None:
+    """pg_dump makes its file as the umask says (0644: every account could
+    read the residents' reports in /var/backups); the backup is 0600."""
+    backup = tmp_path / "phananh-2026-11-23.dump"
+    umask = os.umask(0o022)
+    try:
+        assert (await cli(live, "backup", str(backup))).code == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert backup.read_bytes().startswith(b"PGDMP")
 
 
 async def _refused(cli: Cli, url: PostgresUrl, source: Path, key: str, **params: object) -> None:
