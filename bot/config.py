@@ -77,6 +77,10 @@ POSTGRES_OPTIONS = ("host", "sslmode")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
 
+# Where a printed command's URL leaves the password out (`PostgresUrl.for_a_command`).
+PASSWORD_PLACEHOLDER = "PASSWORD"
+
+
 @dataclass(frozen=True, repr=False)
 class PostgresUrl:
     """``postgresql://user:pass@host:port/db``: where the PostgreSQL engine
@@ -129,6 +133,12 @@ class PostgresUrl:
 
     def __str__(self) -> str:
         return self._text("***" if self.password else "")
+
+    def for_a_command(self) -> str:
+        """The URL with the word ``PASSWORD`` where the password goes, as
+        the README writes it: for a command printed for someone to copy
+        (``***`` would be taken for the password), never the password."""
+        return self._text(PASSWORD_PLACEHOLDER if self.password else "")
 
     def _text(self, password: str) -> str:
         user = quote(self.user, safe="")

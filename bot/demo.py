@@ -16,6 +16,7 @@ fake Bot APIs (Telegram's and Zalo's), with a clock that moves by itself.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +25,7 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app.admin import Admin
-from bot.config import PostgresUrl, Secret, Settings
+from bot.config import PASSWORD_PLACEHOLDER, PostgresUrl, Secret, Settings
 from bot.domain.clock import ManualClock
 from bot.domain.digest import week_of
 from bot.domain.geo import centroid
@@ -379,6 +380,15 @@ async def final_lines(driver: BotDriver) -> list[str]:
     return lines
 
 
+def shell_value(db: Path | PostgresUrl) -> str:
+    """``PHANANH_DB``'s value in a command printed for copying: quoted for
+    the shell (a URL's ``?`` and ``&``, a path's spaces), and a PostgreSQL
+    URL with ``PASSWORD`` in the password's place — not ``***``, which a
+    copied command would send as the password."""
+    text = db.for_a_command() if isinstance(db, PostgresUrl) else str(db)
+    return shlex.quote(text)
+
+
 async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
     """The story in a database of its own: a file, emptied first, or a
     PostgreSQL database that is empty or a demo's own (marked as one)."""
@@ -406,20 +416,24 @@ async def run_demo(db: Path | PostgresUrl, out: TextIO | None = None) -> int:
         story = Story(driver, clock, out)
         await play(story)
         # Issue 16's endpoints over the story's database, served apart (no channel, no sweep).
+        where = shell_value(db)
         out.write(
-            "\nTrên web / On the web: PHANANH_DB="
-            f"{db} .venv/bin/phananh serve --port 8080, then"
-            " http://127.0.0.1:8080/open311/v2/discovery.json (Open311)"
+            f"\nTrên web / On the web: PHANANH_DB={where} .venv/bin/phananh serve --port 8080,"
+            " then http://127.0.0.1:8080/open311/v2/discovery.json (Open311)"
             " and http://127.0.0.1:8080/metrics\n"
         )
         week = week_of(DEMO_START, settings.tz).key
         out.write(
             "Trang số liệu cho lãnh đạo / Leaders' dashboard, with that server running:\n"
-            f"  PHANANH_DB={db} PHANANH_PUBLIC_URL=http://127.0.0.1:8080"
+            f"  PHANANH_DB={where} PHANANH_PUBLIC_URL=http://127.0.0.1:8080"
             " .venv/bin/phananh web link --staff ld-hh-ct\n"
             "  prints a sign-in link (once, 15 minutes); the story's week is"
             f" http://127.0.0.1:8080/web/week?week={week}\n"
         )
+        if isinstance(db, PostgresUrl) and db.password:
+            out.write(
+                f"  ({PASSWORD_PLACEHOLDER}: mật khẩu trong --db / the password given to --db)\n"
+            )
         out.write("\nKết quả / Final state:\n")
         for line in await final_lines(driver):
             out.write(f"  {line}\n")

@@ -28,6 +28,7 @@ from bot.ports import (
     UpdateInbox,
     WebStore,
 )
+from storage.errors import Refusal
 
 if TYPE_CHECKING:
     from storage.postgres.db import Database as PostgresDatabase
@@ -206,10 +207,32 @@ async def start_afresh(where: Where) -> None:
         await asyncio.to_thread(Path(f"{where}{suffix}").unlink, missing_ok=True)
 
 
+# How each engine's backup begins: SQLite's file header, pg_dump's custom format.
+BACKUP_MAGIC = {SQLITE: b"SQLite format 3\x00", POSTGRES: b"PGDMP"}
+
+
+def _made_by(backup: Path) -> str | None:
+    """The engine whose `backup_to` wrote this file, by its first bytes; None
+    for a file of neither kind (or none at all: each engine says that)."""
+    try:
+        with backup.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return None
+    return next((engine for engine, magic in BACKUP_MAGIC.items() if head.startswith(magic)), None)
+
+
 async def restore(backup: Path, where: Where) -> None:
     """Replace the database ``where`` names with a backup `Storage.backup_to`
-    wrote; a backup that is not ours, or a bot still using the database,
-    raises a `storage.errors.Refusal` and changes nothing."""
+    wrote; a backup that is not ours, one of the other engine (a ward's
+    SQLite backup with ``PHANANH_DB`` naming the city's PostgreSQL: that
+    takes `phananh db copy`), or a bot still using the database, raises a
+    `storage.errors.Refusal` and changes nothing."""
+    made_by = await asyncio.to_thread(_made_by, backup)
+    if made_by == SQLITE and engine_of(where) == POSTGRES:
+        raise Refusal("cli.restore_sqlite_into_postgres", path=backup, db=where)
+    if made_by == POSTGRES and engine_of(where) == SQLITE:
+        raise Refusal("cli.restore_postgres_into_sqlite", path=backup, db=where)
     if isinstance(where, PostgresUrl):
         from storage.postgres.backup import restore as restore_postgres
 

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -54,6 +56,7 @@ from tests.test_services import file_by_typing
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_ORG = ROOT / "examples" / "org.yaml"
 PASSWORD = "s3cr3t-Pässword/with@signs"
+BIN = Path(sys.executable).parent  # where this run's `phananh` is (.venv/bin)
 PHOTO = b"\xff\xd8\xff" + bytes(range(256)) * 8  # every byte value, through pg_dump and back
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -542,6 +545,21 @@ async def test_a_backup_restores_every_row_and_the_sequences(
         assert ids == [before[0].id, before[0].id + 1]
 
 
+async def test_a_postgresql_backup_is_readable_by_its_owner_only(
+    live: PostgresUrl, tmp_path: Path, cli: Cli
+) -> None:
+    """pg_dump makes its file as the umask says (0644: every account could
+    read the residents' reports in /var/backups); the backup is 0600."""
+    backup = tmp_path / "phananh-2026-11-23.dump"
+    umask = os.umask(0o022)
+    try:
+        assert (await cli(live, "backup", str(backup))).code == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert backup.read_bytes().startswith(b"PGDMP")
+
+
 async def _refused(cli: Cli, url: PostgresUrl, source: Path, key: str, **params: object) -> None:
     done = await cli(url, "restore", str(source))
     assert done.code == 1
@@ -556,6 +574,40 @@ async def test_a_file_that_is_not_a_dump_is_refused(
     await _refused(cli, live, junk, "cli.restore_not_ours")
     await _refused(cli, live, tmp_path / "none.dump", "cli.restore_missing")
     assert await _probe(live) == "backup"
+
+
+async def test_a_backup_of_the_other_engine_is_refused_with_what_to_do_instead(
+    live: PostgresUrl,
+    tmp_path: Path,
+    chart: OrgChart,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A ward that moved to the city's PostgreSQL still has its SQLite
+    backups, and a city may try its pg_dump on a SQLite file: each is told
+    which engine the file is from and what takes it (`phananh db copy`, or
+    the PostgreSQL URL), not that it is no Phản Ánh database; nothing changes."""
+    ward = tmp_path / "ward.db"
+    ward_backup = tmp_path / "ward-2026-11-23.db"
+    async with opened(ward) as storage:
+        await storage.store.replace_org(chart)
+        await storage.backup_to(ward_backup)
+    await _refused(cli, live, ward_backup, "cli.restore_sqlite_into_postgres", db=live)
+    assert await _probe(live) == "backup"
+
+    city_backup = tmp_path / "city.dump"
+    assert (await cli(live, "backup", str(city_backup))).code == 0
+    monkeypatch.setenv("PHANANH_DB", str(ward))
+    before = ward.read_bytes()
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["restore", str(city_backup)]) == 1
+    out, err = capsys.readouterr()
+    assert (out, err.splitlines()) == (
+        "",
+        [t("vi", "cli.restore_postgres_into_sqlite", path=city_backup, db=ward)],
+    )
+    assert ward.read_bytes() == before
 
 
 async def test_a_full_dump_with_objects_of_its_own_is_refused(
@@ -907,6 +959,33 @@ async def test_the_demo_plays_on_postgresql_again_and_again_but_never_over_a_war
     assert (done.code, done.out) == (1, "")
     assert done.err.splitlines() == [t("vi", "cli.demo_not_ours", db=live)]
     assert await _probe(live) == "backup", "the ward's data is as it was"
+
+
+async def test_the_demos_printed_commands_work_on_postgresql_once_the_password_is_put_in(
+    live: PostgresUrl, postgres: PgServer, cli: Cli
+) -> None:
+    """The demo ends with commands to copy (the web server, a leader's
+    sign-in link) naming its database: on PostgreSQL they carry the word
+    PASSWORD where the password goes — never the password, and not ``***``,
+    which a copied command would send as the password and be refused."""
+    demo = postgres.empty_database()
+    done = await cli(live, "demo", "--db", demo.reveal())
+    assert done.code == 0, done.err
+    assert demo.password.reveal() not in done.out
+    (link,) = [line for line in done.out.splitlines() if "web link --staff" in line]
+    assert "***" not in link and "PASSWORD" in link
+    typed = quote(demo.password.reveal(), safe="")  # as the operator wrote it in --db
+    ran = await asyncio.to_thread(
+        subprocess.run,
+        ["sh", "-c", link.strip().replace("PASSWORD", typed).replace(".venv/bin/", f"{BIN}/")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PHANANH_")},
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "http://127.0.0.1:8080/web/signin/" in ran.stdout
 
 
 # ---- a machine without PostgreSQL ---------------------------------------------------------------

@@ -33,6 +33,7 @@ from bot.app.inbox import InboxWorker
 from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from bot.leading import while_leading
 from bot.ports import Notice, StoredUpdate
 from bot.runtime import Runtime, running
@@ -240,6 +241,53 @@ async def test_a_second_bot_process_on_one_sqlite_file_is_refused_in_one_line(
             async with asyncio.timeout(STOP_TIMEOUT):
                 await first.collect()
     assert first.proc.returncode == 0
+
+
+async def test_a_wards_file_is_not_copied_into_postgresql_while_its_bot_still_runs(
+    tmp_path: Path, shared: PostgresUrl
+) -> None:
+    """`phananh db copy` from a ward's file whose `phananh run` is still running would
+    leave behind whatever the bot records after it (a report filed a minute later): it is
+    refused in one line, nothing copied; once the bot is stopped it goes through."""
+    db_path = tmp_path / "ward.db"
+    await prepare_db(db_path)
+    api = FakeBotApi()
+    copy = ("-m", "bot.cli", "db", "copy", "--from", str(db_path))
+    async with HttpFakeBotApi(api) as server:
+        env = bot_env(
+            PHANANH_TELEGRAM_API_URL=server.base_url,
+            PHANANH_TELEGRAM_TOKEN=TOKEN,
+            PHANANH_DB=str(db_path),
+        )
+        copy_env = bot_env(PHANANH_DB=shared.reveal())
+        bot = await start_bot(api, env, tmp_path)
+        try:
+            refused = await asyncio.create_subprocess_exec(
+                sys.executable, *copy, cwd=tmp_path, env=copy_env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            async with asyncio.timeout(60):
+                out, err = await refused.communicate()
+            assert refused.returncode == 1
+            assert (out, err.decode().splitlines()) == (
+                b"",
+                [t("vi", "cli.copy_bot_running", path=db_path)],
+            )
+        finally:
+            bot.proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await bot.collect()
+    async with opened(shared) as storage:
+        assert await storage.store.load_org() is None, "nothing was copied"
+    copied = await asyncio.create_subprocess_exec(
+        sys.executable, *copy, cwd=tmp_path, env=copy_env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        _, err = await copied.communicate()
+    assert copied.returncode == 0, err.decode()
+    async with opened(shared) as storage:
+        assert await storage.store.load_org() is not None
 
 
 # ---- the outbox: claimed person by person, so no message goes out twice -----------------------

@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -98,6 +99,29 @@ def refused(capsys: pytest.CaptureFixture[str], source: Path, key: str, **params
     assert main(["restore", str(source)]) == 1
     out, err = capsys.readouterr()
     assert (out, err.splitlines()) == ("", [t("vi", key, path=source, **params)])
+
+
+def test_a_backup_is_readable_by_its_owner_only_and_a_missing_folder_is_one_line(
+    live: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backup holds every resident's reports and contacts: in a folder
+    every account may read (/var/backups), it must not be readable by them,
+    whatever the umask.  A folder that does not exist is one line, and
+    leaves nothing behind (it was a traceback)."""
+    copy = tmp_path / "phananh-2026-11-23.db"
+    umask = os.umask(0o022)
+    try:
+        assert main(["backup", str(copy)]) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert probe(copy) == "live"
+    missing = tmp_path / "no-such-folder" / "phananh.db"
+    capsys.readouterr()
+    assert main(["backup", str(missing)]) == 1
+    out, err = capsys.readouterr()
+    error = f"No such file or directory: {missing}"
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.backup_failed", db=live, error=error)])
 
 
 def test_a_sound_backup_replaces_the_live_database(

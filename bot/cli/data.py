@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -129,11 +130,31 @@ def add_db(sub: Subcommands, w: Words) -> None:
 
 
 def cmd_backup(settings: Settings, console: Console, args: argparse.Namespace) -> int:
-    """Never over an existing file."""
-    if args.file.exists():
-        console.warn("cli.backup_exists", path=args.file)
+    """Never over an existing file; the file readable by its owner only
+    (`_create_private`), and removed again when the backup fails."""
+    target: Path = args.file
+    try:
+        _create_private(target)
+    except FileExistsError:
+        console.warn("cli.backup_exists", path=target)
         return EXIT_REFUSED
-    return asyncio.run(_backup(settings, console, args.file))
+    except OSError as exc:  # no such folder, not ours to write, too long a name
+        console.warn("cli.backup_failed", db=settings.database, error=f"{exc.strerror}: {target}")
+        return EXIT_REFUSED
+    try:
+        return asyncio.run(_backup(settings, console, target))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def _create_private(target: Path) -> None:
+    """The backup's file, made empty with mode 0600 before the engine writes
+    into it (SQLite's backup API and pg_dump keep a file's mode): it holds
+    every resident's reports and contacts, and a folder such as
+    /var/backups would otherwise show it to every account on the machine.
+    O_EXCL: never over an existing file, nor through a link left in its place."""
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 async def _backup(settings: Settings, console: Console, target: Path) -> int:

@@ -24,7 +24,7 @@ import graphlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from storage.errors import DatabaseUnusable, Refusal
 from storage.postgres.db import SCHEMA, Conn
 from storage.postgres.db import Database as PostgresDatabase
 from storage.sqlite.db import Database as SqliteDatabase
-from storage.sqlite.db import parse_utc
+from storage.sqlite.db import only_runner, parse_utc
 
 BATCH = 10_000  # rows read and written at a time: a city's history need not fit in memory
 NOT_COPIED = {"schema_migrations"}  # each engine's own, written by its migrations
@@ -173,6 +173,19 @@ async def copy_sqlite(source: Path, target: PostgresUrl) -> Copied:
     first.  Raises CopyRefused or DatabaseUnusable with nothing written."""
     if not await asyncio.to_thread(source.is_file):
         raise CopyRefused("cli.copy_missing", path=source)
+    with ExitStack() as running:
+        # The ward's bot must be stopped: what it recorded after the copy
+        # (a report, a reply, a sent mark) would stay behind in the file.
+        # Held for the copy, the lock also keeps it from starting meanwhile.
+        try:
+            running.enter_context(only_runner(source))
+        except DatabaseUnusable:
+            raise CopyRefused("cli.copy_bot_running", path=source) from None
+        return await _copy(source, target)
+
+
+async def _copy(source: Path, target: PostgresUrl) -> Copied:
+    """The copy itself, in one PostgreSQL transaction, the ward's bot stopped."""
     # Opened as the bot would open it: brought to this program's schema.
     await (await SqliteDatabase.open(source)).close()
     uri = f"{(await asyncio.to_thread(source.resolve)).as_uri()}?mode=ro"
