@@ -287,6 +287,23 @@ async def test_stats_week_month_year(worked: tuple[Path | PostgresUrl, ManualClo
         assert says(stats, "digest.counts", **counts(received=0))
 
 
+async def test_stats_with_nothing_due_names_the_period_asked_not_this_week(
+    worked: tuple[Path | PostgresUrl, ManualClock],
+) -> None:
+    """A leader who asks for the month (or the year) where nothing fell due
+    is told so of that month, not of "this week"."""
+    db_path, clock = worked
+    async with started_bot(db_path, clock) as bot:
+        other = bot.user(OTHER_WARD_LEADER, "Khánh")
+        for words, period in ((["month"], "tháng 11/2026"), (["year"], "năm 2026")):
+            stats = joined(await bot.send(other.command("stats", *words)))
+            assert says(stats, "digest.no_rate_period", period=period), words
+            assert not says(stats, "digest.no_rate"), words
+        await bot.send(other.command("lang", "en"))
+        stats = joined(await bot.send(other.command("stats", "month")))
+        assert says(stats, "digest.no_rate_period", "en", period="11/2026")
+
+
 async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
     worked: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
