@@ -287,6 +287,27 @@ async def test_stats_week_month_year(worked: tuple[Path | PostgresUrl, ManualClo
         assert says(stats, "digest.counts", **counts(received=0))
 
 
+async def test_a_digest_of_this_week_counts_to_now_and_a_week_to_come_is_refused(
+    db_path: Path | PostgresUrl,
+) -> None:
+    """A leader who asks on Monday for the week under way sees it as it is
+    now, not a complaint filed that morning "overdue 4 days" at a Sunday
+    still to come; a week that has not begun (2027 typed for 2026) has no
+    figures to show."""
+    clock = ManualClock(at(11, 23, 9))
+    async with started_bot(db_path, clock) as bot:
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        clock.advance(timedelta(hours=1))
+        chair = bot.user(WARD_CHAIR, "Hùng")
+        now = joined(await bot.send(chair.command("digest", "2026-W48")))
+        assert says(now, "digest.title", number=48, year=2026, end="23/11/2026")
+        assert says(now, "digest.counts", **counts(received=1, in_progress=1, overdue=0))
+        assert not says(now, "digest.overdue_oldest")
+        for command in ("digest", "stats", "export"):
+            sent = await bot.send(chair.command(command, "2027-W05"))
+            assert joined(sent) == t("vi", "digest.future_week", number=5, year=2027), command
+
+
 async def test_stats_with_nothing_due_names_the_period_asked_not_this_week(
     worked: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:

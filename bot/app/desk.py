@@ -38,7 +38,7 @@ from bot.domain.text import fold
 from bot.ports import ChannelLinks
 from bot.report.history import trail_text
 from bot.report.present import Presenter
-from bot.report.text import period_label, stats_text
+from bot.report.text import period_label, stats_text, week_number
 
 Item = Reply | Outgoing
 
@@ -83,6 +83,14 @@ STAFF_HELP = {
     "lang": "help.lang",
     "whoami": "help.whoami",
 }
+
+
+class _NotYet(Exception):
+    """A week a leader asked for that has not begun: nothing to count yet."""
+
+    def __init__(self, week: d.Period) -> None:
+        super().__init__(week.key)
+        self.week = week
 
 
 @dataclass
@@ -515,19 +523,36 @@ class Desk:
         if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
             return self.say(actor, "digest.digest_usage")
         try:
-            week = digests.parse_week(week_text) if week_text else digests.last_week()
+            week = self._week(week_text) if week_text else digests.last_week()
         except ValueError:
             return self.say(actor, "digest.bad_week")
+        except _NotYet as not_yet:
+            return self._future(actor, not_yet.week)
         digest = await digests.build(scope, week)
         return Said(list(digest_messages(digests, actor.language, digest)))
+
+    def _week(self, week_text: str) -> d.Period:
+        """The ISO week a leader typed, up to now when it is under way (its
+        open complaints as they stand, not as a Sunday to come would find
+        them); one that has not begun raises `_NotYet`, a malformed one
+        ValueError."""
+        week = self.digests.parse_week(week_text)
+        now = self.services.now()
+        if week.start > now:
+            raise _NotYet(week)
+        return week.to(now)
+
+    def _future(self, actor: Actor, week: d.Period) -> Said:
+        number, year = week_number(week)
+        return self.say(actor, "digest.future_week", number=str(number), year=str(year))
 
     def _period(self, week_text: str | None, rest: list[str]) -> d.Period | None:
         """The period the words name: an ISO week, last week, or this week,
         month or year to date; None when they name none.  A malformed ISO
-        week raises ValueError."""
+        week raises ValueError, one to come `_NotYet`."""
         digests = self.digests
         if week_text is not None:
-            return None if rest else digests.parse_week(week_text)
+            return None if rest else self._week(week_text)
         words = _words(rest)
         if words in _LAST_WEEK:
             return digests.last_week()
@@ -548,6 +573,8 @@ class Desk:
             period = self._period(week_text, rest)
         except ValueError:
             return self.say(actor, "digest.bad_week")
+        except _NotYet as not_yet:
+            return self._future(actor, not_yet.week)
         return self.say(actor, usage) if period is None else (scope, period)
 
     async def stats(self, actor: Actor, args: Sequence[str]) -> Said:
