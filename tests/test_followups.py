@@ -185,6 +185,25 @@ async def test_a_leader_extends_with_a_reason_and_everyone_is_told(bot: BotDrive
     )
 
 
+async def test_an_extension_typed_as_a_negative_or_in_weeks_is_asked_again(bot: BotDriver) -> None:
+    """ "-1" is not one more day, "2 tuần" is not 2 days and "1,5" is not 1:
+    the leader is asked again for working days; "+3 ngày", as the buttons
+    write it, is 3."""
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await bot.send(chair.command("extend", "PA-000001"))
+    for typed in ("-1", "2 tuần", "1,5", "3 giờ"):
+        sent = await bot.send(chair.text(typed))
+        assert says(joined(sent), "extend.days_hint"), typed
+        assert says(joined(sent), "extend.ask_days", code="PA-000001"), typed
+    sent = await bot.send(chair.text("+3 ngày"))
+    assert says(joined(sent), "extend.ask_reason")
+    await bot.send(chair.text("Chờ xe chuyên dụng"))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == local(30, 9), "three more working days: Wednesday → Monday 09:00"
+
+
 async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     bot: BotDriver, clock: ManualClock
 ) -> None:
