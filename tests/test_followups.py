@@ -65,6 +65,29 @@ async def test_asking_the_resident_pauses_the_clock_until_the_answer(
     assert actions[-2:] == [Action.ASK_INFO, Action.ANSWER_INFO]
 
 
+async def test_a_resident_who_types_the_answer_without_pressing_reply_reaches_the_cadre(
+    bot: BotDriver,
+) -> None:
+    """Asked "which house?", a resident types "Số 12" straight away, as
+    people do: it is the answer (the cadre gets it, the clock runs again),
+    not the help about filing a report, nor a second report when the answer
+    reads like one."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Chính xác ở số nhà nào?"))
+    sent = await bot.send(an.text("Rác đổ trước số 12, cạnh cột điện"))
+    assert says(joined(to(sent, an)), "info_reply.sent", code="PA-000001")
+    assert "Rác đổ trước số 12, cạnh cột điện" in joined(to(sent, cadre))
+    answered = await bot.services.complaint(1)
+    assert answered is not None
+    assert answered.paused_since is None
+    assert await bot.services.complaint(2) is None, "no second report"
+    sent = await bot.send(an.text("Số 12"))
+    assert not says(joined(sent), "info_reply.sent"), "answered once; the rest is as usual"
+
+
 async def test_a_resident_who_never_answers_restarts_the_clock_after_3_working_days(
     bot: BotDriver, clock: ManualClock
 ) -> None:

@@ -315,11 +315,17 @@ class Desk:
 
     async def unanswered(self, actor: Actor, answer: Answer, *, update_id: str | None) -> Said:
         """A message no conversation took: a tracking code shows its
-        complaint, a photo or a resident's sentence out of the blue starts a
-        report (and is kept in it), anything else gets the help."""
+        complaint; while the person's report waits for their answer to the
+        owner's question, it is that answer; a photo or a resident's
+        sentence out of the blue starts a report (and is kept in it),
+        anything else gets the help."""
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             return await self.show_status(actor, answer.text)
-        reply = await self.services.open_report(actor, answer, update_id=update_id)
+        services = self.services
+        answered = await services.answer_waiting_question(actor, answer, update_id=update_id)
+        if answered is not None:
+            return Said([answered])
+        reply = await services.open_report(actor, answer, update_id=update_id)
         if reply is None:
             return Said([self.fallback(actor)])
         return Said([reply])
