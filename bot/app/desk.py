@@ -23,7 +23,7 @@ from typing import Any
 from bot import i18n
 from bot.app.admin import INVITE_PREFIX, Admin, AdminError
 from bot.app.audit import trail_for
-from bot.app.digests import Digests
+from bot.app.digests import Digests, WeekNotBegun
 from bot.app.notify import action_choices, digest_messages, task_card, task_list
 from bot.app.outgoing import Choices, CommandChoice, FileOut, Outgoing, TextOut
 from bot.app.services import Reply, Services
@@ -83,14 +83,6 @@ STAFF_HELP = {
     "lang": "help.lang",
     "whoami": "help.whoami",
 }
-
-
-class _NotYet(Exception):
-    """A week a leader asked for that has not begun: nothing to count yet."""
-
-    def __init__(self, week: d.Period) -> None:
-        super().__init__(week.key)
-        self.week = week
 
 
 @dataclass
@@ -529,24 +521,13 @@ class Desk:
         if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
             return self.say(actor, "digest.digest_usage")
         try:
-            week = self._week(week_text) if week_text else digests.last_week()
+            week = digests.asked_week(week_text) if week_text else digests.last_week()
         except ValueError:
             return self.say(actor, "digest.bad_week")
-        except _NotYet as not_yet:
+        except WeekNotBegun as not_yet:
             return self._future(actor, not_yet.week)
         digest = await digests.build(scope, week)
         return Said(list(digest_messages(digests, actor.language, digest)))
-
-    def _week(self, week_text: str) -> d.Period:
-        """The ISO week a leader typed, up to now when it is under way (its
-        open complaints as they stand, not as a Sunday to come would find
-        them); one that has not begun raises `_NotYet`, a malformed one
-        ValueError."""
-        week = self.digests.parse_week(week_text)
-        now = self.services.now()
-        if week.start > now:
-            raise _NotYet(week)
-        return week.to(now)
 
     def _future(self, actor: Actor, week: d.Period) -> Said:
         number, year = week_number(week)
@@ -555,10 +536,10 @@ class Desk:
     def _period(self, week_text: str | None, rest: list[str]) -> d.Period | None:
         """The period the words name: an ISO week, last week, or this week,
         month or year to date; None when they name none.  A malformed ISO
-        week raises ValueError, one to come `_NotYet`."""
+        week raises ValueError, one to come `WeekNotBegun`."""
         digests = self.digests
         if week_text is not None:
-            return None if rest else self._week(week_text)
+            return None if rest else digests.asked_week(week_text)
         words = _words(rest)
         if words in _LAST_WEEK:
             return digests.last_week()
@@ -579,7 +560,7 @@ class Desk:
             period = self._period(week_text, rest)
         except ValueError:
             return self.say(actor, "digest.bad_week")
-        except _NotYet as not_yet:
+        except WeekNotBegun as not_yet:
             return self._future(actor, not_yet.week)
         return self.say(actor, usage) if period is None else (scope, period)
 
