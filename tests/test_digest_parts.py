@@ -165,7 +165,7 @@ def test_numbers_the_vietnamese_way() -> None:
     assert duration(None, "vi") == "—"
     assert duration(45 * 60, "vi") == "45 phút"
     assert duration(2 * 3600 + 15 * 60, "vi") == "2 giờ 15 phút"
-    assert duration(28 * 3600, "en") == "1 days 4 h"
+    assert duration(28 * 3600, "en") == "1 d 4 h"
 
 
 def test_long_text_is_split_at_line_ends() -> None:
