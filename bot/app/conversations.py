@@ -16,6 +16,7 @@ from bot.domain.authz import Actor
 from bot.domain.conversation import (
     Answer,
     ConversationState,
+    LocationAnswer,
     PhotoAnswer,
     Prompt,
     TextAnswer,
@@ -117,7 +118,8 @@ class Conversations(Changes):
             and actor.staff is None
             and (reads_like_a_report(answer.text) or names_a_problem(self.chart, answer.text))
         )
-        if not (sentence or isinstance(answer, PhotoAnswer)):
+        pinned = isinstance(answer, LocationAnswer) and actor.staff is None
+        if not (sentence or pinned or isinstance(answer, PhotoAnswer)):
             return None
         started = await self.start_report(actor)
         if started.prompt is None:  # over the hourly limit: that is what to say
