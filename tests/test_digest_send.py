@@ -394,3 +394,4 @@ async def test_a_past_weeks_hotspot_counts_what_was_still_open_at_that_weeks_end
     rubbish = "Rác không được thu gom"
     assert says(week_47, "digest.hotspot_line", category=rubbish, place=place, count=3, open=3)
     assert says(week_48, "digest.hotspot_line", category=rubbish, place=place, count=3, open=1)
+    assert "— tổ dân phố 3 (phường Hồng Hải):" in week_48, "a place inside a line is lower case"
