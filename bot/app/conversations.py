@@ -95,15 +95,19 @@ class Conversations(Changes):
             if data:
                 chosen = self.chart.areas[data.get("area") or data["ward"]]
                 notes.append(text("report.area_preselected", area=chosen.name))
+        # Over the hourly limit the resident is told at once, and the draft
+        # is started all the same: what they write and send is kept, and
+        # sending it waits until the hour allows (`Filing._file` checks).
+        limit: tuple[Text, ...] = ()
         if await self._over_limit(actor):
-            return Reply.say("report.too_many", limit=self.max_reports_per_hour)
+            limit = (text("report.too_many_early", limit=self.max_reports_per_hour),)
         current = await self.store.load_conversation(actor.person_id)
         if current is not None and current.kind == "report":
             # /new while a draft exists: keep the draft, ask its question again.
             prompt = self.engine.current_prompt(self._env(actor), current)
-            return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
+            return Reply(notes=(*limit, text("report.draft_resumed")), prompt=prompt)
         reply = await self._start_flow(actor, "report", data, update_id=update_id)
-        return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
+        return Reply(notes=(*limit, *notes, *reply.notes), prompt=reply.prompt)
 
     async def open_report(
         self, actor: Actor, answer: Answer, *, update_id: str | None = None
@@ -122,8 +126,6 @@ class Conversations(Changes):
         if not (sentence or pinned or isinstance(answer, PhotoAnswer)):
             return None
         started = await self.start_report(actor)
-        if started.prompt is None:  # over the hourly limit: that is what to say
-            return started
         reply = await self.answer(actor, answer, update_id=update_id)
         if reply is None:
             return started
