@@ -214,6 +214,22 @@ async def test_status_mine_and_codes_typed_loosely(bot: BotDriver) -> None:
     assert "/status PA-000123" in joined(sent)
 
 
+async def test_a_code_asked_about_politely_or_with_a_question_mark_shows_the_report(
+    bot: BotDriver,
+) -> None:
+    """ "PA-000001 ạ", "PA-000001?", "Mã PA-000001": how people write a
+    code in a chat; each shows the report, as the bare code does."""
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    for typed in ("PA-000001 ạ", "PA-000001?", "Mã PA-000001", "pa000001 nhé.", "PA-000001."):
+        sent = await bot.send(an.text(typed))
+        assert "Rác tràn ngõ" in joined(sent), typed
+    sent = await bot.send(an.command("status", "PA-000001", "ạ"))
+    assert "Rác tràn ngõ" in joined(sent)
+    sent = await bot.send(an.text("PA-000001 và PA-000002"))
+    assert "Rác tràn ngõ" not in joined(sent), "two codes are not one"
+
+
 async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
