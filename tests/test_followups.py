@@ -288,3 +288,26 @@ async def test_the_optional_reply_gives_way_to_any_other_action(bot: BotDriver) 
     assert says(joined(sent), "resolve.ask_note", code="PA-000001")
     sent = await bot.send(cadre.text("Tự viết: đã dọn sạch"))
     assert "ảnh" in joined(sent)
+
+
+async def test_a_cadre_half_way_through_a_fix_on_a_task_reassigned_meanwhile_is_told_it_stopped(
+    bot: BotDriver,
+) -> None:
+    """The leader gives the task to someone else while the cadre is writing
+    the fix: his next words are not taken for a note the bot then refuses
+    (after asking him for a photo too), but end the step with a clear word."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "r:1")
+    await bot.send(chair.command("reassign", "PA-000001"))
+    await bot.choose(chair, "cb-hh-dc1")
+    sent = await bot.send(cadre.text("Đã thu gom xong"))
+    assert says(joined(sent), "conv.task_stopped", code="PA-000001")
+    assert not says(joined(sent), "resolve.ask_photo", code="PA-000001")
+    sent = await bot.send(cadre.text("Đã thu gom xong"))
+    assert not says(joined(sent), "conv.task_stopped", code="PA-000001"), "the step is over"
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert (complaint.owner, complaint.state) == ("cb-hh-dc1", State.SUBMITTED)

@@ -13,6 +13,7 @@ from typing import Any
 from bot.app.changes import Changes
 from bot.app.core import Reply
 from bot.domain.authz import Actor
+from bot.domain.complaints import Action
 from bot.domain.conversation import (
     Answer,
     ConversationState,
@@ -34,6 +35,17 @@ Finisher = Callable[[Actor, dict[str, Any]], Awaitable[Reply]]
 TASK_KINDS = frozenset(
     {"resolve", "ack_reply", "transfer", "reject", "ask_info", "reassign", "extend"}
 )
+# The action each task conversation ends in: checked again at each answer,
+# so that one the task was taken from meanwhile (reassigned, transferred,
+# withdrawn) stops at once rather than refuse at its end.
+TASK_ACTIONS = {
+    "resolve": Action.RESOLVE,
+    "transfer": Action.TRANSFER,
+    "reject": Action.REJECT,
+    "ask_info": Action.ASK_INFO,
+    "reassign": Action.REASSIGN,
+    "extend": Action.EXTEND,
+}
 
 
 class Conversations(Changes):
@@ -196,6 +208,10 @@ class Conversations(Changes):
         if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
             restarted = await self._restart_stale_draft(actor, state)
             return replace(restarted, after=await self.current_prompt(actor))
+        if await self._task_taken_away(actor, state):
+            await self.store.delete_conversation(actor.person_id)
+            code = str(state.data.get("code", ""))
+            return Reply(notes=(text("conv.task_stopped", code=code),))
         env = self._env(actor)
         before = self.engine.current_prompt(env, state)
         turn = self.engine.handle(env, state, answer, now=self.clock.now(), update_id=update_id)
@@ -220,6 +236,16 @@ class Conversations(Changes):
             await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
             after = self.engine.current_prompt(env, turn.state)
         return Reply(notes=turn.notes, prompt=turn.prompt, before=before, after=after)
+
+    async def _task_taken_away(self, actor: Actor, state: ConversationState) -> bool:
+        """Whether the task a staff member is half-way through acting on may
+        no longer be acted on by them (given to someone else, or moved on)."""
+        action = TASK_ACTIONS.get(state.kind)
+        complaint_id = state.data.get("complaint_id")
+        if action is None or complaint_id is None:
+            return False
+        _, refused = await self._checked(actor, int(complaint_id), action)
+        return refused is not None
 
     async def _finish(self, actor: Actor, state: ConversationState, turn: Turn) -> Reply:
         result = dict(turn.result or {})
