@@ -71,6 +71,28 @@ def test_invite_prints_the_telegram_link_and_the_code_that_binds_on_zalo(
     assert (keys[0], staff) == ("invite.welcome", "tt-hh-12")
 
 
+def test_a_zalo_only_office_gets_the_invite_code_without_a_telegram_bot(
+    cli_db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Telegram is blocked in Vietnam: a ward office with only the Zalo bot
+    never learns a Telegram bot's name, and still invites its staff, with
+    the code to send the Zalo bot (no Telegram link)."""
+    monkeypatch.delenv("PHANANH_BOT_USERNAME")
+    monkeypatch.setenv("PHANANH_ZALO_TOKEN", "1234567890:AbCdEfGh")
+    capsys.readouterr()
+    assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert not any("t.me" in line for line in out)
+    code = out[-1].rsplit(" ", 1)[1]
+    assert code.startswith("i-")
+    assert out[-1] == t("vi", "cli.invite_code", code=code)
+    keys, staff = asyncio.run(_on_zalo(cli_db, "e4ea5c", code))
+    assert (keys[0], staff) == ("invite.welcome", "tt-hh-12")
+    monkeypatch.delenv("PHANANH_ZALO_TOKEN")
+    assert main(["invite", "--role", "cadre", "--staff", "tt-hh-11"]) == 2, "no bot known at all"
+    assert capsys.readouterr().err.strip() == t("vi", "cli.no_bot_username")
+
+
 def test_invite_add_gives_a_bound_member_a_code_for_a_second_account(
     cli_db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

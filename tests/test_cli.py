@@ -482,6 +482,28 @@ def test_org_import_as_a_subprocess(tmp_path: Path) -> None:
     assert _rows(db, "areas") == 23
 
 
+def test_org_check_read_through_a_pipe_closed_early_ends_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """`phananh org check | head` (or `| less`, quit early): the reader is
+    gone, and the ward office sees no Python traceback."""
+    db = tmp_path / "piped.db"
+    loaded = _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(db))
+    assert loaded.returncode == 0, loaded.stderr
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "org", "check"],
+        cwd=tmp_path,
+        env=_clean_environ(PHANANH_DB=str(db)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as check:
+        assert check.stdout is not None and check.stderr is not None
+        check.stdout.close()  # the reader quits before a line is printed
+        errors = check.stderr.read().decode()
+        assert check.wait(timeout=120) == 1
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+
+
 def test_org_import_of_a_broken_file_lists_every_mistake_and_loads_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

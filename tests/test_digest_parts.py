@@ -165,7 +165,7 @@ def test_numbers_the_vietnamese_way() -> None:
     assert duration(None, "vi") == "—"
     assert duration(45 * 60, "vi") == "45 phút"
     assert duration(2 * 3600 + 15 * 60, "vi") == "2 giờ 15 phút"
-    assert duration(28 * 3600, "en") == "1 days 4 h"
+    assert duration(28 * 3600, "en") == "1 d 4 h"
 
 
 def test_long_text_is_split_at_line_ends() -> None:
@@ -315,6 +315,8 @@ def test_the_cli_writes_text_chart_and_exports(
         (["--ward", "NOWHERE", "--week", "2026-W47"], 2, "Không có phường, xã mã NOWHERE"),
         (["--ward", "HONGHAI", "--week", "47"], 2, "Tuần 47 không hợp lệ"),
         (["--all", "--week", "2026-W54"], 2, "Tuần 2026-W54 không hợp lệ"),
+        # A week to come (a year mistyped) has no figures: none are made up.
+        (["--all", "--week", "2999-W05"], 2, "Tuần 2999-W05 chưa bắt đầu"),
     ],
 )
 def test_cli_mistakes_are_one_line_and_an_exit_code(

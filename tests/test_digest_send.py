@@ -287,6 +287,44 @@ async def test_stats_week_month_year(worked: tuple[Path | PostgresUrl, ManualClo
         assert says(stats, "digest.counts", **counts(received=0))
 
 
+async def test_a_digest_of_this_week_counts_to_now_and_a_week_to_come_is_refused(
+    db_path: Path | PostgresUrl,
+) -> None:
+    """A leader who asks on Monday for the week under way sees it as it is
+    now, not a complaint filed that morning "overdue 4 days" at a Sunday
+    still to come; a week that has not begun (2027 typed for 2026) has no
+    figures to show."""
+    clock = ManualClock(at(11, 23, 9))
+    async with started_bot(db_path, clock) as bot:
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        clock.advance(timedelta(hours=1))
+        chair = bot.user(WARD_CHAIR, "Hùng")
+        now = joined(await bot.send(chair.command("digest", "2026-W48")))
+        assert says(now, "digest.title", number=48, year=2026, end="23/11/2026")
+        assert says(now, "digest.counts", **counts(received=1, in_progress=1, overdue=0))
+        assert not says(now, "digest.overdue_oldest")
+        for command in ("digest", "stats", "export"):
+            sent = await bot.send(chair.command(command, "2027-W05"))
+            assert joined(sent) == t("vi", "digest.future_week", number=5, year=2027), command
+
+
+async def test_stats_with_nothing_due_names_the_period_asked_not_this_week(
+    worked: tuple[Path | PostgresUrl, ManualClock],
+) -> None:
+    """A leader who asks for the month (or the year) where nothing fell due
+    is told so of that month, not of "this week"."""
+    db_path, clock = worked
+    async with started_bot(db_path, clock) as bot:
+        other = bot.user(OTHER_WARD_LEADER, "Khánh")
+        for words, period in ((["month"], "tháng 11/2026"), (["year"], "năm 2026")):
+            stats = joined(await bot.send(other.command("stats", *words)))
+            assert says(stats, "digest.no_rate_period", period=period), words
+            assert not says(stats, "digest.no_rate"), words
+        await bot.send(other.command("lang", "en"))
+        stats = joined(await bot.send(other.command("stats", "month")))
+        assert says(stats, "digest.no_rate_period", "en", period="11/2026")
+
+
 async def test_export_as_csv_and_xlsx_with_vietnamese_headers(
     worked: tuple[Path | PostgresUrl, ManualClock],
 ) -> None:
@@ -356,3 +394,4 @@ async def test_a_past_weeks_hotspot_counts_what_was_still_open_at_that_weeks_end
     rubbish = "Rác không được thu gom"
     assert says(week_47, "digest.hotspot_line", category=rubbish, place=place, count=3, open=3)
     assert says(week_48, "digest.hotspot_line", category=rubbish, place=place, count=3, open=1)
+    assert "— tổ dân phố 3 (phường Hồng Hải):" in week_48, "a place inside a line is lower case"

@@ -65,6 +65,29 @@ async def test_asking_the_resident_pauses_the_clock_until_the_answer(
     assert actions[-2:] == [Action.ASK_INFO, Action.ANSWER_INFO]
 
 
+async def test_a_resident_who_types_the_answer_without_pressing_reply_reaches_the_cadre(
+    bot: BotDriver,
+) -> None:
+    """Asked "which house?", a resident types "Số 12" straight away, as
+    people do: it is the answer (the cadre gets it, the clock runs again),
+    not the help about filing a report, nor a second report when the answer
+    reads like one."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Chính xác ở số nhà nào?"))
+    sent = await bot.send(an.text("Rác đổ trước số 12, cạnh cột điện"))
+    assert says(joined(to(sent, an)), "info_reply.sent", code="PA-000001")
+    assert "Rác đổ trước số 12, cạnh cột điện" in joined(to(sent, cadre))
+    answered = await bot.services.complaint(1)
+    assert answered is not None
+    assert answered.paused_since is None
+    assert await bot.services.complaint(2) is None, "no second report"
+    sent = await bot.send(an.text("Số 12"))
+    assert not says(joined(sent), "info_reply.sent"), "answered once; the rest is as usual"
+
+
 async def test_a_resident_who_never_answers_restarts_the_clock_after_3_working_days(
     bot: BotDriver, clock: ManualClock
 ) -> None:
@@ -185,6 +208,25 @@ async def test_a_leader_extends_with_a_reason_and_everyone_is_told(bot: BotDrive
     )
 
 
+async def test_an_extension_typed_as_a_negative_or_in_weeks_is_asked_again(bot: BotDriver) -> None:
+    """ "-1" is not one more day, "2 tuần" is not 2 days and "1,5" is not 1:
+    the leader is asked again for working days; "+3 ngày", as the buttons
+    write it, is 3."""
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await bot.send(chair.command("extend", "PA-000001"))
+    for typed in ("-1", "2 tuần", "1,5", "3 giờ"):
+        sent = await bot.send(chair.text(typed))
+        assert says(joined(sent), "extend.days_hint"), typed
+        assert says(joined(sent), "extend.ask_days", code="PA-000001"), typed
+    sent = await bot.send(chair.text("+3 ngày"))
+    assert says(joined(sent), "extend.ask_reason")
+    await bot.send(chair.text("Chờ xe chuyên dụng"))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == local(30, 9), "three more working days: Wednesday → Monday 09:00"
+
+
 async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     bot: BotDriver, clock: ManualClock
 ) -> None:
@@ -246,3 +288,26 @@ async def test_the_optional_reply_gives_way_to_any_other_action(bot: BotDriver) 
     assert says(joined(sent), "resolve.ask_note", code="PA-000001")
     sent = await bot.send(cadre.text("Tự viết: đã dọn sạch"))
     assert "ảnh" in joined(sent)
+
+
+async def test_a_cadre_half_way_through_a_fix_on_a_task_reassigned_meanwhile_is_told_it_stopped(
+    bot: BotDriver,
+) -> None:
+    """The leader gives the task to someone else while the cadre is writing
+    the fix: his next words are not taken for a note the bot then refuses
+    (after asking him for a photo too), but end the step with a clear word."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "r:1")
+    await bot.send(chair.command("reassign", "PA-000001"))
+    await bot.choose(chair, "cb-hh-dc1")
+    sent = await bot.send(cadre.text("Đã thu gom xong"))
+    assert says(joined(sent), "conv.task_stopped", code="PA-000001")
+    assert not says(joined(sent), "resolve.ask_photo", code="PA-000001")
+    sent = await bot.send(cadre.text("Đã thu gom xong"))
+    assert not says(joined(sent), "conv.task_stopped", code="PA-000001"), "the step is over"
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert (complaint.owner, complaint.state) == ("cb-hh-dc1", State.SUBMITTED)

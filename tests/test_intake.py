@@ -234,13 +234,19 @@ async def test_a_sentence_too_long_is_refused_whole_and_nothing_is_lost(bot: Bot
     assert says(joined(sent), "report.ask_family"), "the report waits for a shorter text"
 
 
-async def test_a_sentence_over_the_hourly_limit_is_told_so(
+async def test_a_sentence_over_the_hourly_limit_is_told_so_and_kept_in_the_draft(
     tmp_path: Path, clock: ManualClock, chart: OrgChart
 ) -> None:
+    """Over the hourly limit, a resident's words are not thrown away: they
+    hear of the limit at once, and the draft keeps them until it may go."""
     db_path = tmp_path / "bot.db"
     await load_chart(db_path, chart)
     async with started_bot(db_path, clock, max_reports_per_hour=1) as bot:
         an = bot.user(501, "An")
         await file_sanitation_report(bot, an)
         sent = await bot.send(an.text(SENTENCE))
-        assert says(joined(sent), "report.too_many", limit=1)
+        assert says(joined(sent), "report.too_many_early", limit=1)
+        person = await bot.services.store.upsert_person("telegram", "501", None, "vi")
+        draft = await bot.services.store.load_conversation(person.id)
+        assert draft is not None
+        assert draft.data["description"] == SENTENCE

@@ -30,8 +30,15 @@ from bot.ports import Notice
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import UploadedFile, placeholder_jpeg
 from storage.sqlite.db import Database, available_migrations, utc_text
+from tests.catalogue import says
 from tests.engines import fetch
-from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, load_chart, started_bot
+from tests.factories import (
+    ENVIRONMENT_CADRE,
+    file_sanitation_report,
+    joined,
+    load_chart,
+    started_bot,
+)
 from tests.test_privacy import raw_bytes
 from tests.test_services import typed
 
@@ -441,3 +448,45 @@ async def test_a_photo_erased_while_its_notice_waited_is_left_out(bot: BotDriver
         to_cadre = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE]
         expected = ["text"] if photos == [erased] else ["photo", "text"]
         assert [m.kind for m in to_cadre] == expected
+
+
+async def test_a_photo_sent_as_a_file_reaches_the_cadre_as_a_photo(bot: BotDriver) -> None:
+    """Telegram will not send a document's file id as a photo ("type of
+    file mismatch"): a photo a resident sent "as file", uncompressed, must
+    still reach the cadre, in the album with the others."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.send(an.photo())
+    await bot.send(an.photo_as_document())
+    await bot.send(an.text("Rác tràn ngõ 12"))
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    sent = await bot.choose(an, "ok")
+    album = [m for m in sent if m.chat_id == ENVIRONMENT_CADRE and m.kind == "media_group_photo"]
+    assert len(album) == 2, "both photos reach the cadre"
+
+
+async def test_a_file_that_is_not_a_photo_is_refused_and_the_draft_keeps_its_photos(
+    bot: BotDriver,
+) -> None:
+    """A file that says it is an image but is not one (a PDF named .jpg, an
+    empty file, an iPhone HEIC sent as a file) would reach nobody: the
+    resident is told at once, and what the draft holds stays."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.send(an.photo())
+    fakes = [
+        ("scan.jpg", "image/jpeg", b"%PDF-1.4 not a picture"),
+        ("empty.jpg", "image/jpeg", b""),
+    ]
+    fakes.append(("IMG_0001.HEIC", "image/heic", b"\x00\x00\x00\x18ftypheic"))
+    for name, mime, content in fakes:
+        update = an.document(mime, file_name=name)
+        document = update["message"]["document"]
+        bot.api._files[document["file_id"]].content = content
+        document["file_size"] = len(content)
+        sent = await bot.send(update)
+        assert says(joined(sent), "media.not_a_photo"), name
+    sent = await bot.send(an.photo())
+    assert says(joined(sent), "report.photo_received", count=2, limit=5), "nothing else was lost"

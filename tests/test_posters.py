@@ -334,6 +334,18 @@ def test_posters_show_the_zalo_bot_when_its_link_is_set(
     assert sorted(decode(out / "BD-TDP02.png")) == sorted([group_link(BOT, "BD-TDP02"), ZALO_BOT])
 
 
+def test_a_zalo_only_office_prints_posters_without_a_telegram_bot(
+    cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Telegram bot's name is known (Telegram is blocked; the office runs
+    the Zalo bot alone): the posters show the Zalo bot and the group's code."""
+    monkeypatch.delenv("PHANANH_BOT_USERNAME")
+    monkeypatch.setenv("PHANANH_ZALO_BOT_LINK", ZALO_BOT)
+    out = tmp_path / "posters"
+    assert _posters(out) == 0
+    assert decode(out / "BD-TDP02.png") == [ZALO_BOT]
+
+
 def test_posters_written_again_replace_the_earlier_ones_and_leave_nothing_else(
     cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,6 +5,7 @@ database file and its WAL, read here byte by byte."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,28 @@ async def test_forget_leaves_no_contact_details_in_the_database_or_its_wal(
     assert "Chị cho xin số để tổ liên hệ?" in notes, "the cadre's own words are kept"
     rows = await bot.services.store.db.conn.execute_fetchall("SELECT payload FROM outbox")
     assert any(f"Gọi em {MASK}" in json.loads(row[0]).get("answer", "") for row in rows)
+
+
+async def test_an_old_or_forged_erase_button_erases_nothing(bot: BotDriver) -> None:
+    """Erasing cannot be undone: the button under a /forget warning read
+    long ago (a tap while scrolling, days later), or "forget" forged onto
+    another message, erases nothing and says how to erase on purpose."""
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    await bot.send(an.command("forget"))
+    warning, data = bot.find_button(501, r"^forget$")
+    greeting = (await bot.send(an.command("start")))[0]
+    for message_id, sent_at in ((greeting.message_id, None), (warning.message_id, 0)):
+        if sent_at is not None:  # the warning as Telegram dates it: a day before
+            bot.api._messages[(501, message_id)].raw["date"] = int(
+                (bot.services.now() - timedelta(days=1)).timestamp()
+            )
+        before = len(bot.api.callback_answers)
+        await bot.send(an.press_raw(data, message_id))
+        answer = list(bot.api.callback_answers.values())[before:]
+        assert says(str(answer[0].get("text")), "privacy.forget_stale"), message_id
+        actor = await bot.services.identify("telegram", "501", "An")
+        assert await bot.services.my_complaints(actor) != [], "nothing was erased"
+    await bot.send(an.command("forget"))
+    sent = await bot.press(an, "forget")
+    assert says(joined(sent), "privacy.forgotten")

@@ -18,6 +18,7 @@ from bot.config import PostgresUrl
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import State
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeBotApi, SentMessage
 from storage.sqlite.db import utc_text
@@ -479,3 +480,22 @@ async def test_more_complaints_due_than_a_batch_holds_come_as_one_list_per_batch
         ["PA-000007"],
     ]
     assert all(says(text, "reminder.ack_reminder") for text in lists)
+
+
+async def test_a_resident_is_not_told_it_goes_up_to_the_leaders_who_follow_it_already(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The ward leader has blocked the bot, so the escalation goes to the
+    city's leaders at once: the resident hears that they follow it up, not
+    also that it "goes up to the city's leaders" two days later."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)  # due Wednesday 09:00
+    await bot.press(cadre, "a:1")
+    await bot.send(bot.user(WARD_CHAIR, "Hùng").blocks_bot())
+    clock.set(at(25, 9, 10))
+    told = joined(to(await bot.tick(), an))
+    city = t("vi", "notify.leaders_city", upper="thành phố Hạ Long")
+    assert says(told, "notify.escalated", leaders=city)
+    assert not says(told, "notify.next_step"), told
+    assert says(told, "notify.no_next_step", code="PA-000001")

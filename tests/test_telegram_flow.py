@@ -113,6 +113,37 @@ async def test_report_with_location_album_and_photo_as_file(
     assert len(complaint.photos) == 4
 
 
+async def test_a_location_sent_before_the_place_question_is_kept_and_not_asked_for_again(
+    bot: BotDriver, chart: OrgChart
+) -> None:
+    """Many people send the pin first ("here it is"): out of the blue it
+    starts a report, at the first questions it is kept, and the place
+    question is not asked again; a pin far away is said not to be kept."""
+    an = bot.user(501, "An")
+    group = chart.areas["HH-TDP03"]
+    assert group.polygon is not None
+    spot = centroid(group.polygon)
+    sent = await bot.send(an.location(spot.lat, spot.lon))
+    assert says(joined(sent), "report.location_found", area="Tổ dân phố 3, Phường Hồng Hải")
+    assert says(joined(sent), "report.ask_family")
+    await bot.choose(an, "sanitation")
+    sent = await bot.choose(an, "RKTG")
+    assert not says(joined(sent), "report.ask_ward"), "the place is known already"
+    assert says(joined(sent), "report.ask_description", limit="2.000")
+    await bot.send(an.text("Rác tràn ra đường"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert complaint.location is not None and complaint.location.lat == spot.lat
+    assert complaint.area == "HH-TDP03"
+
+    await bot.send(an.command("new"))
+    sent = await bot.send(an.location(21.03, 105.85))  # Hà Nội, far from Hạ Long
+    assert says(joined(sent), "report.location_outside_later")
+    assert says(joined(sent), "report.ask_family"), "the question stays"
+
+
 async def test_a_venue_is_a_location_and_a_landmark(bot: BotDriver, chart: OrgChart) -> None:
     an = bot.user(501, "An")
     centre = chart.areas["HH-TDP11"].centre
@@ -181,6 +212,22 @@ async def test_status_mine_and_codes_typed_loosely(bot: BotDriver) -> None:
     assert own_answer.replace("PA-000001", "X") == unknown_answer.replace("PA-999999", "X")
     sent = await bot.send(other.command("status"))
     assert "/status PA-000123" in joined(sent)
+
+
+async def test_a_code_asked_about_politely_or_with_a_question_mark_shows_the_report(
+    bot: BotDriver,
+) -> None:
+    """ "PA-000001 ạ", "PA-000001?", "Mã PA-000001": how people write a
+    code in a chat; each shows the report, as the bare code does."""
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    for typed in ("PA-000001 ạ", "PA-000001?", "Mã PA-000001", "pa000001 nhé.", "PA-000001."):
+        sent = await bot.send(an.text(typed))
+        assert "Rác tràn ngõ" in joined(sent), typed
+    sent = await bot.send(an.command("status", "PA-000001", "ạ"))
+    assert "Rác tràn ngõ" in joined(sent)
+    sent = await bot.send(an.text("PA-000001 và PA-000002"))
+    assert "Rác tràn ngõ" not in joined(sent), "two codes are not one"
 
 
 async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None:

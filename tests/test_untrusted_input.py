@@ -382,3 +382,18 @@ async def test_a_comment_or_a_reason_cannot_forge_lines_on_a_task_card(bot: BotD
     transferred = card_of(sent, 7001).split("\n")  # to the ward leader, with the reason
     assert not any(line.startswith(FORGED) for line in transferred)
     assert f"    {FORGED}" in transferred
+
+
+async def test_a_forged_language_button_is_answered_and_changes_nothing(bot: BotDriver) -> None:
+    """A press for a language the bot does not speak (forged, or from a
+    client that kept an old button) stops the client's spinner with the
+    bad-button answer, and the language stays."""
+    an = bot.user(501, "An")
+    for data in ("l:fr", "l:", "l:vi:en"):
+        before = len(bot.api.callback_answers)
+        assert await bot.send(an.press_raw(data, 1)) == []
+        answers = list(bot.api.callback_answers.values())[before:]
+        assert len(answers) == 1, data
+        assert says(str(answers[0].get("text")), "refusal.bad_button"), data
+    sent = await bot.send(an.command("mine"))
+    assert says(joined(sent), "mine.empty"), "still in Vietnamese"

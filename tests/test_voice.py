@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from datetime import timedelta
 
 import pytest
 
@@ -19,6 +20,7 @@ from bot.domain.orgchart import Area, AreaKind, OrgChart
 from bot.domain.places import upper_tier
 from bot.i18n import format_percent, t
 from bot.placenames import in_sentence
+from bot.report.text import overdue_for
 
 VI = i18n.catalogue("vi")
 EN = i18n.catalogue("en")
@@ -67,7 +69,10 @@ def test_no_message_opens_with_a_bare_code_and_a_colon(lang: str) -> None:
 
 @pytest.mark.parametrize("word", ["đã đóng", "việc đang mở", "trung vị", "Đơn vị xử lý", " %"])
 def test_no_calque_or_jargon(word: str) -> None:
-    said = sorted(k for k, v in VI.items() if word in v and not k.startswith("argparse."))
+    """Whatever the case: "Đã đóng" opening a sentence is the same calque."""
+    said = sorted(
+        k for k, v in VI.items() if word.lower() in v.lower() and not k.startswith("argparse.")
+    )
     assert said == []
 
 
@@ -179,3 +184,12 @@ def test_the_catalogue_placeholders_use_only_known_conversions() -> None:
         for key, value in i18n.catalogue(lang).items():
             conversions = {c for _, f, _, c in string.Formatter().parse(value) if f is not None}
             assert conversions <= {None, "p"}, (lang, key)
+
+
+def test_an_english_lateness_of_one_day_is_not_1_days() -> None:
+    """ "overdue by 1 days 0 h" on a reminder and the morning list: English
+    durations are written short, as hours and minutes are."""
+    one_day = overdue_for(timedelta(days=1, hours=3), "en")
+    assert "1 days" not in one_day
+    assert one_day == "1 d 3 h"
+    assert overdue_for(timedelta(days=1, hours=3), "vi") == "1 ngày 3 giờ"

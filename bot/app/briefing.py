@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app.digests import Digests
+from bot.app.digests import Digests, WeekNotBegun
 from bot.config import Settings
 from bot.domain import digest as d
 from bot.outfiles import OutputError, output_folder, write_bytes_inside
@@ -90,9 +90,11 @@ async def _build(
         else:
             scope = d.Scope(known, whole_city=True)
         try:
-            week = digests.parse_week(week_text) if week_text else digests.last_week()
+            week = digests.asked_week(week_text) if week_text else digests.last_week()
         except ValueError as exc:
             raise BriefingError("cli.bad_week", 2, week=week_text) from exc
+        except WeekNotBegun as exc:
+            raise BriefingError("cli.future_week", 2, week=week_text) from exc
         # As on the Monday after the week: the first Monday of a month also
         # ranks the month before.
         first_monday = week.end.astimezone(digests.tz).day <= 7

@@ -13,9 +13,11 @@ from typing import Any
 from bot.app.changes import Changes
 from bot.app.core import Reply
 from bot.domain.authz import Actor
+from bot.domain.complaints import Action
 from bot.domain.conversation import (
     Answer,
     ConversationState,
+    LocationAnswer,
     PhotoAnswer,
     Prompt,
     TextAnswer,
@@ -33,6 +35,17 @@ Finisher = Callable[[Actor, dict[str, Any]], Awaitable[Reply]]
 TASK_KINDS = frozenset(
     {"resolve", "ack_reply", "transfer", "reject", "ask_info", "reassign", "extend"}
 )
+# The action each task conversation ends in: checked again at each answer,
+# so that one the task was taken from meanwhile (reassigned, transferred,
+# withdrawn) stops at once rather than refuse at its end.
+TASK_ACTIONS = {
+    "resolve": Action.RESOLVE,
+    "transfer": Action.TRANSFER,
+    "reject": Action.REJECT,
+    "ask_info": Action.ASK_INFO,
+    "reassign": Action.REASSIGN,
+    "extend": Action.EXTEND,
+}
 
 
 class Conversations(Changes):
@@ -94,15 +107,19 @@ class Conversations(Changes):
             if data:
                 chosen = self.chart.areas[data.get("area") or data["ward"]]
                 notes.append(text("report.area_preselected", area=chosen.name))
+        # Over the hourly limit the resident is told at once, and the draft
+        # is started all the same: what they write and send is kept, and
+        # sending it waits until the hour allows (`Filing._file` checks).
+        limit: tuple[Text, ...] = ()
         if await self._over_limit(actor):
-            return Reply.say("report.too_many", limit=self.max_reports_per_hour)
+            limit = (text("report.too_many_early", limit=self.max_reports_per_hour),)
         current = await self.store.load_conversation(actor.person_id)
         if current is not None and current.kind == "report":
             # /new while a draft exists: keep the draft, ask its question again.
             prompt = self.engine.current_prompt(self._env(actor), current)
-            return Reply(notes=(text("report.draft_resumed"),), prompt=prompt)
+            return Reply(notes=(*limit, text("report.draft_resumed")), prompt=prompt)
         reply = await self._start_flow(actor, "report", data, update_id=update_id)
-        return Reply(notes=(*notes, *reply.notes), prompt=reply.prompt)
+        return Reply(notes=(*limit, *notes, *reply.notes), prompt=reply.prompt)
 
     async def open_report(
         self, actor: Actor, answer: Answer, *, update_id: str | None = None
@@ -117,11 +134,10 @@ class Conversations(Changes):
             and actor.staff is None
             and (reads_like_a_report(answer.text) or names_a_problem(self.chart, answer.text))
         )
-        if not (sentence or isinstance(answer, PhotoAnswer)):
+        pinned = isinstance(answer, LocationAnswer) and actor.staff is None
+        if not (sentence or pinned or isinstance(answer, PhotoAnswer)):
             return None
         started = await self.start_report(actor)
-        if started.prompt is None:  # over the hourly limit: that is what to say
-            return started
         reply = await self.answer(actor, answer, update_id=update_id)
         if reply is None:
             return started
@@ -192,6 +208,10 @@ class Conversations(Changes):
         if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
             restarted = await self._restart_stale_draft(actor, state)
             return replace(restarted, after=await self.current_prompt(actor))
+        if await self._task_taken_away(actor, state):
+            await self.store.delete_conversation(actor.person_id)
+            code = str(state.data.get("code", ""))
+            return Reply(notes=(text("conv.task_stopped", code=code),))
         env = self._env(actor)
         before = self.engine.current_prompt(env, state)
         turn = self.engine.handle(env, state, answer, now=self.clock.now(), update_id=update_id)
@@ -216,6 +236,16 @@ class Conversations(Changes):
             await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
             after = self.engine.current_prompt(env, turn.state)
         return Reply(notes=turn.notes, prompt=turn.prompt, before=before, after=after)
+
+    async def _task_taken_away(self, actor: Actor, state: ConversationState) -> bool:
+        """Whether the task a staff member is half-way through acting on may
+        no longer be acted on by them (given to someone else, or moved on)."""
+        action = TASK_ACTIONS.get(state.kind)
+        complaint_id = state.data.get("complaint_id")
+        if action is None or complaint_id is None:
+            return False
+        _, refused = await self._checked(actor, int(complaint_id), action)
+        return refused is not None
 
     async def _finish(self, actor: Actor, state: ConversationState, turn: Turn) -> Reply:
         result = dict(turn.result or {})

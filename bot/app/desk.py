@@ -23,7 +23,7 @@ from typing import Any
 from bot import i18n
 from bot.app.admin import INVITE_PREFIX, Admin, AdminError
 from bot.app.audit import trail_for
-from bot.app.digests import Digests
+from bot.app.digests import Digests, WeekNotBegun
 from bot.app.notify import action_choices, digest_messages, task_card, task_list
 from bot.app.outgoing import Choices, CommandChoice, FileOut, Outgoing, TextOut
 from bot.app.services import Reply, Services
@@ -38,7 +38,7 @@ from bot.domain.text import fold
 from bot.ports import ChannelLinks
 from bot.report.history import trail_text
 from bot.report.present import Presenter
-from bot.report.text import period_label, stats_text
+from bot.report.text import period_label, stats_text, week_number
 
 Item = Reply | Outgoing
 
@@ -307,11 +307,17 @@ class Desk:
 
     async def unanswered(self, actor: Actor, answer: Answer, *, update_id: str | None) -> Said:
         """A message no conversation took: a tracking code shows its
-        complaint, a photo or a resident's sentence out of the blue starts a
-        report (and is kept in it), anything else gets the help."""
+        complaint; while the person's report waits for their answer to the
+        owner's question, it is that answer; a photo or a resident's
+        sentence out of the blue starts a report (and is kept in it),
+        anything else gets the help."""
         if isinstance(answer, TextAnswer) and parse_code(answer.text) is not None:
             return await self.show_status(actor, answer.text)
-        reply = await self.services.open_report(actor, answer, update_id=update_id)
+        services = self.services
+        answered = await services.answer_waiting_question(actor, answer, update_id=update_id)
+        if answered is not None:
+            return Said([answered])
+        reply = await services.open_report(actor, answer, update_id=update_id)
         if reply is None:
             return Said([self.fallback(actor)])
         return Said([reply])
@@ -515,19 +521,25 @@ class Desk:
         if rest and (week_text is not None or _words(rest) not in _LAST_WEEK):
             return self.say(actor, "digest.digest_usage")
         try:
-            week = digests.parse_week(week_text) if week_text else digests.last_week()
+            week = digests.asked_week(week_text) if week_text else digests.last_week()
         except ValueError:
             return self.say(actor, "digest.bad_week")
+        except WeekNotBegun as not_yet:
+            return self._future(actor, not_yet.week)
         digest = await digests.build(scope, week)
         return Said(list(digest_messages(digests, actor.language, digest)))
+
+    def _future(self, actor: Actor, week: d.Period) -> Said:
+        number, year = week_number(week)
+        return self.say(actor, "digest.future_week", number=str(number), year=str(year))
 
     def _period(self, week_text: str | None, rest: list[str]) -> d.Period | None:
         """The period the words name: an ISO week, last week, or this week,
         month or year to date; None when they name none.  A malformed ISO
-        week raises ValueError."""
+        week raises ValueError, one to come `WeekNotBegun`."""
         digests = self.digests
         if week_text is not None:
-            return None if rest else digests.parse_week(week_text)
+            return None if rest else digests.asked_week(week_text)
         words = _words(rest)
         if words in _LAST_WEEK:
             return digests.last_week()
@@ -548,6 +560,8 @@ class Desk:
             period = self._period(week_text, rest)
         except ValueError:
             return self.say(actor, "digest.bad_week")
+        except WeekNotBegun as not_yet:
+            return self._future(actor, not_yet.week)
         return self.say(actor, usage) if period is None else (scope, period)
 
     async def stats(self, actor: Actor, args: Sequence[str]) -> Said:

@@ -38,6 +38,14 @@ def week_key_payload(week: d.Period, month: d.Period | None, scope: d.Scope) -> 
     }
 
 
+class WeekNotBegun(Exception):
+    """A week asked for that has not begun: nothing to count yet."""
+
+    def __init__(self, week: d.Period) -> None:
+        super().__init__(week.key)
+        self.week = week
+
+
 class Digests:
     def __init__(
         self,
@@ -82,6 +90,17 @@ class Digests:
 
     def parse_week(self, text: str) -> d.Period:
         return d.parse_week(text, self.tz)
+
+    def asked_week(self, text: str) -> d.Period:
+        """The ISO week someone typed, up to now when it is under way (its
+        open complaints as they stand, not as a Sunday to come would find
+        them); `WeekNotBegun` for one still to come, ValueError for a
+        malformed one."""
+        week = self.parse_week(text)
+        now = self.services.now()
+        if week.start > now:
+            raise WeekNotBegun(week)
+        return week.to(now)
 
     def parse_month(self, key: str) -> d.Period:
         year_text, month_text = key.split("-")

@@ -56,6 +56,12 @@ def sniff(content: bytes, declared: str | None = None) -> str:
     return declared or "application/octet-stream"
 
 
+def is_picture(content: bytes) -> bool:
+    """Whether these bytes are an image every channel shows as a photo (a
+    file that only says it is one may be a PDF, empty, or HEIC)."""
+    return sniff(content).startswith("image/")
+
+
 def digest_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 

@@ -583,9 +583,11 @@ class Composer:
         params["ack_due"] = complaint.ack_due_at or complaint.created_at
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
         lines = [self.present.t(lang, resident_key(f"notify.{event}", item), **params)]
-        if payload.get("next_at"):
+        higher = self._leaders(lang, complaint, payload.get("next_leaders"))
+        # The next level going to the leaders who follow it up already (the
+        # ward leader could not be reached: the city's have it) is no news.
+        if payload.get("next_at") and higher != params["leaders"]:
             when = datetime.fromisoformat(str(payload["next_at"]))
-            higher = self._leaders(lang, complaint, payload.get("next_leaders"))
             lines.append(
                 self.present.t(
                     lang, "notify.next_step", when=when, leaders=higher, code=complaint.code

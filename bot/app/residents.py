@@ -17,6 +17,7 @@ from bot.app.core import (
 from bot.app.leadership import Leadership
 from bot.domain.authz import Actor, Refusal
 from bot.domain.complaints import Action, Complaint, State, parse_code
+from bot.domain.conversation import Answer, PhotoAnswer, TextAnswer
 from bot.domain.deadlines import deadlines
 from bot.domain.messages import text
 from bot.ports import Notice
@@ -43,6 +44,25 @@ class Residents(Leadership):
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
         data = {"complaint_id": complaint.id, "code": complaint.code, "question": question}
         return await self._start_flow(actor, "info_reply", data)
+
+    async def answer_waiting_question(
+        self, actor: Actor, answer: Answer, *, update_id: str | None = None
+    ) -> Reply | None:
+        """A text or a photo sent out of the blue while exactly one of the
+        person's reports waits for their answer (its clock stands still):
+        taken as that answer, as if "Trả lời" had been pressed first —
+        people answer a question by typing.  None when nothing waits (or
+        more than one does: which one is then the resident's choice)."""
+        if not isinstance(answer, TextAnswer | PhotoAnswer):
+            return None
+        reported = await self.store.complaints_of_reporter(actor.person_id)
+        waiting = [c for c in reported if c.paused_since is not None]
+        if len(waiting) != 1:
+            return None
+        begun = await self.begin_info_reply(actor, waiting[0].id)
+        if begun.refused is not None:
+            return None
+        return await self.answer(actor, answer, update_id=update_id)
 
     async def _info_reply(self, actor: Actor, data: dict[str, Any]) -> Reply:
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ANSWER_INFO)

@@ -43,7 +43,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(settings)
     try:
         handler: Handler = args.handler
-        return handler(settings, console, args)
+        code = handler(settings, console, args)
+        sys.stdout.flush()  # a pipe closed early fails here, not at the interpreter's exit
+        return code
     except Refusal as refusal:  # a database file that cannot be used: one line, never a traceback
         console.warn(refusal.key, **refusal.params)
+        return EXIT_REFUSED
+    except BrokenPipeError:
+        # Read through `| head` or `| less` and quit: nothing more to say to
+        # a reader who has gone (and no traceback); what is left unprinted
+        # goes nowhere, as the standard library's recipe does it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_REFUSED

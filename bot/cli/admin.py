@@ -213,36 +213,43 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
+def _zalo_only(settings: Settings, username: str | None) -> bool:
+    """No Telegram bot's name is known, but the Zalo bot is set up: the
+    ward office of a country where Telegram is blocked."""
+    return username is None and bool(settings.zalo_token.reveal() or settings.zalo_bot_link)
+
+
 async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """One code for a staff member: the Telegram link that carries it, and
-    the code itself to send the bot where no link can carry it (Zalo)."""
+    the code itself to send the bot where no link can carry it (Zalo) —
+    only the code when the office runs the Zalo bot alone."""
     from bot.app.admin import Admin, AdminError
+    from bot.ports import ChannelLinks
     from handlers.telegram.links import TelegramLinks
     from handlers.zalo.links import ZaloLinks
 
+    zalo = ZaloLinks(settings.zalo_bot_link)
     async with services_of(settings) as services:
         if not services.has_chart:
             console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
-        if username is None:
+        if username is None and not _zalo_only(settings, username):
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
+        links: ChannelLinks = TelegramLinks(username) if username is not None else zalo
         try:
             link = await Admin(services).invite(
-                args.staff,
-                Role(args.role),
-                TelegramLinks(username),
-                rebind=args.rebind,
-                add=args.add,
+                args.staff, Role(args.role), links, rebind=args.rebind, add=args.add
             )
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
         name = services.chart.staff[args.staff].name
-    expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
-    console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
-    console.say("cli.invite_code", code=ZaloLinks(settings.zalo_bot_link).invite(link.token))
+    if username is not None:
+        expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
+        console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+    console.say("cli.invite_code", code=zalo.invite(link.token))
     return 0
 
 
@@ -281,13 +288,13 @@ async def cmd_posters(settings: Settings, console: Console, args: argparse.Names
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
         chart = services.chart
-    if username is None:
+    links: list[ChannelLinks] = [] if username is None else [TelegramLinks(username)]
+    if settings.zalo_bot_link:
+        links.append(ZaloLinks(settings.zalo_bot_link))
+    if not links:  # a Zalo-only office needs the Zalo bot's link for the QR code
         console.warn("cli.no_bot_username")
         return EXIT_USAGE
     try:
-        links: list[ChannelLinks] = [TelegramLinks(username)]
-        if settings.zalo_bot_link:
-            links.append(ZaloLinks(settings.zalo_bot_link))
         paths = render_posters(
             chart, args.ward, links, args.out, fmt=args.format, language=console.language
         )

@@ -122,7 +122,13 @@ class RejectReason(StrEnum):
 
 
 CODE_PREFIX = "PA-"
-_CODE_RE = re.compile(r"^\s*PA\s*-?\s*(\d{1,12})\s*$", re.IGNORECASE)
+# A code as people write it in a chat: "PA-000123", "pa000123", "PA-123",
+# also after "mã" and before a question mark or a polite particle
+# ("PA-000123 ạ", "PA-000123?", "mã PA-000123 nhé").
+_CODE_RE = re.compile(
+    r"^\s*(?:m[ãa]\s+)?PA\s*-?\s*(\d{1,12})\s*[.?!]*\s*(?:(?:ạ|a|nhé|nhe|nha)\s*[.?!]*\s*)?$",
+    re.IGNORECASE,
+)
 
 
 def format_code(complaint_id: int) -> str:
@@ -131,7 +137,8 @@ def format_code(complaint_id: int) -> str:
 
 
 def parse_code(text: str) -> int | None:
-    """Accept ``PA-000123``, ``pa000123``, ``PA-123``; anything else is None."""
+    """Accept ``PA-000123``, ``pa000123``, ``PA-123`` (also "mã PA-123 ạ?");
+    anything else is None."""
     match = _CODE_RE.match(text)
     if not match:
         return None

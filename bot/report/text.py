@@ -132,9 +132,15 @@ def _counts_params(counts: d.Counts, language: str) -> dict[str, str]:
     }
 
 
-def rate_line(counts: d.Counts, previous: d.Counts | None, language: str) -> str:
-    """The on-time rate, against last week's when there was one."""
+def rate_line(
+    counts: d.Counts, previous: d.Counts | None, language: str, period: str | None = None
+) -> str:
+    """The on-time rate, against last week's when there was one.  With
+    nothing due, the digest says "this week"; /stats names its ``period``
+    (a month or a year is not "this week")."""
     if counts.on_time_rate is None:
+        if period is not None:
+            return t(language, "digest.no_rate_period", period=period)
         return t(language, "digest.no_rate")
     rate = format_percent(counts.on_time_rate, language)
     if previous is None or previous.on_time_rate is None:
@@ -147,12 +153,17 @@ def rate_line(counts: d.Counts, previous: d.Counts | None, language: str) -> str
     )
 
 
-def counts_block(counts: d.Counts, language: str, previous: d.Counts | None = None) -> list[str]:
+def counts_block(
+    counts: d.Counts,
+    language: str,
+    previous: d.Counts | None = None,
+    period: str | None = None,
+) -> list[str]:
     """The seeds' own counting: received, on time, late, in progress,
     overdue; then the rate."""
     return [
         t(language, "digest.counts", **_counts_params(counts, language)),
-        rate_line(counts, previous, language),
+        rate_line(counts, previous, language, period),
     ]
 
 
@@ -594,14 +605,20 @@ def stats_text(
 ) -> str:
     """The counts alone, for /stats."""
     names = Names(chart, language)
+    label = period_label(period, language)
     title = t(
         language,
         "digest.stats_title",
-        period=period_label(period, language),
+        period=label,
         start=_day(period.start, tz),
         end=period.last_day(tz).strftime("%d/%m/%Y"),
         scope=names.scope(scope),
     )
     return "\n".join(
-        [title, "", *counts_block(counts, language), *more_block(counts, timing, language)]
+        [
+            title,
+            "",
+            *counts_block(counts, language, period=label),
+            *more_block(counts, timing, language),
+        ]
     )

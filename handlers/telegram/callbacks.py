@@ -32,7 +32,8 @@ _ACTIONS = {code: action for action, code in TASK_CODES.items()}
 
 _TASK = re.compile(r"^([a-z]):([1-9][0-9]{0,11})$")
 _PROMPT = re.compile(r"^q:([1-9][0-9]{0,8}):([A-Za-z0-9_<>^-]{1,40})$")
-_LANG = re.compile(r"^l:(vi|en)$")
+LANGUAGE_PATTERN = r"^l:(vi|en)$"
+_LANG = re.compile(LANGUAGE_PATTERN)
 _VIEW = re.compile(r"^v:([1-9][0-9]{0,11})$")
 NEW_REPORT = "new"
 FORGET = "forget"  # "yes, erase my data", under /forget's warning

@@ -31,7 +31,7 @@ from bot.app.services import Reply
 from bot.domain.conversation import Prompt
 from bot.domain.messages import Text
 from handlers.telegram import reach
-from handlers.telegram.callbacks import LanguagePress, PromptPress, decode
+from handlers.telegram.callbacks import LANGUAGE_PATTERN, LanguagePress, PromptPress, decode
 from handlers.telegram.context import BotApplication, BotContext
 from handlers.telegram.sender import TelegramSender
 
@@ -350,7 +350,9 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
     app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))
-    app.add_handler(CallbackQueryHandler(on_language_press, pattern=r"^l:"))
+    # Only a language the bot speaks: any other "l:" press is the fallback's
+    # (answered as a bad button), never left spinning.
+    app.add_handler(CallbackQueryHandler(on_language_press, pattern=LANGUAGE_PATTERN))
     app.add_handler(TypeHandler(Update, finish), group=99)
     app.add_handler(TypeHandler(Update, flush_outbox), group=100)
     app.add_error_handler(on_error)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from telegram import Bot, InputFile, InputMediaPhoto, Message
 from telegram.error import TelegramError
 
-from bot.app.media import Media
+from bot.app.media import Media, is_picture
 from bot.domain.channels import TELEGRAM as CHANNEL
 from bot.ports import StoredMedia
 
@@ -38,6 +38,20 @@ async def keep_photo(bot: Bot, media: Media, file_id: str, mime: str | None = No
         log.warning("a photo could not be downloaded, kept by its file id: %s", exc)
         return await media.handle_only(CHANNEL, file_id, mime)
     return await media.arrived(CHANNEL, file_id, content, mime)
+
+
+async def keep_photo_file(bot: Bot, media: Media, file_id: str, mime: str | None) -> int | None:
+    """The media id of a photo sent "as file" (a document), or None when
+    its bytes are not a picture or cannot be fetched.  Only the bytes are
+    kept, never the document's file id: Telegram will not send a
+    document's file id as a photo, so the photo is uploaded instead."""
+    try:
+        file = await bot.get_file(file_id)
+        content = bytes(await file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("a photo sent as a file could not be downloaded: %s", exc)
+        return None
+    return await media.keep(content, mime) if is_picture(content) else None
 
 
 async def send_photos(

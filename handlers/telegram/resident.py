@@ -35,7 +35,7 @@ from handlers.telegram.common import (
     send_reply,
 )
 from handlers.telegram.context import BotApplication, BotContext
-from handlers.telegram.photos import keep_photo
+from handlers.telegram.photos import keep_photo, keep_photo_file
 from handlers.telegram.staff import bound
 
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
@@ -79,8 +79,10 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
             return OtherAnswer("big_photo")
-        kept = await keep_photo(context.bot, media, document.file_id, document.mime_type)
-        return PhotoAnswer(kept, caption=caption, album=album)
+        kept_file = await keep_photo_file(context.bot, media, document.file_id, document.mime_type)
+        if kept_file is None:
+            return OtherAnswer("not_a_photo")
+        return PhotoAnswer(kept_file, caption=caption, album=album)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)

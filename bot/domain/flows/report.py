@@ -118,6 +118,10 @@ def _follow_choice(item: Mapping[str, Any]) -> Choice:
     return Choice(f"{FOLLOW}{int(item['id'])}", text("report.follow", code=code), aliases=(code,))
 
 
+# The steps before the place question: a location sent there is kept for it.
+_BEFORE_PLACE = frozenset({"family", "category", "suggest", "leadership"})
+
+
 class ReportFlow:
     kind = "report"
 
@@ -293,6 +297,8 @@ class ReportFlow:
     ) -> Outcome:
         if isinstance(answer, PhotoAnswer):
             return self._photo(env, step, data, answer)
+        if isinstance(answer, LocationAnswer) and step in _BEFORE_PLACE:
+            return self._early_location(env, data, answer)
         handler = getattr(self, f"_answer_{step}")
         result: Outcome = handler(env, data, answer, prompt)
         return result
@@ -400,23 +406,39 @@ class ReportFlow:
     def _answer_place(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        chart = env.chart
         if isinstance(answer, LocationAnswer):
-            found = locate(chart, GeoPoint(lon=answer.lon, lat=answer.lat), env.locate_max_km)
-            if found is None:
+            found_in = self._located(env, data, answer)
+            if found_in is None:
                 return Outcome(data, notes=[text("report.location_outside")])
-            data.update(area=found.code, lat=answer.lat, lon=answer.lon, page=0)
-            data["ward"] = chart.ward_of(found.code)
-            data.pop("matches", None)
-            if answer.title:
-                data["landmark"] = normalise_text(answer.title)[:200]
-            found_in = text("report.location_found", area=self._place_name(env, found))
             return Outcome(data, step=self._after_place(data), notes=[found_in])
         if isinstance(answer, ChoiceAnswer):
             return self._place_choice(env, data, answer.key)
         if isinstance(answer, TextAnswer):
             return self._place_typed(env, data, answer)
         return Outcome(data, notes=unusable(answer, "report.place_hint"))
+
+    def _located(self, env: FlowEnv, data: dict[str, Any], answer: LocationAnswer) -> Text | None:
+        """The place a shared location falls in, kept in the draft (a venue's
+        name as the landmark), and the words that say so; None outside."""
+        chart = env.chart
+        found = locate(chart, GeoPoint(lon=answer.lon, lat=answer.lat), env.locate_max_km)
+        if found is None:
+            return None
+        data.update(area=found.code, lat=answer.lat, lon=answer.lon, page=0)
+        data["ward"] = chart.ward_of(found.code)
+        data.pop("matches", None)
+        if answer.title:
+            data["landmark"] = normalise_text(answer.title)[:200]
+        return text("report.location_found", area=self._place_name(env, found))
+
+    def _early_location(
+        self, env: FlowEnv, data: dict[str, Any], answer: LocationAnswer
+    ) -> Outcome:
+        """A pin sent before the place question (people often send it
+        first): kept, as an early photo is, and the question under way is
+        asked again; the place question is then not asked."""
+        found_in = self._located(env, data, answer)
+        return Outcome(data, notes=[found_in or text("report.location_outside_later")])
 
     def _place_choice(self, env: FlowEnv, data: dict[str, Any], key: str) -> Outcome:
         chart = env.chart

@@ -5,6 +5,7 @@ more days)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -189,6 +190,20 @@ class AskInfoFlow:
 
 
 EXTEND_CHOICES = (1, 2, 3, 5, 10)
+EXTEND_MAX_DAYS = 60
+# A number of working days as a leader types it: "3", "+3", "3 ngày",
+# "3 ngày làm việc", "3 days" — never "-1", "1,5" or "2 tuần" (not days).
+_TYPED_DAYS = re.compile(r"^\+?\s*(\d{1,3})(?![\d.,])(.*)$")
+_DAY_WORDS = frozenset({"", "ngay", "ngay lam viec", "day", "days", "working day", "working days"})
+
+
+def typed_days(typed: str) -> int | None:
+    """The working days typed, within 1..EXTEND_MAX_DAYS; None for anything else."""
+    match = _TYPED_DAYS.match(typed.strip())
+    if match is None or fold(match.group(2)) not in _DAY_WORDS:
+        return None
+    days = int(match.group(1))
+    return days if 1 <= days <= EXTEND_MAX_DAYS else None
 
 
 class ExtendFlow:
@@ -217,10 +232,9 @@ class ExtendFlow:
             if isinstance(answer, ChoiceAnswer):
                 data["days"] = int(answer.key)
                 return Outcome(data, step="reason")
-            if isinstance(answer, TextAnswer):
-                digits = fold(answer.text).split(" ")[0]
-                if digits.isdecimal() and 1 <= int(digits) <= 60:
-                    data["days"] = int(digits)
-                    return Outcome(data, step="reason")
+            days = typed_days(answer.text) if isinstance(answer, TextAnswer) else None
+            if days is not None:
+                data["days"] = days
+                return Outcome(data, step="reason")
             return Outcome(data, notes=unusable(answer, "extend.days_hint"))
         return take_text(data, answer, "extend.ask_reason", "reason")

@@ -74,6 +74,8 @@ class Sending(ChatsAndFiles):
         if isinstance(value, str) and value.startswith(("http://", "https://")):
             return self.put_file(f"BQACAgUAAx{next(self._ids):08d}", mime_type=mime)
         if isinstance(value, str) and value in self._files:
+            if what == "photo" and value in self._documents:
+                raise ApiError(400, "Bad Request: type of file mismatch")
             return value
         if value is None:
             raise ApiError(400, f"Bad Request: there is no {what} in the request")

@@ -59,6 +59,9 @@ class ApiState:
         self._last_message_id: dict[int, int] = {}
         self._chats: dict[int, JSONDict] = {}
         self._files: dict[str, StoredFile] = {}
+        # Files people sent as documents: Telegram will not send one of
+        # these as a photo (each file id has its type).
+        self._documents: set[str] = set()
         self._updates: list[JSONDict] = []
         self._allowed_updates: list[str] = []
         self._last_update_id = 0

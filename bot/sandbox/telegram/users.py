@@ -148,6 +148,7 @@ class FakeUser:
     ) -> JSONDict:
         name = file_name or f"file_{next(self.api._ids)}.{mime_type.rpartition('/')[2]}"
         file_id = self._invent_file("BQAC", mime_type, name)
+        self.api._documents.add(file_id)
         document = {**self._file(file_id), "file_name": name, "mime_type": mime_type}
         content: JSONDict = {"document": {**document, "file_size": 98000}}
         if caption is not None:
