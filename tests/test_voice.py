@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from bot import i18n
+from bot.domain.flows.staff import EXTEND_CHOICES
 from bot.domain.messages import Text
 from bot.domain.orgchart import Area, AreaKind, OrgChart
 from bot.domain.places import upper_tier
@@ -193,3 +194,11 @@ def test_an_english_lateness_of_one_day_is_not_1_days() -> None:
     assert "1 days" not in one_day
     assert one_day == "1 d 3 h"
     assert overdue_for(timedelta(days=1, hours=3), "vi") == "1 ngày 3 giờ"
+
+
+def test_the_english_extension_buttons_never_read_1_days() -> None:
+    """A leader's /extend buttons, under "Extend … by how many working
+    days?": "+1 days" read wrong; each button is the number alone."""
+    labels = [t("en", "extend.days", days=n) for n in EXTEND_CHOICES]
+    assert labels == [f"+{n}" for n in EXTEND_CHOICES]
+    assert "days" in t("en", "extend.ask_days", code="PA-000001")
