@@ -404,6 +404,29 @@ async def _state(db_path: Path, complaint_id: int) -> str:
         await db.close()
 
 
+async def test_a_number_typed_before_a_new_card_arrived_does_not_act_on_that_card(
+    hooked: Stage, clock: ManualClock
+) -> None:
+    """The cadre types "1" on PA-000001's card; PA-000002's card is sent while that
+    message is on its way (or while the bot restarts, or Zalo delivers it late): the
+    "1" must not acknowledge PA-000002, a card the cadre had not seen."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    an = hooked.resident(TELEGRAM, "An")
+    await file_report(an)
+    clock.advance(timedelta(minutes=1))
+    typed = cadre.user.text("1")  # Zalo dates it now
+    clock.advance(timedelta(seconds=1))
+    await file_report(an, "Rác ở chợ")  # PA-000002's card comes in meanwhile
+    cadre.news()
+    clock.advance(timedelta(seconds=1))
+    await hooked.zalo.send(typed)
+    assert (await hooked.bot.services.complaint(2)).state is State.SUBMITTED  # type: ignore[union-attr]
+    assert says(joined(cadre.news()), "fallback.list_changed_zalo", number=1)
+    await cadre.text("1")  # typed again, on the card now shown
+    assert (await hooked.bot.services.complaint(2)).state is State.ACKNOWLEDGED  # type: ignore[union-attr]
+
+
 async def test_a_number_no_list_offers_is_explained(hooked: Stage) -> None:
     cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
     await file_report(hooked.resident(TELEGRAM, "An"))

@@ -62,17 +62,21 @@ ANSWER_RETRIES = (0.5, 1.0)
 @dataclass(frozen=True)
 class Typed:
     """The update being handled, as `_number` weighs it: its id (as the
-    conversation records it), whether a stop or a crash left it stored, and
-    when it was stored (by then the person had typed it)."""
+    conversation records it), whether a stop or a crash left it stored,
+    when it was stored and when Zalo dated it (by either, the person had
+    typed it: Zalo's date is the earlier when the message was on its way,
+    or Zalo delivered it late, while a new list went out)."""
 
     update_id: str
     recovered: bool = False
     received_at: datetime | None = None
+    sent_at: datetime | None = None
 
     def before(self, menu: Menu) -> bool:
         """The list was shown only after this was typed: it cannot mean it."""
         shown = menu.shown_at
-        return self.received_at is not None and shown is not None and shown > self.received_at
+        typed = [at for at in (self.received_at, self.sent_at) if at is not None]
+        return bool(typed) and shown is not None and shown > min(typed)
 
 
 class ZaloIntake:
@@ -113,7 +117,7 @@ class ZaloIntake:
         if actor is None:
             return  # on the abuse list: dropped without a word
         try:
-            typed = Typed(f"{ZALO}:{update_id}", recovered, received_at)
+            typed = Typed(f"{ZALO}:{update_id}", recovered, received_at, event.sent_at)
             said = await self._said(actor, typed, event)
             await self.answer(event.chat_id, actor, said)
         except Exception:
@@ -251,15 +255,18 @@ class ZaloIntake:
         that may be the very number the question took, the "1" that sent a
         report handled a second time, which must not start a new one.  Nor is
         a list shown after the number was typed: the person had not seen it
-        (a notice sent meanwhile, or the help this very update got from a
-        handling a crash cut off)."""
+        (a card sent while the number was on its way, or the help this very
+        update got from a handling a crash cut off); they are told to type it
+        again from the newest list."""
         talking, menu = await self._menu(actor)
         if menu is None or not menu.items:
             return None
         if not menu.over_prompt and (talking or came.recovered):
             return None
         if came.before(menu):
-            return None
+            if talking or came.recovered:
+                return None
+            return self.desk.say(actor, "fallback.list_changed_zalo", number=number)
         if not 1 <= number <= len(menu.items):
             if talking:
                 return None
