@@ -16,16 +16,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app.admin import Admin
 from bot.app.pacing import Pacer
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
-from bot.domain.orgchart import OrgChart
+from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import t
 from bot.report.text import digest_text
 from bot.sandbox.driver import PUBLIC_URL, ZALO_SECRET
 from bot.sandbox.zalo import DEFAULT_TOKEN, SECRET_HEADER, FakeZaloGroup, JSONDict
 from handlers.zalo.client import ZaloNetworkError
+from handlers.zalo.links import ZaloLinks
 from handlers.zalo.split import ZALO_TEXT_LIMIT
 from storage.sqlite.db import Database
 from tests.catalogue import says
@@ -497,6 +499,23 @@ async def test_a_posters_group_code_starts_a_report_there(hooked: Stage) -> None
     await lan.text("hh-tdp06")
     state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
     assert state is not None and state.data.get("area") == "HH-TDP06"
+
+
+@pytest.mark.parametrize("pasted", ["{code}.", "“{code}”", "Mã: {code}", "i- {bare}", "{bare}!"])
+async def test_an_invite_code_pasted_with_quotes_or_a_full_stop_binds_the_account(
+    hooked: Stage, pasted: str
+) -> None:
+    """The ward office sends the code in a message ("Mã của đồng chí: i-…."); the
+    cadre copies it with what was around it, or the phone adds a space after "i-".
+    It binds the account; it never starts a report with the secret code as its text."""
+    member = hooked.bot.services.chart.staff["cb-hh-mt"]
+    link = await Admin(hooked.bot.services).invite("cb-hh-mt", Role.CADRE, ZaloLinks(), rebind=True)
+    thang = resident(hooked, "Thắng")
+    bare = link.code.removeprefix("i-")
+    said = joined(await thang.text(pasted.format(code=link.code, bare=bare)))
+    assert says(said, "invite.welcome", name=member.name)
+    assert await hooked.bot.services.store.staff_of_person((await thang.person()).id) == "cb-hh-mt"  # type: ignore[attr-defined]
+    assert await hooked.bot.services.store.load_conversation((await thang.person()).id) is None
 
 
 async def test_an_invite_code_binds_a_zalo_account_to_the_staff_record(hooked: Stage) -> None:

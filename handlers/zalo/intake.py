@@ -46,7 +46,7 @@ from bot.ports import Menu, MenuStore
 from handlers.zalo.actions import typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
-from handlers.zalo.links import ZaloLinks
+from handlers.zalo.links import ZaloLinks, pasted_invite
 from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
@@ -192,7 +192,7 @@ class ZaloIntake:
         desk = self.desk
         update_id = came.update_id
         typed = (event.text or "").strip()
-        invited = await desk.typed_invite(actor, typed)
+        invited = await desk.typed_invite(actor, pasted_invite(typed))
         if invited is not None:
             return invited
         command = parse_command(typed)
