@@ -318,6 +318,27 @@ async def test_stickers_and_voice_get_a_clear_answer_in_the_persons_language(
     assert t("en", f"media.{media}") in joined(mai.news()), "at a question too"
 
 
+async def test_a_cadre_sending_a_sticker_or_a_photo_that_is_gone_is_not_called_anh_chi(
+    hooked: Stage,
+) -> None:
+    """Staff get short impersonal words (VOICE.md), never the residents' "anh/chị"."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    cadre.news()
+    await hooked.zalo.send(cadre.user.sticker())
+    said = joined(cadre.news())
+    await cadre.text("báo đã xử lý")
+    await cadre.text("Đã thu gom")
+    gone = cadre.user.image()
+    hooked.zalo.api.expire_media(gone["message"]["photo"])
+    await hooked.zalo.send(gone)
+    said += joined(cadre.news())
+    assert says(said, "fallback.media_zalo", kind=t("vi", "media.sticker"))
+    assert says(said, "report.photo_unavailable_zalo")
+    assert "anh/chị" not in said.casefold()
+
+
 async def test_what_zalo_will_not_show_the_bot_gets_a_clear_answer(hooked: Stage) -> None:
     lan = resident(hooked)
     await hooked.zalo.send(lan.user.unsupported())
