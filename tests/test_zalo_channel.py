@@ -539,6 +539,22 @@ async def test_an_invite_code_pasted_with_quotes_or_a_full_stop_binds_the_accoun
     assert await hooked.bot.services.store.load_conversation((await thang.person()).id) is None
 
 
+@pytest.mark.parametrize("problem", ["unknown", "used", "expired"])
+async def test_an_invite_code_that_does_not_work_is_called_a_code_not_a_link(
+    hooked: Stage, clock: ManualClock, problem: str
+) -> None:
+    """On Zalo the cadre typed a code; being told "this invite link is not valid"
+    sends them looking for a link they never had."""
+    link = await Admin(hooked.bot.services).invite("cb-hh-mt", Role.CADRE, ZaloLinks(), rebind=True)
+    code = link.code if problem != "unknown" else "i-" + "x" * 24
+    if problem == "used":
+        await resident(hooked, "Thắng").text(code)
+    if problem == "expired":
+        clock.advance(timedelta(days=8))
+    said = joined(await resident(hooked, "Khách").text(code))
+    assert says(said, f"invite.{problem}_zalo")
+
+
 async def test_an_invite_code_binds_a_zalo_account_to_the_staff_record(hooked: Stage) -> None:
     cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
     staff = await hooked.bot.services.store.staff_of_person((await cadre.person()).id)  # type: ignore[attr-defined]
