@@ -450,6 +450,20 @@ async def test_a_number_typed_before_a_new_card_arrived_does_not_act_on_that_car
     assert (await hooked.bot.services.complaint(2)).state is State.ACKNOWLEDGED  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("at_a_question", [False, True])
+async def test_a_text_of_thousands_of_digits_is_told_too_long_not_an_error(
+    hooked: Stage, at_a_question: bool
+) -> None:
+    """Python refuses to read a number of over 4,300 digits; Telegram never sends a
+    text that long, Zalo documents no limit.  The sender is told it is too long."""
+    lan = resident(hooked)
+    if at_a_question:
+        await lan.command("new")
+    said = joined(await lan.text("9" * 5000))
+    assert says(said, "conv.too_long", length="5.000", limit="2.000")
+    assert not says(said, "fallback.error")
+
+
 async def test_a_number_no_list_offers_is_explained(hooked: Stage) -> None:
     cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
     await file_report(hooked.resident(TELEGRAM, "An"))

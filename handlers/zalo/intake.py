@@ -41,6 +41,7 @@ from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
 from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
 from handlers.zalo.actions import typed_action
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 # A direct answer that meets a 429 or a 5xx is tried again this often, this
 # long apart (seconds); the outbox has its own, longer clock.
 ANSWER_RETRIES = (0.5, 1.0)
+# The longest text handed on, as on Telegram (which sends none longer): Zalo
+# documents no limit, and Python refuses to read a number of over 4,300 digits.
+TEXT_IN_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ class ZaloIntake:
         desk = self.desk
         update_id = came.update_id
         typed = (event.text or "").strip()
+        if len(typed) > TEXT_IN_MAX:
+            return desk.say(actor, "conv.too_long", length=len(typed), limit=TEXT_MAX)
         invited = await desk.typed_invite(actor, pasted_invite(typed))
         if invited is not None:
             return invited
