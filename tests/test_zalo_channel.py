@@ -296,6 +296,24 @@ async def test_an_event_not_known_yet_gets_a_polite_answer(hooked: Stage) -> Non
     assert t("vi", "media.other") in said
 
 
+@pytest.mark.parametrize("content", [{"photo": None}, {"photo": "file:///sdcard/a.jpg"}, {}])
+async def test_a_photo_whose_link_the_bot_cannot_read_is_answered_not_ignored(
+    hooked: Stage, content: JSONDict
+) -> None:
+    """Zalo's sources disagree on where a photo's link is; one the bot cannot find
+    must not leave the sender waiting for an answer that never comes."""
+    lan = resident(hooked)
+    update = lan.user.image()
+    message = update["message"]
+    del message["photo"]
+    message.update({k: v for k, v in content.items() if v is not None})
+    delivery = await hooked.zalo.api.deliver_webhook(update)
+    assert delivery.status == 200
+    await hooked.zalo.settle()
+    said = joined(lan.news())
+    assert says(said, "fallback.media_zalo", kind=t("vi", "media.other"))
+
+
 async def test_a_sender_named_by_first_name_is_greeted_by_that_name(hooked: Stage) -> None:
     chi = resident(hooked, "Chị Hoa", name_field="first_name")
     assert "Chị Hoa" in joined(await chi.command("start"))
