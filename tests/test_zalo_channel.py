@@ -525,6 +525,47 @@ async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     assert complaint is not None and complaint.state is State.CONFIRMED
 
 
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [("rồi", True), ("roi", True), ("Dạ rồi ạ", True), ("chưa", False), ("vẫn còn", False)],
+)
+async def test_a_resident_answering_has_it_been_fixed_with_roi_or_chua_is_understood(
+    hooked: Stage, typed: str, fixed: bool
+) -> None:
+    """ "Sự việc đã được khắc phục chưa?" is answered in Vietnamese with "rồi" (yes)
+    or "chưa" (not yet), not with the list's number: neither may get the help
+    (whose list would replace the question's) or start a new report."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    said = joined(await lan.text(typed))
+    complaint = await hooked.bot.services.complaint(1)
+    assert complaint is not None
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    if fixed:
+        assert complaint.state is State.CONFIRMED
+        assert says(said, "resident.thanks_confirmed", code="PA-000001")
+    else:
+        assert state is not None and state.kind == "dispute"
+        assert says(said, "dispute.ask_comment", code="PA-000001")
+
+
+async def test_roi_or_chua_without_the_fixed_question_is_no_verdict(hooked: Stage) -> None:
+    """Typed when the last list asks nothing of the kind, they are no verdict."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    await lan.command("start")  # the greeting's list comes after the question
+    await lan.text("rồi")
+    assert (await hooked.bot.services.complaint(1)).state is State.RESOLVED  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 async def test_a_zalo_resident_is_told_what_to_type_never_a_slash_command(
     hooked: Stage, lang: str

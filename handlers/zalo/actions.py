@@ -56,3 +56,28 @@ def typed_action(text: str) -> tuple[Action, str | None] | None:
     if action is None:
         return None
     return action, (codes[0] if codes else None)
+
+
+# "Sự việc đã được khắc phục chưa?" is answered "rồi" (yes) or "chưa" (not
+# yet).  Words this short are a verdict only on the list that asks for one
+# (see the intake): typed anywhere else they mean too little.
+SHORT_ANSWERS: dict[Action, tuple[str, ...]] = {
+    Action.CONFIRM: ("rồi", "xong rồi", "sửa rồi", "khắc phục rồi"),
+    Action.DISPUTE: ("chưa", "vẫn chưa", "chưa được", "vẫn còn", "còn", "chưa ai làm"),
+}
+# The courtesy words around a short answer to an office ("dạ rồi ạ", "vâng,
+# chưa ạ"), folded: "đã" folds as "dạ" does ("đã sửa rồi" is "sửa rồi").
+_COURTESY = frozenset({"da", "vang", "a"})
+
+
+def _short_answers() -> dict[str, Action]:
+    return {fold(phrase): action for action, ps in SHORT_ANSWERS.items() for phrase in ps}
+
+
+_SHORT = _short_answers()
+
+
+def short_answer(text: str) -> Action | None:
+    """The verdict a short answer gives ("rồi", "dạ chưa ạ"), or None."""
+    words = [w for w in fold(text).split() if w not in _COURTESY]
+    return _SHORT.get(" ".join(words))

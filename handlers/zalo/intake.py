@@ -12,7 +12,9 @@ A text is, in this order:
    those came after it (a task card's "1. Tiếp nhận" typed an hour later);
 4. an action typed as words ("tiếp nhận PA-000123", "đã khắc phục"): that
    action, on the complaint named, else on the only one it can be about,
-   else the person picks from a numbered list;
+   else the person picks from a numbered list; "rồi" / "chưa" (yes / not
+   yet), the Vietnamese answer to "đã khắc phục chưa?", only on the list
+   that asks it;
 5. anything else: an answer to the conversation under way; with none, a
    tracking code shows its complaint, a residential group's code from a
    poster ("HH-TDP03") starts a report there, and the rest gets the help.
@@ -44,7 +46,7 @@ from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import typed_action
+from handlers.zalo.actions import short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
@@ -216,6 +218,12 @@ class ZaloIntake:
         if action is not None and not await self._conversation_has_the_floor(actor):
             await self.services.leave_optional(actor)
             return await self._act(actor, *action)
+        verdict = short_answer(typed)
+        if verdict is not None and not await self._conversation_has_the_floor(actor):
+            listed = await self._listed(actor, verdict)
+            if len(listed) == 1:
+                await self.services.leave_optional(actor)
+                return Said([await desk.act(actor, verdict, listed.pop())])
         answer = TextAnswer(typed, sent_at=event.sent_at)
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
@@ -298,11 +306,7 @@ class ZaloIntake:
             complaint_id = parse_code(code)
             assert complaint_id is not None
             return Said([await desk.act(actor, action, complaint_id)])
-        menu = await self.menus.menu_of(actor.person_id)
-        # The last list counts while it is the last thing the person was shown.
-        shown = menu.items if menu is not None and menu.over_prompt else ()
-        tasks = [task_of(item) for item in shown]
-        listed = {task[1] for task in tasks if task is not None and task[0] is action}
+        listed = await self._listed(actor, action)
         if len(listed) == 1:
             return Said([await desk.act(actor, action, listed.pop())])
         candidates = await self._candidates(actor, action)
@@ -314,6 +318,14 @@ class ZaloIntake:
         body = desk.present.t(actor.language, "fallback.which_complaint_zalo", action=label)
         rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
         return Said([TextOut("text", body, rows)])
+
+    async def _listed(self, actor: Actor, action: Action) -> set[int]:
+        """The complaints the person's last list offers ``action`` on, while
+        it is the last thing they were shown."""
+        menu = await self.menus.menu_of(actor.person_id)
+        shown = menu.items if menu is not None and menu.over_prompt else ()
+        tasks = [task_of(item) for item in shown]
+        return {task[1] for task in tasks if task is not None and task[0] is action}
 
     async def _candidates(self, actor: Actor, action: Action) -> list[Complaint]:
         """The person's complaints (their tasks, what they reported, and
