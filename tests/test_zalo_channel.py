@@ -553,6 +553,28 @@ async def test_a_resident_answering_has_it_been_fixed_with_roi_or_chua_is_unders
         assert says(said, "dispute.ask_comment", code="PA-000001")
 
 
+@pytest.mark.parametrize(
+    ("typed", "stars"),
+    [("rất hài lòng", 5), ("Hài lòng ạ", 4), ("khong hai long", 2), ("rất không hài lòng", 1)],
+)
+async def test_a_rating_typed_in_the_questions_own_words_is_taken_not_a_new_report(
+    hooked: Stage, typed: str, stars: int
+) -> None:
+    """The question says "1 = rất không hài lòng, 5 = rất hài lòng"; a resident who
+    answers in those words is thanked for the rating, never asked what their new
+    report "hài lòng" is about."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    await lan.text("1")  # fixed: the rating is asked
+    said = joined(await lan.text(typed))
+    assert says(said, "rate.thanks", stars=stars)
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+
+
 async def test_roi_or_chua_without_the_fixed_question_is_no_verdict(hooked: Stage) -> None:
     """Typed when the last list asks nothing of the kind, they are no verdict."""
     cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
