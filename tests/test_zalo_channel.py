@@ -31,7 +31,7 @@ from handlers.zalo.links import ZaloLinks
 from handlers.zalo.split import ZALO_TEXT_LIMIT
 from storage.sqlite.db import Database
 from tests.catalogue import says
-from tests.channels import Stage, ZaloChat, joined, stage
+from tests.channels import Stage, TelegramChat, ZaloChat, joined, stage
 from tests.digest_data import Generator, write
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
@@ -573,6 +573,26 @@ async def test_a_rating_typed_in_the_questions_own_words_is_taken_not_a_new_repo
     said = joined(await lan.text(typed))
     assert says(said, "rate.thanks", stars=stars)
     assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+
+
+@pytest.mark.parametrize("with_photo", [False, True])
+async def test_a_resident_who_answers_the_cadres_question_directly_is_heard(
+    hooked: Stage, with_photo: bool
+) -> None:
+    """Asked "Nhà số mấy ạ?", a resident types the answer (or sends a photo) at once
+    rather than "1" first: it reaches the cadre, and starts no new report."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, TelegramChat)
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.ASK_INFO, 1)
+    await cadre.text("Nhà số mấy ạ?")
+    cadre.news()
+    said = joined(await (lan.photo("Nhà số 12") if with_photo else lan.text("Nhà số 12")))
+    assert says(said, "info_reply.sent", code="PA-000001")
+    assert says(joined(cadre.news()), "notify.info_answered", code="PA-000001", answer="Nhà số 12")
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+    assert len(await hooked.bot.services.store.all_complaints()) == 1
 
 
 async def test_roi_or_chua_without_the_fixed_question_is_no_verdict(hooked: Stage) -> None:

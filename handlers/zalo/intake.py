@@ -15,11 +15,14 @@ A text is, in this order:
    else the person picks from a numbered list; "rồi" / "chưa" (yes / not
    yet), the Vietnamese answer to "đã khắc phục chưa?", only on the list
    that asks it;
-5. anything else: an answer to the conversation under way; with none, a
-   tracking code shows its complaint, a residential group's code from a
-   poster ("HH-TDP03") starts a report there, and the rest gets the help.
+5. anything else: an answer to the conversation under way; with none, the
+   answer to a cadre's question when that is the last list ("1. Trả lời":
+   people answer without typing 1 first), a tracking code shows its
+   complaint, a residential group's code from a poster ("HH-TDP03") starts
+   a report there, and the rest gets the help.
 
-A photo is downloaded at once and kept (photos.py); stickers, voice notes
+A photo is downloaded at once and kept (photos.py), and goes the same way
+(an answer, a cadre's question's answer, else a report's first); stickers, voice notes
 and what Zalo will not show the bot get a clear answer; a group chat gets
 one line: write to the bot privately.
 """
@@ -228,6 +231,9 @@ class ZaloIntake:
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
             return Said([reply])
+        answered = await self._answer_to_question(actor, answer, update_id)
+        if answered is not None:
+            return answered
         area = self._area(typed)
         if area is not None:
             return await desk.start_in(actor, event.sender_name, area, update_id=update_id)
@@ -241,7 +247,24 @@ class ZaloIntake:
             kind = text(f"media.{answer.kind}")
             unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
             return Said([unread, self.desk.fallback(actor)])
+        answered = await self._answer_to_question(actor, answer, update_id)
+        if answered is not None:
+            return answered
         return await self.desk.unanswered(actor, answer, update_id=update_id)
+
+    async def _answer_to_question(
+        self, actor: Actor, answer: Answer, update_id: str
+    ) -> Said | None:
+        """A text or photo no conversation took, while the last list is a
+        cadre's question to this person ("1. Trả lời"): the answer to it, as
+        people answer in a chat, without typing 1 first (it would otherwise
+        start a new report, and the cadre would wait for nothing)."""
+        listed = await self._listed(actor, Action.ANSWER_INFO)
+        if len(listed) != 1:
+            return None
+        await self.desk.act(actor, Action.ANSWER_INFO, listed.pop())
+        reply = await self.services.answer(actor, answer, update_id=update_id)
+        return Said([reply]) if reply is not None else None
 
     # ---- numbers and actions ----------------------------------------------------------------
 
