@@ -595,6 +595,25 @@ async def test_a_resident_who_answers_the_cadres_question_directly_is_heard(
     assert len(await hooked.bot.services.store.all_complaints()) == 1
 
 
+async def test_a_cadre_who_sends_the_photo_of_the_fix_after_the_card_reports_the_fix(
+    hooked: Stage,
+) -> None:
+    """Back from the scene, the cadre sends the photo of the fix straight after the
+    card, without "2" first: it is the fix report's photo, not a resident's new
+    report about rubbish filed by the cadre."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")
+    said = joined(await cadre.photo())
+    assert says(said, "resolve.ask_note", code="PA-000001")
+    assert says(said, "resolve.photo_kept")
+    await cadre.text("Đã dọn sạch")
+    complaint = await hooked.bot.services.complaint(1)
+    assert complaint is not None and complaint.state is State.RESOLVED
+    assert len(await hooked.bot.services.store.all_complaints()) == 1
+
+
 async def test_roi_or_chua_without_the_fixed_question_is_no_verdict(hooked: Stage) -> None:
     """Typed when the last list asks nothing of the kind, they are no verdict."""
     cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")

@@ -22,7 +22,8 @@ A text is, in this order:
    a report there, and the rest gets the help.
 
 A photo is downloaded at once and kept (photos.py), and goes the same way
-(an answer, a cadre's question's answer, else a report's first); stickers, voice notes
+(an answer, a cadre's question's answer, from a cadre whose last list is a
+task card the photo of the fix, else a report's first); stickers, voice notes
 and what Zalo will not show the bot get a clear answer; a group chat gets
 one line: write to the bot privately.
 """
@@ -231,7 +232,7 @@ class ZaloIntake:
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
             return Said([reply])
-        answered = await self._answer_to_question(actor, answer, update_id)
+        answered = await self._take_up(actor, Action.ANSWER_INFO, answer, update_id)
         if answered is not None:
             return answered
         area = self._area(typed)
@@ -247,24 +248,31 @@ class ZaloIntake:
             kind = text(f"media.{answer.kind}")
             unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
             return Said([unread, self.desk.fallback(actor)])
-        answered = await self._answer_to_question(actor, answer, update_id)
-        if answered is not None:
-            return answered
+        for action in (Action.ANSWER_INFO, Action.RESOLVE):
+            answered = await self._take_up(actor, action, answer, update_id)
+            if answered is not None:
+                return answered
         return await self.desk.unanswered(actor, answer, update_id=update_id)
 
-    async def _answer_to_question(
-        self, actor: Actor, answer: Answer, update_id: str
+    async def _take_up(
+        self, actor: Actor, action: Action, answer: Answer, update_id: str
     ) -> Said | None:
-        """A text or photo no conversation took, while the last list is a
-        cadre's question to this person ("1. Trả lời"): the answer to it, as
-        people answer in a chat, without typing 1 first (it would otherwise
-        start a new report, and the cadre would wait for nothing)."""
-        listed = await self._listed(actor, Action.ANSWER_INFO)
+        """What no conversation took, as the first answer of ``action`` when
+        the last list offers it on one complaint, as people answer in a chat
+        without typing its number first: a cadre's question to this person
+        ("1. Trả lời") is answered by a text or a photo, a cadre's task
+        ("2. Báo đã xử lý") gets the photo of the fix.  Otherwise either
+        would start a new report, and the cadre wait for nothing."""
+        listed = await self._listed(actor, action, again=True)
         if len(listed) != 1:
             return None
-        await self.desk.act(actor, Action.ANSWER_INFO, listed.pop())
+        begun = await self.desk.act(actor, action, listed.pop())
         reply = await self.services.answer(actor, answer, update_id=update_id)
-        return Said([reply]) if reply is not None else None
+        if reply is None:
+            return None
+        if await self.services.has_conversation(actor):  # it goes on: what it is about first
+            return Said([begun, reply])
+        return Said([reply])
 
     # ---- numbers and actions ----------------------------------------------------------------
 
@@ -342,11 +350,12 @@ class ZaloIntake:
         rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
         return Said([TextOut("text", body, rows)])
 
-    async def _listed(self, actor: Actor, action: Action) -> set[int]:
+    async def _listed(self, actor: Actor, action: Action, *, again: bool = False) -> set[int]:
         """The complaints the person's last list offers ``action`` on, while
-        it is the last thing they were shown."""
+        it is the last thing they were shown (``again``: or once a question
+        shown after it is over, as a typed number takes it up again)."""
         menu = await self.menus.menu_of(actor.person_id)
-        shown = menu.items if menu is not None and menu.over_prompt else ()
+        shown = menu.items if menu is not None and (menu.over_prompt or again) else ()
         tasks = [task_of(item) for item in shown]
         return {task[1] for task in tasks if task is not None and task[0] is action}
 
