@@ -513,6 +513,26 @@ async def test_an_action_typed_as_words_picks_the_complaint(hooked: Stage) -> No
     assert state is not None and (state.kind, state.data["code"]) == ("resolve", "PA-000002")
 
 
+async def test_a_line_of_the_list_copied_or_typed_whole_is_that_line(hooked: Stage) -> None:
+    """Elderly users type "số 1"; others copy the whole line they mean, number,
+    sign and all ("3. ✋ Tiếp nhận"): each is that line, never "unclear"."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    an = hooked.resident(TELEGRAM, "An")
+    for description in ("Rác ở ngõ 12", "Rác ở chợ", "Rác ở cổng trường"):
+        await file_report(an, description)
+    await cadre.text("việc")  # 1/2: PA-000001, 3/4: PA-000002, 5/6: PA-000003
+    await cadre.text("3. ✋ Tiếp nhận")
+    await cadre.text("bỏ qua")
+    await cadre.text("việc")
+    await cadre.text("5. ✋ Tiếp nhận PA-000003")
+    await cadre.text("bỏ qua")
+    await cadre.text("việc")
+    said = joined(await cadre.text("số 1"))
+    states = [(await hooked.bot.services.complaint(n)).state for n in (1, 2, 3)]  # type: ignore[union-attr]
+    assert states == [State.ACKNOWLEDGED] * 3
+    assert not says(said, "fallback.staff")
+
+
 async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
     lan = resident(hooked)

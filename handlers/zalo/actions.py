@@ -10,6 +10,8 @@ code is about is decided by the intake (handlers/zalo/intake.py).
 
 from __future__ import annotations
 
+import re
+
 from bot import i18n
 from bot.domain.complaints import Action, parse_code
 from bot.domain.text import fold
@@ -81,3 +83,17 @@ def short_answer(text: str) -> Action | None:
     """The verdict a short answer gives ("rồi", "dạ chưa ạ"), or None."""
     words = [w for w in fold(text).split() if w not in _COURTESY]
     return _SHORT.get(" ".join(words))
+
+
+# A list's line typed or copied whole: its number ("2.", "2)", "số 2", "chọn
+# 2"), then perhaps its words ("2. ✋ Tiếp nhận PA-000002").
+_LIST_LINE = re.compile(
+    r"(?:(?:số|so|chọn|chon)\s+)?(\d{1,4})(?:[.)]|(?=\s)|$)\s*(.*)", re.I | re.S
+)
+
+
+def list_line(text: str) -> tuple[int, str] | None:
+    """The number a message starts with as a list's line does, and the rest
+    of it ("" for a bare number), or None."""
+    found = _LIST_LINE.fullmatch(text.strip())
+    return (int(found[1]), found[2].strip()) if found is not None else None

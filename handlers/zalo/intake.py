@@ -7,7 +7,8 @@ A text is, in this order:
 1. an invite's one-time code ("i-XXXX"): a staff member binds this account;
 2. a command typed as words ("mới", "trạng thái PA-000123", "/new"): the
    command, which ends an optional offer (a rating, a note) as on Telegram;
-3. a bare number: a choice of the person's last numbered list — the
+3. a bare number ("2", "số 2", or a line of the list typed or copied
+   whole, "2. ✋ Tiếp nhận"): a choice of the person's last numbered list — the
    question of the conversation under way, or a notice's choices when
    those came after it (a task card's "1. Tiếp nhận" typed an hour later);
 4. an action typed as words ("tiếp nhận PA-000123", "đã khắc phục"): that
@@ -50,7 +51,7 @@ from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import short_answer, typed_action
+from handlers.zalo.actions import list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
@@ -213,12 +214,12 @@ class ZaloIntake:
             return await desk.command(
                 actor, command.name, command.args, self.links, who=event.sender_name
             )
-        bare = typed.rstrip(".)")
-        if bare.isdecimal():
-            chosen = await self._number(actor, int(bare), event.sender_name, came)
+        line = list_line(typed)
+        action = typed_action(line[1] if line is not None else typed)
+        if line is not None and (not line[1] or await self._is_item(actor, line[0], action)):
+            chosen = await self._number(actor, line[0], event.sender_name, came)
             if chosen is not None:
                 return chosen
-        action = typed_action(typed)
         if action is not None and not await self._conversation_has_the_floor(actor):
             await self.services.leave_optional(actor)
             return await self._act(actor, *action)
@@ -349,6 +350,17 @@ class ZaloIntake:
         body = desk.present.t(actor.language, "fallback.which_complaint_zalo", action=label)
         rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
         return Said([TextOut("text", body, rows)])
+
+    async def _is_item(
+        self, actor: Actor, number: int, action: tuple[Action, str | None] | None
+    ) -> bool:
+        """Whether the last list's line ``number`` is ``action`` (named
+        without a code): a line typed or copied whole, "3. ✋ Tiếp nhận"."""
+        menu = await self.menus.menu_of(actor.person_id)
+        if action is None or action[1] is not None or menu is None:
+            return False
+        task = task_of(menu.items[number - 1]) if 1 <= number <= len(menu.items) else None
+        return task is not None and task[0] is action[0]
 
     async def _listed(self, actor: Actor, action: Action, *, again: bool = False) -> set[int]:
         """The complaints the person's last list offers ``action`` on, while
