@@ -242,6 +242,20 @@ async def test_a_posters_code_handled_again_after_a_crash_asks_the_first_questio
         assert state is not None and state.data.get("area") == "HH-TDP06"
 
 
+@pytest.mark.parametrize("skip", ["4", "bỏ qua", "bo qua"])
+async def test_a_cadre_who_skips_the_note_to_the_resident_is_answered(
+    hooked: Stage, skip: str
+) -> None:
+    """On Telegram a pressed button shows it was taken; on Zalo a typed "bỏ qua"
+    met by silence leaves the cadre wondering whether it arrived."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    said = joined(await cadre.text(skip))
+    assert says(said, "conv.noted_zalo")
+    assert await hooked.bot.services.store.load_conversation((await cadre.person()).id) is None  # type: ignore[attr-defined]
+
+
 async def test_a_number_typed_after_an_offer_ends_takes_up_the_card_again(
     hooked: Stage,
 ) -> None:

@@ -40,9 +40,10 @@ from datetime import datetime
 import httpx
 
 from bot import i18n
+from bot.app.core import Reply
 from bot.app.desk import Desk, Said
 from bot.app.outbox import Senders, Verdict
-from bot.app.outgoing import TaskChoice, TextOut
+from bot.app.outgoing import RefreshOut, TaskChoice, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
@@ -130,6 +131,9 @@ class ZaloIntake:
         try:
             typed = Typed(f"{ZALO}:{update_id}", recovered, received_at, event.sent_at)
             said = await self._said(actor, typed, event)
+            if not any(map(_shows_something, said.items)):
+                # Telegram shows a pressed button was taken; here silence would not.
+                said = said.add(self.desk.text(said.actor or actor, "conv.noted_zalo"))
             await self.answer(event.chat_id, actor, said)
         except Exception:
             await self._apologise(event.chat_id, actor)
@@ -396,3 +400,11 @@ class ZaloIntake:
         if not wanted or len(wanted) > 40:
             return None
         return next((c for c in self.services.chart.areas if c.upper() == wanted), None)
+
+
+def _shows_something(item: object) -> bool:
+    """Whether ``item`` gives the person a message (a service's reply may
+    be empty: the note to the resident skipped, say)."""
+    if isinstance(item, Reply):
+        return bool(item.notes or item.prompt or item.refused)
+    return not isinstance(item, RefreshOut)
