@@ -35,7 +35,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 # A direct answer that meets a 429 or a 5xx is tried again this often, this
 # long apart (seconds); the outbox has its own, longer clock.
 ANSWER_RETRIES = (0.5, 1.0)
+# How far Zalo's clock may be off ours before its date of a message says the
+# message was typed before a list we sent (a server clock ahead of Zalo's
+# would otherwise refuse a number typed right after the list).
+ZALO_CLOCK_SLACK = timedelta(seconds=5)
 # The longest text handed on, as on Telegram (which sends none longer): Zalo
 # documents no limit, and Python refuses to read a number of over 4,300 digits.
 TEXT_IN_MAX = 4096
@@ -87,8 +91,12 @@ class Typed:
     def before(self, menu: Menu) -> bool:
         """The list was shown only after this was typed: it cannot mean it."""
         shown = menu.shown_at
-        typed = [at for at in (self.received_at, self.sent_at) if at is not None]
-        return bool(typed) and shown is not None and shown > min(typed)
+        if shown is None:
+            return False
+        if self.received_at is not None and shown > self.received_at:
+            return True
+        # Zalo's clock is not ours: its date counts only well before the list.
+        return self.sent_at is not None and shown > self.sent_at + ZALO_CLOCK_SLACK
 
 
 class ZaloIntake:
