@@ -697,6 +697,18 @@ async def test_a_zalo_resident_is_told_what_to_type_never_a_slash_command(
     assert any(f"“{typed} PA-000001”" in text for text in told), "the receipt says what to type"
 
 
+@pytest.mark.parametrize("typed", ["mới\u200b", "\ufeffmới", "mới\u2060 "])
+async def test_a_command_with_an_invisible_character_pasted_along_is_the_command(
+    hooked: Stage, typed: str
+) -> None:
+    """Text copied from a web page or a document brings invisible characters (a
+    zero-width space, a byte-order mark): "mới" is still "new report", not a
+    report whose text "mới" the bot files under "môi trường"."""
+    lan = resident(hooked)
+    said = joined(await lan.text(typed))
+    assert says(said, "report.ask_family")
+
+
 async def test_a_posters_group_code_starts_a_report_there(hooked: Stage) -> None:
     lan = resident(hooked)
     await lan.text("hh-tdp06")

@@ -70,6 +70,9 @@ ANSWER_RETRIES = (0.5, 1.0)
 # message was typed before a list we sent (a server clock ahead of Zalo's
 # would otherwise refuse a number typed right after the list).
 ZALO_CLOCK_SLACK = timedelta(seconds=5)
+# What text copied from a page or a document brings along unseen: a zero-width
+# space or joiner, a word joiner, a byte-order mark.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 # The longest text handed on, as on Telegram (which sends none longer): Zalo
 # documents no limit, and Python refuses to read a number of over 4,300 digits.
 TEXT_IN_MAX = 4096
@@ -214,7 +217,7 @@ class ZaloIntake:
     async def _text(self, actor: Actor, came: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
         update_id = came.update_id
-        typed = (event.text or "").strip()
+        typed = (event.text or "").strip().strip(INVISIBLE).strip()
         if len(typed) > TEXT_IN_MAX:
             return desk.say(actor, "conv.too_long", length=len(typed), limit=TEXT_MAX)
         invited = await desk.typed_invite(actor, pasted_invite(typed))
