@@ -561,6 +561,15 @@ async def test_a_line_of_the_list_copied_or_typed_whole_is_that_line(hooked: Sta
     assert not says(said, "fallback.staff")
 
 
+async def test_so_2_at_a_question_picks_its_second_choice(hooked: Stage) -> None:
+    """ "Số 2" is how many people type a number; at a question with numbered
+    choices it is the second, not "nothing matches"."""
+    lan = resident(hooked)
+    await lan.command("new")
+    said = joined(await lan.text("số 2"))
+    assert says(said, "report.ask_category", family=t("vi", "family.sanitation"))
+
+
 async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
     lan = resident(hooked)

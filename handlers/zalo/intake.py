@@ -48,7 +48,7 @@ from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
-from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
@@ -244,6 +244,8 @@ class ZaloIntake:
             if len(listed) == 1:
                 await self.services.leave_optional(actor)
                 return Said([await desk.act(actor, verdict, listed.pop())])
+        if line is not None and not line[1] and await self._numbered_question(actor):
+            typed = str(line[0])  # "số 2": the question's second choice
         answer = TextAnswer(typed, sent_at=event.sent_at)
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
@@ -365,6 +367,12 @@ class ZaloIntake:
         body = desk.present.t(actor.language, "fallback.which_complaint_zalo", action=label)
         rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
         return Said([TextOut("text", body, rows)])
+
+    async def _numbered_question(self, actor: Actor) -> bool:
+        """Whether the question under way offers numbered choices (not only
+        "cancel": where a text is asked for, "số 12" is a text)."""
+        prompt = await self.services.current_prompt(actor)
+        return prompt is not None and any(c.key != CANCEL for c in prompt.choices)
 
     async def _is_item(
         self, actor: Actor, number: int, action: tuple[Action, str | None] | None
