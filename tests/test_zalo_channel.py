@@ -16,20 +16,22 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app.admin import Admin
 from bot.app.pacing import Pacer
 from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
-from bot.domain.orgchart import OrgChart
+from bot.domain.orgchart import OrgChart, Role
 from bot.i18n import t
 from bot.report.text import digest_text
 from bot.sandbox.driver import PUBLIC_URL, ZALO_SECRET
 from bot.sandbox.zalo import DEFAULT_TOKEN, SECRET_HEADER, FakeZaloGroup, JSONDict
 from handlers.zalo.client import ZaloNetworkError
+from handlers.zalo.links import ZaloLinks
 from handlers.zalo.split import ZALO_TEXT_LIMIT
 from storage.sqlite.db import Database
 from tests.catalogue import says
-from tests.channels import Stage, ZaloChat, joined, stage
+from tests.channels import Stage, TelegramChat, ZaloChat, joined, stage
 from tests.digest_data import Generator, write
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
@@ -240,6 +242,20 @@ async def test_a_posters_code_handled_again_after_a_crash_asks_the_first_questio
         assert state is not None and state.data.get("area") == "HH-TDP06"
 
 
+@pytest.mark.parametrize("skip", ["4", "bỏ qua", "bo qua"])
+async def test_a_cadre_who_skips_the_note_to_the_resident_is_answered(
+    hooked: Stage, skip: str
+) -> None:
+    """On Telegram a pressed button shows it was taken; on Zalo a typed "bỏ qua"
+    met by silence leaves the cadre wondering whether it arrived."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    said = joined(await cadre.text(skip))
+    assert says(said, "conv.noted_zalo")
+    assert await hooked.bot.services.store.load_conversation((await cadre.person()).id) is None  # type: ignore[attr-defined]
+
+
 async def test_a_number_typed_after_an_offer_ends_takes_up_the_card_again(
     hooked: Stage,
 ) -> None:
@@ -294,6 +310,24 @@ async def test_an_event_not_known_yet_gets_a_polite_answer(hooked: Stage) -> Non
     assert t("vi", "media.other") in said
 
 
+@pytest.mark.parametrize("content", [{"photo": None}, {"photo": "file:///sdcard/a.jpg"}, {}])
+async def test_a_photo_whose_link_the_bot_cannot_read_is_answered_not_ignored(
+    hooked: Stage, content: JSONDict
+) -> None:
+    """Zalo's sources disagree on where a photo's link is; one the bot cannot find
+    must not leave the sender waiting for an answer that never comes."""
+    lan = resident(hooked)
+    update = lan.user.image()
+    message = update["message"]
+    del message["photo"]
+    message.update({k: v for k, v in content.items() if v is not None})
+    delivery = await hooked.zalo.api.deliver_webhook(update)
+    assert delivery.status == 200
+    await hooked.zalo.settle()
+    said = joined(lan.news())
+    assert says(said, "fallback.media_zalo", kind=t("vi", "media.other"))
+
+
 async def test_a_sender_named_by_first_name_is_greeted_by_that_name(hooked: Stage) -> None:
     chi = resident(hooked, "Chị Hoa", name_field="first_name")
     assert "Chị Hoa" in joined(await chi.command("start"))
@@ -314,6 +348,27 @@ async def test_stickers_and_voice_get_a_clear_answer_in_the_persons_language(
     await mai.command("new")
     await hooked.zalo.send(getattr(mai.user, kind)())
     assert t("en", f"media.{media}") in joined(mai.news()), "at a question too"
+
+
+async def test_a_cadre_sending_a_sticker_or_a_photo_that_is_gone_is_not_called_anh_chi(
+    hooked: Stage,
+) -> None:
+    """Staff get short impersonal words (VOICE.md), never the residents' "anh/chị"."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    cadre.news()
+    await hooked.zalo.send(cadre.user.sticker())
+    said = joined(cadre.news())
+    await cadre.text("báo đã xử lý")
+    await cadre.text("Đã thu gom")
+    gone = cadre.user.image()
+    hooked.zalo.api.expire_media(gone["message"]["photo"])
+    await hooked.zalo.send(gone)
+    said += joined(cadre.news())
+    assert says(said, "fallback.media_zalo", kind=t("vi", "media.sticker"))
+    assert says(said, "report.photo_unavailable_zalo")
+    assert "anh/chị" not in said.casefold()
 
 
 async def test_what_zalo_will_not_show_the_bot_gets_a_clear_answer(hooked: Stage) -> None:
@@ -404,6 +459,57 @@ async def _state(db_path: Path, complaint_id: int) -> str:
         await db.close()
 
 
+async def test_a_number_typed_before_a_new_card_arrived_does_not_act_on_that_card(
+    hooked: Stage, clock: ManualClock
+) -> None:
+    """The cadre types "1" on PA-000001's card; PA-000002's card is sent while that
+    message is on its way (Zalo delivers it late, or the bot is restarting): the
+    "1" must not acknowledge PA-000002, a card the cadre had not seen."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    an = hooked.resident(TELEGRAM, "An")
+    await file_report(an)
+    clock.advance(timedelta(minutes=1))
+    typed = cadre.user.text("1")  # Zalo dates it now
+    clock.advance(timedelta(seconds=20))
+    await file_report(an, "Rác ở chợ")  # PA-000002's card comes in meanwhile
+    cadre.news()
+    clock.advance(timedelta(seconds=20))
+    await hooked.zalo.send(typed)
+    assert (await hooked.bot.services.complaint(2)).state is State.SUBMITTED  # type: ignore[union-attr]
+    assert says(joined(cadre.news()), "fallback.list_changed_zalo", number=1)
+    await cadre.text("1")  # typed again, on the card now shown
+    assert (await hooked.bot.services.complaint(2)).state is State.ACKNOWLEDGED  # type: ignore[union-attr]
+
+
+async def test_a_number_zalo_dates_a_moment_before_the_list_still_takes_it(
+    hooked: Stage, clock: ManualClock
+) -> None:
+    """Zalo's clock is not the bot's: a number Zalo dates a second or two before
+    the card went out (the server's clock runs ahead) is still the card's."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    typed = cadre.user.text("1")
+    clock.advance(timedelta(seconds=2))
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await hooked.zalo.send(typed)
+    assert (await hooked.bot.services.complaint(1)).state is State.ACKNOWLEDGED  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("at_a_question", [False, True])
+async def test_a_text_of_thousands_of_digits_is_told_too_long_not_an_error(
+    hooked: Stage, at_a_question: bool
+) -> None:
+    """Python refuses to read a number of over 4,300 digits; Telegram never sends a
+    text that long, Zalo documents no limit.  The sender is told it is too long."""
+    lan = resident(hooked)
+    if at_a_question:
+        await lan.command("new")
+    said = joined(await lan.text("9" * 5000))
+    assert says(said, "conv.too_long", length="5.000", limit="2.000")
+    assert not says(said, "fallback.error")
+
+
 async def test_a_number_no_list_offers_is_explained(hooked: Stage) -> None:
     cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
     await file_report(hooked.resident(TELEGRAM, "An"))
@@ -435,6 +541,35 @@ async def test_an_action_typed_as_words_picks_the_complaint(hooked: Stage) -> No
     assert state is not None and (state.kind, state.data["code"]) == ("resolve", "PA-000002")
 
 
+async def test_a_line_of_the_list_copied_or_typed_whole_is_that_line(hooked: Stage) -> None:
+    """Elderly users type "số 1"; others copy the whole line they mean, number,
+    sign and all ("3. ✋ Tiếp nhận"): each is that line, never "unclear"."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    an = hooked.resident(TELEGRAM, "An")
+    for description in ("Rác ở ngõ 12", "Rác ở chợ", "Rác ở cổng trường"):
+        await file_report(an, description)
+    await cadre.text("việc")  # 1/2: PA-000001, 3/4: PA-000002, 5/6: PA-000003
+    await cadre.text("3. ✋ Tiếp nhận")
+    await cadre.text("bỏ qua")
+    await cadre.text("việc")
+    await cadre.text("5. ✋ Tiếp nhận PA-000003")
+    await cadre.text("bỏ qua")
+    await cadre.text("việc")
+    said = joined(await cadre.text("số 1"))
+    states = [(await hooked.bot.services.complaint(n)).state for n in (1, 2, 3)]  # type: ignore[union-attr]
+    assert states == [State.ACKNOWLEDGED] * 3
+    assert not says(said, "fallback.staff")
+
+
+async def test_so_2_at_a_question_picks_its_second_choice(hooked: Stage) -> None:
+    """ "Số 2" is how many people type a number; at a question with numbered
+    choices it is the second, not "nothing matches"."""
+    lan = resident(hooked)
+    await lan.command("new")
+    said = joined(await lan.text("số 2"))
+    assert says(said, "report.ask_category", family=t("vi", "family.sanitation"))
+
+
 async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
     lan = resident(hooked)
@@ -445,6 +580,108 @@ async def test_a_residents_verdict_typed_as_words(hooked: Stage) -> None:
     await lan.text("da khac phuc")
     complaint = await hooked.bot.services.complaint(1)
     assert complaint is not None and complaint.state is State.CONFIRMED
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [("rồi", True), ("roi", True), ("Dạ rồi ạ", True), ("chưa", False), ("vẫn còn", False)],
+)
+async def test_a_resident_answering_has_it_been_fixed_with_roi_or_chua_is_understood(
+    hooked: Stage, typed: str, fixed: bool
+) -> None:
+    """ "Sự việc đã được khắc phục chưa?" is answered in Vietnamese with "rồi" (yes)
+    or "chưa" (not yet), not with the list's number: neither may get the help
+    (whose list would replace the question's) or start a new report."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    said = joined(await lan.text(typed))
+    complaint = await hooked.bot.services.complaint(1)
+    assert complaint is not None
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    if fixed:
+        assert complaint.state is State.CONFIRMED
+        assert says(said, "resident.thanks_confirmed", code="PA-000001")
+    else:
+        assert state is not None and state.kind == "dispute"
+        assert says(said, "dispute.ask_comment", code="PA-000001")
+
+
+@pytest.mark.parametrize(
+    ("typed", "stars"),
+    [("rất hài lòng", 5), ("Hài lòng ạ", 4), ("khong hai long", 2), ("rất không hài lòng", 1)],
+)
+async def test_a_rating_typed_in_the_questions_own_words_is_taken_not_a_new_report(
+    hooked: Stage, typed: str, stars: int
+) -> None:
+    """The question says "1 = rất không hài lòng, 5 = rất hài lòng"; a resident who
+    answers in those words is thanked for the rating, never asked what their new
+    report "hài lòng" is about."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    await lan.text("1")  # fixed: the rating is asked
+    said = joined(await lan.text(typed))
+    assert says(said, "rate.thanks", stars=stars)
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+
+
+@pytest.mark.parametrize("with_photo", [False, True])
+async def test_a_resident_who_answers_the_cadres_question_directly_is_heard(
+    hooked: Stage, with_photo: bool
+) -> None:
+    """Asked "Nhà số mấy ạ?", a resident types the answer (or sends a photo) at once
+    rather than "1" first: it reaches the cadre, and starts no new report."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, TelegramChat)
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.ASK_INFO, 1)
+    await cadre.text("Nhà số mấy ạ?")
+    cadre.news()
+    said = joined(await (lan.photo("Nhà số 12") if with_photo else lan.text("Nhà số 12")))
+    assert says(said, "info_reply.sent", code="PA-000001")
+    assert says(joined(cadre.news()), "notify.info_answered", code="PA-000001", answer="Nhà số 12")
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+    assert len(await hooked.bot.services.store.all_complaints()) == 1
+
+
+async def test_a_cadre_who_sends_the_photo_of_the_fix_after_the_card_reports_the_fix(
+    hooked: Stage,
+) -> None:
+    """Back from the scene, the cadre sends the photo of the fix straight after the
+    card, without "2" first: it is the fix report's photo, not a resident's new
+    report about rubbish filed by the cadre."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    await cadre.choose("s")
+    said = joined(await cadre.photo())
+    assert says(said, "resolve.ask_note", code="PA-000001")
+    assert says(said, "resolve.photo_kept")
+    await cadre.text("Đã dọn sạch")
+    complaint = await hooked.bot.services.complaint(1)
+    assert complaint is not None and complaint.state is State.RESOLVED
+    assert len(await hooked.bot.services.store.all_complaints()) == 1
+
+
+async def test_roi_or_chua_without_the_fixed_question_is_no_verdict(hooked: Stage) -> None:
+    """Typed when the last list asks nothing of the kind, they are no verdict."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = resident(hooked)
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    await lan.command("start")  # the greeting's list comes after the question
+    await lan.text("rồi")
+    assert (await hooked.bot.services.complaint(1)).state is State.RESOLVED  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -469,11 +706,56 @@ async def test_a_zalo_resident_is_told_what_to_type_never_a_slash_command(
     assert any(f"“{typed} PA-000001”" in text for text in told), "the receipt says what to type"
 
 
+@pytest.mark.parametrize("typed", ["mới\u200b", "\ufeffmới", "mới\u2060 "])
+async def test_a_command_with_an_invisible_character_pasted_along_is_the_command(
+    hooked: Stage, typed: str
+) -> None:
+    """Text copied from a web page or a document brings invisible characters (a
+    zero-width space, a byte-order mark): "mới" is still "new report", not a
+    report whose text "mới" the bot files under "môi trường"."""
+    lan = resident(hooked)
+    said = joined(await lan.text(typed))
+    assert says(said, "report.ask_family")
+
+
 async def test_a_posters_group_code_starts_a_report_there(hooked: Stage) -> None:
     lan = resident(hooked)
     await lan.text("hh-tdp06")
     state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
     assert state is not None and state.data.get("area") == "HH-TDP06"
+
+
+@pytest.mark.parametrize("pasted", ["{code}.", "“{code}”", "Mã: {code}", "i- {bare}", "{bare}!"])
+async def test_an_invite_code_pasted_with_quotes_or_a_full_stop_binds_the_account(
+    hooked: Stage, pasted: str
+) -> None:
+    """The ward office sends the code in a message ("Mã của đồng chí: i-…."); the
+    cadre copies it with what was around it, or the phone adds a space after "i-".
+    It binds the account; it never starts a report with the secret code as its text."""
+    member = hooked.bot.services.chart.staff["cb-hh-mt"]
+    link = await Admin(hooked.bot.services).invite("cb-hh-mt", Role.CADRE, ZaloLinks(), rebind=True)
+    thang = resident(hooked, "Thắng")
+    bare = link.code.removeprefix("i-")
+    said = joined(await thang.text(pasted.format(code=link.code, bare=bare)))
+    assert says(said, "invite.welcome", name=member.name)
+    assert await hooked.bot.services.store.staff_of_person((await thang.person()).id) == "cb-hh-mt"  # type: ignore[attr-defined]
+    assert await hooked.bot.services.store.load_conversation((await thang.person()).id) is None
+
+
+@pytest.mark.parametrize("problem", ["unknown", "used", "expired"])
+async def test_an_invite_code_that_does_not_work_is_called_a_code_not_a_link(
+    hooked: Stage, clock: ManualClock, problem: str
+) -> None:
+    """On Zalo the cadre typed a code; being told "this invite link is not valid"
+    sends them looking for a link they never had."""
+    link = await Admin(hooked.bot.services).invite("cb-hh-mt", Role.CADRE, ZaloLinks(), rebind=True)
+    code = link.code if problem != "unknown" else "i-" + "x" * 24
+    if problem == "used":
+        await resident(hooked, "Thắng").text(code)
+    if problem == "expired":
+        clock.advance(timedelta(days=8))
+    said = joined(await resident(hooked, "Khách").text(code))
+    assert says(said, f"invite.{problem}_zalo")
 
 
 async def test_an_invite_code_binds_a_zalo_account_to_the_staff_record(hooked: Stage) -> None:

@@ -38,6 +38,7 @@ from handlers.zalo.commands import PHRASES, Command, parse_command
         ("mời tt-hh-12", Command("invite", ("tt-hh-12",))),
         ("  trợ   giúp ", Command("help")),
         ("/new@phananh_bot", Command("new")),
+        ("language en", Command("lang", ("en",))),  # the English help's word spelled out
     ],
 )
 def test_a_command_typed_as_words_is_understood(typed: str, expected: Command) -> None:

@@ -10,6 +10,8 @@ code is about is decided by the intake (handlers/zalo/intake.py).
 
 from __future__ import annotations
 
+import re
+
 from bot import i18n
 from bot.domain.complaints import Action, parse_code
 from bot.domain.text import fold
@@ -56,3 +58,42 @@ def typed_action(text: str) -> tuple[Action, str | None] | None:
     if action is None:
         return None
     return action, (codes[0] if codes else None)
+
+
+# "Sự việc đã được khắc phục chưa?" is answered "rồi" (yes) or "chưa" (not
+# yet).  Words this short are a verdict only on the list that asks for one
+# (see the intake): typed anywhere else they mean too little.
+SHORT_ANSWERS: dict[Action, tuple[str, ...]] = {
+    Action.CONFIRM: ("rồi", "xong rồi", "sửa rồi", "khắc phục rồi"),
+    Action.DISPUTE: ("chưa", "vẫn chưa", "chưa được", "vẫn còn", "còn", "chưa ai làm"),
+}
+# The courtesy words around a short answer to an office ("dạ rồi ạ", "vâng,
+# chưa ạ"), folded: "đã" folds as "dạ" does ("đã sửa rồi" is "sửa rồi").
+_COURTESY = frozenset({"da", "vang", "a"})
+
+
+def _short_answers() -> dict[str, Action]:
+    return {fold(phrase): action for action, ps in SHORT_ANSWERS.items() for phrase in ps}
+
+
+_SHORT = _short_answers()
+
+
+def short_answer(text: str) -> Action | None:
+    """The verdict a short answer gives ("rồi", "dạ chưa ạ"), or None."""
+    words = [w for w in fold(text).split() if w not in _COURTESY]
+    return _SHORT.get(" ".join(words))
+
+
+# A list's line typed or copied whole: its number ("2.", "2)", "số 2", "chọn
+# 2"), then perhaps its words ("2. ✋ Tiếp nhận PA-000002").
+_LIST_LINE = re.compile(
+    r"(?:(?:số|so|chọn|chon)\s+)?(\d{1,4})(?:[.)]|(?=\s)|$)\s*(.*)", re.I | re.S
+)
+
+
+def list_line(text: str) -> tuple[int, str] | None:
+    """The number a message starts with as a list's line does, and the rest
+    of it ("" for a bare number), or None."""
+    found = _LIST_LINE.fullmatch(text.strip())
+    return (int(found[1]), found[2].strip()) if found is not None else None

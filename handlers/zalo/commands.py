@@ -44,7 +44,7 @@ PHRASES: dict[str, tuple[Takes, tuple[str, ...]]] = {
     "withdraw": (Takes.CODE, ("rút", "rút lại", "rút phản ánh")),
     "unfollow": (Takes.CODE, ("bỏ theo dõi", "thôi theo dõi", "ngừng theo dõi")),
     "cancel": (Takes.NOTHING, ("hủy", "huỷ", "hủy bỏ", "thôi")),
-    "lang": (Takes.ANY, ("ngôn ngữ", "đổi ngôn ngữ")),
+    "lang": (Takes.ANY, ("ngôn ngữ", "đổi ngôn ngữ", "language")),
     "whoami": (Takes.NOTHING, ("tôi là ai",)),
     "mydata": (Takes.NOTHING, ("dữ liệu của tôi",)),
     "forget": (Takes.NOTHING, ("xóa dữ liệu", "xoá dữ liệu", "xóa dữ liệu của tôi")),

@@ -7,17 +7,24 @@ A text is, in this order:
 1. an invite's one-time code ("i-XXXX"): a staff member binds this account;
 2. a command typed as words ("mới", "trạng thái PA-000123", "/new"): the
    command, which ends an optional offer (a rating, a note) as on Telegram;
-3. a bare number: a choice of the person's last numbered list — the
+3. a bare number ("2", "số 2", or a line of the list typed or copied
+   whole, "2. ✋ Tiếp nhận"): a choice of the person's last numbered list — the
    question of the conversation under way, or a notice's choices when
    those came after it (a task card's "1. Tiếp nhận" typed an hour later);
 4. an action typed as words ("tiếp nhận PA-000123", "đã khắc phục"): that
    action, on the complaint named, else on the only one it can be about,
-   else the person picks from a numbered list;
-5. anything else: an answer to the conversation under way; with none, a
-   tracking code shows its complaint, a residential group's code from a
-   poster ("HH-TDP03") starts a report there, and the rest gets the help.
+   else the person picks from a numbered list; "rồi" / "chưa" (yes / not
+   yet), the Vietnamese answer to "đã khắc phục chưa?", only on the list
+   that asks it;
+5. anything else: an answer to the conversation under way; with none, the
+   answer to a cadre's question when that is the last list ("1. Trả lời":
+   people answer without typing 1 first), a tracking code shows its
+   complaint, a residential group's code from a poster ("HH-TDP03") starts
+   a report there, and the rest gets the help.
 
-A photo is downloaded at once and kept (photos.py); stickers, voice notes
+A photo is downloaded at once and kept (photos.py), and goes the same way
+(an answer, a cadre's question's answer, from a cadre whose last list is a
+task card the photo of the fix, else a report's first); stickers, voice notes
 and what Zalo will not show the bot get a clear answer; a group chat gets
 one line: write to the bot privately.
 """
@@ -28,25 +35,27 @@ import asyncio
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
 from bot import i18n
+from bot.app.core import Reply
 from bot.app.desk import Desk, Said
 from bot.app.outbox import Senders, Verdict
-from bot.app.outgoing import TaskChoice, TextOut
+from bot.app.outgoing import RefreshOut, TaskChoice, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
-from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import typed_action
+from handlers.zalo.actions import list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
-from handlers.zalo.links import ZaloLinks
+from handlers.zalo.links import ZaloLinks, pasted_invite
 from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
@@ -57,22 +66,40 @@ log = logging.getLogger(__name__)
 # A direct answer that meets a 429 or a 5xx is tried again this often, this
 # long apart (seconds); the outbox has its own, longer clock.
 ANSWER_RETRIES = (0.5, 1.0)
+# How far Zalo's clock may be off ours before its date of a message says the
+# message was typed before a list we sent (a server clock ahead of Zalo's
+# would otherwise refuse a number typed right after the list).
+ZALO_CLOCK_SLACK = timedelta(seconds=5)
+# What text copied from a page or a document brings along unseen: a zero-width
+# space or joiner, a word joiner, a byte-order mark.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+# The longest text handed on, as on Telegram (which sends none longer): Zalo
+# documents no limit, and Python refuses to read a number of over 4,300 digits.
+TEXT_IN_MAX = 4096
 
 
 @dataclass(frozen=True)
 class Typed:
     """The update being handled, as `_number` weighs it: its id (as the
-    conversation records it), whether a stop or a crash left it stored, and
-    when it was stored (by then the person had typed it)."""
+    conversation records it), whether a stop or a crash left it stored,
+    when it was stored and when Zalo dated it (by either, the person had
+    typed it: Zalo's date is the earlier when the message was on its way,
+    or Zalo delivered it late, while a new list went out)."""
 
     update_id: str
     recovered: bool = False
     received_at: datetime | None = None
+    sent_at: datetime | None = None
 
     def before(self, menu: Menu) -> bool:
         """The list was shown only after this was typed: it cannot mean it."""
         shown = menu.shown_at
-        return self.received_at is not None and shown is not None and shown > self.received_at
+        if shown is None:
+            return False
+        if self.received_at is not None and shown > self.received_at:
+            return True
+        # Zalo's clock is not ours: its date counts only well before the list.
+        return self.sent_at is not None and shown > self.sent_at + ZALO_CLOCK_SLACK
 
 
 class ZaloIntake:
@@ -113,8 +140,11 @@ class ZaloIntake:
         if actor is None:
             return  # on the abuse list: dropped without a word
         try:
-            typed = Typed(f"{ZALO}:{update_id}", recovered, received_at)
+            typed = Typed(f"{ZALO}:{update_id}", recovered, received_at, event.sent_at)
             said = await self._said(actor, typed, event)
+            if not any(map(_shows_something, said.items)):
+                # Telegram shows a pressed button was taken; here silence would not.
+                said = said.add(self.desk.text(said.actor or actor, "conv.noted_zalo"))
             await self.answer(event.chat_id, actor, said)
         except Exception:
             await self._apologise(event.chat_id, actor)
@@ -187,8 +217,10 @@ class ZaloIntake:
     async def _text(self, actor: Actor, came: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
         update_id = came.update_id
-        typed = (event.text or "").strip()
-        invited = await desk.typed_invite(actor, typed)
+        typed = (event.text or "").strip().strip(INVISIBLE).strip()
+        if len(typed) > TEXT_IN_MAX:
+            return desk.say(actor, "conv.too_long", length=len(typed), limit=TEXT_MAX)
+        invited = await desk.typed_invite(actor, pasted_invite(typed))
         if invited is not None:
             return invited
         command = parse_command(typed)
@@ -197,19 +229,30 @@ class ZaloIntake:
             return await desk.command(
                 actor, command.name, command.args, self.links, who=event.sender_name
             )
-        bare = typed.rstrip(".)")
-        if bare.isdecimal():
-            chosen = await self._number(actor, int(bare), event.sender_name, came)
+        line = list_line(typed)
+        action = typed_action(line[1] if line is not None else typed)
+        if line is not None and (not line[1] or await self._is_item(actor, line[0], action)):
+            chosen = await self._number(actor, line[0], event.sender_name, came)
             if chosen is not None:
                 return chosen
-        action = typed_action(typed)
         if action is not None and not await self._conversation_has_the_floor(actor):
             await self.services.leave_optional(actor)
             return await self._act(actor, *action)
+        verdict = short_answer(typed)
+        if verdict is not None and not await self._conversation_has_the_floor(actor):
+            listed = await self._listed(actor, verdict)
+            if len(listed) == 1:
+                await self.services.leave_optional(actor)
+                return Said([await desk.act(actor, verdict, listed.pop())])
+        if line is not None and not line[1] and await self._numbered_question(actor):
+            typed = str(line[0])  # "số 2": the question's second choice
         answer = TextAnswer(typed, sent_at=event.sent_at)
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
             return Said([reply])
+        answered = await self._take_up(actor, Action.ANSWER_INFO, answer, update_id)
+        if answered is not None:
+            return answered
         area = self._area(typed)
         if area is not None:
             return await desk.start_in(actor, event.sender_name, area, update_id=update_id)
@@ -223,7 +266,31 @@ class ZaloIntake:
             kind = text(f"media.{answer.kind}")
             unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
             return Said([unread, self.desk.fallback(actor)])
+        for action in (Action.ANSWER_INFO, Action.RESOLVE):
+            answered = await self._take_up(actor, action, answer, update_id)
+            if answered is not None:
+                return answered
         return await self.desk.unanswered(actor, answer, update_id=update_id)
+
+    async def _take_up(
+        self, actor: Actor, action: Action, answer: Answer, update_id: str
+    ) -> Said | None:
+        """What no conversation took, as the first answer of ``action`` when
+        the last list offers it on one complaint, as people answer in a chat
+        without typing its number first: a cadre's question to this person
+        ("1. Trả lời") is answered by a text or a photo, a cadre's task
+        ("2. Báo đã xử lý") gets the photo of the fix.  Otherwise either
+        would start a new report, and the cadre wait for nothing."""
+        listed = await self._listed(actor, action, again=True)
+        if len(listed) != 1:
+            return None
+        begun = await self.desk.act(actor, action, listed.pop())
+        reply = await self.services.answer(actor, answer, update_id=update_id)
+        if reply is None:
+            return None
+        if await self.services.has_conversation(actor):  # it goes on: what it is about first
+            return Said([begun, reply])
+        return Said([reply])
 
     # ---- numbers and actions ----------------------------------------------------------------
 
@@ -251,15 +318,18 @@ class ZaloIntake:
         that may be the very number the question took, the "1" that sent a
         report handled a second time, which must not start a new one.  Nor is
         a list shown after the number was typed: the person had not seen it
-        (a notice sent meanwhile, or the help this very update got from a
-        handling a crash cut off)."""
+        (a card sent while the number was on its way, or the help this very
+        update got from a handling a crash cut off); they are told to type it
+        again from the newest list."""
         talking, menu = await self._menu(actor)
         if menu is None or not menu.items:
             return None
         if not menu.over_prompt and (talking or came.recovered):
             return None
         if came.before(menu):
-            return None
+            if talking or came.recovered:
+                return None
+            return self.desk.say(actor, "fallback.list_changed_zalo", number=number)
         if not 1 <= number <= len(menu.items):
             if talking:
                 return None
@@ -285,11 +355,7 @@ class ZaloIntake:
             complaint_id = parse_code(code)
             assert complaint_id is not None
             return Said([await desk.act(actor, action, complaint_id)])
-        menu = await self.menus.menu_of(actor.person_id)
-        # The last list counts while it is the last thing the person was shown.
-        shown = menu.items if menu is not None and menu.over_prompt else ()
-        tasks = [task_of(item) for item in shown]
-        listed = {task[1] for task in tasks if task is not None and task[0] is action}
+        listed = await self._listed(actor, action)
         if len(listed) == 1:
             return Said([await desk.act(actor, action, listed.pop())])
         candidates = await self._candidates(actor, action)
@@ -301,6 +367,32 @@ class ZaloIntake:
         body = desk.present.t(actor.language, "fallback.which_complaint_zalo", action=label)
         rows = tuple((TaskChoice(f"{label} {c.code}", action, c.id),) for c in candidates[:20])
         return Said([TextOut("text", body, rows)])
+
+    async def _numbered_question(self, actor: Actor) -> bool:
+        """Whether the question under way offers numbered choices (not only
+        "cancel": where a text is asked for, "số 12" is a text)."""
+        prompt = await self.services.current_prompt(actor)
+        return prompt is not None and any(c.key != CANCEL for c in prompt.choices)
+
+    async def _is_item(
+        self, actor: Actor, number: int, action: tuple[Action, str | None] | None
+    ) -> bool:
+        """Whether the last list's line ``number`` is ``action`` (named
+        without a code): a line typed or copied whole, "3. ✋ Tiếp nhận"."""
+        menu = await self.menus.menu_of(actor.person_id)
+        if action is None or action[1] is not None or menu is None:
+            return False
+        task = task_of(menu.items[number - 1]) if 1 <= number <= len(menu.items) else None
+        return task is not None and task[0] is action[0]
+
+    async def _listed(self, actor: Actor, action: Action, *, again: bool = False) -> set[int]:
+        """The complaints the person's last list offers ``action`` on, while
+        it is the last thing they were shown (``again``: or once a question
+        shown after it is over, as a typed number takes it up again)."""
+        menu = await self.menus.menu_of(actor.person_id)
+        shown = menu.items if menu is not None and (menu.over_prompt or again) else ()
+        tasks = [task_of(item) for item in shown]
+        return {task[1] for task in tasks if task is not None and task[0] is action}
 
     async def _candidates(self, actor: Actor, action: Action) -> list[Complaint]:
         """The person's complaints (their tasks, what they reported, and
@@ -327,3 +419,11 @@ class ZaloIntake:
         if not wanted or len(wanted) > 40:
             return None
         return next((c for c in self.services.chart.areas if c.upper() == wanted), None)
+
+
+def _shows_something(item: object) -> bool:
+    """Whether ``item`` gives the person a message (a service's reply may
+    be empty: the note to the resident skipped, say)."""
+    if isinstance(item, Reply):
+        return bool(item.notes or item.prompt or item.refused)
+    return not isinstance(item, RefreshOut)

@@ -37,7 +37,13 @@ from bot.domain.clock import Clock
 from bot.ports import StoredUpdate, UpdateInbox
 from bot.scheduler import Pause, pause
 from handlers.zalo.client import ZaloBotClient, ZaloError, ZaloUnauthorized
-from handlers.zalo.updates import EventKind, IncomingEvent, MalformedUpdate, parse_update
+from handlers.zalo.updates import (
+    EventKind,
+    IncomingEvent,
+    MalformedUpdate,
+    parse_update,
+    unreadable_content,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +150,16 @@ class ZaloReceiver:
 
     @staticmethod
     def _event(raw: object) -> IncomingEvent | None:
+        """The update's event; one whose content cannot be read is a message
+        of a kind the bot cannot read (its sender is answered so)."""
         try:
             return parse_update(raw)
         except MalformedUpdate as exc:
             # The message names the missing field, never a value of the update.
-            log.warning("a Zalo update could not be read (%s); skipped", exc)
-            return None
+            event = unreadable_content(raw)
+            outcome = "skipped" if event is None else "answered as unreadable"
+            log.warning("a Zalo update could not be read (%s); %s", exc, outcome)
+            return event
 
     async def _handle(self, stored: StoredUpdate, recovered: bool) -> None:
         event = self._event(json.loads(stored.payload))

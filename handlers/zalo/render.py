@@ -54,6 +54,10 @@ ZALO_WORDS: dict[str, str] = {
     "notify_follower.resolved": "notify_follower.resolved_zalo",
     "notify.info_requested": "notify.info_requested_zalo",
     "notify.confirm_again": "notify.confirm_again_zalo",
+    # On Zalo an invite is a code typed, not a link opened.
+    "invite.unknown": "invite.unknown_zalo",
+    "invite.used": "invite.used_zalo",
+    "invite.expired": "invite.expired_zalo",
 }
 
 # A /command in a shared text, with what may follow it there: a complaint's

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-__all__ = ["EventKind", "IncomingEvent", "MalformedUpdate", "parse_update"]
+__all__ = ["EventKind", "IncomingEvent", "MalformedUpdate", "parse_update", "unreadable_content"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -103,6 +103,18 @@ def parse_update(raw: object) -> IncomingEvent:
         photo_url=_photo_url(message) if kind is EventKind.PHOTO else None,
         caption=_optional_string(message, "caption") if kind is EventKind.PHOTO else None,
     )
+
+
+def unreadable_content(raw: object) -> IncomingEvent | None:
+    """An update whose content the bot cannot read (a photo without a link
+    it can find, a text that is not a string) as what it is to the bot: a
+    message of a kind it cannot read, so its sender is still answered.
+    None when not even who wrote, where and when can be read."""
+    try:
+        update = {**_unwrap(raw), "event_name": "message.unsupported.received"}
+        return parse_update(update)
+    except MalformedUpdate:
+        return None
 
 
 def _unwrap(raw: object) -> Mapping[str, Any]:

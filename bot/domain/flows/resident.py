@@ -59,12 +59,26 @@ NUMBER_WORDS = {
 }
 
 
+# The question's own scale (rate.ask: "1 = rất không hài lòng, 5 = rất hài
+# lòng"), as a resident typing instead of pressing answers it.
+SATISFACTION = {
+    **{"rat hai long": 5, "hai long": 4, "binh thuong": 3},
+    **{"khong hai long": 2, "rat khong hai long": 1},
+    **{"very satisfied": 5, "satisfied": 4, "not satisfied": 2, "not at all": 1},
+}
+# "Dạ hài lòng ạ": the courtesy words around an answer to an office.
+COURTESY = frozenset({"da", "vang", "a"})
+
+
 def typed_stars(typed: str) -> int | None:
-    """A rating typed in words: "4 sao", "năm sao", "5 stars", "⭐⭐⭐", "4/5";
-    None when the text is not a rating."""
+    """A rating typed in words: "4 sao", "năm sao", "5 stars", "⭐⭐⭐", "4/5",
+    "rất hài lòng"; None when the text is not a rating."""
     bare = "".join(typed.replace("\ufe0f", "").split())
     if bare and set(bare) == {"⭐"}:
         return len(bare) if len(bare) <= 5 else None
+    scale = SATISFACTION.get(" ".join(w for w in words(typed) if w not in COURTESY))
+    if scale is not None:
+        return scale
     said = words(typed.replace("/5", " sao"))
     values = [NUMBER_WORDS[w] for w in said if w in NUMBER_WORDS]
     values += [int(w) for w in said if w.isdecimal()]
