@@ -205,6 +205,29 @@ def test_transfer_reasons_typed_as_words(
     assert turn.state.step == step
 
 
+# The leader's "Give PA-000001 to whom?": Hoàng Thị Mai, Vũ Đức Thắng, Đỗ Văn Long.
+REASSIGN = TASK | {"candidates": ["tt-hh-01", "cb-hh-mt", "cb-hh-ca"]}
+
+
+@pytest.mark.parametrize(
+    ("answer", "cadre"),
+    [("mai", "tt-hh-01"), ("Hoàng Mai", "tt-hh-01"), ("thang", "cb-hh-mt"), ("long", "cb-hh-ca")],
+)
+def test_a_leader_gives_a_task_by_typing_a_name(chart: OrgChart, answer: str, cadre: str) -> None:
+    turn = typed(chart, state("reassign", "cadre", REASSIGN), answer)
+    assert turn.result is not None and turn.result["cadre"] == cadre
+
+
+@pytest.mark.parametrize("answer", ["hoa", "than", "lon"])
+def test_a_piece_of_a_name_gives_the_task_to_nobody(chart: OrgChart, answer: str) -> None:
+    """The task moves at once: "hoa" (another name) must not give it to
+    Hoàng Thị Mai, nor "than" to Vũ Đức Thắng; the leader is asked again."""
+    turn = typed(chart, state("reassign", "cadre", REASSIGN), answer)
+    assert turn.result is None
+    assert turn.state is not None and turn.state.step == "cadre"
+    assert note_keys(turn) == ["conv.no_match"]
+
+
 # A bare number is a button's position while there is such a button (the
 # first page shows 8 groups, "next page", "another ward's group", Cancel),
 # and a group's number beyond them.

@@ -94,12 +94,13 @@ def _initials(name_words: Sequence[str]) -> set[str]:
     }
 
 
-def rank_words(typed: Sequence[str], name: str) -> int | None:
+def rank_words(typed: Sequence[str], name: str, pieces: bool = True) -> int | None:
     """How well the typed words match one name: EXACT, PARTIAL or None.
 
     A typed number matches only the same whole number, so "3" is not in
     "Tổ dân phố 13"; a typed word matches a word of the name, the initials
-    of words in a row ("tdp"), or, less well, a piece of the name.
+    of words in a row ("tdp"), or, less well (unless ``pieces`` is off), a
+    piece of the name ("other" in "Another reason").
     """
     name_words = words(name)
     joined = " ".join(name_words)
@@ -112,14 +113,14 @@ def rank_words(typed: Sequence[str], name: str) -> int | None:
                 return None
         elif word in name_words or word in initials:
             continue
-        elif word in joined:
+        elif pieces and word in joined:
             rank = PARTIAL
         else:
             return None
     return rank
 
 
-def match_typed(text: str, options: Sequence[Option]) -> list[str]:
+def match_typed(text: str, options: Sequence[Option], *, pieces: bool = True) -> list[str]:
     """Keys of the options a typed answer picks, best first.
 
     An exact folded match of any name wins outright.  Otherwise an option
@@ -127,6 +128,10 @@ def match_typed(text: str, options: Sequence[Option]) -> list[str]:
     and only the best-matching options are kept: "to 3" picks "Tổ dân phố 3"
     and not "Tổ dân phố 13".  The caller decides what to do with none or
     several.
+
+    With ``pieces`` off, typed words must be whole words of a name: a
+    person's name, where a piece of a Vietnamese syllable is another name
+    ("hoa" is not "Hoàng").
     """
     wanted = fold(text)
     if not wanted:
@@ -137,7 +142,7 @@ def match_typed(text: str, options: Sequence[Option]) -> list[str]:
     typed = words(text)
     ranked: list[tuple[int, str]] = []
     for option in options:
-        ranks = [r for r in (rank_words(typed, n) for n in option.names) if r is not None]
+        ranks = [r for r in (rank_words(typed, n, pieces) for n in option.names) if r is not None]
         if ranks:
             ranked.append((max(ranks), option.key))
     best = max((r for r, _ in ranked), default=None)

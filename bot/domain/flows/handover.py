@@ -222,7 +222,9 @@ class ReassignFlow:
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
-        key, notes = typed_key(answer, prompt)
+        # A typed name picks by whole words: the task goes to that person at
+        # once, and "hoa" must not give it to Hoàng Thị Mai.
+        key, notes = typed_key(answer, prompt, pieces=False)
         if key is None:
             return Outcome(data, notes=notes)
         if key in (NEXT_PAGE, PREV_PAGE):

@@ -157,14 +157,17 @@ def check_text(
     return value, []
 
 
-def typed_key(answer: Answer, prompt: Prompt) -> tuple[str | None, list[Text]]:
+def typed_key(
+    answer: Answer, prompt: Prompt, *, pieces: bool = True
+) -> tuple[str | None, list[Text]]:
     """The choice a press or a typed name picks ("trùng", "sai địa bàn",
     "duplicate"), or why none: never Cancel by a stray word (only the
-    engine's exact "hủy" / "cancel" cancels)."""
+    engine's exact "hủy" / "cancel" cancels).  ``pieces``: as `match_typed`."""
     if isinstance(answer, ChoiceAnswer):
         return answer.key, []
     if isinstance(answer, TextAnswer):
-        hits = [h for h in match_typed(answer.text, options_of(prompt.choices)) if h != CANCEL]
+        choices = options_of(prompt.choices)
+        hits = [h for h in match_typed(answer.text, choices, pieces=pieces) if h != CANCEL]
         if len(hits) == 1:
             return hits[0], []
         return None, [text("conv.ambiguous" if hits else "conv.no_match")]
