@@ -447,6 +447,26 @@ async def test_a_photo_out_of_the_blue_starts_a_report_and_is_kept(bot: BotDrive
     assert says(joined(sent), "report.photo_received", count=1, limit=5)
 
 
+async def test_a_photo_without_words_at_the_description_asks_for_the_words(
+    bot: BotDriver,
+) -> None:
+    """A resident asked to describe the problem sends a photo alone: it is
+    kept, and they are asked for the words at once (a "xong" typed next, as
+    if the photo were the whole report, would otherwise be the description)."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    sent = await bot.choose(an, "HH-TDP03")
+    assert says(joined(sent), "report.ask_description")
+    sent = await bot.send(an.photo())
+    assert says(joined(sent), "report.photo_received", count=1, limit=5)
+    assert says(joined(sent), "report.ask_description_again")
+    sent = await bot.send(an.text("Rác tràn ra ngõ"))
+    assert says(joined(sent), "report.review", description="Rác tràn ra ngõ", photos=1)
+
+
 async def test_lang_offers_each_language_in_its_own_words(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("lang"))

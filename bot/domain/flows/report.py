@@ -531,6 +531,10 @@ class ReportFlow:
             outcome.reprompt = True
         elif step == "review":
             outcome.reprompt = True
+        elif step == "description" and not caption:
+            # The description is still to come: said at once, or a "xong"
+            # typed next (the photo was the report, they think) would be it.
+            outcome.notes = [*outcome.notes, text("report.ask_description_again")]
         return outcome
 
     def _caption(
