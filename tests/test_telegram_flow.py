@@ -467,6 +467,29 @@ async def test_a_photo_without_words_at_the_description_asks_for_the_words(
     assert says(joined(sent), "report.review", description="Rác tràn ra ngõ", photos=1)
 
 
+async def test_words_typed_while_photos_are_asked_are_added_to_the_description(
+    bot: BotDriver,
+) -> None:
+    """Asked for photos, a resident types what they forgot to say: it joins
+    the description (it was dropped with a hint), and the photo question
+    comes again with its buttons below."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    sent = await bot.send(an.text("Rác tràn ngõ"))
+    assert says(joined(sent), "report.ask_photos")
+    sent = await bot.send(an.text("Ngay trước cổng trường tiểu học"))
+    assert says(joined(sent), "report.description_added")
+    assert says(sent[-1].text, "report.ask_photos") and bot.api.buttons(sent[-1])
+    sent = await bot.send(an.text("xong"))
+    review = joined(sent)
+    assert says(review, "report.review", photos=0)
+    assert "Rác tràn ngõ\n\nNgay trước cổng trường tiểu học" in review
+
+
 async def test_lang_offers_each_language_in_its_own_words(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("lang"))

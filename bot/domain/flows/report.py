@@ -51,6 +51,7 @@ from bot.domain.orgchart import Area, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
 from bot.domain.text import (
     Option,
+    has_visible,
     match_typed,
     normalise_text,
 )
@@ -605,7 +606,25 @@ class ReportFlow:
         key, _ = typed_key(answer, prompt)
         if key == DONE:
             return Outcome(data, step="review")
-        return Outcome(data, notes=unusable(answer, "report.photos_hint"), reprompt=False)
+        if isinstance(answer, TextAnswer):
+            return self._more_description(data, answer)
+        # Asked again, so that its buttons are below the hint, as it says.
+        return Outcome(data, notes=unusable(answer, "report.photos_hint"))
+
+    @staticmethod
+    def _more_description(data: dict[str, Any], answer: TextAnswer) -> Outcome:
+        """Words typed while photos are asked: more of the description (a
+        resident adds what they forgot), not dropped with a hint; the photo
+        question again below."""
+        more = normalise_text(answer.text)
+        if not has_visible(more):
+            return Outcome(data, notes=[text("report.photos_hint")])
+        described = data.get("description")
+        value = f"{described}\n\n{more}" if described else more
+        if len(value) > TEXT_MAX:
+            return Outcome(data, notes=[text("conv.too_long", limit=TEXT_MAX, length=len(value))])
+        data["description"] = value
+        return Outcome(data, notes=[text("report.description_added")])
 
     def _answer_review(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
