@@ -490,6 +490,23 @@ async def test_words_typed_while_photos_are_asked_are_added_to_the_description(
     assert "Rác tràn ngõ\n\nNgay trước cổng trường tiểu học" in review
 
 
+@pytest.mark.parametrize("typed", [".", "👍", "?!", "🗑️🔥"])
+async def test_a_description_without_a_word_is_asked_for_again(bot: BotDriver, typed: str) -> None:
+    """Punctuation or emoji alone tells the cadre nothing: the resident is
+    asked for the words, and the draft stays where it was."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    sent = await bot.send(an.text(typed))
+    assert says(joined(sent), "report.ask_description_again")
+    assert not says(joined(sent), "report.ask_photos")
+    sent = await bot.send(an.text("Rác tràn ngõ 🗑️"))
+    assert says(joined(sent), "report.ask_photos")
+
+
 async def test_lang_offers_each_language_in_its_own_words(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await bot.send(an.command("lang"))

@@ -506,6 +506,9 @@ class ReportFlow:
         value, notes = check_text(data, answer, field_name="description")
         if value is None:
             return Outcome(data, notes=notes, reprompt=False)
+        if not any(ch.isalnum() for ch in value):
+            # "." or "👍": nothing a cadre could act on; the words asked again.
+            return Outcome(data, notes=[text("report.ask_description_again")], reprompt=False)
         data["description"] = value
         return Outcome(data, step="review" if data.get("photos") else "photos")
 
