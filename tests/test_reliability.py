@@ -276,6 +276,18 @@ async def _play(batch: list[dict[str, Any]]) -> None:
             await bot.tick()
 
 
+async def test_mydata_speaks_to_a_resident_as_anh_chi_and_to_a_cadre_of_the_account(
+    bot: BotDriver,
+) -> None:
+    """VOICE.md: residents are "anh/chị", staff are not."""
+    await bot.send(bot.user(501, "An").command("mydata"))
+    assert says(bot.api.last_to(501).text, "privacy.mydata_caption")
+    await bot.send(bot.user(7013, "Thắng").command("mydata"))
+    caption = bot.api.last_to(7013).text
+    assert says(caption, "privacy.mydata_caption_staff")
+    assert "anh/chị" not in (caption or "")
+
+
 @pytest.mark.both_engines
 async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDriver) -> None:
     import json

@@ -468,7 +468,9 @@ class Desk:
         async def content() -> bytes:
             return data
 
-        caption = self.present.t(actor.language, "privacy.mydata_caption")
+        # Staff are not "anh/chị" (VOICE.md): theirs is said of the account.
+        key = "privacy.mydata_caption_staff" if actor.staff else "privacy.mydata_caption"
+        caption = self.present.t(actor.language, key)
         return Said(
             [FileOut("mydata", "phananh-mydata.json", "application/json", caption, content)]
         )
