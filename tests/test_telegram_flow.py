@@ -260,6 +260,28 @@ async def test_the_loop_acknowledge_resolve_confirm_rate(bot: BotDriver) -> None
     assert (complaint.state, complaint.rating) == (State.CONFIRMED, 4)
 
 
+async def test_a_resident_back_after_blocking_the_bot_is_asked_again_to_confirm_the_fix(
+    bot: BotDriver,
+) -> None:
+    """The fix was reported while the resident had blocked the bot: the
+    request to confirm was given up (403).  Unblocking, they get it again,
+    with its buttons, instead of the report closing unconfirmed in silence."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.send(an.blocks_bot())
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("Đã thu gom xong"))
+    sent = await bot.choose(cadre, "s")
+    assert not to(sent, an), "blocked: nothing reaches them"
+    sent = await bot.send(an.unblocks_bot())
+    asked = to(sent, an)
+    assert says(joined(asked), "notify.resolved", code="PA-000001")
+    assert button_data(asked[-1]) == ["f:1", "n:1"]
+    sent = await bot.press(an, "f:1")
+    assert says(joined(to(sent, cadre)), "notify.confirmed", code="PA-000001")
+
+
 async def test_not_fixed_reopens_to_the_same_owner(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 
-from bot.app.core import Core, Reply
+from bot.app.core import TO_RESIDENT, Core, Reply
 from bot.domain.authz import Actor
+from bot.domain.complaints import State
 from bot.domain.routing import Reach
 from bot.domain.text import clean_name
-from bot.ports import Account, Identity
+from bot.ports import Account, Identity, Notice
 
 
 class People(Core):
@@ -23,9 +24,33 @@ class People(Core):
 
     async def _came_back(self, identity: Identity) -> None:
         """Someone the channel had refused wrote again: a staff member's
-        tasks come back to them."""
-        if identity.returned and identity.staff_id and self.reach_changed is not None:
+        tasks come back to them, and what waits for the person's word is
+        asked again (`_ask_again`)."""
+        if not identity.returned:
+            return
+        if identity.staff_id and self.reach_changed is not None:
             await self.reach_changed(identity.person.id, True)
+        await self._ask_again(identity.person.id)
+
+    async def _ask_again(self, person_id: int) -> None:
+        """A person the channel could not reach is back: each of their
+        reports whose fix waits for their word (resolved, not yet confirmed)
+        asks for it again, with its buttons.  The request was given up while
+        they could not be reached (403), and the report would otherwise
+        close unconfirmed without their ever hearing of the fix."""
+        waiting = [
+            complaint
+            for complaint in await self.store.complaints_of_reporter(person_id)
+            if complaint.state is State.RESOLVED
+        ]
+        notices = [
+            Notice(
+                TO_RESIDENT, complaint_id=c.id, person_id=person_id, payload={"event": "resolved"}
+            )
+            for c in waiting
+        ]
+        if notices:
+            await self.store.enqueue(notices, self.clock.now())
 
     async def channel_reach(self, channel: str, external_id: str, *, reachable: bool) -> None:
         """The person unblocked the bot (``reachable``) or blocked it on
@@ -38,8 +63,12 @@ class People(Core):
             marked = await self.store.mark_reachable(account)
         else:
             marked = await self.store.mark_unreachable(account, self.clock.now())
-        if marked.changed and marked.person_id is not None and self.reach_changed is not None:
+        if not marked.changed or marked.person_id is None:
+            return
+        if self.reach_changed is not None:
             await self.reach_changed(marked.person_id, reachable)
+        if reachable:
+            await self._ask_again(marked.person_id)
 
     async def reach(self) -> Reach:
         """Who the channel can reach now (read each time: another process,
