@@ -36,6 +36,8 @@ TEMPLATE = "phananh_template"
 DEBIAN_BINARIES = "/usr/lib/postgresql/*/bin"
 # The unprivileged account the server runs as when we are root.
 SERVER_USER = "nobody"
+# In each cluster's folder: the id of the process it was made for.
+OWNER_FILE = "owner.pid"
 
 
 def find_binaries() -> Path | None:
@@ -200,9 +202,12 @@ def _server_user() -> str | None:
 
 @contextlib.contextmanager
 def throwaway_cluster(binaries: Path, *, durable: bool = False) -> Iterator[Cluster]:
-    """A running cluster for the block, removed afterwards (`Cluster.durable`)."""
+    """A running cluster for the block, removed afterwards (`Cluster.durable`);
+    those of earlier runs that were killed go first (`remove_orphans`)."""
     as_user = _server_user()
-    folder = Path(tempfile.mkdtemp(prefix="phananh-pg-"))
+    remove_orphans(binaries)
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    (folder / OWNER_FILE).write_text(str(os.getpid()))
     if as_user is not None:
         entry = pwd.getpwnam(as_user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
@@ -213,3 +218,36 @@ def throwaway_cluster(binaries: Path, *, durable: bool = False) -> Iterator[Clus
         yield cluster
     finally:
         cluster.stop()
+
+
+FOLDER_PREFIX = "phananh-pg-"
+
+
+def remove_orphans(binaries: Path) -> list[Path]:
+    """Stop and remove the clusters whose run is gone: a run killed with
+    SIGKILL, or SIGTERM (which skips the ``finally`` above), left its server
+    running and its folder behind, on a developer's machine as on CI.  A
+    folder names its process (`OWNER_FILE`); one without that file is left
+    alone (being made right now, or not ours)."""
+    as_user = _server_user()
+    removed: list[Path] = []
+    for folder in sorted(Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*")):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _running(owner):
+            continue
+        Cluster(folder, binaries, 0, "", as_user).stop()
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's, alive
+    return True
