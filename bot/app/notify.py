@@ -401,6 +401,10 @@ class Composer:
                 due = "overdue"  # the deadline passed while the bot was away
             if due == Due.ACK_REMINDER and complaint.ack_due_at and now >= complaint.ack_due_at:
                 due = Due.ACK_OVERDUE  # the later "please acknowledge" rounds say it is late
+            if due == Due.ESCALATION and now - complaint.due_at < OVERDUE_NOTICE:
+                due = (
+                    "escalation_now"  # the first level comes at the deadline: not "late by 0 hours"
+                )
             what = self.present.t(
                 lang,
                 f"reminder.{due}",
