@@ -436,7 +436,7 @@ class Composer:
         tasks = by_urgency(found[i] for i in ids if i in found and found[i].state.is_open)
         if not tasks:
             return []
-        overdue = sum(1 for task in tasks if task.due_at < now)
+        overdue = sum(1 for task in tasks if is_late(task, now))  # as marked, as /tasks counts
         lines = [
             self.present.t(
                 lang,
