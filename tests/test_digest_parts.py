@@ -121,6 +121,15 @@ def test_ranking_by_rate_then_volume_ties_share_a_rank() -> None:
     assert [r.key for r in ranked if r.honoured] == ["C", "B", "A", "D"]
 
 
+def test_nobody_is_honoured_for_nothing_done_on_time() -> None:
+    groups = {
+        "A": d.Counts(received=4, on_time=1, overdue=3),  # 25 %
+        "B": d.Counts(received=2, overdue=2),  # 0 %: second, but no medal
+    }
+    ranked = d.rank(groups)
+    assert [(r.key, r.rank, r.honoured) for r in ranked] == [("A", 1, True), ("B", 2, False)]
+
+
 def _seen(i: int, area: str, lon: float | None = None, category: str = "RKTG") -> d.Sighting:
     where = GeoPoint(lon=lon, lat=20.95) if lon is not None else None
     return d.Sighting(i, category, area, datetime(2026, 11, i, tzinfo=UTC), i % 2 == 0, where)

@@ -26,7 +26,7 @@ from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
 from bot.orgio.reader import load_org_file
-from bot.report.text import SUMMARY_LIMIT, digest_details, digest_summary, digest_text
+from bot.report.text import MEDALS, SUMMARY_LIMIT, digest_details, digest_summary, digest_text
 from handlers.telegram.render import utf16_len
 from storage.sqlite.db import Database
 from storage.sqlite.digest import SqliteDigestStore
@@ -34,7 +34,14 @@ from storage.sqlite.store import SqliteStore
 from tests.catalogue import digest_part, says
 from tests.conftest import EXAMPLE_ORG
 from tests.digest_data import Generator, write
-from tests.factories import WARD_CHAIR, joined, load_chart, started_bot
+from tests.factories import (
+    CITY_LEADER,
+    WARD_CHAIR,
+    file_sanitation_report,
+    joined,
+    load_chart,
+    started_bot,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK = "2026-W47"
@@ -171,3 +178,29 @@ async def test_a_quiet_week_is_one_message_and_the_chart(tmp_path: Path, chart: 
     assert [m.kind for m in sent] == ["text", "photo"]
     assert digest_part(sent[0].text) == "summary"
     assert not says(joined(sent), "digest.details_follow")
+
+
+async def test_a_week_with_nothing_on_time_honours_nobody_it_urges(
+    tmp_path: Path, chart: OrgChart
+) -> None:
+    """The one officer let the one report go overdue: the summary urges
+    them and must not also give them the gold medal (nor their ward, in the
+    city's), and the rankings in the details carry no medal either."""
+    db_path = tmp_path / "late.db"
+    await load_chart(db_path, chart)
+    clock = ManualClock(datetime(2026, 11, 16, 9, tzinfo=TZ).astimezone(UTC))
+    async with started_bot(db_path, clock) as bot:
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        clock.set(datetime(2026, 11, 24, 10, tzinfo=TZ).astimezone(UTC))
+        ward = await bot.send(bot.user(WARD_CHAIR, "Hùng").command("digest"))
+        city = await bot.send(bot.user(CITY_LEADER, "Tâm").command("digest"))
+    for sent, top, follow_up in (
+        (ward, "digest.top_cadres", "digest.follow_up_cadres"),
+        (city, "digest.top_wards", "digest.follow_up_wards"),
+    ):
+        summary, details = sent[0].text, sent[1].text
+        assert digest_part(summary) == "summary" and digest_part(details) == "details"
+        assert says(summary, follow_up), "the one with the overdue report is urged"
+        assert not says(summary, top), "and not honoured in the same breath"
+        assert says(details, "digest.rank_line", medal="", rank="1")
+        assert not any(medal in joined(sent) for medal in MEDALS)

@@ -22,7 +22,13 @@ from bot.report.export import COLUMNS, FORMULA_STARTS, Cell, headers, to_csv, to
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import SentMessage, UploadedFile
 from tests.catalogue import says
-from tests.factories import WARD_CHAIR, file_sanitation_report, load_chart, started_bot
+from tests.factories import (
+    CITY_LEADER,
+    WARD_CHAIR,
+    file_sanitation_report,
+    load_chart,
+    started_bot,
+)
 from tests.spreadsheet import (
     ENGLISH_US,
     csv_formulas,
@@ -146,6 +152,33 @@ async def test_stats_and_digest_understand_last_week_too(
         digest = await bot.send(chair.command("digest", "last", "week"))
     assert says(stats[0].text, "digest.stats_title", period="tuần 47/2026")
     assert says(digest[0].text, "digest.title", number=47, year=2026)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["2026-W47", "HONGHAI", "BACHDANG"],
+        ["BACHDANG", "honghai", "tuần"],
+        ["2026-W46", "2026-W47"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("stats", "digest.stats_usage"),
+        ("export", "digest.export_usage"),
+        ("digest", "digest.digest_usage"),
+    ],
+)
+async def test_a_city_leader_naming_two_wards_or_two_weeks_is_told_one_at_a_time(
+    two_weeks: tuple[Path, ManualClock], words: list[str], command: str, usage: str
+) -> None:
+    """The figures of the last ward (or week) named came back alone, the
+    first dropped without a word: now the usage line, which names one."""
+    db_path, clock = two_weeks
+    async with started_bot(db_path, clock) as bot:
+        sent = await bot.send(bot.user(CITY_LEADER, "Tâm").command(command, *words))
+    assert [m.text for m in sent] == [t("vi", usage)]
 
 
 # ---- what each row says ---------------------------------------------------------------------

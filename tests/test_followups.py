@@ -243,7 +243,7 @@ async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     ]
     assert len(briefing) == 1
     lines = (briefing[0].text or "").splitlines()
-    assert says(lines[0], "briefing.header", count=2, overdue=1)
+    assert says(lines[0], "briefing.header", count=2, overdue=2), "both are marked late"
     late = t("vi", "task.late_mark")
     assert says(lines[1], "task.item", mark=late, code="PA-000001")
     assert says(lines[1], "task.resolve_late", due="25/11/2026 09:00"), "past its resolve deadline"
@@ -252,6 +252,24 @@ async def test_the_morning_briefing_lists_overdue_first_once_a_day(
     clock.set(local(26, 8))
     again = await bot.tick()
     assert not [m for m in again if says(m.text, "briefing.header")], "once a day"
+
+
+async def test_the_briefing_counts_as_late_what_it_marks_late_as_tasks_does(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Not acknowledged in time but not yet past its resolve deadline: the
+    line is marked late, so the header's count is 1, as /tasks says — it
+    said "0 việc quá hạn" above a line marked "⚠ quá hạn tiếp nhận"."""
+    await file_sanitation_report(bot, bot.user(501, "An"))  # acknowledge by Monday 17:00
+    clock.set(local(24, 7, 30))
+    sent = await bot.tick()
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    briefing = [m.text or "" for m in to(sent, cadre) if says(m.text, "briefing.header")]
+    assert len(briefing) == 1
+    head, line = briefing[0].splitlines()[:2]
+    assert says(line, "task.item", mark=t("vi", "task.late_mark"), code="PA-000001")
+    assert says(head, "briefing.header", count=1, overdue=1)
+    assert says(joined(await bot.send(cadre.command("tasks"))), "task.header", count=1, overdue=1)
 
 
 async def test_the_task_card_and_the_receipt_show_both_deadlines(bot: BotDriver) -> None:

@@ -91,6 +91,7 @@ MARKERS: tuple[tuple[str, dict[str, object], str], ...] = (
     ("reminder.ack_overdue", {}, "ack_overdue"),
     ("reminder.resolve_soon", {}, "soon"),
     ("reminder.resolve_due", {}, "due"),
+    ("reminder.escalation_now", {"level": 1}, "level1"),
     ("reminder.escalation", {"level": 1}, "level1"),
     ("reminder.escalation", {"level": 2}, "level2"),
     # What the resident is told (issue 14 §3).
@@ -294,6 +295,22 @@ async def test_after_two_days_down_each_due_message_goes_out_exactly_once(
     )
     after = [stamp(h.when) for h in week.heard[heard_before:] if h.message.chat_id == 7013]
     assert after == ["Wed 12:00", "Wed 14:00", "Wed 16:00"], "then on schedule, no repeats"
+
+
+async def test_the_ward_leaders_escalation_at_the_deadline_says_it_has_just_passed(
+    week_bot: tuple[Path | PostgresUrl, ManualClock],
+) -> None:
+    """The first level reaches the ward leader at the deadline itself: it
+    said "overdue by 0 hours"; it says the deadline has just passed."""
+    db_path, clock = week_bot
+    async with started_bot(db_path, clock, digest=None) as bot:
+        week = Week(bot, clock)
+        await week.run_until(at(23, 9))
+        await file_sanitation_report(bot, bot.user(501, "An"))
+        await week.run_until(at(25, 9))
+    first = [h.message.text for h in week.to(WARD_CHAIR)][-1]
+    assert says(first, "reminder.escalation_now", level=1)
+    assert t("vi", "time.hours", hours=0) not in (first or "")
 
 
 async def test_the_sweep_job_is_registered_and_runs(bot: BotDriver, clock: ManualClock) -> None:

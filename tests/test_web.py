@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -35,6 +36,7 @@ from tests.webkit import PUBLIC_URL, Dash, dashboard
 
 PAGES = ("/web/week", "/web/tasks", "/web/ranking", "/web/map", "/web/chart.png")
 PAGES += ("/web/export.csv", "/web/export.xlsx")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 JPEG = b"\xff\xd8\xff\xe0 a jpeg of rubbish"
 
 
@@ -414,6 +416,23 @@ async def test_a_complaint_shows_its_history_and_photos(dash: Dash) -> None:
     assert served.headers["content-type"] == "image/jpeg"
     for wrong in ("/photos/report/1", "/photos/resolution/0", "/photos/other/0"):
         assert (await dash.http.get(f"/web/complaints/{filed.code}{wrong}")).status_code == 404
+
+
+async def test_a_complaint_waiting_to_be_acknowledged_shows_when_it_was_sent_and_both_deadlines(
+    dash: Dash,
+) -> None:
+    """The page said "Tiếp nhận lúc" (acknowledged at) with the filing time
+    under the state "Chờ tiếp nhận", where the export's "Ngày tiếp nhận" is
+    empty; and it gave one "Hạn" where the task card gives two."""
+    filed = await dash.complaint()
+    await dash.sign_in(WARD_CHAIR)
+    page = page_text(await dash.http.get(f"/web/complaints/{filed.code}"))
+    sent_at = filed.created_at.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+    due = filed.due_at.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+    assert f"{t('vi', 'web.created')} {sent_at}" in page
+    assert "tiếp nhận" not in t("vi", "web.created").lower(), "acknowledging is another thing"
+    assert f"{t('vi', 'web.ack_due')} " in page
+    assert f"{t('vi', 'web.resolve_due')} {due}" in page
 
 
 async def test_the_residents_name_shows_only_where_the_task_card_shows_it(dash: Dash) -> None:

@@ -491,14 +491,15 @@ class Desk:
 
     def _split(self, args: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
         """(ward code, ISO week, the rest) from a command's words; ward codes
-        match in any case."""
+        match in any case.  A second ward or week goes to the rest, so the
+        leader is told the usage rather than shown the last one alone."""
         wards = {w.lower(): w for w in self.digests.wards()}
         ward = week = None
         rest = []
         for arg in args:
-            if _WEEK.match(arg):
+            if _WEEK.match(arg) and week is None:
                 week = arg
-            elif arg.lower() in wards:
+            elif arg.lower() in wards and ward is None:
                 ward = wards[arg.lower()]
             else:
                 rest.append(arg)

@@ -401,6 +401,10 @@ class Composer:
                 due = "overdue"  # the deadline passed while the bot was away
             if due == Due.ACK_REMINDER and complaint.ack_due_at and now >= complaint.ack_due_at:
                 due = Due.ACK_OVERDUE  # the later "please acknowledge" rounds say it is late
+            if due == Due.ESCALATION and now - complaint.due_at < OVERDUE_NOTICE:
+                due = (
+                    "escalation_now"  # the first level comes at the deadline: not "late by 0 hours"
+                )
             what = self.present.t(
                 lang,
                 f"reminder.{due}",
@@ -432,7 +436,7 @@ class Composer:
         tasks = by_urgency(found[i] for i in ids if i in found and found[i].state.is_open)
         if not tasks:
             return []
-        overdue = sum(1 for task in tasks if task.due_at < now)
+        overdue = sum(1 for task in tasks if is_late(task, now))  # as marked, as /tasks counts
         lines = [
             self.present.t(
                 lang,

@@ -500,7 +500,9 @@ class Ranked:
 
     @property
     def honoured(self) -> bool:
-        return self.rank is not None and self.rank <= HONOURED
+        """Among the first three, and with something done on time: a medal
+        for 0% would honour, in the same summary, who it urges."""
+        return self.rank is not None and self.rank <= HONOURED and self.counts.on_time > 0
 
 
 def rank(groups: Mapping[str, Counts], keys: Iterable[str] = ()) -> list[Ranked]:

@@ -384,9 +384,10 @@ def _ranked_here(digest: d.Digest, names: Names) -> tuple[Sequence[d.Ranked], Ca
 
 
 def _top_line(digest: d.Digest, names: Names) -> list[str]:
-    """The first three by on-time rate, with their medals."""
+    """The first three by on-time rate, with their medals: only those
+    honoured, so a week with nothing done on time names nobody."""
     ranking, label = _ranked_here(digest, names)
-    first = [r for r in ranking if r.rank is not None][:RANKING_SHOWN]
+    first = [r for r in ranking if r.honoured][:RANKING_SHOWN]
     if not first:
         return []
     language = names.language
