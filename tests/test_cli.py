@@ -778,6 +778,22 @@ def test_a_usage_mistake_is_told_in_the_configured_language(
     assert t(lang, "cli.operator_name", limit=80) in err, "the --by check, in the same language"
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_mistyped_flag_is_told_in_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    """`--dryrun` for `--dry-run`: argparse reports an unrecognised flag
+    after its own parse is over, which once fell back to English."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main(["org", "import", "org.yaml", "--dryrun"])
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    message = t(lang, "argparse.unrecognized") % "--dryrun"
+    assert t(lang, "argparse.error") % {"prog": "phananh", "message": message} in err
+
+
 # -------------------------------------------------------------------- demo
 
 DEMO_CODES = [f"PA-00000{n}" for n in range(1, 8)]

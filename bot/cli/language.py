@@ -68,6 +68,14 @@ class _Parser(argparse.ArgumentParser):
         with _argparse_speaks(self.language):
             return super().parse_known_args(args, namespace)
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        # An unrecognised argument (`--dryrun`) is reported here, after
+        # parse_known_args has returned: the words must still be ours.
+        with _argparse_speaks(self.language):
+            return super().parse_args(args, namespace)
+
     def format_help(self) -> str:
         with _argparse_speaks(self.language):
             return super().format_help()
