@@ -471,6 +471,23 @@ def test_org_import_loads_the_example_and_can_be_repeated(
         assert _area_codes(db) == set(chart.areas)
 
 
+@pytest.mark.parametrize(
+    ("name", "key"), [("org.yml", "org.file_missing"), (".", "org.file_is_folder")]
+)
+def test_an_org_file_that_is_not_there_is_named_in_vietnamese(
+    tmp_path: Path, name: str, key: str
+) -> None:
+    """A mistyped name or a folder: the system's English ("No such file or
+    directory") once stood in the middle of the Vietnamese sentence."""
+    db = tmp_path / "ward.db"
+    result = _run_cli(["org", "import", name], cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    assert says(result.stderr, key, path=name)
+    assert "No such file" not in result.stderr and "directory" not in result.stderr
+    assert _rows(db, "areas") == 0
+
+
 def test_org_import_as_a_subprocess(tmp_path: Path) -> None:
     db = tmp_path / "sub.db"
 

@@ -613,7 +613,7 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(OrgChartInvalid) as caught:
         load_org_file(EXAMPLE_YAML, staff_csv=missing)
     (issue,) = caught.value.issues
-    assert (issue.source, issue.line, issue.key) == (str(missing), 0, "org.file_unreadable")
+    assert (issue.source, issue.line, issue.key) == (str(missing), 0, "org.file_missing")
     assert issue.params["path"] == str(missing)
     assert read_staff_csv(missing).usable is False
 

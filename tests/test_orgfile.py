@@ -1198,7 +1198,7 @@ def test_load_missing_file(tmp_path: Path) -> None:
     (issue,) = caught.value.issues
     assert (issue.line, issue.key, issue.params["path"]) == (
         0,
-        "org.file_unreadable",
+        "org.file_missing",
         str(tmp_path / "nope.yaml"),
     )
 
