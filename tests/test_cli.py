@@ -413,6 +413,32 @@ def test_a_database_path_that_is_a_folder_is_one_line(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
 
 
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [("no-such-folder/org.yaml", "cli.reason_no_folder"), (".", "cli.reason_is_folder")],
+)
+def test_an_org_export_to_a_place_it_cannot_write_is_one_line(
+    tmp_path: Path, where: str, reason: str
+) -> None:
+    """A mistyped folder, or a folder with no file name: it was a traceback."""
+    db = tmp_path / "ward.db"
+    assert (
+        _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(db)).returncode
+        == 0
+    )
+
+    result = _run_cli(["org", "export", where], cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    shown = Path(where)
+    because = t("vi", reason, folder=shown.parent, path=shown)
+    assert result.stderr.splitlines() == [
+        t("vi", "cli.org_export_failed", path=shown, reason=because)
+    ]
+    assert not (tmp_path / "no-such-folder").exists()
+
+
 @pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
 def test_a_database_file_that_is_not_sqlite_is_one_line_and_never_hangs(
     command: list[str], tmp_path: Path

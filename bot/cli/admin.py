@@ -15,6 +15,7 @@ from bot.cli.console import (
     Console,
     awaited,
     operator,
+    os_reason,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -175,7 +176,12 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
-    path.write_text(dump_org(chart), encoding="utf-8")
+    try:
+        path.write_text(dump_org(chart), encoding="utf-8")
+    except OSError as exc:
+        reason = os_reason(console.language, exc, path)
+        console.warn("cli.org_export_failed", path=path, reason=reason)
+        return EXIT_REFUSED
     console.say("cli.org_exported", path=path)
     return 0
 

@@ -16,6 +16,7 @@ from bot.cli.console import (
     awaited,
     digests_of,
     operator,
+    os_reason,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -135,11 +136,19 @@ def cmd_backup(settings: Settings, console: Console, args: argparse.Namespace) -
     target: Path = args.file
     try:
         _create_private(target)
-    except FileExistsError:
+    except FileExistsError as exc:
+        if target.is_dir():  # a folder named instead of a file is no backup "already made"
+            console.warn(
+                "cli.backup_failed",
+                db=settings.database,
+                error=os_reason(console.language, exc, target),
+            )
+            return EXIT_REFUSED
         console.warn("cli.backup_exists", path=target)
         return EXIT_REFUSED
-    except OSError as exc:  # no such folder, not ours to write, too long a name
-        console.warn("cli.backup_failed", db=settings.database, error=f"{exc.strerror}: {target}")
+    except OSError as exc:  # no such folder, a folder, not ours to write, too long a name
+        reason = os_reason(console.language, exc, target)
+        console.warn("cli.backup_failed", db=settings.database, error=reason)
         return EXIT_REFUSED
     try:
         return asyncio.run(_backup(settings, console, target))
