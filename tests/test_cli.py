@@ -413,6 +413,20 @@ def test_a_database_path_that_is_a_folder_is_one_line(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
 
 
+def test_a_backup_run_in_the_wrong_folder_says_there_is_no_database(tmp_path: Path) -> None:
+    """Run from the home folder instead of /opt/phananh, the default
+    ./data/phananh.db is not there: it used to be made empty, copied, and
+    "Đã sao lưu cơ sở dữ liệu" printed."""
+    result = _run_cli(["backup", "phananh-2026-11-23.db"], cwd=tmp_path)
+
+    assert result.returncode == 1
+    db = Path("data/phananh.db")
+    assert result.stderr.splitlines() == [
+        t("vi", "cli.backup_no_database", db=db, full=tmp_path / db)
+    ]
+    assert sorted(tmp_path.iterdir()) == [], "no empty database, no backup file"
+
+
 @pytest.mark.parametrize(
     ("where", "reason"),
     [("no-such-folder/org.yaml", "cli.reason_no_folder"), (".", "cli.reason_is_folder")],

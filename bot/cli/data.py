@@ -134,6 +134,12 @@ def cmd_backup(settings: Settings, console: Console, args: argparse.Namespace) -
     """Never over an existing file; the file readable by its owner only
     (`_create_private`), and removed again when the backup fails."""
     target: Path = args.file
+    if settings.db_url is None and not settings.db_path.exists():
+        # Run in the wrong folder, ./data/phananh.db is not there: opening it
+        # would make an empty database and "back it up".
+        full = settings.db_path.absolute()
+        console.warn("cli.backup_no_database", db=settings.db_path, full=full)
+        return EXIT_REFUSED
     try:
         _create_private(target)
     except FileExistsError as exc:
