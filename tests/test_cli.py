@@ -511,6 +511,29 @@ def test_org_import_loads_the_example_and_can_be_repeated(
         assert _area_codes(db) == set(chart.areas)
 
 
+def test_a_staff_csv_with_a_duplicate_row_is_named_in_the_summary(tmp_path: Path) -> None:
+    """Every mistake was in staff.csv (a row pasted twice in Excel), yet
+    the last line said "Tệp org.yaml có 2 lỗi": the clerk went looking in
+    the wrong file."""
+    db = tmp_path / "ward.db"
+    rows = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    staff = tmp_path / "staff.csv"
+    # Excel: a BOM, Windows line endings, a row pasted twice at the end.
+    staff.write_bytes(("\ufeff" + "\r\n".join([*rows, rows[1]]) + "\r\n").encode("utf-8"))
+
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    *mistakes, summary = result.stderr.splitlines()
+    assert mistakes and all(
+        line.startswith(f"staff.csv, dòng {len(rows) + 1}:") for line in mistakes
+    )
+    paths = f"{EXAMPLE_ORG}, staff.csv"
+    assert summary == t("vi", "cli.org_invalid_files", paths=paths, count=len(mistakes))
+    assert _rows(db, "staff") == 0
+
+
 @pytest.mark.parametrize(
     ("name", "key"), [("org.yml", "org.file_missing"), (".", "org.file_is_folder")]
 )

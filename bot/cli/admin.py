@@ -115,7 +115,13 @@ def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
         org_file = str(args.file) if csv_given else None
         for issue in invalid.issues:
             print(describe_issue(issue, console.language, org_file=org_file), file=sys.stderr)
-        console.warn("cli.org_invalid", path=args.file, count=len(invalid.issues))
+        count = len(invalid.issues)
+        if csv_given:  # the mistakes may all be in a CSV file: name every file read
+            given = (args.file, args.staff, args.assignments)
+            paths = ", ".join(str(path) for path in given if path is not None)
+            console.warn("cli.org_invalid_files", paths=paths, count=count)
+        else:
+            console.warn("cli.org_invalid", path=args.file, count=count)
         return None
 
 
