@@ -632,6 +632,26 @@ def test_org_import_reports_a_yaml_syntax_error_with_its_line(
     assert _rows(db, "areas") == 0
 
 
+def test_a_field_typed_without_its_colon_is_pinned_to_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`resolve_days 5` in the example chart: the mistake was reported on
+    the next line, in PyYAML's English ("could not find expected ':'")."""
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    text = EXAMPLE_ORG.read_text(encoding="utf-8")
+    typo = _line(text, "    resolve_days: 5", 2)
+    lines = text.splitlines(keepends=True)
+    lines[typo - 1] = lines[typo - 1].replace("resolve_days: 5", "resolve_days 5")
+    bad = tmp_path / "org.yaml"
+    bad.write_text("".join(lines), encoding="utf-8")
+
+    assert main(["org", "import", str(bad)]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"Dòng {typo}: {t('vi', 'org.yaml_missing_colon')}"
+    assert err[1] == t("vi", "cli.org_invalid", path=bad, count=1)
+
+
 def test_a_broken_import_keeps_the_chart_already_loaded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
