@@ -725,6 +725,31 @@ def test_org_import_in_english(
     assert err[-1] == f"{broken} has 2 mistakes; nothing was loaded into the database."
 
 
+# ------------------------------------------------------------------ people
+
+
+def test_unblocking_an_account_the_bot_never_heard_from_says_it_is_not_blocked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`people unblock 12345` for 123456 (a digit lost): it said "Đã bỏ chặn",
+    made up a person and logged an unblocking, while 123456 stayed blocked."""
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    assert main(["people", "block", "123456", "--reason", "spam"]) == 0
+    capsys.readouterr()
+
+    assert main(["people", "unblock", "12345"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.people_not_blocked", channel="Telegram", id="12345")]
+    assert _rows(db, "blocked_people") == 1
+    assert _rows(db, "admin_log") == 1, "only the blocking"
+    with closing(sqlite3.connect(db)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT external_id FROM accounts")]
+    assert ids == ["123456"]
+
+
 # ---------------------------------------------------------- configuration
 
 

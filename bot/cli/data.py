@@ -249,6 +249,17 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
     if account is None:
         return EXIT_USAGE
     async with services_of(settings) as services:
+        if args.people_command == "unblock":
+            # An id the bot has never seen (mistyped, most likely) cannot be
+            # blocked: "unblocked" would be untrue, and the person made up.
+            known = await services.store.find_person(account.channel, account.external_id)
+            if known is None:
+                console.warn(
+                    "cli.people_not_blocked",
+                    channel=label(account.channel),
+                    id=account.external_id,
+                )
+                return EXIT_REFUSED
         person = await services.store.upsert_person(
             account.channel, account.external_id, None, settings.default_language
         )
