@@ -728,6 +728,22 @@ def test_org_import_in_english(
 # ------------------------------------------------------------------ people
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_help_of_people_block_names_every_channel(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    """It said "a Telegram account", and a clerk with a Zalo spammer
+    thought the command was not for them."""
+    from bot.domain.channels import CHANNELS, label
+
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit):
+        main(["people", "block", "--help"])
+
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert all(label(channel) in description for channel in CHANNELS)
+
+
 def test_unblocking_an_account_the_bot_never_heard_from_says_it_is_not_blocked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
