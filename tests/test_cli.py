@@ -511,6 +511,27 @@ def test_org_import_loads_the_example_and_can_be_repeated(
         assert _area_codes(db) == set(chart.areas)
 
 
+@pytest.mark.parametrize("encoding", ["cp1258", "utf-16"])
+def test_a_staff_csv_saved_by_excel_in_another_encoding_says_how_to_save_it(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Excel's plain "CSV" (the Windows code page) or "Unicode Text"
+    (UTF-16): the clerk was told "bảng mã UTF-8" and not where to find it."""
+    db = tmp_path / "ward.db"
+    text = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig")
+    # cp1258 lacks most toned letters (Windows writes combining marks): "?".
+    (tmp_path / "staff.csv").write_bytes(text.encode(encoding, errors="replace"))
+
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("staff.csv, dòng ")
+    assert says(first, "orgcsv.not_utf8", path="staff.csv")
+    assert _rows(db, "staff") == 0
+
+
 def test_a_staff_csv_with_a_duplicate_row_is_named_in_the_summary(tmp_path: Path) -> None:
     """Every mistake was in staff.csv (a row pasted twice in Excel), yet
     the last line said "Tệp org.yaml có 2 lỗi": the clerk went looking in
