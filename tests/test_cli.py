@@ -413,6 +413,32 @@ def test_a_database_path_that_is_a_folder_is_one_line(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["org", "check"],
+        ["org", "export", "current.yaml"],
+        ["staff", "deactivate", "tt-hh-12"],
+        ["invite", "--role", "cadre", "--staff", "tt-hh-12"],
+        ["posters", "--ward", "HONGHAI", "--out", "posters"],
+        ["digest", "--ward", "HONGHAI", "--out", "digest"],
+    ],
+    ids=" ".join,
+)
+def test_a_command_run_in_the_wrong_folder_says_there_is_no_database(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """From the home folder instead of /opt/phananh: an empty
+    ./data/phananh.db was made there and the clerk told to import the org
+    chart into it ("chưa có sơ đồ tổ chức: chạy phananh org import")."""
+    result = _run_cli(command, cwd=tmp_path, PHANANH_BOT_USERNAME="hh_bot")
+
+    assert result.returncode == 1
+    db = Path("data/phananh.db")
+    assert result.stderr.splitlines() == [t("vi", "cli.no_database", db=db, full=tmp_path / db)]
+    assert sorted(tmp_path.iterdir()) == [], "nothing made in the wrong folder"
+
+
 def test_a_backup_run_in_the_wrong_folder_says_there_is_no_database(tmp_path: Path) -> None:
     """Run from the home folder instead of /opt/phananh, the default
     ./data/phananh.db is not there: it used to be made empty, copied, and
@@ -421,9 +447,7 @@ def test_a_backup_run_in_the_wrong_folder_says_there_is_no_database(tmp_path: Pa
 
     assert result.returncode == 1
     db = Path("data/phananh.db")
-    assert result.stderr.splitlines() == [
-        t("vi", "cli.backup_no_database", db=db, full=tmp_path / db)
-    ]
+    assert result.stderr.splitlines() == [t("vi", "cli.no_database", db=db, full=tmp_path / db)]
     assert sorted(tmp_path.iterdir()) == [], "no empty database, no backup file"
 
 
@@ -530,6 +554,29 @@ def test_a_staff_csv_saved_by_excel_in_another_encoding_says_how_to_save_it(
     assert first.startswith("staff.csv, dòng ")
     assert says(first, "orgcsv.not_utf8", path="staff.csv")
     assert _rows(db, "staff") == 0
+
+
+def test_a_staff_csv_that_starts_with_excels_sep_line_is_read(tmp_path: Path) -> None:
+    """`sep=;` on the first line (programs write it so that Excel opens the
+    file right): it was taken for the header, "thiếu cột Họ và tên"…"""
+    db = tmp_path / "ward.db"
+    rows = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows[3] = rows[3].replace(";cán bộ;", ";cán bộ xã;")
+    (tmp_path / "staff.csv").write_text("sep=;\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    in_csv = [line for line in result.stderr.splitlines() if line.startswith("staff.csv")]
+    assert in_csv == [in_csv[0]] and in_csv[0].startswith("staff.csv, dòng 5: "), (
+        "only the row's mistake, on its own line (the sep line counted)"
+    )
+    rows[3] = rows[3].replace(";cán bộ xã;", ";cán bộ;")
+    text = "sep=;\r\n" + "\r\n".join(rows) + "\r\n"
+    (tmp_path / "staff.csv").write_text(text, encoding="utf-8")
+    imported = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+    assert (imported.returncode, imported.stderr) == (0, "")
 
 
 def test_a_staff_csv_with_a_duplicate_row_is_named_in_the_summary(tmp_path: Path) -> None:
@@ -692,9 +739,12 @@ def test_a_broken_import_keeps_the_chart_already_loaded(
     assert _rows(db, "categories") == 13
 
 
-@pytest.mark.parametrize("name", ["missing.yaml", "a-directory"])
+@pytest.mark.parametrize(
+    ("name", "key"), [("missing.yaml", "org.file_missing"), ("a-directory", "org.file_is_folder")]
+)
 def test_org_import_of_an_unreadable_file(
     name: str,
+    key: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -711,7 +761,7 @@ def test_org_import_of_an_unreadable_file(
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith(f"Không đọc được tệp “{path}”: ")
+    assert lines[0] == t("vi", key, path=path)
     assert lines[1] == f"Tệp {path} có 1 lỗi; chưa nạp gì vào cơ sở dữ liệu."
     assert not db.exists()
 

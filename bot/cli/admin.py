@@ -14,6 +14,7 @@ from bot.cli.console import (
     EXIT_USAGE,
     Console,
     awaited,
+    on_existing_database,
     operator,
     os_reason,
     services_of,
@@ -53,8 +54,8 @@ def add_org(sub: Subcommands, w: Words) -> None:
         "check", help=h("cli_help.org_check"), description=h("cli_help.org_check")
     )
     imp.set_defaults(handler=awaited(cmd_org_import))
-    exp.set_defaults(handler=cmd_org_export)
-    check.set_defaults(handler=awaited(cmd_org_check))
+    exp.set_defaults(handler=on_existing_database(cmd_org_export))
+    check.set_defaults(handler=on_existing_database(awaited(cmd_org_check)))
 
 
 def add_invite(sub: Subcommands, w: Words) -> None:
@@ -70,7 +71,7 @@ def add_invite(sub: Subcommands, w: Words) -> None:
     bound = invite.add_mutually_exclusive_group()
     bound.add_argument("--rebind", action="store_true", help=h("cli_help.rebind"))
     bound.add_argument("--add", action="store_true", help=h("cli_help.add_account"))
-    invite.set_defaults(handler=awaited(cmd_invite))
+    invite.set_defaults(handler=on_existing_database(awaited(cmd_invite)))
 
 
 def add_staff(sub: Subcommands, w: Words) -> None:
@@ -88,7 +89,7 @@ def add_staff(sub: Subcommands, w: Words) -> None:
         parents=[by],
     )
     deactivate.add_argument("staff_id", metavar=h("cli_help.id"), help=h("cli_help.staff_id"))
-    deactivate.set_defaults(handler=awaited(cmd_staff_deactivate))
+    deactivate.set_defaults(handler=on_existing_database(awaited(cmd_staff_deactivate)))
 
 
 def add_posters(sub: Subcommands, w: Words) -> None:
@@ -104,7 +105,7 @@ def add_posters(sub: Subcommands, w: Words) -> None:
     posters.add_argument(
         "--format", choices=["pdf", "png"], default="pdf", help=h("cli_help.poster_format")
     )
-    posters.set_defaults(handler=awaited(cmd_posters))
+    posters.set_defaults(handler=on_existing_database(awaited(cmd_posters)))
 
 
 def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:

@@ -35,6 +35,22 @@ def awaited(command: AsyncHandler) -> Handler:
     return run
 
 
+def on_existing_database(command: Handler) -> Handler:
+    """A command that works on the ward's data: run in the wrong folder,
+    where ./data/phananh.db is not, it would make an empty database there
+    and say "no org chart: import one" (or back the empty one up).  It is
+    refused instead, naming the path it looked at."""
+
+    def run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+        if settings.db_url is None and not settings.db_path.exists():
+            full = settings.db_path.absolute()
+            console.warn("cli.no_database", db=settings.db_path, full=full)
+            return EXIT_REFUSED
+        return command(settings, console, args)
+
+    return run
+
+
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 OPERATOR_MAX = 80
 

@@ -15,6 +15,7 @@ from bot.cli.console import (
     Console,
     awaited,
     digests_of,
+    on_existing_database,
     operator,
     os_reason,
     services_of,
@@ -32,7 +33,7 @@ def add_backup(sub: Subcommands, w: Words) -> None:
     backup.add_argument(
         "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.backup_file")
     )
-    backup.set_defaults(handler=cmd_backup)
+    backup.set_defaults(handler=on_existing_database(cmd_backup))
 
 
 def add_restore(sub: Subcommands, w: Words) -> None:
@@ -109,7 +110,7 @@ def add_digest(sub: Subcommands, w: Words) -> None:
         "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
     )
     digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
-    digest.set_defaults(handler=cmd_digest)
+    digest.set_defaults(handler=on_existing_database(cmd_digest))
 
 
 def add_db(sub: Subcommands, w: Words) -> None:
@@ -134,12 +135,6 @@ def cmd_backup(settings: Settings, console: Console, args: argparse.Namespace) -
     """Never over an existing file; the file readable by its owner only
     (`_create_private`), and removed again when the backup fails."""
     target: Path = args.file
-    if settings.db_url is None and not settings.db_path.exists():
-        # Run in the wrong folder, ./data/phananh.db is not there: opening it
-        # would make an empty database and "back it up".
-        full = settings.db_path.absolute()
-        console.warn("cli.backup_no_database", db=settings.db_path, full=full)
-        return EXIT_REFUSED
     try:
         _create_private(target)
     except FileExistsError as exc:
