@@ -413,6 +413,26 @@ def test_a_database_path_that_is_a_folder_is_one_line(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
 
 
+def test_a_restore_names_the_full_path_of_the_database_it_replaced(tmp_path: Path) -> None:
+    """Restored from the home folder, "Đã khôi phục data/phananh.db" read as
+    the bot's own database; the full path shows it is not."""
+    live = tmp_path / "live.db"
+    assert (
+        _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(live)).returncode
+        == 0
+    )
+    backup = tmp_path / "copy.db"
+    assert _run_cli(["backup", str(backup)], cwd=tmp_path, PHANANH_DB=str(live)).returncode == 0
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+
+    result = _run_cli(["restore", str(backup)], cwd=elsewhere)
+
+    assert result.returncode == 0
+    full = elsewhere / "data" / "phananh.db"
+    assert result.stdout.splitlines() == [t("vi", "cli.restore_done", path=backup, db=full)]
+
+
 @pytest.mark.parametrize(
     "command",
     [

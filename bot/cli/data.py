@@ -186,7 +186,10 @@ def cmd_restore(settings: Settings, console: Console, args: argparse.Namespace) 
 
     source: Path = args.file
     asyncio.run(restore(source, settings.database))
-    console.say("cli.restore_done", path=source, db=settings.database)
+    # The full path: restored from the wrong folder, ./data/phananh.db is
+    # not the bot's database, and the clerk must be able to see it.
+    shown = settings.db_path.absolute() if settings.db_url is None else settings.database
+    console.say("cli.restore_done", path=source, db=shown)
     return 0
 
 
