@@ -1026,6 +1026,19 @@ def test_a_mistyped_flag_is_told_in_the_configured_language(
     assert t(lang, "argparse.error") % {"prog": "phananh", "message": message} in err
 
 
+def test_a_value_given_to_a_flag_that_takes_none_is_told_in_vietnamese(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--dry-run=yes`: argparse's "ignored explicit argument 'yes'"."""
+    with pytest.raises(SystemExit) as info:
+        main(["org", "import", "org.yaml", "--dry-run=yes"])
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert t("vi", "argparse.ignored_value") % "yes" in err
+    assert "ignored" not in err
+
+
 # -------------------------------------------------------------------- demo
 
 DEMO_CODES = [f"PA-00000{n}" for n in range(1, 8)]

@@ -27,6 +27,7 @@ _ARGPARSE_WORDS = {
     "not allowed with argument %s": "argparse.not_allowed_with",
     "unrecognized arguments: %s": "argparse.unrecognized",
     "expected one argument": "argparse.expected_one",
+    "ignored explicit argument %r": "argparse.ignored_value",
     "invalid %(type)s value: %(value)r": "argparse.invalid_value",
     "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
     "ambiguous option: %(option)s could match %(matches)s": "argparse.ambiguous",
