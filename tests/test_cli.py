@@ -572,7 +572,7 @@ def test_a_staff_csv_saved_by_excel_in_another_encoding_says_how_to_save_it(
     assert result.returncode == 1
     first = result.stderr.splitlines()[0]
     assert first.startswith("staff.csv, dòng ")
-    assert says(first, "orgcsv.not_utf8", path="staff.csv")
+    assert says(first, "orgcsv.wrong_encoding", path="staff.csv")
     assert _rows(db, "staff") == 0
 
 

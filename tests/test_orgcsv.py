@@ -574,7 +574,7 @@ def test_assignment_header_mistakes(tmp_path: Path) -> None:
             # Saved in the old Vietnamese Windows code page instead of UTF-8.
             "Ma can bo,Ho va ten,Vai tro,Phuong\nld,Hà Khánh,lanh dao phuong,W\n".encode("cp1258"),
             2,
-            "orgcsv.not_utf8",
+            "orgcsv.wrong_encoding",
             id="not-utf8",
         ),
         pytest.param(

@@ -24,6 +24,7 @@ its ``source``; :func:`describe_issue` renders it as "staff.csv, dòng 3: …".
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import unicodedata
@@ -227,7 +228,14 @@ def _read(path: Path, parse: Callable[..., CsvRead[_R]]) -> CsvRead[_R]:
     try:
         text = read_text_file(path, source=source)
     except OrgChartInvalid as invalid:
-        return CsvRead(issues=list(invalid.issues), usable=False)
+        # A CSV file comes from a spreadsheet: say how Excel saves it right.
+        issues = [
+            dataclasses.replace(i, key="orgcsv.wrong_encoding")
+            if i.key == "org.file_not_utf8"
+            else i
+            for i in invalid.issues
+        ]
+        return CsvRead(issues=issues, usable=False)
     result: CsvRead[_R] = parse(text, source=source)
     return result
 

@@ -116,7 +116,5 @@ def read_text_file(path: Path, *, source: str = "") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        # A CSV file comes from a spreadsheet: tell how Excel saves it right.
-        key = "orgcsv.not_utf8" if source else "org.file_not_utf8"
-        issue = OrgIssue(line, key, {"path": shown}, source)
+        issue = OrgIssue(line, "org.file_not_utf8", {"path": shown}, source)
         raise OrgChartInvalid([issue], source=shown) from exc
