@@ -413,6 +413,90 @@ def test_a_database_path_that_is_a_folder_is_one_line(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.db_is_folder", db=folder)]
 
 
+def test_a_restore_names_the_full_path_of_the_database_it_replaced(tmp_path: Path) -> None:
+    """Restored from the home folder, "Đã khôi phục data/phananh.db" read as
+    the bot's own database; the full path shows it is not."""
+    live = tmp_path / "live.db"
+    assert (
+        _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(live)).returncode
+        == 0
+    )
+    backup = tmp_path / "copy.db"
+    assert _run_cli(["backup", str(backup)], cwd=tmp_path, PHANANH_DB=str(live)).returncode == 0
+    elsewhere = tmp_path / "home"
+    elsewhere.mkdir()
+
+    result = _run_cli(["restore", str(backup)], cwd=elsewhere)
+
+    assert result.returncode == 0
+    full = elsewhere / "data" / "phananh.db"
+    assert result.stdout.splitlines() == [t("vi", "cli.restore_done", path=backup, db=full)]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["org", "check"],
+        ["org", "export", "current.yaml"],
+        ["staff", "deactivate", "tt-hh-12"],
+        ["invite", "--role", "cadre", "--staff", "tt-hh-12"],
+        ["posters", "--ward", "HONGHAI", "--out", "posters"],
+        ["digest", "--ward", "HONGHAI", "--out", "digest"],
+    ],
+    ids=" ".join,
+)
+def test_a_command_run_in_the_wrong_folder_says_there_is_no_database(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """From the home folder instead of /opt/phananh: an empty
+    ./data/phananh.db was made there and the clerk told to import the org
+    chart into it ("chưa có sơ đồ tổ chức: chạy phananh org import")."""
+    result = _run_cli(command, cwd=tmp_path, PHANANH_BOT_USERNAME="hh_bot")
+
+    assert result.returncode == 1
+    db = Path("data/phananh.db")
+    assert result.stderr.splitlines() == [t("vi", "cli.no_database", db=db, full=tmp_path / db)]
+    assert sorted(tmp_path.iterdir()) == [], "nothing made in the wrong folder"
+
+
+def test_a_backup_run_in_the_wrong_folder_says_there_is_no_database(tmp_path: Path) -> None:
+    """Run from the home folder instead of /opt/phananh, the default
+    ./data/phananh.db is not there: it used to be made empty, copied, and
+    "Đã sao lưu cơ sở dữ liệu" printed."""
+    result = _run_cli(["backup", "phananh-2026-11-23.db"], cwd=tmp_path)
+
+    assert result.returncode == 1
+    db = Path("data/phananh.db")
+    assert result.stderr.splitlines() == [t("vi", "cli.no_database", db=db, full=tmp_path / db)]
+    assert sorted(tmp_path.iterdir()) == [], "no empty database, no backup file"
+
+
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [("no-such-folder/org.yaml", "cli.reason_no_folder"), (".", "cli.reason_is_folder")],
+)
+def test_an_org_export_to_a_place_it_cannot_write_is_one_line(
+    tmp_path: Path, where: str, reason: str
+) -> None:
+    """A mistyped folder, or a folder with no file name: it was a traceback."""
+    db = tmp_path / "ward.db"
+    assert (
+        _run_cli(["org", "import", str(EXAMPLE_ORG)], cwd=tmp_path, PHANANH_DB=str(db)).returncode
+        == 0
+    )
+
+    result = _run_cli(["org", "export", where], cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    shown = Path(where)
+    because = t("vi", reason, folder=shown.parent, path=shown)
+    assert result.stderr.splitlines() == [
+        t("vi", "cli.org_export_failed", path=shown, reason=because)
+    ]
+    assert not (tmp_path / "no-such-folder").exists()
+
+
 @pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
 def test_a_database_file_that_is_not_sqlite_is_one_line_and_never_hangs(
     command: list[str], tmp_path: Path
@@ -469,6 +553,90 @@ def test_org_import_loads_the_example_and_can_be_repeated(
         assert _rows(db, "categories") == len(chart.categories) == 13
         assert _rows(db, "staff") == len(chart.staff) == 13
         assert _area_codes(db) == set(chart.areas)
+
+
+@pytest.mark.parametrize("encoding", ["cp1258", "utf-16"])
+def test_a_staff_csv_saved_by_excel_in_another_encoding_says_how_to_save_it(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Excel's plain "CSV" (the Windows code page) or "Unicode Text"
+    (UTF-16): the clerk was told "bảng mã UTF-8" and not where to find it."""
+    db = tmp_path / "ward.db"
+    text = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig")
+    # cp1258 lacks most toned letters (Windows writes combining marks): "?".
+    (tmp_path / "staff.csv").write_bytes(text.encode(encoding, errors="replace"))
+
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("staff.csv, dòng ")
+    assert says(first, "orgcsv.wrong_encoding", path="staff.csv")
+    assert _rows(db, "staff") == 0
+
+
+def test_a_staff_csv_that_starts_with_excels_sep_line_is_read(tmp_path: Path) -> None:
+    """`sep=;` on the first line (programs write it so that Excel opens the
+    file right): it was taken for the header, "thiếu cột Họ và tên"…"""
+    db = tmp_path / "ward.db"
+    rows = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    rows[3] = rows[3].replace(";cán bộ;", ";cán bộ xã;")
+    (tmp_path / "staff.csv").write_text("sep=;\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    in_csv = [line for line in result.stderr.splitlines() if line.startswith("staff.csv")]
+    assert in_csv == [in_csv[0]] and in_csv[0].startswith("staff.csv, dòng 5: "), (
+        "only the row's mistake, on its own line (the sep line counted)"
+    )
+    rows[3] = rows[3].replace(";cán bộ xã;", ";cán bộ;")
+    text = "sep=;\r\n" + "\r\n".join(rows) + "\r\n"
+    (tmp_path / "staff.csv").write_text(text, encoding="utf-8")
+    imported = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+    assert (imported.returncode, imported.stderr) == (0, "")
+
+
+def test_a_staff_csv_with_a_duplicate_row_is_named_in_the_summary(tmp_path: Path) -> None:
+    """Every mistake was in staff.csv (a row pasted twice in Excel), yet
+    the last line said "Tệp org.yaml có 2 lỗi": the clerk went looking in
+    the wrong file."""
+    db = tmp_path / "ward.db"
+    rows = (ROOT / "examples" / "staff.csv").read_text(encoding="utf-8-sig").splitlines()
+    staff = tmp_path / "staff.csv"
+    # Excel: a BOM, Windows line endings, a row pasted twice at the end.
+    staff.write_bytes(("\ufeff" + "\r\n".join([*rows, rows[1]]) + "\r\n").encode("utf-8"))
+
+    args = ["org", "import", str(EXAMPLE_ORG), "--staff", "staff.csv"]
+    result = _run_cli(args, cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    *mistakes, summary = result.stderr.splitlines()
+    assert mistakes and all(
+        line.startswith(f"staff.csv, dòng {len(rows) + 1}:") for line in mistakes
+    )
+    paths = f"{EXAMPLE_ORG}, staff.csv"
+    assert summary == t("vi", "cli.org_invalid_files", paths=paths, count=len(mistakes))
+    assert _rows(db, "staff") == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "key"), [("org.yml", "org.file_missing"), (".", "org.file_is_folder")]
+)
+def test_an_org_file_that_is_not_there_is_named_in_vietnamese(
+    tmp_path: Path, name: str, key: str
+) -> None:
+    """A mistyped name or a folder: the system's English ("No such file or
+    directory") once stood in the middle of the Vietnamese sentence."""
+    db = tmp_path / "ward.db"
+    result = _run_cli(["org", "import", name], cwd=tmp_path, PHANANH_DB=str(db))
+
+    assert result.returncode == 1
+    assert says(result.stderr, key, path=name)
+    assert "No such file" not in result.stderr and "directory" not in result.stderr
+    assert _rows(db, "areas") == 0
 
 
 def test_org_import_as_a_subprocess(tmp_path: Path) -> None:
@@ -552,6 +720,26 @@ def test_org_import_reports_a_yaml_syntax_error_with_its_line(
     assert _rows(db, "areas") == 0
 
 
+def test_a_field_typed_without_its_colon_is_pinned_to_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`resolve_days 5` in the example chart: the mistake was reported on
+    the next line, in PyYAML's English ("could not find expected ':'")."""
+    monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    text = EXAMPLE_ORG.read_text(encoding="utf-8")
+    typo = _line(text, "    resolve_days: 5", 2)
+    lines = text.splitlines(keepends=True)
+    lines[typo - 1] = lines[typo - 1].replace("resolve_days: 5", "resolve_days 5")
+    bad = tmp_path / "org.yaml"
+    bad.write_text("".join(lines), encoding="utf-8")
+
+    assert main(["org", "import", str(bad)]) == 1
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"Dòng {typo}: {t('vi', 'org.yaml_missing_colon')}"
+    assert err[1] == t("vi", "cli.org_invalid", path=bad, count=1)
+
+
 def test_a_broken_import_keeps_the_chart_already_loaded(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -571,9 +759,12 @@ def test_a_broken_import_keeps_the_chart_already_loaded(
     assert _rows(db, "categories") == 13
 
 
-@pytest.mark.parametrize("name", ["missing.yaml", "a-directory"])
+@pytest.mark.parametrize(
+    ("name", "key"), [("missing.yaml", "org.file_missing"), ("a-directory", "org.file_is_folder")]
+)
 def test_org_import_of_an_unreadable_file(
     name: str,
+    key: str,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -590,7 +781,7 @@ def test_org_import_of_an_unreadable_file(
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith(f"Không đọc được tệp “{path}”: ")
+    assert lines[0] == t("vi", key, path=path)
     assert lines[1] == f"Tệp {path} có 1 lỗi; chưa nạp gì vào cơ sở dữ liệu."
     assert not db.exists()
 
@@ -623,6 +814,47 @@ def test_org_import_in_english(
         "en", "org.unknown_area", code="NOWHERE"
     )
     assert err[-1] == f"{broken} has 2 mistakes; nothing was loaded into the database."
+
+
+# ------------------------------------------------------------------ people
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_the_help_of_people_block_names_every_channel(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    """It said "a Telegram account", and a clerk with a Zalo spammer
+    thought the command was not for them."""
+    from bot.domain.channels import CHANNELS, label
+
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit):
+        main(["people", "block", "--help"])
+
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert all(label(channel) in description for channel in CHANNELS)
+
+
+def test_unblocking_an_account_the_bot_never_heard_from_says_it_is_not_blocked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`people unblock 12345` for 123456 (a digit lost): it said "Đã bỏ chặn",
+    made up a person and logged an unblocking, while 123456 stayed blocked."""
+    db = tmp_path / "x.db"
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    assert main(["people", "block", "123456", "--reason", "spam"]) == 0
+    capsys.readouterr()
+
+    assert main(["people", "unblock", "12345"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.people_not_blocked", channel="Telegram", id="12345")]
+    assert _rows(db, "blocked_people") == 1
+    assert _rows(db, "admin_log") == 1, "only the blocking"
+    with closing(sqlite3.connect(db)) as conn:
+        ids = [row[0] for row in conn.execute("SELECT external_id FROM accounts")]
+    assert ids == ["123456"]
 
 
 # ---------------------------------------------------------- configuration
@@ -776,6 +1008,35 @@ def test_a_usage_mistake_is_told_in_the_configured_language(
         main(["staff", "deactivate", "cb-1", "--by", " "])
     err = capsys.readouterr().err
     assert t(lang, "cli.operator_name", limit=80) in err, "the --by check, in the same language"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_mistyped_flag_is_told_in_the_configured_language(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    """`--dryrun` for `--dry-run`: argparse reports an unrecognised flag
+    after its own parse is over, which once fell back to English."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", lang)
+    with pytest.raises(SystemExit) as info:
+        main(["org", "import", "org.yaml", "--dryrun"])
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    message = t(lang, "argparse.unrecognized") % "--dryrun"
+    assert t(lang, "argparse.error") % {"prog": "phananh", "message": message} in err
+
+
+def test_a_value_given_to_a_flag_that_takes_none_is_told_in_vietnamese(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--dry-run=yes`: argparse's "ignored explicit argument 'yes'"."""
+    with pytest.raises(SystemExit) as info:
+        main(["org", "import", "org.yaml", "--dry-run=yes"])
+
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert t("vi", "argparse.ignored_value") % "yes" in err
+    assert "ignored" not in err
 
 
 # -------------------------------------------------------------------- demo

@@ -377,7 +377,9 @@ def test_cli_without_an_org_chart(
     cli_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["digest", "--all", "--out", str(tmp_path / "out")]) == 1
-    assert capsys.readouterr().err.startswith(f"Cơ sở dữ liệu {cli_env} chưa có sơ đồ tổ chức")
+    assert capsys.readouterr().err.splitlines() == [
+        t("vi", "cli.no_database", db=cli_env, full=cli_env.absolute())
+    ], "no database at all: said so, with the path looked at"
     assert not cli_env.exists(), "a read-only command creates no database"
 
 

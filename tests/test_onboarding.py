@@ -288,7 +288,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     example = Path(__file__).resolve().parents[1] / "examples" / "org.yaml"
 
     assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 1
-    assert says(capsys.readouterr().err, "cli.no_chart")
+    assert says(capsys.readouterr().err, "cli.no_database"), "no database yet"
     assert main(["org", "import", str(example), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "+ staff: tt-hh-12" in out

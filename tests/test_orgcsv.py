@@ -574,7 +574,7 @@ def test_assignment_header_mistakes(tmp_path: Path) -> None:
             # Saved in the old Vietnamese Windows code page instead of UTF-8.
             "Ma can bo,Ho va ten,Vai tro,Phuong\nld,Hà Khánh,lanh dao phuong,W\n".encode("cp1258"),
             2,
-            "org.file_not_utf8",
+            "orgcsv.wrong_encoding",
             id="not-utf8",
         ),
         pytest.param(
@@ -613,7 +613,7 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(OrgChartInvalid) as caught:
         load_org_file(EXAMPLE_YAML, staff_csv=missing)
     (issue,) = caught.value.issues
-    assert (issue.source, issue.line, issue.key) == (str(missing), 0, "org.file_unreadable")
+    assert (issue.source, issue.line, issue.key) == (str(missing), 0, "org.file_missing")
     assert issue.params["path"] == str(missing)
     assert read_staff_csv(missing).usable is False
 

@@ -1137,6 +1137,10 @@ WHOLE_FILES = [
         "areas:\n  - code: W\n    name: x\n   kind: ward  # <- yaml_syntax\n", id="bad-indent"
     ),
     pytest.param("areas:\n  - code: W\n\tname: x  # <- yaml_syntax\n", id="tab"),
+    pytest.param(
+        "areas:\n  - code: W\n    name x  # <- yaml_missing_colon\n  - code: G\n",
+        id="missing-colon",
+    ),
     pytest.param("areas: [a, b  # <- yaml_syntax\n\n", id="unclosed-bracket"),
     pytest.param("areas:\n  - name: 'Tổ 1  # <- yaml_syntax\n    kind: group\n", id="open-quote"),
     pytest.param("staff: &s []\nareas: *s  # <- yaml_alias\n", id="alias"),
@@ -1198,7 +1202,7 @@ def test_load_missing_file(tmp_path: Path) -> None:
     (issue,) = caught.value.issues
     assert (issue.line, issue.key, issue.params["path"]) == (
         0,
-        "org.file_unreadable",
+        "org.file_missing",
         str(tmp_path / "nope.yaml"),
     )
 

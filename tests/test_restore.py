@@ -120,8 +120,25 @@ def test_a_backup_is_readable_by_its_owner_only_and_a_missing_folder_is_one_line
     capsys.readouterr()
     assert main(["backup", str(missing)]) == 1
     out, err = capsys.readouterr()
-    error = f"No such file or directory: {missing}"
+    error = t("vi", "cli.reason_no_folder", folder=missing.parent)
     assert (out, err.splitlines()) == ("", [t("vi", "cli.backup_failed", db=live, error=error)])
+
+
+def test_a_backup_into_a_folder_is_not_said_to_exist_already(
+    live: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`phananh backup /var/backups/phananh` (the folder, no file name) was
+    told "the file already exists; choose another name"."""
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    capsys.readouterr()
+
+    assert main(["backup", str(folder)]) == 1
+
+    out, err = capsys.readouterr()
+    error = t("vi", "cli.reason_is_folder", path=folder)
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.backup_failed", db=live, error=error)])
+    assert list(folder.iterdir()) == []
 
 
 def test_a_sound_backup_replaces_the_live_database(

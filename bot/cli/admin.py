@@ -14,7 +14,9 @@ from bot.cli.console import (
     EXIT_USAGE,
     Console,
     awaited,
+    on_existing_database,
     operator,
+    os_reason,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -52,8 +54,8 @@ def add_org(sub: Subcommands, w: Words) -> None:
         "check", help=h("cli_help.org_check"), description=h("cli_help.org_check")
     )
     imp.set_defaults(handler=awaited(cmd_org_import))
-    exp.set_defaults(handler=cmd_org_export)
-    check.set_defaults(handler=awaited(cmd_org_check))
+    exp.set_defaults(handler=on_existing_database(cmd_org_export))
+    check.set_defaults(handler=on_existing_database(awaited(cmd_org_check)))
 
 
 def add_invite(sub: Subcommands, w: Words) -> None:
@@ -69,7 +71,7 @@ def add_invite(sub: Subcommands, w: Words) -> None:
     bound = invite.add_mutually_exclusive_group()
     bound.add_argument("--rebind", action="store_true", help=h("cli_help.rebind"))
     bound.add_argument("--add", action="store_true", help=h("cli_help.add_account"))
-    invite.set_defaults(handler=awaited(cmd_invite))
+    invite.set_defaults(handler=on_existing_database(awaited(cmd_invite)))
 
 
 def add_staff(sub: Subcommands, w: Words) -> None:
@@ -87,7 +89,7 @@ def add_staff(sub: Subcommands, w: Words) -> None:
         parents=[by],
     )
     deactivate.add_argument("staff_id", metavar=h("cli_help.id"), help=h("cli_help.staff_id"))
-    deactivate.set_defaults(handler=awaited(cmd_staff_deactivate))
+    deactivate.set_defaults(handler=on_existing_database(awaited(cmd_staff_deactivate)))
 
 
 def add_posters(sub: Subcommands, w: Words) -> None:
@@ -103,7 +105,7 @@ def add_posters(sub: Subcommands, w: Words) -> None:
     posters.add_argument(
         "--format", choices=["pdf", "png"], default="pdf", help=h("cli_help.poster_format")
     )
-    posters.set_defaults(handler=awaited(cmd_posters))
+    posters.set_defaults(handler=on_existing_database(awaited(cmd_posters)))
 
 
 def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
@@ -114,7 +116,13 @@ def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
         org_file = str(args.file) if csv_given else None
         for issue in invalid.issues:
             print(describe_issue(issue, console.language, org_file=org_file), file=sys.stderr)
-        console.warn("cli.org_invalid", path=args.file, count=len(invalid.issues))
+        count = len(invalid.issues)
+        if csv_given:  # the mistakes may all be in a CSV file: name every file read
+            given = (args.file, args.staff, args.assignments)
+            paths = ", ".join(str(path) for path in given if path is not None)
+            console.warn("cli.org_invalid_files", paths=paths, count=count)
+        else:
+            console.warn("cli.org_invalid", path=args.file, count=count)
         return None
 
 
@@ -175,7 +183,12 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
-    path.write_text(dump_org(chart), encoding="utf-8")
+    try:
+        path.write_text(dump_org(chart), encoding="utf-8")
+    except OSError as exc:
+        reason = os_reason(console.language, exc, path)
+        console.warn("cli.org_export_failed", path=path, reason=reason)
+        return EXIT_REFUSED
     console.say("cli.org_exported", path=path)
     return 0
 

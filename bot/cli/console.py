@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
@@ -30,6 +31,22 @@ def awaited(command: AsyncHandler) -> Handler:
 
     def run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
         return asyncio.run(command(settings, console, args))
+
+    return run
+
+
+def on_existing_database(command: Handler) -> Handler:
+    """A command that works on the ward's data: run in the wrong folder,
+    where ./data/phananh.db is not, it would make an empty database there
+    and say "no org chart: import one" (or back the empty one up).  It is
+    refused instead, naming the path it looked at."""
+
+    def run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+        if settings.db_url is None and not settings.db_path.exists():
+            full = settings.db_path.absolute()
+            console.warn("cli.no_database", db=settings.db_path, full=full)
+            return EXIT_REFUSED
+        return command(settings, console, args)
 
     return run
 
@@ -62,6 +79,20 @@ def operator(args: argparse.Namespace) -> str:
     user = os_user()
     by: str | None = getattr(args, "by", None)
     return user if by is None or by == user else f"{by} / {user}"
+
+
+def os_reason(language: str, exc: OSError, path: Path) -> str:
+    """Why ``path`` could not be written, in the operator's words: the usual
+    causes (a folder that does not exist, a folder named instead of a file,
+    no right to write) have their own; anything rarer keeps the system's."""
+    folder = str(path.parent)
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return t(language, "cli.reason_is_folder", path=str(path))
+    if isinstance(exc, FileNotFoundError) and not path.parent.is_dir():
+        return t(language, "cli.reason_no_folder", folder=folder)
+    if isinstance(exc, PermissionError):
+        return t(language, "cli.reason_forbidden", folder=folder)
+    return exc.strerror or type(exc).__name__
 
 
 class Console:

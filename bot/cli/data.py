@@ -15,7 +15,9 @@ from bot.cli.console import (
     Console,
     awaited,
     digests_of,
+    on_existing_database,
     operator,
+    os_reason,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -31,7 +33,7 @@ def add_backup(sub: Subcommands, w: Words) -> None:
     backup.add_argument(
         "file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.backup_file")
     )
-    backup.set_defaults(handler=cmd_backup)
+    backup.set_defaults(handler=on_existing_database(cmd_backup))
 
 
 def add_restore(sub: Subcommands, w: Words) -> None:
@@ -108,7 +110,7 @@ def add_digest(sub: Subcommands, w: Words) -> None:
         "--out", type=Path, required=True, metavar=h("cli_help.folder"), help=h("cli_help.out")
     )
     digest.add_argument("--lang", choices=LANGUAGES, help=h("cli_help.lang"))
-    digest.set_defaults(handler=cmd_digest)
+    digest.set_defaults(handler=on_existing_database(cmd_digest))
 
 
 def add_db(sub: Subcommands, w: Words) -> None:
@@ -135,11 +137,19 @@ def cmd_backup(settings: Settings, console: Console, args: argparse.Namespace) -
     target: Path = args.file
     try:
         _create_private(target)
-    except FileExistsError:
+    except FileExistsError as exc:
+        if target.is_dir():  # a folder named instead of a file is no backup "already made"
+            console.warn(
+                "cli.backup_failed",
+                db=settings.database,
+                error=os_reason(console.language, exc, target),
+            )
+            return EXIT_REFUSED
         console.warn("cli.backup_exists", path=target)
         return EXIT_REFUSED
-    except OSError as exc:  # no such folder, not ours to write, too long a name
-        console.warn("cli.backup_failed", db=settings.database, error=f"{exc.strerror}: {target}")
+    except OSError as exc:  # no such folder, a folder, not ours to write, too long a name
+        reason = os_reason(console.language, exc, target)
+        console.warn("cli.backup_failed", db=settings.database, error=reason)
         return EXIT_REFUSED
     try:
         return asyncio.run(_backup(settings, console, target))
@@ -176,7 +186,10 @@ def cmd_restore(settings: Settings, console: Console, args: argparse.Namespace) 
 
     source: Path = args.file
     asyncio.run(restore(source, settings.database))
-    console.say("cli.restore_done", path=source, db=settings.database)
+    # The full path: restored from the wrong folder, ./data/phananh.db is
+    # not the bot's database, and the clerk must be able to see it.
+    shown = settings.db_path.absolute() if settings.db_url is None else settings.database
+    console.say("cli.restore_done", path=source, db=shown)
     return 0
 
 
@@ -234,6 +247,17 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
     if account is None:
         return EXIT_USAGE
     async with services_of(settings) as services:
+        if args.people_command == "unblock":
+            # An id the bot has never seen (mistyped, most likely) cannot be
+            # blocked: "unblocked" would be untrue, and the person made up.
+            known = await services.store.find_person(account.channel, account.external_id)
+            if known is None:
+                console.warn(
+                    "cli.people_not_blocked",
+                    channel=label(account.channel),
+                    id=account.external_id,
+                )
+                return EXIT_REFUSED
         person = await services.store.upsert_person(
             account.channel, account.external_id, None, settings.default_language
         )

@@ -27,6 +27,7 @@ _ARGPARSE_WORDS = {
     "not allowed with argument %s": "argparse.not_allowed_with",
     "unrecognized arguments: %s": "argparse.unrecognized",
     "expected one argument": "argparse.expected_one",
+    "ignored explicit argument %r": "argparse.ignored_value",
     "invalid %(type)s value: %(value)r": "argparse.invalid_value",
     "invalid choice: %(value)r (choose from %(choices)s)": "argparse.invalid_choice",
     "ambiguous option: %(option)s could match %(matches)s": "argparse.ambiguous",
@@ -67,6 +68,14 @@ class _Parser(argparse.ArgumentParser):
     ) -> tuple[argparse.Namespace, list[str]]:
         with _argparse_speaks(self.language):
             return super().parse_known_args(args, namespace)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        # An unrecognised argument (`--dryrun`) is reported here, after
+        # parse_known_args has returned: the words must still be ours.
+        with _argparse_speaks(self.language):
+            return super().parse_args(args, namespace)
 
     def format_help(self) -> str:
         with _argparse_speaks(self.language):

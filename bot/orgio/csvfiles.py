@@ -24,6 +24,7 @@ its ``source``; :func:`describe_issue` renders it as "staff.csv, dòng 3: …".
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import unicodedata
@@ -227,7 +228,14 @@ def _read(path: Path, parse: Callable[..., CsvRead[_R]]) -> CsvRead[_R]:
     try:
         text = read_text_file(path, source=source)
     except OrgChartInvalid as invalid:
-        return CsvRead(issues=list(invalid.issues), usable=False)
+        # A CSV file comes from a spreadsheet: say how Excel saves it right.
+        issues = [
+            dataclasses.replace(i, key="orgcsv.wrong_encoding")
+            if i.key == "org.file_not_utf8"
+            else i
+            for i in invalid.issues
+        ]
+        return CsvRead(issues=issues, usable=False)
     result: CsvRead[_R] = parse(text, source=source)
     return result
 
@@ -238,13 +246,25 @@ class _Row:
     cells: dict[str, str]  # column key -> the cell, stripped
 
 
+_SEP_LINE = re.compile(r"sep=(.)", re.IGNORECASE)
+
+
 def _sniff_delimiter(text: str) -> str:
     """The separator the header row uses most (a header is made of names, which
-    hold no commas or semicolons); a comma when it has none."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
+    hold no commas or semicolons); a comma when it has none.  A first line
+    ``sep=;`` (written for Excel by many programs) names it outright."""
+    header = next((line for line in text.removeprefix("\ufeff").splitlines() if line.strip()), "")
+    named = _SEP_LINE.fullmatch(header.strip())
+    if named is not None:
+        return named.group(1)
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _is_sep_line(cells: list[str]) -> bool:
+    """``sep=;`` as the reader splits it on the separator it names: ``["sep=", ""]``."""
+    return cells[0].lower() == "sep=" and not any(cells[1:])
 
 
 class _Table:
@@ -264,6 +284,8 @@ class _Table:
         # compare equal to the same names typed elsewhere.
         self._records = self._split(unicodedata.normalize("NFC", text.removeprefix("\ufeff")))
         self._width = 0
+        if self._records and _is_sep_line(self._records[0][1]):
+            self._records.pop(0)  # `sep=;`: Excel's hint, not the header
         if self._records:
             header_line, header = self._records.pop(0)
             self._width = len(header)

@@ -72,6 +72,11 @@ class FieldReader:
             self._issue(exc.problem_mark.line + 1 if exc.problem_mark else 0, "org.yaml_alias")
             return None
         except MarkedYAMLError as exc:
+            if exc.context == "while scanning a simple key" and exc.context_mark is not None:
+                # `resolve_days 5`: PyYAML notices on the next line; the
+                # colon is missing on the line the key started.
+                self._issue(exc.context_mark.line + 1, "org.yaml_missing_colon")
+                return None
             mark = exc.problem_mark or exc.context_mark
             if exc.context_mark is not None and (mark is None or mark.index >= len(text)):
                 # "Unexpected end of stream": the unclosed quote or bracket is

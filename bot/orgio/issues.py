@@ -85,6 +85,20 @@ class AssignmentRecord:
     cadre: str | None
 
 
+def _unreadable(exc: OSError, shown: str) -> tuple[str, dict[str, str]]:
+    """Why a file could not be read, in the operator's words: the usual
+    causes (a wrong name or folder, a folder, no right to read) have their
+    own sentences; anything rarer keeps the system's reason."""
+    for kind, key in (
+        (FileNotFoundError, "org.file_missing"),
+        (IsADirectoryError, "org.file_is_folder"),
+        (PermissionError, "org.file_forbidden"),
+    ):
+        if isinstance(exc, kind):
+            return key, {"path": shown}
+    return "org.file_unreadable", {"path": shown, "reason": exc.strerror or type(exc).__name__}
+
+
 def read_text_file(path: Path, *, source: str = "") -> str:
     """The text of ``path``, else :class:`OrgChartInvalid` with the one issue.
 
@@ -95,8 +109,7 @@ def read_text_file(path: Path, *, source: str = "") -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        params = {"path": shown, "reason": exc.strerror or ""}
-        issue = OrgIssue(0, "org.file_unreadable", params, source)
+        issue = OrgIssue(0, *_unreadable(exc, shown), source)
         raise OrgChartInvalid([issue], source=shown) from exc
     try:
         # utf-8-sig: Notepad and Excel on Windows like to start the file with a BOM.
