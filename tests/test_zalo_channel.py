@@ -256,6 +256,16 @@ async def test_a_cadre_who_skips_the_note_to_the_resident_is_answered(
     assert await hooked.bot.services.store.load_conversation((await cadre.person()).id) is None  # type: ignore[attr-defined]
 
 
+async def test_a_resident_filing_on_zalo_gets_the_receipt_alone_not_noted_first(
+    hooked: Stage,
+) -> None:
+    """Typing 1 at the review files the report; its receipt says it was
+    taken: a "Đã ghi nhận." before it only doubled it."""
+    said = joined(await file_report(hooked.resident(ZALO, "Lan")))
+    assert "PA-000001" in said, "the receipt"
+    assert not says(said, "conv.noted_zalo")
+
+
 async def test_a_number_typed_after_an_offer_ends_takes_up_the_card_again(
     hooked: Stage,
 ) -> None:

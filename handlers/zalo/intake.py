@@ -142,9 +142,13 @@ class ZaloIntake:
         try:
             typed = Typed(f"{ZALO}:{update_id}", recovered, received_at, event.sent_at)
             said = await self._said(actor, typed, event)
-            if not any(map(_shows_something, said.items)):
-                # Telegram shows a pressed button was taken; here silence would not.
-                said = said.add(self.desk.text(said.actor or actor, "conv.noted_zalo"))
+            speaker = said.actor or actor
+            if speaker.staff is not None and not any(map(_shows_something, said.items)):
+                # Telegram shows a pressed button was taken; here silence would
+                # not (a cadre's note to the resident skipped).  A resident's
+                # empty reply is followed by its notice (a report filed: the
+                # receipt), which says it was taken.
+                said = said.add(self.desk.text(speaker, "conv.noted_zalo"))
             await self.answer(event.chat_id, actor, said)
         except Exception:
             await self._apologise(event.chat_id, actor)
