@@ -506,7 +506,9 @@ async def test_words_typed_while_photos_are_asked_are_added_to_the_description(
     sent = await bot.send(an.text("Ngay trước cổng trường tiểu học"))
     assert says(joined(sent), "report.description_added")
     assert says(sent[-1].text, "report.ask_photos") and bot.api.buttons(sent[-1])
-    sent = await bot.send(an.text("xong"))
+    sent = await bot.send(an.text("👍"))
+    assert says(joined(sent), "report.photos_hint"), "an emoji is not more description"
+    sent = await bot.send(an.text("xong rồi"))
     review = joined(sent)
     assert says(review, "report.review", photos=0)
     assert "Rác tràn ngõ\n\nNgay trước cổng trường tiểu học" in review

@@ -166,6 +166,12 @@ def _scrub(text: str, line_break: str) -> str:
     return "".join(out)
 
 
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds a letter or a digit: "." or "👍" alone tells a
+    cadre nothing of what happened where."""
+    return any(ch.isalnum() for ch in text)
+
+
 def has_visible(text: str) -> bool:
     """Whether anything in ``text`` draws on the screen."""
     return any(

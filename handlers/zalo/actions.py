@@ -14,6 +14,7 @@ import re
 
 from bot import i18n
 from bot.domain.complaints import Action, parse_code
+from bot.domain.flows.resident import COURTESY
 from bot.domain.text import fold
 from bot.report.present import ACTION_KEYS
 
@@ -68,8 +69,8 @@ SHORT_ANSWERS: dict[Action, tuple[str, ...]] = {
     Action.DISPUTE: ("chưa", "vẫn chưa", "chưa được", "vẫn còn", "còn", "chưa ai làm"),
 }
 # The courtesy words around a short answer to an office ("dạ rồi ạ", "vâng,
-# chưa ạ"), folded: "đã" folds as "dạ" does ("đã sửa rồi" is "sửa rồi").
-_COURTESY = frozenset({"da", "vang", "a"})
+# chưa ạ") are the ratings' (bot/domain/flows/resident.py); folded, "đã" is
+# one of them as "dạ" is ("đã sửa rồi" is "sửa rồi").
 
 
 def _short_answers() -> dict[str, Action]:
@@ -81,7 +82,7 @@ _SHORT = _short_answers()
 
 def short_answer(text: str) -> Action | None:
     """The verdict a short answer gives ("rồi", "dạ chưa ạ"), or None."""
-    words = [w for w in fold(text).split() if w not in _COURTESY]
+    words = [w for w in fold(text).split() if w not in COURTESY]
     return _SHORT.get(" ".join(words))
 
 

@@ -51,7 +51,7 @@ from bot.domain.orgchart import Area, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
 from bot.domain.text import (
     Option,
-    has_visible,
+    has_words,
     match_typed,
     normalise_text,
 )
@@ -64,7 +64,17 @@ NAME = "nm"
 FOLLOW = "f"  # and a complaint's id: follow that report instead of filing (issue 17)
 
 # Typed at the photo question, these go on (with photos or without).
-PHOTOS_DONE_WORDS = ("xong", "done", "bo qua", "skip", "tiep tuc", "continue", "khong co anh")
+PHOTOS_DONE_WORDS = (
+    "xong",
+    "xong roi",
+    "ok",
+    "done",
+    "bo qua",
+    "skip",
+    "tiep tuc",
+    "continue",
+    "khong co anh",
+)
 
 
 def _family_names(family: Family) -> tuple[str, ...]:
@@ -506,7 +516,7 @@ class ReportFlow:
         value, notes = check_text(data, answer, field_name="description")
         if value is None:
             return Outcome(data, notes=notes, reprompt=False)
-        if not any(ch.isalnum() for ch in value):
+        if not has_words(value):
             # "." or "👍": nothing a cadre could act on; the words asked again.
             return Outcome(data, notes=[text("report.ask_description_again")], reprompt=False)
         data["description"] = value
@@ -620,7 +630,7 @@ class ReportFlow:
         resident adds what they forgot), not dropped with a hint; the photo
         question again below."""
         more = normalise_text(answer.text)
-        if not has_visible(more):
+        if not has_words(more):  # "👍", "…": not more of the description
             return Outcome(data, notes=[text("report.photos_hint")])
         described = data.get("description")
         value = f"{described}\n\n{more}" if described else more
