@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 from bot.app.open311 import Open311, Open311Error
+from bot.domain.xmltext import xml_safe
 from bot.http import HttpServer, length_refusal, read_body
 
 if TYPE_CHECKING:
@@ -44,11 +45,14 @@ Produce = Callable[["Request"], Awaitable[Any]]
 
 
 def _scalar(value: object) -> str:
+    """A value as an element's text; a character XML 1.0 cannot hold (a
+    noncharacter a resident typed, a NUL in an id asked for) as U+FFFD, so
+    one odd character never makes the whole answer unreadable."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _element(parent: ElementTree.Element, name: str, value: Any) -> None:

@@ -770,6 +770,30 @@ async def test_a_posted_requests_contact_is_kept_and_never_published(city: City)
             assert "Quỳnh" not in body and "first_name" not in body
 
 
+async def test_a_noncharacter_in_one_description_leaves_the_xml_readable(city: City) -> None:
+    """U+FFFF survives the text cleaning (it is no control character) but
+    XML 1.0 cannot hold it: one such description made the whole
+    requests.xml a document no platform could parse.  It is shown as
+    U+FFFD; the same for an id asked for with a NUL in it."""
+    key = await city.key()
+    posted = await city.http.post(
+        f"{V2}/requests.json",
+        content=(
+            f"api_key={key}&service_code=RKTG&address_id=HH-TDP03"
+            "&description=R%C3%A1c%EF%BF%BF+tr%C3%A0n+ng%C3%B5"
+        ).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 200
+    [request] = xml_document(await city.get("/requests.xml")).findall("request")
+    assert request.findtext("description") == "Rác\ufffd tràn ngõ"
+    [as_json] = json_document(await city.get("/requests.json"))
+    assert as_json["description"] == "Rác\uffff tràn ngõ"
+    missing = await city.get("/requests/%00.xml")
+    assert missing.status_code == 404
+    assert xml_document(missing).findtext("error/code") == "404"
+
+
 async def test_a_post_sent_as_json_is_told_the_body_is_unreadable_not_the_key(
     city: City,
 ) -> None:

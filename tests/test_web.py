@@ -31,7 +31,14 @@ from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.i18n import t
 from handlers.zalo.commands import Command, parse_command
 from tests.catalogue import says
-from tests.factories import CITY_LEADER, ENVIRONMENT_CADRE, OTHER_WARD_LEADER, WARD_CHAIR, texts
+from tests.factories import (
+    CITY_LEADER,
+    ENVIRONMENT_CADRE,
+    OTHER_WARD_LEADER,
+    WARD_CHAIR,
+    file_sanitation_report,
+    texts,
+)
 from tests.webkit import PUBLIC_URL, Dash, dashboard
 
 PAGES = ("/web/week", "/web/tasks", "/web/ranking", "/web/map", "/web/chart.png")
@@ -320,6 +327,24 @@ async def test_the_chart_and_the_downloads_are_the_weeks(dash: Dash) -> None:
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None and sheet.max_row == 3
     assert (await dash.http.get("/web/export.pdf")).status_code == 404
+
+
+async def test_a_noncharacter_a_resident_typed_does_not_corrupt_the_excel_download(
+    dash: Dash,
+) -> None:
+    """U+FFFF passes the text cleaning (it is no control character) but an
+    XLSX is XML, which cannot hold it: Excel called the whole workbook
+    corrupt.  The leader now gets a workbook that opens, the character
+    shown as U+FFFD."""
+    resident = dash.bot.user(555010, "Lan")
+    await file_sanitation_report(dash.bot, resident, description="Rác\uffff tràn ngõ")
+    dash.clock.advance(timedelta(days=7))
+    await dash.sign_in(WARD_CHAIR)
+    got = await dash.http.get("/web/export.xlsx")
+    assert got.status_code == 200
+    sheet = load_workbook(io.BytesIO(got.content)).active
+    assert sheet is not None
+    assert "Rác\ufffd tràn ngõ" in [cell.value for cell in sheet[2]]
 
 
 # ---- the open tasks -----------------------------------------------------------------------------
