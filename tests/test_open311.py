@@ -590,6 +590,11 @@ async def test_at_most_1000_requests_newest_first(city: City) -> None:
         ({"service_code": "NOPE"}, "open311.unknown_service"),
         ({"service_code": "TDCB"}, "open311.unknown_service"),
         ({"service_request_id": "PA-1,abc"}, "open311.bad_id"),
+        # Dates a datetime holds, but not 90 days beside them: was a 500.
+        ({"start_date": "9999-12-31"}, "open311.date_out_of_range"),
+        ({"start_date": "9999-12-31T23:59:59-12:00"}, "open311.date_out_of_range"),
+        ({"end_date": "0001-01-01"}, "open311.date_out_of_range"),
+        ({"start_date": "0001-01-01"}, "open311.date_out_of_range"),
     ],
 )
 async def test_a_bad_query_is_400_with_the_reason(
