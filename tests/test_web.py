@@ -190,6 +190,34 @@ async def test_signing_out_ends_the_session(dash: Dash) -> None:
     assert (await dash.http.get("/web/week")).status_code == 401
 
 
+async def test_another_website_cannot_sign_the_leader_out_or_in(dash: Dash) -> None:
+    """A hidden form on another site posted to /web/signout and the leader's
+    cookie was deleted (the answer to a top-level POST may set cookies);
+    one posting an attacker's own link signed the leader in as the
+    attacker.  Both are refused now, by what the browser says of where
+    the request comes from, and the page's own buttons still work."""
+    await dash.sign_in(WARD_CHAIR)
+    elsewhere = [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://blog.example.org"},
+        {"Origin": "https://evil.example"},  # a browser without Sec-Fetch-*
+        {"Origin": "null"},
+    ]
+    for headers in elsewhere:
+        out = await dash.http.post("/web/signout", headers=headers)
+        assert out.status_code == 403 and says_page(out, "web.from_elsewhere"), headers
+        assert "set-cookie" not in out.headers
+        assert (await dash.http.get("/web/week")).status_code == 200
+    link = await dash.link(OTHER_WARD_LEADER)
+    for headers in elsewhere:
+        refused = await dash.http.post(link, headers=headers)
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    mine = {"Sec-Fetch-Site": "same-origin", "Origin": PUBLIC_URL}
+    assert (await dash.http.post(link, headers=mine)).status_code == 303
+    assert (await dash.http.post("/web/signout", headers={"Origin": PUBLIC_URL})).status_code == 303
+    assert (await dash.http.get("/web/week")).status_code == 401
+
+
 async def test_a_deactivated_leader_is_signed_out(dash: Dash) -> None:
     await dash.sign_in(WARD_CHAIR)
     assert (await dash.http.get("/web/week")).status_code == 200

@@ -101,6 +101,8 @@ class Pages:
         self.dashboard = dashboard
         self.present = Presenter(dashboard.digests.tz)
         self.secure = web.public_url.startswith("https://")
+        public = urlsplit(web.public_url)
+        self.origin = f"{public.scheme}://{public.netloc}".lower()
         # Where the browser finds the pages: under the public URL's path
         # (``https://host/phananh`` → ``/phananh/web``; the proxy strips it).
         self.base = urlsplit(web.public_url).path.rstrip("/") + PREFIX
@@ -132,13 +134,20 @@ class Pages:
         return HTMLResponse(body, status_code=status, headers=HEADERS)
 
     def message(
-        self, request: Request, status: int, key: str, language: str, **params: str
+        self,
+        request: Request,
+        status: int,
+        key: str,
+        language: str,
+        *,
+        title: str | None = None,
+        **params: str,
     ) -> Response:
         """A page that only says something: a refusal, a link no longer good."""
         titles = {400: "web.bad_request_title", 401: "web.signed_out_title"}
         titles |= {403: "web.forbidden_title", 404: "web.not_found_title"}
         titles |= {410: "web.link_invalid_title"}
-        title = titles.get(status, "web.bad_request_title")
+        title = title or titles.get(status, "web.bad_request_title")
         return self.page(
             request,
             "message.html",
@@ -157,6 +166,32 @@ class Pages:
 
     # ---- signing in and out ---------------------------------------------------------------------
 
+    def from_elsewhere(self, request: Request) -> bool:
+        """Whether a POST was made by another site's page (a hidden form
+        that signs the leader out, or in as someone else).  The browser
+        says where a request comes from: ``Sec-Fetch-Site`` (every current
+        browser), else ``Origin`` (the public URL's, or the Host the proxy
+        passed on); with neither (a script, an old browser) the session
+        cookie's SameSite=Lax is the guard."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None:
+            return site.lower() not in ("same-origin", "none")
+        origin = request.headers.get("origin")
+        if origin is None:
+            return False
+        host = request.headers.get("host", "").lower()
+        origin = origin.lower()
+        return origin != self.origin and urlsplit(origin).netloc != host
+
+    def refused_from_elsewhere(self, request: Request) -> Response:
+        return self.message(
+            request,
+            403,
+            "web.from_elsewhere",
+            self.web.services.default_language,
+            title="web.bad_request_title",
+        )
+
     async def signin(self, request: Request) -> Response:
         """GET shows a button, POST uses the link: a messenger's link preview
         (Telegram and Zalo fetch links in a chat) must not use it up."""
@@ -166,6 +201,8 @@ class Pages:
         token = str(request.path_params["token"])
         if request.method == "GET":
             return self.page(request, "signin.html", language, token=token)
+        if self.from_elsewhere(request):
+            return self.refused_from_elsewhere(request)
         session = await self.web.sign_in(token)
         if session is None:
             return self.message(request, 410, "web.link_invalid", language)
@@ -184,6 +221,8 @@ class Pages:
     async def signout(self, request: Request) -> Response:
         from starlette.responses import RedirectResponse
 
+        if self.from_elsewhere(request):
+            return self.refused_from_elsewhere(request)
         await self.web.sign_out(request.cookies.get(COOKIE, ""))
         response = RedirectResponse(self.base + "/", status_code=303, headers=HEADERS)
         response.delete_cookie(COOKIE, path=self.base + "/")
