@@ -27,6 +27,7 @@ from bot.app.web import SESSION_LIFETIME, SIGNIN_LIFETIME
 from bot.config import PostgresUrl
 from bot.domain import digest as d
 from bot.domain.clock import ManualClock
+from bot.domain.complaints import Photo
 from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.i18n import t
 from handlers.zalo.commands import Command, parse_command
@@ -469,6 +470,26 @@ async def test_a_complaint_shows_its_history_and_photos(dash: Dash) -> None:
     assert served.headers["content-type"] == "image/jpeg"
     for wrong in ("/photos/report/1", "/photos/resolution/0", "/photos/other/0"):
         assert (await dash.http.get(f"/web/complaints/{filed.code}{wrong}")).status_code == 404
+
+
+async def test_a_residents_photo_is_not_left_in_the_browser_and_never_opens_as_a_page(
+    dash: Dash,
+) -> None:
+    """Photos were cached for 10 minutes ("private, max-age=600"): on the
+    ward office's shared PC a resident's photo outlived the leader's
+    sign-out.  And a "photo" whose bytes are a web page (kept with the
+    type its sender declared) was shown as a page of the dashboard."""
+    page = b'<html><meta http-equiv="refresh" content="0;url=https://evil.example"></html>'
+    declared = Photo(await dash.bot.services.media.keep(page, "text/html"))
+    filed = await dash.complaint(photos=[await dash.photo(JPEG), declared])
+    await dash.sign_in(WARD_CHAIR)
+    photo = await dash.http.get(f"/web/complaints/{filed.code}/photos/report/0")
+    assert photo.headers["cache-control"] == "no-store"
+    assert "content-disposition" not in photo.headers
+    other = await dash.http.get(f"/web/complaints/{filed.code}/photos/report/1")
+    assert other.headers["cache-control"] == "no-store"
+    assert other.headers["content-disposition"] == "attachment"
+    assert other.headers["content-type"].startswith("text/html")  # as kept, but only saved
 
 
 async def test_a_complaint_waiting_to_be_acknowledged_shows_when_it_was_sent_and_both_deadlines(

@@ -33,7 +33,7 @@ from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import OPEN_STATES, format_code
 from bot.domain.orgchart import Role
-from bot.http import HttpServer
+from bot.http import PICTURES, HttpServer
 from bot.report.history import event_line
 from bot.report.present import Presenter
 from bot.report.text import Names, duration, week_number
@@ -427,7 +427,11 @@ class Pages:
         stored = await self.dashboard.photo(
             actor, str(params["code"]), str(params["kind"]), int(params["number"])
         )
-        headers = {**HEADERS, "Cache-Control": "private, max-age=600"}
+        # Not kept by the browser either: on a ward office's shared PC a
+        # resident's photo must not outlive the leader's session.
+        headers = dict(HEADERS)
+        if stored.mime not in PICTURES:  # only ever a download, never a page
+            headers["Content-Disposition"] = "attachment"
         return Response(stored.content, media_type=stored.mime, headers=headers)
 
     async def ranking_page(self, request: Request, actor: Actor) -> Response:
