@@ -107,6 +107,19 @@ async def test_the_session_cookie_is_not_secure_over_plain_http(
         signed = await local.http.post(path.group(1))
         assert signed.status_code == 303
         assert "Secure" not in signed.headers["set-cookie"]
+        assert "strict-transport-security" not in signed.headers  # nothing to come back to
+
+
+async def test_over_https_the_browser_is_told_to_come_back_only_over_https(dash: Dash) -> None:
+    """A city's IT scan asks for HSTS on the dashboard: without it a
+    leader on a café's Wi-Fi typing the address could be served a plain
+    HTTP copy.  Sent when the public URL is HTTPS, on every answer."""
+    signin = await dash.http.get(await dash.link(WARD_CHAIR))
+    assert signin.headers["strict-transport-security"] == "max-age=31536000"
+    signed = await dash.sign_in(WARD_CHAIR)
+    week = await dash.http.get("/web/week")
+    for answer in (signed, week, await dash.http.get("/web/export.csv")):
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
 
 
 async def test_a_link_works_once(dash: Dash) -> None:

@@ -57,6 +57,9 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+# Over HTTPS, the browser is told to come back only over HTTPS for a year
+# (no downgrade to plain HTTP on a café's network; no subdomains named).
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 # Each breakdown of the digest and its heading.
 BREAKDOWNS = {
     d.Dimension.WARD: "web.by_ward",
@@ -101,6 +104,7 @@ class Pages:
         self.dashboard = dashboard
         self.present = Presenter(dashboard.digests.tz)
         self.secure = web.public_url.startswith("https://")
+        self.headers = HEADERS | HSTS if self.secure else dict(HEADERS)
         public = urlsplit(web.public_url)
         self.origin = f"{public.scheme}://{public.netloc}".lower()
         # Where the browser finds the pages: under the public URL's path
@@ -131,7 +135,7 @@ class Pages:
             base=self.base,
             **context,
         )
-        return HTMLResponse(body, status_code=status, headers=HEADERS)
+        return HTMLResponse(body, status_code=status, headers=self.headers)
 
     def message(
         self,
@@ -206,7 +210,7 @@ class Pages:
         session = await self.web.sign_in(token)
         if session is None:
             return self.message(request, 410, "web.link_invalid", language)
-        response = RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
+        response = RedirectResponse(self.base + "/week", status_code=303, headers=self.headers)
         response.set_cookie(
             COOKIE,
             session.id,
@@ -224,7 +228,7 @@ class Pages:
         if self.from_elsewhere(request):
             return self.refused_from_elsewhere(request)
         await self.web.sign_out(request.cookies.get(COOKIE, ""))
-        response = RedirectResponse(self.base + "/", status_code=303, headers=HEADERS)
+        response = RedirectResponse(self.base + "/", status_code=303, headers=self.headers)
         response.delete_cookie(COOKIE, path=self.base + "/")
         return response
 
@@ -234,13 +238,13 @@ class Pages:
         actor = await self.web.actor(request.cookies.get(COOKIE, ""))
         if actor is None:
             return self.signed_out(request)
-        return RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
+        return RedirectResponse(self.base + "/week", status_code=303, headers=self.headers)
 
     async def slash(self, request: Request) -> Response:
         """``/web`` is ``/web/`` (where the session's cookie is sent)."""
         from starlette.responses import RedirectResponse
 
-        return RedirectResponse(self.base + "/", status_code=308, headers=HEADERS)
+        return RedirectResponse(self.base + "/", status_code=308, headers=self.headers)
 
     def signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A page for a signed-in leader only; its refusals as pages."""
@@ -347,7 +351,7 @@ class Pages:
         scope, week = self._asked(request, actor)
         digest = await self.dashboard.digest(scope, week)
         png = await self.dashboard.chart(digest, actor.language)
-        return Response(png, media_type="image/png", headers=HEADERS)
+        return Response(png, media_type="image/png", headers=self.headers)
 
     async def tasks_page(self, request: Request, actor: Actor) -> Response:
         scope, week = self._asked(request, actor)
@@ -429,7 +433,7 @@ class Pages:
         )
         # Not kept by the browser either: on a ward office's shared PC a
         # resident's photo must not outlive the leader's session.
-        headers = dict(HEADERS)
+        headers = dict(self.headers)
         if stored.mime not in PICTURES:  # only ever a download, never a page
             headers["Content-Disposition"] = "attachment"
         return Response(stored.content, media_type=stored.mime, headers=headers)
@@ -511,7 +515,7 @@ class Pages:
         else:
             body, mime = await asyncio.to_thread(to_xlsx, table, actor.language), XLSX
         name = f"{export_name(scope, week)}.{fmt}"
-        headers = {**HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+        headers = {**self.headers, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
         return Response(body, media_type=mime, headers=headers)
 
     async def style(self, request: Request) -> Response:
