@@ -10,7 +10,7 @@ standard library, with the specification's element names).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
@@ -123,9 +123,22 @@ async def _form(open311: Open311, request: Request) -> dict[str, str]:
     if isinstance(body, tuple):  # too large, too slow, cut off: the specification's 400
         raise open311.error(400, "open311.bad_body")
     try:
-        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+        pairs = parse_qsl(body.decode(), keep_blank_values=True)
     except UnicodeDecodeError:
         raise open311.error(400, "open311.bad_body") from None
+    return _once_each(open311, pairs)
+
+
+def _once_each(open311: Open311, pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The fields, each given once: a field sent twice (two descriptions, two
+    keys) is refused rather than one of them silently dropped.  Only a
+    list attribute's ``name[]`` may repeat (none is read today)."""
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields and not name.endswith("[]"):
+            raise open311.error(400, "open311.repeated", field=name[:40])
+        fields[name] = value
+    return fields
 
 
 def add_open311_routes(server: HttpServer, open311: Open311) -> None:
@@ -145,7 +158,7 @@ def add_open311_routes(server: HttpServer, open311: Open311) -> None:
     async def requests(request: Request) -> Any:
         if request.method == "POST":
             return await open311.post(await _form(open311, request))
-        return await open311.requests(dict(request.query_params))
+        return await open311.requests(_once_each(open311, request.query_params.multi_items()))
 
     async def one(request: Request) -> Any:
         return await open311.request(str(request.path_params["id"]))

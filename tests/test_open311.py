@@ -799,6 +799,32 @@ async def test_a_noncharacter_in_one_description_leaves_the_xml_readable(city: C
     assert xml_document(missing).findtext("error/code") == "404"
 
 
+async def test_a_field_sent_twice_is_refused_not_half_read(city: City) -> None:
+    """A platform that sent two descriptions had the first dropped without
+    a word (and two address_ids: the last one decided the group).  Each
+    field once, or 400 naming it; a list stays one comma-delimited field."""
+    key = await city.key()
+    twice = (
+        f"api_key={key}&service_code=RKTG&address_id=HH-TDP03"
+        "&description=R%C3%A1c+tr%C3%A0n&description=C%E1%BB%91ng+t%E1%BA%AFc"
+    )
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for fmt in ("json", "xml"):
+        refused = await city.http.post(f"{V2}/requests.{fmt}", content=twice, headers=form)
+        assert refused.status_code == 400
+        if fmt == "json":
+            [error] = json_document(refused)
+            assert says(error["description"], "open311.repeated", field="description")
+        else:
+            assert xml_document(refused).findtext("error/code") == "400"
+    assert await city.bot.services.store.all_complaints() == []
+    asked = await city.http.get(f"{V2}/requests.json?status=open&status=closed")
+    assert asked.status_code == 400
+    [error] = json_document(asked)
+    assert says(error["description"], "open311.repeated", field="status")
+    assert (await city.get("/requests.json", status="open,closed")).status_code == 200
+
+
 async def test_a_post_sent_as_json_is_told_the_body_is_unreadable_not_the_key(
     city: City,
 ) -> None:
