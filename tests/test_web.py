@@ -330,6 +330,7 @@ async def test_any_week_can_be_read_and_stepped_through(dash: Dash) -> None:
         ({"week": "tuần trước"}, 400, "web.bad_week"),
         ({"week": "2026-W60"}, 400, "web.bad_week"),
         ({"week": "2031-W01"}, 400, "web.bad_week"),
+        ({"week": "9999-W52"}, 400, "web.bad_week"),  # was a 500: past the last date
         ({"ward": "NOWHERE"}, 400, "web.bad_param"),
         ({"ward": "BACHDANG"}, 403, "web.not_your_ward"),
     ],
