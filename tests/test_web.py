@@ -148,6 +148,18 @@ async def test_a_forged_link_signs_nobody_in(dash: Dash, token: str) -> None:
     assert "<script>" not in refused.text
 
 
+async def test_a_link_cut_short_says_so_before_any_button(dash: Dash) -> None:
+    """A link cut short (a chat wrapped it, a leader copied part of it)
+    showed the "sign in" button, which could only fail; it says at once
+    that the link is not good and how to get a new one."""
+    path = await dash.link(WARD_CHAIR)
+    for cut in (path[:-5], path[:-1] + "!", path + "x"):
+        shown = await dash.http.get(cut)
+        assert shown.status_code == 410 and says_page(shown, "web.link_invalid"), cut
+        assert t("vi", "web.signin_button") not in page_text(shown)
+    assert (await dash.http.get(path)).status_code == 200
+
+
 async def test_the_link_names_its_expiry_in_the_wards_time(dash: Dash) -> None:
     user = dash.bot.user(WARD_CHAIR, "Hải")
     said = "\n".join(texts(await dash.bot.send(user.command("web"))))

@@ -28,7 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot import i18n
 from bot.app.dashboard import PHOTO_KINDS, TASKS_SHOWN, Dashboard, PageError, overdue_now
-from bot.app.web import SESSION_LIFETIME, WebAccess
+from bot.app.web import SESSION_LIFETIME, WebAccess, well_formed
 from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import OPEN_STATES, format_code
@@ -203,6 +203,8 @@ class Pages:
 
         language = self.web.services.default_language
         token = str(request.path_params["token"])
+        if not well_formed(token):  # cut short or mistyped: no button that cannot work
+            return self.message(request, 410, "web.link_invalid", language)
         if request.method == "GET":
             return self.page(request, "signin.html", language, token=token)
         if self.from_elsewhere(request):
