@@ -269,7 +269,8 @@ def length_refusal(headers: Mapping[str, str], max_body: int = MAX_BODY) -> tupl
     length = headers.get("Content-Length")
     if length is None:
         return 411, "no Content-Length"
-    if not length.isdigit() or int(length) > max_body:
+    # ASCII digits only: "²" is a digit to str.isdigit but not to int().
+    if not (length.isascii() and length.isdigit()) or int(length) > max_body:
         return 413, f"a body over {max_body} bytes"
     return None
 

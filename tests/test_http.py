@@ -20,7 +20,7 @@ from bot.app.media import TemporaryFiles
 from bot.config import ConfigError, load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.http import HttpServer, add_files_route, add_media_route
+from bot.http import HttpServer, add_files_route, add_media_route, length_refusal
 from bot.runtime import running
 from bot.sandbox.telegram import FakeBotApi
 from handlers.telegram.channel import Polling, Webhook
@@ -114,6 +114,14 @@ async def test_stored_bytes_that_are_a_web_page_are_downloaded_never_shown(
     for picture in (photo, shown):
         assert "content-disposition" not in picture.headers
     assert nowhere.status_code == 404 and nowhere.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "\uff11\uff12", "+5", "-1", " 12"])
+def test_a_length_not_in_plain_digits_is_refused_not_a_crash(length: str) -> None:
+    """Content-Length "²" (Latin-1 0xB2) passed str.isdigit and int() then
+    raised: a 500 under an ASGI server that lets it through (uvicorn's h11
+    refuses it first).  Any length not in ASCII digits is 413, unread."""
+    assert length_refusal({"Content-Length": length}) == (413, "a body over 1048576 bytes")
 
 
 def test_a_route_is_added_once_with_its_path_before_the_server_listens() -> None:
