@@ -10,6 +10,7 @@ standard library, with the specification's element names).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -22,6 +23,8 @@ from bot.http import HttpServer, length_refusal, read_body
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
 JSON, XML = "json", "xml"
@@ -95,8 +98,13 @@ def error_response(fmt: str, error: Open311Error) -> Response:
     return render(fmt, "errors", errors, error.status)
 
 
-def _endpoint(root: str, produce: Produce) -> Callable[[Request], Awaitable[Response]]:
-    """A route that answers in the format its path ends with (another is 404)."""
+def _endpoint(
+    open311: Open311, root: str, produce: Produce
+) -> Callable[[Request], Awaitable[Response]]:
+    """A route that answers in the format its path ends with (another is
+    404).  A failure of ours (the database refused) is still the
+    specification's error list, status 500, saying nothing of what failed:
+    the platform's parser reads it, and the log has the rest."""
 
     async def endpoint(request: Request) -> Response:
         from starlette.responses import Response
@@ -108,6 +116,9 @@ def _endpoint(root: str, produce: Produce) -> Callable[[Request], Awaitable[Resp
             return render(fmt, root, await produce(request))
         except Open311Error as error:
             return error_response(fmt, error)
+        except Exception:
+            log.exception("Open311 %s %s failed", request.method, request.url.path)
+            return error_response(fmt, open311.error(500, "open311.server_error"))
 
     return endpoint
 
@@ -171,4 +182,6 @@ def add_open311_routes(server: HttpServer, open311: Open311) -> None:
         ("/requests/{id}.{fmt}", "service_requests", one, ("GET",)),
     ]
     for path, root, produce, methods in routes:
-        server.add_route(PREFIX + path, _endpoint(root, produce), methods=methods, listen=False)
+        server.add_route(
+            PREFIX + path, _endpoint(open311, root, produce), methods=methods, listen=False
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -823,6 +824,34 @@ async def test_a_field_sent_twice_is_refused_not_half_read(city: City) -> None:
     [error] = json_document(asked)
     assert says(error["description"], "open311.repeated", field="status")
     assert (await city.get("/requests.json", status="open,closed")).status_code == 200
+
+
+async def test_a_failure_of_the_database_is_an_error_list_that_names_nothing_inside(
+    city: City, where: Path | PostgresUrl, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refused (here: a table gone under the running bot).
+    The platform got Starlette's plain "Internal Server Error", which its
+    JSON or XML parser cannot read; now it is the specification's error
+    list, 500, with no SQL, table or traceback in it (the log has them)."""
+    if not isinstance(where, Path):
+        pytest.skip("the table is dropped with SQLite's own client")
+    key = await city.key()
+    with sqlite3.connect(where) as db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute("DROP TABLE open311_reporters")
+        db.execute("DROP TABLE api_keys")
+    form = {"api_key": key, "service_code": "RKTG", "address_id": "HH-TDP03", "description": "x"}
+    for fmt in ("json", "xml"):
+        failed = await city.post(fmt, **form)
+        assert failed.status_code == 500
+        if fmt == "json":
+            [error] = json_document(failed)
+            assert error["code"] == 500 and says(error["description"], "open311.server_error")
+        else:
+            assert xml_document(failed).findtext("error/code") == "500"
+        for inside in ("api_keys", "sqlite", "Traceback", "OperationalError", "no such"):
+            assert inside.lower() not in failed.text.lower()
+    assert "api_keys" in caplog.text
 
 
 async def test_a_post_sent_as_json_is_told_the_body_is_unreadable_not_the_key(
