@@ -10,12 +10,14 @@ complaint concerning their own ward's leadership."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -249,6 +251,14 @@ async def test_a_deactivated_leader_is_signed_out(dash: Dash) -> None:
     assert (await dash.http.get("/web/week")).status_code == 200
     await Admin(dash.bot.services).deactivate("ld-hh-ct", by="test")
     assert (await dash.http.get("/web/week")).status_code == 401
+
+
+async def test_a_link_of_a_leader_deactivated_since_signs_nobody_in(dash: Dash) -> None:
+    path = await dash.link(WARD_CHAIR)
+    await Admin(dash.bot.services).deactivate("ld-hh-ct", by="test")
+    refused = await dash.http.post(path)
+    assert refused.status_code == 410 and says_page(refused, "web.link_invalid")
+    assert "set-cookie" not in refused.headers
 
 
 async def test_revoking_a_leaders_sessions_signs_them_out(dash: Dash) -> None:
@@ -789,3 +799,46 @@ async def test_behind_a_path_prefix_every_link_keeps_it(
         assert week.status_code == 200
         links = re.findall(r'(?:href|action|src)="([^"]+)"', week.text)
         assert links and all(link.startswith("/phananh/web/") for link in links), links
+
+
+# ---- what residents and the org chart write, shown as text --------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+BREAKOUT = '"><img src=x onerror=alert(2)>'
+
+
+async def test_html_in_a_report_a_group_or_a_name_is_shown_as_text_everywhere(
+    where: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """A resident's description and landmark, a residential group's name
+    and an officer's name holding HTML reach the leader's pages, the map's
+    SVG, the downloads and Open311: each is text there, never markup."""
+    areas = dict(chart.areas)
+    areas["HH-TDP03"] = dataclasses.replace(areas["HH-TDP03"], name=f"Tổ 3 {SCRIPT}")
+    staff = dict(chart.staff)
+    staff["cb-hh-mt"] = dataclasses.replace(staff["cb-hh-mt"], name=f"Thắng {BREAKOUT}")
+    hostile = dataclasses.replace(chart, areas=areas, staff=staff)
+    async with dashboard(where, clock, hostile) as dash:
+        resident = dash.bot.user(555011, "Lan")
+        await file_sanitation_report(dash.bot, resident, description=f"Rác {SCRIPT} {BREAKOUT}")
+        dash.clock.advance(timedelta(days=9))  # last week's, and overdue
+        await dash.sign_in(WARD_CHAIR)
+        [filed] = await dash.bot.services.store.all_complaints()
+        for path in ("/web/week", "/web/tasks", "/web/map", f"/web/complaints/{filed.code}"):
+            shown = await dash.http.get(path, params={"week": filed.created_at.strftime("%G-W%V")})
+            assert shown.status_code == 200, path
+            for markup in ("<script", "<img src=x", '"><img'):
+                assert markup not in shown.text, (path, markup)
+        page = await dash.http.get(f"/web/complaints/{filed.code}")
+        assert f"Rác {SCRIPT} {BREAKOUT}" in page_text(page)
+        assert f"Thắng {BREAKOUT}" in page_text(page)
+        drawn = await dash.http.get(
+            "/web/map", params={"week": filed.created_at.strftime("%G-W%V")}
+        )
+        svg = re.search(r"<svg[\s\S]*</svg>", drawn.text)
+        assert svg is not None
+        labels = [e.text for e in ElementTree.fromstring(svg.group(0)).findall(".//{*}text")]
+        assert f"Tổ 3 {SCRIPT}" in labels
+        assert SCRIPT not in (await dash.http.get("/open311/v2/requests.xml")).text
+        feed = ElementTree.fromstring((await dash.http.get("/open311/v2/requests.xml")).content)
+        assert feed.findtext("request/description") == f"Rác {SCRIPT} {BREAKOUT}"
