@@ -93,9 +93,18 @@ def render(fmt: str, root: str, document: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=MEDIA_TYPES[fmt])
 
 
+class BodyLeftUnread(Open311Error):
+    """A POST refused before its body was read (the wrong type, too long):
+    the connection closes with the answer, as a webhook's does, so the
+    rest of the body is never taken in."""
+
+
 def error_response(fmt: str, error: Open311Error) -> Response:
     errors = [{"code": error.status, "description": error.description}]
-    return render(fmt, "errors", errors, error.status)
+    response = render(fmt, "errors", errors, error.status)
+    if isinstance(error, BodyLeftUnread):
+        response.headers["Connection"] = "close"
+    return response
 
 
 def _endpoint(
@@ -127,12 +136,13 @@ async def _form(open311: Open311, request: Request) -> dict[str, str]:
     """A POST's fields (``application/x-www-form-urlencoded``, as the
     specification sends them), read within a bounded size."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    unreadable = BodyLeftUnread(400, open311.t("open311.bad_body"))
     if kind != "application/x-www-form-urlencoded":  # JSON or multipart: not a wrong key
-        raise open311.error(400, "open311.bad_body")
+        raise unreadable
     refused = length_refusal(request.headers, MAX_FORM)
     body = refused if refused is not None else await read_body(request, MAX_FORM)
     if isinstance(body, tuple):  # too large, too slow, cut off: the specification's 400
-        raise open311.error(400, "open311.bad_body")
+        raise unreadable
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True)
     except UnicodeDecodeError:

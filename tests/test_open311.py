@@ -854,6 +854,31 @@ async def test_a_failure_of_the_database_is_an_error_list_that_names_nothing_ins
     assert "api_keys" in caplog.text
 
 
+async def test_a_body_too_large_is_refused_unread_and_the_connection_closed(
+    city: City,
+) -> None:
+    """A POST declaring 10 MB was answered 400 at once, but the connection
+    stayed open and the server went on taking in the 10 MB it had refused.
+    Now the answer closes the connection, as a webhook's refusal does."""
+    port = city.bot.runtime.http.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: bot\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 10485760\r\n\r\napi_key=x&description=" + b"a" * 1000
+    )
+    await writer.drain()
+    try:
+        # Everything the server sends until it closes: the 400, then the end.
+        answer = await asyncio.wait_for(reader.read(-1), 10)
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower()
+    [error] = json.loads(body)
+    assert says(error["description"], "open311.bad_body")
+
+
 async def test_a_post_sent_as_json_is_told_the_body_is_unreadable_not_the_key(
     city: City,
 ) -> None:
