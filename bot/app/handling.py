@@ -38,7 +38,10 @@ class Handling(Filing):
             # Taking it on: a fallback that acknowledges keeps the complaint.
             fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
             notices=[
-                await self._reporter_notice(complaint, "acknowledged"),
+                # Who took it up: the owner, or a leader acting from an escalation.
+                await self._reporter_notice(
+                    complaint, "acknowledged", by=actor.staff.id if actor.staff else None
+                ),
                 Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
             ],
         )

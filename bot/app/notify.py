@@ -78,6 +78,7 @@ LATE_NEWS = frozenset({"ack_overdue", "overdue", "escalated"})
 FOLLOWER_WORDED = frozenset(
     {
         "acknowledged",
+        "acknowledged_late",
         "transferred",
         "rejected",
         "rejected_not_remit",
@@ -601,6 +602,32 @@ class Composer:
             lines.append(self.present.t(lang, "notify.no_next_step", code=complaint.code))
         return [self._about(complaint, "\n".join(lines), ())]
 
+    def _acknowledged_late(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint, params: dict[str, Any]
+    ) -> list[Outgoing]:
+        """Taken up after its resolve deadline passed (most often by a leader
+        from the escalation): the resident hears that it is late and what
+        happens now — when it goes higher if still not fixed, or that the
+        ward tells them the result — never the past date as a promise."""
+        lang = actor.language
+        lines = [self.present.t(lang, resident_key("notify.acknowledged_late", item), **params)]
+        services = self.services
+        higher = services.schedule.next_escalation(
+            services.clock_state(complaint),
+            services.policy(complaint.category),
+            complaint.escalation_level,
+        )
+        if higher is not None and higher.at > services.now():
+            leaders = self._leaders(lang, complaint, higher.target)
+            lines.append(
+                self.present.t(
+                    lang, "notify.next_step", when=higher.at, leaders=leaders, code=complaint.code
+                )
+            )
+        else:
+            lines.append(self.present.t(lang, "notify.no_next_step", code=complaint.code))
+        return [self._about(complaint, "\n".join(lines), ())]
+
     async def _rejected(
         self, item: OutboxItem, actor: Actor, complaint: Complaint, params: dict[str, Any]
     ) -> list[Outgoing]:
@@ -646,7 +673,10 @@ class Composer:
             params["note"] = complaint.resolution_note or ""
             choices = self.actions(lang, complaint.id, (Action.CONFIRM, Action.DISPUTE))
         if event in ("acknowledged", "transferred", "filed"):
-            params["handler"] = self.services.handler_label(complaint)
+            by = item.payload.get("by")
+            params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
+        if event == "acknowledged" and complaint.due_at <= self.services.now():
+            return self._acknowledged_late(item, actor, complaint, params)
         if event == "filed":
             params["ack_due"] = complaint.ack_due_at or complaint.created_at
             body = self.present.t(lang, "report.filed", **params)
