@@ -329,3 +329,44 @@ async def test_a_cadre_half_way_through_a_fix_on_a_task_reassigned_meanwhile_is_
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert (complaint.owner, complaint.state) == ("cb-hh-dc1", State.SUBMITTED)
+
+
+async def test_the_briefing_says_a_reopened_task_was_not_taken_back_since_its_reopening(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Fixed and acknowledged on Monday, reopened by the resident on
+    Tuesday afternoon: its clocks restart from the reopening.  Thursday's
+    briefing says it is late to be taken back since it was reopened —
+    not "quá hạn tiếp nhận", as if the cadre had never taken it — and its
+    state is not "being handled" while nobody has taken it back."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "a:1")
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("Đã thu gom"))
+    await bot.choose(cadre, "s")
+    clock.set(local(24, 15))
+    await bot.press(an, "n:1")
+    await bot.send(an.text("Vẫn còn rác"))
+    reopened = await bot.services.complaint(1)
+    assert reopened is not None and reopened.ack_due_at == local(25, 13, 30)
+    clock.set(local(26, 7, 30))
+    sent = await bot.tick()
+    briefing = [m.text or "" for m in to(sent, cadre) if says(m.text, "briefing.header")]
+    assert len(briefing) == 1
+    line = briefing[0].splitlines()[1]
+    assert says(
+        line,
+        "task.reack_late",
+        reopened="24/11/2026 15:00",
+        due="25/11/2026 13:30",
+        late="18 giờ",
+    ), line
+    assert not says(line, "task.ack_late"), line
+    assert says(line, "task.item", state=t("vi", "state.reopened")), "to be taken back, not handled"
+    reminders = joined([m for m in to(sent, cadre) if says(m.text, "reminder.header")])
+    assert says(reminders, "reminder.reack_overdue"), reminders
+    told = joined(to(sent, an))
+    assert says(told, "notify.reack_overdue", code="PA-000001", ack_due="25/11/2026 13:30")
+    assert not says(told, "notify.no_next_step"), "nothing promised beyond the follow-up"

@@ -84,6 +84,7 @@ FOLLOWER_WORDED = frozenset(
         "rejected_not_remit",
         "resolved",
         "ack_overdue",
+        "reack_overdue",
         "overdue",
         "escalated",
         "extended",
@@ -406,6 +407,8 @@ class Composer:
                 due = (
                     "escalation_now"  # the first level comes at the deadline: not "late by 0 hours"
                 )
+            if which is Deadline.ACKNOWLEDGE and complaint.state is State.REOPENED:
+                due = f"re{due}"  # to take back what the resident says is not fixed
             what = self.present.t(
                 lang,
                 f"reminder.{due}",
@@ -587,7 +590,10 @@ class Composer:
             return []
         params["ack_due"] = complaint.ack_due_at or complaint.created_at
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
-        lines = [self.present.t(lang, resident_key(f"notify.{event}", item), **params)]
+        key = event
+        if event == "ack_overdue" and complaint.state is State.REOPENED:
+            key = "reack_overdue"  # reopened, and not taken back in time
+        lines = [self.present.t(lang, resident_key(f"notify.{key}", item), **params)]
         higher = self._leaders(lang, complaint, payload.get("next_leaders"))
         # The next level going to the leaders who follow it up already (the
         # ward leader could not be reached: the city's have it) is no news.
