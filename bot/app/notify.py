@@ -105,6 +105,11 @@ def resident_key(key: str, item: OutboxItem) -> str:
 
 
 ACK_DUES = frozenset({Due.ACK_REMINDER.value, Due.ACK_OVERDUE.value})
+# What a reminder to acknowledge says of a reopened task: to take it back.
+REACK_WHAT = {
+    Due.ACK_REMINDER.value: "reminder.reack_reminder",
+    Due.ACK_OVERDUE.value: "reminder.reack_overdue",
+}
 # A list of tasks gives the most urgent this many their choices (two each).
 TASK_CHOICES = 10
 # What to do next about a task, the first its holder may take.
@@ -407,11 +412,12 @@ class Composer:
                 due = (
                     "escalation_now"  # the first level comes at the deadline: not "late by 0 hours"
                 )
+            key = f"reminder.{due}"
             if which is Deadline.ACKNOWLEDGE and complaint.state is State.REOPENED:
-                due = f"re{due}"  # to take back what the resident says is not fixed
+                key = REACK_WHAT.get(due, key)  # to take back what the resident says is not fixed
             what = self.present.t(
                 lang,
-                f"reminder.{due}",
+                key,
                 level=int(entry.get("level", 0)),
                 late=self.present.duration(lang, now - complaint.due_at),
             )
@@ -590,10 +596,10 @@ class Composer:
             return []
         params["ack_due"] = complaint.ack_due_at or complaint.created_at
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
-        key = event
+        key = f"notify.{event}"
         if event == "ack_overdue" and complaint.state is State.REOPENED:
-            key = "reack_overdue"  # reopened, and not taken back in time
-        lines = [self.present.t(lang, resident_key(f"notify.{key}", item), **params)]
+            key = "notify.reack_overdue"  # reopened, and not taken back in time
+        lines = [self.present.t(lang, resident_key(key, item), **params)]
         higher = self._leaders(lang, complaint, payload.get("next_leaders"))
         # The next level going to the leaders who follow it up already (the
         # ward leader could not be reached: the city's have it) is no news.
