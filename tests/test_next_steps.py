@@ -394,3 +394,23 @@ async def test_a_cadre_who_acknowledges_past_the_resolve_deadline_tells_it_is_la
     cadre = i18n.t("vi", "handler.cadre", area="Tổ dân phố 3", ward="Phường Hồng Hải")
     assert says(told, "notify.acknowledged_late", code="PA-000001", handler=cadre)
     assert not says(told, "notify.acknowledged")
+
+
+async def test_a_leaders_word_to_the_resident_comes_from_the_leaders_and_tells_the_delay(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The leader who took up the overdue task sends one of the short
+    replies: the resident reads it as the ward leaders' word, not "the
+    officer in charge", and the deadline already passed is told as late,
+    not given as "Hạn giải quyết: 25/11/2026 09:00"."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(25, 10, 0))
+    await bot.tick()
+    await bot.press(chair, "a:1")
+    told = joined(to(await bot.press(chair, "q:1:t1"), an))
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    late = i18n.t("vi", "notify.message_late", due="25/11/2026 09:00", code="PA-000001")
+    assert says(told, "notify.message", handler=ward_leaders, code="PA-000001", deadline=late)
+    assert not says(told, "notify.message_due")

@@ -73,7 +73,14 @@ class Handling(Filing):
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         pending = PendingChange(
-            notices=[await self._reporter_notice(complaint, "message", text=data["reply"])],
+            notices=[
+                await self._reporter_notice(
+                    complaint,
+                    "message",
+                    text=data["reply"],
+                    by=actor.staff.id if actor.staff else None,
+                )
+            ],
             note=data["reply"],
         )
         reply = await self._apply(actor, complaint, Action.REPLY, pending, end_conversation=True)

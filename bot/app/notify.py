@@ -704,7 +704,15 @@ class Composer:
         if event == "extended":
             params["reason"] = str(item.payload.get("reason", ""))
         if event == "message":
+            # Who wrote (a leader who took it up, or the officer in charge),
+            # and the deadline as it stands: a past one is told as late.
+            by = item.payload.get("by")
             params["text"] = str(item.payload.get("text", ""))
+            params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
+            late = complaint.due_at <= self.services.now()
+            params["deadline"] = self.present.t(
+                lang, "notify.message_late" if late else "notify.message_due", **params
+            )
         if event == "info_requested":
             params["question"] = str(item.payload.get("question", ""))
             choices = self.actions(lang, complaint.id, (Action.ANSWER_INFO,))
