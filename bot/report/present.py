@@ -104,6 +104,8 @@ class Presenter:
         """ "2 ngày 3 giờ" — how late something is, to the hour."""
         hours = max(0, int(span.total_seconds() // 3600))
         days, hours = divmod(hours, 24)
+        if days and not hours:  # "2 ngày", never "2 ngày 0 giờ"
+            return self.t(language, "time.days", days=days)
         if days:
             return self.t(language, "time.days_hours", days=days, hours=hours)
         return self.t(language, "time.hours", hours=hours)
