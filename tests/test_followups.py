@@ -370,3 +370,23 @@ async def test_the_briefing_says_a_reopened_task_was_not_taken_back_since_its_re
     told = joined(to(sent, an))
     assert says(told, "notify.reack_overdue", code="PA-000001", ack_due="25/11/2026 13:30")
     assert not says(told, "notify.no_next_step"), "nothing promised beyond the follow-up"
+
+
+async def test_the_cadre_is_told_when_a_leader_acknowledges_her_task_for_her(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The ward leader acknowledges from the escalation a task the cadre
+    still holds: she hears it, and that it is still hers to resolve — her
+    list no longer asked her to acknowledge, and nothing said why."""
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    clock.set(local(23, 17))
+    await bot.tick()
+    sent = await bot.press(bot.user(WARD_CHAIR, "Hùng"), "a:1")
+    told = joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
+    assert says(told, "notify.acknowledged_for_you", code="PA-000001", due="25/11/2026 09:00")
+    mine = joined(
+        to(await bot.press(bot.user(ENVIRONMENT_CADRE, "Thắng"), "a:1"), bot.user(501, "An"))
+    )
+    assert not says(mine, "notify.acknowledged"), (
+        "acknowledged once: the resident is not told twice"
+    )

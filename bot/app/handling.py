@@ -10,6 +10,7 @@ from typing import Any
 from bot.app.core import (
     REFRESH_BUTTONS,
     TASK_ASSIGNED,
+    TO_OWNER,
     TO_RESIDENT,
     WARD_TRANSFER,
     PendingChange,
@@ -34,16 +35,23 @@ class Handling(Filing):
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
+        by = actor.staff.id if actor.staff else None
+        notices = [
+            # Who took it up: the owner, or a leader acting from an escalation.
+            await self._reporter_notice(complaint, "acknowledged", by=by),
+            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+        ]
+        if by is not None and by != complaint.owner:
+            # The owner keeps the task: told a leader took it up for them.
+            notices.append(
+                Notice(
+                    TO_OWNER, staff_id=complaint.owner, payload={"event": "acknowledged_for_you"}
+                )
+            )
         pending = PendingChange(
             # Taking it on: a fallback that acknowledges keeps the complaint.
             fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
-            notices=[
-                # Who took it up: the owner, or a leader acting from an escalation.
-                await self._reporter_notice(
-                    complaint, "acknowledged", by=actor.staff.id if actor.staff else None
-                ),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=notices,
         )
         reply = await self._apply(actor, complaint, Action.ACKNOWLEDGE, pending)
         if reply.refused:
