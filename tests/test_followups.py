@@ -390,3 +390,28 @@ async def test_the_cadre_is_told_when_a_leader_acknowledges_her_task_for_her(
     assert not says(mine, "notify.acknowledged"), (
         "acknowledged once: the resident is not told twice"
     )
+
+
+async def test_a_leaders_question_is_answered_to_the_leader_and_the_cadre_sees_what_was_asked(
+    bot: BotDriver,
+) -> None:
+    """The ward leader asks the resident about a cadre's task: the answer
+    reached only the cadre, who never saw the question; the leader who
+    asked heard nothing.  Both now read the question with its answer."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.send(chair.command("status", "PA-000001"))
+    await bot.press(chair, "h:1")
+    await bot.send(chair.text("Rác ở đầu ngõ hay cuối ngõ?"))
+    await bot.press(an, "i:1")
+    sent = await bot.send(an.text("Cuối ngõ"))
+    for staff in (chair, cadre):
+        assert says(
+            joined(to(sent, staff)),
+            "notify.info_answered",
+            code="PA-000001",
+            question="Rác ở đầu ngõ hay cuối ngõ?",
+            answer="Cuối ngõ",
+        ), staff.user_id

@@ -376,6 +376,7 @@ class Composer:
         body = self.present.t(
             lang,
             f"notify.{event}",
+            question=inset(str(item.payload.get("question", ""))),
             code=complaint.code,
             stars=int(item.payload.get("stars", 0)),
             answer=inset(str(item.payload.get("answer", ""))),
