@@ -414,3 +414,28 @@ async def test_a_leaders_word_to_the_resident_comes_from_the_leaders_and_tells_t
     late = i18n.t("vi", "notify.message_late", due="25/11/2026 09:00", code="PA-000001")
     assert says(told, "notify.message", handler=ward_leaders, code="PA-000001", deadline=late)
     assert not says(told, "notify.message_due")
+
+
+async def test_a_leader_who_asks_or_reports_the_fix_is_named_and_the_cadre_told(
+    bot: BotDriver,
+) -> None:
+    """The ward leader asks the resident a question about a cadre's task,
+    then reports it fixed: the resident reads both as the ward leaders'
+    (not "Cán bộ phụ trách"), and the cadre who holds it hears that the
+    leader reported it fixed for her."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    await bot.send(chair.command("status", "PA-000001"))
+    await bot.press(chair, "h:1")
+    asked = joined(to(await bot.send(chair.text("Ở đầu ngõ hay cuối ngõ?")), an))
+    assert says(asked, "notify.info_requested", handler=ward_leaders, code="PA-000001")
+    await bot.press(an, "i:1")
+    await bot.send(an.text("Cuối ngõ"))
+    await bot.press(chair, "r:1")
+    await bot.send(chair.text("Đã thu gom"))
+    sent = await bot.choose(chair, "s")
+    assert says(joined(to(sent, an)), "notify.resolved", handler=ward_leaders, code="PA-000001")
+    told = joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
+    assert says(told, "notify.resolved_for_you", code="PA-000001")

@@ -177,12 +177,19 @@ class Handling(Filing):
                     complaint.category, complaint.due_at, complaint.paused_since, now
                 )
             )
+        by = actor.staff.id if actor.staff else None
+        notices = [
+            await self._reporter_notice(complaint, "resolved", by=by),
+            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+        ]
+        if by is not None and by != complaint.owner:
+            # The owner's task, reported fixed by a leader: she hears it.
+            notices.append(
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "resolved_for_you"})
+            )
         pending = PendingChange(
             fields=fields,
-            notices=[
-                await self._reporter_notice(complaint, "resolved"),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=notices,
             photos=[("resolution", p) for p in photos],
             note=data["note"],
         )
@@ -395,7 +402,12 @@ class Handling(Filing):
         pending = PendingChange(
             fields=fields,
             notices=[
-                await self._reporter_notice(complaint, "info_requested", question=data["question"])
+                await self._reporter_notice(
+                    complaint,
+                    "info_requested",
+                    question=data["question"],
+                    by=actor.staff.id if actor.staff else None,
+                )
             ],
             note=data["question"],
         )

@@ -685,7 +685,8 @@ class Composer:
             parts += self._photos(complaint.resolution_photos, caption)
             params["note"] = complaint.resolution_note or ""
             choices = self.actions(lang, complaint.id, (Action.CONFIRM, Action.DISPUTE))
-        if event in ("acknowledged", "transferred", "filed"):
+        if event in ("acknowledged", "transferred", "filed", "resolved", "info_requested"):
+            # Who acted: the owner, or a leader acting on the owner's task.
             by = item.payload.get("by")
             params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
         if event == "acknowledged" and complaint.due_at <= self.services.now():
