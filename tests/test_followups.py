@@ -415,3 +415,24 @@ async def test_a_leaders_question_is_answered_to_the_leader_and_the_cadre_sees_w
             question="Rác ở đầu ngõ hay cuối ngõ?",
             answer="Cuối ngõ",
         ), staff.user_id
+
+
+async def test_extending_an_overdue_task_counts_from_now_not_from_the_missed_deadline(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Due Wednesday 25/11 09:00, extended by one working day on Monday
+    30/11: the resident, the cadre and the leader were all given
+    "26/11/2026 09:00", a date already past, as the new deadline."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(30, 9))
+    await bot.tick()
+    await bot.send(chair.command("extend", "PA-000001"))
+    await bot.choose(chair, "1")
+    sent = await bot.send(chair.text("Chờ xe chuyên dụng"))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == datetime(2026, 12, 1, 9, tzinfo=TZ), "one working day from now"
+    assert says(joined(to(sent, an)), "notify.extended", due="01/12/2026 09:00")
+    assert says(joined(to(sent, chair)), "extend.done", due="01/12/2026 09:00")
