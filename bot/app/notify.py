@@ -689,7 +689,10 @@ class Composer:
             # Who acted: the owner, or a leader acting on the owner's task.
             by = item.payload.get("by")
             params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
-        if event == "acknowledged" and complaint.due_at <= self.services.now():
+        # Past its resolve deadline as its clock counts (it stands still while
+        # the resident is asked): told as late, never as a past promise.
+        late = complaint.due_at <= d.judged_at(complaint, self.services.now())
+        if event == "acknowledged" and late:
             return self._acknowledged_late(item, actor, complaint, params)
         if event == "filed":
             params["ack_due"] = complaint.ack_due_at or complaint.created_at
@@ -711,7 +714,6 @@ class Composer:
             by = item.payload.get("by")
             params["text"] = str(item.payload.get("text", ""))
             params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
-            late = complaint.due_at <= self.services.now()
             params["deadline"] = self.present.t(
                 lang, "notify.message_late" if late else "notify.message_due", **params
             )
