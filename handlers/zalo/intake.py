@@ -16,7 +16,11 @@ A text is, in this order:
    else the person picks from a numbered list; "rồi" / "chưa" (yes / not
    yet), the Vietnamese answer to "đã khắc phục chưa?", only on the list
    that asks it;
-5. anything else: an answer to the conversation under way; with none, the
+5. any other sentence at that list ("vẫn còn rác, chưa ai dọn", "cảm ơn,
+   sạch rồi"): an answer to it, checked once with three numbered choices
+   (fixed, not fixed, a new report), the sentence kept for the choice
+   (verdicts.py);
+6. anything else: an answer to the conversation under way; with none, the
    answer to a cadre's question when that is the last list ("1. Trả lời":
    people answer without typing 1 first), a tracking code shows its
    complaint, a residential group's code from a poster ("HH-TDP03") starts
@@ -47,7 +51,7 @@ from bot.app.outgoing import RefreshOut, TaskChoice, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
-from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
+from bot.domain.complaints import Action, Complaint, State, StateGroup, parse_code
 from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.flows.steps import TEXT_MAX
 from bot.domain.messages import text
@@ -60,6 +64,17 @@ from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
 from handlers.zalo.updates import EventKind, IncomingEvent
+from handlers.zalo.verdicts import (
+    ACTION_OF,
+    VERDICT_OF,
+    FixedOrNot,
+    Held,
+    held_of,
+    joined,
+    question,
+    says_no,
+    says_yes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +263,10 @@ class ZaloIntake:
             if len(listed) == 1:
                 await self.services.leave_optional(actor)
                 return Said([await desk.act(actor, verdict, listed.pop())])
+        if not (line is not None and not line[1]) and self._area(typed) is None:
+            answered = await self._fixed_or_not(actor, typed, verdict, event.sender_name, came)
+            if answered is not None:
+                return answered
         if line is not None and not line[1] and await self._numbered_question(actor):
             typed = str(line[0])  # "số 2": the question's second choice
         answer = TextAnswer(typed, sent_at=event.sent_at)
@@ -340,15 +359,89 @@ class ZaloIntake:
             count = len(menu.items)
             return self.desk.say(actor, "fallback.no_such_number_zalo", number=number, count=count)
         await self.services.leave_optional(actor)
-        return await self._run(actor, menu.items[number - 1], who)
+        return await self._run(actor, menu.items[number - 1], who, came.update_id)
 
-    async def _run(self, actor: Actor, item: MenuItem, who: str) -> Said:
+    async def _run(self, actor: Actor, item: MenuItem, who: str, update_id: str) -> Said:
         task = task_of(item)
         if task is not None:
             return Said([await self.desk.act(actor, *task)])
+        held = held_of(item)
+        if held is not None:
+            return await self._give_verdict(actor, held, who, update_id)
         if item and item[0] == COMMAND and len(item) >= 2:
             return await self.desk.command(actor, item[1], item[2:], self.links, who=who)
         return Said([self.desk.fallback(actor)])
+
+    # ---- "đã khắc phục chưa?" answered in a sentence (verdicts.py) --------------------------
+
+    async def _fixed_or_not(
+        self, actor: Actor, typed: str, short: Action | None, who: str, came: Typed
+    ) -> Said | None:
+        """A text at the question "đã khắc phục chưa?" (the last thing the
+        person was shown, its complaint still waiting for the answer), or at
+        the bot's check of a sentence typed there: "đúng" / "rồi" / "chưa"
+        take the check's choice; anything else is (or joins) the sentence the
+        question is asked about, with its three numbered choices.  None when
+        no such question is the last thing shown."""
+        if await self._conversation_has_the_floor(actor):
+            return None
+        menu = await self.menus.menu_of(actor.person_id)
+        if menu is None or not menu.over_prompt:
+            return None
+        asked = await self._asked_if_fixed(menu.items)
+        if asked is None:
+            return None
+        complaint, held = asked
+        chosen = next(
+            (
+                h
+                for h in held
+                if (short is not None and VERDICT_OF.get(short) is h.verdict)
+                or (h.guessed and says_yes(typed))
+            ),
+            None,
+        )
+        if chosen is not None:
+            await self.services.leave_optional(actor)
+            return await self._give_verdict(actor, chosen, who, came.update_id)
+        before = held[0].said if held else ""
+        said = before if says_no(typed) and before else joined(before, typed)
+        await self.services.leave_optional(actor)
+        lang = actor.language
+        return Said([question(self.desk.present, lang, complaint.code, complaint.id, said)])
+
+    async def _asked_if_fixed(
+        self, items: tuple[MenuItem, ...]
+    ) -> tuple[Complaint, list[Held]] | None:
+        """The complaint a list asks "đã khắc phục chưa?" about, and the
+        check's choices when the list is that check; None when the list asks
+        nothing of the kind, or its complaint is no longer waiting for it."""
+        held = [h for h in map(held_of, items) if h is not None]
+        tasks = [t for t in map(task_of, items) if t is not None and t[0] in VERDICT_OF]
+        ids = {h.complaint_id for h in held} | {t[1] for t in tasks}
+        if len(ids) != 1:
+            return None
+        complaint = await self.services.complaint(ids.pop())
+        if complaint is None or complaint.state is not State.RESOLVED:
+            return None
+        return complaint, held
+
+    async def _give_verdict(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
+        """The check's choice, with the sentence it was about: "not fixed"
+        reopens the complaint with it as the resident's comment, a new
+        report starts with it as the description."""
+        services = self.services
+        if held.verdict is FixedOrNot.NEW_REPORT:
+            report = TextAnswer(held.said)
+            opened = await services.open_report(actor, report, update_id=update_id)
+            if opened is not None:
+                return Said([opened])
+            return await self.desk.command(actor, "new", (), self.links, who=who)
+        begun = await self.desk.act(actor, ACTION_OF[held.verdict], held.complaint_id)
+        if held.verdict is FixedOrNot.FIXED or begun.prompt is None or not held.said:
+            return Said([begun])
+        reply = await services.answer(actor, TextAnswer(held.said), update_id=update_id)
+        return Said([reply if reply is not None else begun])
 
     async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
         """An action typed as words: on the complaint named, else the only
