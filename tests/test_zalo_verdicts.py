@@ -177,3 +177,48 @@ def test_which_way_a_sentence_leans(typed: str, leans: FixedOrNot | None) -> Non
     """A "not" before a word for fixed turns it round ("chưa sạch"); thanks
     lean to fixed only when nothing says otherwise; both ways is neither."""
     assert leaning(typed) is leans
+
+
+async def test_photos_sent_at_the_fixed_question_are_checked_once_and_reach_the_officer(
+    hooked: Stage,
+) -> None:
+    """A resident answers with photos of the place as it is now (Zalo sends
+    each alone): one check, not one per photo, and no new report; "not
+    fixed" takes the photos to the officer with the comment typed after."""
+    lan, cadre = await asked_if_fixed(hooked)
+    said = joined(await lan.photo())
+    assert lan.says(said, "verdict.unclear_zalo", code=CODE)
+    said = joined(await lan.photo())
+    assert lan.says(said, "verdict.photo_kept_zalo")
+    assert not lan.says(said, "verdict.unclear_zalo", code=CODE), "asked once"
+    assert await draft_of(hooked, lan) is None
+    said = joined(await lan.text("2"))
+    assert lan.says(said, "dispute.comment_hint") or lan.says(
+        said, "dispute.ask_comment", code=CODE
+    )
+    said = joined(await lan.text("Vẫn còn nguyên đống rác"))
+    assert lan.says(said, "resident.reopened", code=CODE)
+    assert "Vẫn còn nguyên đống rác" in joined(cadre.news())
+    photos = await hooked.bot.services.store.db.conn.execute_fetchall(  # type: ignore[attr-defined]
+        "SELECT COUNT(*) FROM complaint_photos WHERE kind = 'dispute'"
+    )
+    assert next(iter(photos))[0] == 2
+
+
+async def test_a_photo_with_a_caption_saying_not_fixed_reopens_after_yes(hooked: Stage) -> None:
+    lan, _ = await asked_if_fixed(hooked)
+    said = joined(await lan.photo("Vẫn chưa ai dọn"))
+    assert lan.says(said, "verdict.not_fixed_zalo", code=CODE)
+    said = joined(await lan.text("Đúng"))
+    assert lan.says(said, "resident.reopened", code=CODE)
+    assert await state_of(hooked) is State.REOPENED
+
+
+async def test_a_photo_at_the_fixed_question_can_still_start_a_new_report(hooked: Stage) -> None:
+    lan, _ = await asked_if_fixed(hooked)
+    await lan.photo()
+    await lan.text("3")
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    assert state is not None and state.kind == "report"
+    assert len(state.data.get("photos", [])) == 1
+    assert await state_of(hooked) is State.RESOLVED

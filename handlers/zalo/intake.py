@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -53,7 +53,7 @@ from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, State, StateGroup, parse_code
 from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
-from bot.domain.flows.steps import TEXT_MAX
+from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
 from handlers.zalo.actions import list_line, short_answer, typed_action
@@ -66,9 +66,11 @@ from handlers.zalo.sender import ZaloOut
 from handlers.zalo.updates import EventKind, IncomingEvent
 from handlers.zalo.verdicts import (
     ACTION_OF,
+    HELD,
     VERDICT_OF,
     FixedOrNot,
     Held,
+    choices,
     held_of,
     joined,
     question,
@@ -293,6 +295,10 @@ class ZaloIntake:
             answered = await self._take_up(actor, action, answer, update_id)
             if answered is not None:
                 return answered
+        if isinstance(answer, PhotoAnswer):
+            checked = await self._photo_at_fixed_question(actor, answer)
+            if checked is not None:
+                return checked
         return await self.desk.unanswered(actor, answer, update_id=update_id)
 
     async def _take_up(
@@ -383,12 +389,7 @@ class ZaloIntake:
         take the check's choice; anything else is (or joins) the sentence the
         question is asked about, with its three numbered choices.  None when
         no such question is the last thing shown."""
-        if await self._conversation_has_the_floor(actor):
-            return None
-        menu = await self.menus.menu_of(actor.person_id)
-        if menu is None or not menu.over_prompt:
-            return None
-        asked = await self._asked_if_fixed(menu.items)
+        asked = await self._fixed_question(actor)
         if asked is None:
             return None
         complaint, held = asked
@@ -401,23 +402,60 @@ class ZaloIntake:
             ),
             None,
         )
-        if chosen is not None:
-            await self.services.leave_optional(actor)
-            return await self._give_verdict(actor, chosen, who, came.update_id)
-        before = held[0].said if held else ""
-        said = before if says_no(typed) and before else joined(before, typed)
         await self.services.leave_optional(actor)
-        lang = actor.language
-        return Said([question(self.desk.present, lang, complaint.code, complaint.id, said)])
+        if chosen is not None:
+            return await self._give_verdict(actor, chosen, who, came.update_id)
+        return self._check(actor, complaint, held, "" if says_no(typed) else typed, ())
 
-    async def _asked_if_fixed(
-        self, items: tuple[MenuItem, ...]
-    ) -> tuple[Complaint, list[Held]] | None:
-        """The complaint a list asks "đã khắc phục chưa?" about, and the
-        check's choices when the list is that check; None when the list asks
-        nothing of the kind, or its complaint is no longer waiting for it."""
-        held = [h for h in map(held_of, items) if h is not None]
-        tasks = [t for t in map(task_of, items) if t is not None and t[0] in VERDICT_OF]
+    async def _photo_at_fixed_question(self, actor: Actor, photo: PhotoAnswer) -> Said | None:
+        """A photo at "đã khắc phục chưa?": most often what the place looks
+        like now, either way; checked like a sentence, kept for the choice
+        (its caption is the sentence).  Photos sent one after the other (Zalo
+        sends each alone) join the check already asked, which is not asked
+        again for each."""
+        asked = await self._fixed_question(actor)
+        if asked is None:
+            return None
+        complaint, held = asked
+        await self.services.leave_optional(actor)
+        if held and not photo.caption:
+            more = [replace(h, photos=(*h.photos, photo.media_id)[:PHOTO_MAX]) for h in held]
+            menu = await self.menus.menu_of(actor.person_id)
+            shown = menu.shown_at if menu is not None and menu.shown_at else self.services.now()
+            items = [(COMMAND, HELD, *h.args()) for h in more]
+            await self.menus.remember_menu(actor.person_id, ZALO, items, shown)
+            return self.desk.say(actor, "verdict.photo_kept_zalo")
+        return self._check(actor, complaint, held, photo.caption or "", (photo.media_id,))
+
+    def _check(
+        self,
+        actor: Actor,
+        complaint: Complaint,
+        held: list[Held],
+        typed: str,
+        photos: tuple[int, ...],
+    ) -> Said:
+        """The check of what was sent at the question, what was sent
+        before it (a first sentence, photos) kept too."""
+        said = joined(held[0].said, typed) if held else typed
+        kept = (*(held[0].photos if held else ()), *photos)
+        ask = question(
+            self.desk.present, actor.language, complaint.code, choices(complaint.id, said, kept)
+        )
+        return Said([ask])
+
+    async def _fixed_question(self, actor: Actor) -> tuple[Complaint, list[Held]] | None:
+        """The complaint the person's last list asks "đã khắc phục chưa?"
+        about, and the check's choices when the list is that check; None
+        when a conversation has the floor, the list asks nothing of the
+        kind, or its complaint no longer waits for the answer."""
+        if await self._conversation_has_the_floor(actor):
+            return None
+        menu = await self.menus.menu_of(actor.person_id)
+        if menu is None or not menu.over_prompt:
+            return None
+        held = [h for h in map(held_of, menu.items) if h is not None]
+        tasks = [t for t in map(task_of, menu.items) if t is not None and t[0] in VERDICT_OF]
         ids = {h.complaint_id for h in held} | {t[1] for t in tasks}
         if len(ids) != 1:
             return None
@@ -430,18 +468,43 @@ class ZaloIntake:
         """The check's choice, with the sentence it was about: "not fixed"
         reopens the complaint with it as the resident's comment, a new
         report starts with it as the description."""
-        services = self.services
         if held.verdict is FixedOrNot.NEW_REPORT:
-            report = TextAnswer(held.said)
-            opened = await services.open_report(actor, report, update_id=update_id)
-            if opened is not None:
-                return Said([opened])
-            return await self.desk.command(actor, "new", (), self.links, who=who)
+            return await self._report_held(actor, held, who, update_id)
         begun = await self.desk.act(actor, ACTION_OF[held.verdict], held.complaint_id)
-        if held.verdict is FixedOrNot.FIXED or begun.prompt is None or not held.said:
+        if held.verdict is FixedOrNot.FIXED or begun.prompt is None:
             return Said([begun])
-        reply = await services.answer(actor, TextAnswer(held.said), update_id=update_id)
+        sent: list[Answer] = [PhotoAnswer(p) for p in held.photos]
+        reply = await self._answers(actor, [*sent, TextAnswer(held.said)] if held.said else sent)
         return Said([reply if reply is not None else begun])
+
+    async def _answers(self, actor: Actor, answers: list[Answer]) -> Reply | None:
+        """Several answers given at once to the conversation under way (what
+        was kept for it), the last reply shown.  (Not claimed by the update
+        that gave them: the conversation takes one answer per update.)"""
+        services = self.services
+        reply = None
+        for answer in answers:
+            reply = await services.answer(actor, answer) or reply
+        if reply is not None and reply.prompt is None:
+            # The question it goes on with, shown: what is typed next answers it.
+            reply = replace(reply, prompt=await services.current_prompt(actor))
+        return reply
+
+    async def _report_held(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
+        """A new report with what was sent at the question: the sentence
+        its description (when it reads like one), the photos its photos."""
+        services = self.services
+        report: list[Answer] = [TextAnswer(held.said)] if held.said else []
+        report += [PhotoAnswer(p) for p in held.photos]
+        opened = (
+            await services.open_report(actor, report[0], update_id=update_id) if report else None
+        )
+        if opened is not None:
+            return Said([await self._answers(actor, report[1:]) or opened])
+        started = await self.desk.command(actor, "new", (), self.links, who=who)
+        # The sentence opened nothing: the photos join the draft.
+        kept = await self._answers(actor, [PhotoAnswer(p) for p in held.photos])
+        return Said([*started.items, kept]) if kept is not None else started
 
     async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
         """An action typed as words: on the complaint named, else the only

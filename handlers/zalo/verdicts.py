@@ -30,7 +30,7 @@ from enum import StrEnum
 from bot.app.outgoing import CommandChoice, TextOut
 from bot.domain.complaints import Action
 from bot.domain.flows.resident import COURTESY
-from bot.domain.flows.steps import TEXT_MAX
+from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.text import fold, marked_words, same_word
 from bot.report.present import Presenter
 from handlers.zalo.render import COMMAND, MenuItem
@@ -160,35 +160,52 @@ def says_no(typed: str) -> bool:
 
 @dataclass(frozen=True)
 class Held:
-    """One numbered choice of the question, with the sentence it keeps."""
+    """One numbered choice of the question, with what it keeps: the
+    sentence, and the photos sent with it (kept in the media store)."""
 
     verdict: FixedOrNot
     complaint_id: int
     said: str
     guessed: bool  # the way the sentence leaned: what "đúng" / "vâng" picks
+    photos: tuple[int, ...] = ()
+
+    def args(self) -> tuple[str, ...]:
+        """As the person's remembered list keeps it, after (COMMAND, HELD)."""
+        photos = ",".join(map(str, self.photos))
+        guessed = "1" if self.guessed else ""
+        return (self.verdict.value, str(self.complaint_id), self.said, guessed, photos)
 
 
 def held_of(item: MenuItem) -> Held | None:
     """A remembered choice of the question, if ``item`` is one."""
-    if len(item) != 6 or item[:2] != (COMMAND, HELD) or not item[3].isdecimal():
+    if len(item) != 7 or item[:2] != (COMMAND, HELD) or not item[3].isdecimal():
         return None
     try:
         verdict = FixedOrNot(item[2])
     except ValueError:
         return None
-    return Held(verdict, int(item[3]), item[4], item[5] == "1")
+    photos = tuple(int(p) for p in item[6].split(",") if p.isdecimal())
+    return Held(verdict, int(item[3]), item[4], item[5] == "1", photos)
 
 
 def joined(before: str, typed: str) -> str:
     """What the resident said, a second sentence after the first (the
     newest alone when both would be longer than a comment may be)."""
+    if not typed:
+        return before
     both = f"{before}\n{typed}" if before else typed
     return both if len(both) <= TEXT_MAX else typed
 
 
-def question(present: Presenter, language: str, code: str, complaint_id: int, said: str) -> TextOut:
-    """The question, worded by the way ``said`` leans, and its choices."""
+def choices(complaint_id: int, said: str, photos: tuple[int, ...]) -> list[Held]:
+    """The question's three choices, in order, each keeping what was sent."""
     guess = leaning(said)
+    return [Held(v, complaint_id, said, v is guess, photos[:PHOTO_MAX]) for v in ORDER]
+
+
+def question(present: Presenter, language: str, code: str, held: list[Held]) -> TextOut:
+    """The question, worded by the way the sentence leans, and its choices."""
+    guess = next((h.verdict for h in held if h.guessed), None)
     key = {
         FixedOrNot.FIXED: "verdict.fixed_zalo",
         FixedOrNot.NOT_FIXED: "verdict.not_fixed_zalo",
@@ -199,12 +216,5 @@ def question(present: Presenter, language: str, code: str, complaint_id: int, sa
         FixedOrNot.NOT_FIXED: present.action(language, Action.DISPUTE),
         FixedOrNot.NEW_REPORT: present.t(language, "commands.new"),
     }
-    rows = tuple(
-        (
-            CommandChoice(
-                labels[v], HELD, (v.value, str(complaint_id), said, "1" if v is guess else "")
-            ),
-        )
-        for v in ORDER
-    )
+    rows = tuple((CommandChoice(labels[h.verdict], HELD, h.args()),) for h in held)
     return TextOut("text", present.t(language, key, code=code), rows)
