@@ -222,3 +222,30 @@ async def test_a_photo_at_the_fixed_question_can_still_start_a_new_report(hooked
     assert state is not None and state.kind == "report"
     assert len(state.data.get("photos", [])) == 1
     assert await state_of(hooked) is State.RESOLVED
+
+
+@pytest.mark.parametrize("kind", ["sticker", "voice", "unsupported"])
+async def test_a_sticker_at_the_fixed_question_leaves_the_question_standing(
+    hooked: Stage, kind: str
+) -> None:
+    """A thumbs-up sticker (or a voice note) the bot cannot read is said so,
+    without the help's list replacing "1 fixed, 2 not fixed": "rồi" or "1"
+    typed next still answers the question."""
+    lan, _ = await asked_if_fixed(hooked)
+    said = joined(lan._mine(await lan.zalo.send(getattr(lan.user, kind)())))
+    assert lan.says(said, "fallback.media_list_zalo")
+    assert not lan.says(said, "fallback.help"), "no list of its own"
+    await lan.text("rồi")
+    assert await state_of(hooked) is State.CONFIRMED
+
+
+async def test_a_sticker_at_a_task_card_leaves_its_numbers_to_the_card(hooked: Stage) -> None:
+    """A cadre on Zalo sends a sticker at a task card, then "1": the card's
+    first action (accept), not the first line of the help."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    assert isinstance(cadre, ZaloChat)
+    await file_report(hooked.resident(TELEGRAM, "An"))
+    cadre.news()
+    await cadre.zalo.send(cadre.user.sticker())
+    await cadre.act(Action.ACKNOWLEDGE, 1)
+    assert await state_of(hooked) is State.ACKNOWLEDGED

@@ -289,6 +289,9 @@ class ZaloIntake:
             return Said([reply])
         if isinstance(answer, OtherAnswer):
             kind = text(f"media.{answer.kind}")
+            if await self._list_stands(actor):
+                # The help's list would replace it: "rồi", "1" typed next would mean the help's.
+                return self.desk.say(actor, "fallback.media_list_zalo", kind=kind)
             unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
             return Said([unread, self.desk.fallback(actor)])
         for action in (Action.ANSWER_INFO, Action.RESOLVE):
@@ -327,6 +330,13 @@ class ZaloIntake:
         """(whether a conversation is under way, the person's last list)."""
         state = await self.services.store.load_conversation(actor.person_id)
         return state is not None, await self.menus.menu_of(actor.person_id)
+
+    async def _list_stands(self, actor: Actor) -> bool:
+        """The person's last list is the last thing they were shown (a
+        sticker sent at "đã khắc phục chưa?" or at a task card leaves it
+        so: its numbers still mean what it says)."""
+        menu = await self.menus.menu_of(actor.person_id)
+        return menu is not None and menu.over_prompt and bool(menu.items)
 
     async def _conversation_has_the_floor(self, actor: Actor) -> bool:
         """A conversation other than an optional offer is under way, and its
