@@ -44,3 +44,13 @@ async def test_an_officer_who_types_ok_at_the_note_offer_sends_the_resident_noth
     assert await hooked.bot.services.store.load_conversation((await cadre.person()).id) is None
     complaint = await hooked.bot.services.complaint(1)
     assert complaint is not None and complaint.state is State.ACKNOWLEDGED
+
+
+async def test_a_number_past_a_list_of_one_is_told_to_type_1(hooked: Stage) -> None:
+    """The help's list has one line ("1. Gửi phản ánh mới"): "7" is answered
+    "gõ 1", never "một số từ 1 đến 1"."""
+    lan = hooked.resident(ZALO, "Lan")
+    await lan.text("alo")
+    said = joined(await lan.text("7"))
+    assert lan.says(said, "fallback.no_such_number_one_zalo", number=7)
+    assert "1 đến 1" not in said

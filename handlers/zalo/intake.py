@@ -373,6 +373,8 @@ class ZaloIntake:
             if talking:
                 return None
             count = len(menu.items)
+            if count == 1:  # not "một số từ 1 đến 1"
+                return self.desk.say(actor, "fallback.no_such_number_one_zalo", number=number)
             return self.desk.say(actor, "fallback.no_such_number_zalo", number=number, count=count)
         await self.services.leave_optional(actor)
         return await self._run(actor, menu.items[number - 1], who, came.update_id)
