@@ -19,9 +19,12 @@ from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
 from bot.i18n import t
 from handlers.zalo.verdicts import FixedOrNot, leaning
+from tests.catalogue import says
 from tests.channels import Chat, Stage, ZaloChat, joined, stage
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
+from tests.test_following_channels import file_report as follow_file
+from tests.test_following_channels import to_review
 
 CODE = "PA-000001"
 
@@ -249,3 +252,43 @@ async def test_a_sticker_at_a_task_card_leaves_its_numbers_to_the_card(hooked: S
     await cadre.zalo.send(cadre.user.sticker())
     await cadre.act(Action.ACKNOWLEDGE, 1)
     assert await state_of(hooked) is State.ACKNOWLEDGED
+
+
+async def test_a_follower_who_writes_it_is_still_there_reopens_it_after_the_check(
+    hooked: Stage,
+) -> None:
+    """Bình follows An's report; told it is fixed, he writes what he sees."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    await follow_file(hooked.resident(TELEGRAM, "An"))
+    binh = hooked.resident(ZALO, "Bình")
+    assert isinstance(binh, ZaloChat)
+    await to_review(binh)
+    await binh.choose("f1")
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    binh.news()
+    said = joined(await binh.text("Vẫn còn rác ở góc ngõ"))
+    assert binh.says(said, "verdict.not_fixed_zalo", code=CODE)
+    await binh.text("vâng")
+    assert await state_of(hooked) is State.REOPENED
+    assert "Vẫn còn rác ở góc ngõ" in joined(cadre.news())
+    assert await complaints(hooked) == 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Thanks, it is clean now", "verdict.fixed_zalo"),
+        ("Still dirty, nobody came", "verdict.not_fixed_zalo"),
+        ("Hello, a question please", "verdict.unclear_zalo"),
+    ],
+)
+async def test_a_resident_writing_in_english_is_checked_in_english(
+    hooked: Stage, typed: str, key: str
+) -> None:
+    lan, _ = await asked_if_fixed(hooked)
+    await lan.command("lang", "en")
+    said = joined(await lan.text(typed))
+    assert says(said, key, "en", code=CODE)
+    assert t("en", "button.fixed") in said and t("en", "commands.new") in said
