@@ -372,7 +372,7 @@ class ReportFlow:
             data["topic"] = normalise_text(answer.text)
             data.pop("family", None)
             return Outcome(data, step=self.first_step(env, data))
-        if not reads_like_a_report(answer.text):
+        if not reads_like_a_report(answer.text, env.chart):
             return Outcome(data, notes=notes)
         value, refused = check_text(data, answer, field_name="description")
         if value is None:
