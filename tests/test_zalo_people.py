@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.channels import ZALO
+from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
@@ -54,3 +54,57 @@ async def test_a_number_past_a_list_of_one_is_told_to_type_1(hooked: Stage) -> N
     said = joined(await lan.text("7"))
     assert lan.says(said, "fallback.no_such_number_one_zalo", number=7)
     assert "1 đến 1" not in said
+
+
+@pytest.mark.parametrize("thanks", ["Cảm ơn các anh nhiều", "cam on a", "Thanks"])
+async def test_a_resident_who_says_thank_you_after_the_rating_is_thanked_back(
+    hooked: Stage, thanks: str
+) -> None:
+    """Asked to rate, a resident writes thanks instead: answered in kind, not
+    with "Để gửi phản ánh, anh/chị gõ mới" and its list."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = hooked.resident(ZALO, "Lan")
+    await file_report(lan)
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    await lan.text("1")  # fixed: the rating is asked
+    said = joined(await lan.text(thanks))
+    assert lan.says(said, "fallback.thanks_zalo")
+    assert not lan.says(said, "fallback.help")
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+
+
+async def test_thanks_with_a_new_problem_in_it_is_a_report(hooked: Stage) -> None:
+    lan = hooked.resident(ZALO, "Lan")
+    said = joined(await lan.text("Cảm ơn anh, nhưng ngõ 7 lại có người đổ xà bần ra đường"))
+    assert not lan.says(said, "fallback.thanks_zalo")
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    assert state is not None and state.kind == "report"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Chào anh, ngõ 7 có người đổ xà bần ra đường",
+        "Xin chào các anh chị ạ, cống trước nhà số 12 bị tắc bốc mùi",
+        "alo, rác ở đầu ngõ 5 mấy hôm nay không ai thu gom",
+    ],
+)
+async def test_a_report_that_opens_with_a_greeting_is_a_report(hooked: Stage, typed: str) -> None:
+    """Vietnamese greet an office before they say what is wrong: the
+    sentence is the report's description, not small talk answered with the
+    help (and typed again)."""
+    lan = hooked.resident(ZALO, "Lan")
+    said = joined(await lan.text(typed))
+    assert lan.says(said, "report.words_kept")
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    assert state is not None and state.kind == "report"
+    assert state.data.get("description") == typed
+
+
+@pytest.mark.parametrize("typed", ["xin chào", "cảm ơn cán bộ nhiệt tình", "Chào anh chị ạ"])
+async def test_a_greeting_or_thanks_alone_is_still_not_a_report(hooked: Stage, typed: str) -> None:
+    lan = hooked.resident(ZALO, "Lan")
+    await lan.text(typed)
+    assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None

@@ -56,7 +56,7 @@ from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, Te
 from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import list_line, short_answer, typed_action
+from handlers.zalo.actions import is_thanks, list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
@@ -281,6 +281,9 @@ class ZaloIntake:
         area = self._area(typed)
         if area is not None:
             return await desk.start_in(actor, event.sender_name, area, update_id=update_id)
+        if actor.staff is None and is_thanks(typed):
+            # Thanked (after a rating, at the end): not told how to report.
+            return desk.say(actor, "fallback.thanks_zalo")
         return await desk.unanswered(actor, answer, update_id=update_id)
 
     async def _answer(self, actor: Actor, update_id: str, answer: Answer) -> Said:
