@@ -4,6 +4,7 @@ would find wrong, each a test that failed before its fix."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
+from bot.sandbox.driver import PUBLIC_URL
 from tests.channels import Stage, joined, stage
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
@@ -108,3 +110,29 @@ async def test_a_greeting_or_thanks_alone_is_still_not_a_report(hooked: Stage, t
     lan = hooked.resident(ZALO, "Lan")
     await lan.text(typed)
     assert await hooked.bot.services.store.load_conversation((await lan.person()).id) is None
+
+
+async def test_an_official_account_event_sent_here_by_mistake_is_named_in_the_log(
+    hooked: Stage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ward that points its Official Account's webhook at the bot: the OA's
+    events ("user_send_text", signed X-ZEvent-Signature) are refused unread,
+    and the log tells the city's IT what is wrong, not only "wrong secret"."""
+    event = {
+        "app_id": "1234",
+        "event_name": "user_send_text",
+        "sender": {"id": "8765"},
+        "recipient": {"id": "4321"},
+        "message": {"text": "Rác ở ngõ 5", "msg_id": "abc"},
+        "timestamp": "1700000000000",
+    }
+    client = hooked.zalo.api.webhook_client
+    assert client is not None
+    with caplog.at_level(logging.WARNING):
+        response = await client.post(
+            PUBLIC_URL + "/zalo", json=event, headers={"X-ZEvent-Signature": "mac=0f0f"}
+        )
+    assert response.status_code == 403
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Official Account" in logged
+    assert "Rác" not in logged
