@@ -292,3 +292,18 @@ async def test_a_resident_writing_in_english_is_checked_in_english(
     said = joined(await lan.text(typed))
     assert says(said, key, "en", code=CODE)
     assert t("en", "button.fixed") in said and t("en", "commands.new") in said
+
+
+@pytest.mark.parametrize("typed", ["mới", "phản ánh mới", "gui phan anh"])
+async def test_new_typed_at_the_check_starts_the_report_with_the_sentence(
+    hooked: Stage, typed: str
+) -> None:
+    """Asked about their sentence, a resident types the command rather than 3:
+    the report still starts with what they wrote, not empty."""
+    lan, _ = await asked_if_fixed(hooked)
+    problem = "Có người đổ trộm xà bần ở đầu ngõ 7 từ tối qua"
+    await lan.text(problem)
+    await lan.text(typed)
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    assert state is not None and state.kind == "report"
+    assert state.data.get("description") == problem

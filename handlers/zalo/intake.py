@@ -247,6 +247,11 @@ class ZaloIntake:
         command = parse_command(typed)
         if command is not None and parse_code(typed) is None:
             await self.services.leave_optional(actor)
+            if command.name == "new" and not command.args:
+                # "mới" at the check of a sentence: the report starts with it.
+                held = await self._held_report(actor)
+                if held is not None:
+                    return await self._give_verdict(actor, held, event.sender_name, update_id)
             return await desk.command(
                 actor, command.name, command.args, self.links, who=event.sender_name
             )
@@ -458,6 +463,14 @@ class ZaloIntake:
             self.desk.present, actor.language, complaint.code, choices(complaint.id, said, kept)
         )
         return Said([ask])
+
+    async def _held_report(self, actor: Actor) -> Held | None:
+        """The check's "new report" choice, when the check is the last thing
+        shown and keeps something sent (what "mới" typed there starts with)."""
+        asked = await self._fixed_question(actor)
+        held = asked[1] if asked is not None else []
+        found = next((h for h in held if h.verdict is FixedOrNot.NEW_REPORT), None)
+        return found if found is not None and (found.said or found.photos) else None
 
     async def _fixed_question(self, actor: Actor) -> tuple[Complaint, list[Held]] | None:
         """The complaint the person's last list asks "đã khắc phục chưa?"
