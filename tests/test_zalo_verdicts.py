@@ -307,3 +307,28 @@ async def test_new_typed_at_the_check_starts_the_report_with_the_sentence(
     state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
     assert state is not None and state.kind == "report"
     assert state.data.get("description") == problem
+
+
+async def test_a_sentence_typed_in_a_draft_goes_to_the_draft_though_the_fix_was_reported(
+    hooked: Stage,
+) -> None:
+    """Lan is writing a second report when the first one is reported fixed:
+    the description she types next is her draft's, not a check about the fix
+    (the numbers and "rồi" / "chưa" still answer the fix's list)."""
+    cadre = await hooked.staff(TELEGRAM, "cb-hh-mt", "Thắng")
+    lan = hooked.resident(ZALO, "Lan")
+    assert isinstance(lan, ZaloChat)
+    await file_report(lan)
+    await lan.command("new")
+    await lan.choose("sanitation")
+    await lan.choose("RKTG")
+    await lan.choose("HONGHAI")
+    await lan.choose("HH-TDP03")  # the description is asked
+    await cadre.act(Action.RESOLVE, 1)
+    await cadre.text("Đã thu gom")
+    await cadre.choose("s")
+    said = joined(await lan.text("Rác chưa ai thu ở cổng chợ"))
+    assert not lan.says(said, "verdict.not_fixed_zalo", code=CODE)
+    state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
+    assert state is not None and state.kind == "report"
+    assert state.data.get("description") == "Rác chưa ai thu ở cổng chợ"

@@ -475,9 +475,12 @@ class ZaloIntake:
     async def _fixed_question(self, actor: Actor) -> tuple[Complaint, list[Held]] | None:
         """The complaint the person's last list asks "đã khắc phục chưa?"
         about, and the check's choices when the list is that check; None
-        when a conversation has the floor, the list asks nothing of the
-        kind, or its complaint no longer waits for the answer."""
-        if await self._conversation_has_the_floor(actor):
+        when the list asks nothing of the kind, its complaint no longer
+        waits for the answer, or a conversation is under way (a report's
+        draft whose question came before the list: a sentence is its
+        answer, as it was before the list came)."""
+        state = await self.services.store.load_conversation(actor.person_id)
+        if state is not None and not self.services.engine.is_optional(state.kind):
             return None
         menu = await self.menus.menu_of(actor.person_id)
         if menu is None or not menu.over_prompt:
