@@ -332,3 +332,16 @@ async def test_a_sentence_typed_in_a_draft_goes_to_the_draft_though_the_fix_was_
     state = await hooked.bot.services.store.load_conversation((await lan.person()).id)
     assert state is not None and state.kind == "report"
     assert state.data.get("description") == "Rác chưa ai thu ở cổng chợ"
+
+
+async def test_no_at_the_check_asks_again_and_does_nothing(hooked: Stage) -> None:
+    """ "… chưa được khắc phục, đúng không?" — "Không": the guess was wrong;
+    asked again plainly, the sentence still kept, nothing done."""
+    lan, cadre = await asked_if_fixed(hooked)
+    await lan.text("Vẫn còn rác, chưa ai dọn")
+    said = joined(await lan.text("Không"))
+    assert lan.says(said, "verdict.unclear_zalo", code=CODE)
+    assert await state_of(hooked) is State.RESOLVED
+    await lan.text("2")
+    assert await state_of(hooked) is State.REOPENED
+    assert "Vẫn còn rác, chưa ai dọn" in joined(cadre.news())

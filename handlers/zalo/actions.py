@@ -66,7 +66,10 @@ def typed_action(text: str) -> tuple[Action, str | None] | None:
 # (see the intake): typed anywhere else they mean too little.
 SHORT_ANSWERS: dict[Action, tuple[str, ...]] = {
     Action.CONFIRM: ("rồi", "xong rồi", "sửa rồi", "khắc phục rồi"),
-    Action.DISPUTE: ("chưa", "vẫn chưa", "chưa được", "vẫn còn", "còn", "chưa ai làm"),
+    Action.DISPUTE: (
+        *("chưa", "vẫn chưa", "chưa được", "vẫn còn", "còn", "chưa ai làm"),
+        *("không", "ko", "vẫn không", "không được"),
+    ),
 }
 # The courtesy words around a short answer to an office ("dạ rồi ạ", "vâng,
 # chưa ạ") are the ratings' (bot/domain/flows/resident.py); folded, "đã" is

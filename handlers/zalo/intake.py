@@ -413,11 +413,13 @@ class ZaloIntake:
         if asked is None:
             return None
         complaint, held = asked
+        # "Không" at "… đúng không?" says the guess is wrong, not "not fixed".
+        no = says_no(typed)
         chosen = next(
             (
                 h
                 for h in held
-                if (short is not None and VERDICT_OF.get(short) is h.verdict)
+                if (short is not None and not no and VERDICT_OF.get(short) is h.verdict)
                 or (h.guessed and says_yes(typed))
             ),
             None,
@@ -425,7 +427,7 @@ class ZaloIntake:
         await self.services.leave_optional(actor)
         if chosen is not None:
             return await self._give_verdict(actor, chosen, who, came.update_id)
-        return self._check(actor, complaint, held, "" if says_no(typed) else typed, ())
+        return self._check(actor, complaint, held, "" if no else typed, (), guess=not no)
 
     async def _photo_at_fixed_question(self, actor: Actor, photo: PhotoAnswer) -> Said | None:
         """A photo at "đã khắc phục chưa?": most often what the place looks
@@ -454,15 +456,16 @@ class ZaloIntake:
         held: list[Held],
         typed: str,
         photos: tuple[int, ...],
+        *,
+        guess: bool = True,
     ) -> Said:
         """The check of what was sent at the question, what was sent
-        before it (a first sentence, photos) kept too."""
+        before it (a first sentence, photos) kept too; ``guess`` off: asked
+        plainly (the person said the guess was wrong)."""
         said = joined(held[0].said, typed) if held else typed
         kept = (*(held[0].photos if held else ()), *photos)
-        ask = question(
-            self.desk.present, actor.language, complaint.code, choices(complaint.id, said, kept)
-        )
-        return Said([ask])
+        held = choices(complaint.id, said, kept, guess=guess)
+        return Said([question(self.desk.present, actor.language, complaint.code, held)])
 
     async def _held_report(self, actor: Actor) -> Held | None:
         """The check's "new report" choice, when the check is the last thing

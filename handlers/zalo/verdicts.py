@@ -197,10 +197,14 @@ def joined(before: str, typed: str) -> str:
     return both if len(both) <= TEXT_MAX else typed
 
 
-def choices(complaint_id: int, said: str, photos: tuple[int, ...]) -> list[Held]:
-    """The question's three choices, in order, each keeping what was sent."""
-    guess = leaning(said)
-    return [Held(v, complaint_id, said, v is guess, photos[:PHOTO_MAX]) for v in ORDER]
+def choices(
+    complaint_id: int, said: str, photos: tuple[int, ...], *, guess: bool = True
+) -> list[Held]:
+    """The question's three choices, in order, each keeping what was sent;
+    the one ``said`` leans to guessed (unless ``guess`` is off: the person
+    said the guess was wrong)."""
+    lean = leaning(said) if guess else None
+    return [Held(v, complaint_id, said, v is lean, photos[:PHOTO_MAX]) for v in ORDER]
 
 
 def question(present: Presenter, language: str, code: str, held: list[Held]) -> TextOut:
