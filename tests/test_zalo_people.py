@@ -14,8 +14,9 @@ from bot.domain.channels import TELEGRAM, ZALO
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, State
 from bot.domain.orgchart import OrgChart
+from bot.i18n import t
 from bot.sandbox.driver import PUBLIC_URL
-from tests.channels import Stage, joined, stage
+from tests.channels import Stage, ZaloChat, joined, stage
 from tests.factories import load_chart
 from tests.test_channels_flow import file_report
 
@@ -136,3 +137,19 @@ async def test_an_official_account_event_sent_here_by_mistake_is_named_in_the_lo
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Official Account" in logged
     assert "Rác" not in logged
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+async def test_a_person_zalo_gives_no_name_is_greeted_without_a_gap(
+    hooked: Stage, name: str
+) -> None:
+    """Zalo may give no display name (a user whose data the law protects):
+    the greeting reads "Chào anh/chị.", never "Chào anh/chị ."."""
+    lan = hooked.resident(ZALO, "Lan")
+    assert isinstance(lan, ZaloChat)
+    lan.user = hooked.zalo.user(name)
+    for update in (lan.user.follow(), lan.user.text("bắt đầu")):
+        said = joined(lan._mine(await hooked.zalo.send(update)))
+        assert lan.says(said, "start.greeting")
+        assert t("vi", "start.hello_unnamed_zalo") in said
+        assert "anh/chị ." not in said
