@@ -233,7 +233,8 @@ class ZaloIntake:
         if event.kind is EventKind.VOICE:
             return await self._answer(actor, update_id, OtherAnswer("voice"))
         # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
-        return await self._answer(actor, update_id, OtherAnswer("other"))
+        hidden = event.kind is EventKind.UNSUPPORTED
+        return await self._answer(actor, update_id, OtherAnswer("other"), hidden=hidden)
 
     async def _text(self, actor: Actor, came: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
@@ -291,10 +292,16 @@ class ZaloIntake:
             return desk.say(actor, "fallback.thanks_zalo")
         return await desk.unanswered(actor, answer, update_id=update_id)
 
-    async def _answer(self, actor: Actor, update_id: str, answer: Answer) -> Said:
+    async def _answer(
+        self, actor: Actor, update_id: str, answer: Answer, *, hidden: bool = False
+    ) -> Said:
+        """``hidden``: a message Zalo shows the bot nothing of, whatever the
+        person sent (a user the law protects gets this for every text)."""
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
             return Said([reply])
+        if hidden:  # "type text" alone would mislead one who did: the office's desk too
+            return self.desk.say(actor, "fallback.unsupported_zalo")
         if isinstance(answer, OtherAnswer):
             kind = text(f"media.{answer.kind}")
             if await self._list_stands(actor):
