@@ -153,3 +153,26 @@ async def test_a_person_zalo_gives_no_name_is_greeted_without_a_gap(
         assert lan.says(said, "start.greeting")
         assert t("vi", "start.hello_unnamed_zalo") in said
         assert "anh/chị ." not in said
+
+
+@pytest.mark.parametrize("done", ["xong", "Xong rồi", "tiếp tục"])
+async def test_done_typed_at_the_review_after_the_photos_does_not_repeat_the_review(
+    hooked: Stage, done: str
+) -> None:
+    """The photo question says to type "xong" once the photos are sent; one
+    photo brings the review at once, and the "xong" that follows gets how to
+    send it, not the whole review a second time."""
+    lan = hooked.resident(ZALO, "Lan")
+    await lan.command("new")
+    await lan.choose("sanitation")
+    await lan.choose("RKTG")
+    await lan.choose("HONGHAI")
+    await lan.choose("HH-TDP03")
+    await lan.text("Rác tràn ra ngõ 12")
+    said = joined(await lan.photo())
+    assert lan.says(said, "report.review")
+    said = joined(await lan.text(done))
+    assert lan.says(said, "report.review_hint")
+    assert not lan.says(said, "report.review"), "the review is not sent again"
+    await lan.text("1")
+    assert len(await hooked.bot.services.store.all_complaints()) == 1
