@@ -176,3 +176,19 @@ async def test_done_typed_at_the_review_after_the_photos_does_not_repeat_the_rev
     assert not lan.says(said, "report.review"), "the review is not sent again"
     await lan.text("1")
     assert len(await hooked.bot.services.store.all_complaints()) == 1
+
+
+@pytest.mark.parametrize("unclear", ["ok", "nhận được rồi", "alo"])
+async def test_an_officer_who_answers_a_task_card_unclearly_keeps_the_cards_numbers(
+    hooked: Stage, unclear: str
+) -> None:
+    """An officer answers a new task card "ok", as to any message: told the
+    bot did not understand, the card's numbers still stand ("2" reports the
+    fix), not replaced by the help's one-line list."""
+    cadre = await hooked.staff(ZALO, "cb-hh-mt", "Thắng")
+    await file_report(hooked.resident(ZALO, "An"))
+    cadre.news()
+    said = joined(await cadre.text(unclear))
+    assert cadre.says(said, "fallback.staff_list_zalo")
+    said = joined(await cadre.act(Action.RESOLVE, 1))
+    assert cadre.says(said, "resolve.ask_note", code="PA-000001")

@@ -290,7 +290,13 @@ class ZaloIntake:
         if actor.staff is None and is_thanks(typed):
             # Thanked (after a rating, at the end): not told how to report.
             return desk.say(actor, "fallback.thanks_zalo")
-        return await desk.unanswered(actor, answer, update_id=update_id)
+        said = await desk.unanswered(actor, answer, update_id=update_id)
+        helped = actor.staff is not None and said.items == [desk.fallback(actor)]
+        if helped and await self._list_stands(actor):
+            # "ok" at a task card: its numbers must still mean the card's
+            # ("2. Báo đã xử lý"), not the help's list that would replace it.
+            return desk.say(actor, "fallback.staff_list_zalo")
+        return said
 
     async def _answer(
         self, actor: Actor, update_id: str, answer: Answer, *, hidden: bool = False
