@@ -335,7 +335,7 @@ async def test_a_photo_whose_link_the_bot_cannot_read_is_answered_not_ignored(
     assert delivery.status == 200
     await hooked.zalo.settle()
     said = joined(lan.news())
-    assert says(said, "fallback.media_zalo", kind=t("vi", "media.other"))
+    assert says(said, "report.photo_unavailable_zalo"), "as a photo that could not be fetched"
 
 
 async def test_a_sender_named_by_first_name_is_greeted_by_that_name(hooked: Stage) -> None:

@@ -63,7 +63,7 @@ from handlers.zalo.links import ZaloLinks, pasted_invite
 from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
-from handlers.zalo.updates import EventKind, IncomingEvent
+from handlers.zalo.updates import PHOTO_EVENT, EventKind, IncomingEvent
 from handlers.zalo.verdicts import (
     ACTION_OF,
     HELD,
@@ -232,6 +232,9 @@ class ZaloIntake:
             return await self._answer(actor, update_id, OtherAnswer("sticker"))
         if event.kind is EventKind.VOICE:
             return await self._answer(actor, update_id, OtherAnswer("voice"))
+        if event.kind is EventKind.UNSUPPORTED and event.event_name == PHOTO_EVENT:
+            # A photo whose link the bot cannot read: as one it could not fetch.
+            return desk.say(actor, "report.photo_unavailable_zalo")
         # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
         hidden = event.kind is EventKind.UNSUPPORTED
         return await self._answer(actor, update_id, OtherAnswer("other"), hidden=hidden)
