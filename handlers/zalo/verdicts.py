@@ -17,8 +17,13 @@ the sentence as the resident's comment, a new report starts with it as the
 description.  Nothing the resident typed is lost, and nothing is done
 before they say which.
 
-The held sentence lives in the person's remembered list (bot/ports.py
-`Menu`, erased with the rest of their data by "xóa dữ liệu").
+Photos sent there are weighed the same way (their caption is the
+sentence) and kept with the choices too: the dispute's photos, or the new
+report's.
+
+The held sentence and photo ids live in the person's remembered list
+(bot/ports.py `Menu`; "xóa dữ liệu" deletes it).  A held photo never
+chosen stays in the media table, as a cancelled draft's photos do.
 """
 
 from __future__ import annotations
