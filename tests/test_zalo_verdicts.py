@@ -346,3 +346,18 @@ async def test_no_at_the_check_asks_again_and_does_nothing(hooked: Stage) -> Non
     await lan.text("2")
     assert await state_of(hooked) is State.REOPENED
     assert "Vẫn còn rác, chưa ai dọn" in joined(cadre.news())
+
+
+async def test_the_check_works_the_same_over_long_polling(
+    tmp_path: Path, chart: OrgChart, clock: ManualClock
+) -> None:
+    """The same story received by getUpdates instead of the webhook."""
+    path = tmp_path / "polled.db"
+    await load_chart(path, chart)
+    async with stage(path, clock, "polling") as polled:
+        lan, cadre = await asked_if_fixed(polled)
+        said = joined(await lan.text("Vẫn còn rác, chưa ai dọn"))
+        assert lan.says(said, "verdict.not_fixed_zalo", code=CODE)
+        await lan.text("2")
+        assert await state_of(polled) is State.REOPENED
+        assert "Vẫn còn rác, chưa ai dọn" in joined(cadre.news())
