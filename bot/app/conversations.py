@@ -132,7 +132,10 @@ class Conversations(Changes):
         sentence = (
             isinstance(answer, TextAnswer)
             and actor.staff is None
-            and (reads_like_a_report(answer.text) or names_a_problem(self.chart, answer.text))
+            and (
+                reads_like_a_report(answer.text, self.chart)
+                or names_a_problem(self.chart, answer.text)
+            )
         )
         pinned = isinstance(answer, LocationAnswer) and actor.staff is None
         if not (sentence or pinned or isinstance(answer, PhotoAnswer)):

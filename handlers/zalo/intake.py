@@ -16,7 +16,11 @@ A text is, in this order:
    else the person picks from a numbered list; "rồi" / "chưa" (yes / not
    yet), the Vietnamese answer to "đã khắc phục chưa?", only on the list
    that asks it;
-5. anything else: an answer to the conversation under way; with none, the
+5. any other sentence at that list ("vẫn còn rác, chưa ai dọn", "cảm ơn,
+   sạch rồi"): an answer to it, checked once with three numbered choices
+   (fixed, not fixed, a new report), the sentence kept for the choice
+   (verdicts.py);
+6. anything else: an answer to the conversation under way; with none, the
    answer to a cadre's question when that is the last list ("1. Trả lời":
    people answer without typing 1 first), a tracking code shows its
    complaint, a residential group's code from a poster ("HH-TDP03") starts
@@ -34,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -47,19 +51,32 @@ from bot.app.outgoing import RefreshOut, TaskChoice, TextOut
 from bot.app.services import Services
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
-from bot.domain.complaints import Action, Complaint, StateGroup, parse_code
+from bot.domain.complaints import Action, Complaint, State, StateGroup, parse_code
 from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
-from bot.domain.flows.steps import TEXT_MAX
+from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import list_line, short_answer, typed_action
+from handlers.zalo.actions import is_thanks, list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
 from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
-from handlers.zalo.updates import EventKind, IncomingEvent
+from handlers.zalo.updates import PHOTO_EVENT, EventKind, IncomingEvent
+from handlers.zalo.verdicts import (
+    ACTION_OF,
+    HELD,
+    VERDICT_OF,
+    FixedOrNot,
+    Held,
+    choices,
+    held_of,
+    joined,
+    question,
+    says_no,
+    says_yes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +232,12 @@ class ZaloIntake:
             return await self._answer(actor, update_id, OtherAnswer("sticker"))
         if event.kind is EventKind.VOICE:
             return await self._answer(actor, update_id, OtherAnswer("voice"))
+        if event.kind is EventKind.UNSUPPORTED and event.event_name == PHOTO_EVENT:
+            # A photo whose link the bot cannot read: as one it could not fetch.
+            return desk.say(actor, "report.photo_unavailable_zalo")
         # Unsupported (Zalo shows the bot nothing of it) or an event not known yet.
-        return await self._answer(actor, update_id, OtherAnswer("other"))
+        hidden = event.kind is EventKind.UNSUPPORTED
+        return await self._answer(actor, update_id, OtherAnswer("other"), hidden=hidden)
 
     async def _text(self, actor: Actor, came: Typed, event: IncomingEvent) -> Said:
         desk = self.desk
@@ -230,6 +251,11 @@ class ZaloIntake:
         command = parse_command(typed)
         if command is not None and parse_code(typed) is None:
             await self.services.leave_optional(actor)
+            if command.name == "new" and not command.args:
+                # "mới" at the check of a sentence: the report starts with it.
+                held = await self._held_report(actor)
+                if held is not None:
+                    return await self._give_verdict(actor, held, event.sender_name, update_id)
             return await desk.command(
                 actor, command.name, command.args, self.links, who=event.sender_name
             )
@@ -248,6 +274,10 @@ class ZaloIntake:
             if len(listed) == 1:
                 await self.services.leave_optional(actor)
                 return Said([await desk.act(actor, verdict, listed.pop())])
+        if not (line is not None and not line[1]) and self._area(typed) is None:
+            answered = await self._fixed_or_not(actor, typed, verdict, event.sender_name, came)
+            if answered is not None:
+                return answered
         if line is not None and not line[1] and await self._numbered_question(actor):
             typed = str(line[0])  # "số 2": the question's second choice
         answer = TextAnswer(typed, sent_at=event.sent_at)
@@ -260,20 +290,42 @@ class ZaloIntake:
         area = self._area(typed)
         if area is not None:
             return await desk.start_in(actor, event.sender_name, area, update_id=update_id)
-        return await desk.unanswered(actor, answer, update_id=update_id)
+        if actor.staff is None and is_thanks(typed):
+            # Thanked (after a rating, at the end): not told how to report.
+            return desk.say(actor, "fallback.thanks_zalo")
+        said = await desk.unanswered(actor, answer, update_id=update_id)
+        helped = actor.staff is not None and said.items == [desk.fallback(actor)]
+        if helped and await self._list_stands(actor):
+            # "ok" at a task card: its numbers must still mean the card's
+            # ("2. Báo đã xử lý"), not the help's list that would replace it.
+            return desk.say(actor, "fallback.staff_list_zalo")
+        return said
 
-    async def _answer(self, actor: Actor, update_id: str, answer: Answer) -> Said:
+    async def _answer(
+        self, actor: Actor, update_id: str, answer: Answer, *, hidden: bool = False
+    ) -> Said:
+        """``hidden``: a message Zalo shows the bot nothing of, whatever the
+        person sent (a user the law protects gets this for every text)."""
         reply = await self.services.answer(actor, answer, update_id=update_id)
         if reply is not None:
             return Said([reply])
+        if hidden:  # "type text" alone would mislead one who did: the office's desk too
+            return self.desk.say(actor, "fallback.unsupported_zalo")
         if isinstance(answer, OtherAnswer):
             kind = text(f"media.{answer.kind}")
+            if await self._list_stands(actor):
+                # The help's list would replace it: "rồi", "1" typed next would mean the help's.
+                return self.desk.say(actor, "fallback.media_list_zalo", kind=kind)
             unread = self.desk.text(actor, "fallback.media_zalo", kind=kind)
             return Said([unread, self.desk.fallback(actor)])
         for action in (Action.ANSWER_INFO, Action.RESOLVE):
             answered = await self._take_up(actor, action, answer, update_id)
             if answered is not None:
                 return answered
+        if isinstance(answer, PhotoAnswer):
+            checked = await self._photo_at_fixed_question(actor, answer)
+            if checked is not None:
+                return checked
         return await self.desk.unanswered(actor, answer, update_id=update_id)
 
     async def _take_up(
@@ -302,6 +354,13 @@ class ZaloIntake:
         """(whether a conversation is under way, the person's last list)."""
         state = await self.services.store.load_conversation(actor.person_id)
         return state is not None, await self.menus.menu_of(actor.person_id)
+
+    async def _list_stands(self, actor: Actor) -> bool:
+        """The person's last list is the last thing they were shown (a
+        sticker sent at "đã khắc phục chưa?" or at a task card leaves it
+        so: its numbers still mean what it says)."""
+        menu = await self.menus.menu_of(actor.person_id)
+        return menu is not None and menu.over_prompt and bool(menu.items)
 
     async def _conversation_has_the_floor(self, actor: Actor) -> bool:
         """A conversation other than an optional offer is under way, and its
@@ -338,17 +397,164 @@ class ZaloIntake:
             if talking:
                 return None
             count = len(menu.items)
+            if count == 1:  # not "một số từ 1 đến 1"
+                return self.desk.say(actor, "fallback.no_such_number_one_zalo", number=number)
             return self.desk.say(actor, "fallback.no_such_number_zalo", number=number, count=count)
         await self.services.leave_optional(actor)
-        return await self._run(actor, menu.items[number - 1], who)
+        return await self._run(actor, menu.items[number - 1], who, came.update_id)
 
-    async def _run(self, actor: Actor, item: MenuItem, who: str) -> Said:
+    async def _run(self, actor: Actor, item: MenuItem, who: str, update_id: str) -> Said:
         task = task_of(item)
         if task is not None:
             return Said([await self.desk.act(actor, *task)])
+        held = held_of(item)
+        if held is not None:
+            return await self._give_verdict(actor, held, who, update_id)
         if item and item[0] == COMMAND and len(item) >= 2:
             return await self.desk.command(actor, item[1], item[2:], self.links, who=who)
         return Said([self.desk.fallback(actor)])
+
+    # ---- "đã khắc phục chưa?" answered in a sentence (verdicts.py) --------------------------
+
+    async def _fixed_or_not(
+        self, actor: Actor, typed: str, short: Action | None, who: str, came: Typed
+    ) -> Said | None:
+        """A text at the question "đã khắc phục chưa?" (the last thing the
+        person was shown, its complaint still waiting for the answer), or at
+        the bot's check of a sentence typed there: "đúng" / "rồi" / "chưa"
+        take the check's choice; anything else is (or joins) the sentence the
+        question is asked about, with its three numbered choices.  None when
+        no such question is the last thing shown."""
+        asked = await self._fixed_question(actor)
+        if asked is None:
+            return None
+        complaint, held = asked
+        # "Không" at "… đúng không?" says the guess is wrong, not "not fixed".
+        no = says_no(typed)
+        chosen = next(
+            (
+                h
+                for h in held
+                if (short is not None and not no and VERDICT_OF.get(short) is h.verdict)
+                or (h.guessed and says_yes(typed))
+            ),
+            None,
+        )
+        await self.services.leave_optional(actor)
+        if chosen is not None:
+            return await self._give_verdict(actor, chosen, who, came.update_id)
+        return self._check(actor, complaint, held, "" if no else typed, (), guess=not no)
+
+    async def _photo_at_fixed_question(self, actor: Actor, photo: PhotoAnswer) -> Said | None:
+        """A photo at "đã khắc phục chưa?": most often what the place looks
+        like now, either way; checked like a sentence, kept for the choice
+        (its caption is the sentence).  Photos sent one after the other (Zalo
+        sends each alone) join the check already asked, which is not asked
+        again for each."""
+        asked = await self._fixed_question(actor)
+        if asked is None:
+            return None
+        complaint, held = asked
+        await self.services.leave_optional(actor)
+        if held and not photo.caption:
+            more = [replace(h, photos=(*h.photos, photo.media_id)[:PHOTO_MAX]) for h in held]
+            menu = await self.menus.menu_of(actor.person_id)
+            shown = menu.shown_at if menu is not None and menu.shown_at else self.services.now()
+            items = [(COMMAND, HELD, *h.args()) for h in more]
+            await self.menus.remember_menu(actor.person_id, ZALO, items, shown)
+            return self.desk.say(actor, "verdict.photo_kept_zalo")
+        return self._check(actor, complaint, held, photo.caption or "", (photo.media_id,))
+
+    def _check(
+        self,
+        actor: Actor,
+        complaint: Complaint,
+        held: list[Held],
+        typed: str,
+        photos: tuple[int, ...],
+        *,
+        guess: bool = True,
+    ) -> Said:
+        """The check of what was sent at the question, what was sent
+        before it (a first sentence, photos) kept too; ``guess`` off: asked
+        plainly (the person said the guess was wrong)."""
+        said = joined(held[0].said, typed) if held else typed
+        kept = (*(held[0].photos if held else ()), *photos)
+        held = choices(complaint.id, said, kept, guess=guess)
+        return Said([question(self.desk.present, actor.language, complaint.code, held)])
+
+    async def _held_report(self, actor: Actor) -> Held | None:
+        """The check's "new report" choice, when the check is the last thing
+        shown and keeps something sent (what "mới" typed there starts with)."""
+        asked = await self._fixed_question(actor)
+        held = asked[1] if asked is not None else []
+        found = next((h for h in held if h.verdict is FixedOrNot.NEW_REPORT), None)
+        return found if found is not None and (found.said or found.photos) else None
+
+    async def _fixed_question(self, actor: Actor) -> tuple[Complaint, list[Held]] | None:
+        """The complaint the person's last list asks "đã khắc phục chưa?"
+        about, and the check's choices when the list is that check; None
+        when the list asks nothing of the kind, its complaint no longer
+        waits for the answer, or a conversation is under way (a report's
+        draft whose question came before the list: a sentence is its
+        answer, as it was before the list came)."""
+        state = await self.services.store.load_conversation(actor.person_id)
+        if state is not None and not self.services.engine.is_optional(state.kind):
+            return None
+        menu = await self.menus.menu_of(actor.person_id)
+        if menu is None or not menu.over_prompt:
+            return None
+        held = [h for h in map(held_of, menu.items) if h is not None]
+        tasks = [t for t in map(task_of, menu.items) if t is not None and t[0] in VERDICT_OF]
+        ids = {h.complaint_id for h in held} | {t[1] for t in tasks}
+        if len(ids) != 1:
+            return None
+        complaint = await self.services.complaint(ids.pop())
+        if complaint is None or complaint.state is not State.RESOLVED:
+            return None
+        return complaint, held
+
+    async def _give_verdict(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
+        """The check's choice, with the sentence it was about: "not fixed"
+        reopens the complaint with it as the resident's comment, a new
+        report starts with it as the description."""
+        if held.verdict is FixedOrNot.NEW_REPORT:
+            return await self._report_held(actor, held, who, update_id)
+        begun = await self.desk.act(actor, ACTION_OF[held.verdict], held.complaint_id)
+        if held.verdict is FixedOrNot.FIXED or begun.prompt is None:
+            return Said([begun])
+        sent: list[Answer] = [PhotoAnswer(p) for p in held.photos]
+        reply = await self._answers(actor, [*sent, TextAnswer(held.said)] if held.said else sent)
+        return Said([reply if reply is not None else begun])
+
+    async def _answers(self, actor: Actor, answers: list[Answer]) -> Reply | None:
+        """Several answers given at once to the conversation under way (what
+        was kept for it), the last reply shown.  (Not claimed by the update
+        that gave them: the conversation takes one answer per update.)"""
+        services = self.services
+        reply = None
+        for answer in answers:
+            reply = await services.answer(actor, answer) or reply
+        if reply is not None and reply.prompt is None:
+            # The question it goes on with, shown: what is typed next answers it.
+            reply = replace(reply, prompt=await services.current_prompt(actor))
+        return reply
+
+    async def _report_held(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
+        """A new report with what was sent at the question: the sentence
+        its description (when it reads like one), the photos its photos."""
+        services = self.services
+        report: list[Answer] = [TextAnswer(held.said)] if held.said else []
+        report += [PhotoAnswer(p) for p in held.photos]
+        opened = (
+            await services.open_report(actor, report[0], update_id=update_id) if report else None
+        )
+        if opened is not None:
+            return Said([await self._answers(actor, report[1:]) or opened])
+        started = await self.desk.command(actor, "new", (), self.links, who=who)
+        # The sentence opened nothing: the photos join the draft.
+        kept = await self._answers(actor, [PhotoAnswer(p) for p in held.photos])
+        return Said([*started.items, kept]) if kept is not None else started
 
     async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
         """An action typed as words: on the complaint named, else the only

@@ -104,7 +104,18 @@ class ZaloPresenter(Presenter):
     def text(self, language: str, value: Text | str) -> str:
         if isinstance(value, Text) and value.key in ZALO_WORDS:
             value = Text(ZALO_WORDS[value.key], value.params)
+        if isinstance(value, Text) and value.key == "start.greeting_zalo":
+            value = Text(value.key, {**value.params, "hello": self._hello(language, value)})
         return super().text(language, value)
+
+    def _hello(self, language: str, greeting: Text) -> str:
+        """ "Chào anh/chị Lan.", or "Chào anh/chị." for a person Zalo gives no
+        name (a user whose data the law protects, a name left empty): never
+        "Chào anh/chị ."."""
+        name = str(greeting.params.get("name") or "").strip()
+        if not name:
+            return self.t(language, "start.hello_unnamed_zalo")
+        return self.t(language, "start.hello_zalo", name=name)
 
 
 def menu_item(choice: Choice) -> MenuItem:

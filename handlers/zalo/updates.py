@@ -16,12 +16,19 @@ resident's name and words, and the message ends up in logs.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-__all__ = ["EventKind", "IncomingEvent", "MalformedUpdate", "parse_update", "unreadable_content"]
+__all__ = [
+    "PHOTO_EVENT",
+    "EventKind",
+    "IncomingEvent",
+    "MalformedUpdate",
+    "parse_update",
+    "unreadable_content",
+]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -42,9 +49,10 @@ class EventKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+PHOTO_EVENT: Final = "message.image.received"
 _KINDS: Final[Mapping[str, EventKind]] = {
     "message.text.received": EventKind.TEXT,
-    "message.image.received": EventKind.PHOTO,
+    PHOTO_EVENT: EventKind.PHOTO,
     "message.sticker.received": EventKind.STICKER,
     "message.voice.received": EventKind.VOICE,
     "message.unsupported.received": EventKind.UNSUPPORTED,
@@ -111,10 +119,15 @@ def unreadable_content(raw: object) -> IncomingEvent | None:
     message of a kind it cannot read, so its sender is still answered.
     None when not even who wrote, where and when can be read."""
     try:
-        update = {**_unwrap(raw), "event_name": "message.unsupported.received"}
-        return parse_update(update)
+        unwrapped = _unwrap(raw)
+        update = {**unwrapped, "event_name": "message.unsupported.received"}
+        event = parse_update(update)
     except MalformedUpdate:
         return None
+    # What it was sent as stays known: a photo whose link is unreadable is
+    # answered as a photo that could not be fetched.
+    named = unwrapped.get("event_name")
+    return replace(event, event_name=named) if isinstance(named, str) else event
 
 
 def _unwrap(raw: object) -> Mapping[str, Any]:

@@ -26,6 +26,14 @@ from handlers.zalo.receiving import ZaloReceiver
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# A Zalo Official Account signs its webhook events with this header instead
+# ("user_send_text", "follow"…, another shape, answered through another API):
+# a ward's OA webhook pointed at this route by mistake is named as such.
+OA_SIGNATURE_HEADER = "X-ZEvent-Signature"
+OA_EVENT = (
+    "an Official Account event (signed with X-ZEvent-Signature); this route takes"
+    " Zalo Bot Platform updates only: point the OA's webhook elsewhere"
+)
 # An answer given before the body was read: the connection closes with it.
 CLOSE = {"Connection": "close"}
 
@@ -40,7 +48,10 @@ class ZaloWebhook:
     async def endpoint(self, request: Request) -> Response:
         token = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(token.encode("utf-8", "replace"), self._secret):
-            return Response(status_code=_refused(403, "missing or wrong secret"), headers=CLOSE)
+            reason = "missing or wrong secret"
+            if not token and OA_SIGNATURE_HEADER in request.headers:
+                reason = OA_EVENT
+            return Response(status_code=_refused(403, reason), headers=CLOSE)
         length = length_refusal(request.headers, MAX_BODY)
         if length is not None:
             return Response(status_code=_refused(*length), headers=CLOSE)

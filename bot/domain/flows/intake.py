@@ -29,19 +29,49 @@ NOT_A_TOPIC = frozenset(
 )
 
 
-def reads_like_a_report(typed: str) -> bool:
+# Who a greeting or a thank-you is addressed to ("chào anh", "cảm ơn các chị ạ").
+ADDRESSED = frozenset(
+    {"anh", "chi", "em", "a", "cac", "ban", "chu", "bac", "co", "nhe", "nha", "can", "bo"}
+)
+
+
+def reads_like_a_report(typed: str, chart: OrgChart | None = None) -> bool:
     """Whether a message no question asked for reads like a report ("có
     người đổ rác ra vỉa hè đầu ngõ 12"): a few words, not small talk.  Such
-    a message opens a report and becomes its description."""
+    a message opens a report and becomes its description.  One that opens
+    with a greeting or thanks ("Chào anh, ngõ 7 có người đổ xà bần") is one
+    when what follows reads like a report and names a problem of ``chart``
+    (so "cảm ơn cán bộ nhiệt tình" stays a thank-you)."""
     said = [w for w in words(typed) if not w.isdecimal()]
-    telling = [w for w in said if w not in NOT_A_TOPIC]
-    if len(said) < 3 or len(telling) < 2:
+    if not _reads_like(said):
         return False
-    return not _small_talk(said)
+    if not _small_talk(said):
+        return True
+    rest = _after_small_talk(said)
+    return chart is not None and _reads_like(rest) and _names(chart, " ".join(rest))
+
+
+def _reads_like(said: list[str]) -> bool:
+    telling = [w for w in said if w not in NOT_A_TOPIC]
+    return len(said) >= 3 and len(telling) >= 2
 
 
 def _small_talk(said: list[str]) -> bool:
     return " ".join(said[:2]) in SMALL_TALK or said[0] in SMALL_TALK
+
+
+def _after_small_talk(said: list[str]) -> list[str]:
+    """The words after the greetings and thanks a message opens with, and
+    whom they address."""
+    rest = list(said)
+    while rest:
+        if " ".join(rest[:2]) in SMALL_TALK:
+            rest = rest[2:]
+        elif rest[0] in SMALL_TALK or rest[0] in ADDRESSED:
+            rest = rest[1:]
+        else:
+            break
+    return rest
 
 
 def names_a_problem(chart: OrgChart, typed: str) -> bool:
@@ -52,6 +82,11 @@ def names_a_problem(chart: OrgChart, typed: str) -> bool:
     said = [w for w in words(typed) if not w.isdecimal()]
     if not 1 <= len(said) <= 2 or _small_talk(said):
         return False
+    return _names(chart, typed)
+
+
+def _names(chart: OrgChart, typed: str) -> bool:
+    """Whether ``typed`` has a word of a problem of the chart."""
     named: set[str] = set()
     for category in chart.categories.values():
         for name in (category.name, category.name_en, *category.words):

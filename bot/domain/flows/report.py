@@ -51,6 +51,7 @@ from bot.domain.orgchart import Area, Category, Family, GeoPoint, OrgChart
 from bot.domain.places import upper_tier
 from bot.domain.text import (
     Option,
+    fold,
     has_words,
     match_typed,
     normalise_text,
@@ -372,7 +373,7 @@ class ReportFlow:
             data["topic"] = normalise_text(answer.text)
             data.pop("family", None)
             return Outcome(data, step=self.first_step(env, data))
-        if not reads_like_a_report(answer.text):
+        if not reads_like_a_report(answer.text, env.chart):
             return Outcome(data, notes=notes)
         value, refused = check_text(data, answer, field_name="description")
         if value is None:
@@ -669,4 +670,8 @@ class ReportFlow:
         if key == NAME:
             data["show_name"] = not bool(data.get("show_name", env.show_name_default))
             return Outcome(data)
+        if isinstance(answer, TextAnswer) and fold(answer.text) in PHOTOS_DONE_WORDS:
+            # "xong", as the photo question said to type once the photos are
+            # sent: the review is right above, so only how to send it.
+            return Outcome(data, notes=[text("report.review_hint")], reprompt=False)
         return Outcome(data, notes=unusable(answer, "report.review_hint"))

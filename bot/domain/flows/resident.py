@@ -51,7 +51,7 @@ class DisputeFlow:
         return take_text(data, answer, "dispute.comment_hint", "comment")
 
 
-STAR_WORDS = frozenset({"sao", "star", "stars", "diem", "points"})
+STAR_WORDS = frozenset({"sao", "star", "stars", "diem", "d", "points"})  # "5đ": 5 điểm
 
 NUMBER_WORDS = {
     **{"mot": 1, "hai": 2, "ba": 3, "bon": 4, "nam": 5},
@@ -65,6 +65,9 @@ SATISFACTION = {
     **{"rat hai long": 5, "hai long": 4, "binh thuong": 3},
     **{"khong hai long": 2, "rat khong hai long": 1},
     **{"very satisfied": 5, "satisfied": 4, "not satisfied": 2, "not at all": 1},
+    # What people type on Zalo, where the stars are not pressed: "tốt", "tuyệt vời".
+    **{"tuyet voi": 5, "rat tot": 5, "tot": 4, "tam duoc": 3, "kem": 2, "rat kem": 1},
+    **{"excellent": 5, "very good": 5, "good": 4, "poor": 2, "bad": 2, "very bad": 1},
 }
 # "Dạ hài lòng ạ": the courtesy words around an answer to an office.
 COURTESY = frozenset({"da", "vang", "a"})

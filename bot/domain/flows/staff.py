@@ -133,6 +133,12 @@ def _picked_template(
     return None
 
 
+# "ok", "ừ", "vâng" typed at the offer: the officer's nod to the bot (on
+# Zalo, where nothing is pressed, often the answer to any question), not a
+# message worth sending a resident ("Cán bộ nhắn anh/chị: “ok”").
+NODS = ("ok", "oke", "okay", "okie", "u", "uh", "um", "vang", "da", "duoc", "dong y")
+
+
 class AckReplyFlow:
     """Right after acknowledging, the owner may send the resident a short
     reply: a template, their own words, or nothing."""
@@ -161,7 +167,7 @@ class AckReplyFlow:
         if isinstance(answer, ChoiceAnswer) and answer.key == SKIP:
             return Outcome(data, result={**data, "reply": None})
         if isinstance(answer, TextAnswer):
-            if fold(answer.text) in ("bo qua", "skip"):
+            if fold(answer.text) in ("bo qua", "skip", *NODS):
                 return Outcome(data, result={**data, "reply": None})
             value, notes = check_text(data, answer, field_name="reply")
             if value is None:
