@@ -135,6 +135,8 @@ def turns_elsewhere(update: Update) -> bool:
     buttons go to the conversation, which judges them itself."""
     if update.callback_query is not None:
         return not isinstance(decode(update.callback_query.data), PromptPress)
+    if update.edited_message is not None:
+        return False  # an old message edited is not the person turning anywhere
     return bool(filters.COMMAND.check_update(update))
 
 
@@ -346,7 +348,11 @@ def register(app: BotApplication) -> None:
     app.add_handler(TypeHandler(Update, claim), group=-2)
     reach.register(app)  # block / unblock: before identify, in the same group
     app.add_handler(TypeHandler(Update, identify), group=-1)
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, in_a_group))
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, in_a_group
+        )
+    )
     app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
     app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))

@@ -178,12 +178,27 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 
 async def on_edited(update: Update, context: BotContext) -> None:
-    """Edits are not read (a live location keeps editing itself): only an
-    edited text gets a word, so nobody thinks a correction was taken."""
+    """A message edited after it was sent.  A live location keeps editing
+    itself: not a word.  An edited text corrects the draft under way where
+    it gave its words (bot/app/desk.py `edited`); any other edit, a
+    command's included, is not read — an old /extend or /withdraw edited
+    must not act again — and the person is told what to do instead."""
     message = update.edited_message
-    if message is None or message.text is None or update.effective_chat is None:
+    if message is None or update.effective_chat is None:
         return
-    await say(context, update.effective_chat.id, "fallback.edited_ignored")
+    if message.text is None and message.caption is None:
+        return
+    said = await context.desk.edited(
+        context.require_actor(),
+        message.message_id,
+        message.text if not _is_command(message) else None,
+        update_id=str(update.update_id),
+    )
+    await deliver(context, update.effective_chat.id, said)
+
+
+def _is_command(message: Message) -> bool:
+    return bool(message.text and message.text.startswith("/"))
 
 
 async def on_prompt_press(update: Update, context: BotContext) -> None:
@@ -239,6 +254,12 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     await send_reply(context, update.effective_chat.id, reply)
 
 
+def register_edits(app: BotApplication) -> None:
+    """Before every command handler (they take edited messages too): an
+    edited message, a command's included, goes to `on_edited` only."""
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
+
+
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("start", cmd_start, filters=PRIVATE))
     app.add_handler(CommandHandler("new", cmd_new, filters=PRIVATE))
@@ -251,4 +272,3 @@ def register(app: BotApplication) -> None:
     app.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_message)
     )
-    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))

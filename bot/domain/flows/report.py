@@ -42,6 +42,7 @@ from bot.domain.flows.steps import (
     label_names,
     options_of,
     paged,
+    remember_typed,
     typed_key,
     unusable,
 )
@@ -637,6 +638,7 @@ class ReportFlow:
         if len(value) > TEXT_MAX:
             return Outcome(data, notes=[text("conv.too_long", limit=TEXT_MAX, length=len(value))])
         data["description"] = value
+        remember_typed(data, answer, "description", more)
         return Outcome(data, notes=[text("report.description_added")])
 
     def _answer_review(
