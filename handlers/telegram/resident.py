@@ -14,6 +14,7 @@ from datetime import UTC
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import i18n
 from bot.app.desk import Said
 from bot.domain.complaints import Action
 from bot.domain.conversation import (
@@ -35,6 +36,7 @@ from handlers.telegram.common import (
     send_reply,
 )
 from handlers.telegram.context import BotApplication, BotContext
+from handlers.telegram.menus import default_menu_language
 from handlers.telegram.photos import keep_photo, keep_photo_file
 from handlers.telegram.staff import bound
 
@@ -107,6 +109,13 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     await deliver(context, update.effective_chat.id, said)
     if said.actor is not None:
         await bound(update, context)
+    actor = context.require_actor()
+    app_language = default_menu_language(update.effective_user.language_code)
+    if actor.staff is None and actor.language == i18n.DEFAULT_LANGUAGE != app_language:
+        # Every resident starts in Vietnamese, the ward office's language;
+        # one whose app is in English is told, in English, how to switch
+        # (and their menu is in Vietnamese meanwhile, as the bot: menus.py).
+        await say(context, update.effective_chat.id, "start.english_offer")
 
 
 async def _start_report(update: Update, context: BotContext) -> None:
