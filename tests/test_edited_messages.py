@@ -127,3 +127,22 @@ async def test_an_officer_corrects_the_fix_note_before_the_photo_but_not_after_i
     assert complaint is not None
     assert complaint.state is State.RESOLVED
     assert complaint.resolution_note == "Đã thu gom xong"
+
+
+async def test_a_photo_caption_corrected_by_editing_is_the_description_filed(
+    bot: BotDriver,
+) -> None:
+    """The quickest report is a photo with a caption: its caption is the
+    description, so editing the caption corrects it too."""
+    an = bot.user(501, "An")
+    photo = an.photo(caption="Rac tran ra ngo 5 tu hom qua")
+    await bot.send(photo)
+    sent = joined(await bot.send(an.edited(photo, "Rác tràn ra ngõ 5 từ hôm qua")))
+    assert says(sent, "conv.edit_taken")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    await bot.choose(an, "ok")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert complaint.description == "Rác tràn ra ngõ 5 từ hôm qua"

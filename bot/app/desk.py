@@ -329,8 +329,8 @@ class Desk:
         its words corrected where the conversation under way still holds
         them as first sent, else the person told that edits are not read
         and what to do instead — never a filed report or a sent note
-        changed by surprise.  ``words``: the edited text (None for a
-        caption, which is not read)."""
+        changed by surprise.  ``words``: the edited text or caption (None
+        for what is never read again, such as a command)."""
         services = self.services
         if words is not None and services.has_chart:
             reply = await services.edited(actor, message_id, words, update_id=update_id)
@@ -338,7 +338,8 @@ class Desk:
                 return Said([reply])
         if actor.staff is not None:
             return self.say(actor, "fallback.edited_staff")
-        if await services.has_conversation(actor):
+        under_way = await services.store.load_conversation(actor.person_id)
+        if under_way is not None and under_way.kind == "report":
             return self.say(actor, "fallback.edited_ignored")
         return self.say(actor, "fallback.edited_sent")
 

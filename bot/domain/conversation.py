@@ -98,6 +98,7 @@ class PhotoAnswer:
     media_id: int
     caption: str | None = None  # what the person wrote under the photo
     album: str | None = None  # photos sent together share this (one update each)
+    message_id: int | None = None  # the channel's id of the message (its caption may be edited)
 
 
 @dataclass(frozen=True)

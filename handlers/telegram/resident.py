@@ -76,7 +76,7 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
     media = context.services.media
     if message.photo:
         kept = await keep_photo(context.bot, media, message.photo[-1].file_id, "image/jpeg")
-        return PhotoAnswer(kept, caption=caption, album=album)
+        return PhotoAnswer(kept, caption=caption, album=album, message_id=message.message_id)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
@@ -84,7 +84,9 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
         kept_file = await keep_photo_file(context.bot, media, document.file_id, document.mime_type)
         if kept_file is None:
             return OtherAnswer("not_a_photo")
-        return PhotoAnswer(kept_file, caption=caption, album=album)
+        return PhotoAnswer(
+            kept_file, caption=caption, album=album, message_id=message.message_id
+        )
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
@@ -188,19 +190,20 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 async def on_edited(update: Update, context: BotContext) -> None:
     """A message edited after it was sent.  A live location keeps editing
-    itself: not a word.  An edited text corrects the draft under way where
-    it gave its words (bot/app/desk.py `edited`); any other edit, a
-    command's included, is not read — an old /extend or /withdraw edited
+    itself: not a word.  An edited text or photo caption corrects the draft
+    under way where it gave its words (bot/app/desk.py `edited`); any other
+    edit, a command's included, is not read — an old /extend or /withdraw edited
     must not act again — and the person is told what to do instead."""
     message = update.edited_message
     if message is None or update.effective_chat is None:
         return
     if message.text is None and message.caption is None:
         return
+    words = message.text if message.text is not None else message.caption
     said = await context.desk.edited(
         context.require_actor(),
         message.message_id,
-        message.text if not _is_command(message) else None,
+        None if _is_command(message) else words,
         update_id=str(update.update_id),
     )
     await deliver(context, update.effective_chat.id, said)

@@ -568,6 +568,7 @@ class ReportFlow:
             notes.append(text("conv.too_long", limit=TEXT_MAX, length=len(value)))
             return Outcome(data, notes=notes, reprompt=False)
         data["description"] = value
+        remember_typed(data, answer, "description", caption)
         if described:
             notes.append(text("report.caption_added"))
             return Outcome(data, notes=notes, reprompt=step == "review")

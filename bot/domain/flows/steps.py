@@ -165,9 +165,12 @@ def check_text(
 TYPED = "_typed"
 
 
-def remember_typed(data: dict[str, Any], answer: TextAnswer, field_name: str, value: str) -> None:
-    """Note that message ``answer.message_id`` put ``value`` into
-    ``field_name`` (channels without edits give no message id)."""
+def remember_typed(
+    data: dict[str, Any], answer: TextAnswer | PhotoAnswer, field_name: str, value: str
+) -> None:
+    """Note that message ``answer.message_id`` (a text, or a photo's
+    caption) put ``value`` into ``field_name`` (channels without edits give
+    no message id)."""
     if answer.message_id is not None:
         typed = dict(data.get(TYPED) or {})
         typed[str(answer.message_id)] = [field_name, value]
