@@ -84,9 +84,7 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
         kept_file = await keep_photo_file(context.bot, media, document.file_id, document.mime_type)
         if kept_file is None:
             return OtherAnswer("not_a_photo")
-        return PhotoAnswer(
-            kept_file, caption=caption, album=album, message_id=message.message_id
-        )
+        return PhotoAnswer(kept_file, caption=caption, album=album, message_id=message.message_id)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
