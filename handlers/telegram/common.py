@@ -125,7 +125,7 @@ async def identify(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
     context.actor = actor
     chat = update.effective_chat
-    if chat is not None and chat.type == chat.PRIVATE:
+    if chat is not None and chat.type == chat.PRIVATE and update.my_chat_member is None:
         # The command menu in the language the bot speaks to them (menus.py).
         context.wiring.menus.resident_seen(chat.id, actor, user.language_code)
     if turns_elsewhere(update):

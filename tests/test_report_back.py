@@ -1,0 +1,60 @@
+"""↩ Back where a resident finds they chose wrong: from the description to
+the place, and from the place (its wards, or a single ward's groups) to the
+problem — what was written and sent kept.  Through the real Application."""
+
+from __future__ import annotations
+
+from bot.sandbox.driver import BotDriver
+from tests.catalogue import says
+from tests.factories import joined
+
+
+async def test_a_resident_who_chose_the_wrong_group_goes_back_from_the_description(
+    bot: BotDriver,
+) -> None:
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    sent = joined(await bot.choose(an, "^"))
+    assert says(sent, "report.ask_place", ward="Phường Hồng Hải"), "the same ward's groups"
+    await bot.choose(an, "HH-TDP04")
+    await bot.send(an.text("Rác tràn ra ngõ"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None and complaint.area == "HH-TDP04"
+
+
+async def test_back_from_the_wards_asks_the_problem_again(bot: BotDriver) -> None:
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    sent = joined(await bot.choose(an, "RKTG"))
+    assert says(sent, "report.ask_ward")
+    sent = joined(await bot.choose(an, "^"))
+    assert says(sent, "report.ask_category", family="Vệ sinh môi trường")
+    await bot.choose(an, "CRNU")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    await bot.send(an.text("Cống tắc, nước tràn lên đường"))
+    await bot.choose(an, "d")
+    await bot.choose(an, "ok")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None and complaint.category == "CRNU"
+
+
+async def test_back_keeps_a_description_written_first(bot: BotDriver) -> None:
+    """A report opened with the resident's own words: back from the place
+    offers the problems those words suggest again, and the words stay."""
+    an = bot.user(501, "An")
+    await bot.send(an.text("Có người đổ rác ra vỉa hè đầu ngõ 5 suốt mấy hôm nay"))
+    await bot.choose(an, "RTPT")
+    sent = joined(await bot.choose(an, "^"))
+    assert says(sent, "report.ask_suggested") or says(sent, "report.ask_suggested_unsure")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    sent = joined(await bot.choose(an, "HH-TDP03"))
+    assert not says(sent, "report.ask_description", limit="2.000"), "the words are kept"
