@@ -1,12 +1,14 @@
-"""↩ Back where a resident finds they chose wrong: from the description to
-the place, and from the place (its wards, or a single ward's groups) to the
-problem — what was written and sent kept.  Through the real Application."""
+"""↩ Back where a person finds they chose wrong: a resident from the
+description to the place, and from the place (its wards, or a single
+ward's groups) to the problem — what was written and sent kept; an officer
+from a transfer's or a rejection's later steps to the first.  Through the
+real Application."""
 
 from __future__ import annotations
 
 from bot.sandbox.driver import BotDriver
 from tests.catalogue import says
-from tests.factories import joined
+from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined
 
 
 async def test_a_resident_who_chose_the_wrong_group_goes_back_from_the_description(
@@ -58,3 +60,31 @@ async def test_back_keeps_a_description_written_first(bot: BotDriver) -> None:
     await bot.choose(an, "HONGHAI")
     sent = joined(await bot.choose(an, "HH-TDP03"))
     assert not says(sent, "report.ask_description", limit="2.000"), "the words are kept"
+
+
+async def test_an_officer_goes_back_from_a_transfer_or_rejection_step_without_starting_over(
+    bot: BotDriver,
+) -> None:
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "t:1")
+    await bot.choose(cadre, "r")  # meant "another group"
+    sent = joined(await bot.choose(cadre, "^"))
+    assert says(sent, "transfer.ask_how", code="PA-000001")
+    await bot.choose(cadre, "g")
+    await bot.choose(cadre, "w")
+    await bot.choose(cadre, "BACHDANG")
+    sent = joined(await bot.choose(cadre, "^"))
+    assert says(sent, "transfer.ask_ward"), "from another ward's groups, back to the wards"
+    await bot.choose(cadre, "^")
+    await bot.choose(cadre, "HH-TDP04")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None and complaint.area == "HH-TDP04"
+
+    second = bot.user(502, "Bình")
+    await file_sanitation_report(bot, second, group="HH-TDP03")
+    await bot.press(cadre, "j:2")
+    await bot.choose(cadre, "duplicate")  # meant "not the ward's remit"
+    sent = joined(await bot.choose(cadre, "^"))
+    assert says(sent, "reject.ask_kind", code="PA-000002")
