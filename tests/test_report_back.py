@@ -88,3 +88,28 @@ async def test_an_officer_goes_back_from_a_transfer_or_rejection_step_without_st
     await bot.choose(cadre, "duplicate")  # meant "not the ward's remit"
     sent = joined(await bot.choose(cadre, "^"))
     assert says(sent, "reject.ask_kind", code="PA-000002")
+
+
+async def test_a_sentence_typed_at_the_review_is_added_to_the_description_shown_again(
+    bot: BotDriver,
+) -> None:
+    """What a resident forgot, typed at the review, is not dropped with a
+    hint: it joins the description (as at the photo question), and the
+    review shows it; a stray word still gets the hint."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    await bot.send(an.text("Rác tràn ra ngõ"))
+    await bot.choose(an, "d")
+    sent = joined(await bot.send(an.text("Bốc mùi hôi từ hôm qua đến giờ")))
+    assert says(sent, "report.description_added")
+    assert "Rác tràn ra ngõ\n\nBốc mùi hôi từ hôm qua đến giờ" in sent, "the review again"
+    sent = joined(await bot.send(an.text("hmm")))
+    assert says(sent, "report.review_hint")
+    await bot.choose(an, "ok")
+    complaint = await bot.services.complaint(1)
+    assert complaint is not None
+    assert complaint.description == "Rác tràn ra ngõ\n\nBốc mùi hôi từ hôm qua đến giờ"

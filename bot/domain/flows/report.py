@@ -693,4 +693,8 @@ class ReportFlow:
         if key == NAME:
             data["show_name"] = not bool(data.get("show_name", env.show_name_default))
             return Outcome(data)
+        if isinstance(answer, TextAnswer) and key is None and reads_like_a_report(answer.text):
+            # A sentence typed at the review ("it smells, too"): more of the
+            # description, as at the photo question, and the review again.
+            return self._more_description(data, answer)
         return Outcome(data, notes=unusable(answer, "report.review_hint"))
