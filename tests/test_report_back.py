@@ -113,3 +113,24 @@ async def test_a_sentence_typed_at_the_review_is_added_to_the_description_shown_
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert complaint.description == "Rác tràn ra ngõ\n\nBốc mùi hôi từ hôm qua đến giờ"
+
+
+async def test_a_single_letter_typed_at_the_review_does_not_send_the_report(
+    bot: BotDriver,
+) -> None:
+    """ "ừ", "g": one letter is a piece of nearly every button's words; it
+    picks nothing (the review's hint), and the report is not sent."""
+    an = bot.user(501, "An")
+    await bot.send(an.command("new"))
+    await bot.choose(an, "sanitation")
+    await bot.choose(an, "RKTG")
+    await bot.choose(an, "HONGHAI")
+    await bot.choose(an, "HH-TDP03")
+    await bot.send(an.text("Rác tràn ra ngõ"))
+    await bot.choose(an, "d")
+    for letter in ("ừ", "g"):
+        sent = joined(await bot.send(an.text(letter)))
+        assert says(sent, "report.review_hint"), letter
+    assert await bot.services.complaint(1) is None
+    sent = joined(await bot.send(an.text("gửi")))
+    assert says(sent, "report.filed", code="PA-000001") or await bot.services.complaint(1)
