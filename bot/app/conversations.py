@@ -249,6 +249,8 @@ class Conversations(Changes):
         state = await self.store.load_conversation(actor.person_id)
         if state is None:
             return None
+        if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
+            return None  # the next answer restarts it (`answer`), keeping the words
         correction = corrected(state.data, message_id, edited)
         if correction is None:
             return None
