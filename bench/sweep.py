@@ -17,7 +17,12 @@ bare indexed query that finds the same due rows (every column, in the
 sweep's order, through the same partial index on ``next_action_at``) on a
 connection of its own — stdlib ``sqlite3`` on SQLite, asyncpg on PostgreSQL
 (the driver and connection settings the bot uses).  It is the floor under
-any sweep: the sweep must read those rows, decide, and write.
+any sweep: the sweep must read those rows, decide, and write.  What the
+database alone costs for that is measured too, on the same connection just
+after the reference (`Side.read_write_back`): the same rows read, held as the
+sweep holds them, and each one's bookmark written back and committed, with
+nothing decided.  The row says how far that floor already is from the
+reference, and what the target leaves for deciding.
 
 PostgreSQL comes from ``PHANANH_BENCH_PG`` when set, else a throwaway
 cluster made with the machine's server binaries (tests/pgserver.py); with
@@ -163,6 +168,12 @@ DUE_ROWS = (
 )
 
 
+# The floor's writes: each due row's bookmark and next look, written back as
+# they were (the sweep writes these two for every complaint it decides).
+BOOKMARK = ("swept_until", "next_action_at", "id")
+WRITE_BACK = "UPDATE complaints SET swept_until = {0}, next_action_at = {1} WHERE id = {2}"
+
+
 class Side:
     """One engine under the benchmark: its database made and seeded, the
     next 1 % made due (``id % modulus == k``, a new k each time), and the
@@ -196,6 +207,15 @@ class Side:
         raise NotImplementedError
 
     async def reference(self, now: datetime) -> tuple[float, int]:
+        raise NotImplementedError
+
+    async def read_write_back(self, now: datetime) -> float:
+        """Seconds for the database's part of any sweep, with nothing
+        decided: in one transaction, the due rows read (as the reference
+        reads them, held as the sweep holds them) and each one's bookmark
+        written back as it was, then committed.  Writing the same values
+        leaves the rows due, so the sweep timed next finds what it would
+        have found; the pages are written all the same."""
         raise NotImplementedError
 
     async def settle(self) -> None:
@@ -257,6 +277,22 @@ class SqliteSide(Side):
         started = time.perf_counter()
         rows = self.floor.execute(DUE_ROWS.format(now="?"), (utc_text(now),)).fetchall()
         return time.perf_counter() - started, len(rows)
+
+    async def read_write_back(self, now: datetime) -> float:
+        assert self.floor is not None
+        conn = self.floor
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = conn.execute(DUE_ROWS.format(now="?"), (utc_text(now),))
+            names = [d[0] for d in cursor.description]
+            at = [names.index(n) for n in BOOKMARK]
+            conn.executemany(WRITE_BACK.format("?", "?", "?"), [[r[i] for i in at] for r in cursor])
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+        return time.perf_counter() - started
 
     async def settle(self) -> None:
         """Between two sweeps the bot waits 30 s; here, long enough for its
@@ -327,6 +363,17 @@ class PostgresSide(Side):
         rows = await self.floor.fetch(DUE_ROWS.format(now="$1"), now)
         return time.perf_counter() - started, len(rows)
 
+    async def read_write_back(self, now: datetime) -> float:
+        assert self.floor is not None
+        conn = self.floor
+        started = time.perf_counter()
+        async with conn.transaction():
+            rows = await conn.fetch(DUE_ROWS.format(now="$1") + " FOR UPDATE SKIP LOCKED", now)
+            await conn.executemany(
+                WRITE_BACK.format("$1", "$2", "$3"), [[r[n] for n in BOOKMARK] for r in rows]
+            )
+        return time.perf_counter() - started
+
     async def close(self) -> None:
         if self.floor is not None:
             await self.floor.close()
@@ -348,6 +395,15 @@ def python_speed() -> float:
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def _leaves(floor: float, reference: float, complaints: float) -> str:
+    """What the target leaves for deciding, over the database's own part."""
+    spare = TARGET_RATIO * reference - floor
+    if spare <= 0:
+        return "nothing for deciding"
+    each = spare / complaints * 1e6
+    return f"{_ms(spare)} for deciding {complaints:,.0f} complaints ({each:.1f} µs each)"
 
 
 async def measure(side: Side, count: int, share: float, rounds: int, memory_rounds: int) -> Row:
@@ -373,6 +429,7 @@ async def measure(side: Side, count: int, share: float, rounds: int, memory_roun
 
             ours: list[float] = []
             refs: list[float] = []
+            floors: list[float] = []
             due: list[int] = []
             rss_before = rss_mb()
             afterwards: list[float] = []
@@ -382,6 +439,8 @@ async def measure(side: Side, count: int, share: float, rounds: int, memory_roun
                 await side.rearm(clock.now())
                 await side.settle()
                 ref, rows = await side.reference(clock.now())
+                floors.append(await side.read_write_back(clock.now()))
+                await side.settle()
                 started = time.perf_counter()
                 report = await sweeper.sweep()
                 ours.append(time.perf_counter() - started)
@@ -417,6 +476,7 @@ async def measure(side: Side, count: int, share: float, rounds: int, memory_roun
             await side.close()
 
     median, reference_median = statistics.median(ours), statistics.median(refs)
+    floor = statistics.median(floors)
     ratio = median / reference_median
     half = max(1, len(peaks) // 4)
     # Flat: the Python heap's peak per sweep does not grow and nothing stays
@@ -438,6 +498,11 @@ async def measure(side: Side, count: int, share: float, rounds: int, memory_roun
         "ours median / min / max": " / ".join(_ms(x) for x in (median, min(ours), max(ours))),
         "reference median / min / max": " / ".join(
             _ms(x) for x in (reference_median, min(refs), max(refs))
+        ),
+        "the database's part alone, nothing decided (the due rows read and their bookmarks"
+        " written back and committed, on the reference's connection), median": (
+            f"{_ms(floor)} = {floor / reference_median:.1f}× the reference; at {TARGET_RATIO:g}×"
+            f" that leaves {_leaves(floor, reference_median, statistics.median(due))}"
         ),
         "asyncio tasks: at start / after every sweep": f"{tasks[0]} / {sorted(set(tasks))}",
         "RSS before / after the timed sweeps / after the traced ones": (

@@ -312,7 +312,10 @@ async def play(story: Story) -> None:
     story.person(7092, "Chủ tịch UBND thành phố")
     story.scene("13. Cuối giờ chiều: PA-000003 chưa được tiếp nhận — bot nhắc cán bộ")
     await story.sweep_at(datetime(2026, 11, 23, 17, 30, tzinfo=LOCAL))
-    story.scene("14. Một tuần sau: PA-000002 quá hạn — báo cáo lãnh đạo phường; giao ban sáng")
+    story.scene(
+        "14. Một tuần sau: PA-000002 mở lại mà chưa được nhận lại — báo lãnh đạo phường;"
+        " giao ban sáng"
+    )
     await story.sweep_at(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL))
 
     story.person(7014, "CA phường Long")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,14 @@ MediaLookup = Callable[[str], Awaitable[tuple[bytes, str] | None]]
 # A file's token -> its bytes, MIME type and name, or None (unknown, expired).
 FileLookup = Callable[[str], tuple[bytes, str, str] | None]
 
+# Pictures a browser shows and never runs: the only stored bytes served inline.
+PICTURES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# Every answer carrying stored bytes: no type sniffing, and were it ever
+# opened as a document, nothing in it runs or loads (a sandbox of its own).
+STORED = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
 IDLE_TIMEOUT = 120.0  # seconds a kept-alive connection may sit idle
 STOP_GRACE = 5.0  # seconds stopping waits for requests under way
 MEDIA_PATH = "/media"
@@ -114,6 +123,7 @@ class HttpServer:
         app = Starlette(routes=routes)
         # "/hook/" is not "/hook": no redirect that a webhook sender would not follow.
         app.router.redirect_slashes = False
+        app.add_middleware(NoSniff)
         return app
 
     # ---- the life cycle ---------------------------------------------------------------------
@@ -167,6 +177,42 @@ class HttpServer:
         return self._server is not None
 
 
+class NoSniff:
+    """Every answer says ``X-Content-Type-Options: nosniff`` (a city's IT
+    scans for it): a JSON error, a webhook's 403, a 404 in Starlette's own
+    words — a browser takes each for the type it says, never for HTML."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
+
+
+def stored_bytes(content: bytes, mime: str, name: str, cache: str) -> Response:
+    """Bytes someone sent or the bot made, on the bot's own origin (where
+    the dashboard's session lives): a picture shown inline; anything else
+    (an SVG, HTML, a PDF, a spreadsheet) only downloaded as ``name``."""
+    from starlette.responses import Response
+
+    headers = {**STORED, "Cache-Control": cache}
+    if mime.split(";", 1)[0].strip().lower() not in PICTURES:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return Response(content, media_type=mime, headers=headers)
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """The server's socket, bound here so that a port in use is an OSError
     for the caller (uvicorn would log it and exit the process)."""
@@ -188,7 +234,7 @@ def add_media_route(server: HttpServer, lookup: MediaLookup) -> None:
         if found is None:
             return Response(status_code=404)
         content, mime = found
-        return Response(content, media_type=mime, headers={"Cache-Control": "private"})
+        return stored_bytes(content, mime, "photo", "private")
 
     server.add_route(MEDIA_PATH + "/{token}", media, listen=False)
 
@@ -205,10 +251,7 @@ def add_files_route(server: HttpServer, lookup: FileLookup) -> None:
         if found is None:
             return Response(status_code=404)
         content, mime, name = found
-        headers = {"Cache-Control": "private, no-store"}
-        if not mime.startswith("image/"):
-            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
-        return Response(content, media_type=mime, headers=headers)
+        return stored_bytes(content, mime, name, "private, no-store")
 
     server.add_route(FILES_PATH + "/{token}/{name}", files, listen=False)
 
@@ -226,7 +269,8 @@ def length_refusal(headers: Mapping[str, str], max_body: int = MAX_BODY) -> tupl
     length = headers.get("Content-Length")
     if length is None:
         return 411, "no Content-Length"
-    if not length.isdigit() or int(length) > max_body:
+    # ASCII digits only: "²" is a digit to str.isdigit but not to int().
+    if not (length.isascii() and length.isdigit()) or int(length) > max_body:
         return 413, f"a body over {max_body} bytes"
     return None
 

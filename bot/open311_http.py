@@ -10,17 +10,21 @@ standard library, with the specification's element names).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
 
 from bot.app.open311 import Open311, Open311Error
+from bot.domain.xmltext import xml_safe
 from bot.http import HttpServer, length_refusal, read_body
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
 JSON, XML = "json", "xml"
@@ -44,11 +48,14 @@ Produce = Callable[["Request"], Awaitable[Any]]
 
 
 def _scalar(value: object) -> str:
+    """A value as an element's text; a character XML 1.0 cannot hold (a
+    noncharacter a resident typed, a NUL in an id asked for) as U+FFFD, so
+    one odd character never makes the whole answer unreadable."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return xml_safe(str(value))
 
 
 def _element(parent: ElementTree.Element, name: str, value: Any) -> None:
@@ -86,13 +93,27 @@ def render(fmt: str, root: str, document: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=MEDIA_TYPES[fmt])
 
 
+class BodyLeftUnread(Open311Error):
+    """A POST refused before its body was read (the wrong type, too long):
+    the connection closes with the answer, as a webhook's does, so the
+    rest of the body is never taken in."""
+
+
 def error_response(fmt: str, error: Open311Error) -> Response:
     errors = [{"code": error.status, "description": error.description}]
-    return render(fmt, "errors", errors, error.status)
+    response = render(fmt, "errors", errors, error.status)
+    if isinstance(error, BodyLeftUnread):
+        response.headers["Connection"] = "close"
+    return response
 
 
-def _endpoint(root: str, produce: Produce) -> Callable[[Request], Awaitable[Response]]:
-    """A route that answers in the format its path ends with (another is 404)."""
+def _endpoint(
+    open311: Open311, root: str, produce: Produce
+) -> Callable[[Request], Awaitable[Response]]:
+    """A route that answers in the format its path ends with (another is
+    404).  A failure of ours (the database refused) is still the
+    specification's error list, status 500, saying nothing of what failed:
+    the platform's parser reads it, and the log has the rest."""
 
     async def endpoint(request: Request) -> Response:
         from starlette.responses import Response
@@ -104,6 +125,9 @@ def _endpoint(root: str, produce: Produce) -> Callable[[Request], Awaitable[Resp
             return render(fmt, root, await produce(request))
         except Open311Error as error:
             return error_response(fmt, error)
+        except Exception:
+            log.exception("Open311 %s %s failed", request.method, request.url.path)
+            return error_response(fmt, open311.error(500, "open311.server_error"))
 
     return endpoint
 
@@ -112,16 +136,30 @@ async def _form(open311: Open311, request: Request) -> dict[str, str]:
     """A POST's fields (``application/x-www-form-urlencoded``, as the
     specification sends them), read within a bounded size."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    unreadable = BodyLeftUnread(400, open311.t("open311.bad_body"))
     if kind != "application/x-www-form-urlencoded":  # JSON or multipart: not a wrong key
-        raise open311.error(400, "open311.bad_body")
+        raise unreadable
     refused = length_refusal(request.headers, MAX_FORM)
     body = refused if refused is not None else await read_body(request, MAX_FORM)
     if isinstance(body, tuple):  # too large, too slow, cut off: the specification's 400
-        raise open311.error(400, "open311.bad_body")
+        raise unreadable
     try:
-        return dict(parse_qsl(body.decode(), keep_blank_values=True))
+        pairs = parse_qsl(body.decode(), keep_blank_values=True)
     except UnicodeDecodeError:
         raise open311.error(400, "open311.bad_body") from None
+    return _once_each(open311, pairs)
+
+
+def _once_each(open311: Open311, pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The fields, each given once: a field sent twice (two descriptions, two
+    keys) is refused rather than one of them silently dropped.  Only a
+    list attribute's ``name[]`` may repeat (none is read today)."""
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        if name in fields and not name.endswith("[]"):
+            raise open311.error(400, "open311.repeated", field=name[:40])
+        fields[name] = value
+    return fields
 
 
 def add_open311_routes(server: HttpServer, open311: Open311) -> None:
@@ -141,7 +179,7 @@ def add_open311_routes(server: HttpServer, open311: Open311) -> None:
     async def requests(request: Request) -> Any:
         if request.method == "POST":
             return await open311.post(await _form(open311, request))
-        return await open311.requests(dict(request.query_params))
+        return await open311.requests(_once_each(open311, request.query_params.multi_items()))
 
     async def one(request: Request) -> Any:
         return await open311.request(str(request.path_params["id"]))
@@ -154,4 +192,6 @@ def add_open311_routes(server: HttpServer, open311: Open311) -> None:
         ("/requests/{id}.{fmt}", "service_requests", one, ("GET",)),
     ]
     for path, root, produce, methods in routes:
-        server.add_route(PREFIX + path, _endpoint(root, produce), methods=methods, listen=False)
+        server.add_route(
+            PREFIX + path, _endpoint(open311, root, produce), methods=methods, listen=False
+        )

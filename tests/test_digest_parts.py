@@ -22,7 +22,8 @@ from bot.domain import digest as d
 from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.domain.text import split_text
 from bot.i18n import format_decimal, format_number, format_percent, t
-from bot.report.text import duration
+from bot.report.present import Presenter
+from bot.report.text import duration, overdue_for
 from storage.sqlite.db import Database
 from storage.sqlite.store import SqliteStore
 from tests.catalogue import digest_part, says
@@ -175,6 +176,14 @@ def test_numbers_the_vietnamese_way() -> None:
     assert duration(45 * 60, "vi") == "45 phút"
     assert duration(2 * 3600 + 15 * 60, "vi") == "2 giờ 15 phút"
     assert duration(28 * 3600, "en") == "1 d 4 h"
+
+
+def test_a_time_on_the_hour_or_the_day_says_no_zero() -> None:
+    """The digest said "trong vòng 8 giờ 0 phút" for a median of 8 hours."""
+    assert duration(8 * 3600, "vi") == "8 giờ"
+    assert duration(48 * 3600, "vi") == "2 ngày"
+    assert Presenter(TZ).duration("vi", timedelta(days=3)) == "3 ngày"
+    assert overdue_for(timedelta(days=1), "en") == "1 d"
 
 
 def test_long_text_is_split_at_line_ends() -> None:

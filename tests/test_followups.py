@@ -329,3 +329,110 @@ async def test_a_cadre_half_way_through_a_fix_on_a_task_reassigned_meanwhile_is_
     complaint = await bot.services.complaint(1)
     assert complaint is not None
     assert (complaint.owner, complaint.state) == ("cb-hh-dc1", State.SUBMITTED)
+
+
+async def test_the_briefing_says_a_reopened_task_was_not_taken_back_since_its_reopening(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Fixed and acknowledged on Monday, reopened by the resident on
+    Tuesday afternoon: its clocks restart from the reopening.  Thursday's
+    briefing says it is late to be taken back since it was reopened —
+    not "quá hạn tiếp nhận", as if the cadre had never taken it — and its
+    state is not "being handled" while nobody has taken it back."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "a:1")
+    await bot.press(cadre, "r:1")
+    await bot.send(cadre.text("Đã thu gom"))
+    await bot.choose(cadre, "s")
+    clock.set(local(24, 15))
+    await bot.press(an, "n:1")
+    await bot.send(an.text("Vẫn còn rác"))
+    reopened = await bot.services.complaint(1)
+    assert reopened is not None and reopened.ack_due_at == local(25, 13, 30)
+    clock.set(local(26, 7, 30))
+    sent = await bot.tick()
+    briefing = [m.text or "" for m in to(sent, cadre) if says(m.text, "briefing.header")]
+    assert len(briefing) == 1
+    line = briefing[0].splitlines()[1]
+    assert says(
+        line,
+        "task.reack_late",
+        reopened="24/11/2026 15:00",
+        due="25/11/2026 13:30",
+        late="18 giờ",
+    ), line
+    assert not says(line, "task.ack_late"), line
+    assert says(line, "task.item", state=t("vi", "state.reopened")), "to be taken back, not handled"
+    reminders = joined([m for m in to(sent, cadre) if says(m.text, "reminder.header")])
+    assert says(reminders, "reminder.reack_overdue"), reminders
+    told = joined(to(sent, an))
+    assert says(told, "notify.reack_overdue", code="PA-000001", ack_due="25/11/2026 13:30")
+    assert not says(told, "notify.no_next_step"), "nothing promised beyond the follow-up"
+
+
+async def test_the_cadre_is_told_when_a_leader_acknowledges_her_task_for_her(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The ward leader acknowledges from the escalation a task the cadre
+    still holds: she hears it, and that it is still hers to resolve — her
+    list no longer asked her to acknowledge, and nothing said why."""
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    clock.set(local(23, 17))
+    await bot.tick()
+    sent = await bot.press(bot.user(WARD_CHAIR, "Hùng"), "a:1")
+    told = joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
+    assert says(told, "notify.acknowledged_for_you", code="PA-000001", due="25/11/2026 09:00")
+    mine = joined(
+        to(await bot.press(bot.user(ENVIRONMENT_CADRE, "Thắng"), "a:1"), bot.user(501, "An"))
+    )
+    assert not says(mine, "notify.acknowledged"), (
+        "acknowledged once: the resident is not told twice"
+    )
+
+
+async def test_a_leaders_question_is_answered_to_the_leader_and_the_cadre_sees_what_was_asked(
+    bot: BotDriver,
+) -> None:
+    """The ward leader asks the resident about a cadre's task: the answer
+    reached only the cadre, who never saw the question; the leader who
+    asked heard nothing.  Both now read the question with its answer."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await file_sanitation_report(bot, an)
+    await bot.send(chair.command("status", "PA-000001"))
+    await bot.press(chair, "h:1")
+    await bot.send(chair.text("Rác ở đầu ngõ hay cuối ngõ?"))
+    await bot.press(an, "i:1")
+    sent = await bot.send(an.text("Cuối ngõ"))
+    for staff in (chair, cadre):
+        assert says(
+            joined(to(sent, staff)),
+            "notify.info_answered",
+            code="PA-000001",
+            question="Rác ở đầu ngõ hay cuối ngõ?",
+            answer="Cuối ngõ",
+        ), staff.user_id
+
+
+async def test_extending_an_overdue_task_counts_from_now_not_from_the_missed_deadline(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Due Wednesday 25/11 09:00, extended by one working day on Monday
+    30/11: the resident, the cadre and the leader were all given
+    "26/11/2026 09:00", a date already past, as the new deadline."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(30, 9))
+    await bot.tick()
+    await bot.send(chair.command("extend", "PA-000001"))
+    await bot.choose(chair, "1")
+    sent = await bot.send(chair.text("Chờ xe chuyên dụng"))
+    after = await bot.services.complaint(1)
+    assert after is not None
+    assert after.due_at == datetime(2026, 12, 1, 9, tzinfo=TZ), "one working day from now"
+    assert says(joined(to(sent, an)), "notify.extended", due="01/12/2026 09:00")
+    assert says(joined(to(sent, chair)), "extend.done", due="01/12/2026 09:00")

@@ -16,10 +16,11 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.app.media import TemporaryFiles
 from bot.config import ConfigError, load_settings
 from bot.domain.clock import ManualClock
 from bot.domain.orgchart import OrgChart
-from bot.http import HttpServer, add_media_route
+from bot.http import HttpServer, add_files_route, add_media_route, length_refusal
 from bot.runtime import running
 from bot.sandbox.telegram import FakeBotApi
 from handlers.telegram.channel import Polling, Webhook
@@ -71,6 +72,56 @@ async def test_each_route_is_served_by_its_owner_and_anything_else_is_404() -> N
     assert photo.headers["cache-control"] == "private"
     assert [r.status_code for r in (expired, nowhere, slash)] == [404, 404, 404]
     assert [r.status_code for r in (wrong_method, posted_media)] == [405, 405]
+
+
+async def test_stored_bytes_that_are_a_web_page_are_downloaded_never_shown(
+    clock: ManualClock,
+) -> None:
+    """/media and /files answer on the dashboard's own origin: a "photo"
+    kept with the type text/html, or a file made as SVG, was shown by the
+    browser as a page of the bot's site (its script able to read the
+    dashboard with the leader's cookie).  Now only a picture is shown
+    inline; anything else is a download, never sniffed, sandboxed."""
+    page = b"<html><script>fetch('/web/tasks')</script></html>"
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'
+
+    async def kept(token: str) -> tuple[bytes, str] | None:
+        return {"page": (page, "text/html"), "photo": (PHOTO, "image/png")}.get(token)
+
+    files = TemporaryFiles(clock, "https://bot.example.org")
+    drawn, _ = files.put(svg, "image/svg+xml", "bản đồ.svg")
+    chart, _ = files.put(PHOTO, "image/png", "chart.png")
+    server = HttpServer("127.0.0.1", 0)
+    add_media_route(server, kept)
+    add_files_route(server, files.get)
+    transport = httpx.ASGITransport(app=server.asgi())
+    async with httpx.AsyncClient(transport=transport, base_url="https://bot.example.org") as client:
+        as_media = await client.get("/media/page")
+        as_file = await client.get(drawn.removeprefix("https://bot.example.org"))
+        photo = await client.get("/media/photo")
+        shown = await client.get(chart.removeprefix("https://bot.example.org"))
+        nowhere = await client.get("/nowhere")
+    for download in (as_media, as_file):
+        assert download.headers["content-disposition"].startswith("attachment;")
+    assert (
+        "filename*=UTF-8''b%E1%BA%A3n%20%C4%91%E1%BB%93.svg"
+        in as_file.headers["content-disposition"]
+    )
+    for answer in (as_media, as_file, photo, shown):
+        assert answer.status_code == 200
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in answer.headers["content-security-policy"]
+    for picture in (photo, shown):
+        assert "content-disposition" not in picture.headers
+    assert nowhere.status_code == 404 and nowhere.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "\uff11\uff12", "+5", "-1", " 12"])
+def test_a_length_not_in_plain_digits_is_refused_not_a_crash(length: str) -> None:
+    """Content-Length "²" (Latin-1 0xB2) passed str.isdigit and int() then
+    raised: a 500 under an ASGI server that lets it through (uvicorn's h11
+    refuses it first).  Any length not in ASCII digits is 413, unread."""
+    assert length_refusal({"Content-Length": length}) == (413, "a body over 1048576 bytes")
 
 
 def test_a_route_is_added_once_with_its_path_before_the_server_listens() -> None:

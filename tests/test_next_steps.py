@@ -17,7 +17,14 @@ from bot.report.present import Presenter
 from bot.sandbox.driver import BotDriver
 from bot.sandbox.telegram import FakeUser
 from tests.catalogue import says
-from tests.factories import ENVIRONMENT_CADRE, file_sanitation_report, joined, started_bot, to
+from tests.factories import (
+    ENVIRONMENT_CADRE,
+    WARD_CHAIR,
+    file_sanitation_report,
+    joined,
+    started_bot,
+    to,
+)
 
 BACHDANG_CADRE = 7052  # cb-bd-dc: sidewalks in Bạch Đằng
 
@@ -325,3 +332,110 @@ async def test_news_handled_before_it_goes_out_is_not_sent(
     clock.set(local(25, 7, 30))
     morning = to(await bot.tick(), an)
     assert not any(says(m.text, "notify.escalated") for m in morning), "fixed meanwhile"
+
+
+# ---- a leader takes up a late task ----------------------------------------------------------
+
+
+async def test_a_leader_who_acknowledges_an_overdue_task_is_named_and_the_delay_told(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The ward leader acknowledges from the escalation a task its cadre let
+    run past its resolve deadline: the resident hears that the ward's
+    leaders took it up (not "the officer in charge", who did nothing), and
+    that it is late and what happens now — not the past deadline as if it
+    were still a promise."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(25, 9, 0))  # the resolve deadline: the ward leader is told
+    await bot.tick()
+    clock.set(local(25, 10, 0))
+    told = joined(to(await bot.press(chair, "a:1"), an))
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    assert says(
+        told,
+        "notify.acknowledged_late",
+        code="PA-000001",
+        handler=ward_leaders,
+        due="25/11/2026 09:00",
+    )
+    assert not says(told, "notify.acknowledged"), "no past date given as the deadline"
+    city_leaders = i18n.t(
+        "vi", "notify.leaders_city", upper=i18n.t("vi", "tier.city", name="Hạ Long")
+    )
+    assert says(told, "notify.next_step", when="27/11/2026 09:00", leaders=city_leaders)
+
+
+async def test_a_leader_who_acknowledges_in_time_to_resolve_is_named_with_the_deadline(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Not acknowledged in time, so the ward leader took it up; its resolve
+    deadline is still ahead: the resident hears who took it and by when."""
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    clock.set(local(23, 17, 0))
+    await bot.tick()
+    told = joined(to(await bot.press(bot.user(WARD_CHAIR, "Hùng"), "a:1"), an))
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    assert says(
+        told, "notify.acknowledged", code="PA-000001", handler=ward_leaders, due="25/11/2026 09:00"
+    )
+
+
+async def test_a_cadre_who_acknowledges_past_the_resolve_deadline_tells_it_is_late(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    clock.set(local(26, 9, 0))
+    await bot.tick()
+    told = joined(to(await bot.press(bot.user(ENVIRONMENT_CADRE, "Thắng"), "a:1"), an))
+    cadre = i18n.t("vi", "handler.cadre", area="Tổ dân phố 3", ward="Phường Hồng Hải")
+    assert says(told, "notify.acknowledged_late", code="PA-000001", handler=cadre)
+    assert not says(told, "notify.acknowledged")
+
+
+async def test_a_leaders_word_to_the_resident_comes_from_the_leaders_and_tells_the_delay(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The leader who took up the overdue task sends one of the short
+    replies: the resident reads it as the ward leaders' word, not "the
+    officer in charge", and the deadline already passed is told as late,
+    not given as "Hạn giải quyết: 25/11/2026 09:00"."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    clock.set(local(25, 10, 0))
+    await bot.tick()
+    await bot.press(chair, "a:1")
+    told = joined(to(await bot.press(chair, "q:1:t1"), an))
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    late = i18n.t("vi", "notify.message_late", due="25/11/2026 09:00", code="PA-000001")
+    assert says(told, "notify.message", handler=ward_leaders, code="PA-000001", deadline=late)
+    assert not says(told, "notify.message_due")
+
+
+async def test_a_leader_who_asks_or_reports_the_fix_is_named_and_the_cadre_told(
+    bot: BotDriver,
+) -> None:
+    """The ward leader asks the resident a question about a cadre's task,
+    then reports it fixed: the resident reads both as the ward leaders'
+    (not "Cán bộ phụ trách"), and the cadre who holds it hears that the
+    leader reported it fixed for her."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    ward_leaders = i18n.t("vi", "handler.ward_leaders", ward="Phường Hồng Hải")
+    await bot.send(chair.command("status", "PA-000001"))
+    await bot.press(chair, "h:1")
+    asked = joined(to(await bot.send(chair.text("Ở đầu ngõ hay cuối ngõ?")), an))
+    assert says(asked, "notify.info_requested", handler=ward_leaders, code="PA-000001")
+    await bot.press(an, "i:1")
+    await bot.send(an.text("Cuối ngõ"))
+    await bot.press(chair, "r:1")
+    await bot.send(chair.text("Đã thu gom"))
+    sent = await bot.choose(chair, "s")
+    assert says(joined(to(sent, an)), "notify.resolved", handler=ward_leaders, code="PA-000001")
+    told = joined(to(sent, bot.user(ENVIRONMENT_CADRE, "Thắng")))
+    assert says(told, "notify.resolved_for_you", code="PA-000001")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -590,6 +591,11 @@ async def test_at_most_1000_requests_newest_first(city: City) -> None:
         ({"service_code": "NOPE"}, "open311.unknown_service"),
         ({"service_code": "TDCB"}, "open311.unknown_service"),
         ({"service_request_id": "PA-1,abc"}, "open311.bad_id"),
+        # Dates a datetime holds, but not 90 days beside them: was a 500.
+        ({"start_date": "9999-12-31"}, "open311.date_out_of_range"),
+        ({"start_date": "9999-12-31T23:59:59-12:00"}, "open311.date_out_of_range"),
+        ({"end_date": "0001-01-01"}, "open311.date_out_of_range"),
+        ({"start_date": "0001-01-01"}, "open311.date_out_of_range"),
     ],
 )
 async def test_a_bad_query_is_400_with_the_reason(
@@ -768,6 +774,109 @@ async def test_a_posted_requests_contact_is_kept_and_never_published(city: City)
             body = (await city.get(f"{path}.{fmt}")).text
             assert "dan@example.com" not in body and "345 678" not in body
             assert "Quỳnh" not in body and "first_name" not in body
+
+
+async def test_a_noncharacter_in_one_description_leaves_the_xml_readable(city: City) -> None:
+    """U+FFFF survives the text cleaning (it is no control character) but
+    XML 1.0 cannot hold it: one such description made the whole
+    requests.xml a document no platform could parse.  It is shown as
+    U+FFFD; the same for an id asked for with a NUL in it."""
+    key = await city.key()
+    posted = await city.http.post(
+        f"{V2}/requests.json",
+        content=(
+            f"api_key={key}&service_code=RKTG&address_id=HH-TDP03"
+            "&description=R%C3%A1c%EF%BF%BF+tr%C3%A0n+ng%C3%B5"
+        ).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert posted.status_code == 200
+    [request] = xml_document(await city.get("/requests.xml")).findall("request")
+    assert request.findtext("description") == "Rác\ufffd tràn ngõ"
+    [as_json] = json_document(await city.get("/requests.json"))
+    assert as_json["description"] == "Rác\uffff tràn ngõ"
+    missing = await city.get("/requests/%00.xml")
+    assert missing.status_code == 404
+    assert xml_document(missing).findtext("error/code") == "404"
+
+
+async def test_a_field_sent_twice_is_refused_not_half_read(city: City) -> None:
+    """A platform that sent two descriptions had the first dropped without
+    a word (and two address_ids: the last one decided the group).  Each
+    field once, or 400 naming it; a list stays one comma-delimited field."""
+    key = await city.key()
+    twice = (
+        f"api_key={key}&service_code=RKTG&address_id=HH-TDP03"
+        "&description=R%C3%A1c+tr%C3%A0n&description=C%E1%BB%91ng+t%E1%BA%AFc"
+    )
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for fmt in ("json", "xml"):
+        refused = await city.http.post(f"{V2}/requests.{fmt}", content=twice, headers=form)
+        assert refused.status_code == 400
+        if fmt == "json":
+            [error] = json_document(refused)
+            assert says(error["description"], "open311.repeated", field="description")
+        else:
+            assert xml_document(refused).findtext("error/code") == "400"
+    assert await city.bot.services.store.all_complaints() == []
+    asked = await city.http.get(f"{V2}/requests.json?status=open&status=closed")
+    assert asked.status_code == 400
+    [error] = json_document(asked)
+    assert says(error["description"], "open311.repeated", field="status")
+    assert (await city.get("/requests.json", status="open,closed")).status_code == 200
+
+
+async def test_a_failure_of_the_database_is_an_error_list_that_names_nothing_inside(
+    city: City, where: Path | PostgresUrl, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database refused (here: a table gone under the running bot).
+    The platform got Starlette's plain "Internal Server Error", which its
+    JSON or XML parser cannot read; now it is the specification's error
+    list, 500, with no SQL, table or traceback in it (the log has them)."""
+    if not isinstance(where, Path):
+        pytest.skip("the table is dropped with SQLite's own client")
+    key = await city.key()
+    with sqlite3.connect(where) as db:
+        db.execute("PRAGMA foreign_keys = OFF")
+        db.execute("DROP TABLE open311_reporters")
+        db.execute("DROP TABLE api_keys")
+    form = {"api_key": key, "service_code": "RKTG", "address_id": "HH-TDP03", "description": "x"}
+    for fmt in ("json", "xml"):
+        failed = await city.post(fmt, **form)
+        assert failed.status_code == 500
+        if fmt == "json":
+            [error] = json_document(failed)
+            assert error["code"] == 500 and says(error["description"], "open311.server_error")
+        else:
+            assert xml_document(failed).findtext("error/code") == "500"
+        for inside in ("api_keys", "sqlite", "Traceback", "OperationalError", "no such"):
+            assert inside.lower() not in failed.text.lower()
+    assert "api_keys" in caplog.text
+
+
+async def test_a_body_too_large_is_refused_unread_and_the_connection_closed(
+    city: City,
+) -> None:
+    """A POST declaring 10 MB was answered 400 at once, but the connection
+    stayed open and the server went on taking in the 10 MB it had refused.
+    Now the answer closes the connection, as a webhook's refusal does."""
+    port = city.bot.runtime.http.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: bot\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 10485760\r\n\r\napi_key=x&description=" + b"a" * 1000
+    )
+    await writer.drain()
+    try:
+        # Everything the server sends until it closes: the 400, then the end.
+        answer = await asyncio.wait_for(reader.read(-1), 10)
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"connection: close" in head.lower()
+    [error] = json.loads(body)
+    assert says(error["description"], "open311.bad_body")
 
 
 async def test_a_post_sent_as_json_is_told_the_body_is_unreadable_not_the_key(

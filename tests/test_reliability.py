@@ -323,6 +323,54 @@ async def test_mydata_sends_everything_and_forget_detaches_the_person(bot: BotDr
     assert says(joined(sent), "privacy.staff_cannot_forget"), "nor a forged press"
 
 
+@pytest.mark.both_engines
+async def test_mydata_gives_every_time_in_the_wards_time_with_its_offset(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """A resident reads their file on either engine alike: each time as
+    the ward's clock showed it, with its offset ("2026-11-23T09:00:00+07:00"
+    for Monday 09:00), never a bare UTC time read as local; a yes/no as
+    true/false, not SQLite's 0/1 — and a draft's own times too."""
+    import json
+    import re
+
+    an = bot.user(501, "An")
+    await file_sanitation_report(bot, an)
+    await bot.send(an.command("mydata"))
+    data = json.loads(bot.api.file_content(bot.api.last_to(501).media[0]))
+    complaint = data["complaints"][0]
+    assert complaint["created_at"] == "2026-11-23T09:00:00+07:00", "Monday 09:00 in the ward"
+    assert complaint["due_at"] == "2026-11-25T09:00:00+07:00"
+    assert data["actions"][0]["at"] == "2026-11-23T09:00:00+07:00"
+    assert complaint["urgent"] is False and complaint["concerns_leadership"] is False
+    times: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and re.match(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d", value):
+            times.append(value)
+
+    walk(data)
+    assert len(times) > 8
+    assert all(datetime.fromisoformat(v).utcoffset() == timedelta(hours=7) for v in times), times
+
+    # Binh's draft offers An's report to follow, with its deadline.
+    binh = bot.user(502, "Bình")
+    await bot.send(binh.command("new"))
+    for key in ("sanitation", "RKTG", "HONGHAI", "HH-TDP03"):
+        await bot.choose(binh, key)
+    await bot.send(binh.text("Rác vẫn tràn ngõ"))
+    await bot.choose(binh, "d")
+    await bot.send(binh.command("mydata"))
+    draft = json.loads(bot.api.file_content(bot.api.last_to(502).media[0]))["draft"]
+    assert draft["data"]["nearby"][0]["due"] == "2026-11-25T09:00:00+07:00", draft
+
+
 async def test_logs_carry_no_personal_data(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -89,6 +89,9 @@ MARKERS: tuple[tuple[str, dict[str, object], str], ...] = (
     ("briefing.header", {}, "briefing"),
     ("reminder.ack_reminder", {}, "ack"),
     ("reminder.ack_overdue", {}, "ack_overdue"),
+    # A reopened task is to be taken back, not acknowledged as if new.
+    ("reminder.reack_reminder", {}, "take back"),
+    ("reminder.reack_overdue", {}, "take back overdue"),
     ("reminder.resolve_soon", {}, "soon"),
     ("reminder.resolve_due", {}, "due"),
     ("reminder.escalation_now", {"level": 1}, "level1"),
@@ -261,7 +264,10 @@ async def test_a_dispute_restarts_the_clocks(
         assert reopened.due_at == at(25, 11)
         bot.new_messages()  # what the presses caused is not part of the timeline
         await week.run_until(at(23, 17, 30))
-    assert week.timeline(ENVIRONMENT_CADRE) == [("Mon 15:00", "ack"), ("Mon 17:00", "ack")]
+    assert week.timeline(ENVIRONMENT_CADRE) == [
+        ("Mon 15:00", "take back"),
+        ("Mon 17:00", "take back"),
+    ]
 
 
 async def test_after_two_days_down_each_due_message_goes_out_exactly_once(

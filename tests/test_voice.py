@@ -202,3 +202,23 @@ def test_the_english_extension_buttons_never_read_1_days() -> None:
     labels = [t("en", "extend.days", days=n) for n in EXTEND_CHOICES]
     assert labels == [f"+{n}" for n in EXTEND_CHOICES]
     assert "days" in t("en", "extend.ask_days", code="PA-000001")
+
+
+# What leaders and officers read: the briefing, the digest, task lists and
+# reminders, the resident notices and the dashboard.
+STAFF_SECTIONS = ("briefing", "digest", "task", "reminder", "summary", "notify", "web")
+ONE_PLURAL = re.compile(
+    r"\b1 (tasks|complaints|people|wards|reports|officers|residents|rows|times|days|hours)\b"
+)
+
+
+@pytest.mark.parametrize(
+    "key", sorted(k for k in i18n.catalogue("en") if k.split(".", 1)[0] in STAFF_SECTIONS)
+)
+def test_an_english_count_of_one_never_reads_as_a_plural(key: str) -> None:
+    """ "Morning briefing: 1 tasks to handle", "Needs follow-up (1 people
+    with overdue work)", "1 complaints overdue": with one, the English
+    read wrong.  Each count stands after its label instead."""
+    template = i18n.catalogue("en")[key]
+    params = {f: 1 for _, f, _, _ in string.Formatter().parse(template) if f}
+    assert not ONE_PLURAL.search(i18n.t("en", key, **params)), key

@@ -10,12 +10,14 @@ complaint concerning their own ward's leadership."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -27,11 +29,19 @@ from bot.app.web import SESSION_LIFETIME, SIGNIN_LIFETIME
 from bot.config import PostgresUrl
 from bot.domain import digest as d
 from bot.domain.clock import ManualClock
+from bot.domain.complaints import Photo
 from bot.domain.orgchart import GeoPoint, OrgChart
 from bot.i18n import t
 from handlers.zalo.commands import Command, parse_command
 from tests.catalogue import says
-from tests.factories import CITY_LEADER, ENVIRONMENT_CADRE, OTHER_WARD_LEADER, WARD_CHAIR, texts
+from tests.factories import (
+    CITY_LEADER,
+    ENVIRONMENT_CADRE,
+    OTHER_WARD_LEADER,
+    WARD_CHAIR,
+    file_sanitation_report,
+    texts,
+)
 from tests.webkit import PUBLIC_URL, Dash, dashboard
 
 PAGES = ("/web/week", "/web/tasks", "/web/ranking", "/web/map", "/web/chart.png")
@@ -99,6 +109,19 @@ async def test_the_session_cookie_is_not_secure_over_plain_http(
         signed = await local.http.post(path.group(1))
         assert signed.status_code == 303
         assert "Secure" not in signed.headers["set-cookie"]
+        assert "strict-transport-security" not in signed.headers  # nothing to come back to
+
+
+async def test_over_https_the_browser_is_told_to_come_back_only_over_https(dash: Dash) -> None:
+    """A city's IT scan asks for HSTS on the dashboard: without it a
+    leader on a café's Wi-Fi typing the address could be served a plain
+    HTTP copy.  Sent when the public URL is HTTPS, on every answer."""
+    signin = await dash.http.get(await dash.link(WARD_CHAIR))
+    assert signin.headers["strict-transport-security"] == "max-age=31536000"
+    signed = await dash.sign_in(WARD_CHAIR)
+    week = await dash.http.get("/web/week")
+    for answer in (signed, week, await dash.http.get("/web/export.csv")):
+        assert answer.headers["strict-transport-security"] == "max-age=31536000"
 
 
 async def test_a_link_works_once(dash: Dash) -> None:
@@ -125,6 +148,18 @@ async def test_a_forged_link_signs_nobody_in(dash: Dash, token: str) -> None:
     assert refused.status_code == 410 and says_page(refused, "web.link_invalid")
     assert "set-cookie" not in refused.headers
     assert "<script>" not in refused.text
+
+
+async def test_a_link_cut_short_says_so_before_any_button(dash: Dash) -> None:
+    """A link cut short (a chat wrapped it, a leader copied part of it)
+    showed the "sign in" button, which could only fail; it says at once
+    that the link is not good and how to get a new one."""
+    path = await dash.link(WARD_CHAIR)
+    for cut in (path[:-5], path[:-1] + "!", path + "x"):
+        shown = await dash.http.get(cut)
+        assert shown.status_code == 410 and says_page(shown, "web.link_invalid"), cut
+        assert t("vi", "web.signin_button") not in page_text(shown)
+    assert (await dash.http.get(path)).status_code == 200
 
 
 async def test_the_link_names_its_expiry_in_the_wards_time(dash: Dash) -> None:
@@ -183,11 +218,47 @@ async def test_signing_out_ends_the_session(dash: Dash) -> None:
     assert (await dash.http.get("/web/week")).status_code == 401
 
 
+async def test_another_website_cannot_sign_the_leader_out_or_in(dash: Dash) -> None:
+    """A hidden form on another site posted to /web/signout and the leader's
+    cookie was deleted (the answer to a top-level POST may set cookies);
+    one posting an attacker's own link signed the leader in as the
+    attacker.  Both are refused now, by what the browser says of where
+    the request comes from, and the page's own buttons still work."""
+    await dash.sign_in(WARD_CHAIR)
+    elsewhere = [
+        {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+        {"Sec-Fetch-Site": "same-site", "Origin": "https://blog.example.org"},
+        {"Origin": "https://evil.example"},  # a browser without Sec-Fetch-*
+        {"Origin": "null"},
+    ]
+    for headers in elsewhere:
+        out = await dash.http.post("/web/signout", headers=headers)
+        assert out.status_code == 403 and says_page(out, "web.from_elsewhere"), headers
+        assert "set-cookie" not in out.headers
+        assert (await dash.http.get("/web/week")).status_code == 200
+    link = await dash.link(OTHER_WARD_LEADER)
+    for headers in elsewhere:
+        refused = await dash.http.post(link, headers=headers)
+        assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    mine = {"Sec-Fetch-Site": "same-origin", "Origin": PUBLIC_URL}
+    assert (await dash.http.post(link, headers=mine)).status_code == 303
+    assert (await dash.http.post("/web/signout", headers={"Origin": PUBLIC_URL})).status_code == 303
+    assert (await dash.http.get("/web/week")).status_code == 401
+
+
 async def test_a_deactivated_leader_is_signed_out(dash: Dash) -> None:
     await dash.sign_in(WARD_CHAIR)
     assert (await dash.http.get("/web/week")).status_code == 200
     await Admin(dash.bot.services).deactivate("ld-hh-ct", by="test")
     assert (await dash.http.get("/web/week")).status_code == 401
+
+
+async def test_a_link_of_a_leader_deactivated_since_signs_nobody_in(dash: Dash) -> None:
+    path = await dash.link(WARD_CHAIR)
+    await Admin(dash.bot.services).deactivate("ld-hh-ct", by="test")
+    refused = await dash.http.post(path)
+    assert refused.status_code == 410 and says_page(refused, "web.link_invalid")
+    assert "set-cookie" not in refused.headers
 
 
 async def test_revoking_a_leaders_sessions_signs_them_out(dash: Dash) -> None:
@@ -281,6 +352,7 @@ async def test_any_week_can_be_read_and_stepped_through(dash: Dash) -> None:
         ({"week": "tuần trước"}, 400, "web.bad_week"),
         ({"week": "2026-W60"}, 400, "web.bad_week"),
         ({"week": "2031-W01"}, 400, "web.bad_week"),
+        ({"week": "9999-W52"}, 400, "web.bad_week"),  # was a 500: past the last date
         ({"ward": "NOWHERE"}, 400, "web.bad_param"),
         ({"ward": "BACHDANG"}, 403, "web.not_your_ward"),
     ],
@@ -320,6 +392,24 @@ async def test_the_chart_and_the_downloads_are_the_weeks(dash: Dash) -> None:
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None and sheet.max_row == 3
     assert (await dash.http.get("/web/export.pdf")).status_code == 404
+
+
+async def test_a_noncharacter_a_resident_typed_does_not_corrupt_the_excel_download(
+    dash: Dash,
+) -> None:
+    """U+FFFF passes the text cleaning (it is no control character) but an
+    XLSX is XML, which cannot hold it: Excel called the whole workbook
+    corrupt.  The leader now gets a workbook that opens, the character
+    shown as U+FFFD."""
+    resident = dash.bot.user(555010, "Lan")
+    await file_sanitation_report(dash.bot, resident, description="Rác\uffff tràn ngõ")
+    dash.clock.advance(timedelta(days=7))
+    await dash.sign_in(WARD_CHAIR)
+    got = await dash.http.get("/web/export.xlsx")
+    assert got.status_code == 200
+    sheet = load_workbook(io.BytesIO(got.content)).active
+    assert sheet is not None
+    assert "Rác\ufffd tràn ngõ" in [cell.value for cell in sheet[2]]
 
 
 # ---- the open tasks -----------------------------------------------------------------------------
@@ -416,6 +506,26 @@ async def test_a_complaint_shows_its_history_and_photos(dash: Dash) -> None:
     assert served.headers["content-type"] == "image/jpeg"
     for wrong in ("/photos/report/1", "/photos/resolution/0", "/photos/other/0"):
         assert (await dash.http.get(f"/web/complaints/{filed.code}{wrong}")).status_code == 404
+
+
+async def test_a_residents_photo_is_not_left_in_the_browser_and_never_opens_as_a_page(
+    dash: Dash,
+) -> None:
+    """Photos were cached for 10 minutes ("private, max-age=600"): on the
+    ward office's shared PC a resident's photo outlived the leader's
+    sign-out.  And a "photo" whose bytes are a web page (kept with the
+    type its sender declared) was shown as a page of the dashboard."""
+    page = b'<html><meta http-equiv="refresh" content="0;url=https://evil.example"></html>'
+    declared = Photo(await dash.bot.services.media.keep(page, "text/html"))
+    filed = await dash.complaint(photos=[await dash.photo(JPEG), declared])
+    await dash.sign_in(WARD_CHAIR)
+    photo = await dash.http.get(f"/web/complaints/{filed.code}/photos/report/0")
+    assert photo.headers["cache-control"] == "no-store"
+    assert "content-disposition" not in photo.headers
+    other = await dash.http.get(f"/web/complaints/{filed.code}/photos/report/1")
+    assert other.headers["cache-control"] == "no-store"
+    assert other.headers["content-disposition"] == "attachment"
+    assert other.headers["content-type"].startswith("text/html")  # as kept, but only saved
 
 
 async def test_a_complaint_waiting_to_be_acknowledged_shows_when_it_was_sent_and_both_deadlines(
@@ -689,3 +799,46 @@ async def test_behind_a_path_prefix_every_link_keeps_it(
         assert week.status_code == 200
         links = re.findall(r'(?:href|action|src)="([^"]+)"', week.text)
         assert links and all(link.startswith("/phananh/web/") for link in links), links
+
+
+# ---- what residents and the org chart write, shown as text --------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+BREAKOUT = '"><img src=x onerror=alert(2)>'
+
+
+async def test_html_in_a_report_a_group_or_a_name_is_shown_as_text_everywhere(
+    where: Path, clock: ManualClock, chart: OrgChart
+) -> None:
+    """A resident's description and landmark, a residential group's name
+    and an officer's name holding HTML reach the leader's pages, the map's
+    SVG, the downloads and Open311: each is text there, never markup."""
+    areas = dict(chart.areas)
+    areas["HH-TDP03"] = dataclasses.replace(areas["HH-TDP03"], name=f"Tổ 3 {SCRIPT}")
+    staff = dict(chart.staff)
+    staff["cb-hh-mt"] = dataclasses.replace(staff["cb-hh-mt"], name=f"Thắng {BREAKOUT}")
+    hostile = dataclasses.replace(chart, areas=areas, staff=staff)
+    async with dashboard(where, clock, hostile) as dash:
+        resident = dash.bot.user(555011, "Lan")
+        await file_sanitation_report(dash.bot, resident, description=f"Rác {SCRIPT} {BREAKOUT}")
+        dash.clock.advance(timedelta(days=9))  # last week's, and overdue
+        await dash.sign_in(WARD_CHAIR)
+        [filed] = await dash.bot.services.store.all_complaints()
+        for path in ("/web/week", "/web/tasks", "/web/map", f"/web/complaints/{filed.code}"):
+            shown = await dash.http.get(path, params={"week": filed.created_at.strftime("%G-W%V")})
+            assert shown.status_code == 200, path
+            for markup in ("<script", "<img src=x", '"><img'):
+                assert markup not in shown.text, (path, markup)
+        page = await dash.http.get(f"/web/complaints/{filed.code}")
+        assert f"Rác {SCRIPT} {BREAKOUT}" in page_text(page)
+        assert f"Thắng {BREAKOUT}" in page_text(page)
+        drawn = await dash.http.get(
+            "/web/map", params={"week": filed.created_at.strftime("%G-W%V")}
+        )
+        svg = re.search(r"<svg[\s\S]*</svg>", drawn.text)
+        assert svg is not None
+        labels = [e.text for e in ElementTree.fromstring(svg.group(0)).findall(".//{*}text")]
+        assert f"Tổ 3 {SCRIPT}" in labels
+        assert SCRIPT not in (await dash.http.get("/open311/v2/requests.xml")).text
+        feed = ElementTree.fromstring((await dash.http.get("/open311/v2/requests.xml")).content)
+        assert feed.findtext("request/description") == f"Rác {SCRIPT} {BREAKOUT}"

@@ -95,3 +95,28 @@ async def test_a_used_link_tells_the_leader_what_to_do_in_the_browser(served: Da
         await other.goto(origin + path)
         await other.get_by_role("button", name=t("vi", "web.signin_button")).click()
         assert t("vi", "web.link_invalid_title") in await other.locator("h1").inner_text()
+
+
+async def test_a_two_thousand_character_word_does_not_widen_the_page(
+    served: Dash,
+) -> None:
+    """A resident pasted a long link or held a key down: one word of 2,000
+    characters in the description, 200 in the landmark.  The complaint's
+    card and the tasks table grew as wide as the word, and the leader
+    scrolled sideways to read anything; now the word wraps inside them."""
+    word = "https://example.vn/" + "a" * 1981
+    filed = await served.complaint(description=f"Rác ở đây {word}", landmark="B" * 200)
+    origin = f"{LOCAL}:{served.bot.runtime.http.port}"
+    path = await served.link(WARD_CHAIR)
+    async with chromium(chromium_or_skip()) as browser:
+        page = await browser.new_page()
+        await page.goto(origin + path)
+        await page.get_by_role("button", name=t("vi", "web.signin_button")).click()
+        await page.wait_for_url(re.compile(r"/web/week$"))
+        for width in (390, 1280):  # a phone, an office PC
+            await page.set_viewport_size({"width": width, "height": 844})
+            for shown in ("/web/tasks", f"/web/complaints/{filed.code}"):
+                await page.goto(origin + shown)
+                wide = await page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= width, (shown, width, wide)
+        assert word in (await page.locator(".card").inner_text()).replace("\n", "")

@@ -10,6 +10,7 @@ from typing import Any
 from bot.app.core import (
     REFRESH_BUTTONS,
     TASK_ASSIGNED,
+    TO_OWNER,
     TO_RESIDENT,
     WARD_TRANSFER,
     PendingChange,
@@ -34,13 +35,23 @@ class Handling(Filing):
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
+        by = actor.staff.id if actor.staff else None
+        notices = [
+            # Who took it up: the owner, or a leader acting from an escalation.
+            await self._reporter_notice(complaint, "acknowledged", by=by),
+            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+        ]
+        if by is not None and by != complaint.owner:
+            # The owner keeps the task: told a leader took it up for them.
+            notices.append(
+                Notice(
+                    TO_OWNER, staff_id=complaint.owner, payload={"event": "acknowledged_for_you"}
+                )
+            )
         pending = PendingChange(
             # Taking it on: a fallback that acknowledges keeps the complaint.
             fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
-            notices=[
-                await self._reporter_notice(complaint, "acknowledged"),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=notices,
         )
         reply = await self._apply(actor, complaint, Action.ACKNOWLEDGE, pending)
         if reply.refused:
@@ -70,7 +81,14 @@ class Handling(Filing):
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         pending = PendingChange(
-            notices=[await self._reporter_notice(complaint, "message", text=data["reply"])],
+            notices=[
+                await self._reporter_notice(
+                    complaint,
+                    "message",
+                    text=data["reply"],
+                    by=actor.staff.id if actor.staff else None,
+                )
+            ],
             note=data["reply"],
         )
         reply = await self._apply(actor, complaint, Action.REPLY, pending, end_conversation=True)
@@ -159,12 +177,19 @@ class Handling(Filing):
                     complaint.category, complaint.due_at, complaint.paused_since, now
                 )
             )
+        by = actor.staff.id if actor.staff else None
+        notices = [
+            await self._reporter_notice(complaint, "resolved", by=by),
+            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+        ]
+        if by is not None and by != complaint.owner:
+            # The owner's task, reported fixed by a leader: she hears it.
+            notices.append(
+                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "resolved_for_you"})
+            )
         pending = PendingChange(
             fields=fields,
-            notices=[
-                await self._reporter_notice(complaint, "resolved"),
-                Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-            ],
+            notices=notices,
             photos=[("resolution", p) for p in photos],
             note=data["note"],
         )
@@ -377,7 +402,12 @@ class Handling(Filing):
         pending = PendingChange(
             fields=fields,
             notices=[
-                await self._reporter_notice(complaint, "info_requested", question=data["question"])
+                await self._reporter_notice(
+                    complaint,
+                    "info_requested",
+                    question=data["question"],
+                    by=actor.staff.id if actor.staff else None,
+                )
             ],
             note=data["question"],
         )

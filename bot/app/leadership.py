@@ -53,7 +53,9 @@ class Leadership(Handling):
             return Reply(refused=refusal, complaint=complaint)
         work = self.schedule.clockwork(self.policy(complaint.category))
         days = int(data["days"])
-        new_due = work.add(complaint.due_at, work.days(days))
+        # N more working days from the deadline, or from now when it has
+        # passed already: an extension is never a date in the past.
+        new_due = work.add(max(complaint.due_at, self.clock.now()), work.days(days))
         pending = PendingChange(
             fields={"due_at": new_due, "escalation_level": 0},
             notices=[

@@ -78,11 +78,13 @@ LATE_NEWS = frozenset({"ack_overdue", "overdue", "escalated"})
 FOLLOWER_WORDED = frozenset(
     {
         "acknowledged",
+        "acknowledged_late",
         "transferred",
         "rejected",
         "rejected_not_remit",
         "resolved",
         "ack_overdue",
+        "reack_overdue",
         "overdue",
         "escalated",
         "extended",
@@ -103,6 +105,11 @@ def resident_key(key: str, item: OutboxItem) -> str:
 
 
 ACK_DUES = frozenset({Due.ACK_REMINDER.value, Due.ACK_OVERDUE.value})
+# What a reminder to acknowledge says of a reopened task: to take it back.
+REACK_WHAT = {
+    Due.ACK_REMINDER.value: "reminder.reack_reminder",
+    Due.ACK_OVERDUE.value: "reminder.reack_overdue",
+}
 # A list of tasks gives the most urgent this many their choices (two each).
 TASK_CHOICES = 10
 # What to do next about a task, the first its holder may take.
@@ -369,6 +376,7 @@ class Composer:
         body = self.present.t(
             lang,
             f"notify.{event}",
+            question=inset(str(item.payload.get("question", ""))),
             code=complaint.code,
             stars=int(item.payload.get("stars", 0)),
             answer=inset(str(item.payload.get("answer", ""))),
@@ -405,9 +413,12 @@ class Composer:
                 due = (
                     "escalation_now"  # the first level comes at the deadline: not "late by 0 hours"
                 )
+            key = f"reminder.{due}"
+            if which is Deadline.ACKNOWLEDGE and complaint.state is State.REOPENED:
+                key = REACK_WHAT.get(due, key)  # to take back what the resident says is not fixed
             what = self.present.t(
                 lang,
-                f"reminder.{due}",
+                key,
                 level=int(entry.get("level", 0)),
                 late=self.present.duration(lang, now - complaint.due_at),
             )
@@ -586,7 +597,10 @@ class Composer:
             return []
         params["ack_due"] = complaint.ack_due_at or complaint.created_at
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
-        lines = [self.present.t(lang, resident_key(f"notify.{event}", item), **params)]
+        key = f"notify.{event}"
+        if event == "ack_overdue" and complaint.state is State.REOPENED:
+            key = "notify.reack_overdue"  # reopened, and not taken back in time
+        lines = [self.present.t(lang, resident_key(key, item), **params)]
         higher = self._leaders(lang, complaint, payload.get("next_leaders"))
         # The next level going to the leaders who follow it up already (the
         # ward leader could not be reached: the city's have it) is no news.
@@ -598,6 +612,32 @@ class Composer:
                 )
             )
         elif event != "ack_overdue":
+            lines.append(self.present.t(lang, "notify.no_next_step", code=complaint.code))
+        return [self._about(complaint, "\n".join(lines), ())]
+
+    def _acknowledged_late(
+        self, item: OutboxItem, actor: Actor, complaint: Complaint, params: dict[str, Any]
+    ) -> list[Outgoing]:
+        """Taken up after its resolve deadline passed (most often by a leader
+        from the escalation): the resident hears that it is late and what
+        happens now — when it goes higher if still not fixed, or that the
+        ward tells them the result — never the past date as a promise."""
+        lang = actor.language
+        lines = [self.present.t(lang, resident_key("notify.acknowledged_late", item), **params)]
+        services = self.services
+        higher = services.schedule.next_escalation(
+            services.clock_state(complaint),
+            services.policy(complaint.category),
+            complaint.escalation_level,
+        )
+        if higher is not None and higher.at > services.now():
+            leaders = self._leaders(lang, complaint, higher.target)
+            lines.append(
+                self.present.t(
+                    lang, "notify.next_step", when=higher.at, leaders=leaders, code=complaint.code
+                )
+            )
+        else:
             lines.append(self.present.t(lang, "notify.no_next_step", code=complaint.code))
         return [self._about(complaint, "\n".join(lines), ())]
 
@@ -645,8 +685,15 @@ class Composer:
             parts += self._photos(complaint.resolution_photos, caption)
             params["note"] = complaint.resolution_note or ""
             choices = self.actions(lang, complaint.id, (Action.CONFIRM, Action.DISPUTE))
-        if event in ("acknowledged", "transferred", "filed"):
-            params["handler"] = self.services.handler_label(complaint)
+        if event in ("acknowledged", "transferred", "filed", "resolved", "info_requested"):
+            # Who acted: the owner, or a leader acting on the owner's task.
+            by = item.payload.get("by")
+            params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
+        # Past its resolve deadline as its clock counts (it stands still while
+        # the resident is asked): told as late, never as a past promise.
+        late = complaint.due_at <= d.judged_at(complaint, self.services.now())
+        if event == "acknowledged" and late:
+            return self._acknowledged_late(item, actor, complaint, params)
         if event == "filed":
             params["ack_due"] = complaint.ack_due_at or complaint.created_at
             body = self.present.t(lang, "report.filed", **params)
@@ -662,7 +709,14 @@ class Composer:
         if event == "extended":
             params["reason"] = str(item.payload.get("reason", ""))
         if event == "message":
+            # Who wrote (a leader who took it up, or the officer in charge),
+            # and the deadline as it stands: a past one is told as late.
+            by = item.payload.get("by")
             params["text"] = str(item.payload.get("text", ""))
+            params["handler"] = self.services.handler_label(complaint, str(by) if by else None)
+            params["deadline"] = self.present.t(
+                lang, "notify.message_late" if late else "notify.message_due", **params
+            )
         if event == "info_requested":
             params["question"] = str(item.payload.get("question", ""))
             choices = self.actions(lang, complaint.id, (Action.ANSWER_INFO,))

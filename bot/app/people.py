@@ -5,6 +5,10 @@ erasure, and the updates already handled."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.app.core import TO_RESIDENT, Core, Reply
 from bot.domain.authz import Actor
@@ -12,6 +16,33 @@ from bot.domain.complaints import State
 from bot.domain.routing import Reach
 from bot.domain.text import clean_name
 from bot.ports import Account, Identity, Notice
+
+# How an engine hands a stored instant back: UTC to the second with no zone
+# ("2026-11-23 02:00:00", SQLite's text, PostgreSQL's as its engine gives
+# /mydata), or an ISO time with its offset (a time kept in a draft's data).
+_STORED_UTC = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+_ISO_WITH_ZONE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+# The yes/no columns of what /mydata shows (SQLite keeps them as 0/1).
+_YES_NO = frozenset({"urgent", "concerns_leadership", "show_name"})
+
+
+def readable(value: Any, tz: ZoneInfo, key: str = "") -> Any:
+    """``value`` of a person's stored data as they read it: every time in
+    the ward's clock with its offset ("2026-11-23T09:00:00+07:00"), so a
+    bare UTC time is never taken for local; a yes/no as true/false — the
+    same file from either engine."""
+    if isinstance(value, dict):
+        return {k: readable(v, tz, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v, tz) for v in value]
+    if isinstance(value, str):
+        if _STORED_UTC.fullmatch(value):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC).astimezone(tz).isoformat()
+        if _ISO_WITH_ZONE.fullmatch(value):
+            return datetime.fromisoformat(value).astimezone(tz).isoformat()
+    if isinstance(value, int) and key in _YES_NO:
+        return bool(value)
+    return value
 
 
 class People(Core):
@@ -91,7 +122,7 @@ class People(Core):
 
     async def my_data(self, actor: Actor) -> bytes:
         """Everything stored about this person, as a JSON file's bytes."""
-        data = await self.store.person_data(actor.person_id)
+        data = readable(await self.store.person_data(actor.person_id), self.schedule.calendar.tz)
         return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
 
     async def forget(self, actor: Actor) -> Reply:

@@ -19,11 +19,13 @@ from bot.domain.text import clean_name
 
 
 class Queries(People):
-    def handler_label(self, complaint: Complaint) -> Text:
+    def handler_label(self, complaint: Complaint, staff_id: str | None = None) -> Text:
         """Who handles it, as the resident may know: a role and an area,
-        never a cadre's private contact."""
+        never a cadre's private contact.  ``staff_id`` names who acted when
+        it was not the owner (a ward leader acknowledging from an
+        escalation): the resident hears that the leaders took it up."""
         chart = self.chart
-        owner = chart.staff.get(complaint.owner)
+        owner = chart.staff.get(staff_id or complaint.owner)
         area = chart.areas.get(complaint.area)
         ward = chart.areas.get(complaint.ward)
         ward_name = ward.name if ward else complaint.ward

@@ -27,13 +27,19 @@ class Residents(Leadership):
     async def _open_question(self, complaint: Complaint) -> str | None:
         """The owner's last question if the resident has not answered it —
         also once its wait timed out: a late answer still reaches the owner."""
+        return (await self._asked(complaint))[0]
+
+    async def _asked(self, complaint: Complaint) -> tuple[str | None, str | None]:
+        """The last question the resident has not answered, and the staff
+        member who asked it (a leader may ask about a cadre's task)."""
         question: str | None = None
+        asker: str | None = None
         for event in await self.store.events_of(complaint.id):
             if event.action is Action.ASK_INFO:
-                question = event.note or ""
+                question, asker = event.note or "", event.actor_staff_id
             elif event.action is Action.ANSWER_INFO:
-                question = None
-        return question
+                question, asker = None, None
+        return question, asker
 
     async def begin_info_reply(self, actor: Actor, complaint_id: int) -> Reply:
         complaint, refusal = await self._checked(actor, complaint_id, Action.ANSWER_INFO)
@@ -68,7 +74,8 @@ class Residents(Leadership):
         complaint, refusal = await self._checked(actor, data["complaint_id"], Action.ANSWER_INFO)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
-        if complaint.paused_since is None and await self._open_question(complaint) is None:
+        question, asker = await self._asked(complaint)
+        if complaint.paused_since is None and question is None:
             return Reply(refused=Refusal.WRONG_STATE, complaint=complaint)
         photos = await self.media.photos(data.get("photos", []))
         # Answered in time, the resolve clock runs again from here; answered
@@ -81,19 +88,19 @@ class Residents(Leadership):
             if complaint.paused_since is not None
             else {}
         )
+        payload = {
+            "event": "info_answered",
+            "answer": data["answer"],
+            "question": question or "",
+            "photos": [p.media_id for p in photos],
+        }
+        # The owner hears the answer, and so does whoever asked (a leader).
+        told = [complaint.owner]
+        if asker is not None and asker != complaint.owner:
+            told.append(asker)
         pending = PendingChange(
             fields=resumed,
-            notices=[
-                Notice(
-                    TO_OWNER,
-                    staff_id=complaint.owner,
-                    payload={
-                        "event": "info_answered",
-                        "answer": data["answer"],
-                        "photos": [p.media_id for p in photos],
-                    },
-                )
-            ],
+            notices=[Notice(TO_OWNER, staff_id=staff, payload=payload) for staff in told],
             photos=[("info", p) for p in photos],
             note=data["answer"],
         )

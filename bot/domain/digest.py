@@ -132,7 +132,10 @@ def parse_week(text: str, tz: ZoneInfo) -> Period:
     match = _WEEK_RE.match(text)
     if not match:
         raise ValueError(f"not an ISO week like 2026-W47: {text!r}")
-    return iso_week(int(match.group(1)), int(match.group(2)), tz)
+    try:
+        return iso_week(int(match.group(1)), int(match.group(2)), tz)
+    except OverflowError:  # 9999-W52 ends past the last date a datetime holds
+        raise ValueError(f"no such ISO week: {text!r}") from None
 
 
 def week_of(instant: datetime, tz: ZoneInfo) -> Period:

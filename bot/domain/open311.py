@@ -20,6 +20,10 @@ from bot.domain.orgchart import Family
 # The specification's limits on ``GET requests``.
 MAX_REQUESTS = 1000
 WINDOW = timedelta(days=90)
+# The years a ``start_date`` or ``end_date`` may name: nothing was filed
+# before the first, and a year far out of this range (0001, 9999) would
+# take the 90-day window past what a date can hold.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
 # The specification allows 4,000 characters; a chat report takes 2,000 (Zalo's
 # limit, so the task card reads the same on every channel), and so does a POST.
 DESCRIPTION_MAX = 2000
@@ -95,11 +99,17 @@ def request_id(text: str) -> int | None:
 
 def parse_instant(text: str, tz: tzinfo) -> datetime:
     """A w3 date-time (``2010-04-14T06:37:38-08:00``, ``…Z``) or a date; one
-    without a zone is the ward's time."""
+    without a zone is the ward's time.  Only years `FIRST_YEAR` to
+    `LAST_YEAR`: the window around an instant must stay within what a
+    datetime holds."""
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise QueryError("open311.bad_date", value=text[:40]) from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise QueryError(
+            "open311.date_out_of_range", value=text[:40], first=str(FIRST_YEAR), last=str(LAST_YEAR)
+        )
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 

@@ -35,12 +35,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from bot.domain import digest as d
 from bot.domain.orgchart import OrgChart
+from bot.domain.xmltext import xml_safe
 from bot.i18n import t
 from bot.report.text import Names
 
@@ -170,8 +171,9 @@ def _width(name: str, values: Sequence[Cell]) -> float:
 
 def _xlsx_text(value: str) -> str:
     """XML 1.0 cannot hold most control characters (a pasted escape code, a
-    bell): each is shown as "\ufffd" instead of failing the whole file."""
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    bell) nor the noncharacters U+FFFE and U+FFFF: each is shown as
+    "\ufffd" instead of making the whole workbook one Excel calls corrupt."""
+    return xml_safe(value)
 
 
 def to_xlsx(table: Sequence[Sequence[Cell]], language: str) -> bytes:

@@ -43,6 +43,17 @@ DEADLINE_KEYS = {
     Deadline.ACKNOWLEDGE: ("task.ack_by", "task.ack_late"),
     Deadline.RESOLVE: ("task.resolve_by", "task.resolve_late"),
 }
+# A reopened task owes a new acknowledgement, counted from its reopening: it
+# is "to be taken back", not "to be acknowledged" as if nobody ever had it.
+REACK_KEYS = ("task.reack_by", "task.reack_late")
+
+
+def deadline_keys(complaint: Complaint, which: Deadline) -> tuple[str, str]:
+    """The catalogue keys naming ``which`` deadline of ``complaint``, before
+    and past it (a reopened task's acknowledgement says it was reopened)."""
+    if which is Deadline.ACKNOWLEDGE and complaint.state is State.REOPENED:
+        return REACK_KEYS
+    return DEADLINE_KEYS[which]
 
 
 class Presenter:
@@ -93,6 +104,8 @@ class Presenter:
         """ "2 ngày 3 giờ" — how late something is, to the hour."""
         hours = max(0, int(span.total_seconds() // 3600))
         days, hours = divmod(hours, 24)
+        if days and not hours:  # "2 ngày", never "2 ngày 0 giờ"
+            return self.t(language, "time.days", days=days)
         if days:
             return self.t(language, "time.days_hours", days=days, hours=hours)
         return self.t(language, "time.hours", hours=hours)
@@ -192,10 +205,12 @@ class Presenter:
             which = Deadline.RESOLVE
         when = complaint.ack_due_at if which is Deadline.ACKNOWLEDGE else complaint.due_at
         assert when is not None  # next_deadline names the acknowledgement only when it has one
+        keys = deadline_keys(complaint, which)
+        reopened = complaint.clock_start or complaint.created_at
         if when < now:
             late = self.duration(language, now - when)
-            return self.t(language, DEADLINE_KEYS[which][1], late=late, due=when)
-        return self.t(language, DEADLINE_KEYS[which][0], due=when)
+            return self.t(language, keys[1], late=late, due=when, reopened=reopened)
+        return self.t(language, keys[0], due=when, reopened=reopened)
 
     def reminder_line(
         self, language: str, chart: OrgChart, complaint: Complaint, what: str, which: Deadline
@@ -203,7 +218,12 @@ class Presenter:
         """A reminder's line: the deadline it is about, and what is due."""
         fields = dict(self.complaint_fields(language, chart, complaint))
         due = complaint.ack_due_at if which is Deadline.ACKNOWLEDGE else complaint.due_at
-        deadline = self.t(language, DEADLINE_KEYS[which][0], due=due or complaint.due_at)
+        deadline = self.t(
+            language,
+            deadline_keys(complaint, which)[0],
+            due=due or complaint.due_at,
+            reopened=complaint.clock_start or complaint.created_at,
+        )
         return self.t(language, "reminder.item", what=what, deadline=deadline, **fields)
 
     def mine_line(self, language: str, chart: OrgChart, complaint: Complaint) -> str:

@@ -89,8 +89,17 @@ def duration(seconds: float | None, language: str) -> str:
         return t(language, "time.minutes", minutes=format_number(minutes, language))
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
+        if not minutes:  # "8 giờ", not "8 giờ 0 phút"
+            return t(language, "time.hours", hours=hours)
         return t(language, "time.hours_minutes", hours=hours, minutes=minutes)
     days, hours = divmod(hours, 24)
+    return days_hours(days, hours, language)
+
+
+def days_hours(days: int, hours: int, language: str) -> str:
+    """ "2 ngày 3 giờ", or "2 ngày" on the hour — never "0 giờ"."""
+    if not hours:
+        return t(language, "time.days", days=format_number(days, language))
     return t(language, "time.days_hours", days=format_number(days, language), hours=hours)
 
 
@@ -104,7 +113,7 @@ def overdue_for(span: timedelta, language: str) -> str:
     if hours < 24:
         return t(language, "time.hours", hours=hours)
     days, hours = divmod(hours, 24)
-    return t(language, "time.days_hours", days=format_number(days, language), hours=hours)
+    return days_hours(days, hours, language)
 
 
 def _day(instant: datetime, tz: ZoneInfo) -> str:

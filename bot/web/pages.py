@@ -28,12 +28,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from bot import i18n
 from bot.app.dashboard import PHOTO_KINDS, TASKS_SHOWN, Dashboard, PageError, overdue_now
-from bot.app.web import SESSION_LIFETIME, WebAccess
+from bot.app.web import SESSION_LIFETIME, WebAccess, well_formed
 from bot.domain import digest as d
 from bot.domain.authz import Actor
 from bot.domain.complaints import OPEN_STATES, format_code
 from bot.domain.orgchart import Role
-from bot.http import HttpServer
+from bot.http import PICTURES, HttpServer
 from bot.report.history import event_line
 from bot.report.present import Presenter
 from bot.report.text import Names, duration, week_number
@@ -57,6 +57,9 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+# Over HTTPS, the browser is told to come back only over HTTPS for a year
+# (no downgrade to plain HTTP on a café's network; no subdomains named).
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
 # Each breakdown of the digest and its heading.
 BREAKDOWNS = {
     d.Dimension.WARD: "web.by_ward",
@@ -101,6 +104,9 @@ class Pages:
         self.dashboard = dashboard
         self.present = Presenter(dashboard.digests.tz)
         self.secure = web.public_url.startswith("https://")
+        self.headers = HEADERS | HSTS if self.secure else dict(HEADERS)
+        public = urlsplit(web.public_url)
+        self.origin = f"{public.scheme}://{public.netloc}".lower()
         # Where the browser finds the pages: under the public URL's path
         # (``https://host/phananh`` → ``/phananh/web``; the proxy strips it).
         self.base = urlsplit(web.public_url).path.rstrip("/") + PREFIX
@@ -129,16 +135,23 @@ class Pages:
             base=self.base,
             **context,
         )
-        return HTMLResponse(body, status_code=status, headers=HEADERS)
+        return HTMLResponse(body, status_code=status, headers=self.headers)
 
     def message(
-        self, request: Request, status: int, key: str, language: str, **params: str
+        self,
+        request: Request,
+        status: int,
+        key: str,
+        language: str,
+        *,
+        title: str | None = None,
+        **params: str,
     ) -> Response:
         """A page that only says something: a refusal, a link no longer good."""
         titles = {400: "web.bad_request_title", 401: "web.signed_out_title"}
         titles |= {403: "web.forbidden_title", 404: "web.not_found_title"}
         titles |= {410: "web.link_invalid_title"}
-        title = titles.get(status, "web.bad_request_title")
+        title = title or titles.get(status, "web.bad_request_title")
         return self.page(
             request,
             "message.html",
@@ -157,6 +170,32 @@ class Pages:
 
     # ---- signing in and out ---------------------------------------------------------------------
 
+    def from_elsewhere(self, request: Request) -> bool:
+        """Whether a POST was made by another site's page (a hidden form
+        that signs the leader out, or in as someone else).  The browser
+        says where a request comes from: ``Sec-Fetch-Site`` (every current
+        browser), else ``Origin`` (the public URL's, or the Host the proxy
+        passed on); with neither (a script, an old browser) the session
+        cookie's SameSite=Lax is the guard."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None:
+            return site.lower() not in ("same-origin", "none")
+        origin = request.headers.get("origin")
+        if origin is None:
+            return False
+        host = request.headers.get("host", "").lower()
+        origin = origin.lower()
+        return origin != self.origin and urlsplit(origin).netloc != host
+
+    def refused_from_elsewhere(self, request: Request) -> Response:
+        return self.message(
+            request,
+            403,
+            "web.from_elsewhere",
+            self.web.services.default_language,
+            title="web.bad_request_title",
+        )
+
     async def signin(self, request: Request) -> Response:
         """GET shows a button, POST uses the link: a messenger's link preview
         (Telegram and Zalo fetch links in a chat) must not use it up."""
@@ -164,12 +203,16 @@ class Pages:
 
         language = self.web.services.default_language
         token = str(request.path_params["token"])
+        if not well_formed(token):  # cut short or mistyped: no button that cannot work
+            return self.message(request, 410, "web.link_invalid", language)
         if request.method == "GET":
             return self.page(request, "signin.html", language, token=token)
+        if self.from_elsewhere(request):
+            return self.refused_from_elsewhere(request)
         session = await self.web.sign_in(token)
         if session is None:
             return self.message(request, 410, "web.link_invalid", language)
-        response = RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
+        response = RedirectResponse(self.base + "/week", status_code=303, headers=self.headers)
         response.set_cookie(
             COOKIE,
             session.id,
@@ -184,8 +227,10 @@ class Pages:
     async def signout(self, request: Request) -> Response:
         from starlette.responses import RedirectResponse
 
+        if self.from_elsewhere(request):
+            return self.refused_from_elsewhere(request)
         await self.web.sign_out(request.cookies.get(COOKIE, ""))
-        response = RedirectResponse(self.base + "/", status_code=303, headers=HEADERS)
+        response = RedirectResponse(self.base + "/", status_code=303, headers=self.headers)
         response.delete_cookie(COOKIE, path=self.base + "/")
         return response
 
@@ -195,13 +240,13 @@ class Pages:
         actor = await self.web.actor(request.cookies.get(COOKIE, ""))
         if actor is None:
             return self.signed_out(request)
-        return RedirectResponse(self.base + "/week", status_code=303, headers=HEADERS)
+        return RedirectResponse(self.base + "/week", status_code=303, headers=self.headers)
 
     async def slash(self, request: Request) -> Response:
         """``/web`` is ``/web/`` (where the session's cookie is sent)."""
         from starlette.responses import RedirectResponse
 
-        return RedirectResponse(self.base + "/", status_code=308, headers=HEADERS)
+        return RedirectResponse(self.base + "/", status_code=308, headers=self.headers)
 
     def signed_in(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """A page for a signed-in leader only; its refusals as pages."""
@@ -308,7 +353,7 @@ class Pages:
         scope, week = self._asked(request, actor)
         digest = await self.dashboard.digest(scope, week)
         png = await self.dashboard.chart(digest, actor.language)
-        return Response(png, media_type="image/png", headers=HEADERS)
+        return Response(png, media_type="image/png", headers=self.headers)
 
     async def tasks_page(self, request: Request, actor: Actor) -> Response:
         scope, week = self._asked(request, actor)
@@ -388,7 +433,11 @@ class Pages:
         stored = await self.dashboard.photo(
             actor, str(params["code"]), str(params["kind"]), int(params["number"])
         )
-        headers = {**HEADERS, "Cache-Control": "private, max-age=600"}
+        # Not kept by the browser either: on a ward office's shared PC a
+        # resident's photo must not outlive the leader's session.
+        headers = dict(self.headers)
+        if stored.mime not in PICTURES:  # only ever a download, never a page
+            headers["Content-Disposition"] = "attachment"
         return Response(stored.content, media_type=stored.mime, headers=headers)
 
     async def ranking_page(self, request: Request, actor: Actor) -> Response:
@@ -468,7 +517,7 @@ class Pages:
         else:
             body, mime = await asyncio.to_thread(to_xlsx, table, actor.language), XLSX
         name = f"{export_name(scope, week)}.{fmt}"
-        headers = {**HEADERS, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
+        headers = {**self.headers, "Content-Disposition": f"attachment; filename*=UTF-8''{name}"}
         return Response(body, media_type=mime, headers=headers)
 
     async def style(self, request: Request) -> Response:
