@@ -2,9 +2,16 @@
 
 Catalogues are TOML files in ``bot/locales``; a key is the dotted path of a
 string in its file (``[resident] greeting = "..."`` is ``resident.greeting``).
-Placeholders use ``str.format`` syntax, plus one conversion of our own:
-``{ward!p}`` is a place name as written inside a sentence ("phường Hồng Hải",
-see `bot.placenames.in_sentence`).  Messages go out as plain text, so
+Placeholders use ``str.format`` syntax, plus two forms of our own:
+
+- ``{ward!p}`` is a place name as written inside a sentence ("phường Hồng
+  Hải", see `bot.placenames.in_sentence`);
+- ``{count:# report|# reports}`` is a count with the words that agree with
+  it: the form before ``|`` for exactly one, the form after it otherwise,
+  ``#`` standing for the number (written as `format_number` writes it).
+  English needs it wherever a number is followed by a noun ("1 reports");
+  Vietnamese nouns do not change with a number ("1 phản ánh", "2 phản
+  ánh"), so its catalogue writes ``{count}`` plainly.  Messages go out as plain text, so
 nothing needs escaping and no Vietnamese text can break a parse mode.
 """
 
@@ -45,16 +52,50 @@ def catalogue(lang: str) -> Mapping[str, str]:
     return out
 
 
+PLURAL = "|"  # in a field's format spec: "one form|other form"
+NUMBER = "#"  # in a plural form: the number itself
+
+
+def counted(lang: str, value: object, forms: str) -> str:
+    """``value`` with the words that agree with it, from ``forms`` ("# day|#
+    days"): the first form for exactly one, the second otherwise.  A count
+    may come as an int, or as a number already written for the reader
+    ("2.000"); anything else that is not one takes the second form."""
+    one, _, other = forms.partition(PLURAL)
+    if isinstance(value, int) and not isinstance(value, bool):
+        shown, is_one = format_number(value, lang), abs(value) == 1
+    else:
+        shown = str(value)
+        is_one = shown.strip() in ("1", "-1")
+    return (one if is_one else other).replace(NUMBER, shown)
+
+
 class _Formatter(string.Formatter):
-    """``str.format`` with the ``!p`` conversion: a place inside a sentence."""
+    """``str.format`` with our two forms: ``!p``, a place inside a sentence,
+    and ``{n:one|other}``, a count with the words that agree with it."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion == "p":
             return in_sentence(str(value))
         return super().convert_field(value, conversion)
 
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if PLURAL in format_spec:
+            return counted(self.lang, value, format_spec)
+        text: str = super().format_field(value, format_spec)
+        return text
 
-_FORMATTER = _Formatter()
+
+_FORMATTERS = {lang: _Formatter(lang) for lang in LANGUAGES}
+
+
+def format_field(lang: str, value: object, format_spec: str) -> str:
+    """One placeholder's value as `t` writes it (for checks that match
+    rendered text against a catalogue entry)."""
+    return _FORMATTERS[normalise_language(lang)].format_field(value, format_spec)
 
 
 def normalise_language(lang: str | None) -> str:
@@ -71,7 +112,7 @@ def t(lang: str, key: str, /, **params: Any) -> str:
     text = catalogue(lang).get(key)
     if text is None:
         text = catalogue(DEFAULT_LANGUAGE)[key]
-    return _FORMATTER.vformat(text, (), params) if params else text
+    return _FORMATTERS[lang].vformat(text, (), params) if params else text
 
 
 # ---- numbers: Vietnamese writes 17.911 and 97,4%; English 17,911 and 97.4% -----------------

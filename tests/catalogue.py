@@ -37,10 +37,10 @@ def pattern(
         if field is None:
             continue
         if field in known:
-            value = str(known[field])
+            value = known[field]
             if conversion == "p":
-                value = in_sentence(value)
-            parts.append(re.escape(format(value, spec or "")))
+                value = in_sentence(str(value))
+            parts.append(re.escape(i18n.format_field(lang, value, spec or "")))
         else:
             parts.append(ANYTHING)
     return re.compile("".join(parts))
@@ -99,7 +99,7 @@ def capture(
     to the regular expression its value matches (``code=r"PA-\\d{6,}"``)."""
     parts: list[str] = []
     seen: set[str] = set()
-    for literal, field, _, conversion in string.Formatter().parse(_template(key, lang, wording)):
+    for literal, field, spec, conversion in string.Formatter().parse(_template(key, lang, wording)):
         parts.append(re.escape(literal))
         if field is None:
             continue
@@ -108,8 +108,10 @@ def capture(
             parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>{groups[field]})")
             seen.add(field)
         elif field in known:
-            value = str(known[field])
-            parts.append(re.escape(in_sentence(value) if conversion == "p" else value))
+            value = known[field]
+            if conversion == "p":
+                value = in_sentence(str(value))
+            parts.append(re.escape(i18n.format_field(lang, value, spec or "")))
         else:
             parts.append(ANYTHING)
     return re.compile("".join(parts))

@@ -183,7 +183,7 @@ async def test_a_duplicate_names_the_original_and_its_reporter_may_follow_it(
     sent = await bot.choose(cadre, "duplicate")
     assert says(joined(sent), "reject.ask_original", code="PA-000002")
     offered = [data for _, data in bot.api.buttons(sent[-1])]
-    assert offered == ["q:2:1", "q:2:x"], "PA-000001 offered, and only it"
+    assert offered == ["q:2:1", "q:2:^", "q:2:x"], "PA-000001 offered, and only it"
     sent = await bot.choose(cadre, "1")
     original = await bot.services.complaint(1)
     assert original is not None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import i18n
 from bot.domain.orgchart import (
     DEFAULT_ACKNOWLEDGE_HOURS,
     DEFAULT_ESCALATION,
@@ -186,9 +187,9 @@ def assert_issues_as_marked(text: str) -> None:
     assert [i.line for i in issues] == sorted(i.line for i in issues)
     for issue in issues:
         # Every issue must render in both languages with exactly its params.
-        for catalogue in CATALOGUES.values():
+        for lang, catalogue in CATALOGUES.items():
             assert placeholders(catalogue[issue.key]) == set(issue.params), issue
-            catalogue[issue.key].format(**issue.params)
+            i18n.t(lang, issue.key, **issue.params)
 
 
 def entry(first: str, *rest: str) -> str:

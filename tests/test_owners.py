@@ -112,13 +112,13 @@ async def test_a_complaint_about_the_ward_leadership_never_reaches_the_chairman(
     # Transfer: only the other conduct category, only the ward's own groups.
     await bot.press(city, "t:1")
     await bot.choose(city, "c")
-    assert choices(bot.api.last_to(CITY_LEADER)) == ["TDCB", "x"]
+    assert choices(bot.api.last_to(CITY_LEADER)) == ["TDCB", "^", "x"]
     await bot.send(city.command("cancel"))
     await bot.press(city, "t:1")
     await bot.choose(city, "g")
     groups = choices(bot.api.last_to(CITY_LEADER))
     assert "w" not in groups, "never to another ward's leaders"
-    assert all(g.startswith("HH-") or g in ("<", ">", "x") for g in groups)
+    assert all(g.startswith("HH-") or g in ("<", ">", "^", "x") for g in groups)
     await bot.send(city.command("cancel"))
 
     # Reassign lists the leaders who may own it: the other city leader only.
@@ -149,7 +149,7 @@ async def test_a_complaint_about_the_police_officer_cannot_be_moved_to_parking_a
     await bot.press(secretary, "t:1")
     await bot.choose(secretary, "c")
     offered = choices(bot.api.last_to(WARD_SECRETARY))
-    assert "DXTT" not in offered and offered == ["TDCB", "x"]
+    assert "DXTT" not in offered and offered == ["TDCB", "^", "x"]
     # A press forged for "Dừng, đỗ xe trái phép" changes nothing.
     question = bot.api.last_to(WARD_SECRETARY)
     seq = button_data(question)[0].split(":")[1]

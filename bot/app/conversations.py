@@ -24,6 +24,7 @@ from bot.domain.conversation import (
     Turn,
 )
 from bot.domain.flows import ReportFlow, names_a_problem, reads_like_a_report
+from bot.domain.flows.steps import corrected
 from bot.domain.messages import Text, text
 from bot.domain.orgchart import AreaKind
 from bot.domain.routing import RoutingError
@@ -239,6 +240,32 @@ class Conversations(Changes):
             await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
             after = self.engine.current_prompt(env, turn.state)
         return Reply(notes=turn.notes, prompt=turn.prompt, before=before, after=after)
+
+    async def edited(
+        self, actor: Actor, message_id: int, edited: str, *, update_id: str | None = None
+    ) -> Reply | None:
+        """A message the person edited after sending it: when its words
+        are in the conversation under way (a report's description, a note
+        not yet sent), they are corrected, and the question asked again.
+        None when the message gave nothing to it (nothing changes: what was
+        sent, filed or passed on stays as it was)."""
+        state = await self.store.load_conversation(actor.person_id)
+        if state is None:
+            return None
+        if state.kind == "report" and not ReportFlow.draft_fits(self.chart, state.data):
+            return None  # the next answer restarts it (`answer`), keeping the words
+        correction = corrected(state.data, message_id, edited)
+        if correction is None:
+            return None
+        if correction.data is None:
+            return Reply(notes=correction.notes)
+        env = self._env(actor)
+        before = self.engine.current_prompt(env, state)
+        turn = self.engine.revised(env, state, correction.data, update_id=update_id)
+        assert turn.state is not None
+        await self.store.save_conversation(actor.person_id, turn.state, self.clock.now())
+        after = self.engine.current_prompt(env, turn.state)
+        return Reply(notes=correction.notes, prompt=turn.prompt, before=before, after=after)
 
     async def _task_taken_away(self, actor: Actor, state: ConversationState) -> bool:
         """Whether the task a staff member is half-way through acting on may

@@ -322,6 +322,27 @@ class Desk:
             return Said([self.fallback(actor)])
         return Said([reply])
 
+    async def edited(
+        self, actor: Actor, message_id: int, words: str | None, *, update_id: str | None = None
+    ) -> Said:
+        """A message edited after it was sent (a channel that has edits):
+        its words corrected where the conversation under way still holds
+        them as first sent, else the person told that edits are not read
+        and what to do instead — never a filed report or a sent note
+        changed by surprise.  ``words``: the edited text or caption (None
+        for what is never read again, such as a command)."""
+        services = self.services
+        if words is not None and services.has_chart:
+            reply = await services.edited(actor, message_id, words, update_id=update_id)
+            if reply is not None:
+                return Said([reply])
+        if actor.staff is not None:
+            return self.say(actor, "fallback.edited_staff")
+        under_way = await services.store.load_conversation(actor.person_id)
+        if under_way is not None and under_way.kind == "report":
+            return self.say(actor, "fallback.edited_ignored")
+        return self.say(actor, "fallback.edited_sent")
+
     # ---- staff ------------------------------------------------------------------------------
 
     async def tasks(self, actor: Actor) -> Said:

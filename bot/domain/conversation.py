@@ -98,6 +98,7 @@ class PhotoAnswer:
     media_id: int
     caption: str | None = None  # what the person wrote under the photo
     album: str | None = None  # photos sent together share this (one update each)
+    message_id: int | None = None  # the channel's id of the message (its caption may be edited)
 
 
 @dataclass(frozen=True)
@@ -297,3 +298,20 @@ class ConversationEngine:
         new_state = replace(state, step=step, data=outcome.data, seq=seq)
         next_prompt = flow.prompt(ctx, step, outcome.data, seq) if outcome.reprompt else None
         return Turn(state=new_state, notes=tuple(outcome.notes), prompt=next_prompt)
+
+    def revised(
+        self,
+        ctx: Any,
+        state: ConversationState,
+        data: Mapping[str, Any],
+        *,
+        update_id: str | None = None,
+    ) -> Turn:
+        """The conversation with its answers corrected (an edited message,
+        see `bot.domain.flows.steps.corrected`), on the same step: its
+        question is asked again, so a review shows what it now holds, and
+        the buttons under the old one are stale."""
+        flow = self._flows[state.kind]
+        seq = state.seq + 1
+        new_state = replace(state, data=dict(data), seq=seq, last_update=update_id)
+        return Turn(state=new_state, prompt=flow.prompt(ctx, state.step, new_state.data, seq))

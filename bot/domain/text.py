@@ -100,7 +100,7 @@ def rank_words(typed: Sequence[str], name: str, pieces: bool = True) -> int | No
     A typed number matches only the same whole number, so "3" is not in
     "Tổ dân phố 13"; a typed word matches a word of the name, the initials
     of words in a row ("tdp"), or, less well (unless ``pieces`` is off), a
-    piece of the name ("other" in "Another reason").
+    piece of the name of two letters or more ("other" in "Another reason").
     """
     name_words = words(name)
     joined = " ".join(name_words)
@@ -113,7 +113,8 @@ def rank_words(typed: Sequence[str], name: str, pieces: bool = True) -> int | No
                 return None
         elif word in name_words or word in initials:
             continue
-        elif pieces and word in joined:
+        elif pieces and len(word) > 1 and word in joined:
+            # One letter is a piece of nearly any name: "ừ" must not send a report.
             rank = PARTIAL
         else:
             return None

@@ -122,7 +122,7 @@ class Resident:
             if wanted in choices:
                 await self.tap(message, choices[wanted])
                 return
-        if set(choices) == {"x"}:  # a question typed words answer: the description
+        if set(choices) <= {"x", "^"}:  # a question typed words answer: the description
             await self.text(SENTENCE)
         elif any(key in areas for key in choices) and not self.pinned:
             await self.pin()

@@ -79,7 +79,10 @@ def build_application(
 
     # Order matters: `common` identifies the person first (group -1) and
     # flushes the outbox last (group 99); the audiences' handlers share
-    # group 0, where the first match wins, so the catch-all fallbacks go last.
+    # group 0, where the first match wins, so an edited message's handler
+    # goes first (command handlers take edits too) and the catch-all
+    # fallbacks last.
+    resident.register_edits(app)
     common.register(app)
     resident.register(app)
     cadre.register(app)

@@ -124,6 +124,10 @@ async def identify(update: Update, context: BotContext) -> None:
     if actor is None:
         raise ApplicationHandlerStop
     context.actor = actor
+    chat = update.effective_chat
+    if chat is not None and chat.type == chat.PRIVATE and update.my_chat_member is None:
+        # The command menu in the language the bot speaks to them (menus.py).
+        context.wiring.menus.resident_seen(chat.id, actor, user.language_code)
     if turns_elsewhere(update):
         await context.services.leave_optional(actor)
 
@@ -135,6 +139,8 @@ def turns_elsewhere(update: Update) -> bool:
     buttons go to the conversation, which judges them itself."""
     if update.callback_query is not None:
         return not isinstance(decode(update.callback_query.data), PromptPress)
+    if update.edited_message is not None:
+        return False  # an old message edited is not the person turning anywhere
     return bool(filters.COMMAND.check_update(update))
 
 
@@ -297,14 +303,19 @@ async def cmd_lang(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
     said = await context.desk.language(context.require_actor(), context.args or [])
     await deliver(context, update.effective_chat.id, said)
-    menu_in_language(context, said)
+    menu_in_language(update, context, said)
 
 
-def menu_in_language(context: BotContext, said: Said) -> None:
-    """A staff member switched language: their menu follows at once (the
-    residents' menus follow the language of their Telegram app)."""
-    if said.actor is not None and said.actor.staff is not None:
+def menu_in_language(update: Update, context: BotContext, said: Said) -> None:
+    """Someone switched language: their menu follows at once (a staff
+    member's with the roster, a resident's chat on its own)."""
+    actor, chat, user = said.actor, update.effective_chat, update.effective_user
+    if actor is None or chat is None or user is None:
+        return
+    if actor.staff is not None:
         context.wiring.menus.soon()
+    else:
+        context.wiring.menus.resident_seen(chat.id, actor, user.language_code, switched=True)
 
 
 async def on_language_press(update: Update, context: BotContext) -> None:
@@ -317,7 +328,7 @@ async def on_language_press(update: Update, context: BotContext) -> None:
     await answer_press(query)
     await drop_keyboard(update)
     await deliver(context, update.effective_chat.id, said)
-    menu_in_language(context, said)
+    menu_in_language(update, context, said)
 
 
 async def on_unknown_press(update: Update, context: BotContext) -> None:
@@ -346,7 +357,11 @@ def register(app: BotApplication) -> None:
     app.add_handler(TypeHandler(Update, claim), group=-2)
     reach.register(app)  # block / unblock: before identify, in the same group
     app.add_handler(TypeHandler(Update, identify), group=-1)
-    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, in_a_group))
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.UpdateType.MESSAGE & filters.COMMAND, in_a_group
+        )
+    )
     app.add_handler(CommandHandler("help", cmd_help, filters=PRIVATE))
     app.add_handler(CommandHandler("cancel", cmd_cancel, filters=PRIVATE))
     app.add_handler(CommandHandler("lang", cmd_lang, filters=PRIVATE))

@@ -22,6 +22,14 @@ without the commands they may not use.  PTB never sets menus itself.
 Nothing waits for these calls: not the start, not the sweep, not the answer
 to the person.
 
+A resident whose Telegram app speaks one language while the bot speaks
+another to them (an app in English, the bot in Vietnamese as every
+resident starts; or /lang en in an app in Vietnamese) would read a menu in
+the wrong language: their chat gets its own menu, in the bot's language for
+them, when they write (`resident_seen`).  Most residents need no call at
+all (the default menu of their app's language is the right one); the others
+one call per process (or per language switch), in the background.
+
 A menu is a convenience: a call Telegram refuses is logged and tried again
 an hour later (or at the next start), never failing what the person did.
 """
@@ -33,6 +41,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +90,19 @@ def resident_menu(language: str) -> Menu:
     return Menu.of(RESIDENT_ORDER, language)
 
 
+def default_menu_language(app_language: str | None) -> str:
+    """The language of the default menu Telegram shows an app set to
+    ``app_language``: English for English (the one language besides the
+    default that has its own, see `CommandMenus.start`), else Vietnamese."""
+    code = (app_language or "").lower().split("-")[0]
+    return code if code in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+# How many residents' chats this process remembers the menu of (the oldest
+# forgotten first: at worst one call more for a chat seen again).
+RESIDENTS_REMEMBERED = 50_000
+
+
 class CommandMenus:
     def __init__(self, bot: Bot, services: Services) -> None:
         self.bot = bot
@@ -89,6 +111,55 @@ class CommandMenus:
         self._failed: dict[int, datetime] = {}  # chat -> when to try again
         self._background: asyncio.Task[int] | None = None
         self._again = False
+        # Residents' chats: the language of the menu set for the chat (None:
+        # none, the default one shows), as far as this process knows.
+        self._residents: OrderedDict[int, str | None] = OrderedDict()
+        self._resident_calls: set[asyncio.Task[None]] = set()
+
+    # ---- residents --------------------------------------------------------------------------
+
+    def resident_seen(
+        self, chat_id: int, actor: Actor, app_language: str | None, *, switched: bool = False
+    ) -> None:
+        """A resident wrote (or switched language: ``switched``): their chat's
+        menu is brought in line with the language the bot speaks to them, in
+        the background — a chat menu only where their app's default menu is
+        in another language.  Staff chats are `sync`'s."""
+        if actor.staff is not None:
+            self._residents.pop(chat_id, None)
+            return
+        wanted = None if default_menu_language(app_language) == actor.language else actor.language
+        if chat_id in self._residents:
+            needed = self._residents[chat_id] != wanted
+            self._residents.move_to_end(chat_id)
+        else:
+            # Not known here (a restart): none is assumed, as a chat menu set
+            # earlier is in the person's language, right still — unless they
+            # have just switched it.
+            needed = switched or wanted is not None
+        self._remember(chat_id, wanted)
+        if not needed:
+            return
+        task = asyncio.create_task(self._set_resident(chat_id, wanted))
+        self._resident_calls.add(task)
+        task.add_done_callback(self._resident_calls.discard)
+
+    def _remember(self, chat_id: int, language: str | None) -> None:
+        self._residents[chat_id] = language
+        while len(self._residents) > RESIDENTS_REMEMBERED:
+            self._residents.popitem(last=False)
+
+    async def _set_resident(self, chat_id: int, language: str | None) -> None:
+        """One resident chat's menu: in ``language``, or none (the default)."""
+        scope = BotCommandScopeChat(chat_id)
+        try:
+            if language is None:
+                await self.bot.delete_my_commands(scope=scope)
+            else:
+                await self.bot.set_my_commands(resident_menu(language).bot_commands(), scope=scope)
+        except TelegramError as exc:  # a convenience: tried again when they next write
+            log.info("a resident's command menu was not set: %s", type(exc).__name__)
+            self._residents.pop(chat_id, None)
 
     # ---- when ---------------------------------------------------------------------------------
 
@@ -133,6 +204,8 @@ class CommandMenus:
         while self._background is not None and not self._background.done():
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._background)
+        if self._resident_calls:
+            await asyncio.gather(*self._resident_calls, return_exceptions=True)
 
     async def stop(self) -> None:
         task = self._background
@@ -140,6 +213,10 @@ class CommandMenus:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for call in list(self._resident_calls):
+            call.cancel()
+        if self._resident_calls:
+            await asyncio.gather(*self._resident_calls, return_exceptions=True)
 
     # ---- bringing the menus in line ---------------------------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import UTC
 from telegram import Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import i18n
 from bot.app.desk import Said
 from bot.domain.complaints import Action
 from bot.domain.conversation import (
@@ -35,6 +36,7 @@ from handlers.telegram.common import (
     send_reply,
 )
 from handlers.telegram.context import BotApplication, BotContext
+from handlers.telegram.menus import default_menu_language
 from handlers.telegram.photos import keep_photo, keep_photo_file
 from handlers.telegram.staff import bound
 
@@ -74,7 +76,7 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
     media = context.services.media
     if message.photo:
         kept = await keep_photo(context.bot, media, message.photo[-1].file_id, "image/jpeg")
-        return PhotoAnswer(kept, caption=caption, album=album)
+        return PhotoAnswer(kept, caption=caption, album=album, message_id=message.message_id)
     document = message.document
     if document is not None and (document.mime_type or "").startswith("image/"):
         if (document.file_size or 0) > MAX_PHOTO_BYTES:
@@ -82,7 +84,7 @@ async def to_answer(message: Message, context: BotContext) -> Answer:
         kept_file = await keep_photo_file(context.bot, media, document.file_id, document.mime_type)
         if kept_file is None:
             return OtherAnswer("not_a_photo")
-        return PhotoAnswer(kept_file, caption=caption, album=album)
+        return PhotoAnswer(kept_file, caption=caption, album=album, message_id=message.message_id)
     if message.text is not None:
         sent_at = message.date.astimezone(UTC) if message.date else None
         return TextAnswer(message.text, message_id=message.message_id, sent_at=sent_at)
@@ -107,6 +109,13 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     await deliver(context, update.effective_chat.id, said)
     if said.actor is not None:
         await bound(update, context)
+    actor = context.require_actor()
+    app_language = default_menu_language(update.effective_user.language_code)
+    if actor.staff is None and actor.language == i18n.DEFAULT_LANGUAGE != app_language:
+        # Every resident starts in Vietnamese, the ward office's language;
+        # one whose app is in English is told, in English, how to switch
+        # (and their menu is in Vietnamese meanwhile, as the bot: menus.py).
+        await say(context, update.effective_chat.id, "start.english_offer")
 
 
 async def _start_report(update: Update, context: BotContext) -> None:
@@ -178,12 +187,28 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 
 async def on_edited(update: Update, context: BotContext) -> None:
-    """Edits are not read (a live location keeps editing itself): only an
-    edited text gets a word, so nobody thinks a correction was taken."""
+    """A message edited after it was sent.  A live location keeps editing
+    itself: not a word.  An edited text or photo caption corrects the draft
+    under way where it gave its words (bot/app/desk.py `edited`); any other
+    edit, a command's included, is not read — an old /extend or /withdraw edited
+    must not act again — and the person is told what to do instead."""
     message = update.edited_message
-    if message is None or message.text is None or update.effective_chat is None:
+    if message is None or update.effective_chat is None:
         return
-    await say(context, update.effective_chat.id, "fallback.edited_ignored")
+    if message.text is None and message.caption is None:
+        return
+    words = message.text if message.text is not None else message.caption
+    said = await context.desk.edited(
+        context.require_actor(),
+        message.message_id,
+        None if _is_command(message) else words,
+        update_id=str(update.update_id),
+    )
+    await deliver(context, update.effective_chat.id, said)
+
+
+def _is_command(message: Message) -> bool:
+    return bool(message.text and message.text.startswith("/"))
 
 
 async def on_prompt_press(update: Update, context: BotContext) -> None:
@@ -239,6 +264,12 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     await send_reply(context, update.effective_chat.id, reply)
 
 
+def register_edits(app: BotApplication) -> None:
+    """Before every command handler (they take edited messages too): an
+    edited message, a command's included, goes to `on_edited` only."""
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
+
+
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("start", cmd_start, filters=PRIVATE))
     app.add_handler(CommandHandler("new", cmd_new, filters=PRIVATE))
@@ -251,4 +282,3 @@ def register(app: BotApplication) -> None:
     app.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_message)
     )
-    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))

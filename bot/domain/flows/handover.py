@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.complaints import RejectReason, format_code, parse_code
 from bot.domain.conversation import (
+    BACK,
     NEXT_PAGE,
     PREV_PAGE,
     Answer,
@@ -36,6 +37,16 @@ from bot.domain.text import (
 )
 
 OTHER_WARD = "w"
+
+
+def back_choice() -> Choice:
+    return Choice(BACK, text("conv.back"))
+
+
+def _back(answer: Answer) -> bool:
+    """The ↩ Back button (or its number): only pressed, never typed words,
+    which at a reason's step are the reason."""
+    return isinstance(answer, ChoiceAnswer) and answer.key == BACK
 
 
 def _about_an_official(env: FlowEnv, data: Mapping[str, Any]) -> bool:
@@ -81,10 +92,14 @@ class TransferFlow:
             elsewhere = len(env.chart.ward_codes()) > 1 and not _about_an_official(env, data)
             other = [Choice(OTHER_WARD, text("transfer.other_ward"))] if elsewhere else []
             question = text("transfer.ask_group_in", ward=env.chart.areas[ward].name)
-            return Prompt(seq, question, (*page_items, *other, cancel_choice()), columns=2)
+            return Prompt(
+                seq, question, (*page_items, *other, back_choice(), cancel_choice()), columns=2
+            )
         if step == "ward":
             wards = [area_choice(env.chart.areas[w]) for w in env.chart.ward_codes()]
-            return Prompt(seq, text("transfer.ask_ward"), (*wards, cancel_choice()), columns=2)
+            return Prompt(
+                seq, text("transfer.ask_ward"), (*wards, back_choice(), cancel_choice()), columns=2
+            )
         if step == "category":
             conduct_only = _about_an_official(env, data)
             cats = [
@@ -93,12 +108,16 @@ class TransferFlow:
                 if c.code != data.get("category")
                 and (not conduct_only or c.family is Family.OFFICIAL_CONDUCT)
             ]
-            return Prompt(seq, text("transfer.ask_category"), (*cats, cancel_choice()))
-        return Prompt(seq, text("transfer.ask_reason"), (cancel_choice(),))
+            return Prompt(
+                seq, text("transfer.ask_category"), (*cats, back_choice(), cancel_choice())
+            )
+        return Prompt(seq, text("transfer.ask_reason"), (back_choice(), cancel_choice()))
 
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
+        if _back(answer):
+            return self._back(step, data)
         if step == "reason":
             return take_text(data, answer, "transfer.ask_reason", "reason")
         if step == "group" and isinstance(answer, TextAnswer):
@@ -111,6 +130,8 @@ class TransferFlow:
         key, notes = typed_key(answer, prompt)
         if key is None:
             return Outcome(data, notes=notes)
+        if key == BACK:  # "quay lại" typed
+            return self._back(step, data)
         if step == "how":
             return Outcome(data, step={"g": "group", "c": "category", "r": "reason"}[key])
         if step == "group":
@@ -125,6 +146,17 @@ class TransferFlow:
             data.update(to_ward=key, page=0)
             return Outcome(data, step="group")
         return Outcome(data, result={**data, "category": key, "new_category": True})
+
+    @staticmethod
+    def _back(step: str, data: dict[str, Any]) -> Outcome:
+        """Back to the ways to hand it on; from another ward's groups, to
+        the wards; from the wards, to the task's own ward's groups."""
+        if step == "group" and data.get("to_ward"):
+            data.pop("to_ward", None)
+            data["page"] = 0
+            return Outcome(data, step="ward")
+        data.pop("page", None)
+        return Outcome(data, step="group" if step == "ward" else "how")
 
 
 class RejectFlow:
@@ -161,9 +193,11 @@ class RejectFlow:
                 for original, name in data.get("originals", [])
             ]
             return Prompt(
-                seq, text("reject.ask_original", code=data["code"]), (*originals, cancel_choice())
+                seq,
+                text("reject.ask_original", code=data["code"]),
+                (*originals, back_choice(), cancel_choice()),
             )
-        return Prompt(seq, text("reject.ask_reason"), (cancel_choice(),))
+        return Prompt(seq, text("reject.ask_reason"), (back_choice(), cancel_choice()))
 
     def answer(
         self, env: FlowEnv, step: str, data: dict[str, Any], answer: Answer, prompt: Prompt
@@ -174,6 +208,9 @@ class RejectFlow:
                 return Outcome(data, notes=notes)
             data["reason_kind"] = key
             return Outcome(data, step="original" if key == RejectReason.DUPLICATE else "reason")
+        if _back(answer):  # the reason was chosen wrong
+            data.pop("reason_kind", None)
+            return Outcome(data, step="kind")
         if step == "original":
             return self._original(data, answer, prompt)
         return take_text(data, answer, "reject.ask_reason", "reason")

@@ -42,6 +42,7 @@ from bot.domain.flows.steps import (
     label_names,
     options_of,
     paged,
+    remember_typed,
     typed_key,
     unusable,
 )
@@ -214,7 +215,11 @@ class ReportFlow:
         if step == "place":
             return self._place_prompt(env, data, seq)
         if step == "description":
-            return Prompt(seq, text("report.ask_description", limit=TEXT_MAX), (cancel_choice(),))
+            return Prompt(
+                seq,
+                text("report.ask_description", limit=TEXT_MAX),
+                (Choice(BACK, text("conv.back")), cancel_choice()),
+            )
         if step == "photos":
             # Until a photo arrives the button goes on without one; then it says "done".
             some = bool(data.get("photos"))
@@ -288,11 +293,9 @@ class ReportFlow:
             items = [area_choice(g) for g in chart.groups(ward)]
             question = text("report.ask_place", ward=chart.areas[ward].name)
         page_items, _ = paged(items, int(data.get("page", 0)))
-        extra = (
-            [Choice(BACK, text("conv.back"))]
-            if (matches or data.get("ward")) and len(wards) > 1
-            else []
-        )
+        # Back: to the wards, or from there (and where there is one ward) to
+        # the problem, which may have been chosen wrong.
+        extra = [Choice(BACK, text("conv.back"))]
         return Prompt(
             seq, question, (*page_items, *extra, cancel_choice()), wants_location=True, columns=2
         )
@@ -462,9 +465,11 @@ class ReportFlow:
             data["page"] = max(0, page - 1)
             return Outcome(data)
         if key == BACK:
-            for k in ("ward", "matches", "page"):
-                data.pop(k, None)
-            return Outcome(data)
+            if (data.get("matches") or data.get("ward")) and len(chart.ward_codes()) > 1:
+                for k in ("ward", "matches", "page"):
+                    data.pop(k, None)
+                return Outcome(data)
+            return self._back_to_problem(env, data)
         area = chart.areas.get(key)
         if area is None:
             return Outcome(data, notes=[text("conv.pick_one")])
@@ -477,6 +482,18 @@ class ReportFlow:
         data["ward"] = chart.ward_of(area.code)
         chosen = text("report.area_chosen", area=self._place_name(env, area))
         return Outcome(data, step=self._after_place(data), notes=[chosen])
+
+    def _back_to_problem(self, env: FlowEnv, data: dict[str, Any]) -> Outcome:
+        """Back from the place question: the problem is asked again (its
+        family's list, when the family has more than one), the place too
+        once it is chosen again; what was written and sent is kept."""
+        for k in ("category", "leadership", "ward", "matches", "page"):
+            data.pop(k, None)
+        family = data.get("family")
+        if family is not None and len(env.chart.categories_of(Family(family))) > 1:
+            return Outcome(data, step="category")
+        data.pop("family", None)
+        return Outcome(data, step=self.first_step(env, data))
 
     @staticmethod
     def _place_name(env: FlowEnv, area: Area) -> str:
@@ -510,6 +527,11 @@ class ReportFlow:
     def _answer_description(
         self, env: FlowEnv, data: dict[str, Any], answer: Answer, prompt: Prompt
     ) -> Outcome:
+        if isinstance(answer, ChoiceAnswer) and answer.key == BACK:
+            # The place was chosen wrong: asked again (in the same ward).
+            for k in ("area", "landmark", "lat", "lon", "matches", "page"):
+                data.pop(k, None)
+            return Outcome(data, step="place")
         if not isinstance(answer, TextAnswer):
             if isinstance(answer, LocationAnswer):
                 return Outcome(data, notes=[text("report.ask_description_again")])
@@ -568,6 +590,7 @@ class ReportFlow:
             notes.append(text("conv.too_long", limit=TEXT_MAX, length=len(value)))
             return Outcome(data, notes=notes, reprompt=False)
         data["description"] = value
+        remember_typed(data, answer, "description", caption)
         if described:
             notes.append(text("report.caption_added"))
             return Outcome(data, notes=notes, reprompt=step == "review")
@@ -638,6 +661,7 @@ class ReportFlow:
         if len(value) > TEXT_MAX:
             return Outcome(data, notes=[text("conv.too_long", limit=TEXT_MAX, length=len(value))])
         data["description"] = value
+        remember_typed(data, answer, "description", more)
         return Outcome(data, notes=[text("report.description_added")])
 
     def _answer_review(
@@ -674,4 +698,12 @@ class ReportFlow:
             # "xong", as the photo question said to type once the photos are
             # sent: the review is right above, so only how to send it.
             return Outcome(data, notes=[text("report.review_hint")], reprompt=False)
+        if (
+            isinstance(answer, TextAnswer)
+            and key is None
+            and reads_like_a_report(answer.text, env.chart)
+        ):
+            # A sentence typed at the review ("it smells, too"): more of the
+            # description, as at the photo question, and the review again.
+            return self._more_description(data, answer)
         return Outcome(data, notes=unusable(answer, "report.review_hint"))

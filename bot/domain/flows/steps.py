@@ -29,6 +29,7 @@ from bot.domain.orgchart import Area, OrgChart
 from bot.domain.suggest import Suggester
 from bot.domain.text import (
     Option,
+    has_words,
     match_typed,
     normalise_text,
 )
@@ -153,8 +154,61 @@ def check_text(
         if answer.message_id is not None and answer.sent_at is not None:
             data["_split_guard"] = [answer.message_id, answer.sent_at.timestamp()]
         return None, [text("conv.too_long", limit=TEXT_MAX, length=len(value))]
-    del field_name
+    remember_typed(data, answer, field_name, value)
     return value, []
+
+
+# ---- a sent message edited while its conversation is under way -------------------------------
+
+# Which of the person's messages (by id) gave which words to which field of
+# the draft: an edit of one of them corrects those words (`corrected`).
+TYPED = "_typed"
+
+
+def remember_typed(
+    data: dict[str, Any], answer: TextAnswer | PhotoAnswer, field_name: str, value: str
+) -> None:
+    """Note that message ``answer.message_id`` (a text, or a photo's
+    caption) put ``value`` into ``field_name`` (channels without edits give
+    no message id)."""
+    if answer.message_id is not None:
+        typed = dict(data.get(TYPED) or {})
+        typed[str(answer.message_id)] = [field_name, value]
+        data[TYPED] = typed
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What an edited message does to a draft: ``data`` is the draft with
+    the edited words in place of the first ones (None: nothing changes),
+    ``notes`` what the person is told."""
+
+    data: dict[str, Any] | None
+    notes: tuple[Text, ...]
+
+
+def corrected(data: Mapping[str, Any], message_id: int, edited: str) -> Correction | None:
+    """The draft with message ``message_id``'s words replaced by their
+    edited version — only where those words are still in the draft as they
+    were taken; None when the message gave nothing to this draft (an old
+    message, a report already sent), so nothing can change by surprise."""
+    entry = (data.get(TYPED) or {}).get(str(message_id))
+    if not entry:
+        return None
+    field_name, before = str(entry[0]), str(entry[1])
+    current = data.get(field_name)
+    if not isinstance(current, str) or before not in current:
+        return None
+    after = normalise_text(edited)
+    if after == before:
+        return Correction(None, ())
+    if not has_words(after):
+        return Correction(None, (text("conv.edit_empty"),))
+    value = current.replace(before, after, 1)
+    if len(value) > TEXT_MAX:
+        return Correction(None, (text("conv.too_long", limit=TEXT_MAX, length=len(value)),))
+    typed = {**data[TYPED], str(message_id): [field_name, after]}
+    return Correction({**data, field_name: value, TYPED: typed}, (text("conv.edit_taken"),))
 
 
 def typed_key(

@@ -112,6 +112,21 @@ class FakeUser:
         message["edit_date"] = self._date()
         return self._update("edited_message", message)
 
+    def edited(self, original_update: JSONDict, text: str) -> JSONDict:
+        """The person edits a text (or a photo's caption) they sent: Telegram
+        sends the whole message again, changed, as ``edited_message``."""
+        message = copy.deepcopy(original_update["message"])
+        field = "caption" if "caption" in message or "photo" in message else "text"
+        if field == "text" and "text" not in message:
+            raise ValueError("only a text or a caption can be edited")
+        if field == "text":
+            message.pop("entities", None)
+            message.update(text_content(text))
+        else:
+            message["caption"] = text
+        message["edit_date"] = self._date()
+        return self._update("edited_message", message)
+
     def venue(self, lat: float, lon: float, title: str, address: str) -> JSONDict:
         location = {"latitude": lat, "longitude": lon}
         venue = {"location": location, "title": title, "address": address}
