@@ -374,7 +374,7 @@ def test_run_with_a_port_out_of_range_says_so_in_one_line(
     capsys.readouterr()
     assert main(["run", "--webhook", "https://example.org/hook", "--port", "70000"]) == 2
     [line] = capsys.readouterr().err.splitlines()
-    assert "http_port must be between 0 and 65535" in line
+    assert says(line, "config.http_port_range")
 
 
 def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
@@ -865,8 +865,41 @@ def test_bad_time_zone_is_a_config_error_line_and_exit_2(tmp_path: Path) -> None
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == ["Cấu hình sai: unknown time zone: 'Mars/Olympus_Mons'"]
+    problem = t("vi", "config.tz", value="Mars/Olympus_Mons")
+    assert result.stderr.splitlines() == [t("vi", "cli.config_error", error=problem)]
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"PHANANH_TZ": "Mars/Olympus_Mons"}, "config.tz"),
+        ({"PHANANH_SWEEP_SECONDS": "5"}, "config.sweep_range"),
+        ({"PHANANH_WORK_HOURS": "7h30-17h"}, "config.clock_time"),
+        ({"PHANANH_DB": "mysql://u:p@h/db"}, "config.pg_scheme"),
+    ],
+)
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_bad_setting_is_said_in_the_command_lines_language(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environ: dict[str, str],
+    key: str,
+    language: str,
+) -> None:
+    """A clerk with PHANANH_DEFAULT_LANGUAGE unset (Vietnamese) reads what is
+    wrong in Vietnamese after "Cấu hình sai:", not in English; with en, in
+    English."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if language == "en":
+        monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", "en")
+
+    assert main(["run"]) == 2
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(t(language, "cli.config_error", error=""))
+    assert says(line, key, language)
 
 
 def test_bad_time_zone_stops_org_import_before_touching_the_database(
@@ -880,7 +913,8 @@ def test_bad_time_zone_stops_org_import_before_touching_the_database(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == ["Cấu hình sai: unknown time zone: 'Nowhere/Else'"]
+    problem = t("vi", "config.tz", value="Nowhere/Else")
+    assert err.splitlines() == [t("vi", "cli.config_error", error=problem)]
     assert not db.exists()
 
 
@@ -891,9 +925,8 @@ def test_missing_config_file_is_a_config_error(
 
     assert main(["run"]) == 2
 
-    assert capsys.readouterr().err.splitlines() == [
-        f"Cấu hình sai: config file not found: {tmp_path / 'absent.toml'}"
-    ]
+    problem = t("vi", "config.file_missing", path=tmp_path / "absent.toml")
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.config_error", error=problem)]
 
 
 def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -202,7 +202,7 @@ def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) 
     try:
         target = PostgresUrl.parse(args.to) if args.to else settings.db_url
     except ConfigError as exc:
-        console.warn("cli.config_error", error=exc)
+        console.warn("cli.config_error", error=exc.text(console.language))
         return EXIT_USAGE
     if target is None:
         console.warn("cli.copy_needs_postgres")

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,7 +56,7 @@ def add_demo(sub: Subcommands, w: Words) -> None:
     demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
     demo.add_argument(
         "--db",
-        type=demo_database,
+        type=partial(demo_database, w.language),
         default=Path("data/demo.db"),
         metavar=h("cli_help.demo_db_value"),
         help=h("cli_help.demo_db"),
@@ -63,14 +64,15 @@ def add_demo(sub: Subcommands, w: Words) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
-def demo_database(text: str) -> Path | PostgresUrl:
-    """--db: a file, or a PostgreSQL URL (a malformed one said without its password)."""
+def demo_database(language: str, text: str) -> Path | PostgresUrl:
+    """--db: a file, or a PostgreSQL URL (a malformed one said without its
+    password, in the operator's language)."""
     if not is_url(text):
         return Path(text)
     try:
         return PostgresUrl.parse(text)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(exc.text(language)) from None
 
 
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -126,7 +128,7 @@ def _prepared(settings: Settings, console: Console, args: argparse.Namespace) ->
     try:
         settings = _listening(settings, args)
     except ConfigError as exc:
-        console.warn("cli.config_error", error=exc)
+        console.warn("cli.config_error", error=exc.text(console.language))
         return EXIT_USAGE
     configure_logging(settings.log_format, logging.INFO)
     return settings
