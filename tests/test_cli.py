@@ -816,6 +816,55 @@ def test_org_import_in_english(
     assert err[-1] == f"{broken} has 2 mistakes; nothing was loaded into the database."
 
 
+# ------------------------------------------------------------------- staff
+
+
+def test_deactivating_a_wards_only_leader_is_refused_and_writes_nothing(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bạch Đằng has one leader: the clerk is told to name another first,
+    in one line, and the chart stays as it was (`org import` refuses a file
+    saying the same)."""
+    capsys.readouterr()
+    before = charted.read_bytes()
+
+    assert main(["staff", "deactivate", "ld-bd-ct"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    ward = t("vi", "admin.last_ward_leader", staff="ld-bd-ct", ward="Phường Bạch Đằng")
+    assert err.splitlines() == [ward]
+    assert charted.read_bytes() == before, "nothing written"
+
+
+def test_a_ward_with_two_leaders_may_lose_one_but_not_both(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["staff", "deactivate", "ld-hh-ct"]) == 0
+    capsys.readouterr()
+
+    assert main(["staff", "deactivate", "ld-hh-bt"]) == 1
+
+    assert says(capsys.readouterr().err, "admin.last_ward_leader", staff="ld-hh-bt")
+
+
+def test_deactivating_the_last_city_leader_is_refused(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["staff", "deactivate", "ld-tp-bt"]) == 0
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    assert main(["staff", "deactivate", "ld-tp-ct"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "admin.last_city_leader", staff="ld-tp-ct")]
+    assert _rows(charted, "admin_log") == before
+
+
 # ------------------------------------------------------------------ people
 
 
