@@ -497,6 +497,27 @@ def test_an_org_export_to_a_place_it_cannot_write_is_one_line(
     assert not (tmp_path / "no-such-folder").exists()
 
 
+def test_an_org_export_over_an_existing_file_keeps_it_unless_forced(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The clerk's copy being edited is not replaced by a second export
+    without a word: one line, the file as it was; --force replaces it."""
+    edited = tmp_path / "current.yaml"
+    edited.write_text("# my edits\n", encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["org", "export", str(edited)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.org_export_exists", path=edited)]
+    assert edited.read_text(encoding="utf-8") == "# my edits\n"
+
+    assert main(["org", "export", str(edited), "--force"]) == 0
+    assert says(capsys.readouterr().out, "cli.org_exported", path=edited)
+    assert load_org_file(edited).staff.keys() == load_org_file(EXAMPLE_ORG).staff.keys()
+
+
 @pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
 def test_a_database_file_that_is_not_sqlite_is_one_line_and_never_hangs(
     command: list[str], tmp_path: Path

@@ -325,7 +325,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert "Đã ngừng hoạt động cb-hh-mt" in capsys.readouterr().out
     assert main(["staff", "deactivate", "nobody"]) == 1
     assert says(capsys.readouterr().err, "admin.unknown_staff")
-    assert main(["org", "export", str(exported)]) == 0
+    assert main(["org", "export", str(exported), "--force"]) == 0
     assert "active: false" in exported.read_text(encoding="utf-8")
     capsys.readouterr()
     assert main(["org", "import", str(exported), "--dry-run"]) == 0

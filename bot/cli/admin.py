@@ -50,6 +50,7 @@ def add_org(sub: Subcommands, w: Words) -> None:
         "export", help=h("cli_help.org_export"), description=h("cli_help.org_export")
     )
     exp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.export_file"))
+    exp.add_argument("--force", action="store_true", help=h("cli_help.export_force"))
     check = org_sub.add_parser(
         "check", help=h("cli_help.org_check"), description=h("cli_help.org_check")
     )
@@ -176,12 +177,18 @@ async def _current_chart(settings: Settings) -> OrgChart | None:
 
 
 def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The chart in use as YAML; an existing file is kept unless --force."""
     from bot.orgio.writer import dump_org
 
     path: Path = args.file
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)
+        return EXIT_REFUSED
+    if path.is_file() and not args.force:
+        # The clerk's edited copy, or the file of an earlier export they
+        # still need: replaced only when they say so.
+        console.warn("cli.org_export_exists", path=path)
         return EXIT_REFUSED
     try:
         path.write_text(dump_org(chart), encoding="utf-8")
