@@ -497,6 +497,37 @@ def test_an_org_export_to_a_place_it_cannot_write_is_one_line(
     assert not (tmp_path / "no-such-folder").exists()
 
 
+def test_a_dry_run_with_no_database_checks_the_file_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the first import, or in the wrong folder: the file is checked,
+    the full path of the missing database is named, and no empty database
+    is left behind (it was, and the next command then found "no org chart")."""
+    db = tmp_path / "data" / "phananh.db"
+    db.parent.mkdir()
+    monkeypatch.setenv("PHANANH_DB", str(db))
+
+    assert main(["org", "import", "--dry-run", str(EXAMPLE_ORG)]) == 0
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "  + staff: tt-hh-12" in out.splitlines(), "everything in the file, as added"
+    assert out.splitlines()[-1:] == [
+        t(
+            "vi",
+            "cli.org_dry_run_no_database",
+            db=db,
+            full=db.absolute(),
+            areas=23,
+            groups=18,
+            categories=13,
+            staff=13,
+            assignments=17,
+        )
+    ]
+    assert list(db.parent.iterdir()) == [], "nothing written"
+
+
 def test_an_org_export_over_an_existing_file_keeps_it_unless_forced(
     charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

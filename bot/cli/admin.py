@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -129,18 +130,26 @@ def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
 
 async def cmd_org_import(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     from bot.app.admin import Admin
-    from bot.domain.orgdiff import lines
+    from bot.domain.orgdiff import diff, lines
 
     chart = _load_chart(args, console)
     if chart is None:
         return EXIT_REFUSED
+    if args.dry_run and settings.db_url is None and not settings.db_path.exists():
+        # Opening the database would create it: a dry run writes nothing,
+        # and shows everything in the file as added.
+        _print_changes(console, lines(diff(None, chart)))
+        console.say(
+            "cli.org_dry_run_no_database",
+            db=settings.db_path,
+            full=settings.db_path.absolute(),
+            **_counts(chart),
+        )
+        return 0
     async with services_of(settings) as services:
         admin = Admin(services)
         plan = await admin.plan_import(chart)
-        changes = lines(plan.diff)
-        console.say("cli.org_diff_header", count=len(changes))
-        for section, sign, key in changes:
-            print(f"  {sign} {section}: {key}")
+        _print_changes(console, lines(plan.diff))
         for move in plan.consequences.moves:
             console.say(
                 "cli.org_move" if move.why is not None else "cli.org_move_back",
@@ -159,16 +168,25 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
         if not await admin.apply_import(plan, by=operator(args), source=str(args.file)):
             console.warn("cli.org_conflict")
             return EXIT_REFUSED
-    console.say(
-        "cli.org_imported",
-        db=settings.database,
-        areas=len(chart.areas),
-        groups=len(chart.groups()),
-        categories=len(chart.categories),
-        staff=len(chart.staff),
-        assignments=len(chart.assignments),
-    )
+    console.say("cli.org_imported", db=settings.database, **_counts(chart))
     return 0
+
+
+def _print_changes(console: Console, changes: Sequence[tuple[str, str, str]]) -> None:
+    console.say("cli.org_diff_header", count=len(changes))
+    for section, sign, key in changes:
+        print(f"  {sign} {section}: {key}")
+
+
+def _counts(chart: OrgChart) -> dict[str, int]:
+    """What an imported chart holds, as the import's last line says it."""
+    return {
+        "areas": len(chart.areas),
+        "groups": len(chart.groups()),
+        "categories": len(chart.categories),
+        "staff": len(chart.staff),
+        "assignments": len(chart.assignments),
+    }
 
 
 async def _current_chart(settings: Settings) -> OrgChart | None:
