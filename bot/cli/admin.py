@@ -251,10 +251,10 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-def _zalo_only(settings: Settings, username: str | None) -> bool:
-    """No Telegram bot's name is known, but the Zalo bot is set up: the
-    ward office of a country where Telegram is blocked."""
-    return username is None and bool(settings.zalo_token.reveal() or settings.zalo_bot_link)
+def _zalo_set_up(settings: Settings) -> bool:
+    """The Zalo bot is set up (its token or its link): without a Telegram
+    bot's name, the ward office of a country where Telegram is blocked."""
+    return bool(settings.zalo_token.reveal() or settings.zalo_bot_link)
 
 
 async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -272,7 +272,7 @@ async def cmd_invite(settings: Settings, console: Console, args: argparse.Namesp
             console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
-        if username is None and not _zalo_only(settings, username):
+        if username is None and not _zalo_set_up(settings):
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         links: ChannelLinks = TelegramLinks(username) if username is not None else zalo
