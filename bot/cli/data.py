@@ -81,8 +81,8 @@ def add_people(sub: Subcommands, w: Words) -> None:
         description=h("cli_help.unblock"),
         parents=[by, account],
     )
-    block.set_defaults(handler=awaited(cmd_people))
-    unblock.set_defaults(handler=awaited(cmd_people))
+    block.set_defaults(handler=on_existing_database(awaited(cmd_people)))
+    unblock.set_defaults(handler=on_existing_database(awaited(cmd_people)))
 
 
 def add_history(sub: Subcommands, w: Words) -> None:
@@ -95,7 +95,7 @@ def add_history(sub: Subcommands, w: Words) -> None:
     history.add_argument(
         "--limit", type=int, default=50, metavar=h("cli_help.number"), help=h("cli_help.limit")
     )
-    history.set_defaults(handler=awaited(cmd_history))
+    history.set_defaults(handler=on_existing_database(awaited(cmd_history)))
 
 
 def add_digest(sub: Subcommands, w: Words) -> None:
@@ -281,13 +281,10 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
 
 async def cmd_history(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """A complaint's history, or the admin log; reads only (a database that
-    does not exist is not created)."""
+    does not exist is not created: `on_existing_database`)."""
     from bot.app.audit import admin_log, trail
     from bot.report.history import admin_log_text, trail_text
 
-    if settings.db_url is None and not settings.db_path.is_file():
-        console.warn("cli.no_chart", db=settings.database)
-        return EXIT_REFUSED
     async with services_of(settings) as services:
         if args.code is None:
             print(
