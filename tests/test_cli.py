@@ -926,6 +926,31 @@ def test_deactivating_the_last_city_leader_is_refused(
     assert _rows(charted, "admin_log") == before
 
 
+def test_revoking_the_dashboard_of_a_mistyped_id_says_there_is_no_such_staff(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "ended 0 sessions of ld-hh-xt": the clerk thought it done."""
+    capsys.readouterr()
+
+    assert main(["web", "revoke", "--staff", "ld-hh-xt"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "admin.unknown_staff", staff="ld-hh-xt")]
+
+
+def test_revoking_a_leader_with_no_session_says_none_was_open(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+
+    assert main(["web", "revoke", "--staff", "ld-hh-ct"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        t("vi", "cli.web_revoked_none", staff="ld-hh-ct")
+    ]
+
+
 # ------------------------------------------------------------------ people
 
 

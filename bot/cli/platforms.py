@@ -105,8 +105,12 @@ async def cmd_web(settings: Settings, console: Console, args: argparse.Namespace
             return EXIT_REFUSED
         web = web_of(core)
         if args.web_command == "revoke":
+            if args.staff not in core.services.chart.staff:  # mistyped: nothing to end
+                console.warn("admin.unknown_staff", staff=args.staff[:40])
+                return EXIT_REFUSED
             ended = await web.revoke(args.staff)
-            console.say("cli.web_revoked", staff=args.staff, count=ended)
+            key = "cli.web_revoked" if ended else "cli.web_revoked_none"
+            console.say(key, staff=args.staff, count=ended)
             return 0
         if not web.available:
             console.warn("cli.web_no_public_url")
