@@ -951,6 +951,34 @@ def test_revoking_a_leader_with_no_session_says_none_was_open(
     ]
 
 
+def test_restoring_the_database_in_use_from_itself_is_refused(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "restored w.db from w.db": nothing had been restored."""
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    assert main(["restore", str(charted)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        t("vi", "cli.restore_same_file", path=charted, db=charted.absolute())
+    ]
+    assert _rows(charted, "admin_log") == before
+
+
+def test_restoring_from_a_folder_says_it_is_a_folder(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "there is no file /var/backups"."""
+    capsys.readouterr()
+
+    assert main(["restore", str(tmp_path)]) == 1
+
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.restore_is_folder", path=tmp_path)]
+
+
 # ------------------------------------------------------------------ people
 
 

@@ -185,12 +185,27 @@ def cmd_restore(settings: Settings, console: Console, args: argparse.Namespace) 
     from storage.engines import restore
 
     source: Path = args.file
+    if source.is_dir():
+        console.warn("cli.restore_is_folder", path=source)
+        return EXIT_REFUSED
+    if settings.db_url is None and _same_file(source, settings.db_path):
+        # The database in use named as its own backup: "restored" would be
+        # untrue, and the clerk meant another file.
+        console.warn("cli.restore_same_file", path=source, db=settings.db_path.absolute())
+        return EXIT_REFUSED
     asyncio.run(restore(source, settings.database))
     # The full path: restored from the wrong folder, ./data/phananh.db is
     # not the bot's database, and the clerk must be able to see it.
     shown = settings.db_path.absolute() if settings.db_url is None else settings.database
     console.say("cli.restore_done", path=source, db=shown)
     return 0
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:  # either is not there: not the same file
+        return False
 
 
 def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) -> int:
