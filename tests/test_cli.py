@@ -979,6 +979,22 @@ def test_restoring_from_a_folder_says_it_is_a_folder(
     assert capsys.readouterr().err.splitlines() == [t("vi", "cli.restore_is_folder", path=tmp_path)]
 
 
+@pytest.mark.parametrize("limit", ["0", "-3", "ten"])
+def test_a_history_limit_below_one_is_a_usage_error(
+    charted: Path, capsys: pytest.CaptureFixture[str], limit: str
+) -> None:
+    """--limit 0 printed one line, headed "(1 most recent)"."""
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["history", "--limit", limit])
+
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert t("vi", "cli.positive_number", value=limit) in err
+
+
 # ------------------------------------------------------------------ people
 
 

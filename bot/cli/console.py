@@ -63,6 +63,18 @@ def operator_name(language: str, text: str) -> str:
     return name
 
 
+def positive_number(language: str, text: str) -> int:
+    """A count the operator gives (``--limit``): a whole number from 1 up;
+    0 or -3 would otherwise be taken as 1 without a word."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(t(language, "cli.positive_number", value=text[:20]))
+    return number
+
+
 def os_user() -> str:
     """The account running ``phananh``; under sudo, the person who ran sudo."""
     try:

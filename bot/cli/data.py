@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from bot.cli.console import (
@@ -18,6 +19,7 @@ from bot.cli.console import (
     on_existing_database,
     operator,
     os_reason,
+    positive_number,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -93,7 +95,11 @@ def add_history(sub: Subcommands, w: Words) -> None:
     )
     history.add_argument("code", nargs="?", metavar=h("cli_help.id"), help=h("cli_help.code"))
     history.add_argument(
-        "--limit", type=int, default=50, metavar=h("cli_help.number"), help=h("cli_help.limit")
+        "--limit",
+        type=partial(positive_number, w.language),
+        default=50,
+        metavar=h("cli_help.number"),
+        help=h("cli_help.limit"),
     )
     history.set_defaults(handler=on_existing_database(awaited(cmd_history)))
 
