@@ -995,6 +995,27 @@ def test_a_history_limit_below_one_is_a_usage_error(
     assert t("vi", "cli.positive_number", value=limit) in err
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_digest_of_every_ward_says_so_in_the_clis_language(
+    charted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+) -> None:
+    """The line ended "(all)" in Vietnamese too."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    capsys.readouterr()
+    out = tmp_path / "giao-ban"
+
+    assert main(["digest", "--all", "--week", "2026-W47", "--out", str(out)]) == 0
+
+    everyone = t(language, "cli.digest_all_wards")
+    assert capsys.readouterr().out.splitlines() == [
+        t(language, "cli.digest_written", week="2026-W47", scope=everyone, out=out)
+    ]
+
+
 # ------------------------------------------------------------------ people
 
 

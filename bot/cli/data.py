@@ -332,6 +332,10 @@ def cmd_digest(settings: Settings, console: Console, args: argparse.Namespace) -
     except BriefingError as error:
         print(t(language, error.key, **error.params), file=sys.stderr)
         return error.exit_code
-    scope = "all" if written.scope.whole_city else ",".join(written.scope.wards)
+    scope = (
+        t(language, "cli.digest_all_wards")
+        if written.scope.whole_city
+        else ",".join(written.scope.wards)
+    )
     print(t(language, "cli.digest_written", week=written.week.key, scope=scope, out=args.out))
     return 0
