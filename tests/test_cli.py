@@ -910,6 +910,19 @@ def test_a_ward_with_two_leaders_may_lose_one_but_not_both(
     assert says(capsys.readouterr().err, "admin.last_ward_leader", staff="ld-hh-bt")
 
 
+def test_deactivating_someone_with_no_open_task_says_none_moved(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "0 unresolved tasks moved ... (the ward leader is told)"."""
+    capsys.readouterr()
+
+    assert main(["staff", "deactivate", "tt-hh-12"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        t("vi", "cli.deactivated_none", staff="tt-hh-12")
+    ]
+
+
 def test_deactivating_the_last_city_leader_is_refused(
     charted: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

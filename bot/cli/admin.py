@@ -306,7 +306,7 @@ async def cmd_staff_deactivate(
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
-    console.say("cli.deactivated", staff=staff_id, count=moved)
+    console.say("cli.deactivated" if moved else "cli.deactivated_none", staff=staff_id, count=moved)
     return 0
 
 
