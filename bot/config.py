@@ -52,8 +52,18 @@ class ConfigError(Exception):
         super().__init__(self.text("en"))
 
     def text(self, language: str) -> str:
-        """What is wrong, in ``language``."""
-        return t(language, self.key, **self.params)
+        """What is wrong, in ``language`` (a ConfigError given as a
+        parameter, in the same language)."""
+        params = {
+            name: value.text(language) if isinstance(value, ConfigError) else value
+            for name, value in self.params.items()
+        }
+        return t(language, self.key, **params)
+
+    def given_as(self, name: str) -> ConfigError:
+        """The same mistake, said after where the value was given
+        (``PHANANH_DB``, ``--to``)."""
+        return ConfigError("config.in_setting", name=name, problem=self)
 
 
 class Secret:
@@ -519,7 +529,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
     db = str(raw.get("db", DEFAULT_DB))
     if is_url(db):
-        timing["db_url"] = PostgresUrl.parse(db)
+        try:
+            timing["db_url"] = PostgresUrl.parse(db)
+        except ConfigError as exc:
+            raise exc.given_as("PHANANH_DB") from exc
         db = DEFAULT_DB
     return Settings(
         **timing,

@@ -1115,6 +1115,33 @@ def test_a_bad_setting_is_said_in_the_command_lines_language(
     assert says(line, key, language)
 
 
+@pytest.mark.parametrize(
+    ("argv", "environ", "name"),
+    [
+        (["db", "copy", "--from", "w.db", "--to", "mysql://u:p@h/db"], {}, "--to"),
+        (["run"], {"PHANANH_DB": "mysql://u:p@h/db"}, "PHANANH_DB"),
+    ],
+)
+def test_a_malformed_postgresql_url_names_where_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    name: str,
+) -> None:
+    """`db copy --to mysql://…` was blamed on PHANANH_DB, which the clerk
+    had not set."""
+    for variable, value in environ.items():
+        monkeypatch.setenv(variable, value)
+
+    assert main(argv) == 2
+
+    problem = t("vi", "config.in_setting", name=name, problem=t("vi", "config.pg_scheme"))
+    err = capsys.readouterr().err
+    assert err.splitlines() == [t("vi", "cli.config_error", error=problem)]
+    assert ":p@" not in err
+
+
 def test_bad_time_zone_stops_org_import_before_touching_the_database(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -222,8 +222,8 @@ def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) 
 
     try:
         target = PostgresUrl.parse(args.to) if args.to else settings.db_url
-    except ConfigError as exc:
-        console.warn("cli.config_error", error=exc.text(console.language))
+    except ConfigError as exc:  # --to given wrong: named, not PHANANH_DB
+        console.warn("cli.config_error", error=exc.given_as("--to").text(console.language))
         return EXIT_USAGE
     if target is None:
         console.warn("cli.copy_needs_postgres")
