@@ -537,6 +537,25 @@ def test_a_dry_run_with_no_database_checks_the_file_and_creates_nothing(
     assert list(db.parent.iterdir()) == [], "nothing written"
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_exported_chart_opens_with_words_in_the_clis_language(
+    charted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+) -> None:
+    """The clerk opening the file to edit it read an English comment."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    exported = tmp_path / "current.yaml"
+
+    assert main(["org", "export", str(exported)]) == 0
+
+    text = exported.read_text(encoding="utf-8")
+    opening = [f"# {line}" for line in t(language, "cli.export_header").splitlines()]
+    assert text.splitlines()[: len(opening)] == opening
+    assert load_org_file(exported).staff.keys() == load_org_file(EXAMPLE_ORG).staff.keys()
+
+
 def test_an_org_export_over_an_existing_file_keeps_it_unless_forced(
     charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -209,7 +209,7 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
         console.warn("cli.org_export_exists", path=path)
         return EXIT_REFUSED
     try:
-        path.write_text(dump_org(chart), encoding="utf-8")
+        path.write_text(dump_org(chart, console.language), encoding="utf-8")
     except OSError as exc:
         reason = os_reason(console.language, exc, path)
         console.warn("cli.org_export_failed", path=path, reason=reason)
