@@ -377,7 +377,7 @@ def test_run_with_a_port_out_of_range_says_so_in_one_line(
     assert says(line, "config.http_port_range")
 
 
-def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
+def test_run_with_no_database_is_refused_with_a_hint_and_makes_none(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "empty.db"
@@ -388,8 +388,27 @@ def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
     assert main(["run"]) == 1
 
     out, err = capsys.readouterr()
-    assert (out, err.splitlines()) == ("", [t("vi", "cli.no_chart", db=db)])
+    full = db.absolute()
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.no_database_to_serve", db=db, full=full)])
     assert "phananh org import" in err
+    assert not db.exists(), "no empty database made (it was)"
+
+
+@pytest.mark.parametrize("command", [["run"], ["serve"]], ids=" ".join)
+def test_run_and_serve_on_an_empty_database_say_there_is_no_org_chart(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    db = tmp_path / "empty.db"
+    sqlite3.connect(db).close()  # a file, no chart
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_TELEGRAM_TOKEN", "123456:TEST")
+
+    assert main(command) == 1
+
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.no_chart", db=db)]
 
 
 @pytest.mark.parametrize(

@@ -121,7 +121,13 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
 def _prepared(settings: Settings, console: Console, args: argparse.Namespace) -> Settings | int:
     """Before serving: the database opens and holds an org chart, --listen
     and --port are valid, the log lines are set up.  The settings to serve
-    with, or the exit code after saying in one line why not."""
+    with, or the exit code after saying in one line why not.  A database
+    that is not there is not made empty (the wrong folder, or no org chart
+    imported yet): both are said, with the full path."""
+    if settings.db_url is None and not settings.db_path.exists():
+        full = settings.db_path.absolute()
+        console.warn("cli.no_database_to_serve", db=settings.db_path, full=full)
+        return EXIT_REFUSED
     if not asyncio.run(has_chart(settings)):
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
