@@ -1067,6 +1067,25 @@ def test_the_digest_of_every_ward_says_so_in_the_clis_language(
     ]
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_invite_names_the_role_in_the_clis_language(
+    charted: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+) -> None:
+    """The line read "Đường liên kết mời Ngô Thị Lan (cadre)"."""
+    monkeypatch.setenv("PHANANH_BOT_USERNAME", "hh_bot")
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    capsys.readouterr()
+
+    assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 0
+
+    out = capsys.readouterr().out
+    role = t(language, "cli.role_cadre")
+    assert says(out, "cli.invite", language, name="Ngô Thị Lan", role=role)
+
+
 # ------------------------------------------------------------------ people
 
 

@@ -23,8 +23,16 @@ from bot.cli.console import (
 from bot.cli.language import Subcommands, Words
 from bot.config import Settings
 from bot.domain.orgchart import OrgChart, Role
+from bot.i18n import t
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
+
+# A role as the invite's line names it (the --role code is the org file's word).
+ROLE_NAMES = {
+    Role.CADRE: "cli.role_cadre",
+    Role.WARD_LEADER: "cli.role_ward_leader",
+    Role.CITY_LEADER: "cli.role_city_leader",
+}
 
 
 def add_org(sub: Subcommands, w: Words) -> None:
@@ -286,7 +294,8 @@ async def cmd_invite(settings: Settings, console: Console, args: argparse.Namesp
         name = services.chart.staff[args.staff].name
     if username is not None:
         expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
-        console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+        role = t(console.language, ROLE_NAMES[Role(args.role)])
+        console.say("cli.invite", name=name, role=role, url=link.url, expires=expires)
     console.say("cli.invite_code", code=zalo.invite(link.token))
     return 0
 
