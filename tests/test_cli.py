@@ -1089,6 +1089,23 @@ def test_an_invite_names_the_role_in_the_clis_language(
 # ------------------------------------------------------------------ people
 
 
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
+def test_blocking_with_an_empty_or_overlong_reason_is_a_usage_error(
+    charted: Path, capsys: pytest.CaptureFixture[str], reason: str
+) -> None:
+    """--reason "" blocked the account and logged the reason as “”."""
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["people", "block", "--reason", reason, "telegram:55"])
+
+    assert exit_info.value.code == 2
+    assert t("vi", "cli.reason_text", limit=300) in capsys.readouterr().err
+    assert _rows(charted, "blocked_people") == 0
+    assert _rows(charted, "admin_log") == before
+
+
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_the_help_of_people_block_names_every_channel(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], lang: str

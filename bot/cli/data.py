@@ -20,6 +20,7 @@ from bot.cli.console import (
     operator,
     os_reason,
     positive_number,
+    reason_text,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -75,7 +76,11 @@ def add_people(sub: Subcommands, w: Words) -> None:
         parents=[by, account],
     )
     block.add_argument(
-        "--reason", required=True, metavar=h("cli_help.text"), help=h("cli_help.reason")
+        "--reason",
+        required=True,
+        type=partial(reason_text, w.language),
+        metavar=h("cli_help.text"),
+        help=h("cli_help.reason"),
     )
     unblock = people_sub.add_parser(
         "unblock",
