@@ -1422,6 +1422,33 @@ def test_demo_in_process_plays_the_story_into_its_database(tmp_path: Path) -> No
     assert _rows(db, "complaints") == len(DEMO_CODES)
 
 
+@pytest.mark.parametrize("what", ["the ward's database", "a text file", "a folder"])
+def test_the_demo_never_empties_a_file_that_is_not_its_own(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str
+) -> None:
+    """`phananh demo --db data/phananh.db` deleted the ward's database and
+    played the story in its place (and --db notes.txt, the notes)."""
+    target = {
+        "the ward's database": charted,
+        "a text file": tmp_path / "notes.txt",
+        "a folder": tmp_path / "folder",
+    }[what]
+    if what == "a text file":
+        target.write_text("ghi chú quan trọng\n", encoding="utf-8")
+    elif what == "a folder":
+        target.mkdir()
+    before = target.read_bytes() if target.is_file() else None
+    capsys.readouterr()
+
+    assert main(["demo", "--db", str(target)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.demo_not_ours_file", db=target)]
+    if before is not None:
+        assert target.read_bytes() == before, "left as it was"
+
+
 def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
 
