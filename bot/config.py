@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.daysoff import DaysOff, days_off, missing_list_warning
 from bot.domain.digest import DigestSchedule
 from bot.domain.worktime import WEEKDAYS, QuietHours, WorkCalendar
+from bot.i18n import t
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 # Zalo's Bot Platform (older clients use https://bot-api.zapps.me/bot).
@@ -41,7 +42,28 @@ MEDIA_SECRET_MIN = 32
 
 
 class ConfigError(Exception):
-    """A setting is missing or malformed; the message is meant for the operator."""
+    """A setting is missing or malformed.  What is wrong is a catalogue entry
+    (``config.…``) so the operator reads it in the command line's
+    language (`text`); ``str()`` is the English, for logs and tracebacks."""
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(self.text("en"))
+
+    def text(self, language: str) -> str:
+        """What is wrong, in ``language`` (a ConfigError given as a
+        parameter, in the same language)."""
+        params = {
+            name: value.text(language) if isinstance(value, ConfigError) else value
+            for name, value in self.params.items()
+        }
+        return t(language, self.key, **params)
+
+    def given_as(self, name: str) -> ConfigError:
+        """The same mistake, said after where the value was given
+        (``PHANANH_DB``, ``--to``)."""
+        return ConfigError("config.in_setting", name=name, problem=self)
 
 
 class Secret:
@@ -103,27 +125,23 @@ class PostgresUrl:
             parts = urlsplit(text.strip())
             port = parts.port or 5432
         except ValueError as exc:
-            raise ConfigError("PHANANH_DB: the port of the PostgreSQL URL is not a number") from exc
+            raise ConfigError("config.pg_port") from exc
         if parts.scheme not in POSTGRES_SCHEMES:
-            raise ConfigError("PHANANH_DB: a PostgreSQL URL starts with postgresql://")
+            raise ConfigError("config.pg_scheme")
         options = dict(parse_qsl(parts.query, keep_blank_values=True))
         unknown = sorted(set(options) - set(POSTGRES_OPTIONS))
         if unknown:
             raise ConfigError(
-                f"PHANANH_DB: unknown URL parameters {', '.join(unknown)}"
-                f" (known: {', '.join(POSTGRES_OPTIONS)})"
+                "config.pg_unknown", unknown=", ".join(unknown), known=", ".join(POSTGRES_OPTIONS)
             )
         sslmode = options.get("sslmode")
         if sslmode is not None and sslmode not in SSL_MODES:
-            raise ConfigError(f"PHANANH_DB: sslmode must be one of {', '.join(SSL_MODES)}")
+            raise ConfigError("config.pg_sslmode", modes=", ".join(SSL_MODES))
         host = options.get("host") or unquote(parts.hostname or "")
         database = unquote(parts.path.lstrip("/"))
         user = unquote(parts.username or "")
         if not host or not database or not user:
-            raise ConfigError(
-                "PHANANH_DB: a PostgreSQL URL names the user, the host and the database:"
-                " postgresql://user:password@host:5432/database"
-            )
+            raise ConfigError("config.pg_parts")
         return cls(host, port, database, user, Secret(unquote(parts.password or "")), sslmode)
 
     def reveal(self) -> str:
@@ -248,68 +266,55 @@ class Settings:
         try:
             ZoneInfo(self.tz_name)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"unknown time zone: {self.tz_name!r}") from exc
+            raise ConfigError("config.tz", value=self.tz_name) from exc
         if self.default_language not in ("vi", "en"):
-            raise ConfigError(
-                f"default_language must be 'vi' or 'en', not {self.default_language!r}"
-            )
+            raise ConfigError("config.language", value=self.default_language)
         if not math.isfinite(self.locate_max_km) or self.locate_max_km <= 0:
-            raise ConfigError("locate_max_km must be a positive number")
+            raise ConfigError("config.locate_positive")
         if self.work_end <= self.work_start:
-            raise ConfigError("work_hours must end after they start")
+            raise ConfigError("config.work_hours_order")
         if not self.work_days:
-            raise ConfigError("work_days needs at least one day")
+            raise ConfigError("config.work_days_empty")
         if self.max_reports_per_hour < 1:
-            raise ConfigError("max_reports_per_hour must be at least 1")
+            raise ConfigError("config.at_least_one", name="max_reports_per_hour")
         if self.open311_posts_per_hour < 1:
-            raise ConfigError("open311_posts_per_hour must be at least 1")
+            raise ConfigError("config.at_least_one", name="open311_posts_per_hour")
         if self.media_secret and len(self.media_secret.reveal()) < MEDIA_SECRET_MIN:
-            raise ConfigError(
-                f"media_secret must be at least {MEDIA_SECRET_MIN} characters"
-                " (or unset: random at each start)"
-            )
+            raise ConfigError("config.media_secret_short", least=MEDIA_SECRET_MIN)
         if not 10 <= self.sweep_seconds <= 600:
-            raise ConfigError("sweep_seconds must be between 10 and 600")
+            raise ConfigError("config.sweep_range")
         self._check_zalo()
         if self.zalo_bot_link and not _https_url(self.zalo_bot_link):
-            raise ConfigError(f"zalo_bot_link must be an https:// link, not {self.zalo_bot_link!r}")
+            raise ConfigError("config.zalo_bot_link", value=self.zalo_bot_link)
         if not 0 <= self.http_port <= 65535:
-            raise ConfigError("http_port must be between 0 and 65535")
+            raise ConfigError("config.http_port_range")
         if not self.http_host.strip():
-            raise ConfigError("http_host must name an address to listen on")
+            raise ConfigError("config.http_host_empty")
         if self.log_format not in LOG_FORMATS:
-            raise ConfigError(f"log_format must be text or json, not {self.log_format!r}")
+            raise ConfigError("config.log_format", value=self.log_format)
         if self.public_url:
             parts = urlsplit(self.public_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(
-                    f"public_url must look like https://example.org/bot, not {self.public_url!r}"
-                )
+                raise ConfigError("config.public_url", value=self.public_url)
             object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         both = sorted(self.bridge_days & self.makeup_days)
         if both:
-            raise ConfigError(
-                f"{both[0].isoformat()} is both a bridge day off and a make-up day worked"
-            )
+            raise ConfigError("config.bridge_and_makeup", day=both[0].isoformat())
 
     def _check_zalo(self) -> None:
         if urlsplit(self.zalo_api_url).scheme not in ("http", "https"):
             raise ConfigError(
-                f"zalo_api_url must look like {DEFAULT_ZALO_API_URL}, not {self.zalo_api_url!r}"
+                "config.zalo_api_url", default=DEFAULT_ZALO_API_URL, value=self.zalo_api_url
             )
         if not math.isfinite(self.zalo_rate) or not 0 < self.zalo_rate <= 1000:
-            raise ConfigError("zalo_rate must be a number of messages a second, above 0")
+            raise ConfigError("config.zalo_rate_range")
         secret = self.zalo_webhook_secret.reveal()
         if not secret:
             return
         if len(secret) not in ZALO_SECRET_LENGTH or not secret.isprintable() or " " in secret:
-            raise ConfigError(
-                "zalo_webhook_secret must be 8 to 256 characters without spaces (Zalo's rule)"
-            )
+            raise ConfigError("config.zalo_secret_shape")
         if not self.public_url:
-            raise ConfigError(
-                "zalo_webhook_secret needs public_url: Zalo posts updates to public_url + /zalo"
-            )
+            raise ConfigError("config.zalo_secret_needs_url")
 
     @property
     def zalo_webhook_url(self) -> str | None:
@@ -400,14 +405,14 @@ def _clock_time(value: object, name: str) -> time:
         hours, minutes = str(value).strip().split(":")
         return time(int(hours), int(minutes))
     except ValueError as exc:
-        raise ConfigError(f"{name} must be HH:MM, not {value!r}") from exc
+        raise ConfigError("config.clock_time", name=name, value=str(value)) from exc
 
 
 def _span(value: object, name: str) -> tuple[time, time]:
     """ "07:30-17:00" -> (07:30, 17:00)."""
     parts = str(value).split("-")
     if len(parts) != 2:
-        raise ConfigError(f"{name} must look like 07:30-17:00, not {value!r}")
+        raise ConfigError("config.span", name=name, value=str(value))
     return _clock_time(parts[0], name), _clock_time(parts[1], name)
 
 
@@ -418,7 +423,7 @@ def _digest(value: object) -> DigestSchedule | None:
         return None
     parts = text.split()
     if len(parts) != 2 or parts[0][:3] not in WEEKDAYS:
-        raise ConfigError(f"digest_time must look like 'mon 07:30' or 'off', not {value!r}")
+        raise ConfigError("config.digest_time", value=str(value))
     return DigestSchedule(WEEKDAYS.index(parts[0][:3]), _clock_time(parts[1], "digest_time"))
 
 
@@ -434,7 +439,7 @@ def _weekdays(value: object) -> frozenset[int]:
     for item in _items(value):
         name = item.lower()[:3]
         if name not in WEEKDAYS:
-            raise ConfigError(f"work_days: unknown day {item!r} (use mon, tue, … sun)")
+            raise ConfigError("config.unknown_day", value=item)
         days.add(WEEKDAYS.index(name))
     return frozenset(days)
 
@@ -445,7 +450,7 @@ def _dates(value: object, name: str) -> frozenset[date]:
         try:
             out.add(date.fromisoformat(item))
         except ValueError as exc:
-            raise ConfigError(f"{name}: {item!r} is not a date like 2026-09-02") from exc
+            raise ConfigError("config.not_a_date", name=name, value=item) from exc
     return frozenset(out)
 
 
@@ -453,7 +458,7 @@ def _whole(value: object, name: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number") from exc
+        raise ConfigError("config.whole", name=name) from exc
 
 
 def _flag(value: object, name: str) -> bool:
@@ -464,7 +469,7 @@ def _flag(value: object, name: str) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name} must be true or false, not {value!r}")
+    raise ConfigError("config.flag", name=name, value=str(value))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -472,14 +477,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file not found: {path}") from exc
+        raise ConfigError("config.file_missing", path=str(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid UTF-8 TOML: {exc}") from exc
+        raise ConfigError("config.file_not_toml", path=str(path), error=str(exc)) from exc
     except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
+        raise ConfigError("config.file_unreadable", path=str(path), error=exc.strerror) from exc
     unknown = sorted(set(data) - set(_ENV_NAMES))
     if unknown:
-        raise ConfigError(f"config file {path}: unknown keys {', '.join(unknown)}")
+        raise ConfigError("config.file_unknown_keys", path=str(path), keys=", ".join(unknown))
     return data
 
 
@@ -496,11 +501,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         locate = float(raw.get("locate_max_km", 1.0))
     except (TypeError, ValueError) as exc:
-        raise ConfigError("locate_max_km must be a number") from exc
+        raise ConfigError("config.locate_number") from exc
     try:
         zalo_rate = float(raw.get("zalo_rate", DEFAULT_ZALO_RATE))
     except (TypeError, ValueError) as exc:
-        raise ConfigError("zalo_rate must be a number of messages a second") from exc
+        raise ConfigError("config.zalo_rate_number") from exc
     timing: dict[str, Any] = {}
     if "work_hours" in raw:
         timing["work_start"], timing["work_end"] = _span(raw["work_hours"], "work_hours")
@@ -524,7 +529,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timing["rate_limit"] = _flag(raw["rate_limit"], "rate_limit")
     db = str(raw.get("db", DEFAULT_DB))
     if is_url(db):
-        timing["db_url"] = PostgresUrl.parse(db)
+        try:
+            timing["db_url"] = PostgresUrl.parse(db)
+        except ConfigError as exc:
+            raise exc.given_as("PHANANH_DB") from exc
         db = DEFAULT_DB
     return Settings(
         **timing,

@@ -374,10 +374,10 @@ def test_run_with_a_port_out_of_range_says_so_in_one_line(
     capsys.readouterr()
     assert main(["run", "--webhook", "https://example.org/hook", "--port", "70000"]) == 2
     [line] = capsys.readouterr().err.splitlines()
-    assert "http_port must be between 0 and 65535" in line
+    assert says(line, "config.http_port_range")
 
 
-def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
+def test_run_with_no_database_is_refused_with_a_hint_and_makes_none(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "empty.db"
@@ -388,8 +388,27 @@ def test_run_with_an_empty_org_chart_is_refused_with_a_hint(
     assert main(["run"]) == 1
 
     out, err = capsys.readouterr()
-    assert (out, err.splitlines()) == ("", [t("vi", "cli.no_chart", db=db)])
+    full = db.absolute()
+    assert (out, err.splitlines()) == ("", [t("vi", "cli.no_database_to_serve", db=db, full=full)])
     assert "phananh org import" in err
+    assert not db.exists(), "no empty database made (it was)"
+
+
+@pytest.mark.parametrize("command", [["run"], ["serve"]], ids=" ".join)
+def test_run_and_serve_on_an_empty_database_say_there_is_no_org_chart(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    db = tmp_path / "empty.db"
+    sqlite3.connect(db).close()  # a file, no chart
+    monkeypatch.setenv("PHANANH_DB", str(db))
+    monkeypatch.setenv("PHANANH_TELEGRAM_TOKEN", "123456:TEST")
+
+    assert main(command) == 1
+
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.no_chart", db=db)]
 
 
 @pytest.mark.parametrize(
@@ -442,6 +461,15 @@ def test_a_restore_names_the_full_path_of_the_database_it_replaced(tmp_path: Pat
         ["invite", "--role", "cadre", "--staff", "tt-hh-12"],
         ["posters", "--ward", "HONGHAI", "--out", "posters"],
         ["digest", "--ward", "HONGHAI", "--out", "digest"],
+        ["web", "link", "--staff", "ld-hh-ct"],
+        ["web", "revoke", "--staff", "ld-hh-ct"],
+        ["apikey", "create", "city-portal"],
+        ["apikey", "revoke", "city-portal"],
+        ["apikey", "list"],
+        ["people", "block", "--reason", "spam", "telegram:123456"],
+        ["people", "unblock", "telegram:123456"],
+        ["history"],
+        ["history", "PA-000001"],
     ],
     ids=" ".join,
 )
@@ -495,6 +523,77 @@ def test_an_org_export_to_a_place_it_cannot_write_is_one_line(
         t("vi", "cli.org_export_failed", path=shown, reason=because)
     ]
     assert not (tmp_path / "no-such-folder").exists()
+
+
+def test_a_dry_run_with_no_database_checks_the_file_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the first import, or in the wrong folder: the file is checked,
+    the full path of the missing database is named, and no empty database
+    is left behind (it was, and the next command then found "no org chart")."""
+    db = tmp_path / "data" / "phananh.db"
+    db.parent.mkdir()
+    monkeypatch.setenv("PHANANH_DB", str(db))
+
+    assert main(["org", "import", "--dry-run", str(EXAMPLE_ORG)]) == 0
+
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "  + staff: tt-hh-12" in out.splitlines(), "everything in the file, as added"
+    assert out.splitlines()[-1:] == [
+        t(
+            "vi",
+            "cli.org_dry_run_no_database",
+            db=db,
+            full=db.absolute(),
+            areas=23,
+            groups=18,
+            categories=13,
+            staff=13,
+            assignments=17,
+        )
+    ]
+    assert list(db.parent.iterdir()) == [], "nothing written"
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_exported_chart_opens_with_words_in_the_clis_language(
+    charted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+) -> None:
+    """The clerk opening the file to edit it read an English comment."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    exported = tmp_path / "current.yaml"
+
+    assert main(["org", "export", str(exported)]) == 0
+
+    text = exported.read_text(encoding="utf-8")
+    opening = [f"# {line}" for line in t(language, "cli.export_header").splitlines()]
+    assert text.splitlines()[: len(opening)] == opening
+    assert load_org_file(exported).staff.keys() == load_org_file(EXAMPLE_ORG).staff.keys()
+
+
+def test_an_org_export_over_an_existing_file_keeps_it_unless_forced(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The clerk's copy being edited is not replaced by a second export
+    without a word: one line, the file as it was; --force replaces it."""
+    edited = tmp_path / "current.yaml"
+    edited.write_text("# my edits\n", encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["org", "export", str(edited)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.org_export_exists", path=edited)]
+    assert edited.read_text(encoding="utf-8") == "# my edits\n"
+
+    assert main(["org", "export", str(edited), "--force"]) == 0
+    assert says(capsys.readouterr().out, "cli.org_exported", path=edited)
+    assert load_org_file(edited).staff.keys() == load_org_file(EXAMPLE_ORG).staff.keys()
 
 
 @pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
@@ -816,7 +915,195 @@ def test_org_import_in_english(
     assert err[-1] == f"{broken} has 2 mistakes; nothing was loaded into the database."
 
 
+# ------------------------------------------------------------------- staff
+
+
+def test_deactivating_a_wards_only_leader_is_refused_and_writes_nothing(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bạch Đằng has one leader: the clerk is told to name another first,
+    in one line, and the chart stays as it was (`org import` refuses a file
+    saying the same)."""
+    capsys.readouterr()
+    before = charted.read_bytes()
+
+    assert main(["staff", "deactivate", "ld-bd-ct"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    ward = t("vi", "admin.last_ward_leader", staff="ld-bd-ct", ward="Phường Bạch Đằng")
+    assert err.splitlines() == [ward]
+    assert charted.read_bytes() == before, "nothing written"
+
+
+def test_a_ward_with_two_leaders_may_lose_one_but_not_both(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["staff", "deactivate", "ld-hh-ct"]) == 0
+    capsys.readouterr()
+
+    assert main(["staff", "deactivate", "ld-hh-bt"]) == 1
+
+    assert says(capsys.readouterr().err, "admin.last_ward_leader", staff="ld-hh-bt")
+
+
+def test_deactivating_someone_with_no_open_task_says_none_moved(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "0 unresolved tasks moved ... (the ward leader is told)"."""
+    capsys.readouterr()
+
+    assert main(["staff", "deactivate", "tt-hh-12"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        t("vi", "cli.deactivated_none", staff="tt-hh-12")
+    ]
+
+
+def test_deactivating_the_last_city_leader_is_refused(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert main(["staff", "deactivate", "ld-tp-bt"]) == 0
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    assert main(["staff", "deactivate", "ld-tp-ct"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "admin.last_city_leader", staff="ld-tp-ct")]
+    assert _rows(charted, "admin_log") == before
+
+
+def test_revoking_the_dashboard_of_a_mistyped_id_says_there_is_no_such_staff(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "ended 0 sessions of ld-hh-xt": the clerk thought it done."""
+    capsys.readouterr()
+
+    assert main(["web", "revoke", "--staff", "ld-hh-xt"]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "admin.unknown_staff", staff="ld-hh-xt")]
+
+
+def test_revoking_a_leader_with_no_session_says_none_was_open(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+
+    assert main(["web", "revoke", "--staff", "ld-hh-ct"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        t("vi", "cli.web_revoked_none", staff="ld-hh-ct")
+    ]
+
+
+def test_restoring_the_database_in_use_from_itself_is_refused(
+    charted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "restored w.db from w.db": nothing had been restored."""
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    assert main(["restore", str(charted)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        t("vi", "cli.restore_same_file", path=charted, db=charted.absolute())
+    ]
+    assert _rows(charted, "admin_log") == before
+
+
+def test_restoring_from_a_folder_says_it_is_a_folder(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "there is no file /var/backups"."""
+    capsys.readouterr()
+
+    assert main(["restore", str(tmp_path)]) == 1
+
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.restore_is_folder", path=tmp_path)]
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "ten"])
+def test_a_history_limit_below_one_is_a_usage_error(
+    charted: Path, capsys: pytest.CaptureFixture[str], limit: str
+) -> None:
+    """--limit 0 printed one line, headed "(1 most recent)"."""
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["history", "--limit", limit])
+
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert t("vi", "cli.positive_number", value=limit) in err
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_digest_of_every_ward_says_so_in_the_clis_language(
+    charted: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+) -> None:
+    """The line ended "(all)" in Vietnamese too."""
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    capsys.readouterr()
+    out = tmp_path / "giao-ban"
+
+    assert main(["digest", "--all", "--week", "2026-W47", "--out", str(out)]) == 0
+
+    everyone = t(language, "cli.digest_all_wards")
+    assert capsys.readouterr().out.splitlines() == [
+        t(language, "cli.digest_written", week="2026-W47", scope=everyone, out=out)
+    ]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_invite_names_the_role_in_the_clis_language(
+    charted: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    language: str,
+) -> None:
+    """The line read "Đường liên kết mời Ngô Thị Lan (cadre)"."""
+    monkeypatch.setenv("PHANANH_BOT_USERNAME", "hh_bot")
+    monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", language)
+    capsys.readouterr()
+
+    assert main(["invite", "--role", "cadre", "--staff", "tt-hh-12"]) == 0
+
+    out = capsys.readouterr().out
+    role = t(language, "cli.role_cadre")
+    assert says(out, "cli.invite", language, name="Ngô Thị Lan", role=role)
+
+
 # ------------------------------------------------------------------ people
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 301])
+def test_blocking_with_an_empty_or_overlong_reason_is_a_usage_error(
+    charted: Path, capsys: pytest.CaptureFixture[str], reason: str
+) -> None:
+    """--reason "" blocked the account and logged the reason as “”."""
+    capsys.readouterr()
+    before = _rows(charted, "admin_log")
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["people", "block", "--reason", reason, "telegram:55"])
+
+    assert exit_info.value.code == 2
+    assert t("vi", "cli.reason_text", limit=300) in capsys.readouterr().err
+    assert _rows(charted, "blocked_people") == 0
+    assert _rows(charted, "admin_log") == before
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
@@ -836,14 +1123,14 @@ def test_the_help_of_people_block_names_every_channel(
 
 
 def test_unblocking_an_account_the_bot_never_heard_from_says_it_is_not_blocked(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    charted: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`people unblock 12345` for 123456 (a digit lost): it said "Đã bỏ chặn",
     made up a person and logged an unblocking, while 123456 stayed blocked."""
-    db = tmp_path / "x.db"
-    monkeypatch.setenv("PHANANH_DB", str(db))
+    db = charted
     assert main(["people", "block", "123456", "--reason", "spam"]) == 0
     capsys.readouterr()
+    logged = _rows(db, "admin_log")
 
     assert main(["people", "unblock", "12345"]) == 1
 
@@ -851,10 +1138,10 @@ def test_unblocking_an_account_the_bot_never_heard_from_says_it_is_not_blocked(
     assert out == ""
     assert err.splitlines() == [t("vi", "cli.people_not_blocked", channel="Telegram", id="12345")]
     assert _rows(db, "blocked_people") == 1
-    assert _rows(db, "admin_log") == 1, "only the blocking"
+    assert _rows(db, "admin_log") == logged, "only the blocking"
     with closing(sqlite3.connect(db)) as conn:
         ids = [row[0] for row in conn.execute("SELECT external_id FROM accounts")]
-    assert ids == ["123456"]
+    assert "123456" in ids and "12345" not in ids
 
 
 # ---------------------------------------------------------- configuration
@@ -865,8 +1152,68 @@ def test_bad_time_zone_is_a_config_error_line_and_exit_2(tmp_path: Path) -> None
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == ["Cấu hình sai: unknown time zone: 'Mars/Olympus_Mons'"]
+    problem = t("vi", "config.tz", value="Mars/Olympus_Mons")
+    assert result.stderr.splitlines() == [t("vi", "cli.config_error", error=problem)]
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [
+        ({"PHANANH_TZ": "Mars/Olympus_Mons"}, "config.tz"),
+        ({"PHANANH_SWEEP_SECONDS": "5"}, "config.sweep_range"),
+        ({"PHANANH_WORK_HOURS": "7h30-17h"}, "config.clock_time"),
+        ({"PHANANH_DB": "mysql://u:p@h/db"}, "config.pg_scheme"),
+    ],
+)
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_a_bad_setting_is_said_in_the_command_lines_language(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environ: dict[str, str],
+    key: str,
+    language: str,
+) -> None:
+    """A clerk with PHANANH_DEFAULT_LANGUAGE unset (Vietnamese) reads what is
+    wrong in Vietnamese after "Cấu hình sai:", not in English; with en, in
+    English."""
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if language == "en":
+        monkeypatch.setenv("PHANANH_DEFAULT_LANGUAGE", "en")
+
+    assert main(["run"]) == 2
+
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(t(language, "cli.config_error", error=""))
+    assert says(line, key, language)
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "name"),
+    [
+        (["db", "copy", "--from", "w.db", "--to", "mysql://u:p@h/db"], {}, "--to"),
+        (["run"], {"PHANANH_DB": "mysql://u:p@h/db"}, "PHANANH_DB"),
+    ],
+)
+def test_a_malformed_postgresql_url_names_where_it_was_given(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    environ: dict[str, str],
+    name: str,
+) -> None:
+    """`db copy --to mysql://…` was blamed on PHANANH_DB, which the clerk
+    had not set."""
+    for variable, value in environ.items():
+        monkeypatch.setenv(variable, value)
+
+    assert main(argv) == 2
+
+    problem = t("vi", "config.in_setting", name=name, problem=t("vi", "config.pg_scheme"))
+    err = capsys.readouterr().err
+    assert err.splitlines() == [t("vi", "cli.config_error", error=problem)]
+    assert ":p@" not in err
 
 
 def test_bad_time_zone_stops_org_import_before_touching_the_database(
@@ -880,7 +1227,8 @@ def test_bad_time_zone_stops_org_import_before_touching_the_database(
 
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == ["Cấu hình sai: unknown time zone: 'Nowhere/Else'"]
+    problem = t("vi", "config.tz", value="Nowhere/Else")
+    assert err.splitlines() == [t("vi", "cli.config_error", error=problem)]
     assert not db.exists()
 
 
@@ -891,9 +1239,8 @@ def test_missing_config_file_is_a_config_error(
 
     assert main(["run"]) == 2
 
-    assert capsys.readouterr().err.splitlines() == [
-        f"Cấu hình sai: config file not found: {tmp_path / 'absent.toml'}"
-    ]
+    problem = t("vi", "config.file_missing", path=tmp_path / "absent.toml")
+    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.config_error", error=problem)]
 
 
 def test_unknown_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -1073,6 +1420,33 @@ def test_demo_in_process_plays_the_story_into_its_database(tmp_path: Path) -> No
     # A second run starts again from an empty database: still exactly as many.
     assert main(["demo", "--db", str(db)]) == 0
     assert _rows(db, "complaints") == len(DEMO_CODES)
+
+
+@pytest.mark.parametrize("what", ["the ward's database", "a text file", "a folder"])
+def test_the_demo_never_empties_a_file_that_is_not_its_own(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str
+) -> None:
+    """`phananh demo --db data/phananh.db` deleted the ward's database and
+    played the story in its place (and --db notes.txt, the notes)."""
+    target = {
+        "the ward's database": charted,
+        "a text file": tmp_path / "notes.txt",
+        "a folder": tmp_path / "folder",
+    }[what]
+    if what == "a text file":
+        target.write_text("ghi chú quan trọng\n", encoding="utf-8")
+    elif what == "a folder":
+        target.mkdir()
+    before = target.read_bytes() if target.is_file() else None
+    capsys.readouterr()
+
+    assert main(["demo", "--db", str(target)]) == 1
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [t("vi", "cli.demo_not_ours_file", db=target)]
+    if before is not None:
+        assert target.read_bytes() == before, "left as it was"
 
 
 def test_demo_ends_with_one_line_per_complaint(tmp_path: Path) -> None:

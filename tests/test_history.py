@@ -207,7 +207,9 @@ def test_phananh_history_without_a_database_creates_none(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["history", "PA-000001"]) == 1
-    assert capsys.readouterr().err.splitlines() == [t("vi", "cli.no_chart", db=cli_env)]
+    assert capsys.readouterr().err.splitlines() == [
+        t("vi", "cli.no_database", db=cli_env, full=cli_env.absolute())
+    ]
     assert not cli_env.exists()
 
 
@@ -243,6 +245,7 @@ def test_command_line_changes_are_logged_with_who_ran_them(
 
 
 def test_the_admin_log_cannot_be_rewritten(cli_env: Path) -> None:
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0  # the ward's database
     assert main(["people", "block", "666", "--reason", "spam"]) == 0
     with closing(sqlite3.connect(cli_env)) as conn:
         for sql in ("UPDATE admin_log SET actor = 'ai đó'", "DELETE FROM admin_log"):
@@ -253,6 +256,7 @@ def test_the_admin_log_cannot_be_rewritten(cli_env: Path) -> None:
 def test_a_forgotten_person_is_not_named_in_the_admin_log(
     cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0  # the ward's database
     assert main(["people", "block", "666", "--reason", "spam"]) == 0
     with closing(sqlite3.connect(cli_env)) as conn, conn:
         conn.execute("DELETE FROM accounts WHERE external_id = '666'")
@@ -278,6 +282,7 @@ def test_under_sudo_the_person_who_ran_sudo_is_logged(
 ) -> None:
     monkeypatch.setenv("LOGNAME", "root")
     monkeypatch.setenv("SUDO_USER", "thu-ky")
+    assert main(["org", "import", str(EXAMPLE_ORG)]) == 0  # the ward's database
     assert main(["people", "block", "666", "--reason", "spam"]) == 0
     capsys.readouterr()
     assert main(["history"]) == 0

@@ -292,8 +292,9 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert main(["org", "import", str(example), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "+ staff: tt-hh-12" in out
-    assert says(out, "cli.org_dry_run")
+    assert says(out, "cli.org_dry_run_no_database")
     assert main(["org", "check"]) == 1, "the dry run applied nothing"
+    assert says(capsys.readouterr().err, "cli.no_database"), "nor made an empty database"
     capsys.readouterr()
     assert main(["org", "import", str(example)]) == 0
     capsys.readouterr()
@@ -325,7 +326,7 @@ def test_the_command_line_invites_checks_exports_and_deactivates(
     assert "Đã ngừng hoạt động cb-hh-mt" in capsys.readouterr().out
     assert main(["staff", "deactivate", "nobody"]) == 1
     assert says(capsys.readouterr().err, "admin.unknown_staff")
-    assert main(["org", "export", str(exported)]) == 0
+    assert main(["org", "export", str(exported), "--force"]) == 0
     assert "active: false" in exported.read_text(encoding="utf-8")
     capsys.readouterr()
     assert main(["org", "import", str(exported), "--dry-run"]) == 0

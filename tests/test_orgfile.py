@@ -1345,3 +1345,37 @@ def test_a_word_given_twice_names_the_problem_and_line_it_was_given_first() -> N
     (issue,) = issues_of(text)
     first = next(n for n, line in enumerate(text.splitlines(), 1) if "words: [xà bần]" in line)
     assert issue.params == {"word": "xa ban", "code": "A", "first_line": str(first)}
+
+
+def test_a_ward_whose_every_leader_is_inactive_is_refused_on_its_leader_line() -> None:
+    """Bạch Đằng's only leader marked active: false: nobody would receive
+    what no cadre is assigned, nor what runs late (`phananh staff
+    deactivate` refuses the same)."""
+    base = EXAMPLE.read_text(encoding="utf-8")
+    anchor = "    telegram_id: 7051\n"
+    issues = issues_of(base.replace(anchor, anchor + "    active: false\n"))
+    assert [(i.key, i.params) for i in issues] == [
+        ("org.ward_leaders_inactive", {"ward": "BACHDANG", "staff": "ld-bd-ct"})
+    ]
+    assert issues[0].line == _line_of(base, "leader: ld-bd-ct")
+
+
+def test_a_ward_keeping_another_active_leader_may_mark_its_leader_inactive() -> None:
+    base = EXAMPLE.read_text(encoding="utf-8")
+    anchor = "    telegram_id: 7001\n"
+    chart = parse_org(base.replace(anchor, anchor + "    active: false\n"))
+    assert chart.staff["ld-hh-ct"].active is False
+
+
+def test_city_leaders_all_inactive_are_refused() -> None:
+    base = EXAMPLE.read_text(encoding="utf-8")
+    inactive = base
+    for anchor in ("    telegram_id: 7091\n", "    telegram_id: 7092\n"):
+        inactive = inactive.replace(anchor, anchor + "    active: false\n")
+    assert [i.key for i in issues_of(inactive)] == ["org.city_leaders_inactive"]
+    one_left = base.replace("    telegram_id: 7091\n", "    telegram_id: 7091\n    active: false\n")
+    assert parse_org(one_left).staff["ld-tp-bt"].active is False
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)

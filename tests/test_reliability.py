@@ -152,6 +152,8 @@ def test_people_block_and_unblock_from_the_command_line(
     from bot.cli import main
 
     monkeypatch.setenv("PHANANH_DB", str(tmp_path / "x.db"))
+    example = Path(__file__).resolve().parents[1] / "examples" / "org.yaml"
+    assert main(["org", "import", str(example)]) == 0  # the ward's database
     assert main(["people", "block", "666", "--reason", "spam"]) == 0
     with sqlite3.connect(tmp_path / "x.db") as db:
         assert db.execute("SELECT reason FROM blocked_people").fetchall() == [("spam",)]

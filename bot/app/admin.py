@@ -25,7 +25,7 @@ from bot.domain.messages import Text, text
 from bot.domain.orgchart import Family, OrgChart, Role, StaffMember
 from bot.domain.orgdiff import Consequences, OrgDiff, consequences, diff, lines
 from bot.domain.places import upper_tier
-from bot.domain.routing import OwnerProblem, Reach, RouteReason, problem, route
+from bot.domain.routing import OwnerProblem, Reach, RouteReason, leads_ward, problem, route
 from bot.ports import AdminAction, AdminEntry, ChannelLinks, Invite, InviteUse, Notice
 
 INVITE_TTL = timedelta(days=7)
@@ -276,6 +276,9 @@ class Admin:
         ``by`` (the operator).  Returns how many moved."""
         chart = self.services.chart
         member = self._active_member(staff_id)
+        last = last_leader(chart, member)
+        if last is not None:
+            raise last
         staff = dict(chart.staff)
         staff[staff_id] = replace(member, active=False)
         plan = await self.plan_import(replace(chart, staff=staff))
@@ -369,6 +372,23 @@ class Admin:
         unbound = tuple(s.id for s in chart.staff.values() if s.active and s.id not in bound)
         inactive = tuple(s.id for s in chart.staff.values() if not s.active)
         return OrgCheck(tuple(gaps), unbound, inactive)
+
+
+def last_leader(chart: OrgChart, member: StaffMember) -> AdminError | None:
+    """Why ``member`` may not be deactivated, or None.  A ward keeps at least
+    one active leader (complaints nobody is assigned to, overdue ones and
+    the ward's notices go there), and a chart with city leaders keeps one
+    active (complaints about a ward's leaders and escalations go there;
+    routing would otherwise hand them to someone who left) — the same rules
+    `phananh org import` checks in a file (bot/orgio/staff.py)."""
+    others = [s for s in chart.staff.values() if s.id != member.id]
+    for ward in sorted(chart.wards):
+        if leads_ward(member, ward) and not any(leads_ward(s, ward) for s in others):
+            name = chart.areas[ward].name if ward in chart.areas else ward
+            return AdminError("admin.last_ward_leader", staff=member.id, ward=name)
+    if member.has_role(Role.CITY_LEADER) and not any(s.has_role(Role.CITY_LEADER) for s in others):
+        return AdminError("admin.last_city_leader", staff=member.id)
+    return None
 
 
 def moved(plan: ImportPlan) -> list[Complaint]:

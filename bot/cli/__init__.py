@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = _parser(language).parse_args(argv)
     if settings is None:
-        print(t(language, "cli.config_error", error=problem), file=sys.stderr)
+        print(t(language, "cli.config_error", error=problem.text(language)), file=sys.stderr)
         return EXIT_USAGE
     console = Console(settings)
     try:

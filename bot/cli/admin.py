@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,16 @@ from bot.cli.console import (
 from bot.cli.language import Subcommands, Words
 from bot.config import Settings
 from bot.domain.orgchart import OrgChart, Role
+from bot.i18n import t
 from bot.orgio.csvfiles import describe_issue
 from bot.orgio.reader import OrgChartInvalid, load_org_file
+
+# A role as the invite's line names it (the --role code is the org file's word).
+ROLE_NAMES = {
+    Role.CADRE: "cli.role_cadre",
+    Role.WARD_LEADER: "cli.role_ward_leader",
+    Role.CITY_LEADER: "cli.role_city_leader",
+}
 
 
 def add_org(sub: Subcommands, w: Words) -> None:
@@ -50,6 +59,7 @@ def add_org(sub: Subcommands, w: Words) -> None:
         "export", help=h("cli_help.org_export"), description=h("cli_help.org_export")
     )
     exp.add_argument("file", type=Path, metavar=h("cli_help.file"), help=h("cli_help.export_file"))
+    exp.add_argument("--force", action="store_true", help=h("cli_help.export_force"))
     check = org_sub.add_parser(
         "check", help=h("cli_help.org_check"), description=h("cli_help.org_check")
     )
@@ -128,18 +138,26 @@ def _load_chart(args: argparse.Namespace, console: Console) -> OrgChart | None:
 
 async def cmd_org_import(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     from bot.app.admin import Admin
-    from bot.domain.orgdiff import lines
+    from bot.domain.orgdiff import diff, lines
 
     chart = _load_chart(args, console)
     if chart is None:
         return EXIT_REFUSED
+    if args.dry_run and settings.db_url is None and not settings.db_path.exists():
+        # Opening the database would create it: a dry run writes nothing,
+        # and shows everything in the file as added.
+        _print_changes(console, lines(diff(None, chart)))
+        console.say(
+            "cli.org_dry_run_no_database",
+            db=settings.db_path,
+            full=settings.db_path.absolute(),
+            **_counts(chart),
+        )
+        return 0
     async with services_of(settings) as services:
         admin = Admin(services)
         plan = await admin.plan_import(chart)
-        changes = lines(plan.diff)
-        console.say("cli.org_diff_header", count=len(changes))
-        for section, sign, key in changes:
-            print(f"  {sign} {section}: {key}")
+        _print_changes(console, lines(plan.diff))
         for move in plan.consequences.moves:
             console.say(
                 "cli.org_move" if move.why is not None else "cli.org_move_back",
@@ -158,16 +176,25 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
         if not await admin.apply_import(plan, by=operator(args), source=str(args.file)):
             console.warn("cli.org_conflict")
             return EXIT_REFUSED
-    console.say(
-        "cli.org_imported",
-        db=settings.database,
-        areas=len(chart.areas),
-        groups=len(chart.groups()),
-        categories=len(chart.categories),
-        staff=len(chart.staff),
-        assignments=len(chart.assignments),
-    )
+    console.say("cli.org_imported", db=settings.database, **_counts(chart))
     return 0
+
+
+def _print_changes(console: Console, changes: Sequence[tuple[str, str, str]]) -> None:
+    console.say("cli.org_diff_header", count=len(changes))
+    for section, sign, key in changes:
+        print(f"  {sign} {section}: {key}")
+
+
+def _counts(chart: OrgChart) -> dict[str, int]:
+    """What an imported chart holds, as the import's last line says it."""
+    return {
+        "areas": len(chart.areas),
+        "groups": len(chart.groups()),
+        "categories": len(chart.categories),
+        "staff": len(chart.staff),
+        "assignments": len(chart.assignments),
+    }
 
 
 async def _current_chart(settings: Settings) -> OrgChart | None:
@@ -176,6 +203,7 @@ async def _current_chart(settings: Settings) -> OrgChart | None:
 
 
 def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The chart in use as YAML; an existing file is kept unless --force."""
     from bot.orgio.writer import dump_org
 
     path: Path = args.file
@@ -183,8 +211,13 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
+    if path.is_file() and not args.force:
+        # The clerk's edited copy, or the file of an earlier export they
+        # still need: replaced only when they say so.
+        console.warn("cli.org_export_exists", path=path)
+        return EXIT_REFUSED
     try:
-        path.write_text(dump_org(chart), encoding="utf-8")
+        path.write_text(dump_org(chart, console.language), encoding="utf-8")
     except OSError as exc:
         reason = os_reason(console.language, exc, path)
         console.warn("cli.org_export_failed", path=path, reason=reason)
@@ -226,10 +259,10 @@ async def _bot_username(settings: Settings, services: Any) -> str | None:
     return stored
 
 
-def _zalo_only(settings: Settings, username: str | None) -> bool:
-    """No Telegram bot's name is known, but the Zalo bot is set up: the
-    ward office of a country where Telegram is blocked."""
-    return username is None and bool(settings.zalo_token.reveal() or settings.zalo_bot_link)
+def _zalo_set_up(settings: Settings) -> bool:
+    """The Zalo bot is set up (its token or its link): without a Telegram
+    bot's name, the ward office of a country where Telegram is blocked."""
+    return bool(settings.zalo_token.reveal() or settings.zalo_bot_link)
 
 
 async def cmd_invite(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -247,7 +280,7 @@ async def cmd_invite(settings: Settings, console: Console, args: argparse.Namesp
             console.warn("cli.no_chart", db=settings.database)
             return EXIT_REFUSED
         username = await _bot_username(settings, services)
-        if username is None and not _zalo_only(settings, username):
+        if username is None and not _zalo_set_up(settings):
             console.warn("cli.no_bot_username")
             return EXIT_USAGE
         links: ChannelLinks = TelegramLinks(username) if username is not None else zalo
@@ -261,7 +294,8 @@ async def cmd_invite(settings: Settings, console: Console, args: argparse.Namesp
         name = services.chart.staff[args.staff].name
     if username is not None:
         expires = link.expires_at.astimezone(settings.tz).strftime("%d/%m/%Y %H:%M")
-        console.say("cli.invite", name=name, role=args.role, url=link.url, expires=expires)
+        role = t(console.language, ROLE_NAMES[Role(args.role)])
+        console.say("cli.invite", name=name, role=role, url=link.url, expires=expires)
     console.say("cli.invite_code", code=zalo.invite(link.token))
     return 0
 
@@ -281,7 +315,7 @@ async def cmd_staff_deactivate(
         except AdminError as exc:
             console.warn(exc.key, **exc.params)
             return EXIT_REFUSED
-    console.say("cli.deactivated", staff=staff_id, count=moved)
+    console.say("cli.deactivated" if moved else "cli.deactivated_none", staff=staff_id, count=moved)
     return 0
 
 

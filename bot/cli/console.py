@@ -63,6 +63,30 @@ def operator_name(language: str, text: str) -> str:
     return name
 
 
+REASON_MAX = 300
+
+
+def reason_text(language: str, text: str) -> str:
+    """--reason: one line of printable text, as the admin log keeps it; an
+    empty one would be logged as “”, as if a reason had been given."""
+    reason = " ".join(CONTROL.sub(" ", text).split())
+    if not reason or len(reason) > REASON_MAX:
+        raise argparse.ArgumentTypeError(t(language, "cli.reason_text", limit=REASON_MAX))
+    return reason
+
+
+def positive_number(language: str, text: str) -> int:
+    """A count the operator gives (``--limit``): a whole number from 1 up;
+    0 or -3 would otherwise be taken as 1 without a word."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(t(language, "cli.positive_number", value=text[:20]))
+    return number
+
+
 def os_user() -> str:
     """The account running ``phananh``; under sudo, the person who ran sudo."""
     try:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from bot.cli.console import (
@@ -18,6 +19,8 @@ from bot.cli.console import (
     on_existing_database,
     operator,
     os_reason,
+    positive_number,
+    reason_text,
     services_of,
 )
 from bot.cli.language import Subcommands, Words
@@ -73,7 +76,11 @@ def add_people(sub: Subcommands, w: Words) -> None:
         parents=[by, account],
     )
     block.add_argument(
-        "--reason", required=True, metavar=h("cli_help.text"), help=h("cli_help.reason")
+        "--reason",
+        required=True,
+        type=partial(reason_text, w.language),
+        metavar=h("cli_help.text"),
+        help=h("cli_help.reason"),
     )
     unblock = people_sub.add_parser(
         "unblock",
@@ -81,8 +88,8 @@ def add_people(sub: Subcommands, w: Words) -> None:
         description=h("cli_help.unblock"),
         parents=[by, account],
     )
-    block.set_defaults(handler=awaited(cmd_people))
-    unblock.set_defaults(handler=awaited(cmd_people))
+    block.set_defaults(handler=on_existing_database(awaited(cmd_people)))
+    unblock.set_defaults(handler=on_existing_database(awaited(cmd_people)))
 
 
 def add_history(sub: Subcommands, w: Words) -> None:
@@ -93,9 +100,13 @@ def add_history(sub: Subcommands, w: Words) -> None:
     )
     history.add_argument("code", nargs="?", metavar=h("cli_help.id"), help=h("cli_help.code"))
     history.add_argument(
-        "--limit", type=int, default=50, metavar=h("cli_help.number"), help=h("cli_help.limit")
+        "--limit",
+        type=partial(positive_number, w.language),
+        default=50,
+        metavar=h("cli_help.number"),
+        help=h("cli_help.limit"),
     )
-    history.set_defaults(handler=awaited(cmd_history))
+    history.set_defaults(handler=on_existing_database(awaited(cmd_history)))
 
 
 def add_digest(sub: Subcommands, w: Words) -> None:
@@ -185,12 +196,27 @@ def cmd_restore(settings: Settings, console: Console, args: argparse.Namespace) 
     from storage.engines import restore
 
     source: Path = args.file
+    if source.is_dir():
+        console.warn("cli.restore_is_folder", path=source)
+        return EXIT_REFUSED
+    if settings.db_url is None and _same_file(source, settings.db_path):
+        # The database in use named as its own backup: "restored" would be
+        # untrue, and the clerk meant another file.
+        console.warn("cli.restore_same_file", path=source, db=settings.db_path.absolute())
+        return EXIT_REFUSED
     asyncio.run(restore(source, settings.database))
     # The full path: restored from the wrong folder, ./data/phananh.db is
     # not the bot's database, and the clerk must be able to see it.
     shown = settings.db_path.absolute() if settings.db_url is None else settings.database
     console.say("cli.restore_done", path=source, db=shown)
     return 0
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:  # either is not there: not the same file
+        return False
 
 
 def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -201,8 +227,8 @@ def cmd_db_copy(settings: Settings, console: Console, args: argparse.Namespace) 
 
     try:
         target = PostgresUrl.parse(args.to) if args.to else settings.db_url
-    except ConfigError as exc:
-        console.warn("cli.config_error", error=exc)
+    except ConfigError as exc:  # --to given wrong: named, not PHANANH_DB
+        console.warn("cli.config_error", error=exc.given_as("--to").text(console.language))
         return EXIT_USAGE
     if target is None:
         console.warn("cli.copy_needs_postgres")
@@ -281,13 +307,10 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
 
 async def cmd_history(settings: Settings, console: Console, args: argparse.Namespace) -> int:
     """A complaint's history, or the admin log; reads only (a database that
-    does not exist is not created)."""
+    does not exist is not created: `on_existing_database`)."""
     from bot.app.audit import admin_log, trail
     from bot.report.history import admin_log_text, trail_text
 
-    if settings.db_url is None and not settings.db_path.is_file():
-        console.warn("cli.no_chart", db=settings.database)
-        return EXIT_REFUSED
     async with services_of(settings) as services:
         if args.code is None:
             print(
@@ -314,6 +337,10 @@ def cmd_digest(settings: Settings, console: Console, args: argparse.Namespace) -
     except BriefingError as error:
         print(t(language, error.key, **error.params), file=sys.stderr)
         return error.exit_code
-    scope = "all" if written.scope.whole_city else ",".join(written.scope.wards)
+    scope = (
+        t(language, "cli.digest_all_wards")
+        if written.scope.whole_city
+        else ",".join(written.scope.wards)
+    )
     print(t(language, "cli.digest_written", week=written.week.key, scope=scope, out=args.out))
     return 0

@@ -95,9 +95,11 @@ def parser_in(language: str) -> type[_Parser]:
 class Words:
     """What a command module needs to add its subcommands: the catalogue in
     the operator's language (``h``), the parser class speaking it
-    (``make``), and the ``--by NAME`` every change to the set-up takes
-    (recorded in the admin log)."""
+    (``make``), the ``--by NAME`` every change to the set-up takes
+    (recorded in the admin log), and the language itself (for an argument's
+    own check, which says what is wrong with the value)."""
 
     h: Callable[..., str]
     make: type[argparse.ArgumentParser]
     operator: argparse.ArgumentParser
+    language: str = DEFAULT_LANGUAGE

@@ -52,7 +52,7 @@ def _parser(language: str = DEFAULT_LANGUAGE) -> argparse.ArgumentParser:
         type=partial(operator_name, language),
         help=h("cli_help.by"),
     )
-    words = Words(h, make, by)
+    words = Words(h, make, by, language)
     for add in COMMANDS:
         add(sub, words)
     return parser

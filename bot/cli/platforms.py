@@ -10,6 +10,7 @@ from bot.cli.console import (
     EXIT_USAGE,
     Console,
     awaited,
+    on_existing_database,
     when,
 )
 from bot.cli.language import Subcommands, Words
@@ -30,11 +31,11 @@ def add_apikey(sub: Subcommands, w: Words) -> None:
     ):
         named = apikey_sub.add_parser(action, help=h(words), description=h(words))
         named.add_argument("name", metavar=h("cli_help.name"), help=h("cli_help.key_name"))
-        named.set_defaults(handler=awaited(cmd_apikey))
+        named.set_defaults(handler=on_existing_database(awaited(cmd_apikey)))
     listed = apikey_sub.add_parser(
         "list", help=h("cli_help.apikey_list"), description=h("cli_help.apikey_list")
     )
-    listed.set_defaults(handler=awaited(cmd_apikey))
+    listed.set_defaults(handler=on_existing_database(awaited(cmd_apikey)))
 
 
 def add_web(sub: Subcommands, w: Words) -> None:
@@ -49,7 +50,7 @@ def add_web(sub: Subcommands, w: Words) -> None:
         named.add_argument(
             "--staff", required=True, metavar=h("cli_help.id"), help=h("cli_help.staff_id")
         )
-        named.set_defaults(handler=awaited(cmd_web))
+        named.set_defaults(handler=on_existing_database(awaited(cmd_web)))
 
 
 async def cmd_apikey(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -104,8 +105,12 @@ async def cmd_web(settings: Settings, console: Console, args: argparse.Namespace
             return EXIT_REFUSED
         web = web_of(core)
         if args.web_command == "revoke":
+            if args.staff not in core.services.chart.staff:  # mistyped: nothing to end
+                console.warn("admin.unknown_staff", staff=args.staff[:40])
+                return EXIT_REFUSED
             ended = await web.revoke(args.staff)
-            console.say("cli.web_revoked", staff=args.staff, count=ended)
+            key = "cli.web_revoked" if ended else "cli.web_revoked_none"
+            console.say(key, staff=args.staff, count=ended)
             return 0
         if not web.available:
             console.warn("cli.web_no_public_url")

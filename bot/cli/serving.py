@@ -6,7 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
+from contextlib import closing
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +22,7 @@ from bot.cli.console import (
 from bot.cli.language import Subcommands, Words
 from bot.config import ConfigError, PostgresUrl, Settings, is_url
 from bot.logs import configure_logging
+from storage.meta_keys import DEMO_MARK
 
 
 def add_run(sub: Subcommands, w: Words) -> None:
@@ -55,7 +59,7 @@ def add_demo(sub: Subcommands, w: Words) -> None:
     demo = sub.add_parser("demo", help=h("cli_help.demo"), description=h("cli_help.demo"))
     demo.add_argument(
         "--db",
-        type=demo_database,
+        type=partial(demo_database, w.language),
         default=Path("data/demo.db"),
         metavar=h("cli_help.demo_db_value"),
         help=h("cli_help.demo_db"),
@@ -63,14 +67,15 @@ def add_demo(sub: Subcommands, w: Words) -> None:
     demo.set_defaults(handler=cmd_demo)
 
 
-def demo_database(text: str) -> Path | PostgresUrl:
-    """--db: a file, or a PostgreSQL URL (a malformed one said without its password)."""
+def demo_database(language: str, text: str) -> Path | PostgresUrl:
+    """--db: a file, or a PostgreSQL URL (a malformed one said without its
+    password, in the operator's language)."""
     if not is_url(text):
         return Path(text)
     try:
         return PostgresUrl.parse(text)
     except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(exc.text(language)) from None
 
 
 def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> int:
@@ -119,14 +124,20 @@ def cmd_run(settings: Settings, console: Console, args: argparse.Namespace) -> i
 def _prepared(settings: Settings, console: Console, args: argparse.Namespace) -> Settings | int:
     """Before serving: the database opens and holds an org chart, --listen
     and --port are valid, the log lines are set up.  The settings to serve
-    with, or the exit code after saying in one line why not."""
+    with, or the exit code after saying in one line why not.  A database
+    that is not there is not made empty (the wrong folder, or no org chart
+    imported yet): both are said, with the full path."""
+    if settings.db_url is None and not settings.db_path.exists():
+        full = settings.db_path.absolute()
+        console.warn("cli.no_database_to_serve", db=settings.db_path, full=full)
+        return EXIT_REFUSED
     if not asyncio.run(has_chart(settings)):
         console.warn("cli.no_chart", db=settings.database)
         return EXIT_REFUSED
     try:
         settings = _listening(settings, args)
     except ConfigError as exc:
-        console.warn("cli.config_error", error=exc)
+        console.warn("cli.config_error", error=exc.text(console.language))
         return EXIT_USAGE
     configure_logging(settings.log_format, logging.INFO)
     return settings
@@ -176,13 +187,41 @@ async def _serve(settings: Settings, console: Console, webhook: str | None) -> N
 
 
 def cmd_demo(settings: Settings, console: Console, args: argparse.Namespace) -> int:
+    """The story on a database of its own, emptied first: a file that is not
+    a demo's own (the ward's database named by mistake, any other file) is
+    refused in one line and left as it is, as PostgreSQL's already is."""
     from bot.demo import run_demo
 
+    if isinstance(args.db, Path) and not _demo_may_empty(args.db):
+        console.warn("cli.demo_not_ours_file", db=args.db)
+        return EXIT_REFUSED
     if settings.log_format == "json":
         # The demo's story goes to stdout; its log lines, as a log system reads them.
         configure_logging(settings.log_format, logging.INFO)
     asyncio.run(run_demo(args.db))
     return 0
+
+
+def _demo_may_empty(path: Path) -> bool:
+    """Whether the demo may delete ``path`` to start afresh: nothing there,
+    an empty file, or a SQLite database marked as a demo's own or holding no
+    one and nothing (read only, never changed here)."""
+    if not path.exists():
+        return True
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
+            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone():
+                return True
+            return not any(
+                conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+                for table in ("people", "complaints", "areas")
+            )
+    except sqlite3.Error:  # not SQLite, or not ours: not the demo's to delete
+        return False
 
 
 def _cannot_listen(settings: Settings, console: Console, exc: OSError) -> int:

@@ -171,7 +171,28 @@ class StaffReader(CategoryReader):
                 policies[area.code] = WardPolicy(
                     area.code, leader, conduct or leader, refer_to=area.refer_to or ""
                 )
+                if area.leader is not None and not self._led(area.code):
+                    self._issue_at(
+                        area.leader, "org.ward_leaders_inactive", ward=area.code, staff=leader
+                    )
+        self._check_city_leaders_active()
         return policies
+
+    def _led(self, ward: str) -> bool:
+        """Whether some active ward leader serves ``ward``: complaints nobody
+        is assigned to, overdue ones and the ward's notices go to one."""
+        return any(
+            member.active and self._serves(member, Role.WARD_LEADER, ward)
+            for member in self._staff.values()
+        )
+
+    def _check_city_leaders_active(self) -> None:
+        """City leaders written, none of them active: routing would hand
+        complaints about a ward's leaders to someone who left (with none
+        written at all, those go to the ward's conduct leader)."""
+        city = [m for m in self._staff.values() if Role.CITY_LEADER in m.roles]
+        if city and not any(member.active for member in city):
+            self._issue(city[0].line, "org.city_leaders_inactive", staff=city[0].id)
 
     def _check_leader(self, area: AreaDraft, ref: Ref | None, *, conduct: bool) -> str | None:
         if ref is None:

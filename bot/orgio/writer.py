@@ -11,11 +11,13 @@ from typing import Any
 import yaml
 
 from bot.domain.orgchart import Area, Category, OrgChart
+from bot.i18n import DEFAULT_LANGUAGE, t
 
-HEADER = (
-    "# Phản Ánh org chart, exported from the database.\n"
-    "# Edit it and load it again with: phananh org import FILE (see README.md).\n"
-)
+
+def header(language: str) -> str:
+    """The comment the file opens with, in the clerk's language: the file
+    is theirs to edit."""
+    return "".join(f"# {line}\n" for line in t(language, "cli.export_header").splitlines())
 
 
 def _area(chart: OrgChart, area: Area) -> dict[str, Any]:
@@ -80,7 +82,7 @@ def _flow_short(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _flow_short)
 
 
-def dump_org(chart: OrgChart) -> str:
+def dump_org(chart: OrgChart, language: str = DEFAULT_LANGUAGE) -> str:
     assignments: dict[tuple[str, str], list[str]] = {}
     for (area, category), cadre in chart.assignments.items():
         assignments.setdefault((area, cadre), []).append(category)
@@ -109,4 +111,4 @@ def dump_org(chart: OrgChart) -> str:
         ],
     }
     body = yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
-    return HEADER + body
+    return header(language) + body
