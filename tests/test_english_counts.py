@@ -20,6 +20,7 @@ NAMES = frozenset(
     {
         "code", "name", "path", "db", "tool", "original", "due", "kind", "field", "table",
         "staff", "new", "area", "week", "year", "number", "time", "telegram_id", "zalo_id",
+        "day",
     }
 )  # fmt: skip
 # A bare placeholder, up to three words, then a noun in the plural.

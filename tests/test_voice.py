@@ -179,12 +179,13 @@ def test_percentages_are_written_as_the_ward_office_writes_them() -> None:
 
 
 def test_the_catalogue_placeholders_use_only_known_conversions() -> None:
-    """``!p`` is the only conversion of our own; a typo ("!l") would raise
-    only when the message is sent."""
+    """``!p`` is the only conversion of our own, beside Python's ``!r`` (a
+    configuration value quoted as the operator wrote it); a typo ("!l")
+    would raise only when the message is sent."""
     for lang in i18n.LANGUAGES:
         for key, value in i18n.catalogue(lang).items():
             conversions = {c for _, f, _, c in string.Formatter().parse(value) if f is not None}
-            assert conversions <= {None, "p"}, (lang, key)
+            assert conversions <= {None, "p", "r"}, (lang, key)
 
 
 def test_an_english_lateness_of_one_day_is_not_1_days() -> None:
