@@ -272,6 +272,23 @@ async def test_the_briefing_counts_as_late_what_it_marks_late_as_tasks_does(
     assert says(joined(await bot.send(cadre.command("tasks"))), "task.header", count=1, overdue=1)
 
 
+async def test_a_briefing_with_nothing_overdue_says_so_without_an_order_to_explain(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """A cadre whose tasks are all in time reads "none overdue", not "0
+    overdue (the overdue listed first)" above a list with none."""
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    await bot.press(cadre, "a:1")  # acknowledged in time; resolve by Wednesday 09:00
+    clock.set(local(25, 7, 30))
+    sent = await bot.tick()
+    mine = [m.text or "" for m in to(sent, cadre)]
+    heads = [m for m in mine if says(m, "briefing.header_none_overdue", count=1)]
+    assert len(heads) == 1
+    assert not [m for m in mine if says(m, "briefing.header")]
+    assert says(heads[0].splitlines()[1], "task.item", mark="", code="PA-000001")
+
+
 async def test_the_task_card_and_the_receipt_show_both_deadlines(bot: BotDriver) -> None:
     an = bot.user(501, "An")
     sent = await file_sanitation_report(bot, an)

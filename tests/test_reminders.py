@@ -87,6 +87,7 @@ class Week:
 # What each message is, by the catalogue entry it says (and its parameters).
 MARKERS: tuple[tuple[str, dict[str, object], str], ...] = (
     ("briefing.header", {}, "briefing"),
+    ("briefing.header_none_overdue", {}, "briefing"),
     ("reminder.ack_reminder", {}, "ack"),
     ("reminder.ack_overdue", {}, "ack_overdue"),
     # A reopened task is to be taken back, not acknowledged as if new.

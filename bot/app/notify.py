@@ -451,7 +451,7 @@ class Composer:
         lines = [
             self.present.t(
                 lang,
-                "briefing.header",
+                "briefing.header" if overdue else "briefing.header_none_overdue",
                 day=self.present.day(now),
                 count=len(tasks),
                 overdue=overdue,
