@@ -25,7 +25,7 @@ from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
 from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy
+from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy, handed_over
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
@@ -263,7 +263,7 @@ class Sweeper:
                     decision.single.append(_resident(complaint, reporter, "confirm_again"))
                 continue
             self._remind(decision, chart, complaint, due, level, target)
-            if due in _NEWS and (due is not Due.ESCALATION or level > complaint.escalation_level):
+            if _is_news(complaint, due, level):
                 news = _stronger(news, (due, level, target))
             if due is Due.ESCALATION:
                 fields["escalation_level"] = max(
@@ -313,7 +313,11 @@ class Sweeper:
         payload = dict(_NEWS[due])
         if due is not Due.RESOLVE_DUE:  # the leaders told (an overdue acknowledgement: the ward's)
             payload["leaders"] = self._tier(decision, chart, complaint, target)
-        if due is not Due.ACK_OVERDUE:
+        if due is Due.ACK_OVERDUE:
+            # The date the resident was given, as it was: the notice may wait
+            # for the morning, and a handover meanwhile opens a new window.
+            payload["ack_due"] = (complaint.ack_due_at or complaint.created_at).isoformat()
+        else:
             reached = level if due is Due.ESCALATION else complaint.escalation_level
             policy = self.services.policy(complaint.category)
             higher = self.services.schedule.next_escalation(complaint.clock(), policy, reached)
@@ -447,6 +451,19 @@ def _waits(complaint: DueComplaint, urgent: bool) -> bool:
     at 22:00 (the bookmark stays, so nothing is lost).  Urgent complaints do
     not wait, except on the resident's side, which never speaks at night."""
     return not urgent or complaint.state is State.RESOLVED
+
+
+def _is_news(complaint: DueComplaint, due: Due, level: int) -> bool:
+    """Whether ``due`` is news for the resident: each escalation level once,
+    and an acknowledgement overdue only in the window they were told of (a
+    task handed to someone new gets a fresh one: `handed_over`)."""
+    if due not in _NEWS:
+        return False
+    if due is Due.ESCALATION:
+        return level > complaint.escalation_level
+    if due is Due.ACK_OVERDUE:
+        return not handed_over(complaint.state, complaint.clock_start, complaint.created_at)
+    return True
 
 
 def _stronger(held: Reason | None, found: Reason) -> Reason:
