@@ -121,3 +121,22 @@ async def test_a_task_moved_off_a_cadre_who_left_is_not_late_for_the_one_who_get
     assert moved.ack_due_at is not None and moved.ack_due_at > clock.now()
     clock.advance(timedelta(minutes=30))
     assert not late_reminder(await bot.tick(), WARD_CHAIR)
+
+
+async def test_a_leaders_question_left_unanswered_is_told_to_the_leader_who_asked_too(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The chairman asks the resident about a cadre's task; after three
+    working days without an answer only the cadre heard that the wait timed
+    out, and the chairman, who asked, was left waiting.  Both hear now."""
+    an = bot.user(501, "An")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)  # Monday 09:00
+    await bot.send(chair.command("status", "PA-000001"))
+    await bot.press(chair, "h:1")
+    await bot.send(chair.text("Rác ở đầu ngõ hay cuối ngõ?"))
+    clock.set(local(26, 9))  # Thursday 09:00: three working days later
+    sent = await bot.tick()
+    for staff in (ENVIRONMENT_CADRE, WARD_CHAIR):
+        told = joined([m for m in sent if m.chat_id == staff])
+        assert says(told, "notify.info_timeout", code="PA-000001"), staff

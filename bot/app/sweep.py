@@ -256,6 +256,10 @@ class Sweeper:
                 )
                 event = self._event(complaint, Action.RESUME, now)
                 decision.single.append(_owner(complaint, "info_timeout"))
+                asker = complaint.asked_by
+                if asker is not None and asker != complaint.owner:
+                    # A leader's question about the cadre's task: she hears too.
+                    decision.single.append(_owner(complaint, "info_timeout", to=asker))
                 break
             if due is Due.CONFIRM_AGAIN:
                 closing = any(due is Due.AUTO_CLOSE for due, _, _ in reasons)
@@ -490,7 +494,11 @@ def _resident(complaint: DueComplaint, reporter: int, event: str) -> Notice:
     )
 
 
-def _owner(complaint: DueComplaint, event: str) -> Notice:
+def _owner(complaint: DueComplaint, event: str, to: str | None = None) -> Notice:
+    """A notice about the task to its owner (or to ``to``, one who acts on it)."""
     return Notice(
-        TO_OWNER, complaint_id=complaint.id, staff_id=complaint.owner, payload={"event": event}
+        TO_OWNER,
+        complaint_id=complaint.id,
+        staff_id=to or complaint.owner,
+        payload={"event": event},
     )
