@@ -140,3 +140,23 @@ async def test_a_leaders_question_left_unanswered_is_told_to_the_leader_who_aske
     for staff in (ENVIRONMENT_CADRE, WARD_CHAIR):
         told = joined([m for m in sent if m.chat_id == staff])
         assert says(told, "notify.info_timeout", code="PA-000001"), staff
+
+
+async def test_a_cadres_question_timing_out_after_the_task_was_reassigned_is_told_to_its_new_holder(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """The cadre asks, then the leader hands the task to another cadre: the
+    time-out goes to the one who holds it now, not to the cadre who asked
+    and no longer has it."""
+    an = bot.user(501, "An")
+    cadre = bot.user(ENVIRONMENT_CADRE, "Thắng")
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, an)
+    await bot.press(cadre, "h:1")
+    await bot.send(cadre.text("Ngõ nào?"))
+    await bot.send(chair.command("reassign", "PA-000001"))
+    await bot.send(chair.text("Hoang Thi Mai"))
+    clock.set(local(26, 9))
+    sent = await bot.tick()
+    told = {m.chat_id for m in sent if says(m.text or "", "notify.info_timeout")}
+    assert told == {GROUP1_LEADER}, told

@@ -24,7 +24,7 @@ from bot.app.digests import Digests
 from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
-from bot.domain.orgchart import EscalationTarget, Family, OrgChart
+from bot.domain.orgchart import EscalationTarget, Family, OrgChart, Role
 from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy, handed_over
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
@@ -256,9 +256,8 @@ class Sweeper:
                 )
                 event = self._event(complaint, Action.RESUME, now)
                 decision.single.append(_owner(complaint, "info_timeout"))
-                asker = complaint.asked_by
-                if asker is not None and asker != complaint.owner:
-                    # A leader's question about the cadre's task: she hears too.
+                asker = _leader_who_asked(chart, complaint)
+                if asker is not None:
                     decision.single.append(_owner(complaint, "info_timeout", to=asker))
                 break
             if due is Due.CONFIRM_AGAIN:
@@ -455,6 +454,21 @@ def _waits(complaint: DueComplaint, urgent: bool) -> bool:
     at 22:00 (the bookmark stays, so nothing is lost).  Urgent complaints do
     not wait, except on the resident's side, which never speaks at night."""
     return not urgent or complaint.state is State.RESOLVED
+
+
+def _leader_who_asked(chart: OrgChart, complaint: DueComplaint) -> str | None:
+    """The leader who asked the resident about another's task, to hear with
+    its owner that the question went unanswered; None when the owner asked,
+    or the one who asked no longer has anything to do with it (a cadre whose
+    task was handed on meanwhile)."""
+    asker = complaint.asked_by
+    if asker is None or asker == complaint.owner:
+        return None
+    staff = chart.staff.get(asker)
+    leads = staff is not None and (
+        staff.has_role(Role.WARD_LEADER) or staff.has_role(Role.CITY_LEADER)
+    )
+    return asker if leads else None
 
 
 def _is_news(complaint: DueComplaint, due: Due, level: int) -> bool:
