@@ -160,3 +160,38 @@ async def test_a_cadres_question_timing_out_after_the_task_was_reassigned_is_tol
     sent = await bot.tick()
     told = {m.chat_id for m in sent if says(m.text or "", "notify.info_timeout")}
     assert told == {GROUP1_LEADER}, told
+
+
+async def test_a_task_handed_on_late_is_never_to_be_acknowledged_after_its_resolve_deadline(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Handed on on Tuesday afternoon, with the resolve deadline Wednesday
+    09:00: the new cadre's card said "acknowledge by" Wednesday afternoon
+    under "resolve by" Wednesday morning.  Her window ends with the resolve
+    deadline at the latest."""
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    filed = await bot.services.complaint(1)
+    assert filed is not None
+    clock.set(local(24, 16))
+    await bot.send(chair.command("reassign", "PA-000001"))
+    await bot.send(chair.text("Hoang Thi Mai"))
+    moved = await bot.services.complaint(1)
+    assert moved is not None and moved.owner == "tt-hh-01"
+    assert moved.ack_due_at is not None
+    assert clock.now() < moved.ack_due_at <= moved.due_at == filed.due_at
+
+
+async def test_a_task_handed_on_past_its_resolve_deadline_is_overdue_for_the_new_holder(
+    bot: BotDriver, clock: ManualClock
+) -> None:
+    """Past the resolve deadline nothing is fresh: the new cadre sees it
+    overdue, as the leaders and the resident know it is."""
+    chair = bot.user(WARD_CHAIR, "Hùng")
+    await file_sanitation_report(bot, bot.user(501, "An"))
+    clock.set(local(25, 10))
+    await bot.tick()
+    await bot.send(chair.command("reassign", "PA-000001"))
+    await bot.send(chair.text("Hoang Thi Mai"))
+    tasks = joined(await bot.send(bot.user(GROUP1_LEADER, "Mai").command("tasks")))
+    assert says(tasks, "task.resolve_late"), tasks

@@ -181,8 +181,15 @@ class Schedule:
         Nothing changes when the window running gives more time.  The
         resolve deadline stays as promised to the resident (only a leader's
         extension moves it); ``clock_start`` moving to the handover marks
-        the window as the holder's, not the resident's (`handed_over`)."""
-        fresh = self.acknowledge_due(now, policy)
+        the window as the holder's, not the resident's (`handed_over`).
+
+        The window never ends after the resolve deadline: "acknowledge by"
+        a date later than "resolve by" would contradict itself.  Past the
+        resolve deadline no window opens: the task is overdue, and that is
+        what the new holder, the leaders and the resident are told."""
+        if clock.due_at <= now:
+            return {}
+        fresh = min(self.acknowledge_due(now, policy), clock.due_at)
         if fresh <= clock.ack_due_at:
             return {}
         return {"clock_start": now, "ack_due_at": fresh}
