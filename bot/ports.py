@@ -282,6 +282,8 @@ class DueComplaint(NamedTuple):
     reporter: int | None
     # When a follower last said "fixed" to the current fix (None: nobody).
     follower_confirmed_at: datetime | None = None
+    # Who asked the question the clock waits on (None: no question waits).
+    asked_by: str | None = None
 
     def clock(self) -> ClockState:
         """The timestamps the schedule depends on (as `Services.clock_state`)."""

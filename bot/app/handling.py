@@ -245,6 +245,7 @@ class Handling(Filing):
         if owner == complaint.owner and area == complaint.area and category == complaint.category:
             return Reply(notes=(text("transfer.same_owner"),), complaint=complaint)
         fields["owner"] = owner
+        fields.update(self._handover(complaint, category))
         pending = PendingChange(
             fields=fields,
             notices=[
@@ -277,6 +278,12 @@ class Handling(Filing):
             ),
             complaint=reply.complaint,
         )
+
+    def _handover(self, complaint: Complaint, category: str) -> dict[str, Any]:
+        """A fresh acknowledge window for whoever the task is handed to now
+        (`Schedule.handover`), under the policy of the category it goes on in."""
+        clock = self.clock_state(complaint)
+        return self.schedule.handover(clock, self.policy(category), self.clock.now())
 
     def _may_transfer_to(self, complaint: Complaint, area: str, category: str) -> bool:
         """A complaint about an official stays one, in its own ward, so that

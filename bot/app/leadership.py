@@ -23,7 +23,11 @@ class Leadership(Handling):
             # Not (or no longer) someone who may own it and can act now.
             return Reply(notes=(text("reassign.not_in_ward"),), complaint=complaint)
         pending = PendingChange(
-            fields={"owner": cadre.id, "fallback_from": None},
+            fields={
+                "owner": cadre.id,
+                "fallback_from": None,
+                **self._handover(complaint, complaint.category),
+            },
             notices=[
                 await self._reporter_notice(complaint, "transferred"),
                 Notice(

@@ -595,7 +595,9 @@ class Composer:
             late = complaint.state in HANDLING and complaint.due_at <= self.services.now()
         if not late:
             return []
-        params["ack_due"] = complaint.ack_due_at or complaint.created_at
+        told = payload.get("ack_due")  # the date the resident was given (bot/app/sweep.py)
+        ack_due = complaint.ack_due_at or complaint.created_at
+        params["ack_due"] = datetime.fromisoformat(str(told)) if told else ack_due
         params["leaders"] = self._leaders(lang, complaint, payload.get("leaders"))
         key = f"notify.{event}"
         if event == "ack_overdue" and complaint.state is State.REOPENED:

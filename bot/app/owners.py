@@ -208,10 +208,22 @@ class Owners:
         services = self.services
         complaint = move.complaint
         owner = move.route.owner
-        after = replace(complaint, owner=owner, state=State.SUBMITTED)
+        # The one it reaches now gets a fresh acknowledge window (as a
+        # reassign by a leader does): never late from the first minute.
+        handover = services.schedule.handover(
+            services.clock_state(complaint), services.policy(complaint.category), now
+        )
+        after = replace(
+            complaint,
+            owner=owner,
+            state=State.SUBMITTED,
+            clock_start=handover.get("clock_start", complaint.clock_start),
+            ack_due_at=handover.get("ack_due_at", complaint.ack_due_at),
+        )
         fields: dict[str, Any] = {
             "owner": owner,
             "state": State.SUBMITTED,
+            **handover,
             "fallback_from": move.route.fallback_from if move.why is not None else None,
             "next_action_at": services.next_action(
                 services.clock_state(after),

@@ -24,8 +24,8 @@ from bot.app.digests import Digests
 from bot.app.owners import Owners
 from bot.app.services import TO_OWNER, TO_RESIDENT, Services
 from bot.domain.complaints import Action, Event, State, next_state
-from bot.domain.orgchart import EscalationTarget, Family, OrgChart
-from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy
+from bot.domain.orgchart import EscalationTarget, Family, OrgChart, Role
+from bot.domain.reminders import ClockState, Due, Reason, ReminderPolicy, handed_over
 from bot.domain.routing import Reach, problem
 from bot.ports import DueComplaint, Notice, SweepUpdate, SweepWrites
 
@@ -256,6 +256,9 @@ class Sweeper:
                 )
                 event = self._event(complaint, Action.RESUME, now)
                 decision.single.append(_owner(complaint, "info_timeout"))
+                asker = _leader_who_asked(chart, complaint)
+                if asker is not None:
+                    decision.single.append(_owner(complaint, "info_timeout", to=asker))
                 break
             if due is Due.CONFIRM_AGAIN:
                 closing = any(due is Due.AUTO_CLOSE for due, _, _ in reasons)
@@ -263,7 +266,7 @@ class Sweeper:
                     decision.single.append(_resident(complaint, reporter, "confirm_again"))
                 continue
             self._remind(decision, chart, complaint, due, level, target)
-            if due in _NEWS and (due is not Due.ESCALATION or level > complaint.escalation_level):
+            if _is_news(complaint, due, level):
                 news = _stronger(news, (due, level, target))
             if due is Due.ESCALATION:
                 fields["escalation_level"] = max(
@@ -313,7 +316,11 @@ class Sweeper:
         payload = dict(_NEWS[due])
         if due is not Due.RESOLVE_DUE:  # the leaders told (an overdue acknowledgement: the ward's)
             payload["leaders"] = self._tier(decision, chart, complaint, target)
-        if due is not Due.ACK_OVERDUE:
+        if due is Due.ACK_OVERDUE:
+            # The date the resident was given, as it was: the notice may wait
+            # for the morning, and a handover meanwhile opens a new window.
+            payload["ack_due"] = (complaint.ack_due_at or complaint.created_at).isoformat()
+        else:
             reached = level if due is Due.ESCALATION else complaint.escalation_level
             policy = self.services.policy(complaint.category)
             higher = self.services.schedule.next_escalation(complaint.clock(), policy, reached)
@@ -449,6 +456,34 @@ def _waits(complaint: DueComplaint, urgent: bool) -> bool:
     return not urgent or complaint.state is State.RESOLVED
 
 
+def _leader_who_asked(chart: OrgChart, complaint: DueComplaint) -> str | None:
+    """The leader who asked the resident about another's task, to hear with
+    its owner that the question went unanswered; None when the owner asked,
+    or the one who asked no longer has anything to do with it (a cadre whose
+    task was handed on meanwhile)."""
+    asker = complaint.asked_by
+    if asker is None or asker == complaint.owner:
+        return None
+    staff = chart.staff.get(asker)
+    leads = staff is not None and (
+        staff.has_role(Role.WARD_LEADER) or staff.has_role(Role.CITY_LEADER)
+    )
+    return asker if leads else None
+
+
+def _is_news(complaint: DueComplaint, due: Due, level: int) -> bool:
+    """Whether ``due`` is news for the resident: each escalation level once,
+    and an acknowledgement overdue only in the window they were told of (a
+    task handed to someone new gets a fresh one: `handed_over`)."""
+    if due not in _NEWS:
+        return False
+    if due is Due.ESCALATION:
+        return level > complaint.escalation_level
+    if due is Due.ACK_OVERDUE:
+        return not handed_over(complaint.state, complaint.clock_start, complaint.created_at)
+    return True
+
+
 def _stronger(held: Reason | None, found: Reason) -> Reason:
     """The bigger news of two: the later kind (`_NEWS`), the higher level."""
     if held is None:
@@ -473,7 +508,11 @@ def _resident(complaint: DueComplaint, reporter: int, event: str) -> Notice:
     )
 
 
-def _owner(complaint: DueComplaint, event: str) -> Notice:
+def _owner(complaint: DueComplaint, event: str, to: str | None = None) -> Notice:
+    """A notice about the task to its owner (or to ``to``, one who acts on it)."""
     return Notice(
-        TO_OWNER, complaint_id=complaint.id, staff_id=complaint.owner, payload={"event": event}
+        TO_OWNER,
+        complaint_id=complaint.id,
+        staff_id=to or complaint.owner,
+        payload={"event": event},
     )

@@ -100,6 +100,18 @@ NEEDS_ACK = frozenset({State.SUBMITTED, State.REOPENED})
 HANDLING = frozenset({State.SUBMITTED, State.ACKNOWLEDGED, State.REOPENED})
 
 
+def handed_over(state: State, clock_start: datetime | None, created_at: datetime) -> bool:
+    """Whether the acknowledge window running is one a handover opened for
+    the new holder (`Schedule.handover`), not the one the resident was told
+    of: the resident's windows start when the report was filed, or when
+    they reopened it (then it is reopened until someone takes it back; a
+    handover makes it submitted again).  The resident hears "not
+    acknowledged in time" for their own window only, never with a date
+    they were not given."""
+    moved = clock_start is not None and clock_start != created_at
+    return moved and state is not State.REOPENED
+
+
 @dataclass(frozen=True)
 class Schedule:
     calendar: WorkCalendar
@@ -156,6 +168,31 @@ class Schedule:
 
     def acknowledge_due(self, start: datetime, policy: ReminderPolicy) -> datetime:
         return self.clockwork(policy).add(start, policy.acknowledge_hours)
+
+    def handover(
+        self, clock: ClockState, policy: ReminderPolicy, now: datetime
+    ) -> dict[str, datetime]:
+        """The clock fields of a task handed to a new holder at ``now`` (a
+        leader's reassign, a transfer, the move off a deactivated cadre): as
+        PagerDuty gives a reassigned incident a fresh acknowledgement
+        timeout, the new holder gets a full acknowledge window from now —
+        not a deadline that passed before the task reached them ("rõ người,
+        rõ việc": the person named must be able to take it up in time).
+        Nothing changes when the window running gives more time.  The
+        resolve deadline stays as promised to the resident (only a leader's
+        extension moves it); ``clock_start`` moving to the handover marks
+        the window as the holder's, not the resident's (`handed_over`).
+
+        The window never ends after the resolve deadline: "acknowledge by"
+        a date later than "resolve by" would contradict itself.  Past the
+        resolve deadline no window opens: the task is overdue, and that is
+        what the new holder, the leaders and the resident are told."""
+        if clock.due_at <= now:
+            return {}
+        fresh = min(self.acknowledge_due(now, policy), clock.due_at)
+        if fresh <= clock.ack_due_at:
+            return {}
+        return {"clock_start": now, "ack_due_at": fresh}
 
     def resolve_due(self, start: datetime, days: float, policy: ReminderPolicy) -> datetime:
         clock = self.clockwork(policy)

@@ -324,7 +324,12 @@ async def insert_admin_entry(conn: Conn, entry: AdminEntry) -> None:
 DUE_COLUMNS = (
     "SELECT c.id, c.category, c.family, c.ward, c.state, c.owner, c.concerns_leadership,"
     " c.created_at, c.due_at, c.clock_start, c.ack_due_at, c.resolved_at, c.paused_since,"
-    " c.swept_until, c.escalation_level, p.person_id, c.follower_confirmed_at"
+    " c.swept_until, c.escalation_level, p.person_id, c.follower_confirmed_at,"
+    # Who asked the question still waiting for the resident's answer (a
+    # leader may ask about a cadre's task): told too when it times out.
+    " CASE WHEN c.paused_since IS NOT NULL THEN (SELECT e.actor_staff_id"
+    " FROM complaint_events e WHERE e.complaint_id = c.id AND e.action = 'ask_info'"
+    " ORDER BY e.id DESC LIMIT 1) END"
     " FROM complaints c"
     " LEFT JOIN complaint_people p ON p.complaint_id = c.id AND p.role = 'reporter'"
     " WHERE c.next_action_at IS NOT NULL AND c.next_action_at <= $1"
@@ -353,6 +358,7 @@ def due_from_row(row: asyncpg.Record) -> DueComplaint:
         escalation_level,
         reporter,
         follower_confirmed_at,
+        asked_by,
     ) = row
     return DueComplaint(
         id_,
@@ -372,4 +378,5 @@ def due_from_row(row: asyncpg.Record) -> DueComplaint:
         escalation_level,
         reporter,
         follower_confirmed_at,
+        asked_by,
     )
