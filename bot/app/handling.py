@@ -30,24 +30,30 @@ ORIGINALS_OFFERED = 5
 
 
 class Handling(Filing):
+    async def _done_by(
+        self, actor: Actor, complaint: Complaint, event: str, to_owner: dict[str, Any]
+    ) -> list[Notice]:
+        """The notices of a step on a task: the resident hears ``event`` and
+        who did it — the owner, or a leader acting from an escalation — the
+        owner's buttons are redrawn, and an owner a leader acted for hears
+        ``to_owner``: the task stays hers."""
+        by = actor.staff.id if actor.staff else None
+        notices = [
+            await self._reporter_notice(complaint, event, by=by),
+            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
+        ]
+        if by is not None and by != complaint.owner:
+            notices.append(Notice(TO_OWNER, staff_id=complaint.owner, payload=to_owner))
+        return notices
+
     async def acknowledge(self, actor: Actor, complaint_id: int) -> Reply:
         complaint, refusal = await self._checked(actor, complaint_id, Action.ACKNOWLEDGE)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
         now = self.clock.now()
-        by = actor.staff.id if actor.staff else None
-        notices = [
-            # Who took it up: the owner, or a leader acting from an escalation.
-            await self._reporter_notice(complaint, "acknowledged", by=by),
-            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-        ]
-        if by is not None and by != complaint.owner:
-            # The owner keeps the task: told a leader took it up for them.
-            notices.append(
-                Notice(
-                    TO_OWNER, staff_id=complaint.owner, payload={"event": "acknowledged_for_you"}
-                )
-            )
+        notices = await self._done_by(
+            actor, complaint, "acknowledged", {"event": "acknowledged_for_you"}
+        )
         pending = PendingChange(
             # Taking it on: a fallback that acknowledges keeps the complaint.
             fields={"acknowledged_at": complaint.acknowledged_at or now, "fallback_from": None},
@@ -177,16 +183,7 @@ class Handling(Filing):
                     complaint.category, complaint.due_at, complaint.paused_since, now
                 )
             )
-        by = actor.staff.id if actor.staff else None
-        notices = [
-            await self._reporter_notice(complaint, "resolved", by=by),
-            Notice(REFRESH_BUTTONS, staff_id=complaint.owner),
-        ]
-        if by is not None and by != complaint.owner:
-            # The owner's task, reported fixed by a leader: she hears it.
-            notices.append(
-                Notice(TO_OWNER, staff_id=complaint.owner, payload={"event": "resolved_for_you"})
-            )
+        notices = await self._done_by(actor, complaint, "resolved", {"event": "resolved_for_you"})
         pending = PendingChange(
             fields=fields,
             notices=notices,
