@@ -18,6 +18,7 @@ from bot import i18n
 from bot.app.desk import Said
 from bot.domain.complaints import Action
 from bot.domain.conversation import (
+    BACK,
     Answer,
     ChoiceAnswer,
     LocationAnswer,
@@ -240,6 +241,7 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
             update.effective_chat.id,
             reply,
             **location_keyboard(reply.before, reply.after),
+            back=press.key == BACK,
         ),
     ]
     if reply.after is None or reply.after.seq != press.seq:
