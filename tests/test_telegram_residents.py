@@ -271,3 +271,55 @@ async def test_a_follower_who_writes_it_is_still_there_reopens_it_after_the_chec
     assert await state_of(play) is State.REOPENED
     assert "Vẫn còn rác ở góc ngõ" in joined(cadre.news())
     assert await complaints(play) == 1
+
+
+# ---- the rating after "fixed" ---------------------------------------------------------------
+
+
+async def at_the_rating(play: Stage) -> TelegramChat:
+    lan, _ = await asked_if_fixed(play)
+    said = joined(await lan.act(Action.CONFIRM, 1))
+    assert lan.says(said, "rate.ask", code=CODE)
+    return lan
+
+
+async def rating(play: Stage) -> int | None:
+    complaint = await play.bot.services.complaint(1)
+    assert complaint is not None
+    return complaint.rating
+
+
+async def test_a_sticker_at_the_rating_leaves_the_stars_to_press(play: Stage) -> None:
+    """A thumbs-up sticker is no rating; the stars stay (before, the offer
+    ended: the help came, and a star pressed next was refused)."""
+    lan = await at_the_rating(play)
+    said = joined(lan._mine(await play.bot.send(lan.user.sticker())))
+    assert lan.says(said, "rate.hint")
+    assert not lan.says(said, "fallback.help")
+    await lan.choose("5")
+    assert await rating(play) == 5
+
+
+@pytest.mark.parametrize("typed", ["Cảm ơn các anh nhiều ạ", "cam on", "Thanks"])
+async def test_thanks_at_the_rating_are_thanked_back_not_told_how_to_report(
+    play: Stage, typed: str
+) -> None:
+    """As on Zalo: the offer ends, and the thanks are answered in kind."""
+    lan = await at_the_rating(play)
+    said = joined(await lan.text(typed))
+    assert lan.says(said, "fallback.thanks")
+    assert not lan.says(said, "fallback.help")
+    assert await draft_of(play, lan) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "stars"), [("tốt lắm", 5), ("Hài lòng lắm ạ", 5), ("kém quá", 1)]
+)
+async def test_a_rating_said_with_very_after_it_counts(play: Stage, typed: str, stars: int) -> None:
+    """ "Tốt lắm" is "rất tốt": a rating, never a new report's description."""
+    lan = await at_the_rating(play)
+    said = joined(await lan.text(typed))
+    assert lan.says(said, "rate.thanks", stars=str(stars))
+    assert await rating(play) == stars
+    assert await draft_of(play, lan) is None
+    assert await complaints(play) == 1

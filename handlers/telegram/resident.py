@@ -16,6 +16,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import i18n
 from bot.app.desk import Said
+from bot.domain.authz import Actor
 from bot.domain.complaints import Action
 from bot.domain.conversation import (
     BACK,
@@ -26,6 +27,7 @@ from bot.domain.conversation import (
     PhotoAnswer,
     TextAnswer,
 )
+from bot.domain.flows.resident import is_thanks
 from handlers.telegram.callbacks import (
     HELD_PATTERN,
     HeldReportPress,
@@ -192,6 +194,9 @@ async def on_message(update: Update, context: BotContext) -> None:
         # At "đã khắc phục chưa?", a sentence or photos answer it (verdicts.py).
         checked = await FixedCheck(context, actor).answer(answer, str(update.update_id))
         said = checked or await desk.unanswered(actor, answer, update_id=str(update.update_id))
+        if _only_thanks(actor, answer) and said.items == [desk.fallback(actor)]:
+            # Thanked (at the rating, at the end): thanked back, not told how to report.
+            said = desk.say(actor, "fallback.thanks")
     else:
         said = Said([reply])
     await deliver(context, chat_id, said)
@@ -216,6 +221,10 @@ async def on_edited(update: Update, context: BotContext) -> None:
         update_id=str(update.update_id),
     )
     await deliver(context, update.effective_chat.id, said)
+
+
+def _only_thanks(actor: Actor, answer: Answer) -> bool:
+    return actor.staff is None and isinstance(answer, TextAnswer) and is_thanks(answer.text)
 
 
 def _is_command(message: Message) -> bool:

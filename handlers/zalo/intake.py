@@ -54,10 +54,11 @@ from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, State, StateGroup, parse_code
 from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.flows.resident import is_thanks
 from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import is_thanks, list_line, short_answer, typed_action
+from handlers.zalo.actions import list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
