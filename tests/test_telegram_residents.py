@@ -323,3 +323,32 @@ async def test_a_rating_said_with_very_after_it_counts(play: Stage, typed: str, 
     assert await rating(play) == stars
     assert await draft_of(play, lan) is None
     assert await complaints(play) == 1
+
+
+async def test_fixed_pressed_while_saying_why_not_ends_the_not_fixed_and_asks_the_rating(
+    play: Stage,
+) -> None:
+    """ "👎" then "👍" on the same message (a change of mind): the complaint
+    is confirmed, and the resident is not told "Đang làm dở ý kiến…" and
+    asked for a comment that could no longer be sent."""
+    lan, _ = await asked_if_fixed(play)
+    await lan.act(Action.DISPUTE, 1)
+    said = joined(await lan.act(Action.CONFIRM, 1))
+    assert lan.says(said, "resident.thanks_confirmed", code=CODE)
+    assert not lan.says(said, "conv.busy", kind=t("vi", "conv.kind_dispute"))
+    assert lan.says(said, "rate.ask", code=CODE)
+    assert await state_of(play) is State.CONFIRMED
+    assert await draft_of(play, lan) == "rate"
+
+
+@pytest.mark.parametrize("kind", ["sticker", "voice"])
+async def test_a_sticker_at_the_fixed_question_is_told_how_to_answer_it(
+    play: Stage, kind: str
+) -> None:
+    """Not "to send a report, type /new": the question still stands."""
+    lan, _ = await asked_if_fixed(play)
+    said = joined(lan._mine(await play.bot.send(getattr(lan.user, kind)())))
+    assert lan.says(said, "verdict.unread", code=CODE)
+    assert not lan.says(said, "fallback.help")
+    await lan.act(Action.CONFIRM, 1)
+    assert await state_of(play) is State.CONFIRMED

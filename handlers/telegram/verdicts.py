@@ -31,7 +31,7 @@ from bot.app.verdicts import Verdicts, chosen_by, rechecked
 from bot.domain.authz import Actor
 from bot.domain.channels import TELEGRAM
 from bot.domain.complaints import Action, Complaint, State, parse_code
-from bot.domain.conversation import Answer, PhotoAnswer, TextAnswer
+from bot.domain.conversation import Answer, OtherAnswer, PhotoAnswer, TextAnswer
 from bot.domain.flows.steps import PHOTO_MAX
 from bot.domain.verdicts import VERDICT_OF, FixedOrNot, Held
 from bot.report.present import Presenter
@@ -123,12 +123,16 @@ class FixedCheck:
             typed = answer.text.strip()
             if not typed or parse_code(typed) is not None:
                 return None
-        elif not isinstance(answer, PhotoAnswer):
+        elif not isinstance(answer, PhotoAnswer | OtherAnswer):
             return None
         asked = await self.asked()
         if asked is None:
             return None
         complaint, held = asked
+        if isinstance(answer, OtherAnswer):
+            # A sticker (a thumbs-up, most often) or a voice note: the
+            # question still stands, and the person is told how to answer it.
+            return self.context.desk.say(self.actor, "verdict.unread", code=complaint.code)
         if isinstance(answer, TextAnswer):
             chosen = chosen_by(held, typed)
             if chosen is not None:
