@@ -227,6 +227,7 @@ def telegram(
             pace=core.storage.pace(),
             leadership=core.storage.leadership(),
             metrics=core.metrics,
+            remembered=core.storage.menus(),
         )
 
     return build

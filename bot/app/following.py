@@ -113,12 +113,17 @@ class Following(Conversations):
 
     async def unfollow(self, actor: Actor, code_text: str) -> Reply:
         """Stop following a report: only one they follow (their own they
-        withdraw instead); anything else reads as an unknown code."""
+        withdraw instead).  A report that exists but is not followed is
+        said so, with where to see what they follow (a second /unfollow,
+        a code mistyped by a digit); only a code of no report is unknown."""
         complaint_id = parse_code(code_text)
         if complaint_id is None or not await self.store.unfollow(complaint_id, actor.person_id):
-            if complaint_id is not None and await self.store.reporter_of(complaint_id) == (
-                actor.person_id
-            ):
-                return Reply.say("follow.own", code=format_code(complaint_id))
+            if complaint_id is None:
+                return Reply(refused=Refusal.NOT_FOUND)
+            code = format_code(complaint_id)
+            if await self.store.reporter_of(complaint_id) == actor.person_id:
+                return Reply.say("follow.own", code=code)
+            if await self.store.get_complaint(complaint_id) is not None:
+                return Reply.say("follow.not_following", code=code)
             return Reply(refused=Refusal.NOT_FOUND)
         return Reply.say("follow.stopped", code=format_code(complaint_id))

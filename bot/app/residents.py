@@ -125,6 +125,7 @@ class Residents(Leadership):
         complaint, refusal = await self._checked(actor, complaint_id, Action.CONFIRM)
         if refusal or complaint is None:
             return Reply(refused=refusal, complaint=complaint)
+        await self._drop_dispute(actor, complaint.id)
         reporter, followers = await self._people_of(complaint.id)
         if (
             reporter is not None
@@ -152,6 +153,17 @@ class Residents(Leadership):
             prompt=rate.prompt,
             complaint=reply.complaint,
         )
+
+    async def _drop_dispute(self, actor: Actor, complaint_id: int) -> None:
+        """ "Fixed" pressed while saying why it is not (the person changed
+        their mind, or pressed 👍 on the first message): the "not fixed"
+        under way about the same complaint ends, rather than stand in the
+        way of the rating and ask for a comment nobody can send any more."""
+        state = await self.store.load_conversation(actor.person_id)
+        if state is None or state.kind != "dispute":
+            return
+        if state.data.get("complaint_id") == complaint_id:
+            await self.store.delete_conversation(actor.person_id)
 
     async def _follower_confirms(self, actor: Actor, complaint: Complaint) -> Reply:
         """A follower's "fixed", noted: the event in the history, the time on

@@ -17,7 +17,7 @@ from bot.app.outbox import Senders
 from bot.app.services import Services
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.ports import SharedPace
+from bot.ports import MenuStore, SharedPace
 from handlers.telegram import cadre, common, digest, history, leader, privacy, resident, staff
 from handlers.telegram.context import WIRING_KEY, BotApplication, BotContext, Wiring
 from handlers.telegram.extbot import TelegramBot
@@ -101,6 +101,7 @@ def attach(
     digests: Digests,
     settings: Settings,
     senders: Senders | None = None,
+    remembered: MenuStore | None = None,
 ) -> Wiring:
     """Hand the use cases to the handlers, with the outbox sender over this
     bot (joined to ``senders``, every channel's, flushed after each update)."""
@@ -116,6 +117,7 @@ def attach(
         desk=Desk(services, digests, renderer, briefing_at=settings.briefing_time),
         senders=senders,
         menus=CommandMenus(app.bot, services),
+        remembered=remembered,
     )
     app.bot_data[WIRING_KEY] = wiring
     return wiring

@@ -35,6 +35,11 @@ _PROMPT = re.compile(r"^q:([1-9][0-9]{0,8}):([A-Za-z0-9_<>^-]{1,40})$")
 LANGUAGE_PATTERN = r"^l:(vi|en)$"
 _LANG = re.compile(LANGUAGE_PATTERN)
 _VIEW = re.compile(r"^v:([1-9][0-9]{0,11})$")
+HELD_PATTERN = r"^w:[1-9][0-9]{0,11}$"
+_HELD = re.compile(r"^w:([1-9][0-9]{0,11})$")
+# The command of the "new report" choice under the fixed question's check
+# (handlers/telegram/verdicts.py): its button names the complaint asked about.
+HELD_REPORT = "held-report"
 NEW_REPORT = "new"
 FORGET = "forget"  # "yes, erase my data", under /forget's warning
 TASKS = "tasks"  # a staff member's tasks, under their greeting
@@ -74,7 +79,23 @@ class ViewPress:
     complaint_id: int
 
 
-Press = TaskPress | PromptPress | LanguagePress | NewReportPress | TasksPress | ViewPress
+@dataclass(frozen=True)
+class HeldReportPress:
+    """ "Gửi phản ánh mới" under the check of a sentence typed at the fixed
+    question about ``complaint_id``: a new report with that sentence."""
+
+    complaint_id: int
+
+
+Press = (
+    HeldReportPress
+    | TaskPress
+    | PromptPress
+    | LanguagePress
+    | NewReportPress
+    | TasksPress
+    | ViewPress
+)
 
 
 def _checked(data: str) -> str:
@@ -99,6 +120,10 @@ def encode_view(complaint_id: int) -> str:
     return _checked(f"v:{complaint_id}")
 
 
+def encode_held_report(complaint_id: int) -> str:
+    return _checked(f"w:{complaint_id}")
+
+
 def decode(data: str | None) -> Press | None:
     """The press a button stands for, or None for anything malformed."""
     if not data or len(data.encode("utf-8")) > MAX_BYTES:
@@ -111,6 +136,8 @@ def decode(data: str | None) -> Press | None:
         return ViewPress(int(match.group(1)))
     if match := _PROMPT.match(data):
         return PromptPress(int(match.group(1)), match.group(2))
+    if match := _HELD.match(data):
+        return HeldReportPress(int(match.group(1)))
     if match := _LANG.match(data):
         return LanguagePress(match.group(1))
     if (match := _TASK.match(data)) and match.group(1) in _ACTIONS:

@@ -26,7 +26,7 @@ from bot.domain.clock import Clock
 from bot.http import HttpServer
 from bot.leading import while_leading
 from bot.metrics import Metrics
-from bot.ports import Leadership, SharedPace, UpdateInbox
+from bot.ports import Leadership, MenuStore, SharedPace, UpdateInbox
 from handlers.telegram.app import BOT_USERNAME_KEY, attach, build_application
 from handlers.telegram.context import BotApplication, Wiring
 from handlers.telegram.links import TelegramLinks
@@ -78,7 +78,11 @@ class TelegramChannel:
         pace: SharedPace | None = None,
         leadership: Leadership | None = None,
         metrics: Metrics | None = None,
+        remembered: MenuStore | None = None,
     ) -> None:
+        """``remembered``: each person's last choices, kept where a press
+        needs more than its button holds (a sentence held at the
+        fixed question: handlers/telegram/verdicts.py)."""
         self.settings = settings
         self.services = services
         self.receiving = receiving
@@ -86,7 +90,7 @@ class TelegramChannel:
         self.app: BotApplication = build_application(
             settings, request=request, updates_request=updates_request, pace=pace, metrics=metrics
         )
-        self.wiring: Wiring = attach(self.app, services, digests, settings, senders)
+        self.wiring: Wiring = attach(self.app, services, digests, settings, senders, remembered)
         self.webhook: TelegramWebhook | None = None
         if isinstance(receiving, Webhook):
             # Imported here: long polling starts without the HTTP stack.

@@ -223,10 +223,14 @@ async def send_reply(
     *,
     close_location: bool = False,
     offer_location: bool = True,
+    back: bool = False,
 ) -> None:
     """Send a service's reply: notes in one message, then the prompt with its
     buttons, then — the first time a prompt wants a place — the location
-    button (a message has one keyboard, so it needs a message of its own)."""
+    button (a message has one keyboard, so it needs a message of its own).
+    The location button taken away with no note to carry it goes with a
+    line of its own: ``back`` (↩ pressed at the place question) says the
+    resident went back a step, not that something was noted."""
     actor = context.require_actor()
     lang = actor.language
     render = context.renderer
@@ -245,7 +249,7 @@ async def send_reply(
         if pending_remove:
             await context.bot.send_message(
                 chat_id,
-                render.t(lang, "report.location_closed"),
+                render.t(lang, "report.location_back" if back else "report.location_closed"),
                 reply_markup=ReplyKeyboardRemove(),
             )
         body, keyboard = render.prompt(lang, reply.prompt)

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.app.services import Services
 from bot.domain.authz import Actor
+from bot.ports import MenuStore
 
 if TYPE_CHECKING:
     from bot.app.desk import Desk
@@ -32,6 +33,9 @@ class Wiring:
     desk: Desk  # what each command and press does (bot/app/desk.py)
     senders: Senders  # every channel's outbox, flushed after each update
     menus: CommandMenus  # each chat's command menu (handlers/telegram/menus.py)
+    # Each person's last choices where a button cannot hold what they keep
+    # (a sentence typed at the fixed question: handlers/telegram/verdicts.py).
+    remembered: MenuStore | None = None
 
 
 WIRING_KEY = "wiring"

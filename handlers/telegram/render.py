@@ -23,8 +23,10 @@ from bot.domain.text import split_text
 from bot.report.present import Presenter
 from handlers.telegram.callbacks import (
     FORGET,
+    HELD_REPORT,
     NEW_REPORT,
     TASKS,
+    encode_held_report,
     encode_language,
     encode_prompt,
     encode_task,
@@ -75,6 +77,8 @@ def callback_data(choice: Choice) -> str:
         return NEW_REPORT
     if choice.command == "tasks":
         return TASKS
+    if choice.command == HELD_REPORT and choice.args and choice.args[0].isdecimal():
+        return encode_held_report(int(choice.args[0]))
     code = parse_code(choice.args[0]) if choice.command == "status" and choice.args else None
     if code is not None:
         return encode_view(code)

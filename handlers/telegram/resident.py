@@ -16,8 +16,10 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot import i18n
 from bot.app.desk import Said
+from bot.domain.authz import Actor
 from bot.domain.complaints import Action
 from bot.domain.conversation import (
+    BACK,
     Answer,
     ChoiceAnswer,
     LocationAnswer,
@@ -25,7 +27,15 @@ from bot.domain.conversation import (
     PhotoAnswer,
     TextAnswer,
 )
-from handlers.telegram.callbacks import NewReportPress, PromptPress, TaskPress, decode
+from bot.domain.flows.resident import is_thanks
+from handlers.telegram.callbacks import (
+    HELD_PATTERN,
+    HeldReportPress,
+    NewReportPress,
+    PromptPress,
+    TaskPress,
+    decode,
+)
 from handlers.telegram.common import (
     PRIVATE,
     answer_press,
@@ -39,6 +49,7 @@ from handlers.telegram.context import BotApplication, BotContext
 from handlers.telegram.menus import default_menu_language
 from handlers.telegram.photos import keep_photo, keep_photo_file
 from handlers.telegram.staff import bound
+from handlers.telegram.verdicts import FixedCheck
 
 # A photo sent as a file may be huge; 10 MB is what Telegram allows a photo.
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -180,7 +191,12 @@ async def on_message(update: Update, context: BotContext) -> None:
     if reply is not None and reply.after is None and album is not None:
         memory[FINISHED_ALBUM] = album
     if reply is None:  # no conversation under way
-        said = await desk.unanswered(actor, answer, update_id=str(update.update_id))
+        # At "đã khắc phục chưa?", a sentence or photos answer it (verdicts.py).
+        checked = await FixedCheck(context, actor).answer(answer, str(update.update_id))
+        said = checked or await desk.unanswered(actor, answer, update_id=str(update.update_id))
+        if _only_thanks(actor, answer) and said.items == [desk.fallback(actor)]:
+            # Thanked (at the rating, at the end): thanked back, not told how to report.
+            said = desk.say(actor, "fallback.thanks")
     else:
         said = Said([reply])
     await deliver(context, chat_id, said)
@@ -205,6 +221,10 @@ async def on_edited(update: Update, context: BotContext) -> None:
         update_id=str(update.update_id),
     )
     await deliver(context, update.effective_chat.id, said)
+
+
+def _only_thanks(actor: Actor, answer: Answer) -> bool:
+    return actor.staff is None and isinstance(answer, TextAnswer) and is_thanks(answer.text)
 
 
 def _is_command(message: Message) -> bool:
@@ -240,6 +260,7 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
             update.effective_chat.id,
             reply,
             **location_keyboard(reply.before, reply.after),
+            back=press.key == BACK,
         ),
     ]
     if reply.after is None or reply.after.seq != press.seq:
@@ -248,13 +269,15 @@ async def on_prompt_press(update: Update, context: BotContext) -> None:
 
 
 async def on_verdict_press(update: Update, context: BotContext) -> None:
-    """The resident's "Fixed" / "Not fixed" under a resolution."""
+    """The resident's "Fixed" / "Not fixed" under a resolution (or under
+    the check of a sentence typed there, which it keeps: verdicts.py)."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     press = decode(query.data)
     assert isinstance(press, TaskPress)
     actor = context.require_actor()
-    reply = await context.desk.act(actor, press.action, press.complaint_id)
+    check = FixedCheck(context, actor)
+    reply = await check.pressed(press.action, press.complaint_id, str(update.update_id))
     if reply.refused is not None:
         await answer_press(query, context.renderer.refusal(actor.language, reply.refused.value))
         return
@@ -262,6 +285,19 @@ async def on_verdict_press(update: Update, context: BotContext) -> None:
     if press.action is Action.CONFIRM:
         await drop_keyboard(update)
     await send_reply(context, update.effective_chat.id, reply)
+
+
+async def on_held_report_press(update: Update, context: BotContext) -> None:
+    """ "Gửi phản ánh mới" under the check of a sentence typed at the fixed
+    question: a new report with that sentence as its description."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    press = decode(query.data)
+    assert isinstance(press, HeldReportPress)
+    check = FixedCheck(context, context.require_actor())
+    said = await check.new_report(press.complaint_id, str(update.update_id))
+    await asyncio.gather(answer_press(query), drop_keyboard(update))
+    await deliver(context, update.effective_chat.id, said)
 
 
 def register_edits(app: BotApplication) -> None:
@@ -279,6 +315,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("unfollow", cmd_unfollow, filters=PRIVATE))
     app.add_handler(CallbackQueryHandler(on_prompt_press, pattern=r"^(q:|new$)"))
     app.add_handler(CallbackQueryHandler(on_verdict_press, pattern=r"^[fni]:[1-9][0-9]{0,11}$"))
+    app.add_handler(CallbackQueryHandler(on_held_report_press, pattern=HELD_PATTERN))
     app.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, on_message)
     )

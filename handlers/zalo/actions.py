@@ -101,24 +101,3 @@ def list_line(text: str) -> tuple[int, str] | None:
     of it ("" for a bare number), or None."""
     found = _LIST_LINE.fullmatch(text.strip())
     return (int(found[1]), found[2].strip()) if found is not None else None
-
-
-# A thank-you ("cảm ơn các anh nhiều ạ", "thanks"): the thanks, and the
-# words around it that say no more (who is thanked, how much).
-_THANKS = ("cảm ơn", "cám ơn", "thank you", "thanks", "thank", "tks")
-_AROUND_THANKS = frozenset(
-    {"anh", "chi", "em", "cac", "ban", "nhieu", "nhe", "nha", "rat", "lam", "so", "much"}
-    | {"very", "you", "ubnd", "phuong", "can", "bo", "moi", "nguoi", "ca", "lot", "a"}
-)
-
-
-def is_thanks(text: str) -> bool:
-    """Whether a message only says thank you (no request in it)."""
-    folded = f" {fold(text)} "
-    said = False
-    for phrase in sorted(_THANKS, key=len, reverse=True):
-        if f" {fold(phrase)} " in folded:
-            said = True
-            folded = folded.replace(f" {fold(phrase)} ", " ")
-    rest = [w for w in folded.split() if w not in COURTESY and w not in _AROUND_THANKS]
-    return said and not rest

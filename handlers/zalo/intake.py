@@ -49,14 +49,16 @@ from bot.app.desk import Desk, Said
 from bot.app.outbox import Senders, Verdict
 from bot.app.outgoing import RefreshOut, TaskChoice, TextOut
 from bot.app.services import Services
+from bot.app.verdicts import Verdicts, chosen_by, rechecked
 from bot.domain.authz import Actor
 from bot.domain.channels import ZALO
 from bot.domain.complaints import Action, Complaint, State, StateGroup, parse_code
 from bot.domain.conversation import CANCEL, Answer, OtherAnswer, PhotoAnswer, TextAnswer
+from bot.domain.flows.resident import is_thanks
 from bot.domain.flows.steps import PHOTO_MAX, TEXT_MAX
 from bot.domain.messages import text
 from bot.ports import Menu, MenuStore
-from handlers.zalo.actions import is_thanks, list_line, short_answer, typed_action
+from handlers.zalo.actions import list_line, short_answer, typed_action
 from handlers.zalo.client import ZaloError, ZaloTransientError
 from handlers.zalo.commands import parse_command
 from handlers.zalo.links import ZaloLinks, pasted_invite
@@ -64,19 +66,7 @@ from handlers.zalo.photos import keep_photo
 from handlers.zalo.render import COMMAND, MenuItem, task_of
 from handlers.zalo.sender import ZaloOut
 from handlers.zalo.updates import PHOTO_EVENT, EventKind, IncomingEvent
-from handlers.zalo.verdicts import (
-    ACTION_OF,
-    HELD,
-    VERDICT_OF,
-    FixedOrNot,
-    Held,
-    choices,
-    held_of,
-    joined,
-    question,
-    says_no,
-    says_yes,
-)
+from handlers.zalo.verdicts import HELD, VERDICT_OF, FixedOrNot, Held, held_of, question
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +127,7 @@ class ZaloIntake:
         self.downloads = downloads
         self.links = links
         self.senders = senders
+        self.verdicts = Verdicts(services, desk)
 
     async def handle(
         self,
@@ -429,21 +420,11 @@ class ZaloIntake:
         if asked is None:
             return None
         complaint, held = asked
-        # "Không" at "… đúng không?" says the guess is wrong, not "not fixed".
-        no = says_no(typed)
-        chosen = next(
-            (
-                h
-                for h in held
-                if (short is not None and not no and VERDICT_OF.get(short) is h.verdict)
-                or (h.guessed and says_yes(typed))
-            ),
-            None,
-        )
+        chosen = chosen_by(held, typed, short)
         await self.services.leave_optional(actor)
         if chosen is not None:
             return await self._give_verdict(actor, chosen, who, came.update_id)
-        return self._check(actor, complaint, held, "" if no else typed, (), guess=not no)
+        return self._ask(actor, complaint, rechecked(complaint.id, held, typed))
 
     async def _photo_at_fixed_question(self, actor: Actor, photo: PhotoAnswer) -> Said | None:
         """A photo at "đã khắc phục chưa?": most often what the place looks
@@ -463,24 +444,11 @@ class ZaloIntake:
             items = [(COMMAND, HELD, *h.args()) for h in more]
             await self.menus.remember_menu(actor.person_id, ZALO, items, shown)
             return self.desk.say(actor, "verdict.photo_kept_zalo")
-        return self._check(actor, complaint, held, photo.caption or "", (photo.media_id,))
+        said = photo.caption or ""
+        return self._ask(actor, complaint, rechecked(complaint.id, held, said, (photo.media_id,)))
 
-    def _check(
-        self,
-        actor: Actor,
-        complaint: Complaint,
-        held: list[Held],
-        typed: str,
-        photos: tuple[int, ...],
-        *,
-        guess: bool = True,
-    ) -> Said:
-        """The check of what was sent at the question, what was sent
-        before it (a first sentence, photos) kept too; ``guess`` off: asked
-        plainly (the person said the guess was wrong)."""
-        said = joined(held[0].said, typed) if held else typed
-        kept = (*(held[0].photos if held else ()), *photos)
-        held = choices(complaint.id, said, kept, guess=guess)
+    def _ask(self, actor: Actor, complaint: Complaint, held: list[Held]) -> Said:
+        """The check of what was sent at the question, as a numbered list."""
         return Said([question(self.desk.present, actor.language, complaint.code, held)])
 
     async def _held_report(self, actor: Actor) -> Held | None:
@@ -515,46 +483,12 @@ class ZaloIntake:
         return complaint, held
 
     async def _give_verdict(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
-        """The check's choice, with the sentence it was about: "not fixed"
-        reopens the complaint with it as the resident's comment, a new
-        report starts with it as the description."""
-        if held.verdict is FixedOrNot.NEW_REPORT:
-            return await self._report_held(actor, held, who, update_id)
-        begun = await self.desk.act(actor, ACTION_OF[held.verdict], held.complaint_id)
-        if held.verdict is FixedOrNot.FIXED or begun.prompt is None:
-            return Said([begun])
-        sent: list[Answer] = [PhotoAnswer(p) for p in held.photos]
-        reply = await self._answers(actor, [*sent, TextAnswer(held.said)] if held.said else sent)
-        return Said([reply if reply is not None else begun])
+        """The check's choice, with what it keeps (bot/app/verdicts.py)."""
 
-    async def _answers(self, actor: Actor, answers: list[Answer]) -> Reply | None:
-        """Several answers given at once to the conversation under way (what
-        was kept for it), the last reply shown.  (Not claimed by the update
-        that gave them: the conversation takes one answer per update.)"""
-        services = self.services
-        reply = None
-        for answer in answers:
-            reply = await services.answer(actor, answer) or reply
-        if reply is not None and reply.prompt is None:
-            # The question it goes on with, shown: what is typed next answers it.
-            reply = replace(reply, prompt=await services.current_prompt(actor))
-        return reply
+        async def new_report() -> Said:
+            return await self.desk.command(actor, "new", (), self.links, who=who)
 
-    async def _report_held(self, actor: Actor, held: Held, who: str, update_id: str) -> Said:
-        """A new report with what was sent at the question: the sentence
-        its description (when it reads like one), the photos its photos."""
-        services = self.services
-        report: list[Answer] = [TextAnswer(held.said)] if held.said else []
-        report += [PhotoAnswer(p) for p in held.photos]
-        opened = (
-            await services.open_report(actor, report[0], update_id=update_id) if report else None
-        )
-        if opened is not None:
-            return Said([await self._answers(actor, report[1:]) or opened])
-        started = await self.desk.command(actor, "new", (), self.links, who=who)
-        # The sentence opened nothing: the photos join the draft.
-        kept = await self._answers(actor, [PhotoAnswer(p) for p in held.photos])
-        return Said([*started.items, kept]) if kept is not None else started
+        return await self.verdicts.give(actor, held, update_id, new_report)
 
     async def _act(self, actor: Actor, action: Action, code: str | None) -> Said:
         """An action typed as words: on the complaint named, else the only

@@ -39,6 +39,7 @@ ZALO_WORDS: dict[str, str] = {
     "help.leader_header": "help.leader_header_zalo",
     "help.staff_actions": "help.staff_actions_zalo",
     "fallback.help": "fallback.help_zalo",
+    "rate.hint": "rate.hint_zalo",
     "group.private_only": "group.private_only_zalo",
     "report.ask_place": "report.ask_place_zalo",
     "report.ask_place_matches": "report.ask_place_matches_zalo",

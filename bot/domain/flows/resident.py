@@ -11,6 +11,7 @@ from bot.domain.conversation import (
     Answer,
     Choice,
     ChoiceAnswer,
+    OtherAnswer,
     Outcome,
     PhotoAnswer,
     Prompt,
@@ -71,6 +72,27 @@ SATISFACTION = {
 }
 # "Dạ hài lòng ạ": the courtesy words around an answer to an office.
 COURTESY = frozenset({"da", "vang", "a"})
+# "Tốt lắm", "hài lòng quá": a word after that says "very" (rất).
+VERY_AFTER = frozenset({"lam", "qua", "lắm", "quá"})
+# A thank-you ("cảm ơn các anh nhiều ạ", "thanks"): the thanks, and the
+# words around it that say no more (who is thanked, how much).
+_THANKS = ("cảm ơn", "cám ơn", "thank you", "thanks", "thank", "tks")
+_AROUND_THANKS = frozenset(
+    {"anh", "chi", "em", "cac", "ban", "nhieu", "nhe", "nha", "rat", "lam", "so", "much"}
+    | {"very", "you", "ubnd", "phuong", "can", "bo", "moi", "nguoi", "ca", "lot", "a"}
+)
+
+
+def is_thanks(typed: str) -> bool:
+    """Whether a message only says thank you (no request in it)."""
+    folded = f" {fold(typed)} "
+    said = False
+    for phrase in sorted(_THANKS, key=len, reverse=True):
+        if f" {fold(phrase)} " in folded:
+            said = True
+            folded = folded.replace(f" {fold(phrase)} ", " ")
+    rest = [w for w in folded.split() if w not in COURTESY and w not in _AROUND_THANKS]
+    return said and not rest
 
 
 def typed_stars(typed: str) -> int | None:
@@ -79,7 +101,12 @@ def typed_stars(typed: str) -> int | None:
     bare = "".join(typed.replace("\ufe0f", "").split())
     if bare and set(bare) == {"⭐"}:
         return len(bare) if len(bare) <= 5 else None
-    scale = SATISFACTION.get(" ".join(w for w in words(typed) if w not in COURTESY))
+    said_words = [w for w in words(typed) if w not in COURTESY]
+    scale = SATISFACTION.get(" ".join(said_words))
+    if scale is None and len(said_words) > 1 and said_words[-1] in VERY_AFTER:
+        # "tốt lắm" is "rất tốt"; "bình thường quá" stays what it is.
+        plain = " ".join(said_words[:-1])
+        scale = SATISFACTION.get(f"rat {plain}", SATISFACTION.get(plain))
     if scale is not None:
         return scale
     said = words(typed.replace("/5", " sao"))
@@ -89,6 +116,11 @@ def typed_stars(typed: str) -> int | None:
     if len(values) != 1 or not 1 <= values[0] <= 5:
         return None
     return values[0] if starred or len(said) == 1 else None
+
+
+# What a person sends that the bot cannot read as words: at the rating, a
+# thumbs-up sticker or a voice note leaves the stars to press.
+UNREAD_AT_RATING = frozenset({"sticker", "voice", "video_note", "animation", "dice"})
 
 
 class RateFlow:
@@ -118,6 +150,10 @@ class RateFlow:
         stars = typed_stars(answer.text) if isinstance(answer, TextAnswer) else None
         if stars is not None:
             return Outcome(data, result={**data, "stars": stars})
+        if isinstance(answer, OtherAnswer) and answer.kind in UNREAD_AT_RATING:
+            # A sticker (a thumbs-up, most often) is no rating, and no reason
+            # to take the stars away: they stay, and the person is told so.
+            return Outcome(data, notes=[text("rate.hint")])
         # Anything else is not a rating: the offer ends and the input is
         # handled as if it had not been made (a new report, a question…).
         return Outcome(data, release=True)
