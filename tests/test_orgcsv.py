@@ -350,7 +350,8 @@ def test_a_quoted_cell_may_hold_the_separator_and_a_line_break(tmp_path: Path) -
     issues = assert_issues_as_marked(files(tmp_path, staff=staff))
     assert len(issues) == 1
     chart = files(tmp_path, staff=staff[:-1]).load()
-    assert chart.staff["cb3"].name == 'Nguyễn Văn "Ba", tổ trưởng\ntổ 2'
+    # A name is one line on a card: the cell's line break reads as a space.
+    assert chart.staff["cb3"].name == 'Nguyễn Văn "Ba", tổ trưởng tổ 2'
 
 
 # ---------------------------------------------------------------- mistakes
@@ -679,3 +680,17 @@ def test_catalogues_cover_every_csv_key_with_the_same_placeholders() -> None:
     # The [org] keys this module reuses exist too.
     for key in set(re.findall(r'"(org\.[a-z_]+)"', source)):
         assert key in vi and key in en
+
+
+def test_names_from_a_spreadsheet_reach_cards_clean(tmp_path: Path) -> None:
+    """A bidi override, a zero-width space or a control character pasted
+    into a name would reach the dashboard, task cards and digests: they are
+    removed, and a name of nothing visible is refused on its row."""
+    staff = (
+        *STAFF_ROWS,
+        "cb3,\u202eNguyễn\u200b  Văn\x07 Ba\u202c,cán bộ,W,",
+        "cb4,\u200b\u2066\u00ad,cán bộ,W,  <- orgcsv.invisible_name",
+    )
+    assert_issues_as_marked(files(tmp_path, staff=staff))
+    chart = files(tmp_path, staff=staff[:-1]).load()
+    assert chart.staff["cb3"].name == "Nguyễn Văn Ba"

@@ -35,7 +35,7 @@ from typing import Generic, TypeVar
 
 from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import CODE_RE, Role
-from bot.domain.text import fold
+from bot.domain.text import clean_name, fold
 from bot.i18n import t
 from bot.orgio.issues import (
     AssignmentRecord,
@@ -398,6 +398,12 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
         # Kept, so that references to it do not pile up "unknown" issues too.
         table.issue(row, "org.bad_code", field=table.header_names["id"], code=staff_id)
     name = table.required(row, "name")
+    if name is not None:
+        # Shown on cards, the dashboard and digests: no character that could
+        # reorder or forge their lines, and never a name nobody can see.
+        name = clean_name(name) or None
+        if name is None:
+            table.issue(row, "orgcsv.invisible_name", column=table.header_names["name"])
 
     roles: set[Role] = set()
     role_names = table.items(row, "roles", required=True)

@@ -17,6 +17,7 @@ from bot.domain.orgchart import (
     Category,
     GeoPoint,
 )
+from bot.domain.text import clean_name
 from bot.orgio.issues import (
     OrgIssue,
 )
@@ -163,6 +164,23 @@ class FieldReader:
                 self._issue(fields.line, "org.missing_field", field=key)
             return None
         return self._scalar_text(node, key)
+
+    def _name(self, fields: Fields, key: str, *, required: bool) -> str | None:
+        """A name staff and residents will read (a member's, an area's, a
+        category's): on one line, without the control, bidi or invisible
+        characters that could reorder or forge a card's lines; one made of
+        nothing visible is refused on its line."""
+        written = self._text(fields, key, required=required)
+        if written is None:
+            return None
+        name = clean_name(written)
+        if not name:
+            node = fields.get(key)
+            self._issue(
+                line_of(node) if node is not None else fields.line, "org.invisible_name", field=key
+            )
+            return None
+        return name
 
     def _code(self, fields: Fields, key: str) -> tuple[str, int] | None:
         """A required own code (area, category, staff id) in the shared format.

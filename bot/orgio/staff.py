@@ -33,7 +33,7 @@ class StaffReader(CategoryReader):
             if fields is None:
                 continue
             own = self._code(fields, "id")
-            name = self._text(fields, "name", required=True)
+            name = self._name(fields, "name", required=True)
 
             roles: set[Role] = set()
             roles_node = fields.get("roles")
