@@ -596,6 +596,26 @@ def test_an_org_export_over_an_existing_file_keeps_it_unless_forced(
     assert load_org_file(edited).staff.keys() == load_org_file(EXAMPLE_ORG).staff.keys()
 
 
+@pytest.mark.parametrize("name", ["staff.csv", "chart.txt", "chart"])
+def test_an_org_export_to_a_name_that_is_not_yaml_is_refused(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    """`org export x.csv` wrote YAML under a .csv name: Excel opened it as
+    garbage, and an import with --staff x.csv refused every line."""
+    target = tmp_path / name
+    capsys.readouterr()
+
+    assert main(["org", "export", str(target)]) == 2
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        t("vi", "cli.org_export_not_yaml", path=target, suggestion=target.with_suffix(".yaml"))
+    ]
+    assert not target.exists()
+    assert main(["org", "export", str(tmp_path / "chart.YML")]) == 0
+
+
 @pytest.mark.parametrize("command", [["org", "check"], ["run"]], ids=" ".join)
 def test_a_database_file_that_is_not_sqlite_is_one_line_and_never_hangs(
     command: list[str], tmp_path: Path

@@ -35,6 +35,10 @@ ROLE_NAMES = {
 }
 
 
+# What `org export` writes: the chart as YAML, under a name that says so.
+EXPORT_SUFFIXES = (".yaml", ".yml")
+
+
 def add_org(sub: Subcommands, w: Words) -> None:
     """``org import|export|check``."""
     h = w.h
@@ -207,6 +211,11 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
     from bot.orgio.writer import dump_org
 
     path: Path = args.file
+    if path.suffix.lower() not in EXPORT_SUFFIXES and not path.is_dir():
+        # The whole chart is YAML; the CSV files (docs/org-csv.md) hold only
+        # staff and assignments, so a .csv name would get YAML under it.
+        console.warn("cli.org_export_not_yaml", path=path, suggestion=path.with_suffix(".yaml"))
+        return EXIT_USAGE
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)
