@@ -234,9 +234,12 @@ async def test_the_abuse_list_and_who_can_be_reached_move_the_roster(
     person = await store.upsert_person("telegram", "666", "Spam", "vi")
     roster = await store.roster_version()
     entry = AdminEntry(clock.now(), "ops", AdminAction.PEOPLE_BLOCK, person_id=person.id)
+    assert not await store.is_blocked(person.id)
     await store.set_blocked(person.id, "spam", clock.now(), entry)
+    assert await store.is_blocked(person.id)
     assert (await store.identify_person("telegram", "666", None, "vi")).blocked
     await store.set_blocked(person.id, None, clock.now())
+    assert not await store.is_blocked(person.id)
     assert not (await store.identify_person("telegram", "666", None, "vi")).blocked
     (logged,) = await store.admin_log(10)
     assert (logged.actor, logged.accounts, logged.person_id) == (
