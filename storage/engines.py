@@ -195,16 +195,18 @@ async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
 
 
 async def start_afresh(where: Where) -> None:
-    """An empty database for `phananh demo`: SQLite's file (and its WAL)
-    removed; on PostgreSQL our schema dropped, only where it is empty or a
-    demo's own (`storage.postgres.db.wipe_for_demo`), else a refusal."""
+    """An empty database for `phananh demo`, only where it is empty or a
+    demo's own, else a refusal (`DatabaseUnusable`) and nothing touched:
+    SQLite's file (and its WAL) removed (`storage.sqlite.demo`), or on
+    PostgreSQL our schema dropped (`storage.postgres.db.wipe_for_demo`)."""
     if isinstance(where, PostgresUrl):
         from storage.postgres.db import wipe_for_demo
 
         await wipe_for_demo(where)
         return
-    for suffix in ("", "-wal", "-shm"):
-        await asyncio.to_thread(Path(f"{where}{suffix}").unlink, missing_ok=True)
+    from storage.sqlite.demo import wipe_for_demo as wipe_file
+
+    await asyncio.to_thread(wipe_file, where)
 
 
 # How each engine's backup begins: SQLite's file header, pg_dump's custom format.

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.services import Services
+from bot.config import PostgresUrl
 from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, Event, State
@@ -28,6 +29,8 @@ from bot.ports import (
     Store,
     StoredMedia,
 )
+from storage.engines import opened, start_afresh
+from storage.meta_keys import DEMO_MARK
 from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
 from storage.sqlite.inbox import WebhookInbox
 from storage.sqlite.store import SqliteStore
@@ -548,3 +551,21 @@ async def test_the_ward_s_own_words_are_kept_with_the_chart(store: Store, chart:
     assert loaded.categories["RTPT"].words == ("xà bần", "phế thải xây dựng")
     assert loaded == worded
     assert await store.roster_version() > roster
+
+
+async def test_start_afresh_never_empties_a_database_that_is_not_a_demos_own(
+    where: Path | PostgresUrl,
+) -> None:
+    """`start_afresh` (the demo's first step) deleted any SQLite file it was
+    given, the ward's database too; PostgreSQL's already refused one holding
+    someone's work.  Both refuse it now, and leave it as it was."""
+    async with opened(where) as storage:
+        await storage.store.upsert_person("telegram", "42", "An", "vi")
+    with pytest.raises(DatabaseUnusable):
+        await start_afresh(where)
+    async with opened(where) as storage:
+        assert await storage.store.find_person("telegram", "42") is not None
+        await storage.store.set_meta(DEMO_MARK, "1")
+    await start_afresh(where)  # the demo's own: emptied
+    async with opened(where) as storage:
+        assert await storage.store.find_person("telegram", "42") is None
