@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,11 +29,18 @@ from bot.ports import (
     Store,
     StoredMedia,
 )
-from storage.engines import opened, start_afresh
+from storage.engines import Storage, opened, start_afresh
 from storage.meta_keys import DEMO_MARK
-from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
+from storage.sqlite.db import (
+    Database,
+    DatabaseUnusable,
+    available_migrations,
+    parse_utc,
+    split_statements,
+)
 from storage.sqlite.inbox import WebhookInbox
 from storage.sqlite.store import SqliteStore
+from tests.engines import fetch
 from tests.test_services import file_by_typing
 
 pytestmark = pytest.mark.both_engines
@@ -569,3 +576,40 @@ async def test_start_afresh_never_empties_a_database_that_is_not_a_demos_own(
     await start_afresh(where)  # the demo's own: emptied
     async with opened(where) as storage:
         assert await storage.store.find_person("telegram", "42") is None
+
+
+def _instant(value: object) -> datetime:
+    """A stored time as either engine reads it back (SQLite's text, PostgreSQL's timestamptz)."""
+    return value if isinstance(value, datetime) else parse_utc(str(value))
+
+
+async def test_people_and_accounts_are_dated_by_the_projects_clock(
+    storage: Storage, clock: ManualClock, chart: OrgChart
+) -> None:
+    """`people.created_at` and the accounts' times came from the database's
+    own clock (`datetime('now')`, `now()`): a test's week, or a resident's
+    /mydata, showed the day the machine ran instead of when they wrote."""
+    store = storage.store
+    first = clock.now()
+    person = await store.upsert_person("telegram", "42", "An", "vi")
+    clock.advance(timedelta(days=2))
+    await store.identify_person("telegram", "42", None, "vi")  # seen again, two days on
+    (created,) = await fetch(
+        storage.database, "SELECT created_at FROM people WHERE id = ?", person.id
+    )
+    assert _instant(created[0]) == first
+    (account,) = await fetch(
+        storage.database,
+        "SELECT created_at, last_seen_at FROM accounts WHERE external_id = ?",
+        "42",
+    )
+    assert [_instant(v) for v in account] == [first, clock.now()]
+
+    await store.replace_org(chart)  # the chart names staff accounts: dated now too
+    named = await fetch(
+        storage.database,
+        "SELECT p.created_at, a.created_at, b.bound_at FROM accounts a"
+        " JOIN people p ON p.id = a.person_id JOIN staff_bindings b ON b.person_id = p.id",
+    )
+    assert named
+    assert {_instant(v) for row in named for v in row} == {clock.now()}
