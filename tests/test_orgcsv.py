@@ -694,3 +694,30 @@ def test_names_from_a_spreadsheet_reach_cards_clean(tmp_path: Path) -> None:
     assert_issues_as_marked(files(tmp_path, staff=staff))
     chart = files(tmp_path, staff=staff[:-1]).load()
     assert chart.staff["cb3"].name == "Nguyễn Văn Ba"
+
+
+def test_a_code_written_in_another_case_names_the_code_to_write(tmp_path: Path) -> None:
+    """A spreadsheet's "LD" for the YAML's "ld", a ward typed "w": each was
+    "no such code", and the clerk looked for a code that was there."""
+    staff = (
+        "LD,Chủ tịch W,lãnh đạo phường,W,7001",
+        *STAFF_ROWS[1:3],
+        "cb2,Cán bộ W2,cán bộ,w2,  <- org.wrong_case",
+        *STAFF_ROWS[4:],
+    )
+    yaml_line = BASE_YAML.splitlines().index("        leader: ld") + 1
+    case = files(tmp_path, staff=staff, assignments=("G1,rac,cb  <- org.wrong_case",))
+    case.expected.append(("", yaml_line, "org.wrong_case"))
+    issues = assert_issues_as_marked(case)
+    assert {(i.params["code"], i.params["match"]) for i in issues} == {
+        ("ld", "LD"),
+        ("w2", "W2"),
+        ("rac", "RAC"),
+    }
+
+
+def test_a_member_pasted_twice_is_one_mistake(tmp_path: Path) -> None:
+    """The same row twice said the id was taken and, on the same row, that
+    the member's own Telegram id was another's."""
+    staff = (*STAFF_ROWS, "cb,Cán bộ W,cán bộ,W,7002  <- org.duplicate_staff")
+    assert_issues_as_marked(files(tmp_path, staff=staff))

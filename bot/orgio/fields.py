@@ -5,6 +5,7 @@ scalar as text, a code, a reference, numbers, flags, points and polygons
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from yaml.constructor import SafeConstructor
 from yaml.error import MarkedYAMLError
@@ -62,6 +63,17 @@ class FieldReader:
     def _issue_at(self, ref: Ref, key: str, /, **params: str) -> None:
         """An issue on the line (and in the file) where ``ref`` was written."""
         self.issues.append(OrgIssue(ref.line, key, dict(params), ref.source))
+
+    def _unknown_at(self, ref: Ref, known: Iterable[str], key: str, /, **params: str) -> None:
+        """``ref`` names nothing: ``key``, unless a code in ``known`` differs
+        from it only in case ("LD-HH-CT" in a spreadsheet, "ld-hh-ct" in the
+        YAML) — then the code to write, which "no such code" would hide."""
+        folded = ref.code.casefold()
+        twin = next((code for code in known if code.casefold() == folded), None)
+        if twin is not None:
+            self._issue_at(ref, "org.wrong_case", code=ref.code, match=twin)
+        else:
+            self._issue_at(ref, key, **params)
 
     def compose(self, text: str) -> Node | None:
         loader: Loader | None = None
