@@ -791,6 +791,29 @@ def test_org_check_read_through_a_pipe_closed_early_ends_without_a_traceback(
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
 
 
+def test_an_area_moved_to_another_ward_is_named_with_both_wards(
+    charted: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The clerk moved a residential group to the next ward: the import said
+    only "~ areas: HH-TDP04", not that its reports now go to another office."""
+    lines = EXAMPLE_ORG.read_text(encoding="utf-8").split("\n")
+    start = lines.index("              - code: HH-TDP04")
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i].startswith(" " * 16))
+    group = [line[4:] for line in lines[start:end]]  # two levels up: from a zone to a ward
+    del lines[start:end]
+    at = lines.index("          - code: BD-TDP01")
+    lines[at:at] = group
+    moved = tmp_path / "moved.yaml"
+    moved.write_text("\n".join(lines), encoding="utf-8")
+    capsys.readouterr()
+
+    assert main(["org", "import", "--dry-run", str(moved)]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "  ~ areas: HH-TDP04" in out
+    assert t("vi", "cli.org_area_ward", code="HH-TDP04", old="HONGHAI", new="BACHDANG") in out
+
+
 def test_org_import_of_a_broken_file_lists_every_mistake_and_loads_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -162,6 +162,8 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
         admin = Admin(services)
         plan = await admin.plan_import(chart)
         _print_changes(console, lines(plan.diff))
+        if services.has_chart:
+            _print_ward_moves(console, services.chart, chart)
         for move in plan.consequences.moves:
             console.say(
                 "cli.org_move" if move.why is not None else "cli.org_move_back",
@@ -188,6 +190,17 @@ def _print_changes(console: Console, changes: Sequence[tuple[str, str, str]]) ->
     console.say("cli.org_diff_header", count=len(changes))
     for section, sign, key in changes:
         print(f"  {sign} {section}: {key}")
+
+
+def _print_ward_moves(console: Console, old: OrgChart, new: OrgChart) -> None:
+    """Areas the file puts in another ward: "~ areas: HH-TDP04" alone hid
+    that its residents' reports now go to another ward's office."""
+    for code in new.areas:
+        if code not in old.areas:
+            continue
+        before, after = old.ward_of(code), new.ward_of(code)
+        if before is not None and after is not None and before != after:
+            console.say("cli.org_area_ward", code=code, old=before, new=after)
 
 
 def _counts(chart: OrgChart) -> dict[str, int]:
