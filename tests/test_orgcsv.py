@@ -721,3 +721,16 @@ def test_a_member_pasted_twice_is_one_mistake(tmp_path: Path) -> None:
     the member's own Telegram id was another's."""
     staff = (*STAFF_ROWS, "cb,Cán bộ W,cán bộ,W,7002  <- org.duplicate_staff")
     assert_issues_as_marked(files(tmp_path, staff=staff))
+
+
+def test_invisible_characters_in_codes_are_not_mistakes(tmp_path: Path) -> None:
+    """A zero-width space or a bidi mark pasted after "cb3" or "W" made a
+    code that reads right "not valid" or "no such ward"."""
+    staff = (
+        *STAFF_ROWS,
+        "cb3\u200b,Lê\u00a0Thị  Ba,cán bộ,\u200eW\u200b,",
+    )
+    chart = files(tmp_path, staff=staff, assignments=(*ASSIGNMENTS_ROWS, "G2\u200b,RAC,cb3")).load()
+    assert chart.staff["cb3"].wards == ("W",)
+    assert chart.staff["cb3"].name == "Lê Thị Ba"
+    assert chart.assignments[("G2", "RAC")] == "cb3"

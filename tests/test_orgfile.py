@@ -1413,3 +1413,26 @@ def test_names_reach_cards_without_invisible_or_control_characters() -> None:
             ),
         )
     )
+
+
+def test_invisible_characters_in_codes_and_references_are_dropped() -> None:
+    """ "G9" followed by a zero-width space was "not a valid code", and a
+    leader written with one "no such staff member"."""
+    chart = parse_org(
+        org_yaml(
+            in_ward=group("G9").replace("code: G9", 'code: "G9\\u200b"'),
+            staff=entry("id: cb9", "name: Ba", "roles: [cadre]", 'wards: ["\\u200eW"]'),
+        )
+    )
+    assert "G9" in chart.areas
+    assert chart.staff["cb9"].wards == ("W",)
+    assert_issues_as_marked(
+        org_yaml(
+            staff=entry(
+                "id: cb9",
+                "name: Ba",
+                "roles: [cadre]",
+                'wards: ["\\u200b"]  # <- missing_field staff_without_wards',
+            )
+        )
+    )

@@ -42,6 +42,7 @@ from bot.orgio.issues import (
     OrgChartInvalid,
     OrgIssue,
     StaffRecord,
+    bare_code,
     read_text_file,
 )
 
@@ -267,6 +268,15 @@ def _is_sep_line(cells: list[str]) -> bool:
     return cells[0].lower() == "sep=" and not any(cells[1:])
 
 
+# Columns of free text, cleaned as names are (`clean_name`); every other
+# column holds codes, ids and keywords (`bare_code`).
+_TEXT_COLUMNS = frozenset({"name"})
+
+
+def _cell(key: str, written: str) -> str:
+    return written if key in _TEXT_COLUMNS else bare_code(written)
+
+
 class _Table:
     """One CSV file: its header matched against ``columns``, then its rows."""
 
@@ -363,7 +373,9 @@ class _Table:
                 if cells[index] and index not in self._unnamed_reported:
                     self._unnamed_reported.add(index)
                     self._issue(line, "orgcsv.unnamed_column", number=str(index + 1))
-            out.append(_Row(line, {key: cells[index] for key, index in self._index.items()}))
+            out.append(
+                _Row(line, {key: _cell(key, cells[index]) for key, index in self._index.items()})
+            )
         return out
 
     def cell(self, row: _Row, key: str) -> str:

@@ -21,6 +21,7 @@ from bot.domain.orgchart import (
 from bot.domain.text import clean_name
 from bot.orgio.issues import (
     OrgIssue,
+    bare_code,
 )
 from bot.orgio.yamlnodes import (
     BOOL_TAG,
@@ -169,6 +170,17 @@ class FieldReader:
             return None
         return text
 
+    def _code_text(self, node: Node, where: str) -> str | None:
+        """A code or reference as written, less invisible characters (`bare_code`)."""
+        text = self._scalar_text(node, where)
+        if text is None:
+            return None
+        code = bare_code(text)
+        if not code:
+            self._issue(line_of(node), "org.missing_field", field=where)
+            return None
+        return code
+
     def _text(self, fields: Fields, key: str, *, required: bool) -> str | None:
         node = fields.get(key)
         if node is None:
@@ -204,7 +216,7 @@ class FieldReader:
         if node is None:
             self._issue(fields.line, "org.missing_field", field=key)
             return None
-        text = self._scalar_text(node, key)
+        text = self._code_text(node, key)
         if text is None:
             return None
         if not CODE_RE.match(text):
@@ -217,7 +229,7 @@ class FieldReader:
             if required:
                 self._issue(fields.line, "org.missing_field", field=key)
             return None
-        text = self._scalar_text(node, key)
+        text = self._code_text(node, key)
         return Ref(text, line_of(node)) if text is not None else None
 
     def _refs(self, node: Node, where: str) -> list[Ref]:
@@ -226,7 +238,7 @@ class FieldReader:
             return []
         refs: list[Ref] = []
         for item in items:
-            text = self._scalar_text(item, where)
+            text = self._code_text(item, where)
             if text is not None:
                 refs.append(Ref(text, line_of(item)))
         return refs
