@@ -570,6 +570,8 @@ def test_assignment_header_mistakes(tmp_path: Path) -> None:
     ("content", "line", "key"),
     [
         pytest.param(b"", 1, "orgcsv.empty_file", id="empty"),
+        # The workbook itself (a zip) instead of its CSV: it said "not UTF-8".
+        pytest.param(b"PK\x03\x04\x14\x00\x06\x00", 0, "orgcsv.workbook", id="xlsx"),
         pytest.param(b"\xef\xbb\xbf\r\n;;;\r\n", 1, "orgcsv.empty_file", id="only-blank-rows"),
         pytest.param(
             # Saved in the old Vietnamese Windows code page instead of UTF-8.
@@ -734,3 +736,14 @@ def test_invisible_characters_in_codes_are_not_mistakes(tmp_path: Path) -> None:
     assert chart.staff["cb3"].wards == ("W",)
     assert chart.staff["cb3"].name == "Lê Thị Ba"
     assert chart.assignments[("G2", "RAC")] == "cb3"
+
+
+def test_excels_unicode_text_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16 with its BOM, tab-separated), and a
+    YAML Notepad saved as "Unicode": both were "not UTF-8"."""
+    case = files(tmp_path)
+    assert case.staff is not None
+    text = "\r\n".join([STAFF_HEADER, *STAFF_ROWS]).replace(",", "\t")
+    case.staff.write_bytes(text.encode("utf-16"))
+    case.yaml.write_bytes(BASE_YAML.encode("utf-16"))
+    assert case.load().staff.keys() == {"ld", "ld2", "cb", "cb2", "tp"}

@@ -224,8 +224,26 @@ def describe_issue(issue: OrgIssue, lang: str, *, org_file: str | None = None) -
 # -------------------------------------------------------------------- table
 
 
+# How a file saved as an Excel workbook (.xlsx, a zip) begins.
+_WORKBOOK_MAGIC = b"PK\x03\x04"
+
+
+def _is_workbook(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == _WORKBOOK_MAGIC
+    except OSError:
+        return False  # read_text_file says why
+
+
 def _read(path: Path, parse: Callable[..., CsvRead[_R]]) -> CsvRead[_R]:
     source = str(path)
+    if _is_workbook(path):
+        # The workbook itself, not its CSV: "not UTF-8" would send the clerk
+        # looking for an encoding setting.
+        return CsvRead(
+            issues=[OrgIssue(0, "orgcsv.workbook", {"path": source}, source)], usable=False
+        )
     try:
         text = read_text_file(path, source=source)
     except OrgChartInvalid as invalid:

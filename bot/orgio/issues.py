@@ -112,6 +112,13 @@ def read_text_file(path: Path, *, source: str = "") -> str:
     except OSError as exc:
         issue = OrgIssue(0, *_unreadable(exc, shown), source)
         raise OrgChartInvalid([issue], source=shown) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Notepad's "Unicode" and Excel's "Unicode Text" (tab-separated):
+        # UTF-16 with its BOM, which says which it is.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: said below as not UTF-8
     try:
         # utf-8-sig: Notepad and Excel on Windows like to start the file with a BOM.
         return data.decode("utf-8-sig")
