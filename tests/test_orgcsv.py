@@ -332,6 +332,9 @@ def test_zalo_id_mistakes_are_pinned_to_their_row(tmp_path: Path) -> None:
         "cb4,Bốn,cán bộ,W,,e4ea5c  <- org.duplicate_zalo_id",
         "cb5,Năm,cán bộ,W,,có dấu  <- org.bad_zalo_id",
         "cb6,Sáu,cán bộ,W,,a b  <- org.bad_zalo_id",
+        # What Excel shows of a long Zalo id taken for a number.
+        "cb7,Bảy,cán bộ,W,,8.42435E+18  <- orgcsv.zalo_id_as_number",
+        'cb8,Tám,cán bộ,W,,"8,42435E+18"  <- orgcsv.zalo_id_as_number',
     )
     issues = assert_issues_as_marked(files(tmp_path, staff=staff, staff_header=ZALO_HEADER))
     duplicate = next(i for i in issues if i.key == "org.duplicate_zalo_id")

@@ -65,6 +65,8 @@ _R = TypeVar("_R", StaffRecord, AssignmentRecord)
 _LIST_SEPARATORS = re.compile(r"[,;|]")
 _DELIMITERS = (",", ";", "\t")
 _DIGITS = re.compile(r"^[0-9]+$")
+# A long number as Excel shows it, in either decimal mark: "8,42435E+18".
+_EXCEL_NUMBER = re.compile(r"^[0-9]+([.,][0-9]+)?E\+[0-9]+$", re.IGNORECASE)
 
 # Roles need a ward to serve (as in the YAML).
 _WARD_BOUND_ROLES = frozenset({Role.CADRE, Role.WARD_LEADER})
@@ -462,7 +464,11 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
             table.issue(row, "orgcsv.bad_telegram_id", value=written_id)
 
     zalo_id = table.cell(row, "zalo_id") or None
-    if zalo_id is not None and not valid_account_id(ZALO, zalo_id):
+    if zalo_id is not None and _EXCEL_NUMBER.match(zalo_id):
+        # Excel took the id for a number and kept only its first digits.
+        table.issue(row, "orgcsv.zalo_id_as_number", value=zalo_id)
+        zalo_id = None
+    elif zalo_id is not None and not valid_account_id(ZALO, zalo_id):
         table.issue(row, "org.bad_zalo_id", value=zalo_id)
         zalo_id = None
 
