@@ -281,14 +281,14 @@ async def reset(url: str) -> None:
 async def one_report(db: Driver, n: int, now: datetime) -> None:
     """Every statement one resident's report makes, in order."""
     external = f"bench-{db.name}-{n}"
-    rows = await db.fetch(IDENTIFY, "telegram", external)
+    rows = await db.fetch(IDENTIFY, "telegram", external, now)
     if not rows:
         await db.execute(NEW_PERSON, "telegram", external, f"Resident {n}")
-        rows = await db.fetch(IDENTIFY, "telegram", external)
+        rows = await db.fetch(IDENTIFY, "telegram", external, now)
     person = rows[0][0]
     draft: dict[str, Any] = {}
     for step, answer in enumerate(("sanitation", "RKTG", "HONGHAI", "HH-TDP03", "text", "d")):
-        await db.fetch(IDENTIFY, "telegram", external)
+        await db.fetch(IDENTIFY, "telegram", external, now)
         draft[f"a{step}"] = answer
         await db.execute(
             SAVE_CONVERSATION,
@@ -300,7 +300,7 @@ async def one_report(db: Driver, n: int, now: datetime) -> None:
             now,
             str(n * 10 + step),
         )
-    await db.fetch(IDENTIFY, "telegram", external)
+    await db.fetch(IDENTIFY, "telegram", external, now)
 
     async def file(tx: Driver) -> None:
         complaint = await tx.fetchval(

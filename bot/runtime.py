@@ -109,11 +109,11 @@ def build_services(settings: Settings, store: Store, clock: Clock) -> Services:
     )
 
 
-async def open_database(settings: Settings) -> Storage:
+async def open_database(settings: Settings, clock: Clock | None = None) -> Storage:
     """The configured database: ``PHANANH_DB`` names a file (SQLite) or a
     server (``postgresql://…``, PostgreSQL); either way the same
-    repositories (storage/engines.py)."""
-    return await open_storage(settings.database)
+    repositories (storage/engines.py), writing times from ``clock``."""
+    return await open_storage(settings.database, clock=clock)
 
 
 async def fresh_database(settings: Settings) -> None:
@@ -127,7 +127,7 @@ async def opened(settings: Settings, clock: Clock | None = None) -> AsyncIterato
     """The database and the use cases with the org chart loaded, and no
     channel: what they queue is sent the next time the bot runs."""
     clock = clock or SystemClock()
-    storage = await open_database(settings)
+    storage = await open_database(settings, clock)
     try:
         store = storage.store
         services = build_services(settings, store, clock)

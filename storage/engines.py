@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import PostgresUrl
+from bot.domain.clock import Clock
 from bot.ports import (
     DigestStore,
     HealthStore,
@@ -175,9 +176,13 @@ def engine_of(where: Where) -> str:
     return POSTGRES if isinstance(where, PostgresUrl) else SQLITE
 
 
-async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
+async def open_storage(
+    where: Where, *, migrate: bool = True, clock: Clock | None = None
+) -> Storage:
     """Open (and bring to this program's schema) the database ``where``
-    names.  Anything that keeps it from being used raises
+    names; the store records the times it is not told on ``clock`` (the
+    use cases' own; the wall clock when None), never the database's.
+    Anything that keeps it from being used raises
     `storage.errors.DatabaseUnusable` with one line for the operator."""
     if isinstance(where, PostgresUrl):
         from storage.postgres.db import Database as PostgresDatabase
@@ -185,26 +190,28 @@ async def open_storage(where: Where, *, migrate: bool = True) -> Storage:
         from storage.postgres.store import PostgresStore
 
         pg = await PostgresDatabase.open(where, migrate=migrate)
-        return Storage(POSTGRES, PostgresStore(pg), PostgresDigestStore(pg), pg, where)
+        return Storage(POSTGRES, PostgresStore(pg, clock), PostgresDigestStore(pg), pg, where)
     from storage.sqlite.db import Database as SqliteDatabase
     from storage.sqlite.digest import SqliteDigestStore
     from storage.sqlite.store import SqliteStore
 
     lite = await SqliteDatabase.open(where, migrate=migrate)
-    return Storage(SQLITE, SqliteStore(lite), SqliteDigestStore(lite), lite, where)
+    return Storage(SQLITE, SqliteStore(lite, clock), SqliteDigestStore(lite), lite, where)
 
 
 async def start_afresh(where: Where) -> None:
-    """An empty database for `phananh demo`: SQLite's file (and its WAL)
-    removed; on PostgreSQL our schema dropped, only where it is empty or a
-    demo's own (`storage.postgres.db.wipe_for_demo`), else a refusal."""
+    """An empty database for `phananh demo`, only where it is empty or a
+    demo's own, else a refusal (`DatabaseUnusable`) and nothing touched:
+    SQLite's file (and its WAL) removed (`storage.sqlite.demo`), or on
+    PostgreSQL our schema dropped (`storage.postgres.db.wipe_for_demo`)."""
     if isinstance(where, PostgresUrl):
         from storage.postgres.db import wipe_for_demo
 
         await wipe_for_demo(where)
         return
-    for suffix in ("", "-wal", "-shm"):
-        await asyncio.to_thread(Path(f"{where}{suffix}").unlink, missing_ok=True)
+    from storage.sqlite.demo import wipe_for_demo as wipe_file
+
+    await asyncio.to_thread(wipe_file, where)
 
 
 # How each engine's backup begins: SQLite's file header, pg_dump's custom format.
@@ -259,9 +266,11 @@ def sole_runner(where: Where) -> Iterator[None]:
 
 
 @asynccontextmanager
-async def opened(where: Where, *, migrate: bool = True) -> AsyncIterator[Storage]:
+async def opened(
+    where: Where, *, migrate: bool = True, clock: Clock | None = None
+) -> AsyncIterator[Storage]:
     """`open_storage` for a block, closed at its end."""
-    storage = await open_storage(where, migrate=migrate)
+    storage = await open_storage(where, migrate=migrate, clock=clock)
     try:
         yield storage
     finally:

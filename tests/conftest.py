@@ -76,8 +76,8 @@ def where(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterat
 
 
 @pytest.fixture
-async def storage(where: Path | PostgresUrl) -> AsyncIterator[Storage]:
-    async with opened(where) as opened_storage:
+async def storage(where: Path | PostgresUrl, clock: ManualClock) -> AsyncIterator[Storage]:
+    async with opened(where, clock=clock) as opened_storage:
         yield opened_storage
 
 

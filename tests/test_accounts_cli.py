@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,36 @@ def test_people_block_names_an_account_on_any_channel(
     capsys.readouterr()
     assert main(["history"]) == 0
     assert "Chặn tài khoản Zalo e4ea5c: “quảng cáo”" in capsys.readouterr().out
+
+
+def _logged(db: Path) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM admin_log").fetchone()[0])
+
+
+def test_blocking_twice_or_unblocking_who_is_not_blocked_says_so_and_logs_nothing(
+    cli_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both said "done" and added a line to the admin log for nothing."""
+    assert main(["people", "block", "zalo:e4ea5c", "--reason", "quảng cáo"]) == 0
+    capsys.readouterr()
+    logged = _logged(cli_db)
+
+    assert main(["people", "block", "zalo:e4ea5c", "--reason", "spam"]) == 0
+    assert capsys.readouterr().out.strip() == t(
+        "vi", "cli.people_already_blocked", channel="Zalo", id="e4ea5c"
+    )
+    assert _blocked(cli_db) == [(ZALO, "e4ea5c", "quảng cáo")], "the first reason stands"
+
+    assert main(["people", "unblock", "zalo:e4ea5c"]) == 0
+    capsys.readouterr()
+    logged = _logged(cli_db)
+    assert main(["people", "unblock", "zalo:e4ea5c"]) == 0
+    assert capsys.readouterr().out.strip() == t(
+        "vi", "cli.people_already_unblocked", channel="Zalo", id="e4ea5c"
+    )
+    assert _logged(cli_db) == logged
+    assert _blocked(cli_db) == []
 
 
 @pytest.mark.parametrize(

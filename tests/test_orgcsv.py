@@ -332,6 +332,9 @@ def test_zalo_id_mistakes_are_pinned_to_their_row(tmp_path: Path) -> None:
         "cb4,Bốn,cán bộ,W,,e4ea5c  <- org.duplicate_zalo_id",
         "cb5,Năm,cán bộ,W,,có dấu  <- org.bad_zalo_id",
         "cb6,Sáu,cán bộ,W,,a b  <- org.bad_zalo_id",
+        # What Excel shows of a long Zalo id taken for a number.
+        "cb7,Bảy,cán bộ,W,,8.42435E+18  <- orgcsv.zalo_id_as_number",
+        'cb8,Tám,cán bộ,W,,"8,42435E+18"  <- orgcsv.zalo_id_as_number',
     )
     issues = assert_issues_as_marked(files(tmp_path, staff=staff, staff_header=ZALO_HEADER))
     duplicate = next(i for i in issues if i.key == "org.duplicate_zalo_id")
@@ -350,7 +353,8 @@ def test_a_quoted_cell_may_hold_the_separator_and_a_line_break(tmp_path: Path) -
     issues = assert_issues_as_marked(files(tmp_path, staff=staff))
     assert len(issues) == 1
     chart = files(tmp_path, staff=staff[:-1]).load()
-    assert chart.staff["cb3"].name == 'Nguyễn Văn "Ba", tổ trưởng\ntổ 2'
+    # A name is one line on a card: the cell's line break reads as a space.
+    assert chart.staff["cb3"].name == 'Nguyễn Văn "Ba", tổ trưởng tổ 2'
 
 
 # ---------------------------------------------------------------- mistakes
@@ -569,6 +573,8 @@ def test_assignment_header_mistakes(tmp_path: Path) -> None:
     ("content", "line", "key"),
     [
         pytest.param(b"", 1, "orgcsv.empty_file", id="empty"),
+        # The workbook itself (a zip) instead of its CSV: it said "not UTF-8".
+        pytest.param(b"PK\x03\x04\x14\x00\x06\x00", 0, "orgcsv.workbook", id="xlsx"),
         pytest.param(b"\xef\xbb\xbf\r\n;;;\r\n", 1, "orgcsv.empty_file", id="only-blank-rows"),
         pytest.param(
             # Saved in the old Vietnamese Windows code page instead of UTF-8.
@@ -679,3 +685,68 @@ def test_catalogues_cover_every_csv_key_with_the_same_placeholders() -> None:
     # The [org] keys this module reuses exist too.
     for key in set(re.findall(r'"(org\.[a-z_]+)"', source)):
         assert key in vi and key in en
+
+
+def test_names_from_a_spreadsheet_reach_cards_clean(tmp_path: Path) -> None:
+    """A bidi override, a zero-width space or a control character pasted
+    into a name would reach the dashboard, task cards and digests: they are
+    removed, and a name of nothing visible is refused on its row."""
+    staff = (
+        *STAFF_ROWS,
+        "cb3,\u202eNguyễn\u200b  Văn\x07 Ba\u202c,cán bộ,W,",
+        "cb4,\u200b\u2066\u00ad,cán bộ,W,  <- orgcsv.invisible_name",
+    )
+    assert_issues_as_marked(files(tmp_path, staff=staff))
+    chart = files(tmp_path, staff=staff[:-1]).load()
+    assert chart.staff["cb3"].name == "Nguyễn Văn Ba"
+
+
+def test_a_code_written_in_another_case_names_the_code_to_write(tmp_path: Path) -> None:
+    """A spreadsheet's "LD" for the YAML's "ld", a ward typed "w": each was
+    "no such code", and the clerk looked for a code that was there."""
+    staff = (
+        "LD,Chủ tịch W,lãnh đạo phường,W,7001",
+        *STAFF_ROWS[1:3],
+        "cb2,Cán bộ W2,cán bộ,w2,  <- org.wrong_case",
+        *STAFF_ROWS[4:],
+    )
+    yaml_line = BASE_YAML.splitlines().index("        leader: ld") + 1
+    case = files(tmp_path, staff=staff, assignments=("G1,rac,cb  <- org.wrong_case",))
+    case.expected.append(("", yaml_line, "org.wrong_case"))
+    issues = assert_issues_as_marked(case)
+    assert {(i.params["code"], i.params["match"]) for i in issues} == {
+        ("ld", "LD"),
+        ("w2", "W2"),
+        ("rac", "RAC"),
+    }
+
+
+def test_a_member_pasted_twice_is_one_mistake(tmp_path: Path) -> None:
+    """The same row twice said the id was taken and, on the same row, that
+    the member's own Telegram id was another's."""
+    staff = (*STAFF_ROWS, "cb,Cán bộ W,cán bộ,W,7002  <- org.duplicate_staff")
+    assert_issues_as_marked(files(tmp_path, staff=staff))
+
+
+def test_invisible_characters_in_codes_are_not_mistakes(tmp_path: Path) -> None:
+    """A zero-width space or a bidi mark pasted after "cb3" or "W" made a
+    code that reads right "not valid" or "no such ward"."""
+    staff = (
+        *STAFF_ROWS,
+        "cb3\u200b,Lê\u00a0Thị  Ba,cán bộ,\u200eW\u200b,",
+    )
+    chart = files(tmp_path, staff=staff, assignments=(*ASSIGNMENTS_ROWS, "G2\u200b,RAC,cb3")).load()
+    assert chart.staff["cb3"].wards == ("W",)
+    assert chart.staff["cb3"].name == "Lê Thị Ba"
+    assert chart.assignments[("G2", "RAC")] == "cb3"
+
+
+def test_excels_unicode_text_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16 with its BOM, tab-separated), and a
+    YAML Notepad saved as "Unicode": both were "not UTF-8"."""
+    case = files(tmp_path)
+    assert case.staff is not None
+    text = "\r\n".join([STAFF_HEADER, *STAFF_ROWS]).replace(",", "\t")
+    case.staff.write_bytes(text.encode("utf-16"))
+    case.yaml.write_bytes(BASE_YAML.encode("utf-16"))
+    assert case.load().staff.keys() == {"ld", "ld2", "cb", "cb2", "tp"}

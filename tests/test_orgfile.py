@@ -1379,3 +1379,60 @@ def test_city_leaders_all_inactive_are_refused() -> None:
 
 def _line_of(text: str, needle: str) -> int:
     return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_names_reach_cards_without_invisible_or_control_characters() -> None:
+    """A bidi override, a zero-width space or a control character in a
+    member's, an area's or a problem's name would reorder or forge the lines
+    of task cards, the dashboard and digests: removed on import; a name of
+    nothing visible is refused on its line."""
+    chart = parse_org(
+        org_yaml(
+            in_ward=group("G9").replace("name: Tổ G9", 'name: "Tổ\\u200b  9\\u202e"'),
+            categories=category("XB").replace(
+                "name: Lĩnh vực XB", 'name: "\\u2066Xà\\x07 bần\\u2069"\n  name_en: "Rubble\\u200f"'
+            ),
+            staff=entry(
+                "id: cb9", 'name: "\\u202eNguyễn Văn\\tBa\\u202c"', "roles: [cadre]", "wards: [W]"
+            ),
+        )
+    )
+    assert chart.areas["G9"].name == "Tổ 9"
+    assert (chart.categories["XB"].name, chart.categories["XB"].name_en) == ("Xà bần", "Rubble")
+    assert chart.staff["cb9"].name == "Nguyễn Văn Ba"
+    assert_issues_as_marked(
+        org_yaml(
+            in_ward=group("G9").replace(
+                "name: Tổ G9", 'name: "\\u200b\\u2066"  # <- invisible_name'
+            ),
+            staff=entry(
+                "id: cb9",
+                'name: "\\u202e\\x07"  # <- invisible_name',
+                "roles: [cadre]",
+                "wards: [W]",
+            ),
+        )
+    )
+
+
+def test_invisible_characters_in_codes_and_references_are_dropped() -> None:
+    """ "G9" followed by a zero-width space was "not a valid code", and a
+    leader written with one "no such staff member"."""
+    chart = parse_org(
+        org_yaml(
+            in_ward=group("G9").replace("code: G9", 'code: "G9\\u200b"'),
+            staff=entry("id: cb9", "name: Ba", "roles: [cadre]", 'wards: ["\\u200eW"]'),
+        )
+    )
+    assert "G9" in chart.areas
+    assert chart.staff["cb9"].wards == ("W",)
+    assert_issues_as_marked(
+        org_yaml(
+            staff=entry(
+                "id: cb9",
+                "name: Ba",
+                "roles: [cadre]",
+                'wards: ["\\u200b"]  # <- missing_field staff_without_wards',
+            )
+        )
+    )

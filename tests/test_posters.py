@@ -233,12 +233,54 @@ def test_pdf_is_one_a4_page(chart: OrgChart, tmp_path: Path) -> None:
 # ------------------------------------------------------------- refusals
 
 
-@pytest.mark.parametrize("ward", ["NOWHERE", "HH-TDP01", "HALONG", "honghai"])
-def test_unknown_ward_is_refused(chart: OrgChart, tmp_path: Path, ward: str) -> None:
+@pytest.mark.parametrize("ward", ["NOWHERE", "honghai"])
+def test_unknown_ward_is_refused_naming_the_wards(
+    chart: OrgChart, tmp_path: Path, ward: str
+) -> None:
     with pytest.raises(PosterError) as caught:
         render_posters(chart, ward, TELEGRAM, tmp_path)
-    assert (caught.value.key, caught.value.params) == ("poster.unknown_ward", {"ward": ward})
+    known = ", ".join(chart.ward_codes())
+    assert (caught.value.key, caught.value.params) == (
+        "poster.unknown_ward",
+        {"ward": ward, "known": known},
+    )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("code", ["HH-TDP01", "HH-K1"])
+def test_a_groups_code_for_the_ward_names_its_wards_code(
+    chart: OrgChart, tmp_path: Path, code: str
+) -> None:
+    """The clerk typed the code printed on a group's poster: it said no such
+    ward existed; it says whose it is and which ward's code to use."""
+    with pytest.raises(PosterError) as caught:
+        render_posters(chart, code, TELEGRAM, tmp_path)
+    assert (caught.value.key, caught.value.params) == (
+        "poster.area_of_ward",
+        {"ward": code, "name": chart.areas[code].name, "parent": "HONGHAI"},
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_citys_code_for_the_ward_is_told_it_is_no_wards(
+    chart: OrgChart, tmp_path: Path
+) -> None:
+    with pytest.raises(PosterError) as caught:
+        render_posters(chart, "HALONG", TELEGRAM, tmp_path)
+    assert caught.value.key == "poster.not_a_ward"
+    assert caught.value.params["known"] == ", ".join(chart.ward_codes())
+
+
+def test_posters_for_a_groups_code_say_on_the_command_line_which_ward(
+    cli_db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "posters"
+    assert main(["posters", "--ward", "HH-TDP01", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        i18n.t("vi", "poster.area_of_ward", ward="HH-TDP01", name="Tổ dân phố 1", parent="HONGHAI")
+    ]
+    assert not out.exists()
 
 
 def test_ward_without_groups_is_refused(tmp_path: Path) -> None:
@@ -265,7 +307,9 @@ def test_bad_bot_username_is_refused(chart: OrgChart, tmp_path: Path, username: 
 @pytest.mark.parametrize(
     ("key", "params"),
     [
-        ("poster.unknown_ward", {"ward": "X"}),
+        ("poster.unknown_ward", {"ward": "X", "known": "A, B"}),
+        ("poster.area_of_ward", {"ward": "X", "name": "Tổ 1", "parent": "W"}),
+        ("poster.not_a_ward", {"ward": "X", "name": "Thành phố", "known": "A, B"}),
         ("poster.no_groups", {"ward": "X"}),
         ("poster.bad_username", {"username": "x"}),
     ],

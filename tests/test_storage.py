@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app.services import Services
+from bot.config import PostgresUrl
 from bot.domain.channels import Account
 from bot.domain.clock import ManualClock
 from bot.domain.complaints import Action, Event, State
@@ -28,9 +29,18 @@ from bot.ports import (
     Store,
     StoredMedia,
 )
-from storage.sqlite.db import Database, DatabaseUnusable, available_migrations, split_statements
+from storage.engines import Storage, opened, start_afresh
+from storage.meta_keys import DEMO_MARK
+from storage.sqlite.db import (
+    Database,
+    DatabaseUnusable,
+    available_migrations,
+    parse_utc,
+    split_statements,
+)
 from storage.sqlite.inbox import WebhookInbox
 from storage.sqlite.store import SqliteStore
+from tests.engines import fetch
 from tests.test_services import file_by_typing
 
 pytestmark = pytest.mark.both_engines
@@ -234,9 +244,12 @@ async def test_the_abuse_list_and_who_can_be_reached_move_the_roster(
     person = await store.upsert_person("telegram", "666", "Spam", "vi")
     roster = await store.roster_version()
     entry = AdminEntry(clock.now(), "ops", AdminAction.PEOPLE_BLOCK, person_id=person.id)
+    assert not await store.is_blocked(person.id)
     await store.set_blocked(person.id, "spam", clock.now(), entry)
+    assert await store.is_blocked(person.id)
     assert (await store.identify_person("telegram", "666", None, "vi")).blocked
     await store.set_blocked(person.id, None, clock.now())
+    assert not await store.is_blocked(person.id)
     assert not (await store.identify_person("telegram", "666", None, "vi")).blocked
     (logged,) = await store.admin_log(10)
     assert (logged.actor, logged.accounts, logged.person_id) == (
@@ -545,3 +558,58 @@ async def test_the_ward_s_own_words_are_kept_with_the_chart(store: Store, chart:
     assert loaded.categories["RTPT"].words == ("xà bần", "phế thải xây dựng")
     assert loaded == worded
     assert await store.roster_version() > roster
+
+
+async def test_start_afresh_never_empties_a_database_that_is_not_a_demos_own(
+    where: Path | PostgresUrl,
+) -> None:
+    """`start_afresh` (the demo's first step) deleted any SQLite file it was
+    given, the ward's database too; PostgreSQL's already refused one holding
+    someone's work.  Both refuse it now, and leave it as it was."""
+    async with opened(where) as storage:
+        await storage.store.upsert_person("telegram", "42", "An", "vi")
+    with pytest.raises(DatabaseUnusable):
+        await start_afresh(where)
+    async with opened(where) as storage:
+        assert await storage.store.find_person("telegram", "42") is not None
+        await storage.store.set_meta(DEMO_MARK, "1")
+    await start_afresh(where)  # the demo's own: emptied
+    async with opened(where) as storage:
+        assert await storage.store.find_person("telegram", "42") is None
+
+
+def _instant(value: object) -> datetime:
+    """A stored time as either engine reads it back (SQLite's text, PostgreSQL's timestamptz)."""
+    return value if isinstance(value, datetime) else parse_utc(str(value))
+
+
+async def test_people_and_accounts_are_dated_by_the_projects_clock(
+    storage: Storage, clock: ManualClock, chart: OrgChart
+) -> None:
+    """`people.created_at` and the accounts' times came from the database's
+    own clock (`datetime('now')`, `now()`): a test's week, or a resident's
+    /mydata, showed the day the machine ran instead of when they wrote."""
+    store = storage.store
+    first = clock.now()
+    person = await store.upsert_person("telegram", "42", "An", "vi")
+    clock.advance(timedelta(days=2))
+    await store.identify_person("telegram", "42", None, "vi")  # seen again, two days on
+    (created,) = await fetch(
+        storage.database, "SELECT created_at FROM people WHERE id = ?", person.id
+    )
+    assert _instant(created[0]) == first
+    (account,) = await fetch(
+        storage.database,
+        "SELECT created_at, last_seen_at FROM accounts WHERE external_id = ?",
+        "42",
+    )
+    assert [_instant(v) for v in account] == [first, clock.now()]
+
+    await store.replace_org(chart)  # the chart names staff accounts: dated now too
+    named = await fetch(
+        storage.database,
+        "SELECT p.created_at, a.created_at, b.bound_at FROM accounts a"
+        " JOIN people p ON p.id = a.person_id JOIN staff_bindings b ON b.person_id = p.id",
+    )
+    assert named
+    assert {_instant(v) for row in named for v in row} == {clock.now()}

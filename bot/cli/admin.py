@@ -35,6 +35,10 @@ ROLE_NAMES = {
 }
 
 
+# What `org export` writes: the chart as YAML, under a name that says so.
+EXPORT_SUFFIXES = (".yaml", ".yml")
+
+
 def add_org(sub: Subcommands, w: Words) -> None:
     """``org import|export|check``."""
     h = w.h
@@ -158,6 +162,8 @@ async def cmd_org_import(settings: Settings, console: Console, args: argparse.Na
         admin = Admin(services)
         plan = await admin.plan_import(chart)
         _print_changes(console, lines(plan.diff))
+        if services.has_chart:
+            _print_ward_moves(console, services.chart, chart)
         for move in plan.consequences.moves:
             console.say(
                 "cli.org_move" if move.why is not None else "cli.org_move_back",
@@ -186,6 +192,17 @@ def _print_changes(console: Console, changes: Sequence[tuple[str, str, str]]) ->
         print(f"  {sign} {section}: {key}")
 
 
+def _print_ward_moves(console: Console, old: OrgChart, new: OrgChart) -> None:
+    """Areas the file puts in another ward: "~ areas: HH-TDP04" alone hid
+    that its residents' reports now go to another ward's office."""
+    for code in new.areas:
+        if code not in old.areas:
+            continue
+        before, after = old.ward_of(code), new.ward_of(code)
+        if before is not None and after is not None and before != after:
+            console.say("cli.org_area_ward", code=code, old=before, new=after)
+
+
 def _counts(chart: OrgChart) -> dict[str, int]:
     """What an imported chart holds, as the import's last line says it."""
     return {
@@ -207,6 +224,11 @@ def cmd_org_export(settings: Settings, console: Console, args: argparse.Namespac
     from bot.orgio.writer import dump_org
 
     path: Path = args.file
+    if path.suffix.lower() not in EXPORT_SUFFIXES and not path.is_dir():
+        # The whole chart is YAML; the CSV files (docs/org-csv.md) hold only
+        # staff and assignments, so a .csv name would get YAML under it.
+        console.warn("cli.org_export_not_yaml", path=path, suggestion=path.with_suffix(".yaml"))
+        return EXIT_USAGE
     chart = asyncio.run(_current_chart(settings))
     if chart is None:
         console.warn("cli.no_chart", db=settings.database)

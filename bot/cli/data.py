@@ -284,10 +284,19 @@ async def cmd_people(settings: Settings, console: Console, args: argparse.Namesp
                     id=account.external_id,
                 )
                 return EXIT_REFUSED
+        blocking = args.people_command == "block"
         person = await services.store.upsert_person(
             account.channel, account.external_id, None, settings.default_language
         )
-        reason = args.reason if args.people_command == "block" else None
+        if await services.store.is_blocked(person.id) == blocking:
+            # Already so: "done" and a line in the admin log would both be untrue.
+            console.say(
+                "cli.people_already_blocked" if blocking else "cli.people_already_unblocked",
+                channel=label(account.channel),
+                id=account.external_id,
+            )
+            return 0
+        reason = args.reason if blocking else None
         now = services.now()
         audit = AdminEntry(
             now,

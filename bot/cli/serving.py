@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sqlite3
-from contextlib import closing
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -22,7 +20,7 @@ from bot.cli.console import (
 from bot.cli.language import Subcommands, Words
 from bot.config import ConfigError, PostgresUrl, Settings, is_url
 from bot.logs import configure_logging
-from storage.meta_keys import DEMO_MARK
+from storage.sqlite.demo import demo_may_empty
 
 
 def add_run(sub: Subcommands, w: Words) -> None:
@@ -192,7 +190,7 @@ def cmd_demo(settings: Settings, console: Console, args: argparse.Namespace) -> 
     refused in one line and left as it is, as PostgreSQL's already is."""
     from bot.demo import run_demo
 
-    if isinstance(args.db, Path) and not _demo_may_empty(args.db):
+    if isinstance(args.db, Path) and not demo_may_empty(args.db):
         console.warn("cli.demo_not_ours_file", db=args.db)
         return EXIT_REFUSED
     if settings.log_format == "json":
@@ -200,28 +198,6 @@ def cmd_demo(settings: Settings, console: Console, args: argparse.Namespace) -> 
         configure_logging(settings.log_format, logging.INFO)
     asyncio.run(run_demo(args.db))
     return 0
-
-
-def _demo_may_empty(path: Path) -> bool:
-    """Whether the demo may delete ``path`` to start afresh: nothing there,
-    an empty file, or a SQLite database marked as a demo's own or holding no
-    one and nothing (read only, never changed here)."""
-    if not path.exists():
-        return True
-    if not path.is_file():
-        return False
-    if path.stat().st_size == 0:
-        return True
-    try:
-        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as conn:
-            if conn.execute("SELECT 1 FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone():
-                return True
-            return not any(
-                conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
-                for table in ("people", "complaints", "areas")
-            )
-    except sqlite3.Error:  # not SQLite, or not ours: not the demo's to delete
-        return False
 
 
 def _cannot_listen(settings: Settings, console: Console, exc: OSError) -> int:

@@ -33,7 +33,7 @@ class AreaReader(FieldReader):
             if fields is None:
                 continue
             own = self._code(fields, "code")
-            name = self._text(fields, "name", required=True)
+            name = self._name(fields, "name", required=True)
             kind_node = fields.get("kind")
             kind = None
             if kind_node is None:

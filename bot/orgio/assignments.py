@@ -65,7 +65,7 @@ class AssignmentReader(StaffReader):
         if area_ref is not None:
             area = self._areas.get(area_ref.code)
             if area is None:
-                self._issue_at(area_ref, "org.unknown_area", code=area_ref.code)
+                self._unknown_at(area_ref, self._areas, "org.unknown_area", code=area_ref.code)
             elif area.kind is AreaKind.CITY:
                 self._issue_at(area_ref, "org.assignment_above_ward", code=area_ref.code)
             else:
@@ -75,7 +75,7 @@ class AssignmentReader(StaffReader):
         for ref in categories:
             category = self._categories.get(ref.code)
             if category is None:
-                self._issue_at(ref, "org.unknown_category", code=ref.code)
+                self._unknown_at(ref, self._categories, "org.unknown_category", code=ref.code)
                 continue
             if category.family is Family.OFFICIAL_CONDUCT:
                 self._issue_at(ref, "org.conduct_not_assignable", what=ref.code)

@@ -14,7 +14,7 @@ from bot.domain.orgchart import (
     Family,
     Role,
 )
-from bot.domain.text import fold
+from bot.domain.text import clean_name, fold
 from bot.orgio.areas import AreaReader
 from bot.orgio.yamlnodes import (
     CATEGORY_KEYS,
@@ -39,8 +39,8 @@ class CategoryReader(AreaReader):
             if fields is None:
                 continue
             own = self._code(fields, "code")
-            name = self._text(fields, "name", required=True)
-            name_en = self._text(fields, "name_en", required=False) or ""
+            name = self._name(fields, "name", required=True)
+            name_en = self._name(fields, "name_en", required=False) or ""
             family_node = fields.get("family")
             family = None
             if family_node is None:
@@ -96,7 +96,7 @@ class CategoryReader(AreaReader):
             if not isinstance(item, ScalarNode):
                 self._issue(line_of(item), "org.expected_text", field="words")
                 continue
-            word = " ".join(str(item.value).split())
+            word = clean_name(str(item.value))
             line = line_of(item)
             if not word:
                 self._issue(line, "org.empty_word")
@@ -143,7 +143,12 @@ class CategoryReader(AreaReader):
                 if len(value) > TEMPLATE_LENGTH or "\n" in value:
                     self._issue(line_of(item), "org.bad_template", limit=str(TEMPLATE_LENGTH))
                     continue
-                texts.append(value)
+                # A reply residents read: nothing that reorders or hides its words.
+                cleaned = clean_name(value)
+                if not cleaned:
+                    self._issue(line_of(item), "org.invisible_name", field=kind)
+                    continue
+                texts.append(cleaned)
             out[kind] = tuple(texts)
         return out
 

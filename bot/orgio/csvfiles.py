@@ -35,13 +35,14 @@ from typing import Generic, TypeVar
 
 from bot.domain.channels import ZALO, valid_account_id
 from bot.domain.orgchart import CODE_RE, Role
-from bot.domain.text import fold
+from bot.domain.text import clean_name, fold
 from bot.i18n import t
 from bot.orgio.issues import (
     AssignmentRecord,
     OrgChartInvalid,
     OrgIssue,
     StaffRecord,
+    bare_code,
     read_text_file,
 )
 
@@ -64,6 +65,8 @@ _R = TypeVar("_R", StaffRecord, AssignmentRecord)
 _LIST_SEPARATORS = re.compile(r"[,;|]")
 _DELIMITERS = (",", ";", "\t")
 _DIGITS = re.compile(r"^[0-9]+$")
+# A long number as Excel shows it, in either decimal mark: "8,42435E+18".
+_EXCEL_NUMBER = re.compile(r"^[0-9]+([.,][0-9]+)?E\+[0-9]+$", re.IGNORECASE)
 
 # Roles need a ward to serve (as in the YAML).
 _WARD_BOUND_ROLES = frozenset({Role.CADRE, Role.WARD_LEADER})
@@ -223,8 +226,26 @@ def describe_issue(issue: OrgIssue, lang: str, *, org_file: str | None = None) -
 # -------------------------------------------------------------------- table
 
 
+# How a file saved as an Excel workbook (.xlsx, a zip) begins.
+_WORKBOOK_MAGIC = b"PK\x03\x04"
+
+
+def _is_workbook(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            return file.read(4) == _WORKBOOK_MAGIC
+    except OSError:
+        return False  # read_text_file says why
+
+
 def _read(path: Path, parse: Callable[..., CsvRead[_R]]) -> CsvRead[_R]:
     source = str(path)
+    if _is_workbook(path):
+        # The workbook itself, not its CSV: "not UTF-8" would send the clerk
+        # looking for an encoding setting.
+        return CsvRead(
+            issues=[OrgIssue(0, "orgcsv.workbook", {"path": source}, source)], usable=False
+        )
     try:
         text = read_text_file(path, source=source)
     except OrgChartInvalid as invalid:
@@ -265,6 +286,15 @@ def _sniff_delimiter(text: str) -> str:
 def _is_sep_line(cells: list[str]) -> bool:
     """``sep=;`` as the reader splits it on the separator it names: ``["sep=", ""]``."""
     return cells[0].lower() == "sep=" and not any(cells[1:])
+
+
+# Columns of free text, cleaned as names are (`clean_name`); every other
+# column holds codes, ids and keywords (`bare_code`).
+_TEXT_COLUMNS = frozenset({"name"})
+
+
+def _cell(key: str, written: str) -> str:
+    return written if key in _TEXT_COLUMNS else bare_code(written)
 
 
 class _Table:
@@ -363,7 +393,9 @@ class _Table:
                 if cells[index] and index not in self._unnamed_reported:
                     self._unnamed_reported.add(index)
                     self._issue(line, "orgcsv.unnamed_column", number=str(index + 1))
-            out.append(_Row(line, {key: cells[index] for key, index in self._index.items()}))
+            out.append(
+                _Row(line, {key: _cell(key, cells[index]) for key, index in self._index.items()})
+            )
         return out
 
     def cell(self, row: _Row, key: str) -> str:
@@ -398,6 +430,12 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
         # Kept, so that references to it do not pile up "unknown" issues too.
         table.issue(row, "org.bad_code", field=table.header_names["id"], code=staff_id)
     name = table.required(row, "name")
+    if name is not None:
+        # Shown on cards, the dashboard and digests: no character that could
+        # reorder or forge their lines, and never a name nobody can see.
+        name = clean_name(name) or None
+        if name is None:
+            table.issue(row, "orgcsv.invisible_name", column=table.header_names["name"])
 
     roles: set[Role] = set()
     role_names = table.items(row, "roles", required=True)
@@ -426,7 +464,11 @@ def _staff_record(table: _Table, row: _Row) -> StaffRecord | None:
             table.issue(row, "orgcsv.bad_telegram_id", value=written_id)
 
     zalo_id = table.cell(row, "zalo_id") or None
-    if zalo_id is not None and not valid_account_id(ZALO, zalo_id):
+    if zalo_id is not None and _EXCEL_NUMBER.match(zalo_id):
+        # Excel took the id for a number and kept only its first digits.
+        table.issue(row, "orgcsv.zalo_id_as_number", value=zalo_id)
+        zalo_id = None
+    elif zalo_id is not None and not valid_account_id(ZALO, zalo_id):
         table.issue(row, "org.bad_zalo_id", value=zalo_id)
         zalo_id = None
 

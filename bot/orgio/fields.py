@@ -5,6 +5,7 @@ scalar as text, a code, a reference, numbers, flags, points and polygons
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from yaml.constructor import SafeConstructor
 from yaml.error import MarkedYAMLError
@@ -17,8 +18,10 @@ from bot.domain.orgchart import (
     Category,
     GeoPoint,
 )
+from bot.domain.text import clean_name
 from bot.orgio.issues import (
     OrgIssue,
+    bare_code,
 )
 from bot.orgio.yamlnodes import (
     BOOL_TAG,
@@ -61,6 +64,17 @@ class FieldReader:
     def _issue_at(self, ref: Ref, key: str, /, **params: str) -> None:
         """An issue on the line (and in the file) where ``ref`` was written."""
         self.issues.append(OrgIssue(ref.line, key, dict(params), ref.source))
+
+    def _unknown_at(self, ref: Ref, known: Iterable[str], key: str, /, **params: str) -> None:
+        """``ref`` names nothing: ``key``, unless a code in ``known`` differs
+        from it only in case ("LD-HH-CT" in a spreadsheet, "ld-hh-ct" in the
+        YAML) — then the code to write, which "no such code" would hide."""
+        folded = ref.code.casefold()
+        twin = next((code for code in known if code.casefold() == folded), None)
+        if twin is not None:
+            self._issue_at(ref, "org.wrong_case", code=ref.code, match=twin)
+        else:
+            self._issue_at(ref, key, **params)
 
     def compose(self, text: str) -> Node | None:
         loader: Loader | None = None
@@ -156,6 +170,17 @@ class FieldReader:
             return None
         return text
 
+    def _code_text(self, node: Node, where: str) -> str | None:
+        """A code or reference as written, less invisible characters (`bare_code`)."""
+        text = self._scalar_text(node, where)
+        if text is None:
+            return None
+        code = bare_code(text)
+        if not code:
+            self._issue(line_of(node), "org.missing_field", field=where)
+            return None
+        return code
+
     def _text(self, fields: Fields, key: str, *, required: bool) -> str | None:
         node = fields.get(key)
         if node is None:
@@ -163,6 +188,23 @@ class FieldReader:
                 self._issue(fields.line, "org.missing_field", field=key)
             return None
         return self._scalar_text(node, key)
+
+    def _name(self, fields: Fields, key: str, *, required: bool) -> str | None:
+        """A name staff and residents will read (a member's, an area's, a
+        category's): on one line, without the control, bidi or invisible
+        characters that could reorder or forge a card's lines; one made of
+        nothing visible is refused on its line."""
+        written = self._text(fields, key, required=required)
+        if written is None:
+            return None
+        name = clean_name(written)
+        if not name:
+            node = fields.get(key)
+            self._issue(
+                line_of(node) if node is not None else fields.line, "org.invisible_name", field=key
+            )
+            return None
+        return name
 
     def _code(self, fields: Fields, key: str) -> tuple[str, int] | None:
         """A required own code (area, category, staff id) in the shared format.
@@ -174,7 +216,7 @@ class FieldReader:
         if node is None:
             self._issue(fields.line, "org.missing_field", field=key)
             return None
-        text = self._scalar_text(node, key)
+        text = self._code_text(node, key)
         if text is None:
             return None
         if not CODE_RE.match(text):
@@ -187,7 +229,7 @@ class FieldReader:
             if required:
                 self._issue(fields.line, "org.missing_field", field=key)
             return None
-        text = self._scalar_text(node, key)
+        text = self._code_text(node, key)
         return Ref(text, line_of(node)) if text is not None else None
 
     def _refs(self, node: Node, where: str) -> list[Ref]:
@@ -196,7 +238,7 @@ class FieldReader:
             return []
         refs: list[Ref] = []
         for item in items:
-            text = self._scalar_text(item, where)
+            text = self._code_text(item, where)
             if text is not None:
                 refs.append(Ref(text, line_of(item)))
         return refs

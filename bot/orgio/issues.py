@@ -4,6 +4,7 @@ carries them all, a staff or assignment row, and a text file read safely."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,13 @@ def read_text_file(path: Path, *, source: str = "") -> str:
     except OSError as exc:
         issue = OrgIssue(0, *_unreadable(exc, shown), source)
         raise OrgChartInvalid([issue], source=shown) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Notepad's "Unicode" and Excel's "Unicode Text" (tab-separated):
+        # UTF-16 with its BOM, which says which it is.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass  # not UTF-16 after all: said below as not UTF-8
     try:
         # utf-8-sig: Notepad and Excel on Windows like to start the file with a BOM.
         return data.decode("utf-8-sig")
@@ -118,3 +126,12 @@ def read_text_file(path: Path, *, source: str = "") -> str:
         line = data[: exc.start].count(b"\n") + 1
         issue = OrgIssue(line, "org.file_not_utf8", {"path": shown}, source)
         raise OrgChartInvalid([issue], source=shown) from exc
+
+
+def bare_code(text: str) -> str:
+    """A code, id or keyword as written, less what nobody sees in it: a
+    zero-width space or a bidi mark pasted in from a chat or a document, a
+    non-breaking space at its ends.  "HONGHAI" followed by an invisible
+    character would otherwise be "no such ward" for a code that reads right."""
+    visible = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return visible.strip()

@@ -33,7 +33,7 @@ class StaffReader(CategoryReader):
             if fields is None:
                 continue
             own = self._code(fields, "id")
-            name = self._text(fields, "name", required=True)
+            name = self._name(fields, "name", required=True)
 
             roles: set[Role] = set()
             roles_node = fields.get("roles")
@@ -115,7 +115,13 @@ class StaffReader(CategoryReader):
             )
 
     def _add_staff(self, draft: StaffDraft, *, own: Ref, telegram_at: Ref, zalo_at: Ref) -> None:
-        """Register one member unless their id, Telegram id or Zalo id is taken."""
+        """Register one member unless their id, Telegram id or Zalo id is taken.
+        A row whose id is taken is that one mistake alone: the same member
+        pasted twice would otherwise also "take" their own accounts."""
+        first = self._staff.get(draft.id)
+        if first is not None:
+            self._issue_at(own, "org.duplicate_staff", id=draft.id, first_line=str(first.line))
+            return
         if draft.telegram_id is not None:
             holder = self._telegram_ids.get(draft.telegram_id)
             if holder is not None:
@@ -135,16 +141,12 @@ class StaffReader(CategoryReader):
                 )
             else:
                 self._zalo_ids[draft.zalo_id] = draft.id
-        first = self._staff.get(draft.id)
-        if first is not None:
-            self._issue_at(own, "org.duplicate_staff", id=draft.id, first_line=str(first.line))
-            return
         self._staff[draft.id] = draft
 
     def _ward_ref_ok(self, ref: Ref) -> bool:
         area = self._areas.get(ref.code)
         if area is None:
-            self._issue_at(ref, "org.unknown_ward", code=ref.code)
+            self._unknown_at(ref, self._areas, "org.unknown_ward", code=ref.code)
             return False
         if area.kind is not AreaKind.WARD:
             kind = area.kind.value if area.kind else "?"
@@ -199,7 +201,7 @@ class StaffReader(CategoryReader):
             return None
         member = self._staff.get(ref.code)
         if member is None:
-            self._issue_at(ref, "org.unknown_staff", staff=ref.code)
+            self._unknown_at(ref, self._staff, "org.unknown_staff", staff=ref.code)
             return None
         ok = self._serves(member, Role.WARD_LEADER, area.code)
         if conduct:
@@ -218,7 +220,7 @@ class StaffReader(CategoryReader):
             return None
         member = self._staff.get(ref.code)
         if member is None:
-            self._issue_at(ref, "org.unknown_staff", staff=ref.code)
+            self._unknown_at(ref, self._staff, "org.unknown_staff", staff=ref.code)
             return None
         if Role.CADRE not in member.roles:
             self._issue_at(ref, "org.not_a_cadre", staff=ref.code)

@@ -126,9 +126,7 @@ def render_posters(
         raise ValueError(f"unknown language {language!r}; use one of {i18n.LANGUAGES}")
     if not 1 <= len(links) <= 2:
         raise ValueError(f"a poster shows one or two channels, not {len(links)}")
-    ward_area = chart.areas.get(ward)
-    if ward_area is None or ward_area.kind is not AreaKind.WARD:
-        raise PosterError("poster.unknown_ward", ward=ward)
+    ward_area = _ward(chart, ward)
     groups = chart.groups(ward)
     if not groups:
         raise PosterError("poster.no_groups", ward=ward)
@@ -140,6 +138,22 @@ def render_posters(
         save = functools.partial(_save, _draw(texts), texts, fmt)
         paths.append(write_inside(folder, f"{group.code}.{fmt}", save))
     return paths
+
+
+def _ward(chart: OrgChart, code: str) -> Area:
+    """The ward ``code`` names, else a refusal that says what the code is:
+    a clerk who types a residential group's code (it is on the poster they
+    hold) is told its ward's code; any other mistake lists the wards'."""
+    area = chart.areas.get(code)
+    if area is not None and area.kind is AreaKind.WARD:
+        return area
+    known = ", ".join(chart.ward_codes())
+    ward = chart.ward_of(code) if area is not None else None
+    if area is not None and ward is not None:
+        raise PosterError("poster.area_of_ward", ward=code, name=area.name, parent=ward)
+    if area is not None:
+        raise PosterError("poster.not_a_ward", ward=code, name=area.name, known=known)
+    raise PosterError("poster.unknown_ward", ward=code, known=known)
 
 
 def _save(page: Image.Image, texts: _Texts, fmt: str, out: BinaryIO) -> None:

@@ -11,15 +11,16 @@ transaction when there is one.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import asyncpg
 
 from bot.ports import Account, Person
-from storage.postgres.db import Conn
+from storage.postgres.db import Conn, instant
 
 # A person's accounts in the order a message tries them: those the channel
 # can reach first, then the one used last.  ``last_seen_at`` grows strictly
-# across one person's accounts (see `SEEN`); accounts never used (named by
+# across one person's accounts (see `seen`); accounts never used (named by
 # the org chart) tie on it, and the one added last comes first, as SQLite's
 # rowid orders them there.
 ACCOUNT_ORDER = "unreachable_at IS NOT NULL, last_seen_at DESC NULLS LAST, ordinal DESC"
@@ -28,11 +29,19 @@ ACCOUNT_ORDER = "unreachable_at IS NOT NULL, last_seen_at DESC NULLS LAST, ordin
 # after their latest other account if the clock says no later (two messages
 # within one second from two channels still order).  GREATEST skips the
 # NULL of a person with no other account.
-SEEN = (
-    "GREATEST(date_trunc('second', now()), (SELECT MAX(o.last_seen_at) + interval '1 second'"
-    " FROM accounts o WHERE o.person_id = accounts.person_id"
-    " AND o.ordinal <> accounts.ordinal))"
-)
+
+
+def seen(now: str) -> str:
+    """The time an account that wrote is last seen: ``now`` (a placeholder
+    for the project's clock, "$4"), or a second after the person's latest
+    other account if the clock says no later."""
+    return (
+        f"GREATEST(date_trunc('second', {now}::timestamptz),"
+        " (SELECT MAX(o.last_seen_at) + interval '1 second'"
+        " FROM accounts o WHERE o.person_id = accounts.person_id"
+        " AND o.ordinal <> accounts.ordinal))"
+    )
+
 
 # Every record that is this person: the person and those merged into them.
 SAME_PERSON = "(SELECT id FROM people WHERE id = $1 OR merged_into = $1)"
@@ -95,37 +104,42 @@ async def new_person(
     account: Account,
     display_name: str | None,
     language: str,
+    at: datetime,
     *,
     seen: bool = True,
 ) -> int:
-    """A person with this one account (which must not exist yet); their id.
-    ``seen``: the account is in use now (not only named by the org chart)."""
+    """A person with this one account (which must not exist yet), created
+    ``at`` (the project's clock); their id.  ``seen``: the account is in use
+    now (not only named by the org chart)."""
+    now = instant(at)
     person_id: int = await conn.fetchval(
-        "INSERT INTO people (display_name, language) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO people (display_name, language, created_at) VALUES ($1, $2, $3) RETURNING id",
         display_name,
         language,
+        now,
     )
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, person_id, display_name, created_at,"
-        " last_seen_at) VALUES ($1, $2, $3, $4, date_trunc('second', now()),"
-        " CASE WHEN $5::boolean THEN date_trunc('second', now()) END)",
+        " last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)",
         account.channel,
         account.external_id,
         person_id,
         display_name,
-        seen,
+        now,
+        now if seen else None,
     )
     return person_id
 
 
-async def add_account(conn: Conn, person_id: int, account: Account) -> None:
+async def add_account(conn: Conn, person_id: int, account: Account, at: datetime) -> None:
     """Give ``person_id`` an account nobody has yet (the org chart named it)."""
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, person_id, created_at)"
-        " VALUES ($1, $2, $3, date_trunc('second', now()))",
+        " VALUES ($1, $2, $3, $4)",
         account.channel,
         account.external_id,
         person_id,
+        instant(at),
     )
 
 

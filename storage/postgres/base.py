@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.domain.clock import Clock, SystemClock
 from bot.domain.complaints import Complaint, Event, Photo
 from bot.ports import Change, Notice
 from storage.postgres.db import Conn, Database, instant, rows_changed
@@ -23,8 +24,12 @@ from storage.postgres.rows import (
 
 
 class PostgresBase:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        # The project's clock (the one the use cases run on), for the times
+        # a write records without being told one: when a person and their
+        # accounts were first seen.  Never the database's own clock.
+        self.clock: Clock = clock or SystemClock()
 
     async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
         return await self.db.fetchrow(sql, *args)

@@ -20,7 +20,7 @@ from storage.postgres.accounts import (
     person_of_account,
 )
 from storage.postgres.base import PostgresBase
-from storage.postgres.db import ORG_LOCK, Conn
+from storage.postgres.db import ORG_LOCK, Conn, instant
 from storage.postgres.rows import (
     Conflict,
     bump_roster,
@@ -64,9 +64,10 @@ class PostgresOrg(PostgresBase):
                     assert at is not None, "notices need the time they were written"
                     await self._insert_notices(conn, notices, at)
                 await self._write_chart(conn, chart)
+                bound_at = at or self.clock.now()
                 for member in chart.staff.values():
                     if member.accounts():
-                        await self._bind_named(conn, member)
+                        await self._bind_named(conn, member, bound_at)
         except Conflict:
             return False
         return True
@@ -81,7 +82,7 @@ class PostgresOrg(PostgresBase):
         for rows in chart_rows(chart):  # asyncpg's codecs take JSON values and booleans as they are
             await conn.executemany(rows.insert(lambda n: f"${n}"), rows.rows)
 
-    async def _bind_named(self, conn: Conn, member: StaffMember) -> None:
+    async def _bind_named(self, conn: Conn, member: StaffMember, at: datetime) -> None:
         """The accounts the chart names for ``member`` (Telegram's, then
         Zalo's) are theirs: each joins the person bound to the record — or,
         where that person has another account on the same channel, the
@@ -98,12 +99,12 @@ class PostgresOrg(PostgresBase):
                 continue
             if holder is not None and account.channel not in await channels_of(conn, holder):
                 if owner is None:
-                    await add_account(conn, holder, account)
+                    await add_account(conn, holder, account, at)
                 else:
                     await merge_person(conn, owner, holder)
                 continue
             if owner is None:
-                owner = await new_person(conn, account, member.name, "vi", seen=False)
+                owner = await new_person(conn, account, member.name, "vi", at, seen=False)
             await conn.execute(
                 "DELETE FROM staff_bindings WHERE person_id = $1 AND staff_id <> $2",
                 owner,
@@ -111,10 +112,11 @@ class PostgresOrg(PostgresBase):
             )
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
-                " VALUES ($1, $2, date_trunc('second', now()))"
+                " VALUES ($1, $2, $3)"
                 " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
                 member.id,
                 owner,
+                instant(at),
             )
             holder = owner
         self.db.outbox_changes += 1

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.ports import Account, AccountReach, Identity, Person
-from storage.postgres.accounts import SEEN, new_person, person_by_id, person_from_row
+from storage.postgres.accounts import new_person, person_by_id, person_from_row, seen
 from storage.postgres.base import PostgresBase
 from storage.postgres.db import Conn, instant
 from storage.postgres.rows import bind, bump_roster
@@ -23,7 +23,7 @@ IDENTIFY = (
     " (SELECT COUNT(*) FROM accounts o WHERE o.person_id = p.id) AS accounts,"
     " EXISTS (SELECT 1 FROM accounts o WHERE o.person_id = p.id AND o.ordinal <> a.ordinal"
     " AND o.unreachable_at IS NULL) AS others_reachable,"
-    " (a.last_seen_at IS NULL OR a.last_seen_at < now() - interval '1 day'"
+    " (a.last_seen_at IS NULL OR a.last_seen_at < $3::timestamptz - interval '1 day'"
     " OR EXISTS (SELECT 1 FROM accounts o WHERE o.person_id = p.id AND o.ordinal <> a.ordinal"
     " AND o.last_seen_at >= a.last_seen_at)) AS stale"
     " FROM accounts a JOIN people p ON p.id = a.person_id"
@@ -51,7 +51,8 @@ class PostgresPeople(PostgresBase):
         not be reached and has written again, or one the person turns to
         from another (messages follow them there; once a day otherwise)."""
         account = Account(channel, external_id)
-        row = await self._one(IDENTIFY, channel, external_id)
+        now = instant(self.clock.now())
+        row = await self._one(IDENTIFY, channel, external_id, now)
         if row is None:
             async with self.db.transaction() as conn:
                 # Two first messages at once (two processes, say): the
@@ -68,13 +69,13 @@ class PostgresPeople(PostgresBase):
                     )
                     is None
                 ):
-                    await new_person(conn, account, display_name, default_language)
-            row = await self._one(IDENTIFY, channel, external_id)
+                    await new_person(conn, account, display_name, default_language, now)
+            row = await self._one(IDENTIFY, channel, external_id, now)
             assert row is not None
         returned = row["unreachable_at"] is not None and not row["others_reachable"]
         renamed = bool(display_name) and row["account_name"] != display_name
         if row["unreachable_at"] is not None or renamed or row["stale"]:
-            await self._seen(account, display_name if renamed else None, returned)
+            await self._seen(account, display_name if renamed else None, returned, now)
         person = person_from_row(row, (account,))
         if display_name and person.display_name != display_name:
             await self.db.execute(
@@ -85,17 +86,20 @@ class PostgresPeople(PostgresBase):
             person = replace(person, accounts=await self._accounts(person.id))
         return Identity(person, row["bound_staff"], row["blocked"], returned)
 
-    async def _seen(self, account: Account, display_name: str | None, returned: bool) -> None:
-        """The account wrote: it is the person's latest, it can be reached,
-        and its name is what the channel says now."""
+    async def _seen(
+        self, account: Account, display_name: str | None, returned: bool, at: datetime
+    ) -> None:
+        """The account wrote (``at``): it is the person's latest, it can be
+        reached, and its name is what the channel says now."""
         async with self.db.transaction() as conn:
             await conn.execute(
-                f"UPDATE accounts SET last_seen_at = {SEEN}, unreachable_at = NULL,"
+                f"UPDATE accounts SET last_seen_at = {seen('$4')}, unreachable_at = NULL,"
                 " display_name = COALESCE($1, display_name)"
                 " WHERE channel = $2 AND external_id = $3",
                 display_name,
                 account.channel,
                 account.external_id,
+                at,
             )
             if returned:
                 await bump_roster(conn)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.ports import Account, Person
+from storage.sqlite.db import utc_text
 from storage.sqlite.inline import InlineConnection
 
 # A person's accounts in the order a message tries them: those the channel
@@ -21,11 +23,12 @@ from storage.sqlite.inline import InlineConnection
 # across one person's accounts (see `SEEN`), so the order has no ties.
 ACCOUNT_ORDER = "unreachable_at IS NOT NULL, last_seen_at DESC, rowid DESC"
 
-# The account the person turned to becomes their latest: now, or a second
-# after their latest other account if the clock says no later (two messages
-# within one second from two channels still order).
+# The account the person turned to becomes their latest: now (the one
+# parameter, the project's clock), or a second after their latest other
+# account if the clock says no later (two messages within one second from
+# two channels still order).
 SEEN = (
-    "MAX(datetime('now'), COALESCE((SELECT datetime(MAX(o.last_seen_at), '+1 second')"
+    "MAX(?, COALESCE((SELECT datetime(MAX(o.last_seen_at), '+1 second')"
     " FROM accounts o WHERE o.person_id = accounts.person_id AND o.rowid <> accounts.rowid), ''))"
 )
 
@@ -103,31 +106,36 @@ async def new_person(
     account: Account,
     display_name: str | None,
     language: str,
+    at: datetime,
     *,
     seen: bool = True,
 ) -> int:
-    """A person with this one account (which must not exist yet); their id.
-    ``seen``: the account is in use now (not only named by the org chart)."""
+    """A person with this one account (which must not exist yet), created
+    ``at`` (the project's clock); their id.  ``seen``: the account is in use
+    now (not only named by the org chart)."""
+    now = utc_text(at)
     cursor = await conn.execute(
-        "INSERT INTO people (display_name, language, created_at) VALUES (?, ?, datetime('now'))",
-        (display_name, language),
+        "INSERT INTO people (display_name, language, created_at) VALUES (?, ?, ?)",
+        (display_name, language, now),
     )
     person_id = cursor.lastrowid
     assert person_id is not None
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, person_id, display_name, created_at,"
-        " last_seen_at) VALUES (?, ?, ?, ?, datetime('now'), CASE WHEN ? THEN datetime('now') END)",
-        (account.channel, account.external_id, person_id, display_name, seen),
+        " last_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (account.channel, account.external_id, person_id, display_name, now, now if seen else None),
     )
     return person_id
 
 
-async def add_account(conn: InlineConnection, person_id: int, account: Account) -> None:
+async def add_account(
+    conn: InlineConnection, person_id: int, account: Account, at: datetime
+) -> None:
     """Give ``person_id`` an account nobody has yet (the org chart named it)."""
     await conn.execute(
         "INSERT INTO accounts (channel, external_id, person_id, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, datetime('now'), NULL)",
-        (account.channel, account.external_id, person_id),
+        " VALUES (?, ?, ?, ?, NULL)",
+        (account.channel, account.external_id, person_id, utc_text(at)),
     )
 
 

@@ -37,6 +37,12 @@ class SqliteAdmin(SqliteBase):
                     (person_id, reason, utc_text(at)),
                 )
 
+    async def is_blocked(self, person_id: int) -> bool:
+        """Whether the person is on the abuse list: blocking them again, or
+        unblocking someone who is not, changes nothing and logs nothing."""
+        row = await self._one("SELECT 1 FROM blocked_people WHERE person_id = ?", (person_id,))
+        return row is not None
+
     async def admin_log(self, limit: int) -> list[AdminEntry]:
         """The last ``limit`` lines of the admin log, oldest first, each
         person with their accounts as they are now (those of the person a

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.domain.clock import Clock, SystemClock
 from bot.domain.complaints import Complaint, Event, Photo
 from bot.ports import (
     Change,
@@ -26,8 +27,12 @@ from storage.sqlite.rows import (
 
 
 class SqliteBase:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        # The project's clock (the one the use cases run on), for the times
+        # a write records without being told one: when a person and their
+        # accounts were first seen.  Never the database's own clock.
+        self.clock: Clock = clock or SystemClock()
 
     @property
     def conn(self) -> InlineConnection:

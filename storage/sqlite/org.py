@@ -26,6 +26,7 @@ from storage.sqlite.accounts import (
     person_of_account,
 )
 from storage.sqlite.base import SqliteBase
+from storage.sqlite.db import utc_text
 from storage.sqlite.inline import InlineConnection
 from storage.sqlite.rows import (
     Conflict,
@@ -68,14 +69,15 @@ class SqliteOrg(SqliteBase):
                     await self._insert_notices(conn, notices, at)
 
                 await _write_chart(conn, chart)
+                bound_at = at or self.clock.now()
                 for member in chart.staff.values():
                     if member.accounts():
-                        await self._bind_named(conn, member)
+                        await self._bind_named(conn, member, bound_at)
         except Conflict:
             return False
         return True
 
-    async def _bind_named(self, conn: InlineConnection, member: StaffMember) -> None:
+    async def _bind_named(self, conn: InlineConnection, member: StaffMember, at: datetime) -> None:
         """The accounts the chart names for ``member`` (Telegram's, then
         Zalo's) are theirs: each joins the person bound to the record — or,
         where that person has another account on the same channel, the
@@ -94,21 +96,21 @@ class SqliteOrg(SqliteBase):
                 continue
             if holder is not None and account.channel not in await channels_of(conn, holder):
                 if owner is None:
-                    await add_account(conn, holder, account)
+                    await add_account(conn, holder, account, at)
                 else:
                     await merge_person(conn, owner, holder)
                 continue
             if owner is None:
-                owner = await new_person(conn, account, member.name, "vi", seen=False)
+                owner = await new_person(conn, account, member.name, "vi", at, seen=False)
             await conn.execute(
                 "DELETE FROM staff_bindings WHERE person_id = ? AND staff_id <> ?",
                 (owner, member.id),
             )
             await conn.execute(
                 "INSERT INTO staff_bindings (staff_id, person_id, bound_at)"
-                " VALUES (?, ?, datetime('now'))"
+                " VALUES (?, ?, ?)"
                 " ON CONFLICT (staff_id) DO UPDATE SET person_id = excluded.person_id",
-                (member.id, owner),
+                (member.id, owner, utc_text(at)),
             )
             holder = owner
         self.db.outbox_changes += 1

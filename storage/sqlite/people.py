@@ -30,7 +30,7 @@ _IDENTIFY = (
     " (SELECT COUNT(*) FROM accounts o WHERE o.person_id = p.id) AS accounts,"
     " EXISTS (SELECT 1 FROM accounts o WHERE o.person_id = p.id AND o.rowid <> a.rowid"
     " AND o.unreachable_at IS NULL) AS others_reachable,"
-    " (a.last_seen_at IS NULL OR a.last_seen_at < datetime('now', '-1 day')"
+    " (a.last_seen_at IS NULL OR a.last_seen_at < datetime(?, '-1 day')"
     " OR EXISTS (SELECT 1 FROM accounts o WHERE o.person_id = p.id AND o.rowid <> a.rowid"
     " AND o.last_seen_at >= a.last_seen_at)) AS stale"
     " FROM accounts a JOIN people p ON p.id = a.person_id"
@@ -58,7 +58,8 @@ class SqlitePeople(SqliteBase):
         not be reached and has written again, or one the person turns to
         from another (messages follow them there; once a day otherwise)."""
         account = Account(channel, external_id)
-        row = await self._one(_IDENTIFY, (channel, external_id))
+        now = self.clock.now()
+        row = await self._one(_IDENTIFY, (utc_text(now), channel, external_id))
         if row is None:
             async with self.db.transaction() as conn:
                 found = await (
@@ -68,13 +69,13 @@ class SqlitePeople(SqliteBase):
                     )
                 ).fetchone()
                 if found is None:
-                    await new_person(conn, account, display_name, default_language)
-            row = await self._one(_IDENTIFY, (channel, external_id))
+                    await new_person(conn, account, display_name, default_language, now)
+            row = await self._one(_IDENTIFY, (utc_text(now), channel, external_id))
             assert row is not None
         returned = row["unreachable_at"] is not None and not row["others_reachable"]
         renamed = bool(display_name) and row["account_name"] != display_name
         if row["unreachable_at"] is not None or renamed or row["stale"]:
-            await self._seen(account, display_name if renamed else None, returned)
+            await self._seen(account, display_name if renamed else None, returned, now)
         person = person_from_row(row, (account,))
         if display_name and person.display_name != display_name:
             await self.db.write(
@@ -88,15 +89,17 @@ class SqlitePeople(SqliteBase):
             person, str(staff) if staff is not None else None, bool(row["blocked"]), returned
         )
 
-    async def _seen(self, account: Account, display_name: str | None, returned: bool) -> None:
-        """The account wrote: it is the person's latest, it can be reached,
-        and its name is what the channel says now."""
+    async def _seen(
+        self, account: Account, display_name: str | None, returned: bool, at: datetime
+    ) -> None:
+        """The account wrote (``at``): it is the person's latest, it can be
+        reached, and its name is what the channel says now."""
         async with self.db.transaction() as conn:
             await conn.execute(
                 f"UPDATE accounts SET last_seen_at = {SEEN}, unreachable_at = NULL,"
                 " display_name = COALESCE(?, display_name)"
                 " WHERE channel = ? AND external_id = ?",
-                (display_name, account.channel, account.external_id),
+                (utc_text(at), display_name, account.channel, account.external_id),
             )
             if returned:
                 await bump_roster(conn)
