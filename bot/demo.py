@@ -310,12 +310,14 @@ async def play(story: Story) -> None:
     story.person(7051, "Chủ tịch phường Bạch Đằng")
     story.person(7091, "Bí thư Thành ủy")
     story.person(7092, "Chủ tịch UBND thành phố")
-    story.scene("13. Cuối giờ chiều: PA-000003 chưa được tiếp nhận — bot nhắc cán bộ")
-    await story.sweep_at(datetime(2026, 11, 23, 17, 30, tzinfo=LOCAL))
+    # PA-000003 was handed to Nhung at 15:48: she has her own 8 working hours
+    # to take it up (Tuesday 24/11 is a public holiday), until Wednesday 14:18.
     story.scene(
-        "14. Một tuần sau: PA-000002 mở lại mà chưa được nhận lại — báo lãnh đạo phường;"
-        " giao ban sáng"
+        "13. Thứ Tư 25/11 (thứ Ba là ngày nghỉ lễ): PA-000003 chưa được tiếp nhận,"
+        " PA-000002 chưa được nhận lại — bot nhắc cán bộ, báo lãnh đạo phường"
     )
+    await story.sweep_at(datetime(2026, 11, 25, 14, 30, tzinfo=LOCAL))
+    story.scene("14. Một tuần sau: nhắc hạn giải quyết, giao ban sáng, báo cáo tuần")
     await story.sweep_at(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL))
 
     story.person(7014, "CA phường Long")
